@@ -1,0 +1,46 @@
+# ctl — make help lists the targets.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/ctl-dev/ctl/cmd.Version=$(VERSION)
+TOOLS := -modfile=tools/go.mod
+BIN := bin
+
+.PHONY: help build demo test tools lint unit docs bench fuzz clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build bin/ctl
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ctl .
+
+demo: build tools ## run the registry lab against a local registry it starts itself
+	$(GO) run ./internal/demo -ctl $(BIN)/ctl
+
+test: tools lint unit ## everything CI runs: lint, unit and end-to-end tests
+
+tools: ## build the pinned registry, crane and staticcheck (go tool, tools/go.mod)
+	$(GO) tool $(TOOLS) -n registry >/dev/null
+	$(GO) tool $(TOOLS) -n crane >/dev/null
+	$(GO) tool $(TOOLS) -n staticcheck >/dev/null
+
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool $(TOOLS) staticcheck ./...
+
+unit: ## unit and end-to-end tests (the e2e ones start real registries)
+	$(GO) test -count=1 -timeout 30m ./...
+
+docs: ## regenerate the command reference in docs/reference
+	$(GO) run ./internal/gendocs -out docs/reference
+
+bench: build tools ## benchmarks: parser and store in Go, whole commands against crane
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+	$(GO) run ./internal/bench -ctl $(BIN)/ctl
+
+fuzz: ## fuzz the reference parser against distribution/reference for 2 minutes
+	$(GO) test -run '^$$' -fuzz FuzzParseDifferential -fuzztime 2m ./pkg/reference
+
+clean: ## remove build output
+	rm -rf $(BIN)

@@ -1,0 +1,57 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/template"
+)
+
+// formatFlagHelp is the --format help shared by every command that prints data.
+const formatFlagHelp = `output format: "text", "json", or a Go template such as '{{.Tag}}'`
+
+// printer writes command results in the format chosen with --format: the
+// command's own text, one JSON document per item, or a Go template applied
+// to each item. Checking the format before any work is done keeps a typo from
+// costing a round trip to a registry.
+type printer struct {
+	format string
+	tmpl   *template.Template
+}
+
+func newPrinter(format string) (*printer, error) {
+	p := &printer{format: format}
+	switch format {
+	case "", "text", "json":
+		return p, nil
+	}
+	if !strings.Contains(format, "{{") {
+		return nil, usageError{fmt.Errorf("invalid --format %q: use text, json or a Go template", format)}
+	}
+	t, err := template.New("format").Funcs(template.FuncMap{"json": jsonString}).Parse(format + "\n")
+	if err != nil {
+		return nil, usageError{fmt.Errorf("invalid --format template: %w", err)}
+	}
+	p.tmpl = t
+	return p, nil
+}
+
+// JSON reports whether items should be printed as JSON.
+func (p *printer) JSON() bool { return p.format == "json" }
+
+// Print writes one item: text(w) in text mode, else JSON or the template.
+func (p *printer) Print(w io.Writer, item any, text func(io.Writer) error) error {
+	switch {
+	case p.tmpl != nil:
+		return p.tmpl.Execute(w, item)
+	case p.JSON():
+		return json.NewEncoder(w).Encode(item)
+	}
+	return text(w)
+}
+
+func jsonString(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}

@@ -1,0 +1,44 @@
+package cmd
+
+import (
+	"bytes"
+	"io"
+	"os"
+
+	"golang.org/x/term"
+)
+
+// IOStreams are the standard streams of one ctl invocation, with what is
+// known about them (terminal or not, colour wanted or not). Tests build one
+// with TestIO and set the TTY flags they want to exercise.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	StdinTTY  bool
+	StdoutTTY bool
+	StderrTTY bool
+	// Color is false when NO_COLOR is set or stdout is not a terminal.
+	Color bool
+}
+
+// SystemIO returns the process's own streams.
+func SystemIO() *IOStreams {
+	isTTY := func(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+	s := &IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		StdinTTY:  isTTY(os.Stdin),
+		StdoutTTY: isTTY(os.Stdout),
+		StderrTTY: isTTY(os.Stderr),
+	}
+	_, noColor := os.LookupEnv("NO_COLOR")
+	s.Color = s.StdoutTTY && !noColor
+	return s
+}
+
+// TestIO returns streams backed by buffers, none of them a terminal.
+func TestIO(stdin string) (*IOStreams, *bytes.Buffer, *bytes.Buffer) {
+	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
+	return &IOStreams{In: bytes.NewBufferString(stdin), Out: out, ErrOut: errOut}, out, errOut
+}

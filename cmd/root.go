@@ -1,0 +1,111 @@
+// Package cmd holds ctl's cobra commands: one file per command, each parsing
+// flags into an options struct and calling one function of pkg/.
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is ctl's version, set at build time with
+// -ldflags "-X github.com/ctl-dev/ctl/cmd.Version=...".
+var Version = "dev"
+
+// GlobalOptions are the flags every command shares, parsed once by the root.
+type GlobalOptions struct {
+	Store      string   // --store: the local image store
+	Config     string   // --config: docker's config directory
+	Insecure   []string // --insecure-registry HOST[:PORT]
+	CAFiles    []string // --ca-file PEM
+	Verbose    bool     // -v: log requests (secrets redacted) to stderr
+	NoProgress bool     // set by commands whose -q asks for results only
+}
+
+// Factory carries what commands need from their surroundings: the streams,
+// the global options, and lazily built clients for the store and registries.
+type Factory struct {
+	IO   *IOStreams
+	Opts *GlobalOptions
+}
+
+// NewRootCmd builds a fresh command tree; nothing is shared between trees, so
+// tests may run many in parallel.
+func NewRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ctl",
+		Short: "A daemonless client for container registries",
+		Long: `ctl tags, pushes, pulls, lists, inspects, copies and deletes container
+images on any registry that speaks the OCI distribution API, with no Docker
+engine: images live in a local store on disk, credentials come from docker's
+own config.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Version:       Version,
+	}
+	root.SetVersionTemplate("ctl version {{.Version}}\n")
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.Opts.Store, "store", "", "local image store directory (default $CTL_STORE, else $XDG_DATA_HOME/ctl)")
+	pf.StringVar(&f.Opts.Config, "config", "", "docker config directory (default $DOCKER_CONFIG, else ~/.docker)")
+	pf.StringArrayVar(&f.Opts.Insecure, "insecure-registry", nil, "registry HOST[:PORT] to reach over plain HTTP (repeatable)")
+	pf.StringArrayVar(&f.Opts.CAFiles, "ca-file", nil, "PEM file of extra certificate authorities to trust (repeatable)")
+	pf.BoolVarP(&f.Opts.Verbose, "verbose", "v", false, "log registry requests to stderr, secrets redacted")
+
+	root.AddCommand(
+		newVersionCmd(f),
+		newRefCmd(f, nil),
+	)
+	return root
+}
+
+// Main runs ctl with args and returns the process exit code; main.go is a
+// thin wrapper around it so tests can run whole invocations in-process.
+func Main(ctx context.Context, io *IOStreams, args []string) int {
+	f := &Factory{IO: io, Opts: &GlobalOptions{}}
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	markUsage(root)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	code, hint := exitCode(err)
+	fmt.Fprintf(io.ErrOut, "Error: %s\n", escapeControl(err.Error()))
+	if hint != "" {
+		fmt.Fprintln(io.ErrOut, hint)
+	}
+	return code
+}
+
+// markUsage makes every error that cobra returns before a command's RunE
+// starts (unknown command, bad arguments, missing flags) a usage error, so
+// that exit code 2 does not depend on each command remembering it.
+func markUsage(c *cobra.Command) {
+	if c.Args != nil {
+		args := c.Args
+		c.Args = func(c *cobra.Command, a []string) error {
+			if err := args(c, a); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	} else if c.HasSubCommands() && c.RunE == nil && c.Run == nil {
+		// A group such as "ctl tags": an unknown subcommand is a usage error.
+		c.Args = func(c *cobra.Command, a []string) error {
+			if len(a) > 0 {
+				return usageError{fmt.Errorf("unknown command %q for %q", a[0], c.CommandPath())}
+			}
+			return nil
+		}
+		c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	}
+	for _, sub := range c.Commands() {
+		markUsage(sub)
+	}
+}
