@@ -42,6 +42,9 @@ type PushOptions struct {
 	// mount before uploading. A failed mount costs nothing: the registry
 	// answers it with an upload session that is used instead.
 	Sources map[v1.Hash][]string
+	// MountFrom is a repository of the destination registry to try
+	// mounting every blob from that Sources names nothing for.
+	MountFrom string
 }
 
 // PushResult is what Push did for one tag.
@@ -69,6 +72,10 @@ func (c *Client) Push(ctx context.Context, repo reference.Reference, tags []Push
 	}
 	scopes := []string{nrepo.Scope("push,pull")}
 	seen := map[string]bool{nrepo.RepositoryStr(): true}
+	if opts.MountFrom != "" && !seen[opts.MountFrom] {
+		seen[opts.MountFrom] = true
+		scopes = append(scopes, nrepo.Registry.Repo(opts.MountFrom).Scope("pull"))
+	}
 	for _, srcs := range opts.Sources {
 		if len(srcs) > 0 && !seen[srcs[0]] {
 			seen[srcs[0]] = true
@@ -413,9 +420,12 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 		p.progress(ev)
 		return true, nil
 	}
-	from := ""
-	if srcs := p.opts.Sources[desc.Digest]; len(srcs) > 0 && srcs[0] != p.s.repo.RepositoryStr() {
+	from := p.opts.MountFrom
+	if srcs := p.opts.Sources[desc.Digest]; len(srcs) > 0 {
 		from = srcs[0]
+	}
+	if from == p.s.repo.RepositoryStr() {
+		from = ""
 	}
 	var lastErr error
 	for attempt := 0; attempt < maxAttempts; attempt++ {
