@@ -56,6 +56,7 @@ type countingReader struct {
 	rc     io.ReadCloser
 	done   int64
 	report func(done int64)
+	eof    func() // called once when the reader ends cleanly; may be nil
 }
 
 func (r *countingReader) Read(p []byte) (int, error) {
@@ -63,6 +64,10 @@ func (r *countingReader) Read(p []byte) (int, error) {
 	if n > 0 {
 		r.done += int64(n)
 		r.report(r.done)
+	}
+	if err == io.EOF && r.eof != nil {
+		r.eof()
+		r.eof = nil
 	}
 	return n, err
 }

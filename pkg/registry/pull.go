@@ -1,36 +1,28 @@
 package registry
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// PullSink is where pulled images go (the local store). WriteBlob is
-// called concurrently for different blobs.
+// PullSink is where pulled images go (the local store).
 type PullSink interface {
 	// HasBlob reports whether the blob is stored already; it is not fetched
 	// again.
-	HasBlob(h v1.Hash) (bool, error)
-	// WriteBlob stores the blob desc describes from r. r fails at its end
-	// when the content does not match desc's digest and size; nothing may
-	// become visible then.
-	WriteBlob(ctx context.Context, desc v1.Descriptor, r io.Reader) error
+	HasBlob(h v1.Hash) bool
 	// Resolve returns the manifest digest ref points at locally, if any.
 	Resolve(ref reference.Reference) (v1.Hash, bool)
-	// PutImage records img (whose blobs are all written) under ref.
-	PutImage(ctx context.Context, ref reference.Reference, img v1.Image) error
+	// WriteImage stores img and points ref at it. It reads every layer it
+	// lacks from img (ggcr's remote layers fail at the end of a body whose
+	// digest or size is wrong) and must make nothing visible on error.
+	WriteImage(ctx context.Context, img v1.Image, ref reference.Reference) error
 }
 
 // PullOptions tune Pull.
@@ -184,10 +176,11 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 			return res, nil
 		}
 	}
-	if err := fetchBlobs(ctx, img, sink, serialized(opts.Progress), c.jobs); err != nil {
+	watched, err := watch(img, sink, serialized(opts.Progress))
+	if err != nil {
 		return nil, wrap(err)
 	}
-	if err := sink.PutImage(ctx, ref, img); err != nil {
+	if err := sink.WriteImage(ctx, watched, ref); err != nil {
 		return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
 	}
 	return res, nil
@@ -230,125 +223,78 @@ func hasAll(img v1.Image, sink PullSink) (bool, error) {
 		return false, err
 	}
 	for _, d := range append([]v1.Descriptor{m.Config}, m.Layers...) {
-		if ok, err := sink.HasBlob(d.Digest); err != nil || !ok {
-			return false, err
+		if !sink.HasBlob(d.Digest) {
+			return false, nil
 		}
 	}
 	return true, nil
 }
 
-// fetchBlobs writes img's config and missing layers to sink, jobs at once.
-func fetchBlobs(ctx context.Context, img v1.Image, sink PullSink, progress ProgressFunc, jobs int) error {
+// progressImage is an image whose layers report the bytes read from them.
+type progressImage struct {
+	v1.Image
+	progress ProgressFunc
+}
+
+// watch announces the layers sink has and wraps the others for progress.
+func watch(img v1.Image, sink PullSink, progress ProgressFunc) (v1.Image, error) {
 	m, err := img.Manifest()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if ok, err := sink.HasBlob(m.Config.Digest); err != nil {
-		return err
-	} else if !ok {
-		raw, err := img.RawConfigFile() // verified by ggcr against m.Config
-		if err != nil {
-			return err
-		}
-		if err := sink.WriteBlob(ctx, m.Config, verified(io.NopCloser(bytes.NewReader(raw)), m.Config)); err != nil {
-			return err
+	for _, d := range m.Layers {
+		if sink.HasBlob(d.Digest) {
+			progress(Event{Kind: BlobExists, Digest: d.Digest, Size: d.Size, Layer: true})
 		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, max(jobs, 1))
-	var wg sync.WaitGroup
-	var once sync.Once
-	var firstErr error
-	fail := func(err error) {
-		once.Do(func() { firstErr = err; cancel() })
-	}
-	for _, desc := range m.Layers {
-		if !desc.MediaType.IsDistributable() {
-			continue
-		}
-		ok, err := sink.HasBlob(desc.Digest)
-		if err != nil {
-			return err
-		}
-		if ok {
-			progress(Event{Kind: BlobExists, Digest: desc.Digest, Size: desc.Size, Layer: true})
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			if err := fetchLayer(ctx, img, desc, sink, progress); err != nil {
-				fail(fmt.Errorf("layer %s: %w", desc.Digest, err))
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
+	return &progressImage{Image: img, progress: progress}, nil
 }
 
-func fetchLayer(ctx context.Context, img v1.Image, desc v1.Descriptor, sink PullSink, progress ProgressFunc) error {
-	l, err := img.LayerByDigest(desc.Digest)
+func (i *progressImage) Layers() ([]v1.Layer, error) {
+	ls, err := i.Image.Layers()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	rc, err := l.Compressed()
+	out := make([]v1.Layer, len(ls))
+	for n, l := range ls {
+		out[n] = &progressLayer{Layer: l, progress: i.progress}
+	}
+	return out, nil
+}
+
+func (i *progressImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
+	l, err := i.Image.LayerByDigest(h)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer rc.Close()
-	progress(Event{Kind: BlobStarted, Digest: desc.Digest, Size: desc.Size, Layer: true})
-	counted := &countingReader{rc: rc, report: func(done int64) {
-		progress(Event{Kind: BlobProgress, Digest: desc.Digest, Size: desc.Size, Done: done, Layer: true})
-	}}
-	// ggcr's remote layer already fails at the end of a body whose digest
-	// or size is wrong; hashing it a second time here would only cost CPU.
-	if err := sink.WriteBlob(ctx, desc, counted); err != nil {
-		return err
-	}
-	progress(Event{Kind: BlobDone, Digest: desc.Digest, Size: desc.Size, Done: desc.Size, Layer: true})
-	return nil
+	return &progressLayer{Layer: l, progress: i.progress}, nil
 }
 
-// verifyingReader fails at the end of the content (or as soon as it grows
-// past the expected size) when it does not match the descriptor.
-type verifyingReader struct {
-	r    io.Reader
-	h    hash.Hash
-	want v1.Descriptor
-	n    int64
+type progressLayer struct {
+	v1.Layer
+	progress ProgressFunc
 }
 
-// verified wraps r so that reading it checks desc's digest and size.
-func verified(r io.ReadCloser, desc v1.Descriptor) io.Reader {
-	return &verifyingReader{r: r, h: sha256.New(), want: desc}
-}
-
-func (v *verifyingReader) Read(p []byte) (int, error) {
-	n, err := v.r.Read(p)
-	v.n += int64(n)
-	v.h.Write(p[:n])
-	if v.n > v.want.Size {
-		return n, fmt.Errorf("%w: blob %s is larger than its %d bytes", ErrDigestMismatch, v.want.Digest, v.want.Size)
+func (l *progressLayer) Compressed() (io.ReadCloser, error) {
+	d, err := l.Digest()
+	if err != nil {
+		return nil, err
 	}
-	if err == io.EOF {
-		if v.n != v.want.Size {
-			return n, fmt.Errorf("%w: blob %s has %d bytes, want %d", ErrDigestMismatch, v.want.Digest, v.n, v.want.Size)
-		}
-		if v.want.Digest.Algorithm == "sha256" {
-			if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want.Digest.Hex {
-				return n, fmt.Errorf("%w: blob %s hashes to sha256:%s", ErrDigestMismatch, v.want.Digest, got)
-			}
-		}
+	size, err := l.Size()
+	if err != nil {
+		return nil, err
 	}
-	return n, err
+	rc, err := l.Layer.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	ev := Event{Kind: BlobStarted, Digest: d, Size: size, Layer: true}
+	l.progress(ev)
+	return &countingReader{rc: rc, report: func(done int64) {
+		ev.Kind, ev.Done = BlobProgress, done
+		l.progress(ev)
+	}, eof: func() {
+		ev.Kind, ev.Done = BlobDone, size
+		l.progress(ev)
+	}}, nil
 }

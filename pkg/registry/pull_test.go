@@ -29,22 +29,11 @@ func newMemSink() *memSink {
 	return &memSink{blobs: map[v1.Hash][]byte{}, tags: map[string]v1.Hash{}}
 }
 
-func (s *memSink) HasBlob(h v1.Hash) (bool, error) {
+func (s *memSink) HasBlob(h v1.Hash) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, ok := s.blobs[h]
-	return ok, nil
-}
-
-func (s *memSink) WriteBlob(_ context.Context, desc v1.Descriptor, r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.blobs[desc.Digest] = b
-	return nil
+	return ok
 }
 
 func (s *memSink) Resolve(ref reference.Reference) (v1.Hash, bool) {
@@ -54,13 +43,47 @@ func (s *memSink) Resolve(ref reference.Reference) (v1.Hash, bool) {
 	return h, ok
 }
 
-func (s *memSink) PutImage(_ context.Context, ref reference.Reference, img v1.Image) error {
+// WriteImage reads every layer fully before keeping anything, as the store
+// does with its temp files.
+func (s *memSink) WriteImage(_ context.Context, img v1.Image, ref reference.Reference) error {
+	m, err := img.Manifest()
+	if err != nil {
+		return err
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	got := map[v1.Hash][]byte{}
+	for i, l := range layers {
+		if s.HasBlob(m.Layers[i].Digest) {
+			continue
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		got[m.Layers[i].Digest] = b
+	}
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return err
+	}
+	got[m.Config.Digest] = raw
 	d, err := img.Digest()
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for h, b := range got {
+		s.blobs[h] = b
+	}
 	s.tags[ref.String()] = d
 	return nil
 }
