@@ -60,6 +60,7 @@ own config.`,
 	root.AddCommand(
 		newVersionCmd(f),
 		newRefCmd(f, nil),
+		newCopyCmd(f, nil),
 	)
 	return root
 }

@@ -486,3 +486,12 @@ func temporary(err error) bool {
 	}
 	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
+
+// WithJobs returns a copy of c that moves n blobs at once (n < 1 keeps c's).
+func (c *Client) WithJobs(n int) *Client {
+	cc := *c
+	if n > 0 {
+		cc.jobs = n
+	}
+	return &cc
+}
