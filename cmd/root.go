@@ -61,6 +61,8 @@ own config.`,
 		newVersionCmd(f),
 		newRefCmd(f, nil),
 		newCopyCmd(f, nil),
+		newPullCmd(f, nil),
+		newPushCmd(f, nil),
 	)
 	return root
 }

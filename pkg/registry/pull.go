@@ -31,6 +31,8 @@ type PullOptions struct {
 	Platform *v1.Platform
 	// Progress receives an event per layer (existing, bytes fetched).
 	Progress ProgressFunc
+	// Started, when set, is called as the pull of each reference begins.
+	Started func(ref reference.Reference)
 }
 
 // PullResult is what Pull did for one reference.
@@ -152,6 +154,9 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	}
 	wrap := func(err error) error {
 		return c.wireError(nref.Context().RegistryStr(), fmt.Errorf("pulling %s: %w", ref.String(), err))
+	}
+	if opts.Started != nil {
+		opts.Started(ref)
 	}
 	platform := DefaultPlatform()
 	if opts.Platform != nil {
