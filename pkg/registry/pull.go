@@ -20,8 +20,8 @@ type PullSink interface {
 	// Resolve returns the manifest digest ref points at locally, if any.
 	Resolve(ref reference.Reference) (v1.Hash, bool)
 	// WriteImage stores img and points ref at it. It reads every layer it
-	// lacks from img (ggcr's remote layers fail at the end of a body whose
-	// digest or size is wrong) and must make nothing visible on error.
+	// lacks from img and must check each against its digest and size (the
+	// bodies come straight off the wire) and make nothing visible on error.
 	WriteImage(ctx context.Context, img v1.Image, ref reference.Reference) error
 }
 
@@ -98,21 +98,37 @@ func (c *Client) puller(ctx context.Context, extra ...remote.Option) ([]remote.O
 // blob is verified against its digest and size before the sink keeps it,
 // blobs the sink has are not fetched, and layers come down in parallel.
 func (c *Client) Pull(ctx context.Context, ref reference.Reference, sink PullSink, opts PullOptions) (*PullResult, error) {
-	ropts, err := c.puller(ctx)
+	s, err := c.pullSession(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	return c.pull(ctx, ref, sink, opts, ropts)
+	return c.pull(ctx, ref, sink, opts, s)
+}
+
+// pullSession authenticates once for pulling from ref's repository; ggcr's
+// manifest requests and ctl's own blob GETs share it (one ping, one token).
+func (c *Client) pullSession(ctx context.Context, ref reference.Reference) (*session, error) {
+	nrepo, err := c.Repo(ref)
+	if err != nil {
+		return nil, err
+	}
+	return c.newSession(ctx, nrepo, []string{nrepo.Scope("pull")})
+}
+
+// remoteOpts are ggcr options over the session's authenticated transport
+// (a *transport.Wrapper, which ggcr uses as it is, without a second ping).
+func (s *session) remoteOpts(ctx context.Context, c *Client) []remote.Option {
+	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(s.rt), remote.WithJobs(c.jobs)}
 }
 
 // PullAllTags pulls every tag of repo (its tag or digest is ignored), in
 // tag order.
 func (c *Client) PullAllTags(ctx context.Context, repo reference.Reference, sink PullSink, opts PullOptions) ([]PullResult, error) {
-	ropts, err := c.puller(ctx)
+	s, err := c.pullSession(ctx, repo)
 	if err != nil {
 		return nil, err
 	}
-	tags, err := c.listTags(ctx, repo, ropts)
+	tags, err := c.listTags(ctx, repo, s.remoteOpts(ctx, c))
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +138,7 @@ func (c *Client) PullAllTags(ctx context.Context, repo reference.Reference, sink
 		if err != nil {
 			return nil, err
 		}
-		res, err := c.pull(ctx, r, sink, opts, ropts)
+		res, err := c.pull(ctx, r, sink, opts, s)
 		if err != nil {
 			return nil, err
 		}
@@ -147,7 +163,8 @@ func (c *Client) listTags(ctx context.Context, repo reference.Reference, ropts [
 	return tags, nil
 }
 
-func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSink, opts PullOptions, ropts []remote.Option) (*PullResult, error) {
+func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSink, opts PullOptions, s *session) (*PullResult, error) {
+	ropts := s.remoteOpts(ctx, c)
 	nref, err := c.Ref(ref)
 	if err != nil {
 		return nil, err
@@ -181,7 +198,9 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 			return res, nil
 		}
 	}
-	watched, err := watch(img, sink, serialized(opts.Progress))
+	watched, err := watch(img, sink, serialized(opts.Progress), func(h v1.Hash) (io.ReadCloser, error) {
+		return s.getBlob(ctx, h)
+	})
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -235,14 +254,19 @@ func hasAll(img v1.Image, sink PullSink) (bool, error) {
 	return true, nil
 }
 
-// progressImage is an image whose layers report the bytes read from them.
+// progressImage is an image whose layers are read with fetch and report
+// the bytes read from them.
 type progressImage struct {
 	v1.Image
 	progress ProgressFunc
+	fetch    func(v1.Hash) (io.ReadCloser, error)
 }
 
 // watch announces the layers sink has and wraps the others for progress.
-func watch(img v1.Image, sink PullSink, progress ProgressFunc) (v1.Image, error) {
+// Layer bodies come from fetch, unverified: the sink hashes every blob as
+// it writes it and keeps nothing that does not match, so a second hash
+// here (ggcr's) would only double the CPU a pull costs.
+func watch(img v1.Image, sink PullSink, progress ProgressFunc, fetch func(v1.Hash) (io.ReadCloser, error)) (v1.Image, error) {
 	m, err := img.Manifest()
 	if err != nil {
 		return nil, err
@@ -252,7 +276,7 @@ func watch(img v1.Image, sink PullSink, progress ProgressFunc) (v1.Image, error)
 			progress(Event{Kind: BlobExists, Digest: d.Digest, Size: d.Size, Layer: true})
 		}
 	}
-	return &progressImage{Image: img, progress: progress}, nil
+	return &progressImage{Image: img, progress: progress, fetch: fetch}, nil
 }
 
 func (i *progressImage) Layers() ([]v1.Layer, error) {
@@ -262,7 +286,7 @@ func (i *progressImage) Layers() ([]v1.Layer, error) {
 	}
 	out := make([]v1.Layer, len(ls))
 	for n, l := range ls {
-		out[n] = &progressLayer{Layer: l, progress: i.progress}
+		out[n] = &progressLayer{Layer: l, progress: i.progress, fetch: i.fetch}
 	}
 	return out, nil
 }
@@ -272,12 +296,13 @@ func (i *progressImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &progressLayer{Layer: l, progress: i.progress}, nil
+	return &progressLayer{Layer: l, progress: i.progress, fetch: i.fetch}, nil
 }
 
 type progressLayer struct {
 	v1.Layer
 	progress ProgressFunc
+	fetch    func(v1.Hash) (io.ReadCloser, error)
 }
 
 func (l *progressLayer) Compressed() (io.ReadCloser, error) {
@@ -289,7 +314,7 @@ func (l *progressLayer) Compressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc, err := l.Layer.Compressed()
+	rc, err := l.fetch(d)
 	if err != nil {
 		return nil, err
 	}

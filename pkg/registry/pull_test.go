@@ -3,7 +3,10 @@ package registry
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -67,6 +70,9 @@ func (s *memSink) WriteImage(_ context.Context, img v1.Image, ref reference.Refe
 		rc.Close()
 		if err != nil {
 			return err
+		}
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != m.Layers[i].Digest.Hex || int64(len(b)) != m.Layers[i].Size {
+			return fmt.Errorf("layer %s: content does not match", m.Layers[i].Digest)
 		}
 		got[m.Layers[i].Digest] = b
 	}

@@ -72,6 +72,11 @@ func (s *session) url(format string, args ...any) string {
 // for every attempt so a body is always fresh. The response is returned when
 // its status is one of ok; otherwise its body becomes a *transport.Error.
 func (s *session) do(ctx context.Context, build func() (*http.Request, error), ok ...int) (*http.Response, error) {
+	return s.doWith(ctx, build, nil, ok...)
+}
+
+// doWith is do through client (nil: the bare transport, no redirects).
+func (s *session) doWith(ctx context.Context, build func() (*http.Request, error), client *http.Client, ok ...int) (*http.Response, error) {
 	var lastErr error
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if attempt > 0 {
@@ -83,7 +88,12 @@ func (s *session) do(ctx context.Context, build func() (*http.Request, error), o
 		if err != nil {
 			return nil, err
 		}
-		resp, err := s.rt.RoundTrip(req.WithContext(ctx))
+		var resp *http.Response
+		if client != nil {
+			resp, err = client.Do(req.WithContext(ctx))
+		} else {
+			resp, err = s.rt.RoundTrip(req.WithContext(ctx))
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -298,4 +308,27 @@ func (s *session) putManifest(ctx context.Context, ref string, raw []byte, mt ty
 			ErrDigestMismatch, s.repo.RegistryStr(), s.repo.RepositoryStr(), ref, got, want)
 	}
 	return nil
+}
+
+// getBlob opens the body of blob h. Redirects (to blob storage) are
+// followed, never from https to http; credentials go only to the registry
+// host, as ggcr's transport adds them per request by host. A failure to
+// start is retried; the body itself is checked by whoever stores it.
+func (s *session) getBlob(ctx context.Context, h v1.Hash) (io.ReadCloser, error) {
+	client := &http.Client{Transport: s.rt, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("refusing redirect from https to %s", req.URL.Redacted())
+		}
+		return nil
+	}}
+	resp, err := s.doWith(ctx, func() (*http.Request, error) {
+		return http.NewRequest(http.MethodGet, s.url("/v2/%s/blobs/%s", s.repo.RepositoryStr(), h), nil)
+	}, client, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
 }
