@@ -90,7 +90,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		var afterAt time.Time
 		switch {
 		case err != nil:
-			if !retryableNetError(err) {
+			if ctx.Err() != nil || !retryableNetError(err) {
 				return nil, err
 			}
 			last = err
@@ -198,7 +198,7 @@ func retryAfter(v string, now time.Time) (time.Time, time.Duration) {
 // another try: resets, EOF, broken pipes and timeouts, not TLS or DNS
 // failures nor a cancelled context.
 func retryableNetError(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
