@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/docker/cli/cli/config/configfile"
+	"github.com/docker/cli/cli/config/credentials"
 	"github.com/docker/cli/cli/config/types"
 )
 
@@ -92,25 +93,30 @@ func Logout(o LoginOptions) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	// Keys docker itself may have stored for the same registry.
-	keys := []string{key}
-	if key != DockerHubKey {
-		keys = append(keys, "http://"+key, "https://"+key)
-	}
 	found := false
-	for _, k := range keys {
-		store := cf.GetCredentialsStore(k)
-		got, err := store.Get(k)
-		if err != nil {
-			return false, fmt.Errorf("reading credentials for %s%s: %w", k, helperNote(cf, k), err)
-		}
-		_, inFile := cf.AuthConfigs[k]
-		if got.Username == "" && got.Password == "" && got.IdentityToken == "" && got.Auth == "" && !inFile {
-			continue
-		}
+	store := cf.GetCredentialsStore(key)
+	got, err := store.Get(key)
+	if err != nil {
+		return false, fmt.Errorf("reading credentials for %s%s: %w", key, helperNote(cf, key), err)
+	}
+	_, inFile := cf.AuthConfigs[key]
+	if got.Username != "" || got.Password != "" || got.IdentityToken != "" || got.Auth != "" || inFile {
 		found = true
-		if err := store.Erase(k); err != nil {
-			return true, fmt.Errorf("removing credentials for %s%s: %w", k, helperNote(cf, k), err)
+		if err := store.Erase(key); err != nil {
+			return true, fmt.Errorf("removing credentials for %s%s: %w", key, helperNote(cf, key), err)
+		}
+	}
+	// Older docker versions stored some registries under a URL; those
+	// entries live in config.json only.
+	if key != DockerHubKey {
+		for _, k := range []string{"http://" + key, "https://" + key} {
+			if _, ok := cf.AuthConfigs[k]; !ok {
+				continue
+			}
+			found = true
+			if err := credentials.NewFileStore(cf).Erase(k); err != nil {
+				return true, fmt.Errorf("removing credentials for %s: %w", k, err)
+			}
 		}
 	}
 	if found {
