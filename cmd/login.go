@@ -83,11 +83,16 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if err != nil {
 		return err
 	}
-	if _, err := auth.Login(ctx, auth.LoginOptions{
+	plainFile, err := auth.Login(ctx, auth.LoginOptions{
 		Dir: opts.ConfigDir, Server: opts.Server,
 		Username: opts.Username, Password: opts.Password, Verify: verify,
-	}); err != nil {
+	})
+	if err != nil {
 		return err
+	}
+	if plainFile != "" {
+		// docker's warning, without its blank lines.
+		fmt.Fprintf(opts.IO.ErrOut, "WARNING! Your credentials are stored unencrypted in '%s'.\nConfigure a credential helper to remove this warning. See\nhttps://docs.docker.com/go/credential-store/\n", plainFile)
 	}
 	fmt.Fprintln(opts.IO.Out, "Login Succeeded")
 	return nil

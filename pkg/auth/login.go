@@ -52,8 +52,8 @@ func storeKey(server string) string {
 
 // Login checks the credentials against the registry and, only if it
 // accepts them, stores them where docker would (credHelpers, credsStore,
-// else config.json with mode 0600). It returns the key they were stored
-// under.
+// else config.json with mode 0600). When they went to config.json
+// unencrypted, it returns that file's path so the caller can warn.
 func Login(ctx context.Context, o LoginOptions) (string, error) {
 	if o.Username == "" || o.Password == "" {
 		return "", errors.New("login: user name and password are required")
@@ -76,13 +76,22 @@ func Login(ctx context.Context, o LoginOptions) (string, error) {
 		cfg.Password = ""
 		cfg.IdentityToken = token
 	}
+	if helperNote(cf, key) == "" {
+		// docker's file store would print a warning on os.Stderr itself;
+		// store as it does and let the caller warn.
+		cf.AuthConfigs[key] = cfg
+		if err := cf.Save(); err != nil {
+			return "", fmt.Errorf("storing credentials for %s: %w", key, err)
+		}
+		if cfg.Password == "" {
+			return "", restrictConfig(cf)
+		}
+		return cf.Filename, restrictConfig(cf)
+	}
 	if err := cf.GetCredentialsStore(key).Store(cfg); err != nil {
 		return "", fmt.Errorf("storing credentials for %s%s: %w", key, helperNote(cf, key), err)
 	}
-	if err := restrictConfig(cf); err != nil {
-		return "", err
-	}
-	return key, nil
+	return "", nil
 }
 
 // Logout removes the credentials stored for server. It reports whether

@@ -13,10 +13,12 @@ import (
 // The transport stack, outermost first (go-containerregistry's auth and
 // retry transports sit above it):
 //
+//	tokenCache       answers repeated token requests while the token is fresh
 //	retryTransport   retries with backoff and Retry-After, replays bodies,
 //	                 reports rate limits, applies the idle-read timeout
 //	logTransport     -v: one redacted line per request and response
 //	guardTransport   scheme guard and redirect policy, User-Agent
+//	schemeMemory     no plain HTTP to a host proven to speak TLS, and back
 //	hostTransports   one *http.Transport per HOST[:PORT] with its TLS trust
 //	                 and client certificates (or WithTransport's)
 func (c *Client) buildTransport() (http.RoundTripper, error) {
@@ -30,12 +32,14 @@ func (c *Client) buildTransport() (http.RoundTripper, error) {
 		}
 		t = ht
 	}
+	t = &schemeMemory{inner: t}
 	t = &guardTransport{inner: t, plainHTTP: c.PlainHTTP, userAgent: c.userAgent}
 	if c.log != nil {
 		t = &logTransport{inner: t, w: c.log}
 	}
-	return &retryTransport{inner: t, policy: c.retry, idle: c.idle, onLimit: c.onLimit,
-		sleep: sleepCtx, now: time.Now}, nil
+	t = &retryTransport{inner: t, policy: c.retry, idle: c.idle, onLimit: c.onLimit,
+		sleep: sleepCtx, now: time.Now}
+	return newTokenCache(t), nil
 }
 
 // guardTransport refuses what must never be sent: plain HTTP to a host that
