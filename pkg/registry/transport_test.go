@@ -415,3 +415,78 @@ func TestOptionConflicts(t *testing.T) {
 		t.Error("insecure URL: no error")
 	}
 }
+
+func TestRateLimitReported(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Ratelimit-Limit", "100;w=21600")
+		w.Header().Set("Ratelimit-Remaining", "7;w=21600")
+	}))
+	defer srv.Close()
+	var got []RateLimit
+	c, err := New(WithRateLimitFunc(func(l RateLimit) { got = append(got, l) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("HEAD", srv.URL+"/v2/library/nginx/manifests/latest", nil)
+	resp, err := c.transport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	want := RateLimit{Host: strings.TrimPrefix(srv.URL, "http://"), Limit: 100, Remaining: 7, Window: 6 * time.Hour}
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("reported %+v, want %+v", got, want)
+	}
+}
+
+func TestTokenCache(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/token":
+			n.Add(1)
+			io.WriteString(w, `{"token":"t`+r.URL.Query().Get("scope")+`","expires_in":300}`)
+		default:
+			if r.Header.Get("Authorization") == "Bearer trevoked" {
+				w.WriteHeader(http.StatusUnauthorized)
+			}
+		}
+	}))
+	defer srv.Close()
+	c, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path, authz string) string {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		resp, err := c.transport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	get("/token?service=s&scope=a", "Basic x")
+	get("/token?service=s&scope=a", "Basic x")
+	if n.Load() != 1 {
+		t.Errorf("%d token requests for one scope, want 1", n.Load())
+	}
+	get("/token?service=s&scope=b", "Basic x")
+	get("/token?service=s&scope=a", "Basic other")
+	if n.Load() != 3 {
+		t.Errorf("%d token requests for 3 scope/credential sets, want 3", n.Load())
+	}
+	// A token the registry refuses is forgotten.
+	get("/token?service=s&scope=revoked", "")
+	get("/v2/", "Bearer trevoked")
+	get("/token?service=s&scope=revoked", "")
+	if n.Load() != 5 {
+		t.Errorf("%d token requests, want 5 (refused token fetched again)", n.Load())
+	}
+}
