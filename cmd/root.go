@@ -60,6 +60,8 @@ own config.`,
 	root.AddCommand(
 		newVersionCmd(f),
 		newRefCmd(f, nil),
+		newLoginCmd(f, nil),
+		newLogoutCmd(f, nil),
 	)
 	return root
 }
