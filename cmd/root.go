@@ -60,6 +60,12 @@ own config.`,
 	root.AddCommand(
 		newVersionCmd(f),
 		newRefCmd(f, nil),
+		newTagsCmd(f),
+		newCatalogCmd(f, nil),
+		newDigestCmd(f, nil),
+		newManifestCmd(f),
+		newInspectCmd(f, nil),
+		newDeleteCmd(f, nil),
 	)
 	return root
 }
