@@ -3,6 +3,7 @@ package cmd
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -15,6 +16,7 @@ type catalogOptions struct {
 	Host     string
 	Filter   string
 	Format   string
+	PageSize int
 }
 
 // registryFunc builds the registry client (Factory.Registry in ctl).
@@ -50,6 +52,7 @@ repository, with the fields .Registry and .Repository.`,
 	}
 	c.Flags().StringVar(&opts.Filter, "filter", "", "only repositories matching this glob (e.g. 'gallery/*')")
 	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp)
+	c.Flags().IntVar(&opts.PageSize, "page-size", 0, "entries to ask the registry for per page (default: 1000)")
 	return c
 }
 
@@ -61,11 +64,14 @@ func runCatalog(ctx context.Context, opts *catalogOptions) error {
 	if err := checkGlob(opts.Filter); err != nil {
 		return err
 	}
+	if opts.PageSize < 0 {
+		return invalidInput(fmt.Errorf("invalid --page-size %d: must be positive", opts.PageSize))
+	}
 	rc, err := opts.Registry()
 	if err != nil {
 		return err
 	}
-	repos, err := rc.Catalog(ctx, opts.Host)
+	repos, err := rc.Catalog(ctx, opts.Host, opts.PageSize)
 	if err != nil {
 		return err
 	}

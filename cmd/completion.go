@@ -55,7 +55,7 @@ func RemoteTagCompletions(ctx context.Context, f *Factory, toComplete string) []
 	}
 	ctx, cancel := context.WithTimeout(ctx, completionTimeout)
 	defer cancel()
-	tags, err := rc.ListTags(ctx, r)
+	tags, err := rc.ListTags(ctx, r, 0)
 	if err != nil {
 		return nil
 	}

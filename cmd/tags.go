@@ -17,6 +17,7 @@ type tagsListOptions struct {
 	Repo     string
 	Filter   string
 	Format   string
+	PageSize int
 }
 
 // tagItem is what a --format template sees for each tag.
@@ -60,6 +61,7 @@ fields .Repository and .Tag.`,
 	}
 	c.Flags().StringVar(&opts.Filter, "filter", "", "only tags matching this glob (e.g. 'v1.*')")
 	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp)
+	c.Flags().IntVar(&opts.PageSize, "page-size", 0, "entries to ask the registry for per page (default: as many as it gives)")
 	return c
 }
 
@@ -71,6 +73,9 @@ func runTagsList(ctx context.Context, opts *tagsListOptions) error {
 	if err := checkGlob(opts.Filter); err != nil {
 		return err
 	}
+	if opts.PageSize < 0 {
+		return invalidInput(fmt.Errorf("invalid --page-size %d: must be positive", opts.PageSize))
+	}
 	r, err := reference.ParseRepository(opts.Repo)
 	if err != nil {
 		return err
@@ -79,7 +84,7 @@ func runTagsList(ctx context.Context, opts *tagsListOptions) error {
 	if err != nil {
 		return err
 	}
-	tags, err := rc.ListTags(ctx, r)
+	tags, err := rc.ListTags(ctx, r, opts.PageSize)
 	if err != nil {
 		return err
 	}

@@ -17,9 +17,13 @@ import (
 const catalogPageSize = 1000
 
 // Catalog returns every repository of the registry at host, following
-// pagination. A registry without the catalog API (404) is reported as
+// pagination, asking for pages of pageSize entries (0: 1000, distribution's
+// largest). A registry without the catalog API (404) is reported as
 // ErrNotFound with a message saying so.
-func (c *Client) Catalog(ctx context.Context, host string) ([]string, error) {
+func (c *Client) Catalog(ctx context.Context, host string, pageSize int) ([]string, error) {
+	if pageSize <= 0 {
+		pageSize = catalogPageSize
+	}
 	var opts []name.Option
 	if c.PlainHTTP(host) {
 		opts = append(opts, name.Insecure)
@@ -32,7 +36,7 @@ func (c *Client) Catalog(ctx context.Context, host string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	repos, err := s.catalog(ctx, fmt.Sprintf("n=%d", catalogPageSize))
+	repos, err := s.catalog(ctx, pageQuery(pageSize))
 	var te *transport.Error
 	if errors.As(err, &te) && te.StatusCode == http.StatusBadRequest {
 		// A registry with a smaller cap refuses n: take its own page size.

@@ -179,7 +179,7 @@ func tagDeleteRefused(err error) bool {
 // tagsPointingTo lists the repository's tags other than except whose
 // manifest is digest, resolving each with HEAD (in parallel, bounded).
 func (s *session) tagsPointingTo(ctx context.Context, digest, except string) ([]string, error) {
-	tags, err := s.listTags(ctx)
+	tags, err := s.listTags(ctx, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -9,10 +9,11 @@ import (
 )
 
 // ListTags returns every tag of repository r in the registry's order,
-// following pagination. The first request carries no page size, so a
-// registry that can answer in one response (distribution does) takes one
-// round trip; later pages are fetched exactly as its Link headers say.
-func (c *Client) ListTags(ctx context.Context, r reference.Reference) ([]string, error) {
+// following pagination. With pageSize 0 the first request carries no page
+// size, so a registry that can answer in one response (distribution does)
+// takes one round trip; later pages are fetched exactly as its Link headers
+// say.
+func (c *Client) ListTags(ctx context.Context, r reference.Reference, pageSize int) ([]string, error) {
 	repo, err := c.Repo(r)
 	if err != nil {
 		return nil, err
@@ -21,17 +22,25 @@ func (c *Client) ListTags(ctx context.Context, r reference.Reference) ([]string,
 	if err != nil {
 		return nil, err
 	}
-	return s.listTags(ctx)
+	return s.listTags(ctx, pageSize)
 }
 
 // listTags lists the tags of the session's repository.
-func (s *session) listTags(ctx context.Context) ([]string, error) {
+func (s *session) listTags(ctx context.Context, pageSize int) ([]string, error) {
 	var tags []string
-	err := s.paginate(ctx, s.url(s.repo+"/tags/list", ""), func(p *listPage) {
+	err := s.paginate(ctx, s.url(s.repo+"/tags/list", pageQuery(pageSize)), func(p *listPage) {
 		tags = append(tags, p.Tags...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing tags of %s/%s: %w", s.host, s.repo, err)
 	}
 	return tags, nil
+}
+
+// pageQuery is the query asking for pages of n entries ("" for n <= 0).
+func pageQuery(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("n=%d", n)
 }
