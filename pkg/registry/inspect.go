@@ -98,7 +98,9 @@ func (c *Client) Inspect(ctx context.Context, r reference.Reference, platform *v
 	if err != nil {
 		return nil, err
 	}
-	in.Platform = cfg.Platform().String()
+	if p := cfg.Platform(); p != nil && p.OS != "" {
+		in.Platform = p.String()
+	}
 	if !cfg.Created.IsZero() {
 		in.Created = cfg.Created.UTC().Format("2006-01-02T15:04:05Z07:00")
 	}
