@@ -31,11 +31,15 @@ type listPage struct {
 // paginate GETs first and then every page its Link headers name, handing
 // each page to visit.
 func (s *session) paginate(ctx context.Context, first *url.URL, visit func(*listPage)) error {
+	limit := maxPages
+	if s.pageCap > 0 {
+		limit = s.pageCap
+	}
 	seen := map[string]bool{}
 	next := first
 	for pages := 0; next != nil; pages++ {
-		if pages == maxPages {
-			return fmt.Errorf("listing %s: stopped after %d pages: %w", first.Redacted(), maxPages, ErrTooManyPages)
+		if pages == limit {
+			return fmt.Errorf("listing %s: stopped after %d pages: %w", first.Redacted(), limit, ErrTooManyPages)
 		}
 		seen[next.String()] = true
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, next.String(), nil)

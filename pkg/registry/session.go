@@ -44,6 +44,8 @@ type session struct {
 	scheme string
 	repo   string // repository path, "" for registry-wide sessions
 	client *http.Client
+	// pageCap overrides maxPages (tests).
+	pageCap int
 }
 
 // newSession authenticates against target's registry for scope.
