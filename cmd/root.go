@@ -60,6 +60,12 @@ own config.`,
 	root.AddCommand(
 		newVersionCmd(f),
 		newRefCmd(f, nil),
+		newImagesCmd(f, nil),
+		newImageCmd(f),
+		newLoadCmd(f, nil),
+		newRmiCmd(f, nil),
+		newSaveCmd(f, nil),
+		newTagCmd(f, nil),
 	)
 	return root
 }

@@ -35,41 +35,57 @@ func (s *Store) Load(ctx context.Context, path string) ([]Entry, error) {
 	if err != nil {
 		return nil, invalid("reading %s: %v", path, unwrapPathErr(err))
 	}
+	if fi.IsDir() {
+		unlock, err := s.lock(gcLock, syscall.LOCK_SH)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+		d, err := s.openDir(path)
+		if err != nil {
+			return nil, err
+		}
+		defer d.close()
+		return s.load(d, path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, invalid("reading %s: %v", path, unwrapPathErr(err))
+	}
+	defer f.Close()
+	return s.LoadStream(ctx, f, path)
+}
+
+// LoadStream is Load for an archive read from r (a tar, gzip'd or not),
+// such as standard input; name is used in messages.
+func (s *Store) LoadStream(ctx context.Context, r io.Reader, name string) ([]Entry, error) {
 	unlock, err := s.lock(gcLock, syscall.LOCK_SH)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	var src source
-	if fi.IsDir() {
-		d, err := s.openDir(path)
-		if err != nil {
-			return nil, err
-		}
-		src = d
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, invalid("reading %s: %v", path, unwrapPathErr(err))
-		}
-		defer f.Close()
-		r, err := decompress(f)
-		if err != nil {
-			return nil, invalid("reading %s: %v", path, err)
-		}
-		t, err := s.readTar(ctxReader{ctx, io.NopCloser(r)})
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, fmt.Errorf("loading %s: %w", path, err)
-		}
-		src = t
+	dr, err := decompress(r)
+	if err != nil {
+		return nil, invalid("reading %s: %v", name, err)
 	}
-	defer src.close()
+	t, err := s.readTar(ctxReader{ctx, io.NopCloser(dr)})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("loading %s: %w", name, err)
+	}
+	defer t.close()
+	return s.load(t, name)
+}
+
+func (s *Store) load(src source, name string) ([]Entry, error) {
 	ps, err := s.importArchive(src)
 	if err != nil {
-		return nil, fmt.Errorf("loading %s: %w", path, err)
+		return nil, fmt.Errorf("loading %s: %w", name, err)
+	}
+	if len(ps) == 0 {
+		return nil, invalid("loading %s: the archive holds no image", name)
 	}
 	if err := s.commitEntries(ps); err != nil {
 		return nil, err

@@ -98,26 +98,48 @@ func (s *Store) Remove(source string, force bool) (Removed, error) {
 	return res, err
 }
 
-// Prune removes every blob no image of the index needs and every temp file
-// left by an interrupted write, and returns the bytes reclaimed. It waits for
-// writes in progress to finish and blocks new ones while it runs.
-func (s *Store) Prune() (int64, error) {
+// Pruned reports what Prune removed.
+type Pruned struct {
+	Deleted   []v1.Hash // IDs of the untagged images removed
+	Reclaimed int64     // bytes of blobs and temp files removed
+}
+
+// Prune removes the untagged ("dangling") images, as docker image prune
+// does, then every blob no image of the index needs and every temp file left
+// by an interrupted write. It waits for writes in progress to finish and
+// blocks new ones while it runs, so it never removes a blob a write is about
+// to reference.
+func (s *Store) Prune() (Pruned, error) {
+	var res Pruned
 	unlock, err := s.lock(gcLock, syscall.LOCK_EX)
 	if err != nil {
-		return 0, err
+		return res, err
 	}
 	defer unlock()
-	im, err := s.readIndex()
+	var im *v1.IndexManifest
+	err = s.updateIndex(func(m *v1.IndexManifest) error {
+		keep := m.Manifests[:0]
+		for _, d := range m.Manifests {
+			if d.Annotations[AnnotationRef] == "" {
+				res.Deleted = append(res.Deleted, entryOf(d).ID)
+				continue
+			}
+			keep = append(keep, d)
+		}
+		m.Manifests = keep
+		im = m
+		return nil
+	})
 	if err != nil {
-		return 0, err
+		return res, err
 	}
 	live := map[v1.Hash]bool{}
 	for _, d := range im.Manifests {
 		if err := s.mark(d.Digest, d.MediaType, live); err != nil {
-			return 0, err
+			return res, err
 		}
 	}
-	var reclaimed int64
+	reclaimed := &res.Reclaimed
 	removeIf := func(dir string, dead func(name string) bool) error {
 		return filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
 			if err != nil {
@@ -130,7 +152,7 @@ func (s *Store) Prune() (int64, error) {
 				return nil
 			}
 			if info, err := de.Info(); err == nil {
-				reclaimed += info.Size()
+				*reclaimed += info.Size()
 			}
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
@@ -139,16 +161,16 @@ func (s *Store) Prune() (int64, error) {
 		})
 	}
 	if err := removeIf(s.path(tmpDir), func(string) bool { return true }); err != nil {
-		return reclaimed, err
+		return res, err
 	}
 	// Temp files of index.json updates killed midway.
 	if err := removeIf(s.dir, func(n string) bool { return strings.HasPrefix(n, "."+indexFile+".tmp-") }); err != nil {
-		return reclaimed, err
+		return res, err
 	}
 	err = removeIf(s.path(blobsDir, "sha256"), func(n string) bool {
 		return !live[v1.Hash{Algorithm: "sha256", Hex: n}]
 	})
-	return reclaimed, err
+	return res, err
 }
 
 // mark records the blobs the manifest or index h needs. Children of an index

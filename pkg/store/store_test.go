@@ -114,8 +114,8 @@ func TestWriteTagRemovePrune(t *testing.T) {
 		t.Fatalf("left: %+v", all)
 	}
 	n, err := s.Prune()
-	if err != nil || n < 2048 {
-		t.Fatalf("Prune = %d, %v", n, err)
+	if err != nil || n.Reclaimed < 2048 {
+		t.Fatalf("Prune = %+v, %v", n, err)
 	}
 	if s.HasBlob(e.Digest) {
 		t.Fatal("manifest still there")
