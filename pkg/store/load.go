@@ -41,12 +41,14 @@ func (s *Store) Load(ctx context.Context, path string) ([]Entry, error) {
 			return nil, err
 		}
 		defer unlock()
-		d, err := s.openDir(path)
+		b := newBatch(s)
+		defer b.abort()
+		d, err := s.openDir(path, b)
 		if err != nil {
 			return nil, err
 		}
 		defer d.close()
-		return s.load(d, path)
+		return s.load(d, b, path)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -68,7 +70,9 @@ func (s *Store) LoadStream(ctx context.Context, r io.Reader, name string) ([]Ent
 	if err != nil {
 		return nil, invalid("reading %s: %v", name, err)
 	}
-	t, err := s.readTar(ctxReader{ctx, io.NopCloser(dr)})
+	b := newBatch(s)
+	defer b.abort()
+	t, err := s.readTar(ctxReader{ctx, io.NopCloser(dr)}, b)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -76,16 +80,19 @@ func (s *Store) LoadStream(ctx context.Context, r io.Reader, name string) ([]Ent
 		return nil, fmt.Errorf("loading %s: %w", name, err)
 	}
 	defer t.close()
-	return s.load(t, name)
+	return s.load(t, b, name)
 }
 
-func (s *Store) load(src source, name string) ([]Entry, error) {
-	ps, err := s.importArchive(src)
+func (s *Store) load(src source, b *batch, name string) ([]Entry, error) {
+	ps, err := s.importArchive(src, b)
 	if err != nil {
 		return nil, fmt.Errorf("loading %s: %w", name, err)
 	}
 	if len(ps) == 0 {
 		return nil, invalid("loading %s: the archive holds no image", name)
+	}
+	if err := b.commit(); err != nil {
+		return nil, err
 	}
 	if err := s.commitEntries(ps); err != nil {
 		return nil, err
@@ -127,7 +134,7 @@ func decompress(r io.Reader) (io.Reader, error) {
 
 // importArchive stores every blob the archive's images need and returns the
 // images with their references, ready for one index update.
-func (s *Store) importArchive(src source) ([]pending, error) {
+func (s *Store) importArchive(src source, b *batch) ([]pending, error) {
 	var dockerManifest tarball.Manifest
 	if src.has("manifest.json") {
 		b, err := src.read("manifest.json", maxManifest)
@@ -142,7 +149,7 @@ func (s *Store) importArchive(src source) ([]pending, error) {
 		return s.importOCI(src, dockerManifest)
 	}
 	if src.has("manifest.json") {
-		return s.importDocker(src, dockerManifest)
+		return s.importDocker(src, b, dockerManifest)
 	}
 	return nil, invalid("not a docker save archive or an OCI layout (no manifest.json or index.json)")
 }
@@ -303,7 +310,7 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 // layers stored as they are in the archive (uncompressed tars are kept
 // uncompressed: their digest is the config's diff_id, checked in the same
 // pass that stores them).
-func (s *Store) importDocker(src source, dm tarball.Manifest) ([]pending, error) {
+func (s *Store) importDocker(src source, b *batch, dm tarball.Manifest) ([]pending, error) {
 	var ps []pending
 	for _, d := range dm {
 		cn, err := cleanMember(d.Config)
@@ -340,7 +347,7 @@ func (s *Store) importDocker(src source, dm tarball.Manifest) ([]pending, error)
 			if err != nil {
 				return nil, err
 			}
-			mt, size, err := s.layerKind(h)
+			mt, size, err := layerKind(b, h)
 			if err != nil {
 				return nil, err
 			}
@@ -354,7 +361,7 @@ func (s *Store) importDocker(src source, dm tarball.Manifest) ([]pending, error)
 		if err != nil {
 			return nil, err
 		}
-		if e.Digest, err = s.putBytes(raw); err != nil {
+		if e.Digest, err = b.putBytes(raw); err != nil {
 			return nil, err
 		}
 		refs, err := refKeys(d.RepoTags)
@@ -367,8 +374,8 @@ func (s *Store) importDocker(src source, dm tarball.Manifest) ([]pending, error)
 }
 
 // layerKind reads the first bytes of a stored layer to tell its compression.
-func (s *Store) layerKind(h v1.Hash) (types.MediaType, int64, error) {
-	f, err := s.openBlob(h)
+func layerKind(b *batch, h v1.Hash) (types.MediaType, int64, error) {
+	f, err := b.open(h)
 	if err != nil {
 		return "", 0, err
 	}

@@ -74,11 +74,12 @@ type tarMember struct {
 // OCI layout that the store already has are skipped without being written.
 type tarSource struct {
 	s       *Store
+	b       *batch
 	members map[string]*tarMember
 }
 
-func (s *Store) readTar(r io.Reader) (*tarSource, error) {
-	src := &tarSource{s: s, members: map[string]*tarMember{}}
+func (s *Store) readTar(r io.Reader, b *batch) (*tarSource, error) {
+	src := &tarSource{s: s, b: b, members: map[string]*tarMember{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -188,14 +189,14 @@ func (t *tarSource) read(name string, max int64) ([]byte, error) {
 		return nil, invalid("%s is larger than %d bytes", name, max)
 	}
 	switch {
-	case m.data != nil || (m.tmp == nil && m.present == v1.Hash{}):
-		return m.data, nil
 	case m.tmp != nil && !m.stored:
 		return os.ReadFile(m.tmp.path)
 	case m.tmp != nil:
-		return t.s.readBlob(m.tmp.digest, max)
+		return t.b.read(m.tmp.digest, max)
+	case m.present != v1.Hash{}:
+		return t.s.readBlob(m.present, max)
 	}
-	return t.s.readBlob(m.present, max)
+	return m.data, nil
 }
 
 func (t *tarSource) store(name string, want v1.Hash, size int64) (v1.Hash, error) {
@@ -217,14 +218,12 @@ func (t *tarSource) store(name string, want v1.Hash, size int64) (v1.Hash, error
 			return v1.Hash{}, invalid("content of %s has digest %s, %s declared", name, m.tmp.digest, want)
 		}
 		if !m.stored {
-			if err := t.s.commit(m.tmp, want, size); err != nil {
-				return v1.Hash{}, err
-			}
+			t.b.add(m.tmp)
 			m.stored = true
 		}
 		return m.tmp.digest, nil
 	}
-	h, err := t.s.putBytes(m.data)
+	h, err := t.b.putBytes(m.data)
 	if err != nil {
 		return v1.Hash{}, err
 	}
@@ -247,15 +246,16 @@ func (t *tarSource) close() {
 // the kernel-checked lookup, and only regular files are read.
 type dirSource struct {
 	s    *Store
+	b    *batch
 	root *os.Root
 }
 
-func (s *Store) openDir(dir string) (*dirSource, error) {
+func (s *Store) openDir(dir string, b *batch) (*dirSource, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, invalid("opening %s: %v", dir, err)
 	}
-	return &dirSource{s: s, root: root}, nil
+	return &dirSource{s: s, b: b, root: root}, nil
 }
 
 func (d *dirSource) open(name string) (*os.File, int64, error) {
@@ -299,7 +299,7 @@ func (d *dirSource) read(name string, max int64) ([]byte, error) {
 }
 
 func (d *dirSource) store(name string, want v1.Hash, size int64) (v1.Hash, error) {
-	if want != (v1.Hash{}) && d.s.HasBlob(want) {
+	if want != (v1.Hash{}) && (d.s.HasBlob(want) || d.b.staged[want] != nil) {
 		return want, nil
 	}
 	f, fsize, err := d.open(name)
@@ -314,9 +314,11 @@ func (d *dirSource) store(name string, want v1.Hash, size int64) (v1.Hash, error
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	if err := d.s.commit(t, want, size); err != nil {
-		return v1.Hash{}, err
+	if want != (v1.Hash{}) && want != t.digest {
+		os.Remove(t.path)
+		return v1.Hash{}, invalid("content of %s has digest %s, %s declared", name, t.digest, want)
 	}
+	d.b.add(t)
 	return t.digest, nil
 }
 
