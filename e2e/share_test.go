@@ -34,7 +34,7 @@ func mustDigest(t *testing.T, a interface{ Digest() (v1.Hash, error) }) v1.Hash 
 }
 
 // pushIndex pushes a two-platform index (linux/amd64, linux/arm64/v8).
-func pushIndex(t *testing.T, r *testenv.Registry, ref string) (idx, amd, arm v1.Hash) {
+func pushPlatformIndex(t *testing.T, r *testenv.Registry, ref string) (idx, amd, arm v1.Hash) {
 	t.Helper()
 	a := platformImage(t, "amd64", "")
 	b := platformImage(t, "arm64", "v8")
@@ -68,12 +68,6 @@ func platformImage(t *testing.T, arch, variant string) v1.Image {
 	return img
 }
 
-func wantCode(t *testing.T, res testenv.Result, code int) {
-	t.Helper()
-	if res.Code != code {
-		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", res.Code, code, res.Stdout, res.Stderr)
-	}
-}
 
 var pushedLine = regexp.MustCompile(`^[0-9a-f]{12}: (Pushed|Layer already exists|Mounted from [a-z0-9/._-]+)$`)
 
@@ -127,7 +121,7 @@ func TestCopyAllTagsAndIndex(t *testing.T) {
 	t.Parallel()
 	src := testenv.StartRegistry(t, testenv.RegistryOptions{})
 	dst := testenv.StartRegistry(t, testenv.RegistryOptions{})
-	idx, amd, _ := pushIndex(t, src, "multi:v1")
+	idx, amd, _ := pushPlatformIndex(t, src, "multi:v1")
 	one := src.PushRandomImage(t, "multi:v2", 1, 100)
 	e := testenv.NewEnv(t)
 

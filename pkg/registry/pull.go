@@ -79,14 +79,8 @@ func ParsePlatform(s string) (*v1.Platform, error) {
 
 // puller returns ggcr options that share one transport (one ping and token
 // per repository) for every request of an operation.
-func (c *Client) puller(ctx context.Context, extra ...remote.Option) ([]remote.Option, error) {
-	opts := append([]remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(c.keychain),
-		remote.WithTransport(c.transport),
-		remote.WithUserAgent(c.userAgent),
-		remote.WithJobs(c.jobs),
-	}, extra...)
+func (c *Client) puller(ctx context.Context) ([]remote.Option, error) {
+	opts := c.remoteOptions(ctx)
 	p, err := remote.NewPuller(opts...)
 	if err != nil {
 		return nil, err
@@ -107,17 +101,17 @@ func (c *Client) Pull(ctx context.Context, ref reference.Reference, sink PullSin
 
 // pullSession authenticates once for pulling from ref's repository; ggcr's
 // manifest requests and ctl's own blob GETs share it (one ping, one token).
-func (c *Client) pullSession(ctx context.Context, ref reference.Reference) (*session, error) {
+func (c *Client) pullSession(ctx context.Context, ref reference.Reference) (*xfer, error) {
 	nrepo, err := c.Repo(ref)
 	if err != nil {
 		return nil, err
 	}
-	return c.newSession(ctx, nrepo, []string{nrepo.Scope("pull")})
+	return c.newXfer(ctx, nrepo, []string{nrepo.Scope("pull")})
 }
 
 // remoteOpts are ggcr options over the session's authenticated transport
 // (a *transport.Wrapper, which ggcr uses as it is, without a second ping).
-func (s *session) remoteOpts(ctx context.Context, c *Client) []remote.Option {
+func (s *xfer) remoteOpts(ctx context.Context, c *Client) []remote.Option {
 	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(s.rt), remote.WithJobs(c.jobs)}
 }
 
@@ -163,7 +157,7 @@ func (c *Client) listTags(ctx context.Context, repo reference.Reference, ropts [
 	return tags, nil
 }
 
-func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSink, opts PullOptions, s *session) (*PullResult, error) {
+func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSink, opts PullOptions, s *xfer) (*PullResult, error) {
 	ropts := s.remoteOpts(ctx, c)
 	nref, err := c.Ref(ref)
 	if err != nil {

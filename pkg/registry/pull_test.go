@@ -97,7 +97,7 @@ func (s *memSink) WriteImage(_ context.Context, img v1.Image, ref reference.Refe
 func TestPullVerifiesAndSkips(t *testing.T) {
 	t.Parallel()
 	reg := newFakeRegistry(t)
-	c := newTestClient(t)
+	c := newShareClient(t)
 	img, _ := random.Image(2000, 3)
 	ref := mustRef(t, reg.host()+"/app:v1")
 	nref, _ := c.Ref(ref)
@@ -130,7 +130,7 @@ func TestPullVerifiesAndSkips(t *testing.T) {
 func TestPullCorruptBlob(t *testing.T) {
 	t.Parallel()
 	reg := newFakeRegistry(t)
-	c := newTestClient(t)
+	c := newShareClient(t)
 	img, _ := random.Image(2000, 1)
 	ref := mustRef(t, reg.host()+"/app:v1")
 	nref, _ := c.Ref(ref)
@@ -164,7 +164,7 @@ func TestPullCorruptBlob(t *testing.T) {
 func TestPullPlatform(t *testing.T) {
 	t.Parallel()
 	reg := newFakeRegistry(t)
-	c := newTestClient(t)
+	c := newShareClient(t)
 	amd, _ := random.Image(100, 1)
 	arm, _ := random.Image(100, 1)
 	idx := mutate.AppendManifests(empty.Index,

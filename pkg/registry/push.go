@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"sync"
 
@@ -82,7 +83,7 @@ func (c *Client) Push(ctx context.Context, repo reference.Reference, tags []Push
 			scopes = append(scopes, nrepo.Registry.Repo(srcs[0]).Scope("pull"))
 		}
 	}
-	s, err := c.newSession(ctx, nrepo, scopes)
+	s, err := c.newXfer(ctx, nrepo, scopes)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +107,7 @@ type future struct {
 
 type pusher struct {
 	c        *Client
-	s        *session
+	s        *xfer
 	opts     PushOptions
 	progress ProgressFunc
 	sem      chan struct{} // bounds the blobs in flight
@@ -430,7 +431,7 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 	var lastErr error
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if attempt > 0 {
-			if err := sleep(ctx, backoff(attempt, lastErr)); err != nil {
+			if err := sleepCtx(ctx, backoff(attempt)); err != nil {
 				return false, err
 			}
 		}
@@ -477,14 +478,23 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 	return false, lastErr
 }
 
-// temporary reports whether a failed upload is worth starting again: a
-// retryable HTTP status, or no HTTP answer at all (a reset, an EOF).
+// temporary reports whether a failed upload is worth starting again from a
+// new session: anything but a refusal (401, 403, 404) or a cancellation.
+// The transport has retried single requests already; what remains is an
+// upload session the registry lost or a body cut midway, which only a
+// fresh POST and PUT can redo.
 func temporary(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
-		return retryable(te.StatusCode)
+		switch te.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed:
+			return false
+		}
 	}
-	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	return true
 }
 
 // WithJobs returns a copy of c that moves n blobs at once (n < 1 keeps c's).

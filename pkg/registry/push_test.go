@@ -12,7 +12,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ctl-dev/ctl/pkg/reference"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -74,16 +73,8 @@ func (f *fakeRegistry) counts() map[string]int {
 
 func (f *fakeRegistry) host() string { return strings.TrimPrefix(f.URL, "http://") }
 
-func mustRef(t *testing.T, s string) reference.Reference {
-	t.Helper()
-	r, err := reference.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
 
-func newTestClient(t *testing.T) *Client {
+func newShareClient(t *testing.T) *Client {
 	t.Helper()
 	c, err := New(WithJobs(8))
 	if err != nil {
@@ -95,7 +86,7 @@ func newTestClient(t *testing.T) *Client {
 func TestPushAllTagsThenAgain(t *testing.T) {
 	t.Parallel()
 	reg := newFakeRegistry(t)
-	c := newTestClient(t)
+	c := newShareClient(t)
 	img, err := random.Image(1000, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +189,7 @@ func TestUploadLocations(t *testing.T) {
 				return false
 			}
 			img, _ := random.Image(100, 2)
-			_, err := newTestClient(t).Push(context.Background(), mustRef(t, reg.host()+"/loc"), []PushTag{{"t", img}}, PushOptions{})
+			_, err := newShareClient(t).Push(context.Background(), mustRef(t, reg.host()+"/loc"), []PushTag{{"t", img}}, PushOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,7 +239,7 @@ func TestMount(t *testing.T) {
 				}
 			}
 			srcs := map[v1.Hash][]string{ld: {"other"}}
-			_, err := newTestClient(t).Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{"t", img}}, PushOptions{Sources: srcs, Progress: progress})
+			_, err := newShareClient(t).Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{"t", img}}, PushOptions{Sources: srcs, Progress: progress})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -278,7 +269,7 @@ func TestManifestDigestMismatch(t *testing.T) {
 		return false
 	}
 	img, _ := random.Image(100, 1)
-	_, err := newTestClient(t).Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{"t", img}}, PushOptions{})
+	_, err := newShareClient(t).Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{"t", img}}, PushOptions{})
 	if !errors.Is(err, ErrDigestMismatch) {
 		t.Fatalf("err = %v, want ErrDigestMismatch", err)
 	}
@@ -308,7 +299,7 @@ func TestPushRetriesBrokenUpload(t *testing.T) {
 		return false
 	}
 	img, _ := random.Image(5000, 2)
-	c := newTestClient(t)
+	c := newShareClient(t)
 	if _, err := c.Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{"t", img}}, PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
