@@ -68,7 +68,6 @@ func platformImage(t *testing.T, arch, variant string) v1.Image {
 	return img
 }
 
-
 var pushedLine = regexp.MustCompile(`^[0-9a-f]{12}: (Pushed|Layer already exists|Mounted from [a-z0-9/._-]+)$`)
 
 // checkPushOutput checks docker's push output for a non-terminal: the

@@ -73,7 +73,6 @@ func (f *fakeRegistry) counts() map[string]int {
 
 func (f *fakeRegistry) host() string { return strings.TrimPrefix(f.URL, "http://") }
 
-
 func newShareClient(t *testing.T) *Client {
 	t.Helper()
 	c, err := New(WithJobs(8))
