@@ -1,0 +1,166 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+func TestShareFlagsToOptions(t *testing.T) {
+	t.Parallel()
+	ios, _, _ := TestIO("")
+	f := &Factory{IO: ios, Opts: &GlobalOptions{}}
+
+	var push *pushOptions
+	c := newPushCmd(f, func(o *pushOptions) error { push = o; return nil })
+	c.SetArgs([]string{"-a", "-j", "3", "-q", "reg/app"})
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !push.AllTags || push.Jobs != 3 || !push.Quiet || push.Ref != "reg/app" {
+		t.Errorf("push options: %+v", push)
+	}
+
+	var pull *pullOptions
+	c = newPullCmd(f, func(o *pullOptions) error { pull = o; return nil })
+	c.SetArgs([]string{"--all-tags", "--platform", "linux/arm64/v8", "reg/app"})
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !pull.AllTags || pull.Platform != "linux/arm64/v8" || pull.Jobs != defaultJobs || pull.Ref != "reg/app" {
+		t.Errorf("pull options: %+v", pull)
+	}
+
+	var cp *copyOptions
+	c = newCopyCmd(f, func(o *copyOptions) error { cp = o; return nil })
+	c.SetArgs([]string{"-a", "--platform", "linux/amd64", "a/b", "c/d"})
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !cp.AllTags || cp.Platform != "linux/amd64" || cp.Src != "a/b" || cp.Dst != "c/d" {
+		t.Errorf("copy options: %+v", cp)
+	}
+}
+
+func TestShareUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"push", "-a", "reg.example/app:v1"},
+		{"pull", "-a", "reg.example/app@sha256:" + strings.Repeat("a", 64)},
+		{"pull", "--platform", "linux", "reg.example/app"},
+		{"copy", "-j", "0", "reg.example/a", "reg.example/b"},
+		{"copy", "a"},
+	} {
+		ios, _, errOut := TestIO("")
+		if code := Main(context.Background(), ios, args); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (%s)", args, code, exitUsage, errOut)
+		}
+	}
+}
+
+// copyFixture is an in-process registry holding app:v1 (3 layers).
+func copyFixture(t *testing.T) (string, string) {
+	t.Helper()
+	host, _, _ := lookRegistry(t)
+	img, err := random.Image(4096, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(host + "/src:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	return host, d.String()
+}
+
+// TestCopyOutput runs the copy command in-process and checks stdout and
+// stderr exactly, without and with a terminal on stderr.
+func TestCopyOutput(t *testing.T) {
+	t.Parallel()
+	host, digest := copyFixture(t)
+
+	ios, out, errOut := TestIO("")
+	if code := Main(context.Background(), ios, []string{"copy", host + "/src:v1", host + "/dst:v1"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// ggcr's in-process registry keeps blobs registry-wide, so a HEAD in
+	// the new repository finds every layer.
+	lines := strings.Split(strings.TrimSuffix(errOut.String(), "\n"), "\n")
+	want := fmt.Sprintf("The push refers to repository [%s/dst]", host)
+	if lines[0] != want || len(lines) != 4 {
+		t.Fatalf("stderr:\n%s\nwant %q then 3 layer lines", errOut, want)
+	}
+	for _, l := range lines[1:] {
+		if !regexp.MustCompile(`^[0-9a-f]{12}: Layer already exists$`).MatchString(l) {
+			t.Errorf("layer line %q", l)
+		}
+	}
+	if !regexp.MustCompile(`^v1: digest: ` + digest + ` size: \d+\n$`).MatchString(out.String()) {
+		t.Errorf("stdout %q", out)
+	}
+
+	// On a terminal: bars redrawn in place (cursor movement), the same
+	// stdout, and the final state names every layer.
+	ios, out, errOut = TestIO("")
+	ios.StderrTTY = true
+	if code := Main(context.Background(), ios, []string{"copy", host + "/src:v1", host + "/tty:v1"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut.String(), "\x1b[2K") || strings.Count(errOut.String(), "Layer already exists") < 3 {
+		t.Errorf("terminal stderr %q", errOut)
+	}
+	if !strings.HasPrefix(out.String(), "v1: digest: "+digest) {
+		t.Errorf("terminal stdout %q", out)
+	}
+
+	// -q: results only.
+	ios, out, errOut = TestIO("")
+	if code := Main(context.Background(), ios, []string{"copy", "-q", host + "/src:v1", host + "/q:v1"}); code != 0 || errOut.Len() != 0 || out.Len() == 0 {
+		t.Errorf("-q: exit %d stdout %q stderr %q", code, out, errOut)
+	}
+}
+
+// TestProgressBars feeds the progress printer a pull's events on a
+// terminal: a bar per layer while bytes move, then docker's statuses.
+func TestProgressBars(t *testing.T) {
+	t.Parallel()
+	ios, _, errOut := TestIO("")
+	ios.StderrTTY = true
+	p := newProgress(ios, false, pullWords)
+	h1 := mustHash(t, strings.Repeat("1", 64))
+	h2 := mustHash(t, strings.Repeat("2", 64))
+	p.Event(registry.Event{Kind: registry.BlobExists, Digest: h1, Size: 10, Layer: true})
+	p.Event(registry.Event{Kind: registry.BlobStarted, Digest: h2, Size: 1000, Layer: true})
+	p.Event(registry.Event{Kind: registry.BlobProgress, Digest: h2, Size: 1000, Done: 500, Layer: true})
+	p.draw()
+	mid := errOut.String()
+	if !strings.Contains(mid, "111111111111: Already exists") || !strings.Contains(mid, "222222222222") || !strings.Contains(mid, "50%") {
+		t.Errorf("mid-transfer drawing %q", mid)
+	}
+	p.Event(registry.Event{Kind: registry.BlobDone, Digest: h2, Size: 1000, Done: 1000, Layer: true})
+	p.Close()
+	if !strings.Contains(errOut.String(), "222222222222: Pull complete") {
+		t.Errorf("final drawing %q", errOut)
+	}
+}
+
+func mustHash(t *testing.T, hex string) v1.Hash {
+	t.Helper()
+	h, err := v1.NewHash("sha256:" + hex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
