@@ -2,6 +2,11 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"regexp"
 	"strings"
 	"testing"
@@ -201,5 +206,47 @@ func TestShareErrors(t *testing.T) {
 	wantCode(t, res, 4)
 	if !strings.Contains(res.Stderr, "run: ctl login "+auth.Host) {
 		t.Errorf("no login hint: %s", res.Stderr)
+	}
+}
+
+// TestPushInterrupted: Ctrl-C while the manifest PUT hangs (every blob is
+// up) ends the push, leaves the tag absent, and the next push completes
+// without sending a blob again.
+func TestPushInterrupted(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	proxy := testenv.NewProxy(t, reg.URL, nil)
+	e := testenv.NewEnv(t)
+	seed(t, e, 2, 1000, proxy.Host+"/app:v1")
+	proxy.AddFault(testenv.Fault{Method: "PUT", PathRegexp: "/manifests/", Times: 1, Kind: testenv.FaultHang})
+
+	cmd := exec.Command(testenv.CtlBinary(t), "push", proxy.Host+"/app:v1")
+	cmd.Env = e.Environ()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for proxy.Count("PUT", "/manifests/") == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	err := cmd.Wait()
+	t.Logf("push ended %v after the interrupt", time.Since(sent))
+	if err == nil {
+		t.Fatalf("interrupted push succeeded:\n%s", stderr.String())
+	}
+	if _, err := remote.Head(reg.ParseRef(t, "app:v1"), reg.RemoteOptions()...); err == nil {
+		t.Errorf("the tag exists after an interrupted push")
+	}
+	proxy.Reset()
+	res := e.Run(t, "push", proxy.Host+"/app:v1")
+	wantCode(t, res, 0)
+	if n := proxy.Count("POST", "/blobs/uploads/"); n != 0 || strings.Count(res.Stderr, "Layer already exists") != 2 {
+		t.Errorf("second push started %d uploads:\n%s", n, res.Stderr)
 	}
 }
