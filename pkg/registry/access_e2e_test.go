@@ -319,6 +319,9 @@ func TestClientReuse(t *testing.T) {
 	if n := proxy.Connections(); n > 1 {
 		t.Errorf("%d new connections for 5 sequential HEADs, want at most 1", n)
 	}
+	if n := proxy.Count("GET", "^/v2/$"); n > 0 {
+		t.Errorf("%d pings for 5 HEADs, want 0 (the challenge is reused)", n)
+	}
 	if n := reg.Token.Requests(); n > 0 {
 		t.Errorf("%d token requests for 5 HEADs of one repository, want 0 (cached)", n)
 	}
@@ -366,5 +369,25 @@ func TestClientTokenRefreshMidPush(t *testing.T) {
 	}
 	if n := proxy.Count("PUT", "/manifests/"); n != 2 {
 		t.Errorf("%d manifest PUTs, want 2 (refused, then re-sent)", n)
+	}
+}
+
+// Credentials crane stores are used by the Client (and so by every ctl
+// command): both read docker's config.json.
+func TestClientUsesCraneLogin(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{HTPasswd: true})
+	reg.PushRandomImage(t, "team/app:v1", 1, 512)
+	user, pass := reg.User()
+	e := testenv.NewEnv(t)
+	if r := e.Crane(t, "auth", "login", reg.Host, "-u", user, "-p", pass); r.Code != 0 {
+		t.Fatalf("crane auth login: exit %d", r.Code)
+	}
+	c, err := New(WithKeychain(auth.NewKeychain(e.DockerConfig)), WithCertsDirs(), WithCAFiles(reg.CACertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.head(t, reg.Ref("team/app:v1")); err != nil {
+		t.Errorf("head with crane's credentials: %v", err)
 	}
 }

@@ -83,11 +83,19 @@ type RetryError struct {
 	Host       string
 	Attempts   int
 	Elapsed    time.Duration
-	RetryAfter time.Time // when the registry said to retry; zero if it did not
+	RetryAfter time.Time  // when the registry said to retry; zero if it did not
+	Limit      *RateLimit // Docker Hub's exhausted pull limit, if that was the answer
 	Err        error
 }
 
 func (e *RetryError) Error() string {
+	if e.Limit != nil {
+		msg := fmt.Sprintf("%s: pull rate limit reached", e.Host)
+		if e.Limit.Limit > 0 && e.Limit.Window > 0 {
+			msg += fmt.Sprintf(" (%d pulls per %s)", e.Limit.Limit, e.Limit.Window)
+		}
+		return msg + "; retry when the window has moved on, or log in for a higher limit: " + e.Err.Error()
+	}
 	if !e.RetryAfter.IsZero() {
 		return fmt.Sprintf("%s is rate limiting requests; it asks to retry after %s (in %s): %v",
 			e.Host, e.RetryAfter.UTC().Format(time.RFC1123), time.Until(e.RetryAfter).Round(time.Second), e.Err)

@@ -98,6 +98,16 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			afterAt, after = retryAfter(resp.Header.Get("Retry-After"), t.now())
 			last = transport.CheckError(resp) // reads a bounded body, keeps the registry's message
 			resp.Body.Close()
+			if resp.StatusCode == http.StatusTooManyRequests && after == 0 {
+				// Docker Hub answers an exhausted pull limit with 429 and
+				// ratelimit-remaining: 0, no Retry-After: waiting seconds
+				// will not help.
+				if rem, w, ok := parseLimit(resp.Header.Get("Ratelimit-Remaining")); ok && rem == 0 {
+					limit, _, _ := parseLimit(resp.Header.Get("Ratelimit-Limit"))
+					return nil, &RetryError{Host: req.URL.Host, Attempts: attempt, Elapsed: t.now().Sub(start), Err: last,
+						Limit: &RateLimit{Host: req.URL.Host, Limit: limit, Remaining: 0, Window: w}}
+				}
+			}
 		default:
 			if hasBody {
 				req.Body.Close() // the original body: every attempt used a copy

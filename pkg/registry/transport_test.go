@@ -490,3 +490,22 @@ func TestTokenCache(t *testing.T) {
 		t.Errorf("%d token requests, want 5 (refused token fetched again)", n.Load())
 	}
 }
+
+func TestDockerHubLimitExhausted(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Ratelimit-Limit", "100;w=21600")
+		w.Header().Set("Ratelimit-Remaining", "0;w=21600")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}`)
+	}))
+	defer srv.Close()
+	rt, _ := newRetry(http.DefaultTransport, RetryPolicy{})
+	req, _ := http.NewRequest("GET", srv.URL+"/v2/library/nginx/manifests/latest", nil)
+	_, err := rt.RoundTrip(req)
+	if err == nil || n.Load() != 1 || !strings.Contains(err.Error(), "pull rate limit reached (100 pulls per 6h0m0s); retry when") {
+		t.Errorf("exhausted limit: %v after %d requests", err, n.Load())
+	}
+}
