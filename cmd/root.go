@@ -62,6 +62,12 @@ own config.`,
 		newRefCmd(f, nil),
 		newLoginCmd(f, nil),
 		newLogoutCmd(f, nil),
+		newTagsCmd(f),
+		newCatalogCmd(f, nil),
+		newDigestCmd(f, nil),
+		newManifestCmd(f),
+		newInspectCmd(f, nil),
+		newDeleteCmd(f, nil),
 	)
 	return root
 }
