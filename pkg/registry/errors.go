@@ -42,10 +42,15 @@ func (e notFoundError) Unwrap() []error { return []error{e.err, ErrNotFound} }
 
 // classify gives an error from go-containerregistry its sentinel: 401/403
 // and DENIED/UNAUTHORIZED become *AuthError for host, 404 and the *_UNKNOWN
-// codes become ErrNotFound. Other errors are returned as they are.
+// codes become ErrNotFound. Other errors are returned as they are, except
+// that the URLs in every error's text are redacted.
 func classify(host string, err error) error {
 	var te *transport.Error
-	if err == nil || !errors.As(err, &te) {
+	if err == nil {
+		return nil
+	}
+	err = redactError(err)
+	if !errors.As(err, &te) {
 		return err
 	}
 	switch te.StatusCode {
@@ -122,3 +127,23 @@ func (e *replayError) Unwrap() error { return e.Err }
 
 // Temporary marks the error retryable by go-containerregistry's upload loop.
 func (e *replayError) Temporary() bool { return true }
+
+// redactedError shows an error with the query strings and user info of the
+// URLs in its text redacted (Go's url.Error quotes a request's full URL,
+// signed-URL signatures and upload state included); errors.Is and errors.As
+// still see the original.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactError wraps err when its text holds something to redact.
+func redactError(err error) error {
+	if text := redactText(err.Error()); text != err.Error() {
+		return &redactedError{err: err, text: text}
+	}
+	return err
+}

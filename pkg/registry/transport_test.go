@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -507,5 +508,17 @@ func TestDockerHubLimitExhausted(t *testing.T) {
 	_, err := rt.RoundTrip(req)
 	if err == nil || n.Load() != 1 || !strings.Contains(err.Error(), "pull rate limit reached (100 pulls per 6h0m0s); retry when") {
 		t.Errorf("exhausted limit: %v after %d requests", err, n.Load())
+	}
+}
+
+func TestClassifyRedacts(t *testing.T) {
+	t.Parallel()
+	inner := &url.Error{Op: "Get", URL: "https://s3.example/blob?X-Amz-Signature=sigsecret&digest=sha256:1", Err: io.ErrUnexpectedEOF}
+	err := classify("reg.example", fmt.Errorf("pulling: %w", inner))
+	if strings.Contains(err.Error(), "sigsecret") || !strings.Contains(err.Error(), "s3.example/blob") {
+		t.Errorf("error text %q", err.Error())
+	}
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("errors.Is lost the cause")
 	}
 }
