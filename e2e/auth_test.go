@@ -170,7 +170,7 @@ func TestTLSTrust(t *testing.T) {
 		t.Parallel()
 		e := testenv.NewEnv(t)
 		r := login(t, e)
-		if r.Code != 1 || !strings.Contains(r.Stderr, "x509") || !strings.Contains(r.Stderr, "certificate") {
+		if r.Code != 1 || !strings.Contains(r.Stderr, "x509: certificate signed by unknown authority") || !strings.Contains(r.Stderr, "add its CA with --ca-file") {
 			t.Errorf("exit %d, stderr %q; want 1 with an x509 message", r.Code, r.Stderr)
 		}
 		if storedAuth(t, e, reg.Host) != nil {

@@ -1,9 +1,11 @@
 package registry
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -140,9 +142,20 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.text }
 func (e *redactedError) Unwrap() error { return e.err }
 
-// redactError wraps err when its text holds something to redact.
+// redactError wraps err when its text holds something to redact, and says
+// what to do about a certificate that is not trusted.
 func redactError(err error) error {
-	if text := redactText(err.Error()); text != err.Error() {
+	text := redactText(err.Error())
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	if errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) {
+		// go-containerregistry's ping also tried plain HTTP (loopback and
+		// insecure hosts); a TLS server's answer to that is noise here.
+		text, _, _ = strings.Cut(text, "; GET http://")
+		text = strings.TrimSpace(text) + " (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/HOST[:PORT]/ca.crt)"
+	}
+	if text != err.Error() {
 		return &redactedError{err: err, text: text}
 	}
 	return err
