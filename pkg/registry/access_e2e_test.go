@@ -203,6 +203,17 @@ func TestClientFaults(t *testing.T) {
 			t.Errorf("%d HEADs, want 4 (bounded)", n)
 		}
 	})
+	t.Run("manifest cut mid-body", func(t *testing.T) {
+		proxy.ClearFaults()
+		proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: manifests, Times: 2, Kind: testenv.FaultDropMidBody, Bytes: 10})
+		proxy.Reset()
+		if _, err := remote.Get(c.ref(t, ref), c.remoteOptions(context.Background())...); err != nil {
+			t.Errorf("get through two cut bodies: %v", err)
+		}
+		if n := proxy.Count("GET", manifests); n != 3 {
+			t.Errorf("%d manifest GETs, want 3", n)
+		}
+	})
 	t.Run("429 Retry-After is honoured", func(t *testing.T) {
 		proxy.ClearFaults()
 		proxy.AddFault(testenv.Fault{Method: "HEAD", PathRegexp: manifests, Times: 1, Kind: testenv.FaultStatus, Status: 429, RetryAfter: "2"})

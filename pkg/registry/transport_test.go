@@ -522,3 +522,32 @@ func TestClassifyRedacts(t *testing.T) {
 		t.Errorf("errors.Is lost the cause")
 	}
 }
+
+// A manifest whose connection is cut mid-body is fetched again.
+func TestRetryMidBody(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+		w.Header().Set("Content-Length", "20")
+		if n.Add(1) == 1 {
+			io.WriteString(w, `{"schemaVer`)
+			w.(http.Flusher).Flush()
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return
+		}
+		io.WriteString(w, `{"schemaVersion": 2}`)
+	}))
+	defer srv.Close()
+	rt, _ := newRetry(http.DefaultTransport, RetryPolicy{})
+	req, _ := http.NewRequest("GET", srv.URL+"/v2/a/manifests/v1", nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || string(b) != `{"schemaVersion": 2}` || n.Load() != 2 {
+		t.Errorf("body %q, %v after %d requests", b, err, n.Load())
+	}
+}
