@@ -326,15 +326,18 @@ func TestClientReuse(t *testing.T) {
 		if err := c.head(t, ref); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := remote.Get(c.ref(t, ref), c.remoteOptions(context.Background())...); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if n := proxy.Connections(); n > 1 {
-		t.Errorf("%d new connections for 5 sequential HEADs, want at most 1", n)
+		t.Errorf("%d new connections for 10 sequential requests, want at most 1", n)
 	}
 	if n := proxy.Count("GET", "^/v2/$"); n > 0 {
-		t.Errorf("%d pings for 5 HEADs, want 0 (the challenge is reused)", n)
+		t.Errorf("%d pings for 10 requests, want 0 (the challenge is reused)", n)
 	}
 	if n := reg.Token.Requests(); n > 0 {
-		t.Errorf("%d token requests for 5 HEADs of one repository, want 0 (cached)", n)
+		t.Errorf("%d token requests for 10 requests to one repository, want 0 (cached)", n)
 	}
 }
 
