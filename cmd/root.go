@@ -68,6 +68,12 @@ own config.`,
 		newManifestCmd(f),
 		newInspectCmd(f, nil),
 		newDeleteCmd(f, nil),
+		newImagesCmd(f, nil),
+		newImageCmd(f),
+		newLoadCmd(f, nil),
+		newRmiCmd(f, nil),
+		newSaveCmd(f, nil),
+		newTagCmd(f, nil),
 	)
 	return root
 }
