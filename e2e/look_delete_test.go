@@ -182,3 +182,45 @@ func TestDeleteDisabled(t *testing.T) {
 		t.Error("the tag is gone from a registry with deletion disabled")
 	}
 }
+
+// TestLookWithTokenAuth: anonymous reads of a public repository, exit 4 with
+// the login hint for a private one, and credentials from docker's config
+// for listing and deleting.
+func TestLookWithTokenAuth(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Token: true, DeleteEnabled: true, PublicRepos: []string{"public"}})
+	reg.PushRandomImage(t, "public/app:v1", 1, 64)
+	reg.PushRandomImage(t, "private/app:v1", 1, 64)
+	reg.PushRandomImage(t, "private/app:v2", 1, 64)
+	e := testenv.NewEnv(t)
+
+	r := e.Run(t, "tags", "ls", reg.Host+"/public/app")
+	wantCode(t, r, 0)
+	if r.Stdout != "v1\n" {
+		t.Errorf("anonymous public tags: %q", r.Stdout)
+	}
+	r = e.Run(t, "tags", "ls", reg.Host+"/private/app")
+	wantCode(t, r, 4)
+	if !strings.Contains(r.Stderr, "run: ctl login "+reg.Host) {
+		t.Errorf("no login hint: %s", r.Stderr)
+	}
+	wantCode(t, e.Run(t, "delete", reg.Host+"/public/app:v1"), 4)
+
+	user, pass := reg.User()
+	e.AddDockerAuth(t, reg.Host, user, pass)
+	r = e.Run(t, "tags", "ls", reg.Host+"/private/app")
+	wantCode(t, r, 0)
+	if r.Stdout != "v1\nv2\n" {
+		t.Errorf("private tags: %q", r.Stdout)
+	}
+	r = e.Run(t, "delete", reg.Host+"/private/app:v1")
+	wantCode(t, r, 0)
+	if exists(t, reg, "private/app:v1") || !exists(t, reg, "private/app:v2") {
+		t.Error("delete with credentials did not remove exactly private/app:v1")
+	}
+	r = e.Run(t, "catalog", reg.Host)
+	wantCode(t, r, 0)
+	if r.Stdout != "private/app\npublic/app\n" {
+		t.Errorf("catalog: %q", r.Stdout)
+	}
+}
