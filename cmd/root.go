@@ -60,12 +60,20 @@ own config.`,
 	root.AddCommand(
 		newVersionCmd(f),
 		newRefCmd(f, nil),
+		newLoginCmd(f, nil),
+		newLogoutCmd(f, nil),
 		newTagsCmd(f),
 		newCatalogCmd(f, nil),
 		newDigestCmd(f, nil),
 		newManifestCmd(f),
 		newInspectCmd(f, nil),
 		newDeleteCmd(f, nil),
+		newImagesCmd(f, nil),
+		newImageCmd(f),
+		newLoadCmd(f, nil),
+		newRmiCmd(f, nil),
+		newSaveCmd(f, nil),
+		newTagCmd(f, nil),
 	)
 	return root
 }

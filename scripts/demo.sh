@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The registry lab, with ctl alone: start a local distribution registry
+# (deletion on) on a free port, then walk the workflow of the product spec,
+# printing each command before running it. `make demo` runs this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ctl=${CTL:-$PWD/bin/ctl}
+registry=$(go tool -modfile=tools/go.mod -n registry)
+crane=$(go tool -modfile=tools/go.mod -n crane)
+work=$(mktemp -d)
+export CTL_STORE=$work/store DOCKER_CONFIG=$work/docker XDG_CONFIG_HOME=$work/config
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A free port: one that nothing answers on.
+port=
+for _ in $(seq 50); do
+	p=$((20000 + RANDOM % 20000))
+	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+done
+[ -n "$port" ] || { echo "demo: no free port found" >&2; exit 1; }
+reg=127.0.0.1:$port
+
+cat >"$work/registry.yml" <<YAML
+version: 0.1
+log: {level: error}
+storage:
+  filesystem: {rootdirectory: $work/registry}
+  delete: {enabled: true}
+http: {addr: $reg, secret: ctl-demo}
+YAML
+OTEL_TRACES_EXPORTER=none "$registry" serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+	sleep 0.1
+done
+echo "# a distribution registry is listening on $reg (deletion enabled)"
+
+run() {
+	printf '\n$ ctl %s\n' "$*"
+	"$ctl" "$@"
+}
+
+echo; echo "# 1. Understand references: defaults filled in the way docker does"
+run ref diamol/golang
+run ref --format json "$reg/gallery/ui:v1"
+run ref --format '{{.Canonical}}' nginx
+
+echo; echo "# 2. A local image: a small generated web page, saved as a docker-save tar, loaded"
+mkdir -p "$work/layer/app"
+echo '<h1>image gallery</h1>' >"$work/layer/app/index.html"
+tar -C "$work/layer" -cf "$work/layer.tar" app
+"$crane" append -f "$work/layer.tar" -t image-gallery:latest -o "$work/image-gallery.tar" >/dev/null 2>&1
+run load -i "$work/image-gallery.tar"
+run images
+
+echo; echo "# 3. More references to the same image: the version scheme users pin to"
+run tag image-gallery "$reg/gallery/ui:v1" "$reg/gallery/ui:latest" "$reg/gallery/ui:2" "$reg/gallery/ui:2.1" "$reg/gallery/ui:2.1.106"
+run images --filter reference=image-gallery --filter "reference=*/gallery/ui"
+
+echo; echo "# 4. Push every tag: each blob goes up once, then one manifest per tag"
+run push --all-tags "$reg/gallery/ui"
+
+echo; echo "# 5. Look: tags, the manifest as stored, its digest"
+run tags list "$reg/gallery/ui"
+run manifest get "$reg/gallery/ui:v1"
+echo
+run digest "$reg/gallery/ui:v1"
+run inspect "$reg/gallery/ui:2.1.106"
+
+echo; echo "# 6. Delete one tag: only that tag goes, the others stay"
+run delete "$reg/gallery/ui:v1"
+run tags list "$reg/gallery/ui"
+
+echo; echo "# 7. Delete by digest: the manifest goes with every tag that pointed to it"
+digest=$("$ctl" digest "$reg/gallery/ui:latest")
+run delete "$reg/gallery/ui@$digest"
+run tags list "$reg/gallery/ui"
+
+echo; echo "# done: the registry on $reg is stopped and its storage removed"
