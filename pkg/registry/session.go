@@ -69,7 +69,10 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 	if err != nil {
 		return nil, fmt.Errorf("credentials for %s: %w", reg.RegistryStr(), err)
 	}
-	base := transport.NewUserAgent(transport.NewRetry(c.transport), c.userAgent)
+	// c.transport already retries (with Retry-After and bounds), guards
+	// schemes and redirects and logs; only the User-Agent is added here, as
+	// go-containerregistry's remote package does.
+	base := transport.NewUserAgent(c.transport, c.userAgent)
 	s := &session{host: reg.RegistryStr(), scheme: reg.Scheme(), repo: repo}
 	build := func(ctx context.Context) (*http.Client, error) {
 		rt, err := transport.NewWithContext(ctx, reg, auth, base, []string{scope})
