@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -57,6 +59,11 @@ func TestDigestMatchesCrane(t *testing.T) {
 	wantCode(t, r, 0)
 	if got := strings.TrimSpace(r.Stdout); got != im.Manifests[1].Digest.String() {
 		t.Errorf("--platform linux/arm64: %s, want %s", got, im.Manifests[1].Digest)
+	}
+	r = e.Run(t, "manifest", "get", "--platform", "linux/amd64", reg.Host+"/d/index:v1")
+	wantCode(t, r, 0)
+	if sum := sha256.Sum256([]byte(r.Stdout)); "sha256:"+hex.EncodeToString(sum[:]) != im.Manifests[0].Digest.String() {
+		t.Errorf("manifest get --platform linux/amd64 is not the amd64 child")
 	}
 	wantCode(t, e.Run(t, "digest", "--platform", "linux/s390x", reg.Host+"/d/index:v1"), 3)
 	wantCode(t, e.Run(t, "digest", "--platform", "linux", reg.Host+"/d/index:v1"), 2)
@@ -171,11 +178,17 @@ func TestDeleteDisabled(t *testing.T) {
 	}
 	proxy := testenv.NewProxy(t, reg.URL, nil)
 	msg := "Error: deletion is disabled on " + proxy.Host + " (run the registry with REGISTRY_STORAGE_DELETE_ENABLED=true)\n"
-	for _, ref := range []string{"/app:v1", "/app@" + dig.String()} {
+	// By tag: the tag DELETE is refused, then the digest DELETE, once each
+	// (no retries); by digest: one DELETE.
+	for ref, deletes := range map[string]int{"/app:v1": 2, "/app@" + dig.String(): 1} {
+		proxy.Reset()
 		r := e.Run(t, "delete", proxy.Host+ref)
 		wantCode(t, r, 1)
 		if r.Stderr != msg || r.Stdout != "" {
 			t.Errorf("delete %s: stdout %q stderr %q", ref, r.Stdout, r.Stderr)
+		}
+		if n := proxy.Count("DELETE", "."); n != deletes {
+			t.Errorf("delete %s sent %d DELETEs, want %d", ref, n, deletes)
 		}
 	}
 	if !exists(t, reg, "app:v1") {
