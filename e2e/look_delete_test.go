@@ -237,3 +237,27 @@ func TestLookWithTokenAuth(t *testing.T) {
 		t.Errorf("catalog: %q", r.Stdout)
 	}
 }
+
+// TestLookOverTLS: a TLS registry on a loopback address (where an
+// unauthenticated first request over plain HTTP meets a TLS port) with
+// htpasswd: exit 4 without credentials, the tags with them.
+func TestLookOverTLS(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{HTPasswd: true, DeleteEnabled: true})
+	reg.PushRandomImage(t, "app:v1", 1, 64)
+	e := testenv.NewEnv(t)
+	r := e.Run(t, "--ca-file", reg.CACertFile, "tags", "ls", reg.Host+"/app")
+	wantCode(t, r, 4)
+	user, pass := reg.User()
+	e.AddDockerAuth(t, reg.Host, user, pass)
+	r = e.Run(t, "--ca-file", reg.CACertFile, "tags", "ls", reg.Host+"/app")
+	wantCode(t, r, 0)
+	if r.Stdout != "v1\n" {
+		t.Errorf("tags over TLS: %q", r.Stdout)
+	}
+	r = e.Run(t, "--ca-file", reg.CACertFile, "digest", reg.Host+"/app:v1")
+	wantCode(t, r, 0)
+	if !strings.HasPrefix(r.Stdout, "sha256:") || len(r.Stdout) != 72 {
+		t.Errorf("digest over TLS: %q", r.Stdout)
+	}
+}
