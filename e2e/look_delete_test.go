@@ -69,6 +69,13 @@ func TestDigestMatchesCrane(t *testing.T) {
 	wantCode(t, e.Run(t, "digest", "--platform", "linux", reg.Host+"/d/index:v1"), 2)
 	wantCode(t, e.Run(t, "digest", reg.Host+"/d/index:missing"), 3)
 
+	// Shell completion lists the repository's tags live.
+	r = e.Run(t, "__complete", "digest", reg.Host+"/d/index:")
+	wantCode(t, r, 0)
+	if !strings.HasPrefix(r.Stdout, reg.Host+"/d/index:v1\n") {
+		t.Errorf("completion: %q", r.Stdout)
+	}
+
 	// manifest get: the exact bytes, equal to crane's.
 	r = e.Run(t, "manifest", "get", reg.Host+"/d/list:v1")
 	wantCode(t, r, 0)
