@@ -226,17 +226,6 @@ func newImageRow(e store.Entry, noTrunc bool, now time.Time) imageRow {
 	return row
 }
 
-// humanSize is docker's units.HumanSizeWithPrecision(n, 3): decimal units.
-func humanSize(n int64) string {
-	units := []string{"B", "kB", "MB", "GB", "TB", "PB", "EB"}
-	f, i := float64(n), 0
-	for f >= 1000 && i < len(units)-1 {
-		f /= 1000
-		i++
-	}
-	return fmt.Sprintf("%.3g%s", f, units[i])
-}
-
 // humanDuration is docker's units.HumanDuration.
 func humanDuration(d time.Duration) string {
 	if s := int(d.Seconds()); s < 1 {

@@ -1,3 +1,5 @@
+// Package e2e runs the built ctl binary against real distribution
+// registries started by internal/testenv.
 package e2e
 
 import (
