@@ -22,13 +22,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-func wantCode(t *testing.T, r testenv.Result, code int) {
-	t.Helper()
-	if r.Code != code {
-		t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.Code, code, r.Stdout, r.Stderr)
-	}
-}
-
 // storeState is what a command must not change when it fails: the index
 // and the visible blobs.
 func storeState(t *testing.T, e *testenv.Env) string {
