@@ -409,3 +409,46 @@ func TestStoreLoadKilledMidway(t *testing.T) {
 	}
 	wantCode(t, e.Run(t, "save", "-o", filepath.Join(e.Dir, "out.tar"), "big:1"), 0)
 }
+
+// TestStoreLoadPeakRSS: loading 5 x 48 MiB of layers streams them; the
+// process never holds a layer in memory. The peak is read from
+// /proc/PID/status (VmHWM): the rusage of a child started by Go includes the
+// parent's memory at exec (Linux keeps the pre-exec high-water mark).
+func TestStoreLoadPeakRSS(t *testing.T) {
+	t.Parallel()
+	e := testenv.NewEnv(t)
+	archive := filepath.Join(e.Dir, "big.tar")
+	bigDockerTar(t, archive, 5, 48<<20)
+	cmd := exec.Command(testenv.CtlBinary(t), "load", "-i", archive)
+	cmd.Env = e.Environ()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var peak int64
+	status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+	for {
+		if b, err := os.ReadFile(status); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+					var kb int64
+					fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb)
+					peak = max(peak, kb<<10)
+				}
+			}
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			t.Logf("peak RSS of ctl load of 240 MiB: %.1f MiB", float64(peak)/(1<<20))
+			if peak == 0 || peak > 96<<20 {
+				t.Fatalf("peak RSS %.1f MiB, want under 96 MiB", float64(peak)/(1<<20))
+			}
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
