@@ -217,6 +217,12 @@ func TestStoreSaveLoadRoundTrip(t *testing.T) {
 			if got := list(dst); got != want {
 				t.Fatalf("after round trip:\n%s\nwant:\n%s", got, want)
 			}
+			// The same archive from standard input.
+			viaStdin := testenv.NewEnv(t)
+			wantCode(t, viaStdin.RunStdin(t, string(mustRead(t, out)), "load", "-q"), 0)
+			if got := list(viaStdin); got != want {
+				t.Fatalf("after load from stdin:\n%s\nwant:\n%s", got, want)
+			}
 		})
 	}
 }
