@@ -111,7 +111,7 @@ func (s *Store) path(elem ...string) string {
 func (s *Store) lock(name string, how int) (func(), error) {
 	f, err := os.OpenFile(s.path(name), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("locking the image store: %w", err)
+		return nil, fmt.Errorf("locking the image store: %w (is %s writable? choose another with --store)", err, s.dir)
 	}
 	for {
 		err = syscall.Flock(int(f.Fd()), how)

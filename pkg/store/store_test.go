@@ -312,3 +312,66 @@ func validate(img v1.Image) error {
 }
 
 var _ = mutate.Append
+
+// lyingLayer claims one digest and serves other bytes.
+type lyingLayer struct {
+	v1.Layer
+	body []byte
+}
+
+func (l lyingLayer) Compressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(l.body)), nil
+}
+
+type lyingImage struct {
+	v1.Image
+	layers []v1.Layer
+}
+
+func (i lyingImage) Layers() ([]v1.Layer, error) { return i.layers, nil }
+
+func TestWriteImageVerifiesBlobs(t *testing.T) {
+	t.Parallel()
+	img := randomImage(t, 4096, 1)
+	ls, _ := img.Layers()
+	size, _ := ls[0].Size()
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{
+		{"altered", bytes.Repeat([]byte{'x'}, int(size))},
+		{"truncated", []byte("short")},
+		{"extended", bytes.Repeat([]byte{'x'}, int(size)+10)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			_, err := s.WriteImage(context.Background(), lyingImage{img, []v1.Layer{lyingLayer{ls[0], tc.body}}}, ref(t, "x"))
+			if !errors.Is(err, ErrInvalidInput) {
+				t.Fatalf("err = %v, want ErrInvalidInput", err)
+			}
+			d, _ := ls[0].Digest()
+			all, _ := s.List()
+			if s.HasBlob(d) || len(all) != 0 {
+				t.Fatal("a bad blob or the image became visible")
+			}
+			tmp, _ := os.ReadDir(filepath.Join(s.Dir(), "tmp"))
+			if len(tmp) != 0 {
+				t.Fatalf("temp files left: %v", tmp)
+			}
+		})
+	}
+}
+
+func TestWriteImageCancelled(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.WriteImage(ctx, randomImage(t, 4096, 2), ref(t, "x")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if all, _ := s.List(); len(all) != 0 {
+		t.Fatalf("cancelled write visible: %+v", all)
+	}
+}
