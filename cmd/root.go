@@ -74,6 +74,9 @@ own config.`,
 		newRmiCmd(f, nil),
 		newSaveCmd(f, nil),
 		newTagCmd(f, nil),
+		newCopyCmd(f, nil),
+		newPullCmd(f, nil),
+		newPushCmd(f, nil),
 	)
 	return root
 }
