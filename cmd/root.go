@@ -60,6 +60,7 @@ own config.`,
 	root.AddCommand(
 		newVersionCmd(f),
 		newRefCmd(f, nil),
+		newCheckCmd(f),
 	)
 	return root
 }
