@@ -2,8 +2,8 @@ package testenv
 
 import (
 	"net"
-	"strconv"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"

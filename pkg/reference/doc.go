@@ -33,7 +33,7 @@
 //
 // # Normalisation
 //
-// The first "/"-separated component of the name is the domain when it is
+// When the name contains a "/", its first component is the domain when it is
 // "localhost", contains a "." or a ":", or contains an uppercase letter
 // (uppercase is allowed in the host but never in the path). Otherwise the
 // domain is "docker.io" (Docker Hub) and the whole name is the path. On
@@ -47,7 +47,8 @@
 // Registry "docker.io" and Repository "library/nginx", and its Name, String,
 // Canonical and Familiar forms are those of "docker.io/nginx". It is
 // accepted and rejected exactly as distribution does, including its name
-// length, which distribution counts without "library/" for this host. Other
+// length, which distribution counts without "library/" for this host (so
+// Repository can then be up to 263 characters long). Other
 // spellings ("Docker.io", "index.docker.io:443") are not Docker Hub,
 // as in distribution.
 //

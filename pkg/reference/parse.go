@@ -287,6 +287,7 @@ func isAllLowerHex(s string) bool {
 // contains '.' or ':' or is not lowercase.
 func classify(first string) (dotColon, colon bool, upper int) {
 	upper = -1
+	nonASCII := -1
 	for i := 0; i < len(first); i++ {
 		switch c := first[i]; {
 		case c == '.':
@@ -298,12 +299,16 @@ func classify(first string) (dotColon, colon bool, upper int) {
 				upper = i
 			}
 		case c >= utf8.RuneSelf:
-			// strings.ToLower changes non-ASCII uppercase letters and
-			// invalid UTF-8; either way the host check below fails.
-			if upper < 0 && strings.ToLower(first) != first {
-				upper = i
+			if nonASCII < 0 {
+				nonASCII = i
 			}
 		}
+	}
+	// strings.ToLower changes non-ASCII uppercase letters and invalid
+	// UTF-8; either way the host check fails later, so the exact position
+	// does not matter.
+	if upper < 0 && nonASCII >= 0 && strings.ToLower(first) != first {
+		upper = nonASCII
 	}
 	return dotColon, colon, upper
 }

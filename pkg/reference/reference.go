@@ -88,8 +88,9 @@ func (r Reference) String() string { return r.format(false, true, false) }
 // "diamol/golang", "localhost:5000/a/b:v1".
 //
 // As in docker, the familiar form does not always parse back to r: that of
-// "docker.io/library/<64 hex digits>" is the bare hex string, which [Parse]
-// rejects as ambiguous with an image ID.
+// "docker.io/0.0/app" is "0.0/app", whose first component is then taken for
+// a registry host, and that of "docker.io/library/<64 hex digits>" is the
+// bare hex string, which [Parse] rejects as ambiguous with an image ID.
 func (r Reference) Familiar() string { return r.format(true, true, false) }
 
 // FamiliarName returns the familiar form of the repository name only, e.g.
