@@ -24,8 +24,9 @@ type VersionOptions struct {
 	// DryRun plans without writing anything.
 	DryRun bool
 	// OnStep is called once per step, in order, after the step is carried
-	// out (at once when DryRun); it may be nil.
-	OnStep func(tagplan.Step)
+	// out (at once when DryRun), with the manifest's digest and size in res;
+	// it may be nil.
+	OnStep func(s tagplan.Step, res *VersionResult)
 }
 
 // VersionResult is what TagVersion did.
@@ -104,7 +105,7 @@ func (c *Client) TagVersion(ctx context.Context, src, repo reference.Reference, 
 			}
 		}
 		if opts.OnStep != nil {
-			opts.OnStep(s)
+			opts.OnStep(s, res)
 		}
 	}
 	return res, nil

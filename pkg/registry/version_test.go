@@ -80,7 +80,7 @@ func TestTagVersion(t *testing.T) {
 			t.Fatal(err)
 		}
 		var seen []string
-		res, err := c.TagVersion(ctx, r, repo, v, VersionOptions{DryRun: dry, OnStep: func(s tagplan.Step) {
+		res, err := c.TagVersion(ctx, r, repo, v, VersionOptions{DryRun: dry, OnStep: func(s tagplan.Step, _ *VersionResult) {
 			seen = append(seen, fmt.Sprintf("%s %s", s.Tag, s.Action))
 		}})
 		if err != nil {
