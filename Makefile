@@ -15,7 +15,7 @@ build: ## build bin/ctl
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ctl .
 
 demo: build tools ## run the registry lab against a local registry it starts itself
-	$(GO) run ./internal/demo -ctl $(BIN)/ctl
+	CTL=$(CURDIR)/$(BIN)/ctl scripts/demo.sh
 
 test: tools lint unit ## everything CI runs: lint, unit and end-to-end tests
 

@@ -28,14 +28,16 @@ const (
 	// forwarding the request.
 	FaultStatus FaultKind = iota + 1
 	// FaultDropMidBody forwards the request, then cuts the connection after
-	// Fault.Bytes bytes of the response body.
+	// Fault.Bytes bytes of the response body (with Bytes 0 the client may
+	// not even see the status line).
 	FaultDropMidBody
 	// FaultDropBeforeResponse closes the connection without forwarding the
 	// request or answering.
 	FaultDropBeforeResponse
 	// FaultCorruptBody forwards the request and flips the bits of one byte
 	// of the response body: the byte at offset Fault.Bytes, clamped to the
-	// last byte when the Content-Length is known.
+	// last byte when the Content-Length is known (a body of unknown length
+	// shorter than Bytes passes unchanged).
 	FaultCorruptBody
 	// FaultHang never answers: the handler blocks until the client gives
 	// up or the test ends.

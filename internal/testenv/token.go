@@ -166,6 +166,16 @@ func (ts *TokenServer) Issue(user string, scopes ...string) string {
 	return tok
 }
 
+// NewRefreshToken returns a fresh refresh token (an identity token, in
+// Docker's terms) for user, usable with grant_type=refresh_token.
+func (ts *TokenServer) NewRefreshToken(user string) string {
+	tok := randomHex(16)
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.refresh[tok] = user
+	return tok
+}
+
 type tokenResponse struct {
 	Token        string `json:"token"`
 	AccessToken  string `json:"access_token"`
@@ -272,10 +282,7 @@ func (ts *TokenServer) serveToken(w http.ResponseWriter, r *http.Request) {
 		resp.ExpiresIn = 1
 	}
 	if wantRefresh {
-		resp.RefreshToken = randomHex(16)
-		ts.mu.Lock()
-		ts.refresh[resp.RefreshToken] = user
-		ts.mu.Unlock()
+		resp.RefreshToken = ts.NewRefreshToken(user)
 	}
 	rec.Status = http.StatusOK
 	w.Header().Set("Content-Type", "application/json")

@@ -1,0 +1,134 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/store"
+)
+
+// run executes ctl in-process and returns stdout, stderr and the exit code.
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	io, out, errOut := TestIO("")
+	code := Main(context.Background(), io, args)
+	return out.String(), errOut.String(), code
+}
+
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string // command line
+		code int      // expected exit code
+		err  string   // substring of stderr
+	}{
+		{[]string{"version"}, 0, ""},
+		{[]string{"nosuchcommand"}, 2, `unknown command "nosuchcommand"`},
+		{[]string{"ref"}, 2, "requires at least 1 arg"},
+		{[]string{"ref", "--nosuchflag", "nginx"}, 2, "unknown flag"},
+		{[]string{"ref", "gallery/UI"}, 2, `invalid reference "gallery/UI": repository name must be lowercase`},
+		{[]string{"ref", "--format", "yaml", "nginx"}, 2, `invalid --format "yaml"`},
+		{[]string{"ref", "--format", "{{.Nope", "nginx"}, 2, "invalid --format template"},
+		{[]string{"version", "extra"}, 2, "unknown command"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
+			out, errOut, code := run(t, tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr %q", code, tc.code, errOut)
+			}
+			if !strings.Contains(errOut, tc.err) {
+				t.Errorf("stderr %q does not contain %q", errOut, tc.err)
+			}
+			if tc.code != 0 && out != "" {
+				t.Errorf("stdout %q on failure, want nothing", out)
+			}
+		})
+	}
+}
+
+func TestExitCodeMapping(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  error  // what a command returned
+		code int    // exit code
+		hint string // hint line
+	}{
+		{errors.New("boom"), exitFailure, ""},
+		{fmt.Errorf("pulling: %w", store.ErrNotFound), exitNotFound, ""},
+		{fmt.Errorf("reading x: %w", store.ErrInvalidInput), exitUsage, ""},
+		{fmt.Errorf("get: %w", registry.ErrNotFound), exitNotFound, ""},
+		{fmt.Errorf("push: %w", &registry.AuthError{Host: "reg.example:5000", Err: errors.New("denied")}), exitAuth, "run: ctl login reg.example:5000"},
+		{fmt.Errorf("delete: %w", registry.ErrDeleteDisabled), exitFailure, ""},
+	} {
+		code, hint := exitCode(tc.err)
+		if code != tc.code || hint != tc.hint {
+			t.Errorf("exitCode(%v) = %d, %q; want %d, %q", tc.err, code, hint, tc.code, tc.hint)
+		}
+	}
+}
+
+func TestEscapeControl(t *testing.T) {
+	t.Parallel()
+	if got, want := escapeControl("tag\x1b[31mred\x07\nnext\tok"), `tag\x1b[31mred\a`+"\nnext\tok"; got != want {
+		t.Errorf("escapeControl = %q, want %q", got, want)
+	}
+}
+
+func TestRefFlags(t *testing.T) {
+	t.Parallel()
+	io, _, _ := TestIO("")
+	var got *refOptions
+	c := newRefCmd(&Factory{IO: io, Opts: &GlobalOptions{}}, func(o *refOptions) error { got = o; return nil })
+	c.SetArgs([]string{"--format", "json", "nginx", "diamol/golang"})
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.Format != "json" || strings.Join(got.Refs, ",") != "nginx,diamol/golang" {
+		t.Errorf("options = %+v", got)
+	}
+}
+
+func TestRefOutput(t *testing.T) {
+	t.Parallel()
+	out, errOut, code := run(t, "ref", "--format", "json", "nginx", "localhost:5000/gallery/ui:v1", "diamol/golang@sha256:"+strings.Repeat("ab", 32))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	dec := json.NewDecoder(strings.NewReader(out))
+	var got []map[string]string
+	for dec.More() {
+		var m map[string]string
+		if err := dec.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, m)
+	}
+	want := []map[string]string{
+		{"registry": "docker.io", "repository": "library/nginx", "tag": "latest", "digest": "",
+			"canonical": "docker.io/library/nginx:latest", "familiar": "nginx"},
+		{"registry": "localhost:5000", "repository": "gallery/ui", "tag": "v1", "digest": "",
+			"canonical": "localhost:5000/gallery/ui:v1", "familiar": "localhost:5000/gallery/ui:v1"},
+		{"registry": "docker.io", "repository": "diamol/golang", "tag": "", "digest": "sha256:" + strings.Repeat("ab", 32),
+			"canonical": "docker.io/diamol/golang@sha256:" + strings.Repeat("ab", 32), "familiar": "diamol/golang@sha256:" + strings.Repeat("ab", 32)},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got  %v\nwant %v", got, want)
+	}
+
+	out, _, _ = run(t, "ref", "diamol/golang")
+	for _, line := range []string{"Registry:   docker.io", "Account:    diamol", "Repository: diamol/golang", "Tag:        latest", "Canonical:  docker.io/diamol/golang:latest"} {
+		if !strings.Contains(out, line+"\n") {
+			t.Errorf("text output lacks %q:\n%s", line, out)
+		}
+	}
+	out, _, _ = run(t, "ref", "--format", "{{.Registry}} {{.Repository}}", "registry.local:5000/gallery/ui:v1")
+	if out != "registry.local:5000 gallery/ui\n" {
+		t.Errorf("template output %q", out)
+	}
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The registry lab, with ctl alone: start a local distribution registry
+# (deletion on) on a free port, then walk the workflow of the product spec,
+# printing each command before running it. `make demo` runs this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ctl=${CTL:-$PWD/bin/ctl}
+registry=$(go tool -modfile=tools/go.mod -n registry)
+work=$(mktemp -d)
+export CTL_STORE=$work/store DOCKER_CONFIG=$work/docker XDG_CONFIG_HOME=$work/config
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A free port: one that nothing answers on.
+port=
+for _ in $(seq 50); do
+	p=$((20000 + RANDOM % 20000))
+	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+done
+[ -n "$port" ] || { echo "demo: no free port found" >&2; exit 1; }
+reg=127.0.0.1:$port
+
+cat >"$work/registry.yml" <<YAML
+version: 0.1
+log: {level: error}
+storage:
+  filesystem: {rootdirectory: $work/registry}
+  delete: {enabled: true}
+http: {addr: $reg, secret: ctl-demo}
+YAML
+OTEL_TRACES_EXPORTER=none "$registry" serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+	sleep 0.1
+done
+echo "# a distribution registry is listening on $reg (deletion enabled)"
+
+run() {
+	printf '\n$ ctl %s\n' "$*"
+	"$ctl" "$@"
+}
+
+echo; echo "# 1. Understand references: defaults filled in the way docker does"
+run ref diamol/golang
+run ref --format json "$reg/gallery/ui:v1"
+run ref --format '{{.Canonical}}' nginx
