@@ -41,6 +41,14 @@ type Arg struct {
 	Name  string // the argument name
 	Value string // its value after expansion: the build argument if given, else the default
 	IsSet bool   // whether it has a value (a default or a build argument)
+	// Default is the default as written ("" when none); Start and End are
+	// its byte offsets in the source when it is not empty, and Contiguous
+	// is false when it spans a line continuation.
+	Default    string
+	Start, End int
+	Contiguous bool
+	// Overridden is set when a build argument replaced the default.
+	Overridden bool
 }
 
 // From is one FROM instruction.
@@ -232,7 +240,7 @@ func (p *parser) instruction(ins *instruction) ([]heredoc, error) {
 		return nil, p.from(ins, len(kw), rest)
 	case "ARG":
 		if len(p.file.Froms) == 0 {
-			return nil, p.arg(ins, rest)
+			return nil, p.arg(ins, len(kw), rest)
 		}
 	case "RUN", "COPY", "ADD":
 		var hs []heredoc
@@ -313,8 +321,10 @@ func (p *parser) from(ins *instruction, base int, rest string) error {
 	return nil
 }
 
-func (p *parser) arg(ins *instruction, rest string) error {
-	words, err := splitArgWords(strings.TrimSpace(rest), p.file.Escape)
+func (p *parser) arg(ins *instruction, base int, rest string) error {
+	trimmed := strings.TrimLeft(rest, " \t")
+	base += len(rest) - len(trimmed)
+	words, err := splitArgWords(strings.TrimRight(trimmed, " \t"), p.file.Escape)
 	if err != nil {
 		return fmt.Errorf("%w: line %d: %w", ErrSyntax, ins.first, err)
 	}
@@ -322,12 +332,18 @@ func (p *parser) arg(ins *instruction, rest string) error {
 		return fmt.Errorf("%w: line %d: ARG requires at least one argument", ErrSyntax, ins.first)
 	}
 	for _, w := range words {
-		name, def, hasDef := strings.Cut(w, "=")
+		name, def, hasDef := strings.Cut(w.text, "=")
 		if name == "" {
 			return fmt.Errorf("%w: line %d: ARG names can not be blank", ErrSyntax, ins.first)
 		}
 		a := Arg{Line: ins.first, Name: name}
 		if hasDef {
+			a.Default = def
+			start := base + w.start + len(name) + 1
+			if def != "" {
+				a.Start, a.End = ins.offsets[start], ins.offsets[base+w.end-1]+1
+				a.Contiguous = a.End-a.Start == len(def)
+			}
 			v, err := p.expand(def, ins.first)
 			if err != nil {
 				return err
@@ -335,7 +351,7 @@ func (p *parser) arg(ins *instruction, rest string) error {
 			a.Value, a.IsSet = v, true
 		}
 		if v, ok := p.buildArgs[name]; ok {
-			a.Value, a.IsSet = v, true
+			a.Value, a.IsSet, a.Overridden = v, true, true
 		}
 		if a.IsSet {
 			p.vars[name] = a.Value
@@ -349,13 +365,17 @@ func (p *parser) arg(ins *instruction, rest string) error {
 
 // splitArgWords splits ARG's operands on unquoted whitespace, keeping
 // quotes and escapes for expand to interpret.
-func splitArgWords(s string, escape byte) ([]string, error) {
-	var words []string
+func splitArgWords(s string, escape byte) ([]field, error) {
+	var words []field
+	start := 0
 	var cur strings.Builder
 	var quote byte
 	inWord := false
 	for k := 0; k < len(s); k++ {
 		c := s[k]
+		if !inWord && c != ' ' && c != '\t' {
+			start = k
+		}
 		switch {
 		case c == escape && quote != '\'' && k+1 < len(s):
 			cur.WriteByte(c)
@@ -373,7 +393,7 @@ func splitArgWords(s string, escape byte) ([]string, error) {
 			inWord = true
 		case c == ' ' || c == '\t':
 			if inWord {
-				words = append(words, cur.String())
+				words = append(words, field{cur.String(), start, k})
 				cur.Reset()
 				inWord = false
 			}
@@ -386,7 +406,7 @@ func splitArgWords(s string, escape byte) ([]string, error) {
 		return nil, fmt.Errorf("unterminated %c quote", quote)
 	}
 	if inWord {
-		words = append(words, cur.String())
+		words = append(words, field{cur.String(), start, len(s)})
 	}
 	return words, nil
 }

@@ -170,8 +170,29 @@ func TestParseLinesAndOffsets(t *testing.T) {
 	if b.Line != 6 || b.EndLine != 7 || b.Contiguous || b.Image != "golden/b:2" {
 		t.Errorf("second FROM = %+v", b)
 	}
-	if len(f.Args) != 1 || f.Args[0].Name != "X" || f.Args[0].Value != "1" || f.Args[0].Line != 2 {
+	if len(f.Args) != 1 || f.Args[0].Name != "X" || f.Args[0].Value != "1" || f.Args[0].Line != 2 || src[f.Args[0].Start:f.Args[0].End] != "1" {
 		t.Errorf("args = %+v", f.Args)
+	}
+}
+
+func TestParseArgOffsets(t *testing.T) {
+	t.Parallel()
+	src := "ARG  A=golden/a:1   B \\\n  C=\"x y\" D=$A E=\nFROM $A\n"
+	f, err := Parse([]byte(src), map[string]string{"D": "over"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range f.Args {
+		span := ""
+		if a.Default != "" {
+			span = src[a.Start:a.End]
+		}
+		got = append(got, fmt.Sprintf("%s=%s[%s]%v,%v", a.Name, a.Value, span, a.Contiguous, a.Overridden))
+	}
+	want := `A=golden/a:1[golden/a:1]true,false B=[]false,false C=x y["x y"]true,false D=over[$A]true,true E=[]false,false`
+	if g := strings.Join(got, " "); g != want {
+		t.Errorf("args:\n got  %s\n want %s", g, want)
 	}
 }
 
@@ -237,6 +258,11 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("FROM %+v: source has %q", fr, src[fr.Start:fr.End])
 			}
 			last = fr.Line
+		}
+		for _, a := range file.Args {
+			if a.Contiguous && string(src[a.Start:a.End]) != a.Default {
+				t.Fatalf("ARG %+v: source has %q", a, src[a.Start:a.End])
+			}
 		}
 	})
 }

@@ -97,6 +97,10 @@ func Bases(file string, src []byte, buildArgs map[string]string) ([]Base, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	return basesOf(file, df)
+}
+
+func basesOf(file string, df *dockerfile.File) ([]Base, error) {
 	var out []Base
 	for _, fr := range df.Froms {
 		if !fr.IsBase() {

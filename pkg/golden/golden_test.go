@@ -242,6 +242,12 @@ func TestPin(t *testing.T) {
 			calls: 1,
 		},
 		{
+			name:  "a FROM that is one ARG pins the ARG default, once",
+			src:   "# base\nARG  BASE=golden/aspnet-core:3.0   TAG=1.22\nFROM ${BASE} AS a\nFROM $BASE\nFROM golden/golang:$TAG\n",
+			want:  "# base\nARG  BASE=golden/aspnet-core:3.0@" + dB + "   TAG=1.22\nFROM ${BASE} AS a\nFROM $BASE\nFROM golden/golang:$TAG\n",
+			calls: 1,
+		},
+		{
 			name:  "escape directive",
 			src:   "# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022 `\n  AS base\n",
 			want:  "# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022@" + dA + " `\n  AS base\n",
@@ -273,6 +279,16 @@ func TestPin(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPinArgOverridden(t *testing.T) {
+	t.Parallel()
+	src := "ARG BASE=golden/aspnet-core:3.0\nFROM ${BASE}\n"
+	fr := &fakeResolver{}
+	out, changes, err := Pin(context.Background(), "Dockerfile", []byte(src), fr, PinOptions{BuildArgs: map[string]string{"BASE": "golden/x:1"}})
+	if err != nil || string(out) != src || len(changes) != 1 || changes[0].Action != PinKept || len(fr.calls) != 0 {
+		t.Errorf("overridden ARG: %v %q %+v", err, out, changes)
 	}
 }
 

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/dockerfile"
 	"github.com/ctl-dev/ctl/pkg/reference"
 )
 
@@ -54,24 +56,44 @@ type Change struct {
 // Pin rewrites every base image of the Dockerfile src to IMAGE:TAG@DIGEST,
 // the digest resolved now (no tag means "latest", which is written out).
 // Only the image operand changes: formatting, comments and everything else
-// stay byte for byte. Already pinned bases are kept unless opts.Update;
-// bases written with build arguments are kept (the ARG decides them) and
-// so are digest-only ones (there is no tag to resolve). Running Pin on its
-// own output changes nothing.
+// stay byte for byte. Already pinned bases are kept unless opts.Update, and
+// so are digest-only ones (there is no tag to resolve). A FROM that is just
+// "$NAME" or "${NAME}" is pinned by rewriting the default of its global
+// ARG (when the default is plain and not overridden); other FROMs written
+// with build arguments are kept. Running Pin on its own output changes
+// nothing.
 func Pin(ctx context.Context, file string, src []byte, res Resolver, opts PinOptions) ([]byte, []Change, error) {
-	bases, err := Bases(file, src, opts.BuildArgs)
+	df, err := dockerfile.Parse(src, opts.BuildArgs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
+	}
+	bases, err := basesOf(file, df)
 	if err != nil {
 		return nil, nil, err
 	}
+	type edit struct{ start, end int }
+	edits := map[edit]string{}
 	var changes []Change
-	var out strings.Builder
-	last := 0
 	for _, b := range bases {
+		// The operand to rewrite: the FROM's own image, or the default of
+		// the ARG it consists of.
 		c := Change{File: file, Line: b.From.Line, Old: b.From.Raw, New: b.From.Raw, Action: PinKept}
+		span, contiguous := edit{b.From.Start, b.From.End}, b.From.Contiguous
+		if b.From.HasVariables() {
+			a, why := argOperand(df, b.From)
+			if why != "" {
+				c.Reason = why
+				changes = append(changes, c)
+				continue
+			}
+			c.Line, c.Old, c.New = a.Line, a.Default, a.Default
+			span, contiguous = edit{a.Start, a.End}, a.Contiguous
+			if _, done := edits[span]; done {
+				continue // another FROM already pinned this ARG
+			}
+		}
 		switch {
-		case b.From.HasVariables():
-			c.Reason = "written with build arguments: pin the ARG default instead"
-		case !b.From.Contiguous:
+		case !contiguous:
 			c.Reason = "the image is split by a line continuation"
 		case b.Ref.Digest() != "" && b.Ref.Tag() == "":
 			c.Reason = "pinned to a digest without a tag"
@@ -84,9 +106,9 @@ func Pin(ctx context.Context, file string, src []byte, res Resolver, opts PinOpt
 			}
 			d, err := res.Digest(ctx, tagged)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s:%d: resolving %s: %w", file, b.From.Line, b.From.Raw, err)
+				return nil, nil, fmt.Errorf("%s:%d: resolving %s: %w", file, b.From.Line, b.From.Image, err)
 			}
-			written, _, _ := strings.Cut(b.From.Raw, "@")
+			written, _, _ := strings.Cut(c.Old, "@")
 			if b.Ref.Tag() == "" {
 				written += ":latest"
 			}
@@ -98,13 +120,47 @@ func Pin(ctx context.Context, file string, src []byte, res Resolver, opts PinOpt
 		}
 		changes = append(changes, c)
 		if c.New != c.Old {
-			out.Write(src[last:b.From.Start])
-			out.WriteString(c.New)
-			last = b.From.End
+			edits[span] = c.New
 		}
+	}
+	spans := make([]edit, 0, len(edits))
+	for e := range edits {
+		spans = append(spans, e)
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	var out strings.Builder
+	last := 0
+	for _, e := range spans {
+		out.Write(src[last:e.start])
+		out.WriteString(edits[e])
+		last = e.end
 	}
 	out.Write(src[last:])
 	return []byte(out.String()), changes, nil
+}
+
+// argOperand finds the global ARG whose default a FROM written as "$NAME"
+// or "${NAME}" stands for, or says why there is none to pin.
+func argOperand(df *dockerfile.File, fr dockerfile.From) (dockerfile.Arg, string) {
+	const why = "written with build arguments: pin the ARG default instead"
+	name := strings.TrimPrefix(fr.Raw, "$")
+	if n, ok := strings.CutPrefix(name, "{"); ok {
+		name, ok = strings.CutSuffix(n, "}")
+		if !ok {
+			return dockerfile.Arg{}, why
+		}
+	}
+	for i := len(df.Args) - 1; i >= 0; i-- {
+		a := df.Args[i]
+		if a.Name != name {
+			continue
+		}
+		if a.Overridden || a.Default == "" || strings.ContainsAny(a.Default, "$\"'`\\") || a.Start > fr.Start {
+			return dockerfile.Arg{}, why
+		}
+		return a, ""
+	}
+	return dockerfile.Arg{}, why
 }
 
 // WriteFileAtomic replaces path with data: written to a temporary file in
