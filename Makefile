@@ -35,9 +35,9 @@ unit: ## unit and end-to-end tests (the e2e ones start real registries)
 docs: ## regenerate the command reference in docs/reference
 	$(GO) run ./internal/gendocs -out docs/reference
 
-bench: build tools ## benchmarks: parser and store in Go, whole commands against crane
+bench: tools ## benchmarks: parser and store in Go, whole commands against crane (ctl/crane = ratio of medians)
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
-	$(GO) run ./internal/bench -ctl $(BIN)/ctl
+	$(GO) test -run '^$$' -bench . -benchtime 10x -timeout 30m ./bench/...
 
 fuzz: ## fuzz the reference parser against distribution/reference for 2 minutes
 	$(GO) test -run '^$$' -fuzz FuzzParseDifferential -fuzztime 2m ./pkg/reference

@@ -60,7 +60,16 @@ own config.`,
 	root.AddCommand(
 		newVersionCmd(f),
 		newRefCmd(f, nil),
+		newLoginCmd(f, nil),
+		newLogoutCmd(f, nil),
+		newTagsCmd(f),
+		newCatalogCmd(f, nil),
+		newDigestCmd(f, nil),
+		newManifestCmd(f),
+		newInspectCmd(f, nil),
+		newDeleteCmd(f, nil),
 		newCheckCmd(f),
+		newPinCmd(f, nil),
 	)
 	return root
 }

@@ -62,7 +62,7 @@ func (k *Keychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
 	}
 	cfg, err := cf.GetAuthConfig(ServerKey(host))
 	if err != nil {
-		return nil, fmt.Errorf("reading credentials for %s: %w", host, err)
+		return nil, fmt.Errorf("reading credentials for %s%s: %w", host, helperNote(cf, ServerKey(host)), err)
 	}
 	cfg.ServerAddress = ""
 	if cfg == (types.AuthConfig{}) {

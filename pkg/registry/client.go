@@ -2,87 +2,22 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"net"
-	"net/http"
 	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// Client reaches registries with one set of credentials, trust and transport
-// settings. Build it with New; it is safe for concurrent use.
-type Client struct {
-	keychain  authn.Keychain
-	insecure  map[string]bool
-	transport http.RoundTripper
-	userAgent string
-	jobs      int
-}
-
-// Option configures a Client.
-type Option func(*Client) error
-
-// WithKeychain sets where credentials come from (default: anonymous).
-func WithKeychain(k authn.Keychain) Option {
-	return func(c *Client) error { c.keychain = k; return nil }
-}
-
-// WithInsecure names registries (HOST[:PORT]) that may be reached over plain
-// HTTP, as docker's insecure-registries does.
-func WithInsecure(hosts ...string) Option {
-	return func(c *Client) error {
-		for _, h := range hosts {
-			c.insecure[strings.ToLower(h)] = true
-		}
-		return nil
-	}
-}
-
-// WithUserAgent sets the User-Agent product sent with every request.
-func WithUserAgent(ua string) Option {
-	return func(c *Client) error { c.userAgent = ua; return nil }
-}
-
-// WithJobs sets how many blobs move at once (default 4).
-func WithJobs(n int) Option {
-	return func(c *Client) error {
-		if n > 0 {
-			c.jobs = n
-		}
-		return nil
-	}
-}
-
-// WithTransport replaces the base HTTP transport.
-func WithTransport(t http.RoundTripper) Option {
-	return func(c *Client) error { c.transport = t; return nil }
-}
-
-// New returns a Client with the options applied over the defaults.
-func New(opts ...Option) (*Client, error) {
-	c := &Client{
-		keychain:  authn.NewMultiKeychain(),
-		insecure:  map[string]bool{},
-		transport: remote.DefaultTransport,
-		userAgent: "ctl",
-		jobs:      4,
-	}
-	for _, o := range opts {
-		if err := o(c); err != nil {
-			return nil, err
-		}
-	}
-	return c, nil
-}
-
 // PlainHTTP reports whether host may be reached over plain HTTP: localhost,
 // 127.0.0.0/8 and ::1 always (docker's rule), other hosts only when named
-// insecure.
+// insecure. go-containerregistry would also try plain HTTP for RFC 1918
+// addresses and *.local names; the transport refuses those requests.
 func (c *Client) PlainHTTP(host string) bool {
-	if c.insecure[strings.ToLower(host)] {
+	host = strings.ToLower(host)
+	if c.insecure[host] {
 		return true
 	}
 	h := host
@@ -90,7 +25,10 @@ func (c *Client) PlainHTTP(host string) bool {
 		h = sh
 	}
 	h = strings.Trim(h, "[]")
-	if strings.EqualFold(h, "localhost") {
+	if c.insecure[h] && !strings.Contains(host, ":") {
+		return true
+	}
+	if h == "localhost" {
 		return true
 	}
 	ip := net.ParseIP(h)
@@ -116,6 +54,12 @@ func (c *Client) Repo(r reference.Reference) (name.Repository, error) {
 }
 
 // remoteOptions are the options for every go-containerregistry remote call.
+//
+// go-containerregistry wraps the transport in its own retry transport; ours
+// (below it) already retries with Retry-After and bounds, so its retries are
+// limited to what only it can redo: a whole blob upload whose streamed body
+// cannot be replayed by the transport (a reset mid-upload, or a token that
+// expired during it).
 func (c *Client) remoteOptions(ctx context.Context) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
@@ -123,5 +67,25 @@ func (c *Client) remoteOptions(ctx context.Context) []remote.Option {
 		remote.WithTransport(c.transport),
 		remote.WithUserAgent(c.userAgent),
 		remote.WithJobs(c.jobs),
+		remote.WithRetryStatusCodes(),
+		remote.WithRetryPredicate(upperRetryable),
+		remote.WithRetryBackoff(remote.Backoff{Duration: c.retry.Backoff, Factor: 2, Jitter: 0.1, Steps: 3}),
 	}
+}
+
+// upperRetryable is go-containerregistry's retry predicate: retry what the
+// transport could not (unreplayable bodies), never what it gave up on.
+func upperRetryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ex *RetryError
+	if errors.As(err, &ex) {
+		return false
+	}
+	var re *replayError
+	if errors.As(err, &re) {
+		return true
+	}
+	return retryableNetError(err)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -63,3 +64,53 @@ func classify(host string, err error) error {
 	}
 	return err
 }
+
+// Transport errors. Each wraps the error or registry answer that caused it.
+var (
+	// ErrPlainHTTP: a plain-HTTP request to a host that is not localhost,
+	// loopback or listed insecure was refused.
+	ErrPlainHTTP = errors.New("plain HTTP refused")
+	// ErrRedirect: a redirect was refused (https to http).
+	ErrRedirect = errors.New("redirect refused")
+	// ErrTimeout: the registry stopped answering.
+	ErrTimeout = errors.New("registry timed out")
+)
+
+// RetryError says a request failed after retries ran out, or that the
+// registry asked to wait longer than ctl will (RetryAfter). Err is the last
+// failure: a *transport.Error for an HTTP answer, reachable with errors.As.
+type RetryError struct {
+	Host       string
+	Attempts   int
+	Elapsed    time.Duration
+	RetryAfter time.Time // when the registry said to retry; zero if it did not
+	Err        error
+}
+
+func (e *RetryError) Error() string {
+	if !e.RetryAfter.IsZero() {
+		return fmt.Sprintf("%s is rate limiting requests; it asks to retry after %s (in %s): %v",
+			e.Host, e.RetryAfter.UTC().Format(time.RFC1123), time.Until(e.RetryAfter).Round(time.Second), e.Err)
+	}
+	return fmt.Sprintf("giving up on %s after %d attempts in %s: %v",
+		e.Host, e.Attempts, e.Elapsed.Round(100*time.Millisecond), e.Err)
+}
+
+// Unwrap returns the last failure.
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// replayError: the registry answered 401/403 (or the connection failed)
+// after a request body that cannot be read twice was sent; the request must
+// be made again from the start. go-containerregistry's upload retry does.
+type replayError struct {
+	Err error
+}
+
+func (e *replayError) Error() string {
+	return "request body cannot be re-sent: " + e.Err.Error()
+}
+
+func (e *replayError) Unwrap() error { return e.Err }
+
+// Temporary marks the error retryable by go-containerregistry's upload loop.
+func (e *replayError) Temporary() bool { return true }

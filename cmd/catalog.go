@@ -1,0 +1,83 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/spf13/cobra"
+)
+
+type catalogOptions struct {
+	IO       *IOStreams
+	Registry registryFunc
+	Host     string
+	Filter   string
+	Format   string
+	PageSize int
+}
+
+// registryFunc builds the registry client (Factory.Registry in ctl).
+type registryFunc func() (*registry.Client, error)
+
+// catalogItem is what a --format template sees for each repository.
+type catalogItem struct {
+	Registry   string
+	Repository string
+}
+
+func newCatalogCmd(f *Factory, runF func(*catalogOptions) error) *cobra.Command {
+	opts := &catalogOptions{IO: f.IO, Registry: f.Registry}
+	c := &cobra.Command{
+		Use:   "catalog REGISTRY",
+		Short: "List the repositories of a registry, one per line",
+		Long: `List every repository of a registry (HOST[:PORT]) with the catalog API,
+one per line, following pagination to the end. Registries that do not offer
+the catalog API (Docker Hub among them) answer "not found" (exit 3) or
+"unauthorized" (exit 4). --filter keeps repositories matching a glob;
+--format json prints one JSON array; a Go template is applied to each
+repository, with the fields .Registry and .Repository.`,
+		Example: `  ctl catalog registry.local:5000
+  ctl catalog --filter 'gallery/*' localhost:5000`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Host = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runCatalog(c.Context(), opts)
+		},
+	}
+	c.Flags().StringVar(&opts.Filter, "filter", "", "only repositories matching this glob (e.g. 'gallery/*')")
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp)
+	c.Flags().IntVar(&opts.PageSize, "page-size", 0, "entries to ask the registry for per page (default: 1000)")
+	return c
+}
+
+func runCatalog(ctx context.Context, opts *catalogOptions) error {
+	p, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
+	}
+	if err := checkGlob(opts.Filter); err != nil {
+		return err
+	}
+	if opts.PageSize < 0 {
+		return invalidInput(fmt.Errorf("invalid --page-size %d: must be positive", opts.PageSize))
+	}
+	rc, err := opts.Registry()
+	if err != nil {
+		return err
+	}
+	repos, err := rc.Catalog(ctx, opts.Host, opts.PageSize)
+	if err != nil {
+		return err
+	}
+	repos = filterGlob(repos, opts.Filter)
+	return printList(opts.IO.Out, p, repos, func(r string) any { return catalogItem{Registry: opts.Host, Repository: r} })
+}
+
+// newLineWriter buffers many short lines into few writes.
+func newLineWriter(w io.Writer) *bufio.Writer { return bufio.NewWriterSize(w, 64<<10) }

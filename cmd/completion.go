@@ -1,0 +1,69 @@
+package cmd
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/spf13/cobra"
+)
+
+// completionTimeout bounds the registry requests one completion may make: a
+// shell waiting on a slow registry is worse than no suggestions.
+const completionTimeout = 2 * time.Second
+
+// completeRemoteRefs completes references to images in a registry: once the
+// repository is typed and followed by ":", the repository's tags, listed
+// live. Commands that also take local images can combine it with the
+// store's completion.
+func completeRemoteRefs(f *Factory) cobra.CompletionFunc {
+	return func(c *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return RemoteTagCompletions(c.Context(), f, toComplete), cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	}
+}
+
+// completeRepositories completes nothing but keeps the shell from offering
+// file names where a repository is expected.
+func completeRepositories(*Factory) cobra.CompletionFunc {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// RemoteTagCompletions returns "REPO:TAG" for the tags of REPO that start
+// with what follows the last ":" of toComplete ("REPO:" or "REPO:v1"),
+// within completionTimeout. Anything else (no ":" yet, a digest, an error)
+// completes to nothing.
+func RemoteTagCompletions(ctx context.Context, f *Factory, toComplete string) []string {
+	slash := strings.LastIndexByte(toComplete, '/')
+	colon := strings.LastIndexByte(toComplete, ':')
+	if colon <= slash || strings.Contains(toComplete, "@") {
+		return nil
+	}
+	repo, prefix := toComplete[:colon], toComplete[colon+1:]
+	r, err := reference.ParseRepository(repo)
+	if err != nil {
+		return nil
+	}
+	rc, err := f.Registry()
+	if err != nil {
+		return nil
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, completionTimeout)
+	defer cancel()
+	tags, err := rc.ListTags(ctx, r, 0)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, t := range tags {
+		if strings.HasPrefix(t, prefix) {
+			out = append(out, repo+":"+t)
+		}
+	}
+	return out
+}

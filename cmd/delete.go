@@ -1,0 +1,93 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/spf13/cobra"
+)
+
+type deleteOptions struct {
+	IO       *IOStreams
+	Registry registryFunc
+	Refs     []string
+	DryRun   bool
+	Force    bool
+}
+
+func newDeleteCmd(f *Factory, runF func(*deleteOptions) error) *cobra.Command {
+	opts := &deleteOptions{IO: f.IO, Registry: f.Registry}
+	c := &cobra.Command{
+		Use:   "delete REF...",
+		Short: "Delete tags or manifests in a registry, and nothing else",
+		Long: `Delete what each REF names, and nothing more.
+
+By tag, only that tag goes: ctl asks the registry to delete the tag itself
+(DELETE /v2/NAME/manifests/TAG). A registry that cannot delete tags has the
+manifest deleted by digest instead, but only when no other tag points to it;
+otherwise ctl refuses and names those tags, unless --force (which removes
+them all). A multi-arch tag deletes its index, never one platform's image.
+
+By digest, the manifest goes with every tag that points to it (named in the
+output when the repository can be listed).
+
+stdout has one line per removed tag ("Untagged: REF") and manifest
+("Deleted: REF@DIGEST"); with --dry-run, "Would untag:" and "Would delete:"
+and nothing changes. References are all checked before anything is deleted;
+deletion stops at the first failure.`,
+		Example: `  ctl delete localhost:5000/gallery/ui:v1
+  ctl delete --dry-run localhost:5000/gallery/ui@sha256:0123...
+  ctl delete --force registry.local:5000/app:old`,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeRemoteRefs(f),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Refs = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return runDelete(c.Context(), opts)
+		},
+	}
+	c.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print what would be deleted and change nothing")
+	c.Flags().BoolVar(&opts.Force, "force", false, "when a tag can only go with its manifest, delete the manifest's other tags too")
+	return c
+}
+
+func runDelete(ctx context.Context, opts *deleteOptions) error {
+	refs := make([]reference.Reference, len(opts.Refs))
+	for i, s := range opts.Refs {
+		r, err := reference.Parse(s)
+		if err != nil {
+			return err
+		}
+		refs[i] = r
+	}
+	rc, err := opts.Registry()
+	if err != nil {
+		return err
+	}
+	for _, r := range refs {
+		acts, err := rc.Delete(ctx, r, registry.DeleteOptions{DryRun: opts.DryRun, Force: opts.Force})
+		if err != nil {
+			return err
+		}
+		for _, a := range acts {
+			fmt.Fprintf(opts.IO.Out, "%s %s\n", deleteVerb(a.Untagged, opts.DryRun), a.Ref)
+		}
+	}
+	return nil
+}
+
+func deleteVerb(untag, dryRun bool) string {
+	switch {
+	case untag && dryRun:
+		return "Would untag:"
+	case untag:
+		return "Untagged:"
+	case dryRun:
+		return "Would delete:"
+	}
+	return "Deleted:"
+}

@@ -1,0 +1,78 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+)
+
+type digestOptions struct {
+	IO       *IOStreams
+	Registry registryFunc
+	Ref      string
+	Platform string
+}
+
+const platformFlagHelp = "resolve an index to this platform's manifest (OS/ARCH[/VARIANT])"
+
+func newDigestCmd(f *Factory, runF func(*digestOptions) error) *cobra.Command {
+	opts := &digestOptions{IO: f.IO, Registry: f.Registry}
+	c := &cobra.Command{
+		Use:   "digest REF",
+		Short: "Print the digest of an image's manifest in a registry",
+		Long: `Print the digest of the manifest REF names, and nothing else. One HEAD
+request that accepts every manifest media type (Docker v2, Docker list, OCI
+manifest, OCI index), so a multi-arch tag gives the index's digest; a GET
+when the registry omits Docker-Content-Digest. --platform gives the digest of
+that platform's manifest inside an index.`,
+		Example: `  ctl digest localhost:5000/gallery/ui:v1
+  ctl digest --platform linux/arm64 nginx:1.25`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeRemoteRefs(f),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Ref = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runDigest(c.Context(), opts)
+		},
+	}
+	c.Flags().StringVar(&opts.Platform, "platform", "", platformFlagHelp)
+	return c
+}
+
+func runDigest(ctx context.Context, opts *digestOptions) error {
+	r, err := reference.Parse(opts.Ref)
+	if err != nil {
+		return err
+	}
+	platform, err := parsePlatform(opts.Platform)
+	if err != nil {
+		return err
+	}
+	rc, err := opts.Registry()
+	if err != nil {
+		return err
+	}
+	d, err := rc.Digest(ctx, r, platform)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(opts.IO.Out, d)
+	return err
+}
+
+// parsePlatform reads --platform ("" means none).
+func parsePlatform(s string) (*v1.Platform, error) {
+	if s == "" {
+		return nil, nil
+	}
+	p, err := v1.ParsePlatform(s)
+	if err != nil || p.OS == "" || p.Architecture == "" {
+		return nil, invalidInput(fmt.Errorf("invalid --platform %q: want OS/ARCH[/VARIANT], e.g. linux/arm64/v8", s))
+	}
+	return p, nil
+}

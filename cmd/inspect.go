@@ -1,0 +1,142 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/spf13/cobra"
+)
+
+type inspectOptions struct {
+	IO       *IOStreams
+	Registry registryFunc
+	Ref      string
+	Platform string
+	Format   string
+}
+
+func newInspectCmd(f *Factory, runF func(*inspectOptions) error) *cobra.Command {
+	opts := &inspectOptions{IO: f.IO, Registry: f.Registry}
+	c := &cobra.Command{
+		Use:   "inspect REF",
+		Short: "Summarise an image in a registry: manifest, platforms, layers, config",
+		Long: `Summarise the manifest REF names. For an index: its media type, digest
+and the platforms it holds. For an image: media type, digest, platform,
+layers with their sizes, total size, creation time, labels, entrypoint and
+command. --platform follows an index to one platform's image. --format json
+prints one JSON object; a Go template sees the fields .Name .MediaType
+.Digest .Manifests .Platform .Layers .TotalSize .Created .Labels .Entrypoint
+.Cmd.`,
+		Example: `  ctl inspect localhost:5000/gallery/ui:v1
+  ctl inspect --platform linux/arm64 --format json nginx:1.25
+  ctl inspect --format '{{.Created}}' localhost:5000/app`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeRemoteRefs(f),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Ref = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runInspect(c.Context(), opts)
+		},
+	}
+	c.Flags().StringVar(&opts.Platform, "platform", "", platformFlagHelp)
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp)
+	return c
+}
+
+func runInspect(ctx context.Context, opts *inspectOptions) error {
+	p, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
+	}
+	r, err := reference.Parse(opts.Ref)
+	if err != nil {
+		return err
+	}
+	platform, err := parsePlatform(opts.Platform)
+	if err != nil {
+		return err
+	}
+	rc, err := opts.Registry()
+	if err != nil {
+		return err
+	}
+	in, err := rc.Inspect(ctx, r, platform)
+	if err != nil {
+		return err
+	}
+	return p.Print(opts.IO.Out, in, func(w io.Writer) error { return printInspection(w, in) })
+}
+
+func printInspection(w io.Writer, in *registry.Inspection) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, escapeControl(v)) }
+	row("Name", in.Name)
+	row("MediaType", in.MediaType)
+	row("Digest", in.Digest)
+	if len(in.Manifests) > 0 {
+		row("Manifests", fmt.Sprint(len(in.Manifests)))
+		for _, m := range in.Manifests {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", orDash(m.Platform), m.Digest, humanSize(m.Size))
+		}
+		return tw.Flush()
+	}
+	if in.Platform != "" {
+		row("Platform", in.Platform)
+	}
+	if in.Created != "" {
+		row("Created", in.Created)
+	}
+	row("Size", fmt.Sprintf("%s (%d bytes)", humanSize(in.TotalSize), in.TotalSize))
+	row("Layers", fmt.Sprint(len(in.Layers)))
+	for _, l := range in.Layers {
+		fmt.Fprintf(tw, "  %s\t%s\n", l.Digest, humanSize(l.Size))
+	}
+	if len(in.Entrypoint) > 0 {
+		row("Entrypoint", strings.Join(in.Entrypoint, " "))
+	}
+	if len(in.Cmd) > 0 {
+		row("Cmd", strings.Join(in.Cmd, " "))
+	}
+	if len(in.Labels) > 0 {
+		row("Labels", "")
+		keys := make([]string, 0, len(in.Labels))
+		for k := range in.Labels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(tw, "  %s=%s\n", escapeControl(k), escapeControl(in.Labels[k]))
+		}
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// humanSize prints bytes the way docker does (decimal units).
+func humanSize(n int64) string {
+	units := []string{"B", "kB", "MB", "GB", "TB"}
+	f := float64(n)
+	i := 0
+	for f >= 1000 && i < len(units)-1 {
+		f /= 1000
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%dB", n)
+	}
+	return fmt.Sprintf("%.3g%s", f, units[i])
+}

@@ -1,0 +1,173 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/pkg/auth"
+	"github.com/ctl-dev/ctl/pkg/registry"
+)
+
+func TestLoginFlags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args   []string // command line after "login"
+		server string   // parsed SERVER
+		user   string   // parsed -u
+		stdin  bool     // --password-stdin
+		err    string   // usage error, if any
+	}{
+		{[]string{}, "", "", false, ""},
+		{[]string{"-u", "alice", "reg.example:5000"}, "reg.example:5000", "alice", false, ""},
+		{[]string{"-u", "alice", "--password-stdin", "reg.example"}, "reg.example", "alice", true, ""},
+		{[]string{"--password-stdin"}, "", "", true, "--password-stdin requires --username"},
+		{[]string{"-u", "a", "-p", "x", "--password-stdin"}, "", "", false, "mutually exclusive"},
+		{[]string{"a", "b"}, "", "", false, "accepts at most 1 arg"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Parallel()
+			io, _, _ := TestIO("")
+			f := &Factory{IO: io, Opts: &GlobalOptions{}}
+			var got *loginOptions
+			c := newLoginCmd(f, func(o *loginOptions) error { got = o; return nil })
+			c.SetArgs(tc.args)
+			c.SetOut(io.Out)
+			c.SetErr(io.ErrOut)
+			err := c.Execute()
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Server != tc.server || got.Username != tc.user || got.PasswordStdin != tc.stdin {
+				t.Errorf("got %+v", got)
+			}
+		})
+	}
+}
+
+// fakeVerify accepts alice/s3cret only.
+func fakeVerify() (auth.Verifier, error) {
+	return func(_ context.Context, host, user, pass string) (string, error) {
+		if user == "alice" && pass == "s3cret" {
+			return "", nil
+		}
+		return "", fmt.Errorf("%w: %s refused", auth.ErrBadCredentials, host)
+	}, nil
+}
+
+func TestRunLogin(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// No terminal and no password: a usage error, nothing asked.
+	io, _, _ := TestIO("")
+	o := &loginOptions{IO: io, Server: "reg.example", Username: "alice", ConfigDir: dir, Verify: fakeVerify}
+	err := runLogin(context.Background(), o)
+	if code, _ := exitCode(err); code != exitUsage {
+		t.Errorf("no terminal: err = %v (exit %d), want exit 2", err, code)
+	}
+
+	// A terminal: prompts for both, the password through readPassword.
+	io, out, errOut := TestIO("alice\n")
+	io.StdinTTY = true
+	o = &loginOptions{IO: io, Server: "reg.example", ConfigDir: dir, Verify: fakeVerify,
+		readPassword: func() (string, error) { return "s3cret", nil }}
+	if err := runLogin(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "Login Succeeded\n" || !strings.Contains(errOut.String(), "Username: ") || !strings.Contains(errOut.String(), "Password: ") {
+		t.Errorf("stdout %q, stderr %q", out.String(), errOut.String())
+	}
+	fi, err := os.Stat(filepath.Join(dir, "config.json"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("config.json: %v, %v", fi, err)
+	}
+
+	// -p warns; a refused password is exit 4 and changes nothing.
+	before, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	io, out, errOut = TestIO("")
+	o = &loginOptions{IO: io, Server: "other.example", Username: "alice", Password: "wrong", ConfigDir: dir, Verify: fakeVerify}
+	err = runLogin(context.Background(), o)
+	if code, _ := exitCode(err); code != exitAuth || out.Len() != 0 {
+		t.Errorf("wrong password: err = %v (exit %d), stdout %q", err, code, out.String())
+	}
+	if !strings.Contains(errOut.String(), "WARNING! Using --password via the CLI is insecure. Use --password-stdin.") {
+		t.Errorf("no -p warning: %q", errOut.String())
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	if string(before) != string(after) {
+		t.Errorf("config.json changed by a refused login")
+	}
+
+	// --password-stdin strips the newline.
+	io, out, _ = TestIO("s3cret\n")
+	o = &loginOptions{IO: io, Server: "third.example", Username: "alice", PasswordStdin: true, ConfigDir: dir, Verify: fakeVerify}
+	if err := runLogin(context.Background(), o); err != nil || out.String() != "Login Succeeded\n" {
+		t.Errorf("--password-stdin: %v, %q", err, out.String())
+	}
+
+	// logout, twice.
+	io, out, _ = TestIO("")
+	if err := runLogout(&logoutOptions{IO: io, Server: "reg.example", ConfigDir: dir}); err != nil || out.String() != "Removing login credentials for reg.example\n" {
+		t.Errorf("logout: %v, %q", err, out.String())
+	}
+	io, out, _ = TestIO("")
+	if err := runLogout(&logoutOptions{IO: io, Server: "reg.example", ConfigDir: dir}); err != nil || out.String() != "Not logged in to reg.example\n" {
+		t.Errorf("second logout: %v, %q", err, out.String())
+	}
+}
+
+func TestRateLimitWarning(t *testing.T) {
+	t.Parallel()
+	io, _, errOut := TestIO("")
+	f := &Factory{IO: io, Opts: &GlobalOptions{}}
+	warn := f.rateLimitWarning()
+	warn(registry.RateLimit{Host: "registry-1.docker.io", Remaining: 50, Limit: 100})
+	if errOut.Len() != 0 {
+		t.Errorf("warned with 50 left: %q", errOut.String())
+	}
+	warn(registry.RateLimit{Host: "registry-1.docker.io", Remaining: 3, Limit: 100, Window: 21600e9})
+	warn(registry.RateLimit{Host: "registry-1.docker.io", Remaining: 2, Limit: 100})
+	if got := errOut.String(); got != "Warning: registry-1.docker.io rate limit: 3 pulls left of 100 per 6h0m0s\n" {
+		t.Errorf("warning %q", got)
+	}
+}
+
+func TestAuthErrorHint(t *testing.T) {
+	t.Parallel()
+	code, hint := exitCode(fmt.Errorf("pushing: %w", &registry.AuthError{Host: "reg.example", Err: errors.New("UNAUTHORIZED")}))
+	if code != exitAuth || hint != "run: ctl login reg.example" {
+		t.Errorf("exit %d, hint %q", code, hint)
+	}
+}
+
+func TestCtlConfigFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(p, []byte(`{"insecure-registries": ["reg.lan:5000"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := registry.ReadConfig(p)
+	if err != nil || len(cfg.InsecureRegistries) != 1 || cfg.InsecureRegistries[0] != "reg.lan:5000" {
+		t.Errorf("ReadConfig: %+v, %v", cfg, err)
+	}
+	if err := os.WriteFile(p, []byte(`{"insecure-registries": `), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registry.ReadConfig(p); err == nil {
+		t.Error("malformed config: no error")
+	}
+	if cfg, err := registry.ReadConfig(filepath.Join(dir, "missing.json")); err != nil || len(cfg.InsecureRegistries) != 0 {
+		t.Errorf("missing config: %+v, %v", cfg, err)
+	}
+}

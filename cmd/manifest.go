@@ -1,0 +1,69 @@
+package cmd
+
+import (
+	"context"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/spf13/cobra"
+)
+
+type manifestGetOptions struct {
+	IO       *IOStreams
+	Registry registryFunc
+	Ref      string
+	Platform string
+}
+
+func newManifestCmd(f *Factory) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "manifest",
+		Short: "Read manifests in a registry",
+	}
+	c.AddCommand(newManifestGetCmd(f, nil))
+	return c
+}
+
+func newManifestGetCmd(f *Factory, runF func(*manifestGetOptions) error) *cobra.Command {
+	opts := &manifestGetOptions{IO: f.IO, Registry: f.Registry}
+	c := &cobra.Command{
+		Use:   "get REF",
+		Short: "Print a manifest exactly as the registry stored it",
+		Long: `Print the manifest REF names byte for byte as the registry stored it
+(no newline added), after checking it against its digest. --platform follows
+an index to that platform's manifest.`,
+		Example: `  ctl manifest get localhost:5000/gallery/ui:v1 | jq .
+  ctl manifest get --platform linux/amd64 nginx:1.25`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeRemoteRefs(f),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Ref = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runManifestGet(c.Context(), opts)
+		},
+	}
+	c.Flags().StringVar(&opts.Platform, "platform", "", platformFlagHelp)
+	return c
+}
+
+func runManifestGet(ctx context.Context, opts *manifestGetOptions) error {
+	r, err := reference.Parse(opts.Ref)
+	if err != nil {
+		return err
+	}
+	platform, err := parsePlatform(opts.Platform)
+	if err != nil {
+		return err
+	}
+	rc, err := opts.Registry()
+	if err != nil {
+		return err
+	}
+	m, err := rc.GetManifest(ctx, r, platform)
+	if err != nil {
+		return err
+	}
+	_, err = opts.IO.Out.Write(m.Bytes)
+	return err
+}

@@ -1,0 +1,370 @@
+package registry
+
+// End-to-end tests of the Client's transport and credentials against the
+// real distribution registry from internal/testenv (with its fault proxy,
+// token server and snoop server).
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/ctl-dev/ctl/pkg/auth"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// fast are transport settings that keep fault tests quick.
+var fast = []Option{
+	WithRetryPolicy(RetryPolicy{Attempts: 4, Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, MaxTime: 20 * time.Second, MaxRetryAfter: 5 * time.Second}),
+	WithTimeouts(2*time.Second, 2*time.Second),
+}
+
+// loggedIn returns a Client whose keychain holds user's credentials for
+// host, stored by auth.Login after checking them.
+func loggedIn(t *testing.T, host, user, pass string, opts ...Option) *Client {
+	t.Helper()
+	dir := t.TempDir()
+	opts = append([]Option{WithKeychain(auth.NewKeychain(dir)), WithCertsDirs()}, opts...)
+	c, err := New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auth.Login(context.Background(), auth.LoginOptions{Dir: dir, Server: host, Username: user, Password: pass, Verify: c.CheckCredentials}); err != nil {
+		t.Fatalf("login to %s: %v", host, err)
+	}
+	return c
+}
+
+func anonymous(t *testing.T, opts ...Option) *Client {
+	t.Helper()
+	c, err := New(append([]Option{WithKeychain(auth.NewKeychain(t.TempDir())), WithCertsDirs()}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c *Client) ref(t *testing.T, s string) name.Reference {
+	t.Helper()
+	host, _, _ := strings.Cut(s, "/")
+	r, err := name.ParseReference(s, c.nameOptions(host)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (c *Client) head(t *testing.T, s string) error {
+	t.Helper()
+	r := c.ref(t, s)
+	_, err := remote.Head(r, c.remoteOptions(context.Background())...)
+	return classify(r.Context().RegistryStr(), err)
+}
+
+func (c *Client) push(t *testing.T, s string, layers int) error {
+	t.Helper()
+	img, err := random.Image(2048, int64(layers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.ref(t, s)
+	return classify(r.Context().RegistryStr(), remote.Write(r, img, c.remoteOptions(context.Background())...))
+}
+
+func TestClientHTPasswd(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{HTPasswd: true})
+	reg.PushRandomImage(t, "team/app:v1", 1, 512)
+	user, pass := reg.User()
+	ca := WithCAFiles(reg.CACertFile)
+
+	c := loggedIn(t, reg.Host, user, pass, ca)
+	if err := c.head(t, reg.Ref("team/app:v1")); err != nil {
+		t.Errorf("head after login: %v", err)
+	}
+	if err := c.push(t, reg.Ref("team/new:v1"), 2); err != nil {
+		t.Errorf("push after login: %v", err)
+	}
+	err := anonymous(t, ca).head(t, reg.Ref("team/app:v1"))
+	var ae *AuthError
+	if !errors.As(err, &ae) || ae.Host != reg.Host {
+		t.Errorf("anonymous head: %v, want an AuthError for %s", err, reg.Host)
+	}
+	if _, err := anonymous(t, ca).CheckCredentials(context.Background(), reg.Host, user, "wrong"); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Errorf("wrong password: %v, want ErrBadCredentials", err)
+	}
+	// Without the CA: an x509 error, and no plain-HTTP fallback.
+	err = anonymous(t).head(t, reg.Ref("team/app:v1"))
+	if err == nil || !strings.Contains(err.Error(), "x509") {
+		t.Errorf("untrusted: %v, want an x509 error", err)
+	}
+}
+
+func TestClientToken(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Token: true, PublicRepos: []string{"public/"}})
+	reg.PushRandomImage(t, "public/app:v1", 1, 512)
+	reg.PushRandomImage(t, "private/app:v1", 1, 512)
+	user, pass := reg.User()
+
+	anon := anonymous(t)
+	if err := anon.head(t, reg.Ref("public/app:v1")); err != nil {
+		t.Errorf("anonymous pull of a public repository: %v", err)
+	}
+	var ae *AuthError
+	if err := anon.head(t, reg.Ref("private/app:v1")); !errors.As(err, &ae) {
+		t.Errorf("anonymous pull of a private repository: %v, want AuthError", err)
+	}
+	if err := anon.push(t, reg.Ref("public/mine:v1"), 1); !errors.As(err, &ae) {
+		t.Errorf("anonymous push: %v, want AuthError", err)
+	} else if strings.Contains(err.Error(), "ContentLength") {
+		t.Errorf("anonymous push: %v", err)
+	}
+
+	c := loggedIn(t, reg.Host, user, pass)
+	if err := c.head(t, reg.Ref("private/app:v1")); err != nil {
+		t.Errorf("head after login: %v", err)
+	}
+	if err := c.push(t, reg.Ref("private/new:v1"), 2); err != nil {
+		t.Errorf("push after login: %v", err)
+	}
+}
+
+// A token that expires during a slow sequence of operations is refreshed
+// and the sequence completes.
+func TestClientTokenExpiry(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Token: true, TokenTTL: 3 * time.Second})
+	proxy := testenv.NewProxy(t, reg.URL, reg.CAPEM)
+	proxy.SetDelay(300 * time.Millisecond)
+	user, pass := reg.User()
+	c := loggedIn(t, proxy.Host, user, pass)
+	start := time.Now()
+	for i := 0; time.Since(start) < 8*time.Second; i++ {
+		if err := c.push(t, proxy.Host+"/slow/app:v1", 3); err != nil {
+			t.Fatalf("push %d after %s: %v", i, time.Since(start), err)
+		}
+		if err := c.head(t, proxy.Host+"/slow/app:v1"); err != nil {
+			t.Fatalf("head %d after %s: %v", i, time.Since(start), err)
+		}
+	}
+	if n := reg.Token.Requests(); n < 2 {
+		t.Errorf("%d token requests in 8 s with a 3 s lifetime", n)
+	}
+}
+
+// faulty is an htpasswd registry behind a fault proxy, with a logged-in
+// client for the proxy and an image to fetch.
+func faulty(t *testing.T, opts ...Option) (*testenv.Proxy, *Client, string) {
+	t.Helper()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{HTPasswd: true})
+	reg.PushRandomImage(t, "team/app:v1", 1, 4096)
+	proxy := testenv.NewProxy(t, reg.URL, reg.CAPEM)
+	user, pass := reg.User()
+	c := loggedIn(t, proxy.Host, user, pass, append(append([]Option{}, fast...), opts...)...)
+	return proxy, c, proxy.Host + "/team/app:v1"
+}
+
+func TestClientFaults(t *testing.T) {
+	t.Parallel()
+	proxy, c, ref := faulty(t)
+	manifests := "/v2/team/app/manifests/"
+
+	t.Run("resets", func(t *testing.T) {
+		proxy.ClearFaults()
+		proxy.AddFault(testenv.Fault{Method: "HEAD", PathRegexp: manifests, Times: 2, Kind: testenv.FaultDropBeforeResponse})
+		if err := c.head(t, ref); err != nil {
+			t.Errorf("head through two resets: %v", err)
+		}
+	})
+	t.Run("503s", func(t *testing.T) {
+		proxy.ClearFaults()
+		proxy.AddFault(testenv.Fault{Method: "HEAD", PathRegexp: manifests, Times: 2, Kind: testenv.FaultStatus, Status: 503})
+		if err := c.head(t, ref); err != nil {
+			t.Errorf("head through two 503s: %v", err)
+		}
+	})
+	t.Run("503s run out", func(t *testing.T) {
+		proxy.ClearFaults()
+		proxy.AddFault(testenv.Fault{Method: "HEAD", PathRegexp: manifests, Kind: testenv.FaultStatus, Status: 503})
+		proxy.Reset()
+		err := c.head(t, ref)
+		var re *RetryError
+		if !errors.As(err, &re) || !strings.Contains(err.Error(), "giving up on "+proxy.Host+" after 4 attempts") {
+			t.Errorf("endless 503s: %v", err)
+		}
+		if n := proxy.Count("HEAD", manifests); n != 4 {
+			t.Errorf("%d HEADs, want 4 (bounded)", n)
+		}
+	})
+	t.Run("429 Retry-After is honoured", func(t *testing.T) {
+		proxy.ClearFaults()
+		proxy.AddFault(testenv.Fault{Method: "HEAD", PathRegexp: manifests, Times: 1, Kind: testenv.FaultStatus, Status: 429, RetryAfter: "2"})
+		start := time.Now()
+		if err := c.head(t, ref); err != nil {
+			t.Errorf("head through a 429: %v", err)
+		}
+		if d := time.Since(start); d < 2*time.Second {
+			t.Errorf("retried after %s, want at least the 2 s Retry-After", d)
+		}
+	})
+	t.Run("429 beyond the cap says when to retry", func(t *testing.T) {
+		proxy.ClearFaults()
+		proxy.AddFault(testenv.Fault{Method: "HEAD", PathRegexp: manifests, Times: 1, Kind: testenv.FaultStatus, Status: 429, RetryAfter: "3600"})
+		start := time.Now()
+		err := c.head(t, ref)
+		if err == nil || !strings.Contains(err.Error(), "asks to retry after") || time.Since(start) > 2*time.Second {
+			t.Errorf("429 for an hour: %v after %s", err, time.Since(start))
+		}
+	})
+	t.Run("a server that never answers times out", func(t *testing.T) {
+		proxy.ClearFaults()
+		proxy.AddFault(testenv.Fault{Method: "HEAD", PathRegexp: manifests, Kind: testenv.FaultHang})
+		start := time.Now()
+		err := c.head(t, ref)
+		if err == nil || !strings.Contains(err.Error(), "timeout") || time.Since(start) > 15*time.Second {
+			t.Errorf("hanging server: %v after %s", err, time.Since(start))
+		}
+	})
+	t.Run("401 on a manifest PUT is an AuthError", func(t *testing.T) {
+		proxy.ClearFaults()
+		proxy.AddFault(testenv.Fault{Method: "PUT", PathRegexp: "/manifests/", Kind: testenv.FaultStatus, Status: 401,
+			Body:   `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`,
+			Header: http.Header{"Www-Authenticate": {`Basic realm="ctl-testenv"`}}})
+		err := c.push(t, proxy.Host+"/team/pushed:v1", 1)
+		var ae *AuthError
+		if !errors.As(err, &ae) || strings.Contains(err.Error(), "ContentLength") {
+			t.Errorf("401 on PUT: %v, want AuthError", err)
+		}
+	})
+	proxy.ClearFaults()
+}
+
+// A redirect to another host must not carry the registry's credentials.
+func TestClientRedirectDropsCredentials(t *testing.T) {
+	t.Parallel()
+	proxy, c, ref := faulty(t)
+	snoop := testenv.NewSnoopServer(t)
+	r := c.ref(t, ref)
+	img, err := remote.Image(r, c.remoteOptions(context.Background())...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := layers[0].Digest()
+	// Serve the blob from the snoop host so that the pull completes.
+	rc, err := layers[0].Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body strings.Builder
+	if _, err := copyN(&body, rc); err != nil {
+		t.Fatal(err)
+	}
+	snoop.Serve("/blobs/"+d.String(), []byte(body.String()))
+	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/blobs/sha256:", Kind: testenv.FaultRedirect, Location: snoop.URL + "/blobs/" + d.String()})
+	img, err = remote.Image(r, c.remoteOptions(context.Background())...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := img.LayerByDigest(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := l.Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got strings.Builder
+	if _, err := copyN(&got, blob); err != nil {
+		t.Fatalf("reading the redirected blob: %v", err)
+	}
+	if len(snoop.Requests()) == 0 {
+		t.Fatal("the snoop server saw no request")
+	}
+	if snoop.SawAuthorization() {
+		t.Errorf("the redirect target received Authorization")
+	}
+}
+
+// Sequential requests reuse one connection per registry; the token is
+// fetched once per scope set, not per request.
+func TestClientReuse(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Token: true})
+	reg.PushRandomImage(t, "team/app:v1", 1, 512)
+	proxy := testenv.NewProxy(t, reg.URL, reg.CAPEM)
+	user, pass := reg.User()
+	c := loggedIn(t, proxy.Host, user, pass)
+	ref := proxy.Host + "/team/app:v1"
+	if err := c.head(t, ref); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Reset()
+	reg.Token.Reset()
+	for range 5 {
+		if err := c.head(t, ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := proxy.Connections(); n > 1 {
+		t.Errorf("%d new connections for 5 sequential HEADs, want at most 1", n)
+	}
+	if n := reg.Token.Requests(); n > 0 {
+		t.Errorf("%d token requests for 5 HEADs of one repository, want 0 (cached)", n)
+	}
+}
+
+func copyN(w *strings.Builder, rc interface {
+	Read([]byte) (int, error)
+	Close() error
+}) (int64, error) {
+	defer rc.Close()
+	var n int64
+	buf := make([]byte, 32*1024)
+	for {
+		m, err := rc.Read(buf)
+		w.Write(buf[:m])
+		n += int64(m)
+		if err != nil {
+			if err.Error() == "EOF" {
+				return n, nil
+			}
+			return n, err
+		}
+	}
+}
+
+// A 401 with a bearer challenge in the middle of a push (a token that
+// expired, as the registry sees it) is answered by a new token and the
+// request is sent again with its body: the manifest PUT (replayable) and
+// the blob PATCH (a stream, redone by the upload loop).
+func TestClientTokenRefreshMidPush(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Token: true})
+	proxy := testenv.NewProxy(t, reg.URL, reg.CAPEM)
+	user, pass := reg.User()
+	c := loggedIn(t, proxy.Host, user, pass, fast...)
+	challenge := http.Header{"Www-Authenticate": {`Bearer realm="` + reg.Token.URL + `",service="` + reg.Token.Service + `",scope="repository:mid/app:pull,push"`}}
+	body := `{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}`
+	proxy.AddFault(testenv.Fault{Method: "PUT", PathRegexp: "/manifests/", Times: 1, Kind: testenv.FaultStatus, Status: 401, Header: challenge, Body: body})
+	proxy.AddFault(testenv.Fault{Method: "PATCH", PathRegexp: "/blobs/uploads/", Times: 1, Kind: testenv.FaultStatus, Status: 401, Header: challenge, Body: body})
+	if err := c.push(t, proxy.Host+"/mid/app:v1", 2); err != nil {
+		t.Fatalf("push with a token refused mid-way: %v", err)
+	}
+	if err := c.head(t, proxy.Host+"/mid/app:v1"); err != nil {
+		t.Errorf("head of the pushed image: %v", err)
+	}
+	if n := proxy.Count("PUT", "/manifests/"); n != 2 {
+		t.Errorf("%d manifest PUTs, want 2 (refused, then re-sent)", n)
+	}
+}

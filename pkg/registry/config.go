@@ -1,0 +1,50 @@
+package registry
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// FileConfig is ctl's own configuration file, $XDG_CONFIG_HOME/ctl/config.json
+// (else ~/.config/ctl/config.json). insecure-registries is the key docker's
+// daemon.json uses.
+type FileConfig struct {
+	InsecureRegistries []string `json:"insecure-registries,omitempty"`
+}
+
+// ConfigPath is where ctl's configuration file lives.
+func ConfigPath() string {
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "ctl", "config.json")
+}
+
+// ReadConfig reads ctl's configuration file at path; a missing file is an
+// empty configuration, a malformed one an error.
+func ReadConfig(path string) (FileConfig, error) {
+	var c FileConfig
+	if path == "" {
+		return c, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("reading ctl config: %w", err)
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("reading ctl config %s: %w", path, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,233 @@
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// digestOnly is a registry that stores manifests by digest and tags that
+// point to them, deletes manifests only by digest (taking their tags with
+// them) and refuses tag deletion, like registries without OCI tag delete.
+type digestOnly struct {
+	mu        sync.Mutex
+	manifests map[string][]byte // digest → bytes
+	tags      map[string]string // tag → digest
+	accepts   []string          // Accept header of every HEAD
+	deletes   []string          // every DELETE target
+	noDigest  bool              // omit Docker-Content-Digest on HEAD
+	tagStatus int               // answer to DELETE of a tag
+}
+
+func newDigestOnly(t *testing.T) (*digestOnly, *httptest.Server) {
+	d := &digestOnly{manifests: map[string][]byte{}, tags: map[string]string{}, tagStatus: http.StatusMethodNotAllowed}
+	srv := fakeServer(t, d.serve)
+	return d, srv
+}
+
+// put stores an image manifest (distinct per seed) under tags.
+func (d *digestOnly) put(seed string, tags ...string) string {
+	b := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":2,"digest":"sha256:%064d"},"layers":[],"annotations":{"seed":%q}}`, types.OCIManifestSchema1, 0, seed))
+	sum := sha256.Sum256(b)
+	dig := "sha256:" + hex.EncodeToString(sum[:])
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.manifests[dig] = b
+	for _, t := range tags {
+		d.tags[t] = dig
+	}
+	return dig
+}
+
+func (d *digestOnly) tagList() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for t := range d.tags {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (d *digestOnly) serve(w http.ResponseWriter, r *http.Request) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if strings.HasSuffix(r.URL.Path, "/tags/list") {
+		var tags []string
+		for t := range d.tags {
+			tags = append(tags, t)
+		}
+		sort.Strings(tags)
+		json.NewEncoder(w).Encode(map[string]any{"name": "r", "tags": tags})
+		return
+	}
+	id := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+	dig := id
+	if !strings.HasPrefix(id, "sha256:") {
+		dig = d.tags[id]
+	}
+	b, ok := d.manifests[dig]
+	unknown := func() {
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"errors":[{"code":"MANIFEST_UNKNOWN"}]}`)
+	}
+	switch r.Method {
+	case http.MethodHead, http.MethodGet:
+		if r.Method == http.MethodHead {
+			d.accepts = append(d.accepts, r.Header.Get("Accept"))
+		}
+		if !ok {
+			unknown()
+			return
+		}
+		w.Header().Set("Content-Type", string(types.OCIManifestSchema1))
+		w.Header().Set("Content-Length", fmt.Sprint(len(b)))
+		if !d.noDigest || r.Method == http.MethodGet {
+			w.Header().Set("Docker-Content-Digest", dig)
+		}
+		if r.Method == http.MethodGet {
+			w.Write(b)
+		}
+	case http.MethodDelete:
+		d.deletes = append(d.deletes, id)
+		if !strings.HasPrefix(id, "sha256:") {
+			w.WriteHeader(d.tagStatus)
+			fmt.Fprint(w, `{"errors":[{"code":"UNSUPPORTED","message":"tag deletion"}]}`)
+			return
+		}
+		if !ok {
+			unknown()
+			return
+		}
+		delete(d.manifests, dig)
+		for t, td := range d.tags {
+			if td == dig {
+				delete(d.tags, t)
+			}
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}
+}
+
+func TestDigestAcceptsEveryManifestType(t *testing.T) {
+	t.Parallel()
+	for _, noDigest := range []bool{false, true} {
+		d, srv := newDigestOnly(t)
+		d.noDigest = noDigest
+		want := d.put("x", "v1")
+		got, err := newTestClient(t).Digest(context.Background(), mustRef(t, hostOf(srv)+"/r:v1"), nil)
+		if err != nil || got.String() != want {
+			t.Fatalf("noDigest=%v: digest %v, err %v; want %s", noDigest, got, err, want)
+		}
+		for _, mt := range []types.MediaType{types.DockerManifestSchema2, types.DockerManifestList, types.OCIManifestSchema1, types.OCIImageIndex} {
+			if !strings.Contains(d.accepts[0], string(mt)) {
+				t.Errorf("Accept %q lacks %s", d.accepts[0], mt)
+			}
+		}
+	}
+}
+
+func TestDeleteTagFallsBackToDigest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, status := range []int{http.StatusBadRequest, http.StatusMethodNotAllowed} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			t.Parallel()
+			d, srv := newDigestOnly(t)
+			d.tagStatus = status
+			host := hostOf(srv)
+			alone := d.put("alone", "solo")
+			shared := d.put("shared", "v1", "v1.0", "latest")
+			c := newTestClient(t)
+
+			// A tag alone on its manifest: deleted by digest.
+			acts, err := c.Delete(ctx, mustRef(t, host+"/r:solo"), DeleteOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(acts) != 2 || acts[0].Ref != host+"/r:solo" || acts[1].Ref != host+"/r@"+alone {
+				t.Errorf("actions: %+v", acts)
+			}
+
+			// A tag sharing its manifest: refused, naming the others, and
+			// nothing deleted.
+			_, err = c.Delete(ctx, mustRef(t, host+"/r:v1"), DeleteOptions{})
+			if !errors.Is(err, ErrSharedManifest) || !strings.Contains(err.Error(), "latest, v1.0") {
+				t.Fatalf("shared tag: %v", err)
+			}
+			if got := strings.Join(d.tagList(), ","); got != "latest,v1,v1.0" {
+				t.Fatalf("tags after refusal: %s", got)
+			}
+
+			// --force removes them all.
+			acts, err = c.Delete(ctx, mustRef(t, host+"/r:v1"), DeleteOptions{Force: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var refs []string
+			for _, a := range acts {
+				refs = append(refs, a.Ref)
+			}
+			want := []string{host + "/r:v1", host + "/r:latest", host + "/r:v1.0", host + "/r@" + shared}
+			if strings.Join(refs, " ") != strings.Join(want, " ") {
+				t.Errorf("forced: %v, want %v", refs, want)
+			}
+			if len(d.tagList()) != 0 {
+				t.Errorf("tags left: %v", d.tagList())
+			}
+		})
+	}
+}
+
+func TestDeleteMissingAndDisabled(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d, srv := newDigestOnly(t)
+	host := hostOf(srv)
+	dig := d.put("x", "v1")
+	c := newTestClient(t)
+	if _, err := c.Delete(ctx, mustRef(t, host+"/r:nope"), DeleteOptions{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing tag: %v, want ErrNotFound", err)
+	}
+	missing := "sha256:" + strings.Repeat("0", 64)
+	if _, err := c.Delete(ctx, mustRef(t, host+"/r@"+missing), DeleteOptions{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing digest: %v, want ErrNotFound", err)
+	}
+
+	// Deletion disabled: every DELETE answers 405 UNSUPPORTED.
+	off := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			fmt.Fprint(w, `{"errors":[{"code":"UNSUPPORTED"}]}`)
+			return
+		}
+		d.serve(w, r)
+	})
+	_, err := c.Delete(ctx, mustRef(t, hostOf(off)+"/r:v1"), DeleteOptions{})
+	want := "deletion is disabled on " + hostOf(off) + " (run the registry with REGISTRY_STORAGE_DELETE_ENABLED=true)"
+	if !errors.Is(err, ErrDeleteDisabled) || err.Error() != want {
+		t.Errorf("disabled: %v", err)
+	}
+	if _, ok := d.manifests[dig]; !ok || len(d.tagList()) != 1 {
+		t.Error("a registry with deletion disabled lost content")
+	}
+
+	// Dry run by digest names the tags and deletes nothing.
+	n := len(d.deletes)
+	acts, err := c.Delete(ctx, mustRef(t, host+"/r@"+dig), DeleteOptions{DryRun: true})
+	if err != nil || len(acts) != 2 || acts[0].Ref != host+"/r:v1" || len(d.deletes) != n {
+		t.Errorf("dry run: %+v, %v, deletes %v", acts, err, d.deletes[n:])
+	}
+}

@@ -1,0 +1,135 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Inspection summarises a manifest and, for an image, its config.
+type Inspection struct {
+	// Name is the reference inspected, fully qualified.
+	Name string `json:"name"`
+	// MediaType is the manifest's media type.
+	MediaType string `json:"mediaType"`
+	// Digest is the manifest's digest.
+	Digest string `json:"digest"`
+	// Manifests are the children of an index.
+	Manifests []IndexEntry `json:"manifests,omitempty"`
+	// Platform is an image's "os/arch[/variant]" from its config.
+	Platform string `json:"platform,omitempty"`
+	// Layers are an image's layers in order.
+	Layers []LayerInfo `json:"layers,omitempty"`
+	// TotalSize is the sum of the config and layer sizes of an image, or
+	// of the child manifests' sizes of an index.
+	TotalSize int64 `json:"totalSize"`
+	// Created is the image's creation time (RFC 3339), if recorded.
+	Created string `json:"created,omitempty"`
+	// Labels are the image's config labels.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Entrypoint and Cmd are the image's default command.
+	Entrypoint []string `json:"entrypoint,omitempty"`
+	Cmd        []string `json:"cmd,omitempty"`
+}
+
+// IndexEntry is one child of an index.
+type IndexEntry struct {
+	Digest    string `json:"digest"`
+	MediaType string `json:"mediaType"`
+	Platform  string `json:"platform,omitempty"`
+	Size      int64  `json:"size"`
+}
+
+// LayerInfo is one layer of an image.
+type LayerInfo struct {
+	Digest    string `json:"digest"`
+	MediaType string `json:"mediaType"`
+	Size      int64  `json:"size"`
+}
+
+// Inspect fetches r's manifest (resolved to platform's child when r is an
+// index and platform is set) and, for an image, its config.
+func (c *Client) Inspect(ctx context.Context, r reference.Reference, platform *v1.Platform) (*Inspection, error) {
+	s, ref, err := c.openRef(ctx, r, transport.PullScope)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.manifest(ctx, ref, platform)
+	if err != nil {
+		return nil, err
+	}
+	in := &Inspection{Name: ref.Name(), MediaType: string(m.MediaType), Digest: m.Digest.String()}
+	if m.IsIndex() {
+		idx, err := v1.ParseIndexManifest(bytes.NewReader(m.Bytes))
+		if err != nil {
+			return nil, fmt.Errorf("parsing index %s: %w", ref, err)
+		}
+		for _, d := range idx.Manifests {
+			e := IndexEntry{Digest: d.Digest.String(), MediaType: string(d.MediaType), Size: d.Size}
+			if d.Platform != nil {
+				e.Platform = d.Platform.String()
+			}
+			in.Manifests = append(in.Manifests, e)
+			in.TotalSize += d.Size
+		}
+		return in, nil
+	}
+	mf, err := v1.ParseManifest(bytes.NewReader(m.Bytes))
+	if err != nil {
+		return nil, fmt.Errorf("parsing manifest %s: %w", ref, err)
+	}
+	in.TotalSize = mf.Config.Size
+	for _, l := range mf.Layers {
+		in.Layers = append(in.Layers, LayerInfo{Digest: l.Digest.String(), MediaType: string(l.MediaType), Size: l.Size})
+		in.TotalSize += l.Size
+	}
+	if !mf.Config.MediaType.IsConfig() {
+		return in, nil // an artifact: no image config to read
+	}
+	cfg, err := s.config(ctx, ref.Context(), mf.Config)
+	if err != nil {
+		return nil, err
+	}
+	if p := cfg.Platform(); p != nil && p.OS != "" {
+		in.Platform = p.String()
+	}
+	if !cfg.Created.IsZero() {
+		in.Created = cfg.Created.UTC().Format("2006-01-02T15:04:05Z07:00")
+	}
+	in.Labels, in.Entrypoint, in.Cmd = cfg.Config.Labels, cfg.Config.Entrypoint, cfg.Config.Cmd
+	return in, nil
+}
+
+// config fetches and verifies an image config blob.
+func (s *session) config(ctx context.Context, repo name.Repository, d v1.Descriptor) (*v1.ConfigFile, error) {
+	if d.Size < 0 || d.Size > maxConfigBytes {
+		return nil, fmt.Errorf("config %s of %s declares an absurd size %d", d.Digest, repo, d.Size)
+	}
+	u := s.url(s.repo+"/blobs/"+d.Digest.String(), "")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.do(req, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := readLimited(resp.Body, d.Size, "config")
+	if err != nil {
+		return nil, fmt.Errorf("config %s of %s: %w", d.Digest, repo, err)
+	}
+	sum := sha256.Sum256(b)
+	if got := "sha256:" + hex.EncodeToString(sum[:]); got != d.Digest.String() {
+		return nil, fmt.Errorf("config of %s: content has digest %s, manifest says %s", repo, got, d.Digest)
+	}
+	return v1.ParseConfigFile(bytes.NewReader(b))
+}

@@ -1,0 +1,121 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"mime"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Manifest is a manifest exactly as the registry stored it.
+type Manifest struct {
+	// Bytes are the manifest's bytes, verified against Digest.
+	Bytes []byte
+	// MediaType is the manifest's media type.
+	MediaType types.MediaType
+	// Digest is the sha256 digest of Bytes.
+	Digest v1.Hash
+}
+
+// IsIndex reports whether the manifest is an index (OCI index or Docker
+// manifest list).
+func (m *Manifest) IsIndex() bool { return m.MediaType.IsIndex() }
+
+// GetManifest fetches the manifest r names. With a platform, an index is
+// resolved to that platform's manifest (a single-platform image is returned
+// as it is).
+func (c *Client) GetManifest(ctx context.Context, r reference.Reference, platform *v1.Platform) (*Manifest, error) {
+	s, ref, err := c.openRef(ctx, r, transport.PullScope)
+	if err != nil {
+		return nil, err
+	}
+	return s.manifest(ctx, ref, platform)
+}
+
+// openRef converts r for the wire and opens a session on its repository.
+func (c *Client) openRef(ctx context.Context, r reference.Reference, actions string) (*session, name.Reference, error) {
+	ref, err := c.Ref(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := c.repoSession(ctx, ref.Context(), actions)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, ref, nil
+}
+
+// manifest fetches ref's manifest and, with a platform, follows an index to
+// that platform's child.
+func (s *session) manifest(ctx context.Context, ref name.Reference, platform *v1.Platform) (*Manifest, error) {
+	b, mh, err := s.get(ctx, ref.Identifier())
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifest{Bytes: b, MediaType: mh.MediaType, Digest: mh.Digest}
+	if platform == nil || !m.IsIndex() {
+		return m, nil
+	}
+	child, err := pickPlatform(m, *platform, ref)
+	if err != nil {
+		return nil, err
+	}
+	b, mh, err = s.get(ctx, child.Digest.String())
+	if err != nil {
+		return nil, err
+	}
+	return &Manifest{Bytes: b, MediaType: mh.MediaType, Digest: mh.Digest}, nil
+}
+
+// pickPlatform finds the child of index m that satisfies platform.
+func pickPlatform(m *Manifest, platform v1.Platform, ref name.Reference) (v1.Descriptor, error) {
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(m.Bytes))
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("parsing index %s: %w", ref, err)
+	}
+	for _, d := range idx.Manifests {
+		if d.Platform != nil && d.Platform.Satisfies(platform) {
+			return d, nil
+		}
+	}
+	return v1.Descriptor{}, notFoundError{fmt.Errorf("%s has no manifest for platform %s", ref, platform)}
+}
+
+// checkMediaType returns the media type of manifest b, refusing a document
+// that is both an image and an index, or whose mediaType field contradicts
+// the Content-Type the registry sent (the CVE-2021-41190 family).
+func checkMediaType(b []byte, contentType string) (types.MediaType, error) {
+	var doc struct {
+		MediaType types.MediaType `json:"mediaType"`
+		Manifests json.RawMessage `json:"manifests"`
+		Layers    json.RawMessage `json:"layers"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return "", fmt.Errorf("not a JSON manifest: %w", err)
+	}
+	if doc.Manifests != nil && doc.Layers != nil {
+		return "", fmt.Errorf("document has both manifests and layers")
+	}
+	ct := contentType
+	if mt, _, err := mime.ParseMediaType(contentType); err == nil {
+		ct = mt
+	}
+	switch {
+	case doc.MediaType != "" && ct != "" && ct != string(doc.MediaType):
+		return "", fmt.Errorf("Content-Type %q does not match mediaType %q", ct, doc.MediaType)
+	case doc.MediaType != "":
+		return doc.MediaType, nil
+	case ct != "":
+		return types.MediaType(ct), nil
+	case doc.Manifests != nil:
+		return types.OCIImageIndex, nil
+	}
+	return types.OCIManifestSchema1, nil
+}

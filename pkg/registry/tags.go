@@ -1,0 +1,46 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// ListTags returns every tag of repository r in the registry's order,
+// following pagination. With pageSize 0 the first request carries no page
+// size, so a registry that can answer in one response (distribution does)
+// takes one round trip; later pages are fetched exactly as its Link headers
+// say.
+func (c *Client) ListTags(ctx context.Context, r reference.Reference, pageSize int) ([]string, error) {
+	repo, err := c.Repo(r)
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.repoSession(ctx, repo, transport.PullScope)
+	if err != nil {
+		return nil, err
+	}
+	return s.listTags(ctx, pageSize)
+}
+
+// listTags lists the tags of the session's repository.
+func (s *session) listTags(ctx context.Context, pageSize int) ([]string, error) {
+	var tags []string
+	err := s.paginate(ctx, s.url(s.repo+"/tags/list", pageQuery(pageSize)), func(p *listPage) {
+		tags = append(tags, p.Tags...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing tags of %s/%s: %w", s.host, s.repo, err)
+	}
+	return tags, nil
+}
+
+// pageQuery is the query asking for pages of n entries ("" for n <= 0).
+func pageQuery(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("n=%d", n)
+}

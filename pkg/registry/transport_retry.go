@@ -1,0 +1,278 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// retryTransport closes the gaps go-containerregistry's retry transport
+// leaves: it honours Retry-After (seconds or an HTTP date, up to a cap), is
+// bounded in attempts and in total time and says so when it gives up, replays
+// request bodies through GetBody (so a request re-sent after a 401 carries
+// its body, instead of failing with "ContentLength=N with Body length 0"),
+// reports Docker Hub's rate-limit headers, and fails a response body that
+// stalls for longer than the idle timeout.
+type retryTransport struct {
+	inner   http.RoundTripper
+	policy  RetryPolicy
+	idle    time.Duration
+	onLimit func(RateLimit)
+	sleep   func(context.Context, time.Duration) error
+	now     func() time.Time
+}
+
+// retryStatus are the answers worth another try.
+var retryStatus = map[int]bool{
+	http.StatusRequestTimeout:      true,
+	http.StatusTooManyRequests:     true,
+	http.StatusInternalServerError: true,
+	http.StatusBadGateway:          true,
+	http.StatusServiceUnavailable:  true,
+	http.StatusGatewayTimeout:      true,
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	start := t.now()
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	replayable := !hasBody || req.GetBody != nil
+	var tracked *trackedBody
+	if !replayable {
+		if tb, ok := req.Body.(*trackedBody); ok && tb.sent.Load() {
+			// go-containerregistry's bearer transport re-sends the same
+			// request after refreshing its token; the body is gone.
+			return nil, &replayError{Err: tb.failure(req)}
+		}
+		tracked = &trackedBody{ReadCloser: req.Body}
+		// The caller's request keeps the tracker so that a re-send of it
+		// is recognised above.
+		req.Body = tracked
+	}
+	// PATCH appends to an upload: a retry after a partial write could
+	// duplicate data, so only the upload protocol (416 recovery) may redo it.
+	retryable := replayable && req.Method != http.MethodPatch
+
+	backoff := t.policy.Backoff
+	for attempt := 1; ; attempt++ {
+		r := req
+		if hasBody && req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			r = req.Clone(ctx)
+			r.Body = body
+		}
+		resp, err := t.attempt(r)
+		if tracked != nil {
+			tracked.record(resp)
+		}
+		if resp != nil {
+			t.reportLimit(req.URL.Host, resp.Header)
+		}
+		if !retryable {
+			return resp, err
+		}
+		var last error
+		var after time.Duration
+		var afterAt time.Time
+		switch {
+		case err != nil:
+			if ctx.Err() != nil || !retryableNetError(err) {
+				return nil, err
+			}
+			last = err
+		case retryStatus[resp.StatusCode]:
+			afterAt, after = retryAfter(resp.Header.Get("Retry-After"), t.now())
+			last = transport.CheckError(resp) // reads a bounded body, keeps the registry's message
+			resp.Body.Close()
+		default:
+			if hasBody {
+				req.Body.Close() // the original body: every attempt used a copy
+			}
+			return resp, nil
+		}
+		elapsed := t.now().Sub(start)
+		host := req.URL.Host
+		if after > t.policy.MaxRetryAfter {
+			return nil, &RetryError{Host: host, Attempts: attempt, Elapsed: elapsed, RetryAfter: afterAt, Err: last}
+		}
+		wait := max(backoff, after)
+		if attempt >= t.policy.Attempts || elapsed+wait > t.policy.MaxTime {
+			return nil, &RetryError{Host: host, Attempts: attempt, Elapsed: elapsed, RetryAfter: afterAt, Err: last}
+		}
+		if err := t.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		backoff = min(2*backoff, t.policy.MaxBackoff)
+	}
+}
+
+// attempt sends r once, with the idle-read timeout on its response body.
+func (t *retryTransport) attempt(r *http.Request) (*http.Response, error) {
+	if t.idle <= 0 {
+		return t.inner.RoundTrip(r)
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	resp, err := t.inner.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	ib := &idleBody{rc: resp.Body, cancel: cancel, idle: t.idle, host: r.URL.Host}
+	ib.timer = time.AfterFunc(t.idle, func() { ib.timedOut.Store(true); cancel() })
+	resp.Body = ib
+	return resp, nil
+}
+
+// reportLimit passes Docker Hub's ratelimit-* headers to onLimit.
+func (t *retryTransport) reportLimit(host string, h http.Header) {
+	rem := h.Get("Ratelimit-Remaining")
+	if t.onLimit == nil || rem == "" {
+		return
+	}
+	l := RateLimit{Host: host}
+	var ok bool
+	if l.Remaining, l.Window, ok = parseLimit(rem); !ok {
+		return
+	}
+	l.Limit, _, _ = parseLimit(h.Get("Ratelimit-Limit"))
+	t.onLimit(l)
+}
+
+// parseLimit reads "100;w=21600" as 100 and 6h.
+func parseLimit(s string) (int, time.Duration, bool) {
+	n, rest, _ := strings.Cut(s, ";")
+	v, err := strconv.Atoi(strings.TrimSpace(n))
+	if err != nil {
+		return 0, 0, false
+	}
+	var w time.Duration
+	for _, p := range strings.Split(rest, ";") {
+		if k, val, ok := strings.Cut(strings.TrimSpace(p), "="); ok && k == "w" {
+			if sec, err := strconv.Atoi(val); err == nil {
+				w = time.Duration(sec) * time.Second
+			}
+		}
+	}
+	return v, w, true
+}
+
+// retryAfter parses a Retry-After value, delay-seconds or an HTTP date, into
+// the moment it names and the wait from now; zero when absent or invalid.
+func retryAfter(v string, now time.Time) (time.Time, time.Duration) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}, 0
+	}
+	if sec, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if sec <= 0 {
+			return time.Time{}, 0
+		}
+		if sec > int64(365*24*time.Hour/time.Second) {
+			sec = int64(365 * 24 * time.Hour / time.Second)
+		}
+		d := time.Duration(sec) * time.Second
+		return now.Add(d), d
+	}
+	at, err := http.ParseTime(v)
+	if err != nil || !at.After(now) {
+		return time.Time{}, 0
+	}
+	return at, at.Sub(now)
+}
+
+// retryableNetError reports whether err is a connection failure worth
+// another try: resets, EOF, broken pipes and timeouts, not TLS or DNS
+// failures nor a cancelled context.
+func retryableNetError(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, ErrTimeout) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}
+
+// trackedBody marks a body that cannot be replayed as sent, and remembers
+// the answer it got.
+type trackedBody struct {
+	io.ReadCloser
+	sent   atomic.Bool
+	mu     sync.Mutex
+	status int
+}
+
+func (b *trackedBody) record(resp *http.Response) {
+	b.sent.Store(true)
+	if resp != nil {
+		b.mu.Lock()
+		b.status = resp.StatusCode
+		b.mu.Unlock()
+	}
+}
+
+// failure is the error for a re-send of req: the status that made the
+// caller re-send it (a 401 from the registry, as a *transport.Error).
+func (b *trackedBody) failure(req *http.Request) error {
+	b.mu.Lock()
+	status := b.status
+	b.mu.Unlock()
+	if status == 0 {
+		return fmt.Errorf("%s %s: connection failed after the body was sent", req.Method, redactURL(req.URL))
+	}
+	return &transport.Error{StatusCode: status, Request: req}
+}
+
+// idleBody fails a read that waits longer than idle for data.
+type idleBody struct {
+	rc       io.ReadCloser
+	timer    *time.Timer
+	cancel   context.CancelFunc
+	idle     time.Duration
+	host     string
+	timedOut atomic.Bool
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if b.timedOut.Load() {
+		return n, fmt.Errorf("%w: no data from %s for %s", ErrTimeout, b.host, b.idle)
+	}
+	b.timer.Reset(b.idle)
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	err := b.rc.Close()
+	b.cancel()
+	return err
+}
