@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // writeDockerfile writes content to name in the Env's working directory.
@@ -63,5 +65,59 @@ COPY --from=build /app /app
 		if r := e.Run(t, args...); r.Code != 2 || r.Stdout != "" || !strings.HasPrefix(r.Stderr, "Error: ") {
 			t.Errorf("%q: exit %d stdout %q stderr %q; want exit 2", args, r.Code, r.Stdout, r.Stderr)
 		}
+	}
+}
+
+// TestPinBinary pins FROM lines against the real registry: the digests are
+// exactly what crane digest prints, for an image and a multi-platform index,
+// and a second run changes nothing.
+func TestPinBinary(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	e := testenv.NewEnv(t)
+	reg.PushRandomImage(t, "golden/base:1.0", 1, 256)
+	idx, err := random.Index(256, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(reg.ParseRef(t, "golden/multi:2"), idx, reg.RemoteOptions()...); err != nil {
+		t.Fatal(err)
+	}
+	craneDigest := func(ref string) string {
+		r := e.Crane(t, "digest", "--insecure", ref)
+		if r.Code != 0 {
+			t.Fatalf("crane digest %s: %+v", ref, r)
+		}
+		return strings.TrimSpace(r.Stdout)
+	}
+	dBase, dMulti := craneDigest(reg.Ref("golden/base:1.0")), craneDigest(reg.Ref("golden/multi:2"))
+
+	src := "# syntax=docker/dockerfile:1\nARG MULTI=" + reg.Ref("golden/multi:2") + "\n" +
+		"FROM " + reg.Ref("golden/base:1.0") + " AS build\nRUN make\nFROM ${MULTI}\nCOPY --from=build /app /app\n"
+	want := "# syntax=docker/dockerfile:1\nARG MULTI=" + reg.Ref("golden/multi:2") + "@" + dMulti + "\n" +
+		"FROM " + reg.Ref("golden/base:1.0") + "@" + dBase + " AS build\nRUN make\nFROM ${MULTI}\nCOPY --from=build /app /app\n"
+	p := writeDockerfile(t, e, "Dockerfile", src)
+
+	r := e.Run(t, "pin", "--dry-run")
+	if b, _ := os.ReadFile(p); r.Code != 0 || string(b) != src || !strings.Contains(r.Stdout, "+FROM "+reg.Ref("golden/base:1.0")+"@"+dBase+" AS build\n") {
+		t.Errorf("pin --dry-run: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	r = e.Run(t, "pin")
+	if b, _ := os.ReadFile(p); r.Code != 0 || string(b) != want {
+		t.Errorf("pin: exit %d stderr %q\n%s\nwant\n%s", r.Code, r.Stderr, b, want)
+	}
+	r = e.Run(t, "pin")
+	if b, _ := os.ReadFile(p); r.Code != 0 || string(b) != want || r.Stdout != "" {
+		t.Errorf("second pin: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	// The pinned file passes the CI check.
+	r = e.Run(t, "check", "dockerfile", "--allow", reg.Host+"/golden/", "--require-pinned")
+	if r.Code != 0 {
+		t.Errorf("check after pin: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+
+	writeDockerfile(t, e, "missing/Dockerfile", "FROM "+reg.Ref("golden/nope:1")+"\n")
+	if r := e.Run(t, "pin", "missing/Dockerfile"); r.Code != 3 {
+		t.Errorf("pin of a missing tag: exit %d stderr %q", r.Code, r.Stderr)
 	}
 }
