@@ -1,0 +1,71 @@
+package cmd
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/spf13/cobra"
+)
+
+type imagePruneOptions struct {
+	IO    *IOStreams
+	Store func() (*store.Store, error)
+	Force bool
+}
+
+func newImagePruneCmd(f *Factory, runF func(*imagePruneOptions) error) *cobra.Command {
+	opts := &imagePruneOptions{IO: f.IO, Store: f.Store}
+	c := &cobra.Command{
+		Use:   "prune [--force]",
+		Short: "Remove untagged images and unreferenced blobs from the local store",
+		Long: `Remove the untagged ("dangling") images of the local store, every blob no
+remaining image needs, and the temp files of interrupted loads and pulls;
+print the space reclaimed. On a terminal it asks first; elsewhere --force is
+required (a script never deletes by accident), as the prompt cannot be
+answered.`,
+		Example: `  ctl image prune
+  ctl image prune --force`,
+		Args: cobra.NoArgs,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return runImagePrune(opts)
+		},
+	}
+	c.Flags().BoolVarP(&opts.Force, "force", "f", false, "do not ask for confirmation")
+	return c
+}
+
+func runImagePrune(opts *imagePruneOptions) error {
+	if !opts.Force {
+		if !opts.IO.StdinTTY {
+			return usageError{errors.New("refusing to prune without --force when standard input is not a terminal")}
+		}
+		fmt.Fprint(opts.IO.ErrOut, "WARNING! This will remove all dangling images and unreferenced blobs.\nAre you sure you want to continue? [y/N] ")
+		line, _ := bufio.NewReader(opts.IO.In).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+			return nil
+		}
+	}
+	s, err := opts.Store()
+	if err != nil {
+		return err
+	}
+	res, err := s.Prune()
+	if err != nil {
+		return err
+	}
+	if len(res.Deleted) > 0 {
+		fmt.Fprintln(opts.IO.Out, "Deleted Images:")
+		for _, d := range res.Deleted {
+			fmt.Fprintf(opts.IO.Out, "deleted: %s\n", d)
+		}
+		fmt.Fprintln(opts.IO.Out)
+	}
+	fmt.Fprintf(opts.IO.Out, "Total reclaimed space: %s\n", humanSize(res.Reclaimed))
+	return nil
+}

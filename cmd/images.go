@@ -1,0 +1,227 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"text/template"
+	"time"
+
+	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/spf13/cobra"
+)
+
+type imagesOptions struct {
+	IO      *IOStreams
+	Store   func() (*store.Store, error)
+	Repo    string
+	Filters []string
+	All     bool
+	Quiet   bool
+	Digests bool
+	NoTrunc bool
+	Format  string
+	Now     func() time.Time
+}
+
+func newImagesCmd(f *Factory, runF func(*imagesOptions) error) *cobra.Command {
+	opts := &imagesOptions{IO: f.IO, Store: f.Store, Now: time.Now}
+	c := &cobra.Command{
+		Use:     "images [REPOSITORY[:TAG]]",
+		Aliases: []string{"list"},
+		Short:   "List the images of the local store",
+		Long: `List the images of the local store as docker images does: one row per
+reference, plus untagged images as <none>. REPOSITORY[:TAG] and
+--filter reference=PATTERN select by reference with shell-style wildcards
+matched against the familiar name and name:tag ("*/image-gallery",
+"image-gallery"); several are OR'ed. --filter dangling=true|false keeps
+only untagged or only tagged images. Listing reads the store's index only.
+
+--format takes "table" (the default), "json" (one object per line, docker's
+keys) or a Go template over .Repository .Tag .Digest .ID .CreatedAt
+.CreatedSince .Size; "table TEMPLATE" adds a header row.`,
+		Example: `  ctl images
+  ctl images --filter reference=image-gallery --filter 'reference=*/image-gallery'
+  ctl images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
+  ctl images -q nginx`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Repo = args[0]
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runImages(opts)
+		},
+	}
+	fl := c.Flags()
+	fl.StringArrayVarP(&opts.Filters, "filter", "f", nil, "filter: reference=PATTERN or dangling=true|false (repeatable)")
+	fl.BoolVarP(&opts.All, "all", "a", false, "show all images (the store has no intermediate images: same as default)")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print image IDs only, each once")
+	fl.BoolVar(&opts.Digests, "digests", false, "show manifest digests")
+	fl.BoolVar(&opts.NoTrunc, "no-trunc", false, "show full image IDs")
+	fl.StringVar(&opts.Format, "format", "", `"table", "json" or a Go template, e.g. '{{.Repository}}:{{.Tag}}'`)
+	return c
+}
+
+// imageRow is one listed image; the JSON keys are docker's.
+type imageRow struct {
+	Containers   string `json:"Containers"`
+	CreatedAt    string `json:"CreatedAt"`
+	CreatedSince string `json:"CreatedSince"`
+	Digest       string `json:"Digest"`
+	ID           string `json:"ID"`
+	Repository   string `json:"Repository"`
+	SharedSize   string `json:"SharedSize"`
+	Size         string `json:"Size"`
+	Tag          string `json:"Tag"`
+	UniqueSize   string `json:"UniqueSize"`
+	VirtualSize  string `json:"VirtualSize"`
+}
+
+func runImages(opts *imagesOptions) error {
+	patterns, dangling, err := parseImageFilters(opts.Filters)
+	if err != nil {
+		return err
+	}
+	if opts.Repo != "" {
+		patterns = append(patterns, opts.Repo)
+	}
+	tmpl, table, err := imagesTemplate(opts)
+	if err != nil {
+		return err
+	}
+	s, err := opts.Store()
+	if err != nil {
+		return err
+	}
+	all, err := s.List()
+	if err != nil {
+		return err
+	}
+	entries, err := store.Filter(all, patterns, dangling)
+	if err != nil {
+		return err
+	}
+	// Newest first, as docker lists them.
+	slices.SortStableFunc(entries, func(a, b store.Entry) int { return b.Created.Compare(a.Created) })
+	out := opts.IO.Out
+	if opts.Quiet {
+		seen := map[string]bool{}
+		for _, e := range entries {
+			id := imageID(e, opts.NoTrunc)
+			if !seen[id] {
+				seen[id] = true
+				fmt.Fprintln(out, id)
+			}
+		}
+		return nil
+	}
+	now := opts.Now()
+	if opts.Format == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetEscapeHTML(false)
+		for _, e := range entries {
+			if err := enc.Encode(newImageRow(e, opts.NoTrunc, now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var w io.Writer = out
+	var tw *tabwriter.Writer
+	if table {
+		tw = tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
+		w = tw
+		if err := tmpl.Execute(w, imagesHeader); err != nil {
+			return err
+		}
+	}
+	for _, e := range entries {
+		if err := tmpl.Execute(w, newImageRow(e, opts.NoTrunc, now)); err != nil {
+			return err
+		}
+	}
+	if tw != nil {
+		return tw.Flush()
+	}
+	return nil
+}
+
+var imagesHeader = map[string]string{
+	"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "ID": "IMAGE ID",
+	"CreatedAt": "CREATED AT", "CreatedSince": "CREATED", "Size": "SIZE",
+	"Containers": "CONTAINERS", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE", "VirtualSize": "SIZE",
+}
+
+// imagesTemplate turns --format into a template and whether it is a table
+// (header row, tab-aligned columns).
+func imagesTemplate(opts *imagesOptions) (*template.Template, bool, error) {
+	format, table := opts.Format, false
+	switch {
+	case format == "" || format == "table":
+		table = true
+		format = "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+		if opts.Digests {
+			format = "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+		}
+	case format == "json":
+		return nil, false, nil
+	case strings.HasPrefix(format, "table "):
+		table, format = true, strings.TrimPrefix(format, "table ")
+	case !strings.Contains(format, "{{"):
+		return nil, false, usageError{fmt.Errorf("invalid --format %q: use table, json or a Go template", format)}
+	}
+	t, err := template.New("images").Funcs(template.FuncMap{"json": jsonString}).Option("missingkey=error").Parse(format + "\n")
+	if err != nil {
+		return nil, false, usageError{fmt.Errorf("invalid --format template: %w", err)}
+	}
+	return t, table, nil
+}
+
+func parseImageFilters(filters []string) (patterns []string, dangling *bool, err error) {
+	for _, f := range filters {
+		k, v, ok := strings.Cut(f, "=")
+		switch {
+		case ok && k == "reference":
+			patterns = append(patterns, v)
+		case ok && k == "dangling" && (v == "true" || v == "1" || v == "false" || v == "0"):
+			b := v == "true" || v == "1"
+			dangling = &b
+		default:
+			return nil, nil, usageError{fmt.Errorf("invalid filter %q (supported: reference=PATTERN, dangling=true|false)", f)}
+		}
+	}
+	return patterns, dangling, nil
+}
+
+func imageID(e store.Entry, noTrunc bool) string {
+	if noTrunc {
+		return e.ID.String()
+	}
+	return e.ID.Hex[:12]
+}
+
+func newImageRow(e store.Entry, noTrunc bool, now time.Time) imageRow {
+	row := imageRow{
+		Containers: "N/A", SharedSize: "N/A", UniqueSize: "N/A",
+		Repository: "<none>", Tag: "<none>", Digest: e.Digest.String(),
+		ID: imageID(e, noTrunc), Size: humanSize(e.Size), VirtualSize: humanSize(e.Size),
+		CreatedSince: "N/A",
+	}
+	if r, ok := e.Reference(); ok {
+		row.Repository = r.FamiliarName()
+		if r.Tag() != "" {
+			row.Tag = r.Tag()
+		}
+	}
+	if !e.Created.IsZero() {
+		row.CreatedAt = e.Created.Local().Format("2006-01-02 15:04:05 -0700 MST")
+		row.CreatedSince = humanDuration(now.Sub(e.Created)) + " ago"
+	}
+	return row
+}

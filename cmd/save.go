@@ -1,0 +1,110 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/spf13/cobra"
+)
+
+type saveOptions struct {
+	IO     *IOStreams
+	Store  func() (*store.Store, error)
+	Output string
+	Format string
+	Refs   []string
+}
+
+func newSaveCmd(f *Factory, runF func(*saveOptions) error) *cobra.Command {
+	opts := &saveOptions{IO: f.IO, Store: f.Store}
+	c := &cobra.Command{
+		Use:   "save [-o FILE] IMAGE...",
+		Short: "Save local images to a tar archive that docker load can read",
+		Long: `Save images of the local store to a tar archive. The docker format (the
+default) is what docker 25 and later write, an OCI layout with docker's
+manifest.json: every "docker load" and crane read it. The oci format is a
+plain OCI image layout in a tar. A repository name without a tag saves every
+tag of that repository, as docker save does. Without -o, the archive goes to
+standard output, which must not be a terminal.`,
+		Example: `  ctl save -o nginx.tar nginx:1.25
+  ctl save --format oci -o app.tar user/app:v1 user/app:v2`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Refs = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return runSave(c.Context(), opts)
+		},
+	}
+	c.Flags().StringVarP(&opts.Output, "output", "o", "", "file to write (default: standard output)")
+	c.Flags().StringVar(&opts.Format, "format", store.FormatDocker, `archive format: "docker" or "oci"`)
+	return c
+}
+
+func runSave(ctx context.Context, opts *saveOptions) error {
+	if opts.Format != store.FormatDocker && opts.Format != store.FormatOCI {
+		return usageError{fmt.Errorf("invalid --format %q: use docker or oci", opts.Format)}
+	}
+	if opts.Output == "" && opts.IO.StdoutTTY {
+		return usageError{errors.New("refusing to write an archive to a terminal: use -o FILE or redirect standard output")}
+	}
+	s, err := opts.Store()
+	if err != nil {
+		return err
+	}
+	var entries []store.Entry
+	for _, src := range opts.Refs {
+		es, err := saveEntries(s, src)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, es...)
+	}
+	if opts.Output == "" {
+		return s.Save(ctx, opts.IO.Out, entries, opts.Format)
+	}
+	return writeFileAtomic(opts.Output, func(w io.Writer) error { return s.Save(ctx, w, entries, opts.Format) })
+}
+
+// saveEntries is what docker save does with one argument: a repository
+// name alone means all its tags; anything else names one image.
+func saveEntries(s *store.Store, src string) ([]store.Entry, error) {
+	if r, err := reference.Parse(src); err == nil && r.Tag() == "" && r.Digest() == "" {
+		if tags, err := s.Tags(r); err == nil {
+			return tags, nil
+		}
+	}
+	e, err := s.Resolve(src)
+	if err != nil {
+		return nil, err
+	}
+	return []store.Entry{e}, nil
+}
+
+// writeFileAtomic writes a file through a temp file beside it, so that an
+// interrupted save never leaves a truncated archive under the final name.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return invalidInput(fmt.Errorf("writing %s: %w", path, err))
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"io"
+	"os"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// batch holds the verified blobs of one load in temp files until the whole
+// archive has been checked; only then are they renamed into blobs/ (commit).
+// A load that fails leaves the store exactly as it was.
+type batch struct {
+	s      *Store
+	staged map[v1.Hash]*tempBlob
+}
+
+func newBatch(s *Store) *batch { return &batch{s: s, staged: map[v1.Hash]*tempBlob{}} }
+
+// add takes ownership of a verified temp blob.
+func (b *batch) add(t *tempBlob) {
+	if _, dup := b.staged[t.digest]; dup || b.s.HasBlob(t.digest) {
+		os.Remove(t.path)
+		return
+	}
+	b.staged[t.digest] = t
+}
+
+// putBytes stages an in-memory blob and returns its digest.
+func (b *batch) putBytes(data []byte) (v1.Hash, error) {
+	t, err := b.s.ingest(bytesReader(data), int64(len(data)))
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	b.add(t)
+	return t.digest, nil
+}
+
+// open reads a blob, staged or already in the store.
+func (b *batch) open(h v1.Hash) (*os.File, error) {
+	if t, ok := b.staged[h]; ok {
+		return os.Open(t.path)
+	}
+	return b.s.openBlob(h)
+}
+
+func (b *batch) read(h v1.Hash, max int64) ([]byte, error) {
+	f, err := b.open(h)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, invalid("blob %s is larger than %d bytes", h, max)
+	}
+	return data, nil
+}
+
+// commit makes every staged blob visible.
+func (b *batch) commit() error {
+	for h, t := range b.staged {
+		if err := b.s.commit(t, h, t.size); err != nil {
+			return err
+		}
+		delete(b.staged, h)
+	}
+	return nil
+}
+
+// abort removes the staged temp files.
+func (b *batch) abort() {
+	for h, t := range b.staged {
+		os.Remove(t.path)
+		delete(b.staged, h)
+	}
+}

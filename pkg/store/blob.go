@@ -1,0 +1,190 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// copyBufs recycles the buffers blobs are streamed through: a layer is never
+// held in memory, only 1 MiB of it at a time.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// HasBlob reports whether the blob h is in the store.
+func (s *Store) HasBlob(h v1.Hash) bool {
+	p, err := s.blobPath(h)
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(p)
+	return err == nil
+}
+
+func (s *Store) blobPath(h v1.Hash) (string, error) {
+	if h.Algorithm != "sha256" || len(h.Hex) != 64 {
+		return "", fmt.Errorf("%w: unsupported digest %q", ErrInvalidInput, h.String())
+	}
+	if _, err := hex.DecodeString(h.Hex); err != nil {
+		return "", fmt.Errorf("%w: malformed digest %q", ErrInvalidInput, h.String())
+	}
+	return s.path(blobsDir, h.Algorithm, h.Hex), nil
+}
+
+// openBlob opens the blob h for reading.
+func (s *Store) openBlob(h v1.Hash) (*os.File, error) {
+	p, err := s.blobPath(h)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("blob %s: %w (the store is missing content; pull or load the image again)", h, ErrNotFound)
+	}
+	return f, err
+}
+
+// tempBlob is content written to a temp file of the store and hashed on the
+// way, not yet visible under blobs/.
+type tempBlob struct {
+	path   string
+	digest v1.Hash
+	size   int64
+}
+
+// ingest copies r (at most limit bytes; more is an error) into a temp file of
+// the store, hashing it in the same pass, and fsyncs it.
+func (s *Store) ingest(r io.Reader, limit int64) (*tempBlob, error) {
+	f, err := os.CreateTemp(s.path(tmpDir), "blob-*")
+	if err != nil {
+		return nil, fmt.Errorf("writing to the image store: %w", err)
+	}
+	t := &tempBlob{path: f.Name()}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(t.path)
+		}
+	}()
+	h := sha256.New()
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	src := r
+	if limit >= 0 {
+		src = io.LimitReader(r, limit+1)
+	}
+	n, err := io.CopyBuffer(io.MultiWriter(f, h), onlyReader{src}, *bp)
+	if err != nil {
+		return nil, err
+	}
+	if limit >= 0 && n > limit {
+		return nil, fmt.Errorf("%w: content larger than its declared size %d", ErrInvalidInput, limit)
+	}
+	if err := f.Sync(); err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	t.size = n
+	t.digest = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
+	ok = true
+	return t, nil
+}
+
+// onlyReader hides WriterTo/ReaderFrom so that io.CopyBuffer uses our
+// buffer and the MultiWriter sees every byte exactly once.
+type onlyReader struct{ io.Reader }
+
+// commit makes the temp blob visible as blobs/sha256/HEX after checking it
+// is the content that was asked for (want; zero means "whatever was read")
+// and, when size >= 0, of that size.
+func (s *Store) commit(t *tempBlob, want v1.Hash, size int64) error {
+	defer os.Remove(t.path)
+	if want != (v1.Hash{}) && want != t.digest {
+		return fmt.Errorf("%w: content of %s has digest %s", ErrInvalidInput, want, t.digest)
+	}
+	if size >= 0 && size != t.size {
+		return fmt.Errorf("%w: blob %s has %d bytes, %d declared", ErrInvalidInput, t.digest, t.size, size)
+	}
+	dst, err := s.blobPath(t.digest)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	if err := os.Rename(t.path, dst); err != nil {
+		return fmt.Errorf("writing to the image store: %w", err)
+	}
+	return nil
+}
+
+// putBlob streams r into the store as blob want, verifying its digest and
+// (when size >= 0) its size before it becomes visible. A blob already present
+// is not read at all.
+func (s *Store) putBlob(want v1.Hash, size int64, open func() (io.ReadCloser, error)) error {
+	if _, err := s.blobPath(want); err != nil {
+		return err
+	}
+	if s.HasBlob(want) {
+		return nil
+	}
+	rc, err := open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	t, err := s.ingest(rc, size)
+	if err != nil {
+		return err
+	}
+	return s.commit(t, want, size)
+}
+
+// putBytes stores a small blob held in memory and returns its digest.
+func (s *Store) putBytes(b []byte) (v1.Hash, error) {
+	sum := sha256.Sum256(b)
+	h := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
+	return h, s.putBlob(h, int64(len(b)), func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(b)), nil
+	})
+}
+
+// syncBlobs fsyncs the blob directory so renames done before an index update
+// are durable before the index names them.
+func (s *Store) syncBlobs() error { return syncDir(filepath.Join(s.dir, blobsDir, "sha256")) }
+
+// readBlob reads a small blob (a manifest or a config) whole, refusing more
+// than max bytes.
+func (s *Store) readBlob(h v1.Hash, max int64) ([]byte, error) {
+	f, err := s.openBlob(h)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%w: blob %s is larger than %d bytes", ErrInvalidInput, h, max)
+	}
+	return b, nil
+}
+
+// Limits on what is read whole into memory.
+const (
+	maxManifest = 4 << 20  // manifests and indexes
+	maxConfig   = 16 << 20 // image configs
+)
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -1,0 +1,372 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Annotations of the store's index.json entries. The reference annotation is
+// the OCI one, holding the FULL canonical reference
+// (docker.io/library/nginx:latest) so that no two registries collide; the
+// ctl.* ones cache what listing needs, written once when the image is stored,
+// so that listing and tagging never open a blob.
+const (
+	AnnotationRef     = "org.opencontainers.image.ref.name"
+	annotationConfig  = "ctl.config"  // image ID: config digest (an index's own digest)
+	annotationCreated = "ctl.created" // RFC 3339 creation time from the config
+	annotationSize    = "ctl.size"    // bytes of the config and layers (all platforms of an index)
+)
+
+// Entry is one reference of the store, or one untagged ("dangling") image.
+type Entry struct {
+	Ref       string          // full canonical reference ("docker.io/library/nginx:latest", or name@digest); "" when untagged
+	Digest    v1.Hash         // digest of the manifest or index the reference points to
+	ID        v1.Hash         // image ID: the config digest; for an index, its own digest
+	MediaType types.MediaType // of the manifest or index
+	Created   time.Time       // from the image config; zero when unknown
+	Size      int64           // bytes of config and layers as stored
+}
+
+// Reference parses e.Ref; ok is false for an untagged entry.
+func (e Entry) Reference() (r reference.Reference, ok bool) {
+	if e.Ref == "" {
+		return r, false
+	}
+	r, err := reference.Parse(e.Ref)
+	return r, err == nil
+}
+
+// IsIndex reports whether the entry is an image index (several platforms).
+func (e Entry) IsIndex() bool { return e.MediaType.IsIndex() }
+
+func entryOf(d v1.Descriptor) Entry {
+	e := Entry{Ref: d.Annotations[AnnotationRef], Digest: d.Digest, MediaType: d.MediaType, ID: d.Digest}
+	if c, err := v1.NewHash(d.Annotations[annotationConfig]); err == nil {
+		e.ID = c
+	}
+	if t, err := time.Parse(time.RFC3339Nano, d.Annotations[annotationCreated]); err == nil {
+		e.Created = t
+	}
+	e.Size, _ = strconv.ParseInt(d.Annotations[annotationSize], 10, 64)
+	return e
+}
+
+func (e Entry) descriptor(manifestSize int64) v1.Descriptor {
+	a := map[string]string{annotationConfig: e.ID.String(), annotationSize: strconv.FormatInt(e.Size, 10)}
+	if !e.Created.IsZero() {
+		a[annotationCreated] = e.Created.UTC().Format(time.RFC3339Nano)
+	}
+	if e.Ref != "" {
+		a[AnnotationRef] = e.Ref
+	}
+	return v1.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: manifestSize, Annotations: a}
+}
+
+// refKey is the form a reference is stored under: name:tag, or name@digest
+// for a digest-only reference; a reference with both is stored by its tag.
+func refKey(r reference.Reference) string {
+	if r.Tag() == "" && r.Digest() != "" {
+		return r.Name() + "@" + r.Digest()
+	}
+	return r.Name() + ":" + r.DefaultedTag()
+}
+
+// readIndex reads index.json. It needs no lock: index.json is only ever
+// replaced whole by a rename.
+func (s *Store) readIndex() (*v1.IndexManifest, error) {
+	b, err := os.ReadFile(s.path(indexFile))
+	if err != nil {
+		return nil, fmt.Errorf("reading the image store: %w", err)
+	}
+	var im v1.IndexManifest
+	if err := json.Unmarshal(b, &im); err != nil {
+		return nil, fmt.Errorf("reading the image store: %s is corrupt: %w", s.path(indexFile), err)
+	}
+	return &im, nil
+}
+
+// updateIndex runs fn on index.json under the store's exclusive lock and
+// writes the result back atomically: concurrent ctl processes never lose
+// each other's changes.
+func (s *Store) updateIndex(fn func(im *v1.IndexManifest) error) error {
+	unlock, err := s.lock(indexLock, syscall.LOCK_EX)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	im, err := s.readIndex()
+	if err != nil {
+		return err
+	}
+	if err := fn(im); err != nil {
+		return err
+	}
+	normalize(im)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(im); err != nil {
+		return err
+	}
+	if err := s.writeFileAtomic(indexFile, buf.Bytes()); err != nil {
+		return fmt.Errorf("writing the image store: %w", err)
+	}
+	return nil
+}
+
+// normalize keeps the index's invariants: one entry per reference, an
+// untagged entry only for an image with no reference, sorted by reference.
+func normalize(im *v1.IndexManifest) {
+	tagged := map[v1.Hash]bool{}
+	for _, d := range im.Manifests {
+		if d.Annotations[AnnotationRef] != "" {
+			tagged[d.Digest] = true
+		}
+	}
+	seen := map[string]bool{}
+	out := im.Manifests[:0]
+	for _, d := range im.Manifests {
+		ref := d.Annotations[AnnotationRef]
+		key := ref
+		if ref == "" {
+			if tagged[d.Digest] {
+				continue
+			}
+			key = "@" + d.Digest.String()
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, d)
+	}
+	im.Manifests = out
+	slices.SortStableFunc(im.Manifests, func(a, b v1.Descriptor) int {
+		return strings.Compare(a.Annotations[AnnotationRef], b.Annotations[AnnotationRef])
+	})
+	if im.SchemaVersion == 0 {
+		im.SchemaVersion = 2
+	}
+	if im.MediaType == "" {
+		im.MediaType = types.OCIImageIndex
+	}
+}
+
+// point makes each ref in refs name the image e (a descriptor of manifest
+// size msize); an image that loses its last reference stays as an untagged
+// image, as in docker. With no refs, e is recorded untagged when it has no
+// reference yet.
+func point(im *v1.IndexManifest, e Entry, msize int64, refs []string) {
+	if len(refs) == 0 {
+		e.Ref = ""
+		im.Manifests = append(im.Manifests, e.descriptor(msize))
+		return
+	}
+	for _, ref := range refs {
+		var orphans []v1.Descriptor
+		keep := im.Manifests[:0]
+		for _, d := range im.Manifests {
+			if d.Annotations[AnnotationRef] == ref {
+				if d.Digest != e.Digest {
+					orphan := d
+					orphan.Annotations = maps(d.Annotations)
+					delete(orphan.Annotations, AnnotationRef)
+					orphans = append(orphans, orphan)
+				}
+				continue
+			}
+			keep = append(keep, d)
+		}
+		im.Manifests = append(keep, orphans...)
+		e.Ref = ref
+		im.Manifests = append(im.Manifests, e.descriptor(msize))
+	}
+}
+
+func maps(m map[string]string) map[string]string {
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// List returns every reference of the store and every untagged image,
+// sorted by reference. It reads index.json only, never a blob.
+func (s *Store) List() ([]Entry, error) {
+	im, err := s.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, 0, len(im.Manifests))
+	for _, d := range im.Manifests {
+		out = append(out, entryOf(d))
+	}
+	return out, nil
+}
+
+// Tags returns the tagged entries of repo's repository (its tag and digest
+// are ignored), sorted by tag: what push --all-tags sends.
+func (s *Store) Tags(repo reference.Reference) ([]Entry, error) {
+	all, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	prefix := repo.Name() + ":"
+	var out []Entry
+	for _, e := range all {
+		if strings.HasPrefix(e.Ref, prefix) {
+			out = append(out, e)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no tag of %s in the store", ErrNotFound, repo.FamiliarName())
+	}
+	return out, nil
+}
+
+// Lookup finds the image a reference names in the store (no ID matching).
+func (s *Store) Lookup(r reference.Reference) (Entry, error) {
+	all, err := s.List()
+	if err != nil {
+		return Entry{}, err
+	}
+	if e, ok := lookupRef(all, r); ok {
+		return e, nil
+	}
+	return Entry{}, fmt.Errorf("%w: %s", ErrNotFound, r.Familiar())
+}
+
+func lookupRef(all []Entry, r reference.Reference) (Entry, bool) {
+	key := refKey(r)
+	for _, e := range all {
+		if e.Ref == key && (r.Digest() == "" || e.Digest.String() == r.Digest()) {
+			return e, true
+		}
+	}
+	if r.Digest() != "" {
+		// repo@digest names any image of that repository with that digest,
+		// as docker's RepoDigests do.
+		for _, e := range all {
+			if e.Digest.String() == r.Digest() && refName(e.Ref) == r.Name() {
+				return e, true
+			}
+		}
+	}
+	return Entry{}, false
+}
+
+// refName is the repository part of a stored reference key.
+func refName(key string) string {
+	if i := strings.IndexByte(key, '@'); i >= 0 {
+		return key[:i]
+	}
+	if i := strings.LastIndexByte(key, ':'); i > strings.LastIndexByte(key, '/') {
+		return key[:i]
+	}
+	return key
+}
+
+// Resolve finds the image a user names the way docker does: a reference
+// (familiar or full, with a tag or a digest), an image ID ("sha256:HEX"), a
+// manifest digest, or a unique prefix of an image ID. The entry returned
+// carries the matching reference, or no reference when matched by ID.
+func (s *Store) Resolve(source string) (Entry, error) {
+	all, err := s.List()
+	if err != nil {
+		return Entry{}, err
+	}
+	return resolve(all, source)
+}
+
+func resolve(all []Entry, source string) (Entry, error) {
+	if hexID, ok := strings.CutPrefix(source, "sha256:"); ok {
+		if !isHex(hexID) || len(hexID) != 64 {
+			return Entry{}, fmt.Errorf("%w: invalid image ID %q", ErrInvalidInput, source)
+		}
+		for _, e := range all {
+			if e.ID.String() == source || e.Digest.String() == source {
+				e.Ref = ""
+				return e, nil
+			}
+		}
+		return Entry{}, fmt.Errorf("%w: %s", ErrNotFound, source)
+	}
+	r, perr := reference.Parse(source)
+	if perr == nil {
+		if e, ok := lookupRef(all, r); ok {
+			return e, nil
+		}
+	}
+	if isHex(source) && len(source) <= 64 {
+		var found *Entry
+		for i, e := range all {
+			if strings.HasPrefix(e.ID.Hex, source) {
+				if found != nil && found.ID != e.ID {
+					return Entry{}, fmt.Errorf("%w: image ID prefix %q is ambiguous", ErrInvalidInput, source)
+				}
+				found = &all[i]
+			}
+		}
+		if found != nil {
+			e := *found
+			e.Ref = ""
+			return e, nil
+		}
+	}
+	if perr != nil && !isHex(source) {
+		return Entry{}, perr
+	}
+	return Entry{}, fmt.Errorf("%w: %s", ErrNotFound, source)
+}
+
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Tag makes every target name the image src (as returned by Resolve or
+// Lookup), without copying anything. A target must carry a tag or nothing
+// (":latest" is implied); a digest target is invalid input.
+func (s *Store) Tag(src Entry, targets ...reference.Reference) error {
+	refs := make([]string, 0, len(targets))
+	for _, t := range targets {
+		if t.Digest() != "" {
+			return fmt.Errorf("%w: cannot tag with a digest: %s (give a tag)", ErrInvalidInput, t.String())
+		}
+		refs = append(refs, refKey(t))
+	}
+	return s.updateIndex(func(im *v1.IndexManifest) error {
+		var msize int64 = -1
+		for _, d := range im.Manifests {
+			if d.Digest == src.Digest {
+				msize = d.Size
+				break
+			}
+		}
+		if msize < 0 {
+			return fmt.Errorf("%w: %s (removed meanwhile)", ErrNotFound, src.Digest)
+		}
+		point(im, src, msize, refs)
+		return nil
+	})
+}

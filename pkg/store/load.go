@@ -1,0 +1,396 @@
+package store
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// annotationContainerdName is where docker and containerd put the full
+// reference of an image in the index.json of an archive they write.
+const annotationContainerdName = "io.containerd.image.name"
+
+// Load reads an image archive and stores its images: a docker save tar
+// (gzip'd or not; the classic format and docker 25's, which is also an OCI
+// layout), an OCI archive (an OCI layout in a tar, gzip'd or not) or an OCI
+// layout directory. It returns one entry per reference loaded, and one
+// without reference per untagged image. Archives are untrusted: members
+// are matched by name only, never extracted; links must stay inside the
+// archive; every blob is checked against its digest and size. Nothing is
+// visible in the store until everything is in.
+func (s *Store) Load(ctx context.Context, path string) ([]Entry, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, invalid("reading %s: %v", path, unwrapPathErr(err))
+	}
+	if fi.IsDir() {
+		unlock, err := s.lock(gcLock, syscall.LOCK_SH)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+		b := newBatch(s)
+		defer b.abort()
+		d, err := s.openDir(path, b)
+		if err != nil {
+			return nil, err
+		}
+		defer d.close()
+		return s.load(d, b, path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, invalid("reading %s: %v", path, unwrapPathErr(err))
+	}
+	defer f.Close()
+	return s.LoadStream(ctx, f, path)
+}
+
+// LoadStream is Load for an archive read from r (a tar, gzip'd or not),
+// such as standard input; name is used in messages.
+func (s *Store) LoadStream(ctx context.Context, r io.Reader, name string) ([]Entry, error) {
+	unlock, err := s.lock(gcLock, syscall.LOCK_SH)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	dr, err := decompress(r)
+	if err != nil {
+		return nil, invalid("reading %s: %v", name, err)
+	}
+	b := newBatch(s)
+	defer b.abort()
+	t, err := s.readTar(ctxReader{ctx, io.NopCloser(dr)}, b)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("loading %s: %w", name, err)
+	}
+	defer t.close()
+	return s.load(t, b, name)
+}
+
+func (s *Store) load(src source, b *batch, name string) ([]Entry, error) {
+	ps, err := s.importArchive(src, b)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", name, err)
+	}
+	if len(ps) == 0 {
+		return nil, invalid("loading %s: the archive holds no image", name)
+	}
+	if err := b.commit(); err != nil {
+		return nil, err
+	}
+	if err := s.commitEntries(ps); err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, p := range ps {
+		if len(p.refs) == 0 {
+			out = append(out, p.e)
+		}
+		for _, r := range p.refs {
+			e := p.e
+			e.Ref = r
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// decompress undoes gzip when the stream starts with its magic number.
+func decompress(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	magic, err := br.Peek(2)
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		return gzip.NewReader(br)
+	}
+	return br, nil
+}
+
+// importArchive stores every blob the archive's images need and returns the
+// images with their references, ready for one index update.
+func (s *Store) importArchive(src source, b *batch) ([]pending, error) {
+	var dockerManifest tarball.Manifest
+	if src.has("manifest.json") {
+		b, err := src.read("manifest.json", maxManifest)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(b, &dockerManifest); err != nil {
+			return nil, invalid("manifest.json is malformed: %v", err)
+		}
+	}
+	if src.has("index.json") {
+		return s.importOCI(src, dockerManifest)
+	}
+	if src.has("manifest.json") {
+		return s.importDocker(src, b, dockerManifest)
+	}
+	return nil, invalid("not a docker save archive or an OCI layout (no manifest.json or index.json)")
+}
+
+// importOCI loads an OCI layout. Names come from each index.json entry's
+// io.containerd.image.name, else its org.opencontainers.image.ref.name when
+// that is a full reference (not a bare tag), else the RepoTags of the
+// docker manifest.json entry with the same config.
+func (s *Store) importOCI(src source, dm tarball.Manifest) ([]pending, error) {
+	b, err := src.read("index.json", maxManifest)
+	if err != nil {
+		return nil, err
+	}
+	var idx v1.IndexManifest
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return nil, invalid("index.json is malformed: %v", err)
+	}
+	byConfig := map[string][]string{}
+	for _, d := range dm {
+		byConfig[strings.TrimPrefix(d.Config, "blobs/sha256/")] = d.RepoTags
+	}
+	var ps []pending
+	for _, d := range idx.Manifests {
+		e, err := s.importManifest(src, d)
+		if err != nil {
+			return nil, err
+		}
+		if e == nil {
+			continue // an artifact, not an image
+		}
+		var names []string
+		if n := d.Annotations[annotationContainerdName]; n != "" {
+			names = []string{n}
+		} else if n := d.Annotations[AnnotationRef]; strings.ContainsAny(n, "/:@") {
+			names = []string{n}
+		} else {
+			names = byConfig[e.ID.Hex]
+		}
+		refs, err := refKeys(names)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, pending{e: *e, msize: d.Size, refs: refs})
+	}
+	return ps, nil
+}
+
+func refKeys(names []string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		r, err := reference.Parse(n)
+		if err != nil {
+			return nil, fmt.Errorf("%w: archive names an image %q: %w", ErrInvalidInput, n, err)
+		}
+		out = append(out, refKey(r))
+	}
+	return out, nil
+}
+
+func blobMember(h v1.Hash) (string, error) {
+	if h.Algorithm != "sha256" || len(h.Hex) != 64 || !isHex(h.Hex) {
+		return "", invalid("unsupported digest %q", h.String())
+	}
+	return "blobs/sha256/" + h.Hex, nil
+}
+
+// importManifest stores the manifest or index d and all it needs (children
+// of an index that the archive lacks are skipped: a layout may hold only
+// some platforms) and returns its entry; nil for an unknown media type.
+func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
+	name, err := blobMember(d.Digest)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := src.read(name, maxManifest)
+	if err != nil {
+		return nil, err
+	}
+	mt := d.MediaType
+	if mt == "" {
+		var probe struct {
+			MediaType types.MediaType `json:"mediaType"`
+		}
+		_ = json.Unmarshal(raw, &probe)
+		mt = probe.MediaType
+	}
+	e := &Entry{Digest: d.Digest, ID: d.Digest, MediaType: mt}
+	switch {
+	case mt.IsIndex():
+		im, err := v1.ParseIndexManifest(bytesReader(raw))
+		if err != nil {
+			return nil, invalid("index %s is malformed: %v", d.Digest, err)
+		}
+		for _, c := range im.Manifests {
+			cn, err := blobMember(c.Digest)
+			if err != nil {
+				return nil, err
+			}
+			if !src.has(cn) && !s.HasBlob(c.Digest) {
+				continue
+			}
+			ce, err := s.importManifest(src, c)
+			if err != nil {
+				return nil, err
+			}
+			if ce != nil {
+				e.Size += ce.Size
+				if ce.Created.After(e.Created) {
+					e.Created = ce.Created
+				}
+			}
+		}
+	case mt.IsImage():
+		m, err := v1.ParseManifest(bytesReader(raw))
+		if err != nil {
+			return nil, invalid("manifest %s is malformed: %v", d.Digest, err)
+		}
+		cn, err := blobMember(m.Config.Digest)
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := src.read(cn, maxConfig)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := src.store(cn, m.Config.Digest, m.Config.Size); err != nil {
+			return nil, err
+		}
+		if cf, err := v1.ParseConfigFile(bytesReader(cfg)); err == nil {
+			e.Created = cf.Created.Time
+		}
+		e.ID = m.Config.Digest
+		e.Size = m.Config.Size
+		for _, l := range m.Layers {
+			ln, err := blobMember(l.Digest)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := src.store(ln, l.Digest, l.Size); err != nil {
+				return nil, err
+			}
+			e.Size += l.Size
+		}
+	default:
+		return nil, nil
+	}
+	if _, err := src.store(name, d.Digest, int64(len(raw))); err != nil {
+		return nil, err
+	}
+	if d.Size != 0 && d.Size != int64(len(raw)) {
+		return nil, invalid("%s has %d bytes, %d declared", d.Digest, len(raw), d.Size)
+	}
+	return e, nil
+}
+
+// importDocker loads the classic docker save format: manifest.json lists
+// each image's config and layer tars. The manifest is built here, OCI with
+// layers stored as they are in the archive (uncompressed tars are kept
+// uncompressed: their digest is the config's diff_id, checked in the same
+// pass that stores them).
+func (s *Store) importDocker(src source, b *batch, dm tarball.Manifest) ([]pending, error) {
+	var ps []pending
+	for _, d := range dm {
+		cn, err := cleanMember(d.Config)
+		if err != nil {
+			return nil, err
+		}
+		cfgRaw, err := src.read(cn, maxConfig)
+		if err != nil {
+			return nil, err
+		}
+		cf, err := v1.ParseConfigFile(bytesReader(cfgRaw))
+		if err != nil {
+			return nil, invalid("image config %s is malformed: %v", d.Config, err)
+		}
+		if len(cf.RootFS.DiffIDs) != len(d.Layers) {
+			return nil, invalid("image config %s lists %d layers, manifest.json %d", d.Config, len(cf.RootFS.DiffIDs), len(d.Layers))
+		}
+		cfgDigest, err := src.store(cn, v1.Hash{}, int64(len(cfgRaw)))
+		if err != nil {
+			return nil, err
+		}
+		m := v1.Manifest{
+			SchemaVersion: 2,
+			MediaType:     types.OCIManifestSchema1,
+			Config:        v1.Descriptor{MediaType: types.OCIConfigJSON, Digest: cfgDigest, Size: int64(len(cfgRaw))},
+		}
+		e := Entry{ID: cfgDigest, MediaType: types.OCIManifestSchema1, Created: cf.Created.Time, Size: int64(len(cfgRaw))}
+		for i, lp := range d.Layers {
+			ln, err := cleanMember(lp)
+			if err != nil {
+				return nil, err
+			}
+			h, err := src.store(ln, v1.Hash{}, -1)
+			if err != nil {
+				return nil, err
+			}
+			mt, size, err := layerKind(b, h)
+			if err != nil {
+				return nil, err
+			}
+			if mt == types.OCIUncompressedLayer && h != cf.RootFS.DiffIDs[i] {
+				return nil, invalid("layer %s has digest %s, the config says %s", lp, h, cf.RootFS.DiffIDs[i])
+			}
+			m.Layers = append(m.Layers, v1.Descriptor{MediaType: mt, Digest: h, Size: size})
+			e.Size += size
+		}
+		raw, err := json.Marshal(m)
+		if err != nil {
+			return nil, err
+		}
+		if e.Digest, err = b.putBytes(raw); err != nil {
+			return nil, err
+		}
+		refs, err := refKeys(d.RepoTags)
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, pending{e: e, msize: int64(len(raw)), refs: refs})
+	}
+	return ps, nil
+}
+
+// layerKind reads the first bytes of a stored layer to tell its compression.
+func layerKind(b *batch, h v1.Hash) (types.MediaType, int64, error) {
+	f, err := b.open(h)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", 0, err
+	}
+	var magic [4]byte
+	n, _ := io.ReadFull(f, magic[:])
+	switch {
+	case n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		return types.OCILayer, fi.Size(), nil
+	case n == 4 && magic == [4]byte{0x28, 0xb5, 0x2f, 0xfd}:
+		return types.OCILayerZStd, fi.Size(), nil
+	}
+	return types.OCIUncompressedLayer, fi.Size(), nil
+}

@@ -1,0 +1,211 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// ErrConflict: removing by ID an image that other references still need.
+var ErrConflict = errors.New("conflict")
+
+// Removed reports what Remove did, in docker's terms.
+type Removed struct {
+	Untagged []string  // canonical references removed
+	Deleted  []v1.Hash // IDs of images that lost their last reference
+}
+
+// Remove untags source (docker's rmi): a reference loses only that
+// reference; an image ID or digest loses all its references, which needs
+// force when they span several repositories (docker's rule). An image
+// whose last reference goes is deleted: its manifest leaves the index and
+// its blobs become unreferenced, reclaimed by Prune.
+func (s *Store) Remove(source string, force bool) (Removed, error) {
+	var res Removed
+	err := s.updateIndex(func(im *v1.IndexManifest) error {
+		all := make([]Entry, len(im.Manifests))
+		for i, d := range im.Manifests {
+			all[i] = entryOf(d)
+		}
+		e, err := resolve(all, source)
+		if err != nil {
+			return err
+		}
+		drop := map[string]bool{} // reference keys, or "@digest" for untagged entries
+		if e.Ref != "" {
+			drop[e.Ref] = true
+			if r, perr := reference.Parse(source); perr == nil && r.Digest() != "" && r.Tag() == "" {
+				// name@digest: every reference of that repository to it.
+				for _, o := range all {
+					if o.Digest == e.Digest && refName(o.Ref) == r.Name() {
+						drop[o.Ref] = true
+					}
+				}
+			}
+		} else {
+			repos := map[string]bool{}
+			for _, o := range all {
+				if o.Digest == e.Digest || (o.ID == e.ID && !e.IsIndex()) {
+					if o.Ref == "" {
+						drop["@"+o.Digest.String()] = true
+						continue
+					}
+					drop[o.Ref] = true
+					repos[refName(o.Ref)] = true
+				}
+			}
+			if len(repos) > 1 && !force {
+				return fmt.Errorf("%w: unable to delete %s (must be forced) - image is referenced in multiple repositories", ErrConflict, e.ID.Hex[:12])
+			}
+		}
+		gone := map[v1.Hash]bool{}
+		keep := im.Manifests[:0]
+		for _, d := range im.Manifests {
+			ref := d.Annotations[AnnotationRef]
+			key := ref
+			if ref == "" {
+				key = "@" + d.Digest.String()
+			}
+			if drop[key] {
+				if ref != "" {
+					res.Untagged = append(res.Untagged, ref)
+				}
+				gone[d.Digest] = true
+				continue
+			}
+			keep = append(keep, d)
+		}
+		im.Manifests = keep
+		for _, d := range im.Manifests {
+			delete(gone, d.Digest)
+		}
+		for _, o := range all {
+			if gone[o.Digest] {
+				res.Deleted = append(res.Deleted, o.ID)
+				delete(gone, o.Digest)
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+// Pruned reports what Prune removed.
+type Pruned struct {
+	Deleted   []v1.Hash // IDs of the untagged images removed
+	Reclaimed int64     // bytes of blobs and temp files removed
+}
+
+// Prune removes the untagged ("dangling") images, as docker image prune
+// does, then every blob no image of the index needs and every temp file left
+// by an interrupted write. It waits for writes in progress to finish and
+// blocks new ones while it runs, so it never removes a blob a write is about
+// to reference.
+func (s *Store) Prune() (Pruned, error) {
+	var res Pruned
+	unlock, err := s.lock(gcLock, syscall.LOCK_EX)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
+	var im *v1.IndexManifest
+	err = s.updateIndex(func(m *v1.IndexManifest) error {
+		keep := m.Manifests[:0]
+		for _, d := range m.Manifests {
+			if d.Annotations[AnnotationRef] == "" {
+				res.Deleted = append(res.Deleted, entryOf(d).ID)
+				continue
+			}
+			keep = append(keep, d)
+		}
+		m.Manifests = keep
+		im = m
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	live := map[v1.Hash]bool{}
+	for _, d := range im.Manifests {
+		if err := s.mark(d.Digest, d.MediaType, live); err != nil {
+			return res, err
+		}
+	}
+	reclaimed := &res.Reclaimed
+	removeIf := func(dir string, dead func(name string) bool) error {
+		return filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil
+				}
+				return err
+			}
+			if de.IsDir() || !dead(de.Name()) {
+				return nil
+			}
+			if info, err := de.Info(); err == nil {
+				*reclaimed += info.Size()
+			}
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			return nil
+		})
+	}
+	if err := removeIf(s.path(tmpDir), func(string) bool { return true }); err != nil {
+		return res, err
+	}
+	// Temp files of index.json updates killed midway.
+	if err := removeIf(s.dir, func(n string) bool { return strings.HasPrefix(n, "."+indexFile+".tmp-") }); err != nil {
+		return res, err
+	}
+	err = removeIf(s.path(blobsDir, "sha256"), func(n string) bool {
+		return !live[v1.Hash{Algorithm: "sha256", Hex: n}]
+	})
+	return res, err
+}
+
+// mark records the blobs the manifest or index h needs. Children of an index
+// that are not in the store (platforms never pulled) are skipped.
+func (s *Store) mark(h v1.Hash, mt types.MediaType, live map[v1.Hash]bool) error {
+	if live[h] {
+		return nil
+	}
+	b, err := s.readBlob(h, maxManifest)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	live[h] = true
+	if mt.IsIndex() {
+		idx, err := v1.ParseIndexManifest(bytesReader(b))
+		if err != nil {
+			return fmt.Errorf("reading index %s: %w", h, err)
+		}
+		for _, c := range idx.Manifests {
+			if err := s.mark(c.Digest, c.MediaType, live); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	m, err := v1.ParseManifest(bytesReader(b))
+	if err != nil {
+		return fmt.Errorf("reading manifest %s: %w", h, err)
+	}
+	live[m.Config.Digest] = true
+	for _, l := range m.Layers {
+		live[l.Digest] = true
+	}
+	return nil
+}

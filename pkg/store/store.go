@@ -1,0 +1,165 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// Layout of a store directory. The directory is a valid OCI image layout
+// (oci-layout, index.json, blobs/sha256/...); the other entries are ctl's own
+// and are ignored by OCI tools.
+const (
+	indexFile  = "index.json"
+	layoutFile = "oci-layout"
+	blobsDir   = "blobs"
+	tmpDir     = "tmp"        // temp files of blobs being written; renamed into blobs/ when verified
+	indexLock  = "index.lock" // exclusive flock around every read-modify-write of index.json
+	gcLock     = "gc.lock"    // writers hold it shared from their first blob to their index update; prune exclusive
+)
+
+// Store is a local image store: an OCI image layout on disk whose index.json
+// names images by their full canonical reference. A Store is safe for use by
+// several goroutines and several processes at once.
+type Store struct {
+	dir string
+}
+
+// DefaultDir is where the store lives when --store is not given:
+// $CTL_STORE, else $XDG_DATA_HOME/ctl, else ~/.local/share/ctl.
+func DefaultDir() (string, error) {
+	if d := os.Getenv("CTL_STORE"); d != "" {
+		return d, nil
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "ctl"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("locating the image store: %w (set CTL_STORE or use --store)", err)
+	}
+	return filepath.Join(home, ".local", "share", "ctl"), nil
+}
+
+// Open opens the store at dir, creating an empty layout there if none exists.
+// A directory that exists but holds something other than an OCI layout with
+// content is refused, so that a mistyped --store never scribbles over files.
+func Open(dir string) (*Store, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("opening the image store: %w: empty directory name", ErrInvalidInput)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening the image store %s: %w", dir, err)
+	}
+	s := &Store{dir: abs}
+	if _, err := os.Stat(s.path(layoutFile)); err == nil {
+		return s, nil
+	}
+	if err := s.create(); err != nil {
+		return nil, fmt.Errorf("creating the image store in %s: %w", abs, err)
+	}
+	return s, nil
+}
+
+func (s *Store) create() error {
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		switch e.Name() {
+		case indexFile, blobsDir, tmpDir, indexLock, gcLock:
+		default:
+			return fmt.Errorf("%w: %s is not empty and not an image store (no oci-layout file)", ErrInvalidInput, s.dir)
+		}
+	}
+	for _, d := range []string{filepath.Join(blobsDir, "sha256"), tmpDir} {
+		if err := os.MkdirAll(s.path(d), 0o755); err != nil {
+			return err
+		}
+	}
+	unlock, err := s.lock(indexLock, syscall.LOCK_EX)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := os.Stat(s.path(indexFile)); errors.Is(err, os.ErrNotExist) {
+		if err := s.writeFileAtomic(indexFile, []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`+"\n")); err != nil {
+			return err
+		}
+	}
+	// oci-layout last: its presence means the store is complete.
+	return s.writeFileAtomic(layoutFile, []byte(`{"imageLayoutVersion":"1.0.0"}`+"\n"))
+}
+
+// Dir is the store's directory (absolute).
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) path(elem ...string) string {
+	return filepath.Join(append([]string{s.dir}, elem...)...)
+}
+
+// lock takes a flock on one of the store's lock files and returns its release.
+// The kernel drops the lock when the process dies, so a killed ctl never
+// leaves the store locked.
+func (s *Store) lock(name string, how int) (func(), error) {
+	f, err := os.OpenFile(s.path(name), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("locking the image store: %w", err)
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), how)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking the image store: %w", err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// writeFileAtomic replaces name with data: temp file, fsync, rename, and an
+// fsync of the directory so the rename survives a power cut.
+func (s *Store) writeFileAtomic(name string, data []byte) error {
+	f, err := os.CreateTemp(s.dir, "."+name+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, s.path(name)); err != nil {
+		return err
+	}
+	return syncDir(s.dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

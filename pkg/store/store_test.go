@@ -1,0 +1,314 @@
+package store
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+func newStore(t testing.TB) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func ref(t testing.TB, s string) reference.Reference {
+	t.Helper()
+	r, err := reference.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func randomImage(t testing.TB, size int64, layers int) v1.Image {
+	t.Helper()
+	img, err := random.Image(size, int64(layers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func digestOf(t testing.TB, d interface{ Digest() (v1.Hash, error) }) v1.Hash {
+	t.Helper()
+	h, err := d.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestWriteTagRemovePrune(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	img := randomImage(t, 1024, 2)
+	e, err := s.WriteImage(ctx, img, ref(t, "nginx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Ref != "docker.io/library/nginx:latest" || e.Digest != digestOf(t, img) {
+		t.Fatalf("entry = %+v", e)
+	}
+	cfg, _ := img.ConfigName()
+	if e.ID != cfg || e.Size <= 2048 {
+		t.Fatalf("entry ID/size = %v %d", e.ID, e.Size)
+	}
+	got, err := s.Resolve("nginx:latest")
+	if err != nil || got.Digest != e.Digest {
+		t.Fatalf("Resolve = %+v, %v", got, err)
+	}
+	if err := s.Tag(got, ref(t, "user/web:v1"), ref(t, "localhost:5000/web")); err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{"user/web:v1", "docker.io/user/web:v1", cfg.Hex[:12], cfg.String(), e.Digest.String(), "nginx@" + e.Digest.String()} {
+		if got, err := s.Resolve(src); err != nil || got.Digest != e.Digest {
+			t.Errorf("Resolve(%q) = %+v, %v", src, got, err)
+		}
+	}
+	if _, err := s.Resolve("nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Resolve(nope) = %v, want ErrNotFound", err)
+	}
+	if err := s.Tag(got, ref(t, "a@"+e.Digest.String())); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("digest target: %v", err)
+	}
+	back, err := s.Image(e.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if digestOf(t, back) != e.Digest {
+		t.Fatal("read back a different image")
+	}
+	if _, err := s.Remove(cfg.Hex[:12], false); !errors.Is(err, ErrConflict) {
+		t.Fatalf("rmi by ID with refs in 3 repos: %v", err)
+	}
+	res, err := s.Remove("user/web:v1", false)
+	if err != nil || len(res.Untagged) != 1 || len(res.Deleted) != 0 {
+		t.Fatalf("rmi tag: %+v %v", res, err)
+	}
+	res, err = s.Remove(cfg.Hex[:12], true)
+	if err != nil || len(res.Untagged) != 2 || len(res.Deleted) != 1 || res.Deleted[0] != cfg {
+		t.Fatalf("rmi -f ID: %+v %v", res, err)
+	}
+	all, _ := s.List()
+	if len(all) != 0 {
+		t.Fatalf("left: %+v", all)
+	}
+	n, err := s.Prune()
+	if err != nil || n.Reclaimed < 2048 {
+		t.Fatalf("Prune = %+v, %v", n, err)
+	}
+	if s.HasBlob(e.Digest) {
+		t.Fatal("manifest still there")
+	}
+}
+
+func TestRetagLeavesDangling(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	a, _ := s.WriteImage(ctx, randomImage(t, 100, 1), ref(t, "app"))
+	b, _ := s.WriteImage(ctx, randomImage(t, 100, 1), ref(t, "app"))
+	all, _ := s.List()
+	if len(all) != 2 || all[0].Ref != "" || all[0].Digest != a.Digest || all[1].Digest != b.Digest {
+		t.Fatalf("list = %+v", all)
+	}
+	res, err := s.Remove(a.ID.Hex, false)
+	if err != nil || len(res.Deleted) != 1 || len(res.Untagged) != 0 {
+		t.Fatalf("rmi dangling: %+v %v", res, err)
+	}
+}
+
+func TestIndexRoundTrip(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	idx, err := random.Index(512, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.WriteIndex(ctx, idx, ref(t, "multi:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.IsIndex() || e.ID != e.Digest {
+		t.Fatalf("entry %+v", e)
+	}
+	back, err := s.Index(e.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, _ := back.IndexManifest()
+	if _, err := back.Image(im.Manifests[1].Digest); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := s.Tags(ref(t, "multi"))
+	if err != nil || len(tags) != 1 {
+		t.Fatalf("Tags = %v %v", tags, err)
+	}
+}
+
+// archive kinds the tests load.
+func writeDockerTar(t testing.TB, path string, refs map[string]v1.Image, gz bool) {
+	t.Helper()
+	m := map[name.Reference]v1.Image{}
+	for r, img := range refs {
+		tag, err := name.NewTag(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[tag] = img
+	}
+	var buf bytes.Buffer
+	if err := tarball.MultiRefWrite(m, &buf); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	if gz {
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		zw.Write(b)
+		zw.Close()
+		b = z.Bytes()
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeLayout(t testing.TB, dir string, img v1.Image, refName string) {
+	t.Helper()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{AnnotationRef: refName})); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tarDir(t testing.TB, dir, out string) {
+	t.Helper()
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tw := tar.NewWriter(f)
+	if err := tw.AddFS(os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadKinds(t *testing.T) {
+	t.Parallel()
+	img := randomImage(t, 2<<20, 3) // layers above the in-memory threshold
+	small := randomImage(t, 100, 1)
+	dir := t.TempDir()
+	writeDockerTar(t, filepath.Join(dir, "docker.tar"), map[string]v1.Image{"nginx:1": img, "user/app:v2": small}, false)
+	writeDockerTar(t, filepath.Join(dir, "docker.tar.gz"), map[string]v1.Image{"nginx:1": img}, true)
+	writeLayout(t, filepath.Join(dir, "layout"), img, "docker.io/library/nginx:1")
+	tarDir(t, filepath.Join(dir, "layout"), filepath.Join(dir, "oci.tar"))
+	for _, tc := range []struct {
+		path string
+		refs int
+	}{
+		{"docker.tar", 2},
+		{"docker.tar.gz", 1},
+		{"layout", 1},
+		{"oci.tar", 1},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			got, err := s.Load(context.Background(), filepath.Join(dir, tc.path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tc.refs {
+				t.Fatalf("loaded %+v", got)
+			}
+			e, err := s.Resolve("nginx:1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, _ := img.ConfigName()
+			if e.ID != cfg {
+				t.Fatalf("ID %s, want %s", e.ID, cfg)
+			}
+			back, err := s.Image(e.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := validate(back); err != nil {
+				t.Fatal(err)
+			}
+			// Save and reload: same digests.
+			for _, format := range []string{FormatDocker, FormatOCI} {
+				var buf bytes.Buffer
+				if err := s.Save(context.Background(), &buf, []Entry{e}, format); err != nil {
+					t.Fatal(err)
+				}
+				p := filepath.Join(t.TempDir(), "out.tar")
+				os.WriteFile(p, buf.Bytes(), 0o644)
+				s2 := newStore(t)
+				got2, err := s2.Load(context.Background(), p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got2) != 1 || got2[0].Digest != e.Digest || got2[0].Ref != e.Ref {
+					t.Fatalf("%s reload: %+v, want %+v", format, got2, e)
+				}
+				if format == FormatDocker {
+					if _, err := tarball.ImageFromPath(p, nil); err != nil {
+						t.Fatalf("ggcr cannot read our docker archive: %v", err)
+					}
+				}
+			}
+		})
+	}
+}
+
+func validate(img v1.Image) error {
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	for _, l := range layers {
+		rc, err := l.Compressed()
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	_, err = img.ConfigFile()
+	return err
+}
+
+var _ = mutate.Append

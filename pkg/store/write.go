@@ -1,0 +1,243 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"syscall"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// parallelBlobs is how many layers of one image are written at once (a pull
+// reads them from the network; overlapping hides latency).
+const parallelBlobs = 4
+
+// WriteImage stores img and points refs at it (none: an untagged image).
+// Layers are streamed from img.Compressed() to disk, each verified against
+// its digest and size before it becomes visible; blobs already in the store
+// are not read at all. The index changes only after every blob is in, so an
+// interrupted write leaves no partial image.
+func (s *Store) WriteImage(ctx context.Context, img v1.Image, refs ...reference.Reference) (Entry, error) {
+	return s.write(ctx, refs, func(w *writer) (Entry, int64, error) { return w.image(img) })
+}
+
+// WriteIndex stores an image index with every image and index it lists, and
+// points refs at it. See WriteImage.
+func (s *Store) WriteIndex(ctx context.Context, idx v1.ImageIndex, refs ...reference.Reference) (Entry, error) {
+	return s.write(ctx, refs, func(w *writer) (Entry, int64, error) { return w.index(idx) })
+}
+
+func (s *Store) write(ctx context.Context, refs []reference.Reference, fn func(*writer) (Entry, int64, error)) (Entry, error) {
+	keys := make([]string, len(refs))
+	for i, r := range refs {
+		keys[i] = refKey(r)
+	}
+	unlock, err := s.lock(gcLock, syscall.LOCK_SH)
+	if err != nil {
+		return Entry{}, err
+	}
+	defer unlock()
+	e, msize, err := fn(&writer{s: s, ctx: ctx})
+	if err != nil {
+		return Entry{}, err
+	}
+	if err := s.commitEntries([]pending{{e, msize, keys}}); err != nil {
+		return Entry{}, err
+	}
+	if len(keys) > 0 {
+		e.Ref = keys[0]
+	}
+	return e, nil
+}
+
+// pending is an image whose blobs are all in, waiting for its references.
+type pending struct {
+	e     Entry
+	msize int64
+	refs  []string
+}
+
+// commitEntries makes the blobs durable, then points the references at
+// their images in one index update.
+func (s *Store) commitEntries(ps []pending) error {
+	if err := s.syncBlobs(); err != nil {
+		return err
+	}
+	return s.updateIndex(func(im *v1.IndexManifest) error {
+		for _, p := range ps {
+			point(im, p.e, p.msize, p.refs)
+		}
+		return nil
+	})
+}
+
+type writer struct {
+	s   *Store
+	ctx context.Context
+}
+
+// image writes the layers, config and manifest of img and returns its
+// entry (without reference) and manifest size.
+func (w *writer) image(img v1.Image) (Entry, int64, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return Entry{}, 0, err
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		return Entry{}, 0, err
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return Entry{}, 0, err
+	}
+	if len(layers) != len(m.Layers) {
+		return Entry{}, 0, fmt.Errorf("%w: manifest lists %d layers, image has %d", ErrInvalidInput, len(m.Layers), len(layers))
+	}
+	var (
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, parallelBlobs)
+		mu   sync.Mutex
+		ferr error
+	)
+	for i, l := range layers {
+		desc := m.Layers[i]
+		if w.s.HasBlob(desc.Digest) {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := w.s.putBlob(desc.Digest, desc.Size, func() (io.ReadCloser, error) {
+				rc, err := l.Compressed()
+				if err != nil {
+					return nil, err
+				}
+				return ctxReader{w.ctx, rc}, nil
+			})
+			if err != nil {
+				mu.Lock()
+				if ferr == nil {
+					ferr = fmt.Errorf("writing layer %s: %w", desc.Digest, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if ferr != nil {
+		return Entry{}, 0, ferr
+	}
+	rawCfg, err := img.RawConfigFile()
+	if err != nil {
+		return Entry{}, 0, err
+	}
+	if err := w.putSmall(m.Config.Digest, rawCfg); err != nil {
+		return Entry{}, 0, fmt.Errorf("writing config: %w", err)
+	}
+	rawMan, err := img.RawManifest()
+	if err != nil {
+		return Entry{}, 0, err
+	}
+	dig, err := img.Digest()
+	if err != nil {
+		return Entry{}, 0, err
+	}
+	if err := w.putSmall(dig, rawMan); err != nil {
+		return Entry{}, 0, fmt.Errorf("writing manifest: %w", err)
+	}
+	e := Entry{Digest: dig, ID: m.Config.Digest, MediaType: mt, Size: m.Config.Size}
+	for _, l := range m.Layers {
+		e.Size += l.Size
+	}
+	if cf, err := v1.ParseConfigFile(bytesReader(rawCfg)); err == nil {
+		e.Created = cf.Created.Time
+	}
+	return e, int64(len(rawMan)), nil
+}
+
+// putSmall stores an in-memory blob that must have digest want.
+func (w *writer) putSmall(want v1.Hash, b []byte) error {
+	got, err := w.s.putBytes(b)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("%w: content of %s has digest %s", ErrInvalidInput, want, got)
+	}
+	return nil
+}
+
+// index writes idx and everything it lists.
+func (w *writer) index(idx v1.ImageIndex) (Entry, int64, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return Entry{}, 0, err
+	}
+	mt, err := idx.MediaType()
+	if err != nil {
+		return Entry{}, 0, err
+	}
+	dig, err := idx.Digest()
+	if err != nil {
+		return Entry{}, 0, err
+	}
+	e := Entry{Digest: dig, ID: dig, MediaType: mt}
+	for _, c := range im.Manifests {
+		var ce Entry
+		switch {
+		case c.MediaType.IsIndex():
+			child, err := idx.ImageIndex(c.Digest)
+			if err != nil {
+				return Entry{}, 0, err
+			}
+			ce, _, err = w.index(child)
+			if err != nil {
+				return Entry{}, 0, err
+			}
+		case c.MediaType.IsImage() || c.MediaType == "":
+			child, err := idx.Image(c.Digest)
+			if err != nil {
+				return Entry{}, 0, err
+			}
+			ce, _, err = w.image(child)
+			if err != nil {
+				return Entry{}, 0, err
+			}
+		default:
+			continue // an artifact we do not know: not stored
+		}
+		e.Size += ce.Size
+		if ce.Created.After(e.Created) {
+			e.Created = ce.Created
+		}
+	}
+	raw, err := idx.RawManifest()
+	if err != nil {
+		return Entry{}, 0, err
+	}
+	if err := w.putSmall(dig, raw); err != nil {
+		return Entry{}, 0, fmt.Errorf("writing index: %w", err)
+	}
+	return e, int64(len(raw)), nil
+}
+
+// ctxReader stops a copy when ctx is cancelled (Ctrl-C).
+type ctxReader struct {
+	ctx context.Context
+	rc  io.ReadCloser
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.rc.Read(p)
+}
+
+func (r ctxReader) Close() error { return r.rc.Close() }
