@@ -51,6 +51,40 @@ func splitVersionRef(s string) (reference.Reference, semver.Version, error) {
 	return repo, v, nil
 }
 
+// runTagSemverLocal carries out "ctl tag --semver SOURCE REPO:VERSION" in
+// the local store: written tags are printed as references on stdout, kept
+// ones with the reason on stderr.
+func runTagSemverLocal(opts *tagOptions) error {
+	repo, v, err := splitVersionRef(opts.Targets[0])
+	if err != nil {
+		return err
+	}
+	s, err := opts.Store()
+	if err != nil {
+		return err
+	}
+	src, err := s.Resolve(opts.Source)
+	if err != nil {
+		return err
+	}
+	steps, err := s.TagVersion(src, repo, v, tagplan.Options{NoLatest: opts.Semver.NoLatest}, opts.Semver.DryRun)
+	if err != nil {
+		return err
+	}
+	for _, st := range steps {
+		switch {
+		case opts.Semver.DryRun:
+			printSemverStep(opts.IO, st, 0, true)
+		case st.Action == tagplan.Kept:
+			fmt.Fprintln(opts.IO.ErrOut, keptMessage(st))
+		default:
+			t, _ := repo.WithTag(st.Tag)
+			fmt.Fprintln(opts.IO.Out, t.Familiar())
+		}
+	}
+	return nil
+}
+
 // tagRemoteSemver carries out "ctl tag --semver --remote [SOURCE] REPO:VERSION":
 // with one argument the source is the exact version tag already in the
 // repository.
