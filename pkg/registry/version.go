@@ -1,14 +1,18 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/semver"
 	"github.com/ctl-dev/ctl/pkg/tagplan"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -41,32 +45,32 @@ type VersionResult struct {
 // on the registry: the exact version tag and the moving tags (MAJOR.MINOR,
 // MAJOR, latest) as tagplan decides from the repository's existing tags, so
 // no tag moves backwards. Only manifests move: the manifest is fetched once
-// and PUT, byte for byte, under each tag that changes; tags already at the
-// digest are not written again.
+// (verified against its digest) and PUT, byte for byte, under each tag that
+// changes; tags already at the digest are not written again. Every request
+// goes through one authenticated session (push and pull scope; pull only
+// for a dry run).
 func (c *Client) TagVersion(ctx context.Context, src, repo reference.Reference, v semver.Version, opts VersionOptions) (*VersionResult, error) {
 	if src.Name() != repo.Name() {
 		return nil, fmt.Errorf("tagging %s as %s: %w (copy it there first: ctl copy)", src, repo.Name(), ErrOtherRepository)
 	}
-	srcRef, err := c.Ref(src)
+	actions := transport.PushScope
+	if opts.DryRun {
+		actions = transport.PullScope
+	}
+	// One session (one token exchange) for every request of the operation.
+	sess, srcRef, err := c.openRef(ctx, src, actions)
 	if err != nil {
 		return nil, err
 	}
-	wireRepo := srcRef.Context()
-	host := wireRepo.RegistryStr()
-	ro := c.remoteOptions(ctx)
-	puller, err := remote.NewPuller(ro...)
+	raw, mh, err := sess.get(ctx, srcRef.Identifier())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading %s: %w", src, err)
 	}
-	desc, err := puller.Get(ctx, srcRef)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", src, classify(host, err))
-	}
-	res := &VersionResult{Digest: desc.Digest.String(), Size: desc.Size, MediaType: desc.MediaType}
+	res := &VersionResult{Digest: mh.Digest.String(), Size: mh.Size, MediaType: mh.MediaType}
 
-	tags, err := puller.List(ctx, wireRepo)
+	tags, err := sess.listTags(ctx, 0)
 	if err != nil {
-		return nil, fmt.Errorf("listing tags of %s: %w", repo.Name(), classify(host, err))
+		return nil, err
 	}
 	existing := make(map[string]string, len(tags))
 	for _, t := range tags {
@@ -78,11 +82,15 @@ func (c *Client) TagVersion(ctx context.Context, src, repo reference.Reference, 
 		if _, ok := existing[t]; !ok {
 			continue
 		}
-		d, err := puller.Head(ctx, wireRepo.Tag(t))
-		if err != nil {
-			return nil, fmt.Errorf("resolving %s:%s: %w", repo.Name(), t, classify(host, err))
+		h, err := sess.head(ctx, t)
+		if errors.Is(err, ErrNotFound) {
+			delete(existing, t) // deleted since the listing
+			continue
 		}
-		existing[t] = d.Digest.String()
+		if err != nil {
+			return nil, fmt.Errorf("resolving %s:%s: %w", repo.Name(), t, err)
+		}
+		existing[t] = h.Digest.String()
 	}
 	res.Steps = tagplan.Plan(v, existing, res.Digest, opts.Plan)
 	for _, s := range res.Steps {
@@ -90,18 +98,10 @@ func (c *Client) TagVersion(ctx context.Context, src, repo reference.Reference, 
 			return nil, fmt.Errorf("%w: %q is not a valid tag", reference.ErrInvalid, s.Tag)
 		}
 	}
-
-	var pusher *remote.Pusher
-	raw := rawManifest{b: desc.Manifest, mt: desc.MediaType}
 	for _, s := range res.Steps {
 		if !opts.DryRun && (s.Action == tagplan.Created || s.Action == tagplan.Moved) {
-			if pusher == nil {
-				if pusher, err = remote.NewPusher(ro...); err != nil {
-					return nil, err
-				}
-			}
-			if err := pusher.Put(ctx, wireRepo.Tag(s.Tag), raw); err != nil {
-				return nil, fmt.Errorf("tagging %s:%s: %w", repo.Name(), s.Tag, classify(host, err))
+			if err := sess.putTagged(ctx, s.Tag, raw, mh.MediaType, mh.Digest); err != nil {
+				return nil, fmt.Errorf("tagging %s:%s: %w", repo.Name(), s.Tag, err)
 			}
 		}
 		if opts.OnStep != nil {
@@ -111,11 +111,22 @@ func (c *Client) TagVersion(ctx context.Context, src, repo reference.Reference, 
 	return res, nil
 }
 
-// rawManifest is a manifest to PUT exactly as fetched.
-type rawManifest struct {
-	b  []byte
-	mt types.MediaType
+// putTagged PUTs raw, a manifest of media type mt and digest want, under
+// tag, and checks the digest the registry reports back.
+func (s *session) putTagged(ctx context.Context, tag string, raw []byte, mt types.MediaType, want v1.Hash) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.manifestURL(tag), bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", string(mt))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }
+	resp, err := s.do(req, http.StatusCreated, http.StatusOK, http.StatusAccepted)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if d := resp.Header.Get("Docker-Content-Digest"); d != "" && d != want.String() {
+		return fmt.Errorf("registry stored digest %s, want %s", d, want)
+	}
+	return nil
 }
-
-func (m rawManifest) RawManifest() ([]byte, error)        { return m.b, nil }
-func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
