@@ -243,3 +243,24 @@ func mustTag(t *testing.T, s string) name.Tag {
 	}
 	return tag
 }
+
+// TestSemverRemoteTokenAuth tags through a bearer-token registry with the
+// credentials docker's config holds; without them the exit code is 4.
+func TestSemverRemoteTokenAuth(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Token: true})
+	e := testenv.NewEnv(t)
+	reg.PushRandomImage(t, "team/app:1.0.0", 1, 128)
+	if r := e.Run(t, "tag", "--semver", "--remote", reg.Ref("team/app:1.0.0")); r.Code != 4 || !strings.Contains(r.Stderr, "ctl login "+reg.Host) {
+		t.Errorf("without credentials: exit %d stderr %q", r.Code, r.Stderr)
+	}
+	user, pass := reg.User()
+	e.AddDockerAuth(t, reg.Host, user, pass)
+	r := e.Run(t, "tag", "--semver", "--remote", reg.Ref("team/app:1.0.0"))
+	if r.Code != 0 || strings.Count(r.Stdout, ": digest: sha256:") != 4 {
+		t.Errorf("with credentials: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	if got := e.Crane(t, "ls", "--insecure", reg.Ref("team/app")); got.Code != 0 || strings.Count(got.Stdout, "\n") != 4 {
+		t.Errorf("tags on the registry: %q", got.Stdout)
+	}
+}
