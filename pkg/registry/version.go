@@ -27,6 +27,10 @@ type VersionOptions struct {
 	Plan tagplan.Options
 	// DryRun plans without writing anything.
 	DryRun bool
+	// Manifest, when set, is the manifest to tag (e.g. a local image's, for
+	// planning a push that has not happened): it is not read from src, and
+	// src only names the repository.
+	Manifest *Manifest
 	// OnStep is called once per step, in order, after the step is carried
 	// out (at once when DryRun), with the manifest's digest and size in res;
 	// it may be nil.
@@ -62,8 +66,11 @@ func (c *Client) TagVersion(ctx context.Context, src, repo reference.Reference, 
 	if err != nil {
 		return nil, err
 	}
-	raw, mh, err := sess.get(ctx, srcRef.Identifier())
-	if err != nil {
+	var raw []byte
+	var mh manifestHead
+	if m := opts.Manifest; m != nil {
+		raw, mh = m.Bytes, manifestHead{Digest: m.Digest, MediaType: m.MediaType, Size: int64(len(m.Bytes))}
+	} else if raw, mh, err = sess.get(ctx, srcRef.Identifier()); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", src, err)
 	}
 	res := &VersionResult{Digest: mh.Digest.String(), Size: mh.Size, MediaType: mh.MediaType}

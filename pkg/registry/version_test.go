@@ -136,6 +136,19 @@ func TestTagVersion(t *testing.T) {
 		t.Errorf("2.2.0 did not move 2 and latest")
 	}
 
+	// A manifest given by the caller (a local image not pushed yet) is
+	// planned without reading the registry's copy.
+	local, _ := random.Image(16, 1)
+	lraw, _ := local.RawManifest()
+	ld, _ := local.Digest()
+	lmt, _ := local.MediaType()
+	lsrc, _ := reference.Parse(host + "/app:3.0.0")
+	v3, _ := semver.Parse("3.0.0")
+	plan, err := c.TagVersion(ctx, lsrc, repo, v3, VersionOptions{DryRun: true, Manifest: &Manifest{Bytes: lraw, Digest: ld, MediaType: lmt}})
+	if err != nil || plan.Digest != ld.String() || len(plan.Steps) != 4 || plan.Steps[3].Action != tagplan.Moved {
+		t.Errorf("planning a local manifest: %+v, %v", plan, err)
+	}
+
 	other, _ := reference.Parse(host + "/other:1")
 	v, _ := semver.Parse("1.0.0")
 	if _, err := c.TagVersion(ctx, other, repo, v, VersionOptions{}); !errors.Is(err, ErrOtherRepository) {
