@@ -77,6 +77,8 @@ own config.`,
 		newCopyCmd(f, nil),
 		newPullCmd(f, nil),
 		newPushCmd(f, nil),
+		newCheckCmd(f),
+		newPinCmd(f, nil),
 	)
 	return root
 }

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 ctl=${CTL:-$PWD/bin/ctl}
 registry=$(go tool -modfile=tools/go.mod -n registry)
+crane=$(go tool -modfile=tools/go.mod -n crane)
 work=$(mktemp -d)
 export CTL_STORE=$work/store DOCKER_CONFIG=$work/docker XDG_CONFIG_HOME=$work/config
 pid=
@@ -50,3 +51,47 @@ echo; echo "# 1. Understand references: defaults filled in the way docker does"
 run ref diamol/golang
 run ref --format json "$reg/gallery/ui:v1"
 run ref --format '{{.Canonical}}' nginx
+
+echo; echo "# 2. A local image: a small generated web page, saved as a docker-save tar, loaded"
+mkdir -p "$work/layer/app"
+echo '<h1>image gallery</h1>' >"$work/layer/app/index.html"
+tar -C "$work/layer" -cf "$work/layer.tar" app
+"$crane" append -f "$work/layer.tar" -t image-gallery:latest -o "$work/image-gallery.tar" >/dev/null 2>&1
+run load -i "$work/image-gallery.tar"
+run images
+
+echo; echo "# 3. More references to the same image: the version scheme users pin to"
+run tag image-gallery "$reg/gallery/ui:v1"
+run tag --semver image-gallery "$reg/gallery/ui:2.1.106"
+run images --filter reference=image-gallery --filter "reference=*/gallery/ui"
+
+echo; echo "# 4. Push every tag: each blob goes up once, then one manifest per tag"
+run push --all-tags "$reg/gallery/ui"
+
+echo; echo "# 5. Look: tags, the manifest as stored, its digest"
+run tags list "$reg/gallery/ui"
+run manifest get "$reg/gallery/ui:v1"
+echo
+run digest "$reg/gallery/ui:v1"
+run inspect "$reg/gallery/ui:2.1.106"
+
+echo; echo "# 6. Delete one tag: only that tag goes, the others stay"
+run delete "$reg/gallery/ui:v1"
+run tags list "$reg/gallery/ui"
+
+echo; echo "# 7. Golden bases: an approved base, pinned to its digest, checked as CI would"
+cat >"$work/Dockerfile" <<DOCKERFILE
+# the gallery's web image
+FROM $reg/gallery/ui:2.1 AS web
+COPY app /usr/share/nginx/html
+DOCKERFILE
+run check dockerfile --allow "$reg/gallery/" --require-pinned "$work/Dockerfile" || true
+run pin "$work/Dockerfile"
+run check dockerfile --allow "$reg/gallery/" --require-pinned "$work/Dockerfile"
+
+echo; echo "# 8. Delete by digest: the manifest goes with every tag that pointed to it"
+digest=$("$ctl" digest "$reg/gallery/ui:latest")
+run delete "$reg/gallery/ui@$digest"
+run tags list "$reg/gallery/ui"
+
+echo; echo "# done: the registry on $reg is stopped and its storage removed"
