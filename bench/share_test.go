@@ -121,6 +121,11 @@ func benchPush(b *testing.B, tg *target, host string, layers int, size int64) {
 		b.StartTimer()
 		ctlRuns = append(ctlRuns, runMeasured(b, tg.Env, ctl, "push", "-q", ref))
 		craneRuns = append(craneRuns, runMeasured(b, tg.Env, crane, "push", dir, fmt.Sprintf("%s/crane%d/img:v1", host, i)))
+		// Forget the pushed reference, or the next run would mount every
+		// blob from this repository instead of uploading it.
+		b.StopTimer()
+		mustRun(b, tg.Env, ctl, "rmi", ref)
+		b.StartTimer()
 	}
 	report(b, ctlRuns, craneRuns)
 }

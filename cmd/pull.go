@@ -62,11 +62,11 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	if err != nil {
 		return err
 	}
-	local, err := opts.Local()
+	c, err := clientWithJobs(opts.Registry, opts.Jobs)
 	if err != nil {
 		return err
 	}
-	c, err := clientWithJobs(opts.Registry, opts.Jobs)
+	local, err := opts.Local()
 	if err != nil {
 		return err
 	}

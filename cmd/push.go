@@ -58,15 +58,15 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 	if opts.AllTags && (ref.Tag() != "" || ref.Digest() != "") {
 		return usageError{fmt.Errorf("tag can't be used with --all-tags/-a: %s", opts.Ref)}
 	}
+	c, err := clientWithJobs(opts.Registry, opts.Jobs)
+	if err != nil {
+		return err
+	}
 	local, err := opts.Local()
 	if err != nil {
 		return err
 	}
 	tags, err := local.PushTargets(ref, opts.AllTags)
-	if err != nil {
-		return err
-	}
-	c, err := clientWithJobs(opts.Registry, opts.Jobs)
 	if err != nil {
 		return err
 	}
