@@ -143,8 +143,9 @@ func TestPushAllTagsThenAgain(t *testing.T) {
 		}
 	}
 	got = reg.counts()
-	if total := sum(got); total != 6 || got["HEAD manifest"] != 5 {
-		t.Errorf("second push: %d requests %v, want 6 (ping + a HEAD per tag)", total, got)
+	// A ping (the client may remember it) and a HEAD per tag.
+	if total := sum(got); total > 6 || got["HEAD manifest"] != 5 {
+		t.Errorf("second push: %d requests %v, want at most 6 (ping + a HEAD per tag)", total, got)
 	}
 }
 
