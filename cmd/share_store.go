@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -39,13 +38,20 @@ func (l storeImages) WriteImage(ctx context.Context, img v1.Image, ref reference
 }
 
 func (l storeImages) PushTargets(ref reference.Reference, all bool) ([]registry.PushTag, error) {
-	var entries []store.Entry
+	type target struct {
+		tag string // a tag, or a digest for a reference by digest alone
+		e   store.Entry
+	}
+	var targets []target
 	if all {
 		es, err := l.s.Tags(ref)
 		if err != nil {
 			return nil, err
 		}
-		entries = es
+		for _, e := range es {
+			// Entries of Tags are NAME:TAG; the name may hold a port.
+			targets = append(targets, target{e.Ref[strings.LastIndexByte(e.Ref, ':')+1:], e})
+		}
 	} else {
 		if ref.Tag() == "" && ref.Digest() == "" {
 			r, err := ref.WithTag(ref.DefaultedTag())
@@ -58,25 +64,25 @@ func (l storeImages) PushTargets(ref reference.Reference, all bool) ([]registry.
 		if err != nil {
 			return nil, err
 		}
-		if ref.Tag() == "" {
-			e.Ref = ref.Name() + ":" + ref.Digest() // pushed by digest
+		tag := ref.Tag()
+		if tag == "" {
+			tag = ref.Digest() // pushed by digest: no tag changes
 		}
-		entries = []store.Entry{e}
+		targets = append(targets, target{tag, e})
 	}
-	tags := make([]registry.PushTag, 0, len(entries))
-	for _, e := range entries {
-		tag := e.Ref[strings.LastIndexByte(e.Ref, ':')+1:]
+	tags := make([]registry.PushTag, 0, len(targets))
+	for _, t := range targets {
 		var a registry.Artifact
 		var err error
-		if e.IsIndex() {
-			a, err = l.s.Index(e.Digest)
+		if t.e.IsIndex() {
+			a, err = l.s.Index(t.e.Digest)
 		} else {
-			a, err = l.s.Image(e.Digest)
+			a, err = l.s.Image(t.e.Digest)
 		}
 		if err != nil {
 			return nil, err
 		}
-		tags = append(tags, registry.PushTag{Tag: tag, Artifact: a})
+		tags = append(tags, registry.PushTag{Tag: t.tag, Artifact: a})
 	}
 	return tags, nil
 }
@@ -114,5 +120,3 @@ func (l storeImages) MountSources(ref reference.Reference) map[v1.Hash][]string 
 	}
 	return out
 }
-
-var _ = errors.New

@@ -130,6 +130,16 @@ func TestPullRoundTrip(t *testing.T) {
 		t.Errorf("round trip digest %s, want %s", got, d)
 	}
 	wantCode(t, e.Crane(t, "validate", "--remote", dst.Ref("app:v1")), 0)
+
+	// By digest alone: the manifest goes up, no tag is touched.
+	wantCode(t, e.Run(t, "tag", src.Ref("app:v1"), dst.Ref("bydigest:v1")), 0)
+	wantCode(t, e.Run(t, "push", dst.Ref("bydigest@"+d)), 0)
+	if got := digestOf(t, dst, "bydigest@"+d).String(); got != d {
+		t.Errorf("push by digest stored %s", got)
+	}
+	if _, err := remote.Head(dst.ParseRef(t, "bydigest:v1"), dst.RemoteOptions()...); err == nil {
+		t.Errorf("push by digest created a tag")
+	}
 }
 
 func TestPullAllTagsAndPlatform(t *testing.T) {
