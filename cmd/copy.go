@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -97,10 +96,6 @@ func clientWithJobs(newClient func() (*registry.Client, error), jobs int) (*regi
 	if jobs < 1 {
 		return nil, usageError{fmt.Errorf("--jobs must be at least 1, got %d", jobs)}
 	}
-	// The first ping tries https even to a plain-HTTP registry, and its TLS
-	// setup loads the system roots (50-100 ms on a loaded machine) before
-	// any request leaves; start loading them now, while the store is read.
-	go func() { _, _ = x509.SystemCertPool() }()
 	c, err := newClient()
 	if err != nil {
 		return nil, err
