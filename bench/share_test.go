@@ -93,13 +93,16 @@ func report(b *testing.B, ctl, crane []shareRun) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// seedImage pushes a random image to the registry directly, pulls it into
-// the env's store (ctl) and into an OCI layout (crane), and returns the
-// store reference and the layout directory.
+// seedImage pushes a random image to a scratch registry, pulls it into the
+// env's store (ctl) and into an OCI layout (crane), and returns the store
+// reference and the layout directory. The scratch registry is another
+// host, so ctl finds no repository on the target registry to mount from:
+// both tools upload every blob.
 func seedImage(b *testing.B, tg *target, layers int, size int64) (string, string) {
 	b.Helper()
-	tg.Reg.PushRandomImage(b, "seed/img:v1", layers, size)
-	src := tg.Reg.Ref("seed/img:v1")
+	scratch := testenv.StartRegistry(b, testenv.RegistryOptions{})
+	scratch.PushRandomImage(b, "seed/img:v1", layers, size)
+	src := scratch.Ref("seed/img:v1")
 	mustRun(b, tg.Env, testenv.CtlBinary(b), "pull", "-q", src)
 	dir := filepath.Join(b.TempDir(), "layout")
 	mustRun(b, tg.Env, testenv.CraneBinary(b), "pull", "--format", "oci", src, dir)
