@@ -90,6 +90,10 @@ func (c *Client) Push(ctx context.Context, repo reference.Reference, tags []Push
 	p := &pusher{
 		c: c, s: s, opts: opts, progress: serialized(opts.Progress),
 		sem: make(chan struct{}, c.jobs), blobs: map[v1.Hash]*future{}, manifests: map[v1.Hash]*future{},
+		gate: make(chan struct{}), single: len(tags) == 1,
+	}
+	if !p.single {
+		close(p.gate)
 	}
 	results, err := p.push(ctx, tags)
 	if err != nil {
@@ -115,6 +119,12 @@ type pusher struct {
 	mu        sync.Mutex
 	blobs     map[v1.Hash]*future
 	manifests map[v1.Hash]*future
+
+	// gate holds back uploads (not HEADs) until the tag's own HEAD says
+	// the image is not there; skip is set when it is. See pushGroup.
+	gate   chan struct{}
+	skip   bool
+	single bool // one tag: HEAD it together with the blobs
 }
 
 // group is the tags that point at one artifact.
@@ -193,13 +203,37 @@ func (p *pusher) pushGroup(ctx context.Context, g *group) ([]PushResult, error) 
 	result := func(tag string, unchanged bool) PushResult {
 		return PushResult{Tag: tag, Digest: g.digest, Size: size, Unchanged: unchanged}
 	}
+	// A push of one tag HEADs the tag and the blobs together and holds
+	// back the uploads until the tag's answer: one round trip less on a
+	// first push, no upload on a repeated one (whose blob HEADs then show
+	// "Layer already exists", as docker's do). With several tags the tag
+	// HEAD goes first, so that pushing them again costs a HEAD per tag.
+	var early chan error
+	existedEarly := false
+	if p.single {
+		early = make(chan error, 1)
+		go func() {
+			var err error
+			existedEarly, err = p.contents(ctx, g.artifact, g.mt)
+			early <- err
+		}()
+	}
 	have, err := p.s.headManifest(ctx, g.tags[0])
+	if p.single {
+		p.skip = err != nil || have == g.digest
+		close(p.gate)
+	}
 	if err != nil {
 		return nil, err
 	}
 	var results []PushResult
 	rest := g.tags[1:]
 	if have == g.digest {
+		if early != nil {
+			if err := <-early; err != nil {
+				return nil, err
+			}
+		}
 		results = append(results, result(g.tags[0], true))
 		for _, tag := range rest {
 			if err := p.tagOnce(ctx, g, tag, true, &results, result); err != nil {
@@ -211,7 +245,12 @@ func (p *pusher) pushGroup(ctx context.Context, g *group) ([]PushResult, error) 
 	// Send the blobs (and child manifests of an index). When one of them
 	// was missing, the manifest cannot be in the repository, so no tag
 	// needs a HEAD before its PUT.
-	existed, err := p.contents(ctx, g.artifact, g.mt)
+	var existed bool
+	if early != nil {
+		err, existed = <-early, existedEarly
+	} else {
+		existed, err = p.contents(ctx, g.artifact, g.mt)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -322,6 +361,15 @@ func (p *pusher) manifestFuture(ctx context.Context, desc v1.Descriptor, child A
 				return
 			}
 		}
+		select {
+		case <-p.gate:
+		case <-ctx.Done():
+			f.err = ctx.Err()
+			return
+		}
+		if p.skip {
+			return // the tag already points at the index
+		}
 		raw, err := child.RawManifest()
 		if err != nil {
 			f.err = err
@@ -420,6 +468,14 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 		ev.Kind = BlobExists
 		p.progress(ev)
 		return true, nil
+	}
+	select {
+	case <-p.gate:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	if p.skip {
+		return false, nil // the tag already points at the image
 	}
 	from := p.opts.MountFrom
 	if srcs := p.opts.Sources[desc.Digest]; len(srcs) > 0 {

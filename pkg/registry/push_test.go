@@ -14,6 +14,8 @@ import (
 
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
@@ -311,4 +313,46 @@ func TestPushRetriesBrokenUpload(t *testing.T) {
 	if err := validate.Image(got); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestPushOneTagSpeculative: one tag is HEADed together with its blobs; a
+// first push saves the round trip, and when the tag already points at the
+// image nothing is uploaded even if a blob HEAD says it is missing.
+func TestPushOneTagSpeculative(t *testing.T) {
+	t.Parallel()
+	reg := newFakeRegistry(t)
+	c := newShareClient(t)
+	idx := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: mustRandom(t)}, mutate.IndexAddendum{Add: mustRandom(t)})
+	for _, a := range []Artifact{mustRandom(t), idx} {
+		repo := mustRef(t, reg.host()+"/one")
+		if _, err := c.Push(context.Background(), repo, []PushTag{{"t", a}}, PushOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		reg.counts()
+		reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+			if r.Method == http.MethodHead && kind(r.URL.Path) == "blob" {
+				w.WriteHeader(http.StatusNotFound)
+				return true
+			}
+			return false
+		}
+		res, err := c.Push(context.Background(), repo, []PushTag{{"t", a}}, PushOptions{})
+		reg.hook = nil
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := reg.counts()
+		if !res[0].Unchanged || got["POST upload"] != 0 || got["PUT upload"] != 0 || got["PUT manifest"] != 0 {
+			t.Errorf("%T pushed again: %+v, requests %v", a, res[0], got)
+		}
+	}
+}
+
+func mustRandom(t *testing.T) v1.Image {
+	t.Helper()
+	img, err := random.Image(100, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
