@@ -192,7 +192,16 @@ func (s *Store) importOCI(src source, dm tarball.Manifest) ([]pending, error) {
 		if err != nil {
 			return nil, err
 		}
-		ps = append(ps, pending{e: *e, msize: d.Size, refs: refs})
+		msize := d.Size
+		if msize == 0 { // a layout that left the size out: ours always has it
+			name, _ := blobMember(d.Digest)
+			raw, err := src.read(name, maxManifest)
+			if err != nil {
+				return nil, err
+			}
+			msize = int64(len(raw))
+		}
+		ps = append(ps, pending{e: *e, msize: msize, refs: refs})
 	}
 	return ps, nil
 }
