@@ -43,7 +43,7 @@ func (s *Store) Load(ctx context.Context, path string) ([]Entry, error) {
 		defer unlock()
 		b := newBatch(s)
 		defer b.abort()
-		d, err := s.openDir(path, b)
+		d, err := s.openDir(ctx, path, b)
 		if err != nil {
 			return nil, err
 		}
