@@ -1,12 +1,12 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -76,15 +76,17 @@ func runInspect(ctx context.Context, opts *inspectOptions) error {
 }
 
 func printInspection(w io.Writer, in *registry.Inspection) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, escapeControl(v)) }
+	// Keys are padded by hand: a tabwriter would widen them to the layer
+	// digests listed below them.
+	tw := bufio.NewWriter(w)
+	row := func(k, v string) { fmt.Fprintf(tw, "%-12s%s\n", k+":", escapeControl(v)) }
 	row("Name", in.Name)
 	row("MediaType", in.MediaType)
 	row("Digest", in.Digest)
 	if len(in.Manifests) > 0 {
 		row("Manifests", fmt.Sprint(len(in.Manifests)))
 		for _, m := range in.Manifests {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", orDash(m.Platform), m.Digest, humanSize(m.Size))
+			fmt.Fprintf(tw, "  %-16s %s  %s\n", orDash(m.Platform), m.Digest, humanSize(m.Size))
 		}
 		return tw.Flush()
 	}
@@ -97,7 +99,7 @@ func printInspection(w io.Writer, in *registry.Inspection) error {
 	row("Size", fmt.Sprintf("%s (%d bytes)", humanSize(in.TotalSize), in.TotalSize))
 	row("Layers", fmt.Sprint(len(in.Layers)))
 	for _, l := range in.Layers {
-		fmt.Fprintf(tw, "  %s\t%s\n", l.Digest, humanSize(l.Size))
+		fmt.Fprintf(tw, "  %s  %s\n", l.Digest, humanSize(l.Size))
 	}
 	if len(in.Entrypoint) > 0 {
 		row("Entrypoint", strings.Join(in.Entrypoint, " "))

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -58,9 +60,21 @@ func TestDigestMatchesCrane(t *testing.T) {
 	if got := strings.TrimSpace(r.Stdout); got != im.Manifests[1].Digest.String() {
 		t.Errorf("--platform linux/arm64: %s, want %s", got, im.Manifests[1].Digest)
 	}
+	r = e.Run(t, "manifest", "get", "--platform", "linux/amd64", reg.Host+"/d/index:v1")
+	wantCode(t, r, 0)
+	if sum := sha256.Sum256([]byte(r.Stdout)); "sha256:"+hex.EncodeToString(sum[:]) != im.Manifests[0].Digest.String() {
+		t.Errorf("manifest get --platform linux/amd64 is not the amd64 child")
+	}
 	wantCode(t, e.Run(t, "digest", "--platform", "linux/s390x", reg.Host+"/d/index:v1"), 3)
 	wantCode(t, e.Run(t, "digest", "--platform", "linux", reg.Host+"/d/index:v1"), 2)
 	wantCode(t, e.Run(t, "digest", reg.Host+"/d/index:missing"), 3)
+
+	// Shell completion lists the repository's tags live.
+	r = e.Run(t, "__complete", "digest", reg.Host+"/d/index:")
+	wantCode(t, r, 0)
+	if !strings.HasPrefix(r.Stdout, reg.Host+"/d/index:v1\n") {
+		t.Errorf("completion: %q", r.Stdout)
+	}
 
 	// manifest get: the exact bytes, equal to crane's.
 	r = e.Run(t, "manifest", "get", reg.Host+"/d/list:v1")
@@ -171,14 +185,86 @@ func TestDeleteDisabled(t *testing.T) {
 	}
 	proxy := testenv.NewProxy(t, reg.URL, nil)
 	msg := "Error: deletion is disabled on " + proxy.Host + " (run the registry with REGISTRY_STORAGE_DELETE_ENABLED=true)\n"
-	for _, ref := range []string{"/app:v1", "/app@" + dig.String()} {
+	// By tag: the tag DELETE is refused, then the digest DELETE, once each
+	// (no retries); by digest: one DELETE.
+	for ref, deletes := range map[string]int{"/app:v1": 2, "/app@" + dig.String(): 1} {
+		proxy.Reset()
 		r := e.Run(t, "delete", proxy.Host+ref)
 		wantCode(t, r, 1)
 		if r.Stderr != msg || r.Stdout != "" {
 			t.Errorf("delete %s: stdout %q stderr %q", ref, r.Stdout, r.Stderr)
 		}
+		if n := proxy.Count("DELETE", "."); n != deletes {
+			t.Errorf("delete %s sent %d DELETEs, want %d", ref, n, deletes)
+		}
 	}
 	if !exists(t, reg, "app:v1") {
 		t.Error("the tag is gone from a registry with deletion disabled")
+	}
+}
+
+// TestLookWithTokenAuth: anonymous reads of a public repository, exit 4 with
+// the login hint for a private one, and credentials from docker's config
+// for listing and deleting.
+func TestLookWithTokenAuth(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Token: true, DeleteEnabled: true, PublicRepos: []string{"public"}})
+	reg.PushRandomImage(t, "public/app:v1", 1, 64)
+	reg.PushRandomImage(t, "private/app:v1", 1, 64)
+	reg.PushRandomImage(t, "private/app:v2", 1, 64)
+	e := testenv.NewEnv(t)
+
+	r := e.Run(t, "tags", "ls", reg.Host+"/public/app")
+	wantCode(t, r, 0)
+	if r.Stdout != "v1\n" {
+		t.Errorf("anonymous public tags: %q", r.Stdout)
+	}
+	r = e.Run(t, "tags", "ls", reg.Host+"/private/app")
+	wantCode(t, r, 4)
+	if !strings.Contains(r.Stderr, "run: ctl login "+reg.Host) {
+		t.Errorf("no login hint: %s", r.Stderr)
+	}
+	wantCode(t, e.Run(t, "delete", reg.Host+"/public/app:v1"), 4)
+
+	user, pass := reg.User()
+	e.AddDockerAuth(t, reg.Host, user, pass)
+	r = e.Run(t, "tags", "ls", reg.Host+"/private/app")
+	wantCode(t, r, 0)
+	if r.Stdout != "v1\nv2\n" {
+		t.Errorf("private tags: %q", r.Stdout)
+	}
+	r = e.Run(t, "delete", reg.Host+"/private/app:v1")
+	wantCode(t, r, 0)
+	if exists(t, reg, "private/app:v1") || !exists(t, reg, "private/app:v2") {
+		t.Error("delete with credentials did not remove exactly private/app:v1")
+	}
+	r = e.Run(t, "catalog", reg.Host)
+	wantCode(t, r, 0)
+	if r.Stdout != "private/app\npublic/app\n" {
+		t.Errorf("catalog: %q", r.Stdout)
+	}
+}
+
+// TestLookOverTLS: a TLS registry on a loopback address (where an
+// unauthenticated first request over plain HTTP meets a TLS port) with
+// htpasswd: exit 4 without credentials, the tags with them.
+func TestLookOverTLS(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{HTPasswd: true, DeleteEnabled: true})
+	reg.PushRandomImage(t, "app:v1", 1, 64)
+	e := testenv.NewEnv(t)
+	r := e.Run(t, "--ca-file", reg.CACertFile, "tags", "ls", reg.Host+"/app")
+	wantCode(t, r, 4)
+	user, pass := reg.User()
+	e.AddDockerAuth(t, reg.Host, user, pass)
+	r = e.Run(t, "--ca-file", reg.CACertFile, "tags", "ls", reg.Host+"/app")
+	wantCode(t, r, 0)
+	if r.Stdout != "v1\n" {
+		t.Errorf("tags over TLS: %q", r.Stdout)
+	}
+	r = e.Run(t, "--ca-file", reg.CACertFile, "digest", reg.Host+"/app:v1")
+	wantCode(t, r, 0)
+	if !strings.HasPrefix(r.Stdout, "sha256:") || len(r.Stdout) != 72 {
+		t.Errorf("digest over TLS: %q", r.Stdout)
 	}
 }

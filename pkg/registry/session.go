@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -39,11 +40,25 @@ const (
 // session is an authenticated HTTP client for one repository (or, with an
 // empty repository, the registry's catalog), built once per operation so the
 // ping and token exchange happen once however many requests follow.
+//
+// Without credentials for the registry, the first request is also sent at
+// once, unauthenticated, while the ping and token exchange run beside it: an
+// open registry answers it and the operation costs one round trip instead
+// of two; a 401 waits for the authenticated client and resends the request,
+// which takes no longer than pinging first would have.
 type session struct {
 	host   string
 	scheme string
 	repo   string // repository path, "" for registry-wide sessions
-	client *http.Client
+
+	mu       sync.Mutex
+	client   *http.Client  // the client to use once decided
+	plain    *http.Client  // unauthenticated client for the first request
+	authDone chan struct{} // closed when authed/authErr are set
+	authed   *http.Client
+	authErr  error
+	cancel   context.CancelFunc // stops the authentication when not needed
+
 	// pageCap overrides maxPages (tests).
 	pageCap int
 }
@@ -54,14 +69,67 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 	if err != nil {
 		return nil, fmt.Errorf("credentials for %s: %w", reg.RegistryStr(), err)
 	}
-	base := transport.NewUserAgent(transport.NewRetry(c.transport), c.userAgent)
-	rt, err := transport.NewWithContext(ctx, reg, auth, base, []string{scope})
-	if err != nil {
-		return nil, classify(reg.RegistryStr(), err)
-	}
+	// c.transport already retries (with Retry-After and bounds), guards
+	// schemes and redirects and logs; only the User-Agent is added here, as
+	// go-containerregistry's remote package does.
+	base := transport.NewUserAgent(c.transport, c.userAgent)
 	s := &session{host: reg.RegistryStr(), scheme: reg.Scheme(), repo: repo}
-	s.client = &http.Client{Transport: rt, CheckRedirect: s.checkRedirect}
+	build := func(ctx context.Context) (*http.Client, error) {
+		rt, err := transport.NewWithContext(ctx, reg, auth, base, []string{scope})
+		if err != nil {
+			return nil, classify(reg.RegistryStr(), err)
+		}
+		return &http.Client{Transport: rt, CheckRedirect: s.checkRedirect}, nil
+	}
+	if auth != authn.Anonymous {
+		if s.client, err = build(ctx); err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	s.plain = &http.Client{Transport: base, CheckRedirect: s.checkRedirect}
+	s.authDone = make(chan struct{})
+	actx, cancel := context.WithCancel(ctx)
+	s.cancel = cancel
+	go func() {
+		defer close(s.authDone)
+		s.authed, s.authErr = build(actx)
+	}()
 	return s, nil
+}
+
+// send sends req through the session's client. The first request of an
+// anonymous session goes out unauthenticated at once; only a success (2xx)
+// or a 405 (the method, not the caller, is refused: deletion disabled) is
+// taken from it, since a 401, a scheme mismatch (plain HTTP to a TLS port
+// answers 400), a 404 that hides a private repository or any other answer may
+// differ once the ping has settled the scheme and credentials: then the
+// request is resent through the authenticated client. Requests have no body, so resending is safe.
+func (s *session) send(req *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	if c := s.client; c != nil {
+		s.mu.Unlock()
+		return c.Do(req)
+	}
+	// The first request holds mu: concurrent ones wait for the decision.
+	defer s.mu.Unlock()
+	resp, err := s.plain.Do(req.Clone(req.Context()))
+	if err == nil && (resp.StatusCode >= 200 && resp.StatusCode < 300 || resp.StatusCode == http.StatusMethodNotAllowed) {
+		s.client = s.plain
+		s.cancel()
+		return resp, nil
+	}
+	if err == nil {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBytes))
+		resp.Body.Close()
+	}
+	<-s.authDone
+	s.cancel()
+	if s.authErr != nil {
+		return nil, s.authErr
+	}
+	s.client = s.authed
+	return s.authed.Do(req)
 }
 
 // repoSession opens a session on repo with actions ("pull", or
@@ -95,7 +163,7 @@ func (s *session) manifestURL(id string) string {
 // do sends req and checks its status against ok, turning failures into the
 // package's error kinds.
 func (s *session) do(req *http.Request, ok ...int) (*http.Response, error) {
-	resp, err := s.client.Do(req)
+	resp, err := s.send(req)
 	if err != nil {
 		return nil, err
 	}
