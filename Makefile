@@ -39,8 +39,11 @@ bench: tools ## benchmarks: parser and store in Go, whole commands against crane
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./bench/...
 
-fuzz: ## fuzz the reference parser against distribution/reference for 2 minutes
+fuzz: ## fuzz the parsers: references (2 minutes), versions, Dockerfiles and pin (30 s each)
 	$(GO) test -run '^$$' -fuzz FuzzParseDifferential -fuzztime 2m ./pkg/reference
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./pkg/semver
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./pkg/dockerfile
+	$(GO) test -run '^$$' -fuzz FuzzPin -fuzztime 30s ./pkg/golden
 
 clean: ## remove build output
 	rm -rf $(BIN)

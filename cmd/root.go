@@ -74,6 +74,11 @@ own config.`,
 		newRmiCmd(f, nil),
 		newSaveCmd(f, nil),
 		newTagCmd(f, nil),
+		newCopyCmd(f, nil),
+		newPullCmd(f, nil),
+		newPushCmd(f, nil),
+		newCheckCmd(f),
+		newPinCmd(f, nil),
 	)
 	return root
 }

@@ -50,6 +50,7 @@ func writeConfig(t *testing.T, e *testenv.Env, cfg map[string]any) {
 func TestLoginHTPasswd(t *testing.T) {
 	t.Parallel()
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{HTPasswd: true})
+	reg.PushRandomImage(t, "team/app:v1", 1, 256)
 	user, pass := reg.User()
 
 	t.Run("wrong password: exit 4, nothing stored", func(t *testing.T) {
@@ -85,6 +86,10 @@ func TestLoginHTPasswd(t *testing.T) {
 		if err != nil || fi.Mode().Perm() != 0o600 {
 			t.Errorf("config.json mode %v (%v), want 0600", fi.Mode().Perm(), err)
 		}
+		// Later commands authenticate with what login stored.
+		if r := e.Run(t, "--ca-file", reg.CACertFile, "tags", "list", reg.Ref("team/app")); r.Code != 0 || r.Stdout != "v1\n" {
+			t.Errorf("tags list after login: exit %d, stdout %q", r.Code, r.Stdout)
+		}
 		// Interop: crane reads what ctl stored.
 		e.Setenv("SSL_CERT_FILE", reg.CACertFile)
 		if r := e.Crane(t, "catalog", reg.Host); r.Code != 0 {
@@ -99,6 +104,10 @@ func TestLoginHTPasswd(t *testing.T) {
 		}
 		if r := e.Crane(t, "catalog", reg.Host); r.Code == 0 {
 			t.Errorf("crane still authenticated after logout")
+		}
+		r = e.Run(t, "--ca-file", reg.CACertFile, "tags", "list", reg.Ref("team/app"))
+		if r.Code != 4 || !strings.Contains(r.Stderr, "run: ctl login "+reg.Host) {
+			t.Errorf("tags list after logout: exit %d, stderr %q; want 4 and the login hint", r.Code, r.Stderr)
 		}
 		r = e.Run(t, "logout", reg.Host)
 		if r.Code != 0 || r.Stdout != "Not logged in to "+reg.Host+"\n" {
@@ -161,7 +170,7 @@ func TestTLSTrust(t *testing.T) {
 		t.Parallel()
 		e := testenv.NewEnv(t)
 		r := login(t, e)
-		if r.Code != 1 || !strings.Contains(r.Stderr, "x509") || !strings.Contains(r.Stderr, "certificate") {
+		if r.Code != 1 || !strings.Contains(r.Stderr, "x509: certificate signed by unknown authority") || !strings.Contains(r.Stderr, "add its CA with --ca-file") {
 			t.Errorf("exit %d, stderr %q; want 1 with an x509 message", r.Code, r.Stderr)
 		}
 		if storedAuth(t, e, reg.Host) != nil {
@@ -258,6 +267,13 @@ func TestLoginToken(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(e.DockerConfig, "config.json")); strings.Contains(string(b), pass) ||
 		strings.Contains(string(b), base64.StdEncoding.EncodeToString([]byte(user+":"+pass))) {
 		t.Errorf("config.json holds the password: %s", b)
+	}
+	// -v shows the exchange but no token, password or refresh token.
+	r = e.RunStdin(t, pass, "-v", "login", "-u", user, "--password-stdin", reg.Host)
+	stored := storedAuth(t, e, reg.Host)["identitytoken"].(string)
+	if r.Code != 0 || !strings.Contains(r.Stderr, "/token?") || strings.Contains(r.Stderr, pass) ||
+		strings.Contains(r.Stderr, stored) || strings.Contains(r.Stderr, "Bearer ey") {
+		t.Errorf("-v login: exit %d, stderr:\n%s", r.Code, r.Stderr)
 	}
 	// crane authenticates with the identity token ctl stored.
 	if r := e.Crane(t, "catalog", reg.Host); r.Code != 0 {
@@ -358,4 +374,20 @@ func TestCredentialHelpers(t *testing.T) {
 			t.Errorf("fell back to config.json: %s", b)
 		}
 	})
+}
+
+func TestCtlConfigFileErrors(t *testing.T) {
+	t.Parallel()
+	e := testenv.NewEnv(t)
+	dir := filepath.Join(e.XDGConfig, "ctl")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"insecure-registries": [`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.RunStdin(t, "pw", "login", "-u", "alice", "--password-stdin", "reg.example")
+	if r.Code != 2 || !strings.Contains(r.Stderr, filepath.Join(dir, "config.json")) {
+		t.Errorf("malformed ctl config: exit %d, stderr %q", r.Code, r.Stderr)
+	}
 }

@@ -61,7 +61,8 @@ run load -i "$work/image-gallery.tar"
 run images
 
 echo; echo "# 3. More references to the same image: the version scheme users pin to"
-run tag image-gallery "$reg/gallery/ui:v1" "$reg/gallery/ui:latest" "$reg/gallery/ui:2" "$reg/gallery/ui:2.1" "$reg/gallery/ui:2.1.106"
+run tag image-gallery "$reg/gallery/ui:v1"
+run tag --semver image-gallery "$reg/gallery/ui:2.1.106"
 run images --filter reference=image-gallery --filter "reference=*/gallery/ui"
 
 echo; echo "# 4. Push every tag: each blob goes up once, then one manifest per tag"
@@ -78,7 +79,17 @@ echo; echo "# 6. Delete one tag: only that tag goes, the others stay"
 run delete "$reg/gallery/ui:v1"
 run tags list "$reg/gallery/ui"
 
-echo; echo "# 7. Delete by digest: the manifest goes with every tag that pointed to it"
+echo; echo "# 7. Golden bases: an approved base, pinned to its digest, checked as CI would"
+cat >"$work/Dockerfile" <<DOCKERFILE
+# the gallery's web image
+FROM $reg/gallery/ui:2.1 AS web
+COPY app /usr/share/nginx/html
+DOCKERFILE
+run check dockerfile --allow "$reg/gallery/" --require-pinned "$work/Dockerfile" || true
+run pin "$work/Dockerfile"
+run check dockerfile --allow "$reg/gallery/" --require-pinned "$work/Dockerfile"
+
+echo; echo "# 8. Delete by digest: the manifest goes with every tag that pointed to it"
 digest=$("$ctl" digest "$reg/gallery/ui:latest")
 run delete "$reg/gallery/ui@$digest"
 run tags list "$reg/gallery/ui"

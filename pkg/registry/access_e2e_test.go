@@ -203,6 +203,17 @@ func TestClientFaults(t *testing.T) {
 			t.Errorf("%d HEADs, want 4 (bounded)", n)
 		}
 	})
+	t.Run("manifest cut mid-body", func(t *testing.T) {
+		proxy.ClearFaults()
+		proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: manifests, Times: 2, Kind: testenv.FaultDropMidBody, Bytes: 10})
+		proxy.Reset()
+		if _, err := remote.Get(c.ref(t, ref), c.remoteOptions(context.Background())...); err != nil {
+			t.Errorf("get through two cut bodies: %v", err)
+		}
+		if n := proxy.Count("GET", manifests); n != 3 {
+			t.Errorf("%d manifest GETs, want 3", n)
+		}
+	})
 	t.Run("429 Retry-After is honoured", func(t *testing.T) {
 		proxy.ClearFaults()
 		proxy.AddFault(testenv.Fault{Method: "HEAD", PathRegexp: manifests, Times: 1, Kind: testenv.FaultStatus, Status: 429, RetryAfter: "2"})
@@ -315,12 +326,18 @@ func TestClientReuse(t *testing.T) {
 		if err := c.head(t, ref); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := remote.Get(c.ref(t, ref), c.remoteOptions(context.Background())...); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if n := proxy.Connections(); n > 1 {
-		t.Errorf("%d new connections for 5 sequential HEADs, want at most 1", n)
+		t.Errorf("%d new connections for 10 sequential requests, want at most 1", n)
+	}
+	if n := proxy.Count("GET", "^/v2/$"); n > 0 {
+		t.Errorf("%d pings for 10 requests, want 0 (the challenge is reused)", n)
 	}
 	if n := reg.Token.Requests(); n > 0 {
-		t.Errorf("%d token requests for 5 HEADs of one repository, want 0 (cached)", n)
+		t.Errorf("%d token requests for 10 requests to one repository, want 0 (cached)", n)
 	}
 }
 
@@ -366,5 +383,25 @@ func TestClientTokenRefreshMidPush(t *testing.T) {
 	}
 	if n := proxy.Count("PUT", "/manifests/"); n != 2 {
 		t.Errorf("%d manifest PUTs, want 2 (refused, then re-sent)", n)
+	}
+}
+
+// Credentials crane stores are used by the Client (and so by every ctl
+// command): both read docker's config.json.
+func TestClientUsesCraneLogin(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{HTPasswd: true})
+	reg.PushRandomImage(t, "team/app:v1", 1, 512)
+	user, pass := reg.User()
+	e := testenv.NewEnv(t)
+	if r := e.Crane(t, "auth", "login", reg.Host, "-u", user, "-p", pass); r.Code != 0 {
+		t.Fatalf("crane auth login: exit %d", r.Code)
+	}
+	c, err := New(WithKeychain(auth.NewKeychain(e.DockerConfig)), WithCertsDirs(), WithCAFiles(reg.CACertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.head(t, reg.Ref("team/app:v1")); err != nil {
+		t.Errorf("head with crane's credentials: %v", err)
 	}
 }

@@ -1,9 +1,11 @@
 package registry
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -42,10 +44,15 @@ func (e notFoundError) Unwrap() []error { return []error{e.err, ErrNotFound} }
 
 // classify gives an error from go-containerregistry its sentinel: 401/403
 // and DENIED/UNAUTHORIZED become *AuthError for host, 404 and the *_UNKNOWN
-// codes become ErrNotFound. Other errors are returned as they are.
+// codes become ErrNotFound. Other errors are returned as they are, except
+// that the URLs in every error's text are redacted.
 func classify(host string, err error) error {
 	var te *transport.Error
-	if err == nil || !errors.As(err, &te) {
+	if err == nil {
+		return nil
+	}
+	err = redactError(err)
+	if !errors.As(err, &te) {
 		return err
 	}
 	switch te.StatusCode {
@@ -83,11 +90,19 @@ type RetryError struct {
 	Host       string
 	Attempts   int
 	Elapsed    time.Duration
-	RetryAfter time.Time // when the registry said to retry; zero if it did not
+	RetryAfter time.Time  // when the registry said to retry; zero if it did not
+	Limit      *RateLimit // Docker Hub's exhausted pull limit, if that was the answer
 	Err        error
 }
 
 func (e *RetryError) Error() string {
+	if e.Limit != nil {
+		msg := fmt.Sprintf("%s: pull rate limit reached", e.Host)
+		if e.Limit.Limit > 0 && e.Limit.Window > 0 {
+			msg += fmt.Sprintf(" (%d pulls per %s)", e.Limit.Limit, e.Limit.Window)
+		}
+		return msg + "; retry when the window has moved on, or log in for a higher limit: " + e.Err.Error()
+	}
 	if !e.RetryAfter.IsZero() {
 		return fmt.Sprintf("%s is rate limiting requests; it asks to retry after %s (in %s): %v",
 			e.Host, e.RetryAfter.UTC().Format(time.RFC1123), time.Until(e.RetryAfter).Round(time.Second), e.Err)
@@ -114,3 +129,34 @@ func (e *replayError) Unwrap() error { return e.Err }
 
 // Temporary marks the error retryable by go-containerregistry's upload loop.
 func (e *replayError) Temporary() bool { return true }
+
+// redactedError shows an error with the query strings and user info of the
+// URLs in its text redacted (Go's url.Error quotes a request's full URL,
+// signed-URL signatures and upload state included); errors.Is and errors.As
+// still see the original.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactError wraps err when its text holds something to redact, and says
+// what to do about a certificate that is not trusted.
+func redactError(err error) error {
+	text := redactText(err.Error())
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	if errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) {
+		// go-containerregistry's ping also tried plain HTTP (loopback and
+		// insecure hosts); a TLS server's answer to that is noise here.
+		text, _, _ = strings.Cut(text, "; GET http://")
+		text = strings.TrimSpace(text) + " (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/HOST[:PORT]/ca.crt)"
+	}
+	if text != err.Error() {
+		return &redactedError{err: err, text: text}
+	}
+	return err
+}

@@ -27,6 +27,14 @@ const maxTokenBody = 1 << 20
 // token to store in place of the password ("" when none was issued). A
 // refusal wraps auth.ErrBadCredentials. It has the auth.Verifier signature.
 func (c *Client) CheckCredentials(ctx context.Context, host, username, password string) (string, error) {
+	tok, err := c.checkCredentials(ctx, host, username, password)
+	if err != nil {
+		return "", redactError(err)
+	}
+	return tok, nil
+}
+
+func (c *Client) checkCredentials(ctx context.Context, host, username, password string) (string, error) {
 	reg, err := name.NewRegistry(host, c.nameOptions(host)...)
 	if err != nil {
 		return "", fmt.Errorf("invalid registry %q: %w", host, err)

@@ -16,7 +16,7 @@ import (
 )
 
 // tokenCache answers repeated token requests from memory while the token
-// is fresh. go-containerregistry builds a new bearer transport, and so
+// is fresh, and repeated anonymous pings of /v2/ for a minute. go-containerregistry builds a new bearer transport, and so
 // fetches a new token, for every operation; with the cache a sequence of
 // operations on one repository costs one token request per scope set and
 // credentials. A token the registry refuses (401) is dropped.
@@ -29,7 +29,9 @@ type tokenCache struct {
 }
 
 type tokenEntry struct {
-	token   string
+	token   string // the bearer token ("" for a ping)
+	status  int    // a ping's status code and line
+	line    string
 	body    []byte
 	header  http.Header
 	expires time.Time
@@ -39,7 +41,14 @@ func newTokenCache(inner http.RoundTripper) *tokenCache {
 	return &tokenCache{inner: inner, now: time.Now, entries: map[string]tokenEntry{}}
 }
 
+// pingLife is how long the answer to an anonymous GET /v2/ (the challenge
+// go-containerregistry asks for before every operation) is reused.
+const pingLife = time.Minute
+
 func (c *tokenCache) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodGet && req.URL.Path == "/v2/" && req.URL.RawQuery == "" && req.Header.Get("Authorization") == "" {
+		return c.ping(req)
+	}
 	key, ok := tokenKey(req)
 	if !ok {
 		resp, err := c.inner.RoundTrip(req)
@@ -93,6 +102,39 @@ func (c *tokenCache) RoundTrip(req *http.Request) (*http.Response, error) {
 		life -= min(life/2, 30*time.Second)
 		c.mu.Lock()
 		c.entries[key] = tokenEntry{token: t.Token, body: body, header: resp.Header.Clone(), expires: c.now().Add(life)}
+		c.mu.Unlock()
+	}
+	return resp, nil
+}
+
+// ping answers an anonymous GET /v2/ from memory when the same scheme and
+// host answered it (200 or a 401 challenge) within pingLife: the ping
+// costs one round trip per operation otherwise.
+func (c *tokenCache) ping(req *http.Request) (*http.Response, error) {
+	key := "ping\x00" + req.URL.Scheme + "://" + strings.ToLower(req.URL.Host)
+	c.mu.Lock()
+	e, hit := c.entries[key]
+	c.mu.Unlock()
+	if hit && c.now().Before(e.expires) {
+		return &http.Response{
+			Status: e.line, StatusCode: e.status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: e.header.Clone(), Body: io.NopCloser(bytes.NewReader(e.body)),
+			ContentLength: int64(len(e.body)), Request: req,
+		}, nil
+	}
+	resp, err := c.inner.RoundTrip(req)
+	if err != nil || (resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized) {
+		return resp, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10+1))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if len(body) <= 64<<10 {
+		c.mu.Lock()
+		c.entries[key] = tokenEntry{line: resp.Status, status: resp.StatusCode, body: body, header: resp.Header.Clone(), expires: c.now().Add(pingLife)}
 		c.mu.Unlock()
 	}
 	return resp, nil

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -98,6 +99,30 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			afterAt, after = retryAfter(resp.Header.Get("Retry-After"), t.now())
 			last = transport.CheckError(resp) // reads a bounded body, keeps the registry's message
 			resp.Body.Close()
+			if resp.StatusCode == http.StatusTooManyRequests && after == 0 {
+				// Docker Hub answers an exhausted pull limit with 429 and
+				// ratelimit-remaining: 0, no Retry-After: waiting seconds
+				// will not help.
+				if rem, w, ok := parseLimit(resp.Header.Get("Ratelimit-Remaining")); ok && rem == 0 {
+					limit, _, _ := parseLimit(resp.Header.Get("Ratelimit-Limit"))
+					return nil, &RetryError{Host: req.URL.Host, Attempts: attempt, Elapsed: t.now().Sub(start), Err: last,
+						Limit: &RateLimit{Host: req.URL.Host, Limit: limit, Remaining: 0, Window: w}}
+				}
+			}
+		case bufferable(req, resp):
+			// Small JSON answers (manifests, tag lists) are read here, so
+			// that a connection cut mid-body is retried like one cut
+			// before the answer.
+			body, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if rerr == nil {
+				resp.Body = io.NopCloser(bytes.NewReader(body))
+				return resp, nil
+			}
+			if ctx.Err() != nil || !retryableNetError(rerr) {
+				return nil, rerr
+			}
+			last = fmt.Errorf("%s %s: reading the answer: %w", req.Method, redactURL(req.URL), rerr)
 		default:
 			if hasBody {
 				req.Body.Close() // the original body: every attempt used a copy
@@ -118,6 +143,20 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		backoff = min(2*backoff, t.policy.MaxBackoff)
 	}
+}
+
+// maxBuffered bounds the answers retryTransport reads whole.
+const maxBuffered = 4 << 20
+
+// bufferable reports whether resp is a small JSON answer to a GET, which
+// the retry loop reads whole: manifests, indexes, tag and catalog lists.
+func bufferable(req *http.Request, resp *http.Response) bool {
+	if req.Method != http.MethodGet || resp.StatusCode != http.StatusOK ||
+		resp.ContentLength <= 0 || resp.ContentLength > maxBuffered {
+		return false
+	}
+	ct := strings.ToLower(resp.Header.Get("Content-Type"))
+	return strings.Contains(ct, "json") || strings.Contains(ct, "manifest")
 }
 
 // attempt sends r once, with the idle-read timeout on its response body.

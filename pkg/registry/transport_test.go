@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -488,5 +489,65 @@ func TestTokenCache(t *testing.T) {
 	get("/token?service=s&scope=revoked", "")
 	if n.Load() != 5 {
 		t.Errorf("%d token requests, want 5 (refused token fetched again)", n.Load())
+	}
+}
+
+func TestDockerHubLimitExhausted(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Ratelimit-Limit", "100;w=21600")
+		w.Header().Set("Ratelimit-Remaining", "0;w=21600")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}`)
+	}))
+	defer srv.Close()
+	rt, _ := newRetry(http.DefaultTransport, RetryPolicy{})
+	req, _ := http.NewRequest("GET", srv.URL+"/v2/library/nginx/manifests/latest", nil)
+	_, err := rt.RoundTrip(req)
+	if err == nil || n.Load() != 1 || !strings.Contains(err.Error(), "pull rate limit reached (100 pulls per 6h0m0s); retry when") {
+		t.Errorf("exhausted limit: %v after %d requests", err, n.Load())
+	}
+}
+
+func TestClassifyRedacts(t *testing.T) {
+	t.Parallel()
+	inner := &url.Error{Op: "Get", URL: "https://s3.example/blob?X-Amz-Signature=sigsecret&digest=sha256:1", Err: io.ErrUnexpectedEOF}
+	err := classify("reg.example", fmt.Errorf("pulling: %w", inner))
+	if strings.Contains(err.Error(), "sigsecret") || !strings.Contains(err.Error(), "s3.example/blob") {
+		t.Errorf("error text %q", err.Error())
+	}
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("errors.Is lost the cause")
+	}
+}
+
+// A manifest whose connection is cut mid-body is fetched again.
+func TestRetryMidBody(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+		w.Header().Set("Content-Length", "20")
+		if n.Add(1) == 1 {
+			io.WriteString(w, `{"schemaVer`)
+			w.(http.Flusher).Flush()
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return
+		}
+		io.WriteString(w, `{"schemaVersion": 2}`)
+	}))
+	defer srv.Close()
+	rt, _ := newRetry(http.DefaultTransport, RetryPolicy{})
+	req, _ := http.NewRequest("GET", srv.URL+"/v2/a/manifests/v1", nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || string(b) != `{"schemaVersion": 2}` || n.Load() != 2 {
+		t.Errorf("body %q, %v after %d requests", b, err, n.Load())
 	}
 }

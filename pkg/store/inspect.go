@@ -11,22 +11,21 @@ import (
 // ImageInfo is docker image inspect's view of a local image; the JSON keys
 // are docker's.
 type ImageInfo struct {
-	ID            string        `json:"Id"`
-	RepoTags      []string      `json:"RepoTags"`
-	RepoDigests   []string      `json:"RepoDigests"`
-	Parent        string        `json:"Parent"`
-	Comment       string        `json:"Comment"`
-	Created       string        `json:"Created"`
-	DockerVersion string        `json:"DockerVersion"`
-	Author        string        `json:"Author"`
-	Config        v1.Config     `json:"Config"`
-	Architecture  string        `json:"Architecture"`
-	Variant       string        `json:"Variant,omitempty"`
-	Os            string        `json:"Os"`
-	OsVersion     string        `json:"OsVersion,omitempty"`
-	Size          int64         `json:"Size"`
-	RootFS        RootFS        `json:"RootFS"`
-	Descriptor    v1.Descriptor `json:"Descriptor"`
+	Id           string        `json:"Id"` // docker's spelling: templates say {{.Id}}
+	RepoTags     []string      `json:"RepoTags"`
+	RepoDigests  []string      `json:"RepoDigests"`
+	Parent       string        `json:"Parent"`
+	Comment      string        `json:"Comment"`
+	Created      string        `json:"Created"`
+	Author       string        `json:"Author"`
+	Config       v1.Config     `json:"Config"`
+	Architecture string        `json:"Architecture"`
+	Variant      string        `json:"Variant,omitempty"`
+	Os           string        `json:"Os"`
+	OsVersion    string        `json:"OsVersion,omitempty"`
+	Size         int64         `json:"Size"`
+	RootFS       RootFS        `json:"RootFS"`
+	Descriptor   v1.Descriptor `json:"Descriptor"`
 }
 
 // RootFS lists an image's layers by diff ID, as docker inspect does.
@@ -43,7 +42,7 @@ func (s *Store) Inspect(e Entry) (*ImageInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	info := &ImageInfo{ID: e.ID.String(), RepoTags: []string{}, RepoDigests: []string{}, Size: e.Size}
+	info := &ImageInfo{Id: e.ID.String(), RepoTags: []string{}, RepoDigests: []string{}, Size: e.Size}
 	info.Descriptor = v1.Descriptor{MediaType: e.MediaType, Digest: e.Digest}
 	if n, err := s.statBlob(e.Digest); err == nil {
 		info.Descriptor.Size = n
@@ -73,7 +72,6 @@ func (s *Store) Inspect(e Entry) (*ImageInfo, error) {
 	}
 	info.Comment = "" // history comments are per layer
 	info.Created = cf.Created.UTC().Format(time.RFC3339Nano)
-	info.DockerVersion = cf.DockerVersion
 	info.Author = cf.Author
 	info.Config = cf.Config
 	info.Architecture, info.Variant, info.Os, info.OsVersion = cf.Architecture, cf.Variant, cf.OS, cf.OSVersion
@@ -123,4 +121,3 @@ func (s *Store) platformImage(e Entry) (v1.Image, error) {
 		}
 	}
 }
-

@@ -2,6 +2,8 @@ package store
 
 import (
 	"fmt"
+	"os"
+	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -35,6 +37,28 @@ func (s *Store) Index(h v1.Hash) (v1.ImageIndex, error) {
 		return nil, fmt.Errorf("reading index %s: %w", h, err)
 	}
 	return ii, nil
+}
+
+// Hold keeps Prune from removing blobs until release is called. Images read
+// from the store open their layers lazily: hold the store while reading
+// them (push, save), so that a concurrent "ctl image prune" after an rmi
+// cannot pull a blob from under the reader.
+func (s *Store) Hold() (release func(), err error) {
+	release, err = s.lock(gcLock, syscall.LOCK_SH)
+	if err != nil {
+		if f, oerr := os.Open(s.path(gcLock)); oerr == nil {
+			// A read-only store: a shared lock needs no write access.
+			if syscall.Flock(int(f.Fd()), syscall.LOCK_SH) == nil {
+				return func() { f.Close() }, nil
+			}
+			f.Close()
+		}
+		if _, werr := os.Stat(s.path(gcLock)); werr != nil {
+			// No lock file and none can be made: no writer can run either.
+			return func() {}, nil
+		}
+	}
+	return release, err
 }
 
 // rootIndex is index.json as a v1.ImageIndex, through ggcr's layout reader,

@@ -30,6 +30,11 @@ func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format s
 	if format != FormatDocker && format != FormatOCI {
 		return invalid("unknown archive format %q (docker or oci)", format)
 	}
+	release, err := s.Hold()
+	if err != nil {
+		return err
+	}
+	defer release()
 	var (
 		blobs []v1.Hash
 		seen  = map[v1.Hash]bool{}

@@ -119,7 +119,7 @@ func (s *Store) readTar(r io.Reader, b *batch) (*tarSource, error) {
 			if err != nil {
 				return nil, invalid("link %q -> %q escapes the archive", hdr.Name, hdr.Linkname)
 			}
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg: // archive/tar reports old-style regular files (TypeRegA) as TypeReg
 			if hdr.Size < 0 || hdr.Size > maxMemberSize {
 				return nil, invalid("archive member %q has an absurd size %d", hdr.Name, hdr.Size)
 			}

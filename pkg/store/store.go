@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Layout of a store directory. The directory is a valid OCI image layout
@@ -24,7 +26,32 @@ const (
 // names images by their full canonical reference. A Store is safe for use by
 // several goroutines and several processes at once.
 type Store struct {
-	dir string
+	dir      string
+	progress func(Progress)
+}
+
+// Progress is one event of a layer written by WriteImage or WriteIndex.
+type Progress struct {
+	Digest   v1.Hash // the layer
+	Size     int64   // its size from the manifest
+	Done     int64   // bytes written so far
+	Exists   bool    // the store already had it: nothing was read
+	Complete bool    // verified and visible
+}
+
+// WithProgress returns a Store like s whose WriteImage and WriteIndex report
+// each layer's progress to fn (called from several goroutines, as bytes
+// arrive; throttle in fn if needed).
+func (s *Store) WithProgress(fn func(Progress)) *Store {
+	c := *s
+	c.progress = fn
+	return &c
+}
+
+func (s *Store) report(p Progress) {
+	if s.progress != nil {
+		s.progress(p)
+	}
 }
 
 // DefaultDir is where the store lives when --store is not given:
@@ -111,7 +138,7 @@ func (s *Store) path(elem ...string) string {
 func (s *Store) lock(name string, how int) (func(), error) {
 	f, err := os.OpenFile(s.path(name), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("locking the image store: %w", err)
+		return nil, fmt.Errorf("locking the image store: %w (is %s writable? choose another with --store)", err, s.dir)
 	}
 	for {
 		err = syscall.Flock(int(f.Fd()), how)

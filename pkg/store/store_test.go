@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -312,3 +313,94 @@ func validate(img v1.Image) error {
 }
 
 var _ = mutate.Append
+
+// lyingLayer claims one digest and serves other bytes.
+type lyingLayer struct {
+	v1.Layer
+	body []byte
+}
+
+func (l lyingLayer) Compressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(l.body)), nil
+}
+
+type lyingImage struct {
+	v1.Image
+	layers []v1.Layer
+}
+
+func (i lyingImage) Layers() ([]v1.Layer, error) { return i.layers, nil }
+
+func TestWriteImageVerifiesBlobs(t *testing.T) {
+	t.Parallel()
+	img := randomImage(t, 4096, 1)
+	ls, _ := img.Layers()
+	size, _ := ls[0].Size()
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{
+		{"altered", bytes.Repeat([]byte{'x'}, int(size))},
+		{"truncated", []byte("short")},
+		{"extended", bytes.Repeat([]byte{'x'}, int(size)+10)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			_, err := s.WriteImage(context.Background(), lyingImage{img, []v1.Layer{lyingLayer{ls[0], tc.body}}}, ref(t, "x"))
+			if !errors.Is(err, ErrInvalidInput) {
+				t.Fatalf("err = %v, want ErrInvalidInput", err)
+			}
+			d, _ := ls[0].Digest()
+			all, _ := s.List()
+			if s.HasBlob(d) || len(all) != 0 {
+				t.Fatal("a bad blob or the image became visible")
+			}
+			tmp, _ := os.ReadDir(filepath.Join(s.Dir(), "tmp"))
+			if len(tmp) != 0 {
+				t.Fatalf("temp files left: %v", tmp)
+			}
+		})
+	}
+}
+
+func TestWriteImageCancelled(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.WriteImage(ctx, randomImage(t, 4096, 2), ref(t, "x")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if all, _ := s.List(); len(all) != 0 {
+		t.Fatalf("cancelled write visible: %+v", all)
+	}
+}
+
+func TestWriteProgress(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	img := randomImage(t, 3<<20, 2)
+	var mu sync.Mutex
+	done := map[v1.Hash]Progress{}
+	ps := s.WithProgress(func(p Progress) { mu.Lock(); done[p.Digest] = p; mu.Unlock() })
+	if _, err := ps.WriteImage(context.Background(), img, ref(t, "a")); err != nil {
+		t.Fatal(err)
+	}
+	ls, _ := img.Layers()
+	for _, l := range ls {
+		d, _ := l.Digest()
+		size, _ := l.Size()
+		if p := done[d]; !p.Complete || p.Exists || p.Done != size {
+			t.Errorf("layer %s: last event %+v", d, p)
+		}
+	}
+	if _, err := ps.WriteImage(context.Background(), img, ref(t, "b")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range done {
+		if !p.Exists {
+			t.Errorf("second write: %+v, want Exists", p)
+		}
+	}
+}

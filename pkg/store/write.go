@@ -106,6 +106,7 @@ func (w *writer) image(img v1.Image) (Entry, int64, error) {
 	for i, l := range layers {
 		desc := m.Layers[i]
 		if w.s.HasBlob(desc.Digest) {
+			w.s.report(Progress{Digest: desc.Digest, Size: desc.Size, Done: desc.Size, Exists: true, Complete: true})
 			continue
 		}
 		wg.Add(1)
@@ -118,8 +119,15 @@ func (w *writer) image(img v1.Image) (Entry, int64, error) {
 				if err != nil {
 					return nil, err
 				}
-				return ctxReader{w.ctx, rc}, nil
+				var r io.ReadCloser = ctxReader{w.ctx, rc}
+				if w.s.progress != nil {
+					r = &progressReader{ReadCloser: r, s: w.s, p: Progress{Digest: desc.Digest, Size: desc.Size}}
+				}
+				return r, nil
 			})
+			if err == nil {
+				w.s.report(Progress{Digest: desc.Digest, Size: desc.Size, Done: desc.Size, Complete: true})
+			}
 			if err != nil {
 				mu.Lock()
 				if ferr == nil {
@@ -241,3 +249,19 @@ func (r ctxReader) Read(p []byte) (int, error) {
 }
 
 func (r ctxReader) Close() error { return r.rc.Close() }
+
+// progressReader reports the bytes of a layer as they are read.
+type progressReader struct {
+	io.ReadCloser
+	s *Store
+	p Progress
+}
+
+func (r *progressReader) Read(b []byte) (int, error) {
+	n, err := r.ReadCloser.Read(b)
+	if n > 0 {
+		r.p.Done += int64(n)
+		r.s.report(r.p)
+	}
+	return n, err
+}

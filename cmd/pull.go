@@ -1,0 +1,117 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/spf13/cobra"
+)
+
+type pullOptions struct {
+	IO       *IOStreams
+	Registry func() (*registry.Client, error)
+	Local    func() (localImages, error)
+	Ref      string
+	AllTags  bool
+	Platform string
+	Jobs     int
+	Quiet    bool
+}
+
+func newPullCmd(f *Factory, runF func(*pullOptions) error) *cobra.Command {
+	opts := &pullOptions{IO: f.IO, Registry: f.Registry, Local: f.localImages}
+	c := &cobra.Command{
+		Use:   "pull REF",
+		Short: "Pull an image, or every tag of a repository, into the local store",
+		Long: `Pull an image from its registry into the local store. A multi-platform
+image is resolved to one platform (default: this machine's) and that
+platform's image is stored under the tag, as docker does. Every blob is
+checked against its digest and size before it is kept, and blobs the store
+has already are not fetched again.`,
+		Example: `  ctl pull nginx:1.25
+  ctl pull --platform linux/arm64/v8 registry.local:5000/gallery/ui:v1
+  ctl pull --all-tags registry.local:5000/gallery/ui`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Ref = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runPull(c.Context(), opts)
+		},
+	}
+	fl := c.Flags()
+	fl.BoolVarP(&opts.AllTags, "all-tags", "a", false, "pull every tag of the repository")
+	fl.StringVar(&opts.Platform, "platform", "", "platform to pull out of a multi-platform image (OS/ARCH[/VARIANT])")
+	fl.IntVarP(&opts.Jobs, "jobs", "j", defaultJobs, "registry requests to run at once")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print results only, no progress")
+	return c
+}
+
+func runPull(ctx context.Context, opts *pullOptions) error {
+	ref, err := reference.Parse(opts.Ref)
+	if err != nil {
+		return err
+	}
+	if opts.AllTags && (ref.Tag() != "" || ref.Digest() != "") {
+		return usageError{fmt.Errorf("tag can't be used with --all-tags/-a: %s", opts.Ref)}
+	}
+	platform, err := platformFlag(opts.Platform)
+	if err != nil {
+		return err
+	}
+	local, err := opts.Local()
+	if err != nil {
+		return err
+	}
+	c, err := clientWithJobs(opts.Registry, opts.Jobs)
+	if err != nil {
+		return err
+	}
+	p := newProgress(opts.IO, opts.Quiet, pullWords)
+	popts := registry.PullOptions{Platform: platform, Progress: p.Event, Started: func(r reference.Reference) {
+		if !opts.Quiet {
+			fmt.Fprintf(opts.IO.ErrOut, "%s: Pulling from %s\n", pullTag(r), r.Repository())
+		}
+	}}
+	var results []registry.PullResult
+	if opts.AllTags {
+		results, err = c.PullAllTags(ctx, ref, local, popts)
+	} else {
+		if ref.Tag() == "" && ref.Digest() == "" {
+			if ref, err = ref.WithTag(ref.DefaultedTag()); err != nil {
+				return err
+			}
+			if !opts.Quiet {
+				fmt.Fprintf(opts.IO.ErrOut, "Using default tag: %s\n", ref.Tag())
+			}
+		}
+		var res *registry.PullResult
+		if res, err = c.Pull(ctx, ref, local, popts); err == nil {
+			results = append(results, *res)
+		}
+	}
+	p.Close()
+	if err != nil {
+		return err
+	}
+	for _, r := range results {
+		status := "Downloaded newer image for "
+		if r.UpToDate {
+			status = "Image is up to date for "
+		}
+		fmt.Fprintf(opts.IO.Out, "Digest: %s\nStatus: %s%s\n", r.Digest, status, r.Ref.Familiar())
+	}
+	return nil
+}
+
+// pullTag is what docker prints before "Pulling from": the tag, or the
+// digest of a reference by digest.
+func pullTag(r reference.Reference) string {
+	if r.Tag() != "" {
+		return r.Tag()
+	}
+	return r.Digest()
+}

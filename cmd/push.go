@@ -1,0 +1,87 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/spf13/cobra"
+)
+
+type pushOptions struct {
+	IO       *IOStreams
+	Registry func() (*registry.Client, error)
+	Local    func() (localImages, error)
+	Ref      string
+	AllTags  bool
+	Jobs     int
+	Quiet    bool
+}
+
+func newPushCmd(f *Factory, runF func(*pushOptions) error) *cobra.Command {
+	opts := &pushOptions{IO: f.IO, Registry: f.Registry, Local: f.localImages}
+	c := &cobra.Command{
+		Use:   "push REF",
+		Short: "Push an image, or every tag of a repository, from the local store",
+		Long: `Push an image from the local store to its registry. Only what the registry
+lacks is sent: blobs it has are skipped, blobs in another repository of the
+same registry are mounted, each blob goes up once however many tags share
+it, and a tag that already points at the image is left alone. The manifest
+goes last, so an interrupted push leaves the tag as it was.
+
+Without a tag, "latest" is pushed; with --all-tags, every tag of the
+repository in the store.`,
+		Example: `  ctl push registry.local:5000/gallery/ui:v1
+  ctl push --all-tags registry.local:5000/gallery/ui`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Ref = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runPush(c.Context(), opts)
+		},
+	}
+	fl := c.Flags()
+	fl.BoolVarP(&opts.AllTags, "all-tags", "a", false, "push every tag of the repository")
+	fl.IntVarP(&opts.Jobs, "jobs", "j", defaultJobs, "blobs to move at once")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print results only, no progress")
+	return c
+}
+
+func runPush(ctx context.Context, opts *pushOptions) error {
+	ref, err := reference.Parse(opts.Ref)
+	if err != nil {
+		return err
+	}
+	if opts.AllTags && (ref.Tag() != "" || ref.Digest() != "") {
+		return usageError{fmt.Errorf("tag can't be used with --all-tags/-a: %s", opts.Ref)}
+	}
+	local, err := opts.Local()
+	if err != nil {
+		return err
+	}
+	tags, err := local.PushTargets(ref, opts.AllTags)
+	if err != nil {
+		return err
+	}
+	c, err := clientWithJobs(opts.Registry, opts.Jobs)
+	if err != nil {
+		return err
+	}
+	p := newProgress(opts.IO, opts.Quiet, pushWords)
+	if !opts.Quiet {
+		fmt.Fprintf(opts.IO.ErrOut, "The push refers to repository [%s]\n", ref.Name())
+	}
+	results, err := c.Push(ctx, ref, tags, registry.PushOptions{
+		Progress: p.Event,
+		Sources:  local.MountSources(ref),
+	})
+	p.Close()
+	if err != nil {
+		return err
+	}
+	printPushed(opts.IO, results)
+	return nil
+}

@@ -1,0 +1,106 @@
+package cmd
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+)
+
+func TestStoreCommandFlags(t *testing.T) {
+	t.Parallel()
+	io, _, _ := TestIO("")
+	f := &Factory{IO: io, Opts: &GlobalOptions{}}
+	run := func(c interface {
+		SetArgs([]string)
+		Execute() error
+	}, args ...string) error {
+		c.SetArgs(args)
+		return c.Execute()
+	}
+	var lo *loadOptions
+	if err := run(newLoadCmd(f, func(o *loadOptions) error { lo = o; return nil }), "--input", "x.tar", "-q"); err != nil || lo.Input != "x.tar" || !lo.Quiet {
+		t.Errorf("load: %+v %v", lo, err)
+	}
+	var so *saveOptions
+	if err := run(newSaveCmd(f, func(o *saveOptions) error { so = o; return nil }), "-o", "o.tar", "--format", "oci", "a", "b"); err != nil || so.Output != "o.tar" || so.Format != "oci" || len(so.Refs) != 2 {
+		t.Errorf("save: %+v %v", so, err)
+	}
+	var to *tagOptions
+	if err := run(newTagCmd(f, func(o *tagOptions) error { to = o; return nil }), "src", "t1", "t2"); err != nil || to.Source != "src" || len(to.Targets) != 2 {
+		t.Errorf("tag: %+v %v", to, err)
+	}
+	if err := run(newTagCmd(f, func(*tagOptions) error { return nil }), "src"); err == nil {
+		t.Error("tag with one argument accepted")
+	}
+	var io2 *imagesOptions
+	if err := run(newImagesCmd(f, func(o *imagesOptions) error { io2 = o; return nil }), "--filter", "reference=a", "-f", "reference=*/a", "-q", "--digests", "--no-trunc", "nginx"); err != nil ||
+		len(io2.Filters) != 2 || !io2.Quiet || !io2.Digests || !io2.NoTrunc || io2.Repo != "nginx" {
+		t.Errorf("images: %+v %v", io2, err)
+	}
+	var ro *rmiOptions
+	if err := run(newRmiCmd(f, func(o *rmiOptions) error { ro = o; return nil }), "-f", "a", "b"); err != nil || !ro.Force || len(ro.Refs) != 2 {
+		t.Errorf("rmi: %+v %v", ro, err)
+	}
+}
+
+func TestHumanUnits(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		n    int64
+		want string
+	}{{0, "0B"}, {999, "999B"}, {1000, "1kB"}, {7_800_000, "7.8MB"}, {12_345_678, "12.3MB"}, {123_456_789, "123MB"}, {1_500_000_000, "1.5GB"}} {
+		if got := humanSize(tc.n); got != tc.want {
+			t.Errorf("humanSize(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "Less than a second"}, {time.Second, "1 second"}, {30 * time.Second, "30 seconds"},
+		{time.Minute, "About a minute"}, {5 * time.Minute, "5 minutes"}, {time.Hour, "About an hour"},
+		{5 * time.Hour, "5 hours"}, {50 * time.Hour, "2 days"}, {15 * 24 * time.Hour, "2 weeks"},
+		{90 * 24 * time.Hour, "3 months"}, {3 * 365 * 24 * time.Hour, "3 years"},
+	} {
+		if got := humanDuration(tc.d); got != tc.want {
+			t.Errorf("humanDuration(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
+
+func TestRunImagesOutput(t *testing.T) {
+	t.Parallel()
+	s, err := store.Open(filepath.Join(t.TempDir(), "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := random.Image(1000, 1)
+	r, _ := reference.Parse("user/app:v1")
+	e, err := s.WriteImage(context.Background(), img, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		format string
+		want   string
+	}{
+		{"{{.Repository}} {{.Tag}} {{.ID}}", "user/app v1 " + e.ID.Hex[:12] + "\n"},
+		{"table {{.Repository}}\t{{.Tag}}", "REPOSITORY   TAG\nuser/app     v1\n"},
+		{"json", `"Repository":"user/app"`},
+	} {
+		io, out, _ := TestIO("")
+		opts := &imagesOptions{IO: io, Store: func() (*store.Store, error) { return s, nil }, Format: tc.format, Now: time.Now}
+		if err := runImages(opts); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), tc.want) {
+			t.Errorf("--format %q: %q, want %q", tc.format, out.String(), tc.want)
+		}
+	}
+}

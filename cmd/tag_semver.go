@@ -1,0 +1,156 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/semver"
+	"github.com/ctl-dev/ctl/pkg/tagplan"
+)
+
+// semverFlags are the flags tag and push share for versioned tags.
+type semverFlags struct {
+	Semver   bool // --semver: write MAJOR.MINOR.PATCH, MAJOR.MINOR, MAJOR and latest
+	NoLatest bool // --no-latest
+	DryRun   bool // --dry-run: print the plan, change nothing
+}
+
+const (
+	semverFlagHelp   = "also write the moving tags MAJOR.MINOR, MAJOR and latest of a MAJOR.MINOR.PATCH target, never moving one backwards"
+	noLatestFlagHelp = "with --semver, leave latest alone"
+	dryRunSemverHelp = "with --semver, print the plan (tag -> digest, created/moved/kept) and change nothing"
+)
+
+// splitVersionRef splits "REPO:VERSION" into the repository and the version.
+// It is split by hand rather than parsed as a reference because a semver
+// may carry build metadata ("+build.5"), which no tag can hold.
+func splitVersionRef(s string) (reference.Reference, semver.Version, error) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 || strings.IndexByte(s[i:], '/') >= 0 || strings.Contains(s, "@") {
+		return reference.Reference{}, semver.Version{}, invalidInput(
+			fmt.Errorf("--semver target %q must be REPOSITORY:MAJOR.MINOR.PATCH (e.g. registry.local:5000/app:2.1.106)", s))
+	}
+	repo, err := reference.ParseRepository(s[:i])
+	if err != nil {
+		return reference.Reference{}, semver.Version{}, err
+	}
+	v, err := semver.Parse(s[i+1:])
+	if err != nil {
+		return reference.Reference{}, semver.Version{}, invalidInput(err)
+	}
+	for _, t := range []string{v.Tag(), v.MinorTag(), v.MajorTag()} {
+		if !reference.ValidTag(t) {
+			return reference.Reference{}, semver.Version{}, invalidInput(fmt.Errorf("version %s makes the invalid tag %q (tags are at most 128 characters)", v, t))
+		}
+	}
+	return repo, v, nil
+}
+
+// runTagSemverLocal carries out "ctl tag --semver SOURCE REPO:VERSION" in
+// the local store: written tags are printed as references on stdout, kept
+// ones with the reason on stderr.
+func runTagSemverLocal(opts *tagOptions) error {
+	repo, v, err := splitVersionRef(opts.Targets[0])
+	if err != nil {
+		return err
+	}
+	s, err := opts.Store()
+	if err != nil {
+		return err
+	}
+	src, err := s.Resolve(opts.Source)
+	if err != nil {
+		return err
+	}
+	steps, err := s.TagVersion(src, repo, v, tagplan.Options{NoLatest: opts.Semver.NoLatest}, opts.Semver.DryRun)
+	if err != nil {
+		return err
+	}
+	for _, st := range steps {
+		switch {
+		case opts.Semver.DryRun:
+			printSemverStep(opts.IO, st, 0, true)
+		case st.Action == tagplan.Kept:
+			fmt.Fprintln(opts.IO.ErrOut, keptMessage(st))
+		default:
+			t, _ := repo.WithTag(st.Tag)
+			fmt.Fprintln(opts.IO.Out, t.Familiar())
+		}
+	}
+	return nil
+}
+
+// tagRemoteSemver carries out "ctl tag --semver --remote [SOURCE] REPO:VERSION":
+// with one argument the source is the exact version tag already in the
+// repository.
+func tagRemoteSemver(ctx context.Context, streams *IOStreams, c *registry.Client, args []string, fl semverFlags) error {
+	target := args[len(args)-1]
+	repo, v, err := splitVersionRef(target)
+	if err != nil {
+		return err
+	}
+	var src reference.Reference
+	if len(args) == 1 {
+		src, err = repo.WithTag(v.Tag())
+	} else {
+		src, err = reference.Parse(args[0])
+	}
+	if err != nil {
+		return err
+	}
+	return remoteSemver(ctx, streams, c, src, repo, v, fl)
+}
+
+// remoteSemver tags src as version v of repo on its registry and prints
+// each step.
+func remoteSemver(ctx context.Context, streams *IOStreams, c *registry.Client, src, repo reference.Reference, v semver.Version, fl semverFlags) error {
+	_, err := c.TagVersion(ctx, src, repo, v, registry.VersionOptions{
+		Plan:   tagplan.Options{NoLatest: fl.NoLatest},
+		DryRun: fl.DryRun,
+		OnStep: func(s tagplan.Step, res *registry.VersionResult) { printSemverStep(streams, s, res.Size, fl.DryRun) },
+	})
+	if errors.Is(err, registry.ErrOtherRepository) {
+		return invalidInput(err)
+	}
+	return err
+}
+
+// printSemverStep reports one step: written tags as push prints them on
+// stdout, kept ones with the reason on stderr; a dry run prints the whole
+// plan on stdout.
+func printSemverStep(streams *IOStreams, s tagplan.Step, size int64, dry bool) {
+	if dry {
+		to := s.Digest
+		if to == "" {
+			to = "(none)"
+		}
+		line := fmt.Sprintf("%s -> %s (%s", s.Tag, to, s.Action)
+		if s.Reason != "" {
+			line += ": " + s.Reason
+		}
+		fmt.Fprintln(streams.Out, escapeControl(line+")"))
+		return
+	}
+	if s.Action == tagplan.Kept {
+		fmt.Fprintln(streams.ErrOut, keptMessage(s))
+		return
+	}
+	printDigestLine(streams.Out, s.Tag, s.Digest, size)
+}
+
+func keptMessage(s tagplan.Step) string {
+	if s.Digest == "" {
+		return fmt.Sprintf("%s: not created: %s", s.Tag, s.Reason)
+	}
+	return fmt.Sprintf("%s: kept at %s: %s", s.Tag, s.Digest, s.Reason)
+}
+
+// printDigestLine is push's result line for one tag.
+func printDigestLine(w io.Writer, tag, digest string, size int64) {
+	fmt.Fprintf(w, "%s: digest: %s size: %d\n", tag, digest, size)
+}

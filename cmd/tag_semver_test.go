@@ -1,0 +1,107 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/semver"
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+func TestSplitVersionRef(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in       string
+		repo     string // "" when invalid
+		version  string
+		errCheck error // sentinel the error must match, besides exit code 2
+	}{
+		{in: "registry.local:5000/app:2.1.106", repo: "registry.local:5000/app", version: "2.1.106"},
+		{in: "app:v2.1.106", repo: "docker.io/library/app", version: "v2.1.106"},
+		{in: "localhost:5000/app:1.0.0+build.5", repo: "localhost:5000/app", version: "1.0.0+build.5"},
+		{in: "localhost:5000/app", errCheck: nil},
+		{in: "app:2.1", errCheck: semver.ErrInvalid},
+		{in: "app:latest", errCheck: semver.ErrInvalid},
+		{in: "App:1.0.0", errCheck: reference.ErrInvalid},
+		{in: "app@sha256:" + strings.Repeat("a", 64)},
+		{in: "app:1.0.0-" + strings.Repeat("a", 130), errCheck: nil},
+	}
+	for _, tt := range tests {
+		repo, v, err := splitVersionRef(tt.in)
+		if tt.repo != "" {
+			if err != nil || repo.Name() != tt.repo || v.String() != tt.version {
+				t.Errorf("splitVersionRef(%q) = %s, %s, %v", tt.in, repo.Name(), v, err)
+			}
+			continue
+		}
+		if code, _ := exitCode(err); code != exitUsage || (tt.errCheck != nil && !errors.Is(err, tt.errCheck)) {
+			t.Errorf("splitVersionRef(%q) error = %v (exit %d)", tt.in, err, code)
+		}
+	}
+}
+
+func TestTagRemoteSemver(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	push := func(tag string) (string, int64) {
+		img, _ := random.Image(32, 1)
+		ref, _ := name.ParseReference(host+"/app:"+tag, name.Insecure)
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := img.Digest()
+		sz, _ := img.Size()
+		return d.String(), sz
+	}
+	c, err := registry.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(fl semverFlags, args ...string) (string, string, error) {
+		streams, out, errOut := TestIO("")
+		err := tagRemoteSemver(context.Background(), streams, c, args, fl)
+		return out.String(), errOut.String(), err
+	}
+
+	d114, s114 := push("2.1.114")
+	out, _, err := run(semverFlags{}, host+"/app:2.1.114")
+	want := fmt.Sprintf("2.1.114: digest: %[1]s size: %[2]d\n2.1: digest: %[1]s size: %[2]d\n2: digest: %[1]s size: %[2]d\nlatest: digest: %[1]s size: %[2]d\n", d114, s114)
+	if err != nil || out != want {
+		t.Fatalf("first release: %v\n%s\nwant\n%s", err, out, want)
+	}
+
+	d106, s106 := push("build-106")
+	out, errOut, err := run(semverFlags{NoLatest: true}, host+"/app:build-106", host+"/app:2.1.106")
+	if err != nil || out != fmt.Sprintf("2.1.106: digest: %s size: %d\n", d106, s106) ||
+		errOut != fmt.Sprintf("2.1: kept at %[1]s: 2.1.114 is newer than 2.1.106\n2: kept at %[1]s: 2.1.114 is newer than 2.1.106\n", d114) {
+		t.Errorf("older patch: %v\nstdout %q\nstderr %q", err, out, errOut)
+	}
+
+	out, _, err = run(semverFlags{DryRun: true}, host+"/app@"+d106, host+"/app:3.0.0")
+	want = fmt.Sprintf("3.0.0 -> %[1]s (created)\n3.0 -> %[1]s (created)\n3 -> %[1]s (created)\nlatest -> %[1]s (moved)\n", d106)
+	if err != nil || out != want {
+		t.Errorf("dry run: %v\n%s\nwant\n%s", err, out, want)
+	}
+
+	_, _, err = run(semverFlags{}, host+"/other:1", host+"/app:3.0.0")
+	if code, _ := exitCode(err); code != exitUsage {
+		t.Errorf("cross-repository: %v (exit %d)", err, code)
+	}
+	_, _, err = run(semverFlags{}, host+"/app:4.0.0")
+	if code, _ := exitCode(err); code != exitNotFound {
+		t.Errorf("missing version tag: %v (exit %d)", err, code)
+	}
+}

@@ -1,0 +1,290 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// Archive fixtures for the store tests, generated with ggcr; never
+// checked-in blobs.
+
+func randomImage(t testing.TB, size int64, layers int) v1.Image {
+	t.Helper()
+	img, err := random.Image(size, int64(layers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func imageID(t testing.TB, img v1.Image) string {
+	t.Helper()
+	h, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.String()
+}
+
+// ggcrTar writes a docker save tar with ggcr's tarball writer (gzip'd layers).
+func ggcrTar(t testing.TB, path string, refs map[string]v1.Image) {
+	t.Helper()
+	m := map[name.Reference]v1.Image{}
+	for r, img := range refs {
+		tag, err := name.NewTag(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[tag] = img
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := tarball.MultiRefWrite(m, f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tarEntry is one member of a hand-made tar.
+type tarEntry struct {
+	hdr  tar.Header
+	body []byte
+	from func() (io.ReadCloser, error) // streamed body of hdr.Size bytes
+}
+
+func writeTar(t testing.TB, path string, gz bool, entries []tarEntry) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var w io.Writer = f
+	var zw *gzip.Writer
+	if gz {
+		zw = gzip.NewWriter(f)
+		w = zw
+	}
+	tw := tar.NewWriter(w)
+	for _, e := range entries {
+		hdr := e.hdr
+		if hdr.Typeflag == 0 {
+			hdr.Typeflag = tar.TypeReg
+		}
+		if hdr.Mode == 0 {
+			hdr.Mode = 0o644
+		}
+		if e.from == nil && hdr.Typeflag == tar.TypeReg {
+			hdr.Size = int64(len(e.body))
+		}
+		if err := tw.WriteHeader(&hdr); err != nil {
+			t.Fatal(err)
+		}
+		if e.from != nil {
+			rc, err := e.from()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(tw, rc); err != nil {
+				t.Fatal(err)
+			}
+			rc.Close()
+		} else if _, err := tw.Write(e.body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// classicEntries lays out images as the classic docker save does:
+// CONFIGHEX.json, DIR/layer.tar uncompressed, manifest.json; a layer that
+// repeats one already written is a symlink to it, as docker writes it.
+func classicEntries(t testing.TB, refs map[string]v1.Image) []tarEntry {
+	t.Helper()
+	var entries []tarEntry
+	type desc struct {
+		Config   string
+		RepoTags []string
+		Layers   []string
+	}
+	var manifest []desc
+	written := map[v1.Hash]string{}
+	n := 0
+	for ref, img := range refs {
+		cfg, err := img.RawConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := desc{Config: imageID(t, img)[7:] + ".json", RepoTags: []string{ref}}
+		entries = append(entries, tarEntry{hdr: tar.Header{Name: d.Config}, body: cfg})
+		layers, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range layers {
+			diffID, err := l.DiffID()
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+			dir := fmt.Sprintf("layer%03d", n)
+			entries = append(entries, tarEntry{hdr: tar.Header{Name: dir + "/", Typeflag: tar.TypeDir, Mode: 0o755}})
+			if prev, ok := written[diffID]; ok {
+				entries = append(entries, tarEntry{hdr: tar.Header{Name: dir + "/layer.tar", Typeflag: tar.TypeSymlink, Linkname: "../" + prev}})
+			} else {
+				size := uncompressedSize(t, l)
+				entries = append(entries, tarEntry{hdr: tar.Header{Name: dir + "/layer.tar", Size: size}, from: l.Uncompressed})
+				written[diffID] = dir + "/layer.tar"
+			}
+			d.Layers = append(d.Layers, dir+"/layer.tar")
+		}
+		manifest = append(manifest, d)
+	}
+	mb, err := json.Marshal(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(entries, tarEntry{hdr: tar.Header{Name: "manifest.json"}, body: mb})
+}
+
+func uncompressedSize(t testing.TB, l v1.Layer) int64 {
+	t.Helper()
+	rc, err := l.Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	n, err := io.Copy(io.Discard, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// ociLayout writes an OCI layout directory holding img under refName.
+func ociLayout(t testing.TB, dir string, img v1.Image, refName string) {
+	t.Helper()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": refName})); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tarOfDir packs a directory into a tar (an OCI archive when dir is a layout).
+func tarOfDir(t testing.TB, dir, out string, gz bool) {
+	t.Helper()
+	var entries []tarEntry
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		b, err := os.ReadFile(p)
+		entries = append(entries, tarEntry{hdr: tar.Header{Name: filepath.ToSlash(rel)}, body: b})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTar(t, out, gz, entries)
+}
+
+func mustRead(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var _ = bytes.NewReader
+
+func nameTag(s string) (name.Tag, error) { return name.NewTag(s) }
+
+// bigDockerTar writes a classic docker save tar of n uncompressed layers of
+// size bytes each (random content) and returns its size.
+func bigDockerTar(tb testing.TB, path string, n int, size int64) int64 {
+	tb.Helper()
+	dir := tb.TempDir()
+	out, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer out.Close()
+	tw := tar.NewWriter(out)
+	rng := rand.NewChaCha8([32]byte{1})
+	var diffIDs []v1.Hash
+	var layers []string
+	for i := range n {
+		lp := filepath.Join(dir, "layer")
+		lf, err := os.Create(lp)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		h := sha256.New()
+		ltw := tar.NewWriter(io.MultiWriter(lf, h))
+		ltw.WriteHeader(&tar.Header{Name: "data", Size: size, Mode: 0o644, Typeflag: tar.TypeReg})
+		if _, err := io.CopyN(ltw, rng, size); err != nil {
+			tb.Fatal(err)
+		}
+		ltw.Close()
+		fi, _ := lf.Stat()
+		lf.Seek(0, 0)
+		name := fmt.Sprintf("l%d/layer.tar", i)
+		tw.WriteHeader(&tar.Header{Name: name, Size: fi.Size(), Mode: 0o644, Typeflag: tar.TypeReg})
+		if _, err := io.Copy(tw, lf); err != nil {
+			tb.Fatal(err)
+		}
+		lf.Close()
+		diffIDs = append(diffIDs, v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))})
+		layers = append(layers, name)
+	}
+	cfg, _ := json.Marshal(v1.ConfigFile{Architecture: "amd64", OS: "linux", Created: v1.Time{Time: time.Unix(1700000000, 0)},
+		RootFS: v1.RootFS{Type: "layers", DiffIDs: diffIDs}})
+	sum := sha256.Sum256(cfg)
+	cfgName := hex.EncodeToString(sum[:]) + ".json"
+	man, _ := json.Marshal([]map[string]any{{"Config": cfgName, "RepoTags": []string{"big:1"}, "Layers": layers}})
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{{cfgName, cfg}, {"manifest.json", man}} {
+		tw.WriteHeader(&tar.Header{Name: f.name, Size: int64(len(f.b)), Mode: 0o644, Typeflag: tar.TypeReg})
+		tw.Write(f.b)
+	}
+	if err := tw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	fi, _ := out.Stat()
+	return fi.Size()
+}

@@ -1,0 +1,460 @@
+package e2e
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ctl-dev/ctl/internal/testenv"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// storeState is what a command must not change when it fails: the index
+// and the visible blobs.
+func storeState(t *testing.T, e *testenv.Env) string {
+	t.Helper()
+	idx, _ := os.ReadFile(filepath.Join(e.Store, "index.json"))
+	blobs, _ := os.ReadDir(filepath.Join(e.Store, "blobs", "sha256"))
+	var names []string
+	for _, b := range blobs {
+		names = append(names, b.Name())
+	}
+	return string(idx) + strings.Join(names, ",")
+}
+
+func TestStoreLoadArchiveKinds(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	img := randomImage(t, 300<<10, 2)
+	base := randomImage(t, 2<<20, 1) // above the in-memory threshold
+	l, _ := base.Layers()
+	dup, err := mutate.AppendLayers(empty.Image, l[0], l[0]) // a repeated layer: a symlink in classic saves
+	if err != nil {
+		t.Fatal(err)
+	}
+	classic := classicEntries(t, map[string]v1.Image{"nginx:1": img, "user/dup:v1": dup})
+	writeTar(t, filepath.Join(dir, "classic.tar"), false, classic)
+	writeTar(t, filepath.Join(dir, "classic.tar.gz"), true, classic)
+	ggcrTar(t, filepath.Join(dir, "ggcr.tar"), map[string]v1.Image{"nginx:1": img})
+	ociLayout(t, filepath.Join(dir, "layout"), img, "docker.io/library/nginx:1")
+	tarOfDir(t, filepath.Join(dir, "layout"), filepath.Join(dir, "oci.tar"), false)
+	tarOfDir(t, filepath.Join(dir, "layout"), filepath.Join(dir, "oci.tar.gz"), true)
+
+	for _, tc := range []struct {
+		input string // archive in dir
+		want  string // stdout of ctl load
+	}{
+		{"classic.tar", "Loaded image: nginx:1\nLoaded image: user/dup:v1\n"},
+		{"classic.tar.gz", "Loaded image: nginx:1\nLoaded image: user/dup:v1\n"},
+		{"ggcr.tar", "Loaded image: nginx:1\n"},
+		{"layout", "Loaded image: nginx:1\n"},
+		{"oci.tar", "Loaded image: nginx:1\n"},
+		{"oci.tar.gz", "Loaded image: nginx:1\n"},
+	} {
+		t.Run(tc.input, func(t *testing.T) {
+			t.Parallel()
+			e := testenv.NewEnv(t)
+			r := e.Run(t, "load", "-i", filepath.Join(dir, tc.input))
+			wantCode(t, r, 0)
+			lines := strings.SplitAfter(r.Stdout, "\n")
+			slices.Sort(lines)
+			if got := strings.Join(lines, ""); got != tc.want {
+				t.Fatalf("stdout %q, want %q", got, tc.want)
+			}
+			r = e.Run(t, "images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}", "nginx")
+			wantCode(t, r, 0)
+			if want := "nginx:1 " + imageID(t, img) + "\n"; r.Stdout != want {
+				t.Fatalf("images: %q, want %q", r.Stdout, want)
+			}
+			// Loading again changes nothing and still works.
+			wantCode(t, e.Run(t, "load", "-q", "-i", filepath.Join(dir, tc.input)), 0)
+		})
+	}
+}
+
+func TestStoreTagImagesRmiPrune(t *testing.T) {
+	t.Parallel()
+	e := testenv.NewEnv(t)
+	img := randomImage(t, 1<<20, 2)
+	other := randomImage(t, 1000, 1)
+	archive := filepath.Join(e.Dir, "a.tar")
+	ggcrTar(t, archive, map[string]v1.Image{"image-gallery:latest": img, "busybox:1": other})
+	wantCode(t, e.Run(t, "load", "-i", archive), 0)
+	id := imageID(t, img)
+
+	// docker's SOURCE forms: name, ID prefix, full ID.
+	wantCode(t, e.Run(t, "tag", "image-gallery", "user/image-gallery:v1"), 0)
+	wantCode(t, e.Run(t, "tag", id[7:19], "registry.local:5000/gallery/ui:v1", "registry.local:5000/gallery/ui:latest"), 0)
+	wantCode(t, e.Run(t, "tag", id, "user/image-gallery:v2"), 0)
+
+	r := e.Run(t, "images", "--filter", "reference=image-gallery", "--filter", "reference=*/image-gallery", "--format", "{{.Repository}}:{{.Tag}}")
+	wantCode(t, r, 0)
+	if want := "image-gallery:latest\nuser/image-gallery:v1\nuser/image-gallery:v2\n"; r.Stdout != want {
+		t.Fatalf("filtered images: %q, want %q", r.Stdout, want)
+	}
+	r = e.Run(t, "images", "--filter", "reference=*/gallery/ui")
+	wantCode(t, r, 0)
+	if !strings.HasPrefix(r.Stdout, "REPOSITORY   ") || strings.Count(r.Stdout, "registry.local:5000/gallery/ui") != 2 {
+		t.Fatalf("table: %q", r.Stdout)
+	}
+	if !strings.Contains(r.Stdout, id[7:19]) || !strings.Contains(r.Stdout, "MB") {
+		t.Fatalf("table lacks the short ID or a human size: %q", r.Stdout)
+	}
+	r = e.Run(t, "images", "-q")
+	wantCode(t, r, 0)
+	if ids := strings.Fields(r.Stdout); len(ids) != 2 || !slices.Contains(ids, id[7:19]) {
+		t.Fatalf("images -q: %q", r.Stdout)
+	}
+	// A classic docker save has no manifest: ctl writes one (OCI), so the
+	// digest is ctl's, stable across loads.
+	r = e.Run(t, "images", "--format", "{{.Digest}}", "image-gallery")
+	wantCode(t, r, 0)
+	dig := strings.TrimSpace(r.Stdout)
+	r = e.Run(t, "images", "--digests", "user/image-gallery:v1")
+	wantCode(t, r, 0)
+	if !strings.Contains(r.Stdout, "DIGEST") || !strings.HasPrefix(dig, "sha256:") || !strings.Contains(r.Stdout, dig) {
+		t.Fatalf("--digests: %q", r.Stdout)
+	}
+	r = e.Run(t, "images", "--format", "json", "busybox")
+	wantCode(t, r, 0)
+	var row map[string]string
+	if err := json.Unmarshal([]byte(r.Stdout), &row); err != nil || row["Repository"] != "busybox" || row["Tag"] != "1" {
+		t.Fatalf("json: %q %v", r.Stdout, err)
+	}
+	r = e.Run(t, "image", "inspect", "--format", "{{.Id}} {{len .RepoTags}}", "image-gallery")
+	wantCode(t, r, 0)
+	if want := id + " 5\n"; r.Stdout != want {
+		t.Fatalf("inspect: %q, want %q", r.Stdout, want)
+	}
+
+	// Errors: digest target, unknown source, bad filter.
+	wantCode(t, e.Run(t, "tag", "image-gallery", "x@"+dig), 2)
+	r = e.Run(t, "tag", "nope:1", "x:1")
+	wantCode(t, r, 3)
+	if !strings.Contains(r.Stderr, "Error: no such image: nope:1") {
+		t.Fatalf("stderr %q", r.Stderr)
+	}
+	wantCode(t, e.Run(t, "images", "--filter", "color=red"), 2)
+
+	// rmi: by ID needs -f with several repositories; the last reference deletes.
+	wantCode(t, e.Run(t, "rmi", id[7:19]), 1)
+	r = e.Run(t, "rmi", "user/image-gallery:v1")
+	wantCode(t, r, 0)
+	if r.Stdout != "Untagged: user/image-gallery:v1\n" {
+		t.Fatalf("rmi tag: %q", r.Stdout)
+	}
+	r = e.Run(t, "rmi", "-f", id[7:19])
+	wantCode(t, r, 0)
+	if strings.Count(r.Stdout, "Untagged: ") != 4 || !strings.HasSuffix(r.Stdout, "Deleted: "+id+"\n") {
+		t.Fatalf("rmi -f: %q", r.Stdout)
+	}
+	r = e.Run(t, "rmi", "image-gallery")
+	wantCode(t, r, 3)
+	if !strings.Contains(r.Stderr, "Error: no such image: image-gallery") {
+		t.Fatalf("stderr %q", r.Stderr)
+	}
+	wantCode(t, e.Run(t, "image", "prune"), 2) // not a terminal: --force required
+	r = e.Run(t, "image", "prune", "--force")
+	wantCode(t, r, 0)
+	if !regexp.MustCompile(`^Total reclaimed space: 2(\.[0-9]+)?MB\n$`).MatchString(r.Stdout) {
+		t.Fatalf("prune: %q", r.Stdout)
+	}
+	// busybox is intact.
+	r = e.Run(t, "save", "-o", filepath.Join(e.Dir, "b.tar"), "busybox:1")
+	wantCode(t, r, 0)
+}
+
+func TestStoreSaveLoadRoundTrip(t *testing.T) {
+	t.Parallel()
+	src := testenv.NewEnv(t)
+	img := randomImage(t, 200<<10, 3)
+	archive := filepath.Join(src.Dir, "in.tar")
+	ggcrTar(t, archive, map[string]v1.Image{"localhost:5000/app:v1": img})
+	wantCode(t, src.Run(t, "load", "-i", archive), 0)
+	wantCode(t, src.Run(t, "tag", "localhost:5000/app:v1", "localhost:5000/app:v2"), 0)
+	list := func(e *testenv.Env) string {
+		r := e.Run(t, "images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}} {{.Digest}} {{.Size}}")
+		wantCode(t, r, 0)
+		return r.Stdout
+	}
+	want := list(src)
+	for _, format := range []string{"docker", "oci"} {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(t.TempDir(), "out.tar")
+			// A repository name alone saves all its tags, as docker save does.
+			wantCode(t, src.Run(t, "save", "--format", format, "-o", out, "localhost:5000/app"), 0)
+			if format == "docker" {
+				// ggcr's docker tarball reader (what crane uses) reads it.
+				tag, _ := nameTag("localhost:5000/app:v2")
+				back, err := tarball.ImageFromPath(out, &tag)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if id, _ := back.ConfigName(); id.String() != imageID(t, img) {
+					t.Fatalf("tarball reader got %s", id)
+				}
+			}
+			dst := testenv.NewEnv(t)
+			r := dst.Run(t, "load", "-i", out)
+			wantCode(t, r, 0)
+			if r.Stdout != "Loaded image: localhost:5000/app:v1\nLoaded image: localhost:5000/app:v2\n" {
+				t.Fatalf("load: %q", r.Stdout)
+			}
+			if got := list(dst); got != want {
+				t.Fatalf("after round trip:\n%s\nwant:\n%s", got, want)
+			}
+			// The same archive from standard input.
+			viaStdin := testenv.NewEnv(t)
+			wantCode(t, viaStdin.RunStdin(t, string(mustRead(t, out)), "load", "-q"), 0)
+			if got := list(viaStdin); got != want {
+				t.Fatalf("after load from stdin:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestStoreBadInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	img := randomImage(t, 1000, 1)
+	good := classicEntries(t, map[string]v1.Image{"app:1": img})
+	manifest := good[len(good)-1]
+	writeTar(t, filepath.Join(dir, "traversal.tar"), false, []tarEntry{{hdr: tar.Header{Name: "../../evil"}, body: []byte("x")}, manifest})
+	writeTar(t, filepath.Join(dir, "abs.tar"), false, []tarEntry{{hdr: tar.Header{Name: "/etc/evil"}, body: []byte("x")}, manifest})
+	escape := append([]tarEntry{}, good...)
+	for i, en := range escape {
+		if strings.HasSuffix(en.hdr.Name, "layer.tar") {
+			escape[i] = tarEntry{hdr: tar.Header{Name: en.hdr.Name, Typeflag: tar.TypeSymlink, Linkname: "../../../etc/passwd"}}
+		}
+	}
+	writeTar(t, filepath.Join(dir, "symlink.tar"), false, escape)
+	hard := append([]tarEntry{}, good...)
+	for i, en := range hard {
+		if strings.HasSuffix(en.hdr.Name, "layer.tar") {
+			hard[i] = tarEntry{hdr: tar.Header{Name: en.hdr.Name, Typeflag: tar.TypeLink, Linkname: "../outside"}}
+		}
+	}
+	writeTar(t, filepath.Join(dir, "hardlink.tar"), false, hard)
+	// A layer whose bytes do not match the config's diff_id.
+	tampered := append([]tarEntry{}, good...)
+	for i, en := range tampered {
+		if strings.HasSuffix(en.hdr.Name, "layer.tar") {
+			tampered[i] = tarEntry{hdr: tar.Header{Name: en.hdr.Name}, body: []byte("not the layer")}
+		}
+	}
+	writeTar(t, filepath.Join(dir, "tampered.tar"), false, tampered)
+	writeTar(t, filepath.Join(dir, "empty.tar"), false, nil)
+	if err := os.WriteFile(filepath.Join(dir, "garbage.tar"), []byte("this is not a tar archive at all, not even close................"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	full := mustRead(t, filepath.Join(dir, "tampered.tar"))
+	os.WriteFile(filepath.Join(dir, "truncated.tar"), full[:len(full)/2], 0o644)
+	// An OCI layout whose blob is a symlink out of the layout.
+	ociLayout(t, filepath.Join(dir, "layout"), img, "docker.io/library/app:1")
+	cfg, _ := img.ConfigName()
+	secret := filepath.Join(dir, "secret")
+	os.WriteFile(secret, []byte("secret"), 0o644)
+	blob := filepath.Join(dir, "layout", "blobs", "sha256", cfg.Hex)
+	os.Remove(blob)
+	if err := os.Symlink(secret, blob); err != nil {
+		t.Fatal(err)
+	}
+
+	e := testenv.NewEnv(t)
+	wantCode(t, e.Run(t, "load", "-i", filepath.Join(dir, "empty.tar")), 2) // creates the store
+	before := storeState(t, e)
+	for _, tc := range []struct {
+		input string
+		msg   string // in stderr
+	}{
+		{"missing.tar", "no such file"},
+		{"garbage.tar", "Error: "},
+		{"traversal.tar", "escapes the archive"},
+		{"abs.tar", "escapes the archive"},
+		{"symlink.tar", "escapes the archive"},
+		{"hardlink.tar", "escapes the archive"},
+		{"tampered.tar", "the config says"},
+		{"truncated.tar", "Error: "},
+		{"layout", "Error: "},
+	} {
+		t.Run(tc.input, func(t *testing.T) {
+			r := e.Run(t, "load", "-i", filepath.Join(dir, tc.input))
+			wantCode(t, r, 2)
+			if !strings.Contains(r.Stderr, tc.msg) || r.Stdout != "" {
+				t.Fatalf("stderr %q, stdout %q", r.Stderr, r.Stdout)
+			}
+			if after := storeState(t, e); after != before {
+				t.Fatalf("the store changed:\n%s\n%s", before, after)
+			}
+		})
+	}
+	// A store that cannot be created: a clear error, exit 1.
+	notDir := filepath.Join(dir, "file")
+	os.WriteFile(notDir, nil, 0o644)
+	r := e.Run(t, "--store", filepath.Join(notDir, "store"), "images")
+	wantCode(t, r, 1)
+	if !strings.Contains(r.Stderr, "Error: creating the image store") {
+		t.Fatalf("stderr %q", r.Stderr)
+	}
+}
+
+func TestStoreConcurrentProcesses(t *testing.T) {
+	t.Parallel()
+	e := testenv.NewEnv(t)
+	base := randomImage(t, 1000, 1)
+	archive := filepath.Join(e.Dir, "base.tar")
+	ggcrTar(t, archive, map[string]v1.Image{"base:1": base})
+	wantCode(t, e.Run(t, "load", "-i", archive), 0)
+	var archives []string
+	for i := range 3 {
+		p := filepath.Join(e.Dir, fmt.Sprintf("a%d.tar", i))
+		// Shared layers: the loads race on the same blobs.
+		img, err := mutate.AppendLayers(base, mustLayers(t, randomImage(t, 64<<10, 2))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ggcrTar(t, p, map[string]v1.Image{fmt.Sprintf("app%d:v1", i): img})
+		archives = append(archives, p)
+	}
+	var wg sync.WaitGroup
+	results := make([]testenv.Result, 6)
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i < 3 {
+				results[i] = e.Run(t, "load", "-q", "-i", archives[i])
+			} else {
+				results[i] = e.Run(t, "tag", "base:1", fmt.Sprintf("tagged%d:v1", i))
+			}
+		}()
+	}
+	wg.Wait()
+	for _, r := range results {
+		wantCode(t, r, 0)
+	}
+	r := e.Run(t, "images", "--format", "{{.Repository}}:{{.Tag}}")
+	wantCode(t, r, 0)
+	got := strings.Fields(r.Stdout)
+	slices.Sort(got)
+	want := []string{"app0:v1", "app1:v1", "app2:v1", "base:1", "tagged3:v1", "tagged4:v1", "tagged5:v1"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("images %v, want %v", got, want)
+	}
+}
+
+func mustLayers(t *testing.T, img v1.Image) []v1.Layer {
+	t.Helper()
+	l, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestStoreLoadKilledMidway(t *testing.T) {
+	t.Parallel()
+	e := testenv.NewEnv(t)
+	img := randomImage(t, 24<<20, 3)
+	archive := filepath.Join(e.Dir, "big.tar.gz")
+	writeTar(t, archive, true, classicEntries(t, map[string]v1.Image{"big:1": img}))
+	wantCode(t, e.Run(t, "images"), 0) // creates the store
+
+	cmd := exec.Command(testenv.CtlBinary(t), "load", "-i", archive)
+	cmd.Env = e.Environ()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once it is writing blobs: a temp file has content.
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		ents, _ := os.ReadDir(filepath.Join(e.Store, "tmp"))
+		if len(ents) > 0 {
+			if fi, err := ents[0].Info(); err == nil && fi.Size() > 1<<20 {
+				break
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if ps := cmd.ProcessState; ps.Success() {
+		t.Fatal("the load finished before it could be killed")
+	}
+	r := e.Run(t, "images", "-q")
+	wantCode(t, r, 0)
+	if r.Stdout != "" {
+		t.Fatalf("a killed load left an image: %q", r.Stdout)
+	}
+	r = e.Run(t, "load", "-i", archive)
+	wantCode(t, r, 0)
+	if r.Stdout != "Loaded image: big:1\n" {
+		t.Fatalf("reload: %q", r.Stdout)
+	}
+	r = e.Run(t, "image", "prune", "-f")
+	wantCode(t, r, 0)
+	if r.Stdout == "Total reclaimed space: 0B\n" {
+		t.Fatal("prune reclaimed nothing of the killed load's temp files")
+	}
+	if ents, _ := os.ReadDir(filepath.Join(e.Store, "tmp")); len(ents) != 0 {
+		t.Fatalf("temp files left after prune: %v", ents)
+	}
+	wantCode(t, e.Run(t, "save", "-o", filepath.Join(e.Dir, "out.tar"), "big:1"), 0)
+}
+
+// TestStoreLoadPeakRSS: loading 5 x 48 MiB of layers streams them; the
+// process never holds a layer in memory. The peak is read from
+// /proc/PID/status (VmHWM): the rusage of a child started by Go includes the
+// parent's memory at exec (Linux keeps the pre-exec high-water mark).
+func TestStoreLoadPeakRSS(t *testing.T) {
+	t.Parallel()
+	e := testenv.NewEnv(t)
+	archive := filepath.Join(e.Dir, "big.tar")
+	bigDockerTar(t, archive, 5, 48<<20)
+	cmd := exec.Command(testenv.CtlBinary(t), "load", "-i", archive)
+	cmd.Env = e.Environ()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var peak int64
+	status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+	for {
+		if b, err := os.ReadFile(status); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+					var kb int64
+					fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb)
+					peak = max(peak, kb<<10)
+				}
+			}
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			t.Logf("peak RSS of ctl load of 240 MiB: %.1f MiB", float64(peak)/(1<<20))
+			if peak == 0 || peak > 96<<20 {
+				t.Fatalf("peak RSS %.1f MiB, want under 96 MiB", float64(peak)/(1<<20))
+			}
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,195 @@
+package golden
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/ctl-dev/ctl/pkg/dockerfile"
+	"github.com/ctl-dev/ctl/pkg/reference"
+)
+
+// Resolver finds the digest a reference's tag points to now, as the
+// registry answers a HEAD of its manifest: for a multi-platform image, the
+// digest of the index (what crane digest and docker pull print).
+type Resolver interface {
+	Digest(ctx context.Context, r reference.Reference) (string, error)
+}
+
+// ResolverFunc adapts a function to Resolver.
+type ResolverFunc func(ctx context.Context, r reference.Reference) (string, error)
+
+// Digest calls f.
+func (f ResolverFunc) Digest(ctx context.Context, r reference.Reference) (string, error) {
+	return f(ctx, r)
+}
+
+// PinOptions adjust Pin.
+type PinOptions struct {
+	// Update re-resolves FROM lines that already carry a digest (when they
+	// also have a tag); without it they are left as they are.
+	Update bool
+	// BuildArgs override ARG defaults, as docker build --build-arg does.
+	BuildArgs map[string]string
+}
+
+// Pin actions of a Change.
+const (
+	PinPinned    = "pinned"    // a digest was added or replaced
+	PinUnchanged = "unchanged" // already pinned to the digest the tag has now (with Update)
+	PinKept      = "kept"      // left as it is; Reason says why
+)
+
+// Change is what Pin did to one base image.
+type Change struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Old    string `json:"old"` // the image operand as written
+	New    string `json:"new"` // the operand after pinning (== Old unless Action is "pinned")
+	Action string `json:"action"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Pin rewrites every base image of the Dockerfile src to IMAGE:TAG@DIGEST,
+// the digest resolved now (no tag means "latest", which is written out).
+// Only the image operand changes: formatting, comments and everything else
+// stay byte for byte. Already pinned bases are kept unless opts.Update, and
+// so are digest-only ones (there is no tag to resolve). A FROM that is just
+// "$NAME" or "${NAME}" is pinned by rewriting the default of its global
+// ARG (when the default is plain and not overridden); other FROMs written
+// with build arguments are kept. Running Pin on its own output changes
+// nothing.
+func Pin(ctx context.Context, file string, src []byte, res Resolver, opts PinOptions) ([]byte, []Change, error) {
+	df, err := dockerfile.Parse(src, opts.BuildArgs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
+	}
+	bases, err := basesOf(file, df)
+	if err != nil {
+		return nil, nil, err
+	}
+	type edit struct{ start, end int }
+	edits := map[edit]string{}
+	var changes []Change
+	for _, b := range bases {
+		// The operand to rewrite: the FROM's own image, or the default of
+		// the ARG it consists of.
+		c := Change{File: file, Line: b.From.Line, Old: b.From.Raw, New: b.From.Raw, Action: PinKept}
+		span, contiguous := edit{b.From.Start, b.From.End}, b.From.Contiguous
+		if b.From.HasVariables() {
+			a, why := argOperand(df, b.From)
+			if why != "" {
+				c.Reason = why
+				changes = append(changes, c)
+				continue
+			}
+			c.Line, c.Old, c.New = a.Line, a.Default, a.Default
+			span, contiguous = edit{a.Start, a.End}, a.Contiguous
+			if _, done := edits[span]; done {
+				continue // another FROM already pinned this ARG
+			}
+		}
+		switch {
+		case !contiguous:
+			c.Reason = "the image is split by a line continuation"
+		case b.Ref.Digest() != "" && b.Ref.Tag() == "":
+			c.Reason = "pinned to a digest without a tag"
+		case b.Ref.Digest() != "" && !opts.Update:
+			c.Reason = "already pinned (--update re-resolves)"
+		default:
+			tagged, err := reference.Parse(b.Ref.Name() + ":" + b.Ref.DefaultedTag())
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s:%d: %w", file, b.From.Line, err)
+			}
+			d, err := res.Digest(ctx, tagged)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s:%d: resolving %s: %w", file, b.From.Line, b.From.Image, err)
+			}
+			written, _, _ := strings.Cut(c.Old, "@")
+			if b.Ref.Tag() == "" {
+				written += ":latest"
+			}
+			c.New = written + "@" + d
+			c.Action = PinPinned
+			if c.New == c.Old {
+				c.Action = PinUnchanged
+			}
+		}
+		changes = append(changes, c)
+		if c.New != c.Old {
+			edits[span] = c.New
+		}
+	}
+	spans := make([]edit, 0, len(edits))
+	for e := range edits {
+		spans = append(spans, e)
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	var out strings.Builder
+	last := 0
+	for _, e := range spans {
+		out.Write(src[last:e.start])
+		out.WriteString(edits[e])
+		last = e.end
+	}
+	out.Write(src[last:])
+	return []byte(out.String()), changes, nil
+}
+
+// argOperand finds the global ARG whose default a FROM written as "$NAME"
+// or "${NAME}" stands for, or says why there is none to pin.
+func argOperand(df *dockerfile.File, fr dockerfile.From) (dockerfile.Arg, string) {
+	const why = "written with build arguments: pin the ARG default instead"
+	name := strings.TrimPrefix(fr.Raw, "$")
+	if n, ok := strings.CutPrefix(name, "{"); ok {
+		name, ok = strings.CutSuffix(n, "}")
+		if !ok {
+			return dockerfile.Arg{}, why
+		}
+	}
+	for i := len(df.Args) - 1; i >= 0; i-- {
+		a := df.Args[i]
+		if a.Name != name {
+			continue
+		}
+		if a.Overridden || a.Default == "" || strings.ContainsAny(a.Default, "$\"'`\\") || a.Start > fr.Start {
+			return dockerfile.Arg{}, why
+		}
+		return a, ""
+	}
+	return dockerfile.Arg{}, why
+}
+
+// WriteFileAtomic replaces path with data: written to a temporary file in
+// the same directory with path's permissions, synced, then renamed over
+// path, so a reader (or a crash) sees the old file or the new, never half.
+func WriteFileAtomic(path string, data []byte) error {
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,99 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// CopyOptions tune Copy.
+type CopyOptions struct {
+	// AllTags copies every tag of the source repository to the same tag in
+	// the destination repository.
+	AllTags bool
+	// Platform copies only that platform's image out of an index; nil
+	// copies indexes whole.
+	Platform *v1.Platform
+	// Progress receives an event per blob.
+	Progress ProgressFunc
+}
+
+// Copy copies src to dst registry to registry, streaming every blob from
+// the source's GET into the destination's PUT (nothing is written
+// locally), through the same engine as Push: blobs the destination has are
+// skipped, and when both are on one registry blobs are mounted instead of
+// sent. Manifests are copied byte for byte, so digests are preserved.
+func (c *Client) Copy(ctx context.Context, src, dst reference.Reference, opts CopyOptions) ([]PushResult, error) {
+	ropts, err := c.puller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var tags []PushTag
+	if opts.AllTags {
+		names, err := c.listTags(ctx, src, ropts)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range names {
+			s, err := src.WithTag(t)
+			if err != nil {
+				return nil, err
+			}
+			a, err := c.artifact(s, opts.Platform, ropts)
+			if err != nil {
+				return nil, err
+			}
+			tags = append(tags, PushTag{Tag: t, Artifact: a})
+		}
+	} else {
+		a, err := c.artifact(src, opts.Platform, ropts)
+		if err != nil {
+			return nil, err
+		}
+		tag := dst.Tag()
+		if tag == "" && dst.Digest() != "" {
+			tag = dst.Digest()
+		} else if tag == "" {
+			tag = dst.DefaultedTag()
+		}
+		tags = append(tags, PushTag{Tag: tag, Artifact: a})
+	}
+	popts := PushOptions{Progress: opts.Progress}
+	if strings.EqualFold(src.Registry(), dst.Registry()) && src.Repository() != dst.Repository() {
+		popts.MountFrom = src.Repository()
+	}
+	return c.Push(ctx, dst, tags, popts)
+}
+
+// artifact fetches ref's manifest: the image for platform out of an index
+// when platform is set, else the image or the whole index.
+func (c *Client) artifact(ref reference.Reference, platform *v1.Platform, ropts []remote.Option) (Artifact, error) {
+	nref, err := c.Ref(ref)
+	if err != nil {
+		return nil, err
+	}
+	wrap := func(err error) error {
+		return c.wireError(nref.Context().RegistryStr(), fmt.Errorf("reading %s: %w", ref.String(), err))
+	}
+	desc, err := remote.Get(nref, ropts...)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	var a Artifact
+	switch {
+	case platform != nil:
+		a, err = platformImage(desc, *platform)
+	case desc.MediaType.IsIndex():
+		a, err = desc.ImageIndex()
+	default:
+		a, err = desc.Image()
+	}
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return a, nil
+}

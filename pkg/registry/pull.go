@@ -1,0 +1,324 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// PullSink is where pulled images go (the local store).
+type PullSink interface {
+	// HasBlob reports whether the blob is stored already; it is not fetched
+	// again.
+	HasBlob(h v1.Hash) bool
+	// Resolve returns the manifest digest ref points at locally, if any.
+	Resolve(ref reference.Reference) (v1.Hash, bool)
+	// WriteImage stores img and points ref at it. It reads every layer it
+	// lacks from img and must check each against its digest and size (the
+	// bodies come straight off the wire) and make nothing visible on error.
+	WriteImage(ctx context.Context, img v1.Image, ref reference.Reference) error
+}
+
+// PullOptions tune Pull.
+type PullOptions struct {
+	// Platform picks the image out of an index; nil means DefaultPlatform.
+	Platform *v1.Platform
+	// Progress receives an event per layer (existing, bytes fetched).
+	Progress ProgressFunc
+	// Started, when set, is called as the pull of each reference begins.
+	Started func(ref reference.Reference)
+}
+
+// PullResult is what Pull did for one reference.
+type PullResult struct {
+	Ref reference.Reference
+	// Digest is what the reference resolved to on the registry (the index
+	// digest for a multi-platform tag), as docker prints it.
+	Digest v1.Hash
+	// Image is the digest of the platform image stored under Ref.
+	Image v1.Hash
+	// UpToDate is true when the store had that image under Ref already.
+	UpToDate bool
+}
+
+// DefaultPlatform is this machine's platform, as docker picks it: the
+// machine's architecture (and ARM variant), and linux as the OS on macOS
+// and Windows, whose containers run in a Linux VM.
+func DefaultPlatform() v1.Platform {
+	p := v1.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH}
+	if p.OS == "darwin" || p.OS == "windows" {
+		p.OS = "linux"
+	}
+	switch p.Architecture {
+	case "arm64":
+		p.Variant = "v8"
+	case "arm":
+		p.Variant = "v7"
+	}
+	return p
+}
+
+// ParsePlatform reads OS/ARCH[/VARIANT].
+func ParsePlatform(s string) (*v1.Platform, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return nil, fmt.Errorf("%w: platform %q: want OS/ARCH[/VARIANT]", reference.ErrInvalid, s)
+	}
+	p := &v1.Platform{OS: parts[0], Architecture: parts[1]}
+	if len(parts) == 3 {
+		p.Variant = parts[2]
+	}
+	return p, nil
+}
+
+// puller returns ggcr options that share one transport (one ping and token
+// per repository) for every request of an operation.
+func (c *Client) puller(ctx context.Context) ([]remote.Option, error) {
+	opts := c.remoteOptions(ctx)
+	p, err := remote.NewPuller(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, remote.Reuse(p)), nil
+}
+
+// Pull fetches ref into sink: an index is resolved to the platform, every
+// blob is verified against its digest and size before the sink keeps it,
+// blobs the sink has are not fetched, and layers come down in parallel.
+func (c *Client) Pull(ctx context.Context, ref reference.Reference, sink PullSink, opts PullOptions) (*PullResult, error) {
+	s, err := c.pullSession(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return c.pull(ctx, ref, sink, opts, s)
+}
+
+// pullSession authenticates once for pulling from ref's repository; ggcr's
+// manifest requests and ctl's own blob GETs share it (one ping, one token).
+func (c *Client) pullSession(ctx context.Context, ref reference.Reference) (*xfer, error) {
+	nrepo, err := c.Repo(ref)
+	if err != nil {
+		return nil, err
+	}
+	return c.newXfer(ctx, nrepo, []string{nrepo.Scope("pull")})
+}
+
+// remoteOpts are ggcr options over the session's authenticated transport
+// (a *transport.Wrapper, which ggcr uses as it is, without a second ping).
+func (s *xfer) remoteOpts(ctx context.Context, c *Client) []remote.Option {
+	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(s.rt), remote.WithJobs(c.jobs)}
+}
+
+// PullAllTags pulls every tag of repo (its tag or digest is ignored), in
+// tag order.
+func (c *Client) PullAllTags(ctx context.Context, repo reference.Reference, sink PullSink, opts PullOptions) ([]PullResult, error) {
+	s, err := c.pullSession(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := c.listTags(ctx, repo, s.remoteOpts(ctx, c))
+	if err != nil {
+		return nil, err
+	}
+	var results []PullResult
+	for _, tag := range tags {
+		r, err := repo.WithTag(tag)
+		if err != nil {
+			return nil, err
+		}
+		res, err := c.pull(ctx, r, sink, opts, s)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, *res)
+	}
+	return results, nil
+}
+
+// listTags lists repo's tags; a repository without tags is not found.
+func (c *Client) listTags(ctx context.Context, repo reference.Reference, ropts []remote.Option) ([]string, error) {
+	nrepo, err := c.Repo(repo)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := remote.List(nrepo, ropts...)
+	if err != nil {
+		return nil, c.wireError(nrepo.RegistryStr(), fmt.Errorf("listing tags of %s: %w", repo.Name(), err))
+	}
+	if len(tags) == 0 {
+		return nil, notFoundError{fmt.Errorf("repository %s has no tags", repo.Name())}
+	}
+	return tags, nil
+}
+
+func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSink, opts PullOptions, s *xfer) (*PullResult, error) {
+	ropts := s.remoteOpts(ctx, c)
+	nref, err := c.Ref(ref)
+	if err != nil {
+		return nil, err
+	}
+	wrap := func(err error) error {
+		return c.wireError(nref.Context().RegistryStr(), fmt.Errorf("pulling %s: %w", ref.String(), err))
+	}
+	if opts.Started != nil {
+		opts.Started(ref)
+	}
+	platform := DefaultPlatform()
+	if opts.Platform != nil {
+		platform = *opts.Platform
+	}
+	desc, err := remote.Get(nref, append(ropts, remote.WithPlatform(platform))...)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	img, err := platformImage(desc, platform)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	imgDigest, err := img.Digest()
+	if err != nil {
+		return nil, wrap(err)
+	}
+	res := &PullResult{Ref: ref, Digest: desc.Digest, Image: imgDigest}
+	if have, ok := sink.Resolve(ref); ok && have == imgDigest {
+		if complete, err := hasAll(img, sink); err == nil && complete {
+			res.UpToDate = true
+			return res, nil
+		}
+	}
+	watched, err := watch(img, sink, serialized(opts.Progress), func(h v1.Hash) (io.ReadCloser, error) {
+		return s.getBlob(ctx, h)
+	})
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if err := sink.WriteImage(ctx, watched, ref); err != nil {
+		return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
+	}
+	return res, nil
+}
+
+// platformImage resolves desc to an image, choosing from an index the
+// child that matches platform.
+func platformImage(desc *remote.Descriptor, platform v1.Platform) (v1.Image, error) {
+	if !desc.MediaType.IsIndex() {
+		return desc.Image()
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	for _, child := range im.Manifests {
+		if child.Platform != nil && child.MediaType.IsImage() && child.Platform.Satisfies(platform) {
+			return idx.Image(child.Digest)
+		}
+	}
+	return nil, notFoundError{fmt.Errorf("no matching manifest for %s in the manifest list entries", platformString(platform))}
+}
+
+func platformString(p v1.Platform) string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// hasAll reports whether sink holds img's config and every layer.
+func hasAll(img v1.Image, sink PullSink) (bool, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return false, err
+	}
+	for _, d := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+		if !sink.HasBlob(d.Digest) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// progressImage is an image whose layers are read with fetch and report
+// the bytes read from them.
+type progressImage struct {
+	v1.Image
+	progress ProgressFunc
+	fetch    func(v1.Hash) (io.ReadCloser, error)
+}
+
+// watch announces the layers sink has and wraps the others for progress.
+// Layer bodies come from fetch, unverified: the sink hashes every blob as
+// it writes it and keeps nothing that does not match, so a second hash
+// here (ggcr's) would only double the CPU a pull costs.
+func watch(img v1.Image, sink PullSink, progress ProgressFunc, fetch func(v1.Hash) (io.ReadCloser, error)) (v1.Image, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range m.Layers {
+		if sink.HasBlob(d.Digest) {
+			progress(Event{Kind: BlobExists, Digest: d.Digest, Size: d.Size, Layer: true})
+		}
+	}
+	return &progressImage{Image: img, progress: progress, fetch: fetch}, nil
+}
+
+func (i *progressImage) Layers() ([]v1.Layer, error) {
+	ls, err := i.Image.Layers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]v1.Layer, len(ls))
+	for n, l := range ls {
+		out[n] = &progressLayer{Layer: l, progress: i.progress, fetch: i.fetch}
+	}
+	return out, nil
+}
+
+func (i *progressImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
+	l, err := i.Image.LayerByDigest(h)
+	if err != nil {
+		return nil, err
+	}
+	return &progressLayer{Layer: l, progress: i.progress, fetch: i.fetch}, nil
+}
+
+type progressLayer struct {
+	v1.Layer
+	progress ProgressFunc
+	fetch    func(v1.Hash) (io.ReadCloser, error)
+}
+
+func (l *progressLayer) Compressed() (io.ReadCloser, error) {
+	d, err := l.Digest()
+	if err != nil {
+		return nil, err
+	}
+	size, err := l.Size()
+	if err != nil {
+		return nil, err
+	}
+	rc, err := l.fetch(d)
+	if err != nil {
+		return nil, err
+	}
+	ev := Event{Kind: BlobStarted, Digest: d, Size: size, Layer: true}
+	l.progress(ev)
+	return &countingReader{rc: rc, report: func(done int64) {
+		ev.Kind, ev.Done = BlobProgress, done
+		l.progress(ev)
+	}, eof: func() {
+		ev.Kind, ev.Done = BlobDone, size
+		l.progress(ev)
+	}}, nil
+}

@@ -1,0 +1,210 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// memSink is an in-memory PullSink.
+type memSink struct {
+	mu    sync.Mutex
+	blobs map[v1.Hash][]byte
+	tags  map[string]v1.Hash
+}
+
+func newMemSink() *memSink {
+	return &memSink{blobs: map[v1.Hash][]byte{}, tags: map[string]v1.Hash{}}
+}
+
+func (s *memSink) HasBlob(h v1.Hash) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.blobs[h]
+	return ok
+}
+
+func (s *memSink) Resolve(ref reference.Reference) (v1.Hash, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.tags[ref.String()]
+	return h, ok
+}
+
+// WriteImage reads every layer fully before keeping anything, as the store
+// does with its temp files.
+func (s *memSink) WriteImage(_ context.Context, img v1.Image, ref reference.Reference) error {
+	m, err := img.Manifest()
+	if err != nil {
+		return err
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	got := map[v1.Hash][]byte{}
+	for i, l := range layers {
+		if s.HasBlob(m.Layers[i].Digest) {
+			continue
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != m.Layers[i].Digest.Hex || int64(len(b)) != m.Layers[i].Size {
+			return fmt.Errorf("layer %s: content does not match", m.Layers[i].Digest)
+		}
+		got[m.Layers[i].Digest] = b
+	}
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return err
+	}
+	got[m.Config.Digest] = raw
+	d, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for h, b := range got {
+		s.blobs[h] = b
+	}
+	s.tags[ref.String()] = d
+	return nil
+}
+
+func TestPullVerifiesAndSkips(t *testing.T) {
+	t.Parallel()
+	reg := newFakeRegistry(t)
+	c := newShareClient(t)
+	img, _ := random.Image(2000, 3)
+	ref := mustRef(t, reg.host()+"/app:v1")
+	nref, _ := c.Ref(ref)
+	if err := remote.Write(nref, img); err != nil {
+		t.Fatal(err)
+	}
+	sink := newMemSink()
+	var done int
+	res, err := c.Pull(context.Background(), ref, sink, PullOptions{Progress: func(e Event) {
+		if e.Kind == BlobDone {
+			done++
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := img.Digest()
+	if res.Digest != want || res.Image != want || res.UpToDate || done != 3 {
+		t.Fatalf("first pull: %+v, %d layers fetched", res, done)
+	}
+	if len(sink.blobs) != 4 {
+		t.Fatalf("sink holds %d blobs, want 4", len(sink.blobs))
+	}
+	res, err = c.Pull(context.Background(), ref, sink, PullOptions{})
+	if err != nil || !res.UpToDate {
+		t.Fatalf("second pull: %+v %v", res, err)
+	}
+}
+
+func TestPullCorruptBlob(t *testing.T) {
+	t.Parallel()
+	reg := newFakeRegistry(t)
+	c := newShareClient(t)
+	img, _ := random.Image(2000, 1)
+	ref := mustRef(t, reg.host()+"/app:v1")
+	nref, _ := c.Ref(ref)
+	if err := remote.Write(nref, img); err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	ld, _ := layers[0].Digest()
+	reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if r.Method == http.MethodGet && r.URL.Path == "/v2/app/blobs/"+ld.String() {
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			b := rec.Body.Bytes()
+			b[len(b)/2] ^= 0xff
+			w.WriteHeader(rec.Code)
+			io.Copy(w, bytes.NewReader(b))
+			return true
+		}
+		return false
+	}
+	sink := newMemSink()
+	_, err := c.Pull(context.Background(), ref, sink, PullOptions{})
+	if err == nil {
+		t.Fatal("pull of a corrupted layer succeeded")
+	}
+	if _, ok := sink.blobs[ld]; ok || len(sink.tags) != 0 {
+		t.Errorf("corrupted layer or tag stored: %v", sink.tags)
+	}
+}
+
+func TestPullPlatform(t *testing.T) {
+	t.Parallel()
+	reg := newFakeRegistry(t)
+	c := newShareClient(t)
+	amd, _ := random.Image(100, 1)
+	arm, _ := random.Image(100, 1)
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}}},
+	)
+	ref := mustRef(t, reg.host()+"/multi:v1")
+	nref, _ := c.Ref(ref)
+	if err := remote.WriteIndex(nref, idx); err != nil {
+		t.Fatal(err)
+	}
+	idxDigest, _ := idx.Digest()
+	armDigest, _ := arm.Digest()
+	p, _ := ParsePlatform("linux/arm64")
+	res, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{Platform: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Digest != idxDigest || res.Image != armDigest {
+		t.Errorf("pull linux/arm64: %+v, want index %s image %s", res, idxDigest, armDigest)
+	}
+	p, _ = ParsePlatform("linux/s390x")
+	if _, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{Platform: p}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("pull of a missing platform: %v, want ErrNotFound", err)
+	}
+
+	// Copy the index whole to another repository of the same registry:
+	// every blob is mounted and the digest is kept.
+	dst := mustRef(t, reg.host()+"/copy:v1")
+	var mounted int
+	reg.counts()
+	res2, err := c.Copy(context.Background(), ref, dst, CopyOptions{Progress: func(e Event) {
+		if e.Kind == BlobExists || e.Kind == BlobMounted {
+			mounted++
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res2) != 1 || res2[0].Digest != idxDigest || mounted != 4 {
+		t.Errorf("copy: %+v, %d blobs not sent", res2, mounted)
+	}
+}

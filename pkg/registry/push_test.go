@@ -1,0 +1,313 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+)
+
+// fakeRegistry is ggcr's in-memory registry behind a hook that may answer a
+// request itself (mounts, odd Locations, lying digests) and counts requests.
+type fakeRegistry struct {
+	*httptest.Server
+	mu    sync.Mutex
+	count map[string]int // "METHOD kind" → requests
+	hook  func(w http.ResponseWriter, r *http.Request, next http.Handler) bool
+}
+
+func newFakeRegistry(t *testing.T) *fakeRegistry {
+	t.Helper()
+	f := &fakeRegistry{count: map[string]int{}}
+	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.count[r.Method+" "+kind(r.URL.Path)]++
+		hook := f.hook
+		f.mu.Unlock()
+		if hook != nil && hook(w, r, inner) {
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func kind(path string) string {
+	switch {
+	case path == "/v2/":
+		return "ping"
+	case strings.Contains(path, "/blobs/uploads"):
+		return "upload"
+	case strings.Contains(path, "/blobs/"):
+		return "blob"
+	case strings.Contains(path, "/manifests/"):
+		return "manifest"
+	}
+	return path
+}
+
+func (f *fakeRegistry) counts() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range f.count {
+		out[k] = v
+	}
+	f.count = map[string]int{}
+	return out
+}
+
+func (f *fakeRegistry) host() string { return strings.TrimPrefix(f.URL, "http://") }
+
+func newShareClient(t *testing.T) *Client {
+	t.Helper()
+	c, err := New(WithJobs(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestPushAllTagsThenAgain(t *testing.T) {
+	t.Parallel()
+	reg := newFakeRegistry(t)
+	c := newShareClient(t)
+	img, err := random.Image(1000, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags []PushTag
+	for i := range 5 {
+		tags = append(tags, PushTag{Tag: fmt.Sprintf("v%d", i), Artifact: img})
+	}
+	repo := mustRef(t, reg.host()+"/app")
+	var pushed, exists int
+	progress := func(e Event) {
+		switch e.Kind {
+		case BlobDone:
+			pushed++
+		case BlobExists:
+			exists++
+		}
+	}
+	res, err := c.Push(context.Background(), repo, tags, PushOptions{Progress: progress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := img.Digest()
+	for _, r := range res {
+		if r.Digest != want || r.Unchanged {
+			t.Errorf("first push %s: %+v, want digest %s changed", r.Tag, r, want)
+		}
+	}
+	got := reg.counts()
+	// One ping, one HEAD of the first tag, per blob a HEAD, a POST and a
+	// PUT, and one PUT per tag: 1 + 1 + 11*3 + 5 = 40.
+	if got["POST upload"] != 11 || got["PUT upload"] != 11 || got["PUT manifest"] != 5 || got["HEAD manifest"] != 1 || got["PATCH upload"] != 0 {
+		t.Errorf("first push requests = %v", got)
+	}
+	if pushed != 11 || exists != 0 {
+		t.Errorf("events: %d pushed, %d existing; want 11, 0", pushed, exists)
+	}
+	for _, tag := range tags {
+		ref := mustRef(t, reg.host()+"/app:"+tag.Tag)
+		nref, _ := c.Ref(ref)
+		d, err := remote.Head(nref)
+		if err != nil || d.Digest != want {
+			t.Fatalf("%s: %v %v", tag.Tag, d, err)
+		}
+	}
+
+	reg.counts() // forget the checks above
+	res, err = c.Push(context.Background(), repo, tags, PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if !r.Unchanged {
+			t.Errorf("second push re-sent %s", r.Tag)
+		}
+	}
+	got = reg.counts()
+	if total := sum(got); total != 6 || got["HEAD manifest"] != 5 {
+		t.Errorf("second push: %d requests %v, want 6 (ping + a HEAD per tag)", total, got)
+	}
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// TestUploadLocations checks that the upload URL is used as the registry
+// gave it, relative or absolute, with its query (the _state) kept.
+func TestUploadLocations(t *testing.T) {
+	t.Parallel()
+	for _, absolute := range []bool{false, true} {
+		t.Run(fmt.Sprint("absolute=", absolute), func(t *testing.T) {
+			t.Parallel()
+			reg := newFakeRegistry(t)
+			var bad []string
+			var mu sync.Mutex
+			reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+				switch {
+				case r.Method == http.MethodPost && kind(r.URL.Path) == "upload":
+					rec := httptest.NewRecorder()
+					next.ServeHTTP(rec, r)
+					loc := rec.Header().Get("Location") + "?_state=abc%3D"
+					if absolute {
+						loc = reg.URL + loc
+					}
+					w.Header().Set("Location", loc)
+					w.WriteHeader(rec.Code)
+					return true
+				case r.Method == http.MethodPut && kind(r.URL.Path) == "upload":
+					if r.URL.Query().Get("_state") != "abc=" || r.URL.Query().Get("digest") == "" {
+						mu.Lock()
+						bad = append(bad, r.URL.String())
+						mu.Unlock()
+					}
+				}
+				return false
+			}
+			img, _ := random.Image(100, 2)
+			_, err := newShareClient(t).Push(context.Background(), mustRef(t, reg.host()+"/loc"), []PushTag{{"t", img}}, PushOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(bad) > 0 {
+				t.Errorf("PUTs lost the Location's query: %v", bad)
+			}
+		})
+	}
+}
+
+// TestMount covers both answers to a mount: 201 (done) and 202 (upload at
+// the Location given).
+func TestMount(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{http.StatusCreated, http.StatusAccepted} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			t.Parallel()
+			reg := newFakeRegistry(t)
+			img, _ := random.Image(100, 1)
+			layers, _ := img.Layers()
+			ld, _ := layers[0].Digest()
+			var mounts []string
+			var mu sync.Mutex
+			reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+				if r.Method == http.MethodPost && r.URL.Query().Get("mount") != "" {
+					mu.Lock()
+					mounts = append(mounts, r.URL.Query().Get("mount")+" from "+r.URL.Query().Get("from"))
+					mu.Unlock()
+					if status == http.StatusCreated {
+						// Make the blob really exist so the manifest PUT passes.
+						l, _ := img.LayerByDigest(v1.Hash(ld))
+						rc, _ := l.Compressed()
+						defer rc.Close()
+						up := httptest.NewRecorder()
+						next.ServeHTTP(up, httptest.NewRequest(http.MethodPost, "/v2/other/blobs/uploads/?digest="+ld.String(), rc))
+						w.WriteHeader(http.StatusCreated)
+						return true
+					}
+					r.URL.RawQuery = "" // the fake does not mount: an upload session
+				}
+				return false
+			}
+			var events []string
+			progress := func(e Event) {
+				if e.Layer && (e.Kind == BlobMounted || e.Kind == BlobDone) {
+					events = append(events, fmt.Sprint(e.Kind, " ", e.From))
+				}
+			}
+			srcs := map[v1.Hash][]string{ld: {"other"}}
+			_, err := newShareClient(t).Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{"t", img}}, PushOptions{Sources: srcs, Progress: progress})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(mounts) != 1 || mounts[0] != ld.String()+" from other" {
+				t.Errorf("mount requests = %v", mounts)
+			}
+			want := fmt.Sprint(BlobMounted, " other")
+			if status == http.StatusAccepted {
+				want = fmt.Sprint(BlobDone, " ")
+			}
+			if len(events) != 1 || events[0] != want {
+				t.Errorf("events = %q, want %q", events, want)
+			}
+		})
+	}
+}
+
+func TestManifestDigestMismatch(t *testing.T) {
+	t.Parallel()
+	reg := newFakeRegistry(t)
+	reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if r.Method == http.MethodPut && kind(r.URL.Path) == "manifest" {
+			w.Header().Set("Docker-Content-Digest", "sha256:"+strings.Repeat("0", 64))
+			w.WriteHeader(http.StatusCreated)
+			return true
+		}
+		return false
+	}
+	img, _ := random.Image(100, 1)
+	_, err := newShareClient(t).Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{"t", img}}, PushOptions{})
+	if !errors.Is(err, ErrDigestMismatch) {
+		t.Fatalf("err = %v, want ErrDigestMismatch", err)
+	}
+}
+
+// TestPushRetriesBrokenUpload: a reset in the middle of a PUT and a 503
+// are survived by starting the blob's upload again.
+func TestPushRetriesBrokenUpload(t *testing.T) {
+	t.Parallel()
+	reg := newFakeRegistry(t)
+	var mu sync.Mutex
+	failures := 2
+	reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method == http.MethodPut && kind(r.URL.Path) == "upload" && failures > 0 {
+			failures--
+			if failures == 1 {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return true
+			}
+			hj, _ := w.(http.Hijacker)
+			conn, _, _ := hj.Hijack()
+			conn.Close()
+			return true
+		}
+		return false
+	}
+	img, _ := random.Image(5000, 2)
+	c := newShareClient(t)
+	if _, err := c.Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{"t", img}}, PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	nref, _ := c.Ref(mustRef(t, reg.host()+"/app:t"))
+	got, err := remote.Image(nref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(got); err != nil {
+		t.Fatal(err)
+	}
+}
