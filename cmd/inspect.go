@@ -8,7 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/spf13/cobra"
 )
@@ -56,15 +55,7 @@ func runInspect(ctx context.Context, opts *inspectOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := reference.Parse(opts.Ref)
-	if err != nil {
-		return err
-	}
-	platform, err := parsePlatform(opts.Platform)
-	if err != nil {
-		return err
-	}
-	rc, err := opts.Registry()
+	r, platform, rc, err := remoteTarget(opts.Ref, opts.Platform, opts.Registry)
 	if err != nil {
 		return err
 	}
