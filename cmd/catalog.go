@@ -3,7 +3,6 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -57,15 +56,9 @@ repository, with the fields .Registry and .Repository.`,
 }
 
 func runCatalog(ctx context.Context, opts *catalogOptions) error {
-	p, err := newPrinter(opts.Format)
+	p, err := listPrinter(opts.Format, opts.Filter, opts.PageSize)
 	if err != nil {
 		return err
-	}
-	if err := checkGlob(opts.Filter); err != nil {
-		return err
-	}
-	if opts.PageSize < 0 {
-		return invalidInput(fmt.Errorf("invalid --page-size %d: must be positive", opts.PageSize))
 	}
 	rc, err := opts.Registry()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 )
@@ -45,15 +46,7 @@ that platform's manifest inside an index.`,
 }
 
 func runDigest(ctx context.Context, opts *digestOptions) error {
-	r, err := reference.Parse(opts.Ref)
-	if err != nil {
-		return err
-	}
-	platform, err := parsePlatform(opts.Platform)
-	if err != nil {
-		return err
-	}
-	rc, err := opts.Registry()
+	r, platform, rc, err := remoteTarget(opts.Ref, opts.Platform, opts.Registry)
 	if err != nil {
 		return err
 	}
@@ -63,6 +56,21 @@ func runDigest(ctx context.Context, opts *digestOptions) error {
 	}
 	_, err = fmt.Fprintln(opts.IO.Out, d)
 	return err
+}
+
+// remoteTarget is what the commands reading one remote reference start
+// with: the parsed reference, its --platform, and a registry client.
+func remoteTarget(ref, platform string, newClient registryFunc) (reference.Reference, *v1.Platform, *registry.Client, error) {
+	r, err := reference.Parse(ref)
+	if err != nil {
+		return reference.Reference{}, nil, nil, err
+	}
+	p, err := parsePlatform(platform)
+	if err != nil {
+		return reference.Reference{}, nil, nil, err
+	}
+	rc, err := newClient()
+	return r, p, rc, err
 }
 
 // parsePlatform reads --platform ("" means none).

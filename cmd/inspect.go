@@ -1,14 +1,13 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
+	"text/tabwriter"
 
-	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/spf13/cobra"
 )
@@ -56,15 +55,7 @@ func runInspect(ctx context.Context, opts *inspectOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := reference.Parse(opts.Ref)
-	if err != nil {
-		return err
-	}
-	platform, err := parsePlatform(opts.Platform)
-	if err != nil {
-		return err
-	}
-	rc, err := opts.Registry()
+	r, platform, rc, err := remoteTarget(opts.Ref, opts.Platform, opts.Registry)
 	if err != nil {
 		return err
 	}
@@ -76,19 +67,25 @@ func runInspect(ctx context.Context, opts *inspectOptions) error {
 }
 
 func printInspection(w io.Writer, in *registry.Inspection) error {
-	// Keys are padded by hand: a tabwriter would widen them to the layer
-	// digests listed below them.
-	tw := bufio.NewWriter(w)
-	row := func(k, v string) { fmt.Fprintf(tw, "%-12s%s\n", k+":", escapeControl(v)) }
+	row := func(k, v string) { fmt.Fprintf(w, "%-12s%s\n", k+":", escapeControl(v)) }
+	// list prints indented, aligned rows under a key.
+	list := func(rows [][]string) error {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, r := range rows {
+			fmt.Fprintf(tw, "  %s\n", strings.Join(r, "\t"))
+		}
+		return tw.Flush()
+	}
 	row("Name", in.Name)
 	row("MediaType", in.MediaType)
 	row("Digest", in.Digest)
 	if len(in.Manifests) > 0 {
 		row("Manifests", fmt.Sprint(len(in.Manifests)))
+		rows := make([][]string, 0, len(in.Manifests))
 		for _, m := range in.Manifests {
-			fmt.Fprintf(tw, "  %-16s %s  %s\n", orDash(m.Platform), m.Digest, humanSize(m.Size))
+			rows = append(rows, []string{orDash(m.Platform), m.Digest, humanSize(m.Size)})
 		}
-		return tw.Flush()
+		return list(rows)
 	}
 	if in.Platform != "" {
 		row("Platform", in.Platform)
@@ -98,8 +95,12 @@ func printInspection(w io.Writer, in *registry.Inspection) error {
 	}
 	row("Size", fmt.Sprintf("%s (%d bytes)", humanSize(in.TotalSize), in.TotalSize))
 	row("Layers", fmt.Sprint(len(in.Layers)))
+	rows := make([][]string, 0, len(in.Layers))
 	for _, l := range in.Layers {
-		fmt.Fprintf(tw, "  %s  %s\n", l.Digest, humanSize(l.Size))
+		rows = append(rows, []string{l.Digest, humanSize(l.Size)})
+	}
+	if err := list(rows); err != nil {
+		return err
 	}
 	if len(in.Entrypoint) > 0 {
 		row("Entrypoint", strings.Join(in.Entrypoint, " "))
@@ -108,17 +109,17 @@ func printInspection(w io.Writer, in *registry.Inspection) error {
 		row("Cmd", strings.Join(in.Cmd, " "))
 	}
 	if len(in.Labels) > 0 {
-		row("Labels", "")
+		row("Labels", fmt.Sprint(len(in.Labels)))
 		keys := make([]string, 0, len(in.Labels))
 		for k := range in.Labels {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(tw, "  %s=%s\n", escapeControl(k), escapeControl(in.Labels[k]))
+			fmt.Fprintf(w, "  %s=%s\n", escapeControl(k), escapeControl(in.Labels[k]))
 		}
 	}
-	return tw.Flush()
+	return nil
 }
 
 func orDash(s string) string {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -157,5 +158,37 @@ func TestLookCommandsAgainstInProcessRegistry(t *testing.T) {
 	err = runDigest(ctx, &digestOptions{IO: f.IO, Registry: f.Registry, Ref: host + "/app", Platform: "linux"})
 	if code, _ := exitCode(err); code != exitUsage {
 		t.Errorf("bad platform: exit %d (%v)", code, err)
+	}
+}
+
+func TestPrintInspection(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	in := &registry.Inspection{
+		Name: "r/app:v1", MediaType: "application/vnd.oci.image.manifest.v1+json", Digest: "sha256:aa",
+		Platform: "linux/amd64", Created: "2026-01-02T03:04:05Z", TotalSize: 2500,
+		Layers:     []registry.LayerInfo{{Digest: "sha256:bb", Size: 2000}, {Digest: "sha256:cccc", Size: 500}},
+		Entrypoint: []string{"/bin/app"}, Cmd: []string{"--serve"}, Labels: map[string]string{"b": "2", "a": "1\x1b"},
+	}
+	if err := printInspection(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	want := `Name:       r/app:v1
+MediaType:  application/vnd.oci.image.manifest.v1+json
+Digest:     sha256:aa
+Platform:   linux/amd64
+Created:    2026-01-02T03:04:05Z
+Size:       2.5kB (2500 bytes)
+Layers:     2
+  sha256:bb    2kB
+  sha256:cccc  500B
+Entrypoint: /bin/app
+Cmd:        --serve
+Labels:     2
+  a=1\x1b
+  b=2
+`
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }

@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 
-	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/spf13/cobra"
 )
 
@@ -48,15 +47,7 @@ an index to that platform's manifest.`,
 }
 
 func runManifestGet(ctx context.Context, opts *manifestGetOptions) error {
-	r, err := reference.Parse(opts.Ref)
-	if err != nil {
-		return err
-	}
-	platform, err := parsePlatform(opts.Platform)
-	if err != nil {
-		return err
-	}
-	rc, err := opts.Registry()
+	r, platform, rc, err := remoteTarget(opts.Ref, opts.Platform, opts.Registry)
 	if err != nil {
 		return err
 	}

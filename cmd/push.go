@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -17,6 +18,8 @@ type pushOptions struct {
 	AllTags  bool
 	Jobs     int
 	Quiet    bool
+	// Semver: push REPO:VERSION, then write its moving tags (cmd/tag_semver.go).
+	Semver semverFlags
 }
 
 func newPushCmd(f *Factory, runF func(*pushOptions) error) *cobra.Command {
@@ -31,14 +34,32 @@ it, and a tag that already points at the image is left alone. The manifest
 goes last, so an interrupted push leaves the tag as it was.
 
 Without a tag, "latest" is pushed; with --all-tags, every tag of the
-repository in the store.`,
+repository in the store.
+
+With --semver, REF is REPOSITORY:MAJOR.MINOR.PATCH: that tag is pushed,
+then the moving tags MAJOR.MINOR, MAJOR and latest are written on the
+registry as manifests only, never moving one backwards (see
+"ctl tag --semver" and docs/versioned-tags.md). --dry-run prints the plan
+and pushes nothing.`,
 		Example: `  ctl push registry.local:5000/gallery/ui:v1
-  ctl push --all-tags registry.local:5000/gallery/ui`,
-		Args: cobra.ExactArgs(1),
+  ctl push --all-tags registry.local:5000/gallery/ui
+  ctl push --semver registry.local:5000/gallery/ui:2.1.106`,
+		Args: func(c *cobra.Command, args []string) error {
+			if (opts.Semver.NoLatest || opts.Semver.DryRun) && !opts.Semver.Semver {
+				return errors.New("--no-latest and --dry-run work with --semver only")
+			}
+			if opts.Semver.Semver && opts.AllTags {
+				return errors.New("--semver and --all-tags cannot be combined")
+			}
+			return cobra.ExactArgs(1)(c, args)
+		},
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Ref = args[0]
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.Semver.Semver {
+				return runPushSemver(c.Context(), opts)
 			}
 			return runPush(c.Context(), opts)
 		},
@@ -47,6 +68,9 @@ repository in the store.`,
 	fl.BoolVarP(&opts.AllTags, "all-tags", "a", false, "push every tag of the repository")
 	fl.IntVarP(&opts.Jobs, "jobs", "j", defaultJobs, "blobs to move at once")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print results only, no progress")
+	fl.BoolVar(&opts.Semver.Semver, "semver", false, semverFlagHelp)
+	fl.BoolVar(&opts.Semver.NoLatest, "no-latest", false, noLatestFlagHelp)
+	fl.BoolVar(&opts.Semver.DryRun, "dry-run", false, dryRunSemverHelp)
 	return c
 }
 

@@ -85,6 +85,80 @@ func runTagSemverLocal(opts *tagOptions) error {
 	return nil
 }
 
+// runPushSemver carries out "ctl push --semver REPO:VERSION": the version
+// tag is pushed from the store as push does, then the moving tags are
+// written on the registry from the same manifest bytes (no GET needed).
+func runPushSemver(ctx context.Context, opts *pushOptions) error {
+	repo, v, err := splitVersionRef(opts.Ref)
+	if err != nil {
+		return err
+	}
+	exact, err := repo.WithTag(v.Tag())
+	if err != nil {
+		return err
+	}
+	local, err := opts.Local()
+	if err != nil {
+		return err
+	}
+	tags, err := local.PushTargets(exact, false)
+	if err != nil {
+		return err
+	}
+	if len(tags) != 1 {
+		return fmt.Errorf("push --semver: %d local images answer to %s", len(tags), exact.Familiar())
+	}
+	m, err := artifactManifest(tags[0].Artifact)
+	if err != nil {
+		return err
+	}
+	c, err := clientWithJobs(opts.Registry, opts.Jobs)
+	if err != nil {
+		return err
+	}
+	if !opts.Semver.DryRun {
+		p := newProgress(opts.IO, opts.Quiet, pushWords)
+		if !opts.Quiet {
+			fmt.Fprintf(opts.IO.ErrOut, "The push refers to repository [%s]\n", repo.Name())
+		}
+		results, err := c.Push(ctx, exact, tags, registry.PushOptions{Progress: p.Event, Sources: local.MountSources(exact)})
+		p.Close()
+		if err != nil {
+			return err
+		}
+		printPushed(opts.IO, results)
+	}
+	_, err = c.TagVersion(ctx, exact, repo, v, registry.VersionOptions{
+		Plan:     tagplan.Options{NoLatest: opts.Semver.NoLatest},
+		DryRun:   opts.Semver.DryRun,
+		Manifest: m,
+		OnStep: func(s tagplan.Step, res *registry.VersionResult) {
+			if s.Tag == v.Tag() && !opts.Semver.DryRun {
+				return // push printed it
+			}
+			printSemverStep(opts.IO, s, res.Size, opts.Semver.DryRun)
+		},
+	})
+	return err
+}
+
+// artifactManifest is the manifest of a local image about to be pushed.
+func artifactManifest(a registry.Artifact) (*registry.Manifest, error) {
+	raw, err := a.RawManifest()
+	if err != nil {
+		return nil, err
+	}
+	mt, err := a.MediaType()
+	if err != nil {
+		return nil, err
+	}
+	d, err := a.Digest()
+	if err != nil {
+		return nil, err
+	}
+	return &registry.Manifest{Bytes: raw, MediaType: mt, Digest: d}, nil
+}
+
 // tagRemoteSemver carries out "ctl tag --semver --remote [SOURCE] REPO:VERSION":
 // with one argument the source is the exact version tag already in the
 // repository.

@@ -66,15 +66,9 @@ fields .Repository and .Tag.`,
 }
 
 func runTagsList(ctx context.Context, opts *tagsListOptions) error {
-	p, err := newPrinter(opts.Format)
+	p, err := listPrinter(opts.Format, opts.Filter, opts.PageSize)
 	if err != nil {
 		return err
-	}
-	if err := checkGlob(opts.Filter); err != nil {
-		return err
-	}
-	if opts.PageSize < 0 {
-		return invalidInput(fmt.Errorf("invalid --page-size %d: must be positive", opts.PageSize))
 	}
 	r, err := reference.ParseRepository(opts.Repo)
 	if err != nil {
@@ -94,6 +88,18 @@ func runTagsList(ctx context.Context, opts *tagsListOptions) error {
 }
 
 // checkGlob rejects a malformed --filter before any request.
+// listPrinter checks the flags shared by the commands that list names from a
+// registry (--format, --filter, --page-size) and returns the printer.
+func listPrinter(format, filter string, pageSize int) (*printer, error) {
+	if pageSize < 0 {
+		return nil, invalidInput(fmt.Errorf("invalid --page-size %d: must be positive", pageSize))
+	}
+	if err := checkGlob(filter); err != nil {
+		return nil, err
+	}
+	return newPrinter(format)
+}
+
 func checkGlob(glob string) error {
 	if _, err := path.Match(glob, ""); err != nil {
 		return invalidInput(fmt.Errorf("invalid --filter %q: %w", glob, err))

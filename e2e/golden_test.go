@@ -264,3 +264,57 @@ func TestSemverRemoteTokenAuth(t *testing.T) {
 		t.Errorf("tags on the registry: %q", got.Stdout)
 	}
 }
+
+// TestPushSemverBinary pushes a version from the store and writes its
+// moving tags on the real registry.
+func TestPushSemverBinary(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	e := testenv.NewEnv(t)
+	load := func(ref string) string {
+		img, err := random.Image(128, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(e.Dir, strings.NewReplacer(":", "_", "/", "_").Replace(ref)+".tar")
+		if err := tarball.WriteToFile(p, mustTag(t, ref), img); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.Run(t, "load", "-i", p); r.Code != 0 {
+			t.Fatalf("load: %+v", r)
+		}
+		// The store keeps what load made of the tar, not img's digest.
+		r := e.Run(t, "images", "--format", "{{.Digest}}", ref)
+		if r.Code != 0 || !strings.HasPrefix(r.Stdout, "sha256:") {
+			t.Fatalf("images: %+v", r)
+		}
+		return strings.TrimSpace(r.Stdout)
+	}
+	digest := func(tag string) string {
+		r := e.Crane(t, "digest", "--insecure", reg.Ref("app:"+tag))
+		return strings.TrimSpace(r.Stdout)
+	}
+	d114 := load(reg.Ref("app:2.1.114"))
+	d106 := load(reg.Ref("app:2.1.106"))
+
+	r := e.Run(t, "push", "--semver", "--dry-run", reg.Ref("app:2.1.114"))
+	if r.Code != 0 || !strings.Contains(r.Stdout, "latest -> "+d114+" (created)\n") || digest("2.1.114") != "" {
+		t.Errorf("dry run: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	r = e.Run(t, "push", "--semver", reg.Ref("app:2.1.114"))
+	if r.Code != 0 || strings.Count(r.Stdout, ": digest: "+d114) != 4 || !strings.HasPrefix(r.Stdout, "2.1.114: digest: ") {
+		t.Errorf("push --semver: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	r = e.Run(t, "push", "--semver", reg.Ref("app:2.1.106"))
+	if r.Code != 0 || strings.Count(r.Stdout, "\n") != 1 || !strings.Contains(r.Stderr, "2: kept at "+d114) {
+		t.Errorf("older patch: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	for tag, want := range map[string]string{"2.1.114": d114, "2.1.106": d106, "2.1": d114, "2": d114, "latest": d114} {
+		if got := digest(tag); got != want {
+			t.Errorf("%s -> %s, want %s", tag, got, want)
+		}
+	}
+	if r := e.Run(t, "push", "--semver", "--all-tags", reg.Ref("app:2.1.114")); r.Code != 2 {
+		t.Errorf("--semver --all-tags: exit %d", r.Code)
+	}
+}

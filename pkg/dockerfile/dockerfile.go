@@ -18,7 +18,6 @@
 package dockerfile
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"regexp"
@@ -78,35 +77,6 @@ func (f From) IsBase() bool { return !f.StageRef && !f.Scratch() }
 
 // HasVariables reports whether the image operand uses build arguments.
 func (f From) HasVariables() bool { return strings.ContainsAny(f.Raw, "$\"'") }
-
-// line is one physical line of the source.
-type line struct {
-	num        int // 1-based
-	start, end int // byte offsets of the content, without the line ending
-	text       string
-}
-
-func splitLines(src []byte) []line {
-	var lines []line
-	off := 0
-	for n := 1; off < len(src) || n == 1; n++ {
-		i := bytes.IndexByte(src[off:], '\n')
-		end, next := len(src), len(src)
-		if i >= 0 {
-			end, next = off+i, off+i+1
-		}
-		cend := end
-		if cend > off && src[cend-1] == '\r' {
-			cend--
-		}
-		lines = append(lines, line{num: n, start: off, end: cend, text: string(src[off:cend])})
-		off = next
-		if i < 0 {
-			break
-		}
-	}
-	return lines
-}
 
 var directiveRE = regexp.MustCompile(`^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$`)
 
@@ -175,44 +145,6 @@ func Parse(src []byte, buildArgs map[string]string) (*File, error) {
 	return f, nil
 }
 
-// nextInstruction gathers the logical instruction that starts at or after
-// lines[i], skipping comments and blank lines; it returns nil at the end.
-func nextInstruction(lines []line, i int, escape byte) (*instruction, int) {
-	var ins *instruction
-	for ; i < len(lines); i++ {
-		l := lines[i]
-		trimmed := strings.TrimLeft(l.text, " \t")
-		if trimmed == "" || trimmed[0] == '#' {
-			// A comment or blank line: skipped, also inside a continuation.
-			continue
-		}
-		if ins == nil {
-			ins = &instruction{first: l.num}
-		}
-		ins.last = l.num
-		lead := len(l.text) - len(trimmed)
-		content := l.text
-		if len(ins.text) == 0 {
-			content = trimmed
-		} else {
-			lead = 0
-		}
-		body := strings.TrimRight(content, " \t")
-		cont := len(body) > 0 && body[len(body)-1] == escape
-		if cont {
-			content = body[:len(body)-1]
-		}
-		for k := 0; k < len(content); k++ {
-			ins.offsets = append(ins.offsets, l.start+lead+k)
-		}
-		ins.text += content
-		if !cont {
-			return ins, i + 1
-		}
-	}
-	return ins, i
-}
-
 type heredoc struct {
 	word      string
 	stripTabs bool
@@ -253,28 +185,6 @@ func (p *parser) instruction(ins *instruction) ([]heredoc, error) {
 		return hs, nil
 	}
 	return nil, nil
-}
-
-// field is a whitespace-separated word of an instruction and its position.
-type field struct {
-	text       string
-	start, end int // offsets in the instruction text
-}
-
-func fields(s string, base int) []field {
-	var out []field
-	start := -1
-	for k := 0; k <= len(s); k++ {
-		space := k == len(s) || s[k] == ' ' || s[k] == '\t'
-		switch {
-		case space && start >= 0:
-			out = append(out, field{s[start:k], base + start, base + k})
-			start = -1
-		case !space && start < 0:
-			start = k
-		}
-	}
-	return out
 }
 
 func (p *parser) from(ins *instruction, base int, rest string) error {
@@ -319,105 +229,4 @@ func (p *parser) from(ins *instruction, base int, rest string) error {
 	}
 	p.file.Froms = append(p.file.Froms, fr)
 	return nil
-}
-
-func (p *parser) arg(ins *instruction, base int, rest string) error {
-	trimmed := strings.TrimLeft(rest, " \t")
-	base += len(rest) - len(trimmed)
-	words, err := splitArgWords(strings.TrimRight(trimmed, " \t"), p.file.Escape)
-	if err != nil {
-		return fmt.Errorf("%w: line %d: %w", ErrSyntax, ins.first, err)
-	}
-	if len(words) == 0 {
-		return fmt.Errorf("%w: line %d: ARG requires at least one argument", ErrSyntax, ins.first)
-	}
-	for _, w := range words {
-		name, def, hasDef := strings.Cut(w.text, "=")
-		if name == "" {
-			return fmt.Errorf("%w: line %d: ARG names can not be blank", ErrSyntax, ins.first)
-		}
-		a := Arg{Line: ins.first, Name: name}
-		if hasDef {
-			a.Default = def
-			start := base + w.start + len(name) + 1
-			if def != "" {
-				a.Start, a.End = ins.offsets[start], ins.offsets[base+w.end-1]+1
-				a.Contiguous = a.End-a.Start == len(def)
-			}
-			v, err := p.expand(def, ins.first)
-			if err != nil {
-				return err
-			}
-			a.Value, a.IsSet = v, true
-		}
-		if v, ok := p.buildArgs[name]; ok {
-			a.Value, a.IsSet, a.Overridden = v, true, true
-		}
-		if a.IsSet {
-			p.vars[name] = a.Value
-		} else {
-			delete(p.vars, name)
-		}
-		p.file.Args = append(p.file.Args, a)
-	}
-	return nil
-}
-
-// splitArgWords splits ARG's operands on unquoted whitespace, keeping
-// quotes and escapes for expand to interpret.
-func splitArgWords(s string, escape byte) ([]field, error) {
-	var words []field
-	start := 0
-	var cur strings.Builder
-	var quote byte
-	inWord := false
-	for k := 0; k < len(s); k++ {
-		c := s[k]
-		if !inWord && c != ' ' && c != '\t' {
-			start = k
-		}
-		switch {
-		case c == escape && quote != '\'' && k+1 < len(s):
-			cur.WriteByte(c)
-			cur.WriteByte(s[k+1])
-			k++
-			inWord = true
-		case quote != 0:
-			cur.WriteByte(c)
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-			cur.WriteByte(c)
-			inWord = true
-		case c == ' ' || c == '\t':
-			if inWord {
-				words = append(words, field{cur.String(), start, k})
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteByte(c)
-			inWord = true
-		}
-	}
-	if quote != 0 {
-		return nil, fmt.Errorf("unterminated %c quote", quote)
-	}
-	if inWord {
-		words = append(words, field{cur.String(), start, len(s)})
-	}
-	return words, nil
-}
-
-func (p *parser) expand(word string, lineNum int) (string, error) {
-	v, err := Expand(word, p.file.Escape, func(name string) (string, bool) {
-		v, ok := p.vars[name]
-		return v, ok
-	})
-	if err != nil {
-		return "", fmt.Errorf("%w: line %d: %w", ErrSyntax, lineNum, err)
-	}
-	return v, nil
 }

@@ -42,6 +42,9 @@ func TestAllowlist(t *testing.T) {
 		{"golden/aspnet-core@sha256:" + strings.Repeat("a", 64), "golden/aspnet-core:3.0", false},
 		{"nginx", "docker.io/library/nginx:1.25", true},
 		{"nginx", "nginx-unprivileged:1", false},
+		{"library/", "nginx:1.25", true}, // official images
+		{"docker.io/library/", "docker.io/library/alpine", true},
+		{"library/", "golden/a:1", false},
 	}
 	for _, tt := range tests {
 		a, err := ParseAllowlist([]string{tt.prefix})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -118,6 +119,14 @@ func (s *session) send(req *http.Request) (*http.Response, error) {
 		s.client = s.plain
 		s.cancel()
 		return resp, nil
+	}
+	var gaveUp *RetryError
+	if errors.As(err, &gaveUp) || req.Context().Err() != nil {
+		// The transport already retried as long as it may (or was told to
+		// stop): a second round through the authenticated client would
+		// ignore the registry's Retry-After.
+		s.cancel()
+		return nil, err
 	}
 	if err == nil {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBytes))

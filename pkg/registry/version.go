@@ -76,7 +76,9 @@ func (c *Client) TagVersion(ctx context.Context, src, repo reference.Reference, 
 	res := &VersionResult{Digest: mh.Digest.String(), Size: mh.Size, MediaType: mh.MediaType}
 
 	tags, err := sess.listTags(ctx, 0)
-	if err != nil {
+	if errors.Is(err, ErrNotFound) && opts.Manifest != nil {
+		tags = nil // a repository the first push will create
+	} else if err != nil {
 		return nil, err
 	}
 	existing := make(map[string]string, len(tags))

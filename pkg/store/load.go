@@ -2,7 +2,6 @@ package store
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
 )
 
 // annotationContainerdName is where docker and containerd put the full
@@ -43,7 +43,7 @@ func (s *Store) Load(ctx context.Context, path string) ([]Entry, error) {
 		defer unlock()
 		b := newBatch(s)
 		defer b.abort()
-		d, err := s.openDir(path, b)
+		d, err := s.openDir(ctx, path, b)
 		if err != nil {
 			return nil, err
 		}
@@ -192,7 +192,16 @@ func (s *Store) importOCI(src source, dm tarball.Manifest) ([]pending, error) {
 		if err != nil {
 			return nil, err
 		}
-		ps = append(ps, pending{e: *e, msize: d.Size, refs: refs})
+		msize := d.Size
+		if msize == 0 { // a layout that left the size out: ours always has it
+			name, _ := blobMember(d.Digest)
+			raw, err := src.read(name, maxManifest)
+			if err != nil {
+				return nil, err
+			}
+			msize = int64(len(raw))
+		}
+		ps = append(ps, pending{e: *e, msize: msize, refs: refs})
 	}
 	return ps, nil
 }

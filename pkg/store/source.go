@@ -2,6 +2,7 @@ package store
 
 import (
 	"archive/tar"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -247,15 +248,16 @@ func (t *tarSource) close() {
 type dirSource struct {
 	s    *Store
 	b    *batch
+	ctx  context.Context
 	root *os.Root
 }
 
-func (s *Store) openDir(dir string, b *batch) (*dirSource, error) {
+func (s *Store) openDir(ctx context.Context, dir string, b *batch) (*dirSource, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, invalid("opening %s: %v", dir, err)
 	}
-	return &dirSource{s: s, b: b, root: root}, nil
+	return &dirSource{s: s, b: b, ctx: ctx, root: root}, nil
 }
 
 func (d *dirSource) open(name string) (*os.File, int64, error) {
@@ -310,7 +312,7 @@ func (d *dirSource) store(name string, want v1.Hash, size int64) (v1.Hash, error
 	if size >= 0 && fsize != size {
 		return v1.Hash{}, invalid("%s has %d bytes, %d declared", name, fsize, size)
 	}
-	t, err := d.s.ingest(f, fsize)
+	t, err := d.s.ingest(ctxReader{d.ctx, f}, fsize)
 	if err != nil {
 		return v1.Hash{}, err
 	}

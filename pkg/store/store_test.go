@@ -404,3 +404,48 @@ func TestWriteProgress(t *testing.T) {
 		}
 	}
 }
+
+func TestSaveLoadIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	idx, err := random.Index(256, 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.WriteIndex(ctx, idx, ref(t, "localhost:5000/multi:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{FormatDocker, FormatOCI} {
+		var buf bytes.Buffer
+		if err := s.Save(ctx, &buf, []Entry{e}, format); err != nil {
+			t.Fatal(err)
+		}
+		s2 := newStore(t)
+		got, err := s2.LoadStream(ctx, &buf, format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Digest != e.Digest || got[0].Ref != e.Ref || got[0].Size != e.Size {
+			t.Fatalf("%s: loaded %+v, want %+v", format, got, e)
+		}
+		back, err := s2.Index(e.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, _ := back.IndexManifest()
+		for _, c := range im.Manifests {
+			img, err := back.Image(c.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := validate(img); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s2.Inspect(got[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
