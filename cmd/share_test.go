@@ -164,3 +164,43 @@ func mustHash(t *testing.T, hex string) v1.Hash {
 	}
 	return h
 }
+
+// TestPullPushOutput pulls and pushes through a real store in-process and
+// checks docker's lines exactly, on a terminal and off it.
+func TestPullPushOutput(t *testing.T) {
+	t.Parallel()
+	host, digest := copyFixture(t)
+	storeDir := t.TempDir()
+	run := func(tty bool, args ...string) (string, string) {
+		t.Helper()
+		ios, out, errOut := TestIO("")
+		ios.StderrTTY = tty
+		if code := Main(context.Background(), ios, append([]string{"--store", storeDir}, args...)); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		return out.String(), errOut.String()
+	}
+
+	out, errOut := run(false, "pull", host+"/src:v1")
+	if want := "Digest: " + digest + "\nStatus: Downloaded newer image for " + host + "/src:v1\n"; out != want {
+		t.Errorf("pull stdout %q, want %q", out, want)
+	}
+	if !regexp.MustCompile(`^v1: Pulling from src\n([0-9a-f]{12}: Pull complete\n){3}$`).MatchString(errOut) {
+		t.Errorf("pull stderr %q", errOut)
+	}
+	out, errOut = run(true, "pull", host+"/src:v1")
+	if !strings.HasSuffix(out, "Status: Image is up to date for "+host+"/src:v1\n") || !strings.HasPrefix(errOut, "v1: Pulling from src\n") {
+		t.Errorf("second pull: stdout %q stderr %q", out, errOut)
+	}
+
+	run(false, "tag", host+"/src:v1", host+"/pushed:v2")
+	out, errOut = run(false, "push", host+"/pushed:v2")
+	if !regexp.MustCompile(`^v2: digest: ` + digest + ` size: \d+\n$`).MatchString(out) {
+		t.Errorf("push stdout %q", out)
+	}
+	// ggcr's in-process registry keeps blobs registry-wide: every layer
+	// "already exists" in the new repository.
+	if !regexp.MustCompile(`^The push refers to repository \[` + regexp.QuoteMeta(host) + `/pushed\]\n([0-9a-f]{12}: Layer already exists\n){3}$`).MatchString(errOut) {
+		t.Errorf("push stderr %q", errOut)
+	}
+}
