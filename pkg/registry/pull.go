@@ -192,6 +192,9 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 			return res, nil
 		}
 	}
+	// The store asks for the config after the layers; fetch it (ggcr
+	// caches it) while they stream, so it costs no round trip at the end.
+	go func() { _, _ = img.RawConfigFile() }()
 	watched, err := watch(img, sink, serialized(opts.Progress), func(h v1.Hash) (io.ReadCloser, error) {
 		return s.getBlob(ctx, h)
 	})
