@@ -153,6 +153,24 @@ func (p *progress) loop() {
 	}
 }
 
+// Line prints a line of its own (such as "v1: Pulling from app") below the
+// bars drawn so far, which stay as they are; bars start afresh under it.
+func (p *progress) Line(text string) {
+	if p.quiet {
+		return
+	}
+	if p.tty && p.stop != nil {
+		p.draw()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintln(p.w, text)
+	p.order, p.layers, p.moved, p.drawn, p.sum = nil, map[v1.Hash]*layerLine{}, map[v1.Hash]int64{}, 0, 0
+	if p.total != nil {
+		p.total = newBar(0, "total")
+	}
+}
+
 // draw redraws every line in place: move up over what was drawn, then
 // rewrite each layer and the total.
 func (p *progress) draw() {

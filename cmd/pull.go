@@ -72,9 +72,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	}
 	p := newProgress(opts.IO, opts.Quiet, pullWords)
 	popts := registry.PullOptions{Platform: platform, Progress: p.Event, Started: func(r reference.Reference) {
-		if !opts.Quiet {
-			fmt.Fprintf(opts.IO.ErrOut, "%s: Pulling from %s\n", pullTag(r), r.Repository())
-		}
+		p.Line(fmt.Sprintf("%s: Pulling from %s", pullTag(r), r.Repository()))
 	}}
 	var results []registry.PullResult
 	if opts.AllTags {
@@ -84,9 +82,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 			if ref, err = ref.WithTag(ref.DefaultedTag()); err != nil {
 				return err
 			}
-			if !opts.Quiet {
-				fmt.Fprintf(opts.IO.ErrOut, "Using default tag: %s\n", ref.Tag())
-			}
+			p.Line("Using default tag: " + ref.Tag())
 		}
 		var res *registry.PullResult
 		if res, err = c.Pull(ctx, ref, local, popts); err == nil {
