@@ -1,0 +1,287 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// contents makes sure everything a, of media type mt, refers to is in the
+// repository, and reports whether all of it was there already.
+func (p *pusher) contents(ctx context.Context, a Artifact, mt types.MediaType) (bool, error) {
+	if mt.IsIndex() {
+		idx, ok := a.(v1.ImageIndex)
+		if !ok {
+			return false, fmt.Errorf("%s is an index but cannot be read as one", mt)
+		}
+		return p.indexContents(ctx, idx)
+	}
+	img, ok := a.(v1.Image)
+	if !ok {
+		return false, fmt.Errorf("%s cannot be read as an image", mt)
+	}
+	return p.imageBlobs(ctx, img)
+}
+
+// indexContents pushes every child of idx by digest, children in parallel.
+func (p *pusher) indexContents(ctx context.Context, idx v1.ImageIndex) (bool, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return false, err
+	}
+	futures := make([]*future, len(im.Manifests))
+	for i, desc := range im.Manifests {
+		var child Artifact
+		switch {
+		case desc.MediaType.IsIndex():
+			child, err = idx.ImageIndex(desc.Digest)
+		case desc.MediaType.IsImage():
+			child, err = idx.Image(desc.Digest)
+		default:
+			return false, fmt.Errorf("index child %s has unsupported media type %q", desc.Digest, desc.MediaType)
+		}
+		if err != nil {
+			return false, err
+		}
+		futures[i] = p.manifestFuture(ctx, desc, child)
+	}
+	return wait(ctx, futures)
+}
+
+// manifestFuture pushes one child manifest (and its contents) once.
+func (p *pusher) manifestFuture(ctx context.Context, desc v1.Descriptor, child Artifact) *future {
+	p.mu.Lock()
+	f, ok := p.manifests[desc.Digest]
+	if !ok {
+		f = &future{done: make(chan struct{})}
+		p.manifests[desc.Digest] = f
+	}
+	p.mu.Unlock()
+	if ok {
+		return f
+	}
+	go func() {
+		defer close(f.done)
+		existed, err := p.contents(ctx, child, desc.MediaType)
+		if err != nil {
+			f.err = err
+			return
+		}
+		if existed {
+			have, err := p.s.headManifest(ctx, desc.Digest.String())
+			if err != nil {
+				f.err = err
+				return
+			}
+			if have == desc.Digest {
+				f.existed = true
+				return
+			}
+		}
+		select {
+		case <-p.gate:
+		case <-ctx.Done():
+			f.err = ctx.Err()
+			return
+		}
+		if p.skip {
+			return // the tag already points at the index
+		}
+		raw, err := child.RawManifest()
+		if err != nil {
+			f.err = err
+			return
+		}
+		f.err = p.s.putManifest(ctx, desc.Digest.String(), raw, desc.MediaType, desc.Digest)
+	}()
+	return f
+}
+
+// imageBlobs pushes the config and layers of img, all at once.
+func (p *pusher) imageBlobs(ctx context.Context, img v1.Image) (bool, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return false, err
+	}
+	futures := []*future{p.blobFuture(ctx, m.Config, false, func() (io.ReadCloser, error) {
+		raw, err := img.RawConfigFile()
+		if err != nil {
+			return nil, err
+		}
+		return io.NopCloser(bytes.NewReader(raw)), nil
+	})}
+	for _, desc := range m.Layers {
+		if !desc.MediaType.IsDistributable() {
+			continue // foreign layers stay where their URLs say
+		}
+		open := func() (io.ReadCloser, error) {
+			l, err := img.LayerByDigest(desc.Digest)
+			if err != nil {
+				return nil, err
+			}
+			return l.Compressed()
+		}
+		futures = append(futures, p.blobFuture(ctx, desc, true, open))
+	}
+	return wait(ctx, futures)
+}
+
+// wait waits for every future and reports whether all existed already.
+func wait(ctx context.Context, futures []*future) (bool, error) {
+	existed := true
+	for _, f := range futures {
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+		if f.err != nil {
+			return false, f.err
+		}
+		existed = existed && f.existed
+	}
+	return existed, nil
+}
+
+// blobFuture sends the blob desc describes once per push, however many
+// images share it.
+func (p *pusher) blobFuture(ctx context.Context, desc v1.Descriptor, layer bool, open func() (io.ReadCloser, error)) *future {
+	p.mu.Lock()
+	f, ok := p.blobs[desc.Digest]
+	if !ok {
+		f = &future{done: make(chan struct{})}
+		p.blobs[desc.Digest] = f
+	}
+	p.mu.Unlock()
+	if ok {
+		return f
+	}
+	go func() {
+		defer close(f.done)
+		select {
+		case p.sem <- struct{}{}:
+		case <-ctx.Done():
+			f.err = ctx.Err()
+			return
+		}
+		defer func() { <-p.sem }()
+		f.existed, f.err = p.sendBlob(ctx, desc, layer, open)
+		if f.err != nil {
+			f.err = fmt.Errorf("blob %s: %w", desc.Digest, f.err)
+		}
+	}()
+	return f
+}
+
+// sendBlob HEADs the blob, then mounts or uploads it; a whole upload is
+// retried when the connection breaks or the registry fails transiently.
+func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, open func() (io.ReadCloser, error)) (bool, error) {
+	ev := Event{Digest: desc.Digest, Size: desc.Size, Layer: layer}
+	ok, err := p.s.headBlob(ctx, desc.Digest)
+	if err != nil {
+		return false, err
+	}
+	if ok {
+		ev.Kind = BlobExists
+		p.progress(ev)
+		return true, nil
+	}
+	select {
+	case <-p.gate:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	if p.skip {
+		return false, nil // the tag already points at the image
+	}
+	from := p.opts.MountFrom
+	if srcs := p.opts.Sources[desc.Digest]; len(srcs) > 0 {
+		from = srcs[0]
+	}
+	if from == p.s.repo.RepositoryStr() {
+		from = ""
+	}
+	var lastErr error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if attempt > 0 {
+			if err := sleepCtx(ctx, backoff(attempt)); err != nil {
+				return false, err
+			}
+		}
+		loc, err := p.s.startUpload(ctx, desc.Digest, from)
+		if err != nil && from != "" && ctx.Err() == nil {
+			// Some registries refuse a mount outright; upload instead.
+			from = ""
+			loc, err = p.s.startUpload(ctx, desc.Digest, "")
+		}
+		if err != nil {
+			return false, err
+		}
+		if loc == "" {
+			ev.Kind, ev.From = BlobMounted, from
+			p.progress(ev)
+			return false, nil
+		}
+		ev.Kind = BlobStarted
+		p.progress(ev)
+		counted := func() (io.ReadCloser, error) {
+			rc, err := open()
+			if err != nil {
+				return nil, err
+			}
+			return &countingReader{rc: rc, report: func(done int64) {
+				p.progress(Event{Kind: BlobProgress, Digest: desc.Digest, Size: desc.Size, Done: done, Layer: layer})
+			}}, nil
+		}
+		err = p.s.putBlob(ctx, loc, desc.Digest, desc.Size, counted)
+		if err == nil {
+			ev.Kind, ev.Done = BlobDone, desc.Size
+			p.progress(ev)
+			return false, nil
+		}
+		p.s.cancelUpload(loc)
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		if !temporary(err) {
+			return false, err
+		}
+		lastErr = err
+	}
+	return false, lastErr
+}
+
+// temporary reports whether a failed upload is worth starting again from a
+// new session: anything but a refusal (401, 403, 404) or a cancellation.
+// The transport has retried single requests already; what remains is an
+// upload session the registry lost or a body cut midway, which only a
+// fresh POST and PUT can redo.
+func temporary(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var te *transport.Error
+	if errors.As(err, &te) {
+		switch te.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed:
+			return false
+		}
+	}
+	return true
+}
+
+// WithJobs returns a copy of c that moves n blobs at once (n < 1 keeps c's).
+func (c *Client) WithJobs(n int) *Client {
+	cc := *c
+	if n > 0 {
+		cc.jobs = n
+	}
+	return &cc
+}
