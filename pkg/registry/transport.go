@@ -107,11 +107,21 @@ type hostTransports struct {
 	header   time.Duration
 
 	mu    sync.Mutex
-	hosts map[string]*http.Transport
+	hosts map[string]*hostTransport
+}
+
+// hostTransport is built once, on first use, outside hostTransports.mu: a
+// slow TLS setup for one scheme or host (reading certs.d, loading the system
+// roots for extra CAs) never holds up requests to another, such as
+// go-containerregistry's plain-HTTP ping racing its https one.
+type hostTransport struct {
+	once sync.Once
+	t    *http.Transport
+	err  error
 }
 
 func newHostTransports(caFiles, certsDir []string, header time.Duration) (*hostTransports, error) {
-	ht := &hostTransports{caFiles: caFiles, certsDir: certsDir, header: header, hosts: map[string]*http.Transport{}}
+	ht := &hostTransports{caFiles: caFiles, certsDir: certsDir, header: header, hosts: map[string]*hostTransport{}}
 	// Fail early on an unreadable --ca-file rather than on first use.
 	if _, err := loadCAFiles(nil, caFiles); err != nil {
 		return nil, err
@@ -131,10 +141,18 @@ func (ht *hostTransports) RoundTrip(req *http.Request) (*http.Response, error) {
 func (ht *hostTransports) get(scheme, host string) (*http.Transport, error) {
 	key := scheme + "://" + strings.ToLower(host)
 	ht.mu.Lock()
-	defer ht.mu.Unlock()
-	if t, ok := ht.hosts[key]; ok {
-		return t, nil
+	h, ok := ht.hosts[key]
+	if !ok {
+		h = &hostTransport{}
+		ht.hosts[key] = h
 	}
+	ht.mu.Unlock()
+	h.once.Do(func() { h.t, h.err = ht.build(scheme, host) })
+	return h.t, h.err
+}
+
+// build makes the transport for scheme://host.
+func (ht *hostTransports) build(scheme, host string) (*http.Transport, error) {
 	t := &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
 		DialContext: (&net.Dialer{
@@ -156,6 +174,5 @@ func (ht *hostTransports) get(scheme, host string) (*http.Transport, error) {
 		}
 		t.TLSClientConfig = cfg
 	}
-	ht.hosts[key] = t
 	return t, nil
 }
