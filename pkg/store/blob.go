@@ -62,16 +62,34 @@ type tempBlob struct {
 // ingest copies r (at most limit bytes; more is an error) into a temp file of
 // the store, hashing it in the same pass, and fsyncs it.
 func (s *Store) ingest(r io.Reader, limit int64) (*tempBlob, error) {
+	tf, err := s.stream(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	return tf.finish()
+}
+
+// tempFile is a temp blob whose content is all written but not yet
+// fsync'd: finish (or discard) it.
+type tempFile struct {
+	f *os.File
+	tempBlob
+}
+
+// stream copies r (at most limit bytes; more is an error) into a temp file
+// of the store, hashing it in the same pass and starting the write-back of
+// every few MiB as it goes, so that the fsync in finish has little left to
+// wait for.
+func (s *Store) stream(r io.Reader, limit int64) (*tempFile, error) {
 	f, err := os.CreateTemp(s.path(tmpDir), "blob-*")
 	if err != nil {
 		return nil, fmt.Errorf("writing to the image store: %w", err)
 	}
-	t := &tempBlob{path: f.Name()}
+	t := &tempFile{f: f, tempBlob: tempBlob{path: f.Name()}}
 	ok := false
 	defer func() {
 		if !ok {
-			f.Close()
-			os.Remove(t.path)
+			t.discard()
 		}
 	}()
 	h := sha256.New()
@@ -81,23 +99,61 @@ func (s *Store) ingest(r io.Reader, limit int64) (*tempBlob, error) {
 	if limit >= 0 {
 		src = io.LimitReader(r, limit+1)
 	}
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), onlyReader{src}, *bp)
+	n, err := io.CopyBuffer(io.MultiWriter(&writeback{f: f}, h), onlyReader{src}, *bp)
 	if err != nil {
 		return nil, err
 	}
 	if limit >= 0 && n > limit {
 		return nil, fmt.Errorf("%w: content larger than its declared size %d", ErrInvalidInput, limit)
 	}
-	if err := f.Sync(); err != nil {
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
 	t.size = n
 	t.digest = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
 	ok = true
 	return t, nil
+}
+
+// finish fsyncs and closes the temp file: its content is durable before
+// commit can make it visible.
+func (t *tempFile) finish() (*tempBlob, error) {
+	err := t.f.Sync()
+	if cerr := t.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(t.path)
+		return nil, err
+	}
+	return &t.tempBlob, nil
+}
+
+// discard closes and removes the temp file.
+func (t *tempFile) discard() {
+	t.f.Close()
+	os.Remove(t.path)
+}
+
+// writebackChunk is how much is written to a temp blob between two calls
+// that start its write-back to disk.
+const writebackChunk = 8 << 20
+
+// writeback writes to f and, every writebackChunk bytes, asks the kernel to
+// start writing the chunk just written to disk (without waiting for it),
+// so that disk writes overlap the download instead of all waiting for the
+// final fsync.
+type writeback struct {
+	f       *os.File
+	off     int64 // bytes written
+	flushed int64 // bytes whose write-back was started
+}
+
+func (w *writeback) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.flushed >= writebackChunk {
+		startWriteback(w.f, w.flushed, w.off-w.flushed)
+		w.flushed = w.off
+	}
+	return n, err
 }
 
 // onlyReader hides WriterTo/ReaderFrom so that io.CopyBuffer uses our

@@ -4,16 +4,19 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"syscall"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
 )
 
-// parallelBlobs is how many layers of one image are written at once (a pull
-// reads them from the network; overlapping hides latency).
-const parallelBlobs = 4
+// maxParallelBlobs bounds how many layers of one image stream at once (a
+// pull reads them from the network; overlapping hides latency and keeps the
+// tail short). Each holds a 1 MiB copy buffer while it streams.
+const maxParallelBlobs = 16
 
 // WriteImage stores img and points refs at it (none: an untagged image).
 // Layers are streamed from img.Compressed() to disk, each verified against
@@ -81,6 +84,12 @@ type writer struct {
 
 // image writes the layers, config and manifest of img and returns its
 // entry (without reference) and manifest size.
+//
+// Every layer the store lacks streams at once (up to maxParallelBlobs),
+// each into its own temp file; a layer's fsync runs after it gives up its
+// streaming slot, so it overlaps the others' downloads, and the config is
+// fetched and written beside them. The manifest is staged in a temp file
+// and made visible only after every layer and the config are in.
 func (w *writer) image(img v1.Image) (Entry, int64, error) {
 	m, err := img.Manifest()
 	if err != nil {
@@ -97,57 +106,6 @@ func (w *writer) image(img v1.Image) (Entry, int64, error) {
 	if len(layers) != len(m.Layers) {
 		return Entry{}, 0, fmt.Errorf("%w: manifest lists %d layers, image has %d", ErrInvalidInput, len(m.Layers), len(layers))
 	}
-	var (
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, parallelBlobs)
-		mu   sync.Mutex
-		ferr error
-	)
-	for i, l := range layers {
-		desc := m.Layers[i]
-		if w.s.HasBlob(desc.Digest) {
-			w.s.report(Progress{Digest: desc.Digest, Size: desc.Size, Done: desc.Size, Exists: true, Complete: true})
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			err := w.s.putBlob(desc.Digest, desc.Size, func() (io.ReadCloser, error) {
-				rc, err := l.Compressed()
-				if err != nil {
-					return nil, err
-				}
-				var r io.ReadCloser = ctxReader{w.ctx, rc}
-				if w.s.progress != nil {
-					r = &progressReader{ReadCloser: r, s: w.s, p: Progress{Digest: desc.Digest, Size: desc.Size}}
-				}
-				return r, nil
-			})
-			if err == nil {
-				w.s.report(Progress{Digest: desc.Digest, Size: desc.Size, Done: desc.Size, Complete: true})
-			}
-			if err != nil {
-				mu.Lock()
-				if ferr == nil {
-					ferr = fmt.Errorf("writing layer %s: %w", desc.Digest, err)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if ferr != nil {
-		return Entry{}, 0, ferr
-	}
-	rawCfg, err := img.RawConfigFile()
-	if err != nil {
-		return Entry{}, 0, err
-	}
-	if err := w.putSmall(m.Config.Digest, rawCfg); err != nil {
-		return Entry{}, 0, fmt.Errorf("writing config: %w", err)
-	}
 	rawMan, err := img.RawManifest()
 	if err != nil {
 		return Entry{}, 0, err
@@ -156,7 +114,48 @@ func (w *writer) image(img v1.Image) (Entry, int64, error) {
 	if err != nil {
 		return Entry{}, 0, err
 	}
-	if err := w.putSmall(dig, rawMan); err != nil {
+	g, ctx := errgroup.WithContext(w.ctx)
+	sem := make(chan struct{}, max(1, min(len(layers), maxParallelBlobs)))
+	for i, l := range layers {
+		desc := m.Layers[i]
+		if w.s.HasBlob(desc.Digest) {
+			w.s.report(Progress{Digest: desc.Digest, Size: desc.Size, Done: desc.Size, Exists: true, Complete: true})
+			continue
+		}
+		sem <- struct{}{}
+		if err := ctx.Err(); err != nil {
+			<-sem
+			g.Go(func() error { return err }) // never commit without every layer
+			break
+		}
+		g.Go(func() error {
+			if err := w.layer(ctx, l, desc, func() { <-sem }); err != nil {
+				return fmt.Errorf("writing layer %s: %w", desc.Digest, err)
+			}
+			return nil
+		})
+	}
+	var rawCfg []byte
+	g.Go(func() error {
+		var err error
+		if rawCfg, err = img.RawConfigFile(); err != nil {
+			return err
+		}
+		if err := w.putSmall(m.Config.Digest, rawCfg); err != nil {
+			return fmt.Errorf("writing config: %w", err)
+		}
+		return nil
+	})
+	staged, err := w.s.ingest(bytesReader(rawMan), int64(len(rawMan)))
+	if err != nil {
+		_ = g.Wait()
+		return Entry{}, 0, fmt.Errorf("writing manifest: %w", err)
+	}
+	if err := g.Wait(); err != nil {
+		os.Remove(staged.path)
+		return Entry{}, 0, err
+	}
+	if err := w.s.commit(staged, dig, int64(len(rawMan))); err != nil {
 		return Entry{}, 0, fmt.Errorf("writing manifest: %w", err)
 	}
 	e := Entry{Digest: dig, ID: m.Config.Digest, MediaType: mt, Size: m.Config.Size}
@@ -167,6 +166,40 @@ func (w *writer) image(img v1.Image) (Entry, int64, error) {
 		e.Created = cf.Created.Time
 	}
 	return e, int64(len(rawMan)), nil
+}
+
+// layer streams one layer the store lacks into a temp file, calls release
+// once the download is done (before the fsync), and commits the blob after
+// checking its digest and size.
+func (w *writer) layer(ctx context.Context, l v1.Layer, desc v1.Descriptor, release func()) error {
+	release = sync.OnceFunc(release)
+	defer release()
+	if _, err := w.s.blobPath(desc.Digest); err != nil {
+		return err
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return err
+	}
+	var r io.ReadCloser = ctxReader{ctx, rc}
+	if w.s.progress != nil {
+		r = &progressReader{ReadCloser: r, s: w.s, p: Progress{Digest: desc.Digest, Size: desc.Size}}
+	}
+	tf, err := w.s.stream(r, desc.Size)
+	r.Close()
+	release()
+	if err != nil {
+		return err
+	}
+	t, err := tf.finish()
+	if err != nil {
+		return err
+	}
+	if err := w.s.commit(t, desc.Digest, desc.Size); err != nil {
+		return err
+	}
+	w.s.report(Progress{Digest: desc.Digest, Size: desc.Size, Done: desc.Size, Complete: true})
+	return nil
 }
 
 // putSmall stores an in-memory blob that must have digest want.

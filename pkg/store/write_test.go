@@ -1,0 +1,92 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// barrierLayer's body can only be opened once every layer of its image has
+// been asked for: a write that streams layers one batch at a time fails.
+type barrierLayer struct {
+	v1.Layer
+	b *barrier
+}
+
+type barrier struct {
+	mu      sync.Mutex
+	waiting int
+	all     chan struct{}
+}
+
+func (l barrierLayer) Compressed() (io.ReadCloser, error) {
+	l.b.mu.Lock()
+	l.b.waiting--
+	if l.b.waiting == 0 {
+		close(l.b.all)
+	}
+	l.b.mu.Unlock()
+	select {
+	case <-l.b.all:
+		return l.Layer.Compressed()
+	case <-time.After(10 * time.Second):
+		return nil, fmt.Errorf("layers were not all streaming at once")
+	}
+}
+
+func TestWriteImageStreamsAllLayersAtOnce(t *testing.T) {
+	t.Parallel()
+	const n = 6
+	img := randomImage(t, 1024, n)
+	ls, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &barrier{waiting: n, all: make(chan struct{})}
+	var wrapped []v1.Layer
+	for _, l := range ls {
+		wrapped = append(wrapped, barrierLayer{l, b})
+	}
+	s := newStore(t)
+	if _, err := s.WriteImage(context.Background(), lyingImage{img, wrapped}, ref(t, "x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Lookup(ref(t, "x")); err != nil {
+		t.Fatalf("written image not found: %v", err)
+	}
+}
+
+// A layer that fails verification fails the write, and the manifest is
+// never visible: only blobs that verified are kept, for a retry.
+func TestWriteImageBadLayerKeepsManifestOut(t *testing.T) {
+	t.Parallel()
+	img := randomImage(t, 2048, 5)
+	ls, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped := append([]v1.Layer(nil), ls...)
+	wrapped[2] = lyingLayer{ls[2], bytes.Repeat([]byte{'x'}, 2048)}
+	s := newStore(t)
+	if _, err := s.WriteImage(context.Background(), lyingImage{img, wrapped}, ref(t, "x")); !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("err = %v, want ErrInvalidInput", err)
+	}
+	if s.HasBlob(digestOf(t, img)) || s.HasBlob(digestOf(t, ls[2])) {
+		t.Error("the manifest or the bad layer became visible")
+	}
+	if all, _ := s.List(); len(all) != 0 {
+		t.Errorf("index lists %v", all)
+	}
+	if tmp, _ := os.ReadDir(filepath.Join(s.Dir(), "tmp")); len(tmp) != 0 {
+		t.Errorf("temp files left: %v", tmp)
+	}
+}
