@@ -114,6 +114,20 @@ func TestLookCommandsAgainstInProcessRegistry(t *testing.T) {
 	if !strings.HasPrefix(digest, "sha256:") || len(digest) != 72 {
 		t.Errorf("digest: %q", digest)
 	}
+	dg.Format = "json"
+	if err := runDigest(ctx, dg); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := output(); out != `{"reference":"`+host+`/app:v1","digest":"`+strings.TrimSpace(digest)+`"}`+"\n" {
+		t.Errorf("digest json: %q", out)
+	}
+	dg.Format = "{{.Reference}}@{{.Digest}}"
+	if err := runDigest(ctx, dg); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := output(); out != host+"/app:v1@"+digest {
+		t.Errorf("digest template: %q", out)
+	}
 
 	in := &inspectOptions{IO: f.IO, Registry: f.Registry, Ref: host + "/app:v1", Format: "json"}
 	if err := runInspect(ctx, in); err != nil {
