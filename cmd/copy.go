@@ -34,7 +34,8 @@ byte for byte, so digests are preserved; a multi-platform index is copied
 whole unless --platform picks one image out of it.`,
 		Example: `  ctl copy docker.io/library/nginx:1.25 registry.local:5000/mirror/nginx:1.25
   ctl copy -a registry.local:5000/gallery/ui registry.local:5000/archive/ui`,
-		Args: cobra.ExactArgs(2),
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: completeLocalOrRemoteRefs(f, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Src, opts.Dst = args[0], args[1]
 			if runF != nil {

@@ -47,7 +47,8 @@ keys) or a Go template over .Repository .Tag .Digest .ID .CreatedAt
   ctl images --filter reference=image-gallery --filter 'reference=*/image-gallery'
   ctl images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
   ctl images -q nginx`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeLocalRefs(f, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Repo = args[0]

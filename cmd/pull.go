@@ -33,7 +33,8 @@ has already are not fetched again.`,
 		Example: `  ctl pull nginx:1.25
   ctl pull --platform linux/arm64/v8 registry.local:5000/gallery/ui:v1
   ctl pull --all-tags registry.local:5000/gallery/ui`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeLocalOrRemoteRefs(f, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Ref = args[0]
 			if runF != nil {

@@ -53,6 +53,7 @@ and pushes nothing.`,
 			}
 			return cobra.ExactArgs(1)(c, args)
 		},
+		ValidArgsFunction: completeLocalRefs(f, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Ref = args[0]
 			if runF != nil {
