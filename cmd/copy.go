@@ -104,13 +104,9 @@ func clientWithJobs(newClient func() (*registry.Client, error), jobs int) (*regi
 	return c.WithJobs(jobs), nil
 }
 
-// platformFlag parses --platform; "" means the default.
-func platformFlag(s string) (*v1.Platform, error) {
-	if s == "" {
-		return nil, nil
-	}
-	return registry.ParsePlatform(s)
-}
+// platformFlag parses --platform; "" means the default. The same parser
+// and message as digest, manifest get and inspect.
+func platformFlag(s string) (*v1.Platform, error) { return parsePlatform(s) }
 
 // printPushed prints docker's per-tag result line on stdout.
 func printPushed(ios *IOStreams, results []registry.PushResult) {

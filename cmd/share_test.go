@@ -64,6 +64,18 @@ func TestShareUsageErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, want %d (%s)", args, code, exitUsage, errOut)
 		}
 	}
+	// A bad --platform is named as such (not as an invalid reference), the
+	// same way by every command that takes it.
+	for _, c := range []string{"pull", "copy", "digest"} {
+		args := []string{c, "--platform", "bogus", "reg.example/a"}
+		if c == "copy" {
+			args = append(args, "reg.example/b")
+		}
+		_, errOut, code := run(t, args...)
+		if want := "Error: invalid --platform \"bogus\": want OS/ARCH[/VARIANT], e.g. linux/arm64/v8\n"; code != exitUsage || errOut != want {
+			t.Errorf("%s: exit %d, stderr %q, want %q", c, code, errOut, want)
+		}
+	}
 }
 
 // copyFixture is an in-process registry holding app:v1 (3 layers).
