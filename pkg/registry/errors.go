@@ -59,7 +59,7 @@ func classify(host string, err error) error {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		return &AuthError{Host: host, Err: err}
 	case http.StatusNotFound:
-		return notFoundError{err}
+		return notFoundError{headNotFound(host, te, err)}
 	}
 	for _, d := range te.Errors {
 		switch d.Code {
@@ -70,6 +70,25 @@ func classify(host string, err error) error {
 		}
 	}
 	return err
+}
+
+// headNotFound gives a 404 to a HEAD of a manifest (which has no body, so
+// go-containerregistry can only say "unexpected status code 404 ... use GET
+// for details") a text that says what is missing: "HOST/NAME:TAG: manifest
+// unknown". Other errors are returned as they are.
+func headNotFound(host string, te *transport.Error, err error) error {
+	if te.Request == nil || te.Request.Method != http.MethodHead || len(te.Errors) > 0 || te.Request.URL == nil {
+		return err
+	}
+	repo, id, ok := strings.Cut(strings.TrimPrefix(te.Request.URL.Path, "/v2/"), "/manifests/")
+	if !ok || repo == "" || id == "" || strings.Contains(id, "/") {
+		return err
+	}
+	sep := ":"
+	if strings.Contains(id, ":") {
+		sep = "@"
+	}
+	return &redactedError{err: err, text: fmt.Sprintf("%s/%s%s%s: manifest unknown (HEAD answered 404 Not Found)", host, repo, sep, id)}
 }
 
 // Transport errors. Each wraps the error or registry answer that caused it.
