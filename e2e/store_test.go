@@ -52,6 +52,7 @@ func TestStoreLoadArchiveKinds(t *testing.T) {
 	ociLayout(t, filepath.Join(dir, "layout"), img, "docker.io/library/nginx:1")
 	tarOfDir(t, filepath.Join(dir, "layout"), filepath.Join(dir, "oci.tar"), false)
 	tarOfDir(t, filepath.Join(dir, "layout"), filepath.Join(dir, "oci.tar.gz"), true)
+	tarOfDirDot(t, filepath.Join(dir, "layout"), filepath.Join(dir, "oci-dot.tar"))
 
 	for _, tc := range []struct {
 		input string // archive in dir
@@ -63,6 +64,7 @@ func TestStoreLoadArchiveKinds(t *testing.T) {
 		{"layout", "Loaded image: nginx:1\n"},
 		{"oci.tar", "Loaded image: nginx:1\n"},
 		{"oci.tar.gz", "Loaded image: nginx:1\n"},
+		{"oci-dot.tar", "Loaded image: nginx:1\n"}, // tar -C layout -cf oci-dot.tar .
 	} {
 		t.Run(tc.input, func(t *testing.T) {
 			t.Parallel()
