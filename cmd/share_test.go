@@ -161,10 +161,16 @@ func TestProgressBars(t *testing.T) {
 	if !strings.Contains(mid, "111111111111: Already exists") || !strings.Contains(mid, "222222222222") || !strings.Contains(mid, "50%") {
 		t.Errorf("mid-transfer drawing %q", mid)
 	}
+	if !regexp.MustCompile(`total +50% `).MatchString(mid) {
+		t.Errorf("mid-transfer total %q, want 50%%", mid)
+	}
 	p.Event(registry.Event{Kind: registry.BlobDone, Digest: h2, Size: 1000, Done: 1000, Layer: true})
 	p.Close()
 	if !strings.Contains(errOut.String(), "222222222222: Pull complete") {
 		t.Errorf("final drawing %q", errOut)
+	}
+	if final := errOut.String()[len(mid):]; !regexp.MustCompile(`total +100% `).MatchString(final) {
+		t.Errorf("final total %q, want 100%%", final)
 	}
 }
 
