@@ -51,7 +51,7 @@ own config.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 
 	pf := root.PersistentFlags()
-	pf.StringVar(&f.Opts.Store, "store", "", "local image store directory (default $CTL_STORE, else $XDG_DATA_HOME/ctl)")
+	pf.StringVar(&f.Opts.Store, "store", "", "local image store directory (default $CTL_STORE, else $XDG_DATA_HOME/ctl, else ~/.local/share/ctl)")
 	pf.StringVar(&f.Opts.Config, "config", "", "docker config directory (default $DOCKER_CONFIG, else ~/.docker)")
 	pf.StringArrayVar(&f.Opts.Insecure, "insecure-registry", nil, "registry HOST[:PORT] to reach over plain HTTP (repeatable)")
 	pf.StringArrayVar(&f.Opts.CAFiles, "ca-file", nil, "PEM file of extra certificate authorities to trust (repeatable)")
