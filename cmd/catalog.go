@@ -50,7 +50,7 @@ repository, with the fields .Registry and .Repository.`,
 		},
 	}
 	c.Flags().StringVar(&opts.Filter, "filter", "", "only repositories matching this glob (e.g. 'gallery/*')")
-	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp)
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Repository"))
 	c.Flags().IntVar(&opts.PageSize, "page-size", 0, "entries to ask the registry for per page (default: 1000)")
 	return c
 }

@@ -51,7 +51,7 @@ that platform's manifest inside an index.`,
 		},
 	}
 	c.Flags().StringVar(&opts.Platform, "platform", "", platformFlagHelp)
-	c.Flags().StringVar(&opts.Format, "format", "text", `output format: "text", "json", or a Go template such as '{{.Digest}}'`)
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Digest"))
 	return c
 }
 

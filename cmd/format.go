@@ -8,8 +8,11 @@ import (
 	"text/template"
 )
 
-// formatFlagHelp is the --format help shared by every command that prints data.
-const formatFlagHelp = `output format: "text", "json", or a Go template such as '{{.Tag}}'`
+// formatFlagHelp is the --format help of a command that prints data, with
+// an example template over one of the fields its items have.
+func formatFlagHelp(field string) string {
+	return `output format: "text", "json", or a Go template such as '{{.` + field + `}}'`
+}
 
 // printer writes command results in the format chosen with --format: the
 // command's own text, one JSON document per item, or a Go template applied

@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/ctl-dev/ctl/pkg/golden"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/spf13/cobra"
 )
 
 // run executes ctl in-process and returns stdout, stderr and the exit code.
@@ -130,5 +134,54 @@ func TestRefOutput(t *testing.T) {
 	out, _, _ = run(t, "ref", "--format", "{{.Registry}} {{.Repository}}", "registry.local:5000/gallery/ui:v1")
 	if out != "registry.local:5000 gallery/ui\n" {
 		t.Errorf("template output %q", out)
+	}
+}
+
+// TestFormatHelpExamples: the template each --format help offers as an
+// example runs on the items that command prints.
+func TestFormatHelpExamples(t *testing.T) {
+	t.Parallel()
+	items := map[string]any{
+		"ctl catalog":          catalogItem{},
+		"ctl check dockerfile": golden.Finding{},
+		"ctl digest":           digestItem{},
+		"ctl inspect":          &registry.Inspection{},
+		"ctl ref":              refInfo{},
+		"ctl tags list":        tagItem{},
+		"ctl version":          versionInfo{},
+	}
+	example := regexp.MustCompile(`such as '(\{\{[^']*\}\})'`)
+	ios, _, _ := TestIO("")
+	seen := 0
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		fl := c.Flags().Lookup("format")
+		if fl == nil {
+			return
+		}
+		m := example.FindStringSubmatch(fl.Usage)
+		if m == nil {
+			return
+		}
+		seen++
+		item, ok := items[c.CommandPath()]
+		if !ok {
+			t.Errorf("%s: --format example %s, but the test does not know its items", c.CommandPath(), m[1])
+			return
+		}
+		p, err := newPrinter(m[1])
+		if err == nil {
+			err = p.Print(io.Discard, item, nil)
+		}
+		if err != nil {
+			t.Errorf("%s: the --format example %s fails: %v", c.CommandPath(), m[1], err)
+		}
+	}
+	walk(NewRootCmd(&Factory{IO: ios, Opts: &GlobalOptions{}}))
+	if seen < len(items) {
+		t.Errorf("%d commands offer a --format example, want %d", seen, len(items))
 	}
 }

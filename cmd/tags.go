@@ -60,7 +60,7 @@ fields .Repository and .Tag.`,
 		},
 	}
 	c.Flags().StringVar(&opts.Filter, "filter", "", "only tags matching this glob (e.g. 'v1.*')")
-	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp)
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Tag"))
 	c.Flags().IntVar(&opts.PageSize, "page-size", 0, "entries to ask the registry for per page (default: as many as it gives)")
 	return c
 }
