@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -18,6 +19,7 @@ type copyOptions struct {
 	Platform string
 	Jobs     int
 	Quiet    bool
+	Format   string
 }
 
 func newCopyCmd(f *Factory, runF func(*copyOptions) error) *cobra.Command {
@@ -49,6 +51,7 @@ whole unless --platform picks one image out of it.`,
 	fl.StringVar(&opts.Platform, "platform", "", "copy only this platform's image (OS/ARCH[/VARIANT]) out of an index")
 	fl.IntVarP(&opts.Jobs, "jobs", "j", defaultJobs, "blobs to move at once")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print results only, no progress")
+	fl.StringVar(&opts.Format, "format", "text", formatFlagHelp("Tag"))
 	return c
 }
 
@@ -68,6 +71,10 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 	if err != nil {
 		return err
 	}
+	out, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
+	}
 	c, err := clientWithJobs(opts.Registry, opts.Jobs)
 	if err != nil {
 		return err
@@ -81,8 +88,7 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 	if err != nil {
 		return err
 	}
-	printPushed(opts.IO, results)
-	return nil
+	return printPushed(opts.IO, out, dst, results)
 }
 
 // defaultJobs is how many blobs push, pull and copy move at once. Against a
@@ -108,9 +114,25 @@ func clientWithJobs(newClient func() (*registry.Client, error), jobs int) (*regi
 // and message as digest, manifest get and inspect.
 func platformFlag(s string) (*v1.Platform, error) { return parsePlatform(s) }
 
-// printPushed prints docker's per-tag result line on stdout.
-func printPushed(ios *IOStreams, results []registry.PushResult) {
+// pushedItem is what push and copy print per tag, as --format sees it.
+type pushedItem struct {
+	Repository string `json:"repository"`
+	Tag        string `json:"tag"`
+	Digest     string `json:"digest"`
+	Size       int64  `json:"size"`
+}
+
+// printPushed prints docker's per-tag result line on stdout, or each
+// result in the --format chosen.
+func printPushed(ios *IOStreams, p *printer, repo reference.Reference, results []registry.PushResult) error {
 	for _, r := range results {
-		fmt.Fprintf(ios.Out, "%s: digest: %s size: %d\n", escapeControl(r.Tag), r.Digest, r.Size)
+		item := pushedItem{Repository: repo.Name(), Tag: r.Tag, Digest: r.Digest.String(), Size: r.Size}
+		if err := p.Print(ios.Out, item, func(w io.Writer) error {
+			_, err := fmt.Fprintf(w, "%s: digest: %s size: %d\n", escapeControl(r.Tag), r.Digest, r.Size)
+			return err
+		}); err != nil {
+			return err
+		}
 	}
+	return nil
 }

@@ -146,6 +146,14 @@ func TestLookCommandsAgainstInProcessRegistry(t *testing.T) {
 	if out, _ := output(); out != "Would untag: "+host+"/app:v2\n" {
 		t.Errorf("dry run: %q", out)
 	}
+	del.Format = "json"
+	if err := runDelete(ctx, del); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := output(); out != `{"reference":"`+host+`/app:v2","untagged":true,"dryRun":true}`+"\n" {
+		t.Errorf("dry run json: %q", out)
+	}
+	del.Format = ""
 	del.DryRun = false
 	if err := runDelete(ctx, del); err != nil {
 		t.Fatal(err)

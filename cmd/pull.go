@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -18,6 +19,15 @@ type pullOptions struct {
 	Platform string
 	Jobs     int
 	Quiet    bool
+	Format   string
+}
+
+// pulledItem is what pull prints per image, as --format sees it.
+type pulledItem struct {
+	Reference string `json:"reference"` // canonical, e.g. docker.io/library/nginx:1.25
+	Digest    string `json:"digest"`    // what the reference resolved to (an index for multi-platform)
+	Image     string `json:"image"`     // the manifest digest of the platform image stored
+	UpToDate  bool   `json:"upToDate"`  // the store had it under the reference already
 }
 
 func newPullCmd(f *Factory, runF func(*pullOptions) error) *cobra.Command {
@@ -48,6 +58,7 @@ has already are not fetched again.`,
 	fl.StringVar(&opts.Platform, "platform", "", "platform to pull out of a multi-platform image (OS/ARCH[/VARIANT])")
 	fl.IntVarP(&opts.Jobs, "jobs", "j", defaultJobs, "registry requests to run at once")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print results only, no progress")
+	fl.StringVar(&opts.Format, "format", "text", formatFlagHelp("Digest"))
 	return c
 }
 
@@ -60,6 +71,10 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 		return usageError{fmt.Errorf("tag can't be used with --all-tags/-a: %s", opts.Ref)}
 	}
 	platform, err := platformFlag(opts.Platform)
+	if err != nil {
+		return err
+	}
+	out, err := newPrinter(opts.Format)
 	if err != nil {
 		return err
 	}
@@ -95,11 +110,17 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 		return err
 	}
 	for _, r := range results {
-		status := "Downloaded newer image for "
-		if r.UpToDate {
-			status = "Image is up to date for "
+		item := pulledItem{Reference: r.Ref.String(), Digest: r.Digest.String(), Image: r.Image.String(), UpToDate: r.UpToDate}
+		if err := out.Print(opts.IO.Out, item, func(w io.Writer) error {
+			status := "Downloaded newer image for "
+			if r.UpToDate {
+				status = "Image is up to date for "
+			}
+			_, err := fmt.Fprintf(w, "Digest: %s\nStatus: %s%s\n", r.Digest, status, r.Ref.Familiar())
+			return err
+		}); err != nil {
+			return err
 		}
-		fmt.Fprintf(opts.IO.Out, "Digest: %s\nStatus: %s%s\n", r.Digest, status, r.Ref.Familiar())
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ type pushOptions struct {
 	AllTags  bool
 	Jobs     int
 	Quiet    bool
+	Format   string
 	// Semver: push REPO:VERSION, then write its moving tags (cmd/tag_semver.go).
 	Semver semverFlags
 }
@@ -69,6 +70,7 @@ and pushes nothing.`,
 	fl.BoolVarP(&opts.AllTags, "all-tags", "a", false, "push every tag of the repository")
 	fl.IntVarP(&opts.Jobs, "jobs", "j", defaultJobs, "blobs to move at once")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print results only, no progress")
+	fl.StringVar(&opts.Format, "format", "text", formatFlagHelp("Tag"))
 	fl.BoolVar(&opts.Semver.Semver, "semver", false, semverFlagHelp)
 	fl.BoolVar(&opts.Semver.NoLatest, "no-latest", false, noLatestFlagHelp)
 	fl.BoolVar(&opts.Semver.DryRun, "dry-run", false, dryRunSemverHelp)
@@ -82,6 +84,10 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 	}
 	if opts.AllTags && (ref.Tag() != "" || ref.Digest() != "") {
 		return usageError{fmt.Errorf("tag can't be used with --all-tags/-a: %s", opts.Ref)}
+	}
+	out, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
 	}
 	c, err := clientWithJobs(opts.Registry, opts.Jobs)
 	if err != nil {
@@ -107,6 +113,5 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
-	printPushed(opts.IO, results)
-	return nil
+	return printPushed(opts.IO, out, ref, results)
 }

@@ -143,6 +143,10 @@ func TestFormatHelpExamples(t *testing.T) {
 	t.Parallel()
 	items := map[string]any{
 		"ctl catalog":          catalogItem{},
+		"ctl copy":             pushedItem{},
+		"ctl delete":           deletedItem{},
+		"ctl pull":             pulledItem{},
+		"ctl push":             pushedItem{},
 		"ctl check dockerfile": golden.Finding{},
 		"ctl digest":           digestItem{},
 		"ctl inspect":          &registry.Inspection{},

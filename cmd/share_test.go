@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -220,5 +221,23 @@ func TestPullPushOutput(t *testing.T) {
 	// "already exists" in the new repository.
 	if !regexp.MustCompile(`^The push refers to repository \[` + regexp.QuoteMeta(host) + `/pushed\]\n([0-9a-f]{12}: Layer already exists\n){3}$`).MatchString(errOut) {
 		t.Errorf("push stderr %q", errOut)
+	}
+
+	// --format json and templates: one object per tag or image, for scripts.
+	out, _ = run(false, "pull", "-q", "--format", "json", host+"/src:v1")
+	var pulled pulledItem
+	if err := json.Unmarshal([]byte(out), &pulled); err != nil || pulled.Reference != host+"/src:v1" || pulled.Digest != digest || !pulled.UpToDate || pulled.Image != digest {
+		t.Errorf("pull --format json: %q (%v)", out, err)
+	}
+	out, _ = run(false, "push", "-q", "--format", "json", host+"/pushed:v2")
+	var pushed pushedItem
+	if err := json.Unmarshal([]byte(out), &pushed); err != nil || pushed.Repository != host+"/pushed" || pushed.Tag != "v2" || pushed.Digest != digest || pushed.Size == 0 {
+		t.Errorf("push --format json: %q (%v)", out, err)
+	}
+	if out, _ = run(false, "push", "-q", "--format", "{{.Tag}}@{{.Digest}}", host+"/pushed:v2"); out != "v2@"+digest+"\n" {
+		t.Errorf("push --format template: %q", out)
+	}
+	if out, _ = run(false, "copy", "-q", "--format", "{{.Repository}}:{{.Tag}}", host+"/src:v1", host+"/copied:v1"); out != host+"/copied:v1\n" {
+		t.Errorf("copy --format template: %q", out)
 	}
 }

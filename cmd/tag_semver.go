@@ -93,6 +93,10 @@ func runPushSemver(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
+	out, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
+	}
 	exact, err := repo.WithTag(v.Tag())
 	if err != nil {
 		return err
@@ -126,7 +130,9 @@ func runPushSemver(ctx context.Context, opts *pushOptions) error {
 		if err != nil {
 			return err
 		}
-		printPushed(opts.IO, results)
+		if err := printPushed(opts.IO, out, repo, results); err != nil {
+			return err
+		}
 	}
 	_, err = c.TagVersion(ctx, exact, repo, v, registry.VersionOptions{
 		Plan:     tagplan.Options{NoLatest: opts.Semver.NoLatest},
