@@ -145,6 +145,8 @@ func TestFormatHelpExamples(t *testing.T) {
 		"ctl catalog":          catalogItem{},
 		"ctl copy":             pushedItem{},
 		"ctl delete":           deletedItem{},
+		"ctl load":             loadedItem{},
+		"ctl image load":       loadedItem{},
 		"ctl pull":             pulledItem{},
 		"ctl push":             pushedItem{},
 		"ctl check dockerfile": golden.Finding{},
