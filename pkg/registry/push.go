@@ -92,6 +92,10 @@ func (c *Client) Push(ctx context.Context, repo reference.Reference, tags []Push
 		close(p.gate)
 	}
 	results, err := p.push(ctx, tags)
+	// Blob work still in flight after a failure or Ctrl-C ends promptly
+	// (its context is cancelled) but still gets to DELETE its upload
+	// session; wait for it so the process does not exit first.
+	p.inflight.Wait()
 	if err != nil {
 		return nil, c.wireError(nrepo.RegistryStr(), fmt.Errorf("pushing %s: %w", repo.Name(), err))
 	}
@@ -118,6 +122,8 @@ type pusher struct {
 
 	// gate holds back uploads (not HEADs) until the tag's own HEAD says
 	// the image is not there; skip is set when it is. See pushGroup.
+	inflight sync.WaitGroup // blob and child-manifest goroutines
+
 	gate   chan struct{}
 	skip   bool
 	single bool // one tag: HEAD it together with the blobs

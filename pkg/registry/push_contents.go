@@ -67,7 +67,9 @@ func (p *pusher) manifestFuture(ctx context.Context, desc v1.Descriptor, child A
 	if ok {
 		return f
 	}
+	p.inflight.Add(1)
 	go func() {
+		defer p.inflight.Done()
 		defer close(f.done)
 		existed, err := p.contents(ctx, child, desc.MediaType)
 		if err != nil {
@@ -163,7 +165,9 @@ func (p *pusher) blobFuture(ctx context.Context, desc v1.Descriptor, layer bool,
 	if ok {
 		return f
 	}
+	p.inflight.Add(1)
 	go func() {
+		defer p.inflight.Done()
 		defer close(f.done)
 		select {
 		case p.sem <- struct{}{}:

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -355,4 +356,49 @@ func mustRandom(t *testing.T) v1.Image {
 		t.Fatal(err)
 	}
 	return img
+}
+
+// TestPushCancelDeletesUpload: cancelling a push mid-upload abandons the
+// upload session with a DELETE of its Location and sends no manifest.
+func TestPushCancelDeletesUpload(t *testing.T) {
+	t.Parallel()
+	reg := newFakeRegistry(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var deletes []string
+	reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		switch {
+		case r.Method == http.MethodPut && kind(r.URL.Path) == "upload":
+			// Read the body first: only then does the server notice the
+			// client going away.
+			_, _ = io.Copy(io.Discard, r.Body)
+			cancel()
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+			return true
+		case r.Method == http.MethodDelete:
+			mu.Lock()
+			deletes = append(deletes, r.URL.Path)
+			mu.Unlock()
+			w.WriteHeader(http.StatusNoContent)
+			return true
+		}
+		return false
+	}
+	img, _ := random.Image(1000, 1)
+	_, err := newShareClient(t).Push(ctx, mustRef(t, reg.host()+"/app"), []PushTag{{"t", img}}, PushOptions{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(deletes) == 0 || !strings.Contains(deletes[0], "/blobs/uploads/") {
+		t.Errorf("upload sessions deleted: %v", deletes)
+	}
+	if n := reg.counts()["PUT manifest"]; n != 0 {
+		t.Errorf("%d manifest PUTs after cancel", n)
+	}
 }
