@@ -177,7 +177,7 @@ func imagesTemplate(opts *imagesOptions) (*template.Template, bool, error) {
 	case !strings.Contains(format, "{{"):
 		return nil, false, usageError{fmt.Errorf("invalid --format %q: use table, json or a Go template", format)}
 	}
-	t, err := template.New("images").Funcs(template.FuncMap{"json": jsonString}).Option("missingkey=error").Parse(format + "\n")
+	t, err := template.New("images").Funcs(template.FuncMap{"json": jsonString}).Option("missingkey=error").Parse(unescapeFormat(format) + "\n")
 	if err != nil {
 		return nil, false, usageError{fmt.Errorf("invalid --format template: %w", err)}
 	}

@@ -191,3 +191,13 @@ func TestFormatHelpExamples(t *testing.T) {
 		t.Errorf("%d commands offer a --format example, want %d", seen, len(items))
 	}
 }
+
+// TestFormatEscapes: a template typed in a shell with \t and \n means a tab
+// and a newline, as in docker's --format.
+func TestFormatEscapes(t *testing.T) {
+	t.Parallel()
+	out, errOut, code := run(t, "ref", "--format", `{{.Registry}}\t{{.Repository}}\n`, "nginx:1.25")
+	if code != 0 || out != "docker.io\tlibrary/nginx\n\n" {
+		t.Errorf("exit %d, stdout %q (%s)", code, out, errOut)
+	}
+}

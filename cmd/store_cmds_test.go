@@ -95,6 +95,9 @@ func TestRunImagesOutput(t *testing.T) {
 	}{
 		{"{{.Repository}} {{.Tag}} {{.ID}}", "user/app v1 " + e.ID.Hex[:12] + "\n"},
 		{"table {{.Repository}}\t{{.Tag}}", "REPOSITORY   TAG\nuser/app     v1\n"},
+		// As typed in a shell: docker reads a literal \t as a tab.
+		{`table {{.Repository}}\t{{.Tag}}`, "REPOSITORY   TAG\nuser/app     v1\n"},
+		{`{{.Repository}}\t{{.Tag}}\n`, "user/app\tv1\n\n"},
 		{"json", `"Repository":"user/app"`},
 	} {
 		io, out, _ := TestIO("")
