@@ -5,6 +5,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -95,7 +96,11 @@ func Main(ctx context.Context, io *IOStreams, args []string) int {
 		return 0
 	}
 	code, hint := exitCode(err)
-	fmt.Fprintf(io.ErrOut, "Error: %s\n", escapeControl(err.Error()))
+	// One "Error:" per line: rmi and check report every failure, one per
+	// line (as docker rmi does), and no server text can pass for output.
+	for _, line := range strings.Split(escapeControl(err.Error()), "\n") {
+		fmt.Fprintf(io.ErrOut, "Error: %s\n", line)
+	}
 	if hint != "" {
 		fmt.Fprintln(io.ErrOut, hint)
 	}

@@ -201,3 +201,13 @@ func TestFormatEscapes(t *testing.T) {
 		t.Errorf("exit %d, stdout %q (%s)", code, out, errOut)
 	}
 }
+
+// TestEveryErrorLinePrefixed: rmi of several missing images reports each on
+// its own "Error:" line, as docker rmi does.
+func TestEveryErrorLinePrefixed(t *testing.T) {
+	t.Parallel()
+	_, errOut, code := run(t, "--store", t.TempDir(), "rmi", "nope1", "nope2")
+	if want := "Error: no such image: nope1\nError: no such image: nope2\n"; code != exitNotFound || errOut != want {
+		t.Errorf("exit %d, stderr %q, want %q", code, errOut, want)
+	}
+}
