@@ -6,7 +6,6 @@ import (
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 )
 
@@ -63,7 +62,7 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 	if opts.AllTags && (src.Tag() != "" || src.Digest() != "" || dst.Tag() != "" || dst.Digest() != "") {
 		return usageError{fmt.Errorf("--all-tags takes repositories, not tags or digests: %s %s", opts.Src, opts.Dst)}
 	}
-	platform, err := platformFlag(opts.Platform)
+	platform, err := parsePlatform(opts.Platform)
 	if err != nil {
 		return err
 	}
@@ -101,14 +100,6 @@ func clientWithJobs(newClient func() (*registry.Client, error), jobs int) (*regi
 		return nil, err
 	}
 	return c.WithJobs(jobs), nil
-}
-
-// platformFlag parses --platform; "" means the default.
-func platformFlag(s string) (*v1.Platform, error) {
-	if s == "" {
-		return nil, nil
-	}
-	return registry.ParsePlatform(s)
 }
 
 // printPushed prints docker's per-tag result line on stdout.

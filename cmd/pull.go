@@ -58,7 +58,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	if opts.AllTags && (ref.Tag() != "" || ref.Digest() != "") {
 		return usageError{fmt.Errorf("tag can't be used with --all-tags/-a: %s", opts.Ref)}
 	}
-	platform, err := platformFlag(opts.Platform)
+	platform, err := parsePlatform(opts.Platform)
 	if err != nil {
 		return err
 	}

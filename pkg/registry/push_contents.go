@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -77,7 +78,7 @@ func (p *pusher) manifestFuture(ctx context.Context, desc v1.Descriptor, child A
 			return
 		}
 		if existed {
-			have, err := p.s.headManifest(ctx, desc.Digest.String())
+			have, err := p.s.digestOf(ctx, desc.Digest.String())
 			if err != nil {
 				f.err = err
 				return
@@ -101,7 +102,7 @@ func (p *pusher) manifestFuture(ctx context.Context, desc v1.Descriptor, child A
 			f.err = err
 			return
 		}
-		f.err = p.s.putManifest(ctx, desc.Digest.String(), raw, desc.MediaType, desc.Digest)
+		f.err = p.s.put(ctx, desc.Digest.String(), raw, desc.MediaType, desc.Digest)
 	}()
 	return f
 }
@@ -209,7 +210,7 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 	if srcs := p.opts.Sources[desc.Digest]; len(srcs) > 0 {
 		from = srcs[0]
 	}
-	if from == p.s.repo.RepositoryStr() {
+	if from == p.s.repo {
 		from = ""
 	}
 	var lastErr error
@@ -281,11 +282,12 @@ func temporary(err error) bool {
 	return true
 }
 
-// WithJobs returns a copy of c that moves n blobs at once (n < 1 keeps c's).
-func (c *Client) WithJobs(n int) *Client {
-	cc := *c
-	if n > 0 {
-		cc.jobs = n
-	}
-	return &cc
+// maxAttempts bounds how often one whole blob upload is started again
+// when it fails in a way the transport could not retry by itself (a
+// session the registry lost, a body cut midway).
+const maxAttempts = 3
+
+// backoff is the pause before starting a failed blob upload again.
+func backoff(attempt int) time.Duration {
+	return time.Duration(1<<attempt) * 100 * time.Millisecond
 }
