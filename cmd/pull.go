@@ -14,10 +14,8 @@ type pullOptions struct {
 	Registry func() (*registry.Client, error)
 	Local    func() (localImages, error)
 	Ref      string
-	AllTags  bool
 	Platform string
-	Jobs     int
-	Quiet    bool
+	transferFlags
 }
 
 func newPullCmd(f *Factory, runF func(*pullOptions) error) *cobra.Command {
@@ -43,10 +41,8 @@ has already are not fetched again.`,
 		},
 	}
 	fl := c.Flags()
-	fl.BoolVarP(&opts.AllTags, "all-tags", "a", false, "pull every tag of the repository")
+	opts.add(fl, "pull every tag of the repository", "registry requests to run at once")
 	fl.StringVar(&opts.Platform, "platform", "", "platform to pull out of a multi-platform image (OS/ARCH[/VARIANT])")
-	fl.IntVarP(&opts.Jobs, "jobs", "j", defaultJobs, "registry requests to run at once")
-	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print results only, no progress")
 	return c
 }
 
@@ -62,7 +58,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := clientWithJobs(opts.Registry, opts.Jobs)
+	c, err := opts.client(opts.Registry)
 	if err != nil {
 		return err
 	}
