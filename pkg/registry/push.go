@@ -229,7 +229,7 @@ func (p *pusher) pushGroup(ctx context.Context, g *group) ([]PushResult, error) 
 		return nil, err
 	}
 	var results []PushResult
-	rest := g.tags[1:]
+	check := true // whether the other tags may already point at g
 	if have == g.digest {
 		if early != nil {
 			if err := <-early; err != nil {
@@ -237,31 +237,26 @@ func (p *pusher) pushGroup(ctx context.Context, g *group) ([]PushResult, error) 
 			}
 		}
 		results = append(results, result(g.tags[0], true))
-		for _, tag := range rest {
-			if err := p.tagOnce(ctx, g, tag, true, &results, result); err != nil {
-				return nil, err
-			}
-		}
-		return results, nil
-	}
-	// Send the blobs (and child manifests of an index). When one of them
-	// was missing, the manifest cannot be in the repository, so no tag
-	// needs a HEAD before its PUT.
-	var existed bool
-	if early != nil {
-		err, existed = <-early, existedEarly
 	} else {
-		existed, err = p.contents(ctx, g.artifact, g.mt)
+		// Send the blobs (and child manifests of an index). When one of
+		// them was missing, the manifest cannot be in the repository, so
+		// no tag needs a HEAD before its PUT.
+		if early != nil {
+			err = <-early
+			check = existedEarly // written before the send on early
+		} else {
+			check, err = p.contents(ctx, g.artifact, g.mt)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := p.s.put(ctx, g.tags[0], g.raw, g.mt, g.digest); err != nil {
+			return nil, err
+		}
+		results = append(results, result(g.tags[0], false))
 	}
-	if err != nil {
-		return nil, err
-	}
-	if err := p.s.put(ctx, g.tags[0], g.raw, g.mt, g.digest); err != nil {
-		return nil, err
-	}
-	results = append(results, result(g.tags[0], false))
-	for _, tag := range rest {
-		if err := p.tagOnce(ctx, g, tag, existed, &results, result); err != nil {
+	for _, tag := range g.tags[1:] {
+		if err := p.tagOnce(ctx, g, tag, check, &results, result); err != nil {
 			return nil, err
 		}
 	}

@@ -79,19 +79,26 @@ func (p *pusher) pushChild(ctx context.Context, desc v1.Descriptor, child Artifa
 			return true, nil
 		}
 	}
-	select {
-	case <-p.gate:
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
-	if p.skip {
-		return false, nil // the tag already points at the index
+	if ok, err := p.proceed(ctx); !ok {
+		return false, err // the tag already points at the index, or cancelled
 	}
 	raw, err := child.RawManifest()
 	if err != nil {
 		return false, err
 	}
 	return false, p.s.put(ctx, desc.Digest.String(), raw, desc.MediaType, desc.Digest)
+}
+
+// proceed waits until the tag's HEAD has answered (see pushGroup) and
+// reports whether uploads go on: not when the tag already points at the
+// artifact, nor after cancellation (then with ctx's error).
+func (p *pusher) proceed(ctx context.Context) (bool, error) {
+	select {
+	case <-p.gate:
+		return !p.skip, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
 }
 
 // once starts work for key unless this push has already, in a goroutine
@@ -193,13 +200,8 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 		p.progress(ev)
 		return true, nil
 	}
-	select {
-	case <-p.gate:
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
-	if p.skip {
-		return false, nil // the tag already points at the image
+	if ok, err := p.proceed(ctx); !ok {
+		return false, err // the tag already points at the image, or cancelled
 	}
 	from := p.opts.MountFrom
 	if srcs := p.opts.Sources[desc.Digest]; len(srcs) > 0 {
