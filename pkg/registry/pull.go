@@ -200,10 +200,8 @@ func platformImage(desc *remote.Descriptor, platform v1.Platform) (v1.Image, err
 	if err != nil {
 		return nil, err
 	}
-	for _, child := range im.Manifests {
-		if child.Platform != nil && child.MediaType.IsImage() && child.Platform.Satisfies(platform) {
-			return idx.Image(child.Digest)
-		}
+	if child, ok := matchPlatform(im, platform, true); ok {
+		return idx.Image(child.Digest)
 	}
 	return nil, notFoundError{fmt.Errorf("no matching manifest for %s in the manifest list entries", platformString(platform))}
 }
