@@ -7,19 +7,16 @@ import (
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 type copyOptions struct {
 	IO       *IOStreams
 	Registry func() (*registry.Client, error)
 	Src, Dst string
-	AllTags  bool
 	Platform string
-	Jobs     int
-	Quiet    bool
-	Format   string
+	transferFlags
 }
 
 func newCopyCmd(f *Factory, runF func(*copyOptions) error) *cobra.Command {
@@ -47,11 +44,8 @@ whole unless --platform picks one image out of it.`,
 		},
 	}
 	fl := c.Flags()
-	fl.BoolVarP(&opts.AllTags, "all-tags", "a", false, "copy every tag of the source repository")
+	opts.add(fl, "copy every tag of the source repository", "blobs to move at once", "Tag")
 	fl.StringVar(&opts.Platform, "platform", "", "copy only this platform's image (OS/ARCH[/VARIANT]) out of an index")
-	fl.IntVarP(&opts.Jobs, "jobs", "j", defaultJobs, "blobs to move at once")
-	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print results only, no progress")
-	fl.StringVar(&opts.Format, "format", "text", formatFlagHelp("Tag"))
 	return c
 }
 
@@ -67,28 +61,17 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 	if opts.AllTags && (src.Tag() != "" || src.Digest() != "" || dst.Tag() != "" || dst.Digest() != "") {
 		return usageError{fmt.Errorf("--all-tags takes repositories, not tags or digests: %s %s", opts.Src, opts.Dst)}
 	}
-	platform, err := platformFlag(opts.Platform)
+	platform, err := parsePlatform(opts.Platform)
 	if err != nil {
 		return err
 	}
-	out, err := newPrinter(opts.Format)
+	c, err := opts.client(opts.Registry)
 	if err != nil {
 		return err
 	}
-	c, err := clientWithJobs(opts.Registry, opts.Jobs)
-	if err != nil {
-		return err
-	}
-	p := newProgress(opts.IO, opts.Quiet, pushWords)
-	if !opts.Quiet {
-		fmt.Fprintf(opts.IO.ErrOut, "The push refers to repository [%s]\n", dst.Name())
-	}
-	results, err := c.Copy(ctx, src, dst, registry.CopyOptions{AllTags: opts.AllTags, Platform: platform, Progress: p.Event})
-	p.Close()
-	if err != nil {
-		return err
-	}
-	return printPushed(opts.IO, out, dst, results)
+	return opts.sendTo(opts.IO, dst, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
+		return c.Copy(ctx, src, dst, registry.CopyOptions{AllTags: opts.AllTags, Platform: platform, Progress: progress})
+	})
 }
 
 // defaultJobs is how many blobs push, pull and copy move at once. Against a
@@ -98,21 +81,53 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 // on loopback the extra streams cost nothing measurable.
 const defaultJobs = 16
 
-// clientWithJobs builds the registry client and sets its parallelism.
-func clientWithJobs(newClient func() (*registry.Client, error), jobs int) (*registry.Client, error) {
-	if jobs < 1 {
-		return nil, usageError{fmt.Errorf("--jobs must be at least 1, got %d", jobs)}
+// transferFlags are the flags push, pull and copy share.
+type transferFlags struct {
+	AllTags bool
+	Jobs    int
+	Quiet   bool
+	Format  string
+}
+
+// add registers --all-tags/-a, --jobs/-j, --quiet/-q and --format, whose
+// templates see formatField among the result's fields.
+func (t *transferFlags) add(fl *pflag.FlagSet, allTagsHelp, jobsHelp, formatField string) {
+	fl.BoolVarP(&t.AllTags, "all-tags", "a", false, allTagsHelp)
+	fl.IntVarP(&t.Jobs, "jobs", "j", defaultJobs, jobsHelp)
+	fl.BoolVarP(&t.Quiet, "quiet", "q", false, "print results only, no progress")
+	fl.StringVar(&t.Format, "format", "text", formatFlagHelp(formatField))
+}
+
+// client builds the registry client and sets its parallelism to --jobs.
+func (t *transferFlags) client(newClient func() (*registry.Client, error)) (*registry.Client, error) {
+	if t.Jobs < 1 {
+		return nil, usageError{fmt.Errorf("--jobs must be at least 1, got %d", t.Jobs)}
 	}
 	c, err := newClient()
 	if err != nil {
 		return nil, err
 	}
-	return c.WithJobs(jobs), nil
+	return c.WithJobs(t.Jobs), nil
 }
 
-// platformFlag parses --platform; "" means the default. The same parser
-// and message as digest, manifest get and inspect.
-func platformFlag(s string) (*v1.Platform, error) { return parsePlatform(s) }
+// sendTo runs send (a push or copy to dst) under docker's push progress
+// and prints its per-tag result lines.
+func (t *transferFlags) sendTo(ios *IOStreams, dst reference.Reference, send func(registry.ProgressFunc) ([]registry.PushResult, error)) error {
+	out, err := newPrinter(t.Format)
+	if err != nil {
+		return err
+	}
+	p := newProgress(ios, t.Quiet, pushWords)
+	if !t.Quiet {
+		fmt.Fprintf(ios.ErrOut, "The push refers to repository [%s]\n", dst.Name())
+	}
+	results, err := send(p.Event)
+	p.Close()
+	if err != nil {
+		return err
+	}
+	return printPushed(ios, out, dst, results)
+}
 
 // pushedItem is what push and copy print per tag, as --format sees it.
 type pushedItem struct {

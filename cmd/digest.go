@@ -90,13 +90,14 @@ func remoteTarget(ref, platform string, newClient registryFunc) (reference.Refer
 	return r, p, rc, err
 }
 
-// parsePlatform reads --platform ("" means none).
+// parsePlatform reads --platform ("" means none) with
+// registry.ParsePlatform; a bad one is invalid input (exit 2).
 func parsePlatform(s string) (*v1.Platform, error) {
 	if s == "" {
 		return nil, nil
 	}
-	p, err := v1.ParsePlatform(s)
-	if err != nil || p.OS == "" || p.Architecture == "" {
+	p, err := registry.ParsePlatform(s)
+	if err != nil {
 		return nil, invalidInput(fmt.Errorf("invalid --platform %q: want OS/ARCH[/VARIANT], e.g. linux/arm64/v8", s))
 	}
 	return p, nil

@@ -15,19 +15,8 @@ type pullOptions struct {
 	Registry func() (*registry.Client, error)
 	Local    func() (localImages, error)
 	Ref      string
-	AllTags  bool
 	Platform string
-	Jobs     int
-	Quiet    bool
-	Format   string
-}
-
-// pulledItem is what pull prints per image, as --format sees it.
-type pulledItem struct {
-	Reference string `json:"reference"` // canonical, e.g. docker.io/library/nginx:1.25
-	Digest    string `json:"digest"`    // what the reference resolved to (an index for multi-platform)
-	Image     string `json:"image"`     // the manifest digest of the platform image stored
-	UpToDate  bool   `json:"upToDate"`  // the store had it under the reference already
+	transferFlags
 }
 
 func newPullCmd(f *Factory, runF func(*pullOptions) error) *cobra.Command {
@@ -54,11 +43,8 @@ has already are not fetched again.`,
 		},
 	}
 	fl := c.Flags()
-	fl.BoolVarP(&opts.AllTags, "all-tags", "a", false, "pull every tag of the repository")
+	opts.add(fl, "pull every tag of the repository", "registry requests to run at once", "Digest")
 	fl.StringVar(&opts.Platform, "platform", "", "platform to pull out of a multi-platform image (OS/ARCH[/VARIANT])")
-	fl.IntVarP(&opts.Jobs, "jobs", "j", defaultJobs, "registry requests to run at once")
-	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print results only, no progress")
-	fl.StringVar(&opts.Format, "format", "text", formatFlagHelp("Digest"))
 	return c
 }
 
@@ -70,7 +56,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	if opts.AllTags && (ref.Tag() != "" || ref.Digest() != "") {
 		return usageError{fmt.Errorf("tag can't be used with --all-tags/-a: %s", opts.Ref)}
 	}
-	platform, err := platformFlag(opts.Platform)
+	platform, err := parsePlatform(opts.Platform)
 	if err != nil {
 		return err
 	}
@@ -78,7 +64,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := clientWithJobs(opts.Registry, opts.Jobs)
+	c, err := opts.client(opts.Registry)
 	if err != nil {
 		return err
 	}
@@ -123,6 +109,14 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 		}
 	}
 	return nil
+}
+
+// pulledItem is what pull prints per image, as --format sees it.
+type pulledItem struct {
+	Reference string `json:"reference"` // canonical, e.g. docker.io/library/nginx:1.25
+	Digest    string `json:"digest"`    // what the reference resolved to (an index for multi-platform)
+	Image     string `json:"image"`     // the manifest digest of the platform image stored
+	UpToDate  bool   `json:"upToDate"`  // the store had it under the reference already
 }
 
 // pullTag is what docker prints before "Pulling from": the tag, or the
