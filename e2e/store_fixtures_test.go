@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"archive/tar"
-	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -256,10 +255,6 @@ func mustRead(t testing.TB, path string) []byte {
 	}
 	return b
 }
-
-var _ = bytes.NewReader
-
-func nameTag(s string) (name.Tag, error) { return name.NewTag(s) }
 
 // bigDockerTar writes a classic docker save tar of n uncompressed layers of
 // size bytes each (random content) and returns its size.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -201,7 +202,7 @@ func TestStoreSaveLoadRoundTrip(t *testing.T) {
 			wantCode(t, src.Run(t, "save", "--format", format, "-o", out, "localhost:5000/app"), 0)
 			if format == "docker" {
 				// ggcr's docker tarball reader (what crane uses) reads it.
-				tag, _ := nameTag("localhost:5000/app:v2")
+				tag, _ := name.NewTag("localhost:5000/app:v2")
 				back, err := tarball.ImageFromPath(out, &tag)
 				if err != nil {
 					t.Fatal(err)
