@@ -13,7 +13,7 @@ type catalogOptions struct {
 	IO       *IOStreams
 	Registry registryFunc
 	Host     string
-	Filter   string
+	Filter   []string
 	Format   string
 	PageSize int
 }
@@ -35,7 +35,8 @@ func newCatalogCmd(f *Factory, runF func(*catalogOptions) error) *cobra.Command 
 		Long: `List every repository of a registry (HOST[:PORT]) with the catalog API,
 one per line, following pagination to the end. Registries that do not offer
 the catalog API (Docker Hub among them) answer "not found" (exit 3) or
-"unauthorized" (exit 4). --filter keeps repositories matching a glob;
+"unauthorized" (exit 4). --filter keeps repositories matching a glob (any
+of them, repeated);
 --format json prints one JSON array; a Go template is applied to each
 repository, with the fields .Registry and .Repository.`,
 		Example: `  ctl catalog registry.local:5000
@@ -49,8 +50,8 @@ repository, with the fields .Registry and .Repository.`,
 			return runCatalog(c.Context(), opts)
 		},
 	}
-	c.Flags().StringVar(&opts.Filter, "filter", "", "only repositories matching this glob (e.g. 'gallery/*')")
-	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp)
+	c.Flags().StringArrayVar(&opts.Filter, "filter", nil, "only repositories matching this glob (e.g. 'gallery/*'; repeatable: any of them)")
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Repository"))
 	c.Flags().IntVar(&opts.PageSize, "page-size", 0, "entries to ask the registry for per page (default: 1000)")
 	return c
 }

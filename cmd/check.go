@@ -67,7 +67,7 @@ file cannot be read or names an invalid reference.`,
 	c.Flags().StringSliceVar(&opts.Allow, "allow", nil, "approved base image prefix (repeatable or comma-separated)")
 	c.Flags().BoolVar(&opts.RequirePinned, "require-pinned", false, "also report bases on latest, without a tag or without a digest")
 	c.Flags().StringArrayVar(&opts.BuildArgs, "build-arg", nil, "KEY=VALUE overriding an ARG default (repeatable)")
-	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp)
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Reference"))
 	return c
 }
 

@@ -2,10 +2,13 @@ package cmd
 
 import (
 	"context"
+	"os"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/spf13/cobra"
 )
 
@@ -65,5 +68,77 @@ func RemoteTagCompletions(ctx context.Context, f *Factory, toComplete string) []
 			out = append(out, repo+":"+t)
 		}
 	}
+	return out
+}
+
+// completeLocalRefs completes the references of images in the local store
+// (docker's short form, as `ctl images` shows them), read live from the
+// store's index. Only the first firstN arguments complete (0: every one).
+func completeLocalRefs(f *Factory, firstN int) cobra.CompletionFunc {
+	return func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if firstN > 0 && len(args) >= firstN {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return LocalRefCompletions(f, toComplete), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeLocalOrRemoteRefs completes local references, and once a
+// repository is followed by ":" its tags in the registry too (pull, copy).
+func completeLocalOrRemoteRefs(f *Factory, firstN int) cobra.CompletionFunc {
+	return func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if firstN > 0 && len(args) >= firstN {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		out := LocalRefCompletions(f, toComplete)
+		seen := make(map[string]bool, len(out))
+		for _, s := range out {
+			seen[s] = true
+		}
+		for _, s := range RemoteTagCompletions(c.Context(), f, toComplete) {
+			if !seen[s] {
+				out = append(out, s)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// LocalRefCompletions returns the familiar references of the local store
+// ("nginx:1.25", "localhost:5000/gallery/ui:v1") that start with
+// toComplete, sorted. A store that does not exist yet is not created:
+// it completes to nothing.
+func LocalRefCompletions(f *Factory, toComplete string) []string {
+	dir := f.Opts.Store
+	if dir == "" {
+		var err error
+		if dir, err = store.DefaultDir(); err != nil {
+			return nil
+		}
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil
+	}
+	s, err := store.Open(dir)
+	if err != nil {
+		return nil
+	}
+	entries, err := s.List()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		r, ok := e.Reference()
+		if !ok {
+			continue
+		}
+		if fam := r.Familiar(); strings.HasPrefix(fam, toComplete) {
+			out = append(out, fam)
+		} else if can := r.String(); strings.HasPrefix(can, toComplete) {
+			out = append(out, can)
+		}
+	}
+	sort.Strings(out)
 	return out
 }

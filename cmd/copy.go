@@ -3,21 +3,20 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 type copyOptions struct {
 	IO       *IOStreams
 	Registry func() (*registry.Client, error)
 	Src, Dst string
-	AllTags  bool
 	Platform string
-	Jobs     int
-	Quiet    bool
+	transferFlags
 }
 
 func newCopyCmd(f *Factory, runF func(*copyOptions) error) *cobra.Command {
@@ -34,7 +33,8 @@ byte for byte, so digests are preserved; a multi-platform index is copied
 whole unless --platform picks one image out of it.`,
 		Example: `  ctl copy docker.io/library/nginx:1.25 registry.local:5000/mirror/nginx:1.25
   ctl copy -a registry.local:5000/gallery/ui registry.local:5000/archive/ui`,
-		Args: cobra.ExactArgs(2),
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: completeLocalOrRemoteRefs(f, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Src, opts.Dst = args[0], args[1]
 			if runF != nil {
@@ -44,10 +44,8 @@ whole unless --platform picks one image out of it.`,
 		},
 	}
 	fl := c.Flags()
-	fl.BoolVarP(&opts.AllTags, "all-tags", "a", false, "copy every tag of the source repository")
+	opts.add(fl, "copy every tag of the source repository", "blobs to move at once", "Tag")
 	fl.StringVar(&opts.Platform, "platform", "", "copy only this platform's image (OS/ARCH[/VARIANT]) out of an index")
-	fl.IntVarP(&opts.Jobs, "jobs", "j", defaultJobs, "blobs to move at once")
-	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print results only, no progress")
 	return c
 }
 
@@ -63,25 +61,17 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 	if opts.AllTags && (src.Tag() != "" || src.Digest() != "" || dst.Tag() != "" || dst.Digest() != "") {
 		return usageError{fmt.Errorf("--all-tags takes repositories, not tags or digests: %s %s", opts.Src, opts.Dst)}
 	}
-	platform, err := platformFlag(opts.Platform)
+	platform, err := parsePlatform(opts.Platform)
 	if err != nil {
 		return err
 	}
-	c, err := clientWithJobs(opts.Registry, opts.Jobs)
+	c, err := opts.client(opts.Registry)
 	if err != nil {
 		return err
 	}
-	p := newProgress(opts.IO, opts.Quiet, pushWords)
-	if !opts.Quiet {
-		fmt.Fprintf(opts.IO.ErrOut, "The push refers to repository [%s]\n", dst.Name())
-	}
-	results, err := c.Copy(ctx, src, dst, registry.CopyOptions{AllTags: opts.AllTags, Platform: platform, Progress: p.Event})
-	p.Close()
-	if err != nil {
-		return err
-	}
-	printPushed(opts.IO, results)
-	return nil
+	return opts.sendTo(opts.IO, dst, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
+		return c.Copy(ctx, src, dst, registry.CopyOptions{AllTags: opts.AllTags, Platform: platform, Progress: progress})
+	})
 }
 
 // defaultJobs is how many blobs push, pull and copy move at once. Against a
@@ -91,29 +81,73 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 // on loopback the extra streams cost nothing measurable.
 const defaultJobs = 16
 
-// clientWithJobs builds the registry client and sets its parallelism.
-func clientWithJobs(newClient func() (*registry.Client, error), jobs int) (*registry.Client, error) {
-	if jobs < 1 {
-		return nil, usageError{fmt.Errorf("--jobs must be at least 1, got %d", jobs)}
+// transferFlags are the flags push, pull and copy share.
+type transferFlags struct {
+	AllTags bool
+	Jobs    int
+	Quiet   bool
+	Format  string
+}
+
+// add registers --all-tags/-a, --jobs/-j, --quiet/-q and --format, whose
+// templates see formatField among the result's fields.
+func (t *transferFlags) add(fl *pflag.FlagSet, allTagsHelp, jobsHelp, formatField string) {
+	fl.BoolVarP(&t.AllTags, "all-tags", "a", false, allTagsHelp)
+	fl.IntVarP(&t.Jobs, "jobs", "j", defaultJobs, jobsHelp)
+	fl.BoolVarP(&t.Quiet, "quiet", "q", false, "print results only, no progress")
+	fl.StringVar(&t.Format, "format", "text", formatFlagHelp(formatField))
+}
+
+// client builds the registry client and sets its parallelism to --jobs.
+func (t *transferFlags) client(newClient func() (*registry.Client, error)) (*registry.Client, error) {
+	if t.Jobs < 1 {
+		return nil, usageError{fmt.Errorf("--jobs must be at least 1, got %d", t.Jobs)}
 	}
 	c, err := newClient()
 	if err != nil {
 		return nil, err
 	}
-	return c.WithJobs(jobs), nil
+	return c.WithJobs(t.Jobs), nil
 }
 
-// platformFlag parses --platform; "" means the default.
-func platformFlag(s string) (*v1.Platform, error) {
-	if s == "" {
-		return nil, nil
+// sendTo runs send (a push or copy to dst) under docker's push progress
+// and prints its per-tag result lines.
+func (t *transferFlags) sendTo(ios *IOStreams, dst reference.Reference, send func(registry.ProgressFunc) ([]registry.PushResult, error)) error {
+	out, err := newPrinter(t.Format)
+	if err != nil {
+		return err
 	}
-	return registry.ParsePlatform(s)
+	p := newProgress(ios, t.Quiet, pushWords)
+	if !t.Quiet {
+		fmt.Fprintf(ios.ErrOut, "The push refers to repository [%s]\n", dst.Name())
+	}
+	results, err := send(p.Event)
+	p.Close()
+	if err != nil {
+		return err
+	}
+	return printPushed(ios, out, dst, results)
 }
 
-// printPushed prints docker's per-tag result line on stdout.
-func printPushed(ios *IOStreams, results []registry.PushResult) {
+// pushedItem is what push and copy print per tag, as --format sees it.
+type pushedItem struct {
+	Repository string `json:"repository"`
+	Tag        string `json:"tag"`
+	Digest     string `json:"digest"`
+	Size       int64  `json:"size"`
+}
+
+// printPushed prints docker's per-tag result line on stdout, or each
+// result in the --format chosen.
+func printPushed(ios *IOStreams, p *printer, repo reference.Reference, results []registry.PushResult) error {
 	for _, r := range results {
-		fmt.Fprintf(ios.Out, "%s: digest: %s size: %d\n", escapeControl(r.Tag), r.Digest, r.Size)
+		item := pushedItem{Repository: repo.Name(), Tag: r.Tag, Digest: r.Digest.String(), Size: r.Size}
+		if err := p.Print(ios.Out, item, func(w io.Writer) error {
+			_, err := fmt.Fprintf(w, "%s: digest: %s size: %d\n", escapeControl(r.Tag), r.Digest, r.Size)
+			return err
+		}); err != nil {
+			return err
+		}
 	}
+	return nil
 }

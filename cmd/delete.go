@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -15,6 +16,15 @@ type deleteOptions struct {
 	Refs     []string
 	DryRun   bool
 	Force    bool
+	Format   string
+}
+
+// deletedItem is what delete prints per removed tag or manifest, as
+// --format sees it.
+type deletedItem struct {
+	Reference string `json:"reference"` // HOST/REPO:TAG or HOST/REPO@DIGEST
+	Untagged  bool   `json:"untagged"`  // a tag went (else a manifest)
+	DryRun    bool   `json:"dryRun"`    // nothing was changed
 }
 
 func newDeleteCmd(f *Factory, runF func(*deleteOptions) error) *cobra.Command {
@@ -52,10 +62,15 @@ deletion stops at the first failure.`,
 	}
 	c.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print what would be deleted and change nothing")
 	c.Flags().BoolVar(&opts.Force, "force", false, "when a tag can only go with its manifest, delete the manifest's other tags too")
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Reference"))
 	return c
 }
 
 func runDelete(ctx context.Context, opts *deleteOptions) error {
+	p, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
+	}
 	refs := make([]reference.Reference, len(opts.Refs))
 	for i, s := range opts.Refs {
 		r, err := reference.Parse(s)
@@ -74,7 +89,13 @@ func runDelete(ctx context.Context, opts *deleteOptions) error {
 			return err
 		}
 		for _, a := range acts {
-			fmt.Fprintf(opts.IO.Out, "%s %s\n", deleteVerb(a.Untagged, opts.DryRun), a.Ref)
+			item := deletedItem{Reference: a.Ref, Untagged: a.Untagged, DryRun: opts.DryRun}
+			if err := p.Print(opts.IO.Out, item, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "%s %s\n", deleteVerb(a.Untagged, opts.DryRun), a.Ref)
+				return err
+			}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

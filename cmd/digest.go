@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -15,6 +16,13 @@ type digestOptions struct {
 	Registry registryFunc
 	Ref      string
 	Platform string
+	Format   string
+}
+
+// digestItem is what --format json or a template sees.
+type digestItem struct {
+	Reference string `json:"reference"`
+	Digest    string `json:"digest"`
 }
 
 const platformFlagHelp = "resolve an index to this platform's manifest (OS/ARCH[/VARIANT])"
@@ -30,7 +38,8 @@ manifest, OCI index), so a multi-arch tag gives the index's digest; a GET
 when the registry omits Docker-Content-Digest. --platform gives the digest of
 that platform's manifest inside an index.`,
 		Example: `  ctl digest localhost:5000/gallery/ui:v1
-  ctl digest --platform linux/arm64 nginx:1.25`,
+  ctl digest --platform linux/arm64 nginx:1.25
+  ctl digest --format json localhost:5000/gallery/ui:v1`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeRemoteRefs(f),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -42,10 +51,15 @@ that platform's manifest inside an index.`,
 		},
 	}
 	c.Flags().StringVar(&opts.Platform, "platform", "", platformFlagHelp)
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Digest"))
 	return c
 }
 
 func runDigest(ctx context.Context, opts *digestOptions) error {
+	p, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
+	}
 	r, platform, rc, err := remoteTarget(opts.Ref, opts.Platform, opts.Registry)
 	if err != nil {
 		return err
@@ -54,8 +68,11 @@ func runDigest(ctx context.Context, opts *digestOptions) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(opts.IO.Out, d)
-	return err
+	item := digestItem{Reference: r.Canonical(), Digest: d.String()}
+	return p.Print(opts.IO.Out, item, func(w io.Writer) error {
+		_, err := fmt.Fprintln(w, item.Digest)
+		return err
+	})
 }
 
 // remoteTarget is what the commands reading one remote reference start
@@ -73,13 +90,14 @@ func remoteTarget(ref, platform string, newClient registryFunc) (reference.Refer
 	return r, p, rc, err
 }
 
-// parsePlatform reads --platform ("" means none).
+// parsePlatform reads --platform ("" means none) with
+// registry.ParsePlatform; a bad one is invalid input (exit 2).
 func parsePlatform(s string) (*v1.Platform, error) {
 	if s == "" {
 		return nil, nil
 	}
-	p, err := v1.ParsePlatform(s)
-	if err != nil || p.OS == "" || p.Architecture == "" {
+	p, err := registry.ParsePlatform(s)
+	if err != nil {
 		return nil, invalidInput(fmt.Errorf("invalid --platform %q: want OS/ARCH[/VARIANT], e.g. linux/arm64/v8", s))
 	}
 	return p, nil

@@ -8,8 +8,11 @@ import (
 	"text/template"
 )
 
-// formatFlagHelp is the --format help shared by every command that prints data.
-const formatFlagHelp = `output format: "text", "json", or a Go template such as '{{.Tag}}'`
+// formatFlagHelp is the --format help of a command that prints data, with
+// an example template over one of the fields its items have.
+func formatFlagHelp(field string) string {
+	return `output format: "text", "json", or a Go template such as '{{.` + field + `}}'`
+}
 
 // printer writes command results in the format chosen with --format: the
 // command's own text, one JSON document per item, or a Go template applied
@@ -29,7 +32,7 @@ func newPrinter(format string) (*printer, error) {
 	if !strings.Contains(format, "{{") {
 		return nil, usageError{fmt.Errorf("invalid --format %q: use text, json or a Go template", format)}
 	}
-	t, err := template.New("format").Funcs(template.FuncMap{"json": jsonString}).Parse(format + "\n")
+	t, err := template.New("format").Funcs(template.FuncMap{"json": jsonString}).Parse(unescapeFormat(format) + "\n")
 	if err != nil {
 		return nil, usageError{fmt.Errorf("invalid --format template: %w", err)}
 	}
@@ -50,6 +53,13 @@ func (p *printer) Print(w io.Writer, item any, text func(io.Writer) error) error
 	}
 	return text(w)
 }
+
+// formatEscapes are the escapes docker's --format accepts as typed in a
+// shell ('{{.Repository}}\t{{.Tag}}'): a literal backslash-t is a tab and
+// backslash-n a newline.
+var formatEscapes = strings.NewReplacer(`\t`, "\t", `\n`, "\n")
+
+func unescapeFormat(s string) string { return formatEscapes.Replace(s) }
 
 func jsonString(v any) (string, error) {
 	b, err := json.Marshal(v)

@@ -25,7 +25,8 @@ RootFS... With --format, a Go template is applied to each image instead.
 For a registry's copy of an image, use "ctl inspect".`,
 		Example: `  ctl image inspect nginx
   ctl image inspect --format '{{.Architecture}}' nginx:1.25`,
-		Args: cobra.MinimumNArgs(1),
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeLocalRefs(f, 0),
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.Refs = args
 			if runF != nil {

@@ -47,7 +47,8 @@ keys) or a Go template over .Repository .Tag .Digest .ID .CreatedAt
   ctl images --filter reference=image-gallery --filter 'reference=*/image-gallery'
   ctl images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
   ctl images -q nginx`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeLocalRefs(f, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Repo = args[0]
@@ -176,7 +177,7 @@ func imagesTemplate(opts *imagesOptions) (*template.Template, bool, error) {
 	case !strings.Contains(format, "{{"):
 		return nil, false, usageError{fmt.Errorf("invalid --format %q: use table, json or a Go template", format)}
 	}
-	t, err := template.New("images").Funcs(template.FuncMap{"json": jsonString}).Option("missingkey=error").Parse(format + "\n")
+	t, err := template.New("images").Funcs(template.FuncMap{"json": jsonString}).Option("missingkey=error").Parse(unescapeFormat(format) + "\n")
 	if err != nil {
 		return nil, false, usageError{fmt.Errorf("invalid --format template: %w", err)}
 	}

@@ -46,7 +46,7 @@ prints one JSON object; a Go template sees the fields .Name .MediaType
 		},
 	}
 	c.Flags().StringVar(&opts.Platform, "platform", "", platformFlagHelp)
-	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp)
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Digest"))
 	return c
 }
 

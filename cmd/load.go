@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
@@ -11,10 +12,18 @@ import (
 )
 
 type loadOptions struct {
-	IO    *IOStreams
-	Store func() (*store.Store, error)
-	Input string
-	Quiet bool
+	IO     *IOStreams
+	Store  func() (*store.Store, error)
+	Input  string
+	Quiet  bool
+	Format string
+}
+
+// loadedItem is what load prints per image, as --format sees it.
+type loadedItem struct {
+	Reference string `json:"reference"` // docker's short form; empty for an image without one
+	ID        string `json:"id"`        // the image ID (config digest)
+	Digest    string `json:"digest"`    // the manifest digest
 }
 
 func newLoadCmd(f *Factory, runF func(*loadOptions) error) *cobra.Command {
@@ -40,12 +49,17 @@ unless the whole archive loads.`,
 	}
 	c.Flags().StringVarP(&opts.Input, "input", "i", "", "archive file or OCI layout directory to read (default: standard input)")
 	c.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing")
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Reference"))
 	return c
 }
 
 func runLoad(ctx context.Context, opts *loadOptions) error {
 	if opts.Input == "" && opts.IO.StdinTTY {
 		return usageError{errors.New("requested load from stdin, but stdin is empty (use -i PATH)")}
+	}
+	p, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
 	}
 	s, err := opts.Store()
 	if err != nil {
@@ -64,10 +78,19 @@ func runLoad(ctx context.Context, opts *loadOptions) error {
 		return nil
 	}
 	for _, e := range loaded {
+		item := loadedItem{ID: e.ID.String(), Digest: e.Digest.String()}
 		if r, ok := e.Reference(); ok {
-			fmt.Fprintf(opts.IO.Out, "Loaded image: %s\n", familiar(r))
-		} else {
-			fmt.Fprintf(opts.IO.Out, "Loaded image ID: %s\n", e.ID)
+			item.Reference = familiar(r)
+		}
+		if err := p.Print(opts.IO.Out, item, func(w io.Writer) error {
+			if item.Reference != "" {
+				_, err := fmt.Fprintf(w, "Loaded image: %s\n", item.Reference)
+				return err
+			}
+			_, err := fmt.Fprintf(w, "Loaded image ID: %s\n", item.ID)
+			return err
+		}); err != nil {
+			return err
 		}
 	}
 	return nil

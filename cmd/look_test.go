@@ -56,7 +56,7 @@ func TestLookFlagsToOptions(t *testing.T) {
 	if err := c.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if tl.Repo != "reg/app" || tl.Filter != "v*" || tl.Format != "json" || tl.PageSize != 50 {
+	if tl.Repo != "reg/app" || strings.Join(tl.Filter, ",") != "v*" || tl.Format != "json" || tl.PageSize != 50 {
 		t.Errorf("tags list options: %+v", tl)
 	}
 	var del *deleteOptions
@@ -91,14 +91,21 @@ func TestLookCommandsAgainstInProcessRegistry(t *testing.T) {
 	if out, _ := output(); out != "latest\nv1\nv2\n" {
 		t.Errorf("tags list: %q", out)
 	}
-	tl.Filter, tl.Format = "v*", "{{.Repository}}:{{.Tag}}"
+	tl.Filter, tl.Format = []string{"v*"}, "{{.Repository}}:{{.Tag}}"
 	if err := runTagsList(ctx, tl); err != nil {
 		t.Fatal(err)
 	}
 	if out, _ := output(); out != host+"/app:v1\n"+host+"/app:v2\n" {
 		t.Errorf("tags list template: %q", out)
 	}
-	tl.Filter, tl.Format = "nomatch", "json"
+	tl.Filter, tl.Format = []string{"latest", "v2"}, "text" // repeated: any of them
+	if err := runTagsList(ctx, tl); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := output(); out != "latest\nv2\n" {
+		t.Errorf("tags list with two filters: %q", out)
+	}
+	tl.Filter, tl.Format = []string{"nomatch"}, "json"
 	if err := runTagsList(ctx, tl); err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +120,20 @@ func TestLookCommandsAgainstInProcessRegistry(t *testing.T) {
 	digest, _ := output()
 	if !strings.HasPrefix(digest, "sha256:") || len(digest) != 72 {
 		t.Errorf("digest: %q", digest)
+	}
+	dg.Format = "json"
+	if err := runDigest(ctx, dg); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := output(); out != `{"reference":"`+host+`/app:v1","digest":"`+strings.TrimSpace(digest)+`"}`+"\n" {
+		t.Errorf("digest json: %q", out)
+	}
+	dg.Format = "{{.Reference}}@{{.Digest}}"
+	if err := runDigest(ctx, dg); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := output(); out != host+"/app:v1@"+digest {
+		t.Errorf("digest template: %q", out)
 	}
 
 	in := &inspectOptions{IO: f.IO, Registry: f.Registry, Ref: host + "/app:v1", Format: "json"}
@@ -132,6 +153,14 @@ func TestLookCommandsAgainstInProcessRegistry(t *testing.T) {
 	if out, _ := output(); out != "Would untag: "+host+"/app:v2\n" {
 		t.Errorf("dry run: %q", out)
 	}
+	del.Format = "json"
+	if err := runDelete(ctx, del); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := output(); out != `{"reference":"`+host+`/app:v2","untagged":true,"dryRun":true}`+"\n" {
+		t.Errorf("dry run json: %q", out)
+	}
+	del.Format = ""
 	del.DryRun = false
 	if err := runDelete(ctx, del); err != nil {
 		t.Fatal(err)
@@ -151,7 +180,7 @@ func TestLookCommandsAgainstInProcessRegistry(t *testing.T) {
 	if code, _ := exitCode(err); code != exitNotFound {
 		t.Errorf("missing tag: exit %d (%v)", code, err)
 	}
-	err = runTagsList(ctx, &tagsListOptions{IO: f.IO, Registry: f.Registry, Repo: host + "/app", Filter: "[", Format: "text"})
+	err = runTagsList(ctx, &tagsListOptions{IO: f.IO, Registry: f.Registry, Repo: host + "/app", Filter: []string{"v*", "["}, Format: "text"})
 	if code, _ := exitCode(err); code != exitUsage {
 		t.Errorf("bad glob: exit %d (%v)", code, err)
 	}

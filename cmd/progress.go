@@ -56,7 +56,6 @@ func newProgress(ios *IOStreams, quiet bool, words progressWords) *progress {
 		layers: map[v1.Hash]*layerLine{}, moved: map[v1.Hash]int64{},
 	}
 	if p.tty && !quiet {
-		p.total = newBar(0, "total")
 		p.stop, p.done = make(chan struct{}), make(chan struct{})
 		go p.loop()
 	}
@@ -109,9 +108,15 @@ func (p *progress) Event(e registry.Event) {
 		p.moved[e.Digest] = e.Size
 	case registry.BlobStarted:
 		if p.tty {
-			if _, seen := p.moved[e.Digest]; !seen {
+			if _, seen := p.moved[e.Digest]; !seen && e.Size > 0 {
 				p.sum += e.Size
-				p.total.ChangeMax64(p.sum)
+				// Made once the size is known: a bar made with max 0
+				// counts as finished at once and stays at 0%.
+				if p.total == nil {
+					p.total = newBar(p.sum, "total")
+				} else {
+					p.total.ChangeMax64(p.sum)
+				}
 			}
 			l.bar = newBar(e.Size, shortID(e.Digest))
 		}
@@ -166,9 +171,7 @@ func (p *progress) Line(text string) {
 	defer p.mu.Unlock()
 	fmt.Fprintln(p.w, text)
 	p.order, p.layers, p.moved, p.drawn, p.sum = nil, map[v1.Hash]*layerLine{}, map[v1.Hash]int64{}, 0, 0
-	if p.total != nil {
-		p.total = newBar(0, "total")
-	}
+	p.total = nil
 }
 
 // draw redraws every line in place: move up over what was drawn, then
@@ -189,7 +192,7 @@ func (p *progress) draw() {
 		b.WriteString("\x1b[2K" + text + "\n")
 	}
 	lines := len(p.order)
-	if p.sum > 0 {
+	if p.total != nil {
 		b.WriteString("\x1b[2K" + rendered(p.total) + "\n")
 		lines++
 	}

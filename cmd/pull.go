@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -14,10 +15,8 @@ type pullOptions struct {
 	Registry func() (*registry.Client, error)
 	Local    func() (localImages, error)
 	Ref      string
-	AllTags  bool
 	Platform string
-	Jobs     int
-	Quiet    bool
+	transferFlags
 }
 
 func newPullCmd(f *Factory, runF func(*pullOptions) error) *cobra.Command {
@@ -33,7 +32,8 @@ has already are not fetched again.`,
 		Example: `  ctl pull nginx:1.25
   ctl pull --platform linux/arm64/v8 registry.local:5000/gallery/ui:v1
   ctl pull --all-tags registry.local:5000/gallery/ui`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeLocalOrRemoteRefs(f, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Ref = args[0]
 			if runF != nil {
@@ -43,10 +43,8 @@ has already are not fetched again.`,
 		},
 	}
 	fl := c.Flags()
-	fl.BoolVarP(&opts.AllTags, "all-tags", "a", false, "pull every tag of the repository")
+	opts.add(fl, "pull every tag of the repository", "registry requests to run at once", "Digest")
 	fl.StringVar(&opts.Platform, "platform", "", "platform to pull out of a multi-platform image (OS/ARCH[/VARIANT])")
-	fl.IntVarP(&opts.Jobs, "jobs", "j", defaultJobs, "registry requests to run at once")
-	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print results only, no progress")
 	return c
 }
 
@@ -58,11 +56,15 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	if opts.AllTags && (ref.Tag() != "" || ref.Digest() != "") {
 		return usageError{fmt.Errorf("tag can't be used with --all-tags/-a: %s", opts.Ref)}
 	}
-	platform, err := platformFlag(opts.Platform)
+	platform, err := parsePlatform(opts.Platform)
 	if err != nil {
 		return err
 	}
-	c, err := clientWithJobs(opts.Registry, opts.Jobs)
+	out, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
+	}
+	c, err := opts.client(opts.Registry)
 	if err != nil {
 		return err
 	}
@@ -94,13 +96,27 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 		return err
 	}
 	for _, r := range results {
-		status := "Downloaded newer image for "
-		if r.UpToDate {
-			status = "Image is up to date for "
+		item := pulledItem{Reference: r.Ref.String(), Digest: r.Digest.String(), Image: r.Image.String(), UpToDate: r.UpToDate}
+		if err := out.Print(opts.IO.Out, item, func(w io.Writer) error {
+			status := "Downloaded newer image for "
+			if r.UpToDate {
+				status = "Image is up to date for "
+			}
+			_, err := fmt.Fprintf(w, "Digest: %s\nStatus: %s%s\n", r.Digest, status, r.Ref.Familiar())
+			return err
+		}); err != nil {
+			return err
 		}
-		fmt.Fprintf(opts.IO.Out, "Digest: %s\nStatus: %s%s\n", r.Digest, status, r.Ref.Familiar())
 	}
 	return nil
+}
+
+// pulledItem is what pull prints per image, as --format sees it.
+type pulledItem struct {
+	Reference string `json:"reference"` // canonical, e.g. docker.io/library/nginx:1.25
+	Digest    string `json:"digest"`    // what the reference resolved to (an index for multi-platform)
+	Image     string `json:"image"`     // the manifest digest of the platform image stored
+	UpToDate  bool   `json:"upToDate"`  // the store had it under the reference already
 }
 
 // pullTag is what docker prints before "Pulling from": the tag, or the

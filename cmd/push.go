@@ -15,9 +15,7 @@ type pushOptions struct {
 	Registry func() (*registry.Client, error)
 	Local    func() (localImages, error)
 	Ref      string
-	AllTags  bool
-	Jobs     int
-	Quiet    bool
+	transferFlags
 	// Semver: push REPO:VERSION, then write its moving tags (cmd/tag_semver.go).
 	Semver semverFlags
 }
@@ -53,6 +51,7 @@ and pushes nothing.`,
 			}
 			return cobra.ExactArgs(1)(c, args)
 		},
+		ValidArgsFunction: completeLocalRefs(f, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Ref = args[0]
 			if runF != nil {
@@ -65,9 +64,7 @@ and pushes nothing.`,
 		},
 	}
 	fl := c.Flags()
-	fl.BoolVarP(&opts.AllTags, "all-tags", "a", false, "push every tag of the repository")
-	fl.IntVarP(&opts.Jobs, "jobs", "j", defaultJobs, "blobs to move at once")
-	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print results only, no progress")
+	opts.add(fl, "push every tag of the repository", "blobs to move at once", "Tag")
 	fl.BoolVar(&opts.Semver.Semver, "semver", false, semverFlagHelp)
 	fl.BoolVar(&opts.Semver.NoLatest, "no-latest", false, noLatestFlagHelp)
 	fl.BoolVar(&opts.Semver.DryRun, "dry-run", false, dryRunSemverHelp)
@@ -82,7 +79,7 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 	if opts.AllTags && (ref.Tag() != "" || ref.Digest() != "") {
 		return usageError{fmt.Errorf("tag can't be used with --all-tags/-a: %s", opts.Ref)}
 	}
-	c, err := clientWithJobs(opts.Registry, opts.Jobs)
+	c, err := opts.client(opts.Registry)
 	if err != nil {
 		return err
 	}
@@ -94,18 +91,7 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
-	p := newProgress(opts.IO, opts.Quiet, pushWords)
-	if !opts.Quiet {
-		fmt.Fprintf(opts.IO.ErrOut, "The push refers to repository [%s]\n", ref.Name())
-	}
-	results, err := c.Push(ctx, ref, tags, registry.PushOptions{
-		Progress: p.Event,
-		Sources:  local.MountSources(ref),
+	return opts.sendTo(opts.IO, ref, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
+		return c.Push(ctx, ref, tags, registry.PushOptions{Progress: progress, Sources: local.MountSources(ref)})
 	})
-	p.Close()
-	if err != nil {
-		return err
-	}
-	printPushed(opts.IO, results)
-	return nil
 }

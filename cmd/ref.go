@@ -48,7 +48,7 @@ when neither tag nor digest is given.`,
 			return runRef(opts)
 		},
 	}
-	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp)
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Tag"))
 	return c
 }
 

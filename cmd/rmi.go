@@ -28,7 +28,8 @@ needs --force when they are in several repositories. An image whose last
 reference goes is deleted; its blobs are reclaimed by "ctl image prune".`,
 		Example: `  ctl rmi nginx:1.25
   ctl rmi -f 4a1b2c3d`,
-		Args: cobra.MinimumNArgs(1),
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeLocalRefs(f, 0),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Refs = args
 			if runF != nil {

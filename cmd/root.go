@@ -5,6 +5,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -51,7 +52,7 @@ own config.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 
 	pf := root.PersistentFlags()
-	pf.StringVar(&f.Opts.Store, "store", "", "local image store directory (default $CTL_STORE, else $XDG_DATA_HOME/ctl)")
+	pf.StringVar(&f.Opts.Store, "store", "", "local image store directory (default $CTL_STORE, else $XDG_DATA_HOME/ctl, else ~/.local/share/ctl)")
 	pf.StringVar(&f.Opts.Config, "config", "", "docker config directory (default $DOCKER_CONFIG, else ~/.docker)")
 	pf.StringArrayVar(&f.Opts.Insecure, "insecure-registry", nil, "registry HOST[:PORT] to reach over plain HTTP (repeatable)")
 	pf.StringArrayVar(&f.Opts.CAFiles, "ca-file", nil, "PEM file of extra certificate authorities to trust (repeatable)")
@@ -95,7 +96,11 @@ func Main(ctx context.Context, io *IOStreams, args []string) int {
 		return 0
 	}
 	code, hint := exitCode(err)
-	fmt.Fprintf(io.ErrOut, "Error: %s\n", escapeControl(err.Error()))
+	// One "Error:" per line: rmi and check report every failure, one per
+	// line (as docker rmi does), and no server text can pass for output.
+	for _, line := range strings.Split(escapeControl(err.Error()), "\n") {
+		fmt.Fprintf(io.ErrOut, "Error: %s\n", line)
+	}
 	if hint != "" {
 		fmt.Fprintln(io.ErrOut, hint)
 	}

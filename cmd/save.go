@@ -34,7 +34,8 @@ tag of that repository, as docker save does. Without -o, the archive goes to
 standard output, which must not be a terminal.`,
 		Example: `  ctl save -o nginx.tar nginx:1.25
   ctl save --format oci -o app.tar user/app:v1 user/app:v2`,
-		Args: cobra.MinimumNArgs(1),
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeLocalRefs(f, 0),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Refs = args
 			if runF != nil {

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -62,6 +63,18 @@ func TestShareUsageErrors(t *testing.T) {
 		ios, _, errOut := TestIO("")
 		if code := Main(context.Background(), ios, args); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d (%s)", args, code, exitUsage, errOut)
+		}
+	}
+	// A bad --platform is named as such (not as an invalid reference), the
+	// same way by every command that takes it.
+	for _, c := range []string{"pull", "copy", "digest"} {
+		args := []string{c, "--platform", "bogus", "reg.example/a"}
+		if c == "copy" {
+			args = append(args, "reg.example/b")
+		}
+		_, errOut, code := run(t, args...)
+		if want := "Error: invalid --platform \"bogus\": want OS/ARCH[/VARIANT], e.g. linux/arm64/v8\n"; code != exitUsage || errOut != want {
+			t.Errorf("%s: exit %d, stderr %q, want %q", c, code, errOut, want)
 		}
 	}
 }
@@ -149,10 +162,16 @@ func TestProgressBars(t *testing.T) {
 	if !strings.Contains(mid, "111111111111: Already exists") || !strings.Contains(mid, "222222222222") || !strings.Contains(mid, "50%") {
 		t.Errorf("mid-transfer drawing %q", mid)
 	}
+	if !regexp.MustCompile(`total +50% `).MatchString(mid) {
+		t.Errorf("mid-transfer total %q, want 50%%", mid)
+	}
 	p.Event(registry.Event{Kind: registry.BlobDone, Digest: h2, Size: 1000, Done: 1000, Layer: true})
 	p.Close()
 	if !strings.Contains(errOut.String(), "222222222222: Pull complete") {
 		t.Errorf("final drawing %q", errOut)
+	}
+	if final := errOut.String()[len(mid):]; !regexp.MustCompile(`total +100% `).MatchString(final) {
+		t.Errorf("final total %q, want 100%%", final)
 	}
 }
 
@@ -202,5 +221,23 @@ func TestPullPushOutput(t *testing.T) {
 	// "already exists" in the new repository.
 	if !regexp.MustCompile(`^The push refers to repository \[` + regexp.QuoteMeta(host) + `/pushed\]\n([0-9a-f]{12}: Layer already exists\n){3}$`).MatchString(errOut) {
 		t.Errorf("push stderr %q", errOut)
+	}
+
+	// --format json and templates: one object per tag or image, for scripts.
+	out, _ = run(false, "pull", "-q", "--format", "json", host+"/src:v1")
+	var pulled pulledItem
+	if err := json.Unmarshal([]byte(out), &pulled); err != nil || pulled.Reference != host+"/src:v1" || pulled.Digest != digest || !pulled.UpToDate || pulled.Image != digest {
+		t.Errorf("pull --format json: %q (%v)", out, err)
+	}
+	out, _ = run(false, "push", "-q", "--format", "json", host+"/pushed:v2")
+	var pushed pushedItem
+	if err := json.Unmarshal([]byte(out), &pushed); err != nil || pushed.Repository != host+"/pushed" || pushed.Tag != "v2" || pushed.Digest != digest || pushed.Size == 0 {
+		t.Errorf("push --format json: %q (%v)", out, err)
+	}
+	if out, _ = run(false, "push", "-q", "--format", "{{.Tag}}@{{.Digest}}", host+"/pushed:v2"); out != "v2@"+digest+"\n" {
+		t.Errorf("push --format template: %q", out)
+	}
+	if out, _ = run(false, "copy", "-q", "--format", "{{.Repository}}:{{.Tag}}", host+"/src:v1", host+"/copied:v1"); out != host+"/copied:v1\n" {
+		t.Errorf("copy --format template: %q", out)
 	}
 }

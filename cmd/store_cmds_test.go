@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,7 +10,9 @@ import (
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 func TestStoreCommandFlags(t *testing.T) {
@@ -92,6 +95,9 @@ func TestRunImagesOutput(t *testing.T) {
 	}{
 		{"{{.Repository}} {{.Tag}} {{.ID}}", "user/app v1 " + e.ID.Hex[:12] + "\n"},
 		{"table {{.Repository}}\t{{.Tag}}", "REPOSITORY   TAG\nuser/app     v1\n"},
+		// As typed in a shell: docker reads a literal \t as a tab.
+		{`table {{.Repository}}\t{{.Tag}}`, "REPOSITORY   TAG\nuser/app     v1\n"},
+		{`{{.Repository}}\t{{.Tag}}\n`, "user/app\tv1\n\n"},
 		{"json", `"Repository":"user/app"`},
 	} {
 		io, out, _ := TestIO("")
@@ -101,6 +107,75 @@ func TestRunImagesOutput(t *testing.T) {
 		}
 		if !strings.Contains(out.String(), tc.want) {
 			t.Errorf("--format %q: %q, want %q", tc.format, out.String(), tc.want)
+		}
+	}
+}
+
+// TestLocalImageCompletion: the commands that take local images complete
+// them live from the store, the way the shell asks (ctl __complete ...).
+func TestLocalImageCompletion(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "s")
+	s, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := random.Image(100, 1)
+	for _, ref := range []string{"user/app:v1", "user/app:v2", "localhost:5000/gallery/ui:1", "nginx"} {
+		r, _ := reference.Parse(ref)
+		if _, err := s.WriteImage(context.Background(), img, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"push", "user/"}, "user/app:v1\nuser/app:v2\n"},
+		{[]string{"push", "user/app:v1", ""}, ""},
+		{[]string{"rmi", "user/app:v1", "loc"}, "localhost:5000/gallery/ui:1\n"},
+		{[]string{"tag", "ng"}, "nginx:latest\n"},
+		{[]string{"save", "-o", "x.tar", "docker.io/library/"}, "docker.io/library/nginx:latest\n"},
+		{[]string{"images", "user/app:v2"}, "user/app:v2\n"},
+		{[]string{"image", "inspect", "nginx"}, "nginx:latest\n"},
+		{[]string{"pull", "user/"}, "user/app:v1\nuser/app:v2\n"}, // no ":" yet: no registry asked
+	} {
+		out, _, code := run(t, append([]string{"__complete", "--store", dir}, tc.args...)...)
+		got, _, _ := strings.Cut(out, ":4\n")
+		if code != 0 || got != tc.want {
+			t.Errorf("complete %q: %q (exit %d), want %q", tc.args, out, code, tc.want)
+		}
+	}
+	// A store that does not exist completes to nothing and is not created.
+	missing := filepath.Join(t.TempDir(), "none")
+	if out, _, _ := run(t, "__complete", "--store", missing, "rmi", ""); out != ":4\n" {
+		t.Errorf("missing store: %q", out)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Error("completion created a store")
+	}
+}
+
+// TestLoadFormat: load prints docker's line, or one object per image with
+// --format.
+func TestLoadFormat(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	img, _ := random.Image(100, 1)
+	tag, _ := name.NewTag("user/app:v1")
+	archive := filepath.Join(dir, "app.tar")
+	if err := tarball.WriteToFile(archive, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := img.ConfigName()
+	for format, want := range map[string]string{
+		"text":                   "Loaded image: user/app:v1\n",
+		"json":                   `{"reference":"user/app:v1","id":"` + id.String() + `","digest":"sha256:`,
+		"{{.Reference}} {{.ID}}": "user/app:v1 " + id.String() + "\n",
+	} {
+		out, errOut, code := run(t, "--store", filepath.Join(dir, "s"), "load", "--format", format, "-i", archive)
+		if code != 0 || !(out == want || format == "json" && strings.HasPrefix(out, want) && strings.HasSuffix(out, "\"}\n")) {
+			t.Errorf("load --format %s: exit %d, stdout %q, want %q (%s)", format, code, out, want, errOut)
 		}
 	}
 }

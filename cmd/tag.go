@@ -63,6 +63,7 @@ See docs/versioned-tags.md.`,
 			}
 			return cobra.MinimumNArgs(2)(c, args)
 		},
+		ValidArgsFunction: completeLocalRefs(f, 0),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Args = args
 			opts.Source, opts.Targets = args[0], args[1:]

@@ -112,21 +112,17 @@ func runPushSemver(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := clientWithJobs(opts.Registry, opts.Jobs)
+	c, err := opts.client(opts.Registry)
 	if err != nil {
 		return err
 	}
 	if !opts.Semver.DryRun {
-		p := newProgress(opts.IO, opts.Quiet, pushWords)
-		if !opts.Quiet {
-			fmt.Fprintf(opts.IO.ErrOut, "The push refers to repository [%s]\n", repo.Name())
-		}
-		results, err := c.Push(ctx, exact, tags, registry.PushOptions{Progress: p.Event, Sources: local.MountSources(exact)})
-		p.Close()
+		err := opts.sendTo(opts.IO, repo, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
+			return c.Push(ctx, exact, tags, registry.PushOptions{Progress: progress, Sources: local.MountSources(exact)})
+		})
 		if err != nil {
 			return err
 		}
-		printPushed(opts.IO, results)
 	}
 	_, err = c.TagVersion(ctx, exact, repo, v, registry.VersionOptions{
 		Plan:     tagplan.Options{NoLatest: opts.Semver.NoLatest},

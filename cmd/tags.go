@@ -15,7 +15,7 @@ type tagsListOptions struct {
 	IO       *IOStreams
 	Registry registryFunc
 	Repo     string
-	Filter   string
+	Filter   []string
 	Format   string
 	PageSize int
 }
@@ -43,7 +43,8 @@ func newTagsListCmd(f *Factory, runF func(*tagsListOptions) error) *cobra.Comman
 		Short:   "List every tag of a repository, one per line",
 		Long: `List every tag of a repository in a registry, one per line, in the
 registry's order, following pagination to the end. --filter keeps the tags
-that match a glob (path.Match syntax: *, ?, [a-z]). --format json prints one
+that match a glob (path.Match syntax: *, ?, [a-z]); repeated, the tags that
+match any of them. --format json prints one
 JSON array of tag names; a Go template is applied to each tag, with the
 fields .Repository and .Tag.`,
 		Example: `  ctl tags list registry.local:5000/gallery/ui
@@ -59,8 +60,8 @@ fields .Repository and .Tag.`,
 			return runTagsList(c.Context(), opts)
 		},
 	}
-	c.Flags().StringVar(&opts.Filter, "filter", "", "only tags matching this glob (e.g. 'v1.*')")
-	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp)
+	c.Flags().StringArrayVar(&opts.Filter, "filter", nil, "only tags matching this glob (e.g. 'v1.*'; repeatable: any of them)")
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Tag"))
 	c.Flags().IntVar(&opts.PageSize, "page-size", 0, "entries to ask the registry for per page (default: as many as it gives)")
 	return c
 }
@@ -87,19 +88,21 @@ func runTagsList(ctx context.Context, opts *tagsListOptions) error {
 	return printList(opts.IO.Out, p, tags, func(t string) any { return tagItem{Repository: repo, Tag: t} })
 }
 
-// checkGlob rejects a malformed --filter before any request.
 // listPrinter checks the flags shared by the commands that list names from a
 // registry (--format, --filter, --page-size) and returns the printer.
-func listPrinter(format, filter string, pageSize int) (*printer, error) {
+func listPrinter(format string, filters []string, pageSize int) (*printer, error) {
 	if pageSize < 0 {
 		return nil, invalidInput(fmt.Errorf("invalid --page-size %d: must be positive", pageSize))
 	}
-	if err := checkGlob(filter); err != nil {
-		return nil, err
+	for _, glob := range filters {
+		if err := checkGlob(glob); err != nil {
+			return nil, err
+		}
 	}
 	return newPrinter(format)
 }
 
+// checkGlob rejects a malformed --filter before any request.
 func checkGlob(glob string) error {
 	if _, err := path.Match(glob, ""); err != nil {
 		return invalidInput(fmt.Errorf("invalid --filter %q: %w", glob, err))
@@ -107,15 +110,19 @@ func checkGlob(glob string) error {
 	return nil
 }
 
-// filterGlob keeps the names that match glob ("" keeps all).
-func filterGlob(names []string, glob string) []string {
-	if glob == "" {
+// filterGlob keeps the names that match any of globs (none keeps all; an
+// empty glob matches everything).
+func filterGlob(names []string, globs []string) []string {
+	if len(globs) == 0 {
 		return names
 	}
 	out := names[:0:0]
 	for _, n := range names {
-		if ok, _ := path.Match(glob, n); ok {
-			out = append(out, n)
+		for _, g := range globs {
+			if ok, _ := path.Match(g, n); ok || g == "" {
+				out = append(out, n)
+				break
+			}
 		}
 	}
 	return out

@@ -32,6 +32,6 @@ func newVersionCmd(f *Factory) *cobra.Command {
 			})
 		},
 	}
-	c.Flags().StringVar(&format, "format", "", formatFlagHelp)
+	c.Flags().StringVar(&format, "format", "", formatFlagHelp("Version"))
 	return c
 }

@@ -201,6 +201,21 @@ func TestDeleteDisabled(t *testing.T) {
 	if !exists(t, reg, "app:v1") {
 		t.Error("the tag is gone from a registry with deletion disabled")
 	}
+
+	// A tag whose manifest another tag shares: still the contract's
+	// message (not the refusal to take the other tag along), with or
+	// without --force, and both tags stay.
+	e.Crane(t, "tag", reg.Host+"/app:v1", "v2")
+	for _, args := range [][]string{{"delete"}, {"delete", "--force"}} {
+		r := e.Run(t, append(args, proxy.Host+"/app:v1")...)
+		wantCode(t, r, 1)
+		if r.Stderr != msg || r.Stdout != "" {
+			t.Errorf("%v of a shared tag: stdout %q stderr %q", args, r.Stdout, r.Stderr)
+		}
+	}
+	if !exists(t, reg, "app:v1") || !exists(t, reg, "app:v2") {
+		t.Error("a tag is gone from a registry with deletion disabled")
+	}
 }
 
 // TestLookWithTokenAuth: anonymous reads of a public repository, exit 4 with

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"archive/tar"
-	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,6 +219,34 @@ func tarOfDir(t testing.TB, dir, out string, gz bool) {
 	writeTar(t, out, gz, entries)
 }
 
+// tarOfDirDot packs a directory the way `tar -C DIR -cf OUT .` does: a "./"
+// entry, directory entries, and every name starting with "./".
+func tarOfDirDot(t testing.TB, dir, out string) {
+	t.Helper()
+	var entries []tarEntry
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		name := "./" + filepath.ToSlash(rel)
+		if fi.IsDir() {
+			if rel == "." {
+				name = "./"
+			}
+			entries = append(entries, tarEntry{hdr: tar.Header{Name: strings.TrimSuffix(name, "/") + "/", Typeflag: tar.TypeDir, Mode: 0o755}})
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		entries = append(entries, tarEntry{hdr: tar.Header{Name: name}, body: b})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTar(t, out, false, entries)
+}
+
 func mustRead(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -227,10 +255,6 @@ func mustRead(t testing.TB, path string) []byte {
 	}
 	return b
 }
-
-var _ = bytes.NewReader
-
-func nameTag(s string) (name.Tag, error) { return name.NewTag(s) }
 
 // bigDockerTar writes a classic docker save tar of n uncompressed layers of
 // size bytes each (random content) and returns its size.

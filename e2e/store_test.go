@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -52,6 +53,7 @@ func TestStoreLoadArchiveKinds(t *testing.T) {
 	ociLayout(t, filepath.Join(dir, "layout"), img, "docker.io/library/nginx:1")
 	tarOfDir(t, filepath.Join(dir, "layout"), filepath.Join(dir, "oci.tar"), false)
 	tarOfDir(t, filepath.Join(dir, "layout"), filepath.Join(dir, "oci.tar.gz"), true)
+	tarOfDirDot(t, filepath.Join(dir, "layout"), filepath.Join(dir, "oci-dot.tar"))
 
 	for _, tc := range []struct {
 		input string // archive in dir
@@ -63,6 +65,7 @@ func TestStoreLoadArchiveKinds(t *testing.T) {
 		{"layout", "Loaded image: nginx:1\n"},
 		{"oci.tar", "Loaded image: nginx:1\n"},
 		{"oci.tar.gz", "Loaded image: nginx:1\n"},
+		{"oci-dot.tar", "Loaded image: nginx:1\n"}, // tar -C layout -cf oci-dot.tar .
 	} {
 		t.Run(tc.input, func(t *testing.T) {
 			t.Parallel()
@@ -199,7 +202,7 @@ func TestStoreSaveLoadRoundTrip(t *testing.T) {
 			wantCode(t, src.Run(t, "save", "--format", format, "-o", out, "localhost:5000/app"), 0)
 			if format == "docker" {
 				// ggcr's docker tarball reader (what crane uses) reads it.
-				tag, _ := nameTag("localhost:5000/app:v2")
+				tag, _ := name.NewTag("localhost:5000/app:v2")
 				back, err := tarball.ImageFromPath(out, &tag)
 				if err != nil {
 					t.Fatal(err)

@@ -32,7 +32,7 @@ func (c *Client) Catalog(ctx context.Context, host string, pageSize int) ([]stri
 	if err != nil {
 		return nil, fmt.Errorf("invalid registry %q (%v): %w", host, err, reference.ErrInvalid)
 	}
-	s, err := c.newSession(ctx, reg, reg, "", reg.Scope(transport.CatalogScope))
+	s, err := c.newSession(ctx, reg, reg, "", []string{reg.Scope(transport.CatalogScope)}, true)
 	if err != nil {
 		return nil, err
 	}

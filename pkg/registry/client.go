@@ -89,3 +89,12 @@ func upperRetryable(err error) bool {
 	}
 	return retryableNetError(err)
 }
+
+// WithJobs returns a copy of c that moves n blobs at once (n < 1 keeps c's).
+func (c *Client) WithJobs(n int) *Client {
+	cc := *c
+	if n > 0 {
+		cc.jobs = n
+	}
+	return &cc
+}

@@ -28,22 +28,23 @@ type CopyOptions struct {
 // skipped, and when both are on one registry blobs are mounted instead of
 // sent. Manifests are copied byte for byte, so digests are preserved.
 func (c *Client) Copy(ctx context.Context, src, dst reference.Reference, opts CopyOptions) ([]PushResult, error) {
-	ropts, err := c.puller(ctx)
+	s, err := c.pullSession(ctx, src)
 	if err != nil {
 		return nil, err
 	}
+	ropts := s.remoteOptions(ctx, c.jobs)
 	var tags []PushTag
 	if opts.AllTags {
-		names, err := c.listTags(ctx, src, ropts)
+		names, err := s.allTags(ctx)
 		if err != nil {
 			return nil, err
 		}
 		for _, t := range names {
-			s, err := src.WithTag(t)
+			r, err := src.WithTag(t)
 			if err != nil {
 				return nil, err
 			}
-			a, err := c.artifact(s, opts.Platform, ropts)
+			a, err := c.artifact(r, opts.Platform, ropts)
 			if err != nil {
 				return nil, err
 			}
@@ -77,7 +78,7 @@ func (c *Client) artifact(ref reference.Reference, platform *v1.Platform, ropts 
 		return nil, err
 	}
 	wrap := func(err error) error {
-		return c.wireError(nref.Context().RegistryStr(), fmt.Errorf("reading %s: %w", ref.String(), err))
+		return classify(nref.Context().RegistryStr(), fmt.Errorf("reading %s: %w", ref.String(), err))
 	}
 	desc, err := remote.Get(nref, ropts...)
 	if err != nil {

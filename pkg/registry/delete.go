@@ -85,12 +85,12 @@ func (s *session) deleteTag(ctx context.Context, t name.Tag, opts DeleteOptions)
 		}
 		return []DeleteAction{{Untagged: true, Ref: t.Name()}}, nil
 	}
-	err := s.deleteManifest(ctx, t.TagStr())
-	if err == nil {
+	tagErr := s.deleteManifest(ctx, t.TagStr())
+	if tagErr == nil {
 		return []DeleteAction{{Untagged: true, Ref: t.Name()}}, nil
 	}
-	if !tagDeleteRefused(err) {
-		return nil, err
+	if !tagDeleteRefused(tagErr) {
+		return nil, tagErr
 	}
 	// The registry cannot delete tags (or answered 404 for a tag that may
 	// exist): find the manifest and who else points to it.
@@ -104,6 +104,14 @@ func (s *session) deleteTag(ctx context.Context, t name.Tag, opts DeleteOptions)
 		return nil, fmt.Errorf("%s cannot delete tags alone and the other tags of %s cannot be checked: %w", s.host, dig, err)
 	}
 	if len(others) > 0 && !opts.Force {
+		if deleteDisabled(tagErr) {
+			// 405/UNSUPPORTED for the tag may mean deletion is off
+			// altogether: ask about a digest no manifest can have, so the
+			// answer says which without touching anything.
+			if perr := s.deleteManifest(ctx, absentDigest); errors.Is(perr, ErrDeleteDisabled) {
+				return nil, perr
+			}
+		}
 		return nil, fmt.Errorf("%s cannot delete a tag alone, and deleting %s by digest %s would also remove %s (use --force to delete them all): %w",
 			s.host, t.Name(), dig, strings.Join(others, ", "), ErrSharedManifest)
 	}
@@ -113,6 +121,10 @@ func (s *session) deleteTag(ctx context.Context, t name.Tag, opts DeleteOptions)
 	acts := untagActions(t.Context(), append([]string{t.TagStr()}, others...))
 	return append(acts, DeleteAction{Ref: t.Context().Digest(dig).Name()}), nil
 }
+
+// absentDigest is a well-formed digest of no content (all zeros): a DELETE of
+// it changes nothing and tells whether the registry deletes by digest.
+const absentDigest = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
 
 // deleteManifest sends DELETE /v2/NAME/manifests/ID.
 func (s *session) deleteManifest(ctx context.Context, id string) error {

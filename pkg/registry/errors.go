@@ -1,9 +1,11 @@
 package registry
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -42,16 +44,51 @@ type notFoundError struct{ err error }
 func (e notFoundError) Error() string   { return e.err.Error() }
 func (e notFoundError) Unwrap() []error { return []error{e.err, ErrNotFound} }
 
+// unreachableError names the registry a request never got an answer from.
+type unreachableError struct {
+	host string
+	err  error
+}
+
+func (e *unreachableError) Error() string {
+	return fmt.Sprintf("registry %s unreachable: %v", e.host, e.err)
+}
+
+func (e *unreachableError) Unwrap() error { return e.err }
+
+// unreachable reports a failure to reach the registry at all (refused or
+// broken connection, unknown host, timeout) rather than an answer from it.
+func unreachable(err error) bool {
+	var te *transport.Error
+	if errors.As(err, &te) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &op) || errors.As(err, &dns) || errors.Is(err, ErrTimeout)
+}
+
 // classify gives an error from go-containerregistry its sentinel: 401/403
 // and DENIED/UNAUTHORIZED become *AuthError for host, 404 and the *_UNKNOWN
-// codes become ErrNotFound. Other errors are returned as they are, except
-// that the URLs in every error's text are redacted.
+// codes become ErrNotFound, and a registry that could not be reached is
+// named ("registry HOST unreachable: ..."). Other errors are returned as
+// they are, except that the URLs in every error's text are redacted. An
+// error classified already is returned as it is, so wrapping layers may
+// classify again.
 func classify(host string, err error) error {
 	var te *transport.Error
 	if err == nil {
 		return nil
 	}
+	var ae *AuthError
+	var ue *unreachableError
+	if errors.As(err, &ae) || errors.As(err, &ue) || errors.Is(err, ErrNotFound) {
+		return err
+	}
 	err = redactError(err)
+	if unreachable(err) {
+		return &unreachableError{host: host, err: err}
+	}
 	if !errors.As(err, &te) {
 		return err
 	}
@@ -59,7 +96,7 @@ func classify(host string, err error) error {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		return &AuthError{Host: host, Err: err}
 	case http.StatusNotFound:
-		return notFoundError{err}
+		return notFoundError{headNotFound(host, te, err)}
 	}
 	for _, d := range te.Errors {
 		switch d.Code {
@@ -70,6 +107,25 @@ func classify(host string, err error) error {
 		}
 	}
 	return err
+}
+
+// headNotFound gives a 404 to a HEAD of a manifest (which has no body, so
+// go-containerregistry can only say "unexpected status code 404 ... use GET
+// for details") a text that says what is missing: "HOST/NAME:TAG: manifest
+// unknown". Other errors are returned as they are.
+func headNotFound(host string, te *transport.Error, err error) error {
+	if te.Request == nil || te.Request.Method != http.MethodHead || len(te.Errors) > 0 || te.Request.URL == nil {
+		return err
+	}
+	repo, id, ok := strings.Cut(strings.TrimPrefix(te.Request.URL.Path, "/v2/"), "/manifests/")
+	if !ok || repo == "" || id == "" || strings.Contains(id, "/") {
+		return err
+	}
+	sep := ":"
+	if strings.Contains(id, ":") {
+		sep = "@"
+	}
+	return &redactedError{err: err, text: fmt.Sprintf("%s/%s%s%s: manifest unknown (HEAD answered 404 Not Found)", host, repo, sep, id)}
 }
 
 // Transport errors. Each wraps the error or registry answer that caused it.

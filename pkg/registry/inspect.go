@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/http"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -113,17 +112,12 @@ func (s *session) config(ctx context.Context, repo name.Repository, d v1.Descrip
 	if d.Size < 0 || d.Size > maxConfigBytes {
 		return nil, fmt.Errorf("config %s of %s declares an absurd size %d", d.Digest, repo, d.Size)
 	}
-	u := s.url(s.repo+"/blobs/"+d.Digest.String(), "")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	body, err := s.getBlob(ctx, d.Digest)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.do(req, http.StatusOK)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := readLimited(resp.Body, d.Size, "config")
+	defer body.Close()
+	b, err := readLimited(body, d.Size, "config")
 	if err != nil {
 		return nil, fmt.Errorf("config %s of %s: %w", d.Digest, repo, err)
 	}

@@ -80,12 +80,21 @@ func pickPlatform(m *Manifest, platform v1.Platform, ref name.Reference) (v1.Des
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("parsing index %s: %w", ref, err)
 	}
-	for _, d := range idx.Manifests {
-		if d.Platform != nil && d.Platform.Satisfies(platform) {
-			return d, nil
-		}
+	if d, ok := matchPlatform(idx, platform, false); ok {
+		return d, nil
 	}
 	return v1.Descriptor{}, notFoundError{fmt.Errorf("%s has no manifest for platform %s", ref, platform)}
+}
+
+// matchPlatform finds the first child of idx that satisfies platform
+// (and is an image, when images is set).
+func matchPlatform(idx *v1.IndexManifest, platform v1.Platform, images bool) (v1.Descriptor, bool) {
+	for _, d := range idx.Manifests {
+		if d.Platform != nil && d.Platform.Satisfies(platform) && (!images || d.MediaType.IsImage()) {
+			return d, true
+		}
+	}
+	return v1.Descriptor{}, false
 }
 
 // checkMediaType returns the media type of manifest b, refusing a document

@@ -10,6 +10,7 @@ import (
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // PullSink is where pulled images go (the local store).
@@ -64,28 +65,14 @@ func DefaultPlatform() v1.Platform {
 	return p
 }
 
-// ParsePlatform reads OS/ARCH[/VARIANT].
+// ParsePlatform reads OS/ARCH[/VARIANT][:OSVERSION], the form of docker's
+// --platform; OS and architecture are required.
 func ParsePlatform(s string) (*v1.Platform, error) {
-	parts := strings.Split(s, "/")
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-		return nil, fmt.Errorf("%w: platform %q: want OS/ARCH[/VARIANT]", reference.ErrInvalid, s)
-	}
-	p := &v1.Platform{OS: parts[0], Architecture: parts[1]}
-	if len(parts) == 3 {
-		p.Variant = parts[2]
+	p, err := v1.ParsePlatform(s)
+	if err != nil || p.OS == "" || p.Architecture == "" || strings.Count(s, ":") > 1 {
+		return nil, fmt.Errorf("%w: platform %q: want OS/ARCH[/VARIANT], e.g. linux/arm64/v8", reference.ErrInvalid, s)
 	}
 	return p, nil
-}
-
-// puller returns ggcr options that share one transport (one ping and token
-// per repository) for every request of an operation.
-func (c *Client) puller(ctx context.Context) ([]remote.Option, error) {
-	opts := c.remoteOptions(ctx)
-	p, err := remote.NewPuller(opts...)
-	if err != nil {
-		return nil, err
-	}
-	return append(opts, remote.Reuse(p)), nil
 }
 
 // Pull fetches ref into sink: an index is resolved to the platform, every
@@ -99,20 +86,15 @@ func (c *Client) Pull(ctx context.Context, ref reference.Reference, sink PullSin
 	return c.pull(ctx, ref, sink, opts, s)
 }
 
-// pullSession authenticates once for pulling from ref's repository; ggcr's
-// manifest requests and ctl's own blob GETs share it (one ping, one token).
-func (c *Client) pullSession(ctx context.Context, ref reference.Reference) (*xfer, error) {
+// pullSession authenticates once for pulling from ref's repository;
+// go-containerregistry's manifest requests and ctl's own blob GETs share it
+// (one ping, one token).
+func (c *Client) pullSession(ctx context.Context, ref reference.Reference) (*session, error) {
 	nrepo, err := c.Repo(ref)
 	if err != nil {
 		return nil, err
 	}
-	return c.newXfer(ctx, nrepo, []string{nrepo.Scope("pull")})
-}
-
-// remoteOpts are ggcr options over the session's authenticated transport
-// (a *transport.Wrapper, which ggcr uses as it is, without a second ping).
-func (s *xfer) remoteOpts(ctx context.Context, c *Client) []remote.Option {
-	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(s.rt), remote.WithJobs(c.jobs)}
+	return c.transferSession(ctx, nrepo, []string{nrepo.Scope(transport.PullScope)})
 }
 
 // PullAllTags pulls every tag of repo (its tag or digest is ignored), in
@@ -122,7 +104,7 @@ func (c *Client) PullAllTags(ctx context.Context, repo reference.Reference, sink
 	if err != nil {
 		return nil, err
 	}
-	tags, err := c.listTags(ctx, repo, s.remoteOpts(ctx, c))
+	tags, err := s.allTags(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -141,30 +123,27 @@ func (c *Client) PullAllTags(ctx context.Context, repo reference.Reference, sink
 	return results, nil
 }
 
-// listTags lists repo's tags; a repository without tags is not found.
-func (c *Client) listTags(ctx context.Context, repo reference.Reference, ropts []remote.Option) ([]string, error) {
-	nrepo, err := c.Repo(repo)
+// allTags lists the session's repository's tags, with the bounded
+// pagination of ListTags; a repository without tags is not found.
+func (s *session) allTags(ctx context.Context) ([]string, error) {
+	tags, err := s.listTags(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
-	tags, err := remote.List(nrepo, ropts...)
-	if err != nil {
-		return nil, c.wireError(nrepo.RegistryStr(), fmt.Errorf("listing tags of %s: %w", repo.Name(), err))
-	}
 	if len(tags) == 0 {
-		return nil, notFoundError{fmt.Errorf("repository %s has no tags", repo.Name())}
+		return nil, notFoundError{fmt.Errorf("repository %s/%s has no tags", s.host, s.repo)}
 	}
 	return tags, nil
 }
 
-func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSink, opts PullOptions, s *xfer) (*PullResult, error) {
-	ropts := s.remoteOpts(ctx, c)
+func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSink, opts PullOptions, s *session) (*PullResult, error) {
+	ropts := s.remoteOptions(ctx, c.jobs)
 	nref, err := c.Ref(ref)
 	if err != nil {
 		return nil, err
 	}
 	wrap := func(err error) error {
-		return c.wireError(nref.Context().RegistryStr(), fmt.Errorf("pulling %s: %w", ref.String(), err))
+		return classify(nref.Context().RegistryStr(), fmt.Errorf("pulling %s: %w", ref.String(), err))
 	}
 	if opts.Started != nil {
 		opts.Started(ref)
@@ -221,10 +200,8 @@ func platformImage(desc *remote.Descriptor, platform v1.Platform) (v1.Image, err
 	if err != nil {
 		return nil, err
 	}
-	for _, child := range im.Manifests {
-		if child.Platform != nil && child.MediaType.IsImage() && child.Platform.Satisfies(platform) {
-			return idx.Image(child.Digest)
-		}
+	if child, ok := matchPlatform(im, platform, true); ok {
+		return idx.Image(child.Digest)
 	}
 	return nil, notFoundError{fmt.Errorf("no matching manifest for %s in the manifest list entries", platformString(platform))}
 }

@@ -79,7 +79,7 @@ func (c *Client) Push(ctx context.Context, repo reference.Reference, tags []Push
 			scopes = append(scopes, nrepo.Registry.Repo(srcs[0]).Scope("pull"))
 		}
 	}
-	s, err := c.newXfer(ctx, nrepo, scopes)
+	s, err := c.transferSession(ctx, nrepo, scopes)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (c *Client) Push(ctx context.Context, repo reference.Reference, tags []Push
 	// session; wait for it so the process does not exit first.
 	p.inflight.Wait()
 	if err != nil {
-		return nil, c.wireError(nrepo.RegistryStr(), fmt.Errorf("pushing %s: %w", repo.Name(), err))
+		return nil, classify(nrepo.RegistryStr(), fmt.Errorf("pushing %s: %w", repo.Name(), err))
 	}
 	return results, nil
 }
@@ -111,7 +111,7 @@ type future struct {
 
 type pusher struct {
 	c        *Client
-	s        *xfer
+	s        *session
 	opts     PushOptions
 	progress ProgressFunc
 	sem      chan struct{} // bounds the blobs in flight
@@ -220,7 +220,7 @@ func (p *pusher) pushGroup(ctx context.Context, g *group) ([]PushResult, error) 
 			early <- err
 		}()
 	}
-	have, err := p.s.headManifest(ctx, g.tags[0])
+	have, err := p.s.digestOf(ctx, g.tags[0])
 	if p.single {
 		p.skip = err != nil || have == g.digest
 		close(p.gate)
@@ -229,7 +229,7 @@ func (p *pusher) pushGroup(ctx context.Context, g *group) ([]PushResult, error) 
 		return nil, err
 	}
 	var results []PushResult
-	rest := g.tags[1:]
+	check := true // whether the other tags may already point at g
 	if have == g.digest {
 		if early != nil {
 			if err := <-early; err != nil {
@@ -237,31 +237,26 @@ func (p *pusher) pushGroup(ctx context.Context, g *group) ([]PushResult, error) 
 			}
 		}
 		results = append(results, result(g.tags[0], true))
-		for _, tag := range rest {
-			if err := p.tagOnce(ctx, g, tag, true, &results, result); err != nil {
-				return nil, err
-			}
-		}
-		return results, nil
-	}
-	// Send the blobs (and child manifests of an index). When one of them
-	// was missing, the manifest cannot be in the repository, so no tag
-	// needs a HEAD before its PUT.
-	var existed bool
-	if early != nil {
-		err, existed = <-early, existedEarly
 	} else {
-		existed, err = p.contents(ctx, g.artifact, g.mt)
+		// Send the blobs (and child manifests of an index). When one of
+		// them was missing, the manifest cannot be in the repository, so
+		// no tag needs a HEAD before its PUT.
+		if early != nil {
+			err = <-early
+			check = existedEarly // written before the send on early
+		} else {
+			check, err = p.contents(ctx, g.artifact, g.mt)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := p.s.put(ctx, g.tags[0], g.raw, g.mt, g.digest); err != nil {
+			return nil, err
+		}
+		results = append(results, result(g.tags[0], false))
 	}
-	if err != nil {
-		return nil, err
-	}
-	if err := p.putManifest(ctx, g.tags[0], g); err != nil {
-		return nil, err
-	}
-	results = append(results, result(g.tags[0], false))
-	for _, tag := range rest {
-		if err := p.tagOnce(ctx, g, tag, existed, &results, result); err != nil {
+	for _, tag := range g.tags[1:] {
+		if err := p.tagOnce(ctx, g, tag, check, &results, result); err != nil {
 			return nil, err
 		}
 	}
@@ -271,7 +266,7 @@ func (p *pusher) pushGroup(ctx context.Context, g *group) ([]PushResult, error) 
 // tagOnce points tag at g, after a HEAD when the tag may already be there.
 func (p *pusher) tagOnce(ctx context.Context, g *group, tag string, check bool, results *[]PushResult, result func(string, bool) PushResult) error {
 	if check {
-		have, err := p.s.headManifest(ctx, tag)
+		have, err := p.s.digestOf(ctx, tag)
 		if err != nil {
 			return err
 		}
@@ -280,13 +275,9 @@ func (p *pusher) tagOnce(ctx context.Context, g *group, tag string, check bool, 
 			return nil
 		}
 	}
-	if err := p.putManifest(ctx, tag, g); err != nil {
+	if err := p.s.put(ctx, tag, g.raw, g.mt, g.digest); err != nil {
 		return err
 	}
 	*results = append(*results, result(tag, false))
 	return nil
-}
-
-func (p *pusher) putManifest(ctx context.Context, ref string, g *group) error {
-	return p.s.putManifest(ctx, ref, g.raw, g.mt, g.digest)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -57,11 +58,57 @@ func (p *pusher) indexContents(ctx context.Context, idx v1.ImageIndex) (bool, er
 
 // manifestFuture pushes one child manifest (and its contents) once.
 func (p *pusher) manifestFuture(ctx context.Context, desc v1.Descriptor, child Artifact) *future {
+	return p.once(p.manifests, desc.Digest, func() (bool, error) {
+		return p.pushChild(ctx, desc, child)
+	})
+}
+
+// pushChild pushes the contents of an index's child, then its manifest by
+// digest unless the repository has it.
+func (p *pusher) pushChild(ctx context.Context, desc v1.Descriptor, child Artifact) (bool, error) {
+	existed, err := p.contents(ctx, child, desc.MediaType)
+	if err != nil {
+		return false, err
+	}
+	if existed {
+		have, err := p.s.digestOf(ctx, desc.Digest.String())
+		if err != nil {
+			return false, err
+		}
+		if have == desc.Digest {
+			return true, nil
+		}
+	}
+	if ok, err := p.proceed(ctx); !ok {
+		return false, err // the tag already points at the index, or cancelled
+	}
+	raw, err := child.RawManifest()
+	if err != nil {
+		return false, err
+	}
+	return false, p.s.put(ctx, desc.Digest.String(), raw, desc.MediaType, desc.Digest)
+}
+
+// proceed waits until the tag's HEAD has answered (see pushGroup) and
+// reports whether uploads go on: not when the tag already points at the
+// artifact, nor after cancellation (then with ctx's error).
+func (p *pusher) proceed(ctx context.Context) (bool, error) {
+	select {
+	case <-p.gate:
+		return !p.skip, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// once starts work for key unless this push has already, in a goroutine
+// that Push waits for, and returns the future of its outcome.
+func (p *pusher) once(m map[v1.Hash]*future, key v1.Hash, work func() (bool, error)) *future {
 	p.mu.Lock()
-	f, ok := p.manifests[desc.Digest]
+	f, ok := m[key]
 	if !ok {
 		f = &future{done: make(chan struct{})}
-		p.manifests[desc.Digest] = f
+		m[key] = f
 	}
 	p.mu.Unlock()
 	if ok {
@@ -71,37 +118,7 @@ func (p *pusher) manifestFuture(ctx context.Context, desc v1.Descriptor, child A
 	go func() {
 		defer p.inflight.Done()
 		defer close(f.done)
-		existed, err := p.contents(ctx, child, desc.MediaType)
-		if err != nil {
-			f.err = err
-			return
-		}
-		if existed {
-			have, err := p.s.headManifest(ctx, desc.Digest.String())
-			if err != nil {
-				f.err = err
-				return
-			}
-			if have == desc.Digest {
-				f.existed = true
-				return
-			}
-		}
-		select {
-		case <-p.gate:
-		case <-ctx.Done():
-			f.err = ctx.Err()
-			return
-		}
-		if p.skip {
-			return // the tag already points at the index
-		}
-		raw, err := child.RawManifest()
-		if err != nil {
-			f.err = err
-			return
-		}
-		f.err = p.s.putManifest(ctx, desc.Digest.String(), raw, desc.MediaType, desc.Digest)
+		f.existed, f.err = work()
 	}()
 	return f
 }
@@ -155,33 +172,19 @@ func wait(ctx context.Context, futures []*future) (bool, error) {
 // blobFuture sends the blob desc describes once per push, however many
 // images share it.
 func (p *pusher) blobFuture(ctx context.Context, desc v1.Descriptor, layer bool, open func() (io.ReadCloser, error)) *future {
-	p.mu.Lock()
-	f, ok := p.blobs[desc.Digest]
-	if !ok {
-		f = &future{done: make(chan struct{})}
-		p.blobs[desc.Digest] = f
-	}
-	p.mu.Unlock()
-	if ok {
-		return f
-	}
-	p.inflight.Add(1)
-	go func() {
-		defer p.inflight.Done()
-		defer close(f.done)
+	return p.once(p.blobs, desc.Digest, func() (bool, error) {
 		select {
 		case p.sem <- struct{}{}:
 		case <-ctx.Done():
-			f.err = ctx.Err()
-			return
+			return false, ctx.Err()
 		}
 		defer func() { <-p.sem }()
-		f.existed, f.err = p.sendBlob(ctx, desc, layer, open)
-		if f.err != nil {
-			f.err = fmt.Errorf("blob %s: %w", desc.Digest, f.err)
+		existed, err := p.sendBlob(ctx, desc, layer, open)
+		if err != nil {
+			return false, fmt.Errorf("blob %s: %w", desc.Digest, err)
 		}
-	}()
-	return f
+		return existed, nil
+	})
 }
 
 // sendBlob HEADs the blob, then mounts or uploads it; a whole upload is
@@ -197,19 +200,14 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 		p.progress(ev)
 		return true, nil
 	}
-	select {
-	case <-p.gate:
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
-	if p.skip {
-		return false, nil // the tag already points at the image
+	if ok, err := p.proceed(ctx); !ok {
+		return false, err // the tag already points at the image, or cancelled
 	}
 	from := p.opts.MountFrom
 	if srcs := p.opts.Sources[desc.Digest]; len(srcs) > 0 {
 		from = srcs[0]
 	}
-	if from == p.s.repo.RepositoryStr() {
+	if from == p.s.repo {
 		from = ""
 	}
 	var lastErr error
@@ -281,11 +279,12 @@ func temporary(err error) bool {
 	return true
 }
 
-// WithJobs returns a copy of c that moves n blobs at once (n < 1 keeps c's).
-func (c *Client) WithJobs(n int) *Client {
-	cc := *c
-	if n > 0 {
-		cc.jobs = n
-	}
-	return &cc
+// maxAttempts bounds how often one whole blob upload is started again
+// when it fails in a way the transport could not retry by itself (a
+// session the registry lost, a body cut midway).
+const maxAttempts = 3
+
+// backoff is the pause before starting a failed blob upload again.
+func backoff(attempt int) time.Duration {
+	return time.Duration(1<<attempt) * 100 * time.Millisecond
 }

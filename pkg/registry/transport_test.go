@@ -523,6 +523,31 @@ func TestClassifyRedacts(t *testing.T) {
 	}
 }
 
+// A HEAD of a missing manifest has no body to explain the 404: the error
+// says which manifest is unknown, and is still ErrNotFound.
+func TestClassifyHeadNotFound(t *testing.T) {
+	t.Parallel()
+	for path, want := range map[string]string{
+		"/v2/gallery/ui/manifests/nope":            "reg.example/gallery/ui:nope: manifest unknown (HEAD answered 404 Not Found)",
+		"/v2/gallery/ui/manifests/sha256:" + hex64: "reg.example/gallery/ui@sha256:" + hex64 + ": manifest unknown (HEAD answered 404 Not Found)",
+	} {
+		req, _ := http.NewRequest(http.MethodHead, "http://reg.example"+path, nil)
+		te := &transport.Error{StatusCode: http.StatusNotFound, Request: req}
+		err := classify("reg.example", fmt.Errorf("wrapped: %w", te))
+		if err.Error() != want || !errors.Is(err, ErrNotFound) || !errors.As(err, new(*transport.Error)) {
+			t.Errorf("%s: %q (not found %v)", path, err, errors.Is(err, ErrNotFound))
+		}
+	}
+	// A blob HEAD, or a GET with the registry's own words, keeps its text.
+	req, _ := http.NewRequest(http.MethodHead, "http://reg.example/v2/a/blobs/sha256:"+hex64, nil)
+	te := &transport.Error{StatusCode: http.StatusNotFound, Request: req}
+	if err := classify("reg.example", te); err.Error() != te.Error() || !errors.Is(err, ErrNotFound) {
+		t.Errorf("blob HEAD: %q", err)
+	}
+}
+
+var hex64 = strings.Repeat("ab", 32)
+
 // A manifest whose connection is cut mid-body is fetched again.
 func TestRetryMidBody(t *testing.T) {
 	t.Parallel()

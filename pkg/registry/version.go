@@ -1,17 +1,13 @@
 package registry
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/semver"
 	"github.com/ctl-dev/ctl/pkg/tagplan"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -109,7 +105,7 @@ func (c *Client) TagVersion(ctx context.Context, src, repo reference.Reference, 
 	}
 	for _, s := range res.Steps {
 		if !opts.DryRun && (s.Action == tagplan.Created || s.Action == tagplan.Moved) {
-			if err := sess.putTagged(ctx, s.Tag, raw, mh.MediaType, mh.Digest); err != nil {
+			if err := sess.put(ctx, s.Tag, raw, mh.MediaType, mh.Digest); err != nil {
 				return nil, fmt.Errorf("tagging %s:%s: %w", repo.Name(), s.Tag, err)
 			}
 		}
@@ -118,24 +114,4 @@ func (c *Client) TagVersion(ctx context.Context, src, repo reference.Reference, 
 		}
 	}
 	return res, nil
-}
-
-// putTagged PUTs raw, a manifest of media type mt and digest want, under
-// tag, and checks the digest the registry reports back.
-func (s *session) putTagged(ctx context.Context, tag string, raw []byte, mt types.MediaType, want v1.Hash) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.manifestURL(tag), bytes.NewReader(raw))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", string(mt))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }
-	resp, err := s.do(req, http.StatusCreated, http.StatusOK, http.StatusAccepted)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if d := resp.Header.Get("Docker-Content-Digest"); d != "" && d != want.String() {
-		return fmt.Errorf("registry stored digest %s, want %s", d, want)
-	}
-	return nil
 }

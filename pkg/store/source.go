@@ -100,14 +100,17 @@ func (s *Store) readTar(r io.Reader, b *batch) (*tarSource, error) {
 		if len(src.members) >= maxMembers {
 			return nil, invalid("archive has more than %d members", maxMembers)
 		}
+		if hdr.Typeflag == tar.TypeDir {
+			// Nothing is made of a directory entry; "./" (tar -C DIR -cf
+			// X.tar .) is one.
+			continue
+		}
 		name, err := cleanMember(hdr.Name)
 		if err != nil {
 			return nil, err
 		}
 		m := &tarMember{size: hdr.Size}
 		switch hdr.Typeflag {
-		case tar.TypeDir:
-			continue
 		case tar.TypeSymlink, tar.TypeLink:
 			target := hdr.Linkname
 			if hdr.Typeflag == tar.TypeSymlink && !strings.HasPrefix(target, "/") {
