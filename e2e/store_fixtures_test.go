@@ -3,17 +3,13 @@ package e2e
 import (
 	"archive/tar"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -254,61 +250,4 @@ func mustRead(t testing.TB, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// bigDockerTar writes a classic docker save tar of n uncompressed layers of
-// size bytes each (random content) and returns its size.
-func bigDockerTar(tb testing.TB, path string, n int, size int64) int64 {
-	tb.Helper()
-	dir := tb.TempDir()
-	out, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer out.Close()
-	tw := tar.NewWriter(out)
-	rng := rand.NewChaCha8([32]byte{1})
-	var diffIDs []v1.Hash
-	var layers []string
-	for i := range n {
-		lp := filepath.Join(dir, "layer")
-		lf, err := os.Create(lp)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		h := sha256.New()
-		ltw := tar.NewWriter(io.MultiWriter(lf, h))
-		ltw.WriteHeader(&tar.Header{Name: "data", Size: size, Mode: 0o644, Typeflag: tar.TypeReg})
-		if _, err := io.CopyN(ltw, rng, size); err != nil {
-			tb.Fatal(err)
-		}
-		ltw.Close()
-		fi, _ := lf.Stat()
-		lf.Seek(0, 0)
-		name := fmt.Sprintf("l%d/layer.tar", i)
-		tw.WriteHeader(&tar.Header{Name: name, Size: fi.Size(), Mode: 0o644, Typeflag: tar.TypeReg})
-		if _, err := io.Copy(tw, lf); err != nil {
-			tb.Fatal(err)
-		}
-		lf.Close()
-		diffIDs = append(diffIDs, v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))})
-		layers = append(layers, name)
-	}
-	cfg, _ := json.Marshal(v1.ConfigFile{Architecture: "amd64", OS: "linux", Created: v1.Time{Time: time.Unix(1700000000, 0)},
-		RootFS: v1.RootFS{Type: "layers", DiffIDs: diffIDs}})
-	sum := sha256.Sum256(cfg)
-	cfgName := hex.EncodeToString(sum[:]) + ".json"
-	man, _ := json.Marshal([]map[string]any{{"Config": cfgName, "RepoTags": []string{"big:1"}, "Layers": layers}})
-	for _, f := range []struct {
-		name string
-		b    []byte
-	}{{cfgName, cfg}, {"manifest.json", man}} {
-		tw.WriteHeader(&tar.Header{Name: f.name, Size: int64(len(f.b)), Mode: 0o644, Typeflag: tar.TypeReg})
-		tw.Write(f.b)
-	}
-	if err := tw.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	fi, _ := out.Stat()
-	return fi.Size()
 }

@@ -427,7 +427,7 @@ func TestStoreLoadPeakRSS(t *testing.T) {
 	t.Parallel()
 	e := testenv.NewEnv(t)
 	archive := filepath.Join(e.Dir, "big.tar")
-	bigDockerTar(t, archive, 5, 48<<20)
+	testenv.DockerSaveTar(t, archive, 5, 48<<20)
 	cmd := exec.Command(testenv.CtlBinary(t), "load", "-i", archive)
 	cmd.Env = e.Environ()
 	if err := cmd.Start(); err != nil {
