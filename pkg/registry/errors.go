@@ -96,36 +96,54 @@ func classify(host string, err error) error {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		return &AuthError{Host: host, Err: err}
 	case http.StatusNotFound:
-		return notFoundError{headNotFound(host, te, err)}
+		return notFound(host, te, err)
 	}
 	for _, d := range te.Errors {
 		switch d.Code {
 		case transport.UnauthorizedErrorCode, transport.DeniedErrorCode:
 			return &AuthError{Host: host, Err: err}
 		case transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode, transport.BlobUnknownErrorCode:
-			return notFoundError{err}
+			return notFound(host, te, err)
 		}
 	}
 	return err
 }
 
-// headNotFound gives a 404 to a HEAD of a manifest (which has no body, so
-// go-containerregistry can only say "unexpected status code 404 ... use GET
-// for details") a text that says what is missing: "HOST/NAME:TAG: manifest
-// unknown". Other errors are returned as they are.
-func headNotFound(host string, te *transport.Error, err error) error {
-	if te.Request == nil || te.Request.Method != http.MethodHead || len(te.Errors) > 0 || te.Request.URL == nil {
-		return err
+// notFound words a 404 or *_UNKNOWN answer about a manifest or about a
+// repository's tags as what is missing, "HOST/NAME:TAG: manifest unknown" or
+// "HOST/NAME: repository name not known to registry", with the registry's
+// own message where it gave one. A HEAD has no body, so go-containerregistry
+// could only say "unexpected status code 404 ... use GET for details"; its
+// wording says so. Other answers keep their text. The result is ErrNotFound.
+func notFound(host string, te *transport.Error, err error) error {
+	if te.Request == nil || te.Request.URL == nil {
+		return notFoundError{err}
 	}
-	repo, id, ok := strings.Cut(strings.TrimPrefix(te.Request.URL.Path, "/v2/"), "/manifests/")
-	if !ok || repo == "" || id == "" || strings.Contains(id, "/") {
-		return err
+	what := ""
+	if len(te.Errors) > 0 {
+		what = te.Errors[0].Message
 	}
-	sep := ":"
-	if strings.Contains(id, ":") {
-		sep = "@"
+	path := strings.TrimPrefix(te.Request.URL.Path, "/v2/")
+	if repo, id, ok := strings.Cut(path, "/manifests/"); ok && repo != "" && id != "" && !strings.Contains(id, "/") {
+		if what == "" {
+			what = "manifest unknown"
+			if te.Request.Method == http.MethodHead {
+				what += " (HEAD answered 404 Not Found)"
+			}
+		}
+		sep := ":"
+		if strings.Contains(id, ":") {
+			sep = "@"
+		}
+		return notFoundError{&redactedError{err: err, text: fmt.Sprintf("%s/%s%s%s: %s", host, repo, sep, id, what)}}
 	}
-	return &redactedError{err: err, text: fmt.Sprintf("%s/%s%s%s: manifest unknown (HEAD answered 404 Not Found)", host, repo, sep, id)}
+	if repo, ok := strings.CutSuffix(path, "/tags/list"); ok && repo != "" {
+		if what == "" {
+			what = "repository unknown"
+		}
+		return notFoundError{&redactedError{err: err, text: fmt.Sprintf("%s/%s: %s", host, repo, what)}}
+	}
+	return notFoundError{err}
 }
 
 // Transport errors. Each wraps the error or registry answer that caused it.

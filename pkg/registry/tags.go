@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -31,6 +32,9 @@ func (s *session) listTags(ctx context.Context, pageSize int) ([]string, error) 
 	err := s.paginate(ctx, s.url(s.repo+"/tags/list", pageQuery(pageSize)), func(p *listPage) {
 		tags = append(tags, p.Tags...)
 	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, err // it names the repository already
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listing tags of %s/%s: %w", s.host, s.repo, err)
 	}

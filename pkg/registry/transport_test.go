@@ -523,8 +523,8 @@ func TestClassifyRedacts(t *testing.T) {
 	}
 }
 
-// A HEAD of a missing manifest has no body to explain the 404: the error
-// says which manifest is unknown, and is still ErrNotFound.
+// A missing manifest or repository is named in the error, which is still
+// ErrNotFound; a HEAD of a missing manifest has no body to explain the 404.
 func TestClassifyHeadNotFound(t *testing.T) {
 	t.Parallel()
 	for path, want := range map[string]string{
@@ -538,7 +538,20 @@ func TestClassifyHeadNotFound(t *testing.T) {
 			t.Errorf("%s: %q (not found %v)", path, err, errors.Is(err, ErrNotFound))
 		}
 	}
-	// A blob HEAD, or a GET with the registry's own words, keeps its text.
+	// A GET says what is missing in the registry's own words.
+	for path, tc := range map[string]struct{ code, msg, want string }{
+		"/v2/gallery/ui/manifests/v1": {"MANIFEST_UNKNOWN", "manifest unknown", "reg.example/gallery/ui:v1: manifest unknown"},
+		"/v2/gallery/ui/tags/list":    {"NAME_UNKNOWN", "repository name not known to registry", "reg.example/gallery/ui: repository name not known to registry"},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, "http://reg.example"+path, nil)
+		te := &transport.Error{StatusCode: http.StatusNotFound, Request: req,
+			Errors: []transport.Diagnostic{{Code: transport.ErrorCode(tc.code), Message: tc.msg, Detail: map[string]any{"name": "gallery/ui"}}}}
+		err := classify("reg.example", fmt.Errorf("wrapped: %w", te))
+		if err.Error() != tc.want || !errors.Is(err, ErrNotFound) || !errors.As(err, new(*transport.Error)) {
+			t.Errorf("GET %s: %q", path, err)
+		}
+	}
+	// A blob HEAD keeps its text.
 	req, _ := http.NewRequest(http.MethodHead, "http://reg.example/v2/a/blobs/sha256:"+hex64, nil)
 	te := &transport.Error{StatusCode: http.StatusNotFound, Request: req}
 	if err := classify("reg.example", te); err.Error() != te.Error() || !errors.Is(err, ErrNotFound) {
