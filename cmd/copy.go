@@ -98,6 +98,19 @@ func (t *transferFlags) add(fl *pflag.FlagSet, allTagsHelp, jobsHelp, formatFiel
 	fl.StringVar(&t.Format, "format", "text", formatFlagHelp(formatField))
 }
 
+// parseRef parses the reference of push or pull, which names a whole
+// repository (no tag, no digest) with --all-tags.
+func (t *transferFlags) parseRef(s string) (reference.Reference, error) {
+	ref, err := reference.Parse(s)
+	if err != nil {
+		return ref, err
+	}
+	if t.AllTags && (ref.Tag() != "" || ref.Digest() != "") {
+		return ref, usageError{fmt.Errorf("tag can't be used with --all-tags/-a: %s", s)}
+	}
+	return ref, nil
+}
+
 // client builds the registry client and sets its parallelism to --jobs.
 func (t *transferFlags) client(newClient func() (*registry.Client, error)) (*registry.Client, error) {
 	if t.Jobs < 1 {

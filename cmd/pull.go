@@ -49,12 +49,9 @@ has already are not fetched again.`,
 }
 
 func runPull(ctx context.Context, opts *pullOptions) error {
-	ref, err := reference.Parse(opts.Ref)
+	ref, err := opts.parseRef(opts.Ref)
 	if err != nil {
 		return err
-	}
-	if opts.AllTags && (ref.Tag() != "" || ref.Digest() != "") {
-		return usageError{fmt.Errorf("tag can't be used with --all-tags/-a: %s", opts.Ref)}
 	}
 	platform, err := parsePlatform(opts.Platform)
 	if err != nil {

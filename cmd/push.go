@@ -3,9 +3,7 @@ package cmd
 import (
 	"context"
 	"errors"
-	"fmt"
 
-	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/spf13/cobra"
 )
@@ -72,12 +70,9 @@ and pushes nothing.`,
 }
 
 func runPush(ctx context.Context, opts *pushOptions) error {
-	ref, err := reference.Parse(opts.Ref)
+	ref, err := opts.parseRef(opts.Ref)
 	if err != nil {
 		return err
-	}
-	if opts.AllTags && (ref.Tag() != "" || ref.Digest() != "") {
-		return usageError{fmt.Errorf("tag can't be used with --all-tags/-a: %s", opts.Ref)}
 	}
 	c, err := opts.client(opts.Registry)
 	if err != nil {
