@@ -216,18 +216,30 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.text }
 func (e *redactedError) Unwrap() error { return e.err }
 
+// Hints redactError adds (once, however often an error is classified).
+const (
+	untrustedHint = " (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/HOST[:PORT]/ca.crt)"
+	plainHTTPHint = " (the registry speaks plain HTTP, not HTTPS: if the network to it is trusted, name it with --insecure-registry HOST[:PORT])"
+)
+
 // redactError wraps err when its text holds something to redact, and says
-// what to do about a certificate that is not trusted.
+// what to do about a certificate that is not trusted or a registry that
+// answers HTTPS with plain HTTP.
 func redactError(err error) error {
 	text := redactText(err.Error())
 	var ua x509.UnknownAuthorityError
 	var he x509.HostnameError
 	var ci x509.CertificateInvalidError
-	if errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) {
+	if (errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)) && !strings.Contains(text, untrustedHint) {
 		// go-containerregistry's ping also tried plain HTTP (loopback and
 		// insecure hosts); a TLS server's answer to that is noise here.
 		text, _, _ = strings.Cut(text, "; GET http://")
-		text = strings.TrimSpace(text) + " (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/HOST[:PORT]/ca.crt)"
+		text = strings.TrimSpace(text) + untrustedHint
+	}
+	if errors.Is(err, http.ErrSchemeMismatch) && !strings.Contains(text, plainHTTPHint) {
+		// Only hosts that may not be reached over plain HTTP get here:
+		// for the others the ping tried plain HTTP too.
+		text += plainHTTPHint
 	}
 	if text != err.Error() {
 		return &redactedError{err: err, text: text}

@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -520,6 +521,28 @@ func TestClassifyRedacts(t *testing.T) {
 	}
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("errors.Is lost the cause")
+	}
+}
+
+// The hints for an untrusted certificate and for a plain-HTTP answer to
+// HTTPS appear once, however often an error is classified on its way up.
+func TestClassifyHintsOnce(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		cause error
+		hint  string
+	}{
+		{x509.UnknownAuthorityError{}, "--ca-file"},
+		{http.ErrSchemeMismatch, "--insecure-registry"},
+	} {
+		inner := &url.Error{Op: "Get", URL: "https://reg.example/v2/", Err: tc.cause}
+		err := classify("reg.example", fmt.Errorf("listing: %w", classify("reg.example", inner)))
+		if n := strings.Count(err.Error(), tc.hint); n != 1 {
+			t.Errorf("%v: hint %q appears %d times in %q", tc.cause, tc.hint, n, err.Error())
+		}
+		if !errors.Is(err, tc.cause) && !errors.As(err, new(x509.UnknownAuthorityError)) {
+			t.Errorf("%v: the cause is lost", tc.cause)
+		}
 	}
 }
 

@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ctl-dev/ctl/internal/testenv"
+)
+
+// forwardProxy is an HTTP proxy (HTTP_PROXY / HTTPS_PROXY) that sends
+// every request, whatever host it names, to one registry: plain requests
+// are forwarded, CONNECT tunnels are opened to the registry's port. It lets
+// the binary meet a plain-HTTP registry under a name that is not loopback
+// (every test registry listens on 127.0.0.1), and records what it was sent.
+type forwardProxy struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen []string // "CONNECT host" or "METHOD URL"
+}
+
+func newForwardProxy(t *testing.T, registryHost string) *forwardProxy {
+	t.Helper()
+	p := &forwardProxy{}
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.Out.URL.Scheme, r.Out.URL.Host = "http", registryHost
+	}}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		if r.Method == http.MethodConnect {
+			p.seen = append(p.seen, "CONNECT "+r.Host)
+		} else {
+			p.seen = append(p.seen, r.Method+" "+r.URL.String())
+		}
+		p.mu.Unlock()
+		if r.Method != http.MethodConnect {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		upstream, err := net.Dial("tcp", registryHost)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer upstream.Close()
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n")
+		go io.Copy(upstream, buf)
+		io.Copy(conn, upstream)
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+// plain returns the plain-HTTP requests the proxy forwarded.
+func (p *forwardProxy) plain() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, s := range p.seen {
+		if !strings.HasPrefix(s, "CONNECT ") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (p *forwardProxy) reset() {
+	p.mu.Lock()
+	p.seen = nil
+	p.mu.Unlock()
+}
+
+// A plain-HTTP registry under a private address (10.0.0.0/8, which
+// go-containerregistry would reach over plain HTTP on its own) or a
+// hostname: ctl tries HTTPS only and says how to allow plain HTTP, until
+// the registry is named with --insecure-registry, and then only that one.
+func TestPlainHTTPOnlyForInsecureRegistries(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	reg.PushRandomImage(t, "team/app:v1", 1, 256)
+	proxy := newForwardProxy(t, reg.Host)
+	u, _ := url.Parse(proxy.URL)
+	e := testenv.NewEnv(t)
+	e.Setenv("HTTP_PROXY", "http://"+u.Host)
+	e.Setenv("HTTPS_PROXY", "http://"+u.Host)
+
+	for _, host := range []string{"10.1.2.3:5000", "registry.example:5000"} {
+		t.Run(host, func(t *testing.T) {
+			proxy.reset()
+			r := e.Run(t, "tags", "list", host+"/team/app")
+			if r.Code != 1 || !strings.Contains(r.Stderr, host) || !strings.Contains(r.Stderr, "--insecure-registry") {
+				t.Errorf("tags list on a plain-HTTP %s: exit %d, stderr %q; want exit 1 naming the host and --insecure-registry", host, r.Code, r.Stderr)
+			}
+			if got := proxy.plain(); len(got) > 0 {
+				t.Errorf("plain-HTTP requests sent to %s without --insecure-registry: %q", host, got)
+			}
+
+			r = e.Run(t, "--insecure-registry", host, "tags", "list", host+"/team/app")
+			if r.Code != 0 || r.Stdout != "v1\n" {
+				t.Errorf("tags list with --insecure-registry %s: exit %d, stdout %q, stderr %q", host, r.Code, r.Stdout, r.Stderr)
+			}
+			if len(proxy.plain()) == 0 {
+				t.Errorf("with --insecure-registry %s nothing went through the proxy over plain HTTP", host)
+			}
+
+			// Naming another registry insecure does not make this one so.
+			proxy.reset()
+			r = e.Run(t, "--insecure-registry", "other.example:5000", "tags", "list", host+"/team/app")
+			if r.Code != 1 || len(proxy.plain()) > 0 {
+				t.Errorf("--insecure-registry for another host: exit %d, plain requests %q", r.Code, proxy.plain())
+			}
+		})
+	}
+}
