@@ -20,10 +20,15 @@ type PullSink interface {
 	HasBlob(h v1.Hash) bool
 	// Resolve returns the manifest digest ref points at locally, if any.
 	Resolve(ref reference.Reference) (v1.Hash, bool)
-	// WriteImage stores img and points ref at it. It reads every layer it
-	// lacks from img and must check each against its digest and size (the
-	// bodies come straight off the wire) and make nothing visible on error.
-	WriteImage(ctx context.Context, img v1.Image, ref reference.Reference) error
+	// WriteImage stores img and points ref at it; digest is what ref
+	// resolved to on the registry (an index for a multi-platform tag), to
+	// be remembered. It reads every layer it lacks from img and must check
+	// each against its digest and size (the bodies come straight off the
+	// wire) and make nothing visible on error.
+	WriteImage(ctx context.Context, img v1.Image, ref reference.Reference, digest v1.Hash) error
+	// Pulled records that ref, which names image in the sink already,
+	// resolved to digest on the registry (a pull that found it up to date).
+	Pulled(ref reference.Reference, image, digest v1.Hash) error
 }
 
 // PullOptions tune Pull.
@@ -168,6 +173,9 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	if have, ok := sink.Resolve(ref); ok && have == imgDigest {
 		if complete, err := hasAll(img, sink); err == nil && complete {
 			res.UpToDate = true
+			if err := sink.Pulled(ref, imgDigest, desc.Digest); err != nil {
+				return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
+			}
 			return res, nil
 		}
 	}
@@ -180,7 +188,7 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if err := sink.WriteImage(ctx, watched, ref); err != nil {
+	if err := sink.WriteImage(ctx, watched, ref, desc.Digest); err != nil {
 		return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
 	}
 	return res, nil

@@ -23,13 +23,14 @@ import (
 
 // memSink is an in-memory PullSink.
 type memSink struct {
-	mu    sync.Mutex
-	blobs map[v1.Hash][]byte
-	tags  map[string]v1.Hash
+	mu     sync.Mutex
+	blobs  map[v1.Hash][]byte
+	tags   map[string]v1.Hash
+	pulled map[string]v1.Hash // the digest each tag was last pulled at
 }
 
 func newMemSink() *memSink {
-	return &memSink{blobs: map[v1.Hash][]byte{}, tags: map[string]v1.Hash{}}
+	return &memSink{blobs: map[v1.Hash][]byte{}, tags: map[string]v1.Hash{}, pulled: map[string]v1.Hash{}}
 }
 
 func (s *memSink) HasBlob(h v1.Hash) bool {
@@ -48,7 +49,7 @@ func (s *memSink) Resolve(ref reference.Reference) (v1.Hash, bool) {
 
 // WriteImage reads every layer fully before keeping anything, as the store
 // does with its temp files.
-func (s *memSink) WriteImage(_ context.Context, img v1.Image, ref reference.Reference) error {
+func (s *memSink) WriteImage(_ context.Context, img v1.Image, ref reference.Reference, digest v1.Hash) error {
 	m, err := img.Manifest()
 	if err != nil {
 		return err
@@ -91,6 +92,16 @@ func (s *memSink) WriteImage(_ context.Context, img v1.Image, ref reference.Refe
 		s.blobs[h] = b
 	}
 	s.tags[ref.String()] = d
+	s.pulled[ref.String()] = digest
+	return nil
+}
+
+func (s *memSink) Pulled(ref reference.Reference, image, digest v1.Hash) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tags[ref.String()] == image {
+		s.pulled[ref.String()] = digest
+	}
 	return nil
 }
 
@@ -179,12 +190,32 @@ func TestPullPlatform(t *testing.T) {
 	idxDigest, _ := idx.Digest()
 	armDigest, _ := arm.Digest()
 	p, _ := ParsePlatform("linux/arm64")
-	res, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{Platform: p})
+	sink := newMemSink()
+	res, err := c.Pull(context.Background(), ref, sink, PullOptions{Platform: p})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Digest != idxDigest || res.Image != armDigest {
 		t.Errorf("pull linux/arm64: %+v, want index %s image %s", res, idxDigest, armDigest)
+	}
+	if got := sink.pulled[ref.String()]; got != idxDigest {
+		t.Errorf("sink told the tag was pulled at %s, want the index %s", got, idxDigest)
+	}
+	// The tag moves to a new index with the same arm64 image: up to date,
+	// and the sink learns the new index digest.
+	moved := mutate.AppendManifests(idx, mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "riscv64"}}})
+	if err := remote.WriteIndex(nref, moved); err != nil {
+		t.Fatal(err)
+	}
+	movedDigest, _ := moved.Digest()
+	if res, err := c.Pull(context.Background(), ref, sink, PullOptions{Platform: p}); err != nil || !res.UpToDate || res.Digest != movedDigest {
+		t.Errorf("pull after the index moved: %+v, %v; want up to date at %s", res, err, movedDigest)
+	}
+	if got := sink.pulled[ref.String()]; got != movedDigest {
+		t.Errorf("sink told the tag was pulled at %s, want the new index %s", got, movedDigest)
+	}
+	if err := remote.WriteIndex(nref, idx); err != nil {
+		t.Fatal(err)
 	}
 	p, _ = ParsePlatform("linux/s390x")
 	if _, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{Platform: p}); !errors.Is(err, ErrNotFound) {
