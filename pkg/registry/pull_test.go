@@ -117,6 +117,7 @@ func TestPullVerifiesAndSkips(t *testing.T) {
 	}
 	sink := newMemSink()
 	var done int
+	reg.counts()
 	res, err := c.Pull(context.Background(), ref, sink, PullOptions{Progress: func(e Event) {
 		if e.Kind == BlobDone {
 			done++
@@ -132,9 +133,16 @@ func TestPullVerifiesAndSkips(t *testing.T) {
 	if len(sink.blobs) != 4 {
 		t.Fatalf("sink holds %d blobs, want 4", len(sink.blobs))
 	}
+	// One manifest GET, then the config and each layer once.
+	if got := reg.counts(); got["GET manifest"] != 1 || got["GET blob"] != 4 || got["HEAD manifest"] != 0 || len(got) > 3 {
+		t.Errorf("first pull requests: %v", got)
+	}
 	res, err = c.Pull(context.Background(), ref, sink, PullOptions{})
 	if err != nil || !res.UpToDate {
 		t.Fatalf("second pull: %+v %v", res, err)
+	}
+	if got := reg.counts(); got["GET manifest"] != 1 || got["GET blob"] != 0 {
+		t.Errorf("up-to-date pull requests: %v", got)
 	}
 }
 
@@ -161,6 +169,17 @@ func TestPullCorruptBlob(t *testing.T) {
 			return true
 		}
 		return false
+	}
+	// Copied to another registry, the corrupt body is refused by ctl
+	// (not only by the destination, which checks the digest too) and no
+	// manifest is written.
+	dst := newFakeRegistry(t)
+	dref := mustRef(t, dst.host()+"/app:v1")
+	if _, err := c.Copy(context.Background(), ref, dref, CopyOptions{}); !errors.Is(err, ErrDigestMismatch) {
+		t.Errorf("copy of a corrupt blob: %v, want ErrDigestMismatch", err)
+	}
+	if got := dst.counts(); got["PUT manifest"] != 0 {
+		t.Errorf("copy of a corrupt blob wrote the manifest: %v", got)
 	}
 	sink := newMemSink()
 	_, err := c.Pull(context.Background(), ref, sink, PullOptions{})
@@ -191,9 +210,14 @@ func TestPullPlatform(t *testing.T) {
 	armDigest, _ := arm.Digest()
 	p, _ := ParsePlatform("linux/arm64")
 	sink := newMemSink()
+	reg.counts()
 	res, err := c.Pull(context.Background(), ref, sink, PullOptions{Platform: p})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The index, the arm64 manifest, its config and layer.
+	if got := reg.counts(); got["GET manifest"] != 2 || got["GET blob"] != 2 || len(got) > 3 {
+		t.Errorf("pull of an index: requests %v", got)
 	}
 	if res.Digest != idxDigest || res.Image != armDigest {
 		t.Errorf("pull linux/arm64: %+v, want index %s image %s", res, idxDigest, armDigest)
@@ -237,5 +261,9 @@ func TestPullPlatform(t *testing.T) {
 	}
 	if len(res2) != 1 || res2[0].Digest != idxDigest || mounted != 4 {
 		t.Errorf("copy: %+v, %d blobs not sent", res2, mounted)
+	}
+	// Each source manifest is read once and no blob is downloaded.
+	if got := reg.counts(); got["GET manifest"] != 3 || got["GET blob"] != 0 {
+		t.Errorf("copy requests: %v", got)
 	}
 }
