@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // memSink is an in-memory PullSink.
@@ -265,5 +267,49 @@ func TestPullPlatform(t *testing.T) {
 	// Each source manifest is read once and no blob is downloaded.
 	if got := reg.counts(); got["GET manifest"] != 3 || got["GET blob"] != 0 {
 		t.Errorf("copy requests: %v", got)
+	}
+}
+
+// TestPullChecksManifest: pull reads manifests with the session's checked
+// GET: a Content-Type that contradicts the manifest's mediaType, or a body
+// that is not what Docker-Content-Digest says, fails the pull.
+func TestPullChecksManifest(t *testing.T) {
+	t.Parallel()
+	for name, lie := range map[string]func(h http.Header){
+		"content type": func(h http.Header) { h.Set("Content-Type", string(types.OCIImageIndex)) },
+		"digest":       func(h http.Header) { h.Set("Docker-Content-Digest", "sha256:"+strings.Repeat("0", 64)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			reg := newFakeRegistry(t)
+			c := newShareClient(t)
+			img, _ := random.Image(100, 1)
+			ref := mustRef(t, reg.host()+"/app:v1")
+			nref, _ := c.Ref(ref)
+			if err := remote.Write(nref, img); err != nil {
+				t.Fatal(err)
+			}
+			reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+				if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/manifests/") {
+					return false
+				}
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				lie(w.Header())
+				w.WriteHeader(rec.Code)
+				w.Write(rec.Body.Bytes())
+				return true
+			}
+			sink := newMemSink()
+			if _, err := c.Pull(context.Background(), ref, sink, PullOptions{}); err == nil {
+				t.Errorf("pull succeeded")
+			}
+			if len(sink.tags) != 0 {
+				t.Errorf("stored %v", sink.tags)
+			}
+		})
 	}
 }
