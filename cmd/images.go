@@ -63,7 +63,7 @@ keys) or a Go template over .Repository .Tag .Digest .ID .CreatedAt
 	fl.StringArrayVarP(&opts.Filters, "filter", "f", nil, "filter: reference=PATTERN or dangling=true|false (repeatable)")
 	fl.BoolVarP(&opts.All, "all", "a", false, "show all images (the store has no intermediate images: same as default)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print image IDs only, each once")
-	fl.BoolVar(&opts.Digests, "digests", false, "show manifest digests")
+	fl.BoolVar(&opts.Digests, "digests", false, "show digests (of a tag pulled out of an index: the index digest)")
 	fl.BoolVar(&opts.NoTrunc, "no-trunc", false, "show full image IDs")
 	fl.StringVar(&opts.Format, "format", "", `"table", "json" or a Go template, e.g. '{{.Repository}}:{{.Tag}}'`)
 	return c
@@ -210,7 +210,7 @@ func imageID(e store.Entry, noTrunc bool) string {
 func newImageRow(e store.Entry, noTrunc bool, now time.Time) imageRow {
 	row := imageRow{
 		Containers: "N/A", SharedSize: "N/A", UniqueSize: "N/A",
-		Repository: "<none>", Tag: "<none>", Digest: e.Digest.String(),
+		Repository: "<none>", Tag: "<none>", Digest: e.RegistryDigest().String(),
 		ID: imageID(e, noTrunc), Size: humanSize(e.Size), VirtualSize: humanSize(e.Size),
 		CreatedSince: "N/A",
 	}

@@ -87,6 +87,10 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 		return err
 	}
 	return opts.sendTo(opts.IO, ref, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
-		return c.Push(ctx, ref, tags, registry.PushOptions{Progress: progress, Sources: local.MountSources(ref)})
+		results, err := c.Push(ctx, ref, tags, registry.PushOptions{Progress: progress, Sources: local.MountSources(ref)})
+		if err != nil {
+			return nil, err
+		}
+		return results, local.Pushed(ref, results)
 	})
 }

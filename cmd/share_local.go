@@ -15,4 +15,7 @@ type localImages interface {
 	// MountSources names, per blob, other repositories of ref's registry
 	// the store knows images of that hold it: mount candidates.
 	MountSources(ref reference.Reference) map[v1.Hash][]string
+	// Pushed records that the tags of results, in ref's repository, now
+	// have the digests pushed.
+	Pushed(ref reference.Reference, results []registry.PushResult) error
 }

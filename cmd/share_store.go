@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -32,9 +33,13 @@ func (l storeImages) Resolve(ref reference.Reference) (v1.Hash, bool) {
 	return e.Digest, true
 }
 
-func (l storeImages) WriteImage(ctx context.Context, img v1.Image, ref reference.Reference) error {
-	_, err := l.s.WriteImage(ctx, img, ref)
+func (l storeImages) WriteImage(ctx context.Context, img v1.Image, ref reference.Reference, digest v1.Hash) error {
+	_, err := l.s.WritePulled(ctx, img, ref, digest)
 	return err
+}
+
+func (l storeImages) Pulled(ref reference.Reference, image, digest v1.Hash) error {
+	return l.s.SetRepoDigest(ref, image, digest)
 }
 
 func (l storeImages) PushTargets(ref reference.Reference, all bool) ([]registry.PushTag, error) {
@@ -66,6 +71,12 @@ func (l storeImages) PushTargets(ref reference.Reference, all bool) ([]registry.
 		}
 		tag := ref.Tag()
 		if tag == "" {
+			if ref.Digest() != e.Digest.String() {
+				// Pulled at an index digest: the store holds one platform's
+				// image, which cannot be pushed under the index's digest.
+				return nil, fmt.Errorf("%w: %s is a multi-platform image of which the store holds one platform (%s); push it by tag",
+					store.ErrInvalidInput, ref.Familiar(), e.Digest)
+			}
 			tag = ref.Digest() // pushed by digest: no tag changes
 		}
 		targets = append(targets, target{tag, e})
@@ -85,6 +96,24 @@ func (l storeImages) PushTargets(ref reference.Reference, all bool) ([]registry.
 		tags = append(tags, registry.PushTag{Tag: t.tag, Artifact: a})
 	}
 	return tags, nil
+}
+
+// Pushed forgets the pull digest of each tag pushed to repo's repository:
+// the tag now has the pushed manifest's digest there.
+func (l storeImages) Pushed(repo reference.Reference, results []registry.PushResult) error {
+	for _, r := range results {
+		if strings.HasPrefix(r.Tag, "sha256:") {
+			continue // pushed by digest: no tag moved
+		}
+		ref, err := repo.WithTag(r.Tag)
+		if err != nil {
+			return err
+		}
+		if err := l.s.SetRepoDigest(ref, r.Digest, r.Digest); err != nil {
+			return fmt.Errorf("recording the push of %s in the store: %w", ref.Familiar(), err)
+		}
+	}
+	return nil
 }
 
 // maxMountScan bounds how many other local images push reads the manifest

@@ -118,7 +118,11 @@ func runPushSemver(ctx context.Context, opts *pushOptions) error {
 	}
 	if !opts.Semver.DryRun {
 		err := opts.sendTo(opts.IO, repo, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
-			return c.Push(ctx, exact, tags, registry.PushOptions{Progress: progress, Sources: local.MountSources(exact)})
+			results, err := c.Push(ctx, exact, tags, registry.PushOptions{Progress: progress, Sources: local.MountSources(exact)})
+			if err != nil {
+				return nil, err
+			}
+			return results, local.Pushed(exact, results)
 		})
 		if err != nil {
 			return err

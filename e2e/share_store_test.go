@@ -4,14 +4,16 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"time"
-
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // seed puts an image with layers layers into e's store as ref (on dst's
@@ -153,9 +155,9 @@ func TestPullAllTagsAndPlatform(t *testing.T) {
 	if !strings.HasPrefix(res.Stdout, "Digest: "+idx.String()+"\n") {
 		t.Errorf("stdout %q, want the index digest %s", res.Stdout, idx)
 	}
-	res = e.Run(t, "images", "--digests", "--format", "{{.Tag}} {{.Digest}}")
-	if !strings.Contains(res.Stdout, "v1 "+arm.String()) {
-		t.Errorf("store does not hold the arm64 image under v1:\n%s", res.Stdout)
+	res = e.Run(t, "image", "inspect", "--format", "{{.Descriptor.Digest}}", reg.Ref("multi:v1"))
+	if res.Stdout != arm.String()+"\n" {
+		t.Errorf("store holds %q under v1, want the arm64 image %s", res.Stdout, arm)
 	}
 	wantCode(t, e.Run(t, "pull", "--platform", "linux/s390x", reg.Ref("multi:v1")), 3)
 
@@ -259,4 +261,94 @@ func TestPushInterrupted(t *testing.T) {
 	if n := proxy.Count("POST", "/blobs/uploads/"); n != 0 || strings.Count(res.Stderr, "Layer already exists") != 2 {
 		t.Errorf("second push started %d uploads:\n%s", n, res.Stderr)
 	}
+}
+
+// imageDigests lists the store as "REPOSITORY:TAG DIGEST" lines, sorted.
+func imageDigests(t *testing.T, e *testenv.Env) string {
+	t.Helper()
+	res := e.Run(t, "images", "--digests", "--format", "{{.Repository}}:{{.Tag}} {{.Digest}}")
+	wantCode(t, res, 0)
+	lines := strings.Split(strings.TrimSuffix(res.Stdout, "\n"), "\n")
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// TestPullIndexRepoDigest: a tag pulled out of an index shows the index
+// digest in ctl images, as docker's repo digest does, through re-pulls, a
+// moved index, tags, push, pull by digest and rmi.
+func TestPullIndexRepoDigest(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	idx, _, arm := pushPlatformIndex(t, reg, "multi:v1")
+	e := testenv.NewEnv(t)
+	name := reg.Ref("multi")
+	pull := func(ref, status string) {
+		t.Helper()
+		res := e.Run(t, "pull", "--platform", "linux/arm64/v8", ref)
+		wantCode(t, res, 0)
+		if !strings.HasSuffix(res.Stdout, "Status: "+status+" for "+ref+"\n") {
+			t.Errorf("pull %s stdout %q, want %q", ref, res.Stdout, status)
+		}
+	}
+	want := func(step, lines string) {
+		t.Helper()
+		if got := imageDigests(t, e); got != lines {
+			t.Errorf("%s: images --digests:\n%s\nwant:\n%s", step, got, lines)
+		}
+	}
+	pull(name+":v1", "Downloaded newer image")
+	want("pull", name+":v1 "+idx.String())
+	res := e.Run(t, "images", "--digests", name)
+	if !strings.Contains(res.Stdout, " DIGEST ") || !strings.Contains(res.Stdout, idx.String()) {
+		t.Errorf("images --digests table:\n%s", res.Stdout)
+	}
+	res = e.Run(t, "images", "--format", "json", name)
+	if !strings.Contains(res.Stdout, `"Digest":"`+idx.String()+`"`) {
+		t.Errorf("images --format json: %s", res.Stdout)
+	}
+	res = e.Run(t, "image", "inspect", "--format", "{{json .RepoDigests}}", name+":v1")
+	if res.Stdout != `["`+name+"@"+idx.String()+`"]`+"\n" {
+		t.Errorf("RepoDigests %s", res.Stdout)
+	}
+	pull(name+":v1", "Image is up to date")
+	want("re-pull", name+":v1 "+idx.String())
+
+	// The tag moves to an index with the same arm64 image: up to date, at
+	// the new index digest.
+	old, err := remote.Index(reg.ParseRef(t, "multi:v1"), reg.RemoteOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := mutate.AppendManifests(old, mutate.IndexAddendum{
+		Add:        platformImage(t, "riscv64", ""),
+		Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "riscv64"}},
+	})
+	if err := remote.WriteIndex(reg.ParseRef(t, "multi:v1"), moved, reg.RemoteOptions()...); err != nil {
+		t.Fatal(err)
+	}
+	movedDigest := mustDigest(t, moved)
+	pull(name+":v1", "Image is up to date")
+	want("re-pull of a moved index", name+":v1 "+movedDigest.String())
+
+	// New tags were never pulled: they show the image's own digest.
+	wantCode(t, e.Run(t, "tag", name+":v1", name+":v2", reg.Ref("copy:v1")), 0)
+	want("tag", strings.Join([]string{reg.Ref("copy:v1") + " " + arm.String(), name + ":v1 " + movedDigest.String(), name + ":v2 " + arm.String()}, "\n"))
+
+	// Pulled by the index digest: that digest, no tag; up to date the
+	// second time; not pushable by that digest; removable by it.
+	byDigest := name + "@" + idx.String()
+	pull(byDigest, "Downloaded newer image")
+	pull(byDigest, "Image is up to date")
+	want("pull by digest", strings.Join([]string{reg.Ref("copy:v1") + " " + arm.String(), name + ":<none> " + idx.String(), name + ":v1 " + movedDigest.String(), name + ":v2 " + arm.String()}, "\n"))
+	wantCode(t, e.Run(t, "push", byDigest), 2)
+	wantCode(t, e.Run(t, "rmi", byDigest), 0)
+
+	// Pushed, the tag is the arm64 image on the registry, and says so.
+	wantCode(t, e.Run(t, "push", name+":v1"), 0)
+	if got := digestOf(t, reg, "multi:v1"); got != arm {
+		t.Fatalf("pushed multi:v1 is %s, want %s", got, arm)
+	}
+	want("push", strings.Join([]string{reg.Ref("copy:v1") + " " + arm.String(), name + ":v1 " + arm.String(), name + ":v2 " + arm.String()}, "\n"))
+	wantCode(t, e.Run(t, "rmi", name+":v1"), 0)
+	want("rmi", strings.Join([]string{reg.Ref("copy:v1") + " " + arm.String(), name + ":v2 " + arm.String()}, "\n"))
 }

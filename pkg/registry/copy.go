@@ -7,7 +7,6 @@ import (
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // CopyOptions tune Copy.
@@ -32,7 +31,6 @@ func (c *Client) Copy(ctx context.Context, src, dst reference.Reference, opts Co
 	if err != nil {
 		return nil, err
 	}
-	ropts := s.remoteOptions(ctx, c.jobs)
 	var tags []PushTag
 	if opts.AllTags {
 		names, err := s.allTags(ctx)
@@ -44,14 +42,14 @@ func (c *Client) Copy(ctx context.Context, src, dst reference.Reference, opts Co
 			if err != nil {
 				return nil, err
 			}
-			a, err := c.artifact(r, opts.Platform, ropts)
+			a, err := c.artifact(ctx, s, r, opts.Platform)
 			if err != nil {
 				return nil, err
 			}
 			tags = append(tags, PushTag{Tag: t, Artifact: a})
 		}
 	} else {
-		a, err := c.artifact(src, opts.Platform, ropts)
+		a, err := c.artifact(ctx, s, src, opts.Platform)
 		if err != nil {
 			return nil, err
 		}
@@ -70,9 +68,9 @@ func (c *Client) Copy(ctx context.Context, src, dst reference.Reference, opts Co
 	return c.Push(ctx, dst, tags, popts)
 }
 
-// artifact fetches ref's manifest: the image for platform out of an index
-// when platform is set, else the image or the whole index.
-func (c *Client) artifact(ref reference.Reference, platform *v1.Platform, ropts []remote.Option) (Artifact, error) {
+// artifact reads ref's manifest through s: the image for platform out of
+// an index when platform is set, else the image or the whole index.
+func (c *Client) artifact(ctx context.Context, s *session, ref reference.Reference, platform *v1.Platform) (Artifact, error) {
 	nref, err := c.Ref(ref)
 	if err != nil {
 		return nil, err
@@ -80,18 +78,9 @@ func (c *Client) artifact(ref reference.Reference, platform *v1.Platform, ropts 
 	wrap := func(err error) error {
 		return classify(nref.Context().RegistryStr(), fmt.Errorf("reading %s: %w", ref.String(), err))
 	}
-	desc, err := remote.Get(nref, ropts...)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	var a Artifact
-	switch {
-	case platform != nil:
-		a, err = platformImage(desc, *platform)
-	case desc.MediaType.IsIndex():
-		a, err = desc.ImageIndex()
-	default:
-		a, err = desc.Image()
+	a, err := s.artifact(ctx, nref.Identifier())
+	if err == nil && platform != nil {
+		a, err = platformImage(a, *platform)
 	}
 	if err != nil {
 		return nil, wrap(err)

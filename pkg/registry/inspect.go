@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -93,7 +92,7 @@ func (c *Client) Inspect(ctx context.Context, r reference.Reference, platform *v
 	if !mf.Config.MediaType.IsConfig() {
 		return in, nil // an artifact: no image config to read
 	}
-	cfg, err := s.config(ctx, ref.Context(), mf.Config)
+	cfg, err := s.config(ctx, mf.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -107,8 +106,19 @@ func (c *Client) Inspect(ctx context.Context, r reference.Reference, platform *v
 	return in, nil
 }
 
-// config fetches and verifies an image config blob.
-func (s *session) config(ctx context.Context, repo name.Repository, d v1.Descriptor) (*v1.ConfigFile, error) {
+// config fetches, verifies and parses an image config blob.
+func (s *session) config(ctx context.Context, d v1.Descriptor) (*v1.ConfigFile, error) {
+	b, err := s.configBlob(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	return v1.ParseConfigFile(bytes.NewReader(b))
+}
+
+// configBlob fetches an image config blob, bounded and verified against
+// its digest.
+func (s *session) configBlob(ctx context.Context, d v1.Descriptor) ([]byte, error) {
+	repo := s.host + "/" + s.repo
 	if d.Size < 0 || d.Size > maxConfigBytes {
 		return nil, fmt.Errorf("config %s of %s declares an absurd size %d", d.Digest, repo, d.Size)
 	}
@@ -125,5 +135,5 @@ func (s *session) config(ctx context.Context, repo name.Repository, d v1.Descrip
 	if got := "sha256:" + hex.EncodeToString(sum[:]); got != d.Digest.String() {
 		return nil, fmt.Errorf("config of %s: content has digest %s, manifest says %s", repo, got, d.Digest)
 	}
-	return v1.ParseConfigFile(bytes.NewReader(b))
+	return b, nil
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -20,10 +19,15 @@ type PullSink interface {
 	HasBlob(h v1.Hash) bool
 	// Resolve returns the manifest digest ref points at locally, if any.
 	Resolve(ref reference.Reference) (v1.Hash, bool)
-	// WriteImage stores img and points ref at it. It reads every layer it
-	// lacks from img and must check each against its digest and size (the
-	// bodies come straight off the wire) and make nothing visible on error.
-	WriteImage(ctx context.Context, img v1.Image, ref reference.Reference) error
+	// WriteImage stores img and points ref at it; digest is what ref
+	// resolved to on the registry (an index for a multi-platform tag), to
+	// be remembered. It reads every layer it lacks from img and must check
+	// each against its digest and size (the bodies come straight off the
+	// wire) and make nothing visible on error.
+	WriteImage(ctx context.Context, img v1.Image, ref reference.Reference, digest v1.Hash) error
+	// Pulled records that ref, which names image in the sink already,
+	// resolved to digest on the registry (a pull that found it up to date).
+	Pulled(ref reference.Reference, image, digest v1.Hash) error
 }
 
 // PullOptions tune Pull.
@@ -86,9 +90,8 @@ func (c *Client) Pull(ctx context.Context, ref reference.Reference, sink PullSin
 	return c.pull(ctx, ref, sink, opts, s)
 }
 
-// pullSession authenticates once for pulling from ref's repository;
-// go-containerregistry's manifest requests and ctl's own blob GETs share it
-// (one ping, one token).
+// pullSession authenticates once for pulling from ref's repository: every
+// manifest, config and blob GET shares it (one ping, one token).
 func (c *Client) pullSession(ctx context.Context, ref reference.Reference) (*session, error) {
 	nrepo, err := c.Repo(ref)
 	if err != nil {
@@ -137,7 +140,6 @@ func (s *session) allTags(ctx context.Context) ([]string, error) {
 }
 
 func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSink, opts PullOptions, s *session) (*PullResult, error) {
-	ropts := s.remoteOptions(ctx, c.jobs)
 	nref, err := c.Ref(ref)
 	if err != nil {
 		return nil, err
@@ -152,11 +154,15 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	if opts.Platform != nil {
 		platform = *opts.Platform
 	}
-	desc, err := remote.Get(nref, append(ropts, remote.WithPlatform(platform))...)
+	a, err := s.artifact(ctx, nref.Identifier())
 	if err != nil {
 		return nil, wrap(err)
 	}
-	img, err := platformImage(desc, platform)
+	img, err := platformImage(a, platform)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	digest, err := a.Digest()
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -164,10 +170,13 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	if err != nil {
 		return nil, wrap(err)
 	}
-	res := &PullResult{Ref: ref, Digest: desc.Digest, Image: imgDigest}
+	res := &PullResult{Ref: ref, Digest: digest, Image: imgDigest}
 	if have, ok := sink.Resolve(ref); ok && have == imgDigest {
 		if complete, err := hasAll(img, sink); err == nil && complete {
 			res.UpToDate = true
+			if err := sink.Pulled(ref, imgDigest, digest); err != nil {
+				return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
+			}
 			return res, nil
 		}
 	}
@@ -180,21 +189,18 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if err := sink.WriteImage(ctx, watched, ref); err != nil {
+	if err := sink.WriteImage(ctx, watched, ref, digest); err != nil {
 		return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
 	}
 	return res, nil
 }
 
-// platformImage resolves desc to an image, choosing from an index the
-// child that matches platform.
-func platformImage(desc *remote.Descriptor, platform v1.Platform) (v1.Image, error) {
-	if !desc.MediaType.IsIndex() {
-		return desc.Image()
-	}
-	idx, err := desc.ImageIndex()
-	if err != nil {
-		return nil, err
+// platformImage resolves a to an image, choosing from an index the child
+// that matches platform.
+func platformImage(a Artifact, platform v1.Platform) (v1.Image, error) {
+	idx, ok := a.(v1.ImageIndex)
+	if !ok {
+		return a.(v1.Image), nil
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -19,17 +20,19 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // memSink is an in-memory PullSink.
 type memSink struct {
-	mu    sync.Mutex
-	blobs map[v1.Hash][]byte
-	tags  map[string]v1.Hash
+	mu     sync.Mutex
+	blobs  map[v1.Hash][]byte
+	tags   map[string]v1.Hash
+	pulled map[string]v1.Hash // the digest each tag was last pulled at
 }
 
 func newMemSink() *memSink {
-	return &memSink{blobs: map[v1.Hash][]byte{}, tags: map[string]v1.Hash{}}
+	return &memSink{blobs: map[v1.Hash][]byte{}, tags: map[string]v1.Hash{}, pulled: map[string]v1.Hash{}}
 }
 
 func (s *memSink) HasBlob(h v1.Hash) bool {
@@ -48,7 +51,7 @@ func (s *memSink) Resolve(ref reference.Reference) (v1.Hash, bool) {
 
 // WriteImage reads every layer fully before keeping anything, as the store
 // does with its temp files.
-func (s *memSink) WriteImage(_ context.Context, img v1.Image, ref reference.Reference) error {
+func (s *memSink) WriteImage(_ context.Context, img v1.Image, ref reference.Reference, digest v1.Hash) error {
 	m, err := img.Manifest()
 	if err != nil {
 		return err
@@ -91,6 +94,16 @@ func (s *memSink) WriteImage(_ context.Context, img v1.Image, ref reference.Refe
 		s.blobs[h] = b
 	}
 	s.tags[ref.String()] = d
+	s.pulled[ref.String()] = digest
+	return nil
+}
+
+func (s *memSink) Pulled(ref reference.Reference, image, digest v1.Hash) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tags[ref.String()] == image {
+		s.pulled[ref.String()] = digest
+	}
 	return nil
 }
 
@@ -106,6 +119,7 @@ func TestPullVerifiesAndSkips(t *testing.T) {
 	}
 	sink := newMemSink()
 	var done int
+	reg.counts()
 	res, err := c.Pull(context.Background(), ref, sink, PullOptions{Progress: func(e Event) {
 		if e.Kind == BlobDone {
 			done++
@@ -121,9 +135,16 @@ func TestPullVerifiesAndSkips(t *testing.T) {
 	if len(sink.blobs) != 4 {
 		t.Fatalf("sink holds %d blobs, want 4", len(sink.blobs))
 	}
+	// One manifest GET, then the config and each layer once.
+	if got := reg.counts(); got["GET manifest"] != 1 || got["GET blob"] != 4 || got["HEAD manifest"] != 0 || len(got) > 3 {
+		t.Errorf("first pull requests: %v", got)
+	}
 	res, err = c.Pull(context.Background(), ref, sink, PullOptions{})
 	if err != nil || !res.UpToDate {
 		t.Fatalf("second pull: %+v %v", res, err)
+	}
+	if got := reg.counts(); got["GET manifest"] != 1 || got["GET blob"] != 0 {
+		t.Errorf("up-to-date pull requests: %v", got)
 	}
 }
 
@@ -150,6 +171,17 @@ func TestPullCorruptBlob(t *testing.T) {
 			return true
 		}
 		return false
+	}
+	// Copied to another registry, the corrupt body is refused by ctl
+	// (not only by the destination, which checks the digest too) and no
+	// manifest is written.
+	dst := newFakeRegistry(t)
+	dref := mustRef(t, dst.host()+"/app:v1")
+	if _, err := c.Copy(context.Background(), ref, dref, CopyOptions{}); !errors.Is(err, ErrDigestMismatch) {
+		t.Errorf("copy of a corrupt blob: %v, want ErrDigestMismatch", err)
+	}
+	if got := dst.counts(); got["PUT manifest"] != 0 {
+		t.Errorf("copy of a corrupt blob wrote the manifest: %v", got)
 	}
 	sink := newMemSink()
 	_, err := c.Pull(context.Background(), ref, sink, PullOptions{})
@@ -179,12 +211,37 @@ func TestPullPlatform(t *testing.T) {
 	idxDigest, _ := idx.Digest()
 	armDigest, _ := arm.Digest()
 	p, _ := ParsePlatform("linux/arm64")
-	res, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{Platform: p})
+	sink := newMemSink()
+	reg.counts()
+	res, err := c.Pull(context.Background(), ref, sink, PullOptions{Platform: p})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The index, the arm64 manifest, its config and layer.
+	if got := reg.counts(); got["GET manifest"] != 2 || got["GET blob"] != 2 || len(got) > 3 {
+		t.Errorf("pull of an index: requests %v", got)
+	}
 	if res.Digest != idxDigest || res.Image != armDigest {
 		t.Errorf("pull linux/arm64: %+v, want index %s image %s", res, idxDigest, armDigest)
+	}
+	if got := sink.pulled[ref.String()]; got != idxDigest {
+		t.Errorf("sink told the tag was pulled at %s, want the index %s", got, idxDigest)
+	}
+	// The tag moves to a new index with the same arm64 image: up to date,
+	// and the sink learns the new index digest.
+	moved := mutate.AppendManifests(idx, mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "riscv64"}}})
+	if err := remote.WriteIndex(nref, moved); err != nil {
+		t.Fatal(err)
+	}
+	movedDigest, _ := moved.Digest()
+	if res, err := c.Pull(context.Background(), ref, sink, PullOptions{Platform: p}); err != nil || !res.UpToDate || res.Digest != movedDigest {
+		t.Errorf("pull after the index moved: %+v, %v; want up to date at %s", res, err, movedDigest)
+	}
+	if got := sink.pulled[ref.String()]; got != movedDigest {
+		t.Errorf("sink told the tag was pulled at %s, want the new index %s", got, movedDigest)
+	}
+	if err := remote.WriteIndex(nref, idx); err != nil {
+		t.Fatal(err)
 	}
 	p, _ = ParsePlatform("linux/s390x")
 	if _, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{Platform: p}); !errors.Is(err, ErrNotFound) {
@@ -206,5 +263,53 @@ func TestPullPlatform(t *testing.T) {
 	}
 	if len(res2) != 1 || res2[0].Digest != idxDigest || mounted != 4 {
 		t.Errorf("copy: %+v, %d blobs not sent", res2, mounted)
+	}
+	// Each source manifest is read once and no blob is downloaded.
+	if got := reg.counts(); got["GET manifest"] != 3 || got["GET blob"] != 0 {
+		t.Errorf("copy requests: %v", got)
+	}
+}
+
+// TestPullChecksManifest: pull reads manifests with the session's checked
+// GET: a Content-Type that contradicts the manifest's mediaType, or a body
+// that is not what Docker-Content-Digest says, fails the pull.
+func TestPullChecksManifest(t *testing.T) {
+	t.Parallel()
+	for name, lie := range map[string]func(h http.Header){
+		"content type": func(h http.Header) { h.Set("Content-Type", string(types.OCIImageIndex)) },
+		"digest":       func(h http.Header) { h.Set("Docker-Content-Digest", "sha256:"+strings.Repeat("0", 64)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			reg := newFakeRegistry(t)
+			c := newShareClient(t)
+			img, _ := random.Image(100, 1)
+			ref := mustRef(t, reg.host()+"/app:v1")
+			nref, _ := c.Ref(ref)
+			if err := remote.Write(nref, img); err != nil {
+				t.Fatal(err)
+			}
+			reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+				if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/manifests/") {
+					return false
+				}
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				lie(w.Header())
+				w.WriteHeader(rec.Code)
+				w.Write(rec.Body.Bytes())
+				return true
+			}
+			sink := newMemSink()
+			if _, err := c.Pull(context.Background(), ref, sink, PullOptions{}); err == nil {
+				t.Errorf("pull succeeded")
+			}
+			if len(sink.tags) != 0 {
+				t.Errorf("stored %v", sink.tags)
+			}
+		})
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -38,7 +37,7 @@ const (
 // round trip instead of two; a 401 waits for the authenticated client and
 // resends the request, which takes no longer than pinging first would have.
 // Transfer sessions (push, pull, copy) authenticate first: their requests
-// run in parallel, and go-containerregistry reads through their transport.
+// run in parallel.
 type session struct {
 	host   string
 	scheme string
@@ -103,14 +102,6 @@ func (c *Client) repoSession(ctx context.Context, repo name.Repository, actions 
 // the first request.
 func (c *Client) transferSession(ctx context.Context, repo name.Repository, scopes []string) (*session, error) {
 	return c.newSession(ctx, repo, repo.Registry, repo.RepositoryStr(), scopes, false)
-}
-
-// remoteOptions are go-containerregistry options reading through the
-// session's authenticated transport (a *transport.Wrapper, which
-// go-containerregistry uses as it is: no second ping, no second layer of
-// retries). Only for transfer sessions.
-func (s *session) remoteOptions(ctx context.Context, jobs int) []remote.Option {
-	return []remote.Option{remote.WithContext(ctx), remote.WithTransport(s.client.Transport), remote.WithJobs(jobs)}
 }
 
 // send sends req through the session's client. The first request of an

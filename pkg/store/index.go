@@ -26,6 +26,10 @@ const (
 	annotationConfig  = "ctl.config"  // image ID: config digest (an index's own digest)
 	annotationCreated = "ctl.created" // RFC 3339 creation time from the config
 	annotationSize    = "ctl.size"    // bytes of the config and layers (all platforms of an index)
+	// The digest the reference had on its registry when pulled, when that
+	// is not the stored manifest's: the index a platform image was picked
+	// from (docker's repo digest).
+	annotationRepoDigest = "ctl.repodigest"
 )
 
 // Entry is one reference of the store, or one untagged ("dangling") image.
@@ -36,6 +40,10 @@ type Entry struct {
 	MediaType types.MediaType // of the manifest or index
 	Created   time.Time       // from the image config; zero when unknown
 	Size      int64           // bytes of config and layers as stored
+	// RepoDigest is the digest Ref had on its registry when it was pulled,
+	// when that is not Digest: the index the stored platform image was
+	// picked from. Zero otherwise (the reference's digest is Digest).
+	RepoDigest v1.Hash
 }
 
 // Reference parses e.Ref; ok is false for an untagged entry.
@@ -45,6 +53,21 @@ func (e Entry) Reference() (r reference.Reference, ok bool) {
 	}
 	r, err := reference.Parse(e.Ref)
 	return r, err == nil
+}
+
+// RegistryDigest is the digest the reference has on its registry as far as
+// the store knows: RepoDigest when set, else Digest.
+func (e Entry) RegistryDigest() v1.Hash {
+	if e.RepoDigest != (v1.Hash{}) {
+		return e.RepoDigest
+	}
+	return e.Digest
+}
+
+// answers reports whether repository@digest names e: its manifest's digest
+// or the one it was pulled at.
+func (e Entry) answers(digest string) bool {
+	return e.Digest.String() == digest || e.RepoDigest.String() == digest
 }
 
 // IsIndex reports whether the entry is an image index (several platforms).
@@ -59,6 +82,7 @@ func entryOf(d v1.Descriptor) Entry {
 		e.Created = t
 	}
 	e.Size, _ = strconv.ParseInt(d.Annotations[annotationSize], 10, 64)
+	e.RepoDigest = parseHash(d.Annotations[annotationRepoDigest])
 	return e
 }
 
@@ -69,6 +93,9 @@ func (e Entry) descriptor(manifestSize int64) v1.Descriptor {
 	}
 	if e.Ref != "" {
 		a[AnnotationRef] = e.Ref
+		if e.RepoDigest != (v1.Hash{}) && e.RepoDigest != e.Digest {
+			a[annotationRepoDigest] = e.RepoDigest.String()
+		}
 	}
 	return v1.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: manifestSize, Annotations: a}
 }
@@ -182,6 +209,7 @@ func point(im *v1.IndexManifest, e Entry, msize int64, refs []string) {
 					orphan := d
 					orphan.Annotations = maps(d.Annotations)
 					delete(orphan.Annotations, AnnotationRef)
+					delete(orphan.Annotations, annotationRepoDigest)
 					orphans = append(orphans, orphan)
 				}
 				continue
@@ -236,6 +264,7 @@ func (s *Store) List() ([]Entry, error) {
 			e.Created = t
 		}
 		e.Size, _ = strconv.ParseInt(a[annotationSize], 10, 64)
+		e.RepoDigest = parseHash(a[annotationRepoDigest])
 		out = append(out, e)
 	}
 	return out, nil
@@ -286,15 +315,15 @@ func (s *Store) Lookup(r reference.Reference) (Entry, error) {
 func lookupRef(all []Entry, r reference.Reference) (Entry, bool) {
 	key := refKey(r)
 	for _, e := range all {
-		if e.Ref == key && (r.Digest() == "" || e.Digest.String() == r.Digest()) {
+		if e.Ref == key && (r.Digest() == "" || e.answers(r.Digest())) {
 			return e, true
 		}
 	}
 	if r.Digest() != "" {
 		// repo@digest names any image of that repository with that digest,
-		// as docker's RepoDigests do.
+		// or pulled at that digest, as docker's RepoDigests do.
 		for _, e := range all {
-			if e.Digest.String() == r.Digest() && refName(e.Ref) == r.Name() {
+			if e.answers(r.Digest()) && refName(e.Ref) == r.Name() {
 				return e, true
 			}
 		}
@@ -381,7 +410,9 @@ func isHex(s string) bool {
 
 // Tag makes every target name the image src (as returned by Resolve or
 // Lookup), without copying anything. A target must carry a tag or nothing
-// (":latest" is implied); a digest target is invalid input.
+// (":latest" is implied); a digest target is invalid input. A new
+// reference has no RepoDigest: it was never pulled, and pushing it would
+// give it the stored manifest's digest.
 func (s *Store) Tag(src Entry, targets ...reference.Reference) error {
 	refs := make([]string, 0, len(targets))
 	for _, t := range targets {
@@ -401,7 +432,42 @@ func (s *Store) Tag(src Entry, targets ...reference.Reference) error {
 		if msize < 0 {
 			return fmt.Errorf("%w: %s (removed meanwhile)", ErrNotFound, src.Digest)
 		}
-		point(im, src, msize, refs)
+		for _, ref := range refs {
+			e := src
+			if ref != src.Ref {
+				e.RepoDigest = v1.Hash{}
+			}
+			point(im, e, msize, []string{ref})
+		}
+		return nil
+	})
+}
+
+// SetRepoDigest records that ref, when it still names the stored manifest
+// image, has digest on its registry (after a pull that found it up to
+// date, or a push): remembered as its RepoDigest when that differs from
+// image, forgotten otherwise. index.json is rewritten only when that
+// changes something.
+func (s *Store) SetRepoDigest(ref reference.Reference, image, digest v1.Hash) error {
+	key := refKey(ref)
+	if digest == image {
+		digest = v1.Hash{}
+	}
+	stale := func(e Entry) bool { return e.Ref == key && e.Digest == image && e.RepoDigest != digest }
+	all, err := s.List()
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(all, stale) {
+		return nil
+	}
+	return s.updateIndex(func(im *v1.IndexManifest) error {
+		for i, d := range im.Manifests {
+			if e := entryOf(d); stale(e) {
+				e.RepoDigest = digest
+				im.Manifests[i] = e.descriptor(d.Size)
+			}
+		}
 		return nil
 	})
 }

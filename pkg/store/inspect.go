@@ -58,7 +58,7 @@ func (s *Store) Inspect(e Entry) (*ImageInfo, error) {
 		if r.Tag() != "" {
 			info.RepoTags = append(info.RepoTags, r.Familiar())
 		}
-		if d := r.FamiliarName() + "@" + e.Digest.String(); !slices.Contains(info.RepoDigests, d) {
+		if d := r.FamiliarName() + "@" + o.RegistryDigest().String(); !slices.Contains(info.RepoDigests, d) {
 			info.RepoDigests = append(info.RepoDigests, d)
 		}
 	}

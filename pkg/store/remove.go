@@ -43,9 +43,10 @@ func (s *Store) Remove(source string, force bool) (Removed, error) {
 		if e.Ref != "" {
 			drop[e.Ref] = true
 			if r, perr := reference.Parse(source); perr == nil && r.Digest() != "" && r.Tag() == "" {
-				// name@digest: every reference of that repository to it.
+				// name@digest: every reference of that repository to it,
+				// or pulled at it.
 				for _, o := range all {
-					if o.Digest == e.Digest && refName(o.Ref) == r.Name() {
+					if o.answers(r.Digest()) && refName(o.Ref) == r.Name() {
 						drop[o.Ref] = true
 					}
 				}

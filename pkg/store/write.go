@@ -27,6 +27,19 @@ func (s *Store) WriteImage(ctx context.Context, img v1.Image, refs ...reference.
 	return s.write(ctx, refs, func(w *writer) (Entry, int64, error) { return w.image(img) })
 }
 
+// WritePulled is WriteImage for a pull: ref is the one reference, and
+// digest what it resolved to on its registry, remembered as the entry's
+// RepoDigest when img was picked out of an index.
+func (s *Store) WritePulled(ctx context.Context, img v1.Image, ref reference.Reference, digest v1.Hash) (Entry, error) {
+	return s.write(ctx, []reference.Reference{ref}, func(w *writer) (Entry, int64, error) {
+		e, msize, err := w.image(img)
+		if digest != e.Digest {
+			e.RepoDigest = digest
+		}
+		return e, msize, err
+	})
+}
+
 // WriteIndex stores an image index with every image and index it lists, and
 // points refs at it. See WriteImage.
 func (s *Store) WriteIndex(ctx context.Context, idx v1.ImageIndex, refs ...reference.Reference) (Entry, error) {
