@@ -196,6 +196,26 @@ func TestShareFaults(t *testing.T) {
 	if strings.TrimSpace(res.Stdout) != "" {
 		t.Errorf("store holds an image after a failed pull: %q", res.Stdout)
 	}
+
+	// A layer cut mid-body twice is resumed where it stopped (Range), not
+	// fetched again from the start, and the image is stored whole.
+	p2.ClearFaults()
+	p2.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/blobs/" + ld.String(), Times: 2, Kind: testenv.FaultDropMidBody, Bytes: 20 << 10})
+	p2.Reset()
+	wantCode(t, e2.Run(t, "pull", "-q", p2.Host+"/bad:v1"), 0)
+	var ranges []string
+	for _, r := range p2.Requests() {
+		if r.Method == "GET" && strings.HasSuffix(r.Path, ld.String()) {
+			ranges = append(ranges, r.Range)
+		}
+	}
+	if want := []string{"", "bytes=20480-", "bytes=40960-"}; !slices.Equal(ranges, want) {
+		t.Errorf("layer GETs with Range %q, want %q", ranges, want)
+	}
+	dig, _ := img.Digest()
+	if res := e2.Run(t, "images", "--format", "{{.Digest}}", p2.Host+"/bad:v1"); strings.TrimSpace(res.Stdout) != dig.String() {
+		t.Errorf("stored image %q, want %s", res.Stdout, dig)
+	}
 }
 
 func TestShareErrors(t *testing.T) {

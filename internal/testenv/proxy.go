@@ -115,6 +115,8 @@ type RequestRecord struct {
 	// Authorization tells whether the request carried an Authorization
 	// header.
 	Authorization bool
+	// Range is the request's Range header ("" for none).
+	Range string
 	// Fault is the kind of fault injected, or 0 for none.
 	Fault FaultKind
 }
@@ -311,6 +313,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		RawQuery:      r.URL.RawQuery,
 		Time:          time.Now(),
 		Authorization: r.Header.Get("Authorization") != "",
+		Range:         r.Header.Get("Range"),
 	})
 	gen := p.gen
 	p.mu.Unlock()

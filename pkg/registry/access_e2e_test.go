@@ -5,9 +5,11 @@ package registry
 // token server and snoop server).
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/ctl-dev/ctl/pkg/auth"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -403,5 +406,55 @@ func TestClientUsesCraneLogin(t *testing.T) {
 	}
 	if err := c.head(t, reg.Ref("team/app:v1")); err != nil {
 		t.Errorf("head with crane's credentials: %v", err)
+	}
+}
+
+// A layer whose connection is cut mid-body, twice, is resumed from the byte
+// reached with Range requests (the real registry answers 206), and stored
+// whole; when the cuts outlast the retry policy the pull fails and stores
+// nothing.
+func TestPullResumesCutBlob(t *testing.T) {
+	t.Parallel()
+	proxy, c, ref := faulty(t)
+	r := mustRef(t, ref)
+	m, err := c.GetManifest(context.Background(), r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := v1.ParseManifest(bytes.NewReader(m.Bytes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer := im.Layers[0]
+	layerPath := "/v2/team/app/blobs/" + layer.Digest.String()
+
+	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: layerPath, Times: 2, Kind: testenv.FaultDropMidBody, Bytes: 1000})
+	proxy.Reset()
+	sink := newMemSink()
+	if _, err := c.Pull(context.Background(), r, sink, PullOptions{}); err != nil {
+		t.Fatalf("pull through two cuts: %v", err)
+	}
+	if got := len(sink.blobs[layer.Digest]); int64(got) != layer.Size {
+		t.Errorf("stored %d bytes of the layer, want %d", got, layer.Size)
+	}
+	var ranges []string
+	for _, rec := range proxy.Requests() {
+		if rec.Method == "GET" && rec.Path == layerPath {
+			ranges = append(ranges, rec.Range)
+		}
+	}
+	if want := []string{"", "bytes=1000-", "bytes=2000-"}; !slices.Equal(ranges, want) {
+		t.Errorf("layer GETs with Range %q, want %q", ranges, want)
+	}
+
+	proxy.ClearFaults()
+	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: layerPath, Kind: testenv.FaultDropMidBody, Bytes: 100})
+	proxy.Reset()
+	sink = newMemSink()
+	if _, err := c.Pull(context.Background(), r, sink, PullOptions{}); err == nil || len(sink.tags) != 0 {
+		t.Errorf("pull through endless cuts: err %v, stored %v", err, sink.tags)
+	}
+	if n := proxy.Count("GET", layerPath); n != 4 {
+		t.Errorf("%d layer GETs through endless cuts, want 4 (the policy's attempts)", n)
 	}
 }

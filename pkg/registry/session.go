@@ -42,6 +42,7 @@ type session struct {
 	host   string
 	scheme string
 	repo   string // repository path, "" for registry-wide sessions
+	retry  RetryPolicy
 
 	mu       sync.Mutex
 	client   *http.Client  // the client to use once decided
@@ -67,7 +68,7 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 	// schemes and redirects and logs; only the User-Agent is added here, as
 	// go-containerregistry's remote package does.
 	base := transport.NewUserAgent(c.transport, c.userAgent)
-	s := &session{host: reg.RegistryStr(), scheme: reg.Scheme(), repo: repo}
+	s := &session{host: reg.RegistryStr(), scheme: reg.Scheme(), repo: repo, retry: c.retry}
 	build := func(ctx context.Context) (*http.Client, error) {
 		rt, err := transport.NewWithContext(ctx, reg, auth, base, scopes)
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -33,18 +35,105 @@ func (s *session) headBlob(ctx context.Context, h v1.Hash) (bool, error) {
 // getBlob opens the body of blob h. Redirects (to blob storage) are
 // followed, never from https to http; credentials go only to the registry
 // host, as go-containerregistry's transport adds them per request by host.
-// The body is checked by whoever reads it.
+// The body is checked by whoever reads it. A connection cut or stalled
+// mid-body is resumed with a Range request from the byte reached, as
+// docker does: a flaky network costs the bytes in flight, not the blob.
 func (s *session) getBlob(ctx context.Context, h v1.Hash) (io.ReadCloser, error) {
+	body, err := s.getBlobFrom(ctx, h, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &resumingBody{s: s, ctx: ctx, h: h, body: body, backoff: s.retry.Backoff}, nil
+}
+
+// getBlobFrom GETs blob h from byte off on: a 206 must start there, and
+// the start of a 200 (a registry or storage that ignores Range) is skipped.
+func (s *session) getBlobFrom(ctx context.Context, h v1.Hash, off int64) (io.ReadCloser, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.blobURL(h), nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.do(req, http.StatusOK)
+	ok := []int{http.StatusOK}
+	if off > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", off))
+		ok = append(ok, http.StatusPartialContent)
+	}
+	resp, err := s.do(req, ok...)
 	if err != nil {
 		return nil, err
 	}
+	if resp.StatusCode == http.StatusPartialContent {
+		var start int64
+		if cr := resp.Header.Get("Content-Range"); !strings.HasPrefix(cr, "bytes ") || !parseStart(cr[len("bytes "):], &start) || start != off {
+			resp.Body.Close()
+			return nil, fmt.Errorf("resuming blob %s at byte %d: the registry answered Content-Range %q", h, off, cr)
+		}
+		return resp.Body, nil
+	}
+	if off > 0 {
+		if _, err := io.CopyN(io.Discard, resp.Body, off); err != nil {
+			resp.Body.Close()
+			return nil, fmt.Errorf("resuming blob %s at byte %d: %w", h, off, err)
+		}
+	}
 	return resp.Body, nil
 }
+
+// parseStart reads the first byte position of a Content-Range value
+// ("START-END/SIZE").
+func parseStart(s string, start *int64) bool {
+	first, _, ok := strings.Cut(s, "-")
+	n, err := strconv.ParseInt(first, 10, 64)
+	*start = n
+	return ok && err == nil
+}
+
+// resumingBody reads a blob, opening it again from the byte reached when
+// the connection fails mid-body (a reset, an early close, a stall past the
+// idle timeout), with the retry policy's backoff and at most its attempts
+// in all.
+type resumingBody struct {
+	s        *session
+	ctx      context.Context
+	h        v1.Hash
+	body     io.ReadCloser
+	off      int64 // bytes read
+	attempts int   // opens after the first
+	backoff  time.Duration
+}
+
+func (b *resumingBody) Read(p []byte) (int, error) {
+	for {
+		n, err := b.body.Read(p)
+		b.off += int64(n)
+		if err == nil || err == io.EOF || b.ctx.Err() != nil || !retryableNetError(err) || b.attempts+1 >= b.s.retry.Attempts {
+			return n, err
+		}
+		if err := b.resume(err); err != nil {
+			return n, err
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+func (b *resumingBody) resume(cause error) error {
+	b.body.Close()
+	b.attempts++
+	if err := sleepCtx(b.ctx, b.backoff); err != nil {
+		return err
+	}
+	b.backoff = min(2*b.backoff, b.s.retry.MaxBackoff)
+	body, err := b.s.getBlobFrom(b.ctx, b.h, b.off)
+	if err != nil {
+		return fmt.Errorf("blob %s cut at byte %d (%v), then: %w", b.h, b.off, cause, err)
+	}
+	b.body = body
+	return nil
+}
+
+func (b *resumingBody) Close() error { return b.body.Close() }
 
 // startUpload opens an upload session, or mounts h from the repository from
 // (a path on the same registry) when from is not empty. It returns the
