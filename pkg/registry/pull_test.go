@@ -175,13 +175,19 @@ func TestPullCorruptBlob(t *testing.T) {
 	// Copied to another registry, the corrupt body is refused by ctl
 	// (not only by the destination, which checks the digest too) and no
 	// manifest is written.
+	// The corrupt blob is read once: its upload is not started again, as
+	// the source would send the same bytes.
 	dst := newFakeRegistry(t)
 	dref := mustRef(t, dst.host()+"/app:v1")
+	reg.counts()
 	if _, err := c.Copy(context.Background(), ref, dref, CopyOptions{}); !errors.Is(err, ErrDigestMismatch) {
 		t.Errorf("copy of a corrupt blob: %v, want ErrDigestMismatch", err)
 	}
 	if got := dst.counts(); got["PUT manifest"] != 0 {
 		t.Errorf("copy of a corrupt blob wrote the manifest: %v", got)
+	}
+	if got := reg.counts(); got["GET blob"] != 2 {
+		t.Errorf("copy of a corrupt blob: %d blob GETs at the source (config and layer), want 2: %v", got["GET blob"], got)
 	}
 	sink := newMemSink()
 	_, err := c.Pull(context.Background(), ref, sink, PullOptions{})
@@ -267,6 +273,16 @@ func TestPullPlatform(t *testing.T) {
 	// Each source manifest is read once and no blob is downloaded.
 	if got := reg.counts(); got["GET manifest"] != 3 || got["GET blob"] != 0 {
 		t.Errorf("copy requests: %v", got)
+	}
+
+	// To another registry, each source blob (two configs, two layers) is
+	// read once, streamed into its upload.
+	other := newFakeRegistry(t)
+	if _, err := c.Copy(context.Background(), ref, mustRef(t, other.host()+"/copy:v1"), CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := reg.counts(); got["GET manifest"] != 3 || got["GET blob"] != 4 || len(got) > 3 {
+		t.Errorf("copy to another registry, source requests: %v", got)
 	}
 }
 

@@ -261,12 +261,13 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 }
 
 // temporary reports whether a failed upload is worth starting again from a
-// new session: anything but a refusal (401, 403, 404) or a cancellation.
+// new session: anything but a refusal (401, 403, 404), a cancellation or
+// content that does not match its digest (the source would send it again).
 // The transport has retried single requests already; what remains is an
 // upload session the registry lost or a body cut midway, which only a
 // fresh POST and PUT can redo.
 func temporary(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrDigestMismatch) {
 		return false
 	}
 	var te *transport.Error

@@ -184,13 +184,11 @@ func (s *session) putBlob(ctx context.Context, loc string, h v1.Hash, size int64
 	q := u.Query()
 	q.Set("digest", h.String())
 	u.RawQuery = q.Encode()
-	body, err := open()
+	// The transport sends every attempt a fresh body from GetBody and
+	// closes this one unread: opened lazily, it costs nothing (a copy
+	// would otherwise GET each source blob twice).
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), &lazyBody{open: open})
 	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), body)
-	if err != nil {
-		body.Close()
 		return err
 	}
 	req.ContentLength = size
@@ -202,6 +200,30 @@ func (s *session) putBlob(ctx context.Context, loc string, h v1.Hash, size int64
 	}
 	resp.Body.Close()
 	return nil
+}
+
+// lazyBody opens its content on the first Read.
+type lazyBody struct {
+	open func() (io.ReadCloser, error)
+	rc   io.ReadCloser
+	err  error
+}
+
+func (b *lazyBody) Read(p []byte) (int, error) {
+	if b.rc == nil && b.err == nil {
+		b.rc, b.err = b.open()
+	}
+	if b.err != nil {
+		return 0, b.err
+	}
+	return b.rc.Read(p)
+}
+
+func (b *lazyBody) Close() error {
+	if b.rc == nil {
+		return nil
+	}
+	return b.rc.Close()
 }
 
 // cancelUpload abandons the upload at loc (best effort, after Ctrl-C or a
