@@ -16,10 +16,8 @@ import (
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/ctl-dev/ctl/pkg/auth"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // fast are transport settings that keep fault tests quick.
@@ -53,31 +51,30 @@ func anonymous(t *testing.T, opts ...Option) *Client {
 	return c
 }
 
-func (c *Client) ref(t *testing.T, s string) name.Reference {
-	t.Helper()
-	host, _, _ := strings.Cut(s, "/")
-	r, err := name.ParseReference(s, c.nameOptions(host)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
+// head resolves s with a manifest HEAD (ctl digest).
 func (c *Client) head(t *testing.T, s string) error {
 	t.Helper()
-	r := c.ref(t, s)
-	_, err := remote.Head(r, c.remoteOptions(context.Background())...)
-	return classify(r.Context().RegistryStr(), err)
+	_, err := c.Digest(context.Background(), mustRef(t, s), nil)
+	return err
 }
 
+// push pushes a random image with layers layers to s.
 func (c *Client) push(t *testing.T, s string, layers int) error {
 	t.Helper()
 	img, err := random.Image(2048, int64(layers))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := c.ref(t, s)
-	return classify(r.Context().RegistryStr(), remote.Write(r, img, c.remoteOptions(context.Background())...))
+	r := mustRef(t, s)
+	_, err = c.Push(context.Background(), r, []PushTag{{Tag: r.Tag(), Artifact: img}}, PushOptions{})
+	return err
+}
+
+// get reads the manifest s names (ctl manifest get).
+func (c *Client) get(t *testing.T, s string) error {
+	t.Helper()
+	_, err := c.GetManifest(context.Background(), mustRef(t, s), nil)
+	return err
 }
 
 func TestClientHTPasswd(t *testing.T) {
@@ -210,7 +207,7 @@ func TestClientFaults(t *testing.T) {
 		proxy.ClearFaults()
 		proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: manifests, Times: 2, Kind: testenv.FaultDropMidBody, Bytes: 10})
 		proxy.Reset()
-		if _, err := remote.Get(c.ref(t, ref), c.remoteOptions(context.Background())...); err != nil {
+		if err := c.get(t, ref); err != nil {
 			t.Errorf("get through two cut bodies: %v", err)
 		}
 		if n := proxy.Count("GET", manifests); n != 3 {
@@ -265,42 +262,21 @@ func TestClientRedirectDropsCredentials(t *testing.T) {
 	t.Parallel()
 	proxy, c, ref := faulty(t)
 	snoop := testenv.NewSnoopServer(t)
-	r := c.ref(t, ref)
-	img, err := remote.Image(r, c.remoteOptions(context.Background())...)
-	if err != nil {
+	r := mustRef(t, ref)
+	sink := newMemSink()
+	if _, err := c.Pull(context.Background(), r, sink, PullOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
+	// Serve the image's blobs from the snoop host so that a second pull
+	// completes through the redirects.
+	var redirected []string
+	for d, b := range sink.blobs {
+		snoop.Serve("/blobs/"+d.String(), b)
+		redirected = append(redirected, d.String())
+		proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/blobs/" + d.String(), Kind: testenv.FaultRedirect, Location: snoop.URL + "/blobs/" + d.String()})
 	}
-	d, _ := layers[0].Digest()
-	// Serve the blob from the snoop host so that the pull completes.
-	rc, err := layers[0].Compressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body strings.Builder
-	if _, err := copyN(&body, rc); err != nil {
-		t.Fatal(err)
-	}
-	snoop.Serve("/blobs/"+d.String(), []byte(body.String()))
-	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/blobs/sha256:", Kind: testenv.FaultRedirect, Location: snoop.URL + "/blobs/" + d.String()})
-	img, err = remote.Image(r, c.remoteOptions(context.Background())...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := img.LayerByDigest(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob, err := l.Compressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got strings.Builder
-	if _, err := copyN(&got, blob); err != nil {
-		t.Fatalf("reading the redirected blob: %v", err)
+	if _, err := c.Pull(context.Background(), r, newMemSink(), PullOptions{}); err != nil {
+		t.Fatalf("pull through redirects to %v: %v", redirected, err)
 	}
 	if len(snoop.Requests()) == 0 {
 		t.Fatal("the snoop server saw no request")
@@ -329,7 +305,7 @@ func TestClientReuse(t *testing.T) {
 		if err := c.head(t, ref); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := remote.Get(c.ref(t, ref), c.remoteOptions(context.Background())...); err != nil {
+		if err := c.get(t, ref); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -341,26 +317,6 @@ func TestClientReuse(t *testing.T) {
 	}
 	if n := reg.Token.Requests(); n > 0 {
 		t.Errorf("%d token requests for 10 requests to one repository, want 0 (cached)", n)
-	}
-}
-
-func copyN(w *strings.Builder, rc interface {
-	Read([]byte) (int, error)
-	Close() error
-}) (int64, error) {
-	defer rc.Close()
-	var n int64
-	buf := make([]byte, 32*1024)
-	for {
-		m, err := rc.Read(buf)
-		w.Write(buf[:m])
-		n += int64(m)
-		if err != nil {
-			if err.Error() == "EOF" {
-				return n, nil
-			}
-			return n, err
-		}
 	}
 }
 

@@ -1,14 +1,11 @@
 package registry
 
 import (
-	"context"
-	"errors"
 	"net"
 	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // PlainHTTP reports whether host may be reached over plain HTTP: localhost,
@@ -51,43 +48,6 @@ func (c *Client) Ref(r reference.Reference) (name.Reference, error) {
 // Repo converts r to a go-containerregistry repository for the wire.
 func (c *Client) Repo(r reference.Reference) (name.Repository, error) {
 	return r.RepositoryName(c.nameOptions(r.Registry())...)
-}
-
-// remoteOptions are the options for every go-containerregistry remote call.
-//
-// go-containerregistry wraps the transport in its own retry transport; ours
-// (below it) already retries with Retry-After and bounds, so its retries are
-// limited to what only it can redo: a whole blob upload whose streamed body
-// cannot be replayed by the transport (a reset mid-upload, or a token that
-// expired during it).
-func (c *Client) remoteOptions(ctx context.Context) []remote.Option {
-	return []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(c.keychain),
-		remote.WithTransport(c.transport),
-		remote.WithUserAgent(c.userAgent),
-		remote.WithJobs(c.jobs),
-		remote.WithRetryStatusCodes(),
-		remote.WithRetryPredicate(upperRetryable),
-		remote.WithRetryBackoff(remote.Backoff{Duration: c.retry.Backoff, Factor: 2, Jitter: 0.1, Steps: 3}),
-	}
-}
-
-// upperRetryable is go-containerregistry's retry predicate: retry what the
-// transport could not (unreplayable bodies), never what it gave up on.
-func upperRetryable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var ex *RetryError
-	if errors.As(err, &ex) {
-		return false
-	}
-	var re *replayError
-	if errors.As(err, &re) {
-		return true
-	}
-	return retryableNetError(err)
 }
 
 // WithJobs returns a copy of c that moves n blobs at once (n < 1 keeps c's).

@@ -189,8 +189,12 @@ func (e *RetryError) Error() string {
 func (e *RetryError) Unwrap() error { return e.Err }
 
 // replayError: the registry answered 401/403 (or the connection failed)
-// after a request body that cannot be read twice was sent; the request must
-// be made again from the start. go-containerregistry's upload retry does.
+// after a request body that cannot be read twice was sent, and the request
+// was sent again (as go-containerregistry's bearer transport does after
+// refreshing its token). It keeps the first answer, so the caller sees the
+// refusal (exit 4) rather than "ContentLength=N with Body length 0". ctl's
+// own requests all have replayable bodies; this guards the ones that
+// would not.
 type replayError struct {
 	Err error
 }
@@ -200,9 +204,6 @@ func (e *replayError) Error() string {
 }
 
 func (e *replayError) Unwrap() error { return e.Err }
-
-// Temporary marks the error retryable by go-containerregistry's upload loop.
-func (e *replayError) Temporary() bool { return true }
 
 // redactedError shows an error with the query strings and user info of the
 // URLs in its text redacted (Go's url.Error quotes a request's full URL,

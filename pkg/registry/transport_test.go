@@ -350,7 +350,7 @@ func TestResendReplaysBody(t *testing.T) {
 	resp.Body.Close()
 	_, err = rt.RoundTrip(req)
 	var te *transport.Error
-	if !errors.As(err, &te) || te.StatusCode != 401 || !upperRetryable(err) {
+	if !errors.As(err, &te) || te.StatusCode != 401 || !errors.As(err, new(*replayError)) {
 		t.Errorf("re-send of a stream: err = %v", err)
 	}
 	if !errors.As(classify("h", err), new(*AuthError)) {
