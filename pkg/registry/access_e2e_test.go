@@ -322,8 +322,8 @@ func TestClientReuse(t *testing.T) {
 
 // A 401 with a bearer challenge in the middle of a push (a token that
 // expired, as the registry sees it) is answered by a new token and the
-// request is sent again with its body: the manifest PUT (replayable) and
-// the blob PATCH (a stream, redone by the upload loop).
+// request is sent again with its body, reopened through GetBody: the
+// manifest PUT and a blob's monolithic upload PUT.
 func TestClientTokenRefreshMidPush(t *testing.T) {
 	t.Parallel()
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{Token: true})
@@ -333,7 +333,7 @@ func TestClientTokenRefreshMidPush(t *testing.T) {
 	challenge := http.Header{"Www-Authenticate": {`Bearer realm="` + reg.Token.URL + `",service="` + reg.Token.Service + `",scope="repository:mid/app:pull,push"`}}
 	body := `{"errors":[{"code":"UNAUTHORIZED","message":"token expired"}]}`
 	proxy.AddFault(testenv.Fault{Method: "PUT", PathRegexp: "/manifests/", Times: 1, Kind: testenv.FaultStatus, Status: 401, Header: challenge, Body: body})
-	proxy.AddFault(testenv.Fault{Method: "PATCH", PathRegexp: "/blobs/uploads/", Times: 1, Kind: testenv.FaultStatus, Status: 401, Header: challenge, Body: body})
+	proxy.AddFault(testenv.Fault{Method: "PUT", PathRegexp: "/blobs/uploads/", Times: 1, Kind: testenv.FaultStatus, Status: 401, Header: challenge, Body: body})
 	if err := c.push(t, proxy.Host+"/mid/app:v1", 2); err != nil {
 		t.Fatalf("push with a token refused mid-way: %v", err)
 	}
@@ -342,6 +342,10 @@ func TestClientTokenRefreshMidPush(t *testing.T) {
 	}
 	if n := proxy.Count("PUT", "/manifests/"); n != 2 {
 		t.Errorf("%d manifest PUTs, want 2 (refused, then re-sent)", n)
+	}
+	// Three blobs (two layers, the config), one upload refused and re-sent.
+	if n, posts := proxy.Count("PUT", "/blobs/uploads/"), proxy.Count("POST", "/blobs/uploads/"); n != 4 || posts != 3 {
+		t.Errorf("%d blob PUTs for %d uploads, want 4 for 3 (one refused, then re-sent)", n, posts)
 	}
 }
 
