@@ -109,14 +109,7 @@ func (s *memSink) Pulled(ref reference.Reference, image, digest v1.Hash) error {
 
 func TestPullVerifiesAndSkips(t *testing.T) {
 	t.Parallel()
-	reg := newFakeRegistry(t)
-	c := newShareClient(t)
-	img, _ := random.Image(2000, 3)
-	ref := mustRef(t, reg.host()+"/app:v1")
-	nref, _ := c.Ref(ref)
-	if err := remote.Write(nref, img); err != nil {
-		t.Fatal(err)
-	}
+	reg, c, ref, img := seeded(t, 2000, 3)
 	sink := newMemSink()
 	var done int
 	reg.counts()
@@ -150,14 +143,7 @@ func TestPullVerifiesAndSkips(t *testing.T) {
 
 func TestPullCorruptBlob(t *testing.T) {
 	t.Parallel()
-	reg := newFakeRegistry(t)
-	c := newShareClient(t)
-	img, _ := random.Image(2000, 1)
-	ref := mustRef(t, reg.host()+"/app:v1")
-	nref, _ := c.Ref(ref)
-	if err := remote.Write(nref, img); err != nil {
-		t.Fatal(err)
-	}
+	reg, c, ref, img := seeded(t, 2000, 1)
 	layers, _ := img.Layers()
 	ld, _ := layers[0].Digest()
 	reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
@@ -297,14 +283,7 @@ func TestPullChecksManifest(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			reg := newFakeRegistry(t)
-			c := newShareClient(t)
-			img, _ := random.Image(100, 1)
-			ref := mustRef(t, reg.host()+"/app:v1")
-			nref, _ := c.Ref(ref)
-			if err := remote.Write(nref, img); err != nil {
-				t.Fatal(err)
-			}
+			reg, c, ref, _ := seeded(t, 100, 1)
 			reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
 				if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/manifests/") {
 					return false

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/reference"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -75,6 +76,24 @@ func (f *fakeRegistry) counts() map[string]int {
 }
 
 func (f *fakeRegistry) host() string { return strings.TrimPrefix(f.URL, "http://") }
+
+// seeded starts a fake registry holding a random image (n layers of size
+// bytes) at app:v1, with a client for it.
+func seeded(t *testing.T, size, n int64) (*fakeRegistry, *Client, reference.Reference, v1.Image) {
+	t.Helper()
+	reg := newFakeRegistry(t)
+	c := newShareClient(t)
+	img, err := random.Image(size, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := mustRef(t, reg.host()+"/app:v1")
+	nref, _ := c.Ref(ref)
+	if err := remote.Write(nref, img); err != nil {
+		t.Fatal(err)
+	}
+	return reg, c, ref, img
+}
 
 func newShareClient(t *testing.T) *Client {
 	t.Helper()

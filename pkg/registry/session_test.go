@@ -9,9 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // pull -a and copy -a list tags with the bounded paginator: a registry
@@ -19,14 +16,7 @@ import (
 // (reliability.md; go-containerregistry's remote.List does).
 func TestAllTagsSelfLinkStops(t *testing.T) {
 	t.Parallel()
-	reg := newFakeRegistry(t)
-	c := newShareClient(t)
-	img, _ := random.Image(100, 1)
-	ref := mustRef(t, reg.host()+"/app:v1")
-	nref, _ := c.Ref(ref)
-	if err := remote.Write(nref, img); err != nil {
-		t.Fatal(err)
-	}
+	reg, c, _, _ := seeded(t, 100, 1)
 	reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
 		if strings.HasSuffix(r.URL.Path, "/tags/list") {
 			w.Header().Set("Link", "<"+r.URL.RequestURI()+`>; rel="next"`)
