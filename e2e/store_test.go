@@ -151,6 +151,15 @@ func TestStoreTagImagesRmiPrune(t *testing.T) {
 		t.Fatalf("stderr %q", r.Stderr)
 	}
 	wantCode(t, e.Run(t, "images", "--filter", "color=red"), 2)
+	// A template naming a field a row does not have is a bad --format,
+	// like one that does not parse: exit 2, nothing on stdout.
+	for _, format := range []string{"{{.Nope}}", "table {{.Nope}}"} {
+		r = e.Run(t, "images", "--format", format)
+		wantCode(t, r, 2)
+		if r.Stdout != "" || !strings.Contains(r.Stderr, "invalid --format template") {
+			t.Fatalf("images --format %q: stdout %q stderr %q", format, r.Stdout, r.Stderr)
+		}
+	}
 
 	// rmi: by ID needs -f with several repositories; the last reference deletes.
 	wantCode(t, e.Run(t, "rmi", id[7:19]), 1)
