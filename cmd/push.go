@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/spf13/cobra"
@@ -85,6 +86,10 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 	tags, err := local.PushTargets(ref, opts.AllTags)
 	if err != nil {
 		return err
+	}
+	if !opts.AllTags && !opts.Quiet && ref.Tag() == "" && ref.Digest() == "" {
+		// As docker push and ctl pull say it (on stderr: not a result).
+		fmt.Fprintln(opts.IO.ErrOut, "Using default tag: "+ref.DefaultedTag())
 	}
 	return opts.sendTo(opts.IO, ref, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
 		return c.Push(ctx, ref, tags, registry.PushOptions{Progress: progress, Sources: local.MountSources(ref)})

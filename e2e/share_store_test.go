@@ -131,6 +131,15 @@ func TestPullRoundTrip(t *testing.T) {
 	}
 	wantCode(t, e.Crane(t, "validate", "--remote", dst.Ref("app:v1")), 0)
 
+	// No tag: latest, said as docker push (and ctl pull) say it.
+	wantCode(t, e.Run(t, "tag", src.Ref("app:v1"), dst.Ref("deftag")), 0)
+	res = e.Run(t, "push", dst.Ref("deftag"))
+	wantCode(t, res, 0)
+	if !strings.HasPrefix(res.Stderr, "Using default tag: latest\nThe push refers to repository ["+dst.Ref("deftag")+"]\n") ||
+		!regexp.MustCompile(`^latest: digest: `+d+` size: \d+\n$`).MatchString(res.Stdout) {
+		t.Errorf("push without a tag: stdout %q stderr %q", res.Stdout, res.Stderr)
+	}
+
 	// By digest alone: the manifest goes up, no tag is touched.
 	wantCode(t, e.Run(t, "tag", src.Ref("app:v1"), dst.Ref("bydigest:v1")), 0)
 	wantCode(t, e.Run(t, "push", dst.Ref("bydigest@"+d)), 0)
