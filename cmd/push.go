@@ -75,6 +75,10 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
+	out, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
+	}
 	c, err := opts.client(opts.Registry)
 	if err != nil {
 		return err
@@ -91,7 +95,7 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 		// As docker push and ctl pull say it (on stderr: not a result).
 		fmt.Fprintln(opts.IO.ErrOut, "Using default tag: "+ref.DefaultedTag())
 	}
-	return opts.sendTo(opts.IO, ref, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
+	return opts.sendTo(opts.IO, out, ref, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
 		return c.Push(ctx, ref, tags, registry.PushOptions{Progress: progress, Sources: local.MountSources(ref)})
 	})
 }

@@ -93,6 +93,10 @@ func runPushSemver(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
+	out, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
+	}
 	exact, err := repo.WithTag(v.Tag())
 	if err != nil {
 		return err
@@ -117,7 +121,7 @@ func runPushSemver(ctx context.Context, opts *pushOptions) error {
 		return err
 	}
 	if !opts.Semver.DryRun {
-		err := opts.sendTo(opts.IO, repo, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
+		err := opts.sendTo(opts.IO, out, repo, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
 			return c.Push(ctx, exact, tags, registry.PushOptions{Progress: progress, Sources: local.MountSources(exact)})
 		})
 		if err != nil {

@@ -217,6 +217,19 @@ func TestShareErrors(t *testing.T) {
 		t.Errorf("unreachable host not named: %s", res.Stderr)
 	}
 	wantCode(t, e.Run(t, "push", "-a", reg.Ref("app:v1")), 2)
+	// A bad --format is a usage error before anything is looked up, even
+	// for an image the store does not have.
+	for _, args := range [][]string{
+		{"push", "--format", "xml", reg.Ref("nothing:here")},
+		{"push", "--semver", "--format", "xml", reg.Ref("nothing:1.2.3")},
+		{"copy", "--format", "xml", reg.Ref("nothing:here"), reg.Ref("else:here")},
+	} {
+		res := e.Run(t, args...)
+		wantCode(t, res, 2)
+		if !strings.Contains(res.Stderr, `invalid --format "xml"`) {
+			t.Errorf("%v: stderr %q", args, res.Stderr)
+		}
+	}
 
 	// A token registry refuses anonymous pushes: exit 4 with the hint.
 	auth := testenv.StartRegistry(t, testenv.RegistryOptions{Token: true})
