@@ -417,4 +417,13 @@ func TestConfigFileErrors(t *testing.T) {
 	if b, err := os.ReadFile(dockerConfig); err != nil || string(b) != `{"auths": {` {
 		t.Errorf("login rewrote a config it could not read: %q %v", b, err)
 	}
+
+	// What docker's daemon.json takes under insecure-registries, CIDRs
+	// included, is a valid ctl config.
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"insecure-registries": ["10.0.0.0/8", "reg.lan:5000", "fd00::/8"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.Run(t, "digest", reg.Ref("team/app:v1")); r.Code != 0 || !strings.HasPrefix(r.Stdout, "sha256:") {
+		t.Errorf("config with CIDRs: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
 }
