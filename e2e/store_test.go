@@ -168,10 +168,16 @@ func TestStoreTagImagesRmiPrune(t *testing.T) {
 	if r.Stdout != "Untagged: user/image-gallery:v1\n" {
 		t.Fatalf("rmi tag: %q", r.Stdout)
 	}
-	r = e.Run(t, "rmi", "-f", id[7:19])
+	// --format: one object per removed reference or image.
+	r = e.Run(t, "rmi", "--format", "json", "user/image-gallery:v2")
 	wantCode(t, r, 0)
-	if strings.Count(r.Stdout, "Untagged: ") != 4 || !strings.HasSuffix(r.Stdout, "Deleted: "+id+"\n") {
-		t.Fatalf("rmi -f: %q", r.Stdout)
+	if r.Stdout != `{"reference":"user/image-gallery:v2","untagged":true}`+"\n" {
+		t.Fatalf("rmi --format json: %q", r.Stdout)
+	}
+	r = e.Run(t, "rmi", "-f", "--format", "{{if .Untagged}}U{{else}}D {{.Reference}}{{end}}", id[7:19])
+	wantCode(t, r, 0)
+	if r.Stdout != "U\nU\nU\nD "+id+"\n" {
+		t.Fatalf("rmi -f --format: %q", r.Stdout)
 	}
 	r = e.Run(t, "rmi", "image-gallery")
 	wantCode(t, r, 3)
@@ -183,6 +189,11 @@ func TestStoreTagImagesRmiPrune(t *testing.T) {
 	wantCode(t, r, 0)
 	if !regexp.MustCompile(`^Total reclaimed space: 2(\.[0-9]+)?MB\n$`).MatchString(r.Stdout) {
 		t.Fatalf("prune: %q", r.Stdout)
+	}
+	r = e.Run(t, "image", "prune", "--force", "--format", "json")
+	wantCode(t, r, 0)
+	if r.Stdout != `{"deleted":[],"spaceReclaimed":0}`+"\n" {
+		t.Fatalf("prune --format json: %q", r.Stdout)
 	}
 	// busybox is intact.
 	r = e.Run(t, "save", "-o", filepath.Join(e.Dir, "b.tar"), "busybox:1")
