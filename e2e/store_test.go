@@ -248,6 +248,28 @@ func TestStoreSaveLoadRoundTrip(t *testing.T) {
 			}
 		})
 	}
+
+	// -o naming a device or a named pipe (/dev/null, /dev/stdout) writes
+	// into it: the save must not rename a file over it.
+	fifo := filepath.Join(t.TempDir(), "pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan []byte, 1)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		read <- b
+	}()
+	wantCode(t, src.Run(t, "save", "-o", fifo, "localhost:5000/app:v1"), 0)
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("save -o PIPE replaced the pipe: %v %v", fi.Mode(), err)
+	}
+	viaPipe := testenv.NewEnv(t)
+	r := viaPipe.RunStdin(t, string(<-read), "load")
+	wantCode(t, r, 0)
+	if r.Stdout != "Loaded image: localhost:5000/app:v1\n" {
+		t.Fatalf("load of what went through the pipe: %q", r.Stdout)
+	}
 }
 
 func TestStoreBadInput(t *testing.T) {
