@@ -242,7 +242,12 @@ func TestStoreSaveLoadRoundTrip(t *testing.T) {
 			}
 			// The same archive from standard input.
 			viaStdin := testenv.NewEnv(t)
-			wantCode(t, viaStdin.RunStdin(t, string(mustRead(t, out)), "load", "-q"), 0)
+			r = viaStdin.RunStdin(t, string(mustRead(t, out)), "load", "-q")
+			wantCode(t, r, 0)
+			// -q drops progress only: the results print, as docker load -q's.
+			if r.Stdout != "Loaded image: localhost:5000/app:v1\nLoaded image: localhost:5000/app:v2\n" {
+				t.Fatalf("load -q: %q", r.Stdout)
+			}
 			if got := list(viaStdin); got != want {
 				t.Fatalf("after load from stdin:\n%s\nwant:\n%s", got, want)
 			}
