@@ -65,11 +65,15 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 	if err != nil {
 		return err
 	}
+	out, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
+	}
 	c, err := opts.client(opts.Registry)
 	if err != nil {
 		return err
 	}
-	return opts.sendTo(opts.IO, dst, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
+	return opts.sendTo(opts.IO, out, dst, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
 		return c.Copy(ctx, src, dst, registry.CopyOptions{AllTags: opts.AllTags, Platform: platform, Progress: progress})
 	})
 }
@@ -124,12 +128,9 @@ func (t *transferFlags) client(newClient func() (*registry.Client, error)) (*reg
 }
 
 // sendTo runs send (a push or copy to dst) under docker's push progress
-// and prints its per-tag result lines.
-func (t *transferFlags) sendTo(ios *IOStreams, dst reference.Reference, send func(registry.ProgressFunc) ([]registry.PushResult, error)) error {
-	out, err := newPrinter(t.Format)
-	if err != nil {
-		return err
-	}
+// and prints its per-tag result lines with out, which the caller made from
+// --format before any work, so that a bad one costs nothing.
+func (t *transferFlags) sendTo(ios *IOStreams, out *printer, dst reference.Reference, send func(registry.ProgressFunc) ([]registry.PushResult, error)) error {
 	p := newProgress(ios, t.Quiet, pushWords)
 	if !t.Quiet {
 		fmt.Fprintf(ios.ErrOut, "The push refers to repository [%s]\n", dst.Name())

@@ -39,7 +39,8 @@ func exitCode(err error) (int, string) {
 	switch {
 	case errors.As(err, &ue),
 		errors.Is(err, reference.ErrInvalid),
-		errors.Is(err, store.ErrInvalidInput):
+		errors.Is(err, store.ErrInvalidInput),
+		errors.Is(err, auth.ErrConfig):
 		return exitUsage, ""
 	case errors.As(err, &ae):
 		return exitAuth, "run: ctl login " + ae.Host

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -47,11 +48,23 @@ func (p *printer) JSON() bool { return p.format == "json" }
 func (p *printer) Print(w io.Writer, item any, text func(io.Writer) error) error {
 	switch {
 	case p.tmpl != nil:
-		return p.tmpl.Execute(w, item)
+		return execTemplate(p.tmpl, w, item)
 	case p.JSON():
 		return json.NewEncoder(w).Encode(item)
 	}
 	return text(w)
+}
+
+// execTemplate applies a --format template to item. A template that cannot
+// be applied (a field the item does not have, a bad index) is the user's to
+// fix, like one that does not parse: exit 2. Write errors stay what they are.
+func execTemplate(t *template.Template, w io.Writer, item any) error {
+	err := t.Execute(w, item)
+	var ee template.ExecError
+	if errors.As(err, &ee) {
+		return usageError{fmt.Errorf("invalid --format template: %w", err)}
+	}
+	return err
 }
 
 // formatEscapes are the escapes docker's --format accepts as typed in a

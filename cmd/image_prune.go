@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/store"
@@ -11,9 +12,16 @@ import (
 )
 
 type imagePruneOptions struct {
-	IO    *IOStreams
-	Store func() (*store.Store, error)
-	Force bool
+	IO     *IOStreams
+	Store  func() (*store.Store, error)
+	Force  bool
+	Format string
+}
+
+// pruneItem is what image prune prints, as --format sees it.
+type pruneItem struct {
+	Deleted        []string `json:"deleted"`        // IDs of the untagged images removed
+	SpaceReclaimed int64    `json:"spaceReclaimed"` // bytes
 }
 
 func newImagePruneCmd(f *Factory, runF func(*imagePruneOptions) error) *cobra.Command {
@@ -37,10 +45,15 @@ answered.`,
 		},
 	}
 	c.Flags().BoolVarP(&opts.Force, "force", "f", false, "do not ask for confirmation")
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("SpaceReclaimed"))
 	return c
 }
 
 func runImagePrune(opts *imagePruneOptions) error {
+	p, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
+	}
 	if !opts.Force {
 		if !opts.IO.StdinTTY {
 			return usageError{errors.New("refusing to prune without --force when standard input is not a terminal")}
@@ -59,13 +72,19 @@ func runImagePrune(opts *imagePruneOptions) error {
 	if err != nil {
 		return err
 	}
-	if len(res.Deleted) > 0 {
-		fmt.Fprintln(opts.IO.Out, "Deleted Images:")
-		for _, d := range res.Deleted {
-			fmt.Fprintf(opts.IO.Out, "deleted: %s\n", d)
-		}
-		fmt.Fprintln(opts.IO.Out)
+	item := pruneItem{Deleted: []string{}, SpaceReclaimed: res.Reclaimed}
+	for _, d := range res.Deleted {
+		item.Deleted = append(item.Deleted, d.String())
 	}
-	fmt.Fprintf(opts.IO.Out, "Total reclaimed space: %s\n", humanSize(res.Reclaimed))
-	return nil
+	return p.Print(opts.IO.Out, item, func(w io.Writer) error {
+		if len(item.Deleted) > 0 {
+			fmt.Fprintln(w, "Deleted Images:")
+			for _, d := range item.Deleted {
+				fmt.Fprintf(w, "deleted: %s\n", d)
+			}
+			fmt.Fprintln(w)
+		}
+		_, err := fmt.Fprintf(w, "Total reclaimed space: %s\n", humanSize(item.SpaceReclaimed))
+		return err
+	})
 }

@@ -138,12 +138,12 @@ func runImages(opts *imagesOptions) error {
 	if table {
 		tw = tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
 		w = tw
-		if err := tmpl.Execute(w, imagesHeader); err != nil {
+		if err := execTemplate(tmpl, w, imagesHeader); err != nil {
 			return err
 		}
 	}
 	for _, e := range entries {
-		if err := tmpl.Execute(w, newImageRow(e, opts.NoTrunc, now)); err != nil {
+		if err := execTemplate(tmpl, w, newImageRow(e, opts.NoTrunc, now)); err != nil {
 			return err
 		}
 	}

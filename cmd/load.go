@@ -15,7 +15,7 @@ type loadOptions struct {
 	IO     *IOStreams
 	Store  func() (*store.Store, error)
 	Input  string
-	Quiet  bool
+	Quiet  bool // docker's -q: no progress; ctl load shows none, so the results print either way
 	Format string
 }
 
@@ -48,7 +48,7 @@ unless the whole archive loads.`,
 		},
 	}
 	c.Flags().StringVarP(&opts.Input, "input", "i", "", "archive file or OCI layout directory to read (default: standard input)")
-	c.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing")
+	c.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress, results only (as docker's, the Loaded image lines still print)")
 	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Reference"))
 	return c
 }
@@ -73,9 +73,6 @@ func runLoad(ctx context.Context, opts *loadOptions) error {
 	}
 	if err != nil {
 		return err
-	}
-	if opts.Quiet {
-		return nil
 	}
 	for _, e := range loaded {
 		item := loadedItem{ID: e.ID.String(), Digest: e.Digest.String()}

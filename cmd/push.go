@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/spf13/cobra"
@@ -47,6 +48,9 @@ and pushes nothing.`,
 			if opts.Semver.Semver && opts.AllTags {
 				return errors.New("--semver and --all-tags cannot be combined")
 			}
+			if opts.Semver.DryRun && opts.Format != "text" {
+				return errors.New("--dry-run prints its plan as text; --format applies to what a push writes")
+			}
 			return cobra.ExactArgs(1)(c, args)
 		},
 		ValidArgsFunction: completeLocalRefs(f, 1),
@@ -74,6 +78,10 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
+	out, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
+	}
 	c, err := opts.client(opts.Registry)
 	if err != nil {
 		return err
@@ -86,7 +94,11 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
-	return opts.sendTo(opts.IO, ref, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
+	if !opts.AllTags && !opts.Quiet && ref.Tag() == "" && ref.Digest() == "" {
+		// As docker push and ctl pull say it (on stderr: not a result).
+		fmt.Fprintln(opts.IO.ErrOut, "Using default tag: "+ref.DefaultedTag())
+	}
+	return opts.sendTo(opts.IO, out, ref, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
 		results, err := c.Push(ctx, ref, tags, registry.PushOptions{Progress: progress, Sources: local.MountSources(ref)})
 		if err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
@@ -10,10 +11,18 @@ import (
 )
 
 type rmiOptions struct {
-	IO    *IOStreams
-	Store func() (*store.Store, error)
-	Refs  []string
-	Force bool
+	IO     *IOStreams
+	Store  func() (*store.Store, error)
+	Refs   []string
+	Force  bool
+	Format string
+}
+
+// rmiItem is what rmi prints per removed reference or image, as --format
+// sees it.
+type rmiItem struct {
+	Reference string `json:"reference"` // the familiar reference, or the image ID of a deleted image
+	Untagged  bool   `json:"untagged"`  // a reference went (else the image)
 }
 
 func newRmiCmd(f *Factory, runF func(*rmiOptions) error) *cobra.Command {
@@ -39,15 +48,30 @@ reference goes is deleted; its blobs are reclaimed by "ctl image prune".`,
 		},
 	}
 	c.Flags().BoolVarP(&opts.Force, "force", "f", false, "remove an image ID's references in every repository")
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Reference"))
 	return c
 }
 
 // runRmi goes on past an image it cannot remove, as docker does, and fails
 // at the end with every error.
 func runRmi(opts *rmiOptions) error {
+	p, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
+	}
 	s, err := opts.Store()
 	if err != nil {
 		return err
+	}
+	emit := func(item rmiItem) error {
+		return p.Print(opts.IO.Out, item, func(w io.Writer) error {
+			verb := "Deleted"
+			if item.Untagged {
+				verb = "Untagged"
+			}
+			_, err := fmt.Fprintf(w, "%s: %s\n", verb, item.Reference)
+			return err
+		})
 	}
 	var errs []error
 	for _, src := range opts.Refs {
@@ -60,10 +84,14 @@ func runRmi(opts *rmiOptions) error {
 			if r, perr := reference.Parse(u); perr == nil {
 				u = r.Familiar()
 			}
-			fmt.Fprintf(opts.IO.Out, "Untagged: %s\n", u)
+			if err := emit(rmiItem{Reference: u, Untagged: true}); err != nil {
+				return err
+			}
 		}
 		for _, d := range res.Deleted {
-			fmt.Fprintf(opts.IO.Out, "Deleted: %s\n", d)
+			if err := emit(rmiItem{Reference: d.String()}); err != nil {
+				return err
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -54,7 +54,7 @@ own config.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.Opts.Store, "store", "", "local image store directory (default $CTL_STORE, else $XDG_DATA_HOME/ctl, else ~/.local/share/ctl)")
 	pf.StringVar(&f.Opts.Config, "config", "", "docker config directory (default $DOCKER_CONFIG, else ~/.docker)")
-	pf.StringArrayVar(&f.Opts.Insecure, "insecure-registry", nil, "registry HOST[:PORT] to reach over plain HTTP (repeatable)")
+	pf.StringArrayVar(&f.Opts.Insecure, "insecure-registry", nil, "registry HOST[:PORT] (or CIDR) to reach over plain HTTP (repeatable)")
 	pf.StringArrayVar(&f.Opts.CAFiles, "ca-file", nil, "PEM file of extra certificate authorities to trust (repeatable)")
 	pf.BoolVarP(&f.Opts.Verbose, "verbose", "v", false, "log registry requests to stderr, secrets redacted")
 
@@ -90,6 +90,10 @@ func Main(ctx context.Context, io *IOStreams, args []string) int {
 	f := &Factory{IO: io, Opts: &GlobalOptions{}}
 	root := NewRootCmd(f)
 	root.SetArgs(args)
+	// cobra adds "completion" only when it executes; adding it now lets
+	// markUsage treat it as the group it is ("ctl completion tcsh" is an
+	// unknown command, exit 2, not a help page with exit 0).
+	root.InitDefaultCompletionCmd()
 	markUsage(root)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -111,16 +115,10 @@ func Main(ctx context.Context, io *IOStreams, args []string) int {
 // starts (unknown command, bad arguments, missing flags) a usage error, so
 // that exit code 2 does not depend on each command remembering it.
 func markUsage(c *cobra.Command) {
-	if c.Args != nil {
-		args := c.Args
-		c.Args = func(c *cobra.Command, a []string) error {
-			if err := args(c, a); err != nil {
-				return usageError{err}
-			}
-			return nil
-		}
-	} else if c.HasSubCommands() && c.RunE == nil && c.Run == nil {
-		// A group such as "ctl tags": an unknown subcommand is a usage error.
+	if c.HasSubCommands() && c.RunE == nil && c.Run == nil {
+		// A group such as "ctl tags": an unknown subcommand is a usage
+		// error. A group cobra made has Args already, but cobra shows the
+		// help of a command that cannot run before it checks them.
 		c.Args = func(c *cobra.Command, a []string) error {
 			if len(a) > 0 {
 				return usageError{fmt.Errorf("unknown command %q for %q", a[0], c.CommandPath())}
@@ -128,6 +126,14 @@ func markUsage(c *cobra.Command) {
 			return nil
 		}
 		c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	} else if c.Args != nil {
+		args := c.Args
+		c.Args = func(c *cobra.Command, a []string) error {
+			if err := args(c, a); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
 	}
 	for _, sub := range c.Commands() {
 		markUsage(sub)

@@ -39,6 +39,10 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"ref", "--format", "yaml", "nginx"}, 2, `invalid --format "yaml"`},
 		{[]string{"ref", "--format", "{{.Nope", "nginx"}, 2, "invalid --format template"},
 		{[]string{"version", "extra"}, 2, "unknown command"},
+		{[]string{"ref", "--format", "{{.Nope}}", "nginx"}, 2, "invalid --format template"},
+		{[]string{"version", "--format", "{{.Nope}}"}, 2, "invalid --format template"},
+		{[]string{"completion", "tcsh"}, 2, `unknown command "tcsh" for "ctl completion"`},
+		{[]string{"completion", "bash", "extra"}, 2, "unknown command"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()
@@ -152,7 +156,11 @@ func TestFormatHelpExamples(t *testing.T) {
 		"ctl check dockerfile": golden.Finding{},
 		"ctl digest":           digestItem{},
 		"ctl inspect":          &registry.Inspection{},
+		"ctl manifest get":     map[string]any{"mediaType": "application/vnd.oci.image.manifest.v1+json"},
 		"ctl ref":              refInfo{},
+		"ctl rmi":              rmiItem{},
+		"ctl image rm":         rmiItem{},
+		"ctl image prune":      pruneItem{},
 		"ctl tags list":        tagItem{},
 		"ctl version":          versionInfo{},
 	}

@@ -91,7 +91,21 @@ func saveEntries(s *store.Store, src string) ([]store.Entry, error) {
 
 // writeFileAtomic writes a file through a temp file beside it, so that an
 // interrupted save never leaves a truncated archive under the final name.
+// A path that is not a regular file (/dev/null, /dev/stdout, a named pipe)
+// is written into instead: renaming over it would replace a device with a
+// file (as root, /dev/null for the whole machine).
 func writeFileAtomic(path string, write func(io.Writer) error) error {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return invalidInput(fmt.Errorf("writing %s: %w", path, err))
+		}
+		if err := write(f); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return invalidInput(fmt.Errorf("writing %s: %w", path, err))

@@ -93,6 +93,10 @@ func runPushSemver(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
+	out, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
+	}
 	exact, err := repo.WithTag(v.Tag())
 	if err != nil {
 		return err
@@ -117,7 +121,7 @@ func runPushSemver(ctx context.Context, opts *pushOptions) error {
 		return err
 	}
 	if !opts.Semver.DryRun {
-		err := opts.sendTo(opts.IO, repo, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
+		err := opts.sendTo(opts.IO, out, repo, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
 			results, err := c.Push(ctx, exact, tags, registry.PushOptions{Progress: progress, Sources: local.MountSources(exact)})
 			if err != nil {
 				return nil, err
@@ -128,18 +132,32 @@ func runPushSemver(ctx context.Context, opts *pushOptions) error {
 			return err
 		}
 	}
+	var printErr error
 	_, err = c.TagVersion(ctx, exact, repo, v, registry.VersionOptions{
 		Plan:     tagplan.Options{NoLatest: opts.Semver.NoLatest},
 		DryRun:   opts.Semver.DryRun,
 		Manifest: m,
 		OnStep: func(s tagplan.Step, res *registry.VersionResult) {
-			if s.Tag == v.Tag() && !opts.Semver.DryRun {
-				return // push printed it
+			switch {
+			case s.Tag == v.Tag() && !opts.Semver.DryRun:
+				// push printed it
+			case opts.Semver.DryRun || s.Action == tagplan.Kept:
+				printSemverStep(opts.IO, s, res.Size, opts.Semver.DryRun)
+			case printErr == nil:
+				// A moving tag written: a push result like the others,
+				// in the --format chosen.
+				item := pushedItem{Repository: repo.Name(), Tag: s.Tag, Digest: s.Digest, Size: res.Size}
+				printErr = out.Print(opts.IO.Out, item, func(w io.Writer) error {
+					printDigestLine(w, s.Tag, s.Digest, res.Size)
+					return nil
+				})
 			}
-			printSemverStep(opts.IO, s, res.Size, opts.Semver.DryRun)
 		},
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return printErr
 }
 
 // artifactManifest is the manifest of a local image about to be pushed.

@@ -44,9 +44,8 @@ func newTagsListCmd(f *Factory, runF func(*tagsListOptions) error) *cobra.Comman
 		Long: `List every tag of a repository in a registry, one per line, in the
 registry's order, following pagination to the end. --filter keeps the tags
 that match a glob (path.Match syntax: *, ?, [a-z]); repeated, the tags that
-match any of them. --format json prints one
-JSON array of tag names; a Go template is applied to each tag, with the
-fields .Repository and .Tag.`,
+match any of them. --format json prints one JSON array of tag names; a Go
+template is applied to each tag, with the fields .Repository and .Tag.`,
 		Example: `  ctl tags list registry.local:5000/gallery/ui
   ctl tags ls --filter 'v2.*' nginx
   ctl tags ls --format '{{.Repository}}:{{.Tag}}' localhost:5000/app`,

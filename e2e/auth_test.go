@@ -376,7 +376,9 @@ func TestCredentialHelpers(t *testing.T) {
 	})
 }
 
-func TestCtlConfigFileErrors(t *testing.T) {
+// TestConfigFileErrors: a config file that cannot be read, ctl's own or
+// docker's, is an unreadable file: exit 2 naming it, and nothing is done.
+func TestConfigFileErrors(t *testing.T) {
 	t.Parallel()
 	e := testenv.NewEnv(t)
 	dir := filepath.Join(e.XDGConfig, "ctl")
@@ -389,5 +391,39 @@ func TestCtlConfigFileErrors(t *testing.T) {
 	r := e.RunStdin(t, "pw", "login", "-u", "alice", "--password-stdin", "reg.example")
 	if r.Code != 2 || !strings.Contains(r.Stderr, filepath.Join(dir, "config.json")) {
 		t.Errorf("malformed ctl config: exit %d, stderr %q", r.Code, r.Stderr)
+	}
+
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	reg.PushRandomImage(t, "team/app:v1", 1, 64)
+	d := testenv.NewEnv(t)
+	dockerConfig := filepath.Join(d.DockerConfig, "config.json")
+	if err := os.WriteFile(dockerConfig, []byte(`{"auths": {`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"digest", reg.Ref("team/app:v1")},
+		{"tags", "list", reg.Ref("team/app")},
+		{"logout", reg.Host},
+	} {
+		r := d.Run(t, args...)
+		if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, dockerConfig) {
+			t.Errorf("malformed docker config: %v: exit %d, stdout %q, stderr %q", args, r.Code, r.Stdout, r.Stderr)
+		}
+	}
+	r = d.RunStdin(t, "pw", "login", "-u", "alice", "--password-stdin", reg.Host)
+	if r.Code != 2 || r.Stdout != "" || !strings.Contains(r.Stderr, dockerConfig) {
+		t.Errorf("malformed docker config: login: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	if b, err := os.ReadFile(dockerConfig); err != nil || string(b) != `{"auths": {` {
+		t.Errorf("login rewrote a config it could not read: %q %v", b, err)
+	}
+
+	// What docker's daemon.json takes under insecure-registries, CIDRs
+	// included, is a valid ctl config.
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"insecure-registries": ["10.0.0.0/8", "reg.lan:5000", "fd00::/8"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.Run(t, "digest", reg.Ref("team/app:v1")); r.Code != 0 || !strings.HasPrefix(r.Stdout, "sha256:") {
+		t.Errorf("config with CIDRs: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 }

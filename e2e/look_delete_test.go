@@ -82,6 +82,19 @@ func TestDigestMatchesCrane(t *testing.T) {
 	if c := e.Crane(t, "manifest", reg.Host+"/d/list:v1"); r.Stdout != c.Stdout {
 		t.Errorf("manifest get differs from crane manifest:\n%s\n%s", r.Stdout, c.Stdout)
 	}
+	// --format: json is the same bytes (they are JSON); a template sees
+	// the manifest's own fields.
+	raw := r.Stdout
+	r = e.Run(t, "manifest", "get", "--format", "json", reg.Host+"/d/list:v1")
+	wantCode(t, r, 0)
+	if r.Stdout != raw {
+		t.Errorf("manifest get --format json is not the stored bytes: %q", r.Stdout)
+	}
+	r = e.Run(t, "manifest", "get", "--format", "{{.mediaType}} {{len .manifests}}", reg.Host+"/d/list:v1")
+	wantCode(t, r, 0)
+	if want := string(types.DockerManifestList) + " 2\n"; r.Stdout != want {
+		t.Errorf("manifest get --format template: %q, want %q", r.Stdout, want)
+	}
 	r = e.Run(t, "inspect", "--format", "json", reg.Host+"/d/index:v1")
 	wantCode(t, r, 0)
 	if !strings.Contains(r.Stdout, `"platform":"linux/arm64/v8"`) {

@@ -133,6 +133,15 @@ func TestPullRoundTrip(t *testing.T) {
 	}
 	wantCode(t, e.Crane(t, "validate", "--remote", dst.Ref("app:v1")), 0)
 
+	// No tag: latest, said as docker push (and ctl pull) say it.
+	wantCode(t, e.Run(t, "tag", src.Ref("app:v1"), dst.Ref("deftag")), 0)
+	res = e.Run(t, "push", dst.Ref("deftag"))
+	wantCode(t, res, 0)
+	if !strings.HasPrefix(res.Stderr, "Using default tag: latest\nThe push refers to repository ["+dst.Ref("deftag")+"]\n") ||
+		!regexp.MustCompile(`^latest: digest: `+d+` size: \d+\n$`).MatchString(res.Stdout) {
+		t.Errorf("push without a tag: stdout %q stderr %q", res.Stdout, res.Stderr)
+	}
+
 	// By digest alone: the manifest goes up, no tag is touched.
 	wantCode(t, e.Run(t, "tag", src.Ref("app:v1"), dst.Ref("bydigest:v1")), 0)
 	wantCode(t, e.Run(t, "push", dst.Ref("bydigest@"+d)), 0)
@@ -230,6 +239,19 @@ func TestShareErrors(t *testing.T) {
 		t.Errorf("unreachable host not named: %s", res.Stderr)
 	}
 	wantCode(t, e.Run(t, "push", "-a", reg.Ref("app:v1")), 2)
+	// A bad --format is a usage error before anything is looked up, even
+	// for an image the store does not have.
+	for _, args := range [][]string{
+		{"push", "--format", "xml", reg.Ref("nothing:here")},
+		{"push", "--semver", "--format", "xml", reg.Ref("nothing:1.2.3")},
+		{"copy", "--format", "xml", reg.Ref("nothing:here"), reg.Ref("else:here")},
+	} {
+		res := e.Run(t, args...)
+		wantCode(t, res, 2)
+		if !strings.Contains(res.Stderr, `invalid --format "xml"`) {
+			t.Errorf("%v: stderr %q", args, res.Stderr)
+		}
+	}
 
 	// A token registry refuses anonymous pushes: exit 4 with the hint.
 	auth := testenv.StartRegistry(t, testenv.RegistryOptions{Token: true})

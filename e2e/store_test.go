@@ -151,6 +151,15 @@ func TestStoreTagImagesRmiPrune(t *testing.T) {
 		t.Fatalf("stderr %q", r.Stderr)
 	}
 	wantCode(t, e.Run(t, "images", "--filter", "color=red"), 2)
+	// A template naming a field a row does not have is a bad --format,
+	// like one that does not parse: exit 2, nothing on stdout.
+	for _, format := range []string{"{{.Nope}}", "table {{.Nope}}"} {
+		r = e.Run(t, "images", "--format", format)
+		wantCode(t, r, 2)
+		if r.Stdout != "" || !strings.Contains(r.Stderr, "invalid --format template") {
+			t.Fatalf("images --format %q: stdout %q stderr %q", format, r.Stdout, r.Stderr)
+		}
+	}
 
 	// rmi: by ID needs -f with several repositories; the last reference deletes.
 	wantCode(t, e.Run(t, "rmi", id[7:19]), 1)
@@ -159,10 +168,16 @@ func TestStoreTagImagesRmiPrune(t *testing.T) {
 	if r.Stdout != "Untagged: user/image-gallery:v1\n" {
 		t.Fatalf("rmi tag: %q", r.Stdout)
 	}
-	r = e.Run(t, "rmi", "-f", id[7:19])
+	// --format: one object per removed reference or image.
+	r = e.Run(t, "rmi", "--format", "json", "user/image-gallery:v2")
 	wantCode(t, r, 0)
-	if strings.Count(r.Stdout, "Untagged: ") != 4 || !strings.HasSuffix(r.Stdout, "Deleted: "+id+"\n") {
-		t.Fatalf("rmi -f: %q", r.Stdout)
+	if r.Stdout != `{"reference":"user/image-gallery:v2","untagged":true}`+"\n" {
+		t.Fatalf("rmi --format json: %q", r.Stdout)
+	}
+	r = e.Run(t, "rmi", "-f", "--format", "{{if .Untagged}}U{{else}}D {{.Reference}}{{end}}", id[7:19])
+	wantCode(t, r, 0)
+	if r.Stdout != "U\nU\nU\nD "+id+"\n" {
+		t.Fatalf("rmi -f --format: %q", r.Stdout)
 	}
 	r = e.Run(t, "rmi", "image-gallery")
 	wantCode(t, r, 3)
@@ -174,6 +189,11 @@ func TestStoreTagImagesRmiPrune(t *testing.T) {
 	wantCode(t, r, 0)
 	if !regexp.MustCompile(`^Total reclaimed space: 2(\.[0-9]+)?MB\n$`).MatchString(r.Stdout) {
 		t.Fatalf("prune: %q", r.Stdout)
+	}
+	r = e.Run(t, "image", "prune", "--force", "--format", "json")
+	wantCode(t, r, 0)
+	if r.Stdout != `{"deleted":[],"spaceReclaimed":0}`+"\n" {
+		t.Fatalf("prune --format json: %q", r.Stdout)
 	}
 	// busybox is intact.
 	r = e.Run(t, "save", "-o", filepath.Join(e.Dir, "b.tar"), "busybox:1")
@@ -222,11 +242,38 @@ func TestStoreSaveLoadRoundTrip(t *testing.T) {
 			}
 			// The same archive from standard input.
 			viaStdin := testenv.NewEnv(t)
-			wantCode(t, viaStdin.RunStdin(t, string(mustRead(t, out)), "load", "-q"), 0)
+			r = viaStdin.RunStdin(t, string(mustRead(t, out)), "load", "-q")
+			wantCode(t, r, 0)
+			// -q drops progress only: the results print, as docker load -q's.
+			if r.Stdout != "Loaded image: localhost:5000/app:v1\nLoaded image: localhost:5000/app:v2\n" {
+				t.Fatalf("load -q: %q", r.Stdout)
+			}
 			if got := list(viaStdin); got != want {
 				t.Fatalf("after load from stdin:\n%s\nwant:\n%s", got, want)
 			}
 		})
+	}
+
+	// -o naming a device or a named pipe (/dev/null, /dev/stdout) writes
+	// into it: the save must not rename a file over it.
+	fifo := filepath.Join(t.TempDir(), "pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan []byte, 1)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		read <- b
+	}()
+	wantCode(t, src.Run(t, "save", "-o", fifo, "localhost:5000/app:v1"), 0)
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("save -o PIPE replaced the pipe: %v %v", fi.Mode(), err)
+	}
+	viaPipe := testenv.NewEnv(t)
+	r := viaPipe.RunStdin(t, string(<-read), "load")
+	wantCode(t, r, 0)
+	if r.Stdout != "Loaded image: localhost:5000/app:v1\n" {
+		t.Fatalf("load of what went through the pipe: %q", r.Stdout)
 	}
 }
 

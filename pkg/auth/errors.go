@@ -7,3 +7,6 @@ import "errors"
 
 // ErrBadCredentials: the registry refused the user name and password.
 var ErrBadCredentials = errors.New("bad credentials")
+
+// ErrConfig: docker's config file cannot be read or parsed.
+var ErrConfig = errors.New("reading docker config")

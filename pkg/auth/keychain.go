@@ -44,7 +44,7 @@ func (k *Keychain) Load() (*configfile.ConfigFile, error) {
 	}
 	cf, err := config.Load(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading docker config in %s: %w", dir, err)
+		return nil, fmt.Errorf("%w in %s: %w", ErrConfig, dir, err)
 	}
 	return cf, nil
 }

@@ -10,7 +10,7 @@ import (
 
 // PlainHTTP reports whether host may be reached over plain HTTP: localhost,
 // 127.0.0.0/8 and ::1 always (docker's rule), other hosts only when named
-// insecure. go-containerregistry would also try plain HTTP for RFC 1918
+// insecure or, for an IP address, inside an insecure CIDR. go-containerregistry would also try plain HTTP for RFC 1918
 // addresses and *.local names; the transport refuses those requests.
 func (c *Client) PlainHTTP(host string) bool {
 	host = strings.ToLower(host)
@@ -29,7 +29,15 @@ func (c *Client) PlainHTTP(host string) bool {
 		return true
 	}
 	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+	if ip == nil {
+		return false
+	}
+	for _, n := range c.insecureNets {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return ip.IsLoopback()
 }
 
 // nameOptions are the go-containerregistry name options for host.

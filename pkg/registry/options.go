@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -66,11 +67,12 @@ type RateLimit struct {
 // Client reaches registries with one set of credentials, trust and transport
 // settings. Build it with New; it is safe for concurrent use.
 type Client struct {
-	keychain  authn.Keychain
-	insecure  map[string]bool
-	base      http.RoundTripper // WithTransport: replaces the per-host TLS transports
-	userAgent string
-	jobs      int
+	keychain     authn.Keychain
+	insecure     map[string]bool
+	insecureNets []*net.IPNet      // WithInsecure CIDRs: IP-literal hosts inside them
+	base         http.RoundTripper // WithTransport: replaces the per-host TLS transports
+	userAgent    string
+	jobs         int
 
 	caFiles  []string
 	certsDir []string
@@ -93,13 +95,19 @@ func WithKeychain(k authn.Keychain) Option {
 
 // WithInsecure names registries (HOST[:PORT]) that may be reached over plain
 // HTTP, as docker's insecure-registries does. It never applies to hosts not
-// named.
+// named. A CIDR (10.0.0.0/8), which docker's list also takes, covers the
+// registries named by an IP address inside it, on any port; host names are
+// not resolved to be matched.
 func WithInsecure(hosts ...string) Option {
 	return func(c *Client) error {
 		for _, h := range hosts {
 			h = strings.ToLower(strings.TrimSpace(h))
+			if _, n, err := net.ParseCIDR(h); err == nil {
+				c.insecureNets = append(c.insecureNets, n)
+				continue
+			}
 			if h == "" || strings.Contains(h, "/") {
-				return fmt.Errorf("invalid insecure registry %q: want HOST[:PORT]", h)
+				return fmt.Errorf("invalid insecure registry %q: want HOST[:PORT] or a CIDR", h)
 			}
 			c.insecure[h] = true
 		}

@@ -106,7 +106,7 @@ func TestSchemeGuard(t *testing.T) {
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer srv.Close()
-	c, err := New(WithInsecure("reg.example:5000"))
+	c, err := New(WithInsecure("reg.example:5000", "192.168.0.0/16", "fd00::/8"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,12 @@ func TestSchemeGuard(t *testing.T) {
 		{"reg.example:5001", false},
 		{"reg.example", false},
 		{"10.0.0.1:5000", false},
-		{"192.168.1.1", false},
+		{"192.168.1.1", true},
+		{"192.168.1.1:5000", true},
+		{"[fd00::1]:5000", true},
+		{"[fe80::1]:5000", false},
+		{"192.169.0.1:5000", false},
+		{"192.168.1.1.nip.io:5000", false},
 		{"172.16.0.1:5000", false},
 		{"printer.local", false},
 		{"localhost.evil.example", false},
