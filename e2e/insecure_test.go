@@ -84,7 +84,8 @@ func (p *forwardProxy) reset() {
 // A plain-HTTP registry under a private address (10.0.0.0/8, which
 // go-containerregistry would reach over plain HTTP on its own) or a
 // hostname: ctl tries HTTPS only and says how to allow plain HTTP, until
-// the registry is named with --insecure-registry, and then only that one.
+// the registry is named with --insecure-registry (or is in a CIDR given
+// there), and then only that one.
 func TestPlainHTTPOnlyForInsecureRegistries(t *testing.T) {
 	t.Parallel()
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
@@ -121,5 +122,15 @@ func TestPlainHTTPOnlyForInsecureRegistries(t *testing.T) {
 				t.Errorf("--insecure-registry for another host: exit %d, plain requests %q", r.Code, proxy.plain())
 			}
 		})
+	}
+
+	// A CIDR (docker's daemon.json allows them) covers IP addresses inside
+	// it, never host names.
+	if r := e.Run(t, "--insecure-registry", "10.0.0.0/8", "tags", "list", "10.1.2.3:5000/team/app"); r.Code != 0 || r.Stdout != "v1\n" {
+		t.Errorf("--insecure-registry 10.0.0.0/8 for 10.1.2.3:5000: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	proxy.reset()
+	if r := e.Run(t, "--insecure-registry", "10.0.0.0/8", "tags", "list", "registry.example:5000/team/app"); r.Code != 1 || len(proxy.plain()) > 0 {
+		t.Errorf("--insecure-registry 10.0.0.0/8 for a host name: exit %d, plain requests %q", r.Code, proxy.plain())
 	}
 }
