@@ -70,9 +70,11 @@ func (s *Store) ingest(r io.Reader, limit int64) (*tempBlob, error) {
 }
 
 // tempFile is a temp blob whose content is all written but not yet
-// fsync'd: finish (or discard) it.
+// fsync'd (its syncer may be busy with a part of it): finish (or discard)
+// it.
 type tempFile struct {
-	f *os.File
+	f  *os.File
+	sy *syncer
 	tempBlob
 }
 
@@ -85,7 +87,7 @@ func (s *Store) stream(r io.Reader, limit int64) (*tempFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("writing to the image store: %w", err)
 	}
-	t := &tempFile{f: f, tempBlob: tempBlob{path: f.Name()}}
+	t := &tempFile{f: f, sy: newSyncer(f), tempBlob: tempBlob{path: f.Name()}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -99,9 +101,7 @@ func (s *Store) stream(r io.Reader, limit int64) (*tempFile, error) {
 	if limit >= 0 {
 		src = io.LimitReader(r, limit+1)
 	}
-	sy := newSyncer(f)
-	n, err := io.CopyBuffer(io.MultiWriter(sy, h), onlyReader{src}, *bp)
-	sy.stop()
+	n, err := io.CopyBuffer(io.MultiWriter(t.sy, h), onlyReader{src}, *bp)
 	if err != nil {
 		return nil, err
 	}
@@ -115,9 +115,12 @@ func (s *Store) stream(r io.Reader, limit int64) (*tempFile, error) {
 }
 
 // finish fsyncs and closes the temp file: its content is durable before
-// commit can make it visible.
+// commit can make it visible. A background sync still running overlaps
+// this one; one still waiting to start is dropped, as this one covers it.
 func (t *tempFile) finish() (*tempBlob, error) {
+	t.sy.cancel()
 	err := t.f.Sync()
+	t.sy.stop()
 	if cerr := t.f.Close(); err == nil {
 		err = cerr
 	}
@@ -130,6 +133,8 @@ func (t *tempFile) finish() (*tempBlob, error) {
 
 // discard closes and removes the temp file.
 func (t *tempFile) discard() {
+	t.sy.cancel()
+	t.sy.stop()
 	t.f.Close()
 	os.Remove(t.path)
 }
@@ -178,8 +183,16 @@ func (sy *syncer) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// cancel drops a sync requested but not started.
+func (sy *syncer) cancel() {
+	select {
+	case <-sy.kick:
+	default:
+	}
+}
+
 // stop ends the goroutine and waits for it, so that the file can be
-// synced, closed or removed.
+// closed or removed.
 func (sy *syncer) stop() {
 	close(sy.kick)
 	<-sy.done
