@@ -161,6 +161,8 @@ func TestFormatHelpExamples(t *testing.T) {
 		"ctl rmi":              rmiItem{},
 		"ctl image rm":         rmiItem{},
 		"ctl image prune":      pruneItem{},
+		"ctl tag":              pushedItem{},
+		"ctl image tag":        pushedItem{},
 		"ctl tags list":        tagItem{},
 		"ctl version":          versionInfo{},
 	}
