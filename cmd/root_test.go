@@ -152,6 +152,7 @@ func TestFormatHelpExamples(t *testing.T) {
 		"ctl load":             loadedItem{},
 		"ctl image load":       loadedItem{},
 		"ctl pull":             pulledItem{},
+		"ctl pin":              pinnedItem{},
 		"ctl push":             pushedItem{},
 		"ctl check dockerfile": golden.Finding{},
 		"ctl digest":           digestItem{},

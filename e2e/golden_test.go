@@ -106,9 +106,27 @@ func TestPinBinary(t *testing.T) {
 	if b, _ := os.ReadFile(p); r.Code != 0 || string(b) != src || !strings.Contains(r.Stdout, "+FROM "+reg.Ref("golden/base:1.0")+"@"+dBase+" AS build\n") {
 		t.Errorf("pin --dry-run: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
+	// With --format a dry run prints what would be pinned as items, no
+	// diff, in the order of the FROMs (the ARG is pinned for the second).
+	r = e.Run(t, "pin", "--dry-run", "--format", "json")
+	wantItems := `{"file":"Dockerfile","line":3,"old":"` + reg.Ref("golden/base:1.0") + `","new":"` + reg.Ref("golden/base:1.0") + "@" + dBase + `","dryRun":true}` + "\n" +
+		`{"file":"Dockerfile","line":2,"old":"` + reg.Ref("golden/multi:2") + `","new":"` + reg.Ref("golden/multi:2") + "@" + dMulti + `","dryRun":true}` + "\n"
+	if b, _ := os.ReadFile(p); r.Code != 0 || string(b) != src || r.Stdout != wantItems {
+		t.Errorf("pin --dry-run --format json: exit %d stdout %q, want %q; stderr %q", r.Code, r.Stdout, wantItems, r.Stderr)
+	}
+	r = e.Run(t, "pin", "--format", "{{.Line}} {{.New}} {{.DryRun}}")
+	if b, _ := os.ReadFile(p); r.Code != 0 || string(b) != want ||
+		r.Stdout != "3 "+reg.Ref("golden/base:1.0")+"@"+dBase+" false\n2 "+reg.Ref("golden/multi:2")+"@"+dMulti+" false\n" {
+		t.Errorf("pin --format: exit %d stdout %q stderr %q\n%s\nwant\n%s", r.Code, r.Stdout, r.Stderr, b, want)
+	}
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r = e.Run(t, "pin")
-	if b, _ := os.ReadFile(p); r.Code != 0 || string(b) != want {
-		t.Errorf("pin: exit %d stderr %q\n%s\nwant\n%s", r.Code, r.Stderr, b, want)
+	wantText := "Dockerfile:3: " + reg.Ref("golden/base:1.0") + " -> " + reg.Ref("golden/base:1.0") + "@" + dBase + "\n" +
+		"Dockerfile:2: " + reg.Ref("golden/multi:2") + " -> " + reg.Ref("golden/multi:2") + "@" + dMulti + "\n"
+	if b, _ := os.ReadFile(p); r.Code != 0 || string(b) != want || r.Stdout != wantText {
+		t.Errorf("pin: exit %d stdout %q stderr %q\n%s\nwant\n%s", r.Code, r.Stdout, r.Stderr, b, want)
 	}
 	r = e.Run(t, "pin")
 	if b, _ := os.ReadFile(p); r.Code != 0 || string(b) != want || r.Stdout != "" {
