@@ -138,6 +138,21 @@ func TestPinBinary(t *testing.T) {
 		t.Errorf("check after pin: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 
+	// A symlinked Dockerfile is pinned through the link, which stays one.
+	target := writeDockerfile(t, e, "shared/Dockerfile.base", "FROM "+reg.Ref("golden/base:1.0")+"\n")
+	link := filepath.Join(e.Dir, "svc", "Dockerfile")
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("..", "shared", "Dockerfile.base"), link); err != nil {
+		t.Fatal(err)
+	}
+	r = e.Run(t, "pin", "svc/Dockerfile")
+	b, _ := os.ReadFile(target)
+	if fi, err := os.Lstat(link); r.Code != 0 || err != nil || fi.Mode()&os.ModeSymlink == 0 || string(b) != "FROM "+reg.Ref("golden/base:1.0")+"@"+dBase+"\n" {
+		t.Errorf("pin through a symlink: exit %d stderr %q, link %v, target %q", r.Code, r.Stderr, err, b)
+	}
+
 	writeDockerfile(t, e, "missing/Dockerfile", "FROM "+reg.Ref("golden/nope:1")+"\n")
 	if r := e.Run(t, "pin", "missing/Dockerfile"); r.Code != 3 {
 		t.Errorf("pin of a missing tag: exit %d stderr %q", r.Code, r.Stderr)
