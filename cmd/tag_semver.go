@@ -155,7 +155,8 @@ func runPushSemver(ctx context.Context, opts *pushOptions) error {
 		return err
 	}
 	if !opts.Semver.DryRun {
-		err := opts.sendTo(opts.IO, out, repo, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
+		err := opts.sendTo(opts.IO, out, repo, func(started func(), progress registry.ProgressFunc) ([]registry.PushResult, error) {
+			started() // the local image is known
 			results, err := c.Push(ctx, exact, tags, registry.PushOptions{Progress: progress, Sources: local.MountSources(exact)})
 			if err != nil {
 				return nil, err
