@@ -53,8 +53,9 @@ func splitVersionRef(s string) (reference.Reference, semver.Version, error) {
 }
 
 // runTagSemverLocal carries out "ctl tag --semver SOURCE REPO:VERSION" in
-// the local store: written tags are printed as references on stdout, kept
-// ones with the reason on stderr.
+// the local store: written tags are printed as references on stdout (or
+// as push results in another --format), kept ones with the reason on
+// stderr.
 func runTagSemverLocal(opts *tagOptions) error {
 	repo, v, err := splitVersionRef(opts.Targets[0])
 	if err != nil {
@@ -72,11 +73,12 @@ func runTagSemverLocal(opts *tagOptions) error {
 	if err != nil {
 		return err
 	}
-	steps, err := s.TagVersion(src, repo, v, tagplan.Options{NoLatest: opts.Semver.NoLatest}, opts.Semver.DryRun)
+	// Read before anything is tagged, so a failure changes nothing.
+	size, err := manifestSize(s, src)
 	if err != nil {
 		return err
 	}
-	size, err := manifestSize(s, src)
+	steps, err := s.TagVersion(src, repo, v, tagplan.Options{NoLatest: opts.Semver.NoLatest}, opts.Semver.DryRun)
 	if err != nil {
 		return err
 	}
