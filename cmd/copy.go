@@ -73,8 +73,8 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 	if err != nil {
 		return err
 	}
-	return opts.sendTo(opts.IO, out, dst, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
-		return c.Copy(ctx, src, dst, registry.CopyOptions{AllTags: opts.AllTags, Platform: platform, Progress: progress})
+	return opts.sendTo(opts.IO, out, dst, func(started func(), progress registry.ProgressFunc) ([]registry.PushResult, error) {
+		return c.Copy(ctx, src, dst, registry.CopyOptions{AllTags: opts.AllTags, Platform: platform, Progress: progress, Pushing: started})
 	})
 }
 
@@ -129,13 +129,14 @@ func (t *transferFlags) client(newClient func() (*registry.Client, error)) (*reg
 
 // sendTo runs send (a push or copy to dst) under docker's push progress
 // and prints its per-tag result lines with out, which the caller made from
-// --format before any work, so that a bad one costs nothing.
-func (t *transferFlags) sendTo(ios *IOStreams, out *printer, dst reference.Reference, send func(registry.ProgressFunc) ([]registry.PushResult, error)) error {
+// --format before any work, so that a bad one costs nothing. send calls
+// started when it knows what it sends, which prints docker's "The push
+// refers to repository" header: not before, so that a copy from a missing
+// source reports only that.
+func (t *transferFlags) sendTo(ios *IOStreams, out *printer, dst reference.Reference, send func(started func(), progress registry.ProgressFunc) ([]registry.PushResult, error)) error {
 	p := newProgress(ios, t.Quiet, pushWords)
-	if !t.Quiet {
-		fmt.Fprintf(ios.ErrOut, "The push refers to repository [%s]\n", dst.Name())
-	}
-	results, err := send(p.Event)
+	started := func() { p.Line(fmt.Sprintf("The push refers to repository [%s]", dst.Name())) }
+	results, err := send(started, p.Event)
 	p.Close()
 	if err != nil {
 		return err

@@ -44,6 +44,10 @@ func newPrinter(format string) (*printer, error) {
 // JSON reports whether items should be printed as JSON.
 func (p *printer) JSON() bool { return p.format == "json" }
 
+// Text reports whether the command's own text is printed (no JSON, no
+// template).
+func (p *printer) Text() bool { return p.tmpl == nil && !p.JSON() }
+
 // Print writes one item: text(w) in text mode, else JSON or the template.
 func (p *printer) Print(w io.Writer, item any, text func(io.Writer) error) error {
 	switch {

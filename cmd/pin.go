@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/ctl-dev/ctl/pkg/golden"
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ type pinOptions struct {
 	DryRun    bool
 	Update    bool
 	BuildArgs []string
+	Format    string
 	// Resolver finds digests; built from the registry client when nil.
 	Resolver golden.Resolver
 }
@@ -38,7 +40,11 @@ arguments ($VAR) are left alone; pin the ARG default by hand.
 
 --dry-run prints a unified diff on stdout and changes nothing. Otherwise
 each pinned FROM is reported as "FILE:LINE: OLD -> NEW" on stdout, and
-FROM lines left alone are reported with the reason on stderr.`,
+FROM lines left alone are reported with the reason on stderr.
+
+--format json (or a Go template) prints each pinned FROM as one object
+(file, line, old, new, dryRun); with --dry-run too, in place of the diff,
+for each FROM that would be pinned.`,
 		Example: `  ctl pin
   ctl pin --dry-run services/*/Dockerfile
   ctl pin --update Dockerfile`,
@@ -64,7 +70,17 @@ FROM lines left alone are reported with the reason on stderr.`,
 	c.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print a unified diff of the changes and write nothing")
 	c.Flags().BoolVar(&opts.Update, "update", false, "re-resolve FROM lines that are already pinned")
 	c.Flags().StringArrayVar(&opts.BuildArgs, "build-arg", nil, "KEY=VALUE overriding an ARG default (repeatable)")
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("New"))
 	return c
+}
+
+// pinnedItem is what pin prints per pinned FROM, as --format sees it.
+type pinnedItem struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Old    string `json:"old"`    // the image operand as written
+	New    string `json:"new"`    // IMAGE:TAG@DIGEST
+	DryRun bool   `json:"dryRun"` // the file was not changed
 }
 
 func runPin(ctx context.Context, opts *pinOptions) error {
@@ -72,6 +88,13 @@ func runPin(ctx context.Context, opts *pinOptions) error {
 	if err != nil {
 		return err
 	}
+	printer, err := newPrinter(opts.Format)
+	if err != nil {
+		return err
+	}
+	// A dry run shows a diff as text; in another format, the items of
+	// what would be pinned.
+	diff := opts.DryRun && printer.Text()
 	po := golden.PinOptions{Update: opts.Update, BuildArgs: buildArgs}
 	// Read and check every file before resolving anything, so a typo in the
 	// last file does not leave the first ones rewritten.
@@ -96,12 +119,20 @@ func runPin(ctx context.Context, opts *pinOptions) error {
 			switch {
 			case c.Action == golden.PinKept:
 				fmt.Fprintf(opts.IO.ErrOut, "%s:%d: kept %s: %s\n", c.File, c.Line, c.Old, c.Reason)
-			case c.Action == golden.PinPinned && !opts.DryRun:
-				fmt.Fprintf(opts.IO.Out, "%s:%d: %s -> %s\n", c.File, c.Line, c.Old, c.New)
+			case c.Action == golden.PinPinned && !diff:
+				item := pinnedItem{File: c.File, Line: c.Line, Old: c.Old, New: c.New, DryRun: opts.DryRun}
+				if err := printer.Print(opts.IO.Out, item, func(w io.Writer) error {
+					_, err := fmt.Fprintf(w, "%s:%d: %s -> %s\n", c.File, c.Line, c.Old, c.New)
+					return err
+				}); err != nil {
+					return err
+				}
 			}
 		}
-		if opts.DryRun {
+		if diff {
 			fmt.Fprint(opts.IO.Out, golden.UnifiedDiff(file, srcs[i], out))
+		}
+		if opts.DryRun {
 			continue
 		}
 		if string(out) != string(srcs[i]) {

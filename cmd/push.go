@@ -98,7 +98,8 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 		// As docker push and ctl pull say it (on stderr: not a result).
 		fmt.Fprintln(opts.IO.ErrOut, "Using default tag: "+ref.DefaultedTag())
 	}
-	return opts.sendTo(opts.IO, out, ref, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
+	return opts.sendTo(opts.IO, out, ref, func(started func(), progress registry.ProgressFunc) ([]registry.PushResult, error) {
+		started() // the local images are known
 		results, err := c.Push(ctx, ref, tags, registry.PushOptions{Progress: progress, Sources: local.MountSources(ref)})
 		if err != nil {
 			return nil, err

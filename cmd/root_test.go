@@ -72,6 +72,8 @@ func TestExitCodeMapping(t *testing.T) {
 		{fmt.Errorf("reading x: %w", store.ErrInvalidInput), exitUsage, ""},
 		{fmt.Errorf("get: %w", registry.ErrNotFound), exitNotFound, ""},
 		{fmt.Errorf("push: %w", &registry.AuthError{Host: "reg.example:5000", Err: errors.New("denied")}), exitAuth, "run: ctl login reg.example:5000"},
+		// Docker Hub is ctl login's default: docker's hint names no host.
+		{fmt.Errorf("pull: %w", &registry.AuthError{Host: registry.DockerHub, Err: errors.New("denied")}), exitAuth, "run: ctl login"},
 		{fmt.Errorf("delete: %w", registry.ErrDeleteDisabled), exitFailure, ""},
 	} {
 		code, hint := exitCode(tc.err)
@@ -152,6 +154,7 @@ func TestFormatHelpExamples(t *testing.T) {
 		"ctl load":             loadedItem{},
 		"ctl image load":       loadedItem{},
 		"ctl pull":             pulledItem{},
+		"ctl pin":              pinnedItem{},
 		"ctl push":             pushedItem{},
 		"ctl check dockerfile": golden.Finding{},
 		"ctl digest":           digestItem{},
@@ -161,6 +164,8 @@ func TestFormatHelpExamples(t *testing.T) {
 		"ctl rmi":              rmiItem{},
 		"ctl image rm":         rmiItem{},
 		"ctl image prune":      pruneItem{},
+		"ctl tag":              pushedItem{},
+		"ctl image tag":        pushedItem{},
 		"ctl tags list":        tagItem{},
 		"ctl version":          versionInfo{},
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -108,18 +109,45 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return invalidInput(fmt.Errorf("writing %s: %w", path, err))
+		// A missing directory or one we may not write in: path cannot be
+		// written, the user's to fix (exit 2, as an unreadable file).
+		return invalidInput(tempFileError(path, err))
 	}
-	defer os.Remove(f.Name())
+	tmp := f.Name()
+	defer os.Remove(tmp)
 	if err := write(f); err != nil {
 		f.Close()
+		// Only an error about the temp file itself is renamed: Save's
+		// own (a store blob unreadable) name their files.
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == tmp {
+			return tempFileError(path, err)
+		}
 		return err
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return tempFileError(path, err)
 	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return err
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return tempFileError(path, err)
 	}
-	return os.Rename(f.Name(), path)
+	if err := os.Rename(tmp, path); err != nil {
+		return tempFileError(path, err)
+	}
+	return nil
+}
+
+// tempFileError reports err, about the temp file written in place of
+// path, as about path: the temp file's name means nothing to the user.
+// The cause (errors.Is(err, fs.ErrNotExist), ...) is kept.
+func tempFileError(path string, err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return fmt.Errorf("writing %s: %w", path, err)
 }

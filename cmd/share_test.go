@@ -143,6 +143,13 @@ func TestCopyOutput(t *testing.T) {
 	if code := Main(context.Background(), ios, []string{"copy", "-q", host + "/src:v1", host + "/q:v1"}); code != 0 || errOut.Len() != 0 || out.Len() == 0 {
 		t.Errorf("-q: exit %d stdout %q stderr %q", code, out, errOut)
 	}
+
+	// A missing source: the error alone, no push header before it.
+	ios, out, errOut = TestIO("")
+	if code := Main(context.Background(), ios, []string{"copy", host + "/nope:v1", host + "/dst:v1"}); code != exitNotFound ||
+		out.Len() != 0 || !strings.HasPrefix(errOut.String(), "Error: ") || strings.Count(errOut.String(), "\n") != 1 {
+		t.Errorf("missing source: exit %d stdout %q stderr %q", code, out, errOut)
+	}
 }
 
 // TestProgressBars feeds the progress printer a pull's events on a

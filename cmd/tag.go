@@ -18,6 +18,7 @@ type tagOptions struct {
 	// registry through Registry instead of the store.
 	Semver   semverFlags
 	Remote   bool
+	Format   string // --format of the --semver results
 	Registry func() (*registry.Client, error)
 	IO       *IOStreams
 	Args     []string
@@ -44,6 +45,10 @@ With --semver --remote the tags are written on the registry, manifests
 only, nothing downloaded: "ctl tag --semver --remote REPO:VERSION" tags
 what REPO:VERSION already names there; "ctl tag --semver --remote SOURCE
 REPO:VERSION" tags SOURCE (a tag or digest of the same repository).
+
+--format prints each written tag (repository, tag, digest, size) as JSON
+or through a template; with --dry-run, each step of the plan (repository,
+tag, digest, action, reason). Without --semver, tag prints nothing.
 See docs/versioned-tags.md.`,
 		Example: `  ctl tag image-gallery user/image-gallery:v1
   ctl tag 4a1b2c3d registry.local:5000/gallery/ui:v1 registry.local:5000/gallery/ui:latest
@@ -56,6 +61,8 @@ See docs/versioned-tags.md.`,
 				return errors.New("--remote works with --semver only")
 			case (opts.Semver.NoLatest || opts.Semver.DryRun) && !opts.Semver.Semver:
 				return errors.New("--no-latest and --dry-run work with --semver only")
+			case opts.Format != "text" && !opts.Semver.Semver:
+				return errors.New("--format works with --semver only: tag prints nothing otherwise")
 			case opts.Remote:
 				return cobra.RangeArgs(1, 2)(c, args)
 			case opts.Semver.Semver:
@@ -75,7 +82,11 @@ See docs/versioned-tags.md.`,
 				if err != nil {
 					return err
 				}
-				return tagRemoteSemver(c.Context(), opts.IO, cl, args, opts.Semver)
+				out, err := newPrinter(opts.Format)
+				if err != nil {
+					return err
+				}
+				return tagRemoteSemver(c.Context(), opts.IO, out, cl, args, opts.Semver)
 			}
 			if opts.Semver.Semver {
 				return runTagSemverLocal(opts)
@@ -87,6 +98,7 @@ See docs/versioned-tags.md.`,
 	c.Flags().BoolVar(&opts.Remote, "remote", false, "with --semver, tag on the registry (manifests only) instead of the local store")
 	c.Flags().BoolVar(&opts.Semver.NoLatest, "no-latest", false, noLatestFlagHelp)
 	c.Flags().BoolVar(&opts.Semver.DryRun, "dry-run", false, dryRunSemverHelp)
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Tag")+", with --semver")
 	return c
 }
 

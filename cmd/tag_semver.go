@@ -10,6 +10,7 @@ import (
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/semver"
+	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/ctl-dev/ctl/pkg/tagplan"
 )
 
@@ -52,10 +53,15 @@ func splitVersionRef(s string) (reference.Reference, semver.Version, error) {
 }
 
 // runTagSemverLocal carries out "ctl tag --semver SOURCE REPO:VERSION" in
-// the local store: written tags are printed as references on stdout, kept
-// ones with the reason on stderr.
+// the local store: written tags are printed as references on stdout (or
+// as push results in another --format), kept ones with the reason on
+// stderr.
 func runTagSemverLocal(opts *tagOptions) error {
 	repo, v, err := splitVersionRef(opts.Targets[0])
+	if err != nil {
+		return err
+	}
+	out, err := newPrinter(opts.Format)
 	if err != nil {
 		return err
 	}
@@ -67,22 +73,52 @@ func runTagSemverLocal(opts *tagOptions) error {
 	if err != nil {
 		return err
 	}
+	// Read before anything is tagged, so a failure changes nothing.
+	size, err := manifestSize(s, src)
+	if err != nil {
+		return err
+	}
 	steps, err := s.TagVersion(src, repo, v, tagplan.Options{NoLatest: opts.Semver.NoLatest}, opts.Semver.DryRun)
 	if err != nil {
 		return err
 	}
 	for _, st := range steps {
+		var err error
 		switch {
 		case opts.Semver.DryRun:
-			printSemverStep(opts.IO, st, 0, true)
+			err = printSemverStep(opts.IO, out, repo, st, size, true)
 		case st.Action == tagplan.Kept:
 			fmt.Fprintln(opts.IO.ErrOut, keptMessage(st))
 		default:
 			t, _ := repo.WithTag(st.Tag)
-			fmt.Fprintln(opts.IO.Out, t.Familiar())
+			item := pushedItem{Repository: repo.Name(), Tag: st.Tag, Digest: st.Digest, Size: size}
+			err = out.Print(opts.IO.Out, item, func(w io.Writer) error {
+				_, err := fmt.Fprintln(w, t.Familiar())
+				return err
+			})
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// manifestSize is the size in bytes of the manifest (or index) a local
+// image's entry names: what a push of it reports as "size".
+func manifestSize(s *store.Store, e store.Entry) (int64, error) {
+	if e.MediaType.IsIndex() {
+		idx, err := s.Index(e.Digest)
+		if err != nil {
+			return 0, err
+		}
+		return idx.Size()
+	}
+	img, err := s.Image(e.Digest)
+	if err != nil {
+		return 0, err
+	}
+	return img.Size()
 }
 
 // runPushSemver carries out "ctl push --semver REPO:VERSION": the version
@@ -121,7 +157,8 @@ func runPushSemver(ctx context.Context, opts *pushOptions) error {
 		return err
 	}
 	if !opts.Semver.DryRun {
-		err := opts.sendTo(opts.IO, out, repo, func(progress registry.ProgressFunc) ([]registry.PushResult, error) {
+		err := opts.sendTo(opts.IO, out, repo, func(started func(), progress registry.ProgressFunc) ([]registry.PushResult, error) {
+			started() // the local image is known
 			results, err := c.Push(ctx, exact, tags, registry.PushOptions{Progress: progress, Sources: local.MountSources(exact)})
 			if err != nil {
 				return nil, err
@@ -141,16 +178,10 @@ func runPushSemver(ctx context.Context, opts *pushOptions) error {
 			switch {
 			case s.Tag == v.Tag() && !opts.Semver.DryRun:
 				// push printed it
-			case opts.Semver.DryRun || s.Action == tagplan.Kept:
-				printSemverStep(opts.IO, s, res.Size, opts.Semver.DryRun)
 			case printErr == nil:
-				// A moving tag written: a push result like the others,
+				// A moving tag written is a push result like the others,
 				// in the --format chosen.
-				item := pushedItem{Repository: repo.Name(), Tag: s.Tag, Digest: s.Digest, Size: res.Size}
-				printErr = out.Print(opts.IO.Out, item, func(w io.Writer) error {
-					printDigestLine(w, s.Tag, s.Digest, res.Size)
-					return nil
-				})
+				printErr = printSemverStep(opts.IO, out, repo, s, res.Size, opts.Semver.DryRun)
 			}
 		},
 	})
@@ -179,8 +210,8 @@ func artifactManifest(a registry.Artifact) (*registry.Manifest, error) {
 
 // tagRemoteSemver carries out "ctl tag --semver --remote [SOURCE] REPO:VERSION":
 // with one argument the source is the exact version tag already in the
-// repository.
-func tagRemoteSemver(ctx context.Context, streams *IOStreams, c *registry.Client, args []string, fl semverFlags) error {
+// repository. Results are printed with out.
+func tagRemoteSemver(ctx context.Context, streams *IOStreams, out *printer, c *registry.Client, args []string, fl semverFlags) error {
 	target := args[len(args)-1]
 	repo, v, err := splitVersionRef(target)
 	if err != nil {
@@ -195,44 +226,64 @@ func tagRemoteSemver(ctx context.Context, streams *IOStreams, c *registry.Client
 	if err != nil {
 		return err
 	}
-	return remoteSemver(ctx, streams, c, src, repo, v, fl)
-}
-
-// remoteSemver tags src as version v of repo on its registry and prints
-// each step.
-func remoteSemver(ctx context.Context, streams *IOStreams, c *registry.Client, src, repo reference.Reference, v semver.Version, fl semverFlags) error {
-	_, err := c.TagVersion(ctx, src, repo, v, registry.VersionOptions{
+	var printErr error
+	_, err = c.TagVersion(ctx, src, repo, v, registry.VersionOptions{
 		Plan:   tagplan.Options{NoLatest: fl.NoLatest},
 		DryRun: fl.DryRun,
-		OnStep: func(s tagplan.Step, res *registry.VersionResult) { printSemverStep(streams, s, res.Size, fl.DryRun) },
+		OnStep: func(s tagplan.Step, res *registry.VersionResult) {
+			if printErr == nil {
+				printErr = printSemverStep(streams, out, repo, s, res.Size, fl.DryRun)
+			}
+		},
 	})
 	if errors.Is(err, registry.ErrOtherRepository) {
 		return invalidInput(err)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return printErr
 }
 
-// printSemverStep reports one step: written tags as push prints them on
-// stdout, kept ones with the reason on stderr; a dry run prints the whole
-// plan on stdout.
-func printSemverStep(streams *IOStreams, s tagplan.Step, size int64, dry bool) {
+// planItem is one step of a --dry-run plan, as --format sees it: where the
+// tag would point ("" when it is kept and does not exist), the action
+// (created, moved, unchanged, kept) and why a kept tag is kept.
+type planItem struct {
+	Repository string `json:"repository"`
+	Tag        string `json:"tag"`
+	Digest     string `json:"digest"`
+	Action     string `json:"action"`
+	Reason     string `json:"reason"`
+}
+
+// printSemverStep reports one step of repo's plan with out: written tags
+// as push prints them on stdout, kept ones with the reason on stderr (not
+// a result, so in every format); a dry run prints the whole plan on stdout.
+func printSemverStep(streams *IOStreams, out *printer, repo reference.Reference, s tagplan.Step, size int64, dry bool) error {
 	if dry {
-		to := s.Digest
-		if to == "" {
-			to = "(none)"
-		}
-		line := fmt.Sprintf("%s -> %s (%s", s.Tag, to, s.Action)
-		if s.Reason != "" {
-			line += ": " + s.Reason
-		}
-		fmt.Fprintln(streams.Out, escapeControl(line+")"))
-		return
+		item := planItem{Repository: repo.Name(), Tag: s.Tag, Digest: s.Digest, Action: string(s.Action), Reason: s.Reason}
+		return out.Print(streams.Out, item, func(w io.Writer) error {
+			to := s.Digest
+			if to == "" {
+				to = "(none)"
+			}
+			line := fmt.Sprintf("%s -> %s (%s", s.Tag, to, s.Action)
+			if s.Reason != "" {
+				line += ": " + s.Reason
+			}
+			_, err := fmt.Fprintln(w, escapeControl(line+")"))
+			return err
+		})
 	}
 	if s.Action == tagplan.Kept {
 		fmt.Fprintln(streams.ErrOut, keptMessage(s))
-		return
+		return nil
 	}
-	printDigestLine(streams.Out, s.Tag, s.Digest, size)
+	item := pushedItem{Repository: repo.Name(), Tag: s.Tag, Digest: s.Digest, Size: size}
+	return out.Print(streams.Out, item, func(w io.Writer) error {
+		printDigestLine(w, s.Tag, s.Digest, size)
+		return nil
+	})
 }
 
 func keptMessage(s tagplan.Step) string {

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -70,11 +71,16 @@ func TestTagRemoteSemver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(fl semverFlags, args ...string) (string, string, error) {
+	runFormat := func(format string, fl semverFlags, args ...string) (string, string, error) {
 		streams, out, errOut := TestIO("")
-		err := tagRemoteSemver(context.Background(), streams, c, args, fl)
+		p, err := newPrinter(format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = tagRemoteSemver(context.Background(), streams, p, c, args, fl)
 		return out.String(), errOut.String(), err
 	}
+	run := func(fl semverFlags, args ...string) (string, string, error) { return runFormat("text", fl, args...) }
 
 	d114, s114 := push("2.1.114")
 	out, _, err := run(semverFlags{}, host+"/app:2.1.114")
@@ -94,6 +100,27 @@ func TestTagRemoteSemver(t *testing.T) {
 	want = fmt.Sprintf("3.0.0 -> %[1]s (created)\n3.0 -> %[1]s (created)\n3 -> %[1]s (created)\nlatest -> %[1]s (moved)\n", d106)
 	if err != nil || out != want {
 		t.Errorf("dry run: %v\n%s\nwant\n%s", err, out, want)
+	}
+
+	// --format: written tags are push results, a dry run's steps plan
+	// items; kept tags stay on stderr as text.
+	out, errOut, err = runFormat("json", semverFlags{NoLatest: true}, host+"/app:build-106", host+"/app:2.1.106")
+	var pushed pushedItem
+	if jerr := json.Unmarshal([]byte(out), &pushed); err != nil || jerr != nil ||
+		pushed != (pushedItem{Repository: host + "/app", Tag: "2.1.106", Digest: d106, Size: s106}) ||
+		!strings.Contains(errOut, "2.1: kept at "+d114) {
+		t.Errorf("--format json: %v %v\nstdout %q\nstderr %q", err, jerr, out, errOut)
+	}
+	out, _, err = runFormat("{{.Tag}} {{.Action}} {{.Digest}} {{.Reason}}", semverFlags{DryRun: true}, host+"/app:build-106", host+"/app:2.0.1")
+	want = fmt.Sprintf("2.0.1 created %[1]s \n2.0 created %[1]s \n2 kept %[2]s 2.1.114 is newer than 2.0.1\nlatest kept %[2]s 2.1.114 is newer than 2.0.1\n", d106, d114)
+	if err != nil || out != want {
+		t.Errorf("dry run with a template: %v\n%s\nwant\n%s", err, out, want)
+	}
+	out, _, err = runFormat("json", semverFlags{DryRun: true, NoLatest: true}, host+"/app:build-106", host+"/app:2.0.1")
+	var step planItem
+	if jerr := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &step); err != nil || jerr != nil ||
+		step != (planItem{Repository: host + "/app", Tag: "2.0.1", Digest: d106, Action: "created"}) {
+		t.Errorf("dry run as JSON: %v %v %q", err, jerr, out)
 	}
 
 	_, _, err = run(semverFlags{}, host+"/other:1", host+"/app:3.0.0")

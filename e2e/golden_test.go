@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -105,9 +106,27 @@ func TestPinBinary(t *testing.T) {
 	if b, _ := os.ReadFile(p); r.Code != 0 || string(b) != src || !strings.Contains(r.Stdout, "+FROM "+reg.Ref("golden/base:1.0")+"@"+dBase+" AS build\n") {
 		t.Errorf("pin --dry-run: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
+	// With --format a dry run prints what would be pinned as items, no
+	// diff, in the order of the FROMs (the ARG is pinned for the second).
+	r = e.Run(t, "pin", "--dry-run", "--format", "json")
+	wantItems := `{"file":"Dockerfile","line":3,"old":"` + reg.Ref("golden/base:1.0") + `","new":"` + reg.Ref("golden/base:1.0") + "@" + dBase + `","dryRun":true}` + "\n" +
+		`{"file":"Dockerfile","line":2,"old":"` + reg.Ref("golden/multi:2") + `","new":"` + reg.Ref("golden/multi:2") + "@" + dMulti + `","dryRun":true}` + "\n"
+	if b, _ := os.ReadFile(p); r.Code != 0 || string(b) != src || r.Stdout != wantItems {
+		t.Errorf("pin --dry-run --format json: exit %d stdout %q, want %q; stderr %q", r.Code, r.Stdout, wantItems, r.Stderr)
+	}
+	r = e.Run(t, "pin", "--format", "{{.Line}} {{.New}} {{.DryRun}}")
+	if b, _ := os.ReadFile(p); r.Code != 0 || string(b) != want ||
+		r.Stdout != "3 "+reg.Ref("golden/base:1.0")+"@"+dBase+" false\n2 "+reg.Ref("golden/multi:2")+"@"+dMulti+" false\n" {
+		t.Errorf("pin --format: exit %d stdout %q stderr %q\n%s\nwant\n%s", r.Code, r.Stdout, r.Stderr, b, want)
+	}
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r = e.Run(t, "pin")
-	if b, _ := os.ReadFile(p); r.Code != 0 || string(b) != want {
-		t.Errorf("pin: exit %d stderr %q\n%s\nwant\n%s", r.Code, r.Stderr, b, want)
+	wantText := "Dockerfile:3: " + reg.Ref("golden/base:1.0") + " -> " + reg.Ref("golden/base:1.0") + "@" + dBase + "\n" +
+		"Dockerfile:2: " + reg.Ref("golden/multi:2") + " -> " + reg.Ref("golden/multi:2") + "@" + dMulti + "\n"
+	if b, _ := os.ReadFile(p); r.Code != 0 || string(b) != want || r.Stdout != wantText {
+		t.Errorf("pin: exit %d stdout %q stderr %q\n%s\nwant\n%s", r.Code, r.Stdout, r.Stderr, b, want)
 	}
 	r = e.Run(t, "pin")
 	if b, _ := os.ReadFile(p); r.Code != 0 || string(b) != want || r.Stdout != "" {
@@ -117,6 +136,21 @@ func TestPinBinary(t *testing.T) {
 	r = e.Run(t, "check", "dockerfile", "--allow", reg.Host+"/golden/", "--require-pinned")
 	if r.Code != 0 {
 		t.Errorf("check after pin: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+
+	// A symlinked Dockerfile is pinned through the link, which stays one.
+	target := writeDockerfile(t, e, "shared/Dockerfile.base", "FROM "+reg.Ref("golden/base:1.0")+"\n")
+	link := filepath.Join(e.Dir, "svc", "Dockerfile")
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("..", "shared", "Dockerfile.base"), link); err != nil {
+		t.Fatal(err)
+	}
+	r = e.Run(t, "pin", "svc/Dockerfile")
+	b, _ := os.ReadFile(target)
+	if fi, err := os.Lstat(link); r.Code != 0 || err != nil || fi.Mode()&os.ModeSymlink == 0 || string(b) != "FROM "+reg.Ref("golden/base:1.0")+"@"+dBase+"\n" {
+		t.Errorf("pin through a symlink: exit %d stderr %q, link %v, target %q", r.Code, r.Stderr, err, b)
 	}
 
 	writeDockerfile(t, e, "missing/Dockerfile", "FROM "+reg.Ref("golden/nope:1")+"\n")
@@ -166,6 +200,10 @@ func TestSemverRemoteBinary(t *testing.T) {
 		if got := digest(tag); got != want {
 			t.Errorf("after 2.1.106: %s -> %s, want %s", tag, got, want)
 		}
+	}
+	r = e.Run(t, "tag", "--semver", "--remote", "--format", "{{.Repository}} {{.Tag}} {{.Size}}", reg.Ref("app:2.1.106"))
+	if want := fmt.Sprintf("%[1]s 2.1.106 %[2]d\n", reg.Ref("app"), n106); r.Code != 0 || r.Stdout != want {
+		t.Errorf("--format template: exit %d stdout %q, want %q; stderr %q", r.Code, r.Stdout, want, r.Stderr)
 	}
 
 	// A pre-release moves nothing; a newer minor moves 2 and latest.
@@ -229,6 +267,33 @@ func TestSemverLocalBinary(t *testing.T) {
 	if ids("build:114") == "" || ids("build:114") == ids("build:106") ||
 		ids("registry.local:5000/app:latest") != ids("build:114") || ids("registry.local:5000/app:v2.1.106") != ids("build:106") {
 		t.Errorf("tags point at the wrong images")
+	}
+	// --format: a written tag is a push result, a dry run's step a plan
+	// item; plain tag prints nothing and takes no --format.
+	r = e.Run(t, "tag", "--semver", "--format", "json", "build:114", "registry.local:5000/app:v2.1.115")
+	var written []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("tag --semver --format json: %v in %q", err, r.Stdout)
+		}
+		written = append(written, m)
+	}
+	d114 := strings.TrimSpace(e.Run(t, "images", "--format", "{{.Digest}}", "build:114").Stdout)
+	if r.Code != 0 || len(written) != 4 || written[0]["repository"] != "registry.local:5000/app" || written[0]["tag"] != "v2.1.115" ||
+		written[3]["tag"] != "latest" || written[3]["digest"] != d114 || written[3]["size"].(float64) <= 0 {
+		t.Errorf("tag --semver --format json: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	r = e.Run(t, "tag", "--semver", "--dry-run", "--format", "{{.Tag}} {{.Action}} {{.Reason}}", "build:106", "registry.local:5000/app:v2.1.107")
+	want = "v2.1.107 created \nv2.1 kept v2.1.115 is newer than v2.1.107\nv2 kept v2.1.115 is newer than v2.1.107\nlatest kept v2.1.115 is newer than v2.1.107\n"
+	if r.Code != 0 || r.Stdout != want {
+		t.Errorf("tag --semver --dry-run --format: exit %d stdout %q, want %q; stderr %q", r.Code, r.Stdout, want, r.Stderr)
+	}
+	if r := e.Run(t, "tag", "--format", "json", "build:106", "other:1"); r.Code != 2 || r.Stdout != "" {
+		t.Errorf("tag --format without --semver: exit %d stdout %q", r.Code, r.Stdout)
+	}
+	if r := e.Run(t, "tag", "build:106", "other:1"); r.Code != 0 || r.Stdout != "" || r.Stderr != "" {
+		t.Errorf("plain tag: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 	if r := e.Run(t, "tag", "--semver", "build:106", "registry.local:5000/app:2.1"); r.Code != 2 || !strings.Contains(r.Stderr, "MAJOR.MINOR.PATCH") {
 		t.Errorf("invalid version: exit %d stderr %q", r.Code, r.Stderr)

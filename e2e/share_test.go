@@ -167,9 +167,18 @@ func TestCopyErrors(t *testing.T) {
 	t.Parallel()
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
 	e := testenv.NewEnv(t)
-	res := e.Run(t, "copy", reg.Ref("nothing:here"), reg.Ref("other:v1"))
-	wantCode(t, res, 3)
-	res = e.Run(t, "copy", "127.0.0.1:1/app:v1", reg.Ref("other:v1"))
+	// A missing source is reported alone: no push header before it.
+	for _, args := range [][]string{
+		{"copy", reg.Ref("nothing:here"), reg.Ref("other:v1")},
+		{"copy", "-a", reg.Ref("nothing"), reg.Ref("other")},
+	} {
+		res := e.Run(t, args...)
+		wantCode(t, res, 3)
+		if !strings.HasPrefix(res.Stderr, "Error: ") || strings.Count(res.Stderr, "\n") != 1 || res.Stdout != "" {
+			t.Errorf("%q: stderr %q, want the error alone", args, res.Stderr)
+		}
+	}
+	res := e.Run(t, "copy", "127.0.0.1:1/app:v1", reg.Ref("other:v1"))
 	wantCode(t, res, 1)
 	if !strings.Contains(res.Stderr, "127.0.0.1:1") {
 		t.Errorf("unreachable registry not named: %s", res.Stderr)

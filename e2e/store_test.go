@@ -275,6 +275,14 @@ func TestStoreSaveLoadRoundTrip(t *testing.T) {
 	if r.Stdout != "Loaded image: localhost:5000/app:v1\n" {
 		t.Fatalf("load of what went through the pipe: %q", r.Stdout)
 	}
+
+	// -o in a directory that does not exist: exit 2 naming the path asked
+	// for, not the temp file written beside it.
+	missing := filepath.Join(t.TempDir(), "missing", "file.tar")
+	r = src.Run(t, "save", "-o", missing, "localhost:5000/app:v1")
+	if want := "Error: writing " + missing + ": no such file or directory\n"; r.Code != 2 || r.Stderr != want {
+		t.Errorf("save -o in a missing directory: exit %d stderr %q, want exit 2 and %q", r.Code, r.Stderr, want)
+	}
 }
 
 func TestStoreBadInput(t *testing.T) {

@@ -166,8 +166,14 @@ func argOperand(df *dockerfile.File, fr dockerfile.From) (dockerfile.Arg, string
 // WriteFileAtomic replaces path with data: written to a temporary file in
 // the same directory with path's permissions, synced, then renamed over
 // path, so a reader (or a crash) sees the old file or the new, never half.
+// A symbolic link is written through: the file it points to is replaced
+// (keeping that file's mode) and the link stays a link, as an editor saving
+// it would leave it.
 func WriteFileAtomic(path string, data []byte) error {
 	mode := os.FileMode(0o644)
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
 	}

@@ -19,6 +19,10 @@ type CopyOptions struct {
 	Platform *v1.Platform
 	// Progress receives an event per blob.
 	Progress ProgressFunc
+	// Pushing, when set, is called once the source is read and the copy to
+	// the destination starts: a caller announcing the push waits for it,
+	// so that a missing source is reported alone.
+	Pushing func()
 }
 
 // Copy copies src to dst registry to registry, streaming every blob from
@@ -64,6 +68,9 @@ func (c *Client) Copy(ctx context.Context, src, dst reference.Reference, opts Co
 	popts := PushOptions{Progress: opts.Progress}
 	if strings.EqualFold(src.Registry(), dst.Registry()) && src.Repository() != dst.Repository() {
 		popts.MountFrom = src.Repository()
+	}
+	if opts.Pushing != nil {
+		opts.Pushing()
 	}
 	return c.Push(ctx, dst, tags, popts)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -25,7 +26,21 @@ var (
 	ErrDeleteDisabled = errors.New("deletion is disabled")
 )
 
-// AuthError is an authentication or authorization failure at Host.
+// DockerHub is Docker Hub as messages name it: "docker.io", how users
+// write it in references, not index.docker.io, the host requests go to.
+const DockerHub = "docker.io"
+
+// shownHost is host as messages show it: Docker Hub's API host is
+// DockerHub. Requests and credential keys keep the real host.
+func shownHost(host string) string {
+	if host == name.DefaultRegistry {
+		return DockerHub
+	}
+	return host
+}
+
+// AuthError is an authentication or authorization failure at Host (as
+// shownHost names it: DockerHub for Docker Hub).
 type AuthError struct {
 	Host string
 	Err  error
@@ -85,6 +100,7 @@ func classify(host string, err error) error {
 	if errors.As(err, &ae) || errors.As(err, &ue) || errors.Is(err, ErrNotFound) {
 		return err
 	}
+	host = shownHost(host)
 	err = redactError(err)
 	if unreachable(err) {
 		return &unreachableError{host: host, err: err}
@@ -170,8 +186,9 @@ type RetryError struct {
 }
 
 func (e *RetryError) Error() string {
+	host := shownHost(e.Host)
 	if e.Limit != nil {
-		msg := fmt.Sprintf("%s: pull rate limit reached", e.Host)
+		msg := fmt.Sprintf("%s: pull rate limit reached", host)
 		if e.Limit.Limit > 0 && e.Limit.Window > 0 {
 			msg += fmt.Sprintf(" (%d pulls per %s)", e.Limit.Limit, e.Limit.Window)
 		}
@@ -179,10 +196,10 @@ func (e *RetryError) Error() string {
 	}
 	if !e.RetryAfter.IsZero() {
 		return fmt.Sprintf("%s is rate limiting requests; it asks to retry after %s (in %s): %v",
-			e.Host, e.RetryAfter.UTC().Format(time.RFC1123), time.Until(e.RetryAfter).Round(time.Second), e.Err)
+			host, e.RetryAfter.UTC().Format(time.RFC1123), time.Until(e.RetryAfter).Round(time.Second), e.Err)
 	}
 	return fmt.Sprintf("giving up on %s after %d attempts in %s: %v",
-		e.Host, e.Attempts, e.Elapsed.Round(100*time.Millisecond), e.Err)
+		host, e.Attempts, e.Elapsed.Round(100*time.Millisecond), e.Err)
 }
 
 // Unwrap returns the last failure.

@@ -39,9 +39,10 @@ func (c *Client) checkCredentials(ctx context.Context, host, username, password 
 	if err != nil {
 		return "", fmt.Errorf("invalid registry %q: %w", host, err)
 	}
+	shown := shownHost(reg.RegistryStr())
 	pr, err := transport.Ping(ctx, reg, c.transport)
 	if err != nil {
-		return "", fmt.Errorf("contacting %s: %w", host, err)
+		return "", fmt.Errorf("contacting %s: %w", shown, err)
 	}
 	scheme := "https"
 	if pr.Insecure {
@@ -50,23 +51,24 @@ func (c *Client) checkCredentials(ctx context.Context, host, username, password 
 	v2 := scheme + "://" + reg.RegistryStr() + "/v2/"
 	switch strings.ToLower(pr.Scheme) {
 	case "basic":
-		return "", c.checkV2(ctx, host, v2, func(r *http.Request) { r.SetBasicAuth(username, password) })
+		return "", c.checkV2(ctx, shown, v2, func(r *http.Request) { r.SetBasicAuth(username, password) })
 	case "bearer":
 		tok, err := c.exchange(ctx, reg, pr, scheme == "http", username, password)
 		if err != nil {
 			return "", err
 		}
-		return tok.RefreshToken, c.checkV2(ctx, host, v2, func(r *http.Request) {
+		return tok.RefreshToken, c.checkV2(ctx, shown, v2, func(r *http.Request) {
 			r.Header.Set("Authorization", "Bearer "+tok.Token)
 		})
 	case "":
 		// The registry asks for no credentials; docker's login succeeds too.
 		return "", nil
 	}
-	return "", fmt.Errorf("%s asks for %q authentication, which ctl does not support", host, pr.Scheme)
+	return "", fmt.Errorf("%s asks for %q authentication, which ctl does not support", shown, pr.Scheme)
 }
 
-// checkV2 sends GET /v2/ with the credentials set by authorize.
+// checkV2 sends GET /v2/ with the credentials set by authorize; host names
+// the registry in errors.
 func (c *Client) checkV2(ctx context.Context, host, v2 string, authorize func(*http.Request)) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v2, nil)
 	if err != nil {
@@ -94,16 +96,17 @@ type tokenResponse struct {
 // own host:port (go-containerregistry's SSRF rule).
 func (c *Client) exchange(ctx context.Context, reg name.Registry, pr *transport.Challenge, insecure bool, username, password string) (*tokenResponse, error) {
 	host := reg.RegistryStr()
+	shown := shownHost(host)
 	realm, err := url.Parse(pr.Parameters["realm"])
 	if err != nil || realm.Host == "" {
-		return nil, fmt.Errorf("%s: invalid token realm %q", host, pr.Parameters["realm"])
+		return nil, fmt.Errorf("%s: invalid token realm %q", shown, pr.Parameters["realm"])
 	}
 	if realm.Scheme != "https" && !(realm.Scheme == "http" && insecure) {
-		return nil, fmt.Errorf("%s: refusing token realm %s: not https", host, redactURL(realm))
+		return nil, fmt.Errorf("%s: refusing token realm %s: not https", shown, redactURL(realm))
 	}
 	if realm.Host != host {
 		if ip := net.ParseIP(realm.Hostname()); ip != nil && (ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()) {
-			return nil, fmt.Errorf("%s: refusing token realm %s: a private address", host, redactURL(realm))
+			return nil, fmt.Errorf("%s: refusing token realm %s: a private address", shown, redactURL(realm))
 		}
 	}
 	q := realm.Query()
@@ -121,28 +124,28 @@ func (c *Client) exchange(ctx context.Context, reg name.Registry, pr *transport.
 	req.SetBasicAuth(username, password)
 	resp, err := c.noRedirects().Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("contacting the token server of %s: %w", host, err)
+		return nil, fmt.Errorf("contacting the token server of %s: %w", shown, err)
 	}
 	defer resp.Body.Close()
-	if err := refused(host, transport.CheckError(resp, http.StatusOK)); err != nil {
+	if err := refused(shown, transport.CheckError(resp, http.StatusOK)); err != nil {
 		return nil, err
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading the token of %s: %w", host, err)
+		return nil, fmt.Errorf("reading the token of %s: %w", shown, err)
 	}
 	if len(body) > maxTokenBody {
-		return nil, fmt.Errorf("the token server of %s answered more than %d bytes", host, maxTokenBody)
+		return nil, fmt.Errorf("the token server of %s answered more than %d bytes", shown, maxTokenBody)
 	}
 	var tok tokenResponse
 	if err := json.Unmarshal(body, &tok); err != nil {
-		return nil, fmt.Errorf("the token server of %s answered no JSON: %w", host, err)
+		return nil, fmt.Errorf("the token server of %s answered no JSON: %w", shown, err)
 	}
 	if tok.Token == "" {
 		tok.Token = tok.AccessToken
 	}
 	if tok.Token == "" {
-		return nil, fmt.Errorf("the token server of %s issued no token", host)
+		return nil, fmt.Errorf("the token server of %s issued no token", shown)
 	}
 	return &tok, nil
 }

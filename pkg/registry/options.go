@@ -58,7 +58,7 @@ type RetryPolicy struct {
 // RateLimit is Docker Hub's view of the pull rate limit, from the
 // ratelimit-limit and ratelimit-remaining headers of a response.
 type RateLimit struct {
-	Host      string
+	Host      string        // as messages name it (DockerHub for Docker Hub)
 	Limit     int           // pulls allowed per Window (0 if not given)
 	Remaining int           // pulls left in the current window
 	Window    time.Duration // the window (0 if not given)

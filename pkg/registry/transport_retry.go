@@ -106,7 +106,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				if rem, w, ok := parseLimit(resp.Header.Get("Ratelimit-Remaining")); ok && rem == 0 {
 					limit, _, _ := parseLimit(resp.Header.Get("Ratelimit-Limit"))
 					return nil, &RetryError{Host: req.URL.Host, Attempts: attempt, Elapsed: t.now().Sub(start), Err: last,
-						Limit: &RateLimit{Host: req.URL.Host, Limit: limit, Remaining: 0, Window: w}}
+						Limit: &RateLimit{Host: shownHost(req.URL.Host), Limit: limit, Remaining: 0, Window: w}}
 				}
 			}
 		case bufferable(req, resp):
@@ -182,7 +182,7 @@ func (t *retryTransport) reportLimit(host string, h http.Header) {
 	if t.onLimit == nil || rem == "" {
 		return
 	}
-	l := RateLimit{Host: host}
+	l := RateLimit{Host: shownHost(host)}
 	var ok bool
 	if l.Remaining, l.Window, ok = parseLimit(rem); !ok {
 		return

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -615,5 +616,32 @@ func TestRetryMidBody(t *testing.T) {
 	b, err := io.ReadAll(resp.Body)
 	if err != nil || string(b) != `{"schemaVersion": 2}` || n.Load() != 2 {
 		t.Errorf("body %q, %v after %d requests", b, err, n.Load())
+	}
+}
+
+// Docker Hub is named docker.io in errors (its API host index.docker.io is
+// what go-containerregistry sends requests to, not what users type).
+func TestClassifyNamesDockerHub(t *testing.T) {
+	t.Parallel()
+	denied := &transport.Error{StatusCode: http.StatusUnauthorized}
+	var ae *AuthError
+	if err := classify("index.docker.io", fmt.Errorf("pulling: %w", denied)); !errors.As(err, &ae) || ae.Host != DockerHub ||
+		strings.Contains(err.Error(), "index.docker.io") {
+		t.Errorf("auth error %v (host %q)", err, ae.Host)
+	}
+	refused := &url.Error{Op: "Get", URL: "https://index.docker.io/v2/", Err: &net.OpError{Op: "dial", Err: errors.New("refused")}}
+	if err := classify("index.docker.io", refused); !strings.HasPrefix(err.Error(), "registry docker.io unreachable: ") {
+		t.Errorf("unreachable: %q", err)
+	}
+	req, _ := http.NewRequest(http.MethodHead, "https://index.docker.io/v2/library/nginx/manifests/nope", nil)
+	if err := classify("index.docker.io", &transport.Error{StatusCode: http.StatusNotFound, Request: req}); !strings.HasPrefix(err.Error(), "docker.io/library/nginx:nope: ") {
+		t.Errorf("not found: %q", err)
+	}
+	if err := (&RetryError{Host: "index.docker.io", Attempts: 3, Err: errors.New("503")}); !strings.HasPrefix(err.Error(), "giving up on docker.io ") {
+		t.Errorf("retries: %q", err)
+	}
+	// Other registries keep their host.
+	if err := classify("reg.example:5000", fmt.Errorf("pulling: %w", denied)); !errors.As(err, &ae) || ae.Host != "reg.example:5000" {
+		t.Errorf("other registry: %v", err)
 	}
 }
