@@ -42,9 +42,6 @@ func exitCode(err error) (int, string) {
 		errors.Is(err, store.ErrInvalidInput),
 		errors.Is(err, auth.ErrConfig):
 		return exitUsage, ""
-	case errors.As(err, &ae) && ae.Host == registry.DockerHub:
-		// ctl login defaults to Docker Hub, as docker's hint for it says.
-		return exitAuth, "run: ctl login"
 	case errors.As(err, &ae):
 		return exitAuth, "run: ctl login " + ae.Host
 	case errors.Is(err, auth.ErrBadCredentials),

@@ -73,7 +73,7 @@ func TestExitCodeMapping(t *testing.T) {
 		{fmt.Errorf("get: %w", registry.ErrNotFound), exitNotFound, ""},
 		{fmt.Errorf("push: %w", &registry.AuthError{Host: "reg.example:5000", Err: errors.New("denied")}), exitAuth, "run: ctl login reg.example:5000"},
 		// Docker Hub is ctl login's default: docker's hint names no host.
-		{fmt.Errorf("pull: %w", &registry.AuthError{Host: registry.DockerHub, Err: errors.New("denied")}), exitAuth, "run: ctl login"},
+		{fmt.Errorf("pull: %w", &registry.AuthError{Host: registry.DockerHub, Err: errors.New("denied")}), exitAuth, "run: ctl login docker.io"},
 		{fmt.Errorf("delete: %w", registry.ErrDeleteDisabled), exitFailure, ""},
 	} {
 		code, hint := exitCode(tc.err)
