@@ -48,9 +48,6 @@ and pushes nothing.`,
 			if opts.Semver.Semver && opts.AllTags {
 				return errors.New("--semver and --all-tags cannot be combined")
 			}
-			if opts.Semver.DryRun && opts.Format != "text" {
-				return errors.New("--dry-run prints its plan as text; --format applies to what a push writes")
-			}
 			return cobra.ExactArgs(1)(c, args)
 		},
 		ValidArgsFunction: completeLocalRefs(f, 1),
