@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -83,7 +82,7 @@ func (c *Client) artifact(ctx context.Context, s *session, ref reference.Referen
 		return nil, err
 	}
 	wrap := func(err error) error {
-		return classify(nref.Context().RegistryStr(), fmt.Errorf("reading %s: %w", ref.String(), err))
+		return classify(nref.Context().RegistryStr(), about("reading", ref, err))
 	}
 	a, err := s.artifact(ctx, nref.Identifier())
 	if err == nil && platform != nil {

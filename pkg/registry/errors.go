@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -123,6 +124,16 @@ func classify(host string, err error) error {
 		}
 	}
 	return err
+}
+
+// about prefixes err with "doing REF: ", unless its text names ref already
+// (a registry's not-found answer does: "HOST/NAME:TAG: manifest unknown"),
+// so that no message says the reference twice.
+func about(doing string, ref reference.Reference, err error) error {
+	if strings.Contains(err.Error(), ref.String()) {
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", doing, ref.String(), err)
 }
 
 // notFound words a 404 or *_UNKNOWN answer about a manifest or about a

@@ -645,3 +645,17 @@ func TestClassifyNamesDockerHub(t *testing.T) {
 		t.Errorf("other registry: %v", err)
 	}
 }
+
+// A message names the reference once: a registry's not-found answer
+// already does, other errors get the reference as a prefix.
+func TestAboutNamesTheReferenceOnce(t *testing.T) {
+	t.Parallel()
+	ref := mustRef(t, "reg.example/app:v1")
+	if got := about("pulling", ref, notFoundError{errors.New("reg.example/app:v1: manifest unknown")}).Error(); got != "reg.example/app:v1: manifest unknown" {
+		t.Errorf("not found: %q", got)
+	}
+	err := about("pulling", ref, io.ErrUnexpectedEOF)
+	if got := err.Error(); got != "pulling reg.example/app:v1: unexpected EOF" || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("other error: %q", got)
+	}
+}
