@@ -162,6 +162,11 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	if err != nil {
 		return nil, wrap(err)
 	}
+	if _, index := a.(v1.ImageIndex); opts.Platform != nil && !index {
+		if err := checkPlatform(img, platform); err != nil {
+			return nil, wrap(err)
+		}
+	}
 	digest, err := a.Digest()
 	if err != nil {
 		return nil, wrap(err)
@@ -210,6 +215,22 @@ func platformImage(a Artifact, platform v1.Platform) (v1.Image, error) {
 		return idx.Image(child.Digest)
 	}
 	return nil, notFoundError{fmt.Errorf("no matching manifest for %s in the manifest list entries", platformString(platform))}
+}
+
+// checkPlatform refuses a single-platform image whose config names another
+// platform than the one asked for with --platform, as docker's pull does
+// ("was found but does not match the specified platform"). A config that
+// names none is taken as it is.
+func checkPlatform(img v1.Image, want v1.Platform) error {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	got := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
+	if got.OS == "" && got.Architecture == "" || got.Satisfies(want) {
+		return nil
+	}
+	return notFoundError{fmt.Errorf("the image was found but does not match the specified platform: wanted %s, actual: %s", platformString(want), platformString(got))}
 }
 
 func platformString(p v1.Platform) string {

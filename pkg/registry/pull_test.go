@@ -272,6 +272,34 @@ func TestPullPlatform(t *testing.T) {
 	}
 }
 
+// A single-platform image pulled with --platform must be that platform
+// (docker refuses it otherwise); without --platform it is taken as it is.
+func TestPullSinglePlatformMismatch(t *testing.T) {
+	t.Parallel()
+	reg := newFakeRegistry(t)
+	c := newShareClient(t)
+	img, _ := random.Image(100, 1)
+	cf, _ := img.ConfigFile()
+	cf.OS, cf.Architecture, cf.Variant = "linux", "arm64", "v8"
+	img, _ = mutate.ConfigFile(img, cf)
+	ref := mustRef(t, reg.host()+"/arm:v1")
+	nref, _ := c.Ref(ref)
+	if err := remote.Write(nref, img); err != nil {
+		t.Fatal(err)
+	}
+	amd, _ := ParsePlatform("linux/amd64")
+	_, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{Platform: amd})
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "wanted linux/amd64, actual: linux/arm64/v8") {
+		t.Errorf("pull --platform linux/amd64 of an arm64 image: %v", err)
+	}
+	arm, _ := ParsePlatform("linux/arm64")
+	for _, p := range []*v1.Platform{arm, nil} {
+		if _, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{Platform: p}); err != nil {
+			t.Errorf("pull --platform %v of an arm64 image: %v", p, err)
+		}
+	}
+}
+
 // TestPullChecksManifest: pull reads manifests with the session's checked
 // GET: a Content-Type that contradicts the manifest's mediaType, or a body
 // that is not what Docker-Content-Digest says, fails the pull.
