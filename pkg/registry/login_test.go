@@ -14,7 +14,8 @@ import (
 // TestTokenRealmRules: login sends the password only to a realm that is
 // https (http only for an insecure registry) and is not a private or
 // loopback address other than the registry's own host:port; it follows no
-// redirect from the token server and reads a bounded token body.
+// redirect from the token server and reads a bounded token body. The
+// token exchange of every other command refuses the same realms.
 func TestTokenRealmRules(t *testing.T) {
 	t.Parallel()
 	var elsewhere atomic.Int32
@@ -75,12 +76,20 @@ func TestTokenRealmRules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = c.CheckCredentials(context.Background(), strings.TrimPrefix(srv.URL, "https://"), "alice", "pw")
+			host := strings.TrimPrefix(srv.URL, "https://")
+			_, err = c.CheckCredentials(context.Background(), host, "alice", "pw")
 			switch {
 			case tc.errSub == "" && err != nil:
 				t.Errorf("login: %v", err)
 			case tc.errSub != "" && (err == nil || !strings.Contains(err.Error(), tc.errSub)):
 				t.Errorf("login: %v, want an error with %q", err, tc.errSub)
+			}
+			// Every other command's token exchange (go-containerregistry's)
+			// refuses the same realms.
+			if tc.realm != "" {
+				if _, err := c.ListTags(context.Background(), mustRef(t, host+"/r"), 0); err == nil || !strings.Contains(err.Error(), "realm") {
+					t.Errorf("tags list: %v, want a realm error", err)
+				}
 			}
 		})
 	}
