@@ -374,6 +374,35 @@ func TestCredentialHelpers(t *testing.T) {
 			t.Errorf("fell back to config.json: %s", b)
 		}
 	})
+
+	// A helper that fails, or is missing, when a command reads the
+	// credentials is an error naming it: not anonymous access, and not the
+	// password config.json also holds for the host.
+	reg.PushRandomImage(t, "team/app:v1", 1, 64)
+	for _, helper := range []string{"ctlbroken", "ctl-no-such-helper"} {
+		t.Run(helper+" on read", func(t *testing.T) {
+			t.Parallel()
+			e := testenv.NewEnv(t)
+			bin := filepath.Join(e.Home, "bin")
+			if err := os.MkdirAll(bin, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			broken := "#!/bin/sh\necho 'the keychain is locked'\nexit 1\n"
+			if err := os.WriteFile(filepath.Join(bin, "docker-credential-ctlbroken"), []byte(broken), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			e.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+			e.Setenv("SSL_CERT_FILE", reg.CACertFile)
+			writeConfig(t, e, map[string]any{
+				"credHelpers": map[string]string{reg.Host: helper},
+				"auths":       map[string]any{reg.Host: map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))}},
+			})
+			r := e.Run(t, "digest", reg.Ref("team/app:v1"))
+			if r.Code == 0 || r.Stdout != "" || !strings.Contains(r.Stderr, "docker-credential-"+helper) {
+				t.Errorf("digest with a failing helper: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+			}
+		})
+	}
 }
 
 // TestConfigFileErrors: a config file that cannot be read, ctl's own or

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -302,6 +303,51 @@ func TestPushInterrupted(t *testing.T) {
 	wantCode(t, res, 0)
 	if n := proxy.Count("POST", "/blobs/uploads/"); n != 0 || strings.Count(res.Stderr, "Layer already exists") != 2 {
 		t.Errorf("second push started %d uploads:\n%s", n, res.Stderr)
+	}
+}
+
+// TestPullInterrupted: Ctrl-C or SIGKILL while one layer's GET hangs (the
+// others may be in) leaves no image in the store, and the next pull
+// completes and stores the image whole.
+func TestPullInterrupted(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	img := reg.PushRandomImage(t, "app:v1", 3, 64<<10)
+	layers, _ := img.Layers()
+	ld, _ := layers[1].Digest()
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			proxy := testenv.NewProxy(t, reg.URL, nil)
+			proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/blobs/" + ld.String(), Times: 1, Kind: testenv.FaultHang})
+			e := testenv.NewEnv(t)
+			cmd := exec.Command(testenv.CtlBinary(t), "pull", proxy.Host+"/app:v1")
+			cmd.Env = e.Environ()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for proxy.Count("GET", "/blobs/"+ld.String()) == 0 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Wait(); err == nil {
+				t.Fatal("interrupted pull succeeded")
+			}
+			res := e.Run(t, "images", "-q")
+			wantCode(t, res, 0)
+			if res.Stdout != "" {
+				t.Fatalf("an interrupted pull left an image: %q", res.Stdout)
+			}
+			wantCode(t, e.Run(t, "pull", "-q", proxy.Host+"/app:v1"), 0)
+			res = e.Run(t, "images", "--format", "{{.Digest}}", proxy.Host+"/app:v1")
+			if strings.TrimSpace(res.Stdout) != mustDigest(t, img).String() {
+				t.Errorf("stored image %q, want %s", res.Stdout, mustDigest(t, img))
+			}
+			wantCode(t, e.Run(t, "save", "-o", t.TempDir()+"/out.tar", proxy.Host+"/app:v1"), 0)
+		})
 	}
 }
 

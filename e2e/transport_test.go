@@ -41,4 +41,14 @@ func TestTransportFaults(t *testing.T) {
 	if r.Code != 1 || !strings.Contains(r.Stderr, "is rate limiting requests; it asks to retry after") || !strings.Contains(r.Stderr, "(in 1h59m") && !strings.Contains(r.Stderr, "(in 2h0m") {
 		t.Errorf("429 for two hours: exit %d, stderr %q", r.Code, r.Stderr)
 	}
+
+	// Server-supplied text reaches the terminal with its control
+	// characters escaped.
+	proxy.ClearFaults()
+	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: tagsPath, Kind: testenv.FaultStatus, Status: 400,
+		Body: `{"errors":[{"code":"DENIED","message":"bad \u001b[2J\u001b]0;owned\u0007 request"}]}`})
+	r = e.Run(t, "tags", "list", repo)
+	if r.Code == 0 || strings.ContainsAny(r.Stderr, "\x1b\a") || !strings.Contains(r.Stderr, `bad \x1b[2J\x1b]0;owned\a request`) {
+		t.Errorf("error text with control characters: exit %d, stderr %q", r.Code, r.Stderr)
+	}
 }

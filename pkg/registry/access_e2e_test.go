@@ -286,6 +286,31 @@ func TestClientRedirectDropsCredentials(t *testing.T) {
 	}
 }
 
+// An upload Location on another host gets the upload, as given, but not
+// the registry's credentials.
+func TestUploadLocationElsewhereGetsNoCredentials(t *testing.T) {
+	t.Parallel()
+	proxy, c, _ := faulty(t)
+	snoop := testenv.NewSnoopServer(t)
+	proxy.AddFault(testenv.Fault{Method: "POST", PathRegexp: "/blobs/uploads/", Kind: testenv.FaultStatus, Status: http.StatusAccepted,
+		Header: http.Header{"Location": {snoop.URL + "/upload/1?_state=abc"}}})
+	if err := c.push(t, proxy.Host+"/team/elsewhere:v1", 1); err == nil {
+		t.Fatal("push to an upload Location that refuses it succeeded")
+	}
+	var puts int
+	for _, r := range snoop.Requests() {
+		if r.Method == http.MethodPut && r.Path == "/upload/1" {
+			puts++
+		}
+	}
+	if puts == 0 {
+		t.Fatalf("no upload PUT reached the Location; requests: %v", snoop.Requests())
+	}
+	if snoop.SawAuthorization() {
+		t.Errorf("the upload Location on another host received Authorization")
+	}
+}
+
 // Sequential requests reuse one connection per registry; the token is
 // fetched once per scope set, not per request.
 func TestClientReuse(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -206,19 +207,29 @@ func TestDeleteMissingAndDisabled(t *testing.T) {
 		t.Errorf("missing digest: %v, want ErrNotFound", err)
 	}
 
-	// Deletion disabled: every DELETE answers 405 UNSUPPORTED.
-	off := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodDelete {
-			w.WriteHeader(http.StatusMethodNotAllowed)
-			fmt.Fprint(w, `{"errors":[{"code":"UNSUPPORTED"}]}`)
-			return
+	// Deletion disabled: every DELETE answers 405 (or 400) UNSUPPORTED,
+	// said plainly; the by-digest DELETE is sent once, not retried.
+	for _, status := range []int{http.StatusMethodNotAllowed, http.StatusBadRequest} {
+		var digestDeletes atomic.Int32
+		off := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodDelete {
+				if strings.Contains(r.URL.Path, "/manifests/sha256:") {
+					digestDeletes.Add(1)
+				}
+				w.WriteHeader(status)
+				fmt.Fprint(w, `{"errors":[{"code":"UNSUPPORTED"}]}`)
+				return
+			}
+			d.serve(w, r)
+		})
+		_, err := c.Delete(ctx, mustRef(t, hostOf(off)+"/r@"+dig), DeleteOptions{})
+		want := "deletion is disabled on " + hostOf(off) + " (run the registry with REGISTRY_STORAGE_DELETE_ENABLED=true)"
+		if !errors.Is(err, ErrDeleteDisabled) || err.Error() != want || digestDeletes.Load() != 1 {
+			t.Errorf("disabled (%d): %v after %d DELETEs", status, err, digestDeletes.Load())
 		}
-		d.serve(w, r)
-	})
-	_, err := c.Delete(ctx, mustRef(t, hostOf(off)+"/r:v1"), DeleteOptions{})
-	want := "deletion is disabled on " + hostOf(off) + " (run the registry with REGISTRY_STORAGE_DELETE_ENABLED=true)"
-	if !errors.Is(err, ErrDeleteDisabled) || err.Error() != want {
-		t.Errorf("disabled: %v", err)
+		if _, err := c.Delete(ctx, mustRef(t, hostOf(off)+"/r:v1"), DeleteOptions{}); !errors.Is(err, ErrDeleteDisabled) {
+			t.Errorf("disabled (%d), by tag: %v", status, err)
+		}
 	}
 	if _, ok := d.manifests[dig]; !ok || len(d.tagList()) != 1 {
 		t.Error("a registry with deletion disabled lost content")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 )
@@ -119,6 +120,38 @@ func TestListTagsBoundedBody(t *testing.T) {
 	_, err := newTestClient(t).ListTags(context.Background(), mustRef(t, hostOf(srv)+"/r"), 0)
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Fatalf("err = %v, want a size error", err)
+	}
+}
+
+// An endless error body and an oversized catalog page end the command
+// with an error instead of being read without bound.
+func TestErrorAndCatalogBodiesBounded(t *testing.T) {
+	t.Parallel()
+	endless := func(w http.ResponseWriter, r *http.Request) {
+		chunk := []byte(strings.Repeat("a", 1<<20))
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}
+	errSrv := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"errors":[{"code":"DENIED","message":"`)
+		endless(w, r)
+	})
+	catSrv := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"repositories":["`)
+		endless(w, r)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := newTestClient(t)
+	if _, err := c.ListTags(ctx, mustRef(t, hostOf(errSrv)+"/r"), 0); err == nil || ctx.Err() != nil {
+		t.Errorf("endless error body: %v (context %v)", err, ctx.Err())
+	}
+	if _, err := c.Catalog(ctx, hostOf(catSrv), 0); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("endless catalog page: %v, want a size error", err)
 	}
 }
 

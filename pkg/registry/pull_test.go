@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -332,6 +333,73 @@ func TestPullChecksManifest(t *testing.T) {
 			}
 			if len(sink.tags) != 0 {
 				t.Errorf("stored %v", sink.tags)
+			}
+		})
+	}
+}
+
+// TestPullRefusesBadDocuments: a manifest whose bytes are not the pinned
+// digest, one that is both an image and an index, one beyond the size cap,
+// and a config declaring an absurd size all fail the pull, and nothing is
+// stored.
+func TestPullRefusesBadDocuments(t *testing.T) {
+	t.Parallel()
+	other, _ := random.Image(100, 1)
+	otherRaw, _ := other.RawManifest()
+	otherDigest, _ := other.Digest()
+	for _, tc := range []struct {
+		name   string
+		byDig  bool                                   // pull by the image's digest, not its tag
+		serve  func(raw []byte) ([]byte, http.Header) // the manifest body sent instead of raw
+		errSub string
+	}{
+		{"pinned digest, other content", true, func([]byte) ([]byte, http.Header) {
+			return otherRaw, http.Header{"Docker-Content-Digest": {otherDigest.String()}}
+		}, "content has digest " + otherDigest.String()},
+		{"manifests and layers", false, func(raw []byte) ([]byte, http.Header) {
+			return append([]byte(`{"manifests":[],`), raw[1:]...), nil
+		}, "both manifests and layers"},
+		{"oversized", false, func(raw []byte) ([]byte, http.Header) {
+			return append(raw, bytes.Repeat([]byte(" "), maxManifestBytes)...), nil
+		}, "larger than"},
+		{"absurd config size", false, func(raw []byte) ([]byte, http.Header) {
+			var m v1.Manifest
+			if err := json.Unmarshal(raw, &m); err != nil {
+				panic(err)
+			}
+			m.Config.Size = 1 << 50
+			b, _ := json.Marshal(m)
+			return b, nil
+		}, "absurd size"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			reg, c, ref, img := seeded(t, 100, 1)
+			raw, _ := img.RawManifest()
+			mt, _ := img.MediaType()
+			body, hdr := tc.serve(raw)
+			reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+				if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/manifests/") {
+					return false
+				}
+				w.Header().Set("Content-Type", string(mt))
+				for k, v := range hdr {
+					w.Header()[k] = v
+				}
+				w.Write(body)
+				return true
+			}
+			if tc.byDig {
+				d, _ := img.Digest()
+				ref = mustRef(t, reg.host()+"/app@"+d.String())
+			}
+			sink := newMemSink()
+			_, err := c.Pull(context.Background(), ref, sink, PullOptions{})
+			if err == nil || !strings.Contains(err.Error(), tc.errSub) {
+				t.Errorf("pull: %v, want an error with %q", err, tc.errSub)
+			}
+			if len(sink.tags) != 0 || len(sink.blobs) != 0 {
+				t.Errorf("stored %v and %d blobs", sink.tags, len(sink.blobs))
 			}
 		})
 	}

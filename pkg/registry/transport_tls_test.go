@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -9,8 +10,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ctl-dev/ctl/internal/testenv"
 )
 
 // tlsServer is an https server and the PEM file of its (self-signed)
@@ -152,4 +156,56 @@ func mustHost(t *testing.T, raw string) string {
 		t.Fatal(err)
 	}
 	return u.Host
+}
+
+// A redirect to another port (blob storage, say) does not present the
+// registry's certs.d client certificate: each host:port has its own TLS
+// configuration.
+func TestRedirectKeepsClientCertificate(t *testing.T) {
+	t.Parallel()
+	var regCerts, otherCerts atomic.Int32
+	start := func(h http.HandlerFunc) *httptest.Server {
+		s := httptest.NewUnstartedServer(h)
+		s.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
+		s.StartTLS()
+		t.Cleanup(s.Close)
+		return s
+	}
+	other := start(func(w http.ResponseWriter, r *http.Request) {
+		otherCerts.Add(int32(len(r.TLS.PeerCertificates)))
+	})
+	reg := start(func(w http.ResponseWriter, r *http.Request) {
+		regCerts.Add(int32(len(r.TLS.PeerCertificates)))
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	})
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: reg.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	client := testenv.NewCA(t).IssueClient(t, "ctl")
+	root := t.TempDir()
+	dir := filepath.Join(root, mustHost(t, reg.URL))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"client.cert": client.CertPEM, "client.key": client.KeyPEM} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := New(WithCAFiles(caFile), WithCertsDirs(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Transport: c.transport}).Get(reg.URL + "/v2/app/blobs/sha256:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if regCerts.Load() == 0 {
+		t.Fatal("the registry saw no client certificate")
+	}
+	if n := otherCerts.Load(); n != 0 {
+		t.Errorf("the redirect target was shown %d client certificates", n)
+	}
 }
