@@ -398,8 +398,8 @@ func TestCredentialHelpers(t *testing.T) {
 				"auths":       map[string]any{reg.Host: map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))}},
 			})
 			r := e.Run(t, "digest", reg.Ref("team/app:v1"))
-			if r.Code == 0 || r.Stdout != "" || !strings.Contains(r.Stderr, "docker-credential-"+helper) {
-				t.Errorf("digest with a failing helper: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+			if r.Code == 0 || r.Stdout != "" || !strings.Contains(r.Stderr, "docker-credential-"+helper) || strings.Count(r.Stderr, reg.Host) != 1 {
+				t.Errorf("digest with a failing helper: exit %d, stdout %q, stderr %q (want the helper and the host named once)", r.Code, r.Stdout, r.Stderr)
 			}
 		})
 	}
