@@ -155,6 +155,9 @@ func BenchmarkPullBandwidth(b *testing.B) {
 	src := tg.Reg.Ref("seed/img:v1")
 	ctl, crane := testenv.CtlBinary(b), testenv.CraneBinary(b)
 	var ctlRuns, craneRuns []shareRun
+	// The registry wrote the seed without syncing: let it reach the disk
+	// before the first run, as the removals after each run do below.
+	syscall.Sync()
 	for b.Loop() {
 		b.StopTimer()
 		tmp, err := os.MkdirTemp("", "ctl-bench-pull-")
