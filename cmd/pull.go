@@ -13,7 +13,7 @@ import (
 type pullOptions struct {
 	IO       *IOStreams
 	Registry func() (*registry.Client, error)
-	Local    func() (localImages, error)
+	Local    func(jobs int) (localImages, error)
 	Ref      string
 	Platform string
 	transferFlags
@@ -43,7 +43,7 @@ has already are not fetched again.`,
 		},
 	}
 	fl := c.Flags()
-	opts.add(fl, "pull every tag of the repository", "registry requests to run at once", "Digest")
+	opts.add(fl, "pull every tag of the repository", "layers to download at once", "Digest")
 	fl.StringVar(&opts.Platform, "platform", "", "platform to pull out of a multi-platform image (OS/ARCH[/VARIANT])")
 	return c
 }
@@ -65,7 +65,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	if err != nil {
 		return err
 	}
-	local, err := opts.Local()
+	local, err := opts.Local(opts.Jobs)
 	if err != nil {
 		return err
 	}

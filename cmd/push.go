@@ -12,7 +12,7 @@ import (
 type pushOptions struct {
 	IO       *IOStreams
 	Registry func() (*registry.Client, error)
-	Local    func() (localImages, error)
+	Local    func(jobs int) (localImages, error)
 	Ref      string
 	transferFlags
 	// Semver: push REPO:VERSION, then write its moving tags (cmd/tag_semver.go).
@@ -83,7 +83,7 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
-	local, err := opts.Local()
+	local, err := opts.Local(opts.Jobs)
 	if err != nil {
 		return err
 	}

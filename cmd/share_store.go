@@ -11,13 +11,14 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// localImages opens the local store for push and pull.
-func (f *Factory) localImages() (localImages, error) {
+// localImages opens the local store for push and pull; a pull writes at
+// most jobs layers at once.
+func (f *Factory) localImages(jobs int) (localImages, error) {
 	s, err := f.Store()
 	if err != nil {
 		return nil, err
 	}
-	return storeImages{s}, nil
+	return storeImages{s.WithParallelBlobs(jobs)}, nil
 }
 
 // storeImages adapts the store to what push and pull need of it.

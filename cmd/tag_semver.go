@@ -137,7 +137,7 @@ func runPushSemver(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
-	local, err := opts.Local()
+	local, err := opts.Local(opts.Jobs)
 	if err != nil {
 		return err
 	}

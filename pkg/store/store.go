@@ -28,6 +28,7 @@ const (
 type Store struct {
 	dir      string
 	progress func(Progress)
+	parallel int // layers written at once; 0: defaultParallelBlobs
 }
 
 // Progress is one event of a layer written by WriteImage or WriteIndex.
@@ -46,6 +47,21 @@ func (s *Store) WithProgress(fn func(Progress)) *Store {
 	c := *s
 	c.progress = fn
 	return &c
+}
+
+// WithParallelBlobs returns a Store like s whose WriteImage and WriteIndex
+// stream at most n layers at once (n < 1: defaultParallelBlobs).
+func (s *Store) WithParallelBlobs(n int) *Store {
+	c := *s
+	c.parallel = n
+	return &c
+}
+
+func (s *Store) parallelBlobs() int {
+	if s.parallel < 1 {
+		return defaultParallelBlobs
+	}
+	return s.parallel
 }
 
 func (s *Store) report(p Progress) {

@@ -13,10 +13,11 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// maxParallelBlobs bounds how many layers of one image stream at once (a
-// pull reads them from the network; overlapping hides latency and keeps the
-// tail short). Each holds a 1 MiB copy buffer while it streams.
-const maxParallelBlobs = 16
+// defaultParallelBlobs bounds how many layers of one image stream at once
+// (a pull reads them from the network; overlapping hides latency and keeps
+// the tail short), unless WithParallelBlobs says otherwise. Each holds a
+// 1 MiB copy buffer while it streams.
+const defaultParallelBlobs = 16
 
 // WriteImage stores img and points refs at it (none: an untagged image).
 // Layers are streamed from img.Compressed() to disk, each verified against
@@ -98,7 +99,7 @@ type writer struct {
 // image writes the layers, config and manifest of img and returns its
 // entry (without reference) and manifest size.
 //
-// Every layer the store lacks streams at once (up to maxParallelBlobs),
+// Every layer the store lacks streams at once (up to s.parallelBlobs()),
 // each into its own temp file; a layer's fsync runs after it gives up its
 // streaming slot, so it overlaps the others' downloads, and the config is
 // fetched and written beside them. The manifest is staged in a temp file
@@ -128,7 +129,7 @@ func (w *writer) image(img v1.Image) (Entry, int64, error) {
 		return Entry{}, 0, err
 	}
 	g, ctx := errgroup.WithContext(w.ctx)
-	sem := make(chan struct{}, max(1, min(len(layers), maxParallelBlobs)))
+	sem := make(chan struct{}, max(1, min(len(layers), w.s.parallelBlobs())))
 	for i, l := range layers {
 		desc := m.Layers[i]
 		if w.s.HasBlob(desc.Digest) {

@@ -90,3 +90,63 @@ func TestWriteImageBadLayerKeepsManifestOut(t *testing.T) {
 		t.Errorf("temp files left: %v", tmp)
 	}
 }
+
+// countingLayer counts the bodies of its image open at once.
+type countingLayer struct {
+	v1.Layer
+	c *openCounter
+}
+
+type openCounter struct {
+	mu        sync.Mutex
+	open, max int
+}
+
+func (l countingLayer) Compressed() (io.ReadCloser, error) {
+	l.c.mu.Lock()
+	l.c.open++
+	l.c.max = max(l.c.max, l.c.open)
+	l.c.mu.Unlock()
+	time.Sleep(20 * time.Millisecond) // let the others catch up if they may
+	rc, err := l.Layer.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	return countedBody{rc, l.c}, nil
+}
+
+type countedBody struct {
+	io.ReadCloser
+	c *openCounter
+}
+
+func (b countedBody) Close() error {
+	b.c.mu.Lock()
+	b.c.open--
+	b.c.mu.Unlock()
+	return b.ReadCloser.Close()
+}
+
+// WithParallelBlobs (ctl pull -j) bounds the layers streaming at once.
+func TestWriteImageParallelBlobs(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 2, 6} {
+		img := randomImage(t, 1024, 6)
+		ls, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &openCounter{}
+		var wrapped []v1.Layer
+		for _, l := range ls {
+			wrapped = append(wrapped, countingLayer{l, c})
+		}
+		s := newStore(t).WithParallelBlobs(n)
+		if _, err := s.WriteImage(context.Background(), lyingImage{img, wrapped}, ref(t, "x")); err != nil {
+			t.Fatal(err)
+		}
+		if c.max != n {
+			t.Errorf("WithParallelBlobs(%d): %d layers streamed at once", n, c.max)
+		}
+	}
+}
