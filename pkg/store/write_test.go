@@ -100,14 +100,27 @@ type countingLayer struct {
 type openCounter struct {
 	mu        sync.Mutex
 	open, max int
+	opened    int // bodies opened so far
+	want      int // a body opens only once this many are open, or all were
+	total     int
 }
 
 func (l countingLayer) Compressed() (io.ReadCloser, error) {
 	l.c.mu.Lock()
 	l.c.open++
+	l.c.opened++
 	l.c.max = max(l.c.max, l.c.open)
 	l.c.mu.Unlock()
-	time.Sleep(20 * time.Millisecond) // let the others catch up if they may
+	// Wait for the others the limit lets in, so that a limit that lets
+	// more in shows as a higher max, however slowly goroutines start.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		l.c.mu.Lock()
+		ready := l.c.open >= l.c.want || l.c.opened == l.c.total
+		l.c.mu.Unlock()
+		if ready {
+			break
+		}
+	}
 	rc, err := l.Layer.Compressed()
 	if err != nil {
 		return nil, err
@@ -136,7 +149,7 @@ func TestWriteImageParallelBlobs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &openCounter{}
+		c := &openCounter{want: n, total: len(ls)}
 		var wrapped []v1.Layer
 		for _, l := range ls {
 			wrapped = append(wrapped, countingLayer{l, c})
