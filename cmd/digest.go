@@ -5,19 +5,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/ctl-dev/ctl/pkg/reference"
-	"github.com/ctl-dev/ctl/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 )
-
-type digestOptions struct {
-	IO       *IOStreams
-	Registry registryFunc
-	Ref      string
-	Platform string
-	Format   string
-}
 
 // digestItem is what --format json or a template sees.
 type digestItem struct {
@@ -25,11 +14,8 @@ type digestItem struct {
 	Digest    string `json:"digest"`
 }
 
-const platformFlagHelp = "resolve an index to this platform's manifest (OS/ARCH[/VARIANT])"
-
-func newDigestCmd(f *Factory, runF func(*digestOptions) error) *cobra.Command {
-	opts := &digestOptions{IO: f.IO, Registry: f.Registry}
-	c := &cobra.Command{
+func newDigestCmd(f *Factory, runF func(*remoteRefOptions) error) *cobra.Command {
+	return remoteRefCmd(f, &cobra.Command{
 		Use:   "digest REF",
 		Short: "Print the digest of an image's manifest in a registry",
 		Long: `Print the digest of the manifest REF names, and nothing else. One HEAD
@@ -40,27 +26,11 @@ that platform's manifest inside an index.`,
 		Example: `  ctl digest localhost:5000/gallery/ui:v1
   ctl digest --platform linux/arm64 nginx:1.25
   ctl digest --format json localhost:5000/gallery/ui:v1`,
-		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: completeRemoteRefs(f),
-		RunE: func(c *cobra.Command, args []string) error {
-			opts.Ref = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runDigest(c.Context(), opts)
-		},
-	}
-	c.Flags().StringVar(&opts.Platform, "platform", "", platformFlagHelp)
-	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Digest"))
-	return c
+	}, "Digest", runF, runDigest)
 }
 
-func runDigest(ctx context.Context, opts *digestOptions) error {
-	p, err := newPrinter(opts.Format)
-	if err != nil {
-		return err
-	}
-	r, platform, rc, err := remoteTarget(opts.Ref, opts.Platform, opts.Registry)
+func runDigest(ctx context.Context, opts *remoteRefOptions) error {
+	p, r, platform, rc, err := opts.target()
 	if err != nil {
 		return err
 	}
@@ -73,32 +43,4 @@ func runDigest(ctx context.Context, opts *digestOptions) error {
 		_, err := fmt.Fprintln(w, item.Digest)
 		return err
 	})
-}
-
-// remoteTarget is what the commands reading one remote reference start
-// with: the parsed reference, its --platform, and a registry client.
-func remoteTarget(ref, platform string, newClient registryFunc) (reference.Reference, *v1.Platform, *registry.Client, error) {
-	r, err := reference.Parse(ref)
-	if err != nil {
-		return reference.Reference{}, nil, nil, err
-	}
-	p, err := parsePlatform(platform)
-	if err != nil {
-		return reference.Reference{}, nil, nil, err
-	}
-	rc, err := newClient()
-	return r, p, rc, err
-}
-
-// parsePlatform reads --platform ("" means none) with
-// registry.ParsePlatform; a bad one is invalid input (exit 2).
-func parsePlatform(s string) (*v1.Platform, error) {
-	if s == "" {
-		return nil, nil
-	}
-	p, err := registry.ParsePlatform(s)
-	if err != nil {
-		return nil, invalidInput(fmt.Errorf("invalid --platform %q: want OS/ARCH[/VARIANT], e.g. linux/arm64/v8", s))
-	}
-	return p, nil
 }

@@ -12,17 +12,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-type inspectOptions struct {
-	IO       *IOStreams
-	Registry registryFunc
-	Ref      string
-	Platform string
-	Format   string
-}
-
-func newInspectCmd(f *Factory, runF func(*inspectOptions) error) *cobra.Command {
-	opts := &inspectOptions{IO: f.IO, Registry: f.Registry}
-	c := &cobra.Command{
+func newInspectCmd(f *Factory, runF func(*remoteRefOptions) error) *cobra.Command {
+	return remoteRefCmd(f, &cobra.Command{
 		Use:   "inspect REF",
 		Short: "Summarise an image in a registry: manifest, platforms, layers, config",
 		Long: `Summarise the manifest REF names. For an index: its media type, digest
@@ -35,27 +26,11 @@ prints one JSON object; a Go template sees the fields .Name .MediaType
 		Example: `  ctl inspect localhost:5000/gallery/ui:v1
   ctl inspect --platform linux/arm64 --format json nginx:1.25
   ctl inspect --format '{{.Created}}' localhost:5000/app`,
-		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: completeRemoteRefs(f),
-		RunE: func(c *cobra.Command, args []string) error {
-			opts.Ref = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runInspect(c.Context(), opts)
-		},
-	}
-	c.Flags().StringVar(&opts.Platform, "platform", "", platformFlagHelp)
-	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Digest"))
-	return c
+	}, "Digest", runF, runInspect)
 }
 
-func runInspect(ctx context.Context, opts *inspectOptions) error {
-	p, err := newPrinter(opts.Format)
-	if err != nil {
-		return err
-	}
-	r, platform, rc, err := remoteTarget(opts.Ref, opts.Platform, opts.Registry)
+func runInspect(ctx context.Context, opts *remoteRefOptions) error {
+	p, r, platform, rc, err := opts.target()
 	if err != nil {
 		return err
 	}

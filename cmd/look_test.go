@@ -68,8 +68,8 @@ func TestLookFlagsToOptions(t *testing.T) {
 	if !del.DryRun || !del.Force || len(del.Refs) != 2 {
 		t.Errorf("delete options: %+v", del)
 	}
-	var dg *digestOptions
-	c = newDigestCmd(f, func(o *digestOptions) error { dg = o; return nil })
+	var dg *remoteRefOptions
+	c = newDigestCmd(f, func(o *remoteRefOptions) error { dg = o; return nil })
 	c.SetArgs([]string{"--platform", "linux/arm64/v8", "nginx"})
 	if err := c.Execute(); err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestLookCommandsAgainstInProcessRegistry(t *testing.T) {
 		t.Errorf("empty json: %q", out)
 	}
 
-	dg := &digestOptions{IO: f.IO, Registry: f.Registry, Ref: host + "/app:v1"}
+	dg := &remoteRefOptions{IO: f.IO, Registry: f.Registry, Ref: host + "/app:v1"}
 	if err := runDigest(ctx, dg); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestLookCommandsAgainstInProcessRegistry(t *testing.T) {
 		t.Errorf("digest template: %q", out)
 	}
 
-	in := &inspectOptions{IO: f.IO, Registry: f.Registry, Ref: host + "/app:v1", Format: "json"}
+	in := &remoteRefOptions{IO: f.IO, Registry: f.Registry, Ref: host + "/app:v1", Format: "json"}
 	if err := runInspect(ctx, in); err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestLookCommandsAgainstInProcessRegistry(t *testing.T) {
 	}
 
 	// Exit codes: not found, bad input.
-	err := runDigest(ctx, &digestOptions{IO: f.IO, Registry: f.Registry, Ref: host + "/app:gone"})
+	err := runDigest(ctx, &remoteRefOptions{IO: f.IO, Registry: f.Registry, Ref: host + "/app:gone"})
 	if code, _ := exitCode(err); code != exitNotFound {
 		t.Errorf("missing tag: exit %d (%v)", code, err)
 	}
@@ -184,7 +184,7 @@ func TestLookCommandsAgainstInProcessRegistry(t *testing.T) {
 	if code, _ := exitCode(err); code != exitUsage {
 		t.Errorf("bad glob: exit %d (%v)", code, err)
 	}
-	err = runDigest(ctx, &digestOptions{IO: f.IO, Registry: f.Registry, Ref: host + "/app", Platform: "linux"})
+	err = runDigest(ctx, &remoteRefOptions{IO: f.IO, Registry: f.Registry, Ref: host + "/app", Platform: "linux"})
 	if code, _ := exitCode(err); code != exitUsage {
 		t.Errorf("bad platform: exit %d (%v)", code, err)
 	}

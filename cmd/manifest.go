@@ -8,14 +8,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-type manifestGetOptions struct {
-	IO       *IOStreams
-	Registry registryFunc
-	Ref      string
-	Platform string
-	Format   string
-}
-
 func newManifestCmd(f *Factory) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "manifest",
@@ -25,9 +17,8 @@ func newManifestCmd(f *Factory) *cobra.Command {
 	return c
 }
 
-func newManifestGetCmd(f *Factory, runF func(*manifestGetOptions) error) *cobra.Command {
-	opts := &manifestGetOptions{IO: f.IO, Registry: f.Registry}
-	c := &cobra.Command{
+func newManifestGetCmd(f *Factory, runF func(*remoteRefOptions) error) *cobra.Command {
+	return remoteRefCmd(f, &cobra.Command{
 		Use:   "get REF",
 		Short: "Print a manifest exactly as the registry stored it",
 		Long: `Print the manifest REF names byte for byte as the registry stored it
@@ -38,27 +29,11 @@ json prints the same bytes; a Go template sees the manifest's own fields
 		Example: `  ctl manifest get localhost:5000/gallery/ui:v1 | jq .
   ctl manifest get --platform linux/amd64 nginx:1.25
   ctl manifest get --format '{{range .layers}}{{println .digest}}{{end}}' nginx:1.25`,
-		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: completeRemoteRefs(f),
-		RunE: func(c *cobra.Command, args []string) error {
-			opts.Ref = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runManifestGet(c.Context(), opts)
-		},
-	}
-	c.Flags().StringVar(&opts.Platform, "platform", "", platformFlagHelp)
-	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("mediaType"))
-	return c
+	}, "mediaType", runF, runManifestGet)
 }
 
-func runManifestGet(ctx context.Context, opts *manifestGetOptions) error {
-	p, err := newPrinter(opts.Format)
-	if err != nil {
-		return err
-	}
-	r, platform, rc, err := remoteTarget(opts.Ref, opts.Platform, opts.Registry)
+func runManifestGet(ctx context.Context, opts *remoteRefOptions) error {
+	p, r, platform, rc, err := opts.target()
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,75 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+)
+
+// remoteRefOptions are the options of the commands that read one reference
+// on a registry: digest, inspect and manifest get.
+type remoteRefOptions struct {
+	IO       *IOStreams
+	Registry registryFunc
+	Ref      string
+	Platform string
+	Format   string
+}
+
+const platformFlagHelp = "resolve an index to this platform's manifest (OS/ARCH[/VARIANT])"
+
+// remoteRefCmd completes c, whose Use, Short, Long and Example are set, as
+// a command on one registry reference with --platform and --format (over
+// items with the field formatField, for the help's example); run does the
+// work unless runF (tests) is given.
+func remoteRefCmd(f *Factory, c *cobra.Command, formatField string, runF func(*remoteRefOptions) error, run func(context.Context, *remoteRefOptions) error) *cobra.Command {
+	opts := &remoteRefOptions{IO: f.IO, Registry: f.Registry}
+	c.Args = cobra.ExactArgs(1)
+	c.ValidArgsFunction = completeRemoteRefs(f)
+	c.RunE = func(c *cobra.Command, args []string) error {
+		opts.Ref = args[0]
+		if runF != nil {
+			return runF(opts)
+		}
+		return run(c.Context(), opts)
+	}
+	c.Flags().StringVar(&opts.Platform, "platform", "", platformFlagHelp)
+	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp(formatField))
+	return c
+}
+
+// target is what these commands start with: the output format checked,
+// the parsed reference, its --platform, and a registry client.
+func (o *remoteRefOptions) target() (*printer, reference.Reference, *v1.Platform, *registry.Client, error) {
+	p, err := newPrinter(o.Format)
+	if err != nil {
+		return nil, reference.Reference{}, nil, nil, err
+	}
+	r, err := reference.Parse(o.Ref)
+	if err != nil {
+		return nil, reference.Reference{}, nil, nil, err
+	}
+	platform, err := parsePlatform(o.Platform)
+	if err != nil {
+		return nil, reference.Reference{}, nil, nil, err
+	}
+	rc, err := o.Registry()
+	return p, r, platform, rc, err
+}
+
+// parsePlatform reads --platform ("" means none) with
+// registry.ParsePlatform; a bad one is invalid input (exit 2).
+func parsePlatform(s string) (*v1.Platform, error) {
+	if s == "" {
+		return nil, nil
+	}
+	p, err := registry.ParsePlatform(s)
+	if err != nil {
+		return nil, invalidInput(fmt.Errorf("invalid --platform %q: want OS/ARCH[/VARIANT], e.g. linux/arm64/v8", s))
+	}
+	return p, nil
+}
