@@ -65,11 +65,7 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 	if err != nil {
 		return err
 	}
-	out, err := newPrinter(opts.Format)
-	if err != nil {
-		return err
-	}
-	c, err := opts.client(opts.Registry)
+	out, c, err := opts.start(opts.Registry)
 	if err != nil {
 		return err
 	}
@@ -115,16 +111,21 @@ func (t *transferFlags) parseRef(s string) (reference.Reference, error) {
 	return ref, nil
 }
 
-// client builds the registry client and sets its parallelism to --jobs.
-func (t *transferFlags) client(newClient func() (*registry.Client, error)) (*registry.Client, error) {
+// start checks --format and --jobs before any work, and builds the
+// registry client with its parallelism set to --jobs.
+func (t *transferFlags) start(newClient func() (*registry.Client, error)) (*printer, *registry.Client, error) {
+	out, err := newPrinter(t.Format)
+	if err != nil {
+		return nil, nil, err
+	}
 	if t.Jobs < 1 {
-		return nil, usageError{fmt.Errorf("--jobs must be at least 1, got %d", t.Jobs)}
+		return nil, nil, usageError{fmt.Errorf("--jobs must be at least 1, got %d", t.Jobs)}
 	}
 	c, err := newClient()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return c.WithJobs(t.Jobs), nil
+	return out, c.WithJobs(t.Jobs), nil
 }
 
 // sendTo runs send (a push or copy to dst) under docker's push progress

@@ -57,11 +57,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	if err != nil {
 		return err
 	}
-	out, err := newPrinter(opts.Format)
-	if err != nil {
-		return err
-	}
-	c, err := opts.client(opts.Registry)
+	out, c, err := opts.start(opts.Registry)
 	if err != nil {
 		return err
 	}

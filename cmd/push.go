@@ -75,11 +75,7 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
-	out, err := newPrinter(opts.Format)
-	if err != nil {
-		return err
-	}
-	c, err := opts.client(opts.Registry)
+	out, c, err := opts.start(opts.Registry)
 	if err != nil {
 		return err
 	}

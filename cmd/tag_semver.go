@@ -129,7 +129,7 @@ func runPushSemver(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
-	out, err := newPrinter(opts.Format)
+	out, c, err := opts.start(opts.Registry)
 	if err != nil {
 		return err
 	}
@@ -149,10 +149,6 @@ func runPushSemver(ctx context.Context, opts *pushOptions) error {
 		return fmt.Errorf("push --semver: %d local images answer to %s", len(tags), exact.Familiar())
 	}
 	m, err := artifactManifest(tags[0].Artifact)
-	if err != nil {
-		return err
-	}
-	c, err := opts.client(opts.Registry)
 	if err != nil {
 		return err
 	}
