@@ -82,7 +82,7 @@ func (c *Client) artifact(ctx context.Context, s *session, ref reference.Referen
 		return nil, err
 	}
 	wrap := func(err error) error {
-		return classify(nref.Context().RegistryStr(), about("reading", ref, err))
+		return classify(nref.Context().RegistryStr(), about("reading", ref.String(), err))
 	}
 	a, err := s.artifact(ctx, nref.Identifier())
 	if err == nil && platform != nil {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -126,14 +125,15 @@ func classify(host string, err error) error {
 	return err
 }
 
-// about prefixes err with "doing REF: ", unless its text names ref already
-// (a registry's not-found answer does: "HOST/NAME:TAG: manifest unknown"),
-// so that no message says the reference twice.
-func about(doing string, ref reference.Reference, err error) error {
-	if strings.Contains(err.Error(), ref.String()) {
+// about prefixes err with "doing WHAT: ", unless its text names what
+// already (a registry's not-found answer names the reference, "HOST/NAME:TAG:
+// manifest unknown"; ctl's keychain names the host), so that no message says
+// it twice.
+func about(doing, what string, err error) error {
+	if strings.Contains(err.Error(), what) {
 		return err
 	}
-	return fmt.Errorf("%s %s: %w", doing, ref.String(), err)
+	return fmt.Errorf("%s %s: %w", doing, what, err)
 }
 
 // notFound words a 404 or *_UNKNOWN answer about a manifest or about a

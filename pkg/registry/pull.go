@@ -145,7 +145,7 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 		return nil, err
 	}
 	wrap := func(err error) error {
-		return classify(nref.Context().RegistryStr(), about("pulling", ref, err))
+		return classify(nref.Context().RegistryStr(), about("pulling", ref.String(), err))
 	}
 	if opts.Started != nil {
 		opts.Started(ref)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -63,10 +62,7 @@ type session struct {
 func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name.Registry, repo string, scopes []string, anonymousFirst bool) (*session, error) {
 	auth, err := authn.Resolve(ctx, c.keychain, target)
 	if err != nil {
-		if strings.Contains(err.Error(), reg.RegistryStr()) {
-			return nil, err // ctl's keychain names the host already
-		}
-		return nil, fmt.Errorf("credentials for %s: %w", reg.RegistryStr(), err)
+		return nil, about("credentials for", reg.RegistryStr(), err)
 	}
 	// c.transport already retries (with Retry-After and bounds), guards
 	// schemes and redirects and logs; only the User-Agent is added here, as

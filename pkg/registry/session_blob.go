@@ -63,8 +63,7 @@ func (s *session) getBlobFrom(ctx context.Context, h v1.Hash, off int64) (io.Rea
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusPartialContent {
-		var start int64
-		if cr := resp.Header.Get("Content-Range"); !strings.HasPrefix(cr, "bytes ") || !parseStart(cr[len("bytes "):], &start) || start != off {
+		if cr := resp.Header.Get("Content-Range"); contentRangeStart(cr) != off {
 			resp.Body.Close()
 			return nil, fmt.Errorf("resuming blob %s at byte %d: the registry answered Content-Range %q", h, off, cr)
 		}
@@ -79,13 +78,16 @@ func (s *session) getBlobFrom(ctx context.Context, h v1.Hash, off int64) (io.Rea
 	return resp.Body, nil
 }
 
-// parseStart reads the first byte position of a Content-Range value
-// ("START-END/SIZE").
-func parseStart(s string, start *int64) bool {
-	first, _, ok := strings.Cut(s, "-")
+// contentRangeStart is the first byte position of a Content-Range value
+// ("bytes START-END/SIZE"), or -1 when it has none.
+func contentRangeStart(cr string) int64 {
+	rest, ok := strings.CutPrefix(cr, "bytes ")
+	first, _, ok2 := strings.Cut(rest, "-")
 	n, err := strconv.ParseInt(first, 10, 64)
-	*start = n
-	return ok && err == nil
+	if !ok || !ok2 || err != nil {
+		return -1
+	}
+	return n
 }
 
 // resumingBody reads a blob, opening it again from the byte reached when

@@ -651,10 +651,10 @@ func TestClassifyNamesDockerHub(t *testing.T) {
 func TestAboutNamesTheReferenceOnce(t *testing.T) {
 	t.Parallel()
 	ref := mustRef(t, "reg.example/app:v1")
-	if got := about("pulling", ref, notFoundError{errors.New("reg.example/app:v1: manifest unknown")}).Error(); got != "reg.example/app:v1: manifest unknown" {
+	if got := about("pulling", ref.String(), notFoundError{errors.New("reg.example/app:v1: manifest unknown")}).Error(); got != "reg.example/app:v1: manifest unknown" {
 		t.Errorf("not found: %q", got)
 	}
-	err := about("pulling", ref, io.ErrUnexpectedEOF)
+	err := about("pulling", ref.String(), io.ErrUnexpectedEOF)
 	if got := err.Error(); got != "pulling reg.example/app:v1: unexpected EOF" || !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("other error: %q", got)
 	}
