@@ -78,15 +78,8 @@ func TestTLSTrustRules(t *testing.T) {
 	})
 	t.Run("certs.d CA", func(t *testing.T) {
 		t.Parallel()
-		root := t.TempDir()
-		dir := filepath.Join(root, host)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
 		b, _ := os.ReadFile(caFile)
-		if err := os.WriteFile(filepath.Join(dir, "ca.crt"), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		root := certsDir(t, host, map[string][]byte{"ca.crt": b})
 		if err := tlsGet(t, srv, nil, []string{root}); err != nil {
 			t.Errorf("with certs.d/%s/ca.crt: %v", host, err)
 		}
@@ -97,15 +90,8 @@ func TestTLSTrustRules(t *testing.T) {
 	})
 	t.Run("certs.d client certificate without key", func(t *testing.T) {
 		t.Parallel()
-		root := t.TempDir()
-		dir := filepath.Join(root, host)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
 		b, _ := os.ReadFile(caFile)
-		if err := os.WriteFile(filepath.Join(dir, "client.cert"), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		root := certsDir(t, host, map[string][]byte{"client.cert": b})
 		if err := tlsGet(t, srv, nil, []string{root}); err == nil {
 			t.Errorf("a .cert without its .key was accepted")
 		}
@@ -183,16 +169,7 @@ func TestRedirectKeepsClientCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := testenv.NewCA(t).IssueClient(t, "ctl")
-	root := t.TempDir()
-	dir := filepath.Join(root, mustHost(t, reg.URL))
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range map[string][]byte{"client.cert": client.CertPEM, "client.key": client.KeyPEM} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	root := certsDir(t, mustHost(t, reg.URL), map[string][]byte{"client.cert": client.CertPEM, "client.key": client.KeyPEM})
 	c, err := New(WithCAFiles(caFile), WithCertsDirs(root))
 	if err != nil {
 		t.Fatal(err)
@@ -208,4 +185,21 @@ func TestRedirectKeepsClientCertificate(t *testing.T) {
 	if n := otherCerts.Load(); n != 0 {
 		t.Errorf("the redirect target was shown %d client certificates", n)
 	}
+}
+
+// certsDir makes a certs.d root holding files for host, docker's layout
+// (ROOT/HOST[:PORT]/{ca.crt,client.cert,client.key}), and returns ROOT.
+func certsDir(t *testing.T, host string, files map[string][]byte) string {
+	t.Helper()
+	root := t.TempDir()
+	dir := filepath.Join(root, host)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
 }
