@@ -73,16 +73,20 @@ func (e Entry) answers(digest string) bool {
 // IsIndex reports whether the entry is an image index (several platforms).
 func (e Entry) IsIndex() bool { return e.MediaType.IsIndex() }
 
-func entryOf(d v1.Descriptor) Entry {
-	e := Entry{Ref: d.Annotations[AnnotationRef], Digest: d.Digest, MediaType: d.MediaType, ID: d.Digest}
-	if c, err := v1.NewHash(d.Annotations[annotationConfig]); err == nil {
-		e.ID = c
+func entryOf(d v1.Descriptor) Entry { return entryFrom(d.MediaType, d.Digest, d.Annotations) }
+
+// entryFrom decodes an index.json entry from its annotations: the one
+// decoder of entryOf and of List's lean path.
+func entryFrom(mt types.MediaType, digest v1.Hash, a map[string]string) Entry {
+	e := Entry{Ref: a[AnnotationRef], Digest: digest, MediaType: mt, ID: digest}
+	if c := a[annotationConfig]; c != "" {
+		e.ID = parseHash(c)
 	}
-	if t, err := time.Parse(time.RFC3339Nano, d.Annotations[annotationCreated]); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, a[annotationCreated]); err == nil {
 		e.Created = t
 	}
-	e.Size, _ = strconv.ParseInt(d.Annotations[annotationSize], 10, 64)
-	e.RepoDigest = parseHash(d.Annotations[annotationRepoDigest])
+	e.Size, _ = strconv.ParseInt(a[annotationSize], 10, 64)
+	e.RepoDigest = parseHash(a[annotationRepoDigest])
 	return e
 }
 
@@ -254,18 +258,7 @@ func (s *Store) List() ([]Entry, error) {
 	}
 	out := make([]Entry, 0, len(im.Manifests))
 	for _, d := range im.Manifests {
-		a := d.Annotations
-		e := Entry{Ref: a[AnnotationRef], Digest: parseHash(d.Digest), MediaType: d.MediaType}
-		e.ID = e.Digest
-		if c := a[annotationConfig]; c != "" {
-			e.ID = parseHash(c)
-		}
-		if t, err := time.Parse(time.RFC3339Nano, a[annotationCreated]); err == nil {
-			e.Created = t
-		}
-		e.Size, _ = strconv.ParseInt(a[annotationSize], 10, 64)
-		e.RepoDigest = parseHash(a[annotationRepoDigest])
-		out = append(out, e)
+		out = append(out, entryFrom(d.MediaType, parseHash(d.Digest), d.Annotations))
 	}
 	return out, nil
 }
