@@ -84,19 +84,21 @@ func (l storeImages) PushTargets(ref reference.Reference, all bool) ([]registry.
 	}
 	tags := make([]registry.PushTag, 0, len(targets))
 	for _, t := range targets {
-		var a registry.Artifact
-		var err error
-		if t.e.IsIndex() {
-			a, err = l.s.Index(t.e.Digest)
-		} else {
-			a, err = l.s.Image(t.e.Digest)
-		}
+		a, err := localArtifact(l.s, t.e)
 		if err != nil {
 			return nil, err
 		}
 		tags = append(tags, registry.PushTag{Tag: t.tag, Artifact: a})
 	}
 	return tags, nil
+}
+
+// localArtifact opens the image or index a store entry names.
+func localArtifact(s *store.Store, e store.Entry) (registry.Artifact, error) {
+	if e.IsIndex() {
+		return s.Index(e.Digest)
+	}
+	return s.Image(e.Digest)
 }
 
 // Pushed forgets the pull digest of each tag pushed to repo's repository:

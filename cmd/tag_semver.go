@@ -107,18 +107,12 @@ func runTagSemverLocal(opts *tagOptions) error {
 // manifestSize is the size in bytes of the manifest (or index) a local
 // image's entry names: what a push of it reports as "size".
 func manifestSize(s *store.Store, e store.Entry) (int64, error) {
-	if e.MediaType.IsIndex() {
-		idx, err := s.Index(e.Digest)
-		if err != nil {
-			return 0, err
-		}
-		return idx.Size()
-	}
-	img, err := s.Image(e.Digest)
+	a, err := localArtifact(s, e)
 	if err != nil {
 		return 0, err
 	}
-	return img.Size()
+	raw, err := a.RawManifest()
+	return int64(len(raw)), err
 }
 
 // runPushSemver carries out "ctl push --semver REPO:VERSION": the version
