@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
@@ -10,34 +9,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
-
-// each runs f for items with 16 workers.
-func each(b *testing.B, items []string, f func(string) error) {
-	b.Helper()
-	var wg sync.WaitGroup
-	errs := make(chan error, len(items))
-	work := make(chan string)
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for it := range work {
-				if err := f(it); err != nil {
-					errs <- err
-				}
-			}
-		}()
-	}
-	for _, it := range items {
-		work <- it
-	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		b.Fatal(err)
-	}
-}
 
 // BenchmarkTagsList lists a 5,000-tag repository: ctl tags list vs crane ls.
 func BenchmarkTagsList(b *testing.B) {
@@ -51,7 +22,7 @@ func BenchmarkTagsList(b *testing.B) {
 		for i := range tags {
 			tags[i] = fmt.Sprintf("t%04d", i)
 		}
-		each(b, tags, func(t string) error {
+		testenv.ForEach(b, tags, func(t string) error {
 			return remote.Tag(reg.ParseRef(b, "many:"+t).(name.Tag), desc, reg.RemoteOptions()...)
 		})
 	})
@@ -70,7 +41,7 @@ func BenchmarkCatalog(b *testing.B) {
 		for i := range repos {
 			repos[i] = fmt.Sprintf("team/app%03d:v1", i)
 		}
-		each(b, repos, func(r string) error { return remote.Write(reg.ParseRef(b, r), img, reg.RemoteOptions()...) })
+		testenv.ForEach(b, repos, func(r string) error { return remote.Write(reg.ParseRef(b, r), img, reg.RemoteOptions()...) })
 	})
 	tg.compare(b, []string{"catalog", tg.Proxy.Host}, []string{"catalog", tg.Proxy.Host}, true)
 }

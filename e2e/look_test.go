@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
@@ -17,38 +16,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
-
-// parallel runs f over items with 16 workers, failing t on any error.
-func parallel(t testing.TB, items []string, f func(string) error) {
-	t.Helper()
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	work := make(chan string)
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for it := range work {
-				if err := f(it); err != nil {
-					mu.Lock()
-					first = err
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for _, it := range items {
-		work <- it
-	}
-	close(work)
-	wg.Wait()
-	if first != nil {
-		t.Fatal(first)
-	}
-}
 
 // tagMany pushes a small image to repo:seed and tags it n more times
 // (t0000...); it returns every tag sorted as distribution lists them.
@@ -63,7 +30,7 @@ func tagMany(t testing.TB, reg *testenv.Registry, repo string, n int) []string {
 	for i := range tags {
 		tags[i] = fmt.Sprintf("t%04d", i)
 	}
-	parallel(t, tags, func(tag string) error {
+	testenv.ForEach(t, tags, func(tag string) error {
 		return remote.Tag(reg.ParseRef(t, repo+":"+tag).(name.Tag), desc, reg.RemoteOptions()...)
 	})
 	all := append([]string{"seed"}, tags...)
@@ -169,7 +136,7 @@ func TestCatalogPages(t *testing.T) {
 	for i := range repos {
 		repos[i] = fmt.Sprintf("team/app%03d", i)
 	}
-	parallel(t, repos, func(repo string) error {
+	testenv.ForEach(t, repos, func(repo string) error {
 		return remote.Write(reg.ParseRef(t, repo+":v1"), img, reg.RemoteOptions()...)
 	})
 	proxy := testenv.NewProxy(t, reg.URL, nil)

@@ -8,6 +8,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
 )
 
 // RemoteOptions returns go-containerregistry options for talking to the
@@ -50,4 +51,18 @@ func (r *Registry) PushRandomImage(t testing.TB, repo string, layers int, layerS
 		t.Fatalf("testenv: pushing %s: %v", ref, err)
 	}
 	return img
+}
+
+// ForEach runs f on every item, 16 at a time (seeding a registry with
+// many tags or repositories), and fails tb with an error f returned.
+func ForEach(tb testing.TB, items []string, f func(string) error) {
+	tb.Helper()
+	var g errgroup.Group
+	g.SetLimit(16)
+	for _, it := range items {
+		g.Go(func() error { return f(it) })
+	}
+	if err := g.Wait(); err != nil {
+		tb.Fatal(err)
+	}
 }
