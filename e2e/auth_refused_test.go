@@ -31,7 +31,7 @@ func TestEveryCommandAuthRefused(t *testing.T) {
 				}
 				// A local image to push.
 				archive := filepath.Join(t.TempDir(), "app.tar")
-				ggcrTar(t, archive, map[string]v1.Image{"local/app:v1": randomImage(t, 64, 1)})
+				testenv.ImagesTar(t, archive, map[string]v1.Image{"local/app:v1": randomImage(t, 64, 1)}, false)
 				if r := e.Run(t, "load", "-i", archive); r.Code != 0 {
 					t.Fatalf("load: exit %d %s", r.Code, r.Stderr)
 				}

@@ -11,12 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // Archive fixtures for the store tests, generated with ggcr; never
@@ -38,27 +36,6 @@ func imageID(t testing.TB, img v1.Image) string {
 		t.Fatal(err)
 	}
 	return h.String()
-}
-
-// ggcrTar writes a docker save tar with ggcr's tarball writer (gzip'd layers).
-func ggcrTar(t testing.TB, path string, refs map[string]v1.Image) {
-	t.Helper()
-	m := map[name.Reference]v1.Image{}
-	for r, img := range refs {
-		tag, err := name.NewTag(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m[tag] = img
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := tarball.MultiRefWrite(m, f); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // tarEntry is one member of a hand-made tar.

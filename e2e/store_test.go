@@ -49,7 +49,7 @@ func TestStoreLoadArchiveKinds(t *testing.T) {
 	classic := classicEntries(t, map[string]v1.Image{"nginx:1": img, "user/dup:v1": dup})
 	writeTar(t, filepath.Join(dir, "classic.tar"), false, classic)
 	writeTar(t, filepath.Join(dir, "classic.tar.gz"), true, classic)
-	ggcrTar(t, filepath.Join(dir, "ggcr.tar"), map[string]v1.Image{"nginx:1": img})
+	testenv.ImagesTar(t, filepath.Join(dir, "ggcr.tar"), map[string]v1.Image{"nginx:1": img}, false)
 	ociLayout(t, filepath.Join(dir, "layout"), img, "docker.io/library/nginx:1")
 	tarOfDir(t, filepath.Join(dir, "layout"), filepath.Join(dir, "oci.tar"), false)
 	tarOfDir(t, filepath.Join(dir, "layout"), filepath.Join(dir, "oci.tar.gz"), true)
@@ -94,7 +94,7 @@ func TestStoreTagImagesRmiPrune(t *testing.T) {
 	img := randomImage(t, 1<<20, 2)
 	other := randomImage(t, 1000, 1)
 	archive := filepath.Join(e.Dir, "a.tar")
-	ggcrTar(t, archive, map[string]v1.Image{"image-gallery:latest": img, "busybox:1": other})
+	testenv.ImagesTar(t, archive, map[string]v1.Image{"image-gallery:latest": img, "busybox:1": other}, false)
 	wantCode(t, e.Run(t, "load", "-i", archive), 0)
 	id := imageID(t, img)
 
@@ -205,7 +205,7 @@ func TestStoreSaveLoadRoundTrip(t *testing.T) {
 	src := testenv.NewEnv(t)
 	img := randomImage(t, 200<<10, 3)
 	archive := filepath.Join(src.Dir, "in.tar")
-	ggcrTar(t, archive, map[string]v1.Image{"localhost:5000/app:v1": img})
+	testenv.ImagesTar(t, archive, map[string]v1.Image{"localhost:5000/app:v1": img}, false)
 	wantCode(t, src.Run(t, "load", "-i", archive), 0)
 	wantCode(t, src.Run(t, "tag", "localhost:5000/app:v1", "localhost:5000/app:v2"), 0)
 	list := func(e *testenv.Env) string {
@@ -375,7 +375,7 @@ func TestStoreConcurrentProcesses(t *testing.T) {
 	e := testenv.NewEnv(t)
 	base := randomImage(t, 1000, 1)
 	archive := filepath.Join(e.Dir, "base.tar")
-	ggcrTar(t, archive, map[string]v1.Image{"base:1": base})
+	testenv.ImagesTar(t, archive, map[string]v1.Image{"base:1": base}, false)
 	wantCode(t, e.Run(t, "load", "-i", archive), 0)
 	var archives []string
 	for i := range 3 {
@@ -385,7 +385,7 @@ func TestStoreConcurrentProcesses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ggcrTar(t, p, map[string]v1.Image{fmt.Sprintf("app%d:v1", i): img})
+		testenv.ImagesTar(t, p, map[string]v1.Image{fmt.Sprintf("app%d:v1", i): img}, false)
 		archives = append(archives, p)
 	}
 	var wg sync.WaitGroup

@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // DockerSaveTar writes a classic docker save tar of n uncompressed layers of
@@ -73,3 +77,35 @@ func DockerSaveTar(tb testing.TB, path string, n int, size int64) int64 {
 	fi, _ := out.Stat()
 	return fi.Size()
 }
+
+// ImagesTar writes a docker save tar of refs (each a tag) with
+// go-containerregistry's tarball writer, gzip'd whole when gz is set.
+func ImagesTar(tb testing.TB, path string, refs map[string]v1.Image, gz bool) {
+	tb.Helper()
+	m := map[name.Reference]v1.Image{}
+	for r, img := range refs {
+		tag, err := name.NewTag(r)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		m[tag] = img
+	}
+	var buf bytes.Buffer
+	var w io.WriteCloser = nopCloser{&buf}
+	if gz {
+		w = gzip.NewWriter(&buf)
+	}
+	if err := tarball.MultiRefWrite(m, w); err != nil {
+		tb.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }

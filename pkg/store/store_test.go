@@ -3,7 +3,6 @@ package store
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -12,8 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/ctl-dev/ctl/pkg/reference"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -169,33 +168,6 @@ func TestIndexRoundTrip(t *testing.T) {
 }
 
 // archive kinds the tests load.
-func writeDockerTar(t testing.TB, path string, refs map[string]v1.Image, gz bool) {
-	t.Helper()
-	m := map[name.Reference]v1.Image{}
-	for r, img := range refs {
-		tag, err := name.NewTag(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m[tag] = img
-	}
-	var buf bytes.Buffer
-	if err := tarball.MultiRefWrite(m, &buf); err != nil {
-		t.Fatal(err)
-	}
-	b := buf.Bytes()
-	if gz {
-		var z bytes.Buffer
-		zw := gzip.NewWriter(&z)
-		zw.Write(b)
-		zw.Close()
-		b = z.Bytes()
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func writeLayout(t testing.TB, dir string, img v1.Image, refName string) {
 	t.Helper()
 	p, err := layout.Write(dir, empty.Index)
@@ -228,8 +200,8 @@ func TestLoadKinds(t *testing.T) {
 	img := randomImage(t, 2<<20, 3) // layers above the in-memory threshold
 	small := randomImage(t, 100, 1)
 	dir := t.TempDir()
-	writeDockerTar(t, filepath.Join(dir, "docker.tar"), map[string]v1.Image{"nginx:1": img, "user/app:v2": small}, false)
-	writeDockerTar(t, filepath.Join(dir, "docker.tar.gz"), map[string]v1.Image{"nginx:1": img}, true)
+	testenv.ImagesTar(t, filepath.Join(dir, "docker.tar"), map[string]v1.Image{"nginx:1": img, "user/app:v2": small}, false)
+	testenv.ImagesTar(t, filepath.Join(dir, "docker.tar.gz"), map[string]v1.Image{"nginx:1": img}, true)
 	writeLayout(t, filepath.Join(dir, "layout"), img, "docker.io/library/nginx:1")
 	tarDir(t, filepath.Join(dir, "layout"), filepath.Join(dir, "oci.tar"))
 	for _, tc := range []struct {
