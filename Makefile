@@ -6,7 +6,7 @@ LDFLAGS := -X github.com/ctl-dev/ctl/cmd.Version=$(VERSION)
 TOOLS := -modfile=tools/go.mod
 BIN := bin
 
-.PHONY: help build demo test tools lint unit docs bench fuzz clean
+.PHONY: help build demo test tools deps lint unit docs bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -17,12 +17,15 @@ build: ## build bin/ctl
 demo: build tools ## run the registry lab against a local registry it starts itself
 	CTL=$(CURDIR)/$(BIN)/ctl scripts/demo.sh
 
-test: tools lint unit ## everything CI runs: lint, unit and end-to-end tests
+test: tools deps lint unit ## everything CI runs: lint, unit and end-to-end tests
 
 tools: ## build the pinned registry, crane and staticcheck (go tool, tools/go.mod)
 	$(GO) tool $(TOOLS) -n registry >/dev/null
 	$(GO) tool $(TOOLS) -n crane >/dev/null
 	$(GO) tool $(TOOLS) -n staticcheck >/dev/null
+
+deps: ## install the Debian packages the tests use when missing (podman, skopeo)
+	scripts/install-deps.sh
 
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -37,8 +37,8 @@ func (o *onceValue) get(t testing.TB, f func() (string, error)) string {
 var (
 	repoRoot     onceValue
 	ctlBinary    onceValue
-	registryBin  onceValue
-	craneBin     onceValue
+	toolsMu      sync.Mutex
+	toolBins     = map[string]*onceValue{}
 	tempDirsMu   sync.Mutex
 	tempDirsToRm []string
 )
@@ -85,16 +85,43 @@ func CtlBinary(t testing.TB) string {
 // binary, building it into Go's build cache if needed (once per process).
 func RegistryBinary(t testing.TB) string {
 	t.Helper()
-	root := RepoRoot(t)
-	return registryBin.get(t, func() (string, error) { return toolPath(root, "registry") })
+	return ToolBinary(t, "registry")
 }
 
 // CraneBinary returns the path of the pinned crane binary, building it into
 // Go's build cache if needed (once per process).
 func CraneBinary(t testing.TB) string {
 	t.Helper()
+	return ToolBinary(t, "crane")
+}
+
+// ToolBinary returns the path of a tool pinned in tools/go.mod (registry,
+// crane, oras, regctl, regsync), building it into Go's build cache if needed
+// (once per process).
+func ToolBinary(t testing.TB, tool string) string {
+	t.Helper()
 	root := RepoRoot(t)
-	return craneBin.get(t, func() (string, error) { return toolPath(root, "crane") })
+	toolsMu.Lock()
+	o, ok := toolBins[tool]
+	if !ok {
+		o = &onceValue{}
+		toolBins[tool] = o
+	}
+	toolsMu.Unlock()
+	return o.get(t, func() (string, error) { return toolPath(root, tool) })
+}
+
+// SystemBinary returns the path of a program installed from Debian's
+// packages by scripts/install-deps.sh (podman, skopeo). A missing one fails
+// the test: make test installs them, so absence is a set-up error, not a
+// reason to skip.
+func SystemBinary(t testing.TB, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("testenv: %s is not installed (make test installs it with scripts/install-deps.sh): %v", name, err)
+	}
+	return path
 }
 
 // Main runs the tests of a package and then removes the temporary

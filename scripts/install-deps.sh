@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the end-to-end tests and benchmarks use when
+# they are missing: podman (the engine tests start its Docker-compatible API
+# service) and skopeo (a peer in interop tests and make bench). Go tools are
+# pinned in tools/go.mod instead.
+set -euo pipefail
+need=()
+for p in podman skopeo; do
+	command -v "$p" >/dev/null 2>&1 || need+=("$p")
+done
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing ${need[*]}; run as root or: sudo apt-get install ${need[*]}" >&2
+	exit 1
+fi
+echo "install-deps: installing ${need[*]} with apt-get (once per machine)" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" uidmap crun >/dev/null
