@@ -46,6 +46,11 @@ type Result struct {
 	Code int
 	// TimedOut tells whether the command hit its timeout.
 	TimedOut bool
+	// Elapsed is the command's wall-clock time.
+	Elapsed time.Duration
+	// MaxRSS is the child's peak resident set size in bytes, from its
+	// rusage (0 where the system does not report it).
+	MaxRSS int64
 }
 
 // NewEnv creates an Env with fresh temporary directories.
@@ -127,7 +132,7 @@ func (e *Env) Exec(t testing.TB, binary, stdin string, timeout time.Duration, ar
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
-	res := Result{Stdout: stdout.String(), Stderr: stderr.String()}
+	res := Result{Stdout: stdout.String(), Stderr: stderr.String(), Elapsed: time.Since(start), MaxRSS: maxRSS(cmd.ProcessState)}
 	var exitErr *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
@@ -139,8 +144,8 @@ func (e *Env) Exec(t testing.TB, binary, stdin string, timeout time.Duration, ar
 	default:
 		t.Fatalf("testenv: running %s: %v", binary, err)
 	}
-	t.Logf("$ %s %s  (exit %d, %v)\n%s", filepath.Base(binary), strings.Join(args, " "), res.Code,
-		time.Since(start).Round(time.Millisecond), indentOutput(res))
+	t.Logf("$ %s %s  (exit %d, %v, %d MiB)\n%s", filepath.Base(binary), strings.Join(args, " "), res.Code,
+		res.Elapsed.Round(time.Millisecond), res.MaxRSS>>20, indentOutput(res))
 	return res
 }
 
