@@ -230,3 +230,6 @@ func (p *parser) from(ins *instruction, base int, rest string) error {
 	p.file.Froms = append(p.file.Froms, fr)
 	return nil
 }
+
+// MaxSize is the largest Dockerfile Parse reads: real ones are a few KiB.
+const MaxSize = 32 << 20
