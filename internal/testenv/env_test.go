@@ -71,19 +71,3 @@ func TestTokenIdentityToken(t *testing.T) {
 		t.Fatalf("no refresh_token grant in %+v", r.Token.RequestLog())
 	}
 }
-
-func TestEnvExecMaxRSS(t *testing.T) {
-	t.Parallel()
-	e := NewEnv(t)
-	// The shell holds the 64 MB of the command substitution in memory.
-	res := e.Exec(t, "/bin/sh", "", time.Minute, "-c", `x=$(head -c 64000000 /dev/zero | tr '\0' a); echo ${#x}`)
-	if res.Code != 0 || strings.TrimSpace(res.Stdout) != "64000000" {
-		t.Fatalf("result %+v", res)
-	}
-	if res.MaxRSS < 64e6 || res.MaxRSS > 1<<30 {
-		t.Fatalf("MaxRSS %d, want the child's peak, about 64 MB", res.MaxRSS)
-	}
-	if res.Elapsed <= 0 {
-		t.Fatalf("Elapsed %v", res.Elapsed)
-	}
-}

@@ -1,7 +1,0 @@
-//go:build !unix
-
-package testenv
-
-import "os"
-
-func maxRSS(*os.ProcessState) int64 { return 0 }
