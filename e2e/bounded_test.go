@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,6 +160,49 @@ func TestSpecialFilesRefused(t *testing.T) {
 				}
 				if res.Code != 2 || !strings.Contains(res.Stderr, want) || !strings.Contains(res.Stderr, file) {
 					t.Fatalf("exit %d, stderr %q: want exit 2 naming %s and saying %q", res.Code, res.Stderr, file, want)
+				}
+			})
+		}
+	}
+}
+
+// TestHostileDockerfiles: check dockerfile and pin read a Dockerfile in
+// time and memory linear in its size, which is capped; expansion is
+// bounded in length.
+func TestHostileDockerfiles(t *testing.T) {
+	t.Parallel()
+	doubling := func() string {
+		var b strings.Builder
+		b.WriteString("ARG A0=abcdefgh\n")
+		for i := 1; i < 64; i++ {
+			fmt.Fprintf(&b, "ARG A%d=${A%d}${A%d}\n", i, i-1, i-1)
+		}
+		b.WriteString("FROM ${A63}\n")
+		return b.String()
+	}
+	cases := []struct {
+		name, content string
+		code          int
+		want          string // in stderr, with the file's name
+	}{
+		{"ARGs that double", doubling(), 2, "more than the limit of 1 MiB"},
+		{"a million continuations", "FROM scratch\nRUN a \\\n" + strings.Repeat("b \\\n", 1<<20) + "c\n", 0, ""},
+		{"8 MB of bare continuations", "FROM scratch\nRUN \\\n" + strings.Repeat("\\\n", 4<<20) + "c\n", 0, ""},
+		{"a 30 MiB line", "FROM scratch\nRUN " + strings.Repeat("a", 30<<20) + "\n", 0, ""},
+		{"a 64 MiB line", "FROM scratch\nRUN " + strings.Repeat("a", 64<<20) + "\n", 2, "larger than the limit of 32 MiB"},
+	}
+	for _, tc := range cases {
+		for _, cmd := range [][]string{{"check", "dockerfile", "--require-pinned"}, {"pin", "--dry-run"}} {
+			t.Run(tc.name+"/"+cmd[0], func(t *testing.T) {
+				t.Parallel()
+				e := testenv.NewEnv(t)
+				p := filepath.Join(e.Dir, "Dockerfile")
+				if err := os.WriteFile(p, []byte(tc.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				res := runBounded(t, e, "", append(cmd, p)...)
+				if res.Code != tc.code || tc.want != "" && (!strings.Contains(res.Stderr, tc.want) || !strings.Contains(res.Stderr, p)) {
+					t.Fatalf("exit %d, stderr %q: want exit %d and %q naming %s", res.Code, res.Stderr, tc.code, tc.want, p)
 				}
 			})
 		}
