@@ -1,4 +1,4 @@
-package registry
+package cmd
 
 import (
 	"encoding/json"
@@ -11,18 +11,18 @@ import (
 	"github.com/ctl-dev/ctl/pkg/bounded"
 )
 
-// FileConfig is ctl's own configuration file, $XDG_CONFIG_HOME/ctl/config.json
+// fileConfig is ctl's own configuration file, $XDG_CONFIG_HOME/ctl/config.json
 // (else ~/.config/ctl/config.json). insecure-registries is the key docker's
 // daemon.json uses.
-type FileConfig struct {
+type fileConfig struct {
 	InsecureRegistries []string `json:"insecure-registries,omitempty"`
 }
 
 // maxConfigFile caps what is read of ctl's configuration file.
 const maxConfigFile = 1 << 20
 
-// ConfigPath is where ctl's configuration file lives.
-func ConfigPath() string {
+// configPath is where ctl's configuration file lives.
+func configPath() string {
 	dir := os.Getenv("XDG_CONFIG_HOME")
 	if dir == "" {
 		home, err := os.UserHomeDir()
@@ -34,10 +34,10 @@ func ConfigPath() string {
 	return filepath.Join(dir, "ctl", "config.json")
 }
 
-// ReadConfig reads ctl's configuration file at path; a missing file is an
+// readConfig reads ctl's configuration file at path; a missing file is an
 // empty configuration, a malformed one an error.
-func ReadConfig(path string) (FileConfig, error) {
-	var c FileConfig
+func readConfig(path string) (fileConfig, error) {
+	var c fileConfig
 	if path == "" {
 		return c, nil
 	}
