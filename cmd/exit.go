@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/ctl-dev/ctl/pkg/auth"
@@ -11,6 +12,7 @@ import (
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/spf13/cobra"
 )
 
 // Exit codes, as the product contract fixes them.
@@ -21,6 +23,36 @@ const (
 	exitNotFound = 3 // manifest, tag, repository or local image
 	exitAuth     = 4 // authentication or authorization refused
 )
+
+// ExitInterrupted is the exit code of a command ended by SIGINT or SIGTERM,
+// as shells report a process killed by SIGINT (128+2).
+const ExitInterrupted = 130
+
+// InterruptGrace is how long an interrupted command has to wind down before
+// main ends the process anyway: Ctrl-C ends any command within a second.
+const InterruptGrace = 800 * time.Millisecond
+
+// annotationInterrupted is the cobra annotation of a command that says what
+// an interruption leaves undone ("nothing was loaded"), for commands whose
+// effect is all or nothing; see interruptedLeaves.
+const annotationInterrupted = "interrupted"
+
+// interruptedLeaves records, for a command whose run is all or nothing,
+// what an interruption leaves undone.
+func interruptedLeaves(c *cobra.Command, undone string) {
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[annotationInterrupted] = undone
+}
+
+// interruptedMessage is the one line printed when c was interrupted.
+func interruptedMessage(c *cobra.Command) string {
+	if c != nil && c.Annotations[annotationInterrupted] != "" {
+		return "interrupted: " + c.Annotations[annotationInterrupted]
+	}
+	return "interrupted"
+}
 
 // usageError marks an error as the user's to fix in the command line.
 type usageError struct{ err error }

@@ -41,6 +41,7 @@ unless the whole archive loads.`,
   gzip -dc app.tar.gz | ctl load`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			interruptedLeaves(c, "nothing was loaded")
 			if runF != nil {
 				return runF(opts)
 			}

@@ -38,6 +38,9 @@ has already are not fetched again.`,
 		ValidArgsFunction: completeLocalOrRemoteRefs(f, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Ref = args[0]
+			if !opts.AllTags {
+				interruptedLeaves(c, "nothing was stored")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
