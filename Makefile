@@ -14,15 +14,13 @@ help: ## list the targets
 build: ## build bin/ctl
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ctl .
 
-demo: build tools ## run the registry lab against a local registry it starts itself
+demo: build ## run the registry lab against a local registry it starts itself (builds only ctl, the registry and crane)
 	CTL=$(CURDIR)/$(BIN)/ctl scripts/demo.sh
 
 test: tools deps lint unit ## everything CI runs: lint, unit and end-to-end tests
 
 tools: ## build the pinned registry, crane and staticcheck (go tool, tools/go.mod)
-	$(GO) tool $(TOOLS) -n registry >/dev/null
-	$(GO) tool $(TOOLS) -n crane >/dev/null
-	$(GO) tool $(TOOLS) -n staticcheck >/dev/null
+	scripts/tool.sh registry crane staticcheck >/dev/null
 
 deps: ## install the Debian packages the tests use when missing (podman, skopeo)
 	scripts/install-deps.sh
