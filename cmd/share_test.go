@@ -219,6 +219,11 @@ func TestPullPushOutput(t *testing.T) {
 		t.Errorf("second pull: stdout %q stderr %q", out, errOut)
 	}
 
+	// -q: the reference alone on stdout, nothing on stderr (docker pull -q).
+	if out, errOut = run(true, "pull", "-q", host+"/src:v1"); out != host+"/src:v1\n" || errOut != "" {
+		t.Errorf("pull -q: stdout %q stderr %q", out, errOut)
+	}
+
 	run(false, "tag", host+"/src:v1", host+"/pushed:v2")
 	out, errOut = run(false, "push", host+"/pushed:v2")
 	if !regexp.MustCompile(`^v2: digest: ` + digest + ` size: \d+\n$`).MatchString(out) {
