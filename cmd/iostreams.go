@@ -21,6 +21,9 @@ type IOStreams struct {
 	StderrTTY bool
 	// Color is false when NO_COLOR is set or stdout is not a terminal.
 	Color bool
+	// ErrWidth is the width of the terminal on stderr, asked each time
+	// (the user may resize it); nil or 0 when unknown.
+	ErrWidth func() int
 }
 
 // SystemIO returns the process's own streams.
@@ -31,6 +34,15 @@ func SystemIO() *IOStreams {
 		StdinTTY:  isTTY(os.Stdin),
 		StdoutTTY: isTTY(os.Stdout),
 		StderrTTY: isTTY(os.Stderr),
+	}
+	if s.StderrTTY {
+		s.ErrWidth = func() int {
+			w, _, err := term.GetSize(int(os.Stderr.Fd()))
+			if err != nil {
+				return 0
+			}
+			return w
+		}
 	}
 	_, noColor := os.LookupEnv("NO_COLOR")
 	s.Color = s.StdoutTTY && !noColor
