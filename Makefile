@@ -6,13 +6,23 @@ LDFLAGS := -X github.com/ctl-dev/ctl/cmd.Version=$(VERSION)
 TOOLS := -modfile=tools/go.mod
 BIN := bin
 
-.PHONY: help build demo test tools deps lint unit docs bench fuzz clean
+.PHONY: help build install demo test tools deps lint unit docs bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
 build: ## build bin/ctl
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ctl .
+
+# Where make install puts ctl: $GOBIN as go install would, else ~/.local/bin
+# (on PATH in most Linux desktop shells). make install INSTALL_DIR=... to choose.
+INSTALL_DIR ?= $(or $(GOBIN),$(shell $(GO) env GOBIN),$(HOME)/.local/bin)
+
+install: build ## copy bin/ctl to $GOBIN, else ~/.local/bin (INSTALL_DIR=... to choose)
+	install -d "$(INSTALL_DIR)"
+	install -m 0755 $(BIN)/ctl "$(INSTALL_DIR)/ctl"
+	@echo "installed $(INSTALL_DIR)/ctl"
+	@case ":$$PATH:" in *":$(INSTALL_DIR):"*) ;; *) echo "note: $(INSTALL_DIR) is not on your PATH; add it, e.g. in ~/.profile: export PATH=\"$(INSTALL_DIR):\$$PATH\"";; esac
 
 demo: build ## run the registry lab against a local registry it starts itself (builds only ctl, the registry and crane)
 	CTL=$(CURDIR)/$(BIN)/ctl scripts/demo.sh
