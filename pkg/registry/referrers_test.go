@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -56,19 +57,14 @@ func pushImage(t *testing.T, srv *httptest.Server, repo, tag string) v1.Descript
 }
 
 // attach writes an artifact of artifactType (labelled, so each one is
-// distinct) with subject to srv's repo, by digest; ggcr keeps the tag
-// schema's index itself when the registry has no referrers API.
+// distinct) with subject to srv's repo.
 func attach(t *testing.T, srv *httptest.Server, repo string, subject v1.Descriptor, artifactType, label string) v1.Descriptor {
 	t.Helper()
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.MediaType(artifactType))
-	img = mutate.Annotations(img, map[string]string{"label": label}).(v1.Image)
-	img = mutate.Subject(img, subject).(v1.Image)
-	d, err := img.Digest()
+	r, err := name.NewRepository(hostOf(srv)+"/"+repo, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pushManifest(t, srv, repo+"@"+d.String(), img)
+	return testenv.Attach(t, r, subject, artifactType, map[string]string{"label": label})
 }
 
 func pushManifest(t *testing.T, srv *httptest.Server, ref string, img v1.Image) v1.Descriptor {
