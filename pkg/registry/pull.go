@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/artifact"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -50,6 +51,9 @@ type PullResult struct {
 	Image v1.Hash
 	// UpToDate is true when the store had that image under Ref already.
 	UpToDate bool
+	// ArtifactType is set when what was pulled is an artifact (a signature,
+	// an SBOM...), not an image: artifact.Type of its manifest.
+	ArtifactType string
 }
 
 // DefaultPlatform is this machine's platform, as docker picks it: the
@@ -175,7 +179,11 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	if err != nil {
 		return nil, wrap(err)
 	}
-	res := &PullResult{Ref: ref, Digest: digest, Image: imgDigest}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, wrap(err)
+	}
+	res := &PullResult{Ref: ref, Digest: digest, Image: imgDigest, ArtifactType: artifact.Type(m)}
 	if have, ok := sink.Resolve(ref); ok && have == imgDigest {
 		if complete, err := hasAll(img, sink); err == nil && complete {
 			res.UpToDate = true
