@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
+	ctltransport "github.com/ctl-dev/ctl/pkg/registry/transport"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -158,7 +159,7 @@ type discovery struct {
 }
 
 func (d *discovery) reference(digest string) string {
-	return shownHost(d.s.host) + "/" + d.s.repo + "@" + digest
+	return ctltransport.ShownHost(d.s.host) + "/" + d.s.repo + "@" + digest
 }
 
 // referrersOf lists, fetches and verifies what refers to subject, then
@@ -308,11 +309,11 @@ func (d *discovery) list(ctx context.Context, subject v1.Hash, top bool) ([]v1.D
 		return nil, "", err
 	}
 	if !mh.MediaType.IsIndex() {
-		return nil, "", fmt.Errorf("%s/%s:%s, the referrers tag of %s, holds a %s, not an index: %w", shownHost(d.s.host), d.s.repo, tag, subject, mh.MediaType, ErrBadReferrers)
+		return nil, "", fmt.Errorf("%s/%s:%s, the referrers tag of %s, holds a %s, not an index: %w", ctltransport.ShownHost(d.s.host), d.s.repo, tag, subject, mh.MediaType, ErrBadReferrers)
 	}
 	var l referrersList
 	if err := json.Unmarshal(raw, &l); err != nil {
-		return nil, "", fmt.Errorf("%s/%s:%s: %w", shownHost(d.s.host), d.s.repo, tag, err)
+		return nil, "", fmt.Errorf("%s/%s:%s: %w", ctltransport.ShownHost(d.s.host), d.s.repo, tag, err)
 	}
 	return l.Manifests, where, nil
 }
