@@ -92,3 +92,24 @@ func TestReferrersTree(t *testing.T) {
 		t.Errorf("json: %s", out)
 	}
 }
+
+// TestCopyReferrersFlags: --referrers is parsed, and refuses the
+// combinations it does not handle before any request.
+func TestCopyReferrersFlags(t *testing.T) {
+	t.Parallel()
+	streams, _, _ := TestIO("")
+	f := &Factory{IO: streams, Opts: &GlobalOptions{Config: t.TempDir()}}
+	var got *copyOptions
+	c := newCopyCmd(f, func(o *copyOptions) error { got = o; return nil })
+	c.SetArgs([]string{"--referrers", "a/b:1", "c/d:1"})
+	if err := c.Execute(); err != nil || got == nil || !got.Referrers {
+		t.Fatalf("options %+v, %v", got, err)
+	}
+	got.Registry = f.Registry
+	got.Platform = "linux/amd64"
+	if err := runCopy(context.Background(), got); err == nil || !strings.Contains(err.Error(), "--referrers") {
+		t.Errorf("--referrers --platform: %v", err)
+	} else if code, _ := exitCode(err); code != exitUsage {
+		t.Errorf("exit %d, want %d", code, exitUsage)
+	}
+}
