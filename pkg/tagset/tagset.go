@@ -6,9 +6,10 @@
 // "Newest" means the highest version when every tag in question is a
 // semantic version (semver.ParseTag: "v" prefix and "_" for "+" allowed,
 // pre-releases included), and otherwise the most recently created, ties
-// broken by version (versions first, the highest first) and then by name. A version order is what users mean by
-// "the last five releases"; creation times are the only order a repository
-// of build tags (or of versions mixed with "latest") has.
+// broken by version (versions first, the highest first) and then by name. A
+// version order is what users mean by "the last five releases"; creation
+// times are the only order a repository of build tags (or of versions mixed
+// with "latest") has.
 package tagset
 
 import (
