@@ -48,6 +48,9 @@ func printLongTags(w io.Writer, p *printer, repo string, details []registry.TagD
 		}
 		return bw.Flush()
 	}
+	if len(items) == 0 {
+		return nil
+	}
 	tw := tabwriter.NewWriter(bw, 10, 1, 3, ' ', 0)
 	fmt.Fprintln(tw, "TAG\tDIGEST\tPLATFORMS\tSIZE\tCREATED\tSAME MANIFEST AS")
 	now := time.Now()
