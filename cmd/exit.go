@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/ctl-dev/ctl/pkg/auth"
+	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
@@ -37,6 +38,14 @@ func exitCode(err error) (int, string) {
 	var ue usageError
 	var ae *registry.AuthError
 	switch {
+	case errors.Is(err, engine.ErrNotFound):
+		return exitNotFound, ""
+	case errors.Is(err, engine.ErrUnreachable):
+		return exitFailure, engineHint
+	case errors.Is(err, engine.ErrEngine):
+		// Before the invalid-input cases: what an engine sends is not the
+		// user's to fix.
+		return exitFailure, ""
 	case errors.As(err, &ue),
 		errors.Is(err, reference.ErrInvalid),
 		errors.Is(err, store.ErrInvalidInput),

@@ -68,7 +68,7 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 		return nil, ctx.Err()
 	case err != nil && isDialError(err):
 		api.Close()
-		return nil, fmt.Errorf("%w at %s: %v", ErrUnreachable, ep, errors.Unwrap(err))
+		return nil, fmt.Errorf("%w at %s: %s", ErrUnreachable, ep, dialCause(err))
 	case err != nil:
 		api.Close()
 		return nil, fmt.Errorf("%w: %s does not answer as a Docker Engine API: %v", ErrEngine, ep, err)
@@ -98,7 +98,7 @@ func (c *Client) wrap(err error, format string, args ...any) error {
 	case cerrdefs.IsNotFound(err):
 		return fmt.Errorf("%w: %s", ErrNotFound, what)
 	case isDialError(err):
-		return fmt.Errorf("%w at %s: %s: %v", ErrUnreachable, c.ep, what, errors.Unwrap(err))
+		return fmt.Errorf("%w at %s: %s: %s", ErrUnreachable, c.ep, what, dialCause(err))
 	}
 	return fmt.Errorf("%w: %s at %s: %v", ErrEngine, what, c.ep.Host, err)
 }
@@ -114,6 +114,16 @@ func isDialError(err error) bool {
 	var op *net.OpError
 	var ue *url.Error
 	return (errors.As(err, &op) && op.Op == "dial") || !errors.As(err, &ue)
+}
+
+// dialCause is what went wrong with a dial ("connect: connection
+// refused"), without the API client's decoration, which repeats the host
+// and guesses at docker.
+func dialCause(err error) string {
+	if op := (*net.OpError)(nil); errors.As(err, &op) {
+		return op.Err.Error()
+	}
+	return err.Error()
 }
 
 // Inspect returns the image the engine knows by name (a reference or an

@@ -7,7 +7,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // SaveToStore copies the named images from the engine into the store: the
@@ -83,4 +85,50 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	c.f(c.n)
 	return n, err
+}
+
+// Entries are the engine's images as the store lists its own, for
+// store.Filter and ctl's image table: one entry per tag (Ref in the
+// store's canonical form, Digest the engine's repo digest for that
+// repository when it has one, else zero), and one untagged entry for an
+// image with no tag the reference grammar accepts.
+func Entries(imgs []Image) []store.Entry {
+	var out []store.Entry
+	for _, img := range imgs {
+		base := store.Entry{ID: img.ID, Created: img.Created, Size: img.Size}
+		n := len(out)
+		for _, t := range img.RepoTags {
+			r, err := reference.Parse(t)
+			if err != nil {
+				continue
+			}
+			e := base
+			e.Ref = r.Name() + ":" + r.DefaultedTag()
+			e.Digest = repoDigest(img.RepoDigests, r.Name())
+			out = append(out, e)
+		}
+		if len(out) == n {
+			if len(img.RepoDigests) > 0 {
+				if r, err := reference.Parse(img.RepoDigests[0]); err == nil {
+					base.Digest, _ = v1.NewHash(r.Digest())
+				}
+			}
+			out = append(out, base)
+		}
+	}
+	return out
+}
+
+// repoDigest is the digest of the first NAME@DIGEST of repository name.
+func repoDigest(repoDigests []string, name string) v1.Hash {
+	for _, rd := range repoDigests {
+		r, err := reference.Parse(rd)
+		if err != nil || r.Name() != name {
+			continue
+		}
+		if h, err := v1.NewHash(r.Digest()); err == nil {
+			return h
+		}
+	}
+	return v1.Hash{}
 }
