@@ -26,6 +26,18 @@ func TestEngineFlags(t *testing.T) {
 	if err := c.Execute(); err != nil || !so.ToEngine || len(so.Refs) != 2 || so.Engine == nil {
 		t.Errorf("save --to-engine: %+v %v", so, err)
 	}
+	var po *pushOptions
+	c = newPushCmd(f, func(o *pushOptions) error { po = o; return nil })
+	c.SetArgs([]string{"--from-engine", "-a", "reg.example/app"})
+	if err := c.Execute(); err != nil || !po.FromEngine || !po.AllTags || po.Ref != "reg.example/app" || po.Engine == nil {
+		t.Errorf("push --from-engine: %+v %v", po, err)
+	}
+	var pl *pullOptions
+	c = newPullCmd(f, func(o *pullOptions) error { pl = o; return nil })
+	c.SetArgs([]string{"--to-engine", "reg.example/app:v1"})
+	if err := c.Execute(); err != nil || !pl.ToEngine || pl.Ref != "reg.example/app:v1" || pl.Engine == nil {
+		t.Errorf("pull --to-engine: %+v %v", pl, err)
+	}
 	var io2 *imagesOptions
 	c = newImagesCmd(f, func(o *imagesOptions) error { io2 = o; return nil })
 	c.SetArgs([]string{"--engine", "-f", "reference=*/a"})
@@ -45,6 +57,7 @@ func TestEngineUsageErrors(t *testing.T) {
 		{[]string{"load", "app"}, `unexpected argument "app"`},
 		{[]string{"save", "--to-engine", "-o", "x.tar", "app"}, "cannot be used together"},
 		{[]string{"save", "--to-engine", "--format", "oci", "app"}, "--format oci does not apply"},
+		{[]string{"push", "--from-engine", "--semver", "reg.example/app:1.2.3"}, "--semver and --from-engine cannot be combined"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()

@@ -64,19 +64,29 @@ func TestEngineBookWorkflow(t *testing.T) {
 		t.Errorf("the pushed config is not the engine's image %s", id)
 	}
 
-	// save --to-engine hands a store image back: docker run v2 works next,
-	// with the same image ID.
-	res = e.Run(t, "save", "--to-engine", v2)
+	// Elsewhere, pull --to-engine of the other tag: the engine has it
+	// next (docker run v2 works), with the same image ID.
+	other := engineEnv(t, p.Host)
+	res = other.Run(t, "pull", "--to-engine", v2)
 	wantCode(t, res, 0)
-	if res.Stdout != "Loaded image: "+v2+"\n" {
-		t.Errorf("save --to-engine stdout %q", res.Stdout)
-	}
-	if got := p.ImageID(t, v2); got != id {
-		t.Errorf("podman has %s as %s, want %s", v2, got, id)
+	if !strings.HasSuffix(res.Stdout, "Status: Downloaded newer image for "+v2+"\nLoaded image: "+v2+"\n") {
+		t.Errorf("pull --to-engine stdout %q", res.Stdout)
 	}
 	podmanImages := p.MustRun(t, "images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}")
 	if !strings.Contains(podmanImages, v2+" "+id) {
-		t.Errorf("podman images:\n%s", podmanImages)
+		t.Errorf("podman images after pull --to-engine, want %s %s:\n%s", v2, id, podmanImages)
+	}
+
+	// save --to-engine hands a store image back under a new name.
+	v3 := reg.Ref("diamol/image-gallery:v3")
+	wantCode(t, e.Run(t, "tag", v1, v3), 0)
+	res = e.Run(t, "save", "--to-engine", v3)
+	wantCode(t, res, 0)
+	if res.Stdout != "Loaded image: "+v3+"\n" {
+		t.Errorf("save --to-engine stdout %q", res.Stdout)
+	}
+	if got := p.ImageID(t, v3); got != id {
+		t.Errorf("podman has %s as %s, want %s", v3, got, id)
 	}
 
 	// images --engine: ctl's table and filters over the engine's images.
@@ -98,7 +108,7 @@ func TestEngineBookWorkflow(t *testing.T) {
 		}
 		seen[m[1]+":"+m[2]] = true
 	}
-	if !seen["localhost/image-gallery:latest"] || !seen[reg.Ref("diamol/image-gallery")+":v2"] {
+	if !seen["localhost/image-gallery:latest"] || !seen[reg.Ref("diamol/image-gallery")+":v2"] || len(seen) != 2 {
 		t.Errorf("images --engine rows: %q", rows[1:])
 	}
 	res = e.Run(t, "images", "--engine", "--format", "json", reg.Ref("diamol/image-gallery:v2"))
@@ -306,4 +316,67 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestEnginePush(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	id := p.Build(t, "image-gallery", galleryBuild())
+	repo := reg.Ref("diamol/image-gallery")
+	p.MustRun(t, "tag", "image-gallery", repo+":v1", repo+":v2")
+	e := engineEnv(t, p.Host)
+
+	// Two layers (two COPYs): both pushed, then the tag line as push says it.
+	res := e.Run(t, "push", "--from-engine", repo+":v1")
+	wantCode(t, res, 0)
+	d := digestOf(t, reg, "diamol/image-gallery:v1").String()
+	checkPushOutput(t, res, repo, 2, []string{"v1: digest: " + d + " size: " + sizeOf(res.Stdout)})
+	if strings.Count(res.Stderr, ": Pushed") != 2 {
+		t.Errorf("stderr:\n%s", res.Stderr)
+	}
+	cfg := e.Crane(t, "config", repo+":v1")
+	if sum := sha256.Sum256([]byte(cfg.Stdout)); "sha256:"+hex.EncodeToString(sum[:]) != id {
+		t.Errorf("the pushed config is not the engine's image %s", id)
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", repo+":v1"), 0)
+
+	// Every tag: the manifest is there already, only the tags are written.
+	res = e.Run(t, "push", "--from-engine", "--all-tags", repo)
+	wantCode(t, res, 0)
+	if strings.Contains(res.Stderr, "Pushed") || res.Stdout != "v1: digest: "+d+" size: "+sizeOf(res.Stdout)+"\nv2: digest: "+d+" size: "+sizeOf(res.Stdout)+"\n" {
+		t.Errorf("push --from-engine --all-tags:\nstdout %s\nstderr %s", res.Stdout, res.Stderr)
+	}
+
+	// An image built on it: its two layers are there (HEAD, the same
+	// digests from the same engine content), only the new one goes up.
+	p.Build(t, repo+":v3", map[string]string{
+		"Dockerfile": "FROM " + repo + ":v1\nCOPY extra.txt /extra.txt\n",
+		"extra.txt":  "more\n",
+	})
+	res = e.Run(t, "push", "--from-engine", repo+":v3")
+	wantCode(t, res, 0)
+	if strings.Count(res.Stderr, ": Layer already exists") != 2 || strings.Count(res.Stderr, ": Pushed") != 1 {
+		t.Errorf("push --from-engine of a child image:\n%s", res.Stderr)
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", repo+":v3"), 0)
+
+	// No store copy: the store has no image.
+	if res := e.Run(t, "images", "-q"); res.Stdout != "" {
+		t.Errorf("the store holds %q after pushes from the engine", res.Stdout)
+	}
+
+	// An image the engine lacks: exit 3, nothing pushed.
+	res = e.Run(t, "push", "--from-engine", repo+":nope")
+	wantCode(t, res, 3)
+	res = e.Run(t, "push", "--from-engine", "--all-tags", reg.Ref("nothing/here"))
+	wantCode(t, res, 3)
+}
+
+// sizeOf is the size of the first push result line in stdout.
+func sizeOf(stdout string) string {
+	if m := regexp.MustCompile(`size: (\d+)`).FindStringSubmatch(stdout); m != nil {
+		return m[1]
+	}
+	return "?"
 }
