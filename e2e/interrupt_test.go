@@ -92,7 +92,7 @@ func TestInterrupted(t *testing.T) {
 			}
 			in.Write(string(part))
 			in.WaitDrained(30 * time.Second)
-			if ents, _ := os.ReadDir(filepath.Join(e.Store, "tmp")); len(ents) == 0 {
+			if len(testenv.StoreTempFiles(t, e.Store)) == 0 {
 				t.Fatal("no temp file in the store while the layer streams in")
 			}
 			return p
@@ -140,7 +140,7 @@ func TestInterrupted(t *testing.T) {
 				if res.Code != 130 || lines[len(lines)-1] != v.want || strings.Contains(res.Stderr, "context canceled") {
 					t.Fatalf("exit %d, stderr %q: want exit 130 ending with %q", res.Code, res.Stderr, v.want)
 				}
-				if ents, _ := os.ReadDir(filepath.Join(e.Store, "tmp")); len(ents) != 0 {
+				if ents := testenv.StoreTempFiles(t, e.Store); len(ents) != 0 {
 					t.Errorf("temp files left in the store: %v", ents)
 				}
 				if r := e.Run(t, "images", "-q"); strings.Contains(v.want, "nothing was") && r.Stdout != "" && !strings.Contains(v.name, "push") {

@@ -84,7 +84,11 @@ type tempFile struct {
 // arrived durable as it goes, so that the fsync in finish has little left
 // to wait for.
 func (s *Store) stream(r io.Reader, limit int64) (*tempFile, error) {
-	f, err := os.CreateTemp(s.path(tmpDir), "blob-*")
+	dir, err := s.tempDir()
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, "blob-*")
 	if err != nil {
 		return nil, fmt.Errorf("writing to the image store: %w", err)
 	}

@@ -327,8 +327,7 @@ func TestWriteImageVerifiesBlobs(t *testing.T) {
 			if s.HasBlob(d) || len(all) != 0 {
 				t.Fatal("a bad blob or the image became visible")
 			}
-			tmp, _ := os.ReadDir(filepath.Join(s.Dir(), "tmp"))
-			if len(tmp) != 0 {
+			if tmp := testenv.StoreTempFiles(t, s.Dir()); len(tmp) != 0 {
 				t.Fatalf("temp files left: %v", tmp)
 			}
 		})

@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ctl-dev/ctl/internal/testenv"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -86,7 +85,7 @@ func TestWriteImageBadLayerKeepsManifestOut(t *testing.T) {
 	if all, _ := s.List(); len(all) != 0 {
 		t.Errorf("index lists %v", all)
 	}
-	if tmp, _ := os.ReadDir(filepath.Join(s.Dir(), "tmp")); len(tmp) != 0 {
+	if tmp := testenv.StoreTempFiles(t, s.Dir()); len(tmp) != 0 {
 		t.Errorf("temp files left: %v", tmp)
 	}
 }
