@@ -2,10 +2,12 @@ package cmd
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/ctl-dev/ctl/pkg/auth"
 	"github.com/ctl-dev/ctl/pkg/bounded"
@@ -112,8 +114,10 @@ func exitCode(err error) (int, string) {
 	return exitFailure, ""
 }
 
-// escapeControl makes server-supplied text safe to print: control characters
-// other than newline and tab are shown as escapes, never sent to a terminal.
+// escapeControl makes server-supplied text safe to print on one line:
+// control characters, newline and tab included, are shown as escapes
+// (\x1b, \n), never sent to a terminal, so a tag or name can neither drive
+// it nor pass for two lines of output.
 func escapeControl(s string) string {
 	if strings.IndexFunc(s, isUnsafe) < 0 {
 		return s
@@ -129,4 +133,26 @@ func escapeControl(s string) string {
 	return b.String()
 }
 
-func isUnsafe(r rune) bool { return r != '\n' && r != '\t' && unicode.IsControl(r) }
+func isUnsafe(r rune) bool { return unicode.IsControl(r) }
+
+// maxMessageLine caps each line of an error message: server-supplied text
+// (a 4 MiB WWW-Authenticate realm, an error body) never floods stderr.
+const maxMessageLine = 1024
+
+// messageLines splits an error message into its lines, each escaped and cut
+// to maxMessageLine bytes (saying how much was cut).
+func messageLines(msg string) []string {
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		l = escapeControl(l)
+		if len(l) > maxMessageLine {
+			cut := maxMessageLine
+			for cut > 0 && !utf8.RuneStart(l[cut]) {
+				cut--
+			}
+			l = fmt.Sprintf("%s... (%d more bytes)", l[:cut], len(l)-cut)
+		}
+		lines[i] = l
+	}
+	return lines
+}

@@ -76,8 +76,8 @@ func TestWriteImageBadLayerKeepsManifestOut(t *testing.T) {
 	wrapped := append([]v1.Layer(nil), ls...)
 	wrapped[2] = lyingLayer{ls[2], bytes.Repeat([]byte{'x'}, 2048)}
 	s := newStore(t)
-	if _, err := s.WriteImage(context.Background(), lyingImage{img, wrapped}, ref(t, "x")); !errors.Is(err, ErrInvalidInput) {
-		t.Fatalf("err = %v, want ErrInvalidInput", err)
+	if _, err := s.WriteImage(context.Background(), lyingImage{img, wrapped}, ref(t, "x")); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("err = %v, want ErrCorrupt", err)
 	}
 	if s.HasBlob(digestOf(t, img)) || s.HasBlob(digestOf(t, ls[2])) {
 		t.Error("the manifest or the bad layer became visible")
