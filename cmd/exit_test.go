@@ -1,0 +1,72 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/pkg/golden"
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/registry/transport"
+	"github.com/ctl-dev/ctl/pkg/store"
+)
+
+// marked is an error of text that is kind, as pkg/registry marks one.
+type marked struct {
+	text string
+	kind error
+}
+
+func (m marked) Error() string   { return m.text }
+func (m marked) Unwrap() []error { return []error{m.kind} }
+
+// TestErrorTextHints: pkg/ reports failures without ctl's flags; the
+// message ctl prints names the flag that fixes them, once, where pkg/
+// reported the failure.
+func TestErrorTextHints(t *testing.T) {
+	t.Parallel()
+	untrusted := marked{`Get "https://reg.example/v2/": x509: certificate signed by unknown authority`, registry.ErrUntrusted}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"untrusted certificate, classified twice",
+			fmt.Errorf("listing: %w", fmt.Errorf("%w", untrusted)),
+			`listing: Get "https://reg.example/v2/": x509: certificate signed by unknown authority (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/HOST[:PORT]/ca.crt)`},
+		{"plain HTTP answer",
+			marked{"Get: http: server gave HTTP response to HTTPS client", registry.ErrNotTLS},
+			"Get: http: server gave HTTP response to HTTPS client (the registry speaks plain HTTP, not HTTPS: if the network to it is trusted, name it with --insecure-registry HOST[:PORT])"},
+		{"plain HTTP refused",
+			fmt.Errorf(`Get "http://10.0.0.1:5000/v2/": %w; Get "https://10.0.0.1:5000/v2/": refused`, &transport.PlainHTTPError{Host: "10.0.0.1:5000"}),
+			`Get "http://10.0.0.1:5000/v2/": plain HTTP refused to 10.0.0.1:5000: only localhost, 127.0.0.0/8, ::1 and registries given with --insecure-registry are reached without TLS; Get "https://10.0.0.1:5000/v2/": refused`},
+		{"shared manifest",
+			fmt.Errorf("deleting: %w: %w", &registry.SharedManifestError{Host: "reg", Tag: "reg/app:v1", Digest: "sha256:1", Others: []string{"v2", "v3"}}, registry.ErrSharedManifest),
+			"deleting: reg cannot delete a tag alone, and deleting reg/app:v1 by digest sha256:1 would also remove v2, v3 (use --force to delete them all): manifest has other tags"},
+		{"other repository",
+			fmt.Errorf("tagging a as b: %w", registry.ErrOtherRepository),
+			"tagging a as b: source and target must be in the same repository (copy it there first: ctl copy)"},
+		{"no home for the store",
+			&store.DirError{Err: errors.New("$HOME is not defined")},
+			"locating the image store: $HOME is not defined (set CTL_STORE or use --store)"},
+		{"read-only store",
+			fmt.Errorf("tagging: %w", &store.DirError{Dir: "/ro", Err: errors.New("permission denied")}),
+			"tagging: locking the image store: permission denied (is /ro writable? choose another with --store)"},
+		{"bad prefix",
+			&golden.PrefixError{Prefix: "Golden/App", Err: reference.ErrInvalid},
+			fmt.Sprintf("--allow %q: %v", "Golden/App", reference.ErrInvalid)},
+		{"empty prefix",
+			&golden.PrefixError{Err: reference.ErrInvalid},
+			reference.ErrInvalid.Error() + ": empty --allow prefix"},
+		{"no hint", errors.New("boom"), "boom"},
+	} {
+		if got := errorText(tc.err); got != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
+		}
+	}
+	if got := reasonText(golden.ReasonPinned); !strings.HasSuffix(got, "(--update re-resolves)") {
+		t.Errorf("reasonText(ReasonPinned) = %q", got)
+	}
+}
