@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/spf13/cobra"
 )
@@ -92,6 +91,3 @@ func runLoad(ctx context.Context, opts *loadOptions) error {
 	}
 	return nil
 }
-
-// familiar is docker's short form of a stored reference.
-func familiar(r reference.Reference) string { return r.Familiar() }

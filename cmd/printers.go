@@ -9,9 +9,10 @@ import (
 	"github.com/ctl-dev/ctl/pkg/tagplan"
 )
 
-// The result printers of the commands that write tags on a registry
-// (push, copy, tag --semver): one line per tag as docker push prints it,
-// or an item in the --format chosen.
+// Printers several commands share: the results of the commands that write
+// tags on a registry (push, copy, tag --semver), one line per tag as docker
+// push prints it or an item in the --format chosen, and references in
+// docker's short form.
 
 // pushedItem is what push and copy print per tag, as --format sees it.
 type pushedItem struct {
@@ -88,3 +89,6 @@ func keptMessage(s tagplan.Step) string {
 	}
 	return fmt.Sprintf("%s: kept at %s: %s", s.Tag, s.Digest, s.Reason)
 }
+
+// familiar is docker's short form of a stored reference.
+func familiar(r reference.Reference) string { return r.Familiar() }

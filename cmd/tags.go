@@ -2,10 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"path"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/spf13/cobra"
@@ -85,66 +81,4 @@ func runTagsList(ctx context.Context, opts *tagsListOptions) error {
 	tags = filterGlob(tags, opts.Filter)
 	repo := r.Name()
 	return printList(opts.IO.Out, p, tags, func(t string) any { return tagItem{Repository: repo, Tag: t} })
-}
-
-// listPrinter checks the flags shared by the commands that list names from a
-// registry (--format, --filter, --page-size) and returns the printer.
-func listPrinter(format string, filters []string, pageSize int) (*printer, error) {
-	if pageSize < 0 {
-		return nil, invalidInput(fmt.Errorf("invalid --page-size %d: must be positive", pageSize))
-	}
-	for _, glob := range filters {
-		if err := checkGlob(glob); err != nil {
-			return nil, err
-		}
-	}
-	return newPrinter(format)
-}
-
-// checkGlob rejects a malformed --filter before any request.
-func checkGlob(glob string) error {
-	if _, err := path.Match(glob, ""); err != nil {
-		return invalidInput(fmt.Errorf("invalid --filter %q: %w", glob, err))
-	}
-	return nil
-}
-
-// filterGlob keeps the names that match any of globs (none keeps all; an
-// empty glob matches everything).
-func filterGlob(names []string, globs []string) []string {
-	if len(globs) == 0 {
-		return names
-	}
-	out := names[:0:0]
-	for _, n := range names {
-		for _, g := range globs {
-			if ok, _ := path.Match(g, n); ok || g == "" {
-				out = append(out, n)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// printList prints names one per line (escaped: they come from a server),
-// as one JSON array, or through the template per item.
-func printList(w io.Writer, p *printer, names []string, item func(string) any) error {
-	if p.JSON() {
-		if names == nil {
-			names = []string{}
-		}
-		return json.NewEncoder(w).Encode(names)
-	}
-	bw := newLineWriter(w)
-	for _, n := range names {
-		err := p.Print(bw, item(n), func(w io.Writer) error {
-			_, err := fmt.Fprintln(w, escapeControl(n))
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return bw.Flush()
 }
