@@ -70,3 +70,41 @@ func TestErrorTextHints(t *testing.T) {
 		t.Errorf("reasonText(ReasonPinned) = %q", got)
 	}
 }
+
+func TestExitCodeMapping(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  error  // what a command returned
+		code int    // exit code
+		hint string // hint line
+	}{
+		{errors.New("boom"), exitFailure, ""},
+		{fmt.Errorf("pulling: %w", store.ErrNotFound), exitNotFound, ""},
+		{fmt.Errorf("reading x: %w", store.ErrInvalidInput), exitUsage, ""},
+		{fmt.Errorf("get: %w", registry.ErrNotFound), exitNotFound, ""},
+		{fmt.Errorf("push: %w", &registry.AuthError{Host: "reg.example:5000", Err: errors.New("denied")}), exitAuth, "run: ctl login reg.example:5000"},
+		// Docker Hub is ctl login's default: docker's hint names no host.
+		{fmt.Errorf("pull: %w", &registry.AuthError{Host: registry.DockerHub, Err: errors.New("denied")}), exitAuth, "run: ctl login docker.io"},
+		{fmt.Errorf("delete: %w", registry.ErrDeleteDisabled), exitFailure, ""},
+	} {
+		code, hint := exitCode(tc.err)
+		if code != tc.code || hint != tc.hint {
+			t.Errorf("exitCode(%v) = %d, %q; want %d, %q", tc.err, code, hint, tc.code, tc.hint)
+		}
+	}
+}
+
+func TestEscapeControl(t *testing.T) {
+	t.Parallel()
+	if got, want := escapeControl("tag\x1b[31mred\x07\nnext\tok"), `tag\x1b[31mred\a`+"\nnext\tok"; got != want {
+		t.Errorf("escapeControl = %q, want %q", got, want)
+	}
+}
+
+func TestAuthErrorHint(t *testing.T) {
+	t.Parallel()
+	code, hint := exitCode(fmt.Errorf("pushing: %w", &registry.AuthError{Host: "reg.example", Err: errors.New("UNAUTHORIZED")}))
+	if code != exitAuth || hint != "run: ctl login reg.example" {
+		t.Errorf("exit %d, hint %q", code, hint)
+	}
+}
