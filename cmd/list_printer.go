@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"path"
+
+	"github.com/ctl-dev/ctl/pkg/tagset"
 )
 
 // newLineWriter buffers many short lines into few writes.
@@ -21,17 +23,17 @@ func listPrinter(format string, filters []string, pageSize int) (*printer, error
 		return nil, invalidInput(fmt.Errorf("invalid --page-size %d: must be positive", pageSize))
 	}
 	for _, glob := range filters {
-		if err := checkGlob(glob); err != nil {
+		if err := checkGlob("filter", glob); err != nil {
 			return nil, err
 		}
 	}
 	return newPrinter(format)
 }
 
-// checkGlob rejects a malformed --filter before any request.
-func checkGlob(glob string) error {
+// checkGlob rejects a malformed glob of --flag before any request.
+func checkGlob(flag, glob string) error {
 	if _, err := path.Match(glob, ""); err != nil {
-		return invalidInput(fmt.Errorf("invalid --filter %q: %w", glob, err))
+		return invalidInput(fmt.Errorf("invalid --%s %q: %w", flag, glob, err))
 	}
 	return nil
 }
@@ -39,19 +41,7 @@ func checkGlob(glob string) error {
 // filterGlob keeps the names that match any of globs (none keeps all; an
 // empty glob matches everything).
 func filterGlob(names []string, globs []string) []string {
-	if len(globs) == 0 {
-		return names
-	}
-	out := names[:0:0]
-	for _, n := range names {
-		for _, g := range globs {
-			if ok, _ := path.Match(g, n); ok || g == "" {
-				out = append(out, n)
-				break
-			}
-		}
-	}
-	return out
+	return tagset.Query{Include: globs}.Filter(names)
 }
 
 // printList prints names one per line (escaped: they come from a server),

@@ -56,6 +56,11 @@ func TestPullOutput(t *testing.T) {
 		t.Errorf("second pull: stdout %q stderr %q", out, errOut)
 	}
 
+	// -q: the reference alone on stdout, nothing on stderr (docker pull -q).
+	if out, errOut = run(true, "pull", "-q", host+"/src:v1"); out != host+"/src:v1\n" || errOut != "" {
+		t.Errorf("pull -q: stdout %q stderr %q", out, errOut)
+	}
+
 	// --format json: one object per image, for scripts.
 	out, _ = run(false, "pull", "-q", "--format", "json", host+"/src:v1")
 	var pulled pulledItem

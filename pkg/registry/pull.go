@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/artifact"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -49,6 +50,9 @@ type PullResult struct {
 	Image v1.Hash
 	// UpToDate is true when the store had that image under Ref already.
 	UpToDate bool
+	// ArtifactType is set when what was pulled is an artifact (a signature,
+	// an SBOM...), not an image: artifact.Type of its manifest.
+	ArtifactType string
 }
 
 // DefaultPlatform is this machine's platform, as docker picks it: the
@@ -174,7 +178,11 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	if err != nil {
 		return nil, wrap(err)
 	}
-	res := &PullResult{Ref: ref, Digest: digest, Image: imgDigest}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, wrap(err)
+	}
+	res := &PullResult{Ref: ref, Digest: digest, Image: imgDigest, ArtifactType: artifact.Type(m)}
 	if have, ok := sink.Resolve(ref); ok && have == imgDigest {
 		if complete, err := hasAll(img, sink); err == nil && complete {
 			res.UpToDate = true
@@ -189,10 +197,6 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	go func() { _, _ = img.RawConfigFile() }()
 	progress := serialized(opts.Progress)
 	s.layerProgress = progress
-	m, err := img.Manifest()
-	if err != nil {
-		return nil, wrap(err)
-	}
 	for _, d := range m.Layers {
 		if sink.HasBlob(d.Digest) {
 			progress(Event{Kind: BlobExists, Digest: d.Digest, Size: d.Size, Layer: true})
