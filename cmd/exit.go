@@ -15,6 +15,7 @@ import (
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/ctl-dev/ctl/pkg/transfer"
 )
 
 // Exit codes, as the product contract fixes them.
@@ -106,6 +107,7 @@ func errorText(err error) string {
 		shared *registry.SharedManifestError
 		dir    *store.DirError
 		prefix *golden.PrefixError
+		notag  *transfer.EngineTagError
 	)
 	if errors.Is(err, registry.ErrUntrusted) {
 		msg += " (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/HOST[:PORT]/ca.crt)"
@@ -135,6 +137,9 @@ func errorText(err error) string {
 		} else {
 			reword(prefix, fmt.Sprintf("--allow %q: %v", prefix.Prefix, prefix.Err))
 		}
+	}
+	if errors.As(err, &notag) {
+		reword(notag, notag.Ref+": push --from-engine takes a tag (the engine's images are named by tag)")
 	}
 	return msg
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/ctl-dev/ctl/pkg/transfer"
 )
 
 // marked is an error of text that is kind, as pkg/registry marks one.
@@ -60,6 +61,9 @@ func TestErrorTextHints(t *testing.T) {
 		{"empty prefix",
 			&golden.PrefixError{Err: reference.ErrInvalid},
 			reference.ErrInvalid.Error() + ": empty --allow prefix"},
+		{"engine image by digest",
+			fmt.Errorf("%w: %w", store.ErrInvalidInput, &transfer.EngineTagError{Ref: "app@sha256:1"}),
+			store.ErrInvalidInput.Error() + ": app@sha256:1: push --from-engine takes a tag (the engine's images are named by tag)"},
 		{"no hint", errors.New("boom"), "boom"},
 	} {
 		if got := errorText(tc.err); got != tc.want {
