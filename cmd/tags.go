@@ -34,8 +34,9 @@ type tagItem struct {
 
 func newTagsCmd(f *Factory) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "tags",
-		Short: "List the tags of a repository in a registry, or prune them",
+		Use:         "tags",
+		Short:       "List the tags of a repository in a registry, or prune them",
+		Annotations: map[string]string{argOfAnnotation: "list"},
 	}
 	c.AddCommand(newTagsListCmd(f, nil), newTagsPruneCmd(f, nil))
 	return c
@@ -89,7 +90,7 @@ template is applied to each tag, with .Repository and .Tag, and with --long
 	opts.Query.add(fl)
 	fl.BoolVarP(&opts.Long, "long", "l", false, "print digest, platforms, size and creation time of each tag")
 	fl.StringVar(&opts.Platform, "platform", "", "with --long, describe an index by its image for OS/ARCH[/VARIANT]")
-	fl.IntVarP(&opts.Jobs, "jobs", "j", defaultJobs, "requests to the registry at once (0: the client's default)")
+	fl.IntVarP(&opts.Jobs, "jobs", "j", registry.DefaultJobs, "requests to the registry at once (0: the client's default)")
 	return c
 }
 

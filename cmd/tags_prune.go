@@ -95,7 +95,7 @@ alone. Each removal is reported as ctl delete reports it.`,
 	fl.StringVar(&opts.OlderThan, "older-than", "", "delete only tags created longer ago than this (e.g. 30d, 2w, 12h)")
 	fl.BoolVar(&opts.Force, "force", false, "delete the tags the plan deletes (default: print the plan only)")
 	fl.StringVar(&opts.Format, "format", "text", formatFlagHelp("Tag"))
-	fl.IntVarP(&opts.Jobs, "jobs", "j", defaultJobs, "requests to the registry at once (0: the client's default)")
+	fl.IntVarP(&opts.Jobs, "jobs", "j", registry.DefaultJobs, "requests to the registry at once (0: the client's default)")
 	return c
 }
 

@@ -30,7 +30,7 @@ func TestTagsFlagsToOptions(t *testing.T) {
 	if err := c.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if tp.KeepLast != 5 || strings.Join(tp.Keep, ",") != "release-*,stable" || !tp.SemverLatest || tp.OlderThan != "30d" || !tp.Force || tp.Format != "json" || tp.Jobs != defaultJobs {
+	if tp.KeepLast != 5 || strings.Join(tp.Keep, ",") != "release-*,stable" || !tp.SemverLatest || tp.OlderThan != "30d" || !tp.Force || tp.Format != "json" || tp.Jobs != registry.DefaultJobs {
 		t.Errorf("tags prune options: %+v", tp)
 	}
 }
