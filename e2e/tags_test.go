@@ -406,3 +406,41 @@ func TestTagsListLong(t *testing.T) {
 		t.Errorf("bad range: %q, %d requests", r.Stderr, len(p.Requests()))
 	}
 }
+
+// TestTagsListLongFaults: retried answers cost nothing but time; a config
+// or manifest that does not match its digest, or a registry that hangs, is
+// a clear failure that prints no partial table.
+func TestTagsListLongFaults(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	rs := newReleases(time.Now())
+	reg.PushTagged(t, "app", rs.items[:6], 128)
+	e := testenv.NewEnv(t)
+	tests := []struct {
+		name  string
+		fault testenv.Fault
+		code  int
+		want  string // part of stderr
+	}{
+		{name: "503 then fine", fault: testenv.Fault{Method: "GET", PathRegexp: "/blobs/", Kind: testenv.FaultStatus, Status: 503, RetryAfter: "0", Times: 3}},
+		{name: "reset then fine", fault: testenv.Fault{Method: "HEAD", PathRegexp: "/manifests/", Kind: testenv.FaultDropBeforeResponse, Times: 2}},
+		{name: "corrupt config", fault: testenv.Fault{Method: "GET", PathRegexp: "/blobs/", Kind: testenv.FaultCorruptBody, Bytes: 10}, code: 1, want: "content has digest"},
+		{name: "corrupt manifest", fault: testenv.Fault{Method: "GET", PathRegexp: "/manifests/sha256:", Kind: testenv.FaultCorruptBody, Bytes: 30}, code: 1, want: "content has digest"},
+		{name: "no such repository", fault: testenv.Fault{Method: "GET", PathRegexp: "/tags/list", Kind: testenv.FaultStatus, Status: 404, Body: `{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}`}, code: 3, want: "repository name not known"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := testenv.NewProxy(t, reg.URL, nil)
+			p.AddFault(tt.fault)
+			r := e.Run(t, "tags", "list", "--long", p.Host+"/app")
+			wantCode(t, r, tt.code)
+			if tt.code == 0 && strings.Count(r.Stdout, "\n") != 1+countTags(rs.items[:6]) {
+				t.Errorf("table:\n%s", r.Stdout)
+			}
+			if tt.code != 0 && (r.Stdout != "" || !strings.Contains(r.Stderr, tt.want)) {
+				t.Errorf("stdout %q, stderr %q, want %q", r.Stdout, r.Stderr, tt.want)
+			}
+		})
+	}
+}
