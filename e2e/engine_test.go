@@ -261,6 +261,21 @@ func TestEngineFaults(t *testing.T) {
 		t.Errorf("the store changed:\n%s\n%s", before, after)
 	}
 
+	// push --from-engine whose save stream breaks off: exit 1, no tag.
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	p.MustRun(t, "tag", "example.test/gallery:v1", reg.Ref("app:v1"))
+	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/images/get", Kind: testenv.FaultDropMidBody, Bytes: 100 << 10})
+	res = e.Run(t, "push", "--from-engine", reg.Ref("app:v1"))
+	wantCode(t, res, 1)
+	if !strings.Contains(res.Stderr, "broke off") {
+		t.Errorf("stderr %q", res.Stderr)
+	}
+	if exists(t, reg, "app:v1") {
+		t.Error("the tag exists after a push whose source broke off")
+	}
+	proxy.ClearFaults()
+	wantCode(t, e.Run(t, "push", "--from-engine", reg.Ref("app:v1")), 0)
+
 	// The engine refuses a load: its message, exit 1.
 	proxy.AddFault(testenv.Fault{Method: "POST", PathRegexp: "/images/load", Kind: testenv.FaultStatus, Status: 500,
 		Body: `{"cause":"no space left","message":"no space left on device","response":500}`, Times: 1})
