@@ -52,7 +52,9 @@ listed instead, in the same table and with the same filters.
 
 --format takes "table" (the default), "json" (one object per line, docker's
 keys) or a Go template over .Repository .Tag .Digest .ID .CreatedAt
-.CreatedSince .Size; "table TEMPLATE" adds a header row.`,
+.CreatedSince .Size .ArtifactType; "table TEMPLATE" adds a header row.
+An artifact (a signature, an SBOM pulled by digest) shows "artifact" as
+CREATED and its type as .ArtifactType (empty for images).`,
 		Example: `  ctl images
   ctl images --filter reference=image-gallery --filter 'reference=*/image-gallery'
   ctl images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
@@ -83,6 +85,7 @@ keys) or a Go template over .Repository .Tag .Digest .ID .CreatedAt
 
 // imageRow is one listed image; the JSON keys are docker's.
 type imageRow struct {
+	ArtifactType string `json:"ArtifactType,omitempty"` // not docker's: set for an artifact
 	Containers   string `json:"Containers"`
 	CreatedAt    string `json:"CreatedAt"`
 	CreatedSince string `json:"CreatedSince"`
@@ -255,6 +258,11 @@ func newImageRow(e store.Entry, noTrunc bool, now time.Time) imageRow {
 	if !e.Created.IsZero() {
 		row.CreatedAt = e.Created.Local().Format("2006-01-02 15:04:05 -0700 MST")
 		row.CreatedSince = humanDuration(now.Sub(e.Created)) + " ago"
+	}
+	if e.ArtifactType != "" {
+		// An artifact has no image config to date it; the table marks it
+		// where the creation time would be.
+		row.ArtifactType, row.CreatedSince = e.ArtifactType, "artifact"
 	}
 	return row
 }

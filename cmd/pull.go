@@ -99,10 +99,19 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 		return err
 	}
 	for _, r := range results {
-		item := pulledItem{Reference: r.Ref.String(), Digest: r.Digest.String(), Image: r.Image.String(), UpToDate: r.UpToDate}
+		item := pulledItem{Reference: r.Ref.String(), Digest: r.Digest.String(), Image: r.Image.String(), UpToDate: r.UpToDate, ArtifactType: r.ArtifactType}
 		if err := out.Print(opts.IO.Out, item, func(w io.Writer) error {
+			if opts.Quiet { // as docker pull -q: the reference alone
+				_, err := fmt.Fprintln(w, r.Ref.String())
+				return err
+			}
 			status := "Downloaded newer image for "
-			if r.UpToDate {
+			switch {
+			case r.ArtifactType != "" && r.UpToDate:
+				status = "Artifact is up to date for "
+			case r.ArtifactType != "":
+				status = "Downloaded artifact for "
+			case r.UpToDate:
 				status = "Image is up to date for "
 			}
 			_, err := fmt.Fprintf(w, "Digest: %s\nStatus: %s%s\n", r.Digest, status, r.Ref.Familiar())
@@ -133,6 +142,9 @@ type pulledItem struct {
 	Digest    string `json:"digest"`    // what the reference resolved to (an index for multi-platform)
 	Image     string `json:"image"`     // the manifest digest of the platform image stored
 	UpToDate  bool   `json:"upToDate"`  // the store had it under the reference already
+	// ArtifactType is set when an artifact (a signature, an SBOM) was
+	// pulled, not an image.
+	ArtifactType string `json:"artifactType,omitempty"`
 }
 
 // pullTag is what docker prints before "Pulling from": the tag, or the
