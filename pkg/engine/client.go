@@ -68,26 +68,32 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	if c.idleTimeout <= 0 {
 		c.idleTimeout = DefaultIdleTimeout
 	}
+	if err := c.ping(ctx); err != nil {
+		api.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// ping checks that an engine answers at the endpoint and negotiates the
+// API version with it.
+func (c *Client) ping(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
-	ping, err := api.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true})
+	ping, err := c.api.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true})
 	switch {
 	case ctx.Err() != nil:
-		api.Close()
-		return nil, ctx.Err()
+		return ctx.Err()
 	case err != nil && isDialError(err):
-		api.Close()
-		return nil, fmt.Errorf("%w at %s: %s", ErrUnreachable, ep, dialCause(err))
+		return fmt.Errorf("%w at %s: %s", ErrUnreachable, c.ep, dialCause(err))
 	case err != nil:
-		api.Close()
-		return nil, fmt.Errorf("%w: %s does not answer as a Docker Engine API: %v", ErrEngine, ep, err)
+		return fmt.Errorf("%w: %s does not answer as a Docker Engine API: %v", ErrEngine, c.ep, err)
 	case ping.APIVersion == "":
 		// Every engine since Docker 1.x sends API-Version with /_ping;
 		// an HTTP server that happens to answer 200 does not.
-		api.Close()
-		return nil, fmt.Errorf("%w: %s answers /_ping, but not as a Docker Engine API (no API-Version header)", ErrEngine, ep)
+		return fmt.Errorf("%w: %s answers /_ping, but not as a Docker Engine API (no API-Version header)", ErrEngine, c.ep)
 	}
-	return c, nil
+	return nil
 }
 
 // Endpoint is where the client found its engine.
