@@ -3,8 +3,8 @@ package reference
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"strconv"
+	"strings"
 )
 
 // Sentinel errors. Every error returned by [Parse], [ParseRepository],
