@@ -108,6 +108,13 @@ type ReferrersOptions struct {
 // parent as subject; a referrer that does not resolve is ErrNotFound.
 // Discovery is bounded (maxReferrers, maxReferrerDepth) and refuses loops.
 func (c *Client) Referrers(ctx context.Context, r reference.Reference, opts ReferrersOptions) (*ReferrerTree, error) {
+	return c.referrers(ctx, r, opts, false)
+}
+
+// referrers is Referrers; with skipMissing a listed referrer that does not
+// exist is left out rather than an error (for deleting: it is gone
+// already).
+func (c *Client) referrers(ctx context.Context, r reference.Reference, opts ReferrersOptions, skipMissing bool) (*ReferrerTree, error) {
 	s, ref, err := c.openRef(ctx, r, transport.PullScope)
 	if err != nil {
 		return nil, err
@@ -116,7 +123,7 @@ func (c *Client) Referrers(ctx context.Context, r reference.Reference, opts Refe
 	if err != nil {
 		return nil, err
 	}
-	d := &discovery{s: s, artifactType: opts.ArtifactType, seen: map[string]bool{}}
+	d := &discovery{s: s, artifactType: opts.ArtifactType, seen: map[string]bool{}, skipMissing: skipMissing}
 	root, err := d.node(raw, mh)
 	if err != nil {
 		return nil, err
@@ -156,6 +163,7 @@ type discovery struct {
 	scheme       ReferrersScheme
 	seen         map[string]bool // every manifest in the tree, against loops
 	count        int
+	skipMissing  bool // leave out listed referrers that do not exist
 }
 
 func (d *discovery) reference(digest string) string {
@@ -176,6 +184,9 @@ func (d *discovery) referrersOf(ctx context.Context, subject v1.Hash, depth int)
 	out := []Referrer{}
 	for _, desc := range listed {
 		n, err := d.fetch(ctx, desc.Digest, fmt.Sprintf("listed as a referrer of %s %s", subject, where))
+		if d.skipMissing && errors.Is(err, ErrNotFound) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
