@@ -3,6 +3,7 @@ module github.com/ctl-dev/ctl
 go 1.26.8
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/distribution/reference v0.6.0
 	github.com/docker/cli v29.9.3+incompatible
 	github.com/google/go-containerregistry v0.22.1

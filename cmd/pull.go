@@ -82,6 +82,10 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	for _, r := range results {
 		item := pulledItem{Reference: r.Ref.String(), Digest: r.Digest.String(), Image: r.Image.String(), UpToDate: r.UpToDate, ArtifactType: r.ArtifactType}
 		if err := out.Print(opts.IO.Out, item, func(w io.Writer) error {
+			if opts.Quiet { // as docker pull -q: the reference alone
+				_, err := fmt.Fprintln(w, r.Ref.String())
+				return err
+			}
 			status := "Downloaded newer image for "
 			switch {
 			case r.ArtifactType != "" && r.UpToDate:

@@ -28,8 +28,9 @@ type tagItem struct {
 
 func newTagsCmd(f *Factory) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "tags",
-		Short: "List the tags of a repository in a registry",
+		Use:         "tags",
+		Short:       "List the tags of a repository in a registry",
+		Annotations: map[string]string{argOfAnnotation: "list"},
 	}
 	c.AddCommand(newTagsListCmd(f, nil))
 	return c

@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"fmt"
-	"io"
 	"runtime"
 	"strings"
 
@@ -196,13 +195,14 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	// The store asks for the config after the layers; fetch it (ggcr
 	// caches it) while they stream, so it costs no round trip at the end.
 	go func() { _, _ = img.RawConfigFile() }()
-	watched, err := watch(img, sink, serialized(opts.Progress), func(h v1.Hash) (io.ReadCloser, error) {
-		return s.getBlob(ctx, h)
-	})
-	if err != nil {
-		return nil, wrap(err)
+	progress := serialized(opts.Progress)
+	s.layerProgress = progress
+	for _, d := range m.Layers {
+		if sink.HasBlob(d.Digest) {
+			progress(Event{Kind: BlobExists, Digest: d.Digest, Size: d.Size, Layer: true})
+		}
 	}
-	if err := sink.WriteImage(ctx, watched, ref, digest); err != nil {
+	if err := sink.WriteImage(ctx, img, ref, digest); err != nil {
 		return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
 	}
 	return res, nil
