@@ -30,7 +30,13 @@ func newPullCmd(f *Factory, runF func(*pullOptions) error) *cobra.Command {
 image is resolved to one platform (default: this machine's) and that
 platform's image is stored under the tag, as docker does. Every blob is
 checked against its digest and size before it is kept, and blobs the store
-has already are not fetched again.`,
+has already are not fetched again.
+
+--referrers also stores what refers to the image (signatures, SBOMs,
+attestations, recursively; of an index's children too), each by digest
+(cosign's under their sha256-<hex>.sig/.att/.sbom tags), after reading the
+whole tree so that a broken one fails before anything is stored.
+"ctl push --referrers" sends them on with the image.`,
 		Example: `  ctl pull nginx:1.25
   ctl pull --platform linux/arm64/v8 registry.local:5000/gallery/ui:v1
   ctl pull --all-tags registry.local:5000/gallery/ui`,
@@ -72,7 +78,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 		p.Line("Using default tag: " + ref.DefaultedTag())
 	}
 	results, err := transfer.Pull(ctx, c, s, ref, transfer.PullOptions{
-		AllTags: opts.AllTags, Platform: platform, Jobs: opts.Jobs, Progress: p.Event,
+		AllTags: opts.AllTags, Platform: platform, Jobs: opts.Jobs, Progress: p.Event, Referrers: opts.Referrers,
 		Started: func(r reference.Reference) { p.Line(fmt.Sprintf("%s: Pulling from %s", pullTag(r), r.Repository())) },
 	})
 	p.Close()

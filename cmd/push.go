@@ -40,7 +40,13 @@ With --semver, REF is REPOSITORY:MAJOR.MINOR.PATCH: that tag is pushed,
 then the moving tags MAJOR.MINOR, MAJOR and latest are written on the
 registry as manifests only, never moving one backwards (see
 "ctl tag --semver" and docs/versioned-tags.md). --dry-run prints the plan
-and pushes nothing.`,
+and pushes nothing.
+
+--referrers also sends what refers to the image in the store (what "ctl pull
+--referrers" stored, under any name: digests are the same everywhere), the
+way the registry lists referrers (its API, or the sha256-<hex> tag schema,
+keeping the entries already there), and reads the registry's tree back: a
+referrer missing there fails the push, naming it.`,
 		Example: `  ctl push registry.local:5000/gallery/ui:v1
   ctl push --all-tags registry.local:5000/gallery/ui
   ctl push --semver registry.local:5000/gallery/ui:2.1.106`,
@@ -50,6 +56,9 @@ and pushes nothing.`,
 			}
 			if opts.Semver.Semver && opts.AllTags {
 				return errors.New("--semver and --all-tags cannot be combined")
+			}
+			if opts.Semver.Semver && opts.Referrers {
+				return errors.New("--semver and --referrers cannot be combined")
 			}
 			return cobra.ExactArgs(1)(c, args)
 		},
@@ -87,7 +96,7 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 		return err
 	}
 	r := opts.pushReport(opts.IO, out, ref)
-	results, err := transfer.Push(ctx, c, s, ref, transfer.PushOptions{AllTags: opts.AllTags, Progress: r.Event, Started: func() {
+	results, err := transfer.Push(ctx, c, s, ref, transfer.PushOptions{AllTags: opts.AllTags, Referrers: opts.Referrers, Progress: r.Event, Started: func() {
 		if !opts.AllTags && !opts.Quiet && ref.Tag() == "" && ref.Digest() == "" {
 			// As docker push and ctl pull say it (on stderr: not a result).
 			fmt.Fprintln(opts.IO.ErrOut, "Using default tag: "+ref.DefaultedTag())

@@ -124,3 +124,45 @@ func TestCopyReferrersOfIndexChildren(t *testing.T) {
 		t.Errorf("ctl referrers --platforms: %q, want %v (%s)", res.Stdout, sigs, res.Stderr)
 	}
 }
+
+// TestPullPushReferrers: pull --referrers stores the image with its
+// signature, SBOM and the SBOM's signature; push --referrers of a retag
+// sends them all to the other kind of registry, where oras discover finds
+// the same tree.
+func TestPullPushReferrers(t *testing.T) {
+	t.Parallel()
+	for i, from := range registryKinds {
+		to := registryKinds[1-i]
+		t.Run(from.name+"-to-"+to.name, func(t *testing.T) {
+			t.Parallel()
+			src, dst := from.start(t), to.start(t)
+			e := testenv.NewEnv(t)
+			supplyChain(t, e, src, "app")
+			want := digestTree(e.OrasDiscover(t, src.Ref("app:v1")))
+
+			res := e.Run(t, "pull", "--referrers", src.Ref("app:v1"))
+			if res.Code != 0 {
+				t.Fatalf("pull --referrers: %s", res.Stderr)
+			}
+			if n := strings.Count(res.Stdout, "Status: Downloaded artifact for "); n != 3 {
+				t.Errorf("pull --referrers stored %d artifacts, want 3:\n%s", n, res.Stdout)
+			}
+			res = e.Run(t, "images", "--format", "{{.CreatedSince}}")
+			if strings.Count(res.Stdout, "artifact") != 3 {
+				t.Errorf("images after pull --referrers:\n%s", res.Stdout)
+			}
+			// Retagged for the mirror: its referrers are found in the
+			// store by digest, whatever name they were pulled under.
+			if res := e.Run(t, "tag", src.Ref("app:v1"), dst.Ref("mirror:v1")); res.Code != 0 {
+				t.Fatalf("tag: %s", res.Stderr)
+			}
+			res = e.Run(t, "push", "--referrers", dst.Ref("mirror:v1"))
+			if res.Code != 0 {
+				t.Fatalf("push --referrers: %s", res.Stderr)
+			}
+			if got := digestTree(e.OrasDiscover(t, dst.Ref("mirror:v1"))); got != want {
+				t.Errorf("pushed tree (oras discover):\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}

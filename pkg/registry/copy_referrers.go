@@ -45,7 +45,7 @@ type ReferrerPush struct {
 func (c *Client) CopyReferrers(ctx context.Context, src, dst reference.Reference, tree *ReferrerTree, progress ProgressFunc) (*ReferrersCopy, error) {
 	var nodes []Referrer
 	var subjects []v1.Hash
-	tree.each(func(subject v1.Hash, n Referrer) {
+	tree.Each(func(subject v1.Hash, n Referrer) {
 		nodes, subjects = append(nodes, n), append(subjects, subject)
 	})
 	if len(nodes) == 0 {
@@ -205,7 +205,7 @@ func (c *Client) checkReferrers(ctx context.Context, dst reference.Reference, ro
 		return fmt.Errorf("reading back the referrers of %s: %w", at, err)
 	}
 	have := map[string]bool{}
-	got.each(func(_ v1.Hash, n Referrer) { have[n.Digest] = true })
+	got.Each(func(_ v1.Hash, n Referrer) { have[n.Digest] = true })
 	var missing []string
 	for _, d := range want {
 		if !have[d.Digest.String()] {
@@ -218,10 +218,10 @@ func (c *Client) checkReferrers(ctx context.Context, dst reference.Reference, ro
 	return nil
 }
 
-// each calls f on every referrer of the tree, parents before what refers
+// Each calls f on every referrer of the tree, parents before what refers
 // to them, with the digest of its subject: the root's referrers, then
 // those of each child of an index root.
-func (t *ReferrerTree) each(f func(subject v1.Hash, n Referrer)) {
+func (t *ReferrerTree) Each(f func(subject v1.Hash, n Referrer)) {
 	var walk func(subject string, ns []Referrer)
 	walk = func(subject string, ns []Referrer) {
 		h, _ := v1.NewHash(subject)

@@ -25,7 +25,7 @@ func (c *Client) deleteReferrers(ctx context.Context, s *session, r reference.Re
 		return nil, err
 	}
 	var nodes []Referrer
-	tree.each(func(_ v1.Hash, n Referrer) { nodes = append(nodes, n) })
+	tree.Each(func(_ v1.Hash, n Referrer) { nodes = append(nodes, n) })
 	slices.Reverse(nodes) // what refers to a referrer comes after it
 	subjects := []string{tree.Digest}
 	for _, m := range tree.Manifests {
@@ -92,6 +92,6 @@ func (c *Client) referrerDigests(ctx context.Context, r reference.Reference) []s
 		return nil
 	}
 	var ds []string
-	tree.each(func(_ v1.Hash, n Referrer) { ds = append(ds, n.Digest) })
+	tree.Each(func(_ v1.Hash, n Referrer) { ds = append(ds, n.Digest) })
 	return ds
 }
