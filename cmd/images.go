@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,25 +11,30 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/store"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 )
 
 type imagesOptions struct {
-	IO      *IOStreams
-	Store   func() (*store.Store, error)
-	Repo    string
-	Filters []string
-	All     bool
-	Quiet   bool
-	Digests bool
-	NoTrunc bool
-	Format  string
-	Now     func() time.Time
+	IO     *IOStreams
+	Store  func() (*store.Store, error)
+	Engine func(context.Context) (*engine.Client, error)
+	// FromEngine lists the container engine's images instead of the store's.
+	FromEngine bool
+	Repo       string
+	Filters    []string
+	All        bool
+	Quiet      bool
+	Digests    bool
+	NoTrunc    bool
+	Format     string
+	Now        func() time.Time
 }
 
 func newImagesCmd(f *Factory, runF func(*imagesOptions) error) *cobra.Command {
-	opts := &imagesOptions{IO: f.IO, Store: f.Store, Now: time.Now}
+	opts := &imagesOptions{IO: f.IO, Store: f.Store, Engine: f.Engine, Now: time.Now}
 	c := &cobra.Command{
 		Use:     "images [REPOSITORY[:TAG]]",
 		Aliases: []string{"list"},
@@ -40,6 +46,10 @@ matched against the familiar name and name:tag ("*/image-gallery",
 "image-gallery"); several are OR'ed. --filter dangling=true|false keeps
 only untagged or only tagged images. Listing reads the store's index only.
 
+With --engine, the images of the container engine (found as docker finds
+it: DOCKER_HOST, the current docker context, /var/run/docker.sock) are
+listed instead, in the same table and with the same filters.
+
 --format takes "table" (the default), "json" (one object per line, docker's
 keys) or a Go template over .Repository .Tag .Digest .ID .CreatedAt
 .CreatedSince .Size .ArtifactType; "table TEMPLATE" adds a header row.
@@ -48,7 +58,8 @@ CREATED and its type as .ArtifactType (empty for images).`,
 		Example: `  ctl images
   ctl images --filter reference=image-gallery --filter 'reference=*/image-gallery'
   ctl images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
-  ctl images -q nginx`,
+  ctl images -q nginx
+  ctl images --engine --filter 'reference=*/image-gallery'`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeLocalRefs(f, 1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -58,7 +69,7 @@ CREATED and its type as .ArtifactType (empty for images).`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runImages(opts)
+			return runImages(c.Context(), opts)
 		},
 	}
 	fl := c.Flags()
@@ -67,6 +78,7 @@ CREATED and its type as .ArtifactType (empty for images).`,
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print image IDs only, each once")
 	fl.BoolVar(&opts.Digests, "digests", false, "show digests (of a tag pulled out of an index: the index digest)")
 	fl.BoolVar(&opts.NoTrunc, "no-trunc", false, "show full image IDs")
+	fl.BoolVar(&opts.FromEngine, "engine", false, "list the container engine's images (DOCKER_HOST, docker context) instead of the store's")
 	fl.StringVar(&opts.Format, "format", "", `"table", "json" or a Go template, e.g. '{{.Repository}}:{{.Tag}}'`)
 	return c
 }
@@ -87,7 +99,7 @@ type imageRow struct {
 	VirtualSize  string `json:"VirtualSize"`
 }
 
-func runImages(opts *imagesOptions) error {
+func runImages(ctx context.Context, opts *imagesOptions) error {
 	patterns, dangling, err := parseImageFilters(opts.Filters)
 	if err != nil {
 		return err
@@ -99,11 +111,7 @@ func runImages(opts *imagesOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := opts.Store()
-	if err != nil {
-		return err
-	}
-	all, err := s.List()
+	all, err := listImages(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -154,6 +162,27 @@ func runImages(opts *imagesOptions) error {
 		return tw.Flush()
 	}
 	return nil
+}
+
+// listImages reads the store's index, or asks the engine with --engine.
+func listImages(ctx context.Context, opts *imagesOptions) ([]store.Entry, error) {
+	if opts.FromEngine {
+		c, err := opts.Engine(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		imgs, err := c.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return engine.Entries(imgs), nil
+	}
+	s, err := opts.Store()
+	if err != nil {
+		return nil, err
+	}
+	return s.List()
 }
 
 var imagesHeader = map[string]string{
@@ -213,9 +242,12 @@ func imageID(e store.Entry, noTrunc bool) string {
 func newImageRow(e store.Entry, noTrunc bool, now time.Time) imageRow {
 	row := imageRow{
 		Containers: "N/A", SharedSize: "N/A", UniqueSize: "N/A",
-		Repository: "<none>", Tag: "<none>", Digest: e.RegistryDigest().String(),
+		Repository: "<none>", Tag: "<none>", Digest: "<none>",
 		ID: imageID(e, noTrunc), Size: humanSize(e.Size), VirtualSize: humanSize(e.Size),
 		CreatedSince: "N/A",
+	}
+	if d := e.RegistryDigest(); d != (v1.Hash{}) { // zero: an engine's image it has no repo digest for
+		row.Digest = d.String()
 	}
 	if r, ok := e.Reference(); ok {
 		row.Repository = r.FamiliarName()

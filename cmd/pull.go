@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
@@ -16,13 +17,16 @@ type pullOptions struct {
 	IO       *IOStreams
 	Registry func() (*registry.Client, error)
 	Store    func() (*store.Store, error)
+	Engine   func(context.Context) (*engine.Client, error)
 	Ref      string
 	Platform string
+	// ToEngine: hand what was pulled to the container engine.
+	ToEngine bool
 	transferFlags
 }
 
 func newPullCmd(f *Factory, runF func(*pullOptions) error) *cobra.Command {
-	opts := &pullOptions{IO: f.IO, Registry: f.Registry, Store: f.Store}
+	opts := &pullOptions{IO: f.IO, Registry: f.Registry, Store: f.Store, Engine: f.Engine}
 	c := &cobra.Command{
 		Use:   "pull REF",
 		Short: "Pull an image, or every tag of a repository, into the local store",
@@ -36,8 +40,14 @@ has already are not fetched again.
 attestations, recursively; of an index's children too), each by digest
 (cosign's under their sha256-<hex>.sig/.att/.sbom tags), after reading the
 whole tree so that a broken one fails before anything is stored.
-"ctl push --referrers" sends them on with the image.`,
+"ctl push --referrers" sends them on with the image.
+
+With --to-engine, the images pulled are then handed to the container
+engine found as docker finds it (DOCKER_HOST, the current docker context,
+/var/run/docker.sock), so that "docker run REF" works next; the engine's
+"Loaded image" lines follow pull's own.`,
 		Example: `  ctl pull nginx:1.25
+  ctl pull --to-engine registry.local:5000/gallery/ui:v1
   ctl pull --platform linux/arm64/v8 registry.local:5000/gallery/ui:v1
   ctl pull --all-tags registry.local:5000/gallery/ui`,
 		Args:              cobra.ExactArgs(1),
@@ -53,6 +63,7 @@ whole tree so that a broken one fails before anything is stored.
 	fl := c.Flags()
 	opts.add(fl, "pull every tag of the repository", "layers to download at once", "Digest")
 	fl.StringVar(&opts.Platform, "platform", "", "platform to pull out of a multi-platform image (OS/ARCH[/VARIANT])")
+	fl.BoolVar(&opts.ToEngine, "to-engine", false, "then load the pulled images into the container engine (DOCKER_HOST, docker context)")
 	return c
 }
 
@@ -65,6 +76,9 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Referrers && opts.ToEngine {
+		return usageError{fmt.Errorf("--referrers and --to-engine cannot be combined (an engine keeps no referrers)")}
+	}
 	out, c, err := opts.start(opts.Registry)
 	if err != nil {
 		return err
@@ -72,6 +86,14 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	s, err := opts.Store()
 	if err != nil {
 		return err
+	}
+	var ec *engine.Client
+	if opts.ToEngine {
+		// Before pulling: no engine, no point.
+		if ec, err = opts.Engine(ctx); err != nil {
+			return err
+		}
+		defer ec.Close()
 	}
 	p := newProgress(opts.IO, opts.Quiet, pullWords)
 	if !opts.AllTags && ref.Tag() == "" && ref.Digest() == "" {
@@ -105,6 +127,19 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 			return err
 		}); err != nil {
 			return err
+		}
+	}
+	if ec == nil {
+		return nil
+	}
+	// The pull is done and said; the engine's part is a step of its own.
+	loaded, err := transfer.ToEngine(ctx, ec, s, results)
+	if err != nil {
+		return err
+	}
+	if out.Text() {
+		for _, l := range loaded {
+			fmt.Fprintln(opts.IO.Out, escapeControl(l))
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/ctl-dev/ctl/pkg/tagplan"
@@ -16,14 +17,17 @@ type pushOptions struct {
 	IO       *IOStreams
 	Registry func() (*registry.Client, error)
 	Store    func() (*store.Store, error)
+	Engine   func(context.Context) (*engine.Client, error)
 	Ref      string
+	// FromEngine pushes the container engine's image, not the store's.
+	FromEngine bool
 	transferFlags
 	// Semver: push REPO:VERSION, then write its moving tags.
 	Semver semverFlags
 }
 
 func newPushCmd(f *Factory, runF func(*pushOptions) error) *cobra.Command {
-	opts := &pushOptions{IO: f.IO, Registry: f.Registry, Store: f.Store}
+	opts := &pushOptions{IO: f.IO, Registry: f.Registry, Store: f.Store, Engine: f.Engine}
 	c := &cobra.Command{
 		Use:   "push REF",
 		Short: "Push an image, or every tag of a repository, from the local store",
@@ -46,8 +50,16 @@ and pushes nothing.
 --referrers" stored, under any name: digests are the same everywhere), the
 way the registry lists referrers (its API, or the sha256-<hex> tag schema,
 keeping the entries already there), and reads the registry's tree back: a
-referrer missing there fails the push, naming it.`,
+referrer missing there fails the push, naming it.
+
+With --from-engine, the image (or with --all-tags every tag of the
+repository) is the container engine's, found as docker finds it
+(DOCKER_HOST, the current docker context, /var/run/docker.sock): it is read
+from the engine's save stream as the push needs its blobs, with the same
+skip and output, and nothing is copied into the store. The engine must
+have the image under REF (docker tag image-gallery REF).`,
 		Example: `  ctl push registry.local:5000/gallery/ui:v1
+  ctl push --from-engine registry.local:5000/gallery/ui:v1
   ctl push --all-tags registry.local:5000/gallery/ui
   ctl push --semver registry.local:5000/gallery/ui:2.1.106`,
 		Args: func(c *cobra.Command, args []string) error {
@@ -59,6 +71,12 @@ referrer missing there fails the push, naming it.`,
 			}
 			if opts.Semver.Semver && opts.Referrers {
 				return errors.New("--semver and --referrers cannot be combined")
+			}
+			if opts.Semver.Semver && opts.FromEngine {
+				return errors.New("--semver and --from-engine cannot be combined")
+			}
+			if opts.Referrers && opts.FromEngine {
+				return errors.New("--referrers and --from-engine cannot be combined (an engine keeps no referrers)")
 			}
 			return cobra.ExactArgs(1)(c, args)
 		},
@@ -76,6 +94,7 @@ referrer missing there fails the push, naming it.`,
 	}
 	fl := c.Flags()
 	opts.add(fl, "push every tag of the repository", "blobs to move at once", "Tag")
+	fl.BoolVar(&opts.FromEngine, "from-engine", false, "push the container engine's image (DOCKER_HOST, docker context), not the store's")
 	fl.BoolVar(&opts.Semver.Semver, "semver", false, semverFlagHelp)
 	fl.BoolVar(&opts.Semver.NoLatest, "no-latest", false, noLatestFlagHelp)
 	fl.BoolVar(&opts.Semver.DryRun, "dry-run", false, dryRunSemverHelp)
@@ -91,18 +110,30 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := opts.Store()
-	if err != nil {
-		return err
+	var ec *engine.Client
+	if opts.FromEngine {
+		if ec, err = opts.Engine(ctx); err != nil {
+			return err
+		}
+		defer ec.Close()
 	}
 	r := opts.pushReport(opts.IO, out, ref)
-	results, err := transfer.Push(ctx, c, s, ref, transfer.PushOptions{AllTags: opts.AllTags, Referrers: opts.Referrers, Progress: r.Event, Started: func() {
+	popts := transfer.PushOptions{AllTags: opts.AllTags, Referrers: opts.Referrers, Progress: r.Event, Started: func() {
 		if !opts.AllTags && !opts.Quiet && ref.Tag() == "" && ref.Digest() == "" {
 			// As docker push and ctl pull say it (on stderr: not a result).
 			fmt.Fprintln(opts.IO.ErrOut, "Using default tag: "+ref.DefaultedTag())
 		}
 		r.Started()
-	}})
+	}}
+	if ec != nil {
+		results, err := transfer.PushFromEngine(ctx, c, ec, ref, popts)
+		return r.Done(results, err)
+	}
+	s, err := opts.Store()
+	if err != nil {
+		return err
+	}
+	results, err := transfer.Push(ctx, c, s, ref, popts)
 	return r.Done(results, err)
 }
 

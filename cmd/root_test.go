@@ -171,6 +171,7 @@ func TestFormatHelpExamples(t *testing.T) {
 		"ctl tag":              pushedItem{},
 		"ctl image tag":        pushedItem{},
 		"ctl tags list":        tagItem{},
+		"ctl tags prune":       tagPruneItem{},
 		"ctl version":          versionInfo{},
 	}
 	example := regexp.MustCompile(`such as '(\{\{[^']*\}\})'`)
