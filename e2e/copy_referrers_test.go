@@ -22,10 +22,7 @@ func TestCopyReferrers(t *testing.T) {
 		for _, to := range registryKinds {
 			t.Run(from.name+"-to-"+to.name, func(t *testing.T) {
 				t.Parallel()
-				src, dst := from.start(t), to.start(t)
-				e := testenv.NewEnv(t)
-				supplyChain(t, e, src, "app")
-				want := digestTree(e.OrasDiscover(t, src.Ref("app:v1")))
+				src, dst, e, want := copyPair(t, from, to)
 
 				res := e.Run(t, "copy", "--referrers", src.Ref("app:v1"), dst.Ref("mirror:v1"))
 				if res.Code != 0 {
@@ -135,10 +132,7 @@ func TestPullPushReferrers(t *testing.T) {
 		to := registryKinds[1-i]
 		t.Run(from.name+"-to-"+to.name, func(t *testing.T) {
 			t.Parallel()
-			src, dst := from.start(t), to.start(t)
-			e := testenv.NewEnv(t)
-			supplyChain(t, e, src, "app")
-			want := digestTree(e.OrasDiscover(t, src.Ref("app:v1")))
+			src, dst, e, want := copyPair(t, from, to)
 
 			res := e.Run(t, "pull", "--referrers", src.Ref("app:v1"))
 			if res.Code != 0 {
