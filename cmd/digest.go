@@ -12,6 +12,8 @@ import (
 type digestItem struct {
 	Reference string `json:"reference"`
 	Digest    string `json:"digest"`
+	Source    string `json:"source"`           // "mirror" or "upstream"
+	Mirror    string `json:"mirror,omitempty"` // the mirror that answered
 }
 
 func newDigestCmd(f *Factory, runF func(*remoteRefOptions) error) *cobra.Command {
@@ -34,11 +36,11 @@ func runDigest(ctx context.Context, opts *remoteRefOptions) error {
 	if err != nil {
 		return err
 	}
-	d, err := rc.Digest(ctx, r, platform)
+	d, src, err := rc.Digest(ctx, r, platform)
 	if err != nil {
 		return err
 	}
-	item := digestItem{Reference: r.Canonical(), Digest: d.String()}
+	item := digestItem{Reference: r.Canonical(), Digest: d.String(), Source: src.Kind(), Mirror: src.Mirror}
 	return p.Print(opts.IO.Out, item, func(w io.Writer) error {
 		_, err := fmt.Fprintln(w, item.Digest)
 		return err

@@ -80,7 +80,8 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 		return err
 	}
 	for _, r := range results {
-		item := pulledItem{Reference: r.Ref.String(), Digest: r.Digest.String(), Image: r.Image.String(), UpToDate: r.UpToDate}
+		item := pulledItem{Reference: r.Ref.String(), Digest: r.Digest.String(), Image: r.Image.String(), UpToDate: r.UpToDate,
+			Source: r.Source.Kind(), Mirror: r.Source.Mirror}
 		if err := out.Print(opts.IO.Out, item, func(w io.Writer) error {
 			status := "Downloaded newer image for "
 			if r.UpToDate {
@@ -101,6 +102,8 @@ type pulledItem struct {
 	Digest    string `json:"digest"`    // what the reference resolved to (an index for multi-platform)
 	Image     string `json:"image"`     // the manifest digest of the platform image stored
 	UpToDate  bool   `json:"upToDate"`  // the store had it under the reference already
+	Source    string `json:"source"`    // "mirror" or "upstream"
+	Mirror    string `json:"mirror,omitempty"`
 }
 
 // pullTag is what docker prints before "Pulling from": the tag, or the

@@ -28,6 +28,11 @@ type Client struct {
 	retry ctltransport.RetryPolicy // http.Retry with its defaults, for the retries above single requests
 
 	transport http.RoundTripper // the assembled stack, built by New
+
+	mirrors         Mirrors                  // WithMirrors: where reads go first
+	onSource        func(SourceEvent)        // WithSourceFunc
+	mirrorTransport http.RoundTripper        // the stack with the mirror budget (mirrors.go)
+	mirrorRetry     ctltransport.RetryPolicy // its retry policy
 }
 
 // Option configures a Client.
@@ -132,6 +137,7 @@ func New(opts ...Option) (*Client, error) {
 	c := &Client{
 		keychain:  authn.NewMultiKeychain(),
 		insecure:  map[string]bool{},
+		mirrors:   Mirrors{},
 		userAgent: "ctl",
 		jobs:      DefaultJobs,
 	}
@@ -148,5 +154,12 @@ func New(opts ...Option) (*Client, error) {
 	}
 	c.transport = t
 	c.retry = c.http.Retry.WithDefaults()
+	if len(c.mirrors) > 0 {
+		mo := mirrorOptions(c.http)
+		if c.mirrorTransport, err = ctltransport.New(mo); err != nil {
+			return nil, err
+		}
+		c.mirrorRetry = mo.Retry.WithDefaults()
+	}
 	return c, nil
 }
