@@ -85,7 +85,10 @@ func (f *Factory) sourceReport(e registry.SourceEvent) {
 		}
 		fmt.Fprintf(f.IO.ErrOut, "Reading %s from %s (%s)\n", e.Ref, where, e.Source)
 	case e.Err == nil:
-	case errors.Is(e.Err, registry.ErrNotFound) && !f.Opts.Verbose:
+	case errors.Is(e.Err, registry.ErrNotFound):
+		if f.Opts.Verbose {
+			fmt.Fprintf(f.IO.ErrOut, "Mirror %s does not have %s: %s\n", e.Source.Mirror, e.Ref, escapeControl(e.Err.Error()))
+		}
 	default:
 		fmt.Fprintf(f.IO.ErrOut, "Warning: mirror %s skipped for %s: %s\n", e.Source.Mirror, e.Ref, escapeControl(e.Err.Error()))
 	}
