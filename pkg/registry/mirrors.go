@@ -203,6 +203,14 @@ const (
 // registry, then the registry.
 func (c *Client) Sources(r reference.Reference) []Source { return c.mirrors.Sources(r) }
 
+// WithoutMirrors returns a copy of c that reads every registry itself, for
+// the reads that plan a write (which must see what the write changes).
+func (c *Client) WithoutMirrors() *Client {
+	cc := *c
+	cc.mirrors = Mirrors{}
+	return &cc
+}
+
 // read runs fn with a session on each source of r in turn (transfer:
 // authenticated before the first request, as pulls are; else
 // anonymous-first) and returns the source that served it. A mirror that
@@ -237,7 +245,7 @@ func (c *Client) readSource(ctx context.Context, r reference.Reference, src Sour
 	var err error
 	if src.IsMirror() {
 		m := *c
-		m.transport, m.retry = c.mirrorTransport, c.mirrorRetry
+		m.transport = c.mirrorTransport
 		cc = &m
 		repo, err = name.NewRepository(src.Host+"/"+src.Repository, c.nameOptions(src.Host)...)
 	} else {
