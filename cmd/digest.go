@@ -24,7 +24,9 @@ func newDigestCmd(f *Factory, runF func(*remoteRefOptions) error) *cobra.Command
 request that accepts every manifest media type (Docker v2, Docker list, OCI
 manifest, OCI index), so a multi-arch tag gives the index's digest; a GET
 when the registry omits Docker-Content-Digest. --platform gives the digest of
-that platform's manifest inside an index.`,
+that platform's manifest inside an index. --format json adds "source"
+("mirror" when one of the registry's mirrors answered, else "upstream") and
+"mirror".`,
 		Example: `  ctl digest localhost:5000/gallery/ui:v1
   ctl digest --platform linux/arm64 nginx:1.25
   ctl digest --format json localhost:5000/gallery/ui:v1`,
