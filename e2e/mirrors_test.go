@@ -63,6 +63,26 @@ func writeCtlConfig(t *testing.T, e *testenv.Env, cfg map[string]any) {
 	}
 }
 
+// cached pushes an image of two layers to app:v1 on the upstream and
+// pulls it through the mirror, so that the cache holds it; it returns its
+// digest and the reference ctl reads it by.
+func (l *mirrorLab) cached(t *testing.T) (digest, ref string) {
+	t.Helper()
+	digest = mustDigest(t, l.upstream.PushRandomImage(t, "app:v1", 2, 4096)).String()
+	ref = l.up.Host + "/app:v1"
+	l.run(t, "pull", ref)
+	return digest, ref
+}
+
+// emptyStore is an Env with the lab's credentials and ctl config and a
+// store of its own, empty.
+func (l *mirrorLab) emptyStore(t *testing.T) *testenv.Env {
+	t.Helper()
+	e := testenv.NewEnv(t)
+	e.DockerConfig, e.XDGConfig = l.e.DockerConfig, l.e.XDGConfig
+	return e
+}
+
 // run runs ctl and fails the test unless it exits 0.
 func (l *mirrorLab) run(t *testing.T, args ...string) testenv.Result {
 	t.Helper()
@@ -179,11 +199,9 @@ func TestMirrorPullThroughCache(t *testing.T) {
 func TestMirrorStaleTag(t *testing.T) {
 	t.Parallel()
 	l := newMirrorLab(t)
-	old := mustDigest(t, l.upstream.PushRandomImage(t, "app:v1", 1, 2048)).String()
-	ref := l.up.Host + "/app:v1"
-	l.run(t, "pull", ref)
+	old, ref := l.cached(t)
 
-	moved := mustDigest(t, l.upstream.PushRandomImage(t, "app:v1", 1, 2048)).String()
+	moved := mustDigest(t, l.upstream.PushRandomImage(t, "app:v1", 2, 4096)).String()
 	l.remote.AddFault(testenv.Fault{PathRegexp: "/manifests/", Kind: testenv.FaultStatus, Status: 503})
 
 	r := l.run(t, "digest", "--format", "json", ref)
@@ -191,8 +209,7 @@ func TestMirrorStaleTag(t *testing.T) {
 		t.Errorf("digest through the stale cache: %s; want %s from the mirror", r.Stdout, old)
 	}
 	// The pull verifies what the cache serves against the stale digest.
-	e2 := testenv.NewEnv(t)
-	e2.DockerConfig, e2.XDGConfig = l.e.DockerConfig, l.e.XDGConfig
+	e2 := l.emptyStore(t)
 	r = e2.Run(t, "pull", "--format", "json", ref)
 	if got := decode(t, r.Stdout); r.Code != 0 || got.Digest != old || got.Source != "mirror" {
 		t.Errorf("pull through the stale cache: exit %d %s\n%s", r.Code, r.Stdout, r.Stderr)
@@ -212,14 +229,11 @@ func TestMirrorStaleTag(t *testing.T) {
 func TestMirrorLying(t *testing.T) {
 	t.Parallel()
 	l := newMirrorLab(t)
-	want := mustDigest(t, l.upstream.PushRandomImage(t, "app:v1", 2, 4096)).String()
-	ref := l.up.Host + "/app:v1"
-	l.run(t, "pull", ref) // the cache holds it now
+	want, ref := l.cached(t)
 	l.mirror.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/blobs/", Kind: testenv.FaultCorruptBody, Bytes: 100})
 	l.mirror.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/manifests/sha256:", Kind: testenv.FaultCorruptBody, Bytes: 20})
 
-	e2 := testenv.NewEnv(t)
-	e2.DockerConfig, e2.XDGConfig = l.e.DockerConfig, l.e.XDGConfig
+	e2 := l.emptyStore(t)
 	r := e2.Run(t, "pull", "--format", "json", ref)
 	if got := decode(t, r.Stdout); r.Code != 0 || got.Digest != want || got.Source != "upstream" {
 		t.Fatalf("pull past a lying mirror: exit %d %s\n%s", r.Code, r.Stdout, r.Stderr)

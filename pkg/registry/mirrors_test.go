@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/reference"
 	ctltransport "github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -203,9 +204,13 @@ func TestReadFallsThroughMirrors(t *testing.T) {
 		t.Errorf("lying mirror: skipped %v, want %s with ErrDigestMismatch", skipped, m.liar.host())
 	}
 	sink := newMemSink()
-	res, err := m.c.Pull(ctx, ref, sink, PullOptions{})
+	started := 0
+	res, err := m.c.Pull(ctx, ref, sink, PullOptions{Started: func(reference.Reference) { started++ }})
 	if err != nil || res.Digest.String() != digest || res.Source.IsMirror() || len(sink.blobs) != 3 {
 		t.Fatalf("Pull past a lying mirror = %+v, %v (%d blobs)", res, err, len(sink.blobs))
+	}
+	if started != 1 {
+		t.Errorf("the pull was announced %d times; want once, whatever sources it tried", started)
 	}
 	if skipped, _ := m.skipped(); !errors.Is(skipped[m.liar.host()], ErrDigestMismatch) {
 		t.Errorf("pull: skipped %v, want %s with ErrDigestMismatch", skipped, m.liar.host())

@@ -92,6 +92,7 @@ func ParsePlatform(s string) (*v1.Platform, error) {
 // that serves the whole pull; one session (one ping, one token) serves every
 // manifest, config and blob GET of a source.
 func (c *Client) Pull(ctx context.Context, ref reference.Reference, sink PullSink, opts PullOptions) (*PullResult, error) {
+	opts.Started = announceOnce(opts.Started)
 	var res *PullResult
 	src, err := c.read(ctx, ref, true, func(s *session) (err error) {
 		res, err = c.pull(ctx, ref, sink, opts, s)
@@ -102,6 +103,21 @@ func (c *Client) Pull(ctx context.Context, ref reference.Reference, sink PullSin
 	}
 	res.Source = src
 	return res, nil
+}
+
+// announceOnce wraps started so that each reference is announced once,
+// however many sources its pull tries.
+func announceOnce(started func(reference.Reference)) func(reference.Reference) {
+	if started == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	return func(r reference.Reference) {
+		if !seen[r.String()] {
+			seen[r.String()] = true
+			started(r)
+		}
+	}
 }
 
 // pullSession authenticates once for pulling from ref's repository on its
@@ -117,6 +133,7 @@ func (c *Client) pullSession(ctx context.Context, ref reference.Reference) (*ses
 // PullAllTags pulls every tag of repo (its tag or digest is ignored), in
 // tag order, all from the first source that serves them all.
 func (c *Client) PullAllTags(ctx context.Context, repo reference.Reference, sink PullSink, opts PullOptions) ([]PullResult, error) {
+	opts.Started = announceOnce(opts.Started)
 	var results []PullResult
 	src, err := c.read(ctx, repo, true, func(s *session) error {
 		results = nil
