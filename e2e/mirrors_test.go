@@ -275,3 +275,32 @@ func TestMirrorBadEntries(t *testing.T) {
 		}
 	}
 }
+
+// TestDockerHubMirror: registry-mirrors (daemon.json's key) serves Docker
+// Hub's names as docker maps them, docker.io/library/nginx as
+// MIRROR/library/nginx, and the store keeps the image under its Hub name.
+// The mirror holds the image, so Docker Hub itself is never contacted.
+func TestDockerHubMirror(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	want := mustDigest(t, reg.PushRandomImage(t, "library/nginx:1.25", 1, 2048)).String()
+	mirror := testenv.NewProxy(t, reg.URL, nil)
+	e := testenv.NewEnv(t)
+	writeCtlConfig(t, e, map[string]any{"registry-mirrors": []string{"http://" + mirror.Host + "/"}})
+
+	r := e.Run(t, "pull", "--format", "json", "nginx:1.25")
+	if got := decode(t, r.Stdout); r.Code != 0 || got.Digest != want || got.Source != "mirror" || got.Mirror != mirror.Host {
+		t.Fatalf("pull nginx:1.25 via registry-mirrors: exit %d %s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if n := mirror.Count("GET", "^/v2/library/nginx/manifests/1.25$"); n != 1 {
+		t.Errorf("the mirror served the manifest %d times; want once", n)
+	}
+	r = e.Run(t, "images", "--format", "{{.Repository}}:{{.Tag}}")
+	if r.Code != 0 || r.Stdout != "nginx:1.25\n" {
+		t.Errorf("images after a mirrored pull: %q %s", r.Stdout, r.Stderr)
+	}
+	r = e.Run(t, "ref", "--format", "{{json .Mirrors}}", "nginx")
+	if r.Stdout != `["`+mirror.Host+`/library/nginx"]`+"\n" {
+		t.Errorf("ref: %q", r.Stdout)
+	}
+}
