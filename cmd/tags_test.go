@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 func TestTagsFlagsToOptions(t *testing.T) {
@@ -88,4 +91,69 @@ func TestParseAge(t *testing.T) {
 			t.Errorf("parseAge(%q): no error", in)
 		}
 	}
+}
+
+// TestTagsPruneAgainstInProcessRegistry checks the exact plan and the
+// --force report on an in-process registry: v1, v2 and latest share one
+// image, old is another.
+func TestTagsPruneAgainstInProcessRegistry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	host, f, output := lookRegistry(t)
+	old, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(mustName(t, host+"/app:old"), old); err != nil {
+		t.Fatal(err)
+	}
+	shared, err := remote.Head(mustName(t, host+"/app:v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, _ := old.Digest()
+	sd, od := shared.Digest.Hex[:12], gone.Hex[:12]
+	opts := &tagsPruneOptions{IO: f.IO, Registry: f.Registry, Repo: host + "/app", Keep: []string{"v2"}, Format: "text", Now: time.Now}
+	if err := runTagsPrune(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	size, _ := old.Size()
+	cfg, _ := old.RawConfigFile()
+	layers, _ := old.Layers()
+	freed := size + int64(len(cfg))
+	for _, l := range layers {
+		n, _ := l.Size()
+		freed += n
+	}
+	want := "ACTION    TAG       DIGEST         RULE\n" +
+		"KEEP      latest    " + sd + "   shared manifest: same as v2\n" +
+		"DELETE    old       " + od + "   no keep rule: name matches no kept name\n" +
+		"KEEP      v1        " + sd + "   shared manifest: same as v2\n" +
+		"KEEP      v2        " + sd + "   --keep: name matches v2\n" +
+		"1 of 4 tags to delete; the registry's garbage collection could then reclaim " + humanSize(freed) + " (run with --force to delete)\n"
+	if out, errOut := output(); out != want || errOut != "" {
+		t.Errorf("plan:\n%s\nwant:\n%s\nstderr %q", out, want, errOut)
+	}
+	opts.Force = true
+	if err := runTagsPrune(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := output(); out != "Untagged: "+host+"/app:old\n" {
+		t.Errorf("--force: %q", out)
+	}
+	if err := runTagsPrune(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := output(); out != "" {
+		t.Errorf("--force again: %q", out)
+	}
+}
+
+func mustName(t *testing.T, s string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
