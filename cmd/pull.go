@@ -36,6 +36,12 @@ platform's image is stored under the tag, as docker does. Every blob is
 checked against its digest and size before it is kept, and blobs the store
 has already are not fetched again.
 
+--referrers also stores what refers to the image (signatures, SBOMs,
+attestations, recursively; of an index's children too), each by digest
+(cosign's under their sha256-<hex>.sig/.att/.sbom tags), after reading the
+whole tree so that a broken one fails before anything is stored.
+"ctl push --referrers" sends them on with the image.
+
 With --to-engine, the images pulled are then handed to the container
 engine found as docker finds it (DOCKER_HOST, the current docker context,
 /var/run/docker.sock), so that "docker run REF" works next; the engine's
@@ -70,6 +76,9 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Referrers && opts.ToEngine {
+		return usageError{fmt.Errorf("--referrers and --to-engine cannot be combined (an engine keeps no referrers)")}
+	}
 	out, c, err := opts.start(opts.Registry)
 	if err != nil {
 		return err
@@ -91,7 +100,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 		p.Line("Using default tag: " + ref.DefaultedTag())
 	}
 	results, err := transfer.Pull(ctx, c, s, ref, transfer.PullOptions{
-		AllTags: opts.AllTags, Platform: platform, Jobs: opts.Jobs, Progress: p.Event,
+		AllTags: opts.AllTags, Platform: platform, Jobs: opts.Jobs, Progress: p.Event, Referrers: opts.Referrers,
 		Started: func(r reference.Reference) { p.Line(fmt.Sprintf("%s: Pulling from %s", pullTag(r), r.Repository())) },
 	})
 	p.Close()
