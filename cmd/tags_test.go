@@ -16,12 +16,30 @@ import (
 func TestNewCmdTagsList(t *testing.T) {
 	t.Parallel()
 	parseTable(t, newTagsListCmd, func(o *tagsListOptions) tagsListOptions {
-		return tagsListOptions{Repo: o.Repo, Filter: o.Filter, Format: o.Format, PageSize: o.PageSize}
+		return tagsListOptions{Repo: o.Repo, Filter: o.Filter, Format: o.Format, PageSize: o.PageSize,
+			Query: o.Query, Long: o.Long, Platform: o.Platform, Jobs: o.Jobs}
 	}, []parseCase[tagsListOptions]{
-		{[]string{"reg/app"}, &tagsListOptions{Repo: "reg/app", Format: "text"}},
+		{[]string{"reg/app"}, &tagsListOptions{Repo: "reg/app", Format: "text", Jobs: registry.DefaultJobs}},
 		{[]string{"--filter", "v*", "--format", "json", "--page-size", "50", "reg/app"},
-			&tagsListOptions{Repo: "reg/app", Filter: []string{"v*"}, Format: "json", PageSize: 50}},
+			&tagsListOptions{Repo: "reg/app", Filter: []string{"v*"}, Format: "json", PageSize: 50, Jobs: registry.DefaultJobs}},
+		{[]string{"-l", "--semver", "^2", "--sort", "semver", "-r", "--newest", "3", "--exclude", "*-rc*", "--exclude", "x", "--platform", "linux/arm64", "-j", "7", "reg/app"},
+			&tagsListOptions{Repo: "reg/app", Format: "text", Long: true, Platform: "linux/arm64", Jobs: 7,
+				Query: tagQueryFlags{Semver: "^2", Sort: "semver", Reverse: true, Newest: 3, Exclude: []string{"*-rc*", "x"}}}},
 		{[]string{}, nil},
+		{[]string{"--newest", "x", "reg/app"}, nil},
+	})
+}
+
+func TestNewCmdTagsPrune(t *testing.T) {
+	t.Parallel()
+	parseTable(t, newTagsPruneCmd, func(o *tagsPruneOptions) tagsPruneOptions {
+		return tagsPruneOptions{Repo: o.Repo, KeepLast: o.KeepLast, Keep: o.Keep, SemverLatest: o.SemverLatest,
+			OlderThan: o.OlderThan, Force: o.Force, Format: o.Format, Jobs: o.Jobs}
+	}, []parseCase[tagsPruneOptions]{
+		{[]string{"--keep-last", "5", "reg/app"}, &tagsPruneOptions{Repo: "reg/app", KeepLast: 5, Format: "text", Jobs: registry.DefaultJobs}},
+		{[]string{"--keep-last", "5", "--keep", "release-*", "--keep", "stable", "--keep-semver-latest", "--older-than", "30d", "--force", "--format", "json", "-j", "2", "reg/app"},
+			&tagsPruneOptions{Repo: "reg/app", KeepLast: 5, Keep: []string{"release-*", "stable"}, SemverLatest: true, OlderThan: "30d", Force: true, Format: "json", Jobs: 2}},
+		{[]string{"reg/app", "other"}, nil},
 	})
 }
 
@@ -63,31 +81,6 @@ func TestTagsListRun(t *testing.T) {
 	err := runTagsList(ctx, &tagsListOptions{IO: f.IO, Registry: f.Registry, Repo: host + "/app", Filter: []string{"v*", "["}, Format: "text"})
 	if code, _ := exitCode(err); code != exitUsage {
 		t.Errorf("bad glob: exit %d (%v)", code, err)
-	}
-}
-
-func TestTagsFlagsToOptions(t *testing.T) {
-	t.Parallel()
-	io, _, _ := TestIO("")
-	f := &Factory{IO: io, Opts: &GlobalOptions{}}
-	var tl *tagsListOptions
-	c := newTagsListCmd(f, func(o *tagsListOptions) error { tl = o; return nil })
-	c.SetArgs([]string{"-l", "--semver", "^2", "--sort", "semver", "-r", "--newest", "3", "--exclude", "*-rc*", "--exclude", "x", "--platform", "linux/arm64", "-j", "7", "reg/app"})
-	if err := c.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	q := tl.Query
-	if !tl.Long || q.Semver != "^2" || q.Sort != "semver" || !q.Reverse || q.Newest != 3 || strings.Join(q.Exclude, ",") != "*-rc*,x" || tl.Platform != "linux/arm64" || tl.Jobs != 7 {
-		t.Errorf("tags list options: %+v", tl)
-	}
-	var tp *tagsPruneOptions
-	c = newTagsPruneCmd(f, func(o *tagsPruneOptions) error { tp = o; return nil })
-	c.SetArgs([]string{"--keep-last", "5", "--keep", "release-*", "--keep", "stable", "--keep-semver-latest", "--older-than", "30d", "--force", "--format", "json", "reg/app"})
-	if err := c.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	if tp.KeepLast != 5 || strings.Join(tp.Keep, ",") != "release-*,stable" || !tp.SemverLatest || tp.OlderThan != "30d" || !tp.Force || tp.Format != "json" || tp.Jobs != registry.DefaultJobs {
-		t.Errorf("tags prune options: %+v", tp)
 	}
 }
 
@@ -152,7 +145,7 @@ func TestParseAge(t *testing.T) {
 func TestTagsPruneAgainstInProcessRegistry(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	host, f, output := lookRegistry(t)
+	host, f, output := registryFixture(t)
 	old, err := random.Image(64, 1)
 	if err != nil {
 		t.Fatal(err)
