@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -52,22 +52,9 @@ type PullResult struct {
 	UpToDate bool
 }
 
-// DefaultPlatform is this machine's platform, as docker picks it: the
-// machine's architecture (and ARM variant), and linux as the OS on macOS
-// and Windows, whose containers run in a Linux VM.
-func DefaultPlatform() v1.Platform {
-	p := v1.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH}
-	if p.OS == "darwin" || p.OS == "windows" {
-		p.OS = "linux"
-	}
-	switch p.Architecture {
-	case "arm64":
-		p.Variant = "v8"
-	case "arm":
-		p.Variant = "v7"
-	}
-	return p
-}
+// DefaultPlatform is this machine's platform, as docker picks it
+// (platform.Default).
+func DefaultPlatform() v1.Platform { return platform.Default() }
 
 // ParsePlatform reads OS/ARCH[/VARIANT][:OSVERSION], the form of docker's
 // --platform; OS and architecture are required.

@@ -178,6 +178,7 @@ func (w *writer) image(img v1.Image) (Entry, int64, error) {
 	}
 	if cf, err := v1.ParseConfigFile(bytesReader(rawCfg)); err == nil {
 		e.Created = cf.Created.Time
+		e.Platforms = platformsOf(cf)
 	}
 	return e, int64(len(rawMan)), nil
 }
@@ -267,10 +268,7 @@ func (w *writer) index(idx v1.ImageIndex) (Entry, int64, error) {
 		default:
 			continue // an artifact we do not know: not stored
 		}
-		e.Size += ce.Size
-		if ce.Created.After(e.Created) {
-			e.Created = ce.Created
-		}
+		e.addChild(c, ce)
 	}
 	raw, err := idx.RawManifest()
 	if err != nil {
