@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/ctl-dev/ctl/pkg/auth"
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
@@ -40,6 +41,7 @@ func exitCode(err error) (int, string) {
 	case errors.As(err, &ue),
 		errors.Is(err, reference.ErrInvalid),
 		errors.Is(err, store.ErrInvalidInput),
+		errors.Is(err, platform.ErrInvalid),
 		errors.Is(err, auth.ErrConfig):
 		return exitUsage, ""
 	case errors.As(err, &ae):
@@ -48,7 +50,8 @@ func exitCode(err error) (int, string) {
 		errors.Is(err, registry.ErrUnauthorized):
 		return exitAuth, ""
 	case errors.Is(err, registry.ErrNotFound),
-		errors.Is(err, store.ErrNotFound):
+		errors.Is(err, store.ErrNotFound),
+		errors.Is(err, platform.ErrNotFound):
 		return exitNotFound, ""
 	}
 	return exitFailure, ""

@@ -42,7 +42,10 @@ only untagged or only tagged images. Listing reads the store's index only.
 
 --format takes "table" (the default), "json" (one object per line, docker's
 keys) or a Go template over .Repository .Tag .Digest .ID .CreatedAt
-.CreatedSince .Size; "table TEMPLATE" adds a header row.`,
+.CreatedSince .Size .Platforms; "table TEMPLATE" adds a header row.
+
+A multi-platform image (an index) is one row: PLATFORMS lists the
+platforms of its images that the store holds, SIZE counts them all.`,
 		Example: `  ctl images
   ctl images --filter reference=image-gallery --filter 'reference=*/image-gallery'
   ctl images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
@@ -76,6 +79,7 @@ type imageRow struct {
 	CreatedSince string `json:"CreatedSince"`
 	Digest       string `json:"Digest"`
 	ID           string `json:"ID"`
+	Platforms    string `json:"Platforms"` // comma-separated; "N/A" when unknown
 	Repository   string `json:"Repository"`
 	SharedSize   string `json:"SharedSize"`
 	Size         string `json:"Size"`
@@ -156,6 +160,7 @@ func runImages(opts *imagesOptions) error {
 var imagesHeader = map[string]string{
 	"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "ID": "IMAGE ID",
 	"CreatedAt": "CREATED AT", "CreatedSince": "CREATED", "Size": "SIZE",
+	"Platforms":  "PLATFORMS",
 	"Containers": "CONTAINERS", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE", "VirtualSize": "SIZE",
 }
 
@@ -166,9 +171,9 @@ func imagesTemplate(opts *imagesOptions) (*template.Template, bool, error) {
 	switch {
 	case format == "" || format == "table":
 		table = true
-		format = "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+		format = "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.Platforms}}"
 		if opts.Digests {
-			format = "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+			format = "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.Platforms}}"
 		}
 	case format == "json":
 		return nil, false, nil
@@ -212,7 +217,10 @@ func newImageRow(e store.Entry, noTrunc bool, now time.Time) imageRow {
 		Containers: "N/A", SharedSize: "N/A", UniqueSize: "N/A",
 		Repository: "<none>", Tag: "<none>", Digest: e.RegistryDigest().String(),
 		ID: imageID(e, noTrunc), Size: humanSize(e.Size), VirtualSize: humanSize(e.Size),
-		CreatedSince: "N/A",
+		CreatedSince: "N/A", Platforms: "N/A",
+	}
+	if len(e.Platforms) > 0 {
+		row.Platforms = strings.Join(e.Platforms, ",")
 	}
 	if r, ok := e.Reference(); ok {
 		row.Repository = r.FamiliarName()

@@ -416,7 +416,7 @@ func TestSaveLoadIndex(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := s2.Inspect(got[0]); err != nil {
+		if _, err := s2.Inspect(got[0], nil); err != nil {
 			t.Fatal(err)
 		}
 	}
