@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/spf13/cobra"
@@ -18,8 +19,9 @@ type saveOptions struct {
 	IO     *IOStreams
 	Store  func() (*store.Store, error)
 	Output string
-	Format string
-	Refs   []string
+	Format   string
+	Refs     []string
+	Platform string
 }
 
 func newSaveCmd(f *Factory, runF func(*saveOptions) error) *cobra.Command {
@@ -32,9 +34,16 @@ default) is what docker 25 and later write, an OCI layout with docker's
 manifest.json: every "docker load" and crane read it. The oci format is a
 plain OCI image layout in a tar. A repository name without a tag saves every
 tag of that repository, as docker save does. Without -o, the archive goes to
-standard output, which must not be a terminal.`,
+standard output, which must not be a terminal.
+
+A multi-platform image is saved as its index with every image the store
+holds, and loads back with the same digest; docker's manifest.json lists
+one image of it (this machine's platform's, else the first), as docker 25+
+writes it. --platform OS/ARCH[/VARIANT] (or a comma list) saves only those
+platforms' images, the index unchanged, as "docker save --platform" does.`,
 		Example: `  ctl save -o nginx.tar nginx:1.25
-  ctl save --format oci -o app.tar user/app:v1 user/app:v2`,
+  ctl save --format oci -o app.tar user/app:v1 user/app:v2
+  ctl save --platform linux/arm64 -o app-arm64.tar user/app:v1`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: completeLocalRefs(f, 0),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -47,6 +56,7 @@ standard output, which must not be a terminal.`,
 	}
 	c.Flags().StringVarP(&opts.Output, "output", "o", "", "file to write (default: standard output)")
 	c.Flags().StringVar(&opts.Format, "format", store.FormatDocker, `archive format: "docker" or "oci"`)
+	c.Flags().StringVar(&opts.Platform, "platform", "", "save only these platforms' images of a multi-platform image (OS/ARCH[/VARIANT], comma-separated)")
 	return c
 }
 
@@ -56,6 +66,10 @@ func runSave(ctx context.Context, opts *saveOptions) error {
 	}
 	if opts.Output == "" && opts.IO.StdoutTTY {
 		return usageError{errors.New("refusing to write an archive to a terminal: use -o FILE or redirect standard output")}
+	}
+	sel, err := platform.ParseSelection(opts.Platform)
+	if err != nil {
+		return err
 	}
 	s, err := opts.Store()
 	if err != nil {
@@ -70,9 +84,9 @@ func runSave(ctx context.Context, opts *saveOptions) error {
 		entries = append(entries, es...)
 	}
 	if opts.Output == "" {
-		return s.Save(ctx, opts.IO.Out, entries, opts.Format)
+		return s.Save(ctx, opts.IO.Out, entries, opts.Format, sel)
 	}
-	return writeFileAtomic(opts.Output, func(w io.Writer) error { return s.Save(ctx, w, entries, opts.Format) })
+	return writeFileAtomic(opts.Output, func(w io.Writer) error { return s.Save(ctx, w, entries, opts.Format, sel) })
 }
 
 // saveEntries is what docker save does with one argument: a repository

@@ -63,6 +63,14 @@ func (e Entry) Reference() (r reference.Reference, ok bool) {
 	return r, err == nil
 }
 
+// name is how messages name e: its familiar reference, else its ID.
+func (e Entry) name() string {
+	if r, ok := e.Reference(); ok {
+		return r.Familiar()
+	}
+	return e.ID.String()
+}
+
 // RegistryDigest is the digest the reference has on its registry as far as
 // the store knows: RepoDigest when set, else Digest.
 func (e Entry) RegistryDigest() v1.Hash {
