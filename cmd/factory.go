@@ -7,6 +7,7 @@ import (
 
 	"github.com/ctl-dev/ctl/pkg/auth"
 	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/docker/cli/cli/config"
 )
 
@@ -26,7 +27,7 @@ func (f *Factory) dockerConfigDir() string {
 // ctl's config file: trust (--ca-file, certs.d), insecure registries, -v
 // logging to stderr, and a warning when Docker Hub's pull limit runs low.
 func (f *Factory) Registry() (*registry.Client, error) {
-	cfg, err := registry.ReadConfig(registry.ConfigPath())
+	cfg, err := readConfig(configPath())
 	if err != nil {
 		return nil, invalidInput(err)
 	}
@@ -35,7 +36,7 @@ func (f *Factory) Registry() (*registry.Client, error) {
 		registry.WithInsecure(cfg.InsecureRegistries...),
 		registry.WithInsecure(f.Opts.Insecure...),
 		registry.WithCAFiles(f.Opts.CAFiles...),
-		registry.WithCertsDirs(registry.DefaultCertsDir, filepath.Join(f.dockerConfigDir(), "certs.d")),
+		registry.WithCertsDirs(transport.DefaultCertsDir, filepath.Join(f.dockerConfigDir(), "certs.d")),
 		registry.WithUserAgent("ctl/" + Version),
 		registry.WithRateLimitFunc(f.rateLimitWarning()),
 	}
@@ -51,9 +52,9 @@ func (f *Factory) Registry() (*registry.Client, error) {
 
 // rateLimitWarning warns once per run on stderr when Docker Hub says few
 // pulls are left.
-func (f *Factory) rateLimitWarning() func(registry.RateLimit) {
+func (f *Factory) rateLimitWarning() func(transport.RateLimit) {
 	var once sync.Once
-	return func(l registry.RateLimit) {
+	return func(l transport.RateLimit) {
 		if l.Remaining > lowRateLimit {
 			return
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ctl-dev/ctl/pkg/auth"
 	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/registry/transport"
 )
 
 func TestLoginFlags(t *testing.T) {
@@ -131,12 +132,12 @@ func TestRateLimitWarning(t *testing.T) {
 	io, _, errOut := TestIO("")
 	f := &Factory{IO: io, Opts: &GlobalOptions{}}
 	warn := f.rateLimitWarning()
-	warn(registry.RateLimit{Host: "registry-1.docker.io", Remaining: 50, Limit: 100})
+	warn(transport.RateLimit{Host: "registry-1.docker.io", Remaining: 50, Limit: 100})
 	if errOut.Len() != 0 {
 		t.Errorf("warned with 50 left: %q", errOut.String())
 	}
-	warn(registry.RateLimit{Host: "registry-1.docker.io", Remaining: 3, Limit: 100, Window: 21600e9})
-	warn(registry.RateLimit{Host: "registry-1.docker.io", Remaining: 2, Limit: 100})
+	warn(transport.RateLimit{Host: "registry-1.docker.io", Remaining: 3, Limit: 100, Window: 21600e9})
+	warn(transport.RateLimit{Host: "registry-1.docker.io", Remaining: 2, Limit: 100})
 	if got := errOut.String(); got != "Warning: registry-1.docker.io rate limit: 3 pulls left of 100 per 6h0m0s\n" {
 		t.Errorf("warning %q", got)
 	}
@@ -147,27 +148,5 @@ func TestAuthErrorHint(t *testing.T) {
 	code, hint := exitCode(fmt.Errorf("pushing: %w", &registry.AuthError{Host: "reg.example", Err: errors.New("UNAUTHORIZED")}))
 	if code != exitAuth || hint != "run: ctl login reg.example" {
 		t.Errorf("exit %d, hint %q", code, hint)
-	}
-}
-
-func TestCtlConfigFile(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	p := filepath.Join(dir, "config.json")
-	if err := os.WriteFile(p, []byte(`{"insecure-registries": ["reg.lan:5000"]}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := registry.ReadConfig(p)
-	if err != nil || len(cfg.InsecureRegistries) != 1 || cfg.InsecureRegistries[0] != "reg.lan:5000" {
-		t.Errorf("ReadConfig: %+v, %v", cfg, err)
-	}
-	if err := os.WriteFile(p, []byte(`{"insecure-registries": `), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := registry.ReadConfig(p); err == nil {
-		t.Error("malformed config: no error")
-	}
-	if cfg, err := registry.ReadConfig(filepath.Join(dir, "missing.json")); err != nil || len(cfg.InsecureRegistries) != 0 {
-		t.Errorf("missing config: %+v, %v", cfg, err)
 	}
 }

@@ -7,20 +7,22 @@ import (
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/ctl-dev/ctl/pkg/transfer"
 	"github.com/spf13/cobra"
 )
 
 type pullOptions struct {
 	IO       *IOStreams
 	Registry func() (*registry.Client, error)
-	Local    func(jobs int) (localImages, error)
+	Store    func() (*store.Store, error)
 	Ref      string
 	Platform string
 	transferFlags
 }
 
 func newPullCmd(f *Factory, runF func(*pullOptions) error) *cobra.Command {
-	opts := &pullOptions{IO: f.IO, Registry: f.Registry, Local: f.localImages}
+	opts := &pullOptions{IO: f.IO, Registry: f.Registry, Store: f.Store}
 	c := &cobra.Command{
 		Use:   "pull REF",
 		Short: "Pull an image, or every tag of a repository, into the local store",
@@ -61,29 +63,18 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	if err != nil {
 		return err
 	}
-	local, err := opts.Local(opts.Jobs)
+	s, err := opts.Store()
 	if err != nil {
 		return err
 	}
 	p := newProgress(opts.IO, opts.Quiet, pullWords)
-	popts := registry.PullOptions{Platform: platform, Progress: p.Event, Started: func(r reference.Reference) {
-		p.Line(fmt.Sprintf("%s: Pulling from %s", pullTag(r), r.Repository()))
-	}}
-	var results []registry.PullResult
-	if opts.AllTags {
-		results, err = c.PullAllTags(ctx, ref, local, popts)
-	} else {
-		if ref.Tag() == "" && ref.Digest() == "" {
-			if ref, err = ref.WithTag(ref.DefaultedTag()); err != nil {
-				return err
-			}
-			p.Line("Using default tag: " + ref.Tag())
-		}
-		var res *registry.PullResult
-		if res, err = c.Pull(ctx, ref, local, popts); err == nil {
-			results = append(results, *res)
-		}
+	if !opts.AllTags && ref.Tag() == "" && ref.Digest() == "" {
+		p.Line("Using default tag: " + ref.DefaultedTag())
 	}
+	results, err := transfer.Pull(ctx, c, s, ref, transfer.PullOptions{
+		AllTags: opts.AllTags, Platform: platform, Jobs: opts.Jobs, Progress: p.Event,
+		Started: func(r reference.Reference) { p.Line(fmt.Sprintf("%s: Pulling from %s", pullTag(r), r.Repository())) },
+	})
 	p.Close()
 	if err != nil {
 		return err

@@ -6,21 +6,24 @@ import (
 	"fmt"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/ctl-dev/ctl/pkg/tagplan"
+	"github.com/ctl-dev/ctl/pkg/transfer"
 	"github.com/spf13/cobra"
 )
 
 type pushOptions struct {
 	IO       *IOStreams
 	Registry func() (*registry.Client, error)
-	Local    func(jobs int) (localImages, error)
+	Store    func() (*store.Store, error)
 	Ref      string
 	transferFlags
-	// Semver: push REPO:VERSION, then write its moving tags (cmd/tag_semver.go).
+	// Semver: push REPO:VERSION, then write its moving tags.
 	Semver semverFlags
 }
 
 func newPushCmd(f *Factory, runF func(*pushOptions) error) *cobra.Command {
-	opts := &pushOptions{IO: f.IO, Registry: f.Registry, Local: f.localImages}
+	opts := &pushOptions{IO: f.IO, Registry: f.Registry, Store: f.Store}
 	c := &cobra.Command{
 		Use:   "push REF",
 		Short: "Push an image, or every tag of a repository, from the local store",
@@ -79,24 +82,57 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
-	local, err := opts.Local(opts.Jobs)
+	s, err := opts.Store()
 	if err != nil {
 		return err
 	}
-	tags, err := local.PushTargets(ref, opts.AllTags)
-	if err != nil {
-		return err
-	}
-	if !opts.AllTags && !opts.Quiet && ref.Tag() == "" && ref.Digest() == "" {
-		// As docker push and ctl pull say it (on stderr: not a result).
-		fmt.Fprintln(opts.IO.ErrOut, "Using default tag: "+ref.DefaultedTag())
-	}
-	return opts.sendTo(opts.IO, out, ref, func(started func(), progress registry.ProgressFunc) ([]registry.PushResult, error) {
-		started() // the local images are known
-		results, err := c.Push(ctx, ref, tags, registry.PushOptions{Progress: progress, Sources: local.MountSources(ref)})
-		if err != nil {
-			return nil, err
+	r := opts.pushReport(opts.IO, out, ref)
+	results, err := transfer.Push(ctx, c, s, ref, transfer.PushOptions{AllTags: opts.AllTags, Progress: r.Event, Started: func() {
+		if !opts.AllTags && !opts.Quiet && ref.Tag() == "" && ref.Digest() == "" {
+			// As docker push and ctl pull say it (on stderr: not a result).
+			fmt.Fprintln(opts.IO.ErrOut, "Using default tag: "+ref.DefaultedTag())
 		}
-		return results, local.Pushed(ref, results)
+		r.Started()
+	}})
+	return r.Done(results, err)
+}
+
+// runPushSemver carries out "ctl push --semver REPO:VERSION": the version
+// tag is pushed as push does, then its moving tags are written.
+func runPushSemver(ctx context.Context, opts *pushOptions) error {
+	repo, v, err := splitVersionRef(opts.Ref)
+	if err != nil {
+		return err
+	}
+	out, c, err := opts.start(opts.Registry)
+	if err != nil {
+		return err
+	}
+	s, err := opts.Store()
+	if err != nil {
+		return err
+	}
+	r := opts.pushReport(opts.IO, out, repo)
+	defer r.prog.Close() // Pushed closes it unless the push fails or is a dry run
+	var printErr error
+	err = transfer.PushSemver(ctx, c, s, repo, v, transfer.SemverOptions{
+		Plan:   tagplan.Options{NoLatest: opts.Semver.NoLatest},
+		DryRun: opts.Semver.DryRun,
+		Push:   transfer.PushOptions{Progress: r.Event, Started: r.Started},
+		Pushed: func(results []registry.PushResult) error { return r.Done(results, nil) },
+		OnStep: func(st tagplan.Step, res *registry.VersionResult) {
+			switch {
+			case st.Tag == v.Tag() && !opts.Semver.DryRun:
+				// Done printed it
+			case printErr == nil:
+				// A moving tag written is a push result like the others,
+				// in the --format chosen.
+				printErr = printSemverStep(opts.IO, out, repo, st, res.Size, opts.Semver.DryRun)
+			}
+		},
 	})
+	if err != nil {
+		return err
+	}
+	return printErr
 }

@@ -14,7 +14,7 @@ type tagOptions struct {
 	Source  string
 	Targets []string
 
-	// --semver: versioned tags (cmd/tag_semver.go); Remote works on the
+	// --semver: versioned tags (tag_semver.go); Remote works on the
 	// registry through Registry instead of the store.
 	Semver   semverFlags
 	Remote   bool

@@ -16,13 +16,14 @@ import (
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/ctl-dev/ctl/pkg/auth"
+	ctltransport "github.com/ctl-dev/ctl/pkg/registry/transport"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 )
 
 // fast are transport settings that keep fault tests quick.
 var fast = []Option{
-	WithRetryPolicy(RetryPolicy{Attempts: 4, Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, MaxTime: 20 * time.Second, MaxRetryAfter: 5 * time.Second}),
+	WithRetryPolicy(ctltransport.RetryPolicy{Attempts: 4, Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, MaxTime: 20 * time.Second, MaxRetryAfter: 5 * time.Second}),
 	WithTimeouts(2*time.Second, 2*time.Second),
 }
 
@@ -195,7 +196,7 @@ func TestClientFaults(t *testing.T) {
 		proxy.AddFault(testenv.Fault{Method: "HEAD", PathRegexp: manifests, Kind: testenv.FaultStatus, Status: 503})
 		proxy.Reset()
 		err := c.head(t, ref)
-		var re *RetryError
+		var re *ctltransport.RetryError
 		if !errors.As(err, &re) || !strings.Contains(err.Error(), "giving up on "+proxy.Host+" after 4 attempts") {
 			t.Errorf("endless 503s: %v", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
+	ctltransport "github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
@@ -17,15 +18,15 @@ func (c *Client) PlainHTTP(host string) bool {
 	if c.insecure[host] {
 		return true
 	}
+	if ctltransport.Loopback(host) {
+		return true
+	}
 	h := host
 	if sh, _, err := net.SplitHostPort(host); err == nil {
 		h = sh
 	}
 	h = strings.Trim(h, "[]")
 	if c.insecure[h] && !strings.Contains(host, ":") {
-		return true
-	}
-	if h == "localhost" {
 		return true
 	}
 	ip := net.ParseIP(h)
@@ -37,7 +38,7 @@ func (c *Client) PlainHTTP(host string) bool {
 			return true
 		}
 	}
-	return ip.IsLoopback()
+	return false
 }
 
 // nameOptions are the go-containerregistry name options for host.

@@ -8,9 +8,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
+	ctltransport "github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -26,18 +25,8 @@ var (
 	ErrDeleteDisabled = errors.New("deletion is disabled")
 )
 
-// DockerHub is Docker Hub as messages name it: "docker.io", how users
-// write it in references, not index.docker.io, the host requests go to.
-const DockerHub = "docker.io"
-
-// shownHost is host as messages show it: Docker Hub's API host is
-// DockerHub. Requests and credential keys keep the real host.
-func shownHost(host string) string {
-	if host == name.DefaultRegistry {
-		return DockerHub
-	}
-	return host
-}
+// DockerHub is Docker Hub as messages name it (see ctltransport.DockerHub).
+const DockerHub = ctltransport.DockerHub
 
 // AuthError is an authentication or authorization failure at Host (as
 // shownHost names it: DockerHub for Docker Hub).
@@ -80,7 +69,7 @@ func unreachable(err error) bool {
 	}
 	var op *net.OpError
 	var dns *net.DNSError
-	return errors.As(err, &op) || errors.As(err, &dns) || errors.Is(err, ErrTimeout)
+	return errors.As(err, &op) || errors.As(err, &dns) || errors.Is(err, ctltransport.ErrTimeout)
 }
 
 // classify gives an error from go-containerregistry its sentinel: 401/403
@@ -100,7 +89,7 @@ func classify(host string, err error) error {
 	if errors.As(err, &ae) || errors.As(err, &ue) || errors.Is(err, ErrNotFound) {
 		return err
 	}
-	host = shownHost(host)
+	host = ctltransport.ShownHost(host)
 	err = redactError(err)
 	if unreachable(err) {
 		return &unreachableError{host: host, err: err}
@@ -173,66 +162,6 @@ func notFound(host string, te *transport.Error, err error) error {
 	return notFoundError{err}
 }
 
-// Transport errors. Each wraps the error or registry answer that caused it.
-var (
-	// ErrPlainHTTP: a plain-HTTP request to a host that is not localhost,
-	// loopback or listed insecure was refused.
-	ErrPlainHTTP = errors.New("plain HTTP refused")
-	// ErrRedirect: a redirect was refused (https to http).
-	ErrRedirect = errors.New("redirect refused")
-	// ErrTimeout: the registry stopped answering.
-	ErrTimeout = errors.New("registry timed out")
-)
-
-// RetryError says a request failed after retries ran out, or that the
-// registry asked to wait longer than ctl will (RetryAfter). Err is the last
-// failure: a *transport.Error for an HTTP answer, reachable with errors.As.
-type RetryError struct {
-	Host       string
-	Attempts   int
-	Elapsed    time.Duration
-	RetryAfter time.Time  // when the registry said to retry; zero if it did not
-	Limit      *RateLimit // Docker Hub's exhausted pull limit, if that was the answer
-	Err        error
-}
-
-func (e *RetryError) Error() string {
-	host := shownHost(e.Host)
-	if e.Limit != nil {
-		msg := fmt.Sprintf("%s: pull rate limit reached", host)
-		if e.Limit.Limit > 0 && e.Limit.Window > 0 {
-			msg += fmt.Sprintf(" (%d pulls per %s)", e.Limit.Limit, e.Limit.Window)
-		}
-		return msg + "; retry when the window has moved on, or log in for a higher limit: " + e.Err.Error()
-	}
-	if !e.RetryAfter.IsZero() {
-		return fmt.Sprintf("%s is rate limiting requests; it asks to retry after %s (in %s): %v",
-			host, e.RetryAfter.UTC().Format(time.RFC1123), time.Until(e.RetryAfter).Round(time.Second), e.Err)
-	}
-	return fmt.Sprintf("giving up on %s after %d attempts in %s: %v",
-		host, e.Attempts, e.Elapsed.Round(100*time.Millisecond), e.Err)
-}
-
-// Unwrap returns the last failure.
-func (e *RetryError) Unwrap() error { return e.Err }
-
-// replayError: the registry answered 401/403 (or the connection failed)
-// after a request body that cannot be read twice was sent, and the request
-// was sent again (as go-containerregistry's bearer transport does after
-// refreshing its token). It keeps the first answer, so the caller sees the
-// refusal (exit 4) rather than "ContentLength=N with Body length 0". ctl's
-// own requests all have replayable bodies; this guards the ones that
-// would not.
-type replayError struct {
-	Err error
-}
-
-func (e *replayError) Error() string {
-	return "request body cannot be re-sent: " + e.Err.Error()
-}
-
-func (e *replayError) Unwrap() error { return e.Err }
-
 // redactedError shows an error with the query strings and user info of the
 // URLs in its text redacted (Go's url.Error quotes a request's full URL,
 // signed-URL signatures and upload state included); errors.Is and errors.As
@@ -255,7 +184,7 @@ const (
 // what to do about a certificate that is not trusted or a registry that
 // answers HTTPS with plain HTTP.
 func redactError(err error) error {
-	text := redactText(err.Error())
+	text := ctltransport.RedactText(err.Error())
 	var ua x509.UnknownAuthorityError
 	var he x509.HostnameError
 	var ci x509.CertificateInvalidError

@@ -12,12 +12,10 @@ import (
 	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/auth"
+	ctltransport "github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
-
-// maxTokenBody bounds a token server's answer.
-const maxTokenBody = 1 << 20
 
 // CheckCredentials checks username and password against the registry at
 // host, as docker login does: GET /v2/ for the challenge, then basic auth,
@@ -39,7 +37,7 @@ func (c *Client) checkCredentials(ctx context.Context, host, username, password 
 	if err != nil {
 		return "", fmt.Errorf("invalid registry %q: %w", host, err)
 	}
-	shown := shownHost(reg.RegistryStr())
+	shown := ctltransport.ShownHost(reg.RegistryStr())
 	pr, err := transport.Ping(ctx, reg, c.transport)
 	if err != nil {
 		return "", fmt.Errorf("contacting %s: %w", shown, err)
@@ -96,17 +94,17 @@ type tokenResponse struct {
 // own host:port (go-containerregistry's SSRF rule).
 func (c *Client) exchange(ctx context.Context, reg name.Registry, pr *transport.Challenge, insecure bool, username, password string) (*tokenResponse, error) {
 	host := reg.RegistryStr()
-	shown := shownHost(host)
+	shown := ctltransport.ShownHost(host)
 	realm, err := url.Parse(pr.Parameters["realm"])
 	if err != nil || realm.Host == "" {
 		return nil, fmt.Errorf("%s: invalid token realm %q", shown, pr.Parameters["realm"])
 	}
 	if realm.Scheme != "https" && !(realm.Scheme == "http" && insecure) {
-		return nil, fmt.Errorf("%s: refusing token realm %s: not https", shown, redactURL(realm))
+		return nil, fmt.Errorf("%s: refusing token realm %s: not https", shown, ctltransport.RedactURL(realm))
 	}
 	if realm.Host != host {
 		if ip := net.ParseIP(realm.Hostname()); ip != nil && (ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()) {
-			return nil, fmt.Errorf("%s: refusing token realm %s: a private address", shown, redactURL(realm))
+			return nil, fmt.Errorf("%s: refusing token realm %s: a private address", shown, ctltransport.RedactURL(realm))
 		}
 	}
 	q := realm.Query()
@@ -130,12 +128,12 @@ func (c *Client) exchange(ctx context.Context, reg name.Registry, pr *transport.
 	if err := refused(shown, transport.CheckError(resp, http.StatusOK)); err != nil {
 		return nil, err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, ctltransport.MaxTokenBody+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading the token of %s: %w", shown, err)
 	}
-	if len(body) > maxTokenBody {
-		return nil, fmt.Errorf("the token server of %s answered more than %d bytes", shown, maxTokenBody)
+	if len(body) > ctltransport.MaxTokenBody {
+		return nil, fmt.Errorf("the token server of %s answered more than %d bytes", shown, ctltransport.MaxTokenBody)
 	}
 	var tok tokenResponse
 	if err := json.Unmarshal(body, &tok); err != nil {

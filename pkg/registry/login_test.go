@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	ctltransport "github.com/ctl-dev/ctl/pkg/registry/transport"
 )
 
 // TestTokenRealmRules: login sends the password only to a realm that is
@@ -44,8 +46,8 @@ func TestTokenRealmRules(t *testing.T) {
 			http.Redirect(w, r, other.URL+"/token", http.StatusTemporaryRedirect)
 		}, errSub: "307"},
 		{name: "endless token body", token: func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprint(w, `{"token":"`+strings.Repeat("a", maxTokenBody)+`"}`)
-		}, errSub: fmt.Sprintf("%d bytes", maxTokenBody)},
+			fmt.Fprint(w, `{"token":"`+strings.Repeat("a", ctltransport.MaxTokenBody)+`"}`)
+		}, errSub: fmt.Sprintf("%d bytes", ctltransport.MaxTokenBody)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

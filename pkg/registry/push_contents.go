@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	ctltransport "github.com/ctl-dev/ctl/pkg/registry/transport"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -213,7 +214,7 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 	var lastErr error
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if attempt > 0 {
-			if err := sleepCtx(ctx, backoff(attempt)); err != nil {
+			if err := ctltransport.Sleep(ctx, backoff(attempt)); err != nil {
 				return false, err
 			}
 		}

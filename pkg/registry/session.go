@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sync"
 
+	ctltransport "github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -42,7 +43,7 @@ type session struct {
 	host   string
 	scheme string
 	repo   string // repository path, "" for registry-wide sessions
-	retry  RetryPolicy
+	retry  ctltransport.RetryPolicy
 
 	mu       sync.Mutex
 	client   *http.Client  // the client to use once decided
@@ -127,7 +128,7 @@ func (s *session) send(req *http.Request) (*http.Response, error) {
 		s.cancel()
 		return resp, nil
 	}
-	var gaveUp *RetryError
+	var gaveUp *ctltransport.RetryError
 	if errors.As(err, &gaveUp) || req.Context().Err() != nil {
 		// The transport already retried as long as it may (or was told to
 		// stop): a second round through the authenticated client would

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	ctltransport "github.com/ctl-dev/ctl/pkg/registry/transport"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -108,7 +109,7 @@ func (b *resumingBody) Read(p []byte) (int, error) {
 	for {
 		n, err := b.body.Read(p)
 		b.off += int64(n)
-		if err == nil || err == io.EOF || b.ctx.Err() != nil || !retryableNetError(err) || b.attempts+1 >= b.s.retry.Attempts {
+		if err == nil || err == io.EOF || b.ctx.Err() != nil || !ctltransport.Retryable(err) || b.attempts+1 >= b.s.retry.Attempts {
 			return n, err
 		}
 		if err := b.resume(err); err != nil {
@@ -123,7 +124,7 @@ func (b *resumingBody) Read(p []byte) (int, error) {
 func (b *resumingBody) resume(cause error) error {
 	b.body.Close()
 	b.attempts++
-	if err := sleepCtx(b.ctx, b.backoff); err != nil {
+	if err := ctltransport.Sleep(b.ctx, b.backoff); err != nil {
 		return err
 	}
 	b.backoff = min(2*b.backoff, b.s.retry.MaxBackoff)

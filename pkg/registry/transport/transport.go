@@ -1,45 +1,127 @@
-package registry
+package transport
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/docker/cli/cli/config"
 )
 
-// The transport stack, outermost first (go-containerregistry's auth and
-// retry transports sit above it):
+// Options configure the transport New builds. Zero fields take the
+// defaults named beside them.
+type Options struct {
+	// Base replaces the per-host TLS transports (tests); the scheme guard,
+	// redirect policy, retries, timeouts and logging still wrap it. It
+	// conflicts with CAFiles.
+	Base http.RoundTripper
+	// CAFiles are PEM files of certificate authorities trusted for every
+	// registry, on top of the system pool (which honours SSL_CERT_FILE)
+	// and certs.d.
+	CAFiles []string
+	// CertsDirs are docker's certs.d roots searched for HOST[:PORT]/*.crt
+	// CA files and client.cert/client.key pairs; later roots add to
+	// earlier. Default: DefaultCertsDir and certs.d under docker's config
+	// directory.
+	CertsDirs []string
+	// PlainHTTP reports whether host (HOST[:PORT]) may be reached without
+	// TLS. Default: Loopback.
+	PlainHTTP func(host string) bool
+	// UserAgent is sent with every request that has none.
+	UserAgent string
+	// Retry bounds retries; zero fields take the defaults (see
+	// RetryPolicy.WithDefaults).
+	Retry RetryPolicy
+	// ResponseHeaderTimeout bounds the wait for response headers once a
+	// request is sent (default DefaultResponseHeaderTimeout).
+	ResponseHeaderTimeout time.Duration
+	// IdleTimeout bounds how long a response body may stall (default
+	// DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// Log, when set, gets one line per request and response, with
+	// credentials, tokens, cookies and signed-URL query strings redacted.
+	Log io.Writer
+	// OnRateLimit is called for every response that carries Docker Hub's
+	// ratelimit-remaining header.
+	OnRateLimit func(RateLimit)
+}
+
+// New builds the HTTP stack every registry request goes through,
+// outermost first (go-containerregistry's authenticating transport sits
+// above it):
 //
 //	tokenCache       answers repeated token requests while the token is fresh
 //	retryTransport   retries with backoff and Retry-After, replays bodies,
 //	                 reports rate limits, applies the idle-read timeout
-//	logTransport     -v: one redacted line per request and response
+//	logTransport     Options.Log: one redacted line per request and response
 //	guardTransport   scheme guard and redirect policy, User-Agent
 //	schemeMemory     no plain HTTP to a host proven to speak TLS, and back
 //	hostTransports   one *http.Transport per HOST[:PORT] with its TLS trust
-//	                 and client certificates (or WithTransport's)
-func (c *Client) buildTransport() (http.RoundTripper, error) {
+//	                 and client certificates (or Options.Base)
+func New(o Options) (http.RoundTripper, error) {
+	if o.Base != nil && len(o.CAFiles) > 0 {
+		return nil, errors.New("a base transport and CA files conflict: trust is configured on the transport ctl builds")
+	}
+	r := o.Retry
+	if r.Attempts < 0 || r.Backoff < 0 || r.MaxBackoff < 0 || r.MaxTime < 0 || r.MaxRetryAfter < 0 {
+		return nil, errors.New("retry policy: negative value")
+	}
+	if o.ResponseHeaderTimeout < 0 || o.IdleTimeout < 0 {
+		return nil, errors.New("timeouts: negative value")
+	}
+	if o.ResponseHeaderTimeout == 0 {
+		o.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.CertsDirs == nil {
+		o.CertsDirs = []string{DefaultCertsDir, filepath.Join(config.Dir(), "certs.d")}
+	}
+	if o.PlainHTTP == nil {
+		o.PlainHTTP = Loopback
+	}
 	var t http.RoundTripper
-	if c.base != nil {
-		t = c.base
+	if o.Base != nil {
+		t = o.Base
 	} else {
-		ht, err := newHostTransports(c.caFiles, c.certsDir, c.header)
+		ht, err := newHostTransports(o.CAFiles, o.CertsDirs, o.ResponseHeaderTimeout)
 		if err != nil {
 			return nil, err
 		}
 		t = ht
 	}
 	t = &schemeMemory{inner: t}
-	t = &guardTransport{inner: t, plainHTTP: c.PlainHTTP, userAgent: c.userAgent}
-	if c.log != nil {
-		t = &logTransport{inner: t, w: c.log}
+	t = &guardTransport{inner: t, plainHTTP: o.PlainHTTP, userAgent: o.UserAgent}
+	if o.Log != nil {
+		t = &logTransport{inner: t, w: o.Log}
 	}
-	t = &retryTransport{inner: t, policy: c.retry, idle: c.idle, onLimit: c.onLimit,
-		sleep: sleepCtx, now: time.Now}
+	t = &retryTransport{inner: t, policy: r.WithDefaults(), idle: o.IdleTimeout, onLimit: o.OnRateLimit,
+		sleep: Sleep, now: time.Now}
 	return newTokenCache(t), nil
+}
+
+// Loopback reports whether host (HOST[:PORT]) is localhost or a loopback
+// address (127.0.0.0/8, ::1): docker's rule for the registries reached
+// over plain HTTP without being named insecure.
+func Loopback(host string) bool {
+	h := strings.ToLower(host)
+	if sh, _, err := net.SplitHostPort(h); err == nil {
+		h = sh
+	}
+	h = strings.Trim(h, "[]")
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // guardTransport refuses what must never be sent: plain HTTP to a host that
@@ -61,7 +143,7 @@ func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		from := req.Response.Request.URL
 		if from.Scheme == "https" && req.URL.Scheme != "https" {
 			closeBody(req)
-			return nil, fmt.Errorf("%w: %s redirected from https to %s", ErrRedirect, from.Host, redactURL(req.URL))
+			return nil, fmt.Errorf("%w: %s redirected from https to %s", ErrRedirect, from.Host, RedactURL(req.URL))
 		}
 		if hostPort(from) != hostPort(req.URL) {
 			req = req.Clone(req.Context())
@@ -122,7 +204,7 @@ type hostTransport struct {
 
 func newHostTransports(caFiles, certsDir []string, header time.Duration) (*hostTransports, error) {
 	ht := &hostTransports{caFiles: caFiles, certsDir: certsDir, header: header, hosts: map[string]*hostTransport{}}
-	// Fail early on an unreadable --ca-file rather than on first use.
+	// Fail early on an unreadable CA file rather than on first use.
 	if _, err := loadCAFiles(nil, caFiles); err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package registry
+package transport
 
 import (
 	"bytes"
@@ -15,8 +15,77 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	ggcr "github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
+
+// Defaults of the transport. They are generous for real registries; tests
+// shorten them through Options.
+const (
+	// DefaultAttempts is how many times one request is tried in all.
+	DefaultAttempts = 5
+	// DefaultBackoff is the wait before the first retry; it doubles after.
+	DefaultBackoff = 500 * time.Millisecond
+	// DefaultMaxBackoff caps the doubling backoff.
+	DefaultMaxBackoff = 10 * time.Second
+	// DefaultRetryTime bounds the time one request spends in retries.
+	DefaultRetryTime = 3 * time.Minute
+	// DefaultMaxRetryAfter is the longest Retry-After waited for; a
+	// registry asking for longer ends the request with a RetryError that
+	// says when to retry.
+	DefaultMaxRetryAfter = time.Minute
+	// DefaultResponseHeaderTimeout bounds the wait for response headers
+	// once a request is sent.
+	DefaultResponseHeaderTimeout = time.Minute
+	// DefaultIdleTimeout bounds how long a response body may stall.
+	DefaultIdleTimeout = time.Minute
+	// DefaultCertsDir is docker's system-wide certs.d directory.
+	DefaultCertsDir = "/etc/docker/certs.d"
+)
+
+// RetryPolicy bounds how a failed request is retried: on connection resets,
+// EOF, timeouts and 408, 429, 500, 502, 503 and 504 answers, with doubling
+// backoff, honouring Retry-After.
+type RetryPolicy struct {
+	// Attempts is the total number of tries of one request (1: no retry).
+	Attempts int
+	// Backoff is the first wait; each later wait doubles, up to MaxBackoff.
+	Backoff, MaxBackoff time.Duration
+	// MaxTime bounds the time spent on one request, retries included.
+	MaxTime time.Duration
+	// MaxRetryAfter is the longest Retry-After honoured.
+	MaxRetryAfter time.Duration
+}
+
+// WithDefaults is p with its zero fields set to the defaults, and
+// MaxBackoff raised to Backoff when below it.
+func (p RetryPolicy) WithDefaults() RetryPolicy {
+	if p.Attempts <= 0 {
+		p.Attempts = DefaultAttempts
+	}
+	if p.Backoff <= 0 {
+		p.Backoff = DefaultBackoff
+	}
+	if p.MaxBackoff <= 0 {
+		p.MaxBackoff = DefaultMaxBackoff
+	}
+	if p.MaxTime <= 0 {
+		p.MaxTime = DefaultRetryTime
+	}
+	if p.MaxRetryAfter <= 0 {
+		p.MaxRetryAfter = DefaultMaxRetryAfter
+	}
+	p.MaxBackoff = max(p.MaxBackoff, p.Backoff)
+	return p
+}
+
+// RateLimit is Docker Hub's view of the pull rate limit, from the
+// ratelimit-limit and ratelimit-remaining headers of a response.
+type RateLimit struct {
+	Host      string        // as messages name it (DockerHub for Docker Hub)
+	Limit     int           // pulls allowed per Window (0 if not given)
+	Remaining int           // pulls left in the current window
+	Window    time.Duration // the window (0 if not given)
+}
 
 // retryTransport closes the gaps go-containerregistry's retry transport
 // leaves: it honours Retry-After (seconds or an HTTP date, up to a cap), is
@@ -91,13 +160,13 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		var afterAt time.Time
 		switch {
 		case err != nil:
-			if ctx.Err() != nil || !retryableNetError(err) {
+			if ctx.Err() != nil || !Retryable(err) {
 				return nil, err
 			}
 			last = err
 		case retryStatus[resp.StatusCode]:
 			afterAt, after = retryAfter(resp.Header.Get("Retry-After"), t.now())
-			last = transport.CheckError(resp) // reads a bounded body, keeps the registry's message
+			last = ggcr.CheckError(resp) // reads a bounded body, keeps the registry's message
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusTooManyRequests && after == 0 {
 				// Docker Hub answers an exhausted pull limit with 429 and
@@ -106,7 +175,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				if rem, w, ok := parseLimit(resp.Header.Get("Ratelimit-Remaining")); ok && rem == 0 {
 					limit, _, _ := parseLimit(resp.Header.Get("Ratelimit-Limit"))
 					return nil, &RetryError{Host: req.URL.Host, Attempts: attempt, Elapsed: t.now().Sub(start), Err: last,
-						Limit: &RateLimit{Host: shownHost(req.URL.Host), Limit: limit, Remaining: 0, Window: w}}
+						Limit: &RateLimit{Host: ShownHost(req.URL.Host), Limit: limit, Remaining: 0, Window: w}}
 				}
 			}
 		case bufferable(req, resp):
@@ -119,10 +188,10 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				resp.Body = io.NopCloser(bytes.NewReader(body))
 				return resp, nil
 			}
-			if ctx.Err() != nil || !retryableNetError(rerr) {
+			if ctx.Err() != nil || !Retryable(rerr) {
 				return nil, rerr
 			}
-			last = fmt.Errorf("%s %s: reading the answer: %w", req.Method, redactURL(req.URL), rerr)
+			last = fmt.Errorf("%s %s: reading the answer: %w", req.Method, RedactURL(req.URL), rerr)
 		default:
 			if hasBody {
 				req.Body.Close() // the original body: every attempt used a copy
@@ -182,7 +251,7 @@ func (t *retryTransport) reportLimit(host string, h http.Header) {
 	if t.onLimit == nil || rem == "" {
 		return
 	}
-	l := RateLimit{Host: shownHost(host)}
+	l := RateLimit{Host: ShownHost(host)}
 	var ok bool
 	if l.Remaining, l.Window, ok = parseLimit(rem); !ok {
 		return
@@ -233,10 +302,10 @@ func retryAfter(v string, now time.Time) (time.Time, time.Duration) {
 	return at, at.Sub(now)
 }
 
-// retryableNetError reports whether err is a connection failure worth
+// Retryable reports whether err is a connection failure worth
 // another try: resets, EOF, broken pipes and timeouts, not TLS or DNS
 // failures nor a cancelled context.
-func retryableNetError(err error) bool {
+func Retryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
@@ -249,7 +318,8 @@ func retryableNetError(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits for d, or until ctx is done (then with its error).
+func Sleep(ctx context.Context, d time.Duration) error {
 	tm := time.NewTimer(d)
 	defer tm.Stop()
 	select {
@@ -285,9 +355,9 @@ func (b *trackedBody) failure(req *http.Request) error {
 	status := b.status
 	b.mu.Unlock()
 	if status == 0 {
-		return fmt.Errorf("%s %s: connection failed after the body was sent", req.Method, redactURL(req.URL))
+		return fmt.Errorf("%s %s: connection failed after the body was sent", req.Method, RedactURL(req.URL))
 	}
-	return &transport.Error{StatusCode: status, Request: req}
+	return &ggcr.Error{StatusCode: status, Request: req}
 }
 
 // idleBody fails a read that waits longer than idle for data.

@@ -1,4 +1,4 @@
-package registry
+package transport
 
 import (
 	"crypto/tls"

@@ -1,4 +1,4 @@
-package registry
+package transport
 
 import (
 	"bytes"
@@ -37,6 +37,9 @@ type tokenEntry struct {
 	expires time.Time
 }
 
+// MaxTokenBody bounds a token server's answer.
+const MaxTokenBody = 1 << 20
+
 func newTokenCache(inner http.RoundTripper) *tokenCache {
 	return &tokenCache{inner: inner, now: time.Now, entries: map[string]tokenEntry{}}
 }
@@ -74,13 +77,13 @@ func (c *tokenCache) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		return resp, err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxTokenBody+1))
 	resp.Body.Close()
 	if err != nil {
 		return nil, err
 	}
-	if len(body) > maxTokenBody {
-		return nil, fmt.Errorf("token response from %s exceeds %d bytes", req.URL.Host, maxTokenBody)
+	if len(body) > MaxTokenBody {
+		return nil, fmt.Errorf("token response from %s exceeds %d bytes", req.URL.Host, MaxTokenBody)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	var t struct {

@@ -1,13 +1,10 @@
-package registry
+package transport
 
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -55,7 +52,7 @@ func TestParseLimit(t *testing.T) {
 func TestRedactURL(t *testing.T) {
 	t.Parallel()
 	u, _ := url.Parse("https://user:pw@blob.example/x?X-Amz-Signature=abc&X-Amz-Credential=def&digest=sha256:1&_state=zzz")
-	got := redactURL(u)
+	got := RedactURL(u)
 	for _, secret := range []string{"pw", "abc", "def", "zzz"} {
 		if strings.Contains(got, secret) {
 			t.Errorf("redactURL kept %q: %s", secret, got)
@@ -76,14 +73,14 @@ func TestLogRedactsSecrets(t *testing.T) {
 	}))
 	defer srv.Close()
 	var log bytes.Buffer
-	c, err := New(WithLog(&log), WithInsecure())
+	rt, err := New(Options{Log: &log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest("GET", srv.URL+"/token?password=pwsecret&scope=repository:a:pull", nil)
 	req.Header.Set("Authorization", "Basic YWxpY2U6czNjcmV0")
 	req.Header.Set("Cookie", "c=cookie2")
-	resp, err := c.transport.RoundTrip(req)
+	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,55 +99,6 @@ func TestLogRedactsSecrets(t *testing.T) {
 	}
 }
 
-func TestSchemeGuard(t *testing.T) {
-	t.Parallel()
-	var hits atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
-	defer srv.Close()
-	c, err := New(WithInsecure("reg.example:5000", "192.168.0.0/16", "fd00::/8"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		host  string // a registry host
-		plain bool   // whether plain HTTP is allowed
-	}{
-		{"localhost:5000", true},
-		{"127.0.0.1:5000", true},
-		{"127.9.9.9", true},
-		{"[::1]:5000", true},
-		{"reg.example:5000", true},
-		{"reg.example:5001", false},
-		{"reg.example", false},
-		{"10.0.0.1:5000", false},
-		{"192.168.1.1", true},
-		{"192.168.1.1:5000", true},
-		{"[fd00::1]:5000", true},
-		{"[fe80::1]:5000", false},
-		{"192.169.0.1:5000", false},
-		{"192.168.1.1.nip.io:5000", false},
-		{"172.16.0.1:5000", false},
-		{"printer.local", false},
-		{"localhost.evil.example", false},
-	} {
-		if got := c.PlainHTTP(tc.host); got != tc.plain {
-			t.Errorf("PlainHTTP(%q) = %v, want %v", tc.host, got, tc.plain)
-		}
-	}
-	// The transport refuses plain HTTP to a private address even though
-	// go-containerregistry would try it.
-	req, _ := http.NewRequest("GET", "http://10.0.0.1:5000/v2/", nil)
-	if _, err := c.transport.RoundTrip(req); !errors.Is(err, ErrPlainHTTP) {
-		t.Errorf("plain HTTP to 10.0.0.1: err = %v, want ErrPlainHTTP", err)
-	}
-	req, _ = http.NewRequest("GET", srv.URL+"/v2/", nil)
-	resp, err := c.transport.RoundTrip(req)
-	if err != nil {
-		t.Fatalf("plain HTTP to loopback: %v", err)
-	}
-	resp.Body.Close()
-}
-
 func TestRedirectPolicy(t *testing.T) {
 	t.Parallel()
 	var gotAuth atomic.Value
@@ -164,7 +112,7 @@ func TestRedirectPolicy(t *testing.T) {
 		http.Redirect(w, r, other.URL+"/blob", http.StatusTemporaryRedirect)
 	}))
 	defer reg.Close()
-	c, err := New()
+	rt, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +125,7 @@ func TestRedirectPolicy(t *testing.T) {
 			r.Header.Set("Authorization", "Bearer leaked")
 			r.Header.Set("Cookie", "c=leaked")
 		}
-		return c.transport.RoundTrip(r)
+		return rt.RoundTrip(r)
 	})}
 	resp, err := hc.Get(reg.URL + "/v2/x/blobs/sha256:1")
 	if err != nil {
@@ -193,11 +141,11 @@ func TestRedirectPolicy(t *testing.T) {
 		http.Redirect(w, r, other.URL+"/blob", http.StatusTemporaryRedirect)
 	}))
 	defer tls.Close()
-	c2, err := New(WithTransport(tls.Client().Transport))
+	rt2, err := New(Options{Base: tls.Client().Transport})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = (&http.Client{Transport: c2.transport}).Get(tls.URL + "/v2/")
+	_, err = (&http.Client{Transport: rt2}).Get(tls.URL + "/v2/")
 	if !errors.Is(err, ErrRedirect) {
 		t.Errorf("https->http redirect: err = %v, want ErrRedirect", err)
 	}
@@ -359,9 +307,6 @@ func TestResendReplaysBody(t *testing.T) {
 	if !errors.As(err, &te) || te.StatusCode != 401 || !errors.As(err, new(*replayError)) {
 		t.Errorf("re-send of a stream: err = %v", err)
 	}
-	if !errors.As(classify("h", err), new(*AuthError)) {
-		t.Errorf("classify(%v) is not an AuthError", err)
-	}
 }
 
 func TestIdleTimeout(t *testing.T) {
@@ -375,12 +320,12 @@ func TestIdleTimeout(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	c, err := New(WithTimeouts(200*time.Millisecond, 200*time.Millisecond))
+	rt, err := New(Options{ResponseHeaderTimeout: 200 * time.Millisecond, IdleTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest("GET", srv.URL, nil)
-	resp, err := c.transport.RoundTrip(req)
+	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,29 +343,16 @@ func TestResponseHeaderTimeout(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
 	defer srv.Close()
 	defer close(release)
-	c, err := New(WithTimeouts(100*time.Millisecond, 0), WithRetryPolicy(RetryPolicy{Attempts: 2, Backoff: 10 * time.Millisecond}))
+	rt, err := New(Options{ResponseHeaderTimeout: 100 * time.Millisecond, Retry: RetryPolicy{Attempts: 2, Backoff: 10 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest("GET", srv.URL, nil)
 	start := time.Now()
-	_, err = c.transport.RoundTrip(req)
+	_, err = rt.RoundTrip(req)
 	var re *RetryError
 	if !errors.As(err, &re) || re.Attempts != 2 || time.Since(start) > 5*time.Second {
 		t.Errorf("hanging server: err = %v after %s", err, time.Since(start))
-	}
-}
-
-func TestOptionConflicts(t *testing.T) {
-	t.Parallel()
-	if _, err := New(WithTransport(http.DefaultTransport), WithCAFiles("x.pem")); err == nil {
-		t.Error("WithTransport with WithCAFiles: no error")
-	}
-	if _, err := New(WithCAFiles("/nonexistent/ca.pem")); err == nil {
-		t.Error("missing CA file: no error")
-	}
-	if _, err := New(WithInsecure("http://x/")); err == nil {
-		t.Error("insecure URL: no error")
 	}
 }
 
@@ -432,12 +364,12 @@ func TestRateLimitReported(t *testing.T) {
 	}))
 	defer srv.Close()
 	var got []RateLimit
-	c, err := New(WithRateLimitFunc(func(l RateLimit) { got = append(got, l) }))
+	rt, err := New(Options{OnRateLimit: func(l RateLimit) { got = append(got, l) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest("HEAD", srv.URL+"/v2/library/nginx/manifests/latest", nil)
-	resp, err := c.transport.RoundTrip(req)
+	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +395,7 @@ func TestTokenCache(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	c, err := New()
+	rt, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +404,7 @@ func TestTokenCache(t *testing.T) {
 		if authz != "" {
 			req.Header.Set("Authorization", authz)
 		}
-		resp, err := c.transport.RoundTrip(req)
+		resp, err := rt.RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -518,78 +450,6 @@ func TestDockerHubLimitExhausted(t *testing.T) {
 	}
 }
 
-func TestClassifyRedacts(t *testing.T) {
-	t.Parallel()
-	inner := &url.Error{Op: "Get", URL: "https://s3.example/blob?X-Amz-Signature=sigsecret&digest=sha256:1", Err: io.ErrUnexpectedEOF}
-	err := classify("reg.example", fmt.Errorf("pulling: %w", inner))
-	if strings.Contains(err.Error(), "sigsecret") || !strings.Contains(err.Error(), "s3.example/blob") {
-		t.Errorf("error text %q", err.Error())
-	}
-	if !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("errors.Is lost the cause")
-	}
-}
-
-// The hints for an untrusted certificate and for a plain-HTTP answer to
-// HTTPS appear once, however often an error is classified on its way up.
-func TestClassifyHintsOnce(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		cause error
-		hint  string
-	}{
-		{x509.UnknownAuthorityError{}, "--ca-file"},
-		{http.ErrSchemeMismatch, "--insecure-registry"},
-	} {
-		inner := &url.Error{Op: "Get", URL: "https://reg.example/v2/", Err: tc.cause}
-		err := classify("reg.example", fmt.Errorf("listing: %w", classify("reg.example", inner)))
-		if n := strings.Count(err.Error(), tc.hint); n != 1 {
-			t.Errorf("%v: hint %q appears %d times in %q", tc.cause, tc.hint, n, err.Error())
-		}
-		if !errors.Is(err, tc.cause) && !errors.As(err, new(x509.UnknownAuthorityError)) {
-			t.Errorf("%v: the cause is lost", tc.cause)
-		}
-	}
-}
-
-// A missing manifest or repository is named in the error, which is still
-// ErrNotFound; a HEAD of a missing manifest has no body to explain the 404.
-func TestClassifyHeadNotFound(t *testing.T) {
-	t.Parallel()
-	for path, want := range map[string]string{
-		"/v2/gallery/ui/manifests/nope":            "reg.example/gallery/ui:nope: manifest unknown (HEAD answered 404 Not Found)",
-		"/v2/gallery/ui/manifests/sha256:" + hex64: "reg.example/gallery/ui@sha256:" + hex64 + ": manifest unknown (HEAD answered 404 Not Found)",
-	} {
-		req, _ := http.NewRequest(http.MethodHead, "http://reg.example"+path, nil)
-		te := &transport.Error{StatusCode: http.StatusNotFound, Request: req}
-		err := classify("reg.example", fmt.Errorf("wrapped: %w", te))
-		if err.Error() != want || !errors.Is(err, ErrNotFound) || !errors.As(err, new(*transport.Error)) {
-			t.Errorf("%s: %q (not found %v)", path, err, errors.Is(err, ErrNotFound))
-		}
-	}
-	// A GET says what is missing in the registry's own words.
-	for path, tc := range map[string]struct{ code, msg, want string }{
-		"/v2/gallery/ui/manifests/v1": {"MANIFEST_UNKNOWN", "manifest unknown", "reg.example/gallery/ui:v1: manifest unknown"},
-		"/v2/gallery/ui/tags/list":    {"NAME_UNKNOWN", "repository name not known to registry", "reg.example/gallery/ui: repository name not known to registry"},
-	} {
-		req, _ := http.NewRequest(http.MethodGet, "http://reg.example"+path, nil)
-		te := &transport.Error{StatusCode: http.StatusNotFound, Request: req,
-			Errors: []transport.Diagnostic{{Code: transport.ErrorCode(tc.code), Message: tc.msg, Detail: map[string]any{"name": "gallery/ui"}}}}
-		err := classify("reg.example", fmt.Errorf("wrapped: %w", te))
-		if err.Error() != tc.want || !errors.Is(err, ErrNotFound) || !errors.As(err, new(*transport.Error)) {
-			t.Errorf("GET %s: %q", path, err)
-		}
-	}
-	// A blob HEAD keeps its text.
-	req, _ := http.NewRequest(http.MethodHead, "http://reg.example/v2/a/blobs/sha256:"+hex64, nil)
-	te := &transport.Error{StatusCode: http.StatusNotFound, Request: req}
-	if err := classify("reg.example", te); err.Error() != te.Error() || !errors.Is(err, ErrNotFound) {
-		t.Errorf("blob HEAD: %q", err)
-	}
-}
-
-var hex64 = strings.Repeat("ab", 32)
-
 // A manifest whose connection is cut mid-body is fetched again.
 func TestRetryMidBody(t *testing.T) {
 	t.Parallel()
@@ -616,46 +476,5 @@ func TestRetryMidBody(t *testing.T) {
 	b, err := io.ReadAll(resp.Body)
 	if err != nil || string(b) != `{"schemaVersion": 2}` || n.Load() != 2 {
 		t.Errorf("body %q, %v after %d requests", b, err, n.Load())
-	}
-}
-
-// Docker Hub is named docker.io in errors (its API host index.docker.io is
-// what go-containerregistry sends requests to, not what users type).
-func TestClassifyNamesDockerHub(t *testing.T) {
-	t.Parallel()
-	denied := &transport.Error{StatusCode: http.StatusUnauthorized}
-	var ae *AuthError
-	if err := classify("index.docker.io", fmt.Errorf("pulling: %w", denied)); !errors.As(err, &ae) || ae.Host != DockerHub ||
-		strings.Contains(err.Error(), "index.docker.io") {
-		t.Errorf("auth error %v (host %q)", err, ae.Host)
-	}
-	refused := &url.Error{Op: "Get", URL: "https://index.docker.io/v2/", Err: &net.OpError{Op: "dial", Err: errors.New("refused")}}
-	if err := classify("index.docker.io", refused); !strings.HasPrefix(err.Error(), "registry docker.io unreachable: ") {
-		t.Errorf("unreachable: %q", err)
-	}
-	req, _ := http.NewRequest(http.MethodHead, "https://index.docker.io/v2/library/nginx/manifests/nope", nil)
-	if err := classify("index.docker.io", &transport.Error{StatusCode: http.StatusNotFound, Request: req}); !strings.HasPrefix(err.Error(), "docker.io/library/nginx:nope: ") {
-		t.Errorf("not found: %q", err)
-	}
-	if err := (&RetryError{Host: "index.docker.io", Attempts: 3, Err: errors.New("503")}); !strings.HasPrefix(err.Error(), "giving up on docker.io ") {
-		t.Errorf("retries: %q", err)
-	}
-	// Other registries keep their host.
-	if err := classify("reg.example:5000", fmt.Errorf("pulling: %w", denied)); !errors.As(err, &ae) || ae.Host != "reg.example:5000" {
-		t.Errorf("other registry: %v", err)
-	}
-}
-
-// A message names the reference once: a registry's not-found answer
-// already does, other errors get the reference as a prefix.
-func TestAboutNamesTheReferenceOnce(t *testing.T) {
-	t.Parallel()
-	ref := mustRef(t, "reg.example/app:v1")
-	if got := about("pulling", ref.String(), notFoundError{errors.New("reg.example/app:v1: manifest unknown")}).Error(); got != "reg.example/app:v1: manifest unknown" {
-		t.Errorf("not found: %q", got)
-	}
-	err := about("pulling", ref.String(), io.ErrUnexpectedEOF)
-	if got := err.Error(); got != "pulling reg.example/app:v1: unexpected EOF" || !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("other error: %q", got)
 	}
 }

@@ -1,4 +1,4 @@
-package registry
+package transport
 
 import (
 	"crypto/tls"
@@ -170,11 +170,11 @@ func TestRedirectKeepsClientCertificate(t *testing.T) {
 	}
 	client := testenv.NewCA(t).IssueClient(t, "ctl")
 	root := certsDir(t, mustHost(t, reg.URL), map[string][]byte{"client.cert": client.CertPEM, "client.key": client.KeyPEM})
-	c, err := New(WithCAFiles(caFile), WithCertsDirs(root))
+	rt, err := New(Options{CAFiles: []string{caFile}, CertsDirs: []string{root}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := (&http.Client{Transport: c.transport}).Get(reg.URL + "/v2/app/blobs/sha256:1")
+	resp, err := (&http.Client{Transport: rt}).Get(reg.URL + "/v2/app/blobs/sha256:1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package registry
+package transport
 
 import (
 	"fmt"
@@ -32,13 +32,13 @@ var loggedHeaders = []string{
 
 func (l *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
-	l.printf("> %s %s%s", req.Method, redactURL(req.URL), headerText(req.Header))
+	l.printf("> %s %s%s", req.Method, RedactURL(req.URL), headerText(req.Header))
 	resp, err := l.inner.RoundTrip(req)
 	if err != nil {
-		l.printf("< %s %s: %s (%s)", req.Method, redactURL(req.URL), redactText(err.Error()), time.Since(start).Round(time.Millisecond))
+		l.printf("< %s %s: %s (%s)", req.Method, RedactURL(req.URL), RedactText(err.Error()), time.Since(start).Round(time.Millisecond))
 		return nil, err
 	}
-	l.printf("< %s %s %s (%s)%s", req.Method, redactURL(req.URL), resp.Status, time.Since(start).Round(time.Millisecond), headerText(resp.Header))
+	l.printf("< %s %s %s (%s)%s", req.Method, RedactURL(req.URL), resp.Status, time.Since(start).Round(time.Millisecond), headerText(resp.Header))
 	return resp, nil
 }
 
@@ -70,7 +70,7 @@ func redactHeader(k, v string) string {
 		return "REDACTED"
 	case "Location", "Link":
 		if u, err := url.Parse(v); err == nil {
-			return redactURL(u)
+			return RedactURL(u)
 		}
 		return "REDACTED"
 	}
@@ -84,9 +84,9 @@ var safeQuery = map[string]bool{
 	"client_id": true, "offline_token": true,
 }
 
-// redactURL is u without user info and with every query value that is not
+// RedactURL is u without user info and with every query value that is not
 // known to be harmless replaced by REDACTED.
-func redactURL(u *url.URL) string {
+func RedactURL(u *url.URL) string {
 	if u == nil {
 		return ""
 	}
@@ -119,9 +119,9 @@ func redactURL(u *url.URL) string {
 	return c.String()
 }
 
-// redactText hides URLs' query strings inside free text (error messages
+// RedactText hides URLs' query strings inside free text (error messages
 // quote the URL they failed on).
-func redactText(s string) string {
+func RedactText(s string) string {
 	fields := strings.Fields(s)
 	for _, f := range fields {
 		trimmed := strings.Trim(f, `"':,()`)
@@ -129,7 +129,7 @@ func redactText(s string) string {
 			continue
 		}
 		if u, err := url.Parse(trimmed); err == nil {
-			s = strings.ReplaceAll(s, trimmed, redactURL(u))
+			s = strings.ReplaceAll(s, trimmed, RedactURL(u))
 		}
 	}
 	return s

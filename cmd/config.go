@@ -1,4 +1,4 @@
-package registry
+package cmd
 
 import (
 	"encoding/json"
@@ -9,15 +9,15 @@ import (
 	"path/filepath"
 )
 
-// FileConfig is ctl's own configuration file, $XDG_CONFIG_HOME/ctl/config.json
+// fileConfig is ctl's own configuration file, $XDG_CONFIG_HOME/ctl/config.json
 // (else ~/.config/ctl/config.json). insecure-registries is the key docker's
 // daemon.json uses.
-type FileConfig struct {
+type fileConfig struct {
 	InsecureRegistries []string `json:"insecure-registries,omitempty"`
 }
 
-// ConfigPath is where ctl's configuration file lives.
-func ConfigPath() string {
+// configPath is where ctl's configuration file lives.
+func configPath() string {
 	dir := os.Getenv("XDG_CONFIG_HOME")
 	if dir == "" {
 		home, err := os.UserHomeDir()
@@ -29,10 +29,10 @@ func ConfigPath() string {
 	return filepath.Join(dir, "ctl", "config.json")
 }
 
-// ReadConfig reads ctl's configuration file at path; a missing file is an
+// readConfig reads ctl's configuration file at path; a missing file is an
 // empty configuration, a malformed one an error.
-func ReadConfig(path string) (FileConfig, error) {
-	var c FileConfig
+func readConfig(path string) (fileConfig, error) {
+	var c fileConfig
 	if path == "" {
 		return c, nil
 	}

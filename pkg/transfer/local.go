@@ -1,4 +1,4 @@
-package cmd
+package transfer
 
 import (
 	"context"
@@ -11,22 +11,12 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// localImages opens the local store for push and pull; a pull writes at
-// most jobs layers at once.
-func (f *Factory) localImages(jobs int) (localImages, error) {
-	s, err := f.Store()
-	if err != nil {
-		return nil, err
-	}
-	return storeImages{s.WithParallelBlobs(jobs)}, nil
-}
+// sink adapts the store to what a pull needs of it (registry.PullSink).
+type sink struct{ s *store.Store }
 
-// storeImages adapts the store to what push and pull need of it.
-type storeImages struct{ s *store.Store }
+func (l sink) HasBlob(h v1.Hash) bool { return l.s.HasBlob(h) }
 
-func (l storeImages) HasBlob(h v1.Hash) bool { return l.s.HasBlob(h) }
-
-func (l storeImages) Resolve(ref reference.Reference) (v1.Hash, bool) {
+func (l sink) Resolve(ref reference.Reference) (v1.Hash, bool) {
 	e, err := l.s.Lookup(ref)
 	if err != nil {
 		return v1.Hash{}, false
@@ -34,23 +24,25 @@ func (l storeImages) Resolve(ref reference.Reference) (v1.Hash, bool) {
 	return e.Digest, true
 }
 
-func (l storeImages) WriteImage(ctx context.Context, img v1.Image, ref reference.Reference, digest v1.Hash) error {
+func (l sink) WriteImage(ctx context.Context, img v1.Image, ref reference.Reference, digest v1.Hash) error {
 	_, err := l.s.WritePulled(ctx, img, ref, digest)
 	return err
 }
 
-func (l storeImages) Pulled(ref reference.Reference, image, digest v1.Hash) error {
+func (l sink) Pulled(ref reference.Reference, image, digest v1.Hash) error {
 	return l.s.SetRepoDigest(ref, image, digest)
 }
 
-func (l storeImages) PushTargets(ref reference.Reference, all bool) ([]registry.PushTag, error) {
+// pushTargets returns the local image ref names (latest when it has no
+// tag), or with all every tagged image of its repository.
+func pushTargets(s *store.Store, ref reference.Reference, all bool) ([]registry.PushTag, error) {
 	type target struct {
 		tag string // a tag, or a digest for a reference by digest alone
 		e   store.Entry
 	}
 	var targets []target
 	if all {
-		es, err := l.s.Tags(ref)
+		es, err := s.Tags(ref)
 		if err != nil {
 			return nil, err
 		}
@@ -59,14 +51,11 @@ func (l storeImages) PushTargets(ref reference.Reference, all bool) ([]registry.
 			targets = append(targets, target{e.Ref[strings.LastIndexByte(e.Ref, ':')+1:], e})
 		}
 	} else {
-		if ref.Tag() == "" && ref.Digest() == "" {
-			r, err := ref.WithTag(ref.DefaultedTag())
-			if err != nil {
-				return nil, err
-			}
-			ref = r
+		ref, err := defaultTag(ref)
+		if err != nil {
+			return nil, err
 		}
-		e, err := l.s.Lookup(ref)
+		e, err := s.Lookup(ref)
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +73,7 @@ func (l storeImages) PushTargets(ref reference.Reference, all bool) ([]registry.
 	}
 	tags := make([]registry.PushTag, 0, len(targets))
 	for _, t := range targets {
-		a, err := localArtifact(l.s, t.e)
+		a, err := Open(s, t.e)
 		if err != nil {
 			return nil, err
 		}
@@ -93,17 +82,26 @@ func (l storeImages) PushTargets(ref reference.Reference, all bool) ([]registry.
 	return tags, nil
 }
 
-// localArtifact opens the image or index a store entry names.
-func localArtifact(s *store.Store, e store.Entry) (registry.Artifact, error) {
+// defaultTag is ref with the default tag (latest) when it has neither tag
+// nor digest, as docker push and pull default it.
+func defaultTag(ref reference.Reference) (reference.Reference, error) {
+	if ref.Tag() != "" || ref.Digest() != "" {
+		return ref, nil
+	}
+	return ref.WithTag(ref.DefaultedTag())
+}
+
+// Open opens the image or index a store entry names, as a push sends it.
+func Open(s *store.Store, e store.Entry) (registry.Artifact, error) {
 	if e.IsIndex() {
 		return s.Index(e.Digest)
 	}
 	return s.Image(e.Digest)
 }
 
-// Pushed forgets the pull digest of each tag pushed to repo's repository:
+// pushed forgets the pull digest of each tag pushed to repo's repository:
 // the tag now has the pushed manifest's digest there.
-func (l storeImages) Pushed(repo reference.Reference, results []registry.PushResult) error {
+func pushed(s *store.Store, repo reference.Reference, results []registry.PushResult) error {
 	for _, r := range results {
 		if strings.HasPrefix(r.Tag, "sha256:") {
 			continue // pushed by digest: no tag moved
@@ -112,7 +110,7 @@ func (l storeImages) Pushed(repo reference.Reference, results []registry.PushRes
 		if err != nil {
 			return err
 		}
-		if err := l.s.SetRepoDigest(ref, r.Digest, r.Digest); err != nil {
+		if err := s.SetRepoDigest(ref, r.Digest, r.Digest); err != nil {
 			return fmt.Errorf("recording the push of %s in the store: %w", ref.Familiar(), err)
 		}
 	}
@@ -123,8 +121,10 @@ func (l storeImages) Pushed(repo reference.Reference, results []registry.PushRes
 // of to find mount sources (each is one small file).
 const maxMountScan = 64
 
-func (l storeImages) MountSources(ref reference.Reference) map[v1.Hash][]string {
-	all, err := l.s.List()
+// mountSources names, per blob, other repositories of ref's registry the
+// store knows images of that hold it: mount candidates.
+func mountSources(s *store.Store, ref reference.Reference) map[v1.Hash][]string {
+	all, err := s.List()
 	if err != nil {
 		return nil
 	}
@@ -138,7 +138,7 @@ func (l storeImages) MountSources(ref reference.Reference) map[v1.Hash][]string 
 		if scanned++; scanned > maxMountScan {
 			break
 		}
-		img, err := l.s.Image(e.Digest)
+		img, err := s.Image(e.Digest)
 		if err != nil {
 			continue
 		}

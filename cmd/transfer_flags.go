@@ -1,0 +1,97 @@
+package cmd
+
+import (
+	"fmt"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/spf13/pflag"
+)
+
+// defaultJobs is how many blobs push, pull and copy move at once. Against a
+// registry 20 ms away each blob costs three round trips (HEAD, POST, PUT),
+// so a 10-layer image goes fastest with every blob in flight together:
+// measured 255 ms with 8 (two waves) against about 200 ms with 16 (one);
+// on loopback the extra streams cost nothing measurable.
+const defaultJobs = 16
+
+// transferFlags are the flags push, pull and copy share.
+type transferFlags struct {
+	AllTags bool
+	Jobs    int
+	Quiet   bool
+	Format  string
+}
+
+// add registers --all-tags/-a, --jobs/-j, --quiet/-q and --format, whose
+// templates see formatField among the result's fields.
+func (t *transferFlags) add(fl *pflag.FlagSet, allTagsHelp, jobsHelp, formatField string) {
+	fl.BoolVarP(&t.AllTags, "all-tags", "a", false, allTagsHelp)
+	fl.IntVarP(&t.Jobs, "jobs", "j", defaultJobs, jobsHelp)
+	fl.BoolVarP(&t.Quiet, "quiet", "q", false, "print results only, no progress")
+	fl.StringVar(&t.Format, "format", "text", formatFlagHelp(formatField))
+}
+
+// parseRef parses the reference of push or pull, which names a whole
+// repository (no tag, no digest) with --all-tags.
+func (t *transferFlags) parseRef(s string) (reference.Reference, error) {
+	ref, err := reference.Parse(s)
+	if err != nil {
+		return ref, err
+	}
+	if t.AllTags && (ref.Tag() != "" || ref.Digest() != "") {
+		return ref, usageError{fmt.Errorf("tag can't be used with --all-tags/-a: %s", s)}
+	}
+	return ref, nil
+}
+
+// start checks --format and --jobs before any work, and builds the
+// registry client with its parallelism set to --jobs.
+func (t *transferFlags) start(newClient func() (*registry.Client, error)) (*printer, *registry.Client, error) {
+	out, err := newPrinter(t.Format)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.Jobs < 1 {
+		return nil, nil, usageError{fmt.Errorf("--jobs must be at least 1, got %d", t.Jobs)}
+	}
+	c, err := newClient()
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, c.WithJobs(t.Jobs), nil
+}
+
+// pushReport shows a push or copy to dst as docker does: per-layer
+// progress on stderr, then one result line per tag on stdout, with the
+// printer the caller made from --format before any work, so that a bad
+// one costs nothing.
+type pushReport struct {
+	ios  *IOStreams
+	out  *printer
+	dst  reference.Reference
+	prog *progress
+}
+
+func (t *transferFlags) pushReport(ios *IOStreams, out *printer, dst reference.Reference) *pushReport {
+	return &pushReport{ios: ios, out: out, dst: dst, prog: newProgress(ios, t.Quiet, pushWords)}
+}
+
+// Started prints docker's "The push refers to repository" header, once
+// what is sent is known: not before, so that a copy from a missing source
+// reports only that.
+func (r *pushReport) Started() {
+	r.prog.Line(fmt.Sprintf("The push refers to repository [%s]", r.dst.Name()))
+}
+
+// Event shows one blob event.
+func (r *pushReport) Event(e registry.Event) { r.prog.Event(e) }
+
+// Done ends the progress, then returns err or prints results.
+func (r *pushReport) Done(results []registry.PushResult, err error) error {
+	r.prog.Close()
+	if err != nil {
+		return err
+	}
+	return printPushed(r.ios, r.out, r.dst, results)
+}

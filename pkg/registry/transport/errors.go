@@ -1,0 +1,84 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// Errors of the transport. Each wraps the error or registry answer that
+// caused it.
+var (
+	// ErrPlainHTTP: a plain-HTTP request to a host that is not localhost,
+	// loopback or listed insecure was refused.
+	ErrPlainHTTP = errors.New("plain HTTP refused")
+	// ErrRedirect: a redirect was refused (https to http).
+	ErrRedirect = errors.New("redirect refused")
+	// ErrTimeout: the registry stopped answering.
+	ErrTimeout = errors.New("registry timed out")
+)
+
+// DockerHub is Docker Hub as messages name it: "docker.io", how users
+// write it in references, not index.docker.io, the host requests go to.
+const DockerHub = "docker.io"
+
+// ShownHost is host as messages show it: Docker Hub's API host is
+// DockerHub. Requests and credential keys keep the real host.
+func ShownHost(host string) string {
+	if host == name.DefaultRegistry {
+		return DockerHub
+	}
+	return host
+}
+
+// RetryError says a request failed after retries ran out, or that the
+// registry asked to wait longer than the policy allows (RetryAfter). Err is
+// the last failure: a *transport.Error of go-containerregistry for an HTTP
+// answer, reachable with errors.As.
+type RetryError struct {
+	Host       string
+	Attempts   int
+	Elapsed    time.Duration
+	RetryAfter time.Time  // when the registry said to retry; zero if it did not
+	Limit      *RateLimit // Docker Hub's exhausted pull limit, if that was the answer
+	Err        error
+}
+
+func (e *RetryError) Error() string {
+	host := ShownHost(e.Host)
+	if e.Limit != nil {
+		msg := fmt.Sprintf("%s: pull rate limit reached", host)
+		if e.Limit.Limit > 0 && e.Limit.Window > 0 {
+			msg += fmt.Sprintf(" (%d pulls per %s)", e.Limit.Limit, e.Limit.Window)
+		}
+		return msg + "; retry when the window has moved on, or log in for a higher limit: " + e.Err.Error()
+	}
+	if !e.RetryAfter.IsZero() {
+		return fmt.Sprintf("%s is rate limiting requests; it asks to retry after %s (in %s): %v",
+			host, e.RetryAfter.UTC().Format(time.RFC1123), time.Until(e.RetryAfter).Round(time.Second), e.Err)
+	}
+	return fmt.Sprintf("giving up on %s after %d attempts in %s: %v",
+		host, e.Attempts, e.Elapsed.Round(100*time.Millisecond), e.Err)
+}
+
+// Unwrap returns the last failure.
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// replayError: the registry answered 401/403 (or the connection failed)
+// after a request body that cannot be read twice was sent, and the request
+// was sent again (as go-containerregistry's bearer transport does after
+// refreshing its token). It keeps the first answer, so the caller sees the
+// refusal (exit 4) rather than "ContentLength=N with Body length 0". ctl's
+// own requests all have replayable bodies; this guards the ones that
+// would not.
+type replayError struct {
+	Err error
+}
+
+func (e *replayError) Error() string {
+	return "request body cannot be re-sent: " + e.Err.Error()
+}
+
+func (e *replayError) Unwrap() error { return e.Err }

@@ -1,0 +1,47 @@
+package transfer
+
+import (
+	"context"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/store"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// PullOptions tune Pull.
+type PullOptions struct {
+	// AllTags pulls every tag of ref's repository.
+	AllTags bool
+	// Platform picks the image out of a multi-platform index (default:
+	// registry.DefaultPlatform).
+	Platform *v1.Platform
+	// Jobs is how many layers are written to the store at once (0: the
+	// store's default).
+	Jobs int
+	// Progress receives the registry's per-blob events.
+	Progress registry.ProgressFunc
+	// Started is called as each reference starts to be pulled.
+	Started func(reference.Reference)
+}
+
+// Pull stores the image ref names (latest when it has neither tag nor
+// digest), or with AllTags every tag of its repository, in the store,
+// fetching only the blobs the store lacks and checking each against its
+// digest and size before it is kept.
+func Pull(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, opts PullOptions) ([]registry.PullResult, error) {
+	dst := sink{s.WithParallelBlobs(opts.Jobs)}
+	popts := registry.PullOptions{Platform: opts.Platform, Progress: opts.Progress, Started: opts.Started}
+	if opts.AllTags {
+		return c.PullAllTags(ctx, ref, dst, popts)
+	}
+	ref, err := defaultTag(ref)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Pull(ctx, ref, dst, popts)
+	if err != nil {
+		return nil, err
+	}
+	return []registry.PullResult{*res}, nil
+}

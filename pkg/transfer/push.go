@@ -1,0 +1,45 @@
+package transfer
+
+import (
+	"context"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/store"
+)
+
+// PushOptions tune Push.
+type PushOptions struct {
+	// AllTags pushes every tag of ref's repository in the store.
+	AllTags bool
+	// Progress receives the registry's per-blob events.
+	Progress registry.ProgressFunc
+	// Started is called once the local images are found, before anything
+	// is sent.
+	Started func()
+}
+
+// Push sends the local image ref names (latest when it has neither tag
+// nor digest), or with AllTags every tag of its repository, to ref's
+// repository. Blobs other local images of the same registry hold are
+// mounted from their repositories. The store then records the pushed
+// digest as each tag's digest on the registry.
+func Push(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, opts PushOptions) ([]registry.PushResult, error) {
+	tags, err := pushTargets(s, ref, opts.AllTags)
+	if err != nil {
+		return nil, err
+	}
+	return push(ctx, c, s, ref, tags, opts)
+}
+
+// push sends tags, found in the store, to ref's repository.
+func push(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, tags []registry.PushTag, opts PushOptions) ([]registry.PushResult, error) {
+	if opts.Started != nil {
+		opts.Started()
+	}
+	results, err := c.Push(ctx, ref, tags, registry.PushOptions{Progress: opts.Progress, Sources: mountSources(s, ref)})
+	if err != nil {
+		return nil, err
+	}
+	return results, pushed(s, ref, results)
+}
