@@ -28,9 +28,12 @@ registry to another without the local store: blobs stream from the source
 straight to the destination, blobs the destination has are skipped, and
 within one registry they are mounted instead of sent. Manifests are copied
 byte for byte, so digests are preserved; a multi-platform index is copied
-whole unless --platform picks one image out of it.`,
+whole unless --platform picks one image out of it (OS/ARCH[/VARIANT]) or
+several (a comma list): a filtered index listing only those images, each
+copied before it, under a new digest.`,
 		Example: `  ctl copy docker.io/library/nginx:1.25 registry.local:5000/mirror/nginx:1.25
-  ctl copy -a registry.local:5000/gallery/ui registry.local:5000/archive/ui`,
+  ctl copy -a registry.local:5000/gallery/ui registry.local:5000/archive/ui
+  ctl copy --platform linux/amd64,linux/arm64 nginx:1.25 registry.local:5000/mirror/nginx:1.25`,
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: completeLocalOrRemoteRefs(f, 2),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -43,7 +46,7 @@ whole unless --platform picks one image out of it.`,
 	}
 	fl := c.Flags()
 	opts.add(fl, "copy every tag of the source repository", "blobs to move at once", "Tag")
-	fl.StringVar(&opts.Platform, "platform", "", "copy only this platform's image (OS/ARCH[/VARIANT]) out of an index")
+	fl.StringVar(&opts.Platform, "platform", "", platformsFlagHelp)
 	return c
 }
 
@@ -59,7 +62,7 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 	if opts.AllTags && (src.Tag() != "" || src.Digest() != "" || dst.Tag() != "" || dst.Digest() != "") {
 		return usageError{fmt.Errorf("--all-tags takes repositories, not tags or digests: %s %s", opts.Src, opts.Dst)}
 	}
-	platform, err := parsePlatform(opts.Platform)
+	platforms, err := parsePlatforms(opts.Platform)
 	if err != nil {
 		return err
 	}
@@ -68,6 +71,6 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 		return err
 	}
 	r := opts.pushReport(opts.IO, out, dst)
-	results, err := c.Copy(ctx, src, dst, registry.CopyOptions{AllTags: opts.AllTags, Platform: platform, Progress: r.Event, Pushing: r.Started})
+	results, err := c.Copy(ctx, src, dst, registry.CopyOptions{AllTags: opts.AllTags, Platforms: platforms, Progress: r.Event, Pushing: r.Started})
 	return r.Done(results, err)
 }

@@ -9,16 +9,15 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/spf13/cobra"
 )
 
 type saveOptions struct {
-	IO     *IOStreams
-	Store  func() (*store.Store, error)
-	Output string
+	IO       *IOStreams
+	Store    func() (*store.Store, error)
+	Output   string
 	Format   string
 	Refs     []string
 	Platform string
@@ -67,7 +66,7 @@ func runSave(ctx context.Context, opts *saveOptions) error {
 	if opts.Output == "" && opts.IO.StdoutTTY {
 		return usageError{errors.New("refusing to write an archive to a terminal: use -o FILE or redirect standard output")}
 	}
-	sel, err := platform.ParseSelection(opts.Platform)
+	sel, err := parsePlatforms(opts.Platform)
 	if err != nil {
 		return err
 	}

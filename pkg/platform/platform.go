@@ -129,6 +129,19 @@ func (s Selection) IsZero() bool { return !s.all && len(s.list) == 0 }
 // IsAll reports whether every platform is selected.
 func (s Selection) IsAll() bool { return s.all }
 
+// Single is the one platform listed, when exactly one is: a command that
+// stores or copies that platform's image rather than an index.
+func (s Selection) Single() (v1.Platform, bool) {
+	if len(s.list) == 1 {
+		return s.list[0], true
+	}
+	return v1.Platform{}, false
+}
+
+// Multi reports whether the selection asks for an index: All, or two or
+// more platforms.
+func (s Selection) Multi() bool { return s.all || len(s.list) > 1 }
+
 // Platforms are the platforms listed (none for All).
 func (s Selection) Platforms() []v1.Platform { return s.list }
 

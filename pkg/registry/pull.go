@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -25,6 +25,9 @@ type PullSink interface {
 	// each against its digest and size (the bodies come straight off the
 	// wire) and make nothing visible on error.
 	WriteImage(ctx context.Context, img v1.Image, ref reference.Reference, digest v1.Hash) error
+	// WriteIndex is WriteImage for an index and every image it lists,
+	// which it reads as WriteImage reads one.
+	WriteIndex(ctx context.Context, idx v1.ImageIndex, ref reference.Reference, digest v1.Hash) error
 	// Pulled records that ref, which names image in the sink already,
 	// resolved to digest on the registry (a pull that found it up to date).
 	Pulled(ref reference.Reference, image, digest v1.Hash) error
@@ -32,8 +35,12 @@ type PullSink interface {
 
 // PullOptions tune Pull.
 type PullOptions struct {
-	// Platform picks the image out of an index; nil means DefaultPlatform.
-	Platform *v1.Platform
+	// Platforms chooses what of an index is pulled: zero, this machine's
+	// platform's image (platform.Default); one platform, that platform's
+	// image, as docker pulls; platform.All, the whole index with every
+	// image; several platforms, a filtered index listing only those
+	// platforms' images (a new digest).
+	Platforms platform.Selection
 	// Progress receives an event per layer (existing, bytes fetched).
 	Progress ProgressFunc
 	// Started, when set, is called as the pull of each reference begins.
@@ -46,24 +53,16 @@ type PullResult struct {
 	// Digest is what the reference resolved to on the registry (the index
 	// digest for a multi-platform tag), as docker prints it.
 	Digest v1.Hash
-	// Image is the digest of the platform image stored under Ref.
+	// Image is the digest of what is stored under Ref: the platform
+	// image, or the index (a filtered one: Filtered).
 	Image v1.Hash
+	// Platforms are the platforms of the index stored (none for an image).
+	Platforms []string
+	// Filtered is true when Image is an index made from Digest's with
+	// only the platforms asked for.
+	Filtered bool
 	// UpToDate is true when the store had that image under Ref already.
 	UpToDate bool
-}
-
-// DefaultPlatform is this machine's platform, as docker picks it
-// (platform.Default).
-func DefaultPlatform() v1.Platform { return platform.Default() }
-
-// ParsePlatform reads OS/ARCH[/VARIANT][:OSVERSION], the form of docker's
-// --platform; OS and architecture are required.
-func ParsePlatform(s string) (*v1.Platform, error) {
-	p, err := v1.ParsePlatform(s)
-	if err != nil || p.OS == "" || p.Architecture == "" || strings.Count(s, ":") > 1 {
-		return nil, fmt.Errorf("%w: platform %q: want OS/ARCH[/VARIANT], e.g. linux/arm64/v8", reference.ErrInvalid, s)
-	}
-	return p, nil
 }
 
 // Pull fetches ref into sink: an index is resolved to the platform, every
@@ -137,26 +136,33 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	if opts.Started != nil {
 		opts.Started(ref)
 	}
-	platform := DefaultPlatform()
-	if opts.Platform != nil {
-		platform = *opts.Platform
-	}
 	a, err := s.artifact(ctx, nref.Identifier())
 	if err != nil {
 		return nil, wrap(err)
 	}
-	img, err := platformImage(a, platform)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	if _, index := a.(v1.ImageIndex); opts.Platform != nil && !index {
-		if err := checkPlatform(img, platform); err != nil {
-			return nil, wrap(err)
-		}
-	}
 	digest, err := a.Digest()
 	if err != nil {
 		return nil, wrap(err)
+	}
+	if idx, ok := a.(v1.ImageIndex); ok && opts.Platforms.Multi() {
+		res, err := c.pullIndex(ctx, ref, idx, digest, sink, opts, s)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		return res, nil
+	}
+	want, single := opts.Platforms.Single()
+	if !single {
+		want = platform.Default()
+	}
+	img, err := platformImage(a, want)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if _, index := a.(v1.ImageIndex); !opts.Platforms.IsZero() && !opts.Platforms.IsAll() && !index {
+		if err := checkPlatform(img, opts.Platforms); err != nil {
+			return nil, wrap(err)
+		}
 	}
 	imgDigest, err := img.Digest()
 	if err != nil {
@@ -187,9 +193,94 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	return res, nil
 }
 
+// pullIndex stores idx (digest on the registry) under ref: whole for
+// platform.All, else filtered to the platforms asked for.
+func (c *Client) pullIndex(ctx context.Context, ref reference.Reference, idx v1.ImageIndex, digest v1.Hash, sink PullSink, opts PullOptions, s *session) (*PullResult, error) {
+	kept, err := SelectIndex(idx, opts.Platforms)
+	if err != nil {
+		return nil, err
+	}
+	im, err := kept.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	keptDigest, err := kept.Digest()
+	if err != nil {
+		return nil, err
+	}
+	res := &PullResult{Ref: ref, Digest: digest, Image: keptDigest, Platforms: platform.List(im), Filtered: keptDigest != digest}
+	if have, ok := sink.Resolve(ref); ok && have == keptDigest {
+		if complete, err := indexComplete(kept, sink); err == nil && complete {
+			res.UpToDate = true
+			if err := sink.Pulled(ref, keptDigest, digest); err != nil {
+				return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
+			}
+			return res, nil
+		}
+	}
+	progress := serialized(opts.Progress)
+	watched := &progressIndex{baseIndex: kept, wrap: func(img v1.Image) (v1.Image, error) {
+		go func() { _, _ = img.RawConfigFile() }() // see pull
+		return watch(img, sink, progress, func(h v1.Hash) (io.ReadCloser, error) { return s.getBlob(ctx, h) })
+	}}
+	if err := sink.WriteIndex(ctx, watched, ref, digest); err != nil {
+		return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
+	}
+	return res, nil
+}
+
+// SelectIndex is idx with the images sel selects: idx itself for
+// platform.All (or the zero selection), else a filtered index listing only
+// the entries of the platforms listed (ggcr's mutate.RemoveManifests: the
+// other entries and every artifact go, the index's own fields stay). A
+// platform idx lacks is a *platform.NotFoundError.
+func SelectIndex(idx v1.ImageIndex, sel platform.Selection) (v1.ImageIndex, error) {
+	if sel.IsZero() || sel.IsAll() {
+		return idx, nil
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	keep, err := platform.Filter(im, sel)
+	if err != nil {
+		return nil, notFoundError{err}
+	}
+	kept := map[v1.Hash]bool{}
+	for _, d := range keep {
+		kept[d.Digest] = true
+	}
+	return mutate.RemoveManifests(idx, func(d v1.Descriptor) bool { return !kept[d.Digest] }), nil
+}
+
+// indexComplete reports whether sink holds every image idx lists, whole.
+func indexComplete(idx v1.ImageIndex, sink PullSink) (bool, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return false, err
+	}
+	for _, d := range im.Manifests {
+		if !sink.HasBlob(d.Digest) {
+			return false, nil
+		}
+		if !d.MediaType.IsImage() {
+			continue
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return false, err
+		}
+		if ok, err := hasAll(img, sink); err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
 // platformImage resolves a to an image, choosing from an index the child
-// that matches platform.
-func platformImage(a Artifact, platform v1.Platform) (v1.Image, error) {
+// for want (platform.Pick: a platform the index lacks is a
+// *platform.NotFoundError naming those it has).
+func platformImage(a Artifact, want v1.Platform) (v1.Image, error) {
 	idx, ok := a.(v1.ImageIndex)
 	if !ok {
 		return a.(v1.Image), nil
@@ -198,34 +289,30 @@ func platformImage(a Artifact, platform v1.Platform) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if child, ok := matchPlatform(im, platform, true); ok {
-		return idx.Image(child.Digest)
+	d, err := platform.Pick(im, want)
+	if err != nil {
+		return nil, notFoundError{err}
 	}
-	return nil, notFoundError{fmt.Errorf("no matching manifest for %s in the manifest list entries", platformString(platform))}
+	if d.MediaType.IsIndex() {
+		return nil, fmt.Errorf("the %s entry %s is itself an index: not supported", platform.String(d.Platform), d.Digest)
+	}
+	return idx.Image(d.Digest)
 }
 
 // checkPlatform refuses a single-platform image whose config names another
-// platform than the one asked for with --platform, as docker's pull does
+// platform than those asked for with --platform, as docker's pull does
 // ("was found but does not match the specified platform"). A config that
 // names none is taken as it is.
-func checkPlatform(img v1.Image, want v1.Platform) error {
+func checkPlatform(img v1.Image, want platform.Selection) error {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return err
 	}
-	got := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
-	if got.OS == "" && got.Architecture == "" || got.Satisfies(want) {
+	got := platform.Of(cf)
+	if got == nil || want.Matches(got) {
 		return nil
 	}
-	return notFoundError{fmt.Errorf("the image was found but does not match the specified platform: wanted %s, actual: %s", platformString(want), platformString(got))}
-}
-
-func platformString(p v1.Platform) string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
+	return notFoundError{fmt.Errorf("the image was found but does not match the specified platform: wanted %s, actual: %s", want, platform.String(got))}
 }
 
 // hasAll reports whether sink holds img's config and every layer.

@@ -80,3 +80,30 @@ func (l *progressLayer) Compressed() (io.ReadCloser, error) {
 		l.progress(ev)
 	}}, nil
 }
+
+// progressIndex is an index whose images (at any depth) are wrapped by
+// wrap as they are read, for progress and fetching.
+type progressIndex struct {
+	baseIndex
+	wrap func(v1.Image) (v1.Image, error)
+}
+
+// baseIndex is the wrapped index, embedded under a name of its own (an embedded
+// v1.ImageIndex would clash with the ImageIndex method).
+type baseIndex = v1.ImageIndex
+
+func (i *progressIndex) Image(h v1.Hash) (v1.Image, error) {
+	img, err := i.baseIndex.Image(h)
+	if err != nil {
+		return nil, err
+	}
+	return i.wrap(img)
+}
+
+func (i *progressIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
+	idx, err := i.baseIndex.ImageIndex(h)
+	if err != nil {
+		return nil, err
+	}
+	return &progressIndex{baseIndex: idx, wrap: i.wrap}, nil
+}

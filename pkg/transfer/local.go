@@ -29,6 +29,11 @@ func (l sink) WriteImage(ctx context.Context, img v1.Image, ref reference.Refere
 	return err
 }
 
+func (l sink) WriteIndex(ctx context.Context, idx v1.ImageIndex, ref reference.Reference, digest v1.Hash) error {
+	_, err := l.s.WritePulledIndex(ctx, idx, ref, digest)
+	return err
+}
+
 func (l sink) Pulled(ref reference.Reference, image, digest v1.Hash) error {
 	return l.s.SetRepoDigest(ref, image, digest)
 }
