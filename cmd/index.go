@@ -10,7 +10,9 @@ import (
 
 	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/ctl-dev/ctl/pkg/transfer"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 )
@@ -18,6 +20,7 @@ import (
 type indexOptions struct {
 	IO          *IOStreams
 	Store       func() (*store.Store, error)
+	Registry    func() (*registry.Client, error)
 	Target      string
 	Sources     []string // create, add: images and indexes; remove: platforms
 	Platforms   []string // --platform SOURCE=OS/ARCH[/VARIANT]
@@ -51,14 +54,17 @@ const indexSourcesHelp = `Each SOURCE is a local image (a reference, an image ID
 of one) or a local index, whose images all join. An image's platform comes
 from its config (os, architecture, variant, os.version); --platform
 SOURCE=OS/ARCH[/VARIANT] gives it where the config has none (or overrides
-it). The index is an OCI index when any source is OCI, a docker manifest
+it). A SOURCE that names its registry (registry.local:5000/app:amd64,
+docker.io/library/nginx:1.25) and is not in the store is pulled into it
+first, whole (as "ctl pull --platform all"). The index is an OCI index when
+any source is OCI, a docker manifest
 list when all are docker schema 2. Two entries of one platform are
 refused, naming both, unless --replace (the later source wins). A source
 that is an artifact, or an index listing indexes, is refused; nothing is
 written then.`
 
 func indexCmd(f *Factory, c *cobra.Command, runF func(*indexOptions) error, run func(context.Context, *indexOptions) error, sources bool) *cobra.Command {
-	opts := &indexOptions{IO: f.IO, Store: f.Store}
+	opts := &indexOptions{IO: f.IO, Store: f.Store, Registry: f.Registry}
 	c.Args = cobra.MinimumNArgs(2)
 	c.ValidArgsFunction = completeLocalRefs(f, 0)
 	c.RunE = func(c *cobra.Command, args []string) error {
@@ -115,13 +121,13 @@ index and its images stay, untagged, until "ctl image prune".`,
 }
 
 func runIndexCreate(ctx context.Context, opts *indexOptions) error {
-	return opts.edit(func(s *store.Store, target reference.Reference, srcs []store.IndexSource, io store.IndexOptions) (store.Entry, error) {
+	return opts.edit(ctx, func(s *store.Store, target reference.Reference, srcs []store.IndexSource, io store.IndexOptions) (store.Entry, error) {
 		return s.CreateIndex(ctx, target, srcs, io)
 	})
 }
 
 func runIndexAdd(ctx context.Context, opts *indexOptions) error {
-	return opts.edit(func(s *store.Store, target reference.Reference, srcs []store.IndexSource, io store.IndexOptions) (store.Entry, error) {
+	return opts.edit(ctx, func(s *store.Store, target reference.Reference, srcs []store.IndexSource, io store.IndexOptions) (store.Entry, error) {
 		return s.AddToIndex(ctx, target, srcs, io)
 	})
 }
@@ -136,14 +142,14 @@ func runIndexRemove(ctx context.Context, opts *indexOptions) error {
 		ps = append(ps, p)
 	}
 	opts.Sources = nil
-	return opts.edit(func(s *store.Store, target reference.Reference, _ []store.IndexSource, _ store.IndexOptions) (store.Entry, error) {
+	return opts.edit(ctx, func(s *store.Store, target reference.Reference, _ []store.IndexSource, _ store.IndexOptions) (store.Entry, error) {
 		return s.RemoveFromIndex(ctx, target, ps)
 	})
 }
 
 // edit checks the flags, resolves the sources in the store, runs do and
 // prints the new index.
-func (o *indexOptions) edit(do func(*store.Store, reference.Reference, []store.IndexSource, store.IndexOptions) (store.Entry, error)) error {
+func (o *indexOptions) edit(ctx context.Context, do func(*store.Store, reference.Reference, []store.IndexSource, store.IndexOptions) (store.Entry, error)) error {
 	p, err := newPrinter(o.Format)
 	if err != nil {
 		return err
@@ -188,7 +194,7 @@ func (o *indexOptions) edit(do func(*store.Store, reference.Reference, []store.I
 	for _, name := range o.Sources {
 		e, err := s.Resolve(name)
 		if errors.Is(err, store.ErrNotFound) {
-			err = fmt.Errorf("%w (pull it first: ctl pull %s)", err, name)
+			e, err = o.fetch(ctx, s, name, err)
 		}
 		if err != nil {
 			return err
@@ -204,4 +210,30 @@ func (o *indexOptions) edit(do func(*store.Store, reference.Reference, []store.I
 		_, err := fmt.Fprintf(w, "%s: digest: %s platforms: %s\n", target.Familiar(), e.Digest, strings.Join(e.Platforms, ","))
 		return err
 	})
+}
+
+// fetch pulls a source missing from the store when it names its registry
+// (a first component with a dot or a colon, or localhost: docker's rule for
+// a domain), whole, under its own reference; else notFound stands. A
+// familiar name ("app:amd64") is never looked up on Docker Hub: it is a
+// local image the user expected to have.
+func (o *indexOptions) fetch(ctx context.Context, s *store.Store, name string, notFound error) (store.Entry, error) {
+	first, _, ok := strings.Cut(name, "/")
+	if !ok || !strings.ContainsAny(first, ".:") && first != "localhost" {
+		return store.Entry{}, notFound
+	}
+	r, err := reference.Parse(name)
+	if err != nil {
+		return store.Entry{}, notFound
+	}
+	c, err := o.Registry()
+	if err != nil {
+		return store.Entry{}, err
+	}
+	fmt.Fprintf(o.IO.ErrOut, "Pulling %s into the store\n", r.Familiar())
+	res, err := transfer.Pull(ctx, c, s, r, transfer.PullOptions{Platforms: platform.All()})
+	if err != nil {
+		return store.Entry{}, err
+	}
+	return s.Lookup(res[0].Ref)
 }

@@ -232,7 +232,8 @@ func (c *Client) pullIndex(ctx context.Context, ref reference.Reference, idx v1.
 // SelectIndex is idx with the images sel selects: idx itself for
 // platform.All (or the zero selection), else a filtered index listing only
 // the entries of the platforms listed (ggcr's mutate.RemoveManifests: the
-// other entries and every artifact go, the index's own fields stay). A
+// other entries and every artifact go, the index's own fields stay), or
+// idx itself when that would keep every entry. A
 // platform idx lacks is a *platform.NotFoundError.
 func SelectIndex(idx v1.ImageIndex, sel platform.Selection) (v1.ImageIndex, error) {
 	if sel.IsZero() || sel.IsAll() {
@@ -245,6 +246,9 @@ func SelectIndex(idx v1.ImageIndex, sel platform.Selection) (v1.ImageIndex, erro
 	keep, err := platform.Filter(im, sel)
 	if err != nil {
 		return nil, notFoundError{err}
+	}
+	if len(keep) == len(im.Manifests) {
+		return idx, nil // everything selected: the index as it is, digest kept
 	}
 	kept := map[v1.Hash]bool{}
 	for _, d := range keep {
