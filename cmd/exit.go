@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/ctl-dev/ctl/pkg/auth"
+	"github.com/ctl-dev/ctl/pkg/bounded"
 	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -37,8 +38,10 @@ func invalidInput(err error) error { return usageError{err} }
 func exitCode(err error) (int, string) {
 	var ue usageError
 	var ae *registry.AuthError
+	var be *bounded.Error
 	switch {
 	case errors.As(err, &ue),
+		errors.As(err, &be),
 		errors.Is(err, reference.ErrInvalid),
 		errors.Is(err, store.ErrInvalidInput),
 		errors.Is(err, platform.ErrInvalid),

@@ -9,7 +9,7 @@ import (
 )
 
 // IOStreams are the standard streams of one ctl invocation, with what is
-// known about them (terminal or not, colour wanted or not). Tests build one
+// known about them (terminal or not). Tests build one
 // with TestIO and set the TTY flags they want to exercise.
 type IOStreams struct {
 	In     io.Reader
@@ -19,8 +19,6 @@ type IOStreams struct {
 	StdinTTY  bool
 	StdoutTTY bool
 	StderrTTY bool
-	// Color is false when NO_COLOR is set or stdout is not a terminal.
-	Color bool
 }
 
 // SystemIO returns the process's own streams.
@@ -32,8 +30,6 @@ func SystemIO() *IOStreams {
 		StdoutTTY: isTTY(os.Stdout),
 		StderrTTY: isTTY(os.Stderr),
 	}
-	_, noColor := os.LookupEnv("NO_COLOR")
-	s.Color = s.StdoutTTY && !noColor
 	return s
 }
 

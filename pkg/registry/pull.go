@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -181,13 +180,12 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	// The store asks for the config after the layers; fetch it (ggcr
 	// caches it) while they stream, so it costs no round trip at the end.
 	go func() { _, _ = img.RawConfigFile() }()
-	watched, err := watch(img, sink, serialized(opts.Progress), func(h v1.Hash) (io.ReadCloser, error) {
-		return s.getBlob(ctx, h)
-	})
-	if err != nil {
+	progress := serialized(opts.Progress)
+	s.layerProgress = progress
+	if err := announceExisting(img, sink, progress); err != nil {
 		return nil, wrap(err)
 	}
-	if err := sink.WriteImage(ctx, watched, ref, digest); err != nil {
+	if err := sink.WriteImage(ctx, img, ref, digest); err != nil {
 		return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
 	}
 	return res, nil
@@ -219,14 +217,58 @@ func (c *Client) pullIndex(ctx context.Context, ref reference.Reference, idx v1.
 		}
 	}
 	progress := serialized(opts.Progress)
-	watched := &progressIndex{baseIndex: kept, wrap: func(img v1.Image) (v1.Image, error) {
+	s.layerProgress = progress
+	watched := &announcingIndex{baseIndex: kept, announce: func(img v1.Image) error {
 		go func() { _, _ = img.RawConfigFile() }() // see pull
-		return watch(img, sink, progress, func(h v1.Hash) (io.ReadCloser, error) { return s.getBlob(ctx, h) })
+		return announceExisting(img, sink, progress)
 	}}
 	if err := sink.WriteIndex(ctx, watched, ref, digest); err != nil {
 		return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
 	}
 	return res, nil
+}
+
+// announceExisting reports the layers of img that sink has already (the
+// session reports the others as they stream).
+func announceExisting(img v1.Image, sink PullSink, progress ProgressFunc) error {
+	m, err := img.Manifest()
+	if err != nil {
+		return err
+	}
+	for _, d := range m.Layers {
+		if sink.HasBlob(d.Digest) {
+			progress(Event{Kind: BlobExists, Digest: d.Digest, Size: d.Size, Layer: true})
+		}
+	}
+	return nil
+}
+
+// announcingIndex is an index that calls announce on each image (at any
+// depth) as the sink reads it: the sink reads an index's images at once,
+// so their manifests are fetched in parallel, not all before it starts.
+type announcingIndex struct {
+	baseIndex
+	announce func(v1.Image) error
+}
+
+// baseIndex is the wrapped index, embedded under a name of its own (an
+// embedded v1.ImageIndex would clash with the ImageIndex method).
+type baseIndex = v1.ImageIndex
+
+func (i *announcingIndex) Image(h v1.Hash) (v1.Image, error) {
+	img, err := i.baseIndex.Image(h)
+	if err != nil {
+		return nil, err
+	}
+	return img, i.announce(img)
+}
+
+func (i *announcingIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
+	idx, err := i.baseIndex.ImageIndex(h)
+	if err != nil {
+		return nil, err
+	}
+	return &announcingIndex{baseIndex: idx, announce: i.announce}, nil
 }
 
 // SelectIndex is idx with the images sel selects: idx itself for
