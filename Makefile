@@ -6,7 +6,7 @@ LDFLAGS := -X github.com/ctl-dev/ctl/cmd.Version=$(VERSION)
 TOOLS := -modfile=tools/go.mod
 BIN := bin
 
-.PHONY: help build demo test tools deps lint unit docs bench fuzz clean
+.PHONY: help build install demo test tools deps lint unit docs bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -14,15 +14,23 @@ help: ## list the targets
 build: ## build bin/ctl
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ctl .
 
-demo: build tools ## run the registry lab against a local registry it starts itself
+# Where make install puts ctl: $GOBIN as go install would, else ~/.local/bin
+# (on PATH in most Linux desktop shells). make install INSTALL_DIR=... to choose.
+INSTALL_DIR ?= $(or $(GOBIN),$(shell $(GO) env GOBIN),$(HOME)/.local/bin)
+
+install: build ## copy bin/ctl to $GOBIN, else ~/.local/bin (INSTALL_DIR=... to choose)
+	install -d "$(INSTALL_DIR)"
+	install -m 0755 $(BIN)/ctl "$(INSTALL_DIR)/ctl"
+	@echo "installed $(INSTALL_DIR)/ctl"
+	@case ":$$PATH:" in *":$(INSTALL_DIR):"*) ;; *) echo "note: $(INSTALL_DIR) is not on your PATH; add it, e.g. in ~/.profile: export PATH=\"$(INSTALL_DIR):\$$PATH\"";; esac
+
+demo: build ## run the registry lab against a local registry it starts itself (builds only ctl, the registry and crane)
 	CTL=$(CURDIR)/$(BIN)/ctl scripts/demo.sh
 
 test: tools deps lint unit ## everything CI runs: lint, unit and end-to-end tests
 
 tools: ## build the pinned registry, crane and staticcheck (go tool, tools/go.mod)
-	$(GO) tool $(TOOLS) -n registry >/dev/null
-	$(GO) tool $(TOOLS) -n crane >/dev/null
-	$(GO) tool $(TOOLS) -n staticcheck >/dev/null
+	scripts/tool.sh registry crane staticcheck >/dev/null
 
 deps: ## install the Debian packages the tests use when missing (podman, skopeo)
 	scripts/install-deps.sh

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ctl-dev/ctl/pkg/auth"
 	"github.com/ctl-dev/ctl/pkg/bounded"
+	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -33,13 +34,35 @@ func (e usageError) Unwrap() error { return e.err }
 // read, a value out of range) that should end with exit code 2.
 func invalidInput(err error) error { return usageError{err} }
 
+// hinted adds a next step to an error: exitCode maps err as usual and
+// prints hint below it.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (e hinted) Error() string { return e.err.Error() }
+func (e hinted) Unwrap() error { return e.err }
+
 // exitCode is the one place that maps an error to ctl's exit code and, where
 // there is a next step to suggest, a hint line.
 func exitCode(err error) (int, string) {
 	var ue usageError
 	var ae *registry.AuthError
 	var be *bounded.Error
+	var h hinted
 	switch {
+	case errors.As(err, &h):
+		code, _ := exitCode(h.err)
+		return code, h.hint
+	case errors.Is(err, engine.ErrNotFound):
+		return exitNotFound, ""
+	case errors.Is(err, engine.ErrUnreachable):
+		return exitFailure, engineHint
+	case errors.Is(err, engine.ErrEngine):
+		// Before the invalid-input cases: what an engine sends is not the
+		// user's to fix.
+		return exitFailure, ""
 	case errors.As(err, &ue),
 		errors.As(err, &be),
 		errors.Is(err, reference.ErrInvalid),

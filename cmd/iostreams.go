@@ -19,6 +19,9 @@ type IOStreams struct {
 	StdinTTY  bool
 	StdoutTTY bool
 	StderrTTY bool
+	// ErrWidth is the width of the terminal on stderr, asked each time
+	// (the user may resize it); nil or 0 when unknown.
+	ErrWidth func() int
 }
 
 // SystemIO returns the process's own streams.
@@ -29,6 +32,15 @@ func SystemIO() *IOStreams {
 		StdinTTY:  isTTY(os.Stdin),
 		StdoutTTY: isTTY(os.Stdout),
 		StderrTTY: isTTY(os.Stderr),
+	}
+	if s.StderrTTY {
+		s.ErrWidth = func() int {
+			w, _, err := term.GetSize(int(os.Stderr.Fd()))
+			if err != nil {
+				return 0
+			}
+			return w
+		}
 	}
 	return s
 }

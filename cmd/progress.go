@@ -3,9 +3,11 @@ package cmd
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -27,17 +29,19 @@ var (
 // progress turns the registry package's events into docker's per-layer
 // output on stderr: one line per finished layer when stderr is not a
 // terminal; on a terminal, a progressbar/v3 bar per layer plus a total,
-// redrawn in place. With quiet nothing is printed.
+// redrawn in place, every line fitted to the terminal's current width
+// (redrawn at once when it is resized). The total goes when the work ends.
+// With quiet nothing is printed.
 type progress struct {
 	w     io.Writer
 	tty   bool
 	quiet bool
 	words progressWords
+	width func() int // columns of the terminal, 0 when unknown
 
 	mu     sync.Mutex
 	order  []v1.Hash
 	layers map[v1.Hash]*layerLine
-	total  *progressbar.ProgressBar
 	sum    int64 // bytes of the layers being moved
 	moved  map[v1.Hash]int64
 	drawn  int // lines drawn last time (terminal)
@@ -46,13 +50,15 @@ type progress struct {
 }
 
 type layerLine struct {
-	status string                   // final or waiting status
-	bar    *progressbar.ProgressBar // while bytes move
+	status string // final or waiting status
+	moving bool   // bytes are moving: a bar of done out of size
+	done   int64
+	size   int64
 }
 
 func newProgress(ios *IOStreams, quiet bool, words progressWords) *progress {
 	p := &progress{
-		w: ios.ErrOut, tty: ios.StderrTTY, quiet: quiet, words: words,
+		w: ios.ErrOut, tty: ios.StderrTTY, quiet: quiet, words: words, width: ios.ErrWidth,
 		layers: map[v1.Hash]*layerLine{}, moved: map[v1.Hash]int64{},
 	}
 	if p.tty && !quiet {
@@ -60,20 +66,6 @@ func newProgress(ios *IOStreams, quiet bool, words progressWords) *progress {
 		go p.loop()
 	}
 	return p
-}
-
-// newBar is a bar that renders into its own state only; progress draws the
-// rendered strings of every bar together.
-func newBar(size int64, desc string) *progressbar.ProgressBar {
-	return progressbar.NewOptions64(size,
-		progressbar.OptionSetWriter(io.Discard),
-		progressbar.OptionSetDescription(desc),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(0),
-		progressbar.OptionSetRenderBlankState(true),
-		progressbar.OptionUseIECUnits(false),
-	)
 }
 
 // shortID is docker's 12-hex form of a digest.
@@ -107,37 +99,19 @@ func (p *progress) Event(e registry.Event) {
 		final = p.words.done
 		p.moved[e.Digest] = e.Size
 	case registry.BlobStarted:
-		if p.tty {
-			if _, seen := p.moved[e.Digest]; !seen && e.Size > 0 {
-				p.sum += e.Size
-				// Made once the size is known: a bar made with max 0
-				// counts as finished at once and stays at 0%.
-				if p.total == nil {
-					p.total = newBar(p.sum, "total")
-				} else {
-					p.total.ChangeMax64(p.sum)
-				}
-			}
-			l.bar = newBar(e.Size, shortID(e.Digest))
+		if _, seen := p.moved[e.Digest]; !seen && e.Size > 0 {
+			p.sum += e.Size
 		}
+		l.moving, l.done, l.size = true, 0, e.Size
 		p.moved[e.Digest] = 0
 	case registry.BlobProgress:
 		p.moved[e.Digest] = e.Done
-		if l.bar != nil {
-			_ = l.bar.Set64(e.Done)
-		}
-	}
-	if p.tty && p.total != nil {
-		var n int64
-		for _, m := range p.moved {
-			n += m
-		}
-		_ = p.total.Set64(n)
+		l.done = e.Done
 	}
 	if final == "" {
 		return
 	}
-	l.status, l.bar = final, nil
+	l.status, l.moving = final, false
 	if !p.tty {
 		fmt.Fprintf(p.w, "%s: %s\n", shortID(e.Digest), escapeControl(final))
 	}
@@ -147,64 +121,175 @@ func (p *progress) loop() {
 	defer close(p.done)
 	t := time.NewTicker(150 * time.Millisecond)
 	defer t.Stop()
+	resized := make(chan os.Signal, 1)
+	defer notifyResize(resized)()
 	for {
 		select {
 		case <-t.C:
-			p.draw()
+			p.draw(false)
+		case <-resized:
+			p.draw(false)
 		case <-p.stop:
-			p.draw()
+			p.draw(true)
 			return
 		}
 	}
 }
 
 // Line prints a line of its own (such as "v1: Pulling from app") below the
-// bars drawn so far, which stay as they are; bars start afresh under it.
+// layers drawn so far, which stay as they are without their total; bars
+// start afresh under it.
 func (p *progress) Line(text string) {
 	if p.quiet {
 		return
 	}
 	if p.tty && p.stop != nil {
-		p.draw()
+		p.draw(true)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprintln(p.w, text)
 	p.order, p.layers, p.moved, p.drawn, p.sum = nil, map[v1.Hash]*layerLine{}, map[v1.Hash]int64{}, 0, 0
-	p.total = nil
 }
 
-// draw redraws every line in place: move up over what was drawn, then
-// rewrite each layer and the total.
-func (p *progress) draw() {
+// draw redraws every line in place: back to the first line drawn, then
+// each layer, cleared and rewritten, and the total unless final; what is
+// left below of a longer drawing is erased. The whole drawing is one write,
+// so that no half-drawn line is left whenever the drawing stops.
+func (p *progress) draw(final bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.drawn == 0 && len(p.order) == 0 {
+		return
+	}
+	cols := 80
+	if p.width != nil {
+		if w := p.width(); w > 0 {
+			cols = w
+		}
+	}
+	// One column short of the width: a line that fills the last column
+	// leaves some terminals wrapping, and the next move up one line short.
+	cols--
 	var b strings.Builder
 	if p.drawn > 0 {
-		fmt.Fprintf(&b, "\x1b[%dA", p.drawn)
+		fmt.Fprintf(&b, "\r\x1b[%dA", p.drawn)
 	}
 	for _, h := range p.order {
 		l := p.layers[h]
-		text := shortID(h) + ": " + escapeControl(l.status)
-		if l.bar != nil {
-			text = rendered(l.bar)
+		var text string
+		if l.moving {
+			text = barLine(h.Hex, l.done, l.size, cols)
+		} else {
+			text = statusLine(h.Hex, escapeControl(l.status), cols)
 		}
 		b.WriteString("\x1b[2K" + text + "\n")
 	}
 	lines := len(p.order)
-	if p.total != nil {
-		b.WriteString("\x1b[2K" + rendered(p.total) + "\n")
+	if !final && p.sum > 0 {
+		var n int64
+		for _, m := range p.moved {
+			n += m
+		}
+		b.WriteString("\x1b[2K" + barLine("total", n, p.sum, cols) + "\n")
 		lines++
 	}
+	b.WriteString("\x1b[J")
 	p.drawn = lines
 	io.WriteString(p.w, b.String())
 }
 
-func rendered(bar *progressbar.ProgressBar) string {
-	return strings.TrimSpace(strings.ReplaceAll(bar.String(), "\r", ""))
+// Bar widths: full, and the narrowest still worth drawing.
+const (
+	fullBar = 30
+	minBar  = 10
+)
+
+// barLine is a layer's (or the total's) line while bytes move, "ID: NN%
+// |bar| DONE/SIZE", in at most cols columns. As the terminal narrows, the
+// id (docker's 12 hex digits) and the units shorten first, then the bar,
+// then the sizes and the bar go; whatever is left is cut at cols.
+func barLine(id string, done, size int64, cols int) string {
+	sizes := humanSize(done) + "/" + humanSize(size)
+	short := shortSize(done) + "/" + shortSize(size)
+	layouts := []struct {
+		id, sizes string
+		bar       int // narrowest bar for this layout
+	}{
+		{label(id, 12), sizes, fullBar},
+		{label(id, 12), short, fullBar},
+		{label(id, 7), short, minBar},
+		{label(id, 7), "", minBar},
+	}
+	for _, l := range layouts {
+		text := l.id + ": " + renderBar(done, size, 0) + sep(l.sizes)
+		if w := cols - width(text); w >= l.bar {
+			return l.id + ": " + renderBar(done, size, min(w, fullBar)) + sep(l.sizes)
+		}
+	}
+	pct := 100
+	if size > 0 {
+		pct = int(done * 100 / size)
+	}
+	return cut(fmt.Sprintf("%s: %d%%", label(id, 7), pct), cols)
 }
 
-// Close draws the final state (terminal) and stops the redraw loop.
+// statusLine is a layer's line once it is waiting or done: "ID: STATUS",
+// the id shortened and then the line cut to fit cols.
+func statusLine(id, status string, cols int) string {
+	if text := label(id, 12) + ": " + status; width(text) <= cols {
+		return text
+	}
+	return cut(label(id, 7)+": "+status, cols)
+}
+
+// label is a digest's hex cut to n (docker shows 12), or a word as it is.
+func label(id string, n int) string {
+	if len(id) == 64 {
+		return id[:n]
+	}
+	return id
+}
+
+func sep(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " " + s
+}
+
+// renderBar is progressbar's drawing of done out of size, bar columns
+// wide: "NN% |█████     |".
+func renderBar(done, size int64, bar int) string {
+	b := progressbar.NewOptions64(size,
+		progressbar.OptionSetWriter(io.Discard),
+		progressbar.OptionSetWidth(bar),
+		progressbar.OptionThrottle(0),
+		progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionSetElapsedTime(false),
+	)
+	_ = b.Set64(done)
+	return strings.TrimSpace(strings.ReplaceAll(b.String(), "\r", ""))
+}
+
+// shortSize is humanSize without the B: 1.2M, 345k.
+func shortSize(n int64) string {
+	return strings.TrimSuffix(humanSize(n), "B")
+}
+
+func width(s string) int { return utf8.RuneCountInString(s) }
+
+// cut shortens s to at most cols runes.
+func cut(s string, cols int) string {
+	if width(s) <= cols {
+		return s
+	}
+	return string([]rune(s)[:max(cols, 0)])
+}
+
+// Close draws the final state (terminal), without the total, and stops the
+// redraw loop.
 func (p *progress) Close() {
 	if p.stop == nil {
 		return

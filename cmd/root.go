@@ -69,6 +69,7 @@ own config.`,
 		newManifestCmd(f),
 		newIndexCmd(f),
 		newInspectCmd(f, nil),
+		newReferrersCmd(f, nil),
 		newDeleteCmd(f, nil),
 		newImagesCmd(f, nil),
 		newImageCmd(f),
@@ -122,7 +123,7 @@ func markUsage(c *cobra.Command) {
 		// help of a command that cannot run before it checks them.
 		c.Args = func(c *cobra.Command, a []string) error {
 			if len(a) > 0 {
-				return usageError{fmt.Errorf("unknown command %q for %q", a[0], c.CommandPath())}
+				return unknownCommand(c, a[0])
 			}
 			return nil
 		}
@@ -139,4 +140,26 @@ func markUsage(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		markUsage(sub)
 	}
+}
+
+// argOfAnnotation names, on a group, the subcommand that a word which is
+// not one of its commands most likely belongs to: `ctl tags nginx` is
+// `ctl tags list nginx`.
+const argOfAnnotation = "ctl/arg-of"
+
+// unknownCommand is the usage error for a word that names no subcommand of
+// the group c, with cobra's "did you mean" suggestion as the hint, or the
+// command line that the group's argOfAnnotation suggests.
+func unknownCommand(c *cobra.Command, word string) error {
+	err := usageError{fmt.Errorf("unknown command %q for %q", word, c.CommandPath())}
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's default, set only on its own path
+	}
+	if s := c.SuggestionsFor(word); len(s) > 0 {
+		return hinted{err, "Did you mean " + strings.Join(s, " or ") + "?"}
+	}
+	if sub := c.Annotations[argOfAnnotation]; sub != "" {
+		return hinted{err, fmt.Sprintf("run: %s %s %s", c.CommandPath(), sub, word)}
+	}
+	return err
 }

@@ -43,6 +43,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"version", "--format", "{{.Nope}}"}, 2, "invalid --format template"},
 		{[]string{"completion", "tcsh"}, 2, `unknown command "tcsh" for "ctl completion"`},
 		{[]string{"completion", "bash", "extra"}, 2, "unknown command"},
+		{[]string{"pusj"}, 2, "unknown command \"pusj\" for \"ctl\"\nDid you mean pull or push?\n"},
+		{[]string{"tags", "nginx"}, 2, "unknown command \"nginx\" for \"ctl tags\"\nrun: ctl tags list nginx\n"},
+		{[]string{"tags", "lst", "nginx"}, 2, "Did you mean list?\n"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()
@@ -165,12 +168,14 @@ func TestFormatHelpExamples(t *testing.T) {
 		"ctl manifest create":  indexItem{},
 		"ctl manifest get":     map[string]any{"mediaType": "application/vnd.oci.image.manifest.v1+json"},
 		"ctl ref":              refInfo{},
+		"ctl referrers":        &registry.ReferrerTree{},
 		"ctl rmi":              rmiItem{},
 		"ctl image rm":         rmiItem{},
 		"ctl image prune":      pruneItem{},
 		"ctl tag":              pushedItem{},
 		"ctl image tag":        pushedItem{},
 		"ctl tags list":        tagItem{},
+		"ctl tags prune":       tagPruneItem{},
 		"ctl version":          versionInfo{},
 	}
 	example := regexp.MustCompile(`such as '(\{\{[^']*\}\})'`)

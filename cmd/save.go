@@ -9,24 +9,29 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/spf13/cobra"
 )
 
 type saveOptions struct {
-	IO       *IOStreams
-	Store    func() (*store.Store, error)
-	Output   string
-	Format   string
+	IO     *IOStreams
+	Store  func() (*store.Store, error)
+	Engine func(context.Context) (*engine.Client, error)
+	Output string
+	Format string
+	// ToEngine hands the images to the container engine's load endpoint
+	// instead of writing an archive.
+	ToEngine bool
 	Refs     []string
 	Platform string
 }
 
 func newSaveCmd(f *Factory, runF func(*saveOptions) error) *cobra.Command {
-	opts := &saveOptions{IO: f.IO, Store: f.Store}
+	opts := &saveOptions{IO: f.IO, Store: f.Store, Engine: f.Engine}
 	c := &cobra.Command{
-		Use:   "save [-o FILE] IMAGE...",
+		Use:   "save [-o FILE | --to-engine] IMAGE...",
 		Short: "Save local images to a tar archive that docker load can read",
 		Long: `Save images of the local store to a tar archive. The docker format (the
 default) is what docker 25 and later write, an OCI layout with docker's
@@ -39,10 +44,16 @@ A multi-platform image is saved as its index with every image the store
 holds, and loads back with the same digest; docker's manifest.json lists
 one image of it (this machine's platform's, else the first), as docker 25+
 writes it. --platform OS/ARCH[/VARIANT] (or a comma list) saves only those
-platforms' images, the index unchanged, as "docker save --platform" does.`,
+platforms' images, the index unchanged, as "docker save --platform" does.
+
+With --to-engine, the archive (docker format) is streamed to the load
+endpoint of the container engine found as docker finds it (DOCKER_HOST,
+the current docker context, /var/run/docker.sock), so that "docker run
+IMAGE" works next; the engine's "Loaded image" lines are printed.`,
 		Example: `  ctl save -o nginx.tar nginx:1.25
   ctl save --format oci -o app.tar user/app:v1 user/app:v2
-  ctl save --platform linux/arm64 -o app-arm64.tar user/app:v1`,
+  ctl save --platform linux/arm64 -o app-arm64.tar user/app:v1
+  ctl save --to-engine user/app:v1`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: completeLocalRefs(f, 0),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -56,6 +67,7 @@ platforms' images, the index unchanged, as "docker save --platform" does.`,
 	c.Flags().StringVarP(&opts.Output, "output", "o", "", "file to write (default: standard output)")
 	c.Flags().StringVar(&opts.Format, "format", store.FormatDocker, `archive format: "docker" or "oci"`)
 	c.Flags().StringVar(&opts.Platform, "platform", "", "save only these platforms' images of a multi-platform image (OS/ARCH[/VARIANT], comma-separated)")
+	c.Flags().BoolVar(&opts.ToEngine, "to-engine", false, "load the images into the container engine (DOCKER_HOST, docker context) instead of writing an archive")
 	return c
 }
 
@@ -63,7 +75,15 @@ func runSave(ctx context.Context, opts *saveOptions) error {
 	if opts.Format != store.FormatDocker && opts.Format != store.FormatOCI {
 		return usageError{fmt.Errorf("invalid --format %q: use docker or oci", opts.Format)}
 	}
-	if opts.Output == "" && opts.IO.StdoutTTY {
+	switch {
+	case opts.ToEngine && opts.Output != "":
+		return usageError{errors.New("--to-engine and --output cannot be used together")}
+	case opts.ToEngine && opts.Platform != "":
+		return usageError{errors.New("--to-engine sends every platform the store holds: --platform does not apply")}
+	case opts.ToEngine && opts.Format != store.FormatDocker:
+		return usageError{errors.New("--to-engine sends docker's format: --format oci does not apply")}
+	}
+	if opts.Output == "" && !opts.ToEngine && opts.IO.StdoutTTY {
 		return usageError{errors.New("refusing to write an archive to a terminal: use -o FILE or redirect standard output")}
 	}
 	sel, err := parsePlatforms(opts.Platform)
@@ -82,10 +102,31 @@ func runSave(ctx context.Context, opts *saveOptions) error {
 		}
 		entries = append(entries, es...)
 	}
+	if opts.ToEngine {
+		return loadIntoEngine(ctx, opts.IO, opts.Engine, s, entries)
+	}
 	if opts.Output == "" {
 		return s.Save(ctx, opts.IO.Out, entries, opts.Format, sel)
 	}
 	return writeFileAtomic(opts.Output, func(w io.Writer) error { return s.Save(ctx, w, entries, opts.Format, sel) })
+}
+
+// loadIntoEngine hands entries of s to the engine's load endpoint and
+// prints what the engine answers ("Loaded image: REF").
+func loadIntoEngine(ctx context.Context, ios *IOStreams, open func(context.Context) (*engine.Client, error), s *store.Store, entries []store.Entry) error {
+	c, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	lines, err := c.LoadFromStore(ctx, s, entries)
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		fmt.Fprintln(ios.Out, escapeControl(l))
+	}
+	return nil
 }
 
 // saveEntries is what docker save does with one argument: a repository

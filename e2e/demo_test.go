@@ -18,19 +18,7 @@ func TestDemo(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	e := testenv.NewEnv(t)
 	e.Setenv("CTL", testenv.CtlBinary(t))
-	if p, err := exec.LookPath("go"); err == nil {
-		e.Setenv("PATH", filepath.Dir(p)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	}
-	// The script finds the pinned registry and crane with `go tool`: give it
-	// this machine's Go caches, or it would rebuild them under the test's
-	// empty HOME.
-	goenv, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, v := range strings.Fields(string(goenv)) {
-		e.Setenv([]string{"GOCACHE", "GOMODCACHE", "GOPATH"}[i], v)
-	}
+	useMachineGo(t, e)
 	e.Dir = root
 	r := e.Exec(t, "bash", "", 5*time.Minute, filepath.Join(root, "scripts", "demo.sh"))
 	if r.Code != 0 {
@@ -53,5 +41,22 @@ func TestDemo(t *testing.T) {
 	// demo's output ends with that command followed by the closing line.
 	if !strings.Contains(out, "/gallery/ui\n\n# done") {
 		t.Errorf("the last tags list was not empty:\n%s", out[max(0, len(out)-400):])
+	}
+}
+
+// useMachineGo gives commands in e this machine's go on PATH and its Go
+// caches: the scripts and make targets run `go build` and `go tool`, which
+// would otherwise rebuild everything under the test's empty HOME.
+func useMachineGo(t *testing.T, e *testenv.Env) {
+	t.Helper()
+	if p, err := exec.LookPath("go"); err == nil {
+		e.Setenv("PATH", filepath.Dir(p)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
+	goenv, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range strings.Fields(string(goenv)) {
+		e.Setenv([]string{"GOCACHE", "GOMODCACHE", "GOPATH"}[i], v)
 	}
 }

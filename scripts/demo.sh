@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ctl=${CTL:-$PWD/bin/ctl}
-registry=$(go tool -modfile=tools/go.mod -n registry)
-crane=$(go tool -modfile=tools/go.mod -n crane)
+registry=$(scripts/tool.sh registry)
+crane=$(scripts/tool.sh crane)
 work=$(mktemp -d)
 export CTL_STORE=$work/store DOCKER_CONFIG=$work/docker XDG_CONFIG_HOME=$work/config
 pid=

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ctl-dev/ctl/pkg/artifact"
 	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -62,6 +63,9 @@ type PullResult struct {
 	Filtered bool
 	// UpToDate is true when the store had that image under Ref already.
 	UpToDate bool
+	// ArtifactType is set when what was pulled is an artifact (a signature,
+	// an SBOM...), not an image: artifact.Type of its manifest.
+	ArtifactType string
 }
 
 // Pull fetches ref into sink: an index is resolved to the platform, every
@@ -167,7 +171,11 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	if err != nil {
 		return nil, wrap(err)
 	}
-	res := &PullResult{Ref: ref, Digest: digest, Image: imgDigest}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, wrap(err)
+	}
+	res := &PullResult{Ref: ref, Digest: digest, Image: imgDigest, ArtifactType: artifact.Type(m)}
 	if have, ok := sink.Resolve(ref); ok && have == imgDigest {
 		if complete, err := hasAll(img, sink); err == nil && complete {
 			res.UpToDate = true

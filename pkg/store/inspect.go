@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/artifact"
 	"github.com/ctl-dev/ctl/pkg/platform"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -29,6 +30,12 @@ type ImageInfo struct {
 	// Manifests are the entries of an index (docker's "Manifests" of a
 	// multi-platform image); absent for a single image.
 	Manifests []ManifestInfo `json:"Manifests,omitempty"`
+	// ArtifactType is set for an artifact (a signature, an SBOM...), not
+	// an image; Subject is the digest of the manifest it refers to, and
+	// ConfigMediaType its config's media type. docker has no such keys.
+	ArtifactType    string `json:"ArtifactType,omitempty"`
+	Subject         string `json:"Subject,omitempty"`
+	ConfigMediaType string `json:"ConfigMediaType,omitempty"`
 }
 
 // ManifestInfo is one entry of an index, as image inspect lists it.
@@ -85,6 +92,18 @@ func (s *Store) Inspect(e Entry, want *v1.Platform) (*ImageInfo, error) {
 			return nil, err
 		}
 	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	info.ArtifactType, info.ConfigMediaType = artifact.Type(m), string(m.Config.MediaType)
+	if m.Subject != nil {
+		info.Subject = m.Subject.Digest.String()
+	}
+	info.RootFS.Layers = []v1.Hash{}
+	if info.ArtifactType != "" {
+		return info, nil // its config, if any, is not an image config
+	}
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
@@ -94,9 +113,9 @@ func (s *Store) Inspect(e Entry, want *v1.Platform) (*ImageInfo, error) {
 	info.Author = cf.Author
 	info.Config = cf.Config
 	info.Architecture, info.Variant, info.Os, info.OsVersion = cf.Architecture, cf.Variant, cf.OS, cf.OSVersion
-	info.RootFS = RootFS{Type: cf.RootFS.Type, Layers: cf.RootFS.DiffIDs}
-	if info.RootFS.Layers == nil {
-		info.RootFS.Layers = []v1.Hash{}
+	info.RootFS.Type = cf.RootFS.Type
+	if cf.RootFS.DiffIDs != nil {
+		info.RootFS.Layers = cf.RootFS.DiffIDs
 	}
 	return info, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"github.com/ctl-dev/ctl/pkg/artifact"
 	"io"
 	"os"
 	"sync"
@@ -186,7 +187,7 @@ func (w *writer) image(img v1.Image) (Entry, int64, error) {
 	if err := w.s.commit(staged, dig, int64(len(rawMan))); err != nil {
 		return Entry{}, 0, fmt.Errorf("writing manifest: %w", err)
 	}
-	e := Entry{Digest: dig, ID: m.Config.Digest, MediaType: mt, Size: m.Config.Size}
+	e := Entry{Digest: dig, ID: m.Config.Digest, MediaType: mt, Size: m.Config.Size, ArtifactType: artifact.Type(m)}
 	for _, l := range m.Layers {
 		e.Size += l.Size
 	}
