@@ -101,6 +101,13 @@ func TestMultiPlatformRoundTrip(t *testing.T) {
 	if !strings.Contains(res.Stdout, "v1: digest: "+created+" ") {
 		t.Errorf("push printed %q, want the index digest %s", res.Stdout, created)
 	}
+	// tag of an index tags the index; push --all-tags sends it as any tag.
+	wantCode(t, e.Run(t, "tag", target, reg.Ref("team/app:latest")), 0)
+	res = e.Run(t, "push", "--all-tags", reg.Ref("team/app"))
+	wantCode(t, res, 0)
+	if !strings.Contains(res.Stdout, "latest: digest: "+created+" ") || !strings.Contains(res.Stdout, "v1: digest: "+created+" ") {
+		t.Errorf("push --all-tags: %q", res.Stdout)
+	}
 	im, onRegistry := craneIndex(t, e, target)
 	if onRegistry != created || len(im.Manifests) != 2 {
 		t.Fatalf("registry index %s with %d entries, want %s with 2", onRegistry, len(im.Manifests), created)
@@ -278,5 +285,38 @@ func TestIndexCreateMixedSources(t *testing.T) {
 	}
 	if r := e.Run(t, "images", "-q", reg.Ref("dup")); r.Stdout != "" {
 		t.Errorf("a refused index was stored: %q", r.Stdout)
+	}
+}
+
+// TestPullAllPlatformsFault: an index pull whose third image comes back
+// corrupt fails, stores no index and leaves the tag on what it named
+// before; once the registry answers right, the same pull completes.
+func TestPullAllPlatformsFault(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	_, children := pushThreePlatforms(t, reg, "multi:v1")
+	proxy := testenv.NewProxy(t, reg.URL, nil)
+	ref := proxy.Host + "/multi:v1"
+	e := testenv.NewEnv(t)
+	wantCode(t, e.Run(t, "pull", "-q", "--platform", "linux/amd64", ref), 0)
+	before := e.Run(t, "images", "--format", "{{.ID}} {{.Platforms}}", ref).Stdout
+
+	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/manifests/" + children["linux/s390x"], Kind: testenv.FaultCorruptBody, Bytes: 10})
+	res := e.Run(t, "pull", "--platform", "all", ref)
+	if res.Code != 1 || !strings.Contains(res.Stderr, children["linux/s390x"]) {
+		t.Errorf("pull of a corrupt child: exit %d, %q", res.Code, res.Stderr)
+	}
+	if after := e.Run(t, "images", "--format", "{{.ID}} {{.Platforms}}", ref).Stdout; after != before || before != strings.SplitN(before, " ", 2)[0]+" linux/amd64\n" {
+		t.Errorf("after a failed index pull the store lists %q, before %q", after, before)
+	}
+
+	proxy.ClearFaults()
+	res = e.Run(t, "pull", "--platform", "all", ref)
+	wantCode(t, res, 0)
+	if !strings.Contains(res.Stdout, "Status: Downloaded newer image") {
+		t.Errorf("pull after the fault: %q", res.Stdout)
+	}
+	if got, complete := inspectManifests(t, e, ref); !complete || !mapsEqual(got, children) {
+		t.Errorf("after the fault: %v (complete %v), want %v", got, complete, children)
 	}
 }
