@@ -1,9 +1,6 @@
 package bench
 
 import (
-	"os"
-	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
@@ -40,23 +37,5 @@ func BenchmarkPullAllPlatforms(b *testing.B) {
 			b.Fatal(err)
 		}
 	})
-	src := tg.Proxy.Host + "/seed/multi:v1"
-	ctl, crane := testenv.CtlBinary(b), testenv.CraneBinary(b)
-	var ctlRuns, craneRuns []shareRun
-	syscall.Sync() // see BenchmarkPullBandwidth
-	for b.Loop() {
-		b.StopTimer()
-		tmp, err := os.MkdirTemp("", "ctl-bench-multi-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		ctlRuns = append(ctlRuns, runMeasured(b, tg.Env, ctl, "--store", filepath.Join(tmp, "store"), "pull", "-q", "--platform", "all", src))
-		craneRuns = append(craneRuns, runMeasured(b, tg.Env, crane, "pull", "--format", "oci", src, filepath.Join(tmp, "layout")))
-		b.StopTimer()
-		os.RemoveAll(tmp)
-		syscall.Sync()
-		b.StartTimer()
-	}
-	report(b, ctlRuns, craneRuns)
+	benchPull(b, tg, tg.Proxy.Host+"/seed/multi:v1", "--platform", "all")
 }

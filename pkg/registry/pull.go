@@ -176,14 +176,12 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 		return nil, wrap(err)
 	}
 	res := &PullResult{Ref: ref, Digest: digest, Image: imgDigest, ArtifactType: artifact.Type(m)}
-	if have, ok := sink.Resolve(ref); ok && have == imgDigest {
-		if complete, err := hasAll(img, sink); err == nil && complete {
-			res.UpToDate = true
-			if err := sink.Pulled(ref, imgDigest, digest); err != nil {
-				return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
-			}
-			return res, nil
-		}
+	done, err := upToDate(sink, res, func() (bool, error) { return hasAll(img, sink) })
+	if err != nil {
+		return nil, err
+	}
+	if done {
+		return res, nil
 	}
 	// The store asks for the config after the layers; fetch it (ggcr
 	// caches it) while they stream, so it costs no round trip at the end.
@@ -215,14 +213,12 @@ func (c *Client) pullIndex(ctx context.Context, ref reference.Reference, idx v1.
 		return nil, err
 	}
 	res := &PullResult{Ref: ref, Digest: digest, Image: keptDigest, Platforms: platform.List(im), Filtered: keptDigest != digest}
-	if have, ok := sink.Resolve(ref); ok && have == keptDigest {
-		if complete, err := indexComplete(kept, sink); err == nil && complete {
-			res.UpToDate = true
-			if err := sink.Pulled(ref, keptDigest, digest); err != nil {
-				return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
-			}
-			return res, nil
-		}
+	done, err := upToDate(sink, res, func() (bool, error) { return indexComplete(kept, sink) })
+	if err != nil {
+		return nil, err
+	}
+	if done {
+		return res, nil
 	}
 	progress := serialized(opts.Progress)
 	s.layerProgress = progress
@@ -234,6 +230,23 @@ func (c *Client) pullIndex(ctx context.Context, ref reference.Reference, idx v1.
 		return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
 	}
 	return res, nil
+}
+
+// upToDate reports whether the sink has res.Image under res.Ref already,
+// complete (as complete says): then res is marked up to date and the sink
+// told the digest the reference has now.
+func upToDate(sink PullSink, res *PullResult, complete func() (bool, error)) (bool, error) {
+	if have, ok := sink.Resolve(res.Ref); !ok || have != res.Image {
+		return false, nil
+	}
+	if ok, err := complete(); err != nil || !ok {
+		return false, nil
+	}
+	res.UpToDate = true
+	if err := sink.Pulled(res.Ref, res.Image, res.Digest); err != nil {
+		return false, fmt.Errorf("storing %s: %w", res.Ref.String(), err)
+	}
+	return true, nil
 }
 
 // announceExisting reports the layers of img that sink has already (the

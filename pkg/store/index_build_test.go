@@ -52,11 +52,7 @@ func stored(t testing.TB, s *Store, name string, img v1.Image) IndexSource {
 
 func indexManifest(t testing.TB, s *Store, e Entry) *v1.IndexManifest {
 	t.Helper()
-	idx, err := s.Index(e.Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := idx.IndexManifest()
+	im, err := mustIndex(t, s, e).IndexManifest()
 	if err != nil {
 		t.Fatal(err)
 	}

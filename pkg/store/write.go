@@ -33,21 +33,19 @@ func (s *Store) WriteImage(ctx context.Context, img v1.Image, refs ...reference.
 // digest what it resolved to on its registry, remembered as the entry's
 // RepoDigest when img was picked out of an index.
 func (s *Store) WritePulled(ctx context.Context, img v1.Image, ref reference.Reference, digest v1.Hash) (Entry, error) {
-	return s.write(ctx, []reference.Reference{ref}, func(w *writer) (Entry, int64, error) {
-		e, msize, err := w.image(img)
-		if digest != e.Digest {
-			e.RepoDigest = digest
-		}
-		return e, msize, err
-	})
+	return s.writePulled(ctx, ref, digest, func(w *writer) (Entry, int64, error) { return w.image(img) })
 }
 
 // WritePulledIndex is WriteIndex for a pull: ref is the one reference, and
 // digest what it resolved to on its registry, remembered as the entry's
 // RepoDigest when idx is not that (a filtered index).
 func (s *Store) WritePulledIndex(ctx context.Context, idx v1.ImageIndex, ref reference.Reference, digest v1.Hash) (Entry, error) {
+	return s.writePulled(ctx, ref, digest, func(w *writer) (Entry, int64, error) { return w.index(idx) })
+}
+
+func (s *Store) writePulled(ctx context.Context, ref reference.Reference, digest v1.Hash, fn func(*writer) (Entry, int64, error)) (Entry, error) {
 	return s.write(ctx, []reference.Reference{ref}, func(w *writer) (Entry, int64, error) {
-		e, msize, err := w.index(idx)
+		e, msize, err := fn(w)
 		if digest != e.Digest {
 			e.RepoDigest = digest
 		}
