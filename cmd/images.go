@@ -56,8 +56,9 @@ keys) or a Go template over .Repository .Tag .Digest .ID .CreatedAt
 An artifact (a signature, an SBOM pulled by digest) shows "artifact" as
 CREATED and its type as .ArtifactType (empty for images).
 
-A multi-platform image (an index) is one row: PLATFORMS lists the
-platforms of its images that the store holds, SIZE counts them all.`,
+A multi-platform image (an index) is one row, SIZE counting all its images
+the store holds; when one is listed, the table gains a PLATFORMS column
+(its platforms; N/A for images whose config names none).`,
 		Example: `  ctl images
   ctl images --filter reference=image-gallery --filter 'reference=*/image-gallery'
   ctl images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
@@ -111,7 +112,7 @@ func runImages(ctx context.Context, opts *imagesOptions) error {
 	if opts.Repo != "" {
 		patterns = append(patterns, opts.Repo)
 	}
-	tmpl, table, err := imagesTemplate(opts)
+	tmpl, table, err := imagesTemplate(opts, false)
 	if err != nil {
 		return err
 	}
@@ -125,6 +126,13 @@ func runImages(ctx context.Context, opts *imagesOptions) error {
 	}
 	// Newest first, as docker lists them.
 	slices.SortStableFunc(entries, func(a, b store.Entry) int { return b.Created.Compare(a.Created) })
+	if slices.ContainsFunc(entries, store.Entry.IsIndex) {
+		// The default table gains PLATFORMS when a multi-platform image
+		// is listed; otherwise it stays docker's five columns.
+		if tmpl, table, err = imagesTemplate(opts, true); err != nil {
+			return err
+		}
+	}
 	out := opts.IO.Out
 	if opts.Quiet {
 		seen := map[string]bool{}
@@ -197,15 +205,19 @@ var imagesHeader = map[string]string{
 }
 
 // imagesTemplate turns --format into a template and whether it is a table
-// (header row, tab-aligned columns).
-func imagesTemplate(opts *imagesOptions) (*template.Template, bool, error) {
+// (header row, tab-aligned columns); the default table has a PLATFORMS
+// column when platforms is set.
+func imagesTemplate(opts *imagesOptions, platforms bool) (*template.Template, bool, error) {
 	format, table := opts.Format, false
 	switch {
 	case format == "" || format == "table":
 		table = true
-		format = "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.Platforms}}"
+		format = "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 		if opts.Digests {
-			format = "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.Platforms}}"
+			format = "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+		}
+		if platforms {
+			format += "\t{{.Platforms}}"
 		}
 	case format == "json":
 		return nil, false, nil

@@ -100,6 +100,10 @@ func TestIndexCommands(t *testing.T) {
 	if lines := strings.Split(out, "\n"); !strings.HasSuffix(strings.TrimSpace(lines[0]), "PLATFORMS") || !strings.HasSuffix(lines[1], "linux/amd64,linux/arm64/v8,linux/riscv64") {
 		t.Errorf("images table:\n%s", out)
 	}
+	out, _, _ = ctl("images", "app:amd64")
+	if header := strings.Fields(strings.Split(out, "\n")[0]); header[len(header)-1] != "SIZE" {
+		t.Errorf("images without an index: docker's columns, got %q", out)
+	}
 	out, _, code = ctl("image", "inspect", "app:v2")
 	var infos []store.ImageInfo
 	if code != 0 || json.Unmarshal([]byte(out), &infos) != nil || len(infos) != 1 || len(infos[0].Manifests) != 3 {
