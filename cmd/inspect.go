@@ -108,10 +108,3 @@ func printInspection(w io.Writer, in *registry.Inspection) error {
 	}
 	return nil
 }
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}

@@ -101,7 +101,7 @@ func (s *Store) indexMembers(target reference.Reference) ([]member, map[string]s
 		return nil, nil, err
 	}
 	if !e.IsIndex() {
-		return nil, nil, invalid("%s is an image, not an index (make one with: ctl index create %s SOURCE...)", target.Familiar(), target.Familiar())
+		return nil, nil, invalid("%s is an image, not an index", target.Familiar())
 	}
 	ms, err := s.members(IndexSource{Name: target.Familiar(), Entry: e})
 	if err != nil {
@@ -132,7 +132,7 @@ func (s *Store) members(src IndexSource) ([]member, error) {
 		return []member{{from: src.Name, desc: desc, img: img}}, nil
 	}
 	if src.Platform != nil {
-		return nil, invalid("%s is an index: --platform sets the platform of an image source only", src.Name)
+		return nil, invalid("%s is an index: only an image source is given a platform", src.Name)
 	}
 	idx, err := s.Index(src.Entry.Digest)
 	if err != nil {
@@ -150,7 +150,7 @@ func (s *Store) members(src IndexSource) ([]member, error) {
 		case !platform.IsImage(d):
 			continue // an artifact (attestation, signature) of one of its images
 		case !s.HasBlob(d.Digest):
-			return nil, invalid("%s: the store lacks its %s image (%s); pull it with --platform all first", src.Name, platform.String(d.Platform), d.Digest)
+			return nil, invalid("%s: the store lacks its %s image (%s): pull every platform of it first", src.Name, platform.String(d.Platform), d.Digest)
 		}
 		img, err := idx.Image(d.Digest)
 		if err != nil {
@@ -187,7 +187,7 @@ func imageDescriptor(name string, img v1.Image, p *v1.Platform) (v1.Descriptor, 
 			return v1.Descriptor{}, err
 		}
 		if p = platform.Of(cf); p == nil || p.OS == "" || p.Architecture == "" {
-			return v1.Descriptor{}, invalid("%s has no platform in its config: give it with --platform %s=OS/ARCH[/VARIANT]", name, name)
+			return v1.Descriptor{}, &PlatformError{First: name}
 		}
 	}
 	desc.Platform = p
@@ -238,7 +238,7 @@ func addMember(ms []member, m member, replace bool) ([]member, error) {
 			continue
 		}
 		if !replace {
-			return nil, invalid("%s and %s are both %s (give --replace to keep the later one)", describe(o), describe(m), platform.String(m.desc.Platform))
+			return nil, &PlatformError{Platform: platform.String(m.desc.Platform), First: describe(o), Second: describe(m)}
 		}
 		ms[i] = m
 		return ms, nil

@@ -148,8 +148,8 @@ func TestCreateIndexRefuses(t *testing.T) {
 		sources []IndexSource
 		want    string
 	}{
-		{"duplicate", []IndexSource{amd, amd2}, "app:amd64 (sha256:"},
-		{"no platform", []IndexSource{bare}, "--platform app:bare=OS/ARCH"},
+		{"duplicate", []IndexSource{amd, amd2}, "app:amd64 (sha256:"}, // and app:amd64-2
+		{"no platform", []IndexSource{bare}, "app:bare has no platform in its config"},
 		{"artifact", []IndexSource{artifact}, "artifact"},
 		{"nested", []IndexSource{{Name: "app:deep", Entry: deep}}, "index of indexes"},
 		{"empty", nil, "no entries"},

@@ -1,5 +1,7 @@
 package cmd
 
+// --platform, as the commands that take one platform, a list or "all" read it.
+
 import (
 	"fmt"
 
