@@ -1,11 +1,13 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/store"
 )
@@ -87,6 +89,51 @@ func TestEngineExitCodes(t *testing.T) {
 		code, hint := exitCode(tc.err)
 		if code != tc.code || !strings.HasPrefix(hint, tc.hint) || (tc.hint == "") != (hint == "") {
 			t.Errorf("exitCode(%v) = %d %q, want %d %q", tc.err, code, hint, tc.code, tc.hint)
+		}
+	}
+}
+
+// TestLoadFromEngineProgress: on a terminal, load --from-engine shows a
+// running byte count on stderr; with -q, or off a terminal, nothing.
+func TestLoadFromEngineProgress(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	p.Build(t, "example.test/app:v1", map[string]string{
+		"Dockerfile": "FROM scratch\nCOPY data /data\n",
+		"data":       strings.Repeat("x", 1<<20),
+	})
+	for _, tc := range []struct {
+		tty, quiet bool
+		progress   bool // stderr shows the count
+	}{
+		{tty: true, progress: true},
+		{tty: true, quiet: true},
+		{tty: false},
+	} {
+		ios, out, errOut := TestIO("")
+		ios.StderrTTY = tc.tty
+		opts := &loadOptions{
+			IO:    ios,
+			Store: func() (*store.Store, error) { return store.Open(t.TempDir()) },
+			Engine: func(ctx context.Context) (*engine.Client, error) {
+				return engine.Open(ctx, engine.Options{Getenv: func(k string) string {
+					if k == "DOCKER_HOST" {
+						return p.Host
+					}
+					return ""
+				}})
+			},
+			FromEngine: true, Names: []string{"example.test/app:v1"}, Quiet: tc.quiet, Format: "text",
+		}
+		if err := runLoad(t.Context(), opts); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != "Loaded image: example.test/app:v1\n" {
+			t.Errorf("%+v: stdout %q", tc, out.String())
+		}
+		shown := strings.Contains(errOut.String(), "Copying from the engine")
+		if shown != tc.progress || (!tc.progress && errOut.Len() > 0) {
+			t.Errorf("%+v: stderr %q", tc, errOut.String())
 		}
 	}
 }

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"time"
 
 	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/schollz/progressbar/v3"
@@ -34,6 +35,7 @@ func newByteProgress(ios *IOStreams, quiet bool, desc string) *byteProgress {
 		progressbar.OptionSpinnerType(14),
 		progressbar.OptionUseIECUnits(false),
 		progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100*time.Millisecond),
 	)}
 }
 

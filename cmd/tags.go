@@ -56,8 +56,8 @@ created orders them (-r reverses).
 
 --long prints a table like a registry's tags page: TAG, DIGEST, PLATFORMS,
 SIZE (compressed; an index's is the sum of its images', or one platform's
-with --platform), CREATED (from the image config), and the other tags that
-point at the same manifest. Each tag costs one HEAD, each distinct manifest
+with --platform), CREATED (from the image config), and the other listed tags
+on the same manifest. Each tag costs one HEAD, each distinct manifest
 one GET and each image one config GET, up to -j at once.
 
 --format json prints one JSON array: of tag names, or with --long of
