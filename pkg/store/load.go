@@ -282,10 +282,7 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 				return nil, err
 			}
 			if ce != nil {
-				e.Size += ce.Size
-				if ce.Created.After(e.Created) {
-					e.Created = ce.Created
-				}
+				e.addChild(c, *ce)
 			}
 		}
 	case mt.IsImage():
@@ -306,6 +303,7 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 		}
 		if cf, err := v1.ParseConfigFile(bytesReader(cfg)); err == nil {
 			e.Created = cf.Created.Time
+			e.Platforms = platformsOf(cf)
 		}
 		e.ID = m.Config.Digest
 		e.Size = m.Config.Size
@@ -363,7 +361,7 @@ func (s *Store) importDocker(src source, b *batch, dm tarball.Manifest) ([]pendi
 			MediaType:     types.OCIManifestSchema1,
 			Config:        v1.Descriptor{MediaType: types.OCIConfigJSON, Digest: cfgDigest, Size: int64(len(cfgRaw))},
 		}
-		e := Entry{ID: cfgDigest, MediaType: types.OCIManifestSchema1, Created: cf.Created.Time, Size: int64(len(cfgRaw))}
+		e := Entry{ID: cfgDigest, MediaType: types.OCIManifestSchema1, Created: cf.Created.Time, Size: int64(len(cfgRaw)), Platforms: platformsOf(cf)}
 		for i, lp := range d.Layers {
 			ln, err := cleanMember(lp)
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -240,7 +241,7 @@ func TestLoadKinds(t *testing.T) {
 			// Save and reload: same digests.
 			for _, format := range []string{FormatDocker, FormatOCI} {
 				var buf bytes.Buffer
-				if err := s.Save(context.Background(), &buf, []Entry{e}, format); err != nil {
+				if err := s.Save(context.Background(), &buf, []Entry{e}, format, platform.Selection{}); err != nil {
 					t.Fatal(err)
 				}
 				p := filepath.Join(t.TempDir(), "out.tar")
@@ -363,7 +364,7 @@ func TestSaveLoadIndex(t *testing.T) {
 	}
 	for _, format := range []string{FormatDocker, FormatOCI} {
 		var buf bytes.Buffer
-		if err := s.Save(ctx, &buf, []Entry{e}, format); err != nil {
+		if err := s.Save(ctx, &buf, []Entry{e}, format, platform.Selection{}); err != nil {
 			t.Fatal(err)
 		}
 		s2 := newStore(t)
@@ -388,7 +389,7 @@ func TestSaveLoadIndex(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := s2.Inspect(got[0]); err != nil {
+		if _, err := s2.Inspect(got[0], nil); err != nil {
 			t.Fatal(err)
 		}
 	}
