@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/bounded"
+	"github.com/ctl-dev/ctl/pkg/dockerfile"
 	"github.com/ctl-dev/ctl/pkg/golden"
 	"github.com/spf13/cobra"
 )
@@ -128,17 +130,13 @@ func runCheckDockerfile(opts *checkDockerfileOptions) error {
 // input.
 func readDockerfile(streams *IOStreams, file string) ([]byte, error) {
 	if file == "-" {
-		b, err := io.ReadAll(streams.In)
-		if err != nil {
+		b, err := bounded.ReadAll(streams.In, "standard input", dockerfile.MaxSize)
+		if err != nil && !errors.As(err, new(*bounded.Error)) {
 			return nil, fmt.Errorf("reading standard input: %w", err)
 		}
-		return b, nil
+		return b, err
 	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err // *PathError names the file
-	}
-	return b, nil
+	return bounded.ReadFile(file, dockerfile.MaxSize) // errors name the file
 }
 
 // parseBuildArgs turns --build-arg KEY=VALUE flags into a map; a bare KEY

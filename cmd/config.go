@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/ctl-dev/ctl/pkg/bounded"
 )
 
 // fileConfig is ctl's own configuration file, $XDG_CONFIG_HOME/ctl/config.json
@@ -15,6 +17,9 @@ import (
 type fileConfig struct {
 	InsecureRegistries []string `json:"insecure-registries,omitempty"`
 }
+
+// maxConfigFile caps what is read of ctl's configuration file.
+const maxConfigFile = 1 << 20
 
 // configPath is where ctl's configuration file lives.
 func configPath() string {
@@ -36,7 +41,7 @@ func readConfig(path string) (fileConfig, error) {
 	if path == "" {
 		return c, nil
 	}
-	b, err := os.ReadFile(path)
+	b, err := bounded.ReadFile(path, maxConfigFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}

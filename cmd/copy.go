@@ -14,6 +14,8 @@ type copyOptions struct {
 	Registry func() (*registry.Client, error)
 	Src, Dst string
 	Platform string
+	// Referrers also copies what refers to the source (signatures, SBOMs).
+	Referrers bool
 	transferFlags
 }
 
@@ -28,9 +30,19 @@ registry to another without the local store: blobs stream from the source
 straight to the destination, blobs the destination has are skipped, and
 within one registry they are mounted instead of sent. Manifests are copied
 byte for byte, so digests are preserved; a multi-platform index is copied
-whole unless --platform picks one image out of it.`,
+whole unless --platform picks one image out of it.
+
+--referrers also copies everything that refers to the image (signatures,
+SBOMs, attestations, and what refers to those; for an index, the referrers of
+each child too), as ctl referrers finds it, digests kept. The destination
+gets them the way it supports: through its referrers API where it has one,
+else in the sha256-<hex> tag schema (the index already there is kept and
+added to). The source tree is read in full before anything is written, and
+the destination's is read back after: a referrer missing there fails the
+copy, naming it.`,
 		Example: `  ctl copy docker.io/library/nginx:1.25 registry.local:5000/mirror/nginx:1.25
-  ctl copy -a registry.local:5000/gallery/ui registry.local:5000/archive/ui`,
+  ctl copy -a registry.local:5000/gallery/ui registry.local:5000/archive/ui
+  ctl copy --referrers registry.local:5000/app:v1 mirror.local:5000/app:v1`,
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: completeLocalOrRemoteRefs(f, 2),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -44,6 +56,7 @@ whole unless --platform picks one image out of it.`,
 	fl := c.Flags()
 	opts.add(fl, "copy every tag of the source repository", "blobs to move at once", "Tag")
 	fl.StringVar(&opts.Platform, "platform", "", "copy only this platform's image (OS/ARCH[/VARIANT]) out of an index")
+	fl.BoolVar(&opts.Referrers, "referrers", false, "also copy the signatures, SBOMs and attestations that refer to the image, recursively")
 	return c
 }
 
@@ -67,7 +80,38 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Referrers && (opts.AllTags || platform != nil) {
+		return usageError{fmt.Errorf("--referrers copies one image or index whole: it does not combine with --all-tags or --platform yet")}
+	}
+	var tree *registry.ReferrerTree
+	if opts.Referrers {
+		// Read the whole source tree first: a broken one fails before
+		// anything is written.
+		if tree, err = c.Referrers(ctx, src, registry.ReferrersOptions{Platforms: true}); err != nil {
+			return err
+		}
+	}
 	r := opts.pushReport(opts.IO, out, dst)
 	results, err := c.Copy(ctx, src, dst, registry.CopyOptions{AllTags: opts.AllTags, Platform: platform, Progress: r.Event, Pushing: r.Started})
-	return r.Done(results, err)
+	var copied *registry.ReferrersCopy
+	if err == nil && tree != nil {
+		if copied, err = c.CopyReferrers(ctx, src, dst, tree, r.Event); err == nil {
+			results = append(results, copied.Results...)
+		}
+	}
+	if err := r.Done(results, err); err != nil {
+		return err
+	}
+	if copied != nil && !opts.Quiet {
+		fmt.Fprintf(opts.IO.ErrOut, "Copied %d referrers (%s)\n", len(copied.Results), referrersWritten[copied.Scheme])
+	}
+	return nil
+}
+
+// referrersWritten says how the destination of a copy lists the
+// referrers it got.
+var referrersWritten = map[registry.ReferrersScheme]string{
+	"":                          "none to copy",
+	registry.ReferrersAPI:       "listed by the destination's referrers API",
+	registry.ReferrersTagSchema: "listed in the destination's referrers tag schema",
 }

@@ -88,14 +88,23 @@ func runDelete(ctx context.Context, opts *deleteOptions) error {
 		if err != nil {
 			return err
 		}
-		for _, a := range acts {
-			item := deletedItem{Reference: a.Ref, Untagged: a.Untagged, DryRun: opts.DryRun}
-			if err := p.Print(opts.IO.Out, item, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "%s %s\n", deleteVerb(a.Untagged, opts.DryRun), a.Ref)
-				return err
-			}); err != nil {
-				return err
-			}
+		if err := printDeleted(opts.IO.Out, p, acts, opts.DryRun); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printDeleted reports removed (or, in a dry run, removable) tags and
+// manifests.
+func printDeleted(w io.Writer, p *printer, acts []registry.DeleteAction, dryRun bool) error {
+	for _, a := range acts {
+		item := deletedItem{Reference: a.Ref, Untagged: a.Untagged, DryRun: dryRun}
+		if err := p.Print(w, item, func(w io.Writer) error {
+			_, err := fmt.Fprintf(w, "%s %s\n", deleteVerb(a.Untagged, dryRun), a.Ref)
+			return err
+		}); err != nil {
+			return err
 		}
 	}
 	return nil

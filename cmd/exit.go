@@ -7,6 +7,8 @@ import (
 	"unicode"
 
 	"github.com/ctl-dev/ctl/pkg/auth"
+	"github.com/ctl-dev/ctl/pkg/bounded"
+	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
@@ -46,12 +48,22 @@ func (e hinted) Unwrap() error { return e.err }
 func exitCode(err error) (int, string) {
 	var ue usageError
 	var ae *registry.AuthError
+	var be *bounded.Error
 	var h hinted
 	switch {
 	case errors.As(err, &h):
 		code, _ := exitCode(h.err)
 		return code, h.hint
+	case errors.Is(err, engine.ErrNotFound):
+		return exitNotFound, ""
+	case errors.Is(err, engine.ErrUnreachable):
+		return exitFailure, engineHint
+	case errors.Is(err, engine.ErrEngine):
+		// Before the invalid-input cases: what an engine sends is not the
+		// user's to fix.
+		return exitFailure, ""
 	case errors.As(err, &ue),
+		errors.As(err, &be),
 		errors.Is(err, reference.ErrInvalid),
 		errors.Is(err, store.ErrInvalidInput),
 		errors.Is(err, auth.ErrConfig):

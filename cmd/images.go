@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,25 +11,30 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/store"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 )
 
 type imagesOptions struct {
-	IO      *IOStreams
-	Store   func() (*store.Store, error)
-	Repo    string
-	Filters []string
-	All     bool
-	Quiet   bool
-	Digests bool
-	NoTrunc bool
-	Format  string
-	Now     func() time.Time
+	IO     *IOStreams
+	Store  func() (*store.Store, error)
+	Engine func(context.Context) (*engine.Client, error)
+	// FromEngine lists the container engine's images instead of the store's.
+	FromEngine bool
+	Repo       string
+	Filters    []string
+	All        bool
+	Quiet      bool
+	Digests    bool
+	NoTrunc    bool
+	Format     string
+	Now        func() time.Time
 }
 
 func newImagesCmd(f *Factory, runF func(*imagesOptions) error) *cobra.Command {
-	opts := &imagesOptions{IO: f.IO, Store: f.Store, Now: time.Now}
+	opts := &imagesOptions{IO: f.IO, Store: f.Store, Engine: f.Engine, Now: time.Now}
 	c := &cobra.Command{
 		Use:     "images [REPOSITORY[:TAG]]",
 		Aliases: []string{"list"},
@@ -40,13 +46,20 @@ matched against the familiar name and name:tag ("*/image-gallery",
 "image-gallery"); several are OR'ed. --filter dangling=true|false keeps
 only untagged or only tagged images. Listing reads the store's index only.
 
+With --engine, the images of the container engine (found as docker finds
+it: DOCKER_HOST, the current docker context, /var/run/docker.sock) are
+listed instead, in the same table and with the same filters.
+
 --format takes "table" (the default), "json" (one object per line, docker's
 keys) or a Go template over .Repository .Tag .Digest .ID .CreatedAt
-.CreatedSince .Size; "table TEMPLATE" adds a header row.`,
+.CreatedSince .Size .ArtifactType; "table TEMPLATE" adds a header row.
+An artifact (a signature, an SBOM pulled by digest) shows "artifact" as
+CREATED and its type as .ArtifactType (empty for images).`,
 		Example: `  ctl images
   ctl images --filter reference=image-gallery --filter 'reference=*/image-gallery'
   ctl images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
-  ctl images -q nginx`,
+  ctl images -q nginx
+  ctl images --engine --filter 'reference=*/image-gallery'`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeLocalRefs(f, 1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -56,7 +69,7 @@ keys) or a Go template over .Repository .Tag .Digest .ID .CreatedAt
 			if runF != nil {
 				return runF(opts)
 			}
-			return runImages(opts)
+			return runImages(c.Context(), opts)
 		},
 	}
 	fl := c.Flags()
@@ -65,12 +78,14 @@ keys) or a Go template over .Repository .Tag .Digest .ID .CreatedAt
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print image IDs only, each once")
 	fl.BoolVar(&opts.Digests, "digests", false, "show digests (of a tag pulled out of an index: the index digest)")
 	fl.BoolVar(&opts.NoTrunc, "no-trunc", false, "show full image IDs")
+	fl.BoolVar(&opts.FromEngine, "engine", false, "list the container engine's images (DOCKER_HOST, docker context) instead of the store's")
 	fl.StringVar(&opts.Format, "format", "", `"table", "json" or a Go template, e.g. '{{.Repository}}:{{.Tag}}'`)
 	return c
 }
 
 // imageRow is one listed image; the JSON keys are docker's.
 type imageRow struct {
+	ArtifactType string `json:"ArtifactType,omitempty"` // not docker's: set for an artifact
 	Containers   string `json:"Containers"`
 	CreatedAt    string `json:"CreatedAt"`
 	CreatedSince string `json:"CreatedSince"`
@@ -84,7 +99,7 @@ type imageRow struct {
 	VirtualSize  string `json:"VirtualSize"`
 }
 
-func runImages(opts *imagesOptions) error {
+func runImages(ctx context.Context, opts *imagesOptions) error {
 	patterns, dangling, err := parseImageFilters(opts.Filters)
 	if err != nil {
 		return err
@@ -96,11 +111,7 @@ func runImages(opts *imagesOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := opts.Store()
-	if err != nil {
-		return err
-	}
-	all, err := s.List()
+	all, err := listImages(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -151,6 +162,27 @@ func runImages(opts *imagesOptions) error {
 		return tw.Flush()
 	}
 	return nil
+}
+
+// listImages reads the store's index, or asks the engine with --engine.
+func listImages(ctx context.Context, opts *imagesOptions) ([]store.Entry, error) {
+	if opts.FromEngine {
+		c, err := opts.Engine(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		imgs, err := c.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return engine.Entries(imgs), nil
+	}
+	s, err := opts.Store()
+	if err != nil {
+		return nil, err
+	}
+	return s.List()
 }
 
 var imagesHeader = map[string]string{
@@ -210,9 +242,12 @@ func imageID(e store.Entry, noTrunc bool) string {
 func newImageRow(e store.Entry, noTrunc bool, now time.Time) imageRow {
 	row := imageRow{
 		Containers: "N/A", SharedSize: "N/A", UniqueSize: "N/A",
-		Repository: "<none>", Tag: "<none>", Digest: e.RegistryDigest().String(),
+		Repository: "<none>", Tag: "<none>", Digest: "<none>",
 		ID: imageID(e, noTrunc), Size: humanSize(e.Size), VirtualSize: humanSize(e.Size),
 		CreatedSince: "N/A",
+	}
+	if d := e.RegistryDigest(); d != (v1.Hash{}) { // zero: an engine's image it has no repo digest for
+		row.Digest = d.String()
 	}
 	if r, ok := e.Reference(); ok {
 		row.Repository = r.FamiliarName()
@@ -223,6 +258,11 @@ func newImageRow(e store.Entry, noTrunc bool, now time.Time) imageRow {
 	if !e.Created.IsZero() {
 		row.CreatedAt = e.Created.Local().Format("2006-01-02 15:04:05 -0700 MST")
 		row.CreatedSince = humanDuration(now.Sub(e.Created)) + " ago"
+	}
+	if e.ArtifactType != "" {
+		// An artifact has no image config to date it; the table marks it
+		// where the creation time would be.
+		row.ArtifactType, row.CreatedSince = e.ArtifactType, "artifact"
 	}
 	return row
 }

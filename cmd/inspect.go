@@ -15,14 +15,17 @@ import (
 func newInspectCmd(f *Factory, runF func(*remoteRefOptions) error) *cobra.Command {
 	return remoteRefCmd(f, &cobra.Command{
 		Use:   "inspect REF",
-		Short: "Summarise an image in a registry: manifest, platforms, layers, config",
+		Short: "Summarise an image or artifact in a registry: manifest, platforms, layers, config",
 		Long: `Summarise the manifest REF names. For an index: its media type, digest
-and the platforms it holds. For an image: media type, digest, platform,
-layers with their sizes, total size, creation time, labels, entrypoint and
-command. --platform follows an index to one platform's image. --format json
+and the platforms it holds. For an image: media type, digest, config media
+type, platform, layers with their sizes, total size, creation time, labels,
+entrypoint and command. An artifact (a signature, an SBOM: a manifest with an
+artifactType or a config that is not an image config) shows its artifact
+type and its layers; a manifest that refers to another shows that subject's
+digest. --platform follows an index to one platform's image. --format json
 prints one JSON object; a Go template sees the fields .Name .MediaType
-.Digest .Manifests .Platform .Layers .TotalSize .Created .Labels .Entrypoint
-.Cmd.`,
+.Digest .ArtifactType .Subject .ConfigMediaType .Manifests .Platform .Layers
+.TotalSize .Created .Labels .Entrypoint .Cmd.`,
 		Example: `  ctl inspect localhost:5000/gallery/ui:v1
   ctl inspect --platform linux/arm64 --format json nginx:1.25
   ctl inspect --format '{{.Created}}' localhost:5000/app`,
@@ -54,6 +57,15 @@ func printInspection(w io.Writer, in *registry.Inspection) error {
 	row("Name", in.Name)
 	row("MediaType", in.MediaType)
 	row("Digest", in.Digest)
+	if in.ArtifactType != "" {
+		row("Artifact", in.ArtifactType) // never called an image
+	}
+	if in.Subject != "" {
+		row("Subject", in.Subject)
+	}
+	if in.ConfigMediaType != "" {
+		row("Config", in.ConfigMediaType)
+	}
 	if len(in.Manifests) > 0 {
 		row("Manifests", fmt.Sprint(len(in.Manifests)))
 		rows := make([][]string, 0, len(in.Manifests))

@@ -9,7 +9,7 @@ import (
 )
 
 // IOStreams are the standard streams of one ctl invocation, with what is
-// known about them (terminal or not, colour wanted or not). Tests build one
+// known about them (terminal or not). Tests build one
 // with TestIO and set the TTY flags they want to exercise.
 type IOStreams struct {
 	In     io.Reader
@@ -19,8 +19,6 @@ type IOStreams struct {
 	StdinTTY  bool
 	StdoutTTY bool
 	StderrTTY bool
-	// Color is false when NO_COLOR is set or stdout is not a terminal.
-	Color bool
 	// ErrWidth is the width of the terminal on stderr, asked each time
 	// (the user may resize it); nil or 0 when unknown.
 	ErrWidth func() int
@@ -44,8 +42,6 @@ func SystemIO() *IOStreams {
 			return w
 		}
 	}
-	_, noColor := os.LookupEnv("NO_COLOR")
-	s.Color = s.StdoutTTY && !noColor
 	return s
 }
 

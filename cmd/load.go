@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/spf13/cobra"
@@ -14,9 +15,13 @@ import (
 type loadOptions struct {
 	IO     *IOStreams
 	Store  func() (*store.Store, error)
+	Engine func(context.Context) (*engine.Client, error)
 	Input  string
-	Quiet  bool // docker's -q: no progress; ctl load shows none, so the results print either way
-	Format string
+	// FromEngine: Names are images of the container engine to copy.
+	FromEngine bool
+	Names      []string
+	Quiet      bool // docker's -q: no progress; ctl load shows none, so the results print either way
+	Format     string
 }
 
 // loadedItem is what load prints per image, as --format sees it.
@@ -27,20 +32,38 @@ type loadedItem struct {
 }
 
 func newLoadCmd(f *Factory, runF func(*loadOptions) error) *cobra.Command {
-	opts := &loadOptions{IO: f.IO, Store: f.Store}
+	opts := &loadOptions{IO: f.IO, Store: f.Store, Engine: f.Engine}
 	c := &cobra.Command{
-		Use:   "load [-i PATH]",
-		Short: "Load images from a docker save tar, an OCI archive or an OCI layout directory",
+		Use:   "load [-i PATH] | load --from-engine IMAGE...",
+		Short: "Load images from a docker save tar, an OCI archive, an OCI layout directory or a container engine",
 		Long: `Load images into the local store from a "docker save" tar (gzip'd or not),
 an OCI archive (an OCI image layout in a tar, gzip'd or not) or an OCI image
 layout directory. Without -i, the archive is read from standard input.
 Every blob is checked against its digest; nothing appears in the store
-unless the whole archive loads.`,
+unless the whole archive loads.
+
+With --from-engine, the images named are copied from the container engine
+(Docker, or Podman's Docker-compatible service) found as docker finds it:
+DOCKER_HOST, else the current docker context, else /var/run/docker.sock.
+The engine's save stream goes straight into the store, with the names the
+engine gives the images (Podman names a local build localhost/NAME).`,
 		Example: `  ctl load -i nginx.tar
   ctl load --input ./oci-layout
-  gzip -dc app.tar.gz | ctl load`,
-		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
+  gzip -dc app.tar.gz | ctl load
+  docker build -t image-gallery . && ctl load --from-engine image-gallery`,
+		Args: func(c *cobra.Command, args []string) error {
+			switch {
+			case opts.FromEngine && len(args) == 0:
+				return usageError{errors.New("--from-engine needs the names of the engine's images to load")}
+			case opts.FromEngine && opts.Input != "":
+				return usageError{errors.New("--from-engine and --input cannot be used together")}
+			case !opts.FromEngine && len(args) > 0:
+				return usageError{fmt.Errorf("unexpected argument %q: load reads an archive with -i or standard input (or images of the engine with --from-engine)", args[0])}
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Names = args
 			if runF != nil {
 				return runF(opts)
 			}
@@ -48,13 +71,14 @@ unless the whole archive loads.`,
 		},
 	}
 	c.Flags().StringVarP(&opts.Input, "input", "i", "", "archive file or OCI layout directory to read (default: standard input)")
+	c.Flags().BoolVar(&opts.FromEngine, "from-engine", false, "copy the named images from the container engine (DOCKER_HOST, docker context)")
 	c.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress, results only (as docker's, the Loaded image lines still print)")
 	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Reference"))
 	return c
 }
 
 func runLoad(ctx context.Context, opts *loadOptions) error {
-	if opts.Input == "" && opts.IO.StdinTTY {
+	if opts.Input == "" && !opts.FromEngine && opts.IO.StdinTTY {
 		return usageError{errors.New("requested load from stdin, but stdin is empty (use -i PATH)")}
 	}
 	p, err := newPrinter(opts.Format)
@@ -66,9 +90,12 @@ func runLoad(ctx context.Context, opts *loadOptions) error {
 		return err
 	}
 	var loaded []store.Entry
-	if opts.Input == "" {
+	switch {
+	case opts.FromEngine:
+		loaded, err = loadFromEngine(ctx, opts, s)
+	case opts.Input == "":
 		loaded, err = s.LoadStream(ctx, opts.IO.In, "standard input")
-	} else {
+	default:
 		loaded, err = s.Load(ctx, opts.Input)
 	}
 	if err != nil {
@@ -91,6 +118,19 @@ func runLoad(ctx context.Context, opts *loadOptions) error {
 		}
 	}
 	return nil
+}
+
+// loadFromEngine streams the engine's archive of opts.Names into s, with a
+// byte count on a terminal.
+func loadFromEngine(ctx context.Context, opts *loadOptions, s *store.Store) ([]store.Entry, error) {
+	c, err := opts.Engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	p := newByteProgress(opts.IO, opts.Quiet, "Copying from the engine")
+	defer p.Close()
+	return c.SaveToStore(ctx, s, opts.Names, p.Func())
 }
 
 // familiar is docker's short form of a stored reference.

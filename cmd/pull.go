@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
@@ -16,13 +17,16 @@ type pullOptions struct {
 	IO       *IOStreams
 	Registry func() (*registry.Client, error)
 	Store    func() (*store.Store, error)
+	Engine   func(context.Context) (*engine.Client, error)
 	Ref      string
 	Platform string
+	// ToEngine: hand what was pulled to the container engine.
+	ToEngine bool
 	transferFlags
 }
 
 func newPullCmd(f *Factory, runF func(*pullOptions) error) *cobra.Command {
-	opts := &pullOptions{IO: f.IO, Registry: f.Registry, Store: f.Store}
+	opts := &pullOptions{IO: f.IO, Registry: f.Registry, Store: f.Store, Engine: f.Engine}
 	c := &cobra.Command{
 		Use:   "pull REF",
 		Short: "Pull an image, or every tag of a repository, into the local store",
@@ -30,8 +34,14 @@ func newPullCmd(f *Factory, runF func(*pullOptions) error) *cobra.Command {
 image is resolved to one platform (default: this machine's) and that
 platform's image is stored under the tag, as docker does. Every blob is
 checked against its digest and size before it is kept, and blobs the store
-has already are not fetched again.`,
+has already are not fetched again.
+
+With --to-engine, the images pulled are then handed to the container
+engine found as docker finds it (DOCKER_HOST, the current docker context,
+/var/run/docker.sock), so that "docker run REF" works next; the engine's
+"Loaded image" lines follow pull's own.`,
 		Example: `  ctl pull nginx:1.25
+  ctl pull --to-engine registry.local:5000/gallery/ui:v1
   ctl pull --platform linux/arm64/v8 registry.local:5000/gallery/ui:v1
   ctl pull --all-tags registry.local:5000/gallery/ui`,
 		Args:              cobra.ExactArgs(1),
@@ -47,6 +57,7 @@ has already are not fetched again.`,
 	fl := c.Flags()
 	opts.add(fl, "pull every tag of the repository", "layers to download at once", "Digest")
 	fl.StringVar(&opts.Platform, "platform", "", "platform to pull out of a multi-platform image (OS/ARCH[/VARIANT])")
+	fl.BoolVar(&opts.ToEngine, "to-engine", false, "then load the pulled images into the container engine (DOCKER_HOST, docker context)")
 	return c
 }
 
@@ -67,6 +78,14 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	if err != nil {
 		return err
 	}
+	var ec *engine.Client
+	if opts.ToEngine {
+		// Before pulling: no engine, no point.
+		if ec, err = opts.Engine(ctx); err != nil {
+			return err
+		}
+		defer ec.Close()
+	}
 	p := newProgress(opts.IO, opts.Quiet, pullWords)
 	if !opts.AllTags && ref.Tag() == "" && ref.Digest() == "" {
 		p.Line("Using default tag: " + ref.DefaultedTag())
@@ -80,20 +99,38 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 		return err
 	}
 	for _, r := range results {
-		item := pulledItem{Reference: r.Ref.String(), Digest: r.Digest.String(), Image: r.Image.String(), UpToDate: r.UpToDate}
+		item := pulledItem{Reference: r.Ref.String(), Digest: r.Digest.String(), Image: r.Image.String(), UpToDate: r.UpToDate, ArtifactType: r.ArtifactType}
 		if err := out.Print(opts.IO.Out, item, func(w io.Writer) error {
 			if opts.Quiet { // as docker pull -q: the reference alone
 				_, err := fmt.Fprintln(w, r.Ref.String())
 				return err
 			}
 			status := "Downloaded newer image for "
-			if r.UpToDate {
+			switch {
+			case r.ArtifactType != "" && r.UpToDate:
+				status = "Artifact is up to date for "
+			case r.ArtifactType != "":
+				status = "Downloaded artifact for "
+			case r.UpToDate:
 				status = "Image is up to date for "
 			}
 			_, err := fmt.Fprintf(w, "Digest: %s\nStatus: %s%s\n", r.Digest, status, r.Ref.Familiar())
 			return err
 		}); err != nil {
 			return err
+		}
+	}
+	if ec == nil {
+		return nil
+	}
+	// The pull is done and said; the engine's part is a step of its own.
+	loaded, err := transfer.ToEngine(ctx, ec, s, results)
+	if err != nil {
+		return err
+	}
+	if out.Text() {
+		for _, l := range loaded {
+			fmt.Fprintln(opts.IO.Out, escapeControl(l))
 		}
 	}
 	return nil
@@ -105,6 +142,9 @@ type pulledItem struct {
 	Digest    string `json:"digest"`    // what the reference resolved to (an index for multi-platform)
 	Image     string `json:"image"`     // the manifest digest of the platform image stored
 	UpToDate  bool   `json:"upToDate"`  // the store had it under the reference already
+	// ArtifactType is set when an artifact (a signature, an SBOM) was
+	// pulled, not an image.
+	ArtifactType string `json:"artifactType,omitempty"`
 }
 
 // pullTag is what docker prints before "Pulling from": the tag, or the

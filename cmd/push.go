@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/ctl-dev/ctl/pkg/tagplan"
@@ -16,14 +17,17 @@ type pushOptions struct {
 	IO       *IOStreams
 	Registry func() (*registry.Client, error)
 	Store    func() (*store.Store, error)
+	Engine   func(context.Context) (*engine.Client, error)
 	Ref      string
+	// FromEngine pushes the container engine's image, not the store's.
+	FromEngine bool
 	transferFlags
 	// Semver: push REPO:VERSION, then write its moving tags.
 	Semver semverFlags
 }
 
 func newPushCmd(f *Factory, runF func(*pushOptions) error) *cobra.Command {
-	opts := &pushOptions{IO: f.IO, Registry: f.Registry, Store: f.Store}
+	opts := &pushOptions{IO: f.IO, Registry: f.Registry, Store: f.Store, Engine: f.Engine}
 	c := &cobra.Command{
 		Use:   "push REF",
 		Short: "Push an image, or every tag of a repository, from the local store",
@@ -40,8 +44,16 @@ With --semver, REF is REPOSITORY:MAJOR.MINOR.PATCH: that tag is pushed,
 then the moving tags MAJOR.MINOR, MAJOR and latest are written on the
 registry as manifests only, never moving one backwards (see
 "ctl tag --semver" and docs/versioned-tags.md). --dry-run prints the plan
-and pushes nothing.`,
+and pushes nothing.
+
+With --from-engine, the image (or with --all-tags every tag of the
+repository) is the container engine's, found as docker finds it
+(DOCKER_HOST, the current docker context, /var/run/docker.sock): it is read
+from the engine's save stream as the push needs its blobs, with the same
+skip and output, and nothing is copied into the store. The engine must
+have the image under REF (docker tag image-gallery REF).`,
 		Example: `  ctl push registry.local:5000/gallery/ui:v1
+  ctl push --from-engine registry.local:5000/gallery/ui:v1
   ctl push --all-tags registry.local:5000/gallery/ui
   ctl push --semver registry.local:5000/gallery/ui:2.1.106`,
 		Args: func(c *cobra.Command, args []string) error {
@@ -50,6 +62,9 @@ and pushes nothing.`,
 			}
 			if opts.Semver.Semver && opts.AllTags {
 				return errors.New("--semver and --all-tags cannot be combined")
+			}
+			if opts.Semver.Semver && opts.FromEngine {
+				return errors.New("--semver and --from-engine cannot be combined")
 			}
 			return cobra.ExactArgs(1)(c, args)
 		},
@@ -67,6 +82,7 @@ and pushes nothing.`,
 	}
 	fl := c.Flags()
 	opts.add(fl, "push every tag of the repository", "blobs to move at once", "Tag")
+	fl.BoolVar(&opts.FromEngine, "from-engine", false, "push the container engine's image (DOCKER_HOST, docker context), not the store's")
 	fl.BoolVar(&opts.Semver.Semver, "semver", false, semverFlagHelp)
 	fl.BoolVar(&opts.Semver.NoLatest, "no-latest", false, noLatestFlagHelp)
 	fl.BoolVar(&opts.Semver.DryRun, "dry-run", false, dryRunSemverHelp)
@@ -82,18 +98,30 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := opts.Store()
-	if err != nil {
-		return err
+	var ec *engine.Client
+	if opts.FromEngine {
+		if ec, err = opts.Engine(ctx); err != nil {
+			return err
+		}
+		defer ec.Close()
 	}
 	r := opts.pushReport(opts.IO, out, ref)
-	results, err := transfer.Push(ctx, c, s, ref, transfer.PushOptions{AllTags: opts.AllTags, Progress: r.Event, Started: func() {
+	popts := transfer.PushOptions{AllTags: opts.AllTags, Progress: r.Event, Started: func() {
 		if !opts.AllTags && !opts.Quiet && ref.Tag() == "" && ref.Digest() == "" {
 			// As docker push and ctl pull say it (on stderr: not a result).
 			fmt.Fprintln(opts.IO.ErrOut, "Using default tag: "+ref.DefaultedTag())
 		}
 		r.Started()
-	}})
+	}}
+	if ec != nil {
+		results, err := transfer.PushFromEngine(ctx, c, ec, ref, popts)
+		return r.Done(results, err)
+	}
+	s, err := opts.Store()
+	if err != nil {
+		return err
+	}
+	results, err := transfer.Push(ctx, c, s, ref, popts)
 	return r.Done(results, err)
 }
 

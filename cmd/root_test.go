@@ -164,12 +164,14 @@ func TestFormatHelpExamples(t *testing.T) {
 		"ctl inspect":          &registry.Inspection{},
 		"ctl manifest get":     map[string]any{"mediaType": "application/vnd.oci.image.manifest.v1+json"},
 		"ctl ref":              refInfo{},
+		"ctl referrers":        &registry.ReferrerTree{},
 		"ctl rmi":              rmiItem{},
 		"ctl image rm":         rmiItem{},
 		"ctl image prune":      pruneItem{},
 		"ctl tag":              pushedItem{},
 		"ctl image tag":        pushedItem{},
 		"ctl tags list":        tagItem{},
+		"ctl tags prune":       tagPruneItem{},
 		"ctl version":          versionInfo{},
 	}
 	example := regexp.MustCompile(`such as '(\{\{[^']*\}\})'`)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/spf13/cobra"
@@ -17,24 +18,34 @@ import (
 type saveOptions struct {
 	IO     *IOStreams
 	Store  func() (*store.Store, error)
+	Engine func(context.Context) (*engine.Client, error)
 	Output string
 	Format string
-	Refs   []string
+	// ToEngine hands the images to the container engine's load endpoint
+	// instead of writing an archive.
+	ToEngine bool
+	Refs     []string
 }
 
 func newSaveCmd(f *Factory, runF func(*saveOptions) error) *cobra.Command {
-	opts := &saveOptions{IO: f.IO, Store: f.Store}
+	opts := &saveOptions{IO: f.IO, Store: f.Store, Engine: f.Engine}
 	c := &cobra.Command{
-		Use:   "save [-o FILE] IMAGE...",
+		Use:   "save [-o FILE | --to-engine] IMAGE...",
 		Short: "Save local images to a tar archive that docker load can read",
 		Long: `Save images of the local store to a tar archive. The docker format (the
 default) is what docker 25 and later write, an OCI layout with docker's
 manifest.json: every "docker load" and crane read it. The oci format is a
 plain OCI image layout in a tar. A repository name without a tag saves every
 tag of that repository, as docker save does. Without -o, the archive goes to
-standard output, which must not be a terminal.`,
+standard output, which must not be a terminal.
+
+With --to-engine, the archive (docker format) is streamed to the load
+endpoint of the container engine found as docker finds it (DOCKER_HOST,
+the current docker context, /var/run/docker.sock), so that "docker run
+IMAGE" works next; the engine's "Loaded image" lines are printed.`,
 		Example: `  ctl save -o nginx.tar nginx:1.25
-  ctl save --format oci -o app.tar user/app:v1 user/app:v2`,
+  ctl save --format oci -o app.tar user/app:v1 user/app:v2
+  ctl save --to-engine user/app:v1`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: completeLocalRefs(f, 0),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -47,6 +58,7 @@ standard output, which must not be a terminal.`,
 	}
 	c.Flags().StringVarP(&opts.Output, "output", "o", "", "file to write (default: standard output)")
 	c.Flags().StringVar(&opts.Format, "format", store.FormatDocker, `archive format: "docker" or "oci"`)
+	c.Flags().BoolVar(&opts.ToEngine, "to-engine", false, "load the images into the container engine (DOCKER_HOST, docker context) instead of writing an archive")
 	return c
 }
 
@@ -54,7 +66,13 @@ func runSave(ctx context.Context, opts *saveOptions) error {
 	if opts.Format != store.FormatDocker && opts.Format != store.FormatOCI {
 		return usageError{fmt.Errorf("invalid --format %q: use docker or oci", opts.Format)}
 	}
-	if opts.Output == "" && opts.IO.StdoutTTY {
+	switch {
+	case opts.ToEngine && opts.Output != "":
+		return usageError{errors.New("--to-engine and --output cannot be used together")}
+	case opts.ToEngine && opts.Format != store.FormatDocker:
+		return usageError{errors.New("--to-engine sends docker's format: --format oci does not apply")}
+	}
+	if opts.Output == "" && !opts.ToEngine && opts.IO.StdoutTTY {
 		return usageError{errors.New("refusing to write an archive to a terminal: use -o FILE or redirect standard output")}
 	}
 	s, err := opts.Store()
@@ -69,10 +87,31 @@ func runSave(ctx context.Context, opts *saveOptions) error {
 		}
 		entries = append(entries, es...)
 	}
+	if opts.ToEngine {
+		return loadIntoEngine(ctx, opts.IO, opts.Engine, s, entries)
+	}
 	if opts.Output == "" {
 		return s.Save(ctx, opts.IO.Out, entries, opts.Format)
 	}
 	return writeFileAtomic(opts.Output, func(w io.Writer) error { return s.Save(ctx, w, entries, opts.Format) })
+}
+
+// loadIntoEngine hands entries of s to the engine's load endpoint and
+// prints what the engine answers ("Loaded image: REF").
+func loadIntoEngine(ctx context.Context, ios *IOStreams, open func(context.Context) (*engine.Client, error), s *store.Store, entries []store.Entry) error {
+	c, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	lines, err := c.LoadFromStore(ctx, s, entries)
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		fmt.Fprintln(ios.Out, escapeControl(l))
+	}
+	return nil
 }
 
 // saveEntries is what docker save does with one argument: a repository

@@ -36,7 +36,7 @@ func TestShareFlagsToOptions(t *testing.T) {
 	if err := c.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if !pull.AllTags || pull.Platform != "linux/arm64/v8" || pull.Jobs != defaultJobs || pull.Ref != "reg/app" {
+	if !pull.AllTags || pull.Platform != "linux/arm64/v8" || pull.Jobs != registry.DefaultJobs || pull.Ref != "reg/app" {
 		t.Errorf("pull options: %+v", pull)
 	}
 

@@ -106,7 +106,7 @@ func TestRunImagesOutput(t *testing.T) {
 	} {
 		io, out, _ := TestIO("")
 		opts := &imagesOptions{IO: io, Store: func() (*store.Store, error) { return s, nil }, Format: tc.format, Now: time.Now}
-		if err := runImages(opts); err != nil {
+		if err := runImages(t.Context(), opts); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(out.String(), tc.want) {

@@ -8,6 +8,8 @@ import (
 	"path"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/tagset"
 	"github.com/spf13/cobra"
 )
 
@@ -18,6 +20,10 @@ type tagsListOptions struct {
 	Filter   []string
 	Format   string
 	PageSize int
+	Query    tagQueryFlags
+	Long     bool
+	Platform string
+	Jobs     int
 }
 
 // tagItem is what a --format template sees for each tag.
@@ -29,10 +35,10 @@ type tagItem struct {
 func newTagsCmd(f *Factory) *cobra.Command {
 	c := &cobra.Command{
 		Use:         "tags",
-		Short:       "List the tags of a repository in a registry",
+		Short:       "List the tags of a repository in a registry, or prune them",
 		Annotations: map[string]string{argOfAnnotation: "list"},
 	}
-	c.AddCommand(newTagsListCmd(f, nil))
+	c.AddCommand(newTagsListCmd(f, nil), newTagsPruneCmd(f, nil))
 	return c
 }
 
@@ -41,14 +47,31 @@ func newTagsListCmd(f *Factory, runF func(*tagsListOptions) error) *cobra.Comman
 	c := &cobra.Command{
 		Use:     "list REPO",
 		Aliases: []string{"ls"},
-		Short:   "List every tag of a repository, one per line",
-		Long: `List every tag of a repository in a registry, one per line, in the
-registry's order, following pagination to the end. --filter keeps the tags
-that match a glob (path.Match syntax: *, ?, [a-z]); repeated, the tags that
-match any of them. --format json prints one JSON array of tag names; a Go
-template is applied to each tag, with the fields .Repository and .Tag.`,
+		Short:   "List the tags of a repository, one per line or as a table",
+		Long: `List the tags of a repository in a registry, one per line, in the
+registry's order, following pagination to the end.
+
+--filter keeps the tags that match a glob (path.Match syntax: *, ?, [a-z]),
+--exclude drops them (both repeatable: any of them). --semver RANGE keeps the
+versions in a range (">=2.1 <3", "~2.1", "^2", "2.x"; pre-releases only when
+the range names one). --newest N keeps the N newest: the highest versions
+when every tag is one, else the most recently created. --sort name|semver|
+created orders them (-r reverses).
+
+--long prints a table like a registry's tags page: TAG, DIGEST, PLATFORMS,
+SIZE (compressed; an index's is the sum of its images', or one platform's
+with --platform), CREATED (from the image config), and the other tags that
+point at the same manifest. Each tag costs one HEAD, each distinct manifest
+one GET and each image one config GET, up to -j at once.
+
+--format json prints one JSON array: of tag names, or with --long of
+objects (tag, digest, mediaType, platforms, size, created, sharedWith). A Go
+template is applied to each tag, with .Repository and .Tag, and with --long
+.Digest .MediaType .Platforms .Size .Created .SharedWith too.`,
 		Example: `  ctl tags list registry.local:5000/gallery/ui
   ctl tags ls --filter 'v2.*' nginx
+  ctl tags ls --semver '>=2.1 <3' --sort semver -r localhost:5000/app
+  ctl tags ls --long --newest 10 localhost:5000/app
   ctl tags ls --format '{{.Repository}}:{{.Tag}}' localhost:5000/app`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeRepositories(f),
@@ -60,9 +83,14 @@ template is applied to each tag, with the fields .Repository and .Tag.`,
 			return runTagsList(c.Context(), opts)
 		},
 	}
-	c.Flags().StringArrayVar(&opts.Filter, "filter", nil, "only tags matching this glob (e.g. 'v1.*'; repeatable: any of them)")
-	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Tag"))
-	c.Flags().IntVar(&opts.PageSize, "page-size", 0, "entries to ask the registry for per page (default: as many as it gives)")
+	fl := c.Flags()
+	fl.StringArrayVar(&opts.Filter, "filter", nil, "only tags matching this glob (e.g. 'v1.*'; repeatable: any of them)")
+	fl.StringVar(&opts.Format, "format", "text", formatFlagHelp("Tag"))
+	fl.IntVar(&opts.PageSize, "page-size", 0, "entries to ask the registry for per page (default: as many as it gives)")
+	opts.Query.add(fl)
+	fl.BoolVarP(&opts.Long, "long", "l", false, "print digest, platforms, size and creation time of each tag")
+	fl.StringVar(&opts.Platform, "platform", "", "with --long, describe an index by its image for OS/ARCH[/VARIANT]")
+	fl.IntVarP(&opts.Jobs, "jobs", "j", registry.DefaultJobs, "requests to the registry at once (0: the client's default)")
 	return c
 }
 
@@ -70,6 +98,20 @@ func runTagsList(ctx context.Context, opts *tagsListOptions) error {
 	p, err := listPrinter(opts.Format, opts.Filter, opts.PageSize)
 	if err != nil {
 		return err
+	}
+	q, err := opts.Query.query(opts.Filter)
+	if err != nil {
+		return err
+	}
+	platform, err := parsePlatform(opts.Platform)
+	if err != nil {
+		return err
+	}
+	if platform != nil && !opts.Long {
+		return usageError{fmt.Errorf("--platform applies to --long")}
+	}
+	if opts.Jobs < 0 {
+		return usageError{fmt.Errorf("--jobs must be positive, got %d", opts.Jobs)}
 	}
 	r, err := reference.ParseRepository(opts.Repo)
 	if err != nil {
@@ -83,9 +125,27 @@ func runTagsList(ctx context.Context, opts *tagsListOptions) error {
 	if err != nil {
 		return err
 	}
-	tags = filterGlob(tags, opts.Filter)
+	tags = q.Filter(tags)
+	var details []registry.TagDetail
+	if opts.Long || q.NeedsCreated(tags) {
+		if details, err = rc.WithJobs(opts.Jobs).TagDetails(ctx, r, tags, platform); err != nil {
+			return err
+		}
+	} else {
+		for _, t := range tags {
+			details = append(details, registry.TagDetail{Tag: t})
+		}
+	}
+	details = arrangeDetails(q, details)
 	repo := r.Name()
-	return printList(opts.IO.Out, p, tags, func(t string) any { return tagItem{Repository: repo, Tag: t} })
+	if opts.Long {
+		return printLongTags(opts.IO.Out, p, repo, details)
+	}
+	names := make([]string, len(details))
+	for i, d := range details {
+		names[i] = d.Tag
+	}
+	return printList(opts.IO.Out, p, names, func(t string) any { return tagItem{Repository: repo, Tag: t} })
 }
 
 // listPrinter checks the flags shared by the commands that list names from a
@@ -95,17 +155,17 @@ func listPrinter(format string, filters []string, pageSize int) (*printer, error
 		return nil, invalidInput(fmt.Errorf("invalid --page-size %d: must be positive", pageSize))
 	}
 	for _, glob := range filters {
-		if err := checkGlob(glob); err != nil {
+		if err := checkGlob("filter", glob); err != nil {
 			return nil, err
 		}
 	}
 	return newPrinter(format)
 }
 
-// checkGlob rejects a malformed --filter before any request.
-func checkGlob(glob string) error {
+// checkGlob rejects a malformed glob of --flag before any request.
+func checkGlob(flag, glob string) error {
 	if _, err := path.Match(glob, ""); err != nil {
-		return invalidInput(fmt.Errorf("invalid --filter %q: %w", glob, err))
+		return invalidInput(fmt.Errorf("invalid --%s %q: %w", flag, glob, err))
 	}
 	return nil
 }
@@ -113,19 +173,7 @@ func checkGlob(glob string) error {
 // filterGlob keeps the names that match any of globs (none keeps all; an
 // empty glob matches everything).
 func filterGlob(names []string, globs []string) []string {
-	if len(globs) == 0 {
-		return names
-	}
-	out := names[:0:0]
-	for _, n := range names {
-		for _, g := range globs {
-			if ok, _ := path.Match(g, n); ok || g == "" {
-				out = append(out, n)
-				break
-			}
-		}
-	}
-	return out
+	return tagset.Query{Include: globs}.Filter(names)
 }
 
 // printList prints names one per line (escaped: they come from a server),

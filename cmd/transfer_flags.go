@@ -8,13 +8,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// defaultJobs is how many blobs push, pull and copy move at once. Against a
-// registry 20 ms away each blob costs three round trips (HEAD, POST, PUT),
-// so a 10-layer image goes fastest with every blob in flight together:
-// measured 255 ms with 8 (two waves) against about 200 ms with 16 (one);
-// on loopback the extra streams cost nothing measurable.
-const defaultJobs = 16
-
 // transferFlags are the flags push, pull and copy share.
 type transferFlags struct {
 	AllTags bool
@@ -27,7 +20,7 @@ type transferFlags struct {
 // templates see formatField among the result's fields.
 func (t *transferFlags) add(fl *pflag.FlagSet, allTagsHelp, jobsHelp, formatField string) {
 	fl.BoolVarP(&t.AllTags, "all-tags", "a", false, allTagsHelp)
-	fl.IntVarP(&t.Jobs, "jobs", "j", defaultJobs, jobsHelp)
+	fl.IntVarP(&t.Jobs, "jobs", "j", registry.DefaultJobs, jobsHelp)
 	fl.BoolVarP(&t.Quiet, "quiet", "q", false, "print results only, no progress")
 	fl.StringVar(&t.Format, "format", "text", formatFlagHelp(formatField))
 }

@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"time"
 )
 
@@ -40,4 +42,29 @@ func humanDuration(d time.Duration) string {
 		return fmt.Sprintf("%d months", h/24/30)
 	}
 	return fmt.Sprintf("%d years", int(d.Hours())/24/365)
+}
+
+// ageUnit is a count of days or weeks in a duration, which Go's
+// time.ParseDuration does not take.
+var ageUnit = regexp.MustCompile(`[0-9.]+[dw]`)
+
+// parseAge reads a duration as time.ParseDuration does, with d (24h) and w
+// (7d) too: "30d", "2w", "1d12h".
+func parseAge(s string) (time.Duration, error) {
+	var bad error
+	hours := ageUnit.ReplaceAllStringFunc(s, func(m string) string {
+		n, err := strconv.Atoi(m[:len(m)-1])
+		if err != nil {
+			bad = err
+		}
+		if m[len(m)-1] == 'w' {
+			n *= 7
+		}
+		return strconv.Itoa(n*24) + "h"
+	})
+	d, err := time.ParseDuration(hours)
+	if bad != nil || err != nil || d <= 0 {
+		return 0, fmt.Errorf("want a positive duration such as 30d, 2w or 36h")
+	}
+	return d, nil
 }

@@ -1,13 +1,9 @@
 package testenv
 
 import (
-	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,6 +42,11 @@ type Result struct {
 	Code int
 	// TimedOut tells whether the command hit its timeout.
 	TimedOut bool
+	// Elapsed is the command's wall-clock time.
+	Elapsed time.Duration
+	// MaxRSS is the child's peak resident set size in bytes, from its
+	// rusage (0 where the system does not report it).
+	MaxRSS int64
 }
 
 // NewEnv creates an Env with fresh temporary directories.
@@ -110,38 +111,11 @@ func (e *Env) Crane(t testing.TB, args ...string) Result {
 	return e.Exec(t, CraneBinary(t), "", RunTimeout, args...)
 }
 
-// Exec runs binary with args in e with stdin and a timeout. A timeout marks
-// the test failed (Result.TimedOut, Code -1); other failures to start the
-// binary are fatal.
+// Exec runs binary with args in e with stdin and a timeout, and waits for
+// it (Start, then Wait).
 func (e *Env) Exec(t testing.TB, binary, stdin string, timeout time.Duration, args ...string) Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = e.Environ()
-	cmd.Dir = e.Dir
-	cmd.Stdin = strings.NewReader(stdin)
-	cmd.WaitDelay = 5 * time.Second
-	setProcAttr(cmd)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	res := Result{Stdout: stdout.String(), Stderr: stderr.String()}
-	var exitErr *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		res.Code, res.TimedOut = -1, true
-		t.Errorf("testenv: %s %s: timed out after %v", filepath.Base(binary), strings.Join(args, " "), timeout)
-	case err == nil:
-	case errors.As(err, &exitErr):
-		res.Code = exitErr.ExitCode()
-	default:
-		t.Fatalf("testenv: running %s: %v", binary, err)
-	}
-	t.Logf("$ %s %s  (exit %d, %v)\n%s", filepath.Base(binary), strings.Join(args, " "), res.Code,
-		time.Since(start).Round(time.Millisecond), indentOutput(res))
-	return res
+	return e.Start(t, binary, strings.NewReader(stdin), timeout, args...).Wait()
 }
 
 // AddDockerAuth stores user/password for host in DockerConfig/config.json,

@@ -190,6 +190,15 @@ func StartRegistry(t testing.TB, o RegistryOptions) *Registry {
 		"OTEL_LOGS_EXPORTER=none",
 		"OTEL_SDK_DISABLED=true",
 	}
+	r.launch(t)
+	return r
+}
+
+// launch starts r.cmd, which must print "listening on 127.0.0.1:PORT",
+// and waits until the registry answers GET /v2/ (over TLS when
+// r.Options.TLS).
+func (r *Registry) launch(t testing.TB) {
+	t.Helper()
 	setProcAttr(r.cmd)
 	pr, pw := io.Pipe()
 	r.cmd.Stdout = io.MultiWriter(r.log, pw)
@@ -231,13 +240,12 @@ func StartRegistry(t testing.TB, o RegistryOptions) *Registry {
 	case <-deadline.C:
 		t.Fatalf("testenv: registry did not report its address within %v:\n%s", registryStartTimeout, r.Log())
 	}
-	if o.TLS {
+	if r.Options.TLS {
 		r.URL = "https://" + r.Host
 	} else {
 		r.URL = "http://" + r.Host
 	}
 	r.waitReady(t, deadline.C)
-	return r
 }
 
 // waitReady polls GET /v2/ until the registry answers with any HTTP status.

@@ -1,9 +1,14 @@
 package auth
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/bounded"
 	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/configfile"
 	"github.com/docker/cli/cli/config/types"
@@ -35,14 +40,26 @@ type Keychain struct {
 // NewKeychain returns a keychain over the docker config in dir.
 func NewKeychain(dir string) *Keychain { return &Keychain{dir: dir} }
 
-// Load reads the docker config file; a config that cannot be parsed is an
+// maxConfigFile caps what is read of docker's config.json.
+const maxConfigFile = 16 << 20
+
+// Load reads the docker config file as docker's config.Load does, but only
+// a regular file and through a cap; a config that cannot be parsed is an
 // error, never silently ignored.
 func (k *Keychain) Load() (*configfile.ConfigFile, error) {
 	dir := k.dir
 	if dir == "" {
 		dir = config.Dir()
 	}
-	cf, err := config.Load(dir)
+	filename := filepath.Join(dir, config.ConfigFileName)
+	cf := configfile.New(filename)
+	b, err := bounded.ReadFile(filename, maxConfigFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return cf, nil
+	}
+	if err == nil {
+		err = cf.LoadFromReader(bytes.NewReader(b))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s: %w", ErrConfig, dir, err)
 	}

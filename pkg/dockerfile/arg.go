@@ -25,7 +25,7 @@ func (p *parser) arg(ins *instruction, base int, rest string) error {
 			a.Default = def
 			start := base + w.start + len(name) + 1
 			if def != "" {
-				a.Start, a.End = ins.offsets[start], ins.offsets[base+w.end-1]+1
+				a.Start, a.End = ins.offset(start), ins.offset(base+w.end-1)+1
 				a.Contiguous = a.End-a.Start == len(def)
 			}
 			v, err := p.expand(def, ins.first)

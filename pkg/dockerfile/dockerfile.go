@@ -80,25 +80,20 @@ func (f From) HasVariables() bool { return strings.ContainsAny(f.Raw, "$\"'") }
 
 var directiveRE = regexp.MustCompile(`^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$`)
 
-// instruction is one logical instruction: its text with continuations
-// joined, and for each byte of text the offset it came from in the source.
-type instruction struct {
-	first, last int // 1-based line numbers
-	text        string
-	offsets     []int
-}
-
 // Parse reads src. buildArgs override ARG defaults as docker build's
-// --build-arg does; nil means none.
+// --build-arg does; nil means none. Time and memory are linear in the size
+// of src, which is at most MaxSize.
 func Parse(src []byte, buildArgs map[string]string) (*File, error) {
-	lines := splitLines(src)
+	if len(src) > MaxSize {
+		return nil, fmt.Errorf("%w: %d bytes, more than the limit of %d MiB", ErrSyntax, len(src), MaxSize>>20)
+	}
+	sc := newLineScanner(src)
 	f := &File{Escape: '\\'}
-	i := 0
 	// Parser directives: only at the very top, before any comment, blank
 	// line or instruction.
 	seen := map[string]bool{}
-	for ; i < len(lines); i++ {
-		m := directiveRE.FindStringSubmatch(strings.TrimLeft(lines[i].text, " \t"))
+	for l, ok := sc.peek(); ok; l, ok = sc.peek() {
+		m := directiveRE.FindStringSubmatch(strings.TrimLeft(l.text, " \t"))
 		if m == nil {
 			break
 		}
@@ -107,32 +102,27 @@ func Parse(src []byte, buildArgs map[string]string) (*File, error) {
 			break // an ordinary comment ends the directives
 		}
 		if seen[key] {
-			return nil, fmt.Errorf("%w: line %d: only one %s parser directive can be used", ErrSyntax, lines[i].num, key)
+			return nil, fmt.Errorf("%w: line %d: only one %s parser directive can be used", ErrSyntax, l.num, key)
 		}
 		seen[key] = true
 		if key == "escape" {
 			if m[2] != "`" && m[2] != `\` {
-				return nil, fmt.Errorf("%w: line %d: invalid escape character %q: must be ` or \\", ErrSyntax, lines[i].num, m[2])
+				return nil, fmt.Errorf("%w: line %d: invalid escape character %q: must be ` or \\", ErrSyntax, l.num, m[2])
 			}
 			f.Escape = m[2][0]
 		}
+		sc.next()
 	}
 	p := parser{file: f, buildArgs: buildArgs, stages: map[string]bool{}, vars: map[string]string{}}
-	for i < len(lines) {
-		ins, next := nextInstruction(lines, i, f.Escape)
-		i = next
-		if ins == nil {
-			continue
-		}
+	for ins := nextInstruction(sc, f.Escape); ins != nil; ins = nextInstruction(sc, f.Escape) {
 		heredocs, err := p.instruction(ins)
 		if err != nil {
 			return nil, err
 		}
 		// Skip here-document bodies: their lines are not instructions.
 		for _, h := range heredocs {
-			for i < len(lines) {
-				t := lines[i].text
-				i++
+			for l, ok := sc.next(); ok; l, ok = sc.next() {
+				t := l.text
 				if h.stripTabs {
 					t = strings.TrimLeft(t, "\t")
 				}
@@ -213,7 +203,7 @@ func (p *parser) from(ins *instruction, base int, rest string) error {
 	}
 	img := fs[0]
 	fr.Raw = img.text
-	fr.Start, fr.End = ins.offsets[img.start], ins.offsets[img.end-1]+1
+	fr.Start, fr.End = ins.offset(img.start), ins.offset(img.end-1)+1
 	fr.Contiguous = fr.End-fr.Start == img.end-img.start
 	v, err := p.expand(img.text, ins.first)
 	if err != nil {
@@ -230,3 +220,6 @@ func (p *parser) from(ins *instruction, base int, rest string) error {
 	p.file.Froms = append(p.file.Froms, fr)
 	return nil
 }
+
+// MaxSize is the largest Dockerfile Parse reads: real ones are a few KiB.
+const MaxSize = 32 << 20

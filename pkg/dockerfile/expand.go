@@ -11,7 +11,8 @@ import (
 // ${NAME+word}, ${NAME:?message}, ${NAME?message}; single quotes are
 // literal, double quotes allow substitution, and escape (\ or `) makes the
 // next character literal. lookup returns a variable's value and whether it
-// is set.
+// is set. A result longer than MaxExpansion is an error: ARGs that double
+// one another would otherwise grow without end.
 func Expand(word string, escape byte, lookup func(string) (string, bool)) (string, error) {
 	x := expander{s: word, escape: escape, lookup: lookup}
 	out, err := x.until(0)
@@ -21,8 +22,18 @@ func Expand(word string, escape byte, lookup func(string) (string, bool)) (strin
 	if x.i < len(x.s) {
 		return "", fmt.Errorf("unexpected %q in %q", x.s[x.i], word)
 	}
+	if len(out) > MaxExpansion {
+		return "", errTooLong
+	}
 	return out, nil
 }
+
+// MaxExpansion is the longest value Expand produces; an image reference is
+// at most a few hundred bytes.
+const MaxExpansion = 1 << 20
+
+// errTooLong is Expand's error for a result over MaxExpansion.
+var errTooLong = fmt.Errorf("substitution expands to more than the limit of %d MiB", MaxExpansion>>20)
 
 type expander struct {
 	s      string
@@ -36,6 +47,9 @@ type expander struct {
 func (x *expander) until(stop byte) (string, error) {
 	var b strings.Builder
 	for x.i < len(x.s) {
+		if b.Len() > MaxExpansion {
+			return "", errTooLong
+		}
 		c := x.s[x.i]
 		switch {
 		case stop != 0 && c == stop:
@@ -80,6 +94,9 @@ func (x *expander) doubleQuoted() (string, error) {
 	var b strings.Builder
 	x.i++ // the opening quote
 	for x.i < len(x.s) {
+		if b.Len() > MaxExpansion {
+			return "", errTooLong
+		}
 		c := x.s[x.i]
 		switch {
 		case c == '"':

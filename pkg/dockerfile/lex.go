@@ -1,7 +1,7 @@
 package dockerfile
 
 import (
-	"bytes"
+	"sort"
 	"strings"
 )
 
@@ -12,34 +12,81 @@ type line struct {
 	text       string
 }
 
-func splitLines(src []byte) []line {
-	var lines []line
-	off := 0
-	for n := 1; off < len(src) || n == 1; n++ {
-		i := bytes.IndexByte(src[off:], '\n')
-		end, next := len(src), len(src)
-		if i >= 0 {
-			end, next = off+i, off+i+1
-		}
-		cend := end
-		if cend > off && src[cend-1] == '\r' {
-			cend--
-		}
-		lines = append(lines, line{num: n, start: off, end: cend, text: string(src[off:cend])})
-		off = next
-		if i < 0 {
-			break
-		}
-	}
-	return lines
+// lineScanner yields the physical lines of a source one at a time: nothing
+// is kept per line, so a file of millions of short lines costs no more than
+// its bytes.
+type lineScanner struct {
+	src   string // one copy of the source; every line's text is a slice of it
+	off   int    // start of the next line
+	after int    // start of the line after it, once peeked
+	num   int    // number of the next line
+	done  bool
 }
 
-// nextInstruction gathers the logical instruction that starts at or after
-// lines[i], skipping comments and blank lines; it returns nil at the end.
-func nextInstruction(lines []line, i int, escape byte) (*instruction, int) {
+func newLineScanner(src []byte) *lineScanner { return &lineScanner{src: string(src), num: 1} }
+
+// peek returns the next line without consuming it; false at the end. An
+// empty source is one empty line; a final newline ends the last line.
+func (sc *lineScanner) peek() (line, bool) {
+	if sc.done {
+		return line{}, false
+	}
+	end, after := len(sc.src), len(sc.src)
+	if i := strings.IndexByte(sc.src[sc.off:], '\n'); i >= 0 {
+		end, after = sc.off+i, sc.off+i+1
+	}
+	sc.after = after
+	cend := end
+	if cend > sc.off && sc.src[cend-1] == '\r' {
+		cend--
+	}
+	return line{num: sc.num, start: sc.off, end: cend, text: sc.src[sc.off:cend]}, true
+}
+
+// next returns the next line and consumes it.
+func (sc *lineScanner) next() (line, bool) {
+	l, ok := sc.peek()
+	if ok {
+		sc.off, sc.num, sc.done = sc.after, sc.num+1, sc.after >= len(sc.src)
+	}
+	return l, ok
+}
+
+// instruction is one logical instruction: its text with continuations
+// joined, and where each piece of it came from in the source.
+type instruction struct {
+	first, last int // 1-based line numbers
+	text        string
+	pieces      []piece // in order of at
+}
+
+// piece is a run of an instruction's text copied from one line: text[at:]
+// starts at byte src of the source.
+type piece struct{ at, src int }
+
+// offset is the source offset of byte k of the instruction's text.
+func (ins *instruction) offset(k int) int {
+	i := sort.Search(len(ins.pieces), func(i int) bool { return ins.pieces[i].at > k }) - 1
+	return ins.pieces[i].src + k - ins.pieces[i].at
+}
+
+// nextInstruction gathers the logical instruction that starts at the next
+// line or after, skipping comments and blank lines; it returns nil at the
+// end. Joining is linear in the instruction's length, however many lines
+// it spans.
+func nextInstruction(sc *lineScanner, escape byte) *instruction {
 	var ins *instruction
-	for ; i < len(lines); i++ {
-		l := lines[i]
+	var text strings.Builder
+	defer func() {
+		if ins != nil {
+			ins.text = text.String()
+		}
+	}()
+	for {
+		l, ok := sc.next()
+		if !ok {
+			return ins
+		}
 		trimmed := strings.TrimLeft(l.text, " \t")
 		if trimmed == "" || trimmed[0] == '#' {
 			// A comment or blank line: skipped, also inside a continuation.
@@ -51,7 +98,7 @@ func nextInstruction(lines []line, i int, escape byte) (*instruction, int) {
 		ins.last = l.num
 		lead := len(l.text) - len(trimmed)
 		content := l.text
-		if len(ins.text) == 0 {
+		if text.Len() == 0 {
 			content = trimmed
 		} else {
 			lead = 0
@@ -61,15 +108,14 @@ func nextInstruction(lines []line, i int, escape byte) (*instruction, int) {
 		if cont {
 			content = body[:len(body)-1]
 		}
-		for k := 0; k < len(content); k++ {
-			ins.offsets = append(ins.offsets, l.start+lead+k)
+		if content != "" {
+			ins.pieces = append(ins.pieces, piece{at: text.Len(), src: l.start + lead})
 		}
-		ins.text += content
+		text.WriteString(content)
 		if !cont {
-			return ins, i + 1
+			return ins
 		}
 	}
-	return ins, i
 }
 
 // field is a whitespace-separated word of an instruction and its position.

@@ -59,7 +59,8 @@ func (c *Client) Repo(r reference.Reference) (name.Repository, error) {
 	return r.RepositoryName(c.nameOptions(r.Registry())...)
 }
 
-// WithJobs returns a copy of c that moves n blobs at once (n < 1 keeps c's).
+// WithJobs returns a copy of c that moves n blobs at once (n < 1 keeps c's;
+// a new Client moves DefaultJobs).
 func (c *Client) WithJobs(n int) *Client {
 	cc := *c
 	if n > 0 {

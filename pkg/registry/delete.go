@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +23,13 @@ type DeleteOptions struct {
 	// Force lets a tag whose manifest other tags share be deleted by digest
 	// on a registry that cannot delete tags, removing those tags too.
 	Force bool
+	// AlongWith names the other tags that may go with the manifest when a
+	// tag can only be deleted by digest (those of a retention plan that
+	// deletes them all); any other tag sharing it refuses as without Force.
+	AlongWith []string
+	// IfDigest, if set, deletes a tag only while it still points at this
+	// digest (what a plan was made from): ErrTagMoved otherwise.
+	IfDigest string
 }
 
 // DeleteAction is what happened (or, in a dry run, would happen) to one
@@ -36,6 +44,9 @@ type DeleteAction struct {
 // ErrSharedManifest: a tag cannot be deleted alone and its manifest has
 // other tags; Force deletes them all.
 var ErrSharedManifest = errors.New("manifest has other tags")
+
+// ErrTagMoved: the tag no longer points at DeleteOptions.IfDigest.
+var ErrTagMoved = errors.New("tag moved")
 
 // Delete removes what r names, and nothing more.
 //
@@ -79,6 +90,15 @@ func (s *session) deleteDigest(ctx context.Context, d name.Digest, dryRun bool) 
 // deleteTag deletes tag t alone, falling back to its digest only when that
 // takes no other tag with it (or force).
 func (s *session) deleteTag(ctx context.Context, t name.Tag, opts DeleteOptions) ([]DeleteAction, error) {
+	if opts.IfDigest != "" {
+		mh, err := s.head(ctx, t.TagStr())
+		if err != nil {
+			return nil, err
+		}
+		if mh.Digest.String() != opts.IfDigest {
+			return nil, fmt.Errorf("%s now points at %s, not %s: %w", t.Name(), mh.Digest, opts.IfDigest, ErrTagMoved)
+		}
+	}
 	if opts.DryRun {
 		if _, err := s.head(ctx, t.TagStr()); err != nil {
 			return nil, err
@@ -103,7 +123,7 @@ func (s *session) deleteTag(ctx context.Context, t name.Tag, opts DeleteOptions)
 	if err != nil {
 		return nil, fmt.Errorf("%s cannot delete tags alone and the other tags of %s cannot be checked: %w", s.host, dig, err)
 	}
-	if len(others) > 0 && !opts.Force {
+	if len(others) > 0 && !opts.Force && !subset(others, opts.AlongWith) {
 		if deleteDisabled(tagErr) {
 			// 405/UNSUPPORTED for the tag may mean deletion is off
 			// altogether: ask about a digest no manifest can have, so the
@@ -226,6 +246,16 @@ func (s *session) tagsPointingTo(ctx context.Context, digest, except string) ([]
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// subset reports whether every one of tags is in of.
+func subset(tags, of []string) bool {
+	for _, t := range tags {
+		if !slices.Contains(of, t) {
+			return false
+		}
+	}
+	return true
 }
 
 // untagActions names tags of repo as untag actions.

@@ -242,3 +242,39 @@ func TestDeleteMissingAndDisabled(t *testing.T) {
 		t.Errorf("dry run: %+v, %v, deletes %v", acts, err, d.deletes[n:])
 	}
 }
+
+// TestDeleteAlongWithAndIfDigest: on a registry that deletes only by
+// digest, a tag goes with the siblings it is allowed to take and refuses
+// with any other; IfDigest refuses a tag that moved since the plan.
+func TestDeleteAlongWithAndIfDigest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d, srv := newDigestOnly(t)
+	d.tagStatus = http.StatusMethodNotAllowed
+	host := hostOf(srv)
+	d.put("shared", "old", "older", "kept")
+	c := newTestClient(t)
+
+	_, err := c.Delete(ctx, mustRef(t, host+"/r:old"), DeleteOptions{AlongWith: []string{"older"}})
+	if !errors.Is(err, ErrSharedManifest) || !strings.Contains(err.Error(), "kept") {
+		t.Fatalf("a sibling outside AlongWith: %v", err)
+	}
+	_, err = c.Delete(ctx, mustRef(t, host+"/r:old"), DeleteOptions{IfDigest: "sha256:" + strings.Repeat("0", 64)})
+	if !errors.Is(err, ErrTagMoved) {
+		t.Fatalf("moved tag: %v", err)
+	}
+	if got := strings.Join(d.tagList(), ","); got != "kept,old,older" {
+		t.Fatalf("tags after refusals: %s", got)
+	}
+	other := d.put("other", "solo", "twin")
+	acts, err := c.Delete(ctx, mustRef(t, host+"/r:solo"), DeleteOptions{AlongWith: []string{"twin"}, IfDigest: other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(acts) != 3 || acts[2].Ref != host+"/r@"+other {
+		t.Errorf("actions: %+v", acts)
+	}
+	if got := strings.Join(d.tagList(), ","); got != "kept,old,older" {
+		t.Errorf("tags left: %s", got)
+	}
+}

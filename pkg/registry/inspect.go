@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	"github.com/ctl-dev/ctl/pkg/artifact"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -20,6 +21,14 @@ type Inspection struct {
 	MediaType string `json:"mediaType"`
 	// Digest is the manifest's digest.
 	Digest string `json:"digest"`
+	// ArtifactType is set for an artifact (a signature, an SBOM...): the
+	// manifest's artifactType, or its config's media type when that is not
+	// an image config. Empty for an image.
+	ArtifactType string `json:"artifactType,omitempty"`
+	// Subject is the digest of the manifest this one refers to, if any.
+	Subject string `json:"subject,omitempty"`
+	// ConfigMediaType is the media type of an image's or artifact's config.
+	ConfigMediaType string `json:"configMediaType,omitempty"`
 	// Manifests are the children of an index.
 	Manifests []IndexEntry `json:"manifests,omitempty"`
 	// Platform is an image's "os/arch[/variant]" from its config.
@@ -70,6 +79,10 @@ func (c *Client) Inspect(ctx context.Context, r reference.Reference, platform *v
 		if err != nil {
 			return nil, fmt.Errorf("parsing index %s: %w", ref, err)
 		}
+		in.ArtifactType = idx.ArtifactType
+		if idx.Subject != nil {
+			in.Subject = idx.Subject.Digest.String()
+		}
 		for _, d := range idx.Manifests {
 			e := IndexEntry{Digest: d.Digest.String(), MediaType: string(d.MediaType), Size: d.Size}
 			if d.Platform != nil {
@@ -85,11 +98,15 @@ func (c *Client) Inspect(ctx context.Context, r reference.Reference, platform *v
 		return nil, fmt.Errorf("parsing manifest %s: %w", ref, err)
 	}
 	in.TotalSize = mf.Config.Size
+	in.ArtifactType, in.ConfigMediaType = artifact.Type(mf), string(mf.Config.MediaType)
+	if mf.Subject != nil {
+		in.Subject = mf.Subject.Digest.String()
+	}
 	for _, l := range mf.Layers {
 		in.Layers = append(in.Layers, LayerInfo{Digest: l.Digest.String(), MediaType: string(l.MediaType), Size: l.Size})
 		in.TotalSize += l.Size
 	}
-	if !mf.Config.MediaType.IsConfig() {
+	if in.ArtifactType != "" {
 		return in, nil // an artifact: no image config to read
 	}
 	cfg, err := s.config(ctx, mf.Config)

@@ -31,6 +31,19 @@ type listPage struct {
 // paginate GETs first and then every page its Link headers name, handing
 // each page to visit.
 func (s *session) paginate(ctx context.Context, first *url.URL, visit func(*listPage)) error {
+	return s.pages(ctx, first, func(u *url.URL, _ *http.Response, b []byte) error {
+		var p listPage
+		if err := json.Unmarshal(b, &p); err != nil {
+			return fmt.Errorf("decoding %s: %w", u.Redacted(), err)
+		}
+		visit(&p)
+		return nil
+	})
+}
+
+// pages GETs first and then every page its Link headers name, each body
+// bounded, handing each one (with its URL and response) to visit.
+func (s *session) pages(ctx context.Context, first *url.URL, visit func(*url.URL, *http.Response, []byte) error) error {
 	limit := maxPages
 	if s.pageCap > 0 {
 		limit = s.pageCap
@@ -55,11 +68,9 @@ func (s *session) paginate(ctx context.Context, first *url.URL, visit func(*list
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", next.Redacted(), err)
 		}
-		var p listPage
-		if err := json.Unmarshal(b, &p); err != nil {
-			return fmt.Errorf("decoding %s: %w", next.Redacted(), err)
+		if err := visit(next, resp, b); err != nil {
+			return err
 		}
-		visit(&p)
 		link, err := nextLink(resp, next)
 		if err != nil {
 			return err

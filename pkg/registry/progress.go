@@ -1,6 +1,9 @@
 package registry
 
 import (
+	"encoding/hex"
+	"fmt"
+	"hash"
 	"io"
 	"sync"
 
@@ -51,19 +54,38 @@ func serialized(f ProgressFunc) ProgressFunc {
 	}
 }
 
-// countingReader reports the bytes read through it as BlobProgress events.
-type countingReader struct {
+// blobReader reads the body of the blob want describes: it reports the
+// bytes read so far to report and the clean end to eof (both may be nil),
+// and with h set fails the read that ends a body whose size or digest is
+// not want's, and any read past want's size. A blob going into a sink that
+// checks it as it writes (the store) is read without h: hashing it twice
+// would only double the CPU a pull costs.
+type blobReader struct {
 	rc     io.ReadCloser
-	done   int64
+	want   v1.Descriptor
+	h      hash.Hash
+	n      int64
 	report func(done int64)
-	eof    func() // called once when the reader ends cleanly; may be nil
+	eof    func()
 }
 
-func (r *countingReader) Read(p []byte) (int, error) {
+func (r *blobReader) Read(p []byte) (int, error) {
 	n, err := r.rc.Read(p)
-	if n > 0 {
-		r.done += int64(n)
-		r.report(r.done)
+	r.n += int64(n)
+	if r.h != nil {
+		r.h.Write(p[:n])
+		if r.n > r.want.Size {
+			return n, fmt.Errorf("%w: blob %s is longer than its %d bytes", ErrDigestMismatch, r.want.Digest, r.want.Size)
+		}
+		if err == io.EOF {
+			got := "sha256:" + hex.EncodeToString(r.h.Sum(nil))
+			if r.n != r.want.Size || got != r.want.Digest.String() {
+				return n, fmt.Errorf("%w: blob %s: got %d bytes of digest %s, want %d bytes", ErrDigestMismatch, r.want.Digest, r.n, got, r.want.Size)
+			}
+		}
+	}
+	if n > 0 && r.report != nil {
+		r.report(r.n)
 	}
 	if err == io.EOF && r.eof != nil {
 		r.eof()
@@ -72,4 +94,4 @@ func (r *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (r *countingReader) Close() error { return r.rc.Close() }
+func (r *blobReader) Close() error { return r.rc.Close() }

@@ -3,10 +3,10 @@ package registry
 import (
 	"context"
 	"fmt"
-	"io"
 	"runtime"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/artifact"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -50,6 +50,9 @@ type PullResult struct {
 	Image v1.Hash
 	// UpToDate is true when the store had that image under Ref already.
 	UpToDate bool
+	// ArtifactType is set when what was pulled is an artifact (a signature,
+	// an SBOM...), not an image: artifact.Type of its manifest.
+	ArtifactType string
 }
 
 // DefaultPlatform is this machine's platform, as docker picks it: the
@@ -175,7 +178,11 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	if err != nil {
 		return nil, wrap(err)
 	}
-	res := &PullResult{Ref: ref, Digest: digest, Image: imgDigest}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, wrap(err)
+	}
+	res := &PullResult{Ref: ref, Digest: digest, Image: imgDigest, ArtifactType: artifact.Type(m)}
 	if have, ok := sink.Resolve(ref); ok && have == imgDigest {
 		if complete, err := hasAll(img, sink); err == nil && complete {
 			res.UpToDate = true
@@ -188,13 +195,14 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	// The store asks for the config after the layers; fetch it (ggcr
 	// caches it) while they stream, so it costs no round trip at the end.
 	go func() { _, _ = img.RawConfigFile() }()
-	watched, err := watch(img, sink, serialized(opts.Progress), func(h v1.Hash) (io.ReadCloser, error) {
-		return s.getBlob(ctx, h)
-	})
-	if err != nil {
-		return nil, wrap(err)
+	progress := serialized(opts.Progress)
+	s.layerProgress = progress
+	for _, d := range m.Layers {
+		if sink.HasBlob(d.Digest) {
+			progress(Event{Kind: BlobExists, Digest: d.Digest, Size: d.Size, Layer: true})
+		}
 	}
-	if err := sink.WriteImage(ctx, watched, ref, digest); err != nil {
+	if err := sink.WriteImage(ctx, img, ref, digest); err != nil {
 		return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
 	}
 	return res, nil

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"time"
 
 	ctltransport "github.com/ctl-dev/ctl/pkg/registry/transport"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -188,9 +186,13 @@ func (p *pusher) blobFuture(ctx context.Context, desc v1.Descriptor, layer bool,
 	})
 }
 
-// sendBlob HEADs the blob, then mounts or uploads it; a whole upload is
-// retried when the connection breaks or the registry fails transiently.
+// sendBlob HEADs the blob, then mounts or uploads it. Its requests share
+// one retry budget: the transport retries each as the policy allows, and
+// an upload whose session the registry lost (or spoilt with what a cut
+// body left in it) is started again on a new session, within the same
+// budget, never after the transport has given up.
 func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, open func() (io.ReadCloser, error)) (bool, error) {
+	ctx, budget := ctltransport.WithBudget(ctx)
 	ev := Event{Digest: desc.Digest, Size: desc.Size, Layer: layer}
 	ok, err := p.s.headBlob(ctx, desc.Digest)
 	if err != nil {
@@ -211,13 +213,7 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 	if from == p.s.repo {
 		from = ""
 	}
-	var lastErr error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		if attempt > 0 {
-			if err := ctltransport.Sleep(ctx, backoff(attempt)); err != nil {
-				return false, err
-			}
-		}
+	for {
 		loc, err := p.s.startUpload(ctx, desc.Digest, from)
 		if err != nil && from != "" && ctx.Err() == nil {
 			// Some registries refuse a mount outright; upload instead.
@@ -239,7 +235,7 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 			if err != nil {
 				return nil, err
 			}
-			return &countingReader{rc: rc, report: func(done int64) {
+			return &blobReader{rc: rc, report: func(done int64) {
 				p.progress(Event{Kind: BlobProgress, Digest: desc.Digest, Size: desc.Size, Done: done, Layer: layer})
 			}}, nil
 		}
@@ -250,43 +246,30 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 			return false, nil
 		}
 		p.s.cancelUpload(loc)
-		if ctx.Err() != nil {
-			return false, ctx.Err()
-		}
-		if !temporary(err) {
+		if !sessionLost(err) {
 			return false, err
 		}
-		lastErr = err
-	}
-	return false, lastErr
-}
-
-// temporary reports whether a failed upload is worth starting again from a
-// new session: anything but a refusal (401, 403, 404), a cancellation or
-// content that does not match its digest (the source would send it again).
-// The transport has retried single requests already; what remains is an
-// upload session the registry lost or a body cut midway, which only a
-// fresh POST and PUT can redo.
-func temporary(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrDigestMismatch) {
-		return false
-	}
-	var te *transport.Error
-	if errors.As(err, &te) {
-		switch te.StatusCode {
-		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed:
-			return false
+		if err := budget.Retry(ctx, p.s.host, err); err != nil {
+			return false, err
 		}
 	}
-	return true
 }
 
-// maxAttempts bounds how often one whole blob upload is started again
-// when it fails in a way the transport could not retry by itself (a
-// session the registry lost, a body cut midway).
-const maxAttempts = 3
-
-// backoff is the pause before starting a failed blob upload again.
-func backoff(attempt int) time.Duration {
-	return time.Duration(1<<attempt) * 100 * time.Millisecond
+// sessionLost reports whether a failed upload is worth a new session: the
+// registry no longer knows the session (BLOB_UPLOAD_UNKNOWN), or refused
+// what it holds (BLOB_UPLOAD_INVALID, DIGEST_INVALID: part of a body cut
+// midway, then the whole body again). Every other failure either was
+// retried by the transport already or would fail the same way again.
+func sessionLost(err error) bool {
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return false
+	}
+	for _, d := range te.Errors {
+		switch d.Code {
+		case transport.BlobUploadUnknownErrorCode, transport.BlobUploadInvalidErrorCode, transport.DigestInvalidErrorCode:
+			return true
+		}
+	}
+	return false
 }

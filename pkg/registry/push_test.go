@@ -97,11 +97,11 @@ func seeded(t *testing.T, size, n int64) (*fakeRegistry, *Client, reference.Refe
 
 func newShareClient(t *testing.T) *Client {
 	t.Helper()
-	c, err := New(WithJobs(8))
+	c, err := New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return c.WithJobs(8)
 }
 
 func TestPushAllTagsThenAgain(t *testing.T) {

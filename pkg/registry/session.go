@@ -43,7 +43,6 @@ type session struct {
 	host   string
 	scheme string
 	repo   string // repository path, "" for registry-wide sessions
-	retry  ctltransport.RetryPolicy
 
 	mu       sync.Mutex
 	client   *http.Client  // the client to use once decided
@@ -52,6 +51,12 @@ type session struct {
 	authed   *http.Client
 	authErr  error
 	cancel   context.CancelFunc // stops the authentication when not needed
+
+	// layerProgress, set by a pull, receives the progress of the layer
+	// bodies read through the session's images. Those bodies go into a
+	// sink that checks each against its digest and size as it writes it,
+	// so they are not hashed here as well.
+	layerProgress ProgressFunc
 
 	// pageCap overrides maxPages (tests).
 	pageCap int
@@ -69,7 +74,7 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 	// schemes and redirects and logs; only the User-Agent is added here, as
 	// go-containerregistry's remote package does.
 	base := transport.NewUserAgent(c.transport, c.userAgent)
-	s := &session{host: reg.RegistryStr(), scheme: reg.Scheme(), repo: repo, retry: c.retry}
+	s := &session{host: reg.RegistryStr(), scheme: reg.Scheme(), repo: repo}
 	build := func(ctx context.Context) (*http.Client, error) {
 		rt, err := transport.NewWithContext(ctx, reg, auth, base, scopes)
 		if err != nil {

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"sync"
 
@@ -107,7 +105,8 @@ func (i *sessionImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error)
 }
 
 // sessionLayer is a layer of a sessionImage, its body checked against its
-// digest and size as it is read.
+// digest and size as it is read, unless the session reports layer progress
+// for a pull (see session.layerProgress).
 type sessionLayer struct {
 	s    *session
 	ctx  context.Context
@@ -123,32 +122,17 @@ func (l *sessionLayer) Compressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &verifyingReader{rc: rc, want: l.desc, h: sha256.New()}, nil
-}
-
-// verifyingReader fails the read that ends a body whose size or sha256
-// digest is not the descriptor's, and a body longer than it says.
-type verifyingReader struct {
-	rc   io.ReadCloser
-	want v1.Descriptor
-	h    hash.Hash
-	n    int64
-}
-
-func (r *verifyingReader) Read(p []byte) (int, error) {
-	n, err := r.rc.Read(p)
-	r.h.Write(p[:n])
-	r.n += int64(n)
-	if r.n > r.want.Size {
-		return n, fmt.Errorf("%w: blob %s is longer than its %d bytes", ErrDigestMismatch, r.want.Digest, r.want.Size)
+	progress := l.s.layerProgress
+	if progress == nil {
+		return &blobReader{rc: rc, want: l.desc, h: sha256.New()}, nil
 	}
-	if err == io.EOF {
-		got := "sha256:" + hex.EncodeToString(r.h.Sum(nil))
-		if r.n != r.want.Size || got != r.want.Digest.String() {
-			return n, fmt.Errorf("%w: blob %s: got %d bytes of digest %s, want %d bytes", ErrDigestMismatch, r.want.Digest, r.n, got, r.want.Size)
-		}
-	}
-	return n, err
+	ev := Event{Kind: BlobStarted, Digest: l.desc.Digest, Size: l.desc.Size, Layer: true}
+	progress(ev)
+	return &blobReader{rc: rc, want: l.desc, report: func(done int64) {
+		ev.Kind, ev.Done = BlobProgress, done
+		progress(ev)
+	}, eof: func() {
+		ev.Kind, ev.Done = BlobDone, l.desc.Size
+		progress(ev)
+	}}, nil
 }
-
-func (r *verifyingReader) Close() error { return r.rc.Close() }

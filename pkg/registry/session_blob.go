@@ -40,11 +40,12 @@ func (s *session) headBlob(ctx context.Context, h v1.Hash) (bool, error) {
 // mid-body is resumed with a Range request from the byte reached, as
 // docker does: a flaky network costs the bytes in flight, not the blob.
 func (s *session) getBlob(ctx context.Context, h v1.Hash) (io.ReadCloser, error) {
+	ctx, budget := ctltransport.WithBudget(ctx)
 	body, err := s.getBlobFrom(ctx, h, 0)
 	if err != nil {
 		return nil, err
 	}
-	return &resumingBody{s: s, ctx: ctx, h: h, body: body, backoff: s.retry.Backoff}, nil
+	return &resumingBody{s: s, ctx: ctx, budget: budget, h: h, body: body}, nil
 }
 
 // getBlobFrom GETs blob h from byte off on: a 206 must start there, and
@@ -93,23 +94,22 @@ func contentRangeStart(cr string) int64 {
 
 // resumingBody reads a blob, opening it again from the byte reached when
 // the connection fails mid-body (a reset, an early close, a stall past the
-// idle timeout), with the retry policy's backoff and at most its attempts
-// in all.
+// idle timeout), within the blob's one retry budget: the GETs that resume
+// it and their own retries share it.
 type resumingBody struct {
-	s        *session
-	ctx      context.Context
-	h        v1.Hash
-	body     io.ReadCloser
-	off      int64 // bytes read
-	attempts int   // opens after the first
-	backoff  time.Duration
+	s      *session
+	ctx    context.Context
+	budget *ctltransport.Budget
+	h      v1.Hash
+	body   io.ReadCloser
+	off    int64 // bytes read
 }
 
 func (b *resumingBody) Read(p []byte) (int, error) {
 	for {
 		n, err := b.body.Read(p)
 		b.off += int64(n)
-		if err == nil || err == io.EOF || b.ctx.Err() != nil || !ctltransport.Retryable(err) || b.attempts+1 >= b.s.retry.Attempts {
+		if err == nil || err == io.EOF || b.ctx.Err() != nil || !ctltransport.Retryable(err) {
 			return n, err
 		}
 		if err := b.resume(err); err != nil {
@@ -123,11 +123,9 @@ func (b *resumingBody) Read(p []byte) (int, error) {
 
 func (b *resumingBody) resume(cause error) error {
 	b.body.Close()
-	b.attempts++
-	if err := ctltransport.Sleep(b.ctx, b.backoff); err != nil {
+	if err := b.budget.Retry(b.ctx, b.s.host, cause); err != nil {
 		return err
 	}
-	b.backoff = min(2*b.backoff, b.s.retry.MaxBackoff)
 	body, err := b.s.getBlobFrom(b.ctx, b.h, b.off)
 	if err != nil {
 		return fmt.Errorf("blob %s cut at byte %d (%v), then: %w", b.h, b.off, cause, err)

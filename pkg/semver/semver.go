@@ -17,6 +17,8 @@
 // A "+" cannot appear in an image tag, so tags spell build metadata with "_"
 // instead (the convention Helm uses for OCI tags): Tag turns "+" into "_" and
 // ParseTag reads it back.
+//
+// ParseRange reads version ranges (">=2.1 <3", "~2.1", "^2"); see Range.
 package semver
 
 import (

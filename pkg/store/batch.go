@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/ctl-dev/ctl/pkg/bounded"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -55,7 +56,7 @@ func (b *batch) read(h v1.Hash, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(data)) > max {
-		return nil, invalid("blob %s is larger than %d bytes", h, max)
+		return nil, invalid("blob %s is larger than the limit of %s", h, bounded.FormatSize(max))
 	}
 	return data, nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/ctl-dev/ctl/pkg/bounded"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -274,7 +275,7 @@ func (s *Store) readBlob(h v1.Hash, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%w: blob %s is larger than %d bytes", ErrInvalidInput, h, max)
+		return nil, fmt.Errorf("%w: blob %s is larger than the limit of %s", ErrInvalidInput, h, bounded.FormatSize(max))
 	}
 	return b, nil
 }

@@ -44,6 +44,10 @@ type Entry struct {
 	// when that is not Digest: the index the stored platform image was
 	// picked from. Zero otherwise (the reference's digest is Digest).
 	RepoDigest v1.Hash
+	// ArtifactType is set when the entry is an artifact (a signature, an
+	// SBOM...), not an image: artifact.Type of its manifest. It is kept as
+	// the artifactType of its index.json descriptor.
+	ArtifactType string
 }
 
 // Reference parses e.Ref; ok is false for an untagged entry.
@@ -73,12 +77,14 @@ func (e Entry) answers(digest string) bool {
 // IsIndex reports whether the entry is an image index (several platforms).
 func (e Entry) IsIndex() bool { return e.MediaType.IsIndex() }
 
-func entryOf(d v1.Descriptor) Entry { return entryFrom(d.MediaType, d.Digest, d.Annotations) }
+func entryOf(d v1.Descriptor) Entry {
+	return entryFrom(d.MediaType, d.Digest, d.ArtifactType, d.Annotations)
+}
 
 // entryFrom decodes an index.json entry from its annotations: the one
 // decoder of entryOf and of List's lean path.
-func entryFrom(mt types.MediaType, digest v1.Hash, a map[string]string) Entry {
-	e := Entry{Ref: a[AnnotationRef], Digest: digest, MediaType: mt, ID: digest}
+func entryFrom(mt types.MediaType, digest v1.Hash, artifactType string, a map[string]string) Entry {
+	e := Entry{Ref: a[AnnotationRef], Digest: digest, MediaType: mt, ID: digest, ArtifactType: artifactType}
 	if c := a[annotationConfig]; c != "" {
 		e.ID = parseHash(c)
 	}
@@ -101,7 +107,7 @@ func (e Entry) descriptor(manifestSize int64) v1.Descriptor {
 			a[annotationRepoDigest] = e.RepoDigest.String()
 		}
 	}
-	return v1.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: manifestSize, Annotations: a}
+	return v1.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: manifestSize, Annotations: a, ArtifactType: e.ArtifactType}
 }
 
 // refKey is the form a reference is stored under: name:tag, or name@digest
@@ -239,9 +245,10 @@ func maps(m map[string]string) map[string]string {
 // takes a few milliseconds).
 type leanIndex struct {
 	Manifests []struct {
-		MediaType   types.MediaType   `json:"mediaType"`
-		Digest      string            `json:"digest"`
-		Annotations map[string]string `json:"annotations"`
+		MediaType    types.MediaType   `json:"mediaType"`
+		Digest       string            `json:"digest"`
+		ArtifactType string            `json:"artifactType"`
+		Annotations  map[string]string `json:"annotations"`
 	} `json:"manifests"`
 }
 
@@ -258,7 +265,7 @@ func (s *Store) List() ([]Entry, error) {
 	}
 	out := make([]Entry, 0, len(im.Manifests))
 	for _, d := range im.Manifests {
-		out = append(out, entryFrom(d.MediaType, parseHash(d.Digest), d.Annotations))
+		out = append(out, entryFrom(d.MediaType, parseHash(d.Digest), d.ArtifactType, d.Annotations))
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"github.com/ctl-dev/ctl/pkg/artifact"
 	"runtime"
 	"slices"
 	"time"
@@ -26,6 +27,12 @@ type ImageInfo struct {
 	Size         int64         `json:"Size"`
 	RootFS       RootFS        `json:"RootFS"`
 	Descriptor   v1.Descriptor `json:"Descriptor"`
+	// ArtifactType is set for an artifact (a signature, an SBOM...), not
+	// an image; Subject is the digest of the manifest it refers to, and
+	// ConfigMediaType its config's media type. docker has no such keys.
+	ArtifactType    string `json:"ArtifactType,omitempty"`
+	Subject         string `json:"Subject,omitempty"`
+	ConfigMediaType string `json:"ConfigMediaType,omitempty"`
 }
 
 // RootFS lists an image's layers by diff ID, as docker inspect does.
@@ -66,6 +73,18 @@ func (s *Store) Inspect(e Entry) (*ImageInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	info.ArtifactType, info.ConfigMediaType = artifact.Type(m), string(m.Config.MediaType)
+	if m.Subject != nil {
+		info.Subject = m.Subject.Digest.String()
+	}
+	info.RootFS.Layers = []v1.Hash{}
+	if info.ArtifactType != "" {
+		return info, nil // its config, if any, is not an image config
+	}
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
@@ -75,9 +94,9 @@ func (s *Store) Inspect(e Entry) (*ImageInfo, error) {
 	info.Author = cf.Author
 	info.Config = cf.Config
 	info.Architecture, info.Variant, info.Os, info.OsVersion = cf.Architecture, cf.Variant, cf.OS, cf.OSVersion
-	info.RootFS = RootFS{Type: cf.RootFS.Type, Layers: cf.RootFS.DiffIDs}
-	if info.RootFS.Layers == nil {
-		info.RootFS.Layers = []v1.Hash{}
+	info.RootFS.Type = cf.RootFS.Type
+	if cf.RootFS.DiffIDs != nil {
+		info.RootFS.Layers = cf.RootFS.DiffIDs
 	}
 	return info, nil
 }

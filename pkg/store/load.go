@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/ctl-dev/ctl/pkg/bounded"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -50,7 +51,7 @@ func (s *Store) Load(ctx context.Context, path string) ([]Entry, error) {
 		defer d.close()
 		return s.load(d, b, path)
 	}
-	f, err := os.Open(path)
+	f, _, err := bounded.Open(path)
 	if err != nil {
 		return nil, invalid("reading %s: %v", path, unwrapPathErr(err))
 	}
@@ -143,6 +144,19 @@ func (s *Store) importArchive(src source, b *batch) ([]pending, error) {
 		}
 		if err := json.Unmarshal(b, &dockerManifest); err != nil {
 			return nil, invalid("manifest.json is malformed: %v", err)
+		}
+	}
+	if src.has(layoutFile) {
+		// Only checked: an OCI layout's marker must be what it says.
+		b, err := src.read(layoutFile, maxManifest)
+		if err != nil {
+			return nil, err
+		}
+		var l struct {
+			Version string `json:"imageLayoutVersion"`
+		}
+		if err := json.Unmarshal(b, &l); err != nil || l.Version == "" {
+			return nil, invalid("%s is not an OCI layout marker", layoutFile)
 		}
 	}
 	if src.has("index.json") {

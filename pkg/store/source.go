@@ -11,6 +11,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/bounded"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -190,7 +191,7 @@ func (t *tarSource) read(name string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	if m.size > max {
-		return nil, invalid("%s is larger than %d bytes", name, max)
+		return nil, invalid("%s is larger than the limit of %s", name, bounded.FormatSize(max))
 	}
 	switch {
 	case m.tmp != nil && !m.stored:
@@ -264,30 +265,23 @@ func (s *Store) openDir(ctx context.Context, dir string, b *batch) (*dirSource, 
 }
 
 func (d *dirSource) open(name string) (*os.File, int64, error) {
-	f, err := d.root.Open(name)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, 0, invalid("the layout has no %s", name)
-		}
+	f, size, err := bounded.OpenIn(d.root, name)
+	var be *bounded.Error
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, 0, invalid("the layout has no %s", name)
+	case errors.As(err, &be):
+		return nil, 0, invalid("%s in %s is %s, not a regular file", name, d.root.Name(), be.Kind)
+	case err != nil:
 		return nil, 0, invalid("opening %s: %v", name, err)
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, invalid("opening %s: %v", name, err)
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, 0, invalid("%s is not a regular file", name)
-	}
-	return f, fi.Size(), nil
+	return f, size, nil
 }
 
+// has tells whether name exists; one that is not a regular file is then
+// refused by read or store, by name.
 func (d *dirSource) has(name string) bool {
-	f, _, err := d.open(name)
-	if err == nil {
-		f.Close()
-	}
+	_, err := d.root.Lstat(name)
 	return err == nil
 }
 
@@ -298,7 +292,7 @@ func (d *dirSource) read(name string, max int64) ([]byte, error) {
 	}
 	defer f.Close()
 	if size > max {
-		return nil, invalid("%s is larger than %d bytes", name, max)
+		return nil, invalid("%s is larger than the limit of %s", name, bounded.FormatSize(max))
 	}
 	return io.ReadAll(io.LimitReader(f, max))
 }

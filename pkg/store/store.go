@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Layout of a store directory. The directory is a valid OCI image layout
@@ -27,26 +25,7 @@ const (
 // several goroutines and several processes at once.
 type Store struct {
 	dir      string
-	progress func(Progress)
 	parallel int // layers written at once; 0: defaultParallelBlobs
-}
-
-// Progress is one event of a layer written by WriteImage or WriteIndex.
-type Progress struct {
-	Digest   v1.Hash // the layer
-	Size     int64   // its size from the manifest
-	Done     int64   // bytes written so far
-	Exists   bool    // the store already had it: nothing was read
-	Complete bool    // verified and visible
-}
-
-// WithProgress returns a Store like s whose WriteImage and WriteIndex report
-// each layer's progress to fn (called from several goroutines, as bytes
-// arrive; throttle in fn if needed).
-func (s *Store) WithProgress(fn func(Progress)) *Store {
-	c := *s
-	c.progress = fn
-	return &c
 }
 
 // WithParallelBlobs returns a Store like s whose WriteImage and WriteIndex
@@ -62,12 +41,6 @@ func (s *Store) parallelBlobs() int {
 		return defaultParallelBlobs
 	}
 	return s.parallel
-}
-
-func (s *Store) report(p Progress) {
-	if s.progress != nil {
-		s.progress(p)
-	}
 }
 
 // DefaultDir is where the store lives when --store is not given:

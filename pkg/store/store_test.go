@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
@@ -346,34 +345,6 @@ func TestWriteImageCancelled(t *testing.T) {
 	}
 	if all, _ := s.List(); len(all) != 0 {
 		t.Fatalf("cancelled write visible: %+v", all)
-	}
-}
-
-func TestWriteProgress(t *testing.T) {
-	t.Parallel()
-	s := newStore(t)
-	img := randomImage(t, 3<<20, 2)
-	var mu sync.Mutex
-	done := map[v1.Hash]Progress{}
-	ps := s.WithProgress(func(p Progress) { mu.Lock(); done[p.Digest] = p; mu.Unlock() })
-	if _, err := ps.WriteImage(context.Background(), img, ref(t, "a")); err != nil {
-		t.Fatal(err)
-	}
-	ls, _ := img.Layers()
-	for _, l := range ls {
-		d, _ := l.Digest()
-		size, _ := l.Size()
-		if p := done[d]; !p.Complete || p.Exists || p.Done != size {
-			t.Errorf("layer %s: last event %+v", d, p)
-		}
-	}
-	if _, err := ps.WriteImage(context.Background(), img, ref(t, "b")); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range done {
-		if !p.Exists {
-			t.Errorf("second write: %+v, want Exists", p)
-		}
 	}
 }
 

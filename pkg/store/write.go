@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"github.com/ctl-dev/ctl/pkg/artifact"
 	"io"
 	"os"
 	"sync"
@@ -133,7 +134,6 @@ func (w *writer) image(img v1.Image) (Entry, int64, error) {
 	for i, l := range layers {
 		desc := m.Layers[i]
 		if w.s.HasBlob(desc.Digest) {
-			w.s.report(Progress{Digest: desc.Digest, Size: desc.Size, Done: desc.Size, Exists: true, Complete: true})
 			continue
 		}
 		sem <- struct{}{}
@@ -172,7 +172,7 @@ func (w *writer) image(img v1.Image) (Entry, int64, error) {
 	if err := w.s.commit(staged, dig, int64(len(rawMan))); err != nil {
 		return Entry{}, 0, fmt.Errorf("writing manifest: %w", err)
 	}
-	e := Entry{Digest: dig, ID: m.Config.Digest, MediaType: mt, Size: m.Config.Size}
+	e := Entry{Digest: dig, ID: m.Config.Digest, MediaType: mt, Size: m.Config.Size, ArtifactType: artifact.Type(m)}
 	for _, l := range m.Layers {
 		e.Size += l.Size
 	}
@@ -195,10 +195,7 @@ func (w *writer) layer(ctx context.Context, l v1.Layer, desc v1.Descriptor, rele
 	if err != nil {
 		return err
 	}
-	var r io.ReadCloser = ctxReader{ctx, rc}
-	if w.s.progress != nil {
-		r = &progressReader{ReadCloser: r, s: w.s, p: Progress{Digest: desc.Digest, Size: desc.Size}}
-	}
+	r := ctxReader{ctx, rc}
 	tf, err := w.s.stream(r, desc.Size)
 	r.Close()
 	release()
@@ -212,7 +209,6 @@ func (w *writer) layer(ctx context.Context, l v1.Layer, desc v1.Descriptor, rele
 	if err := w.s.commit(t, desc.Digest, desc.Size); err != nil {
 		return err
 	}
-	w.s.report(Progress{Digest: desc.Digest, Size: desc.Size, Done: desc.Size, Complete: true})
 	return nil
 }
 
@@ -296,19 +292,3 @@ func (r ctxReader) Read(p []byte) (int, error) {
 }
 
 func (r ctxReader) Close() error { return r.rc.Close() }
-
-// progressReader reports the bytes of a layer as they are read.
-type progressReader struct {
-	io.ReadCloser
-	s *Store
-	p Progress
-}
-
-func (r *progressReader) Read(b []byte) (int, error) {
-	n, err := r.ReadCloser.Read(b)
-	if n > 0 {
-		r.p.Done += int64(n)
-		r.s.report(r.p)
-	}
-	return n, err
-}

@@ -65,20 +65,3 @@ func (e *RetryError) Error() string {
 
 // Unwrap returns the last failure.
 func (e *RetryError) Unwrap() error { return e.Err }
-
-// replayError: the registry answered 401/403 (or the connection failed)
-// after a request body that cannot be read twice was sent, and the request
-// was sent again (as go-containerregistry's bearer transport does after
-// refreshing its token). It keeps the first answer, so the caller sees the
-// refusal (exit 4) rather than "ContentLength=N with Body length 0". ctl's
-// own requests all have replayable bodies; this guards the ones that
-// would not.
-type replayError struct {
-	Err error
-}
-
-func (e *replayError) Error() string {
-	return "request body cannot be re-sent: " + e.Err.Error()
-}
-
-func (e *replayError) Unwrap() error { return e.Err }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -56,9 +55,9 @@ type RetryPolicy struct {
 	MaxRetryAfter time.Duration
 }
 
-// WithDefaults is p with its zero fields set to the defaults, and
+// withDefaults is p with its zero fields set to the defaults, and
 // MaxBackoff raised to Backoff when below it.
-func (p RetryPolicy) WithDefaults() RetryPolicy {
+func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.Attempts <= 0 {
 		p.Attempts = DefaultAttempts
 	}
@@ -115,29 +114,21 @@ var retryStatus = map[int]bool{
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	start := t.now()
 	hasBody := req.Body != nil && req.Body != http.NoBody
-	replayable := !hasBody || req.GetBody != nil
-	var tracked *trackedBody
-	if !replayable {
-		if tb, ok := req.Body.(*trackedBody); ok && tb.sent.Load() {
-			// go-containerregistry's bearer transport re-sends the same
-			// request after refreshing its token; the body is gone.
-			return nil, &replayError{Err: tb.failure(req)}
+	// A body without GetBody cannot be sent twice; PATCH appends to an
+	// upload, where a retry after a partial write could duplicate data.
+	if hasBody && req.GetBody == nil || req.Method == http.MethodPatch {
+		resp, err := t.attempt(req)
+		if resp != nil {
+			t.reportLimit(req.URL.Host, resp.Header)
 		}
-		tracked = &trackedBody{ReadCloser: req.Body}
-		// The caller's request keeps the tracker so that a re-send of it
-		// is recognised above.
-		req.Body = tracked
+		return resp, err
 	}
-	// PATCH appends to an upload: a retry after a partial write could
-	// duplicate data, so only the upload protocol (416 recovery) may redo it.
-	retryable := replayable && req.Method != http.MethodPatch
-
-	backoff := t.policy.Backoff
-	for attempt := 1; ; attempt++ {
+	b := budgetOf(ctx)
+	b.bind(t)
+	for {
 		r := req
-		if hasBody && req.GetBody != nil {
+		if hasBody {
 			body, err := req.GetBody()
 			if err != nil {
 				return nil, err
@@ -146,14 +137,8 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.Body = body
 		}
 		resp, err := t.attempt(r)
-		if tracked != nil {
-			tracked.record(resp)
-		}
 		if resp != nil {
 			t.reportLimit(req.URL.Host, resp.Header)
-		}
-		if !retryable {
-			return resp, err
 		}
 		var last error
 		var after time.Duration
@@ -174,8 +159,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 				// will not help.
 				if rem, w, ok := parseLimit(resp.Header.Get("Ratelimit-Remaining")); ok && rem == 0 {
 					limit, _, _ := parseLimit(resp.Header.Get("Ratelimit-Limit"))
-					return nil, &RetryError{Host: req.URL.Host, Attempts: attempt, Elapsed: t.now().Sub(start), Err: last,
-						Limit: &RateLimit{Host: ShownHost(req.URL.Host), Limit: limit, Remaining: 0, Window: w}}
+					return nil, b.giveUp(req.URL.Host, last, &RateLimit{Host: ShownHost(req.URL.Host), Limit: limit, Remaining: 0, Window: w})
 				}
 			}
 		case bufferable(req, resp):
@@ -198,19 +182,13 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return resp, nil
 		}
-		elapsed := t.now().Sub(start)
-		host := req.URL.Host
-		if after > t.policy.MaxRetryAfter {
-			return nil, &RetryError{Host: host, Attempts: attempt, Elapsed: elapsed, RetryAfter: afterAt, Err: last}
-		}
-		wait := max(backoff, after)
-		if attempt >= t.policy.Attempts || elapsed+wait > t.policy.MaxTime {
-			return nil, &RetryError{Host: host, Attempts: attempt, Elapsed: elapsed, RetryAfter: afterAt, Err: last}
+		wait, gaveUp := b.spend(req.URL.Host, last, after, afterAt)
+		if gaveUp != nil {
+			return nil, gaveUp
 		}
 		if err := t.sleep(ctx, wait); err != nil {
 			return nil, err
 		}
-		backoff = min(2*backoff, t.policy.MaxBackoff)
 	}
 }
 
@@ -303,15 +281,15 @@ func retryAfter(v string, now time.Time) (time.Time, time.Duration) {
 }
 
 // Retryable reports whether err is a connection failure worth
-// another try: resets, EOF, broken pipes and timeouts, not TLS or DNS
-// failures nor a cancelled context.
+// another try: resets, EOF, broken pipes, closed connections and
+// timeouts, not TLS or DNS failures nor a cancelled context.
 func Retryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, ErrTimeout) {
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, net.ErrClosed) || errors.Is(err, ErrTimeout) {
 		return true
 	}
 	var ne net.Error
@@ -328,36 +306,6 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-tm.C:
 		return nil
 	}
-}
-
-// trackedBody marks a body that cannot be replayed as sent, and remembers
-// the answer it got.
-type trackedBody struct {
-	io.ReadCloser
-	sent   atomic.Bool
-	mu     sync.Mutex
-	status int
-}
-
-func (b *trackedBody) record(resp *http.Response) {
-	b.sent.Store(true)
-	if resp != nil {
-		b.mu.Lock()
-		b.status = resp.StatusCode
-		b.mu.Unlock()
-	}
-}
-
-// failure is the error for a re-send of req: the status that made the
-// caller re-send it (a 401 from the registry, as a *transport.Error).
-func (b *trackedBody) failure(req *http.Request) error {
-	b.mu.Lock()
-	status := b.status
-	b.mu.Unlock()
-	if status == 0 {
-		return fmt.Errorf("%s %s: connection failed after the body was sent", req.Method, RedactURL(req.URL))
-	}
-	return &ggcr.Error{StatusCode: status, Request: req}
 }
 
 // idleBody fails a read that waits longer than idle for data.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ctl-dev/ctl/pkg/bounded"
 )
 
 // tlsConfig is the TLS configuration for host (HOST[:PORT]): the system
@@ -62,7 +64,7 @@ func loadCAFiles(pool *x509.CertPool, files []string) (*x509.CertPool, error) {
 		pool = x509.NewCertPool()
 	}
 	for _, f := range files {
-		pem, err := os.ReadFile(f)
+		pem, err := bounded.ReadFile(f, maxPEMFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading CA file: %w", err)
 		}
@@ -71,6 +73,24 @@ func loadCAFiles(pool *x509.CertPool, files []string) (*x509.CertPool, error) {
 		}
 	}
 	return pool, nil
+}
+
+// maxPEMFile caps what is read of a CA, certificate or key file: a bundle
+// of every public CA is about 200 KiB.
+const maxPEMFile = 16 << 20
+
+// loadKeyPair is tls.LoadX509KeyPair reading both files through
+// bounded.ReadFile.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	cert, err := bounded.ReadFile(certFile, maxPEMFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	key, err := bounded.ReadFile(keyFile, maxPEMFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(cert, key)
 }
 
 // readCertsDir applies one certs.d/HOST directory to cfg, as docker's
@@ -100,7 +120,7 @@ func readCertsDir(cfg *tls.Config, dir string) ([]string, error) {
 			if !has[key] {
 				return nil, fmt.Errorf("missing key %s for client certificate %s in %s (CA certificates must use the extension .crt)", key, n, dir)
 			}
-			pair, err := tls.LoadX509KeyPair(filepath.Join(dir, n), filepath.Join(dir, key))
+			pair, err := loadKeyPair(filepath.Join(dir, n), filepath.Join(dir, key))
 			if err != nil {
 				return nil, fmt.Errorf("loading client certificate %s: %w", filepath.Join(dir, n), err)
 			}

@@ -36,8 +36,7 @@ type Options struct {
 	PlainHTTP func(host string) bool
 	// UserAgent is sent with every request that has none.
 	UserAgent string
-	// Retry bounds retries; zero fields take the defaults (see
-	// RetryPolicy.WithDefaults).
+	// Retry bounds retries; zero fields take the Default* values.
 	Retry RetryPolicy
 	// ResponseHeaderTimeout bounds the wait for response headers once a
 	// request is sent (default DefaultResponseHeaderTimeout).
@@ -103,7 +102,7 @@ func New(o Options) (http.RoundTripper, error) {
 	if o.Log != nil {
 		t = &logTransport{inner: t, w: o.Log}
 	}
-	t = &retryTransport{inner: t, policy: r.WithDefaults(), idle: o.IdleTimeout, onLimit: o.OnRateLimit,
+	t = &retryTransport{inner: t, policy: r.withDefaults(), idle: o.IdleTimeout, onLimit: o.OnRateLimit,
 		sleep: Sleep, now: time.Now}
 	return newTokenCache(t), nil
 }

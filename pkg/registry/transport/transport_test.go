@@ -293,20 +293,6 @@ func TestResendReplaysBody(t *testing.T) {
 	if len(bodies) != 2 || bodies[1] != "manifest" {
 		t.Errorf("bodies = %q", bodies)
 	}
-	// A streamed body cannot be replayed: the re-send is a retryable
-	// error that keeps the 401.
-	bodies = nil
-	req, _ = http.NewRequest("PATCH", srv.URL, io.NopCloser(strings.NewReader("stream")))
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	_, err = rt.RoundTrip(req)
-	var te *transport.Error
-	if !errors.As(err, &te) || te.StatusCode != 401 || !errors.As(err, new(*replayError)) {
-		t.Errorf("re-send of a stream: err = %v", err)
-	}
 }
 
 func TestIdleTimeout(t *testing.T) {
@@ -476,5 +462,38 @@ func TestRetryMidBody(t *testing.T) {
 	b, err := io.ReadAll(resp.Body)
 	if err != nil || string(b) != `{"schemaVersion": 2}` || n.Load() != 2 {
 		t.Errorf("body %q, %v after %d requests", b, err, n.Load())
+	}
+}
+
+// Requests sent with one Budget's context share its attempts: a logical
+// request made of several (an upload's POST and PUTs) is bounded as one.
+func TestBudgetShared(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	rt, clk := newRetry(http.DefaultTransport, RetryPolicy{})
+	ctx, b := WithBudget(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+	_, err := rt.RoundTrip(req)
+	var re *RetryError
+	if !errors.As(err, &re) || re.Attempts != 4 || n.Load() != 4 {
+		t.Fatalf("first request: %v after %d requests, want RetryError after 4", err, n.Load())
+	}
+	// The budget is spent: a second request gets one try, and a retry of
+	// the logical request by its caller is refused at once.
+	_, err = rt.RoundTrip(req.Clone(ctx))
+	if !errors.As(err, &re) || re.Attempts != 5 || n.Load() != 5 {
+		t.Errorf("second request: %v after %d requests, want RetryError after 5", err, n.Load())
+	}
+	cause := errors.New("session lost")
+	if err := b.Retry(ctx, "h", cause); !errors.As(err, &re) || !errors.Is(err, cause) {
+		t.Errorf("Retry of a spent budget: %v", err)
+	}
+	if len(clk.slept) != 3 {
+		t.Errorf("waits %v, want the 3 of the first request", clk.slept)
 	}
 }

@@ -1,0 +1,53 @@
+package cmd
+
+import (
+	"context"
+
+	"github.com/ctl-dev/ctl/pkg/engine"
+	"github.com/schollz/progressbar/v3"
+)
+
+// engineHint is what to do when no engine answers where ctl looked.
+const engineHint = "point DOCKER_HOST at the engine's socket (Podman: unix://$XDG_RUNTIME_DIR/podman/podman.sock, as root unix:///run/podman/podman.sock) or select a docker context (docker context use NAME)"
+
+// Engine opens the container engine found as docker finds it (DOCKER_HOST,
+// the current docker context of the config dir, /var/run/docker.sock).
+// Only the engine commands (--from-engine, --to-engine, images --engine)
+// call it: no other command ever contacts an engine.
+func (f *Factory) Engine(ctx context.Context) (*engine.Client, error) {
+	return engine.Open(ctx, engine.Options{ConfigDir: f.dockerConfigDir(), UserAgent: "ctl/" + Version})
+}
+
+// byteProgress is a running count of the bytes copied from or to an
+// engine, on stderr when it is a terminal: the engine's archive has no
+// size known in advance, so it is a spinner with bytes, not a bar.
+type byteProgress struct{ bar *progressbar.ProgressBar }
+
+func newByteProgress(ios *IOStreams, quiet bool, desc string) *byteProgress {
+	if quiet || !ios.StderrTTY {
+		return &byteProgress{}
+	}
+	return &byteProgress{bar: progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(ios.ErrOut),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionUseIECUnits(false),
+		progressbar.OptionClearOnFinish(),
+	)}
+}
+
+// Func is the progress callback for engine.Client, nil when nothing is shown.
+func (p *byteProgress) Func() func(int64) {
+	if p.bar == nil {
+		return nil
+	}
+	return func(n int64) { _ = p.bar.Set64(n) }
+}
+
+// Close clears the spinner.
+func (p *byteProgress) Close() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}

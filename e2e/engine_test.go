@@ -1,0 +1,382 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/internal/testenv"
+)
+
+// galleryBuild is the book's image-gallery, built FROM scratch (no
+// network): an index page and a file big enough (256 KiB) that a broken
+// stream breaks off inside a layer.
+func galleryBuild() map[string]string {
+	return map[string]string{
+		"Dockerfile": "FROM scratch\nCOPY index.html /usr/share/nginx/html/\nCOPY gallery.js /usr/share/nginx/html/\nCMD [\"/index.html\"]\n",
+		"index.html": "<h1>Image Gallery</h1>\n",
+		"gallery.js": strings.Repeat("// the gallery's script\n", 256<<10/24),
+	}
+}
+
+// engineEnv is a ctl environment pointed at the podman service.
+func engineEnv(t *testing.T, host string) *testenv.Env {
+	t.Helper()
+	e := testenv.NewEnv(t)
+	e.Setenv("DOCKER_HOST", host)
+	return e
+}
+
+func TestEngineBookWorkflow(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	id := p.Build(t, "image-gallery", galleryBuild())
+	e := engineEnv(t, p.Host)
+
+	// docker image build -t image-gallery . ; ctl load --from-engine:
+	// the name is the engine's (Podman's localhost/ for a local build).
+	res := e.Run(t, "load", "--from-engine", "image-gallery")
+	wantCode(t, res, 0)
+	if res.Stdout != "Loaded image: localhost/image-gallery:latest\n" {
+		t.Errorf("load --from-engine stdout %q", res.Stdout)
+	}
+	res = e.Run(t, "images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}")
+	wantCode(t, res, 0)
+	if res.Stdout != "localhost/image-gallery:latest "+id+"\n" {
+		t.Errorf("images after load: %q, want the engine's ID %s", res.Stdout, id)
+	}
+
+	// tag and push as the book does; the registry has the engine's image.
+	v1, v2 := reg.Ref("diamol/image-gallery:v1"), reg.Ref("diamol/image-gallery:v2")
+	wantCode(t, e.Run(t, "tag", "localhost/image-gallery", v1, v2), 0)
+	res = e.Run(t, "push", "--all-tags", reg.Ref("diamol/image-gallery"))
+	wantCode(t, res, 0)
+	wantCode(t, e.Crane(t, "manifest", v1), 0)
+	res = e.Crane(t, "config", v2)
+	wantCode(t, res, 0)
+	if sum := sha256.Sum256([]byte(res.Stdout)); "sha256:"+hex.EncodeToString(sum[:]) != id {
+		t.Errorf("the pushed config is not the engine's image %s", id)
+	}
+
+	// Elsewhere, pull --to-engine of the other tag: the engine has it
+	// next (docker run v2 works), with the same image ID.
+	other := engineEnv(t, p.Host)
+	res = other.Run(t, "pull", "--to-engine", v2)
+	wantCode(t, res, 0)
+	if !strings.HasSuffix(res.Stdout, "Status: Downloaded newer image for "+v2+"\nLoaded image: "+v2+"\n") {
+		t.Errorf("pull --to-engine stdout %q", res.Stdout)
+	}
+	podmanImages := p.MustRun(t, "images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}")
+	if !strings.Contains(podmanImages, v2+" "+id) {
+		t.Errorf("podman images after pull --to-engine, want %s %s:\n%s", v2, id, podmanImages)
+	}
+
+	// save --to-engine hands a store image back under a new name.
+	v3 := reg.Ref("diamol/image-gallery:v3")
+	wantCode(t, e.Run(t, "tag", v1, v3), 0)
+	res = e.Run(t, "save", "--to-engine", v3)
+	wantCode(t, res, 0)
+	if res.Stdout != "Loaded image: "+v3+"\n" {
+		t.Errorf("save --to-engine stdout %q", res.Stdout)
+	}
+	if got := p.ImageID(t, v3); got != id {
+		t.Errorf("podman has %s as %s, want %s", v3, got, id)
+	}
+
+	// images --engine: ctl's table and filters over the engine's images.
+	// (As with docker, * stops at a slash: */image-gallery is Podman's
+	// localhost/image-gallery, not HOST/diamol/image-gallery.)
+	res = e.Run(t, "images", "--engine", "--filter", "reference=*/image-gallery", "--filter", "reference="+reg.Host+"/*/image-gallery:v2")
+	wantCode(t, res, 0)
+	rows := lines(res.Stdout)
+	want := regexp.MustCompile(`^(\S+)\s+(v2|latest)\s+` + id[len("sha256:"):][:12] + `\s+\S.*\s+\S+B$`)
+	if len(rows) != 3 || !regexp.MustCompile(`^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$`).MatchString(rows[0]) {
+		t.Fatalf("images --engine:\n%s", res.Stdout)
+	}
+	seen := map[string]bool{}
+	for _, r := range rows[1:] {
+		m := want.FindStringSubmatch(r)
+		if m == nil {
+			t.Errorf("row %q", r)
+			continue
+		}
+		seen[m[1]+":"+m[2]] = true
+	}
+	if !seen["localhost/image-gallery:latest"] || !seen[reg.Ref("diamol/image-gallery")+":v2"] || len(seen) != 2 {
+		t.Errorf("images --engine rows: %q", rows[1:])
+	}
+	res = e.Run(t, "images", "--engine", "--format", "json", reg.Ref("diamol/image-gallery:v2"))
+	wantCode(t, res, 0)
+	if !strings.Contains(res.Stdout, `"Tag":"v2"`) || !strings.Contains(res.Stdout, `"ID":"`+id[7:19]+`"`) || len(lines(res.Stdout)) != 1 {
+		t.Errorf("images --engine --format json: %s", res.Stdout)
+	}
+}
+
+func TestEngineArchivesInterop(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	id := p.Build(t, "example.test/gallery:v1", galleryBuild())
+	e := testenv.NewEnv(t) // no engine needed: archives only
+	dir := t.TempDir()
+
+	// podman save → ctl load, in both of podman's archive formats.
+	for _, format := range []string{"docker-archive", "oci-archive"} {
+		path := filepath.Join(dir, format+".tar")
+		p.MustRun(t, "save", "--format", format, "-o", path, "example.test/gallery:v1")
+		e := testenv.NewEnv(t)
+		res := e.Run(t, "load", "-i", path)
+		wantCode(t, res, 0)
+		if res.Stdout != "Loaded image: example.test/gallery:v1\n" {
+			t.Errorf("%s: load stdout %q", format, res.Stdout)
+		}
+		res = e.Run(t, "images", "--no-trunc", "-q")
+		wantCode(t, res, 0)
+		if strings.TrimSpace(res.Stdout) != id {
+			t.Errorf("%s: loaded ID %q, want %s", format, res.Stdout, id)
+		}
+	}
+
+	// ctl save → podman load, docker format (the default) and oci.
+	wantCode(t, e.Run(t, "load", "-i", filepath.Join(dir, "docker-archive.tar")), 0)
+	wantCode(t, e.Run(t, "tag", "example.test/gallery:v1", "example.test/gallery:from-ctl"), 0)
+	for _, format := range []string{"docker", "oci"} {
+		path := filepath.Join(dir, "ctl-"+format+".tar")
+		wantCode(t, e.Run(t, "save", "--format", format, "-o", path, "example.test/gallery:from-ctl"), 0)
+		p.MustRun(t, "rmi", "--ignore", "example.test/gallery:from-ctl")
+		out := p.MustRun(t, "load", "-i", path)
+		if format == "docker" && !strings.Contains(out, "example.test/gallery:from-ctl") {
+			t.Errorf("podman load of ctl's docker archive: %q", out)
+		}
+		if got := p.ImageID(t, idOrRef(format, out)); got != id {
+			t.Errorf("podman loaded ctl's %s archive as %s, want %s", format, got, id)
+		}
+	}
+}
+
+// idOrRef is what to inspect after podman load: the reference ctl's
+// docker archive names, or the image ID podman reports for an OCI archive
+// (whose ref.name annotation podman does not take as a name).
+func idOrRef(format, out string) string {
+	if format == "docker" {
+		return "example.test/gallery:from-ctl"
+	}
+	out = strings.TrimSpace(out)
+	if i := strings.LastIndex(out, ": "); i >= 0 {
+		out = out[i+2:]
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(out, "localhost/"), "sha256:")
+}
+
+func TestEngineUnreachable(t *testing.T) {
+	t.Parallel()
+	missing := "unix://" + t.TempDir() + "/docker.sock"
+
+	// DOCKER_HOST: named, with the way to point elsewhere.
+	e := engineEnv(t, missing)
+	for _, args := range [][]string{
+		{"load", "--from-engine", "image-gallery"},
+		{"images", "--engine"},
+	} {
+		res := e.Run(t, args...)
+		wantCode(t, res, 1)
+		if !strings.Contains(res.Stderr, "no container engine reachable at "+missing+" (from DOCKER_HOST)") ||
+			!strings.Contains(res.Stderr, "point DOCKER_HOST at the engine's socket") {
+			t.Errorf("%v: stderr %q", args, res.Stderr)
+		}
+	}
+
+	// The current docker context of the config: named too.
+	e = testenv.NewEnv(t)
+	sum := sha256.Sum256([]byte("gone"))
+	meta := filepath.Join(e.DockerConfig, "contexts", "meta", hex.EncodeToString(sum[:]))
+	if err := os.MkdirAll(meta, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(meta, "meta.json"), `{"Name":"gone","Metadata":{},"Endpoints":{"docker":{"Host":"`+missing+`"}}}`)
+	writeFile(t, filepath.Join(e.DockerConfig, "config.json"), `{"currentContext":"gone"}`)
+	res := e.Run(t, "images", "--engine")
+	wantCode(t, res, 1)
+	if !strings.Contains(res.Stderr, missing+` (from docker context "gone")`) {
+		t.Errorf("stderr %q", res.Stderr)
+	}
+
+	// A socket that is not an engine.
+	s := testenv.StartSocket(t, http.NotFoundHandler())
+	e = engineEnv(t, s.Host)
+	res = e.Run(t, "load", "--from-engine", "image-gallery")
+	wantCode(t, res, 1)
+	if !strings.Contains(res.Stderr, s.Host+" (from DOCKER_HOST) does not answer as a Docker Engine API") {
+		t.Errorf("stderr %q", res.Stderr)
+	}
+	if _, err := os.Stat(filepath.Join(e.Store, "index.json")); err == nil {
+		if got := e.Run(t, "images", "-q"); got.Stdout != "" {
+			t.Errorf("store after a failed load: %q", got.Stdout)
+		}
+	}
+}
+
+func TestEngineFaults(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	p.Build(t, "example.test/gallery:v1", galleryBuild())
+	proxy := testenv.NewProxy(t, "http://"+p.TCP(t), nil)
+	e := engineEnv(t, "tcp://"+proxy.Host)
+	// Something in the store already, which no failure may lose.
+	wantCode(t, e.Run(t, "load", "--from-engine", "example.test/gallery:v1"), 0)
+	wantCode(t, e.Run(t, "tag", "example.test/gallery:v1", "example.test/kept:v1"), 0)
+	wantCode(t, e.Run(t, "rmi", "example.test/gallery:v1"), 0)
+	before := storeState(t, e)
+
+	// An image the engine lacks: exit 3, naming it.
+	res := e.Run(t, "load", "--from-engine", "example.test/gallery:v1", "example.test/nope:v1")
+	wantCode(t, res, 3)
+	if !strings.Contains(res.Stderr, "no such image in the engine: example.test/nope:v1") {
+		t.Errorf("stderr %q", res.Stderr)
+	}
+
+	// The engine answers the save with an error: its message, exit 1.
+	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/images/get", Kind: testenv.FaultStatus, Status: 500,
+		Body: `{"cause":"disk on fire","message":"disk on fire","response":500}`, Times: 1})
+	res = e.Run(t, "load", "--from-engine", "example.test/gallery:v1")
+	wantCode(t, res, 1)
+	if !strings.Contains(res.Stderr, "disk on fire") {
+		t.Errorf("stderr %q", res.Stderr)
+	}
+
+	// The save stream breaks off inside the big layer: exit 1, nothing
+	// stored.
+	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/images/get", Kind: testenv.FaultDropMidBody, Bytes: 100 << 10, Times: 1})
+	res = e.Run(t, "load", "--from-engine", "example.test/gallery:v1")
+	wantCode(t, res, 1)
+	if !strings.Contains(res.Stderr, "broke off") {
+		t.Errorf("stderr %q", res.Stderr)
+	}
+	if after := storeState(t, e); after != before {
+		t.Errorf("the store changed:\n%s\n%s", before, after)
+	}
+
+	// The engine refuses a load: its message, exit 1.
+	proxy.AddFault(testenv.Fault{Method: "POST", PathRegexp: "/images/load", Kind: testenv.FaultStatus, Status: 500,
+		Body: `{"cause":"no space left","message":"no space left on device","response":500}`, Times: 1})
+	res = e.Run(t, "save", "--to-engine", "example.test/kept:v1")
+	wantCode(t, res, 1)
+	if !strings.Contains(res.Stderr, "no space left on device") {
+		t.Errorf("stderr %q", res.Stderr)
+	}
+	// And without the fault, through the same proxy, it works.
+	wantCode(t, e.Run(t, "save", "--to-engine", "example.test/kept:v1"), 0)
+}
+
+// TestNoOtherCommandContactsAnEngine runs ctl's other commands with
+// DOCKER_HOST at a socket that counts connections: none may come.
+func TestNoOtherCommandContactsAnEngine(t *testing.T) {
+	t.Parallel()
+	s := testenv.StartSocket(t, http.NotFoundHandler())
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	reg.PushRandomImage(t, "app:v1", 1, 1024)
+	e := engineEnv(t, s.Host)
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"pull", reg.Ref("app:v1")},
+		{"images"},
+		{"tag", reg.Ref("app:v1"), reg.Ref("app:v2")},
+		{"push", reg.Ref("app:v2")},
+		{"save", "-o", filepath.Join(dir, "app.tar"), reg.Ref("app:v1")},
+		{"load", "-i", filepath.Join(dir, "app.tar")},
+		{"copy", reg.Ref("app:v1"), reg.Ref("copy:v1")},
+		{"tags", "list", reg.Ref("app")},
+		{"catalog", reg.Host},
+		{"digest", reg.Ref("app:v1")},
+		{"inspect", reg.Ref("app:v1")},
+		{"image", "inspect", reg.Ref("app:v1")},
+		{"rmi", reg.Ref("app:v2")},
+		{"image", "prune", "--force"},
+		{"version"},
+	} {
+		wantCode(t, e.Run(t, args...), 0)
+	}
+	if n := s.Connections(); n != 0 {
+		t.Fatalf("%d connections to DOCKER_HOST from commands that are not engine commands", n)
+	}
+	// The socket does count: an engine command reaches it.
+	wantCode(t, e.Run(t, "images", "--engine"), 1)
+	if s.Connections() == 0 {
+		t.Fatal("images --engine did not reach DOCKER_HOST: the check above proves nothing")
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEnginePush(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	id := p.Build(t, "image-gallery", galleryBuild())
+	repo := reg.Ref("diamol/image-gallery")
+	p.MustRun(t, "tag", "image-gallery", repo+":v1", repo+":v2")
+	e := engineEnv(t, p.Host)
+
+	// Two layers (two COPYs): both pushed, then the tag line as push says it.
+	res := e.Run(t, "push", "--from-engine", repo+":v1")
+	wantCode(t, res, 0)
+	d := digestOf(t, reg, "diamol/image-gallery:v1").String()
+	checkPushOutput(t, res, repo, 2, []string{"v1: digest: " + d + " size: " + sizeOf(res.Stdout)})
+	if strings.Count(res.Stderr, ": Pushed") != 2 {
+		t.Errorf("stderr:\n%s", res.Stderr)
+	}
+	cfg := e.Crane(t, "config", repo+":v1")
+	if sum := sha256.Sum256([]byte(cfg.Stdout)); "sha256:"+hex.EncodeToString(sum[:]) != id {
+		t.Errorf("the pushed config is not the engine's image %s", id)
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", repo+":v1"), 0)
+
+	// Every tag: the manifest is there already, only the tags are written.
+	res = e.Run(t, "push", "--from-engine", "--all-tags", repo)
+	wantCode(t, res, 0)
+	if strings.Contains(res.Stderr, "Pushed") || res.Stdout != "v1: digest: "+d+" size: "+sizeOf(res.Stdout)+"\nv2: digest: "+d+" size: "+sizeOf(res.Stdout)+"\n" {
+		t.Errorf("push --from-engine --all-tags:\nstdout %s\nstderr %s", res.Stdout, res.Stderr)
+	}
+
+	// An image built on it: its two layers are there (HEAD, the same
+	// digests from the same engine content), only the new one goes up.
+	p.Build(t, repo+":v3", map[string]string{
+		"Dockerfile": "FROM " + repo + ":v1\nCOPY extra.txt /extra.txt\n",
+		"extra.txt":  "more\n",
+	})
+	res = e.Run(t, "push", "--from-engine", repo+":v3")
+	wantCode(t, res, 0)
+	if strings.Count(res.Stderr, ": Layer already exists") != 2 || strings.Count(res.Stderr, ": Pushed") != 1 {
+		t.Errorf("push --from-engine of a child image:\n%s", res.Stderr)
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", repo+":v3"), 0)
+
+	// No store copy: the store has no image.
+	if res := e.Run(t, "images", "-q"); res.Stdout != "" {
+		t.Errorf("the store holds %q after pushes from the engine", res.Stdout)
+	}
+
+	// An image the engine lacks: exit 3, nothing pushed.
+	res = e.Run(t, "push", "--from-engine", repo+":nope")
+	wantCode(t, res, 3)
+	res = e.Run(t, "push", "--from-engine", "--all-tags", reg.Ref("nothing/here"))
+	wantCode(t, res, 3)
+}
+
+// sizeOf is the size of the first push result line in stdout.
+func sizeOf(stdout string) string {
+	if m := regexp.MustCompile(`size: (\d+)`).FindStringSubmatch(stdout); m != nil {
+		return m[1]
+	}
+	return "?"
+}

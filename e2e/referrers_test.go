@@ -1,0 +1,109 @@
+package e2e
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/internal/testenv"
+)
+
+// Artifact types of the supply chain the tests attach with oras.
+const (
+	sigType  = "application/vnd.dev.cosign.artifact.sig.v1+json"
+	sbomType = "application/spdx+json"
+)
+
+// registryKinds are the two ways a registry lists referrers: the OCI
+// referrers API (go-containerregistry's registry) and, without it, the
+// sha256-<hex> tag schema (distribution v3).
+var registryKinds = []struct {
+	name   string
+	start  func(testing.TB) *testenv.Registry
+	scheme string // what ctl referrers says it used
+}{
+	{"referrers-api", testenv.StartReferrersRegistry, "referrers API"},
+	{"tag-schema", func(t testing.TB) *testenv.Registry {
+		return testenv.StartRegistry(t, testenv.RegistryOptions{DeleteEnabled: true})
+	}, "referrers tag schema"},
+}
+
+// supplyChain pushes an image to repo:v1 and attaches, with oras, a
+// signature, an SBOM and a signature of the SBOM. It returns the digests
+// of the three artifacts.
+func supplyChain(t *testing.T, e *testenv.Env, reg *testenv.Registry, repo string) (sig, sbom, sbomSig string) {
+	t.Helper()
+	reg.PushRandomImage(t, repo+":v1", 2, 512)
+	sig = e.OrasAttach(t, reg.Ref(repo+":v1"), sigType, "signature of "+repo, "by=ctl-e2e")
+	sbom = e.OrasAttach(t, reg.Ref(repo+":v1"), sbomType, `{"spdxVersion":"SPDX-2.3"}`)
+	sbomSig = e.OrasAttach(t, reg.Ref(repo+"@"+sbom), sigType, "signature of the SBOM")
+	return sig, sbom, sbomSig
+}
+
+// digestTree writes a referrers tree as its digests, siblings sorted:
+// "a[b] c" for a (with b under it) and c.
+func digestTree(ns []testenv.OrasNode) string {
+	parts := make([]string, 0, len(ns))
+	for _, n := range ns {
+		s := n.Digest
+		if len(n.Referrers) > 0 {
+			s += "[" + digestTree(n.Referrers) + "]"
+		}
+		parts = append(parts, s)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}
+
+// ctlTree runs ctl referrers --format json on ref (with more flags) and
+// returns its referrers.
+func ctlTree(t *testing.T, e *testenv.Env, ref string, flags ...string) []testenv.OrasNode {
+	t.Helper()
+	res := e.Run(t, append(append([]string{"referrers", "--format", "json"}, flags...), ref)...)
+	if res.Code != 0 {
+		t.Fatalf("ctl referrers %s: exit %d: %s", ref, res.Code, res.Stderr)
+	}
+	var out struct {
+		Referrers []testenv.OrasNode `json:"referrers"`
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &out); err != nil {
+		t.Fatalf("ctl referrers json: %v\n%s", err, res.Stdout)
+	}
+	return out.Referrers
+}
+
+// TestReferrersMatchOras: on both kinds of registry, ctl finds the same
+// tree of referrers as oras discover, digest by digest, says how it found
+// them, and filters by artifact type.
+func TestReferrersMatchOras(t *testing.T) {
+	t.Parallel()
+	for _, kind := range registryKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			reg := kind.start(t)
+			e := testenv.NewEnv(t)
+			sig, sbom, sbomSig := supplyChain(t, e, reg, "app")
+			want := digestTree([]testenv.OrasNode{{Digest: sig}, {Digest: sbom, Referrers: []testenv.OrasNode{{Digest: sbomSig}}}})
+			if got := digestTree(e.OrasDiscover(t, reg.Ref("app:v1"))); got != want {
+				t.Fatalf("oras discover: %s, want %s", got, want)
+			}
+			if got := digestTree(ctlTree(t, e, reg.Ref("app:v1"))); got != want {
+				t.Errorf("ctl referrers: %s\nwant (as oras): %s", got, want)
+			}
+			if got := digestTree(ctlTree(t, e, reg.Ref("app:v1"), "--artifact-type", sbomType)); got != sbom+"["+sbomSig+"]" {
+				t.Errorf("ctl referrers --artifact-type %s: %s", sbomType, got)
+			}
+
+			res := e.Run(t, "discover", reg.Ref("app:v1"))
+			if res.Code != 0 {
+				t.Fatalf("ctl discover: %s", res.Stderr)
+			}
+			first, _, _ := strings.Cut(res.Stdout, "\n")
+			if !strings.HasSuffix(first, "("+kind.scheme+")") || !strings.Contains(res.Stdout, sbomType+" "+sbom) ||
+				!strings.Contains(res.Stdout, "by=ctl-e2e") {
+				t.Errorf("ctl discover text:\n%s", res.Stdout)
+			}
+		})
+	}
+}

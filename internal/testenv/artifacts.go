@@ -1,0 +1,34 @@
+package testenv
+
+import (
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Attach writes to repo, by digest, an OCI artifact of artifactType (its
+// config's media type, an empty config) whose subject is subject, with
+// annotations (which also make otherwise equal artifacts distinct), and
+// returns its descriptor. go-containerregistry keeps the sha256-<hex> tag
+// schema's index itself when the registry has no referrers API.
+func Attach(t testing.TB, repo name.Repository, subject v1.Descriptor, artifactType string, annotations map[string]string, opts ...remote.Option) v1.Descriptor {
+	t.Helper()
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.MediaType(artifactType))
+	img = mutate.Annotations(img, annotations).(v1.Image)
+	img = mutate.Subject(img, subject).(v1.Image)
+	desc, err := partial.Descriptor(img)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	if err := remote.Write(repo.Digest(desc.Digest.String()), img, opts...); err != nil {
+		t.Fatalf("testenv: attaching %s to %s: %v", artifactType, subject.Digest, err)
+	}
+	return *desc
+}

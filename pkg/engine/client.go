@@ -1,0 +1,261 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/moby/client"
+)
+
+// pingTimeout bounds the first contact: an address where something accepts
+// connections but never answers must not hang ctl.
+const pingTimeout = 30 * time.Second
+
+// maxLoadReply bounds what is read of the engine's answer to a load.
+const maxLoadReply = 1 << 20
+
+// Client talks to one engine.
+type Client struct {
+	ep  Endpoint
+	api *client.Client
+}
+
+// Image is an image as the engine lists it.
+type Image struct {
+	// ID is the image ID, the config digest.
+	ID v1.Hash
+	// RepoTags are its references (NAME:TAG), as the engine spells them.
+	RepoTags []string
+	// RepoDigests are NAME@DIGEST of the registries it came from.
+	RepoDigests []string
+	// Created is when the image was built; zero when unknown.
+	Created time.Time
+	// Size is the engine's size of the image, in bytes.
+	Size int64
+}
+
+// Open finds the engine (Find) and makes sure it answers as a Docker
+// Engine API, negotiating the API version. Nothing else contacts it.
+func Open(ctx context.Context, o Options) (*Client, error) {
+	ep, err := Find(o)
+	if err != nil {
+		return nil, err
+	}
+	opts := append([]client.Opt{}, ep.opts...)
+	if o.UserAgent != "" {
+		opts = append(opts, client.WithUserAgent(o.UserAgent))
+	}
+	api, err := client.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrEngine, ep, err)
+	}
+	c := &Client{ep: ep, api: api}
+	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	ping, err := api.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true})
+	switch {
+	case ctx.Err() != nil:
+		api.Close()
+		return nil, ctx.Err()
+	case err != nil && isDialError(err):
+		api.Close()
+		return nil, fmt.Errorf("%w at %s: %s", ErrUnreachable, ep, dialCause(err))
+	case err != nil:
+		api.Close()
+		return nil, fmt.Errorf("%w: %s does not answer as a Docker Engine API: %v", ErrEngine, ep, err)
+	case ping.APIVersion == "":
+		// Every engine since Docker 1.x sends API-Version with /_ping;
+		// an HTTP server that happens to answer 200 does not.
+		api.Close()
+		return nil, fmt.Errorf("%w: %s answers /_ping, but not as a Docker Engine API (no API-Version header)", ErrEngine, ep)
+	}
+	return c, nil
+}
+
+// Endpoint is where the client found its engine.
+func (c *Client) Endpoint() Endpoint { return c.ep }
+
+// Close releases the client's connections.
+func (c *Client) Close() error { return c.api.Close() }
+
+// wrap turns an error of the API client into one of this package's.
+func (c *Client) wrap(err error, format string, args ...any) error {
+	what := fmt.Sprintf(format, args...)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case cerrdefs.IsNotFound(err):
+		return fmt.Errorf("%w: %s", ErrNotFound, what)
+	case isDialError(err):
+		return fmt.Errorf("%w at %s: %s: %s", ErrUnreachable, c.ep, what, dialCause(err))
+	}
+	return fmt.Errorf("%w: %s at %s: %v", ErrEngine, what, c.ep.Host, err)
+}
+
+// isDialError tells a connection that could not be made (no socket,
+// refused, no permission) from one made to something that then failed
+// (hung up, TLS refused): the API client calls both a connection failure,
+// and keeps the cause only for the second kind, or for a dial that failed.
+func isDialError(err error) bool {
+	if !client.IsErrConnectionFailed(err) {
+		return false
+	}
+	var op *net.OpError
+	var ue *url.Error
+	return (errors.As(err, &op) && op.Op == "dial") || !errors.As(err, &ue)
+}
+
+// dialCause is what went wrong with a dial ("connect: connection
+// refused"), without the API client's decoration, which repeats the host
+// and guesses at docker.
+func dialCause(err error) string {
+	if op := (*net.OpError)(nil); errors.As(err, &op) {
+		return op.Err.Error()
+	}
+	return err.Error()
+}
+
+// Inspect returns the image the engine knows by name (a reference or an
+// ID); ErrNotFound when it has none.
+func (c *Client) Inspect(ctx context.Context, name string) (Image, error) {
+	res, err := c.api.ImageInspect(ctx, name)
+	if err != nil {
+		return Image{}, c.wrap(err, "%s", name)
+	}
+	img := Image{RepoTags: res.RepoTags, RepoDigests: res.RepoDigests, Size: res.Size}
+	if img.ID, err = v1.NewHash(res.ID); err != nil {
+		return Image{}, fmt.Errorf("%w: the engine gives %s the ID %q: %v", ErrEngine, name, res.ID, err)
+	}
+	if t, err := time.Parse(time.RFC3339Nano, res.Created); err == nil {
+		img.Created = t
+	}
+	return img, nil
+}
+
+// List returns every image the engine has (not intermediate ones).
+func (c *Client) List(ctx context.Context) ([]Image, error) {
+	res, err := c.api.ImageList(ctx, client.ImageListOptions{})
+	if err != nil {
+		return nil, c.wrap(err, "listing images")
+	}
+	out := make([]Image, 0, len(res.Items))
+	for _, s := range res.Items {
+		h, err := v1.NewHash(s.ID)
+		if err != nil {
+			return nil, fmt.Errorf("%w: the engine lists an image with the ID %q: %v", ErrEngine, s.ID, err)
+		}
+		img := Image{ID: h, Size: s.Size, RepoDigests: s.RepoDigests}
+		for _, t := range s.RepoTags {
+			if t != "<none>:<none>" { // docker's placeholder for untagged images
+				img.RepoTags = append(img.RepoTags, t)
+			}
+		}
+		if s.Created > 0 {
+			img.Created = time.Unix(s.Created, 0)
+		}
+		out = append(out, img)
+	}
+	return out, nil
+}
+
+// Save streams the engine's archive (docker save) of the named images.
+// Each name is inspected first, so that an image the engine lacks is
+// ErrNotFound rather than whatever the save endpoint answers (Podman: 500).
+// Errors reading the stream are ErrEngine.
+func (c *Client) Save(ctx context.Context, names []string) (io.ReadCloser, error) {
+	for _, n := range names {
+		if _, err := c.Inspect(ctx, n); err != nil {
+			return nil, err
+		}
+	}
+	r, err := c.api.ImageSave(ctx, names)
+	if err != nil {
+		return nil, c.wrap(err, "saving %s", strings.Join(names, ", "))
+	}
+	return &saveStream{rc: r, c: c, what: strings.Join(names, ", ")}, nil
+}
+
+// saveStream marks read errors of the engine's archive as the engine's.
+type saveStream struct {
+	rc   io.ReadCloser
+	c    *Client
+	what string
+	err  error // the first read error, other than io.EOF
+}
+
+func (s *saveStream) Read(p []byte) (int, error) {
+	n, err := s.rc.Read(p)
+	if err != nil && err != io.EOF {
+		if s.err == nil {
+			s.err = err
+		}
+		if errors.Is(err, context.Canceled) {
+			return n, err
+		}
+		return n, fmt.Errorf("%w: the archive of %s from %s broke off: %v", ErrEngine, s.what, s.c.ep.Host, err)
+	}
+	return n, err
+}
+
+func (s *saveStream) Close() error { return s.rc.Close() }
+
+// Load sends an archive (docker save format) to the engine's load endpoint
+// and returns the lines it answers ("Loaded image: REF").
+func (c *Client) Load(ctx context.Context, archive io.Reader) ([]string, error) {
+	res, err := c.api.ImageLoad(ctx, archive, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		return nil, c.wrap(err, "loading images")
+	}
+	defer res.Close()
+	return readMessages(io.LimitReader(res, maxLoadReply), c.ep.Host)
+}
+
+// message is one object of the engine's JSON message stream.
+type message struct {
+	Stream      string `json:"stream"`
+	Status      string `json:"status"`
+	Error       string `json:"error"`
+	ErrorDetail *struct {
+		Message string `json:"message"`
+	} `json:"errorDetail"`
+}
+
+// readMessages reads a JSON message stream (Docker sends one object per
+// line, Podman one object) and returns its stream lines, or the error it
+// carries.
+func readMessages(r io.Reader, host string) ([]string, error) {
+	dec := json.NewDecoder(r)
+	var lines []string
+	for {
+		var m message
+		err := dec.Decode(&m)
+		if err == io.EOF {
+			return lines, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading the answer of %s to a load: %v", ErrEngine, host, err)
+		}
+		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
+			m.Error = m.ErrorDetail.Message
+		}
+		if m.Error != "" {
+			return nil, fmt.Errorf("%w: %s refused the images: %s", ErrEngine, host, m.Error)
+		}
+		for _, l := range strings.Split(m.Stream, "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				lines = append(lines, l)
+			}
+		}
+	}
+}

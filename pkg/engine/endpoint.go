@@ -1,0 +1,137 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/docker/cli/cli/config"
+	"github.com/docker/cli/cli/context/docker"
+	"github.com/docker/cli/cli/context/store"
+	"github.com/moby/moby/client"
+)
+
+// DefaultHost is where docker looks when nothing says otherwise.
+const DefaultHost = "unix:///var/run/docker.sock"
+
+// Where an endpoint was found, as Endpoint.Source says it.
+const (
+	SourceEnv     = "DOCKER_HOST"
+	SourceDefault = "default"
+)
+
+// Options say where to look for an engine.
+type Options struct {
+	// ConfigDir is the docker config directory (contexts and config.json);
+	// "" is docker's default ($DOCKER_CONFIG, else ~/.docker).
+	ConfigDir string
+	// Getenv reads the environment; nil is os.Getenv.
+	Getenv func(string) string
+	// UserAgent is sent with every request; "" keeps the client's.
+	UserAgent string
+}
+
+// Endpoint is where an engine is expected.
+type Endpoint struct {
+	// Host is the engine's address: unix:///PATH, tcp://HOST:PORT, ...
+	Host string
+	// Source says where Host came from: SourceEnv, SourceDefault, or
+	// `docker context "NAME"`.
+	Source string
+
+	opts []client.Opt
+}
+
+// String is the endpoint for messages: the host and where it came from.
+func (e Endpoint) String() string {
+	switch e.Source {
+	case SourceEnv:
+		return e.Host + " (from DOCKER_HOST)"
+	case SourceDefault:
+		return e.Host + " (docker's default: DOCKER_HOST is not set and no docker context is selected)"
+	}
+	return e.Host + " (from " + e.Source + ")"
+}
+
+// Find says where the engine is, in docker's order (see the package doc).
+// It contacts nothing; an error means the configuration itself is wrong
+// (a context that does not exist, TLS files that cannot be read).
+func Find(o Options) (Endpoint, error) {
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	dir := o.ConfigDir
+	if dir == "" {
+		dir = config.Dir()
+	}
+	if host := getenv("DOCKER_HOST"); host != "" {
+		return envEndpoint(host, dir, getenv)
+	}
+	name, source := getenv("DOCKER_CONTEXT"), "DOCKER_CONTEXT"
+	if name == "" {
+		cf, err := config.Load(dir)
+		if err != nil {
+			return Endpoint{}, fmt.Errorf("%w: reading the docker config in %s: %v", ErrEngine, dir, err)
+		}
+		name, source = cf.CurrentContext, "currentContext in "+filepath.Join(dir, config.ConfigFileName)
+	}
+	if name == "" || name == "default" {
+		return Endpoint{Host: DefaultHost, Source: SourceDefault, opts: []client.Opt{client.WithHost(DefaultHost)}}, nil
+	}
+	return contextEndpoint(dir, name, source)
+}
+
+// envEndpoint is DOCKER_HOST with docker's TLS variables: DOCKER_TLS_VERIFY
+// (any value) turns TLS on and verifies the server; DOCKER_CERT_PATH holds
+// ca.pem, cert.pem and key.pem (default: the docker config directory).
+func envEndpoint(host, dir string, getenv func(string) string) (Endpoint, error) {
+	e := Endpoint{Host: host, Source: SourceEnv}
+	if getenv("DOCKER_TLS_VERIFY") != "" {
+		certs := getenv("DOCKER_CERT_PATH")
+		if certs == "" {
+			certs = dir
+		}
+		// A client certificate is optional, as with docker; the CA is not.
+		cert, key := filepath.Join(certs, "cert.pem"), filepath.Join(certs, "key.pem")
+		if _, err := os.Stat(cert); err != nil {
+			cert, key = "", ""
+		}
+		e.opts = append(e.opts, client.WithTLSClientConfig(filepath.Join(certs, "ca.pem"), cert, key))
+	}
+	e.opts = append(e.opts, client.WithHost(host))
+	return e, nil
+}
+
+// contextEndpoint reads a docker context with docker's own context store
+// (contexts/meta/<sha256 of the name>/meta.json and contexts/tls/...).
+func contextEndpoint(dir, name, source string) (Endpoint, error) {
+	cfg := store.NewConfig(
+		func() any { return &map[string]any{} },
+		store.EndpointTypeGetter(docker.DockerEndpoint, func() any { return &docker.EndpointMeta{} }),
+	)
+	s := store.New(filepath.Join(dir, "contexts"), cfg)
+	what := fmt.Sprintf("docker context %q (%s)", name, source)
+	md, err := s.GetMetadata(name)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("%w: %s: %v", ErrEngine, what, err)
+	}
+	meta, err := docker.EndpointFromContext(md)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("%w: %s: %v", ErrEngine, what, err)
+	}
+	ep, err := docker.WithTLSData(s, name, meta)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("%w: %s: %v", ErrEngine, what, err)
+	}
+	opts, err := ep.ClientOpts()
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("%w: %s: %v", ErrEngine, what, err)
+	}
+	host := meta.Host
+	if host == "" {
+		host = DefaultHost
+		opts = append([]client.Opt{client.WithHost(DefaultHost)}, opts...)
+	}
+	return Endpoint{Host: host, Source: fmt.Sprintf("docker context %q", name), opts: opts}, nil
+}

@@ -1,0 +1,134 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/store"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// SaveToStore copies the named images from the engine into the store: the
+// engine's save stream goes straight into the store's loader, with no
+// temporary copy of the whole archive, and every blob is checked against
+// its digest. Nothing is visible in the store unless every image loads. A
+// stream that breaks off, or an archive the loader refuses, is the
+// engine's failure (ErrEngine), not invalid input of the user's. progress,
+// when not nil, is called with the bytes read so far.
+func (c *Client) SaveToStore(ctx context.Context, s *store.Store, names []string, progress func(read int64)) ([]store.Entry, error) {
+	rc, err := c.Save(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var r io.Reader = rc
+	if progress != nil {
+		r = &countingReader{r: rc, f: progress}
+	}
+	what := "engine images " + strings.Join(names, ", ")
+	entries, err := s.LoadStream(ctx, r, what)
+	switch {
+	case err == nil:
+		return entries, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case rc.(*saveStream).err != nil:
+		return nil, fmt.Errorf("%w: the archive of %s from %s broke off: %v", ErrEngine, strings.Join(names, ", "), c.ep.Host, rc.(*saveStream).err)
+	case errors.Is(err, store.ErrInvalidInput):
+		// %v: what the engine sent is not the user's input to fix.
+		return nil, fmt.Errorf("%w: %s sent an archive ctl cannot load: %v", ErrEngine, c.ep.Host, err)
+	}
+	return nil, err
+}
+
+// LoadFromStore hands images of the store to the engine's load endpoint,
+// as a docker save archive streamed from the store, and returns the lines
+// the engine answers ("Loaded image: REF").
+func (c *Client) LoadFromStore(ctx context.Context, s *store.Store, entries []store.Entry) ([]string, error) {
+	pr, pw := io.Pipe()
+	saved := make(chan error, 1)
+	go func() {
+		err := s.Save(ctx, pw, entries, store.FormatDocker)
+		pw.CloseWithError(err)
+		saved <- err
+	}()
+	lines, err := c.Load(ctx, pr)
+	// The engine may answer before reading everything (a refusal): stop
+	// the writer. When the store failed first (a blob unreadable), its
+	// error is the one to report, not the engine's view of a body that
+	// ended early.
+	pr.CloseWithError(errEngineStopped)
+	if serr := <-saved; serr != nil && !errors.Is(serr, errEngineStopped) && ctx.Err() == nil {
+		return nil, serr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return lines, nil
+}
+
+// errEngineStopped ends the store's writing once the engine has answered.
+var errEngineStopped = errors.New("the engine stopped reading the archive")
+
+type countingReader struct {
+	r io.Reader
+	n int64
+	f func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.f(c.n)
+	return n, err
+}
+
+// Entries are the engine's images as the store lists its own, for
+// store.Filter and ctl's image table: one entry per tag (Ref in the
+// store's canonical form, Digest the engine's repo digest for that
+// repository when it has one, else zero), and one untagged entry for an
+// image with no tag the reference grammar accepts.
+func Entries(imgs []Image) []store.Entry {
+	var out []store.Entry
+	for _, img := range imgs {
+		base := store.Entry{ID: img.ID, Created: img.Created, Size: img.Size}
+		n := len(out)
+		for _, t := range img.RepoTags {
+			r, err := reference.Parse(t)
+			if err != nil {
+				continue
+			}
+			e := base
+			e.Ref = r.Name() + ":" + r.DefaultedTag()
+			e.Digest = repoDigest(img.RepoDigests, r.Name())
+			out = append(out, e)
+		}
+		if len(out) == n {
+			if len(img.RepoDigests) > 0 {
+				if r, err := reference.Parse(img.RepoDigests[0]); err == nil {
+					base.Digest, _ = v1.NewHash(r.Digest())
+				}
+			}
+			out = append(out, base)
+		}
+	}
+	return out
+}
+
+// repoDigest is the digest of the first NAME@DIGEST of repository name.
+func repoDigest(repoDigests []string, name string) v1.Hash {
+	for _, rd := range repoDigests {
+		r, err := reference.Parse(rd)
+		if err != nil || r.Name() != name {
+			continue
+		}
+		if h, err := v1.NewHash(r.Digest()); err == nil {
+			return h
+		}
+	}
+	return v1.Hash{}
+}

@@ -1,0 +1,223 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/errgroup"
+)
+
+// TagDetail is what a registry's tags page shows about one tag.
+type TagDetail struct {
+	// Tag is the tag's name.
+	Tag string `json:"tag"`
+	// Digest and MediaType are those of the manifest the tag points at.
+	Digest    string `json:"digest"`
+	MediaType string `json:"mediaType"`
+	// Platforms are "os/arch[/variant]": an image's from its config, an
+	// index's from its entries (attestations, "unknown/unknown", left out).
+	Platforms []string `json:"platforms"`
+	// Size is the compressed size of an image (config and layers), the sum
+	// of its children's for an index.
+	Size int64 `json:"size"`
+	// Created is an image's creation time from its config, the newest of
+	// its children's for an index; zero when not recorded.
+	Created time.Time `json:"created,omitzero"`
+	// Blobs are the sizes of everything the manifest holds on to in the
+	// registry, by digest: the manifest itself, configs, layers and, for an
+	// index, its children and theirs.
+	Blobs map[string]int64 `json:"-"`
+}
+
+// TagDetails resolves each of tags in repository r with one HEAD (every
+// manifest media type in Accept) and describes the manifests they point at
+// with one GET per distinct manifest digest (an index's children included)
+// and one config GET per distinct image, all in parallel with at most the
+// client's jobs requests at once. Tags that share a manifest share the work.
+// With platform, an index is described by its child for that platform
+// only (no size and no platform when it has none). Tags that disappear
+// meanwhile are left out; the rest keep the order of tags.
+func (c *Client) TagDetails(ctx context.Context, r reference.Reference, tags []string, platform *v1.Platform) ([]TagDetail, error) {
+	repo, err := c.Repo(r)
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.repoSession(ctx, repo, transport.PullScope)
+	if err != nil {
+		return nil, err
+	}
+	d := &describer{s: s, sem: make(chan struct{}, max(c.jobs, 1)), platform: platform, memo: map[string]*described{}}
+	out := make([]*TagDetail, len(tags))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, tag := range tags {
+		g.Go(func() error {
+			var mh manifestHead
+			err := d.bounded(gctx, func() (err error) { mh, err = s.head(gctx, tag); return err })
+			if errors.Is(err, ErrNotFound) {
+				return nil // deleted since the listing
+			}
+			if err != nil {
+				return err
+			}
+			m, err := d.describe(gctx, mh.Digest.String())
+			if err != nil {
+				return err
+			}
+			td := m.TagDetail
+			td.Tag = tag
+			out[i] = &td
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	details := make([]TagDetail, 0, len(out))
+	for _, td := range out {
+		if td != nil {
+			details = append(details, *td)
+		}
+	}
+	return details, nil
+}
+
+// describer describes manifests once per digest, with at most cap(sem)
+// requests in flight.
+type describer struct {
+	s        *session
+	sem      chan struct{}
+	platform *v1.Platform
+
+	mu   sync.Mutex
+	memo map[string]*described
+}
+
+// described is the one description of a digest, ready when done is closed.
+type described struct {
+	done chan struct{}
+	TagDetail
+	err error
+}
+
+// bounded runs the request f when a slot is free.
+func (d *describer) bounded(ctx context.Context, f func() error) error {
+	select {
+	case d.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-d.sem }()
+	return f()
+}
+
+// describe returns the description of the manifest digest, fetching it
+// the first time and waiting for that fetch the other times. Waiting holds
+// no request slot, so tags and index children sharing manifests cannot
+// starve each other.
+func (d *describer) describe(ctx context.Context, digest string) (*described, error) {
+	d.mu.Lock()
+	e, ok := d.memo[digest]
+	if !ok {
+		e = &described{done: make(chan struct{})}
+		d.memo[digest] = e
+		d.mu.Unlock()
+		e.TagDetail, e.err = d.fetch(ctx, digest)
+		close(e.done)
+		return e, e.err
+	}
+	d.mu.Unlock()
+	select {
+	case <-e.done:
+		return e, e.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// fetch describes the manifest digest: an image from its config, an index
+// from its children.
+func (d *describer) fetch(ctx context.Context, digest string) (TagDetail, error) {
+	var (
+		b  []byte
+		mh manifestHead
+	)
+	if err := d.bounded(ctx, func() (err error) { b, mh, err = d.s.get(ctx, digest); return err }); err != nil {
+		return TagDetail{}, err
+	}
+	td := TagDetail{Digest: mh.Digest.String(), MediaType: string(mh.MediaType), Blobs: map[string]int64{digest: int64(len(b))}}
+	if mh.MediaType.IsIndex() {
+		return d.index(ctx, td, b)
+	}
+	mf, err := v1.ParseManifest(bytes.NewReader(b))
+	if err != nil {
+		return TagDetail{}, fmt.Errorf("parsing manifest %s/%s@%s: %w", d.s.host, d.s.repo, digest, err)
+	}
+	td.Size = mf.Config.Size
+	td.Blobs[mf.Config.Digest.String()] = mf.Config.Size
+	for _, l := range mf.Layers {
+		td.Size += l.Size
+		td.Blobs[l.Digest.String()] = l.Size
+	}
+	if !mf.Config.MediaType.IsConfig() {
+		return td, nil // an artifact: no image config to read
+	}
+	var cfg *v1.ConfigFile
+	if err := d.bounded(ctx, func() (err error) { cfg, err = d.s.config(ctx, mf.Config); return err }); err != nil {
+		return TagDetail{}, err
+	}
+	if p := cfg.Platform(); p != nil && p.OS != "" {
+		td.Platforms = []string{p.String()}
+	}
+	td.Created = cfg.Created.UTC()
+	return td, nil
+}
+
+// index describes an index from its children (only the one for the
+// describer's platform, when it has one), described in parallel.
+func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetail, error) {
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(b))
+	if err != nil {
+		return TagDetail{}, fmt.Errorf("parsing index %s/%s@%s: %w", d.s.host, d.s.repo, td.Digest, err)
+	}
+	children := idx.Manifests
+	if d.platform != nil {
+		child, ok := matchPlatform(idx, *d.platform, false)
+		if !ok {
+			return td, nil
+		}
+		children = []v1.Descriptor{child}
+	}
+	for _, c := range children {
+		if p := c.Platform; p != nil && p.OS != "" && p.OS != "unknown" {
+			td.Platforms = append(td.Platforms, p.String())
+		}
+	}
+	got := make([]*described, len(children))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, c := range children {
+		g.Go(func() (err error) {
+			got[i], err = d.describe(gctx, c.Digest.String())
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return TagDetail{}, err
+	}
+	for _, c := range got {
+		td.Size += c.Size
+		if c.Created.After(td.Created) {
+			td.Created = c.Created
+		}
+		for k, v := range c.Blobs {
+			td.Blobs[k] = v
+		}
+	}
+	return td, nil
+}
