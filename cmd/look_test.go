@@ -198,6 +198,7 @@ func TestPrintInspection(t *testing.T) {
 		Platform: "linux/amd64", Created: "2026-01-02T03:04:05Z", TotalSize: 2500,
 		Layers:     []registry.LayerInfo{{Digest: "sha256:bb", Size: 2000}, {Digest: "sha256:cccc", Size: 500}},
 		Entrypoint: []string{"/bin/app"}, Cmd: []string{"--serve"}, Labels: map[string]string{"b": "2", "a": "1\x1b"},
+		Env: []string{"PATH=/usr/bin", "MODE=prod"},
 	}
 	if err := printInspection(&b, in); err != nil {
 		t.Fatal(err)
@@ -213,6 +214,9 @@ Layers:     2
   sha256:cccc  500B
 Entrypoint: /bin/app
 Cmd:        --serve
+Env:        2
+  PATH=/usr/bin
+  MODE=prod
 Labels:     2
   a=1\x1b
   b=2

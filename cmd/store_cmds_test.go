@@ -184,6 +184,27 @@ func TestLoadFormat(t *testing.T) {
 	}
 }
 
+// TestInspectLocalImage: ctl inspect of a name without a registry that
+// the store holds points to ctl image inspect, without asking Docker Hub.
+func TestInspectLocalImage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	img, _ := random.Image(100, 1)
+	tag, _ := name.NewTag("image-gallery:latest")
+	archive := filepath.Join(dir, "app.tar")
+	if err := tarball.WriteToFile(archive, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(dir, "s")
+	if _, errOut, code := run(t, "--store", store, "load", "-i", archive); code != 0 {
+		t.Fatalf("load: %s", errOut)
+	}
+	out, errOut, code := run(t, "--store", store, "inspect", "image-gallery")
+	if want := "Error: image-gallery is a local image, and ctl inspect reads registries\nrun: ctl image inspect image-gallery (or name the registry, e.g. ctl inspect docker.io/library/image-gallery, for its copy there)\n"; code != 2 || out != "" || errOut != want {
+		t.Errorf("inspect of a local image: exit %d stdout %q stderr %q, want %q", code, out, errOut, want)
+	}
+}
+
 // TestWriteFileAtomicErrors: failures name the file the user asked for,
 // not the temp file beside it; one that cannot be created is exit 2.
 func TestWriteFileAtomicErrors(t *testing.T) {

@@ -45,6 +45,8 @@ type Inspection struct {
 	// Entrypoint and Cmd are the image's default command.
 	Entrypoint []string `json:"entrypoint,omitempty"`
 	Cmd        []string `json:"cmd,omitempty"`
+	// Env is the image's environment, KEY=VALUE, in the config's order.
+	Env []string `json:"env,omitempty"`
 }
 
 // IndexEntry is one child of an index.
@@ -119,7 +121,7 @@ func (c *Client) Inspect(ctx context.Context, r reference.Reference, platform *v
 	if !cfg.Created.IsZero() {
 		in.Created = cfg.Created.UTC().Format("2006-01-02T15:04:05Z07:00")
 	}
-	in.Labels, in.Entrypoint, in.Cmd = cfg.Config.Labels, cfg.Config.Entrypoint, cfg.Config.Cmd
+	in.Labels, in.Entrypoint, in.Cmd, in.Env = cfg.Config.Labels, cfg.Config.Entrypoint, cfg.Config.Cmd, cfg.Config.Env
 	return in, nil
 }
 
