@@ -392,3 +392,30 @@ func TestSaveLoadIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveIDOfTwoForms: one image loaded from a docker save tar and from
+// an OCI layout is two manifests with one image ID; removing the ID reports
+// it deleted once.
+func TestRemoveIDOfTwoForms(t *testing.T) {
+	t.Parallel()
+	img := randomImage(t, 1024, 2)
+	dir := t.TempDir()
+	testenv.ImagesTar(t, filepath.Join(dir, "docker.tar"), map[string]v1.Image{"app:docker": img}, false)
+	oci := mutate.MediaType(img, "application/vnd.oci.image.manifest.v1+json")
+	writeLayout(t, filepath.Join(dir, "layout"), oci, "docker.io/library/app:oci")
+	s := newStore(t)
+	for _, p := range []string{"docker.tar", "layout"} {
+		if _, err := s.Load(context.Background(), filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, errA := s.Resolve("app:docker")
+	b, errB := s.Resolve("app:oci")
+	if errA != nil || errB != nil || a.ID != b.ID || a.Digest == b.Digest {
+		t.Fatalf("want one ID, two manifests: %+v %v, %+v %v", a, errA, b, errB)
+	}
+	res, err := s.Remove(a.ID.String(), false)
+	if err != nil || len(res.Untagged) != 2 || len(res.Deleted) != 1 || res.Deleted[0] != a.ID {
+		t.Errorf("Remove(ID) = %+v, %v; want both untagged, the ID deleted once", res, err)
+	}
+}
