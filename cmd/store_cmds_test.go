@@ -203,6 +203,11 @@ func TestInspectLocalImage(t *testing.T) {
 	if want := "Error: image-gallery is a local image, and ctl inspect reads registries\nrun: ctl image inspect image-gallery (or name the registry, e.g. ctl inspect docker.io/library/image-gallery, for its copy there)\n"; code != 2 || out != "" || errOut != want {
 		t.Errorf("inspect of a local image: exit %d stdout %q stderr %q, want %q", code, out, errOut, want)
 	}
+	// A template naming a field the rows lack lists theirs, no Go types.
+	_, errOut, code = run(t, "--store", store, "images", "--format", "{{.Nope}}")
+	if code != 2 || !strings.Contains(errOut, "no field .Nope (the fields are .") || !strings.Contains(errOut, " .Repository ") || strings.Contains(errOut, "cmd.") {
+		t.Errorf("images --format {{.Nope}}: exit %d stderr %q", code, errOut)
+	}
 }
 
 // TestImagePruneAll: image prune -a, docker's shorthand, removes tagged
