@@ -165,6 +165,10 @@ func (s *Store) importArchive(src source, b *batch) ([]pending, error) {
 	if src.has("manifest.json") {
 		return s.importDocker(src, b, dockerManifest)
 	}
+	if t, ok := src.(*tarSource); ok && t.cut >= 0 {
+		// docker save writes manifest.json last: a cut archive lacks it.
+		return nil, invalid("the archive is truncated at byte %d: it ends without tar's end-of-archive marker, before any manifest.json or index.json", t.cut)
+	}
 	return nil, invalid("not a docker save archive or an OCI layout (no manifest.json or index.json)")
 }
 

@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
@@ -417,5 +419,37 @@ func TestRemoveIDOfTwoForms(t *testing.T) {
 	res, err := s.Remove(a.ID.String(), false)
 	if err != nil || len(res.Untagged) != 2 || len(res.Deleted) != 1 || res.Deleted[0] != a.ID {
 		t.Errorf("Remove(ID) = %+v, %v; want both untagged, the ID deleted once", res, err)
+	}
+}
+
+// TestLoadTruncated: an archive cut short says so, with the byte where it
+// ends, both at a member boundary (docker save writes manifest.json last,
+// so it is simply missing) and in the middle of a member.
+func TestLoadTruncated(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	layer := bytes.Repeat([]byte("x"), 4000)
+	for _, name := range []string{"aaaa/layer.tar", "bbbb/layer.tar"} {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(layer)), Typeflag: tar.TypeReg})
+		tw.Write(layer)
+	}
+	tw.Flush()
+	boundary := buf.Len()
+	tw.WriteHeader(&tar.Header{Name: "manifest.json", Mode: 0o644, Size: 2, Typeflag: tar.TypeReg})
+	tw.Write([]byte("[]"))
+	tw.Close()
+	for _, tc := range []struct {
+		cut  int
+		want string
+	}{
+		{boundary, fmt.Sprintf("the archive is truncated at byte %d: it ends without tar's end-of-archive marker", boundary)},
+		{1000, "the archive is truncated at byte 1000, in aaaa/layer.tar"},
+	} {
+		s := newStore(t)
+		_, err := s.LoadStream(context.Background(), bytes.NewReader(buf.Bytes()[:tc.cut]), "cut.tar")
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("cut at %d: %v, want %q", tc.cut, err, tc.want)
+		}
 	}
 }
