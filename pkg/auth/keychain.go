@@ -58,7 +58,9 @@ func (k *Keychain) Load() (*configfile.ConfigFile, error) {
 		return cf, nil
 	}
 	if err == nil {
-		err = cf.LoadFromReader(bytes.NewReader(b))
+		if err := cf.LoadFromReader(bytes.NewReader(b)); err != nil {
+			return nil, fmt.Errorf("%w %s: %w", ErrConfig, filename, err)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s: %w", ErrConfig, dir, err)

@@ -114,10 +114,12 @@ func (c *Client) transferSession(ctx context.Context, repo name.Repository, scop
 // send sends req through the session's client. The first request of an
 // anonymous session goes out unauthenticated at once; only a success (2xx)
 // or a 405 (the method, not the caller, is refused: deletion disabled) is
-// taken from it, since a 401, a scheme mismatch (plain HTTP to a TLS port
-// answers 400), a 404 that hides a private repository or any other answer may
-// differ once the ping has settled the scheme and credentials: then the
-// request is resent through the authenticated client. First requests have
+// taken from it, and a 404: the session has no credentials, so an anonymous
+// token could not show more (a registry that wants a token for reading
+// answers 401, not 404). A 401, a scheme mismatch (plain HTTP to a TLS port
+// answers 400) or any other answer may differ once the ping has settled the
+// scheme and credentials: then the request is resent through the
+// authenticated client. First requests have
 // no body (or one GetBody can replay), so resending is safe.
 func (s *session) send(req *http.Request) (*http.Response, error) {
 	s.mu.Lock()
@@ -128,7 +130,7 @@ func (s *session) send(req *http.Request) (*http.Response, error) {
 	// The first request holds mu: concurrent ones wait for the decision.
 	defer s.mu.Unlock()
 	resp, err := s.plain.Do(req.Clone(req.Context()))
-	if err == nil && (resp.StatusCode >= 200 && resp.StatusCode < 300 || resp.StatusCode == http.StatusMethodNotAllowed) {
+	if err == nil && (resp.StatusCode >= 200 && resp.StatusCode < 300 || resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotFound) {
 		s.client = s.plain
 		s.cancel()
 		return resp, nil
