@@ -236,6 +236,37 @@ func TestImagePruneAll(t *testing.T) {
 	}
 }
 
+// TestLoadProgress: load -i on a terminal draws a bar of the archive's
+// bytes on stderr and clears it at the end; -q and a pipe draw nothing.
+func TestLoadProgress(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	img, _ := random.Image(300_000, 2)
+	tag, _ := name.NewTag("user/app:v1")
+	archive := filepath.Join(dir, "app.tar")
+	if err := tarball.WriteToFile(archive, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		tty, quiet bool
+		bar        bool
+	}{{true, false, true}, {true, true, false}, {false, false, false}} {
+		ios, out, errOut := TestIO("")
+		ios.StderrTTY = tc.tty
+		args := []string{"--store", filepath.Join(t.TempDir(), "s"), "load", "-i", archive}
+		if tc.quiet {
+			args = append(args, "-q")
+		}
+		if code := Main(context.Background(), ios, args); code != 0 || out.String() != "Loaded image: user/app:v1\n" {
+			t.Fatalf("%+v: exit %d stdout %q stderr %q", tc, code, out, errOut)
+		}
+		drawn := strings.Contains(errOut.String(), "Loading app.tar") && strings.Contains(errOut.String(), "100%") && strings.HasSuffix(errOut.String(), "\r\x1b[2K")
+		if drawn != tc.bar || !tc.bar && errOut.Len() != 0 {
+			t.Errorf("%+v: stderr %q", tc, errOut)
+		}
+	}
+}
+
 // TestWriteFileAtomicErrors: failures name the file the user asked for,
 // not the temp file beside it; one that cannot be created is exit 2.
 func TestWriteFileAtomicErrors(t *testing.T) {
