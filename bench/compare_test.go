@@ -49,12 +49,19 @@ func newTarget(b *testing.B, opts testenv.RegistryOptions, seed func(*testenv.Re
 // set, and reports the ratio of their medians ("ctl/crane") and both medians.
 func (tg *target) compare(b *testing.B, ctlArgs, craneArgs []string, same bool) {
 	b.Helper()
+	tg.compareWith(b, ctlArgs, testenv.CraneBinary(b), craneArgs, same)
+}
+
+// compareWith is compare with the crane side run as peer peerArgs (a
+// shell loop of crane commands, say).
+func (tg *target) compareWith(b *testing.B, ctlArgs []string, peer string, peerArgs []string, same bool) {
+	b.Helper()
 	var ctlTimes, craneTimes []time.Duration
-	ctl, crane := testenv.CtlBinary(b), testenv.CraneBinary(b)
+	ctl := testenv.CtlBinary(b)
 	for b.Loop() {
 		ctlOut, d := tg.run(b, ctl, ctlArgs)
 		ctlTimes = append(ctlTimes, d)
-		craneOut, d := tg.run(b, crane, craneArgs)
+		craneOut, d := tg.run(b, peer, peerArgs)
 		craneTimes = append(craneTimes, d)
 		if same && ctlOut != craneOut {
 			b.Fatalf("outputs differ: ctl %d bytes, crane %d bytes", len(ctlOut), len(craneOut))

@@ -1,9 +1,7 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
-	"io"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/spf13/cobra"
@@ -72,6 +70,3 @@ func runCatalog(ctx context.Context, opts *catalogOptions) error {
 	repos = filterGlob(repos, opts.Filter)
 	return printList(opts.IO.Out, p, repos, func(r string) any { return catalogItem{Registry: opts.Host, Repository: r} })
 }
-
-// newLineWriter buffers many short lines into few writes.
-func newLineWriter(w io.Writer) *bufio.Writer { return bufio.NewWriterSize(w, 64<<10) }

@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -17,14 +16,6 @@ type deleteOptions struct {
 	DryRun   bool
 	Force    bool
 	Format   string
-}
-
-// deletedItem is what delete prints per removed tag or manifest, as
-// --format sees it.
-type deletedItem struct {
-	Reference string `json:"reference"` // HOST/REPO:TAG or HOST/REPO@DIGEST
-	Untagged  bool   `json:"untagged"`  // a tag went (else a manifest)
-	DryRun    bool   `json:"dryRun"`    // nothing was changed
 }
 
 func newDeleteCmd(f *Factory, runF func(*deleteOptions) error) *cobra.Command {
@@ -97,31 +88,4 @@ func runDelete(ctx context.Context, opts *deleteOptions) error {
 		}
 	}
 	return nil
-}
-
-// printDeleted reports removed (or, in a dry run, removable) tags and
-// manifests.
-func printDeleted(w io.Writer, p *printer, acts []registry.DeleteAction, dryRun bool) error {
-	for _, a := range acts {
-		item := deletedItem{Reference: a.Ref, Untagged: a.Untagged, DryRun: dryRun}
-		if err := p.Print(w, item, func(w io.Writer) error {
-			_, err := fmt.Fprintf(w, "%s %s\n", deleteVerb(a.Untagged, dryRun), a.Ref)
-			return err
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func deleteVerb(untag, dryRun bool) string {
-	switch {
-	case untag && dryRun:
-		return "Would untag:"
-	case untag:
-		return "Untagged:"
-	case dryRun:
-		return "Would delete:"
-	}
-	return "Deleted:"
 }

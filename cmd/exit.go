@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
@@ -9,9 +10,12 @@ import (
 	"github.com/ctl-dev/ctl/pkg/auth"
 	"github.com/ctl-dev/ctl/pkg/bounded"
 	"github.com/ctl-dev/ctl/pkg/engine"
+	"github.com/ctl-dev/ctl/pkg/golden"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/ctl-dev/ctl/pkg/transfer"
 )
 
 // Exit codes, as the product contract fixes them.
@@ -78,6 +82,75 @@ func exitCode(err error) (int, string) {
 		return exitNotFound, ""
 	}
 	return exitFailure, ""
+}
+
+// errorText is err's message as ctl prints it. pkg/ words its errors
+// without ctl's flags; here, the one place that names them, failures with a
+// fix on the command line get it, where pkg/ reports the failure.
+func errorText(err error) string {
+	msg := err.Error()
+	// after puts hint right after the text of what (an error in err's
+	// chain) in msg, or at its end if that text is not found.
+	after := func(what error, hint string) {
+		if t := what.Error(); strings.Contains(msg, t) {
+			msg = strings.Replace(msg, t, t+hint, 1)
+			return
+		}
+		msg += hint
+	}
+	// reword replaces the text of what with text.
+	reword := func(what error, text string) {
+		msg = strings.Replace(msg, what.Error(), text, 1)
+	}
+	var (
+		plain  *transport.PlainHTTPError
+		shared *registry.SharedManifestError
+		dir    *store.DirError
+		prefix *golden.PrefixError
+		notag  *transfer.EngineTagError
+	)
+	if errors.Is(err, registry.ErrUntrusted) {
+		msg += " (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/HOST[:PORT]/ca.crt)"
+	}
+	if errors.Is(err, registry.ErrNotTLS) {
+		msg += " (the registry speaks plain HTTP, not HTTPS: if the network to it is trusted, name it with --insecure-registry HOST[:PORT])"
+	}
+	if errors.As(err, &plain) {
+		after(plain, ": only localhost, 127.0.0.0/8, ::1 and registries given with --insecure-registry are reached without TLS")
+	}
+	if errors.As(err, &shared) {
+		after(shared, " (use --force to delete them all)")
+	}
+	if errors.Is(err, registry.ErrOtherRepository) {
+		after(registry.ErrOtherRepository, " (copy it there first: ctl copy)")
+	}
+	if errors.As(err, &dir) {
+		if dir.Dir == "" {
+			after(dir, " (set CTL_STORE or use --store)")
+		} else {
+			after(dir, fmt.Sprintf(" (is %s writable? choose another with --store)", dir.Dir))
+		}
+	}
+	if errors.As(err, &prefix) {
+		if prefix.Prefix == "" {
+			reword(prefix, prefix.Err.Error()+": empty --allow prefix")
+		} else {
+			reword(prefix, fmt.Sprintf("--allow %q: %v", prefix.Prefix, prefix.Err))
+		}
+	}
+	if errors.As(err, &notag) {
+		reword(notag, notag.Ref+": push --from-engine takes a tag (the engine's images are named by tag)")
+	}
+	return msg
+}
+
+// reasonText is the reason a command gives for leaving something as it
+// was, with the flag that would change it.
+func reasonText(reason string) string {
+	if reason == golden.ReasonPinned {
+		return reason + " (--update re-resolves)"
+	}
+	return reason
 }
 
 // escapeControl makes server-supplied text safe to print: control characters

@@ -129,13 +129,6 @@ func printInspection(w io.Writer, in *registry.Inspection) error {
 	return nil
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 // registryWritten reports whether ref names its registry, as docker tells:
 // a first path component with a "." or ":", or localhost.
 func registryWritten(ref string) bool {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/ctl-dev/ctl/pkg/engine"
-	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/spf13/cobra"
 )
@@ -135,6 +134,3 @@ func loadFromEngine(ctx context.Context, opts *loadOptions, s *store.Store) ([]s
 	defer p.Close()
 	return c.SaveToStore(ctx, s, opts.Names, p.Func())
 }
-
-// familiar is docker's short form of a stored reference.
-func familiar(r reference.Reference) string { return r.Familiar() }

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/ctl-dev/ctl/pkg/auth"
-	"github.com/ctl-dev/ctl/pkg/registry"
-	"github.com/ctl-dev/ctl/pkg/registry/transport"
 )
 
 func TestLoginFlags(t *testing.T) {
@@ -154,29 +151,5 @@ func TestRunLogin(t *testing.T) {
 	io, out, _ = TestIO("")
 	if err := runLogout(&logoutOptions{IO: io, Server: "reg.example", ConfigDir: dir}); err != nil || out.String() != "Not logged in to reg.example\n" {
 		t.Errorf("second logout: %v, %q", err, out.String())
-	}
-}
-
-func TestRateLimitWarning(t *testing.T) {
-	t.Parallel()
-	io, _, errOut := TestIO("")
-	f := &Factory{IO: io, Opts: &GlobalOptions{}}
-	warn := f.rateLimitWarning()
-	warn(transport.RateLimit{Host: "registry-1.docker.io", Remaining: 50, Limit: 100})
-	if errOut.Len() != 0 {
-		t.Errorf("warned with 50 left: %q", errOut.String())
-	}
-	warn(transport.RateLimit{Host: "registry-1.docker.io", Remaining: 3, Limit: 100, Window: 21600e9})
-	warn(transport.RateLimit{Host: "registry-1.docker.io", Remaining: 2, Limit: 100})
-	if got := errOut.String(); got != "Warning: registry-1.docker.io rate limit: 3 pulls left of 100 per 6h0m0s\n" {
-		t.Errorf("warning %q", got)
-	}
-}
-
-func TestAuthErrorHint(t *testing.T) {
-	t.Parallel()
-	code, hint := exitCode(fmt.Errorf("pushing: %w", &registry.AuthError{Host: "reg.example", Err: errors.New("UNAUTHORIZED")}))
-	if code != exitAuth || hint != "run: ctl login reg.example" {
-		t.Errorf("exit %d, hint %q", code, hint)
 	}
 }

@@ -128,7 +128,7 @@ func runPin(ctx context.Context, opts *pinOptions) error {
 				failed++
 				fmt.Fprintf(opts.IO.ErrOut, "%s:%d: not pinned: %s\n", c.File, c.Line, escapeControl(c.Reason))
 			case c.Action == golden.PinKept:
-				fmt.Fprintf(opts.IO.ErrOut, "%s:%d: kept %s: %s\n", c.File, c.Line, c.Old, c.Reason)
+				fmt.Fprintf(opts.IO.ErrOut, "%s:%d: kept %s: %s\n", c.File, c.Line, c.Old, reasonText(c.Reason))
 			case c.Action == golden.PinPinned && !diff:
 				item := pinnedItem{File: c.File, Line: c.Line, Old: c.Old, New: c.New, DryRun: opts.DryRun}
 				if err := printer.Print(opts.IO.Out, item, func(w io.Writer) error {

@@ -3,15 +3,17 @@ package cmd
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/tagplan"
 )
 
-// The result printers of the commands that write tags on a registry
-// (push, copy, tag --semver): one line per tag as docker push prints it,
-// or an item in the --format chosen.
+// Printers several commands share: the results of the commands that write
+// tags on a registry (push, copy, tag --semver), one line per tag as docker
+// push prints it or an item in the --format chosen; the deletions of delete
+// and tags prune; short forms of references and digests.
 
 // pushedItem is what push and copy print per tag, as --format sees it.
 type pushedItem struct {
@@ -87,4 +89,57 @@ func keptMessage(s tagplan.Step) string {
 		return fmt.Sprintf("%s: not created: %s", s.Tag, s.Reason)
 	}
 	return fmt.Sprintf("%s: kept at %s: %s", s.Tag, s.Digest, s.Reason)
+}
+
+// familiar is docker's short form of a stored reference.
+func familiar(r reference.Reference) string { return r.Familiar() }
+
+// orDash is s, or "-" for an empty value in a table.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// deletedItem is what delete prints per removed tag or manifest, as
+// --format sees it.
+type deletedItem struct {
+	Reference string `json:"reference"` // HOST/REPO:TAG or HOST/REPO@DIGEST
+	Untagged  bool   `json:"untagged"`  // a tag went (else a manifest)
+	DryRun    bool   `json:"dryRun"`    // nothing was changed
+}
+
+// printDeleted reports removed (or, in a dry run, removable) tags and
+// manifests.
+func printDeleted(w io.Writer, p *printer, acts []registry.DeleteAction, dryRun bool) error {
+	for _, a := range acts {
+		item := deletedItem{Reference: a.Ref, Untagged: a.Untagged, DryRun: dryRun}
+		if err := p.Print(w, item, func(w io.Writer) error {
+			_, err := fmt.Fprintf(w, "%s %s\n", deleteVerb(a.Untagged, dryRun), a.Ref)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func deleteVerb(untag, dryRun bool) string {
+	switch {
+	case untag && dryRun:
+		return "Would untag:"
+	case untag:
+		return "Untagged:"
+	case dryRun:
+		return "Would delete:"
+	}
+	return "Deleted:"
+}
+
+// shortDigest is the first 12 hex digits of a digest, as docker shows
+// image IDs.
+func shortDigest(d string) string {
+	_, hex, _ := strings.Cut(d, ":")
+	return hex[:min(12, len(hex))]
 }

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -62,17 +61,4 @@ func (o *remoteRefOptions) target() (*printer, reference.Reference, *v1.Platform
 	}
 	rc, err := o.Registry()
 	return p, r, platform, rc, err
-}
-
-// parsePlatform reads --platform ("" means none) with
-// registry.ParsePlatform; a bad one is invalid input (exit 2).
-func parsePlatform(s string) (*v1.Platform, error) {
-	if s == "" {
-		return nil, nil
-	}
-	p, err := registry.ParsePlatform(s)
-	if err != nil {
-		return nil, invalidInput(fmt.Errorf("invalid --platform %q: want OS/ARCH[/VARIANT], e.g. linux/arm64/v8", s))
-	}
-	return p, nil
 }

@@ -103,7 +103,7 @@ func Main(ctx context.Context, io *IOStreams, args []string) int {
 	code, hint := exitCode(err)
 	// One "Error:" per line: rmi and check report every failure, one per
 	// line (as docker rmi does), and no server text can pass for output.
-	for _, line := range strings.Split(escapeControl(err.Error()), "\n") {
+	for _, line := range strings.Split(escapeControl(errorText(err)), "\n") {
 		fmt.Fprintf(io.ErrOut, "Error: %s\n", line)
 	}
 	if hint != "" {

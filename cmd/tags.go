@@ -2,14 +2,10 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"path"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
-	"github.com/ctl-dev/ctl/pkg/tagset"
 	"github.com/spf13/cobra"
 )
 
@@ -60,8 +56,8 @@ created orders them (-r reverses).
 
 --long prints a table like a registry's tags page: TAG, DIGEST, PLATFORMS,
 SIZE (compressed; an index's is the sum of its images', or one platform's
-with --platform), CREATED (from the image config), and the other tags that
-point at the same manifest. Each tag costs one HEAD, each distinct manifest
+with --platform), CREATED (from the image config), and the other listed tags
+on the same manifest. Each tag costs one HEAD, each distinct manifest
 one GET and each image one config GET, up to -j at once.
 
 --format json prints one JSON array: of tag names, or with --long of
@@ -146,54 +142,4 @@ func runTagsList(ctx context.Context, opts *tagsListOptions) error {
 		names[i] = d.Tag
 	}
 	return printList(opts.IO.Out, p, names, func(t string) any { return tagItem{Repository: repo, Tag: t} })
-}
-
-// listPrinter checks the flags shared by the commands that list names from a
-// registry (--format, --filter, --page-size) and returns the printer.
-func listPrinter(format string, filters []string, pageSize int) (*printer, error) {
-	if pageSize < 0 {
-		return nil, invalidInput(fmt.Errorf("invalid --page-size %d: must be positive", pageSize))
-	}
-	for _, glob := range filters {
-		if err := checkGlob("filter", glob); err != nil {
-			return nil, err
-		}
-	}
-	return newPrinter(format)
-}
-
-// checkGlob rejects a malformed glob of --flag before any request.
-func checkGlob(flag, glob string) error {
-	if _, err := path.Match(glob, ""); err != nil {
-		return invalidInput(fmt.Errorf("invalid --%s %q: %w", flag, glob, err))
-	}
-	return nil
-}
-
-// filterGlob keeps the names that match any of globs (none keeps all; an
-// empty glob matches everything).
-func filterGlob(names []string, globs []string) []string {
-	return tagset.Query{Include: globs}.Filter(names)
-}
-
-// printList prints names one per line (escaped: they come from a server),
-// as one JSON array, or through the template per item.
-func printList(w io.Writer, p *printer, names []string, item func(string) any) error {
-	if p.JSON() {
-		if names == nil {
-			names = []string{}
-		}
-		return json.NewEncoder(w).Encode(names)
-	}
-	bw := newLineWriter(w)
-	for _, n := range names {
-		err := p.Print(bw, item(n), func(w io.Writer) error {
-			_, err := fmt.Fprintln(w, escapeControl(n))
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return bw.Flush()
 }

@@ -73,10 +73,3 @@ func printLongTags(w io.Writer, p *printer, repo string, details []registry.TagD
 	}
 	return bw.Flush()
 }
-
-// shortDigest is the first 12 hex digits of a digest, as docker shows
-// image IDs.
-func shortDigest(d string) string {
-	_, hex, _ := strings.Cut(d, ":")
-	return hex[:min(12, len(hex))]
-}

@@ -311,3 +311,136 @@ func countTags(items []testenv.Tagged) int {
 	}
 	return n
 }
+
+func TestTagsListLong(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	rs := newReleases(time.Now())
+	digests := reg.PushTagged(t, "app", rs.items, 256)
+	p := testenv.NewProxy(t, reg.URL, nil)
+	e := testenv.NewEnv(t)
+	repo := p.Host + "/app"
+
+	r := e.Run(t, "tags", "list", "--long", "--format", "json", "-j", "8", repo)
+	wantCode(t, r, 0)
+	var got []struct {
+		Tag, Digest, MediaType string
+		Platforms, SharedWith  []string
+		Size                   int64
+		Created                time.Time
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &got); err != nil || len(got) != 60 {
+		t.Fatalf("%d tags: %v\n%s", len(got), err, r.Stdout)
+	}
+	byTag := map[string]int{}
+	for i, d := range got {
+		byTag[d.Tag] = i
+	}
+	images, indexes := 0, 0
+	for _, it := range rs.items {
+		if it.Platforms == nil {
+			images++
+		} else {
+			indexes++
+			images += len(it.Platforms)
+		}
+		for _, tag := range it.Tags {
+			d := got[byTag[tag]]
+			want := it.Platforms
+			if want == nil {
+				want = []string{"linux/amd64"}
+			}
+			others := slices.DeleteFunc(slices.Clone(it.Tags), func(s string) bool { return s == tag })
+			slices.Sort(others)
+			if d.Digest != digests[tag] || !slices.Equal(d.Platforms, want) || !d.Created.Equal(it.Created) ||
+				d.Size < 256*int64(len(want)) || !slices.Equal(d.SharedWith, others) {
+				t.Errorf("%s: %+v\nwant digest %s platforms %v created %s shared with %v", tag, d, digests[tag], want, it.Created, others)
+			}
+		}
+	}
+	heads, manifests, configs := p.Count("HEAD", "/manifests/"), p.Count("GET", "/manifests/"), p.Count("GET", "/blobs/")
+	if heads > 60 || manifests > images+indexes || configs > images {
+		t.Errorf("requests: %d HEAD, %d manifest GET, %d config GET; want at most 60, %d, %d", heads, manifests, configs, images+indexes, images)
+	}
+
+	// The same manifest among the tags listed.
+	r = e.Run(t, "tags", "list", "--long", "--filter", "3.2*", "--filter", "3", "--filter", "latest", "--sort", "semver", "-r", repo)
+	wantCode(t, r, 0)
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	if len(lines) != 6 || !strings.HasPrefix(lines[0], "TAG ") || !strings.Contains(lines[0], "SAME MANIFEST AS") {
+		t.Fatalf("table:\n%s", r.Stdout)
+	}
+	row := strings.Fields(lines[4])
+	if row[0] != "3.2.1" || row[1] != strings.TrimPrefix(digests["3.2.1"], "sha256:")[:12] || row[2] != "linux/amd64,linux/arm64" ||
+		!strings.Contains(lines[4], "days ago") || row[len(row)-1] != "3,3.2,latest" {
+		t.Errorf("row %q", lines[4])
+	}
+
+	r = e.Run(t, "tags", "list", "--long", "--platform", "linux/arm64", "--semver", "^3", "--format", "{{.Tag}} {{.Platforms}}", "--sort", "name", repo)
+	wantCode(t, r, 0)
+	if r.Stdout != "3.0.0 [linux/arm64]\n3.0.1 [linux/arm64]\n3.1.0 [linux/arm64]\n3.1.1 [linux/arm64]\n3.2.0 [linux/arm64]\n3.2.1 [linux/arm64]\n" {
+		t.Errorf("--platform:\n%s", r.Stdout)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--semver", ">=2.1 <3", "--sort", "semver", "-r"}, "2.2.1 2.2.0 2.1.1 2.1.0"},
+		{[]string{"--semver", ">=3.3.0-rc.1", "--sort", "semver"}, "3.3.0-rc.1 3.3.0-rc.2"},
+		{[]string{"--newest", "3", "--sort", "created", "-r"}, "ci-new 3.3.0-rc.2 3.3.0-rc.1"},
+		{[]string{"--newest", "2", "--semver", "1.x"}, "1.2.0 1.2.1"},
+		{[]string{"--filter", "ci-*", "--exclude", "ci-o*", "--exclude", "ci-2*", "--sort", "name"}, "ci-1.0.0-a ci-1.0.0-b ci-1.1.0-a ci-1.1.0-b ci-1.2.0-a ci-1.2.0-b ci-new"},
+	} {
+		r := e.Run(t, append(append([]string{"tags", "list"}, tt.args...), repo)...)
+		wantCode(t, r, 0)
+		if got := strings.Join(strings.Fields(r.Stdout), " "); got != tt.want {
+			t.Errorf("%v: %s, want %s", tt.args, got, tt.want)
+		}
+	}
+
+	p.Reset()
+	r = e.Run(t, "tags", "list", "--semver", ">=2.1 <x3", repo)
+	wantCode(t, r, 2)
+	if !strings.Contains(r.Stderr, "  >=2.1 <x3\n") || !strings.Contains(r.Stderr, "         ^") || len(p.Requests()) != 0 {
+		t.Errorf("bad range: %q, %d requests", r.Stderr, len(p.Requests()))
+	}
+}
+
+// TestTagsListLongFaults: retried answers cost nothing but time; a config
+// or manifest that does not match its digest, or a registry that hangs, is
+// a clear failure that prints no partial table.
+func TestTagsListLongFaults(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	rs := newReleases(time.Now())
+	reg.PushTagged(t, "app", rs.items[:6], 128)
+	e := testenv.NewEnv(t)
+	tests := []struct {
+		name  string
+		fault testenv.Fault
+		code  int
+		want  string // part of stderr
+	}{
+		{name: "503 then fine", fault: testenv.Fault{Method: "GET", PathRegexp: "/blobs/", Kind: testenv.FaultStatus, Status: 503, RetryAfter: "0", Times: 3}},
+		{name: "reset then fine", fault: testenv.Fault{Method: "HEAD", PathRegexp: "/manifests/", Kind: testenv.FaultDropBeforeResponse, Times: 2}},
+		{name: "corrupt config", fault: testenv.Fault{Method: "GET", PathRegexp: "/blobs/", Kind: testenv.FaultCorruptBody, Bytes: 10}, code: 1, want: "content has digest"},
+		{name: "corrupt manifest", fault: testenv.Fault{Method: "GET", PathRegexp: "/manifests/sha256:", Kind: testenv.FaultCorruptBody, Bytes: 30}, code: 1, want: "content has digest"},
+		{name: "no such repository", fault: testenv.Fault{Method: "GET", PathRegexp: "/tags/list", Kind: testenv.FaultStatus, Status: 404, Body: `{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}`}, code: 3, want: "repository name not known"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := testenv.NewProxy(t, reg.URL, nil)
+			p.AddFault(tt.fault)
+			r := e.Run(t, "tags", "list", "--long", p.Host+"/app")
+			wantCode(t, r, tt.code)
+			if tt.code == 0 && strings.Count(r.Stdout, "\n") != 1+countTags(rs.items[:6]) {
+				t.Errorf("table:\n%s", r.Stdout)
+			}
+			if tt.code != 0 && (r.Stdout != "" || !strings.Contains(r.Stderr, tt.want)) {
+				t.Errorf("stdout %q, stderr %q, want %q", r.Stdout, r.Stderr, tt.want)
+			}
+		})
+	}
+}

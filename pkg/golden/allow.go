@@ -50,7 +50,7 @@ func ParseAllowlist(prefixes []string) (*Allowlist, error) {
 func parsePrefix(s string) (prefix, error) {
 	p := prefix{input: s}
 	if s == "" {
-		return p, fmt.Errorf("%w: empty --allow prefix", reference.ErrInvalid)
+		return p, &PrefixError{Err: reference.ErrInvalid}
 	}
 	if body, ok := strings.CutSuffix(s, "/"); ok {
 		if !strings.Contains(body, "/") && looksLikeHost(body) {
@@ -58,7 +58,7 @@ func parsePrefix(s string) (prefix, error) {
 			// registry's normal spelling (index.docker.io is docker.io).
 			r, err := reference.ParseRepository(body + "/x")
 			if err != nil {
-				return p, fmt.Errorf("--allow %q: %w", s, err)
+				return p, &PrefixError{Prefix: s, Err: err}
 			}
 			p.registry = strings.ToLower(r.Registry())
 			return p, nil
@@ -67,14 +67,14 @@ func parsePrefix(s string) (prefix, error) {
 		// read as the official image library/golden.
 		r, err := reference.ParseRepository(body + "/x")
 		if err != nil {
-			return p, fmt.Errorf("--allow %q: %w", s, err)
+			return p, &PrefixError{Prefix: s, Err: err}
 		}
 		p.path = strings.TrimSuffix(lowerHost(r), "/x")
 		return p, nil
 	}
 	r, err := reference.Parse(s)
 	if err != nil {
-		return p, fmt.Errorf("--allow %q: %w", s, err)
+		return p, &PrefixError{Prefix: s, Err: err}
 	}
 	p.path, p.tag, p.digest = lowerHost(r), r.Tag(), r.Digest()
 	return p, nil
@@ -123,3 +123,19 @@ func (a *Allowlist) String() string {
 
 // Len is the number of prefixes.
 func (a *Allowlist) Len() int { return len(a.prefixes) }
+
+// PrefixError is an approved prefix that does not parse (Prefix empty: an
+// empty one). It wraps the reference error, reference.ErrInvalid.
+type PrefixError struct {
+	Prefix string
+	Err    error
+}
+
+func (e *PrefixError) Error() string {
+	if e.Prefix == "" {
+		return e.Err.Error() + ": empty prefix"
+	}
+	return fmt.Sprintf("prefix %q: %v", e.Prefix, e.Err)
+}
+
+func (e *PrefixError) Unwrap() error { return e.Err }

@@ -44,6 +44,10 @@ const (
 	PinFailed    = "failed"    // its digest could not be resolved; Reason and Err say why
 )
 
+// ReasonPinned is the Reason of a base kept because it has a digest
+// already (PinOptions.Update re-resolves it).
+const ReasonPinned = "already pinned"
+
 // Change is what Pin did to one base image.
 type Change struct {
 	File   string `json:"file"`
@@ -114,7 +118,7 @@ func Pin(ctx context.Context, file string, src []byte, res Resolver, opts PinOpt
 		case b.Ref.Digest() != "" && b.Ref.Tag() == "":
 			c.Reason = "pinned to a digest without a tag"
 		case b.Ref.Digest() != "" && !opts.Update:
-			c.Reason = "already pinned (--update re-resolves)"
+			c.Reason = ReasonPinned
 		default:
 			tagged, err := reference.Parse(b.Ref.Name() + ":" + b.Ref.DefaultedTag())
 			if err != nil {

@@ -45,6 +45,20 @@ type DeleteAction struct {
 // other tags; Force deletes them all.
 var ErrSharedManifest = errors.New("manifest has other tags")
 
+// SharedManifestError says why Delete refused to delete Tag at Host: the
+// registry cannot delete a tag alone, and deleting the manifest (Digest)
+// would remove the Others tags too. Delete returns it with
+// ErrSharedManifest; DeleteOptions.Force deletes them all.
+type SharedManifestError struct {
+	Host, Tag, Digest string
+	Others            []string
+}
+
+func (e *SharedManifestError) Error() string {
+	return fmt.Sprintf("%s cannot delete a tag alone, and deleting %s by digest %s would also remove %s",
+		e.Host, e.Tag, e.Digest, strings.Join(e.Others, ", "))
+}
+
 // ErrTagMoved: the tag no longer points at DeleteOptions.IfDigest.
 var ErrTagMoved = errors.New("tag moved")
 
@@ -132,8 +146,7 @@ func (s *session) deleteTag(ctx context.Context, t name.Tag, opts DeleteOptions)
 				return nil, perr
 			}
 		}
-		return nil, fmt.Errorf("%s cannot delete a tag alone, and deleting %s by digest %s would also remove %s (use --force to delete them all): %w",
-			s.host, t.Name(), dig, strings.Join(others, ", "), ErrSharedManifest)
+		return nil, fmt.Errorf("%w: %w", &SharedManifestError{Host: s.host, Tag: t.Name(), Digest: dig, Others: others}, ErrSharedManifest)
 	}
 	if err := s.deleteManifest(ctx, dig); err != nil {
 		return nil, err

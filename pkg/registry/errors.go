@@ -187,45 +187,58 @@ func refusedText(te *transport.Error, err error) error {
 	return &redactedError{err: err, text: text}
 }
 
+// Failures whose fix the caller may name (ctl names its flags): the errors
+// of this package that are one of them wrap it, without its text.
+var (
+	// ErrUntrusted: the registry's TLS certificate is not trusted.
+	ErrUntrusted = errors.New("the registry's certificate is not trusted")
+	// ErrNotTLS: the registry answered HTTPS with plain HTTP. Only hosts
+	// that may not be reached over plain HTTP get it: for the others
+	// go-containerregistry's ping tried plain HTTP too.
+	ErrNotTLS = errors.New("the registry speaks plain HTTP, not HTTPS")
+)
+
 // redactedError shows an error with the query strings and user info of the
 // URLs in its text redacted (Go's url.Error quotes a request's full URL,
 // signed-URL signatures and upload state included); errors.Is and errors.As
-// still see the original.
+// still see the original, and kind when set.
 type redactedError struct {
 	err  error
 	text string
+	kind error // ErrUntrusted, ErrNotTLS or nil
 }
 
 func (e *redactedError) Error() string { return e.text }
-func (e *redactedError) Unwrap() error { return e.err }
+func (e *redactedError) Unwrap() []error {
+	if e.kind == nil {
+		return []error{e.err}
+	}
+	return []error{e.err, e.kind}
+}
 
-// Hints redactError adds (once, however often an error is classified).
-const (
-	untrustedHint = " (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/HOST[:PORT]/ca.crt)"
-	plainHTTPHint = " (the registry speaks plain HTTP, not HTTPS: if the network to it is trusted, name it with --insecure-registry HOST[:PORT])"
-)
-
-// redactError wraps err when its text holds something to redact, and says
-// what to do about a certificate that is not trusted or a registry that
-// answers HTTPS with plain HTTP.
+// redactError wraps err when its text holds something to redact, and marks
+// a certificate that is not trusted (ErrUntrusted) and a registry that
+// answers HTTPS with plain HTTP (ErrNotTLS), once however often an error is
+// classified.
 func redactError(err error) error {
 	text := ctltransport.RedactText(err.Error())
+	var kind error
 	var ua x509.UnknownAuthorityError
 	var he x509.HostnameError
 	var ci x509.CertificateInvalidError
-	if (errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)) && !strings.Contains(text, untrustedHint) {
+	switch {
+	case errors.Is(err, ErrUntrusted) || errors.Is(err, ErrNotTLS):
+	case errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci):
 		// go-containerregistry's ping also tried plain HTTP (loopback and
 		// insecure hosts); a TLS server's answer to that is noise here.
 		text, _, _ = strings.Cut(text, "; GET http://")
-		text = strings.TrimSpace(text) + untrustedHint
+		text = strings.TrimSpace(text)
+		kind = ErrUntrusted
+	case errors.Is(err, http.ErrSchemeMismatch):
+		kind = ErrNotTLS
 	}
-	if errors.Is(err, http.ErrSchemeMismatch) && !strings.Contains(text, plainHTTPHint) {
-		// Only hosts that may not be reached over plain HTTP get here:
-		// for the others the ping tried plain HTTP too.
-		text += plainHTTPHint
-	}
-	if text != err.Error() {
-		return &redactedError{err: err, text: text}
+	if text != err.Error() || kind != nil {
+		return &redactedError{err: err, text: text, kind: kind}
 	}
 	return err
 }

@@ -56,6 +56,11 @@ func (c *Client) TagDetails(ctx context.Context, r reference.Reference, tags []s
 	d := &describer{s: s, sem: make(chan struct{}, max(c.jobs, 1)), platform: platform, memo: map[string]*described{}}
 	out := make([]*TagDetail, len(tags))
 	g, gctx := errgroup.WithContext(ctx)
+	// Tags waiting for a manifest another tag is fetching hold no request
+	// slot; a few times the jobs keep the HEADs flowing meanwhile, and a
+	// listing of millions of tags from a hostile registry costs goroutines
+	// by the hundred, not by the million.
+	g.SetLimit(8 * cap(d.sem))
 	for i, tag := range tags {
 		g.Go(func() error {
 			var mh manifestHead

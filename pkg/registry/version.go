@@ -51,7 +51,7 @@ type VersionResult struct {
 // for a dry run).
 func (c *Client) TagVersion(ctx context.Context, src, repo reference.Reference, v semver.Version, opts VersionOptions) (*VersionResult, error) {
 	if src.Name() != repo.Name() {
-		return nil, fmt.Errorf("tagging %s as %s: %w (copy it there first: ctl copy)", src, repo.Name(), ErrOtherRepository)
+		return nil, fmt.Errorf("tagging %s as %s: %w", src, repo.Name(), ErrOtherRepository)
 	}
 	actions := transport.PushScope
 	if opts.DryRun {

@@ -82,8 +82,7 @@ type Decision struct {
 	Digest string
 	Keep   bool
 	Rule   Rule
-	// Why says how the rule applies ("newest of 2.1", "moving tag of
-	// 2.1.3"...).
+	// Why says how the rule applies ("newest of 2.1", "follows 2.1.3"...).
 	Why string
 }
 
@@ -164,12 +163,12 @@ func Decide(tags []Tag, r Rules) Plan {
 		case moving[t.Name] != "":
 			v := moving[t.Name]
 			kept := keptBy[t.Digest] != "" // v's manifest, so kept with v
-			d = Decision{Tag: t.Name, Digest: t.Digest, Keep: kept, Rule: RuleMovingTag, Why: "moving tag of " + v}
+			d = Decision{Tag: t.Name, Digest: t.Digest, Keep: kept, Rule: RuleMovingTag, Why: "follows " + v}
 			if !kept {
 				d.Why += ", which is deleted"
 			}
 		case keptBy[t.Digest] != "":
-			d = Decision{Tag: t.Name, Digest: t.Digest, Keep: true, Rule: RuleShared, Why: "same manifest as " + keptBy[t.Digest]}
+			d = Decision{Tag: t.Name, Digest: t.Digest, Keep: true, Rule: RuleShared, Why: "same as " + keptBy[t.Digest]}
 		default:
 			d = Decision{Tag: t.Name, Digest: t.Digest, Rule: RuleNone, Why: deleteWhy(t, r)}
 		}

@@ -178,8 +178,8 @@ func TestDecideOrderAndReasons(t *testing.T) {
 	for tag, w := range map[string]string{
 		"2.1.1":      "newest of 2",
 		"2.0.0":      "newest of 2.0",
-		"latest":     "moving tag of 2.1.1",
-		"build-6":    "same manifest as 2",
+		"latest":     "follows 2.1.1",
+		"build-6":    "same as 2",
 		"2.1.0":      "not the newest of its line",
 		"old":        "not a version",
 		"2.2.0-rc.1": "not the newest of its line",
@@ -190,7 +190,7 @@ func TestDecideOrderAndReasons(t *testing.T) {
 	}
 	p = Decide(repo(), Rules{KeepLast: 1})
 	for _, d := range p.Decisions {
-		if d.Tag == "1" && d.Why != "moving tag of 1.1.1, which is deleted" {
+		if d.Tag == "1" && d.Why != "follows 1.1.1, which is deleted" {
 			t.Errorf("1: %q", d.Why)
 		}
 	}

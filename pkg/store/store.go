@@ -43,7 +43,7 @@ func (s *Store) parallelBlobs() int {
 	return s.parallel
 }
 
-// DefaultDir is where the store lives when --store is not given:
+// DefaultDir is where the store lives unless the caller names another:
 // $CTL_STORE, else $XDG_DATA_HOME/ctl, else ~/.local/share/ctl.
 func DefaultDir() (string, error) {
 	if d := os.Getenv("CTL_STORE"); d != "" {
@@ -54,14 +54,14 @@ func DefaultDir() (string, error) {
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", fmt.Errorf("locating the image store: %w (set CTL_STORE or use --store)", err)
+		return "", &DirError{Err: err}
 	}
 	return filepath.Join(home, ".local", "share", "ctl"), nil
 }
 
 // Open opens the store at dir, creating an empty layout there if none exists.
 // A directory that exists but holds something other than an OCI layout with
-// content is refused, so that a mistyped --store never scribbles over files.
+// content is refused, so that a mistyped directory never gets scribbled over.
 func Open(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("opening the image store: %w: empty directory name", ErrInvalidInput)
@@ -127,7 +127,7 @@ func (s *Store) path(elem ...string) string {
 func (s *Store) lock(name string, how int) (func(), error) {
 	f, err := os.OpenFile(s.path(name), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("locking the image store: %w (is %s writable? choose another with --store)", err, s.dir)
+		return nil, &DirError{Dir: s.dir, Err: err}
 	}
 	for {
 		err = syscall.Flock(int(f.Fd()), how)

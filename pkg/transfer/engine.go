@@ -60,6 +60,15 @@ func PushFromEngine(ctx context.Context, c *registry.Client, ec *engine.Client, 
 	return c.Push(ctx, ref, pts, registry.PushOptions{Progress: opts.Progress})
 }
 
+// EngineTagError: a push from the engine named an image by digest alone;
+// the engine's images are named by tag. Push returns it with
+// store.ErrInvalidInput.
+type EngineTagError struct{ Ref string }
+
+func (e *EngineTagError) Error() string {
+	return e.Ref + ": a tag is needed (the engine's images are named by tag)"
+}
+
 // engineTargets are the engine's names of what to push and the tag each
 // goes to: ref (latest by default), or with all every tag of ref's
 // repository among the engine's images.
@@ -70,7 +79,7 @@ func engineTargets(ctx context.Context, ec *engine.Client, ref reference.Referen
 			return nil, nil, err
 		}
 		if ref.Tag() == "" {
-			return nil, nil, fmt.Errorf("%w: %s: push --from-engine takes a tag (the engine's images are named by tag)", store.ErrInvalidInput, ref.Familiar())
+			return nil, nil, fmt.Errorf("%w: %w", store.ErrInvalidInput, &EngineTagError{Ref: ref.Familiar()})
 		}
 		return []string{ref.String()}, []string{ref.Tag()}, nil
 	}

@@ -20,6 +20,16 @@ var (
 	ErrTimeout = errors.New("registry timed out")
 )
 
+// PlainHTTPError: a plain-HTTP request to Host was refused: Host is not
+// localhost or a loopback address, and Options.PlainHTTP does not allow it.
+// It wraps ErrPlainHTTP.
+type PlainHTTPError struct{ Host string }
+
+func (e *PlainHTTPError) Error() string { return ErrPlainHTTP.Error() + " to " + e.Host }
+
+// Unwrap returns ErrPlainHTTP.
+func (e *PlainHTTPError) Unwrap() error { return ErrPlainHTTP }
+
 // DockerHub is Docker Hub as messages name it: "docker.io", how users
 // write it in references, not index.docker.io, the host requests go to.
 const DockerHub = "docker.io"

@@ -136,7 +136,7 @@ type guardTransport struct {
 func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "http" && !g.plainHTTP(req.URL.Host) {
 		closeBody(req)
-		return nil, fmt.Errorf("%w to %s: only localhost, 127.0.0.0/8, ::1 and registries given with --insecure-registry are reached without TLS", ErrPlainHTTP, req.URL.Host)
+		return nil, &PlainHTTPError{Host: req.URL.Host}
 	}
 	if req.Response != nil && req.Response.Request != nil {
 		from := req.Response.Request.URL

@@ -1,0 +1,114 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/pkg/golden"
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/registry/transport"
+	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/ctl-dev/ctl/pkg/transfer"
+)
+
+// marked is an error of text that is kind, as pkg/registry marks one.
+type marked struct {
+	text string
+	kind error
+}
+
+func (m marked) Error() string   { return m.text }
+func (m marked) Unwrap() []error { return []error{m.kind} }
+
+// TestErrorTextHints: pkg/ reports failures without ctl's flags; the
+// message ctl prints names the flag that fixes them, once, where pkg/
+// reported the failure.
+func TestErrorTextHints(t *testing.T) {
+	t.Parallel()
+	untrusted := marked{`Get "https://reg.example/v2/": x509: certificate signed by unknown authority`, registry.ErrUntrusted}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"untrusted certificate, classified twice",
+			fmt.Errorf("listing: %w", fmt.Errorf("%w", untrusted)),
+			`listing: Get "https://reg.example/v2/": x509: certificate signed by unknown authority (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/HOST[:PORT]/ca.crt)`},
+		{"plain HTTP answer",
+			marked{"Get: http: server gave HTTP response to HTTPS client", registry.ErrNotTLS},
+			"Get: http: server gave HTTP response to HTTPS client (the registry speaks plain HTTP, not HTTPS: if the network to it is trusted, name it with --insecure-registry HOST[:PORT])"},
+		{"plain HTTP refused",
+			fmt.Errorf(`Get "http://10.0.0.1:5000/v2/": %w; Get "https://10.0.0.1:5000/v2/": refused`, &transport.PlainHTTPError{Host: "10.0.0.1:5000"}),
+			`Get "http://10.0.0.1:5000/v2/": plain HTTP refused to 10.0.0.1:5000: only localhost, 127.0.0.0/8, ::1 and registries given with --insecure-registry are reached without TLS; Get "https://10.0.0.1:5000/v2/": refused`},
+		{"shared manifest",
+			fmt.Errorf("deleting: %w: %w", &registry.SharedManifestError{Host: "reg", Tag: "reg/app:v1", Digest: "sha256:1", Others: []string{"v2", "v3"}}, registry.ErrSharedManifest),
+			"deleting: reg cannot delete a tag alone, and deleting reg/app:v1 by digest sha256:1 would also remove v2, v3 (use --force to delete them all): manifest has other tags"},
+		{"other repository",
+			fmt.Errorf("tagging a as b: %w", registry.ErrOtherRepository),
+			"tagging a as b: source and target must be in the same repository (copy it there first: ctl copy)"},
+		{"no home for the store",
+			&store.DirError{Err: errors.New("$HOME is not defined")},
+			"locating the image store: $HOME is not defined (set CTL_STORE or use --store)"},
+		{"read-only store",
+			fmt.Errorf("tagging: %w", &store.DirError{Dir: "/ro", Err: errors.New("permission denied")}),
+			"tagging: locking the image store: permission denied (is /ro writable? choose another with --store)"},
+		{"bad prefix",
+			&golden.PrefixError{Prefix: "Golden/App", Err: reference.ErrInvalid},
+			fmt.Sprintf("--allow %q: %v", "Golden/App", reference.ErrInvalid)},
+		{"empty prefix",
+			&golden.PrefixError{Err: reference.ErrInvalid},
+			reference.ErrInvalid.Error() + ": empty --allow prefix"},
+		{"engine image by digest",
+			fmt.Errorf("%w: %w", store.ErrInvalidInput, &transfer.EngineTagError{Ref: "app@sha256:1"}),
+			store.ErrInvalidInput.Error() + ": app@sha256:1: push --from-engine takes a tag (the engine's images are named by tag)"},
+		{"no hint", errors.New("boom"), "boom"},
+	} {
+		if got := errorText(tc.err); got != tc.want {
+			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
+		}
+	}
+	if got := reasonText(golden.ReasonPinned); !strings.HasSuffix(got, "(--update re-resolves)") {
+		t.Errorf("reasonText(ReasonPinned) = %q", got)
+	}
+}
+
+func TestExitCodeMapping(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  error  // what a command returned
+		code int    // exit code
+		hint string // hint line
+	}{
+		{errors.New("boom"), exitFailure, ""},
+		{fmt.Errorf("pulling: %w", store.ErrNotFound), exitNotFound, ""},
+		{fmt.Errorf("reading x: %w", store.ErrInvalidInput), exitUsage, ""},
+		{fmt.Errorf("get: %w", registry.ErrNotFound), exitNotFound, ""},
+		{fmt.Errorf("push: %w", &registry.AuthError{Host: "reg.example:5000", Err: errors.New("denied")}), exitAuth, "run: ctl login reg.example:5000"},
+		// Docker Hub is ctl login's default: docker's hint names no host.
+		{fmt.Errorf("pull: %w", &registry.AuthError{Host: registry.DockerHub, Err: errors.New("denied")}), exitAuth, "run: ctl login docker.io"},
+		{fmt.Errorf("delete: %w", registry.ErrDeleteDisabled), exitFailure, ""},
+	} {
+		code, hint := exitCode(tc.err)
+		if code != tc.code || hint != tc.hint {
+			t.Errorf("exitCode(%v) = %d, %q; want %d, %q", tc.err, code, hint, tc.code, tc.hint)
+		}
+	}
+}
+
+func TestEscapeControl(t *testing.T) {
+	t.Parallel()
+	if got, want := escapeControl("tag\x1b[31mred\x07\nnext\tok"), `tag\x1b[31mred\a`+"\nnext\tok"; got != want {
+		t.Errorf("escapeControl = %q, want %q", got, want)
+	}
+}
+
+func TestAuthErrorHint(t *testing.T) {
+	t.Parallel()
+	code, hint := exitCode(fmt.Errorf("pushing: %w", &registry.AuthError{Host: "reg.example", Err: errors.New("UNAUTHORIZED")}))
+	if code != exitAuth || hint != "run: ctl login reg.example" {
+		t.Errorf("exit %d, hint %q", code, hint)
+	}
+}

@@ -1,0 +1,75 @@
+package cmd
+
+import (
+	"encoding/json"
+	"regexp"
+	"testing"
+
+	"github.com/ctl-dev/ctl/pkg/registry"
+)
+
+func TestNewCmdPush(t *testing.T) {
+	t.Parallel()
+	flags := func(f transferFlags) transferFlags {
+		if f.Jobs == 0 {
+			f.Jobs = registry.DefaultJobs
+		}
+		f.Format = "text"
+		return f
+	}
+	parseTable(t, newPushCmd, func(o *pushOptions) pushOptions {
+		return pushOptions{Ref: o.Ref, transferFlags: o.transferFlags, Semver: o.Semver}
+	}, []parseCase[pushOptions]{
+		{[]string{"reg/app:v1"}, &pushOptions{Ref: "reg/app:v1", transferFlags: flags(transferFlags{})}},
+		{[]string{"-a", "-j", "3", "-q", "reg/app"}, &pushOptions{Ref: "reg/app", transferFlags: flags(transferFlags{AllTags: true, Jobs: 3, Quiet: true})}},
+		{[]string{"--semver", "--no-latest", "--dry-run", "reg/app:1.2.3"},
+			&pushOptions{Ref: "reg/app:1.2.3", transferFlags: flags(transferFlags{}), Semver: semverFlags{Semver: true, NoLatest: true, DryRun: true}}},
+		{[]string{"--no-latest", "reg/app:v1"}, nil},
+		{[]string{"--dry-run", "reg/app:v1"}, nil},
+		{[]string{"--semver", "-a", "reg/app"}, nil},
+		{[]string{}, nil},
+		{[]string{"a", "b"}, nil},
+	})
+	usageErrors(t,
+		[]string{"push", "-a", "reg.example/app:v1"},
+		[]string{"push", "-j", "0", "reg.example/app:v1"},
+		[]string{"push", "--format", "yaml", "reg.example/app:v1"},
+	)
+}
+
+// TestPushOutput pushes from a real store in-process and checks docker's
+// lines exactly, and the --format results.
+func TestPushOutput(t *testing.T) {
+	t.Parallel()
+	host, digest := copyFixture(t)
+	storeDir := t.TempDir()
+	run := func(args ...string) (string, string) {
+		t.Helper()
+		out, errOut, code := run(t, append([]string{"--store", storeDir}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		return out, errOut
+	}
+	run("pull", "-q", host+"/src:v1")
+	run("tag", host+"/src:v1", host+"/pushed:v2")
+	out, errOut := run("push", host+"/pushed:v2")
+	if !regexp.MustCompile(`^v2: digest: ` + digest + ` size: \d+\n$`).MatchString(out) {
+		t.Errorf("push stdout %q", out)
+	}
+	// ggcr's in-process registry keeps blobs registry-wide: every layer
+	// "already exists" in the new repository.
+	if !regexp.MustCompile(`^The push refers to repository \[` + regexp.QuoteMeta(host) + `/pushed\]\n([0-9a-f]{12}: Layer already exists\n){3}$`).MatchString(errOut) {
+		t.Errorf("push stderr %q", errOut)
+	}
+
+	// --format json and templates: one object per tag, for scripts.
+	out, _ = run("push", "-q", "--format", "json", host+"/pushed:v2")
+	var pushed pushedItem
+	if err := json.Unmarshal([]byte(out), &pushed); err != nil || pushed.Repository != host+"/pushed" || pushed.Tag != "v2" || pushed.Digest != digest || pushed.Size == 0 {
+		t.Errorf("push --format json: %q (%v)", out, err)
+	}
+	if out, _ = run("push", "-q", "--format", "{{.Tag}}@{{.Digest}}", host+"/pushed:v2"); out != "v2@"+digest+"\n" {
+		t.Errorf("push --format template: %q", out)
+	}
+}

@@ -1,0 +1,48 @@
+package cmd
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+func TestNewCmdSave(t *testing.T) {
+	t.Parallel()
+	parseTable(t, newSaveCmd, func(o *saveOptions) saveOptions {
+		return saveOptions{Output: o.Output, Format: o.Format, Refs: o.Refs}
+	}, []parseCase[saveOptions]{
+		{[]string{"-o", "o.tar", "--format", "oci", "a", "b"}, &saveOptions{Output: "o.tar", Format: "oci", Refs: []string{"a", "b"}}},
+	})
+}
+
+// TestWriteFileAtomicErrors: failures name the file the user asked for,
+// not the temp file beside it; one that cannot be created is exit 2.
+func TestWriteFileAtomicErrors(t *testing.T) {
+	t.Parallel()
+	missing := filepath.Join(t.TempDir(), "missing", "file.tar")
+	err := writeFileAtomic(missing, func(w io.Writer) error { return nil })
+	if code, _ := exitCode(err); code != exitUsage || !errors.Is(err, fs.ErrNotExist) ||
+		err.Error() != "writing "+missing+": no such file or directory" {
+		t.Errorf("missing directory: %v (exit %d)", err, code)
+	}
+
+	out := filepath.Join(t.TempDir(), "out.tar")
+	err = writeFileAtomic(out, func(w io.Writer) error {
+		return &fs.PathError{Op: "write", Path: w.(*os.File).Name(), Err: syscall.ENOSPC}
+	})
+	if code, _ := exitCode(err); code != exitFailure || err.Error() != "writing "+out+": no space left on device" {
+		t.Errorf("full disk: %v (exit %d)", err, code)
+	}
+	// Save's own errors (about store files) pass unchanged.
+	blob := &fs.PathError{Op: "open", Path: "/store/blobs/sha256/ab", Err: fs.ErrNotExist}
+	if err := writeFileAtomic(out, func(io.Writer) error { return blob }); err != blob {
+		t.Errorf("a store error became %v", err)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(out)); len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
+	}
+}
