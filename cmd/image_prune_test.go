@@ -4,10 +4,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // TestImagePruneAll: image prune -a, docker's shorthand, removes tagged
@@ -15,12 +11,7 @@ import (
 func TestImagePruneAll(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	img, _ := random.Image(100, 1)
-	tag, _ := name.NewTag("user/app:v1")
-	archive := filepath.Join(dir, "app.tar")
-	if err := tarball.WriteToFile(archive, tag, img); err != nil {
-		t.Fatal(err)
-	}
+	archive, img := imageArchive(t, "user/app:v1", 100, 1)
 	store := filepath.Join(dir, "s")
 	run(t, "--store", store, "load", "-i", archive)
 	if out, errOut, code := run(t, "--store", store, "image", "prune", "-f"); code != 0 || strings.Contains(out, "deleted:") {

@@ -8,9 +8,6 @@ import (
 	"testing"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 func TestInspectRun(t *testing.T) {
@@ -74,12 +71,7 @@ Labels:     2
 func TestInspectLocalImage(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	img, _ := random.Image(100, 1)
-	tag, _ := name.NewTag("image-gallery:latest")
-	archive := filepath.Join(dir, "app.tar")
-	if err := tarball.WriteToFile(archive, tag, img); err != nil {
-		t.Fatal(err)
-	}
+	archive, _ := imageArchive(t, "image-gallery:latest", 100, 1)
 	store := filepath.Join(dir, "s")
 	if _, errOut, code := run(t, "--store", store, "load", "-i", archive); code != 0 {
 		t.Fatalf("load: %s", errOut)

@@ -5,10 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 func TestNewCmdLoad(t *testing.T) {
@@ -26,12 +22,7 @@ func TestNewCmdLoad(t *testing.T) {
 func TestLoadFormat(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	img, _ := random.Image(100, 1)
-	tag, _ := name.NewTag("user/app:v1")
-	archive := filepath.Join(dir, "app.tar")
-	if err := tarball.WriteToFile(archive, tag, img); err != nil {
-		t.Fatal(err)
-	}
+	archive, img := imageArchive(t, "user/app:v1", 100, 1)
 	id, _ := img.ConfigName()
 	for format, want := range map[string]string{
 		"text":                   "Loaded image: user/app:v1\n",
@@ -49,13 +40,7 @@ func TestLoadFormat(t *testing.T) {
 // bytes on stderr and clears it at the end; -q and a pipe draw nothing.
 func TestLoadProgress(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	img, _ := random.Image(300_000, 2)
-	tag, _ := name.NewTag("user/app:v1")
-	archive := filepath.Join(dir, "app.tar")
-	if err := tarball.WriteToFile(archive, tag, img); err != nil {
-		t.Fatal(err)
-	}
+	archive, _ := imageArchive(t, "user/app:v1", 300_000, 2)
 	for _, tc := range []struct {
 		tty, quiet bool
 		bar        bool
