@@ -60,8 +60,8 @@ func docSnippets(t *testing.T, root string) []snippet {
 
 // TestDocSnippets runs every runnable shell block of docs/*.md with bash -e
 // against a real registry: registry.local:5000 in a block is that registry
-// (and $REG names it), which holds golden/sdk:3.0 and :latest and
-// gallery/ui:2.1; the working directory has a Dockerfile on golden bases
+// (and $REG names it), which holds golden/sdk:3.0 and :latest,
+// gallery/ui:2.1, and app:2.1.106 and :build-4711; the working directory has a Dockerfile on golden bases
 // (one through an ARG registry), services/api/Dockerfile (pinned, Docker
 // Hub) and web/Dockerfile; the store has the image app-build. Each block
 // starts from a fresh copy of all this.
@@ -69,7 +69,7 @@ func TestDocSnippets(t *testing.T) {
 	t.Parallel()
 	root := testenv.RepoRoot(t)
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
-	for _, repo := range []string{"golden/sdk:3.0", "golden/sdk:latest", "gallery/ui:2.1"} {
+	for _, repo := range []string{"golden/sdk:3.0", "golden/sdk:latest", "gallery/ui:2.1", "app:2.1.106", "app:build-4711"} {
 		reg.PushRandomImage(t, repo, 1, 512)
 	}
 	empty := testenv.StartRegistry(t, testenv.RegistryOptions{})
