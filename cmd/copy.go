@@ -14,8 +14,6 @@ type copyOptions struct {
 	Registry func() (*registry.Client, error)
 	Src, Dst string
 	Platform string
-	// Referrers also copies what refers to the source (signatures, SBOMs).
-	Referrers bool
 	transferFlags
 }
 
@@ -56,7 +54,6 @@ copy, naming it.`,
 	fl := c.Flags()
 	opts.add(fl, "copy every tag of the source repository", "blobs to move at once", "Tag")
 	fl.StringVar(&opts.Platform, "platform", "", "copy only this platform's image (OS/ARCH[/VARIANT]) out of an index")
-	fl.BoolVar(&opts.Referrers, "referrers", false, "also copy the signatures, SBOMs and attestations that refer to the image, recursively")
 	return c
 }
 
@@ -80,8 +77,8 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Referrers && (opts.AllTags || platform != nil) {
-		return usageError{fmt.Errorf("--referrers copies one image or index whole: it does not combine with --all-tags or --platform yet")}
+	if opts.Referrers && platform != nil {
+		return usageError{fmt.Errorf("--referrers copies one image or index whole: it does not combine with --platform yet")}
 	}
 	var tree *registry.ReferrerTree
 	if opts.Referrers {

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -10,12 +11,13 @@ import (
 )
 
 type deleteOptions struct {
-	IO       *IOStreams
-	Registry registryFunc
-	Refs     []string
-	DryRun   bool
-	Force    bool
-	Format   string
+	IO        *IOStreams
+	Registry  registryFunc
+	Refs      []string
+	DryRun    bool
+	Force     bool
+	Referrers bool
+	Format    string
 }
 
 func newDeleteCmd(f *Factory, runF func(*deleteOptions) error) *cobra.Command {
@@ -34,13 +36,21 @@ them all). A multi-arch tag deletes its index, never one platform's image.
 By digest, the manifest goes with every tag that points to it (named in the
 output when the repository can be listed).
 
+--referrers first deletes everything that refers to the manifest
+(signatures, SBOMs, attestations, what refers to those and, for an index,
+the referrers of its children), deepest first, with the cosign tags and the
+sha256-<hex> tag-schema indexes that list them, so that no orphan tag or
+manifest remains; they are listed before REF itself. Without it, deleting a
+digest that has referrers says how many remain, orphaned, and names them.
+
 stdout has one line per removed tag ("Untagged: REF") and manifest
 ("Deleted: REF@DIGEST"); with --dry-run, "Would untag:" and "Would delete:"
 and nothing changes. References are all checked before anything is deleted;
 deletion stops at the first failure.`,
 		Example: `  ctl delete localhost:5000/gallery/ui:v1
   ctl delete --dry-run localhost:5000/gallery/ui@sha256:0123...
-  ctl delete --force registry.local:5000/app:old`,
+  ctl delete --force registry.local:5000/app:old
+  ctl delete --referrers --dry-run localhost:5000/app@sha256:0123...`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: completeRemoteRefs(f),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -53,6 +63,7 @@ deletion stops at the first failure.`,
 	}
 	c.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print what would be deleted and change nothing")
 	c.Flags().BoolVar(&opts.Force, "force", false, "when a tag can only go with its manifest, delete the manifest's other tags too")
+	c.Flags().BoolVar(&opts.Referrers, "referrers", false, "also delete what refers to the manifest (signatures, SBOMs...), listed first")
 	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Reference"))
 	return c
 }
@@ -79,7 +90,15 @@ func runDelete(ctx context.Context, opts *deleteOptions) error {
 			// As push and pull say it: a bare repository means its latest.
 			fmt.Fprintln(opts.IO.ErrOut, "Using default tag: "+r.DefaultedTag())
 		}
-		acts, err := rc.Delete(ctx, r, registry.DeleteOptions{DryRun: opts.DryRun, Force: opts.Force})
+		acts, err := rc.Delete(ctx, r, registry.DeleteOptions{DryRun: opts.DryRun, Force: opts.Force, Referrers: opts.Referrers,
+			Orphaned: func(subject string, referrers []string) {
+				verb := "remain"
+				if opts.DryRun {
+					verb = "would remain"
+				}
+				fmt.Fprintf(opts.IO.ErrOut, "Warning: %s has %d referrers; they %s, orphaned (ctl delete --referrers deletes them with it): %s\n",
+					subject, len(referrers), verb, strings.Join(referrers, ", "))
+			}})
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/golden"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -110,5 +111,27 @@ func TestAuthErrorHint(t *testing.T) {
 	code, hint := exitCode(fmt.Errorf("pushing: %w", &registry.AuthError{Host: "reg.example", Err: errors.New("UNAUTHORIZED")}))
 	if code != exitAuth || hint != "run: ctl login reg.example" {
 		t.Errorf("exit %d, hint %q", code, hint)
+	}
+}
+
+func TestEngineExitCodes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  error  // what a command returned
+		code int    // exit code
+		hint string // start of the hint line
+	}{
+		{fmt.Errorf("%w: app:v1", engine.ErrNotFound), exitNotFound, ""},
+		{fmt.Errorf("%w at unix:///var/run/docker.sock (docker's default): refused", engine.ErrUnreachable), exitFailure, "point DOCKER_HOST at"},
+		{fmt.Errorf("%w: broke off", engine.ErrEngine), exitFailure, ""},
+		// An engine's archive the store refuses is the engine's failure,
+		// even should the store's sentinel come along.
+		{fmt.Errorf("%w: %w", engine.ErrEngine, store.ErrInvalidInput), exitFailure, ""},
+		{errors.Join(engine.ErrNotFound, engine.ErrEngine), exitNotFound, ""},
+	} {
+		code, hint := exitCode(tc.err)
+		if code != tc.code || !strings.HasPrefix(hint, tc.hint) || (tc.hint == "") != (hint == "") {
+			t.Errorf("exitCode(%v) = %d %q, want %d %q", tc.err, code, hint, tc.code, tc.hint)
+		}
 	}
 }

@@ -37,6 +37,7 @@ func newByteProgress(ios *IOStreams, quiet bool, desc string) *byteProgress {
 		progressbar.OptionSpinnerType(14),
 		progressbar.OptionUseIECUnits(false),
 		progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100*time.Millisecond),
 	)}
 }
 

@@ -25,7 +25,8 @@ type and its layers; a manifest that refers to another shows that subject's
 digest. --platform follows an index to one platform's image. --format json
 prints one JSON object; a Go template sees the fields .Name .MediaType
 .Digest .ArtifactType .Subject .ConfigMediaType .Manifests .Platform .Layers
-.TotalSize .Created .Labels .Entrypoint .Cmd .Env.
+.TotalSize .Created .Labels .Entrypoint .Cmd .Env, and .Source ("mirror" or
+"upstream") with .Mirror, the mirror that answered (-v says it on stderr).
 
 A REF written without a registry that names an image of the local store
 (image-gallery, as after "ctl load") is refused with a pointer to "ctl image

@@ -36,6 +36,12 @@ platform's image is stored under the tag, as docker does. Every blob is
 checked against its digest and size before it is kept, and blobs the store
 has already are not fetched again.
 
+--referrers also stores what refers to the image (signatures, SBOMs,
+attestations, recursively; of an index's children too), each by digest
+(cosign's under their sha256-<hex>.sig/.att/.sbom tags), after reading the
+whole tree so that a broken one fails before anything is stored.
+"ctl push --referrers" sends them on with the image.
+
 With --to-engine, the images pulled are then handed to the container
 engine found as docker finds it (DOCKER_HOST, the current docker context,
 /var/run/docker.sock), so that "docker run REF" works next; the engine's
@@ -70,6 +76,9 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Referrers && opts.ToEngine {
+		return usageError{fmt.Errorf("--referrers and --to-engine cannot be combined (an engine keeps no referrers)")}
+	}
 	out, c, err := opts.start(opts.Registry)
 	if err != nil {
 		return err
@@ -91,7 +100,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 		p.Line("Using default tag: " + ref.DefaultedTag())
 	}
 	results, err := transfer.Pull(ctx, c, s, ref, transfer.PullOptions{
-		AllTags: opts.AllTags, Platform: platform, Jobs: opts.Jobs, Progress: p.Event,
+		AllTags: opts.AllTags, Platform: platform, Jobs: opts.Jobs, Progress: p.Event, Referrers: opts.Referrers,
 		Started: func(r reference.Reference) { p.Line(fmt.Sprintf("%s: Pulling from %s", pullTag(r), r.Repository())) },
 	})
 	p.Close()
@@ -99,7 +108,8 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 		return err
 	}
 	for _, r := range results {
-		item := pulledItem{Reference: r.Ref.String(), Digest: r.Digest.String(), Image: r.Image.String(), UpToDate: r.UpToDate, ArtifactType: r.ArtifactType}
+		item := pulledItem{Reference: r.Ref.String(), Digest: r.Digest.String(), Image: r.Image.String(), UpToDate: r.UpToDate, ArtifactType: r.ArtifactType,
+			Source: r.Source.Kind(), Mirror: r.Source.Mirror}
 		if err := out.Print(opts.IO.Out, item, func(w io.Writer) error {
 			if opts.Quiet { // as docker pull -q: the reference alone
 				_, err := fmt.Fprintln(w, r.Ref.String())
@@ -145,6 +155,10 @@ type pulledItem struct {
 	// ArtifactType is set when an artifact (a signature, an SBOM) was
 	// pulled, not an image.
 	ArtifactType string `json:"artifactType,omitempty"`
+	// Source is "mirror" when a mirror served the pull, else "upstream";
+	// Mirror is that mirror.
+	Source string `json:"source"`
+	Mirror string `json:"mirror,omitempty"`
 }
 
 // pullTag is what docker prints before "Pulling from": the tag, or the

@@ -46,6 +46,12 @@ registry as manifests only, never moving one backwards (see
 "ctl tag --semver" and docs/versioned-tags.md). --dry-run prints the plan
 and pushes nothing.
 
+--referrers also sends what refers to the image in the store (what "ctl pull
+--referrers" stored, under any name: digests are the same everywhere), the
+way the registry lists referrers (its API, or the sha256-<hex> tag schema,
+keeping the entries already there), and reads the registry's tree back: a
+referrer missing there fails the push, naming it.
+
 With --from-engine, the image (or with --all-tags every tag of the
 repository) is the container engine's, found as docker finds it
 (DOCKER_HOST, the current docker context, /var/run/docker.sock): it is read
@@ -63,8 +69,14 @@ have the image under REF (docker tag image-gallery REF).`,
 			if opts.Semver.Semver && opts.AllTags {
 				return errors.New("--semver and --all-tags cannot be combined")
 			}
+			if opts.Semver.Semver && opts.Referrers {
+				return errors.New("--semver and --referrers cannot be combined")
+			}
 			if opts.Semver.Semver && opts.FromEngine {
 				return errors.New("--semver and --from-engine cannot be combined")
+			}
+			if opts.Referrers && opts.FromEngine {
+				return errors.New("--referrers and --from-engine cannot be combined (an engine keeps no referrers)")
 			}
 			return cobra.ExactArgs(1)(c, args)
 		},
@@ -106,7 +118,7 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 		defer ec.Close()
 	}
 	r := opts.pushReport(opts.IO, out, ref)
-	popts := transfer.PushOptions{AllTags: opts.AllTags, Progress: r.Event, Started: func() {
+	popts := transfer.PushOptions{AllTags: opts.AllTags, Referrers: opts.Referrers, Progress: r.Event, Started: func() {
 		if !opts.AllTags && !opts.Quiet && ref.Tag() == "" && ref.Digest() == "" {
 			// As docker push and ctl pull say it (on stderr: not a result).
 			fmt.Fprintln(opts.IO.ErrOut, "Using default tag: "+ref.DefaultedTag())

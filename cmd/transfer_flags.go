@@ -10,16 +10,18 @@ import (
 
 // transferFlags are the flags push, pull and copy share.
 type transferFlags struct {
-	AllTags bool
-	Jobs    int
-	Quiet   bool
-	Format  string
+	AllTags   bool
+	Jobs      int
+	Quiet     bool
+	Format    string
+	Referrers bool
 }
 
-// add registers --all-tags/-a, --jobs/-j, --quiet/-q and --format, whose
-// templates see formatField among the result's fields.
+// add registers --all-tags/-a, --jobs/-j, --quiet/-q, --referrers and
+// --format, whose templates see formatField among the result's fields.
 func (t *transferFlags) add(fl *pflag.FlagSet, allTagsHelp, jobsHelp, formatField string) {
 	fl.BoolVarP(&t.AllTags, "all-tags", "a", false, allTagsHelp)
+	fl.BoolVar(&t.Referrers, "referrers", false, "also move the signatures, SBOMs and attestations that refer to the image, recursively (see ctl referrers)")
 	fl.IntVarP(&t.Jobs, "jobs", "j", registry.DefaultJobs, jobsHelp)
 	fl.BoolVarP(&t.Quiet, "quiet", "q", false, "print results only, no progress")
 	fl.StringVar(&t.Format, "format", "text", formatFlagHelp(formatField))
@@ -47,6 +49,9 @@ func (t *transferFlags) start(newClient func() (*registry.Client, error)) (*prin
 	}
 	if t.Jobs < 1 {
 		return nil, nil, usageError{fmt.Errorf("--jobs must be at least 1, got %d", t.Jobs)}
+	}
+	if t.Referrers && t.AllTags {
+		return nil, nil, usageError{fmt.Errorf("--referrers moves one image or index with what refers to it: it does not combine with --all-tags yet")}
 	}
 	c, err := newClient()
 	if err != nil {

@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // TestCopyReferrers: an image with a signature, an SBOM and a signature of
@@ -19,10 +22,7 @@ func TestCopyReferrers(t *testing.T) {
 		for _, to := range registryKinds {
 			t.Run(from.name+"-to-"+to.name, func(t *testing.T) {
 				t.Parallel()
-				src, dst := from.start(t), to.start(t)
-				e := testenv.NewEnv(t)
-				supplyChain(t, e, src, "app")
-				want := digestTree(e.OrasDiscover(t, src.Ref("app:v1")))
+				src, dst, e, want := copyPair(t, from, to)
 
 				res := e.Run(t, "copy", "--referrers", src.Ref("app:v1"), dst.Ref("mirror:v1"))
 				if res.Code != 0 {
@@ -80,5 +80,83 @@ func TestCopyReferrersBrokenSource(t *testing.T) {
 	}
 	if res := e.Run(t, "digest", dst.Ref("mirror:v1")); res.Code != 3 {
 		t.Errorf("the destination has mirror:v1 after a failed copy: exit %d %s", res.Code, res.Stdout)
+	}
+}
+
+// TestCopyReferrersOfIndexChildren: the referrers of an index's children
+// (which oras#816 leaves behind) are copied too, API to tag schema, and
+// ctl referrers --platforms shows them under each child.
+func TestCopyReferrersOfIndexChildren(t *testing.T) {
+	t.Parallel()
+	src := testenv.StartReferrersRegistry(t)
+	dst := testenv.StartRegistry(t, testenv.RegistryOptions{DeleteEnabled: true})
+	idx, err := random.Index(256, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(src.ParseRef(t, "multi:v1"), idx, src.RemoteOptions()...); err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := src.ParseRef(t, "multi:v1").Context()
+	var sigs []string
+	for i, child := range im.Manifests {
+		d := testenv.Attach(t, repo, child, sigType, map[string]string{"child": fmt.Sprint(i)}, src.RemoteOptions()...)
+		sigs = append(sigs, d.Digest.String())
+	}
+	e := testenv.NewEnv(t)
+	if res := e.Run(t, "copy", "--referrers", src.Ref("multi:v1"), dst.Ref("multi:v1")); res.Code != 0 {
+		t.Fatalf("copy --referrers: %s", res.Stderr)
+	}
+	for i, child := range im.Manifests {
+		if got := digestTree(e.OrasDiscover(t, dst.Ref("multi@"+child.Digest.String()))); got != sigs[i] {
+			t.Errorf("child %d on the destination: referrers %q, want %s", i, got, sigs[i])
+		}
+	}
+	res := e.Run(t, "referrers", "--platforms", "--format", "{{range .Manifests}}{{range .Referrers}}{{.Digest}} {{end}}{{end}}", dst.Ref("multi:v1"))
+	if res.Code != 0 || strings.TrimSpace(res.Stdout) != strings.Join(sigs, " ") {
+		t.Errorf("ctl referrers --platforms: %q, want %v (%s)", res.Stdout, sigs, res.Stderr)
+	}
+}
+
+// TestPullPushReferrers: pull --referrers stores the image with its
+// signature, SBOM and the SBOM's signature; push --referrers of a retag
+// sends them all to the other kind of registry, where oras discover finds
+// the same tree.
+func TestPullPushReferrers(t *testing.T) {
+	t.Parallel()
+	for i, from := range registryKinds {
+		to := registryKinds[1-i]
+		t.Run(from.name+"-to-"+to.name, func(t *testing.T) {
+			t.Parallel()
+			src, dst, e, want := copyPair(t, from, to)
+
+			res := e.Run(t, "pull", "--referrers", src.Ref("app:v1"))
+			if res.Code != 0 {
+				t.Fatalf("pull --referrers: %s", res.Stderr)
+			}
+			if n := strings.Count(res.Stdout, "Status: Downloaded artifact for "); n != 3 {
+				t.Errorf("pull --referrers stored %d artifacts, want 3:\n%s", n, res.Stdout)
+			}
+			res = e.Run(t, "images", "--format", "{{.CreatedSince}}")
+			if strings.Count(res.Stdout, "artifact") != 3 {
+				t.Errorf("images after pull --referrers:\n%s", res.Stdout)
+			}
+			// Retagged for the mirror: its referrers are found in the
+			// store by digest, whatever name they were pulled under.
+			if res := e.Run(t, "tag", src.Ref("app:v1"), dst.Ref("mirror:v1")); res.Code != 0 {
+				t.Fatalf("tag: %s", res.Stderr)
+			}
+			res = e.Run(t, "push", "--referrers", dst.Ref("mirror:v1"))
+			if res.Code != 0 {
+				t.Fatalf("push --referrers: %s", res.Stderr)
+			}
+			if got := digestTree(e.OrasDiscover(t, dst.Ref("mirror:v1"))); got != want {
+				t.Errorf("pushed tree (oras discover):\n%s\nwant:\n%s", got, want)
+			}
+		})
 	}
 }

@@ -182,6 +182,10 @@ func TestEngineUnreachable(t *testing.T) {
 	for _, args := range [][]string{
 		{"load", "--from-engine", "image-gallery"},
 		{"images", "--engine"},
+		// The engine is looked for first: no registry is contacted (none
+		// listens at 127.0.0.1:9), nothing is pulled for nothing.
+		{"pull", "--to-engine", "127.0.0.1:9/app:v1"},
+		{"push", "--from-engine", "127.0.0.1:9/app:v1"},
 	} {
 		res := e.Run(t, args...)
 		wantCode(t, res, 1)
@@ -233,42 +237,47 @@ func TestEngineFaults(t *testing.T) {
 	wantCode(t, e.Run(t, "rmi", "example.test/gallery:v1"), 0)
 	before := storeState(t, e)
 
-	// An image the engine lacks: exit 3, naming it.
-	res := e.Run(t, "load", "--from-engine", "example.test/gallery:v1", "example.test/nope:v1")
-	wantCode(t, res, 3)
-	if !strings.Contains(res.Stderr, "no such image in the engine: example.test/nope:v1") {
-		t.Errorf("stderr %q", res.Stderr)
+	// fails runs ctl and wants exit code and text in stderr.
+	fails := func(code int, text string, args ...string) {
+		t.Helper()
+		res := e.Run(t, args...)
+		wantCode(t, res, code)
+		if !strings.Contains(res.Stderr, text) {
+			t.Errorf("stderr %q, want %q", res.Stderr, text)
+		}
 	}
+
+	// An image the engine lacks: exit 3, naming it.
+	fails(3, "no such image in the engine: example.test/nope:v1", "load", "--from-engine", "example.test/gallery:v1", "example.test/nope:v1")
 
 	// The engine answers the save with an error: its message, exit 1.
 	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/images/get", Kind: testenv.FaultStatus, Status: 500,
 		Body: `{"cause":"disk on fire","message":"disk on fire","response":500}`, Times: 1})
-	res = e.Run(t, "load", "--from-engine", "example.test/gallery:v1")
-	wantCode(t, res, 1)
-	if !strings.Contains(res.Stderr, "disk on fire") {
-		t.Errorf("stderr %q", res.Stderr)
-	}
+	fails(1, "disk on fire", "load", "--from-engine", "example.test/gallery:v1")
 
 	// The save stream breaks off inside the big layer: exit 1, nothing
 	// stored.
 	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/images/get", Kind: testenv.FaultDropMidBody, Bytes: 100 << 10, Times: 1})
-	res = e.Run(t, "load", "--from-engine", "example.test/gallery:v1")
-	wantCode(t, res, 1)
-	if !strings.Contains(res.Stderr, "broke off") {
-		t.Errorf("stderr %q", res.Stderr)
-	}
+	fails(1, "broke off", "load", "--from-engine", "example.test/gallery:v1")
 	if after := storeState(t, e); after != before {
 		t.Errorf("the store changed:\n%s\n%s", before, after)
 	}
 
+	// push --from-engine whose save stream breaks off: exit 1, no tag.
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	p.MustRun(t, "tag", "example.test/gallery:v1", reg.Ref("app:v1"))
+	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/images/get", Kind: testenv.FaultDropMidBody, Bytes: 100 << 10})
+	fails(1, "broke off", "push", "--from-engine", reg.Ref("app:v1"))
+	if exists(t, reg, "app:v1") {
+		t.Error("the tag exists after a push whose source broke off")
+	}
+	proxy.ClearFaults()
+	wantCode(t, e.Run(t, "push", "--from-engine", reg.Ref("app:v1")), 0)
+
 	// The engine refuses a load: its message, exit 1.
 	proxy.AddFault(testenv.Fault{Method: "POST", PathRegexp: "/images/load", Kind: testenv.FaultStatus, Status: 500,
 		Body: `{"cause":"no space left","message":"no space left on device","response":500}`, Times: 1})
-	res = e.Run(t, "save", "--to-engine", "example.test/kept:v1")
-	wantCode(t, res, 1)
-	if !strings.Contains(res.Stderr, "no space left on device") {
-		t.Errorf("stderr %q", res.Stderr)
-	}
+	fails(1, "no space left on device", "save", "--to-engine", "example.test/kept:v1")
 	// And without the fault, through the same proxy, it works.
 	wantCode(t, e.Run(t, "save", "--to-engine", "example.test/kept:v1"), 0)
 }

@@ -15,18 +15,43 @@ const (
 	sbomType = "application/spdx+json"
 )
 
-// registryKinds are the two ways a registry lists referrers: the OCI
-// referrers API (go-containerregistry's registry) and, without it, the
-// sha256-<hex> tag schema (distribution v3).
-var registryKinds = []struct {
+// registryKind is a kind of registry the referrers tests run on.
+type registryKind struct {
 	name   string
 	start  func(testing.TB) *testenv.Registry
 	scheme string // what ctl referrers says it used
-}{
+}
+
+// registryKinds are the two ways a registry lists referrers: the OCI
+// referrers API (go-containerregistry's registry) and, without it, the
+// sha256-<hex> tag schema (distribution v3).
+var registryKinds = []registryKind{
 	{"referrers-api", testenv.StartReferrersRegistry, "referrers API"},
 	{"tag-schema", func(t testing.TB) *testenv.Registry {
 		return testenv.StartRegistry(t, testenv.RegistryOptions{DeleteEnabled: true})
 	}, "referrers tag schema"},
+}
+
+// onEachKind runs f, in parallel, on a fresh registry of each kind with a
+// fresh Env.
+func onEachKind(t *testing.T, f func(t *testing.T, kind registryKind, reg *testenv.Registry, e *testenv.Env)) {
+	for _, kind := range registryKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			f(t, kind, kind.start(t), testenv.NewEnv(t))
+		})
+	}
+}
+
+// copyPair starts a source registry of kind from holding the supply chain
+// in app:v1 and a destination of kind to, and returns them with a fresh
+// Env and the source's referrers tree as oras sees it (digestTree).
+func copyPair(t *testing.T, from, to registryKind) (src, dst *testenv.Registry, e *testenv.Env, want string) {
+	t.Helper()
+	src, dst = from.start(t), to.start(t)
+	e = testenv.NewEnv(t)
+	supplyChain(t, e, src, "app")
+	return src, dst, e, digestTree(e.OrasDiscover(t, src.Ref("app:v1")))
 }
 
 // supplyChain pushes an image to repo:v1 and attaches, with oras, a
@@ -78,32 +103,27 @@ func ctlTree(t *testing.T, e *testenv.Env, ref string, flags ...string) []testen
 // them, and filters by artifact type.
 func TestReferrersMatchOras(t *testing.T) {
 	t.Parallel()
-	for _, kind := range registryKinds {
-		t.Run(kind.name, func(t *testing.T) {
-			t.Parallel()
-			reg := kind.start(t)
-			e := testenv.NewEnv(t)
-			sig, sbom, sbomSig := supplyChain(t, e, reg, "app")
-			want := digestTree([]testenv.OrasNode{{Digest: sig}, {Digest: sbom, Referrers: []testenv.OrasNode{{Digest: sbomSig}}}})
-			if got := digestTree(e.OrasDiscover(t, reg.Ref("app:v1"))); got != want {
-				t.Fatalf("oras discover: %s, want %s", got, want)
-			}
-			if got := digestTree(ctlTree(t, e, reg.Ref("app:v1"))); got != want {
-				t.Errorf("ctl referrers: %s\nwant (as oras): %s", got, want)
-			}
-			if got := digestTree(ctlTree(t, e, reg.Ref("app:v1"), "--artifact-type", sbomType)); got != sbom+"["+sbomSig+"]" {
-				t.Errorf("ctl referrers --artifact-type %s: %s", sbomType, got)
-			}
+	onEachKind(t, func(t *testing.T, kind registryKind, reg *testenv.Registry, e *testenv.Env) {
+		sig, sbom, sbomSig := supplyChain(t, e, reg, "app")
+		want := digestTree([]testenv.OrasNode{{Digest: sig}, {Digest: sbom, Referrers: []testenv.OrasNode{{Digest: sbomSig}}}})
+		if got := digestTree(e.OrasDiscover(t, reg.Ref("app:v1"))); got != want {
+			t.Fatalf("oras discover: %s, want %s", got, want)
+		}
+		if got := digestTree(ctlTree(t, e, reg.Ref("app:v1"))); got != want {
+			t.Errorf("ctl referrers: %s\nwant (as oras): %s", got, want)
+		}
+		if got := digestTree(ctlTree(t, e, reg.Ref("app:v1"), "--artifact-type", sbomType)); got != sbom+"["+sbomSig+"]" {
+			t.Errorf("ctl referrers --artifact-type %s: %s", sbomType, got)
+		}
 
-			res := e.Run(t, "discover", reg.Ref("app:v1"))
-			if res.Code != 0 {
-				t.Fatalf("ctl discover: %s", res.Stderr)
-			}
-			first, _, _ := strings.Cut(res.Stdout, "\n")
-			if !strings.HasSuffix(first, "("+kind.scheme+")") || !strings.Contains(res.Stdout, sbomType+" "+sbom) ||
-				!strings.Contains(res.Stdout, "by=ctl-e2e") {
-				t.Errorf("ctl discover text:\n%s", res.Stdout)
-			}
-		})
-	}
+		res := e.Run(t, "discover", reg.Ref("app:v1"))
+		if res.Code != 0 {
+			t.Fatalf("ctl discover: %s", res.Stderr)
+		}
+		first, _, _ := strings.Cut(res.Stdout, "\n")
+		if !strings.HasSuffix(first, "("+kind.scheme+")") || !strings.Contains(res.Stdout, sbomType+" "+sbom) ||
+			!strings.Contains(res.Stdout, "by=ctl-e2e") {
+			t.Errorf("ctl discover text:\n%s", res.Stdout)
+		}
+	})
 }

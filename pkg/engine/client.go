@@ -20,13 +20,19 @@ import (
 // connections but never answers must not hang ctl.
 const pingTimeout = 30 * time.Second
 
+// DefaultIdleTimeout is how long a save stream may send nothing before
+// ctl gives up on it. Generous: Podman writes the whole archive to a
+// temporary file before it sends the first byte.
+const DefaultIdleTimeout = 5 * time.Minute
+
 // maxLoadReply bounds what is read of the engine's answer to a load.
 const maxLoadReply = 1 << 20
 
 // Client talks to one engine.
 type Client struct {
-	ep  Endpoint
-	api *client.Client
+	ep          Endpoint
+	api         *client.Client
+	idleTimeout time.Duration
 }
 
 // Image is an image as the engine lists it.
@@ -58,27 +64,36 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrEngine, ep, err)
 	}
-	c := &Client{ep: ep, api: api}
+	c := &Client{ep: ep, api: api, idleTimeout: o.IdleTimeout}
+	if c.idleTimeout <= 0 {
+		c.idleTimeout = DefaultIdleTimeout
+	}
+	if err := c.ping(ctx); err != nil {
+		api.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// ping checks that an engine answers at the endpoint and negotiates the
+// API version with it.
+func (c *Client) ping(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
-	ping, err := api.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true})
+	ping, err := c.api.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true})
 	switch {
 	case ctx.Err() != nil:
-		api.Close()
-		return nil, ctx.Err()
+		return ctx.Err()
 	case err != nil && isDialError(err):
-		api.Close()
-		return nil, fmt.Errorf("%w at %s: %s", ErrUnreachable, ep, dialCause(err))
+		return fmt.Errorf("%w at %s: %s", ErrUnreachable, c.ep, dialCause(err))
 	case err != nil:
-		api.Close()
-		return nil, fmt.Errorf("%w: %s does not answer as a Docker Engine API: %v", ErrEngine, ep, err)
+		return fmt.Errorf("%w: %s does not answer as a Docker Engine API: %v", ErrEngine, c.ep, err)
 	case ping.APIVersion == "":
 		// Every engine since Docker 1.x sends API-Version with /_ping;
 		// an HTTP server that happens to answer 200 does not.
-		api.Close()
-		return nil, fmt.Errorf("%w: %s answers /_ping, but not as a Docker Engine API (no API-Version header)", ErrEngine, ep)
+		return fmt.Errorf("%w: %s answers /_ping, but not as a Docker Engine API (no API-Version header)", ErrEngine, c.ep)
 	}
-	return c, nil
+	return nil
 }
 
 // Endpoint is where the client found its engine.
@@ -101,6 +116,18 @@ func (c *Client) wrap(err error, format string, args ...any) error {
 		return fmt.Errorf("%w at %s: %s: %s", ErrUnreachable, c.ep, what, dialCause(err))
 	}
 	return fmt.Errorf("%w: %s at %s: %v", ErrEngine, what, c.ep.Host, err)
+}
+
+// call runs a small request f with the idle timeout as its deadline, so
+// that an engine that never answers cannot hang ctl, and wraps its error.
+func (c *Client) call(ctx context.Context, what string, f func(context.Context) error) error {
+	cctx, cancel := context.WithTimeout(ctx, c.idleTimeout)
+	defer cancel()
+	err := f(cctx)
+	if err != nil && ctx.Err() == nil && cctx.Err() != nil {
+		return fmt.Errorf("%w: %s: %s did not answer within %v", ErrEngine, what, c.ep.Host, c.idleTimeout)
+	}
+	return c.wrap(err, "%s", what)
 }
 
 // isDialError tells a connection that could not be made (no socket,
@@ -129,9 +156,13 @@ func dialCause(err error) string {
 // Inspect returns the image the engine knows by name (a reference or an
 // ID); ErrNotFound when it has none.
 func (c *Client) Inspect(ctx context.Context, name string) (Image, error) {
-	res, err := c.api.ImageInspect(ctx, name)
+	var res client.ImageInspectResult
+	err := c.call(ctx, name, func(ctx context.Context) (err error) {
+		res, err = c.api.ImageInspect(ctx, name)
+		return err
+	})
 	if err != nil {
-		return Image{}, c.wrap(err, "%s", name)
+		return Image{}, err
 	}
 	img := Image{RepoTags: res.RepoTags, RepoDigests: res.RepoDigests, Size: res.Size}
 	if img.ID, err = v1.NewHash(res.ID); err != nil {
@@ -145,9 +176,13 @@ func (c *Client) Inspect(ctx context.Context, name string) (Image, error) {
 
 // List returns every image the engine has (not intermediate ones).
 func (c *Client) List(ctx context.Context) ([]Image, error) {
-	res, err := c.api.ImageList(ctx, client.ImageListOptions{})
+	var res client.ImageListResult
+	err := c.call(ctx, "listing images", func(ctx context.Context) (err error) {
+		res, err = c.api.ImageList(ctx, client.ImageListOptions{})
+		return err
+	})
 	if err != nil {
-		return nil, c.wrap(err, "listing images")
+		return nil, err
 	}
 	out := make([]Image, 0, len(res.Items))
 	for _, s := range res.Items {
@@ -172,43 +207,85 @@ func (c *Client) List(ctx context.Context) ([]Image, error) {
 // Save streams the engine's archive (docker save) of the named images.
 // Each name is inspected first, so that an image the engine lacks is
 // ErrNotFound rather than whatever the save endpoint answers (Podman: 500).
-// Errors reading the stream are ErrEngine.
+// Errors reading the stream are ErrEngine, and so is an engine that sends
+// nothing for the idle timeout (Options.IdleTimeout), before the first
+// byte or after.
 func (c *Client) Save(ctx context.Context, names []string) (io.ReadCloser, error) {
+	return c.save(ctx, names)
+}
+
+// errIdle cancels a save stream that sent nothing for too long.
+var errIdle = errors.New("idle")
+
+func (c *Client) save(ctx context.Context, names []string) (*saveStream, error) {
 	for _, n := range names {
 		if _, err := c.Inspect(ctx, n); err != nil {
 			return nil, err
 		}
 	}
-	r, err := c.api.ImageSave(ctx, names)
+	sctx, cancel := context.WithCancelCause(ctx)
+	s := &saveStream{c: c, what: strings.Join(names, ", "), ctx: sctx, cancel: cancel}
+	s.idle = time.AfterFunc(c.idleTimeout, func() { cancel(errIdle) })
+	r, err := c.api.ImageSave(sctx, names)
 	if err != nil {
-		return nil, c.wrap(err, "saving %s", strings.Join(names, ", "))
+		s.stop()
+		if s.idled() {
+			return nil, s.idleError()
+		}
+		return nil, c.wrap(err, "saving %s", s.what)
 	}
-	return &saveStream{rc: r, c: c, what: strings.Join(names, ", ")}, nil
+	s.rc = r
+	return s, nil
 }
 
-// saveStream marks read errors of the engine's archive as the engine's.
+// saveStream marks read errors of the engine's archive as the engine's,
+// and cancels the stream when the engine sends nothing for too long.
 type saveStream struct {
-	rc   io.ReadCloser
-	c    *Client
-	what string
-	err  error // the first read error, other than io.EOF
+	rc     io.ReadCloser
+	c      *Client
+	what   string
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	idle   *time.Timer
+	err    error // the first read error (ErrEngine), other than io.EOF and the caller's cancel
 }
 
 func (s *saveStream) Read(p []byte) (int, error) {
 	n, err := s.rc.Read(p)
-	if err != nil && err != io.EOF {
-		if s.err == nil {
-			s.err = err
-		}
-		if errors.Is(err, context.Canceled) {
-			return n, err
-		}
-		return n, fmt.Errorf("%w: the archive of %s from %s broke off: %v", ErrEngine, s.what, s.c.ep.Host, err)
+	s.idle.Reset(s.c.idleTimeout)
+	if err == nil || err == io.EOF {
+		return n, err
 	}
-	return n, err
+	switch {
+	case s.idled():
+		err = s.idleError()
+	case errors.Is(err, context.Canceled) && !errors.Is(context.Cause(s.ctx), errIdle):
+		return n, err
+	default:
+		err = fmt.Errorf("%w: the archive of %s from %s broke off: %v", ErrEngine, s.what, s.c.ep.Host, err)
+	}
+	if s.err == nil {
+		s.err = err
+	}
+	return n, s.err
 }
 
-func (s *saveStream) Close() error { return s.rc.Close() }
+func (s *saveStream) idled() bool { return errors.Is(context.Cause(s.ctx), errIdle) }
+
+func (s *saveStream) idleError() error {
+	return fmt.Errorf("%w: %s sent nothing of the archive of %s for %v", ErrEngine, s.c.ep.Host, s.what, s.c.idleTimeout)
+}
+
+func (s *saveStream) stop() {
+	s.idle.Stop()
+	s.cancel(nil)
+}
+
+// Close ends the stream and its idle timer.
+func (s *saveStream) Close() error {
+	s.stop()
+	return s.rc.Close()
+}
 
 // Load sends an archive (docker save format) to the engine's load endpoint
 // and returns the lines it answers ("Loaded image: REF").

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -167,4 +168,42 @@ func mustParse(t *testing.T, s string) reference.Reference {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestEngineThatStopsAnswering: an engine that never answers a request,
+// or stops sending its archive, is given up on after the idle timeout,
+// and nothing is stored.
+func TestEngineThatStopsAnswering(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	p.Build(t, "example.test/gallery:v1", galleryFiles)
+	proxy := testenv.NewProxy(t, "http://"+p.TCP(t), nil)
+	o := hostEnv("tcp://" + proxy.Host)
+	o.IdleTimeout = time.Second
+	c, err := Open(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []testenv.Fault{
+		{PathRegexp: "/images/.*/json", Kind: testenv.FaultHang, Times: 1},
+		{PathRegexp: "/images/get", Kind: testenv.FaultHang, Times: 1},
+	} {
+		proxy.AddFault(f)
+		_, err := c.SaveToStore(t.Context(), s, []string{"example.test/gallery:v1"}, nil)
+		if !errors.Is(err, ErrEngine) || !containsAny(err.Error(), "did not answer within 1s", "sent nothing of the archive of example.test/gallery:v1 for 1s") {
+			t.Errorf("%s hangs: %v", f.PathRegexp, err)
+		}
+	}
+	if all, err := s.List(); err != nil || len(all) != 0 {
+		t.Errorf("the store holds %v (%v)", all, err)
+	}
+	// The same client works once the engine answers again.
+	if _, err := c.SaveToStore(t.Context(), s, []string{"example.test/gallery:v1"}, nil); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/context/docker"
@@ -29,6 +30,9 @@ type Options struct {
 	Getenv func(string) string
 	// UserAgent is sent with every request; "" keeps the client's.
 	UserAgent string
+	// IdleTimeout bounds how long a save stream may send nothing (0:
+	// DefaultIdleTimeout).
+	IdleTimeout time.Duration
 }
 
 // Endpoint is where an engine is expected.

@@ -20,7 +20,7 @@ import (
 // engine's failure (ErrEngine), not invalid input of the user's. progress,
 // when not nil, is called with the bytes read so far.
 func (c *Client) SaveToStore(ctx context.Context, s *store.Store, names []string, progress func(read int64)) ([]store.Entry, error) {
-	rc, err := c.Save(ctx, names)
+	rc, err := c.save(ctx, names)
 	if err != nil {
 		return nil, err
 	}
@@ -36,8 +36,8 @@ func (c *Client) SaveToStore(ctx context.Context, s *store.Store, names []string
 		return entries, nil
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
-	case rc.(*saveStream).err != nil:
-		return nil, fmt.Errorf("%w: the archive of %s from %s broke off: %v", ErrEngine, strings.Join(names, ", "), c.ep.Host, rc.(*saveStream).err)
+	case rc.err != nil:
+		return nil, rc.err
 	case errors.Is(err, store.ErrInvalidInput):
 		// %v: what the engine sent is not the user's input to fix.
 		return nil, fmt.Errorf("%w: %s sent an archive ctl cannot load: %v", ErrEngine, c.ep.Host, err)

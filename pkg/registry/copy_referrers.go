@@ -29,45 +29,81 @@ type ReferrersCopy struct {
 	Scheme ReferrersScheme
 }
 
+// ReferrerPush is one referrer to write: its manifest, the digest of the
+// manifest it refers to, and the cosign tag it goes under ("" for a
+// referrer that names its subject, written by digest).
+type ReferrerPush struct {
+	Subject  v1.Hash
+	Tag      string
+	Artifact Artifact
+}
+
 // CopyReferrers copies every referrer of tree (what Referrers found on
 // src, with Platforms for an index), keeping digests, into dst's
-// repository, whose subject must be there already (Copy it first). It is
-// written the way the destination supports: where the registry answers
-// the referrers API it indexes them itself; else each subject's
-// sha256-<hex> index is updated, keeping the entries already there.
-// cosign's tags are copied as the same tags. Finally the destination's
-// tree is read back: a referrer missing there is ErrReferrersIncomplete,
-// naming it.
+// repository, whose subject must be there already (Copy it first), as
+// PushReferrers writes them.
 func (c *Client) CopyReferrers(ctx context.Context, src, dst reference.Reference, tree *ReferrerTree, progress ProgressFunc) (*ReferrersCopy, error) {
-	type edge struct {
-		subject v1.Hash
-		n       Referrer
-	}
-	var edges []edge
-	tree.each(func(subject v1.Hash, n Referrer) { edges = append(edges, edge{subject, n}) })
-	if len(edges) == 0 {
+	var nodes []Referrer
+	var subjects []v1.Hash
+	tree.Each(func(subject v1.Hash, n Referrer) {
+		nodes, subjects = append(nodes, n), append(subjects, subject)
+	})
+	if len(nodes) == 0 {
 		return &ReferrersCopy{}, nil
 	}
-
 	s, err := c.pullSession(ctx, src)
 	if err != nil {
 		return nil, err
 	}
-	tags := make([]PushTag, 0, len(edges))
-	for _, e := range edges {
-		a, err := s.artifact(ctx, e.n.Digest)
+	refs := make([]ReferrerPush, 0, len(nodes))
+	for i, n := range nodes {
+		a, err := s.artifact(ctx, n.Digest)
 		if err != nil {
-			return nil, classify(s.host, about("reading", e.n.Reference, err))
+			return nil, classify(s.host, about("reading", n.Reference, err))
 		}
-		tag := e.n.Tag
-		if tag == "" {
-			tag = e.n.Digest
-		}
-		tags = append(tags, PushTag{Tag: tag, Artifact: a})
+		refs = append(refs, ReferrerPush{Subject: subjects[i], Tag: n.Tag, Artifact: a})
 	}
 	popts := PushOptions{Progress: progress}
 	if strings.EqualFold(src.Registry(), dst.Registry()) && src.Repository() != dst.Repository() {
 		popts.MountFrom = src.Repository()
+	}
+	root, _ := v1.NewHash(tree.Digest)
+	return c.PushReferrers(ctx, dst, root, refs, popts)
+}
+
+// PushReferrers writes refs, the referrers of root and of what refers to
+// it (root must be in dst's repository already), keeping digests, in one
+// push. They are written the way the destination supports: where the
+// registry answers the referrers API it indexes them itself; else each
+// subject's sha256-<hex> index is updated, keeping the entries already
+// there. cosign's tags are written as the same tags. Finally the
+// destination's tree is read back: a referrer missing there is
+// ErrReferrersIncomplete, naming it.
+func (c *Client) PushReferrers(ctx context.Context, dst reference.Reference, root v1.Hash, refs []ReferrerPush, popts PushOptions) (*ReferrersCopy, error) {
+	if len(refs) == 0 {
+		return &ReferrersCopy{}, nil
+	}
+	tags := make([]PushTag, 0, len(refs))
+	descs := make([]v1.Descriptor, 0, len(refs))
+	for _, r := range refs {
+		raw, err := r.Artifact.RawManifest()
+		if err != nil {
+			return nil, err
+		}
+		mt, err := r.Artifact.MediaType()
+		if err != nil {
+			return nil, err
+		}
+		desc, _, err := describe(raw, mt)
+		if err != nil {
+			return nil, err
+		}
+		tag := r.Tag
+		if tag == "" {
+			tag = desc.Digest.String()
+		}
+		tags = append(tags, PushTag{Tag: tag, Artifact: r.Artifact})
+		descs = append(descs, desc)
 	}
 	results, err := c.Push(ctx, dst, tags, popts)
 	if err != nil {
@@ -82,7 +118,6 @@ func (c *Client) CopyReferrers(ctx context.Context, src, dst reference.Reference
 	if err != nil {
 		return nil, err
 	}
-	root, _ := v1.NewHash(tree.Digest)
 	d := &discovery{s: ds}
 	out := &ReferrersCopy{Results: results, Scheme: ReferrersAPI}
 	if _, err := d.listAPI(ctx, root, false); errors.Is(err, errNoReferrersAPI) {
@@ -93,18 +128,14 @@ func (c *Client) CopyReferrers(ctx context.Context, src, dst reference.Reference
 	if out.Scheme == ReferrersTagSchema {
 		bySubject := map[v1.Hash][]v1.Descriptor{}
 		var order []v1.Hash
-		for _, e := range edges {
-			if e.n.Tag != "" {
+		for i, r := range refs {
+			if r.Tag != "" {
 				continue // a cosign tag: no index lists it
 			}
-			if _, ok := bySubject[e.subject]; !ok {
-				order = append(order, e.subject)
+			if _, ok := bySubject[r.Subject]; !ok {
+				order = append(order, r.Subject)
 			}
-			h, _ := v1.NewHash(e.n.Digest)
-			bySubject[e.subject] = append(bySubject[e.subject], v1.Descriptor{
-				MediaType: types.MediaType(e.n.MediaType), Digest: h, Size: e.n.Size,
-				ArtifactType: e.n.ArtifactType, Annotations: e.n.Annotations,
-			})
+			bySubject[r.Subject] = append(bySubject[r.Subject], descs[i])
 		}
 		for _, subj := range order {
 			if err := ds.addToReferrersTag(ctx, subj, bySubject[subj]); err != nil {
@@ -112,7 +143,7 @@ func (c *Client) CopyReferrers(ctx context.Context, src, dst reference.Reference
 			}
 		}
 	}
-	if err := c.checkReferrers(ctx, dst, tree); err != nil {
+	if err := c.checkReferrers(ctx, dst, root, descs); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -162,35 +193,35 @@ func (s *session) addToReferrersTag(ctx context.Context, subject v1.Hash, descs 
 	return nil
 }
 
-// checkReferrers reads dst's referrers tree back and names every referrer
-// of want missing there.
-func (c *Client) checkReferrers(ctx context.Context, dst reference.Reference, want *ReferrerTree) error {
-	at, err := dst.WithDigest(want.Digest)
+// checkReferrers reads dst's referrers tree of root back and names every
+// one of want missing there.
+func (c *Client) checkReferrers(ctx context.Context, dst reference.Reference, root v1.Hash, want []v1.Descriptor) error {
+	at, err := dst.WithDigest(root.String())
 	if err != nil {
 		return err
 	}
-	got, err := c.Referrers(ctx, at, ReferrersOptions{Platforms: len(want.Manifests) > 0})
+	got, err := c.Referrers(ctx, at, ReferrersOptions{Platforms: true})
 	if err != nil {
 		return fmt.Errorf("reading back the referrers of %s: %w", at, err)
 	}
 	have := map[string]bool{}
-	got.each(func(_ v1.Hash, n Referrer) { have[n.Digest] = true })
+	got.Each(func(_ v1.Hash, n Referrer) { have[n.Digest] = true })
 	var missing []string
-	want.each(func(_ v1.Hash, n Referrer) {
-		if !have[n.Digest] {
-			missing = append(missing, n.Digest)
+	for _, d := range want {
+		if !have[d.Digest.String()] {
+			missing = append(missing, d.Digest.String())
 		}
-	})
+	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%s arrived, but %d of its referrers are not listed there: %s: %w", at, len(missing), strings.Join(missing, ", "), ErrReferrersIncomplete)
 	}
 	return nil
 }
 
-// each calls f on every referrer of the tree, parents before what refers
+// Each calls f on every referrer of the tree, parents before what refers
 // to them, with the digest of its subject: the root's referrers, then
 // those of each child of an index root.
-func (t *ReferrerTree) each(f func(subject v1.Hash, n Referrer)) {
+func (t *ReferrerTree) Each(f func(subject v1.Hash, n Referrer)) {
 	var walk func(subject string, ns []Referrer)
 	walk = func(subject string, ns []Referrer) {
 		h, _ := v1.NewHash(subject)

@@ -23,6 +23,12 @@ type DeleteOptions struct {
 	// Force lets a tag whose manifest other tags share be deleted by digest
 	// on a registry that cannot delete tags, removing those tags too.
 	Force bool
+	// Referrers first deletes everything that refers to the manifest
+	// (see deleteReferrers).
+	Referrers bool
+	// Orphaned, when set, is called after a manifest deleted by digest
+	// without Referrers leaves referrers behind, with their digests.
+	Orphaned func(subject string, referrers []string)
 	// AlongWith names the other tags that may go with the manifest when a
 	// tag can only be deleted by digest (those of a retention plan that
 	// deletes them all); any other tag sharing it refuses as without Force.
@@ -76,10 +82,29 @@ func (c *Client) Delete(ctx context.Context, r reference.Reference, opts DeleteO
 	if err != nil {
 		return nil, err
 	}
-	if d, ok := ref.(name.Digest); ok {
-		return s.deleteDigest(ctx, d, opts.DryRun)
+	var first []DeleteAction
+	var orphans []string
+	switch {
+	case opts.Referrers:
+		if first, err = c.deleteReferrers(ctx, s, r, opts.DryRun); err != nil {
+			return nil, err
+		}
+	case opts.Orphaned != nil && r.Digest() != "":
+		orphans = c.referrerDigests(ctx, r)
 	}
-	return s.deleteTag(ctx, ref.(name.Tag), opts)
+	var acts []DeleteAction
+	if d, ok := ref.(name.Digest); ok {
+		acts, err = s.deleteDigest(ctx, d, opts.DryRun)
+	} else {
+		acts, err = s.deleteTag(ctx, ref.(name.Tag), opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(orphans) > 0 {
+		opts.Orphaned(ref.Name(), orphans)
+	}
+	return append(first, acts...), nil
 }
 
 // deleteDigest deletes the manifest d with its tags.

@@ -80,7 +80,7 @@ type Referrer struct {
 	// referrers (ReferrersOptions.Platforms).
 	Manifests []Referrer `json:"manifests,omitempty"`
 
-	raw []byte
+	subject *v1.Descriptor
 }
 
 // ReferrerTree is what refers to a manifest, recursively.
@@ -108,6 +108,13 @@ type ReferrersOptions struct {
 // parent as subject; a referrer that does not resolve is ErrNotFound.
 // Discovery is bounded (maxReferrers, maxReferrerDepth) and refuses loops.
 func (c *Client) Referrers(ctx context.Context, r reference.Reference, opts ReferrersOptions) (*ReferrerTree, error) {
+	return c.referrers(ctx, r, opts, false)
+}
+
+// referrers is Referrers; with skipMissing a listed referrer that does not
+// exist is left out rather than an error (for deleting: it is gone
+// already).
+func (c *Client) referrers(ctx context.Context, r reference.Reference, opts ReferrersOptions, skipMissing bool) (*ReferrerTree, error) {
 	s, ref, err := c.openRef(ctx, r, transport.PullScope)
 	if err != nil {
 		return nil, err
@@ -116,7 +123,7 @@ func (c *Client) Referrers(ctx context.Context, r reference.Reference, opts Refe
 	if err != nil {
 		return nil, err
 	}
-	d := &discovery{s: s, artifactType: opts.ArtifactType, seen: map[string]bool{}}
+	d := &discovery{s: s, artifactType: opts.ArtifactType, seen: map[string]bool{}, skipMissing: skipMissing}
 	root, err := d.node(raw, mh)
 	if err != nil {
 		return nil, err
@@ -156,6 +163,7 @@ type discovery struct {
 	scheme       ReferrersScheme
 	seen         map[string]bool // every manifest in the tree, against loops
 	count        int
+	skipMissing  bool // leave out listed referrers that do not exist
 }
 
 func (d *discovery) reference(digest string) string {
@@ -176,13 +184,13 @@ func (d *discovery) referrersOf(ctx context.Context, subject v1.Hash, depth int)
 	out := []Referrer{}
 	for _, desc := range listed {
 		n, err := d.fetch(ctx, desc.Digest, fmt.Sprintf("listed as a referrer of %s %s", subject, where))
+		if d.skipMissing && errors.Is(err, ErrNotFound) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
-		var m struct {
-			Subject *v1.Descriptor `json:"subject"`
-		}
-		if err := json.Unmarshal(n.raw, &m); err != nil || m.Subject == nil || m.Subject.Digest != subject {
+		if n.subject == nil || n.subject.Digest != subject {
 			return nil, fmt.Errorf("%s, listed as a referrer of %s %s, does not name it as its subject: %w", n.Reference, subject, where, ErrBadReferrers)
 		}
 		out = append(out, n)
@@ -251,27 +259,44 @@ func (d *discovery) fetch(ctx context.Context, digest v1.Hash, listed string) (R
 
 // node describes the manifest raw.
 func (d *discovery) node(raw []byte, mh manifestHead) (Referrer, error) {
-	var m struct {
-		ArtifactType string            `json:"artifactType"`
-		Annotations  map[string]string `json:"annotations"`
-		Config       *v1.Descriptor    `json:"config"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
+	desc, subject, err := describe(raw, mh.MediaType)
+	if err != nil {
 		return Referrer{}, fmt.Errorf("manifest %s: %w", d.reference(mh.Digest.String()), err)
 	}
-	n := Referrer{
+	return Referrer{
 		Reference:    d.reference(mh.Digest.String()),
 		MediaType:    string(mh.MediaType),
 		Digest:       mh.Digest.String(),
 		Size:         mh.Size,
-		ArtifactType: m.ArtifactType,
-		Annotations:  m.Annotations,
-		raw:          raw,
+		ArtifactType: desc.ArtifactType,
+		Annotations:  desc.Annotations,
+		subject:      subject,
+	}, nil
+}
+
+// describe is the descriptor of the manifest raw of media type mt as a
+// referrers list gives it (the spec's rule: artifactType, else the
+// config's media type; the manifest's annotations), and its subject (nil
+// when it has none).
+func describe(raw []byte, mt types.MediaType) (v1.Descriptor, *v1.Descriptor, error) {
+	var m struct {
+		ArtifactType string            `json:"artifactType"`
+		Annotations  map[string]string `json:"annotations"`
+		Config       *v1.Descriptor    `json:"config"`
+		Subject      *v1.Descriptor    `json:"subject"`
 	}
-	if n.ArtifactType == "" && m.Config != nil && !mh.MediaType.IsIndex() {
-		n.ArtifactType = string(m.Config.MediaType)
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return v1.Descriptor{}, nil, err
 	}
-	return n, nil
+	h, size, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		return v1.Descriptor{}, nil, err
+	}
+	d := v1.Descriptor{MediaType: mt, Digest: h, Size: size, ArtifactType: m.ArtifactType, Annotations: m.Annotations}
+	if d.ArtifactType == "" && m.Config != nil && !mt.IsIndex() {
+		d.ArtifactType = string(m.Config.MediaType)
+	}
+	return d, m.Subject, nil
 }
 
 // referrersList is a referrers answer or a tag-schema index.

@@ -23,6 +23,9 @@ type PullOptions struct {
 	Progress registry.ProgressFunc
 	// Started is called as each reference starts to be pulled.
 	Started func(reference.Reference)
+	// Referrers also stores what refers to the image (signatures, SBOMs),
+	// found before anything is pulled; not with AllTags.
+	Referrers bool
 }
 
 // Pull stores the image ref names (latest when it has neither tag nor
@@ -39,9 +42,25 @@ func Pull(ctx context.Context, c *registry.Client, s *store.Store, ref reference
 	if err != nil {
 		return nil, err
 	}
+	var tree *registry.ReferrerTree
+	if opts.Referrers {
+		// The whole tree first: a broken one fails before anything is
+		// stored.
+		if tree, err = c.Referrers(ctx, ref, registry.ReferrersOptions{Platforms: true}); err != nil {
+			return nil, err
+		}
+	}
 	res, err := c.Pull(ctx, ref, dst, popts)
 	if err != nil {
 		return nil, err
 	}
-	return []registry.PullResult{*res}, nil
+	results := []registry.PullResult{*res}
+	if tree != nil {
+		more, err := pullReferrers(ctx, c, dst, ref, tree, registry.PullOptions{Progress: opts.Progress, Started: opts.Started})
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, more...)
+	}
+	return results, nil
 }

@@ -17,6 +17,10 @@ type PushOptions struct {
 	// Started is called once the local images are found, before anything
 	// is sent.
 	Started func()
+	// Referrers also sends what refers to the image in the store
+	// (signatures, SBOMs pulled with it), the way the registry lists
+	// referrers; not with AllTags.
+	Referrers bool
 }
 
 // Push sends the local image ref names (latest when it has neither tag
@@ -29,7 +33,30 @@ func Push(ctx context.Context, c *registry.Client, s *store.Store, ref reference
 	if err != nil {
 		return nil, err
 	}
-	return push(ctx, c, s, ref, tags, opts)
+	if !opts.Referrers {
+		return push(ctx, c, s, ref, tags, opts)
+	}
+	tagged, err := defaultTag(ref)
+	if err != nil {
+		return nil, err
+	}
+	root, err := s.Lookup(tagged)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := localReferrers(s, root)
+	if err != nil {
+		return nil, err
+	}
+	results, err := push(ctx, c, s, ref, tags, opts)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := c.PushReferrers(ctx, ref, root.Digest, refs, registry.PushOptions{Progress: opts.Progress, Sources: mountSources(s, ref)})
+	if err != nil {
+		return nil, err
+	}
+	return append(results, rc.Results...), pushed(s, ref, rc.Results)
 }
 
 // push sends tags, found in the store, to ref's repository.

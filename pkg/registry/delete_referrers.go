@@ -1,0 +1,97 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// deleteReferrers deletes, through s, everything that refers to r's
+// manifest (for an index, to its children too), deepest first: each
+// referrer by digest, after the cosign tag it was found under; then the
+// sha256-<hex> index of every manifest of the tree, tag and manifest, so
+// that neither an orphan tag nor an orphan manifest remains (clients write
+// those indexes even where the registry has the referrers API, when it
+// sends no OCI-Subject header). The actions are returned in that order;
+// with dryRun nothing is deleted. A listed referrer that is gone already is
+// left out.
+func (c *Client) deleteReferrers(ctx context.Context, s *session, r reference.Reference, dryRun bool) ([]DeleteAction, error) {
+	tree, err := c.referrers(ctx, r, ReferrersOptions{Platforms: true}, true)
+	if err != nil {
+		return nil, err
+	}
+	var nodes []Referrer
+	tree.Each(func(_ v1.Hash, n Referrer) { nodes = append(nodes, n) })
+	slices.Reverse(nodes) // what refers to a referrer comes after it
+	subjects := []string{tree.Digest}
+	for _, m := range tree.Manifests {
+		subjects = append(subjects, m.Digest)
+	}
+	var acts []DeleteAction
+	repo := s.host + "/" + s.repo
+	for _, n := range nodes {
+		subjects = append(subjects, n.Digest)
+		tagged, err := s.deletePair(ctx, n.Tag, n.Digest, dryRun)
+		if err != nil {
+			return nil, err
+		}
+		if tagged {
+			acts = append(acts, DeleteAction{Untagged: true, Ref: repo + ":" + n.Tag})
+		}
+		acts = append(acts, DeleteAction{Ref: repo + "@" + n.Digest})
+	}
+	for _, subj := range subjects {
+		tag := strings.Replace(subj, ":", "-", 1)
+		mh, err := s.head(ctx, tag)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !mh.MediaType.IsIndex() {
+			continue // not a referrers index: not ours to delete
+		}
+		if _, err := s.deletePair(ctx, tag, mh.Digest.String(), dryRun); err != nil {
+			return nil, err
+		}
+		acts = append(acts, DeleteAction{Untagged: true, Ref: repo + ":" + tag}, DeleteAction{Ref: repo + "@" + mh.Digest.String()})
+	}
+	return acts, nil
+}
+
+// deletePair deletes tag (when not "") and then the manifest digest it
+// points at. The tag goes first because some registries keep a tag whose
+// manifest was deleted by digest; a registry that cannot delete tags alone
+// drops them with the digest. tagged says whether there was a tag.
+func (s *session) deletePair(ctx context.Context, tag, digest string, dryRun bool) (tagged bool, err error) {
+	if dryRun {
+		return tag != "", nil
+	}
+	if tag != "" {
+		if err := s.deleteManifest(ctx, tag); err != nil && !tagDeleteRefused(err) {
+			return false, err
+		}
+	}
+	if err := s.deleteManifest(ctx, digest); err != nil && !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	return tag != "", nil
+}
+
+// referrerDigests lists, best effort, the digests of what refers to r
+// (nothing when they cannot be read): what a deletion of r by digest
+// leaves orphaned.
+func (c *Client) referrerDigests(ctx context.Context, r reference.Reference) []string {
+	tree, err := c.Referrers(ctx, r, ReferrersOptions{Platforms: true})
+	if err != nil {
+		return nil
+	}
+	var ds []string
+	tree.Each(func(_ v1.Hash, n Referrer) { ds = append(ds, n.Digest) })
+	return ds
+}
