@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/golden"
@@ -99,10 +100,26 @@ func TestExitCodeMapping(t *testing.T) {
 	}
 }
 
+// TestEscapeControl: server text prints on one line, every control
+// character escaped, newline and tab included.
 func TestEscapeControl(t *testing.T) {
 	t.Parallel()
-	if got, want := escapeControl("tag\x1b[31mred\x07\nnext\tok"), `tag\x1b[31mred\a`+"\nnext\tok"; got != want {
+	if got, want := escapeControl("tag\x1b[31mred\x07\nnext\tok\r"), `tag\x1b[31mred\a\nnext\tok\r`; got != want {
 		t.Errorf("escapeControl = %q, want %q", got, want)
+	}
+}
+
+// TestMessageLines: an error prints line by line, each escaped and cut to
+// maxMessageLine bytes.
+func TestMessageLines(t *testing.T) {
+	t.Parallel()
+	huge := "token realm \"" + strings.Repeat("é", 2<<20) + "\""
+	got := messageLines("first\x1b[0m\n" + huge)
+	if len(got) != 2 || got[0] != `first\x1b[0m` {
+		t.Fatalf("lines %q", got[:1])
+	}
+	if len(got[1]) > maxMessageLine+64 || !strings.HasSuffix(got[1], " more bytes)") || !utf8.ValidString(got[1]) {
+		t.Fatalf("second line: %d bytes, ends %q", len(got[1]), got[1][len(got[1])-40:])
 	}
 }
 

@@ -188,7 +188,7 @@ func (s *Store) readTar(r io.Reader, b *batch) (*tarSource, error) {
 				return nil, terr
 			}
 			if err != nil {
-				if errors.Is(err, ErrInvalidInput) {
+				if errors.Is(err, ErrInvalidInput) || isWriteError(err) {
 					return nil, err
 				}
 				return nil, invalid("reading %s from the archive: %v", name, err)
