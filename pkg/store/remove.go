@@ -111,10 +111,17 @@ func (s *Store) Remove(source string, force bool) (Removed, error) {
 			}
 			im.Manifests = keep
 		}
+		// One image ID can stand for several manifests (the same config
+		// loaded from a docker save tar and from an OCI archive): docker
+		// reports each deleted image ID once.
+		reported := map[v1.Hash]bool{}
 		for _, o := range all {
 			if gone[o.Digest] {
-				res.Deleted = append(res.Deleted, o.ID)
 				delete(gone, o.Digest)
+				if !reported[o.ID] {
+					reported[o.ID] = true
+					res.Deleted = append(res.Deleted, o.ID)
+				}
 			}
 		}
 		return nil
@@ -134,7 +141,17 @@ type Pruned struct {
 // by an interrupted write. It waits for writes in progress to finish and
 // blocks new ones while it runs, so it never removes a blob a write is about
 // to reference.
-func (s *Store) Prune() (Pruned, error) {
+func (s *Store) Prune() (Pruned, error) { return s.PruneWith(PruneOptions{}) }
+
+// PruneOptions adjust PruneWith.
+type PruneOptions struct {
+	// All removes every image, tagged or not, as docker image prune --all
+	// does with images no container uses (the store has no containers).
+	All bool
+}
+
+// PruneWith is Prune with options.
+func (s *Store) PruneWith(o PruneOptions) (Pruned, error) {
 	var res Pruned
 	unlock, err := s.lock(gcLock, syscall.LOCK_EX)
 	if err != nil {
@@ -151,9 +168,13 @@ func (s *Store) Prune() (Pruned, error) {
 		}
 		children := s.listed(tagged) // not dangling: a live index lists them
 		keep := m.Manifests[:0]
+		reported := map[v1.Hash]bool{}
 		for _, d := range m.Manifests {
-			if d.Annotations[AnnotationRef] == "" && !children[d.Digest] {
-				res.Deleted = append(res.Deleted, entryOf(d).ID)
+			if d.Annotations[AnnotationRef] == "" && !children[d.Digest] || o.All {
+				if id := entryOf(d).ID; !reported[id] {
+					reported[id] = true
+					res.Deleted = append(res.Deleted, id)
+				}
 				continue
 			}
 			keep = append(keep, d)
