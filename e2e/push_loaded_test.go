@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/internal/testenv"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// TestPushLoadedDockerSaveGzips: the layers of a docker save archive are
+// kept uncompressed in the store; a push sends them gzip'd, as docker push
+// does, so the image passes crane validate. The compressed blobs are
+// remembered: a second push is a single manifest HEAD, and a push to
+// another registry sends the very same digests.
+func TestPushLoadedDockerSaveGzips(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	proxy := testenv.NewProxy(t, reg.URL, nil)
+	other := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	e := testenv.NewEnv(t)
+	archive := filepath.Join(t.TempDir(), "big.tar")
+	testenv.DockerSaveTar(t, archive, 2, 100_000)
+	wantCode(t, e.Run(t, "load", "-i", archive), 0)
+	ref := proxy.Host + "/big:1"
+	wantCode(t, e.Run(t, "tag", "big:1", ref, other.Ref("big:1")), 0)
+
+	first := e.Run(t, "push", ref)
+	wantCode(t, first, 0)
+	wantCode(t, e.Crane(t, "validate", "--remote", ref), 0)
+	res := e.Crane(t, "manifest", ref)
+	wantCode(t, res, 0)
+	var m v1.Manifest
+	if err := json.Unmarshal([]byte(res.Stdout), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range m.Layers {
+		if l.MediaType != types.OCILayer {
+			t.Errorf("layer %s pushed as %s, want %s", l.Digest, l.MediaType, types.OCILayer)
+		}
+	}
+	digest := strings.TrimSpace(e.Crane(t, "digest", ref).Stdout)
+	if !strings.Contains(first.Stdout, "digest: "+digest) {
+		t.Errorf("push printed %q, the registry has %s", first.Stdout, digest)
+	}
+
+	proxy.Reset()
+	again := e.Run(t, "push", ref)
+	wantCode(t, again, 0)
+	if again.Stdout != first.Stdout {
+		t.Errorf("second push printed %q, first %q", again.Stdout, first.Stdout)
+	}
+	if n := proxy.Count("POST", "") + proxy.Count("PUT", "") + proxy.Count("PATCH", ""); n != 0 {
+		t.Errorf("second push sent %d uploads (%v), want none", n, proxy.Requests())
+	}
+
+	wantCode(t, e.Run(t, "push", other.Ref("big:1")), 0)
+	if d := strings.TrimSpace(e.Crane(t, "digest", other.Ref("big:1")).Stdout); d != digest {
+		t.Errorf("pushed to another registry as %s, first as %s", d, digest)
+	}
+
+}
