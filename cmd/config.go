@@ -12,10 +12,13 @@ import (
 )
 
 // fileConfig is ctl's own configuration file, $XDG_CONFIG_HOME/ctl/config.json
-// (else ~/.config/ctl/config.json). insecure-registries is the key docker's
-// daemon.json uses.
+// (else ~/.config/ctl/config.json). insecure-registries and
+// registry-mirrors are the keys docker's daemon.json uses; mirrors maps any
+// registry to its mirrors (docs/configuration.md).
 type fileConfig struct {
-	InsecureRegistries []string `json:"insecure-registries,omitempty"`
+	InsecureRegistries []string            `json:"insecure-registries,omitempty"`
+	RegistryMirrors    []string            `json:"registry-mirrors,omitempty"`
+	Mirrors            map[string][]string `json:"mirrors,omitempty"`
 }
 
 // maxConfigFile caps what is read of ctl's configuration file.

@@ -12,6 +12,8 @@ import (
 type digestItem struct {
 	Reference string `json:"reference"`
 	Digest    string `json:"digest"`
+	Source    string `json:"source"`           // "mirror" or "upstream"
+	Mirror    string `json:"mirror,omitempty"` // the mirror that answered
 }
 
 func newDigestCmd(f *Factory, runF func(*remoteRefOptions) error) *cobra.Command {
@@ -22,7 +24,9 @@ func newDigestCmd(f *Factory, runF func(*remoteRefOptions) error) *cobra.Command
 request that accepts every manifest media type (Docker v2, Docker list, OCI
 manifest, OCI index), so a multi-arch tag gives the index's digest; a GET
 when the registry omits Docker-Content-Digest. --platform gives the digest of
-that platform's manifest inside an index.`,
+that platform's manifest inside an index. --format json adds "source"
+("mirror" when one of the registry's mirrors answered, else "upstream") and
+"mirror".`,
 		Example: `  ctl digest localhost:5000/gallery/ui:v1
   ctl digest --platform linux/arm64 nginx:1.25
   ctl digest --format json localhost:5000/gallery/ui:v1`,
@@ -34,11 +38,11 @@ func runDigest(ctx context.Context, opts *remoteRefOptions) error {
 	if err != nil {
 		return err
 	}
-	d, err := rc.Digest(ctx, r, platform)
+	d, src, err := rc.Digest(ctx, r, platform)
 	if err != nil {
 		return err
 	}
-	item := digestItem{Reference: r.Canonical(), Digest: d.String()}
+	item := digestItem{Reference: r.Canonical(), Digest: d.String(), Source: src.Kind(), Mirror: src.Mirror}
 	return p.Print(opts.IO.Out, item, func(w io.Writer) error {
 		_, err := fmt.Fprintln(w, item.Digest)
 		return err

@@ -34,7 +34,7 @@ func TestDigestRun(t *testing.T) {
 	if err := runDigest(ctx, dg); err != nil {
 		t.Fatal(err)
 	}
-	if out, _ := output(); out != `{"reference":"`+host+`/app:v1","digest":"`+strings.TrimSpace(digest)+`"}`+"\n" {
+	if out, _ := output(); out != `{"reference":"`+host+`/app:v1","digest":"`+strings.TrimSpace(digest)+`","source":"upstream"}`+"\n" {
 		t.Errorf("digest json: %q", out)
 	}
 	dg.Format = "{{.Reference}}@{{.Digest}}"

@@ -24,14 +24,22 @@ func (f *Factory) dockerConfigDir() string {
 }
 
 // Registry returns a registry client configured from the global options and
-// ctl's config file: trust (--ca-file, certs.d), insecure registries, -v
-// logging to stderr, and a warning when Docker Hub's pull limit runs low.
+// ctl's config file: trust (--ca-file, certs.d), insecure registries,
+// mirrors, -v logging to stderr, and a warning when Docker Hub's pull limit
+// runs low.
 func (f *Factory) Registry() (*registry.Client, error) {
-	cfg, err := readConfig(configPath())
+	path := configPath()
+	cfg, err := readConfig(path)
 	if err != nil {
 		return nil, invalidInput(err)
 	}
+	mirrors, err := f.mirrors(cfg, path)
+	if err != nil {
+		return nil, err
+	}
 	opts := []registry.Option{
+		registry.WithMirrors(mirrors),
+		registry.WithSourceFunc(f.sourceReport),
 		registry.WithKeychain(auth.NewKeychain(f.Opts.Config)),
 		registry.WithInsecure(cfg.InsecureRegistries...),
 		registry.WithInsecure(f.Opts.Insecure...),

@@ -25,7 +25,8 @@ type and its layers; a manifest that refers to another shows that subject's
 digest. --platform follows an index to one platform's image. --format json
 prints one JSON object; a Go template sees the fields .Name .MediaType
 .Digest .ArtifactType .Subject .ConfigMediaType .Manifests .Platform .Layers
-.TotalSize .Created .Labels .Entrypoint .Cmd.`,
+.TotalSize .Created .Labels .Entrypoint .Cmd, and .Source ("mirror" or
+"upstream") with .Mirror, the mirror that answered (-v says it on stderr).`,
 		Example: `  ctl inspect localhost:5000/gallery/ui:v1
   ctl inspect --platform linux/arm64 --format json nginx:1.25
   ctl inspect --format '{{.Created}}' localhost:5000/app`,

@@ -15,7 +15,7 @@ func (f *Factory) digestResolver() (golden.Resolver, error) {
 		return nil, err
 	}
 	return golden.ResolverFunc(func(ctx context.Context, r reference.Reference) (string, error) {
-		h, err := c.Digest(ctx, r, nil)
+		h, _, err := c.Digest(ctx, r, nil)
 		if err != nil {
 			return "", err
 		}

@@ -108,7 +108,8 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 		return err
 	}
 	for _, r := range results {
-		item := pulledItem{Reference: r.Ref.String(), Digest: r.Digest.String(), Image: r.Image.String(), UpToDate: r.UpToDate, ArtifactType: r.ArtifactType}
+		item := pulledItem{Reference: r.Ref.String(), Digest: r.Digest.String(), Image: r.Image.String(), UpToDate: r.UpToDate, ArtifactType: r.ArtifactType,
+			Source: r.Source.Kind(), Mirror: r.Source.Mirror}
 		if err := out.Print(opts.IO.Out, item, func(w io.Writer) error {
 			if opts.Quiet { // as docker pull -q: the reference alone
 				_, err := fmt.Fprintln(w, r.Ref.String())
@@ -154,6 +155,10 @@ type pulledItem struct {
 	// ArtifactType is set when an artifact (a signature, an SBOM) was
 	// pulled, not an image.
 	ArtifactType string `json:"artifactType,omitempty"`
+	// Source is "mirror" when a mirror served the pull, else "upstream";
+	// Mirror is that mirror.
+	Source string `json:"source"`
+	Mirror string `json:"mirror,omitempty"`
 }
 
 // pullTag is what docker prints before "Pulling from": the tag, or the

@@ -55,3 +55,22 @@ func TestRefOutput(t *testing.T) {
 		t.Errorf("template output %q", out)
 	}
 }
+
+func TestRefShowsMirrors(t *testing.T) {
+	t.Parallel()
+	out, errOut, code := run(t, "--registry-mirror", "m:5000", "--registry-mirror", "docker.io=c.local/hub", "ref", "nginx:1.25", "quay.io/a/b")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "Mirrors:    m:5000/library/nginx, c.local/hub/library/nginx (then docker.io)\n") || strings.Count(out, "Mirrors:") != 1 {
+		t.Errorf("text output:\n%s", out)
+	}
+	out, _, _ = run(t, "--registry-mirror", "m:5000", "ref", "--format", "{{json .Mirrors}}", "nginx")
+	if out != `["m:5000/library/nginx"]`+"\n" {
+		t.Errorf("template output %q", out)
+	}
+	out, _, _ = run(t, "--no-mirror", "--registry-mirror", "m:5000", "ref", "--format", "json", "nginx")
+	if strings.Contains(out, "mirrors") {
+		t.Errorf("--no-mirror still lists mirrors: %s", out)
+	}
+}

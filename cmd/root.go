@@ -20,6 +20,8 @@ type GlobalOptions struct {
 	Config     string   // --config: docker's config directory
 	Insecure   []string // --insecure-registry HOST[:PORT]
 	CAFiles    []string // --ca-file PEM
+	Mirrors    []string // --registry-mirror [REGISTRY=]MIRROR
+	NoMirror   bool     // --no-mirror: reads go to the registries themselves
 	Verbose    bool     // -v: log requests (secrets redacted) to stderr
 	NoProgress bool     // set by commands whose -q asks for results only
 }
@@ -56,6 +58,8 @@ own config.`,
 	pf.StringVar(&f.Opts.Config, "config", "", "docker config directory (default $DOCKER_CONFIG, else ~/.docker)")
 	pf.StringArrayVar(&f.Opts.Insecure, "insecure-registry", nil, "registry HOST[:PORT] (or CIDR) to reach over plain HTTP (repeatable)")
 	pf.StringArrayVar(&f.Opts.CAFiles, "ca-file", nil, "PEM file of extra certificate authorities to trust (repeatable)")
+	pf.StringArrayVar(&f.Opts.Mirrors, "registry-mirror", nil, "mirror to read Docker Hub from (MIRROR), or another registry from (REGISTRY=MIRROR); MIRROR is HOST[:PORT][/PATH] (repeatable, tried in order)")
+	pf.BoolVar(&f.Opts.NoMirror, "no-mirror", false, "read from the registries themselves, ignoring every mirror")
 	pf.BoolVarP(&f.Opts.Verbose, "verbose", "v", false, "log registry requests to stderr, secrets redacted")
 
 	root.AddCommand(

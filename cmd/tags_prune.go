@@ -143,6 +143,8 @@ func runTagsPrune(ctx context.Context, opts *tagsPruneOptions) error {
 	if err != nil {
 		return err
 	}
+	// The plan is read where the deletes go, never from a mirror.
+	rc = rc.WithoutMirrors()
 	names, err := rc.ListTags(ctx, r, 0)
 	if err != nil {
 		return err

@@ -46,6 +46,8 @@ type RegistryOptions struct {
 	// PublicRepos lists repository prefixes anonymous clients may pull
 	// (Token only).
 	PublicRepos []string
+	// PullThrough makes the registry a pull-through cache (proxycache.go).
+	PullThrough *PullThrough
 }
 
 // Registry is a running distribution v3 registry process.
@@ -171,6 +173,9 @@ func StartRegistry(t testing.TB, o RegistryOptions) *Registry {
 	if len(auth) > 0 {
 		cfg["auth"] = auth
 	}
+	if o.PullThrough != nil {
+		cfg["proxy"] = o.PullThrough.config()
+	}
 	// JSON is YAML; distribution parses it with its YAML parser.
 	cfgJSON, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
@@ -190,6 +195,7 @@ func StartRegistry(t testing.TB, o RegistryOptions) *Registry {
 		"OTEL_LOGS_EXPORTER=none",
 		"OTEL_SDK_DISABLED=true",
 	}
+	r.cmd.Env = append(r.cmd.Env, o.PullThrough.env()...)
 	r.launch(t)
 	return r
 }

@@ -55,7 +55,7 @@ func anonymous(t *testing.T, opts ...Option) *Client {
 // head resolves s with a manifest HEAD (ctl digest).
 func (c *Client) head(t *testing.T, s string) error {
 	t.Helper()
-	_, err := c.Digest(context.Background(), mustRef(t, s), nil)
+	_, _, err := c.Digest(context.Background(), mustRef(t, s), nil)
 	return err
 }
 

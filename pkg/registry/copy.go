@@ -29,11 +29,21 @@ type CopyOptions struct {
 // locally), through the same engine as Push: blobs the destination has are
 // skipped, and when both are on one registry blobs are mounted instead of
 // sent. Manifests are copied byte for byte, so digests are preserved.
+//
+// The source is read from its first source (mirrors, then its registry)
+// that serves the whole copy; the destination is always dst's registry.
 func (c *Client) Copy(ctx context.Context, src, dst reference.Reference, opts CopyOptions) ([]PushResult, error) {
-	s, err := c.pullSession(ctx, src)
-	if err != nil {
-		return nil, err
-	}
+	var results []PushResult
+	_, err := c.read(ctx, src, true, func(s *session) (err error) {
+		results, err = c.copyFrom(ctx, s, src, dst, opts)
+		return err
+	})
+	return results, err
+}
+
+// copyFrom copies src, read through s, to dst. The destination's failures
+// are errLocal: another source of src would not mend them.
+func (c *Client) copyFrom(ctx context.Context, s *session, src, dst reference.Reference, opts CopyOptions) ([]PushResult, error) {
 	var tags []PushTag
 	if opts.AllTags {
 		names, err := s.allTags(ctx)
@@ -71,7 +81,11 @@ func (c *Client) Copy(ctx context.Context, src, dst reference.Reference, opts Co
 	if opts.Pushing != nil {
 		opts.Pushing()
 	}
-	return c.Push(ctx, dst, tags, popts)
+	res, err := c.Push(ctx, dst, tags, popts)
+	if err != nil {
+		return nil, errLocal{err}
+	}
+	return res, nil
 }
 
 // artifact reads ref's manifest through s: the image for platform out of

@@ -128,7 +128,7 @@ func TestDigestAcceptsEveryManifestType(t *testing.T) {
 		d, srv := newDigestOnly(t)
 		d.noDigest = noDigest
 		want := d.put("x", "v1")
-		got, err := newTestClient(t).Digest(context.Background(), mustRef(t, hostOf(srv)+"/r:v1"), nil)
+		got, _, err := newTestClient(t).Digest(context.Background(), mustRef(t, hostOf(srv)+"/r:v1"), nil)
 		if err != nil || got.String() != want {
 			t.Fatalf("noDigest=%v: digest %v, err %v; want %s", noDigest, got, err, want)
 		}

@@ -10,7 +10,6 @@ import (
 	"github.com/ctl-dev/ctl/pkg/artifact"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Inspection summarises a manifest and, for an image, its config.
@@ -45,6 +44,10 @@ type Inspection struct {
 	// Entrypoint and Cmd are the image's default command.
 	Entrypoint []string `json:"entrypoint,omitempty"`
 	Cmd        []string `json:"cmd,omitempty"`
+	// Source is "mirror" when a mirror answered, else "upstream"; Mirror
+	// is that mirror (HOST[:PORT][/PREFIX]).
+	Source string `json:"source"`
+	Mirror string `json:"mirror,omitempty"`
 }
 
 // IndexEntry is one child of an index.
@@ -65,19 +68,33 @@ type LayerInfo struct {
 // Inspect fetches r's manifest (resolved to platform's child when r is an
 // index and platform is set) and, for an image, its config.
 func (c *Client) Inspect(ctx context.Context, r reference.Reference, platform *v1.Platform) (*Inspection, error) {
-	s, ref, err := c.openRef(ctx, r, transport.PullScope)
+	ref, err := c.Ref(r)
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.manifest(ctx, ref, platform)
+	var in *Inspection
+	src, err := c.read(ctx, r, false, func(s *session) (err error) {
+		in, err = s.inspect(ctx, r, platform)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	in := &Inspection{Name: ref.Name(), MediaType: string(m.MediaType), Digest: m.Digest.String()}
+	in.Name, in.Source, in.Mirror = ref.Name(), src.Kind(), src.Mirror
+	return in, nil
+}
+
+// inspect summarises r's manifest in the session's repository.
+func (s *session) inspect(ctx context.Context, r reference.Reference, platform *v1.Platform) (*Inspection, error) {
+	m, err := s.manifest(ctx, wireID(r), platform)
+	if err != nil {
+		return nil, err
+	}
+	in := &Inspection{MediaType: string(m.MediaType), Digest: m.Digest.String()}
 	if m.IsIndex() {
 		idx, err := v1.ParseIndexManifest(bytes.NewReader(m.Bytes))
 		if err != nil {
-			return nil, fmt.Errorf("parsing index %s: %w", ref, err)
+			return nil, fmt.Errorf("parsing index %s/%s: %w", s.host, s.repo, err)
 		}
 		in.ArtifactType = idx.ArtifactType
 		if idx.Subject != nil {
@@ -95,7 +112,7 @@ func (c *Client) Inspect(ctx context.Context, r reference.Reference, platform *v
 	}
 	mf, err := v1.ParseManifest(bytes.NewReader(m.Bytes))
 	if err != nil {
-		return nil, fmt.Errorf("parsing manifest %s: %w", ref, err)
+		return nil, fmt.Errorf("parsing manifest %s/%s: %w", s.host, s.repo, err)
 	}
 	in.TotalSize = mf.Config.Size
 	in.ArtifactType, in.ConfigMediaType = artifact.Type(mf), string(mf.Config.MediaType)
@@ -150,7 +167,7 @@ func (s *session) configBlob(ctx context.Context, d v1.Descriptor) ([]byte, erro
 	}
 	sum := sha256.Sum256(b)
 	if got := "sha256:" + hex.EncodeToString(sum[:]); got != d.Digest.String() {
-		return nil, fmt.Errorf("config of %s: content has digest %s, manifest says %s", repo, got, d.Digest)
+		return nil, fmt.Errorf("%w: config of %s: content has digest %s, manifest says %s", ErrDigestMismatch, repo, got, d.Digest)
 	}
 	return b, nil
 }

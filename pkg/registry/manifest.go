@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"mime"
+	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -22,6 +22,8 @@ type Manifest struct {
 	MediaType types.MediaType
 	// Digest is the sha256 digest of Bytes.
 	Digest v1.Hash
+	// Source is where it was read from (GetManifest).
+	Source Source
 }
 
 // IsIndex reports whether the manifest is an index (OCI index or Docker
@@ -32,11 +34,16 @@ func (m *Manifest) IsIndex() bool { return m.MediaType.IsIndex() }
 // resolved to that platform's manifest (a single-platform image is returned
 // as it is).
 func (c *Client) GetManifest(ctx context.Context, r reference.Reference, platform *v1.Platform) (*Manifest, error) {
-	s, ref, err := c.openRef(ctx, r, transport.PullScope)
+	var m *Manifest
+	src, err := c.read(ctx, r, false, func(s *session) (err error) {
+		m, err = s.manifest(ctx, wireID(r), platform)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	return s.manifest(ctx, ref, platform)
+	m.Source = src
+	return m, nil
 }
 
 // openRef converts r for the wire and opens a session on its repository.
@@ -52,10 +59,20 @@ func (c *Client) openRef(ctx context.Context, r reference.Reference, actions str
 	return s, ref, nil
 }
 
-// manifest fetches ref's manifest and, with a platform, follows an index to
-// that platform's child.
-func (s *session) manifest(ctx context.Context, ref name.Reference, platform *v1.Platform) (*Manifest, error) {
-	b, mh, err := s.get(ctx, ref.Identifier())
+// wireID is what r names in its repository on the wire: its digest, else
+// its tag (latest when it has neither).
+func wireID(r reference.Reference) string {
+	if r.Digest() != "" {
+		return r.Digest()
+	}
+	return r.DefaultedTag()
+}
+
+// manifest fetches manifest id (a tag or digest) of the session's
+// repository and, with a platform, follows an index to that platform's
+// child.
+func (s *session) manifest(ctx context.Context, id string, platform *v1.Platform) (*Manifest, error) {
+	b, mh, err := s.get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +80,7 @@ func (s *session) manifest(ctx context.Context, ref name.Reference, platform *v1
 	if platform == nil || !m.IsIndex() {
 		return m, nil
 	}
-	child, err := pickPlatform(m, *platform, ref)
+	child, err := pickPlatform(m, *platform, s.host+"/"+s.repo+refSep(id)+id)
 	if err != nil {
 		return nil, err
 	}
@@ -74,8 +91,17 @@ func (s *session) manifest(ctx context.Context, ref name.Reference, platform *v1
 	return &Manifest{Bytes: b, MediaType: mh.MediaType, Digest: mh.Digest}, nil
 }
 
+// refSep is the separator before id in a reference: "@" for a digest, ":"
+// for a tag.
+func refSep(id string) string {
+	if strings.Contains(id, ":") {
+		return "@"
+	}
+	return ":"
+}
+
 // pickPlatform finds the child of index m that satisfies platform.
-func pickPlatform(m *Manifest, platform v1.Platform, ref name.Reference) (v1.Descriptor, error) {
+func pickPlatform(m *Manifest, platform v1.Platform, ref string) (v1.Descriptor, error) {
 	idx, err := v1.ParseIndexManifest(bytes.NewReader(m.Bytes))
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("parsing index %s: %w", ref, err)

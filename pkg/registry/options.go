@@ -27,6 +27,10 @@ type Client struct {
 	http ctltransport.Options // settings of the HTTP stack
 
 	transport http.RoundTripper // the assembled stack, built by New
+
+	mirrors         Mirrors           // WithMirrors: where reads go first
+	onSource        func(SourceEvent) // WithSourceFunc
+	mirrorTransport http.RoundTripper // the stack with the mirror budget (mirrors.go)
 }
 
 // Option configures a Client.
@@ -126,6 +130,7 @@ func New(opts ...Option) (*Client, error) {
 	c := &Client{
 		keychain:  authn.NewMultiKeychain(),
 		insecure:  map[string]bool{},
+		mirrors:   Mirrors{},
 		userAgent: "ctl",
 		jobs:      DefaultJobs,
 	}
@@ -141,5 +146,10 @@ func New(opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	c.transport = t
+	if len(c.mirrors) > 0 {
+		if c.mirrorTransport, err = ctltransport.New(mirrorOptions(c.http)); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }

@@ -53,6 +53,8 @@ type PullResult struct {
 	// ArtifactType is set when what was pulled is an artifact (a signature,
 	// an SBOM...), not an image: artifact.Type of its manifest.
 	ArtifactType string
+	// Source is where it was read from: a mirror or the registry.
+	Source Source
 }
 
 // DefaultPlatform is this machine's platform, as docker picks it: the
@@ -85,16 +87,41 @@ func ParsePlatform(s string) (*v1.Platform, error) {
 // Pull fetches ref into sink: an index is resolved to the platform, every
 // blob is verified against its digest and size before the sink keeps it,
 // blobs the sink has are not fetched, and layers come down in parallel.
+//
+// The reads go to the first of ref's sources (mirrors, then the registry)
+// that serves the whole pull; one session (one ping, one token) serves every
+// manifest, config and blob GET of a source.
 func (c *Client) Pull(ctx context.Context, ref reference.Reference, sink PullSink, opts PullOptions) (*PullResult, error) {
-	s, err := c.pullSession(ctx, ref)
+	opts.Started = announceOnce(opts.Started)
+	var res *PullResult
+	src, err := c.read(ctx, ref, true, func(s *session) (err error) {
+		res, err = c.pull(ctx, ref, sink, opts, s)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	return c.pull(ctx, ref, sink, opts, s)
+	res.Source = src
+	return res, nil
 }
 
-// pullSession authenticates once for pulling from ref's repository: every
-// manifest, config and blob GET shares it (one ping, one token).
+// announceOnce wraps started so that each reference is announced once,
+// however many sources its pull tries.
+func announceOnce(started func(reference.Reference)) func(reference.Reference) {
+	if started == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	return func(r reference.Reference) {
+		if !seen[r.String()] {
+			seen[r.String()] = true
+			started(r)
+		}
+	}
+}
+
+// pullSession authenticates once for pulling from ref's repository on its
+// own registry (never a mirror: referrers are read there).
 func (c *Client) pullSession(ctx context.Context, ref reference.Reference) (*session, error) {
 	nrepo, err := c.Repo(ref)
 	if err != nil {
@@ -104,27 +131,34 @@ func (c *Client) pullSession(ctx context.Context, ref reference.Reference) (*ses
 }
 
 // PullAllTags pulls every tag of repo (its tag or digest is ignored), in
-// tag order.
+// tag order, all from the first source that serves them all.
 func (c *Client) PullAllTags(ctx context.Context, repo reference.Reference, sink PullSink, opts PullOptions) ([]PullResult, error) {
-	s, err := c.pullSession(ctx, repo)
-	if err != nil {
-		return nil, err
-	}
-	tags, err := s.allTags(ctx)
-	if err != nil {
-		return nil, err
-	}
+	opts.Started = announceOnce(opts.Started)
 	var results []PullResult
-	for _, tag := range tags {
-		r, err := repo.WithTag(tag)
+	src, err := c.read(ctx, repo, true, func(s *session) error {
+		results = nil
+		tags, err := s.allTags(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		res, err := c.pull(ctx, r, sink, opts, s)
-		if err != nil {
-			return nil, err
+		for _, tag := range tags {
+			r, err := repo.WithTag(tag)
+			if err != nil {
+				return errLocal{err}
+			}
+			res, err := c.pull(ctx, r, sink, opts, s)
+			if err != nil {
+				return err
+			}
+			results = append(results, *res)
 		}
-		results = append(results, *res)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range results {
+		results[i].Source = src
 	}
 	return results, nil
 }
@@ -187,7 +221,7 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 		if complete, err := hasAll(img, sink); err == nil && complete {
 			res.UpToDate = true
 			if err := sink.Pulled(ref, imgDigest, digest); err != nil {
-				return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
+				return nil, errLocal{fmt.Errorf("storing %s: %w", ref.String(), err)}
 			}
 			return res, nil
 		}
@@ -203,7 +237,7 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 		}
 	}
 	if err := sink.WriteImage(ctx, img, ref, digest); err != nil {
-		return nil, fmt.Errorf("storing %s: %w", ref.String(), err)
+		return nil, errLocal{fmt.Errorf("storing %s: %w", ref.String(), err)}
 	}
 	return res, nil
 }

@@ -57,7 +57,7 @@ func (s *session) head(ctx context.Context, id string) (manifestHead, error) {
 		return mh, err
 	}
 	if strings.HasPrefix(id, "sha256:") && h.String() != id {
-		return manifestHead{}, fmt.Errorf("%s/%s@%s: registry answered for digest %s", s.host, s.repo, id, h)
+		return manifestHead{}, fmt.Errorf("%w: %s/%s@%s: registry answered for digest %s", ErrDigestMismatch, s.host, s.repo, id, h)
 	}
 	return manifestHead{Digest: h, MediaType: types.MediaType(resp.Header.Get("Content-Type")), Size: resp.ContentLength}, nil
 }
@@ -99,7 +99,7 @@ func (s *session) get(ctx context.Context, id string) ([]byte, manifestHead, err
 		want = d
 	}
 	if want != "" && want != h.String() {
-		return nil, manifestHead{}, fmt.Errorf("manifest %s/%s %s: content has digest %s, registry said %s", s.host, s.repo, id, h, want)
+		return nil, manifestHead{}, fmt.Errorf("%w: manifest %s/%s %s: content has digest %s, registry said %s", ErrDigestMismatch, s.host, s.repo, id, h, want)
 	}
 	mt, err := checkMediaType(b, resp.Header.Get("Content-Type"))
 	if err != nil {

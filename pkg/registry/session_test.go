@@ -58,7 +58,7 @@ func TestUnreachableNamesHost(t *testing.T) {
 	ref := mustRef(t, host+"/app:v1")
 	ops := map[string]func() error{
 		"tags":   func() error { _, err := c.ListTags(ctx, ref, 0); return err },
-		"digest": func() error { _, err := c.Digest(ctx, ref, nil); return err },
+		"digest": func() error { _, _, err := c.Digest(ctx, ref, nil); return err },
 		"pull":   func() error { _, err := c.Pull(ctx, ref, newMemSink(), PullOptions{}); return err },
 		"catalog": func() error {
 			_, err := c.Catalog(ctx, host, 0)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -43,16 +42,20 @@ type TagDetail struct {
 // client's jobs requests at once. Tags that share a manifest share the work.
 // With platform, an index is described by its child for that platform
 // only (no size and no platform when it has none). Tags that disappear
-// meanwhile are left out; the rest keep the order of tags.
+// meanwhile are left out; the rest keep the order of tags. All of it is
+// read from the first of r's sources (mirrors, then the registry) that
+// answers it all.
 func (c *Client) TagDetails(ctx context.Context, r reference.Reference, tags []string, platform *v1.Platform) ([]TagDetail, error) {
-	repo, err := c.Repo(r)
-	if err != nil {
-		return nil, err
-	}
-	s, err := c.repoSession(ctx, repo, transport.PullScope)
-	if err != nil {
-		return nil, err
-	}
+	var details []TagDetail
+	_, err := c.read(ctx, r, false, func(s *session) (err error) {
+		details, err = c.tagDetails(ctx, s, tags, platform)
+		return err
+	})
+	return details, err
+}
+
+// tagDetails describes tags of the session's repository.
+func (c *Client) tagDetails(ctx context.Context, s *session, tags []string, platform *v1.Platform) ([]TagDetail, error) {
 	d := &describer{s: s, sem: make(chan struct{}, max(c.jobs, 1)), platform: platform, memo: map[string]*described{}}
 	out := make([]*TagDetail, len(tags))
 	g, gctx := errgroup.WithContext(ctx)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // ListTags returns every tag of repository r in the registry's order,
@@ -15,15 +14,12 @@ import (
 // takes one round trip; later pages are fetched exactly as its Link headers
 // say.
 func (c *Client) ListTags(ctx context.Context, r reference.Reference, pageSize int) ([]string, error) {
-	repo, err := c.Repo(r)
-	if err != nil {
-		return nil, err
-	}
-	s, err := c.repoSession(ctx, repo, transport.PullScope)
-	if err != nil {
-		return nil, err
-	}
-	return s.listTags(ctx, pageSize)
+	var tags []string
+	_, err := c.read(ctx, r, false, func(s *session) (err error) {
+		tags, err = s.listTags(ctx, pageSize)
+		return err
+	})
+	return tags, err
 }
 
 // listTags lists the tags of the session's repository.

@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -26,8 +27,22 @@ func (l sink) Resolve(ref reference.Reference) (v1.Hash, bool) {
 
 func (l sink) WriteImage(ctx context.Context, img v1.Image, ref reference.Reference, digest v1.Hash) error {
 	_, err := l.s.WritePulled(ctx, img, ref, digest)
+	if errors.Is(err, store.ErrInvalidInput) {
+		// All the store is given here came from the registry: what it
+		// refuses is content that does not match its digest or size, the
+		// registry's fault (exit 1, and a mirror is skipped for it), not
+		// the user's.
+		return badContent{err}
+	}
 	return err
 }
+
+// badContent is a pulled blob the store refused; it is a
+// registry.ErrDigestMismatch and no longer a store.ErrInvalidInput.
+type badContent struct{ err error }
+
+func (e badContent) Error() string { return e.err.Error() }
+func (e badContent) Unwrap() error { return registry.ErrDigestMismatch }
 
 func (l sink) Pulled(ref reference.Reference, image, digest v1.Hash) error {
 	return l.s.SetRepoDigest(ref, image, digest)

@@ -113,7 +113,7 @@ func TestPushSemver(t *testing.T) {
 	if err != nil || pushed != nil || len(steps) != 4 {
 		t.Fatalf("dry run: %v, pushed %v, steps %q", err, pushed, steps)
 	}
-	if _, err := c.Digest(ctx, mustRef(t, host+"/app:1.2.3"), nil); err == nil {
+	if _, _, err := c.Digest(ctx, mustRef(t, host+"/app:1.2.3"), nil); err == nil {
 		t.Error("the dry run pushed the version tag")
 	}
 
@@ -124,7 +124,7 @@ func TestPushSemver(t *testing.T) {
 	}
 	want, _ := img.Digest()
 	for _, tag := range []string{"1.2.3", "1.2", "1", "latest"} {
-		if d, err := c.Digest(ctx, mustRef(t, host+"/app:"+tag), nil); err != nil || d != want {
+		if d, _, err := c.Digest(ctx, mustRef(t, host+"/app:"+tag), nil); err != nil || d != want {
 			t.Errorf("%s: %+v, %v", tag, d, err)
 		}
 	}
