@@ -63,3 +63,29 @@ func TestPushLoadedDockerSaveGzips(t *testing.T) {
 	}
 
 }
+
+// TestRepushOneTagRequests: pushing a tag that already points at the
+// image costs the manifest HEAD (and at most a ping) and nothing else,
+// and still shows each layer as already there.
+func TestRepushOneTagRequests(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	proxy := testenv.NewProxy(t, reg.URL, nil)
+	e := testenv.NewEnv(t)
+	ref := proxy.Host + "/team/app:v1"
+	seed(t, e, 10, 1000, ref)
+	first := e.Run(t, "push", ref)
+	wantCode(t, first, 0)
+
+	proxy.Reset()
+	again := e.Run(t, "push", ref)
+	wantCode(t, again, 0)
+	reqs := proxy.Requests()
+	t.Logf("re-push: %v", reqs)
+	if len(reqs) > 2 || proxy.Count("HEAD", "/manifests/v1") != 1 || proxy.Count("HEAD", "/blobs/") != 0 {
+		t.Errorf("re-push sent %d requests (%v), want the manifest HEAD and at most a ping", len(reqs), reqs)
+	}
+	if again.Stdout != first.Stdout || strings.Count(again.Stderr, ": Layer already exists\n") != 10 {
+		t.Errorf("re-push printed:\n%s%s", again.Stdout, again.Stderr)
+	}
+}

@@ -78,9 +78,6 @@ func (p *pusher) pushChild(ctx context.Context, desc v1.Descriptor, child Artifa
 			return true, nil
 		}
 	}
-	if ok, err := p.proceed(ctx); !ok {
-		return false, err // the tag already points at the index, or cancelled
-	}
 	raw, err := child.RawManifest()
 	if err != nil {
 		return false, err
@@ -88,15 +85,24 @@ func (p *pusher) pushChild(ctx context.Context, desc v1.Descriptor, child Artifa
 	return false, p.s.put(ctx, desc.Digest.String(), raw, desc.MediaType, desc.Digest)
 }
 
-// proceed waits until the tag's HEAD has answered (see pushGroup) and
-// reports whether uploads go on: not when the tag already points at the
-// artifact, nor after cancellation (then with ctx's error).
-func (p *pusher) proceed(ctx context.Context) (bool, error) {
-	select {
-	case <-p.gate:
-		return !p.skip, nil
-	case <-ctx.Done():
-		return false, ctx.Err()
+// existing reports every blob of an image the repository already has
+// under its tag as there ("Layer already exists", as docker push shows a
+// repeated push), without asking: the manifest is only accepted with its
+// blobs present.
+func (p *pusher) existing(a Artifact) {
+	img, ok := a.(v1.Image)
+	if !ok {
+		return
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return
+	}
+	p.progress(Event{Kind: BlobExists, Digest: m.Config.Digest, Size: m.Config.Size})
+	for _, d := range m.Layers {
+		if d.MediaType.IsDistributable() {
+			p.progress(Event{Kind: BlobExists, Digest: d.Digest, Size: d.Size, Layer: true})
+		}
 	}
 }
 
@@ -202,9 +208,6 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 		ev.Kind = BlobExists
 		p.progress(ev)
 		return true, nil
-	}
-	if ok, err := p.proceed(ctx); !ok {
-		return false, err // the tag already points at the image, or cancelled
 	}
 	from := p.opts.MountFrom
 	if srcs := p.opts.Sources[desc.Digest]; len(srcs) > 0 {
