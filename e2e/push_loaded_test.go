@@ -89,3 +89,47 @@ func TestRepushOneTagRequests(t *testing.T) {
 		t.Errorf("re-push printed:\n%s%s", again.Stdout, again.Stderr)
 	}
 }
+
+// TestPushSameRepoMountRequests: distribution answers a mount from the
+// pushed repository itself with 201 when it has the blob and 202 with an
+// upload session when not, so each blob costs one POST (and a PUT when it
+// goes up), no HEAD. A registry that refuses the mount (here one 405) gets
+// HEAD and POST for the rest of the push, which still succeeds.
+func TestPushSameRepoMountRequests(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	proxy := testenv.NewProxy(t, reg.URL, nil)
+	e := testenv.NewEnv(t)
+	ref := proxy.Host + "/team/app:v1"
+	seed(t, e, 10, 1000, ref)
+	proxy.Reset()
+	wantCode(t, e.Run(t, "push", ref), 0)
+	total, heads := len(proxy.Requests()), proxy.Count("HEAD", "/blobs/")
+	posts, puts := proxy.Count("POST", "/blobs/uploads/"), proxy.Count("PUT", "/blobs/uploads/")
+	t.Logf("first push: %d requests (%d POST, %d PUT, %d blob HEAD)", total, posts, puts, heads)
+	if heads != 0 || posts != 11 || puts != 11 || total != 25 {
+		t.Errorf("first push: %d requests (%d POST, %d PUT, %d blob HEAD), want 25: ping, HEAD, 11 × (POST, PUT), PUT", total, posts, puts, heads)
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", ref), 0)
+
+	// The same blobs under another tag: each POST answers 201.
+	wantCode(t, e.Run(t, "tag", ref, proxy.Host+"/team/app:v2"), 0)
+	proxy.Reset()
+	res := e.Run(t, "push", proxy.Host+"/team/app:v2")
+	wantCode(t, res, 0)
+	if n := proxy.Count("PUT", "/blobs/"); n != 0 || proxy.Count("HEAD", "/blobs/") != 0 || proxy.Count("POST", "") != 11 || strings.Count(res.Stderr, "Layer already exists") != 10 {
+		t.Errorf("push of blobs the repository has: %v\n%s", proxy.Requests(), res.Stderr)
+	}
+
+	// A registry refusing the mount: HEAD and upload instead.
+	e2 := testenv.NewEnv(t)
+	ref3 := proxy.Host + "/team/other:v1"
+	seed(t, e2, 3, 1000, ref3)
+	proxy.Reset()
+	proxy.AddFault(testenv.Fault{Method: "POST", PathRegexp: "/blobs/uploads/", Times: 1, Kind: testenv.FaultStatus, Status: 405})
+	wantCode(t, e2.Run(t, "push", "-j", "1", ref3), 0)
+	if proxy.Count("HEAD", "/blobs/") < 3 {
+		t.Errorf("after a refused mount: %v, want HEADs", proxy.Requests())
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", ref3), 0)
+}

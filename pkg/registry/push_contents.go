@@ -200,15 +200,6 @@ func (p *pusher) blobFuture(ctx context.Context, desc v1.Descriptor, layer bool,
 func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, open func() (io.ReadCloser, error)) (bool, error) {
 	ctx, budget := ctltransport.WithBudget(ctx)
 	ev := Event{Digest: desc.Digest, Size: desc.Size, Layer: layer}
-	ok, err := p.s.headBlob(ctx, desc.Digest)
-	if err != nil {
-		return false, err
-	}
-	if ok {
-		ev.Kind = BlobExists
-		p.progress(ev)
-		return true, nil
-	}
 	from := p.opts.MountFrom
 	if srcs := p.opts.Sources[desc.Digest]; len(srcs) > 0 {
 		from = srcs[0]
@@ -216,8 +207,41 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 	if from == p.s.repo {
 		from = ""
 	}
+	// With no other repository to mount from, one POST mounting the blob
+	// from the repository itself tells whether it is there and, if not,
+	// opens its upload (see sameRepoMounts); else HEAD, then POST.
+	loc, probed := "", false
+	if from == "" && p.c.mounts.usable(p.s.host) {
+		exists, l, ok, err := p.s.probeBlob(ctx, desc.Digest)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			p.c.mounts.disable(p.s.host)
+		}
+		if ok && exists {
+			ev.Kind = BlobExists
+			p.progress(ev)
+			return true, nil
+		}
+		loc, probed = l, ok
+	}
+	if !probed {
+		ok, err := p.s.headBlob(ctx, desc.Digest)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			ev.Kind = BlobExists
+			p.progress(ev)
+			return true, nil
+		}
+	}
 	for {
-		loc, err := p.s.startUpload(ctx, desc.Digest, from)
+		var err error
+		if loc == "" {
+			loc, err = p.s.startUpload(ctx, desc.Digest, from)
+		}
 		if err != nil && from != "" && ctx.Err() == nil {
 			// Some registries refuse a mount outright; upload instead.
 			from = ""
@@ -255,6 +279,7 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 		if err := budget.Retry(ctx, p.s.host, err); err != nil {
 			return false, err
 		}
+		loc = "" // a new session
 	}
 }
 
