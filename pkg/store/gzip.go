@@ -180,7 +180,11 @@ func (s *Store) rememberGzip(h, d v1.Hash) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(s.path(tmpDir), "gzip-*")
+	tmp, err := s.tempDir()
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(tmp, "gzip-*")
 	if err != nil {
 		return err
 	}
