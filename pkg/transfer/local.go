@@ -37,6 +37,11 @@ func (l sink) WriteImage(ctx context.Context, img v1.Image, ref reference.Refere
 	return err
 }
 
+func (l sink) WriteIndex(ctx context.Context, idx v1.ImageIndex, ref reference.Reference, digest v1.Hash) error {
+	_, err := l.s.WritePulledIndex(ctx, idx, ref, digest)
+	return err
+}
+
 // badContent is a pulled blob the store refused; it is a
 // registry.ErrDigestMismatch and no longer a store.ErrInvalidInput.
 type badContent struct{ err error }
@@ -78,9 +83,14 @@ func pushTargets(ctx context.Context, s *store.Store, ref reference.Reference, a
 		if tag == "" {
 			if ref.Digest() != e.Digest.String() {
 				// Pulled at an index digest: the store holds one platform's
-				// image, which cannot be pushed under the index's digest.
-				return nil, fmt.Errorf("%w: %s is a multi-platform image of which the store holds one platform (%s); push it by tag",
-					store.ErrInvalidInput, ref.Familiar(), e.Digest)
+				// image, or a filtered index, which cannot be pushed under
+				// the index's digest.
+				what := "one platform"
+				if e.IsIndex() {
+					what = "a filtered index"
+				}
+				return nil, fmt.Errorf("%w: %s is a multi-platform image of which the store holds %s (%s); push it by tag",
+					store.ErrInvalidInput, ref.Familiar(), what, e.Digest)
 			}
 			tag = ref.Digest() // pushed by digest: no tag changes
 		}
