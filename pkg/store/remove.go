@@ -192,6 +192,7 @@ func (s *Store) PruneWith(o PruneOptions) (Pruned, error) {
 			return res, err
 		}
 	}
+	s.markGzipped(live)
 	reclaimed := &res.Reclaimed
 	removeIf := func(dir string, dead func(name string) bool) error {
 		return filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
@@ -220,6 +221,10 @@ func (s *Store) PruneWith(o PruneOptions) (Pruned, error) {
 	res.Reclaimed += n
 	// Temp files of index.json updates killed midway.
 	if err := removeIf(s.dir, func(n string) bool { return isAtomicTemp(n, indexFile) }); err != nil {
+		return res, err
+	}
+	// Records of the gzip'd form of layers no image needs any more.
+	if err := removeIf(s.path(gzipDir, "sha256"), func(n string) bool { return !live[v1.Hash{Algorithm: "sha256", Hex: n}] }); err != nil {
 		return res, err
 	}
 	err = removeIf(s.path(blobsDir, "sha256"), func(n string) bool {

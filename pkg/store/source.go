@@ -183,7 +183,7 @@ func (s *Store) readTar(r io.Reader, b *batch) (*tarSource, error) {
 				mem += hdr.Size
 				break
 			}
-			m.tmp, err = s.ingest(tr, hdr.Size)
+			m.tmp, err = s.stage(tr, hdr.Size)
 			if terr := truncated(err, name); terr != nil {
 				return nil, terr
 			}
@@ -355,7 +355,7 @@ func (d *dirSource) store(name string, want v1.Hash, size int64) (v1.Hash, error
 	if size >= 0 && fsize != size {
 		return v1.Hash{}, invalid("%s has %d bytes, %d declared", name, fsize, size)
 	}
-	t, err := d.s.ingest(ctxReader{d.ctx, f}, fsize)
+	t, err := d.s.stage(ctxReader{d.ctx, f}, fsize)
 	if err != nil {
 		return v1.Hash{}, err
 	}

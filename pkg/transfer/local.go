@@ -55,7 +55,7 @@ func (l sink) Pulled(ref reference.Reference, image, digest v1.Hash) error {
 
 // pushTargets returns the local image ref names (latest when it has no
 // tag), or with all every tagged image of its repository.
-func pushTargets(s *store.Store, ref reference.Reference, all bool) ([]registry.PushTag, error) {
+func pushTargets(ctx context.Context, s *store.Store, ref reference.Reference, all bool) ([]registry.PushTag, error) {
 	type target struct {
 		tag string // a tag, or a digest for a reference by digest alone
 		e   store.Entry
@@ -98,7 +98,13 @@ func pushTargets(s *store.Store, ref reference.Reference, all bool) ([]registry.
 	}
 	tags := make([]registry.PushTag, 0, len(targets))
 	for _, t := range targets {
-		a, err := Open(s, t.e)
+		var a registry.Artifact
+		var err error
+		if t.e.IsIndex() {
+			a, err = s.Index(t.e.Digest)
+		} else {
+			a, err = s.PushImage(ctx, t.e.Digest) // uncompressed layers go up gzip'd
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -124,8 +130,10 @@ func Open(s *store.Store, e store.Entry) (registry.Artifact, error) {
 	return s.Image(e.Digest)
 }
 
-// pushed forgets the pull digest of each tag pushed to repo's repository:
-// the tag now has the pushed manifest's digest there.
+// pushed records the digest each tag pushed to repo's repository now has
+// there: none beside the local one when they are the same manifest, the
+// pushed one when the push sent another (layers gzip'd, see
+// store.PushImage).
 func pushed(s *store.Store, repo reference.Reference, results []registry.PushResult) error {
 	for _, r := range results {
 		if strings.HasPrefix(r.Tag, "sha256:") {
@@ -135,7 +143,11 @@ func pushed(s *store.Store, repo reference.Reference, results []registry.PushRes
 		if err != nil {
 			return err
 		}
-		if err := s.SetRepoDigest(ref, r.Digest, r.Digest); err != nil {
+		local := r.Digest
+		if e, err := s.Lookup(ref); err == nil {
+			local = e.Digest
+		}
+		if err := s.SetRepoDigest(ref, local, r.Digest); err != nil {
 			return fmt.Errorf("recording the push of %s in the store: %w", ref.Familiar(), err)
 		}
 	}
