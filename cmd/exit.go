@@ -15,6 +15,7 @@ import (
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/ctl-dev/ctl/pkg/syncplan"
 	"github.com/ctl-dev/ctl/pkg/transfer"
 )
 
@@ -70,7 +71,8 @@ func exitCode(err error) (int, string) {
 		errors.As(err, &be),
 		errors.Is(err, reference.ErrInvalid),
 		errors.Is(err, store.ErrInvalidInput),
-		errors.Is(err, auth.ErrConfig):
+		errors.Is(err, auth.ErrConfig),
+		errors.Is(err, syncplan.ErrInvalidPlan):
 		return exitUsage, ""
 	case errors.As(err, &ae):
 		return exitAuth, "run: ctl login " + ae.Host

@@ -1,0 +1,432 @@
+package syncplan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/tagset"
+)
+
+// Item is one tag (or untagged digest) of a plan, what the plan does with
+// it and, once run, what came of it.
+type Item struct {
+	// Source and Destination are the references copied from and to
+	// (REPO:TAG, or REPO@DIGEST for a digest of the plan).
+	Source      string `json:"source"`
+	Destination string `json:"destination"`
+	Tag         string `json:"tag,omitempty"`
+	Action      Action `json:"action"`
+	// Digest is the source's manifest digest; Current the destination's
+	// ("" when it has none).
+	Digest  string `json:"digest,omitempty"`
+	Current string `json:"current,omitempty"`
+	// Reason says why an item is refused.
+	Reason string `json:"reason,omitempty"`
+	// Size is what the source image or index holds (manifests, configs
+	// and layers), known for a dry run's copies.
+	Size int64 `json:"size,omitempty"`
+	// Done is set once a copy finished; Blobs and Bytes are what it moved
+	// (blobs sent or mounted, bytes sent) and Err how it failed.
+	Done  bool   `json:"done,omitempty"`
+	Blobs int    `json:"blobs,omitempty"`
+	Bytes int64  `json:"bytes,omitempty"`
+	Error string `json:"error,omitempty"`
+
+	id        string // the tag or digest
+	host      string // the source's registry host
+	referrers bool
+	src, dst  reference.Reference
+}
+
+// Failed reports whether the item's copy failed.
+func (it *Item) Failed() bool { return it.Error != "" }
+
+// Runner plans and runs sync plans against registries.
+type Runner struct {
+	// Source reads the sources (mirrors allowed); Dest reads the
+	// destinations, never through a mirror. Copies go through Source,
+	// whose writes go to the destination's own registry.
+	Source, Dest *registry.Client
+	// Jobs bounds the images copied at once, PerHost those read from one
+	// source host at once (0: Jobs).
+	Jobs, PerHost int
+	// Sizes makes Plan fill in the sizes of the images to copy (one GET
+	// per manifest and config: a dry run's).
+	Sizes bool
+	// Warn receives what is worth saying but does not fail the plan: a
+	// filter that matches nothing.
+	Warn func(string)
+}
+
+// Plan lists and resolves every entry of p: one tag list per source
+// repository, one HEAD per selected tag on each side, and decides each tag.
+func (r *Runner) Plan(ctx context.Context, p *Plan) ([]Item, error) {
+	var items []Item
+	for i := range p.Entries {
+		e := &p.Entries[i]
+		pairs, err := r.repositories(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		for _, pr := range pairs {
+			its, err := r.planRepo(ctx, e, pr[0], pr[1])
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, its...)
+		}
+	}
+	return items, nil
+}
+
+// repositories are the (source, destination) repository pairs of e.
+func (r *Runner) repositories(ctx context.Context, e *Entry) ([][2]reference.Reference, error) {
+	if e.Glob == "" {
+		src, err := reference.ParseRepository(e.Source)
+		if err != nil {
+			return nil, err
+		}
+		dst, err := reference.ParseRepository(e.Destination)
+		if err != nil {
+			return nil, err
+		}
+		return [][2]reference.Reference{{src, dst}}, nil
+	}
+	repos, err := r.Source.Catalog(ctx, e.Source, 0)
+	if err != nil {
+		return nil, err
+	}
+	var pairs [][2]reference.Reference
+	for _, repo := range repos {
+		if ok, _ := path.Match(e.Glob, repo); !ok {
+			continue
+		}
+		src, err := reference.ParseRepository(e.Source + "/" + repo)
+		if err != nil {
+			return nil, err
+		}
+		dst, err := reference.ParseRepository(e.DestinationOf(repo))
+		if err != nil {
+			return nil, err
+		}
+		pairs = append(pairs, [2]reference.Reference{src, dst})
+	}
+	if len(pairs) == 0 {
+		r.warn("%s: no repository of %s matches %q", where(e), e.Source, e.Glob)
+	}
+	return pairs, nil
+}
+
+// planRepo plans one source repository.
+func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Reference) ([]Item, error) {
+	var selected []string
+	needCreated := false
+	q := e.Query()
+	listed, srcDigests, err := r.Source.ResolveTags(ctx, src, e.Digests, true, func(listed []string) []string {
+		selected = e.Filter(slices.Clone(listed))
+		if q.Newest > 0 && !q.NeedsCreated(selected) {
+			selected = names(q.Arrange(tagsOf(selected)))
+		} else if q.Newest > 0 {
+			needCreated = true
+		}
+		return selected
+	})
+	if err != nil {
+		return nil, err
+	}
+	if needCreated {
+		if selected, err = r.newestByCreated(ctx, q, src, selected); err != nil {
+			return nil, err
+		}
+	}
+	if len(selected) == 0 && len(listed) > 0 {
+		r.warn("%s: no tag of %s matches the filters (%d listed)", where(e), src, len(listed))
+	}
+	ids := append(slices.Clone(selected), e.Digests...)
+	_, dstDigests, err := r.Dest.ResolveTags(ctx, dst, ids, false, nil)
+	if err != nil {
+		return nil, err
+	}
+	var items []Item
+	add := func(id string, action Action) {
+		it := Item{Action: action, id: id, host: src.Registry(), referrers: e.Referrers}
+		sep := ":"
+		if strings.Contains(id, ":") {
+			sep = "@"
+		} else {
+			it.Tag = id
+		}
+		it.src, _ = reference.Parse(src.String() + sep + id)
+		it.dst, _ = reference.Parse(dst.String() + sep + id)
+		it.Source, it.Destination = it.src.String(), it.dst.String()
+		if d, ok := srcDigests[id]; ok {
+			it.Digest = d.String()
+		}
+		if d, ok := dstDigests[id]; ok {
+			it.Current = d.String()
+		}
+		if it.Action == "" {
+			it.Action = Decide(it.Digest, it.Current, e.Moving)
+		}
+		if it.Action == Refused {
+			it.Reason = "not found in the source"
+		}
+		items = append(items, it)
+	}
+	for _, id := range ids {
+		add(id, "")
+	}
+	for _, t := range Dropped(listed, selected) {
+		add(t, Filtered)
+	}
+	if r.Sizes {
+		if err := r.sizes(ctx, src, items); err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
+}
+
+// newestByCreated keeps the newest of tags (not all versions) by their
+// images' creation times, read with one GET per manifest and config.
+func (r *Runner) newestByCreated(ctx context.Context, q tagset.Query, src reference.Reference, tags []string) ([]string, error) {
+	details, err := r.Source.TagDetails(ctx, src, tags, nil)
+	if err != nil {
+		return nil, err
+	}
+	ts := make([]tagset.Tag, len(details))
+	for i, d := range details {
+		ts[i] = tagset.Tag{Name: d.Tag, Created: d.Created}
+	}
+	return names(q.Arrange(ts)), nil
+}
+
+// sizes fills in the sizes of the copies among items, all of src.
+func (r *Runner) sizes(ctx context.Context, src reference.Reference, items []Item) error {
+	var ids []string
+	for _, it := range items {
+		if it.Action == Copy {
+			ids = append(ids, it.id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	details, err := r.Source.TagDetails(ctx, src, ids, nil)
+	if err != nil {
+		return err
+	}
+	size := map[string]int64{}
+	for _, d := range details {
+		size[d.Tag] = d.Size
+	}
+	for i := range items {
+		if items[i].Action == Copy {
+			items[i].Size = size[items[i].id]
+		}
+	}
+	return nil
+}
+
+// ErrFailed: some images failed to copy (with keepGoing).
+var ErrFailed = errors.New("some images failed to sync")
+
+// FailedError lists the images that failed.
+type FailedError struct{ Items []Item }
+
+func (e *FailedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d image(s) failed to sync:", len(e.Items))
+	for _, it := range e.Items {
+		fmt.Fprintf(&b, "\n  %s: %s", it.Source, it.Error)
+	}
+	return b.String()
+}
+
+// Unwrap makes a FailedError an ErrFailed.
+func (e *FailedError) Unwrap() error { return ErrFailed }
+
+// Run copies the items to Copy, at most Jobs at once and PerHost from one
+// source host, calling done (never concurrently) as each finishes. Without
+// keepGoing the first failure stops new copies and is returned; with it,
+// every copy is tried and the failures are returned as a *FailedError.
+func (r *Runner) Run(ctx context.Context, items []Item, keepGoing bool, done func(*Item)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := max(r.Jobs, 1)
+	perHost := r.PerHost
+	if perHost < 1 {
+		perHost = jobs
+	}
+	global := make(chan struct{}, jobs)
+	hosts := map[string]chan struct{}{}
+	var mu sync.Mutex
+	var first error
+	var wg sync.WaitGroup
+	for i := range items {
+		it := &items[i]
+		if it.Action != Copy {
+			continue
+		}
+		h := hosts[it.host]
+		if h == nil {
+			h = make(chan struct{}, perHost)
+			hosts[it.host] = h
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case h <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-h }()
+			select {
+			case global <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-global }()
+			if ctx.Err() != nil {
+				return
+			}
+			err := r.copy(ctx, it)
+			mu.Lock()
+			defer mu.Unlock()
+			it.Done = true
+			if err != nil {
+				it.Error = err.Error()
+				if first == nil {
+					first = err
+				}
+				if !keepGoing {
+					cancel()
+				}
+			}
+			done(it)
+		}()
+	}
+	wg.Wait()
+	if first == nil {
+		return ctx.Err()
+	}
+	if !keepGoing {
+		return fmt.Errorf("%s: %w", items[indexFailed(items)].Source, first)
+	}
+	var failed []Item
+	for _, it := range items {
+		if it.Failed() {
+			failed = append(failed, it)
+		}
+	}
+	return &FailedError{Items: failed}
+}
+
+// indexFailed is the index of the first failed item.
+func indexFailed(items []Item) int {
+	for i := range items {
+		if items[i].Failed() {
+			return i
+		}
+	}
+	return 0
+}
+
+// copy copies one item, with its referrers when asked.
+func (r *Runner) copy(ctx context.Context, it *Item) error {
+	var mu sync.Mutex
+	count := func(ev registry.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev.Kind {
+		case registry.BlobDone:
+			it.Blobs++
+			it.Bytes += ev.Size
+		case registry.BlobMounted:
+			it.Blobs++
+		}
+	}
+	var tree *registry.ReferrerTree
+	var err error
+	if it.referrers {
+		if tree, err = r.Source.Referrers(ctx, it.src, registry.ReferrersOptions{Platforms: true}); err != nil {
+			return err
+		}
+	}
+	res, err := r.Source.Copy(ctx, it.src, it.dst, registry.CopyOptions{Progress: count})
+	if err != nil {
+		return err
+	}
+	if len(res) > 0 {
+		it.Digest = res[0].Digest.String()
+	}
+	if tree != nil {
+		if _, err := r.Source.CopyReferrers(ctx, it.src, it.dst, tree, count); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Counts summarise items.
+type Counts struct {
+	Copied, UpToDate, Skipped, Failed, Pending int
+}
+
+// Summarize counts what became of items.
+func Summarize(items []Item) Counts {
+	var c Counts
+	for _, it := range items {
+		switch {
+		case it.Action == UpToDate:
+			c.UpToDate++
+		case it.Action == Filtered || it.Action == Pinned:
+			c.Skipped++
+		case it.Failed() || it.Action == Refused:
+			c.Failed++
+		case it.Done:
+			c.Copied++
+		default:
+			c.Pending++
+		}
+	}
+	return c
+}
+
+func (r *Runner) warn(format string, args ...any) {
+	if r.Warn != nil {
+		r.Warn(fmt.Sprintf(format, args...))
+	}
+}
+
+// where names an entry for messages.
+func where(e *Entry) string {
+	if e.Line == 0 {
+		return e.Source
+	}
+	return fmt.Sprintf("entry at line %d", e.Line)
+}
+
+func tagsOf(names []string) []tagset.Tag {
+	ts := make([]tagset.Tag, len(names))
+	for i, n := range names {
+		ts[i] = tagset.Tag{Name: n}
+	}
+	return ts
+}
+
+func names(ts []tagset.Tag) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Name
+	}
+	return out
+}
