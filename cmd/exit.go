@@ -26,6 +26,7 @@ const (
 	exitUsage    = 2 // bad flag, invalid reference, unreadable input
 	exitNotFound = 3 // manifest, tag, repository or local image
 	exitAuth     = 4 // authentication or authorization refused
+	exitLimited  = 5 // stopped before the end by a registry's rate limit (sync)
 )
 
 // usageError marks an error as the user's to fix in the command line.
@@ -59,6 +60,8 @@ func exitCode(err error) (int, string) {
 	case errors.As(err, &h):
 		code, _ := exitCode(h.err)
 		return code, h.hint
+	case errors.Is(err, syncplan.ErrRateLimited):
+		return exitLimited, ""
 	case errors.Is(err, engine.ErrNotFound):
 		return exitNotFound, ""
 	case errors.Is(err, engine.ErrUnreachable):

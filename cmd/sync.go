@@ -9,13 +9,14 @@ import (
 	"os"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/ctl-dev/ctl/pkg/syncplan"
 	"github.com/spf13/cobra"
 )
 
 type syncOptions struct {
 	IO       *IOStreams
-	Registry func() (*registry.Client, error)
+	Registry func(onLimit func(transport.RateLimit)) (*registry.Client, error)
 	Args     []string
 
 	Filters   syncplan.Filters
@@ -26,10 +27,12 @@ type syncOptions struct {
 	Check     bool
 	Format    string
 	Quiet     bool
+	MinPulls  int
+	Wait      bool
 }
 
 func newSyncCmd(f *Factory, runF func(*syncOptions) error) *cobra.Command {
-	opts := &syncOptions{IO: f.IO, Registry: f.Registry}
+	opts := &syncOptions{IO: f.IO, Registry: f.RegistryWatchingLimits}
 	c := &cobra.Command{
 		Use:   "sync PLAN.yaml | sync SRC_REPO DST_REPO",
 		Short: "Mirror repositories by a plan, moving only what differs",
@@ -79,6 +82,8 @@ when the mirror lacks anything the plan asks for.`,
 	fl.BoolVar(&opts.Check, "check", false, "compare without copying; exit 1 if the mirror lacks anything the plan asks for")
 	fl.StringVar(&opts.Format, "format", "text", `output format: "text" or "json"`)
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print no summary")
+	fl.IntVar(&opts.MinPulls, "min-pulls", 0, "start no new pull from a registry reporting fewer pulls left than this (Docker Hub's ratelimit-remaining)")
+	fl.BoolVar(&opts.Wait, "wait", false, "when a pull limit runs low, wait for it instead of stopping with exit 5")
 	return c
 }
 
@@ -99,12 +104,20 @@ func runSync(ctx context.Context, opts *syncOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := opts.Registry()
+	if opts.MinPulls < 0 {
+		return usageError{fmt.Errorf("--min-pulls must not be negative, got %d", opts.MinPulls)}
+	}
+	limits := &syncplan.Limits{}
+	c, err := opts.Registry(limits.Observe)
 	if err != nil {
 		return err
 	}
 	r := &syncplan.Runner{Source: c, Dest: c.WithoutMirrors(), Jobs: opts.Jobs, PerHost: opts.PerHost, Sizes: opts.DryRun,
-		Warn: func(s string) { fmt.Fprintf(opts.IO.ErrOut, "Warning: %s\n", escapeControl(s)) }}
+		Limits: limits, MinPulls: opts.MinPulls, Wait: opts.Wait,
+		Warn: func(s string) { fmt.Fprintf(opts.IO.ErrOut, "Warning: %s\n", escapeControl(s)) },
+		Waiting: func(l transport.RateLimit) {
+			fmt.Fprintf(opts.IO.ErrOut, "Waiting: %s has %d pulls left (--min-pulls %d)\n", l.Host, l.Remaining, opts.MinPulls)
+		}}
 	items, err := r.Plan(ctx, plan)
 	if err != nil {
 		return err
@@ -131,6 +144,9 @@ func runSync(ctx context.Context, opts *syncOptions) error {
 	if !opts.Quiet {
 		n := syncplan.Summarize(items)
 		fmt.Fprintf(opts.IO.ErrOut, "Synced: %d copied, %d up to date, %d skipped, %d failed\n", n.Copied, n.UpToDate, n.Skipped, n.Failed)
+	}
+	if errors.Is(runErr, syncplan.ErrRateLimited) {
+		return hinted{runErr, "run the sync again once the window has moved on (or with --wait); it copies only what is left"}
 	}
 	return runErr
 }

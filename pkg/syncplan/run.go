@@ -8,9 +8,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/ctl-dev/ctl/pkg/tagset"
 )
 
@@ -63,6 +65,13 @@ type Runner struct {
 	// Warn receives what is worth saying but does not fail the plan: a
 	// filter that matches nothing.
 	Warn func(string)
+	// Limits, fed by Source's rate-limit callback, and MinPulls hold back
+	// copies from a host whose pull limit runs low; Wait waits for it
+	// (telling Waiting each time) instead of stopping (see Run).
+	Limits   *Limits
+	MinPulls int
+	Wait     bool
+	Waiting  func(transport.RateLimit)
 }
 
 // Plan lists and resolves every entry of p: one tag list per source
@@ -257,7 +266,57 @@ func (e *FailedError) Unwrap() error { return ErrFailed }
 // source host, calling done (never concurrently) as each finishes. Without
 // keepGoing the first failure stops new copies and is returned; with it,
 // every copy is tried and the failures are returned as a *FailedError.
+//
+// With Limits, no copy starts from a host whose pull limit is below
+// MinPulls (or exhausted: a copy refused with Docker Hub's 429 is not a
+// failure but left for later); copies in flight finish. Then, with Wait,
+// the host is asked again (one HEAD) every poll until the limit allows
+// pulls and the rest go on; without Wait, Run returns a
+// *RateLimitedError listing what is left.
 func (r *Runner) Run(ctx context.Context, items []Item, keepGoing bool, done func(*Item)) error {
+	for {
+		left, limit, err := r.round(ctx, items, keepGoing, done)
+		if err != nil || len(left) == 0 {
+			return err
+		}
+		if !r.Wait {
+			its := make([]Item, len(left))
+			for i, it := range left {
+				its[i] = *it
+			}
+			return &RateLimitedError{Limit: limit, Min: r.MinPulls, Items: its}
+		}
+		if err := r.waitFor(ctx, left[0]); err != nil {
+			return err
+		}
+	}
+}
+
+// waitFor waits until the pull limit of it's host allows pulls again,
+// asking the host with one HEAD of it every poll.
+func (r *Runner) waitFor(ctx context.Context, it *Item) error {
+	for {
+		rl, low := r.Limits.low(it.host, r.MinPulls)
+		if !low {
+			return nil
+		}
+		if r.Waiting != nil {
+			r.Waiting(rl)
+		}
+		select {
+		case <-time.After(pollEvery(rl)):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if _, _, err := r.Source.ResolveTags(ctx, it.src, []string{it.id}, false, nil); err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// round tries every copy not done yet and returns those a rate limit held
+// back, with the limit.
+func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done func(*Item)) ([]*Item, transport.RateLimit, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := max(r.Jobs, 1)
@@ -269,10 +328,12 @@ func (r *Runner) Run(ctx context.Context, items []Item, keepGoing bool, done fun
 	hosts := map[string]chan struct{}{}
 	var mu sync.Mutex
 	var first error
+	var left []*Item
+	var limit transport.RateLimit
 	var wg sync.WaitGroup
 	for i := range items {
 		it := &items[i]
-		if it.Action != Copy {
+		if it.Action != Copy || it.Done {
 			continue
 		}
 		h := hosts[it.host]
@@ -298,9 +359,22 @@ func (r *Runner) Run(ctx context.Context, items []Item, keepGoing bool, done fun
 			if ctx.Err() != nil {
 				return
 			}
+			if rl, low := r.Limits.low(it.host, r.MinPulls); low {
+				mu.Lock()
+				left, limit = append(left, it), rl
+				mu.Unlock()
+				return
+			}
 			err := r.copy(ctx, it)
 			mu.Lock()
 			defer mu.Unlock()
+			var re *transport.RetryError
+			if errors.As(err, &re) && re.Limit != nil && r.Limits != nil {
+				r.Limits.Observe(*re.Limit)
+				it.Blobs, it.Bytes = 0, 0
+				left, limit = append(left, it), *re.Limit
+				return
+			}
 			it.Done = true
 			if err != nil {
 				it.Error = err.Error()
@@ -316,10 +390,13 @@ func (r *Runner) Run(ctx context.Context, items []Item, keepGoing bool, done fun
 	}
 	wg.Wait()
 	if first == nil {
-		return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return nil, limit, err
+		}
+		return left, limit, nil
 	}
 	if !keepGoing {
-		return fmt.Errorf("%s: %w", items[indexFailed(items)].Source, first)
+		return nil, limit, fmt.Errorf("%s: %w", items[indexFailed(items)].Source, first)
 	}
 	var failed []Item
 	for _, it := range items {
@@ -327,7 +404,7 @@ func (r *Runner) Run(ctx context.Context, items []Item, keepGoing bool, done fun
 			failed = append(failed, it)
 		}
 	}
-	return &FailedError{Items: failed}
+	return nil, limit, &FailedError{Items: failed}
 }
 
 // indexFailed is the index of the first failed item.
