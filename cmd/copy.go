@@ -45,6 +45,9 @@ copy, naming it.`,
 		ValidArgsFunction: completeLocalOrRemoteRefs(f, 2),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Src, opts.Dst = args[0], args[1]
+			if !opts.AllTags {
+				interruptedLeaves(c, "nothing was tagged") // the manifest goes last
+			}
 			if runF != nil {
 				return runF(opts)
 			}

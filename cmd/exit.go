@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/ctl-dev/ctl/pkg/auth"
 	"github.com/ctl-dev/ctl/pkg/bounded"
@@ -17,6 +19,7 @@ import (
 	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/ctl-dev/ctl/pkg/syncplan"
 	"github.com/ctl-dev/ctl/pkg/transfer"
+	"github.com/spf13/cobra"
 )
 
 // Exit codes, as the product contract fixes them.
@@ -28,6 +31,36 @@ const (
 	exitAuth     = 4 // authentication or authorization refused
 	exitLimited  = 5 // stopped before the end by a registry's rate limit (sync)
 )
+
+// ExitInterrupted is the exit code of a command ended by SIGINT or SIGTERM,
+// as shells report a process killed by SIGINT (128+2).
+const ExitInterrupted = 130
+
+// InterruptGrace is how long an interrupted command has to wind down before
+// main ends the process anyway: Ctrl-C ends any command within a second.
+const InterruptGrace = 800 * time.Millisecond
+
+// annotationInterrupted is the cobra annotation of a command that says what
+// an interruption leaves undone ("nothing was loaded"), for commands whose
+// effect is all or nothing; see interruptedLeaves.
+const annotationInterrupted = "interrupted"
+
+// interruptedLeaves records, for a command whose run is all or nothing,
+// what an interruption leaves undone.
+func interruptedLeaves(c *cobra.Command, undone string) {
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[annotationInterrupted] = undone
+}
+
+// interruptedMessage is the one line printed when c was interrupted.
+func interruptedMessage(c *cobra.Command) string {
+	if c != nil && c.Annotations[annotationInterrupted] != "" {
+		return "interrupted: " + c.Annotations[annotationInterrupted]
+	}
+	return "interrupted"
+}
 
 // usageError marks an error as the user's to fix in the command line.
 type usageError struct{ err error }
@@ -158,8 +191,10 @@ func reasonText(reason string) string {
 	return reason
 }
 
-// escapeControl makes server-supplied text safe to print: control characters
-// other than newline and tab are shown as escapes, never sent to a terminal.
+// escapeControl makes server-supplied text safe to print on one line:
+// control characters, newline and tab included, are shown as escapes
+// (\x1b, \n), never sent to a terminal, so a tag or name can neither drive
+// it nor pass for two lines of output.
 func escapeControl(s string) string {
 	if strings.IndexFunc(s, isUnsafe) < 0 {
 		return s
@@ -175,4 +210,26 @@ func escapeControl(s string) string {
 	return b.String()
 }
 
-func isUnsafe(r rune) bool { return r != '\n' && r != '\t' && unicode.IsControl(r) }
+func isUnsafe(r rune) bool { return unicode.IsControl(r) }
+
+// maxMessageLine caps each line of an error message: server-supplied text
+// (a 4 MiB WWW-Authenticate realm, an error body) never floods stderr.
+const maxMessageLine = 1024
+
+// messageLines splits an error message into its lines, each escaped and cut
+// to maxMessageLine bytes (saying how much was cut).
+func messageLines(msg string) []string {
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		l = escapeControl(l)
+		if len(l) > maxMessageLine {
+			cut := maxMessageLine
+			for cut > 0 && !utf8.RuneStart(l[cut]) {
+				cut--
+			}
+			l = fmt.Sprintf("%s... (%d more bytes)", l[:cut], len(l)-cut)
+		}
+		lines[i] = l
+	}
+	return lines
+}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/golden"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -98,10 +100,26 @@ func TestExitCodeMapping(t *testing.T) {
 	}
 }
 
+// TestEscapeControl: server text prints on one line, every control
+// character escaped, newline and tab included.
 func TestEscapeControl(t *testing.T) {
 	t.Parallel()
-	if got, want := escapeControl("tag\x1b[31mred\x07\nnext\tok"), `tag\x1b[31mred\a`+"\nnext\tok"; got != want {
+	if got, want := escapeControl("tag\x1b[31mred\x07\nnext\tok\r"), `tag\x1b[31mred\a\nnext\tok\r`; got != want {
 		t.Errorf("escapeControl = %q, want %q", got, want)
+	}
+}
+
+// TestMessageLines: an error prints line by line, each escaped and cut to
+// maxMessageLine bytes.
+func TestMessageLines(t *testing.T) {
+	t.Parallel()
+	huge := "token realm \"" + strings.Repeat("é", 2<<20) + "\""
+	got := messageLines("first\x1b[0m\n" + huge)
+	if len(got) != 2 || got[0] != `first\x1b[0m` {
+		t.Fatalf("lines %q", got[:1])
+	}
+	if len(got[1]) > maxMessageLine+64 || !strings.HasSuffix(got[1], " more bytes)") || !utf8.ValidString(got[1]) {
+		t.Fatalf("second line: %d bytes, ends %q", len(got[1]), got[1][len(got[1])-40:])
 	}
 }
 
@@ -110,5 +128,27 @@ func TestAuthErrorHint(t *testing.T) {
 	code, hint := exitCode(fmt.Errorf("pushing: %w", &registry.AuthError{Host: "reg.example", Err: errors.New("UNAUTHORIZED")}))
 	if code != exitAuth || hint != "run: ctl login reg.example" {
 		t.Errorf("exit %d, hint %q", code, hint)
+	}
+}
+
+func TestEngineExitCodes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		err  error  // what a command returned
+		code int    // exit code
+		hint string // start of the hint line
+	}{
+		{fmt.Errorf("%w: app:v1", engine.ErrNotFound), exitNotFound, ""},
+		{fmt.Errorf("%w at unix:///var/run/docker.sock (docker's default): refused", engine.ErrUnreachable), exitFailure, "point DOCKER_HOST at"},
+		{fmt.Errorf("%w: broke off", engine.ErrEngine), exitFailure, ""},
+		// An engine's archive the store refuses is the engine's failure,
+		// even should the store's sentinel come along.
+		{fmt.Errorf("%w: %w", engine.ErrEngine, store.ErrInvalidInput), exitFailure, ""},
+		{errors.Join(engine.ErrNotFound, engine.ErrEngine), exitNotFound, ""},
+	} {
+		code, hint := exitCode(tc.err)
+		if code != tc.code || !strings.HasPrefix(hint, tc.hint) || (tc.hint == "") != (hint == "") {
+			t.Errorf("exitCode(%v) = %d %q, want %d %q", tc.err, code, hint, tc.code, tc.hint)
+		}
 	}
 }

@@ -60,6 +60,30 @@ func parseTable[O any](t *testing.T, newCmd func(*Factory, func(*O) error) *cobr
 	}
 }
 
+// parsed is the options newCmd parses args into (nil on a usage error).
+func parsed[O any](newCmd func(*Factory, func(*O) error) *cobra.Command, args ...string) *O {
+	ios, _, _ := TestIO("")
+	var got *O
+	c := newCmd(&Factory{IO: ios, Opts: &GlobalOptions{}}, func(o *O) error { got = o; return nil })
+	c.SetArgs(args)
+	c.SetOut(io.Discard)
+	c.SetErr(io.Discard)
+	if c.Execute() != nil {
+		return nil
+	}
+	return got
+}
+
+// usageMessage runs args through Main with an empty store and expects exit
+// code 2 with want in stderr.
+func usageMessage(t *testing.T, want string, args ...string) {
+	t.Helper()
+	_, errOut, code := run(t, append([]string{"--store", t.TempDir()}, args...)...)
+	if code != exitUsage || !strings.Contains(errOut, want) {
+		t.Errorf("%q: exit %d, stderr %q; want 2 with %q", args, code, errOut, want)
+	}
+}
+
 // registryFixture starts an in-process registry holding app:TAG for each
 // of tags (default v1, v2 and latest), all one image, and returns its host
 // and a factory whose output the returned function reads and resets.

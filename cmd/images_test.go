@@ -15,12 +15,16 @@ import (
 func TestNewCmdImages(t *testing.T) {
 	t.Parallel()
 	parseTable(t, newImagesCmd, func(o *imagesOptions) imagesOptions {
-		return imagesOptions{Repo: o.Repo, Filters: o.Filters, Quiet: o.Quiet, Digests: o.Digests, NoTrunc: o.NoTrunc, Format: o.Format}
+		return imagesOptions{Repo: o.Repo, Filters: o.Filters, Quiet: o.Quiet, Digests: o.Digests, NoTrunc: o.NoTrunc, Format: o.Format, FromEngine: o.FromEngine}
 	}, []parseCase[imagesOptions]{
 		{[]string{"--filter", "reference=a", "-f", "reference=*/a", "-q", "--digests", "--no-trunc", "nginx"},
 			&imagesOptions{Repo: "nginx", Filters: []string{"reference=a", "reference=*/a"}, Quiet: true, Digests: true, NoTrunc: true}},
+		{[]string{"--engine", "-f", "reference=*/a"}, &imagesOptions{Filters: []string{"reference=*/a"}, FromEngine: true}},
 		{[]string{"a", "b"}, nil},
 	})
+	if o := parsed(newImagesCmd, "--engine"); o == nil || o.Engine == nil {
+		t.Error("images --engine: no engine to list")
+	}
 }
 
 func TestRunImagesOutput(t *testing.T) {

@@ -63,6 +63,7 @@ engine gives the images (Podman names a local build localhost/NAME).`,
 		},
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Names = args
+			interruptedLeaves(c, "nothing was loaded")
 			if runF != nil {
 				return runF(opts)
 			}

@@ -1,10 +1,14 @@
 package cmd
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/ctl-dev/ctl/pkg/engine"
+	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -13,11 +17,17 @@ import (
 func TestNewCmdLoad(t *testing.T) {
 	t.Parallel()
 	parseTable(t, newLoadCmd, func(o *loadOptions) loadOptions {
-		return loadOptions{Input: o.Input, Quiet: o.Quiet, Format: o.Format}
+		return loadOptions{Input: o.Input, Quiet: o.Quiet, Format: o.Format, FromEngine: o.FromEngine, Names: o.Names}
 	}, []parseCase[loadOptions]{
-		{[]string{"--input", "x.tar", "-q"}, &loadOptions{Input: "x.tar", Quiet: true, Format: "text"}},
-		{[]string{"extra"}, nil},
+		{[]string{"--input", "x.tar", "-q"}, &loadOptions{Input: "x.tar", Names: []string{}, Quiet: true, Format: "text"}},
+		{[]string{"--from-engine", "image-gallery", "user/app:v1"}, &loadOptions{FromEngine: true, Names: []string{"image-gallery", "user/app:v1"}, Format: "text"}},
 	})
+	if o := parsed(newLoadCmd, "--from-engine", "app"); o == nil || o.Engine == nil {
+		t.Error("load --from-engine: no engine to load from")
+	}
+	usageMessage(t, "--from-engine needs the names", "load", "--from-engine")
+	usageMessage(t, "cannot be used together", "load", "--from-engine", "-i", "x.tar", "app")
+	usageMessage(t, `unexpected argument "app"`, "load", "app")
 }
 
 // TestLoadFormat: load prints docker's line, or one object per image with
@@ -40,6 +50,51 @@ func TestLoadFormat(t *testing.T) {
 		out, errOut, code := run(t, "--store", filepath.Join(dir, "s"), "load", "--format", format, "-i", archive)
 		if code != 0 || !(out == want || format == "json" && strings.HasPrefix(out, want) && strings.HasSuffix(out, "\"}\n")) {
 			t.Errorf("load --format %s: exit %d, stdout %q, want %q (%s)", format, code, out, want, errOut)
+		}
+	}
+}
+
+// TestLoadFromEngineProgress: on a terminal, load --from-engine shows a
+// running byte count on stderr; with -q, or off a terminal, nothing.
+func TestLoadFromEngineProgress(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	p.Build(t, "example.test/app:v1", map[string]string{
+		"Dockerfile": "FROM scratch\nCOPY data /data\n",
+		"data":       strings.Repeat("x", 1<<20),
+	})
+	for _, tc := range []struct {
+		tty, quiet bool
+		progress   bool // stderr shows the count
+	}{
+		{tty: true, progress: true},
+		{tty: true, quiet: true},
+		{tty: false},
+	} {
+		ios, out, errOut := TestIO("")
+		ios.StderrTTY = tc.tty
+		opts := &loadOptions{
+			IO:    ios,
+			Store: func() (*store.Store, error) { return store.Open(t.TempDir()) },
+			Engine: func(ctx context.Context) (*engine.Client, error) {
+				return engine.Open(ctx, engine.Options{Getenv: func(k string) string {
+					if k == "DOCKER_HOST" {
+						return p.Host
+					}
+					return ""
+				}})
+			},
+			FromEngine: true, Names: []string{"example.test/app:v1"}, Quiet: tc.quiet, Format: "text",
+		}
+		if err := runLoad(t.Context(), opts); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != "Loaded image: example.test/app:v1\n" {
+			t.Errorf("%+v: stdout %q", tc, out.String())
+		}
+		shown := strings.Contains(errOut.String(), "Copying from the engine")
+		if shown != tc.progress || (!tc.progress && errOut.Len() > 0) {
+			t.Errorf("%+v: stderr %q", tc, errOut.String())
 		}
 	}
 }

@@ -8,17 +8,17 @@ import (
 )
 
 // digestResolver resolves tags to digests through the registry client, with
-// the user's credentials.
+// the user's credentials, each distinct reference once per run.
 func (f *Factory) digestResolver() (golden.Resolver, error) {
 	c, err := f.Registry()
 	if err != nil {
 		return nil, err
 	}
-	return golden.ResolverFunc(func(ctx context.Context, r reference.Reference) (string, error) {
+	return golden.ResolveOnce(golden.ResolverFunc(func(ctx context.Context, r reference.Reference) (string, error) {
 		h, _, err := c.Digest(ctx, r, nil)
 		if err != nil {
 			return "", err
 		}
 		return h.String(), nil
-	}), nil
+	})), nil
 }

@@ -54,6 +54,9 @@ engine found as docker finds it (DOCKER_HOST, the current docker context,
 		ValidArgsFunction: completeLocalOrRemoteRefs(f, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Ref = args[0]
+			if !opts.AllTags {
+				interruptedLeaves(c, "nothing was stored")
+			}
 			if runF != nil {
 				return runF(opts)
 			}

@@ -12,16 +12,20 @@ import (
 func TestNewCmdPull(t *testing.T) {
 	t.Parallel()
 	parseTable(t, newPullCmd, func(o *pullOptions) pullOptions {
-		return pullOptions{Ref: o.Ref, Platform: o.Platform, transferFlags: o.transferFlags}
+		return pullOptions{Ref: o.Ref, Platform: o.Platform, transferFlags: o.transferFlags, ToEngine: o.ToEngine}
 	}, []parseCase[pullOptions]{
 		{[]string{"reg/app:v1"}, &pullOptions{Ref: "reg/app:v1", transferFlags: transferFlags{Jobs: registry.DefaultJobs, Format: "text"}}},
 		{[]string{"--all-tags", "--platform", "linux/arm64/v8", "reg/app"},
 			&pullOptions{Ref: "reg/app", Platform: "linux/arm64/v8", transferFlags: transferFlags{AllTags: true, Jobs: registry.DefaultJobs, Format: "text"}}},
 		{[]string{"-j", "2", "-q", "--format", "json", "reg/app"},
 			&pullOptions{Ref: "reg/app", transferFlags: transferFlags{Jobs: 2, Quiet: true, Format: "json"}}},
+		{[]string{"--to-engine", "reg.example/app:v1"}, &pullOptions{Ref: "reg.example/app:v1", transferFlags: transferFlags{Jobs: registry.DefaultJobs, Format: "text"}, ToEngine: true}},
 		{[]string{}, nil},
 		{[]string{"a", "b"}, nil},
 	})
+	if o := parsed(newPullCmd, "--to-engine", "reg/app"); o == nil || o.Engine == nil {
+		t.Error("pull --to-engine: no engine to load into")
+	}
 	usageErrors(t,
 		[]string{"pull", "-a", "reg.example/app@sha256:" + strings.Repeat("a", 64)},
 		[]string{"pull", "--platform", "linux", "reg.example/app"},

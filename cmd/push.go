@@ -83,6 +83,9 @@ have the image under REF (docker tag image-gallery REF).`,
 		ValidArgsFunction: completeLocalRefs(f, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Ref = args[0]
+			if !opts.AllTags && !opts.Semver.Semver {
+				interruptedLeaves(c, "nothing was tagged") // the manifest goes last
+			}
 			if runF != nil {
 				return runF(opts)
 			}

@@ -18,12 +18,13 @@ func TestNewCmdPush(t *testing.T) {
 		return f
 	}
 	parseTable(t, newPushCmd, func(o *pushOptions) pushOptions {
-		return pushOptions{Ref: o.Ref, transferFlags: o.transferFlags, Semver: o.Semver}
+		return pushOptions{Ref: o.Ref, transferFlags: o.transferFlags, Semver: o.Semver, FromEngine: o.FromEngine}
 	}, []parseCase[pushOptions]{
 		{[]string{"reg/app:v1"}, &pushOptions{Ref: "reg/app:v1", transferFlags: flags(transferFlags{})}},
 		{[]string{"-a", "-j", "3", "-q", "reg/app"}, &pushOptions{Ref: "reg/app", transferFlags: flags(transferFlags{AllTags: true, Jobs: 3, Quiet: true})}},
 		{[]string{"--semver", "--no-latest", "--dry-run", "reg/app:1.2.3"},
 			&pushOptions{Ref: "reg/app:1.2.3", transferFlags: flags(transferFlags{}), Semver: semverFlags{Semver: true, NoLatest: true, DryRun: true}}},
+		{[]string{"--from-engine", "-a", "reg.example/app"}, &pushOptions{Ref: "reg.example/app", transferFlags: flags(transferFlags{AllTags: true}), FromEngine: true}},
 		{[]string{"--no-latest", "reg/app:v1"}, nil},
 		{[]string{"--dry-run", "reg/app:v1"}, nil},
 		{[]string{"--semver", "-a", "reg/app"}, nil},
@@ -35,6 +36,10 @@ func TestNewCmdPush(t *testing.T) {
 		[]string{"push", "-j", "0", "reg.example/app:v1"},
 		[]string{"push", "--format", "yaml", "reg.example/app:v1"},
 	)
+	if o := parsed(newPushCmd, "--from-engine", "reg/app"); o == nil || o.Engine == nil {
+		t.Error("push --from-engine: no engine to push from")
+	}
+	usageMessage(t, "--semver and --from-engine cannot be combined", "push", "--from-engine", "--semver", "reg.example/app:1.2.3")
 }
 
 // TestPushOutput pushes from a real store in-process and checks docker's

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/bounded"
 	"github.com/spf13/cobra"
 )
 
@@ -93,6 +94,13 @@ own config.`,
 // Main runs ctl with args and returns the process exit code; main.go is a
 // thin wrapper around it so tests can run whole invocations in-process.
 func Main(ctx context.Context, io *IOStreams, args []string) int {
+	if !io.StdinTTY {
+		// A command blocked reading an idle pipe still ends when ctx is
+		// cancelled (a terminal is read by prompts that need its file).
+		in := *io
+		in.In = bounded.ReaderContext(ctx, io.In)
+		io = &in
+	}
 	f := &Factory{IO: io, Opts: &GlobalOptions{}}
 	root := NewRootCmd(f)
 	root.SetArgs(args)
@@ -101,14 +109,20 @@ func Main(ctx context.Context, io *IOStreams, args []string) int {
 	// unknown command, exit 2, not a help page with exit 0).
 	root.InitDefaultCompletionCmd()
 	markUsage(root)
-	err := root.ExecuteContext(ctx)
+	c, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
+	}
+	if ctx.Err() != nil {
+		// Interrupted (ctx is cancelled by SIGINT or SIGTERM only): one
+		// line saying what was left undone, not the error it caused.
+		fmt.Fprintln(io.ErrOut, interruptedMessage(c))
+		return ExitInterrupted
 	}
 	code, hint := exitCode(err)
 	// One "Error:" per line: rmi and check report every failure, one per
 	// line (as docker rmi does), and no server text can pass for output.
-	for _, line := range strings.Split(escapeControl(errorText(err)), "\n") {
+	for _, line := range messageLines(errorText(err)) {
 		fmt.Fprintf(io.ErrOut, "Error: %s\n", line)
 	}
 	if hint != "" {

@@ -13,10 +13,16 @@ import (
 func TestNewCmdSave(t *testing.T) {
 	t.Parallel()
 	parseTable(t, newSaveCmd, func(o *saveOptions) saveOptions {
-		return saveOptions{Output: o.Output, Format: o.Format, Refs: o.Refs}
+		return saveOptions{Output: o.Output, Format: o.Format, Refs: o.Refs, ToEngine: o.ToEngine}
 	}, []parseCase[saveOptions]{
 		{[]string{"-o", "o.tar", "--format", "oci", "a", "b"}, &saveOptions{Output: "o.tar", Format: "oci", Refs: []string{"a", "b"}}},
+		{[]string{"--to-engine", "a", "b"}, &saveOptions{Format: "docker", Refs: []string{"a", "b"}, ToEngine: true}},
 	})
+	if o := parsed(newSaveCmd, "--to-engine", "a"); o == nil || o.Engine == nil {
+		t.Error("save --to-engine: no engine to save to")
+	}
+	usageMessage(t, "cannot be used together", "save", "--to-engine", "-o", "x.tar", "app")
+	usageMessage(t, "--format oci does not apply", "save", "--to-engine", "--format", "oci", "app")
 }
 
 // TestWriteFileAtomicErrors: failures name the file the user asked for,

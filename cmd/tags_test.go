@@ -8,17 +8,38 @@ import (
 	"time"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 func TestNewCmdTagsList(t *testing.T) {
 	t.Parallel()
 	parseTable(t, newTagsListCmd, func(o *tagsListOptions) tagsListOptions {
-		return tagsListOptions{Repo: o.Repo, Filter: o.Filter, Format: o.Format, PageSize: o.PageSize}
+		return tagsListOptions{Repo: o.Repo, Filter: o.Filter, Format: o.Format, PageSize: o.PageSize,
+			Query: o.Query, Long: o.Long, Platform: o.Platform, Jobs: o.Jobs}
 	}, []parseCase[tagsListOptions]{
-		{[]string{"reg/app"}, &tagsListOptions{Repo: "reg/app", Format: "text"}},
+		{[]string{"reg/app"}, &tagsListOptions{Repo: "reg/app", Format: "text", Jobs: registry.DefaultJobs}},
 		{[]string{"--filter", "v*", "--format", "json", "--page-size", "50", "reg/app"},
-			&tagsListOptions{Repo: "reg/app", Filter: []string{"v*"}, Format: "json", PageSize: 50}},
+			&tagsListOptions{Repo: "reg/app", Filter: []string{"v*"}, Format: "json", PageSize: 50, Jobs: registry.DefaultJobs}},
+		{[]string{"-l", "--semver", "^2", "--sort", "semver", "-r", "--newest", "3", "--exclude", "*-rc*", "--exclude", "x", "--platform", "linux/arm64", "-j", "7", "reg/app"},
+			&tagsListOptions{Repo: "reg/app", Format: "text", Long: true, Platform: "linux/arm64", Jobs: 7,
+				Query: tagQueryFlags{Semver: "^2", Sort: "semver", Reverse: true, Newest: 3, Exclude: []string{"*-rc*", "x"}}}},
 		{[]string{}, nil},
+		{[]string{"--newest", "x", "reg/app"}, nil},
+	})
+}
+
+func TestNewCmdTagsPrune(t *testing.T) {
+	t.Parallel()
+	parseTable(t, newTagsPruneCmd, func(o *tagsPruneOptions) tagsPruneOptions {
+		return tagsPruneOptions{Repo: o.Repo, KeepLast: o.KeepLast, Keep: o.Keep, SemverLatest: o.SemverLatest,
+			OlderThan: o.OlderThan, Force: o.Force, Format: o.Format, Jobs: o.Jobs}
+	}, []parseCase[tagsPruneOptions]{
+		{[]string{"--keep-last", "5", "reg/app"}, &tagsPruneOptions{Repo: "reg/app", KeepLast: 5, Format: "text", Jobs: registry.DefaultJobs}},
+		{[]string{"--keep-last", "5", "--keep", "release-*", "--keep", "stable", "--keep-semver-latest", "--older-than", "30d", "--force", "--format", "json", "-j", "2", "reg/app"},
+			&tagsPruneOptions{Repo: "reg/app", KeepLast: 5, Keep: []string{"release-*", "stable"}, SemverLatest: true, OlderThan: "30d", Force: true, Format: "json", Jobs: 2}},
+		{[]string{"reg/app", "other"}, nil},
 	})
 }
 
@@ -63,31 +84,6 @@ func TestTagsListRun(t *testing.T) {
 	}
 }
 
-func TestTagsFlagsToOptions(t *testing.T) {
-	t.Parallel()
-	io, _, _ := TestIO("")
-	f := &Factory{IO: io, Opts: &GlobalOptions{}}
-	var tl *tagsListOptions
-	c := newTagsListCmd(f, func(o *tagsListOptions) error { tl = o; return nil })
-	c.SetArgs([]string{"-l", "--semver", "^2", "--sort", "semver", "-r", "--newest", "3", "--exclude", "*-rc*", "--exclude", "x", "--platform", "linux/arm64", "-j", "7", "reg/app"})
-	if err := c.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	q := tl.Query
-	if !tl.Long || q.Semver != "^2" || q.Sort != "semver" || !q.Reverse || q.Newest != 3 || strings.Join(q.Exclude, ",") != "*-rc*,x" || tl.Platform != "linux/arm64" || tl.Jobs != 7 {
-		t.Errorf("tags list options: %+v", tl)
-	}
-	var tp *tagsPruneOptions
-	c = newTagsPruneCmd(f, func(o *tagsPruneOptions) error { tp = o; return nil })
-	c.SetArgs([]string{"--keep-last", "5", "--keep", "release-*", "--keep", "stable", "--keep-semver-latest", "--older-than", "30d", "--force", "--format", "json", "reg/app"})
-	if err := c.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	if tp.KeepLast != 5 || strings.Join(tp.Keep, ",") != "release-*,stable" || !tp.SemverLatest || tp.OlderThan != "30d" || !tp.Force || tp.Format != "json" || tp.Jobs != registry.DefaultJobs {
-		t.Errorf("tags prune options: %+v", tp)
-	}
-}
-
 // TestTagsBadInput: every bad flag value is exit 2, with what is wrong,
 // before any request (the registry function fails the test if called).
 func TestTagsBadInput(t *testing.T) {
@@ -127,18 +123,67 @@ func TestTagsBadInput(t *testing.T) {
 	}
 }
 
-func TestParseAge(t *testing.T) {
+// TestTagsPruneAgainstInProcessRegistry checks the exact plan and the
+// --force report on an in-process registry: v1, v2 and latest share one
+// image, old is another.
+func TestTagsPruneAgainstInProcessRegistry(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]time.Duration{
-		"30d": 30 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "1d12h": 36 * time.Hour, "90m": 90 * time.Minute,
-	} {
-		if got, err := parseAge(in); err != nil || got != want {
-			t.Errorf("parseAge(%q) = %v, %v; want %v", in, got, err, want)
-		}
+	ctx := context.Background()
+	host, f, output := registryFixture(t)
+	old, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, in := range []string{"", "0d", "d", "3x", "1.5d", "-1w"} {
-		if _, err := parseAge(in); err == nil {
-			t.Errorf("parseAge(%q): no error", in)
-		}
+	if err := remote.Write(mustName(t, host+"/app:old"), old); err != nil {
+		t.Fatal(err)
 	}
+	shared, err := remote.Head(mustName(t, host+"/app:v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, _ := old.Digest()
+	sd, od := shared.Digest.Hex[:12], gone.Hex[:12]
+	opts := &tagsPruneOptions{IO: f.IO, Registry: f.Registry, Repo: host + "/app", Keep: []string{"v2"}, Format: "text", Now: time.Now}
+	if err := runTagsPrune(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	size, _ := old.Size()
+	cfg, _ := old.RawConfigFile()
+	layers, _ := old.Layers()
+	freed := size + int64(len(cfg))
+	for _, l := range layers {
+		n, _ := l.Size()
+		freed += n
+	}
+	want := "ACTION    TAG       DIGEST         RULE\n" +
+		"KEEP      latest    " + sd + "   shared manifest: same as v2\n" +
+		"DELETE    old       " + od + "   no keep rule: name matches no kept name\n" +
+		"KEEP      v1        " + sd + "   shared manifest: same as v2\n" +
+		"KEEP      v2        " + sd + "   --keep: name matches v2\n" +
+		"1 of 4 tags to delete; the registry's garbage collection could then reclaim " + humanSize(freed) + " (run with --force to delete)\n"
+	if out, errOut := output(); out != want || errOut != "" {
+		t.Errorf("plan:\n%s\nwant:\n%s\nstderr %q", out, want, errOut)
+	}
+	opts.Force = true
+	if err := runTagsPrune(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := output(); out != "Untagged: "+host+"/app:old\n" {
+		t.Errorf("--force: %q", out)
+	}
+	if err := runTagsPrune(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := output(); out != "" {
+		t.Errorf("--force again: %q", out)
+	}
+}
+
+func mustName(t *testing.T, s string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -29,3 +29,19 @@ func TestHumanUnits(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAge(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]time.Duration{
+		"30d": 30 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "1d12h": 36 * time.Hour, "90m": 90 * time.Minute,
+	} {
+		if got, err := parseAge(in); err != nil || got != want {
+			t.Errorf("parseAge(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0d", "d", "3x", "1.5d", "-1w"} {
+		if _, err := parseAge(in); err == nil {
+			t.Errorf("parseAge(%q): no error", in)
+		}
+	}
+}

@@ -440,9 +440,8 @@ func TestStoreLoadKilledMidway(t *testing.T) {
 	// Kill it once it is writing blobs: a temp file has content.
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
-		ents, _ := os.ReadDir(filepath.Join(e.Store, "tmp"))
-		if len(ents) > 0 {
-			if fi, err := ents[0].Info(); err == nil && fi.Size() > 1<<20 {
+		if tmp := testenv.StoreTempFiles(t, e.Store); len(tmp) > 0 {
+			if fi, err := os.Stat(filepath.Join(e.Store, "tmp", tmp[0])); err == nil && fi.Size() > 1<<20 {
 				break
 			}
 		}
@@ -458,17 +457,21 @@ func TestStoreLoadKilledMidway(t *testing.T) {
 	if r.Stdout != "" {
 		t.Fatalf("a killed load left an image: %q", r.Stdout)
 	}
+	if len(testenv.StoreTempFiles(t, e.Store)) == 0 {
+		t.Fatal("the killed load left no temp file: the test killed it too late")
+	}
+	// The next write reclaims the dead load's temp files (its lock is free).
 	r = e.Run(t, "load", "-i", archive)
 	wantCode(t, r, 0)
 	if r.Stdout != "Loaded image: big:1\n" {
 		t.Fatalf("reload: %q", r.Stdout)
 	}
+	if tmp := testenv.StoreTempFiles(t, e.Store); len(tmp) != 0 {
+		t.Fatalf("the reload left the killed load's temp files: %v", tmp)
+	}
 	r = e.Run(t, "image", "prune", "-f")
 	wantCode(t, r, 0)
-	if r.Stdout == "Total reclaimed space: 0B\n" {
-		t.Fatal("prune reclaimed nothing of the killed load's temp files")
-	}
-	if ents, _ := os.ReadDir(filepath.Join(e.Store, "tmp")); len(ents) != 0 {
+	if ents := testenv.StoreTempFiles(t, e.Store); len(ents) != 0 {
 		t.Fatalf("temp files left after prune: %v", ents)
 	}
 	wantCode(t, e.Run(t, "save", "-o", filepath.Join(e.Dir, "out.tar"), "big:1"), 0)

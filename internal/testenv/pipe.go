@@ -31,6 +31,12 @@ func NewPipe(t testing.TB) *Pipe {
 // Reader is the end to give Env.Start as stdin.
 func (p *Pipe) Reader() *os.File { return p.r }
 
+// Writer is the end the test writes to.
+func (p *Pipe) Writer() *os.File { return p.w }
+
+// CloseWriter closes the test's end: the reader sees the end of its input.
+func (p *Pipe) CloseWriter() { p.w.Close() }
+
 // Write writes s to the pipe.
 func (p *Pipe) Write(s string) {
 	p.t.Helper()

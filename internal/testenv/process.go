@@ -82,6 +82,10 @@ func (e *Env) Start(t testing.TB, binary string, stdin io.Reader, timeout time.D
 	return p
 }
 
+// Pid is the process id of the peakrss trampoline; the command is its
+// child.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
 // Stdout is what the command has written to stdout so far.
 func (p *Proc) Stdout() string { return p.stdout.String() }
 

@@ -76,6 +76,9 @@ type Fault struct {
 	PathRegexp string
 	// Times is how many requests the rule fires for; 0 means forever.
 	Times int
+	// Every, when above 1, makes the rule fire on every Every-th matching
+	// request only (the Every-th, the 2×Every-th, ...).
+	Every int
 	// Kind is what the rule does.
 	Kind FaultKind
 	// Status is the status for FaultStatus (and optionally FaultRedirect).
@@ -95,8 +98,9 @@ type Fault struct {
 
 type faultRule struct {
 	Fault
-	re    *regexp.Regexp
-	fired int
+	re      *regexp.Regexp
+	fired   int
+	matched int
 }
 
 // RequestRecord describes one request that reached a Proxy.
@@ -295,6 +299,9 @@ func (p *Proxy) pickFault(r *http.Request) *faultRule {
 			continue
 		}
 		if f.Times > 0 && f.fired >= f.Times {
+			continue
+		}
+		if f.matched++; f.Every > 1 && f.matched%f.Every != 0 {
 			continue
 		}
 		f.fired++

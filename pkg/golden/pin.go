@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/ctl-dev/ctl/pkg/dockerfile"
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -202,4 +203,29 @@ func WriteFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// ResolveOnce returns a Resolver that asks r about each distinct reference
+// once and answers repeats (errors included) from memory, so that 300 FROMs
+// naming 3 images cost 3 requests. It is safe for concurrent use.
+func ResolveOnce(r Resolver) Resolver {
+	var mu sync.Mutex
+	type answer struct {
+		digest string
+		err    error
+	}
+	seen := map[string]answer{}
+	return ResolverFunc(func(ctx context.Context, ref reference.Reference) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		key := ref.String()
+		if a, ok := seen[key]; ok {
+			return a.digest, a.err
+		}
+		d, err := r.Digest(ctx, ref)
+		if ctx.Err() == nil { // an interrupted answer is no answer
+			seen[key] = answer{d, err}
+		}
+		return d, err
+	})
 }

@@ -2,7 +2,9 @@ package reference
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Sentinel errors. Every error returned by [Parse], [ParseRepository],
@@ -66,7 +68,19 @@ type Error struct {
 
 // Error implements the error interface.
 func (e *Error) Error() string {
-	return "invalid reference " + strconv.Quote(e.Input) + ": " + e.Detail
+	return "invalid reference " + quoteInput(e.Input) + ": " + e.Detail
+}
+
+// maxQuotedInput is how much of the input an error message quotes.
+const maxQuotedInput = 512
+
+// quoteInput quotes s for a message, cut after maxQuotedInput bytes (with
+// its length) when longer.
+func quoteInput(s string) string {
+	if len(s) <= maxQuotedInput {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%s (%d characters)", strconv.Quote(strings.ToValidUTF8(s[:maxQuotedInput], "")+"..."), len(s))
 }
 
 // Unwrap returns ErrInvalid and the specific sentinel, so that

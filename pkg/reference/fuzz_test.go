@@ -119,6 +119,9 @@ func checkDifferential(t *testing.T, s string) {
 	t.Helper()
 	want, derr := distributionView(s)
 	r, err := Parse(s)
+	if derr == nil && err != nil && checkHostLength(want.domain, len(want.domain)) != nil {
+		return // by design: ctl refuses a host longer than DNS allows, distribution does not
+	}
 	if (derr == nil) != (err == nil) {
 		t.Fatalf("Parse(%q): accept/reject differs: distribution err=%v, ours err=%v", s, derr, err)
 	}
@@ -127,7 +130,7 @@ func checkDifferential(t *testing.T, s string) {
 		if !errors.As(err, &e) || !errors.Is(err, ErrInvalid) || e.Input != s {
 			t.Fatalf("Parse(%q): error %v is not an *Error wrapping ErrInvalid for the input", s, err)
 		}
-		if !strings.HasPrefix(err.Error(), "invalid reference "+strconv.Quote(s)+": ") {
+		if !strings.HasPrefix(err.Error(), "invalid reference "+quoteInput(s)+": ") {
 			t.Fatalf("Parse(%q): error message %q lacks the prefix", s, err)
 		}
 		return

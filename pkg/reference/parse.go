@@ -147,6 +147,9 @@ func parse(s string) (Reference, *Error) {
 				// An ordinary lowercase first path component: Docker Hub.
 				r.domain = hubDomain
 			default:
+				if e := checkHostLength(s, slash); e != nil && dotColon {
+					return Reference{}, e
+				}
 				if e := checkHost(s, slash); e == nil {
 					r.domain, start = first, slash+1
 				} else if upper < 0 && !colon {
@@ -375,6 +378,39 @@ func checkHost(s string, end int) *Error {
 	for ; p < end; p++ {
 		if c := s[p]; c < '0' || c > '9' {
 			return parseError(s, ErrInvalid, "invalid %s at position %d in port of registry host %q", charAt(s, p), p+1, host)
+		}
+	}
+	return nil
+}
+
+// Limits of a domain name (RFC 1035 as DNS applies them).
+const (
+	maxHostLength  = 253
+	maxLabelLength = 63
+)
+
+// checkHostLength refuses a domain name s[:end] (its port aside) longer than
+// DNS allows, which would otherwise fail only later (as a file name too
+// long for certs.d, or at the resolver). The message gives lengths, never
+// the name itself.
+func checkHostLength(s string, end int) *Error {
+	host := s[:end]
+	if strings.HasPrefix(host, "[") {
+		return nil // IPv6
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	if len(host) > maxHostLength {
+		return parseError(s, ErrInvalid, "registry host has %d characters, more than %d", len(host), maxHostLength)
+	}
+	start := 0
+	for i := 0; i <= len(host); i++ {
+		if i == len(host) || host[i] == '.' {
+			if i-start > maxLabelLength {
+				return parseError(s, ErrInvalid, "a label of the registry host (at position %d) has %d characters, more than %d", start+1, i-start, maxLabelLength)
+			}
+			start = i + 1
 		}
 	}
 	return nil

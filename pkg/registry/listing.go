@@ -11,16 +11,19 @@ import (
 )
 
 // Pagination bounds. go-containerregistry's lister follows a self-referencing
-// Link forever and decodes pages unbounded (reliability.md); ctl stops on a
-// repeated Link, refuses Links to another origin, caps the number of pages
-// and the size of each page.
+// Link forever and decodes pages unbounded (reliability.md); ctl fails on a
+// Link back to a page already read, refuses Links to another origin, and
+// caps the number of pages, of entries and the size of each page.
 const (
-	maxPages     = 10000
+	maxPages     = 1000
+	maxEntries   = 1_000_000
 	maxPageBytes = 64 << 20
 )
 
-// ErrTooManyPages: a listing did not end within maxPages pages.
-var ErrTooManyPages = errors.New("too many pages")
+// ErrBrokenPagination: a listing whose pages do not end: a Link back to a
+// page already read, or more pages or entries than any real registry
+// sends.
+var ErrBrokenPagination = errors.New("the registry's pagination is broken")
 
 // listPage is one page of /tags/list or /_catalog.
 type listPage struct {
@@ -31,10 +34,14 @@ type listPage struct {
 // paginate GETs first and then every page its Link headers name, handing
 // each page to visit.
 func (s *session) paginate(ctx context.Context, first *url.URL, visit func(*listPage)) error {
+	entries := 0
 	return s.pages(ctx, first, func(u *url.URL, _ *http.Response, b []byte) error {
 		var p listPage
 		if err := json.Unmarshal(b, &p); err != nil {
 			return fmt.Errorf("decoding %s: %w", u.Redacted(), err)
+		}
+		if entries += len(p.Tags) + len(p.Repositories); entries > maxEntries {
+			return fmt.Errorf("listing %s: more than %d entries: %w", first.Redacted(), maxEntries, ErrBrokenPagination)
 		}
 		visit(&p)
 		return nil
@@ -52,7 +59,7 @@ func (s *session) pages(ctx context.Context, first *url.URL, visit func(*url.URL
 	next := first
 	for pages := 0; next != nil; pages++ {
 		if pages == limit {
-			return fmt.Errorf("listing %s: stopped after %d pages: %w", first.Redacted(), limit, ErrTooManyPages)
+			return fmt.Errorf("listing %s: no last page after %d pages: %w", first.Redacted(), limit, ErrBrokenPagination)
 		}
 		seen[next.String()] = true
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, next.String(), nil)
@@ -76,9 +83,8 @@ func (s *session) pages(ctx context.Context, first *url.URL, visit func(*url.URL
 			return err
 		}
 		if link != nil && seen[link.String()] {
-			// A registry that links a page to itself (or an earlier page)
-			// has nothing more to give.
-			link = nil
+			// Following it would list the same entries again, forever.
+			return fmt.Errorf("listing %s: page %d links back to %s, already read: %w", first.Redacted(), pages+1, link.Redacted(), ErrBrokenPagination)
 		}
 		next = link
 	}

@@ -63,12 +63,12 @@ func TestListTagsPagination(t *testing.T) {
 			}
 			return ""
 		}, wantTags: 6, maxReqs: 3},
-		{name: "self-referencing link stops", link: func(r *http.Request, _ int) string {
+		{name: "self-referencing link is broken pagination", link: func(r *http.Request, _ int) string {
 			return "<" + r.URL.RequestURI() + `>; rel="next"`
-		}, wantTags: 2, maxReqs: 1},
-		{name: "loop back to an earlier page stops", link: func(_ *http.Request, p int) string {
+		}, wantErr: "page 1 links back to", maxReqs: 1},
+		{name: "loop back to an earlier page is broken pagination", link: func(_ *http.Request, p int) string {
 			return fmt.Sprintf(`</v2/r/tags/list?last=p%d>; rel="next"`, p%2)
-		}, wantTags: 6, maxReqs: 3},
+		}, wantErr: "page 3 links back to", maxReqs: 3},
 		{name: "cross-origin link refused", link: func(*http.Request, int) string {
 			return "<" + other.URL + `/v2/r/tags/list?last=x>; rel="next"`
 		}, wantErr: "another origin", maxReqs: 1},
@@ -77,7 +77,7 @@ func TestListTagsPagination(t *testing.T) {
 		}, wantErr: "another origin", maxReqs: 1},
 		{name: "endless distinct links hit the page cap", link: func(_ *http.Request, p int) string {
 			return fmt.Sprintf(`</v2/r/tags/list?last=p%d>; rel="next"`, p)
-		}, wantErr: "too many pages", maxReqs: 50},
+		}, wantErr: "no last page after 50 pages: the registry's pagination is broken", maxReqs: 50},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,6 +36,9 @@ func (p *pusher) indexContents(ctx context.Context, idx v1.ImageIndex) (bool, er
 	if err != nil {
 		return false, err
 	}
+	if err := checkIndexSizes("index to push", im); err != nil {
+		return false, err
+	}
 	futures := make([]*future, len(im.Manifests))
 	for i, desc := range im.Manifests {
 		var child Artifact
@@ -126,6 +129,9 @@ func (p *pusher) once(m map[v1.Hash]*future, key v1.Hash, work func() (bool, err
 func (p *pusher) imageBlobs(ctx context.Context, img v1.Image) (bool, error) {
 	m, err := img.Manifest()
 	if err != nil {
+		return false, err
+	}
+	if err := checkManifestSizes("image to push", m); err != nil {
 		return false, err
 	}
 	futures := []*future{p.blobFuture(ctx, m.Config, false, func() (io.ReadCloser, error) {

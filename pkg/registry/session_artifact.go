@@ -31,6 +31,9 @@ func (s *session) artifact(ctx context.Context, id string) (Artifact, error) {
 		if err != nil {
 			return nil, fmt.Errorf("manifest %s/%s %s: %w", s.host, s.repo, id, err)
 		}
+		if err := checkManifestSizes(fmt.Sprintf("manifest %s/%s %s", s.host, s.repo, id), m); err != nil {
+			return nil, err
+		}
 		img := &sessionImage{s: s, ctx: ctx, raw: raw, mt: mh.MediaType, m: m}
 		img.config = sync.OnceValues(func() ([]byte, error) { return s.configBlob(ctx, m.Config) })
 		return partial.CompressedToImage(img)
@@ -52,7 +55,14 @@ func (i *sessionIndex) Size() (int64, error)                { return i.head.Size
 func (i *sessionIndex) RawManifest() ([]byte, error)        { return i.raw, nil }
 
 func (i *sessionIndex) IndexManifest() (*v1.IndexManifest, error) {
-	return v1.ParseIndexManifest(bytes.NewReader(i.raw))
+	im, err := v1.ParseIndexManifest(bytes.NewReader(i.raw))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkIndexSizes(fmt.Sprintf("index %s/%s %s", i.s.host, i.s.repo, i.head.Digest), im); err != nil {
+		return nil, err
+	}
+	return im, nil
 }
 
 func (i *sessionIndex) Image(h v1.Hash) (v1.Image, error) {

@@ -84,9 +84,13 @@ type tempFile struct {
 // arrived durable as it goes, so that the fsync in finish has little left
 // to wait for.
 func (s *Store) stream(r io.Reader, limit int64) (*tempFile, error) {
-	f, err := os.CreateTemp(s.path(tmpDir), "blob-*")
+	dir, err := s.tempDir()
 	if err != nil {
-		return nil, fmt.Errorf("writing to the image store: %w", err)
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, "blob-*")
+	if err != nil {
+		return nil, &writeError{err}
 	}
 	t := &tempFile{f: f, sy: newSyncer(f), tempBlob: tempBlob{path: f.Name()}}
 	ok := false
@@ -107,7 +111,7 @@ func (s *Store) stream(r io.Reader, limit int64) (*tempFile, error) {
 		return nil, err
 	}
 	if limit >= 0 && n > limit {
-		return nil, fmt.Errorf("%w: content larger than its declared size %d", ErrInvalidInput, limit)
+		return nil, fmt.Errorf("%w: content larger than its declared size %d", ErrCorrupt, limit)
 	}
 	t.size = n
 	t.digest = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
@@ -127,7 +131,7 @@ func (t *tempFile) finish() (*tempBlob, error) {
 	}
 	if err != nil {
 		os.Remove(t.path)
-		return nil, err
+		return nil, &writeError{err}
 	}
 	return &t.tempBlob, nil
 }
@@ -173,6 +177,9 @@ func newSyncer(f *os.File) *syncer {
 
 func (sy *syncer) Write(p []byte) (int, error) {
 	n, err := sy.f.Write(p)
+	if err != nil {
+		err = &writeError{err}
+	}
 	sy.written += int64(n)
 	if sy.written-sy.requested >= syncChunk {
 		sy.requested = sy.written
@@ -209,10 +216,10 @@ type onlyReader struct{ io.Reader }
 func (s *Store) commit(t *tempBlob, want v1.Hash, size int64) error {
 	defer os.Remove(t.path)
 	if want != (v1.Hash{}) && want != t.digest {
-		return fmt.Errorf("%w: content of %s has digest %s", ErrInvalidInput, want, t.digest)
+		return fmt.Errorf("%w: content of %s has digest %s", ErrCorrupt, want, t.digest)
 	}
 	if size >= 0 && size != t.size {
-		return fmt.Errorf("%w: blob %s has %d bytes, %d declared", ErrInvalidInput, t.digest, t.size, size)
+		return fmt.Errorf("%w: blob %s has %d bytes, %d declared", ErrCorrupt, t.digest, t.size, size)
 	}
 	dst, err := s.blobPath(t.digest)
 	if err != nil {

@@ -4,12 +4,26 @@ package store
 
 import "errors"
 
+// writeError is a failure to write to the store's disk (full, over quota,
+// read-only): never the input's fault, so never ErrInvalidInput.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "writing to the image store: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// isWriteError tells whether err is a writeError.
+func isWriteError(err error) bool { return errors.As(err, new(*writeError)) }
+
 // Sentinel errors of the store.
 var (
 	// ErrNotFound: no image in the store answers to the reference or ID.
 	ErrNotFound = errors.New("no such image")
 	// ErrInvalidInput: an archive or layout that cannot be read or is unsafe.
 	ErrInvalidInput = errors.New("invalid input")
+	// ErrCorrupt: content that does not match the digest or size its
+	// manifest declares (of an image being written; Load reports it as
+	// ErrInvalidInput too, the archive being the user's).
+	ErrCorrupt = errors.New("corrupt content")
 )
 
 // DirError says the store's directory cannot be used: with Dir empty,

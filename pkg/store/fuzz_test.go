@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -41,7 +40,7 @@ func FuzzLoadStream(f *testing.F) {
 		if err != nil && !errors.Is(err, ErrInvalidInput) {
 			t.Fatalf("error not marked invalid input: %v", err)
 		}
-		if tmp, _ := os.ReadDir(filepath.Join(s.Dir(), "tmp")); len(tmp) != 0 {
+		if tmp := testenv.StoreTempFiles(t, s.Dir()); len(tmp) != 0 {
 			t.Fatalf("temp files left: %v", tmp)
 		}
 		for _, e := range got {

@@ -86,6 +86,9 @@ func (s *Store) LoadStream(ctx context.Context, r io.Reader, name string) ([]Ent
 
 func (s *Store) load(src source, b *batch, name string) ([]Entry, error) {
 	ps, err := s.importArchive(src, b)
+	if errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrInvalidInput) {
+		return nil, fmt.Errorf("loading %s: %w: %w", name, ErrInvalidInput, err) // the archive is the user's
+	}
 	if err != nil {
 		return nil, fmt.Errorf("loading %s: %w", name, err)
 	}

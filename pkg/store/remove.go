@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -161,11 +160,13 @@ func (s *Store) Prune() (Pruned, error) {
 			return nil
 		})
 	}
-	if err := removeIf(s.path(tmpDir), func(string) bool { return true }); err != nil {
+	n, err := s.reclaimTemp(true)
+	if err != nil {
 		return res, err
 	}
+	res.Reclaimed += n
 	// Temp files of index.json updates killed midway.
-	if err := removeIf(s.dir, func(n string) bool { return strings.HasPrefix(n, "."+indexFile+".tmp-") }); err != nil {
+	if err := removeIf(s.dir, func(n string) bool { return isAtomicTemp(n, indexFile) }); err != nil {
 		return res, err
 	}
 	err = removeIf(s.path(blobsDir, "sha256"), func(n string) bool {

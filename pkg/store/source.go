@@ -142,7 +142,7 @@ func (s *Store) readTar(r io.Reader, b *batch) (*tarSource, error) {
 			}
 			m.tmp, err = s.ingest(tr, hdr.Size)
 			if err != nil {
-				if errors.Is(err, ErrInvalidInput) {
+				if errors.Is(err, ErrInvalidInput) || isWriteError(err) {
 					return nil, err
 				}
 				return nil, invalid("reading %s from the archive: %v", name, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -25,7 +26,8 @@ const (
 // several goroutines and several processes at once.
 type Store struct {
 	dir      string
-	parallel int // layers written at once; 0: defaultParallelBlobs
+	temp     *tempOwner // this process's temp directory, shared by copies
+	parallel int        // layers written at once; 0: defaultParallelBlobs
 }
 
 // WithParallelBlobs returns a Store like s whose WriteImage and WriteIndex
@@ -70,7 +72,7 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the image store %s: %w", dir, err)
 	}
-	s := &Store{dir: abs}
+	s := &Store{dir: abs, temp: &tempOwner{}}
 	if _, err := os.Stat(s.path(layoutFile)); err == nil {
 		return s, nil
 	}
@@ -80,17 +82,30 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
+// create makes the store's layout under its index lock, so that processes
+// using a store for the first time at once never see each other's half of
+// it; a store half-created by a process that crashed is completed.
 func (s *Store) create() error {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return err
+	}
+	unlock, err := s.lock(indexLock, syscall.LOCK_EX)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := os.Stat(s.path(layoutFile)); err == nil {
+		return nil // another process made it while we waited
 	}
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
 		return err
 	}
 	for _, e := range ents {
-		switch e.Name() {
-		case indexFile, blobsDir, tmpDir, indexLock, gcLock:
+		switch n := e.Name(); {
+		case n == indexFile, n == blobsDir, n == tmpDir, n == indexLock, n == gcLock:
+		case isAtomicTemp(n, indexFile), isAtomicTemp(n, layoutFile):
+			os.Remove(s.path(n)) // of a crashed creation
 		default:
 			return fmt.Errorf("%w: %s is not empty and not an image store (no oci-layout file)", ErrInvalidInput, s.dir)
 		}
@@ -100,11 +115,6 @@ func (s *Store) create() error {
 			return err
 		}
 	}
-	unlock, err := s.lock(indexLock, syscall.LOCK_EX)
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	if _, err := os.Stat(s.path(indexFile)); errors.Is(err, os.ErrNotExist) {
 		if err := s.writeFileAtomic(indexFile, []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`+"\n")); err != nil {
 			return err
@@ -113,6 +123,10 @@ func (s *Store) create() error {
 	// oci-layout last: its presence means the store is complete.
 	return s.writeFileAtomic(layoutFile, []byte(`{"imageLayoutVersion":"1.0.0"}`+"\n"))
 }
+
+// isAtomicTemp tells whether name is a temp file of writeFileAtomic for
+// the file base.
+func isAtomicTemp(name, base string) bool { return strings.HasPrefix(name, "."+base+".tmp-") }
 
 // Dir is the store's directory (absolute).
 func (s *Store) Dir() string { return s.dir }

@@ -119,7 +119,7 @@ func (w *writer) image(img v1.Image) (Entry, int64, error) {
 		return Entry{}, 0, err
 	}
 	if len(layers) != len(m.Layers) {
-		return Entry{}, 0, fmt.Errorf("%w: manifest lists %d layers, image has %d", ErrInvalidInput, len(m.Layers), len(layers))
+		return Entry{}, 0, fmt.Errorf("%w: manifest lists %d layers, image has %d", ErrCorrupt, len(m.Layers), len(layers))
 	}
 	rawMan, err := img.RawManifest()
 	if err != nil {
@@ -219,7 +219,7 @@ func (w *writer) putSmall(want v1.Hash, b []byte) error {
 		return err
 	}
 	if got != want {
-		return fmt.Errorf("%w: content of %s has digest %s", ErrInvalidInput, want, got)
+		return fmt.Errorf("%w: content of %s has digest %s", ErrCorrupt, want, got)
 	}
 	return nil
 }

@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ctl-dev/ctl/internal/testenv"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -77,8 +76,8 @@ func TestWriteImageBadLayerKeepsManifestOut(t *testing.T) {
 	wrapped := append([]v1.Layer(nil), ls...)
 	wrapped[2] = lyingLayer{ls[2], bytes.Repeat([]byte{'x'}, 2048)}
 	s := newStore(t)
-	if _, err := s.WriteImage(context.Background(), lyingImage{img, wrapped}, ref(t, "x")); !errors.Is(err, ErrInvalidInput) {
-		t.Fatalf("err = %v, want ErrInvalidInput", err)
+	if _, err := s.WriteImage(context.Background(), lyingImage{img, wrapped}, ref(t, "x")); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("err = %v, want ErrCorrupt", err)
 	}
 	if s.HasBlob(digestOf(t, img)) || s.HasBlob(digestOf(t, ls[2])) {
 		t.Error("the manifest or the bad layer became visible")
@@ -86,7 +85,7 @@ func TestWriteImageBadLayerKeepsManifestOut(t *testing.T) {
 	if all, _ := s.List(); len(all) != 0 {
 		t.Errorf("index lists %v", all)
 	}
-	if tmp, _ := os.ReadDir(filepath.Join(s.Dir(), "tmp")); len(tmp) != 0 {
+	if tmp := testenv.StoreTempFiles(t, s.Dir()); len(tmp) != 0 {
 		t.Errorf("temp files left: %v", tmp)
 	}
 }

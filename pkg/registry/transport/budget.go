@@ -51,6 +51,13 @@ func (b *Budget) bind(t *retryTransport) {
 	}
 }
 
+// deadline is when b's time runs out: MaxTime after its first request.
+func (b *Budget) deadline() time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.start.Add(b.policy.MaxTime)
+}
+
 // spend counts one failed try at host, whose failure was last, and returns
 // the wait before the next, at least after (the registry's Retry-After,
 // the moment afterAt), or the *RetryError that ends the request when the

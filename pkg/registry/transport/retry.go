@@ -35,8 +35,12 @@ const (
 	// DefaultResponseHeaderTimeout bounds the wait for response headers
 	// once a request is sent.
 	DefaultResponseHeaderTimeout = time.Minute
-	// DefaultIdleTimeout bounds how long a response body may stall.
+	// DefaultIdleTimeout is the window over which a response body must
+	// keep up DefaultMinRate: a body that stalls, or drips, fails within it.
 	DefaultIdleTimeout = time.Minute
+	// DefaultMinRate is the slowest a response body may arrive, in bytes
+	// per second averaged over each DefaultIdleTimeout window.
+	DefaultMinRate = 1 << 10
 	// DefaultCertsDir is docker's system-wide certs.d directory.
 	DefaultCertsDir = "/etc/docker/certs.d"
 )
@@ -49,7 +53,10 @@ type RetryPolicy struct {
 	Attempts int
 	// Backoff is the first wait; each later wait doubles, up to MaxBackoff.
 	Backoff, MaxBackoff time.Duration
-	// MaxTime bounds the time spent on one request, retries included.
+	// MaxTime bounds the time spent on one request, retries included, up
+	// to its response headers and, for the small answers read whole
+	// (manifests, tag and catalog lists), to the end of the body. A
+	// streamed body (a layer) is bounded by the rate floor instead.
 	MaxTime time.Duration
 	// MaxRetryAfter is the longest Retry-After honoured.
 	MaxRetryAfter time.Duration
@@ -92,11 +99,12 @@ type RateLimit struct {
 // request bodies through GetBody (so a request re-sent after a 401 carries
 // its body, instead of failing with "ContentLength=N with Body length 0"),
 // reports Docker Hub's rate-limit headers, and fails a response body that
-// stalls for longer than the idle timeout.
+// falls below minRate over an idle window (stalled or dripped).
 type retryTransport struct {
 	inner   http.RoundTripper
 	policy  RetryPolicy
 	idle    time.Duration
+	minRate int64
 	onLimit func(RateLimit)
 	sleep   func(context.Context, time.Duration) error
 	now     func() time.Time
@@ -118,7 +126,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// A body without GetBody cannot be sent twice; PATCH appends to an
 	// upload, where a retry after a partial write could duplicate data.
 	if hasBody && req.GetBody == nil || req.Method == http.MethodPatch {
-		resp, err := t.attempt(req)
+		resp, err := t.attempt(req, 0)
 		if resp != nil {
 			t.reportLimit(req.URL.Host, resp.Header)
 		}
@@ -136,7 +144,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r = req.Clone(ctx)
 			r.Body = body
 		}
-		resp, err := t.attempt(r)
+		resp, err := t.attempt(r, max(b.deadline().Sub(t.now()), 1))
 		if resp != nil {
 			t.reportLimit(req.URL.Host, resp.Header)
 		}
@@ -180,6 +188,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if hasBody {
 				req.Body.Close() // the original body: every attempt used a copy
 			}
+			if ib, ok := resp.Body.(*idleBody); ok {
+				ib.endTotal() // a streamed body: the rate floor bounds it
+			}
 			return resp, nil
 		}
 		wait, gaveUp := b.spend(req.URL.Host, last, after, afterAt)
@@ -206,19 +217,34 @@ func bufferable(req *http.Request, resp *http.Response) bool {
 	return strings.Contains(ct, "json") || strings.Contains(ct, "manifest")
 }
 
-// attempt sends r once, with the idle-read timeout on its response body.
-func (t *retryTransport) attempt(r *http.Request) (*http.Response, error) {
-	if t.idle <= 0 {
+// attempt sends r once. Its response body must keep up the rate floor
+// (minRate over each idle window), and until endTotal the whole attempt
+// ends after left (0: no bound), what is left of the request's retry
+// budget.
+func (t *retryTransport) attempt(r *http.Request, left time.Duration) (*http.Response, error) {
+	if t.idle <= 0 && left == 0 {
 		return t.inner.RoundTrip(r)
 	}
 	ctx, cancel := context.WithCancel(r.Context())
+	ib := &idleBody{cancel: cancel, idle: t.idle, minBytes: int64(float64(t.minRate) * t.idle.Seconds()), host: r.URL.Host,
+		maxTime: t.policy.MaxTime, stopTotal: func() bool { return true }}
+	if left > 0 {
+		total := time.AfterFunc(left, func() { ib.expired.Store(true); cancel() })
+		ib.stopTotal = total.Stop
+	}
 	resp, err := t.inner.RoundTrip(r.WithContext(ctx))
 	if err != nil {
+		ib.stopTotal()
 		cancel()
+		if ib.expired.Load() && r.Context().Err() == nil {
+			return nil, ib.expiredError()
+		}
 		return nil, err
 	}
-	ib := &idleBody{rc: resp.Body, cancel: cancel, idle: t.idle, host: r.URL.Host}
-	ib.timer = time.AfterFunc(t.idle, func() { ib.timedOut.Store(true); cancel() })
+	ib.rc = resp.Body
+	if t.idle > 0 {
+		ib.window = time.AfterFunc(t.idle, ib.checkRate)
+	}
 	resp.Body = ib
 	return resp, nil
 }
@@ -308,27 +334,59 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// idleBody fails a read that waits longer than idle for data.
+// idleBody is a response body that fails when fewer than minBytes arrive
+// in an idle window (a stalled or dripped body), or when the request's
+// total time runs out before endTotal.
 type idleBody struct {
-	rc       io.ReadCloser
-	timer    *time.Timer
-	cancel   context.CancelFunc
-	idle     time.Duration
-	host     string
-	timedOut atomic.Bool
+	rc        io.ReadCloser
+	window    *time.Timer // nil without an idle window
+	cancel    context.CancelFunc
+	idle      time.Duration
+	minBytes  int64
+	got       atomic.Int64 // bytes in the current window
+	host      string
+	maxTime   time.Duration
+	stopTotal func() bool
+	slow      atomic.Bool // fell below the rate floor
+	expired   atomic.Bool // the total time ran out
+}
+
+// checkRate ends a window: too few bytes in it fail the body, else the
+// next window starts.
+func (b *idleBody) checkRate() {
+	if got := b.got.Swap(0); got < max(b.minBytes, 1) {
+		b.slow.Store(true)
+		b.cancel()
+		return
+	}
+	b.window.Reset(b.idle)
+}
+
+// endTotal lifts the total time bound: the body is streamed to its end,
+// as fast as the rate floor demands.
+func (b *idleBody) endTotal() { b.stopTotal() }
+
+func (b *idleBody) expiredError() error {
+	return fmt.Errorf("%w: no complete answer from %s within %s", ErrTimeout, b.host, b.maxTime)
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	if b.timedOut.Load() {
-		return n, fmt.Errorf("%w: no data from %s for %s", ErrTimeout, b.host, b.idle)
+	b.got.Add(int64(n))
+	switch {
+	case b.slow.Load():
+		return n, fmt.Errorf("%w: %s sent less than %d bytes in %s, below the floor of %.0f bytes/s", ErrTimeout, b.host, max(b.minBytes, 1), b.idle, float64(b.minBytes)/b.idle.Seconds())
+	case b.expired.Load():
+		return n, b.expiredError()
 	}
-	b.timer.Reset(b.idle)
 	return n, err
 }
 
 func (b *idleBody) Close() error {
-	b.timer.Stop()
+	if b.window != nil {
+		b.window.Stop()
+	}
+	b.stopTotal()
 	err := b.rc.Close()
 	b.cancel()
 	return err

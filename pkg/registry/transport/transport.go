@@ -41,9 +41,14 @@ type Options struct {
 	// ResponseHeaderTimeout bounds the wait for response headers once a
 	// request is sent (default DefaultResponseHeaderTimeout).
 	ResponseHeaderTimeout time.Duration
-	// IdleTimeout bounds how long a response body may stall (default
+	// IdleTimeout is the window over which a response body must keep up
+	// MinRate, so that one that stalls or drips fails within it (default
 	// DefaultIdleTimeout).
 	IdleTimeout time.Duration
+	// MinRate is the slowest a response body may arrive, in bytes per
+	// second averaged over each IdleTimeout window (default
+	// DefaultMinRate).
+	MinRate int64
 	// Log, when set, gets one line per request and response, with
 	// credentials, tokens, cookies and signed-URL query strings redacted.
 	Log io.Writer
@@ -102,7 +107,10 @@ func New(o Options) (http.RoundTripper, error) {
 	if o.Log != nil {
 		t = &logTransport{inner: t, w: o.Log}
 	}
-	t = &retryTransport{inner: t, policy: r.withDefaults(), idle: o.IdleTimeout, onLimit: o.OnRateLimit,
+	if o.MinRate <= 0 {
+		o.MinRate = DefaultMinRate
+	}
+	t = &retryTransport{inner: t, policy: r.withDefaults(), idle: o.IdleTimeout, minRate: o.MinRate, onLimit: o.OnRateLimit,
 		sleep: Sleep, now: time.Now}
 	return newTokenCache(t), nil
 }
