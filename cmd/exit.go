@@ -108,7 +108,8 @@ func exitCode(err error) (int, string) {
 		errors.Is(err, reference.ErrInvalid),
 		errors.Is(err, store.ErrInvalidInput),
 		errors.Is(err, auth.ErrConfig),
-		errors.Is(err, syncplan.ErrInvalidPlan):
+		errors.Is(err, syncplan.ErrInvalidPlan),
+		errors.Is(err, syncplan.ErrNotYet):
 		return exitUsage, ""
 	case errors.As(err, &ae):
 		return exitAuth, "run: ctl login " + ae.Host

@@ -29,6 +29,7 @@ type syncOptions struct {
 	Quiet     bool
 	MinPulls  int
 	Wait      bool
+	To, From  string
 }
 
 func newSyncCmd(f *Factory, runF func(*syncOptions) error) *cobra.Command {
@@ -82,6 +83,8 @@ when the mirror lacks anything the plan asks for.`,
 	fl.BoolVar(&opts.Check, "check", false, "compare without copying; exit 1 if the mirror lacks anything the plan asks for")
 	fl.StringVar(&opts.Format, "format", "text", `output format: "text" or "json"`)
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print no summary")
+	fl.StringVar(&opts.To, "to", "", "write every image to this OCI layout (oci:PATH) instead of the destination registries, for an air gap")
+	fl.StringVar(&opts.From, "from", "", "read every image from this OCI layout (oci:PATH), as written by --to, instead of the source registries")
 	fl.IntVar(&opts.MinPulls, "min-pulls", 0, "start no new pull from a registry reporting fewer pulls left than this (Docker Hub's ratelimit-remaining)")
 	fl.BoolVar(&opts.Wait, "wait", false, "when a pull limit runs low, wait for it instead of stopping with exit 5")
 	return c
@@ -104,6 +107,14 @@ func runSync(ctx context.Context, opts *syncOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.To != "" && opts.From != "" {
+		return usageError{errors.New("--to and --from do not combine: one side of an air gap writes the layout, the other reads it")}
+	}
+	for _, l := range []string{opts.To, opts.From} {
+		if l != "" && !syncplan.IsLayout(l) {
+			return usageError{fmt.Errorf("--to and --from take an OCI layout, oci:PATH, got %q", l)}
+		}
+	}
 	if opts.MinPulls < 0 {
 		return usageError{fmt.Errorf("--min-pulls must not be negative, got %d", opts.MinPulls)}
 	}
@@ -118,6 +129,16 @@ func runSync(ctx context.Context, opts *syncOptions) error {
 		Waiting: func(l transport.RateLimit) {
 			fmt.Fprintf(opts.IO.ErrOut, "Waiting: %s has %d pulls left (--min-pulls %d)\n", l.Host, l.Remaining, opts.MinPulls)
 		}}
+	if opts.To != "" {
+		if r.To, err = syncplan.OpenLayout(opts.To, !opts.DryRun && !opts.Check); err != nil {
+			return invalidInput(err)
+		}
+	}
+	if opts.From != "" {
+		if r.From, err = syncplan.OpenLayout(opts.From, false); err != nil {
+			return invalidInput(err)
+		}
+	}
 	items, err := r.Plan(ctx, plan)
 	if err != nil {
 		return err

@@ -282,3 +282,43 @@ func TestSyncBadPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncAirGap: a plan synced --to an OCI layout on the connected side
+// and --from it on the other gives the destination the source's digests;
+// each side run again moves nothing.
+func TestSyncAirGap(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	plan := p.plan(t, appPlan)
+	usb := "oci:" + filepath.Join(t.TempDir(), "usb")
+
+	res := p.e.Run(t, "sync", plan, "--to", usb)
+	if res.Code != 0 || strings.Count(res.Stdout, "\n") != 2 {
+		t.Fatalf("sync --to: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if res := p.e.Run(t, "sync", plan, "--to", usb); res.Code != 0 || res.Stdout != "" {
+		t.Errorf("second sync --to: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if n := p.dp.Count("", ""); n != 0 {
+		t.Errorf("sync --to sent %d requests to the destination registry", n)
+	}
+	p.sp.Reset()
+	res = p.e.Run(t, "sync", "--from", usb, plan)
+	if res.Code != 0 || strings.Count(res.Stdout, "\n") != 2 {
+		t.Fatalf("sync --from: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if n := p.sp.Count("", ""); n != 0 {
+		t.Errorf("sync --from sent %d requests to the source registry", n)
+	}
+	for _, tag := range []string{"1.1.0", "2.1.0"} {
+		if got := p.digest(t, p.dst, "mirror/app:"+tag); got != p.srcDigests[tag] {
+			t.Errorf("mirror/app:%s is %q after the air gap, want the source's %s", tag, got, p.srcDigests[tag])
+		}
+	}
+	if res := p.e.Run(t, "sync", "--from", usb, plan); res.Code != 0 || res.Stdout != "" {
+		t.Errorf("second sync --from: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if res := p.e.Run(t, "sync", "--check", plan); res.Code != 0 {
+		t.Errorf("check against the source after the air gap: exit %d: %s", res.Code, res.Stdout)
+	}
+}

@@ -217,20 +217,19 @@ func (re rawEntry) entry() (Entry, error) {
 	if re.Source == "" || re.Destination == "" {
 		return Entry{}, errors.New("an entry needs a source and a destination")
 	}
+	if IsLayout(re.Source) || IsLayout(re.Destination) {
+		return Entry{}, fmt.Errorf("an OCI layout is the sync's source or destination as a whole (from or to oci:PATH), not an entry's: entries name the repositories it holds")
+	}
+	d, err := reference.ParseRepository(re.Destination)
+	if err != nil {
+		return Entry{}, fmt.Errorf("destination: %w", err)
+	}
+	e.Destination = d.String()
 	src, glob, err := splitSource(re.Source)
 	if err != nil {
 		return Entry{}, err
 	}
 	e.Source, e.Glob = src, glob
-	if IsLayout(re.Destination) {
-		e.Destination = re.Destination
-	} else {
-		d, err := reference.ParseRepository(re.Destination)
-		if err != nil {
-			return Entry{}, fmt.Errorf("destination: %w", err)
-		}
-		e.Destination = d.String()
-	}
 	for _, g := range append(append([]string{}, re.Tags...), re.Exclude...) {
 		if _, err := pathMatch(g); err != nil {
 			return Entry{}, fmt.Errorf("tag glob %q: %w", g, err)
@@ -265,12 +264,9 @@ func (re rawEntry) entry() (Entry, error) {
 // IsLayout reports whether s names an OCI layout (oci:PATH).
 func IsLayout(s string) bool { return strings.HasPrefix(s, "oci:") }
 
-// splitSource reads a source: a repository, an oci:PATH layout, or
-// HOST/PATTERN with glob characters in the repository path.
+// splitSource reads a source: a repository, or HOST/PATTERN with glob
+// characters in the repository path.
 func splitSource(s string) (string, string, error) {
-	if IsLayout(s) {
-		return s, "", nil
-	}
 	if !strings.ContainsAny(s, "*?[") {
 		r, err := reference.ParseRepository(s)
 		if err != nil {

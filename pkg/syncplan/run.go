@@ -14,6 +14,7 @@ import (
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/ctl-dev/ctl/pkg/tagset"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Item is one tag (or untagged digest) of a plan, what the plan does with
@@ -42,6 +43,7 @@ type Item struct {
 	Error string `json:"error,omitempty"`
 
 	id        string // the tag or digest
+	repo      string // the destination repository path: the name in a layout
 	host      string // the source's registry host
 	referrers bool
 	src, dst  reference.Reference
@@ -72,6 +74,11 @@ type Runner struct {
 	MinPulls int
 	Wait     bool
 	Waiting  func(transport.RateLimit)
+	// To, if set, replaces every destination registry: images are written
+	// to this OCI layout under their destination repository path. From,
+	// if set, replaces every source: images are read from this layout
+	// under the same names (see Layout).
+	To, From *Layout
 }
 
 // Plan lists and resolves every entry of p: one tag list per source
@@ -80,6 +87,12 @@ func (r *Runner) Plan(ctx context.Context, p *Plan) ([]Item, error) {
 	var items []Item
 	for i := range p.Entries {
 		e := &p.Entries[i]
+		if (r.To != nil || r.From != nil) && e.Referrers {
+			return nil, fmt.Errorf("%s: referrers through an OCI layout are %w", where(e), ErrNotYet)
+		}
+		if r.From != nil && e.Glob != "" {
+			return nil, fmt.Errorf("%s: a repository pattern read from an OCI layout is %w: name the repositories", where(e), ErrNotYet)
+		}
 		pairs, err := r.repositories(ctx, e)
 		if err != nil {
 			return nil, err
@@ -138,15 +151,26 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	var selected []string
 	needCreated := false
 	q := e.Query()
-	listed, srcDigests, err := r.Source.ResolveTags(ctx, src, e.Digests, true, func(listed []string) []string {
+	pick := func(listed []string) []string {
 		selected = e.Filter(slices.Clone(listed))
-		if q.Newest > 0 && !q.NeedsCreated(selected) {
+		if q.Newest > 0 && (r.From != nil || !q.NeedsCreated(selected)) {
+			// A layout records no creation times: versions order it.
 			selected = names(q.Arrange(tagsOf(selected)))
 		} else if q.Newest > 0 {
 			needCreated = true
 		}
 		return selected
-	})
+	}
+	var listed []string
+	var srcDigests map[string]v1.Hash
+	var err error
+	if r.From != nil {
+		if listed, _, err = r.From.resolve(dst.Repository(), nil); err == nil {
+			_, srcDigests, err = r.From.resolve(dst.Repository(), append(pick(listed), e.Digests...))
+		}
+	} else {
+		listed, srcDigests, err = r.Source.ResolveTags(ctx, src, e.Digests, true, pick)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -159,13 +183,18 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 		r.warn("%s: no tag of %s matches the filters (%d listed)", where(e), src, len(listed))
 	}
 	ids := append(slices.Clone(selected), e.Digests...)
-	_, dstDigests, err := r.Dest.ResolveTags(ctx, dst, ids, false, nil)
+	var dstDigests map[string]v1.Hash
+	if r.To != nil {
+		_, dstDigests, err = r.To.resolve(dst.Repository(), ids)
+	} else {
+		_, dstDigests, err = r.Dest.ResolveTags(ctx, dst, ids, false, nil)
+	}
 	if err != nil {
 		return nil, err
 	}
 	var items []Item
 	add := func(id string, action Action) {
-		it := Item{Action: action, id: id, host: src.Registry(), referrers: e.Referrers}
+		it := Item{Action: action, id: id, repo: dst.Repository(), host: src.Registry(), referrers: e.Referrers}
 		sep := ":"
 		if strings.Contains(id, ":") {
 			sep = "@"
@@ -175,6 +204,12 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 		it.src, _ = reference.Parse(src.String() + sep + id)
 		it.dst, _ = reference.Parse(dst.String() + sep + id)
 		it.Source, it.Destination = it.src.String(), it.dst.String()
+		if r.From != nil {
+			it.Source = "oci:" + r.From.Dir + " " + key(it.repo, id)
+		}
+		if r.To != nil {
+			it.Destination = "oci:" + r.To.Dir + " " + key(it.repo, id)
+		}
 		if d, ok := srcDigests[id]; ok {
 			it.Digest = d.String()
 		}
@@ -195,7 +230,7 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	for _, t := range Dropped(listed, selected) {
 		add(t, Filtered)
 	}
-	if r.Sizes {
+	if r.Sizes && r.From == nil {
 		if err := r.sizes(ctx, src, items); err != nil {
 			return nil, err
 		}
@@ -430,6 +465,28 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 		case registry.BlobMounted:
 			it.Blobs++
 		}
+	}
+	switch {
+	case r.To != nil:
+		return r.Source.ReadArtifact(ctx, it.src, func(a registry.Artifact) (err error) {
+			it.Blobs, it.Bytes, err = r.To.write(a, it.repo, it.id)
+			return err
+		})
+	case r.From != nil:
+		h, err := v1.NewHash(it.Digest)
+		if err != nil {
+			return err
+		}
+		a, err := r.From.artifact(h)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", it.Source, err)
+		}
+		tag := it.Tag
+		if tag == "" {
+			tag = it.id
+		}
+		_, err = r.Source.Push(ctx, it.dst, []registry.PushTag{{Tag: tag, Artifact: a}}, registry.PushOptions{Progress: count})
+		return err
 	}
 	var tree *registry.ReferrerTree
 	var err error
