@@ -41,12 +41,17 @@ func newSyncPair(t *testing.T) *syncPair {
 	return p
 }
 
-// plan writes a plan file and returns its path.
+// plan writes a plan file, SRC and DST standing for the proxies' hosts,
+// and returns its path.
 func (p *syncPair) plan(t *testing.T, body string) string {
 	t.Helper()
+	return writePlan(t, strings.NewReplacer("SRC", p.sp.Host, "DST", p.dp.Host).Replace(body))
+}
+
+// writePlan writes a plan file and returns its path.
+func writePlan(t *testing.T, body string) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "plan.yaml")
-	body = strings.ReplaceAll(body, "SRC", p.sp.Host)
-	body = strings.ReplaceAll(body, "DST", p.dp.Host)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -272,11 +277,7 @@ func TestSyncBadPlan(t *testing.T) {
 		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    platforms: [linux/amd64]\n", "plan.yaml:2: platforms: a filtered index is not supported yet"},
 		{"sync: [\n", "plan.yaml:1: "},
 	} {
-		path := filepath.Join(t.TempDir(), "plan.yaml")
-		if err := os.WriteFile(path, []byte(tc.body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		res := e.Run(t, "sync", path)
+		res := e.Run(t, "sync", writePlan(t, tc.body))
 		if res.Code != 2 || !strings.Contains(res.Stderr, tc.want) {
 			t.Errorf("plan %q: exit %d, stderr %q; want 2 and %q", tc.body, res.Code, res.Stderr, tc.want)
 		}
