@@ -323,3 +323,51 @@ func TestSyncAirGap(t *testing.T) {
 		t.Errorf("check against the source after the air gap: exit %d: %s", res.Code, res.Stdout)
 	}
 }
+
+// TestSyncPatternNewestDigests: a registry-wide source lists its
+// repositories through the catalog and maps those matching the pattern
+// under the destination prefix; newest keeps the highest versions; a
+// digest of the plan is mirrored untagged even when no tag is selected.
+func TestSyncPatternNewestDigests(t *testing.T) {
+	t.Parallel()
+	src := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	dst := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	e := testenv.NewEnv(t)
+	versions := []testenv.Tagged{{Tags: []string{"1.0.0"}}, {Tags: []string{"1.2.0"}}, {Tags: []string{"1.10.0"}}}
+	a := src.PushTagged(t, "team/a", versions, 1024)
+	src.PushTagged(t, "team/b", versions, 1024)
+	c := src.PushTagged(t, "other/c", versions, 1024)
+	plan := writePlan(t, fmt.Sprintf(`sync:
+  - source: %[1]s/team/*
+    destination: %[2]s/m
+    newest: 2
+  - source: %[1]s/other/c
+    destination: %[2]s/m/c
+    tags: [none]
+    digests: [%[3]s]
+`, src.Host, dst.Host, c["1.0.0"]))
+	res := e.Run(t, "sync", plan)
+	if res.Code != 0 {
+		t.Fatalf("sync: exit %d: %s", res.Code, res.Stderr)
+	}
+	for _, repo := range []string{"a", "b"} {
+		if got := strings.Fields(e.Crane(t, "ls", dst.Ref("m/"+repo)).Stdout); strings.Join(got, " ") != "1.10.0 1.2.0" {
+			t.Errorf("m/%s has tags %v, want the newest two, 1.10.0 and 1.2.0", repo, got)
+		}
+	}
+	if got := strings.TrimSpace(e.Crane(t, "digest", dst.Ref("m/a:1.10.0")).Stdout); got != a["1.10.0"] {
+		t.Errorf("m/a:1.10.0 is %q, want %s", got, a["1.10.0"])
+	}
+	if res := e.Crane(t, "manifest", dst.Ref("m/c@"+c["1.0.0"])); res.Code != 0 {
+		t.Errorf("the plan's digest was not mirrored: %s", res.Stderr)
+	}
+	if got := strings.Fields(e.Crane(t, "ls", dst.Ref("m/c")).Stdout); len(got) != 0 {
+		t.Errorf("m/c has tags %v, want none (its filter matches nothing)", got)
+	}
+	if !strings.Contains(res.Stderr, "Warning: entry at line 5: no tag of "+src.Host+"/other/c matches the filters") {
+		t.Errorf("no warning for the filter matching nothing: %s", res.Stderr)
+	}
+	if res := e.Run(t, "sync", "--check", plan); res.Code != 0 {
+		t.Errorf("check: exit %d: %s", res.Code, res.Stdout)
+	}
+}
