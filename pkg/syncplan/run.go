@@ -15,6 +15,7 @@ import (
 	"github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/ctl-dev/ctl/pkg/tagset"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
 )
 
 // Item is one tag (or untagged digest) of a plan, what the plan does with
@@ -79,6 +80,8 @@ type Runner struct {
 	// if set, replaces every source: images are read from this layout
 	// under the same names (see Layout).
 	To, From *Layout
+
+	warnMu sync.Mutex // Warn is called from parallel plans
 }
 
 // Plan lists and resolves every entry of p: one tag list per source
@@ -97,11 +100,21 @@ func (r *Runner) Plan(ctx context.Context, p *Plan) ([]Item, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, pr := range pairs {
-			its, err := r.planRepo(ctx, e, pr[0], pr[1])
-			if err != nil {
-				return nil, err
-			}
+		// Repositories are resolved in parallel (each costs round trips,
+		// not bandwidth); their items keep the plan's order.
+		per := make([][]Item, len(pairs))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(max(r.Jobs, 1))
+		for j, pr := range pairs {
+			g.Go(func() (err error) {
+				per[j], err = r.planRepo(gctx, e, pr[0], pr[1])
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		for _, its := range per {
 			items = append(items, its...)
 		}
 	}
@@ -151,6 +164,9 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	var selected []string
 	needCreated := false
 	q := e.Query()
+	// The destination is resolved while the source's HEADs are in
+	// flight: both sides cost a round trip, not one after the other.
+	var dstCh chan dstResult
 	pick := func(listed []string) []string {
 		selected = e.Filter(slices.Clone(listed))
 		if q.Newest > 0 && (r.From != nil || !q.NeedsCreated(selected)) {
@@ -158,7 +174,9 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 			selected = names(q.Arrange(tagsOf(selected)))
 		} else if q.Newest > 0 {
 			needCreated = true
+			return selected
 		}
+		dstCh = r.resolveDest(ctx, dst, append(slices.Clone(selected), e.Digests...))
 		return selected
 	}
 	var listed []string
@@ -183,15 +201,14 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 		r.warn("%s: no tag of %s matches the filters (%d listed)", where(e), src, len(listed))
 	}
 	ids := append(slices.Clone(selected), e.Digests...)
-	var dstDigests map[string]v1.Hash
-	if r.To != nil {
-		_, dstDigests, err = r.To.resolve(dst.Repository(), ids)
-	} else {
-		_, dstDigests, err = r.Dest.ResolveTags(ctx, dst, ids, false, nil)
+	if dstCh == nil {
+		dstCh = r.resolveDest(ctx, dst, ids)
 	}
-	if err != nil {
-		return nil, err
+	res := <-dstCh
+	if res.err != nil {
+		return nil, res.err
 	}
+	dstDigests := res.digests
 	var items []Item
 	add := func(id string, action Action) {
 		it := Item{Action: action, id: id, repo: dst.Repository(), host: src.Registry(), referrers: e.Referrers}
@@ -236,6 +253,28 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 		}
 	}
 	return items, nil
+}
+
+// dstResult is what resolveDest found.
+type dstResult struct {
+	digests map[string]v1.Hash
+	err     error
+}
+
+// resolveDest resolves ids on the destination (never through a mirror),
+// in the background.
+func (r *Runner) resolveDest(ctx context.Context, dst reference.Reference, ids []string) chan dstResult {
+	ch := make(chan dstResult, 1)
+	go func() {
+		var res dstResult
+		if r.To != nil {
+			_, res.digests, res.err = r.To.resolve(dst.Repository(), ids)
+		} else {
+			_, res.digests, res.err = r.Dest.ResolveTags(ctx, dst, ids, false, nil)
+		}
+		ch <- res
+	}()
+	return ch
 }
 
 // newestByCreated keeps the newest of tags (not all versions) by their
@@ -537,6 +576,8 @@ func Summarize(items []Item) Counts {
 
 func (r *Runner) warn(format string, args ...any) {
 	if r.Warn != nil {
+		r.warnMu.Lock()
+		defer r.warnMu.Unlock()
 		r.Warn(fmt.Sprintf(format, args...))
 	}
 }
