@@ -371,3 +371,31 @@ func TestSyncPatternNewestDigests(t *testing.T) {
 		t.Errorf("check: exit %d: %s", res.Code, res.Stdout)
 	}
 }
+
+// TestSyncNeverWritesToAMirror: with a mirror configured for the
+// destination registry, the destination is still read (HEADs) and written
+// on its own registry; the mirror sees no request. A mirror of the source
+// serves the source's reads.
+func TestSyncNeverWritesToAMirror(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	dstMirror := testenv.NewProxy(t, testenv.StartRegistry(t, testenv.RegistryOptions{}).URL, nil)
+	srcMirror := testenv.NewProxy(t, p.src.URL, nil) // the source's content, under another host
+	plan := p.plan(t, appPlan)
+	res := p.e.Run(t, "sync", "--registry-mirror", p.dp.Host+"="+dstMirror.Host, "--registry-mirror", p.sp.Host+"="+srcMirror.Host, plan)
+	if res.Code != 0 {
+		t.Fatalf("sync: exit %d: %s", res.Code, res.Stderr)
+	}
+	if n := dstMirror.Count("", ""); n != 0 {
+		t.Errorf("the destination's mirror got %d requests, want none: %v", n, dstMirror.Requests())
+	}
+	if got := p.digest(t, p.dst, "mirror/app:2.1.0"); got != p.srcDigests["2.1.0"] {
+		t.Errorf("mirror/app:2.1.0 is %q on the destination, want %s", got, p.srcDigests["2.1.0"])
+	}
+	if n := srcMirror.Count("HEAD", "/manifests/"); n == 0 {
+		t.Errorf("the source's mirror served no reads")
+	}
+	if n := p.dp.Count("HEAD", "/manifests/(1.1.0|2.1.0)$"); n < 2 {
+		t.Errorf("the destination registry got %d HEADs of the selected tags, want them all", n)
+	}
+}
