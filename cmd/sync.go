@@ -212,6 +212,9 @@ func printSyncPlan(w io.Writer, format string, items []syncplan.Item) error {
 			if it.Size > 0 {
 				line += ", " + humanSize(it.Size)
 			}
+			if it.Reason != "" {
+				line += "; " + it.Reason
+			}
 			line += ")"
 		case syncplan.Refused:
 			line += ": " + it.Reason

@@ -76,4 +76,17 @@ func TestSyncResumesAfterSIGKILL(t *testing.T) {
 	if res := e.Run(t, "sync", "--check", p); res.Code != 0 {
 		t.Errorf("check after resuming: exit %d:\n%s", res.Code, res.Stdout)
 	}
+
+	// A signature added upstream to an image the mirror has is drift, and
+	// the next sync copies it.
+	sbom := e.OrasAttach(t, src.Ref("b:v2"), "application/spdx+json", "{}")
+	if res := e.Run(t, "sync", "--check", p); res.Code != 1 || !strings.Contains(res.Stdout, "1 referrer(s) missing") {
+		t.Errorf("check with a new referrer upstream: exit %d, want 1:\n%s", res.Code, res.Stdout)
+	}
+	if res := e.Run(t, "sync", p); res.Code != 0 {
+		t.Fatalf("sync of the new referrer: %s", res.Stderr)
+	}
+	if got := digestTree(e.OrasDiscover(t, dst.Ref("mirror/b:v2"))); !strings.Contains(got, sbom) {
+		t.Errorf("the new referrer %s did not reach the mirror: %s", sbom, got)
+	}
 }

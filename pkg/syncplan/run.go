@@ -247,12 +247,50 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	for _, t := range Dropped(listed, selected) {
 		add(t, Filtered)
 	}
+	if e.Referrers {
+		if err := r.checkReferrers(ctx, items); err != nil {
+			return nil, err
+		}
+	}
 	if r.Sizes && r.From == nil {
 		if err := r.sizes(ctx, src, items); err != nil {
 			return nil, err
 		}
 	}
 	return items, nil
+}
+
+// checkReferrers turns an image that is up to date into a copy when the
+// destination lacks some of what refers to it upstream (a signature added
+// since): the copy sends only those.
+func (r *Runner) checkReferrers(ctx context.Context, items []Item) error {
+	for i := range items {
+		it := &items[i]
+		if it.Action != UpToDate {
+			continue
+		}
+		opts := registry.ReferrersOptions{Platforms: true}
+		src, err := r.Source.Referrers(ctx, it.src, opts)
+		if err != nil {
+			return err
+		}
+		dst, err := r.Dest.Referrers(ctx, it.dst, opts)
+		if err != nil {
+			return err
+		}
+		have := map[string]bool{}
+		dst.Each(func(_ v1.Hash, n registry.Referrer) { have[n.Digest] = true })
+		missing := 0
+		src.Each(func(_ v1.Hash, n registry.Referrer) {
+			if !have[n.Digest] {
+				missing++
+			}
+		})
+		if missing > 0 {
+			it.Action, it.Reason = Copy, fmt.Sprintf("%d referrer(s) missing", missing)
+		}
+	}
+	return nil
 }
 
 // dstResult is what resolveDest found.
