@@ -153,6 +153,12 @@ func BenchmarkPullBandwidth(b *testing.B) {
 	tg := newTarget(b, testenv.RegistryOptions{}, nil)
 	tg.Reg.PushRandomImage(b, "seed/img:v1", 5, 48<<20)
 	src := tg.Reg.Ref("seed/img:v1")
+	benchPull(b, tg, src)
+}
+
+// benchPull alternates `ctl pull` (with ctlFlags) of src into an empty
+// store and `crane pull --format oci` into an empty layout.
+func benchPull(b *testing.B, tg *target, src string, ctlFlags ...string) {
 	ctl, crane := testenv.CtlBinary(b), testenv.CraneBinary(b)
 	var ctlRuns, craneRuns []shareRun
 	// The registry wrote the seed without syncing: let it reach the disk
@@ -165,7 +171,8 @@ func BenchmarkPullBandwidth(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		ctlRuns = append(ctlRuns, runMeasured(b, tg.Env, ctl, "--store", filepath.Join(tmp, "store"), "pull", "-q", src))
+		args := append([]string{"--store", filepath.Join(tmp, "store"), "pull", "-q"}, ctlFlags...)
+		ctlRuns = append(ctlRuns, runMeasured(b, tg.Env, ctl, append(args, src)...))
 		craneRuns = append(craneRuns, runMeasured(b, tg.Env, crane, "pull", "--format", "oci", src, filepath.Join(tmp, "layout")))
 		b.StopTimer()
 		os.RemoveAll(tmp)

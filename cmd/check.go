@@ -35,8 +35,9 @@ func newCheckDockerfileCmd(f *Factory, runF func(*checkDockerfileOptions) error)
 		Short: "Report FROM lines that are not approved golden bases or not pinned",
 		Long: `Read Dockerfiles (default ./Dockerfile; "-" reads standard input) and report,
 one "FILE:LINE: ..." line each on stdout, every FROM whose base image is not
-under an --allow prefix and, with --require-pinned, every base on "latest",
-without a tag or without a digest.
+under an --allow prefix and, with --require-pinned, every base without a
+digest (a digest pins, whatever the tag beside it: what "ctl pin" writes
+passes).
 
 Prefixes are normalised like references ("golden/x" is "docker.io/golden/x")
 and match whole path components: "golden/" approves golden/aspnet-core but
@@ -63,7 +64,7 @@ file cannot be read or names an invalid reference.`,
 		},
 	}
 	c.Flags().StringSliceVar(&opts.Allow, "allow", nil, "approved base image prefix (repeatable or comma-separated)")
-	c.Flags().BoolVar(&opts.RequirePinned, "require-pinned", false, "also report bases on latest, without a tag or without a digest")
+	c.Flags().BoolVar(&opts.RequirePinned, "require-pinned", false, "also report bases without a digest")
 	c.Flags().StringArrayVar(&opts.BuildArgs, "build-arg", nil, "KEY=VALUE overriding an ARG default (repeatable)")
 	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Reference"))
 	return c

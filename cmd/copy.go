@@ -28,7 +28,9 @@ registry to another without the local store: blobs stream from the source
 straight to the destination, blobs the destination has are skipped, and
 within one registry they are mounted instead of sent. Manifests are copied
 byte for byte, so digests are preserved; a multi-platform index is copied
-whole unless --platform picks one image out of it.
+whole unless --platform picks one image out of it (OS/ARCH[/VARIANT]) or
+several (a comma list): a filtered index listing only those images, each
+copied before it, under a new digest.
 
 --referrers also copies everything that refers to the image (signatures,
 SBOMs, attestations, and what refers to those; for an index, the referrers of
@@ -40,6 +42,7 @@ the destination's is read back after: a referrer missing there fails the
 copy, naming it.`,
 		Example: `  ctl copy docker.io/library/nginx:1.25 registry.local:5000/mirror/nginx:1.25
   ctl copy -a registry.local:5000/gallery/ui registry.local:5000/archive/ui
+  ctl copy --platform linux/amd64,linux/arm64 nginx:1.25 registry.local:5000/mirror/nginx:1.25
   ctl copy --referrers registry.local:5000/app:v1 mirror.local:5000/app:v1`,
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: completeLocalOrRemoteRefs(f, 2),
@@ -56,7 +59,7 @@ copy, naming it.`,
 	}
 	fl := c.Flags()
 	opts.add(fl, "copy every tag of the source repository", "blobs to move at once", "Tag")
-	fl.StringVar(&opts.Platform, "platform", "", "copy only this platform's image (OS/ARCH[/VARIANT]) out of an index")
+	fl.StringVar(&opts.Platform, "platform", "", platformsFlagHelp)
 	return c
 }
 
@@ -72,7 +75,7 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 	if opts.AllTags && (src.Tag() != "" || src.Digest() != "" || dst.Tag() != "" || dst.Digest() != "") {
 		return usageError{fmt.Errorf("--all-tags takes repositories, not tags or digests: %s %s", opts.Src, opts.Dst)}
 	}
-	platform, err := parsePlatform(opts.Platform)
+	platforms, err := parsePlatforms(opts.Platform)
 	if err != nil {
 		return err
 	}
@@ -80,7 +83,7 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Referrers && platform != nil {
+	if opts.Referrers && !platforms.IsZero() {
 		return usageError{fmt.Errorf("--referrers copies one image or index whole: it does not combine with --platform yet")}
 	}
 	var tree *registry.ReferrerTree
@@ -92,7 +95,7 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 		}
 	}
 	r := opts.pushReport(opts.IO, out, dst)
-	results, err := c.Copy(ctx, src, dst, registry.CopyOptions{AllTags: opts.AllTags, Platform: platform, Progress: r.Event, Pushing: r.Started})
+	results, err := c.Copy(ctx, src, dst, registry.CopyOptions{AllTags: opts.AllTags, Platforms: platforms, Progress: r.Event, Pushing: r.Started})
 	var copied *registry.ReferrersCopy
 	if err == nil && tree != nil {
 		if copied, err = c.CopyReferrers(ctx, src, dst, tree, r.Event); err == nil {

@@ -86,6 +86,10 @@ func runDelete(ctx context.Context, opts *deleteOptions) error {
 		return err
 	}
 	for _, r := range refs {
+		if r.Tag() == "" && r.Digest() == "" {
+			// As push and pull say it: a bare repository means its latest.
+			fmt.Fprintln(opts.IO.ErrOut, "Using default tag: "+r.DefaultedTag())
+		}
 		acts, err := rc.Delete(ctx, r, registry.DeleteOptions{DryRun: opts.DryRun, Force: opts.Force, Referrers: opts.Referrers,
 			Orphaned: func(subject string, referrers []string) {
 				verb := "remain"

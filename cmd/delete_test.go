@@ -46,3 +46,19 @@ func TestDeleteRun(t *testing.T) {
 		t.Errorf("delete: %q", out)
 	}
 }
+
+// TestDeleteDefaultTag: a bare repository means its latest, and delete says
+// so as push and pull do.
+func TestDeleteDefaultTag(t *testing.T) {
+	t.Parallel()
+	host, f, output := registryFixture(t)
+	root := NewRootCmd(f)
+	root.SetArgs([]string{"delete", "--dry-run", host + "/app"})
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut := output()
+	if errOut != "Using default tag: latest\n" || !strings.Contains(out, host+"/app:latest") {
+		t.Errorf("delete --dry-run REPO: stdout %q stderr %q", out, errOut)
+	}
+}

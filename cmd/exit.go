@@ -13,6 +13,7 @@ import (
 	"github.com/ctl-dev/ctl/pkg/bounded"
 	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/golden"
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/registry/transport"
@@ -107,6 +108,7 @@ func exitCode(err error) (int, string) {
 		errors.As(err, &be),
 		errors.Is(err, reference.ErrInvalid),
 		errors.Is(err, store.ErrInvalidInput),
+		errors.Is(err, platform.ErrInvalid),
 		errors.Is(err, auth.ErrConfig),
 		errors.Is(err, syncplan.ErrInvalidPlan),
 		errors.Is(err, syncplan.ErrNotYet):
@@ -117,7 +119,8 @@ func exitCode(err error) (int, string) {
 		errors.Is(err, registry.ErrUnauthorized):
 		return exitAuth, ""
 	case errors.Is(err, registry.ErrNotFound),
-		errors.Is(err, store.ErrNotFound):
+		errors.Is(err, store.ErrNotFound),
+		errors.Is(err, platform.ErrNotFound):
 		return exitNotFound, ""
 	}
 	return exitFailure, ""
@@ -147,6 +150,7 @@ func errorText(err error) string {
 		dir    *store.DirError
 		prefix *golden.PrefixError
 		notag  *transfer.EngineTagError
+		plat   *store.PlatformError
 	)
 	if errors.Is(err, registry.ErrUntrusted) {
 		msg += " (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/HOST[:PORT]/ca.crt)"
@@ -175,6 +179,13 @@ func errorText(err error) string {
 			reword(prefix, prefix.Err.Error()+": empty --allow prefix")
 		} else {
 			reword(prefix, fmt.Sprintf("--allow %q: %v", prefix.Prefix, prefix.Err))
+		}
+	}
+	if errors.As(err, &plat) {
+		if plat.Second == "" {
+			after(plat, ": give it with --platform "+plat.First+"=OS/ARCH[/VARIANT]")
+		} else {
+			after(plat, " (give --replace to keep the later one)")
 		}
 	}
 	if errors.As(err, &notag) {

@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/ctl-dev/ctl/pkg/engine"
@@ -45,6 +47,52 @@ func (p *byteProgress) Func() func(int64) {
 		return nil
 	}
 	return func(n int64) { _ = p.bar.Set64(n) }
+}
+
+// newFileProgress is a bar of the bytes read of a file of known size (load
+// -i), on stderr when it is a terminal; it fits the terminal's width.
+func newFileProgress(ios *IOStreams, quiet bool, desc string) *fileProgress {
+	if quiet || !ios.StderrTTY {
+		return &fileProgress{}
+	}
+	return &fileProgress{w: ios.ErrOut, bar: progressbar.NewOptions64(0,
+		progressbar.OptionSetWriter(ios.ErrOut),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionUseIECUnits(false),
+	)}
+}
+
+// fileProgress is the bar of newFileProgress.
+type fileProgress struct {
+	w   io.Writer
+	bar *progressbar.ProgressBar
+}
+
+// Func is the progress callback for store.LoadWithProgress, nil when
+// nothing is shown.
+func (p *fileProgress) Func() func(read, size int64) {
+	if p.bar == nil {
+		return nil
+	}
+	return func(read, size int64) {
+		if p.bar.GetMax64() != size {
+			p.bar.ChangeMax64(size)
+		}
+		_ = p.bar.Set64(read)
+	}
+}
+
+// Close clears the bar, whether the load ended or was interrupted: the
+// cursor is left at the start of an empty line.
+func (p *fileProgress) Close() {
+	if p.bar != nil {
+		// progressbar's Clear does nothing once the bar has reached 100%.
+		fmt.Fprint(p.w, "\r\x1b[2K")
+	}
 }
 
 // Close clears the spinner.

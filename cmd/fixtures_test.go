@@ -8,6 +8,7 @@ import (
 	"io"
 	"log"
 	"net/http/httptest"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/spf13/cobra"
 )
 
@@ -156,4 +158,24 @@ func usageErrors(t *testing.T, cmdlines ...[]string) {
 			t.Errorf("%q: exit %d, want %d (%s)", args, code, exitUsage, errOut)
 		}
 	}
+}
+
+// imageArchive writes a docker save tar (go-containerregistry's tarball) of
+// a random image of layers layers of size bytes, tagged ref, as app.tar in
+// a temporary directory; it returns the path and the image.
+func imageArchive(t *testing.T, ref string, size, layers int64) (string, v1.Image) {
+	t.Helper()
+	img, err := random.Image(size, layers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(t.TempDir(), "app.tar")
+	if err := tarball.WriteToFile(archive, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	return archive, img
 }

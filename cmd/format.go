@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"regexp"
+	"sort"
 	"strings"
 	"text/template"
 )
@@ -66,9 +69,37 @@ func execTemplate(t *template.Template, w io.Writer, item any) error {
 	err := t.Execute(w, item)
 	var ee template.ExecError
 	if errors.As(err, &ee) {
+		if m := missingField.FindStringSubmatch(err.Error()); m != nil {
+			// text/template names the Go type ("in type cmd.imageRow"):
+			// say instead which fields there are.
+			return usageError{fmt.Errorf("invalid --format template: no field .%s (the fields are %s)", m[1], fieldList(item))}
+		}
 		return usageError{fmt.Errorf("invalid --format template: %w", err)}
 	}
 	return err
+}
+
+var missingField = regexp.MustCompile(`can't evaluate field (\w+) in type `)
+
+// fieldList names what a template can see in item: its exported fields,
+// or its keys for a map (".A .B").
+func fieldList(item any) string {
+	v := reflect.Indirect(reflect.ValueOf(item))
+	var names []string
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if f := v.Type().Field(i); f.IsExported() {
+				names = append(names, "."+f.Name)
+			}
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			names = append(names, "."+fmt.Sprint(k))
+		}
+		sort.Strings(names)
+	}
+	return strings.Join(names, " ")
 }
 
 // formatEscapes are the escapes docker's --format accepts as typed in a

@@ -8,10 +8,11 @@ import (
 )
 
 type imageInspectOptions struct {
-	IO     *IOStreams
-	Store  func() (*store.Store, error)
-	Refs   []string
-	Format string
+	IO       *IOStreams
+	Store    func() (*store.Store, error)
+	Refs     []string
+	Format   string
+	Platform string
 }
 
 func newImageInspectCmd(f *Factory, runF func(*imageInspectOptions) error) *cobra.Command {
@@ -22,9 +23,13 @@ func newImageInspectCmd(f *Factory, runF func(*imageInspectOptions) error) *cobr
 		Long: `Show images of the local store as docker image inspect does: a JSON array
 with Id, RepoTags, RepoDigests, Created, Architecture, Os, Size, Config,
 RootFS... With --format, a Go template is applied to each image instead.
+For a multi-platform image (an index), Manifests lists every entry
+(platform, digest, size, whether the store holds it) and the other fields
+describe this machine's platform's image, or --platform's.
 For a registry's copy of an image, use "ctl inspect".`,
 		Example: `  ctl image inspect nginx
-  ctl image inspect --format '{{.Architecture}}' nginx:1.25`,
+  ctl image inspect --format '{{.Architecture}}' nginx:1.25
+  ctl image inspect --platform linux/arm64 --format '{{.Id}}' app:v1`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: completeLocalRefs(f, 0),
 		RunE: func(_ *cobra.Command, args []string) error {
@@ -36,6 +41,7 @@ For a registry's copy of an image, use "ctl inspect".`,
 		},
 	}
 	c.Flags().StringVar(&opts.Format, "format", "", "Go template applied to each image, or json (the default)")
+	c.Flags().StringVar(&opts.Platform, "platform", "", "describe this platform's image of a multi-platform image (OS/ARCH[/VARIANT])")
 	return c
 }
 
@@ -47,6 +53,10 @@ func runImageInspect(opts *imageInspectOptions) error {
 			return err
 		}
 	}
+	want, err := parsePlatform(opts.Platform)
+	if err != nil {
+		return err
+	}
 	s, err := opts.Store()
 	if err != nil {
 		return err
@@ -57,7 +67,7 @@ func runImageInspect(opts *imageInspectOptions) error {
 		if err != nil {
 			return err
 		}
-		info, err := s.Inspect(e)
+		info, err := s.Inspect(e, want)
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ type imagePruneOptions struct {
 	IO     *IOStreams
 	Store  func() (*store.Store, error)
 	Force  bool
+	All    bool
 	Format string
 }
 
@@ -27,15 +28,17 @@ type pruneItem struct {
 func newImagePruneCmd(f *Factory, runF func(*imagePruneOptions) error) *cobra.Command {
 	opts := &imagePruneOptions{IO: f.IO, Store: f.Store}
 	c := &cobra.Command{
-		Use:   "prune [--force]",
+		Use:   "prune [--all] [--force]",
 		Short: "Remove untagged images and unreferenced blobs from the local store",
 		Long: `Remove the untagged ("dangling") images of the local store, every blob no
 remaining image needs, and the temp files of interrupted loads and pulls;
-print the space reclaimed. On a terminal it asks first; elsewhere --force is
+print the space reclaimed. --all (-a) removes every image, tagged or not:
+docker's "unused" images, and with no containers every image is unused. On a terminal it asks first; elsewhere --force is
 required (a script never deletes by accident), as the prompt cannot be
 answered.`,
 		Example: `  ctl image prune
-  ctl image prune --force`,
+  ctl image prune --force
+  ctl image prune -a -f`,
 		Args: cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -45,6 +48,7 @@ answered.`,
 		},
 	}
 	c.Flags().BoolVarP(&opts.Force, "force", "f", false, "do not ask for confirmation")
+	c.Flags().BoolVarP(&opts.All, "all", "a", false, "remove every image, tagged or not (docker's unused images: the store has no containers)")
 	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("SpaceReclaimed"))
 	return c
 }
@@ -58,7 +62,11 @@ func runImagePrune(opts *imagePruneOptions) error {
 		if !opts.IO.StdinTTY {
 			return usageError{errors.New("refusing to prune without --force when standard input is not a terminal")}
 		}
-		fmt.Fprint(opts.IO.ErrOut, "WARNING! This will remove all dangling images and unreferenced blobs.\nAre you sure you want to continue? [y/N] ")
+		what := "all dangling images"
+		if opts.All {
+			what = "all images"
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "WARNING! This will remove %s and unreferenced blobs.\nAre you sure you want to continue? [y/N] ", what)
 		line, _ := bufio.NewReader(opts.IO.In).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
 			return nil
@@ -68,7 +76,7 @@ func runImagePrune(opts *imagePruneOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Prune()
+	res, err := s.PruneWith(store.PruneOptions{All: opts.All})
 	if err != nil {
 		return err
 	}

@@ -52,9 +52,13 @@ listed instead, in the same table and with the same filters.
 
 --format takes "table" (the default), "json" (one object per line, docker's
 keys) or a Go template over .Repository .Tag .Digest .ID .CreatedAt
-.CreatedSince .Size .ArtifactType; "table TEMPLATE" adds a header row.
+.CreatedSince .Size .Platforms .ArtifactType; "table TEMPLATE" adds a header row.
 An artifact (a signature, an SBOM pulled by digest) shows "artifact" as
-CREATED and its type as .ArtifactType (empty for images).`,
+CREATED and its type as .ArtifactType (empty for images).
+
+A multi-platform image (an index) is one row, SIZE counting all its images
+the store holds; when one is listed, the table gains a PLATFORMS column
+(its platforms; N/A for images whose config names none).`,
 		Example: `  ctl images
   ctl images --filter reference=image-gallery --filter 'reference=*/image-gallery'
   ctl images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
@@ -91,6 +95,7 @@ type imageRow struct {
 	CreatedSince string `json:"CreatedSince"`
 	Digest       string `json:"Digest"`
 	ID           string `json:"ID"`
+	Platforms    string `json:"Platforms"` // comma-separated; "N/A" when unknown
 	Repository   string `json:"Repository"`
 	SharedSize   string `json:"SharedSize"`
 	Size         string `json:"Size"`
@@ -107,7 +112,7 @@ func runImages(ctx context.Context, opts *imagesOptions) error {
 	if opts.Repo != "" {
 		patterns = append(patterns, opts.Repo)
 	}
-	tmpl, table, err := imagesTemplate(opts)
+	tmpl, table, err := imagesTemplate(opts, false)
 	if err != nil {
 		return err
 	}
@@ -121,6 +126,13 @@ func runImages(ctx context.Context, opts *imagesOptions) error {
 	}
 	// Newest first, as docker lists them.
 	slices.SortStableFunc(entries, func(a, b store.Entry) int { return b.Created.Compare(a.Created) })
+	if slices.ContainsFunc(entries, store.Entry.IsIndex) {
+		// The default table gains PLATFORMS when a multi-platform image
+		// is listed; otherwise it stays docker's five columns.
+		if tmpl, table, err = imagesTemplate(opts, true); err != nil {
+			return err
+		}
+	}
 	out := opts.IO.Out
 	if opts.Quiet {
 		seen := map[string]bool{}
@@ -188,12 +200,14 @@ func listImages(ctx context.Context, opts *imagesOptions) ([]store.Entry, error)
 var imagesHeader = map[string]string{
 	"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "ID": "IMAGE ID",
 	"CreatedAt": "CREATED AT", "CreatedSince": "CREATED", "Size": "SIZE",
+	"Platforms":  "PLATFORMS",
 	"Containers": "CONTAINERS", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE", "VirtualSize": "SIZE",
 }
 
 // imagesTemplate turns --format into a template and whether it is a table
-// (header row, tab-aligned columns).
-func imagesTemplate(opts *imagesOptions) (*template.Template, bool, error) {
+// (header row, tab-aligned columns); the default table has a PLATFORMS
+// column when platforms is set.
+func imagesTemplate(opts *imagesOptions, platforms bool) (*template.Template, bool, error) {
 	format, table := opts.Format, false
 	switch {
 	case format == "" || format == "table":
@@ -201,6 +215,9 @@ func imagesTemplate(opts *imagesOptions) (*template.Template, bool, error) {
 		format = "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 		if opts.Digests {
 			format = "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+		}
+		if platforms {
+			format += "\t{{.Platforms}}"
 		}
 	case format == "json":
 		return nil, false, nil
@@ -244,7 +261,10 @@ func newImageRow(e store.Entry, noTrunc bool, now time.Time) imageRow {
 		Containers: "N/A", SharedSize: "N/A", UniqueSize: "N/A",
 		Repository: "<none>", Tag: "<none>", Digest: "<none>",
 		ID: imageID(e, noTrunc), Size: humanSize(e.Size), VirtualSize: humanSize(e.Size),
-		CreatedSince: "N/A",
+		CreatedSince: "N/A", Platforms: "N/A",
+	}
+	if len(e.Platforms) > 0 {
+		row.Platforms = strings.Join(e.Platforms, ",")
 	}
 	if d := e.RegistryDigest(); d != (v1.Hash{}) { // zero: an engine's image it has no repo digest for
 		row.Digest = d.String()

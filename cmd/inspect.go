@@ -19,14 +19,20 @@ func newInspectCmd(f *Factory, runF func(*remoteRefOptions) error) *cobra.Comman
 		Long: `Summarise the manifest REF names. For an index: its media type, digest
 and the platforms it holds. For an image: media type, digest, config media
 type, platform, layers with their sizes, total size, creation time, labels,
-entrypoint and command. An artifact (a signature, an SBOM: a manifest with an
+entrypoint, command and environment. An artifact (a signature, an SBOM: a manifest with an
 artifactType or a config that is not an image config) shows its artifact
 type and its layers; a manifest that refers to another shows that subject's
 digest. --platform follows an index to one platform's image. --format json
 prints one JSON object; a Go template sees the fields .Name .MediaType
 .Digest .ArtifactType .Subject .ConfigMediaType .Manifests .Platform .Layers
-.TotalSize .Created .Labels .Entrypoint .Cmd, and .Source ("mirror" or
-"upstream") with .Mirror, the mirror that answered (-v says it on stderr).`,
+.TotalSize .Created .Labels .Entrypoint .Cmd .Env, and .Source ("mirror" or
+"upstream") with .Mirror, the mirror that answered (-v says it on stderr).
+
+A REF written without a registry that names an image of the local store
+(image-gallery, as after "ctl load") is refused with a pointer to "ctl image
+inspect", rather than looked up on Docker Hub: docker inspect would show the
+local image. Write the registry (docker.io/library/image-gallery) to inspect
+Docker Hub's copy.`,
 		Example: `  ctl inspect localhost:5000/gallery/ui:v1
   ctl inspect --platform linux/arm64 --format json nginx:1.25
   ctl inspect --format '{{.Created}}' localhost:5000/app`,
@@ -37,6 +43,14 @@ func runInspect(ctx context.Context, opts *remoteRefOptions) error {
 	p, r, platform, rc, err := opts.target()
 	if err != nil {
 		return err
+	}
+	if !registryWritten(opts.Ref) && opts.Store != nil {
+		if s, err := opts.Store(); err == nil {
+			if _, err := s.Resolve(opts.Ref); err == nil {
+				return hinted{usageError{fmt.Errorf("%s is a local image, and ctl inspect reads registries", opts.Ref)},
+					fmt.Sprintf("run: ctl image inspect %s (or name the registry, e.g. ctl inspect %s, for its copy there)", opts.Ref, r.String())}
+			}
+		}
 	}
 	in, err := rc.Inspect(ctx, r, platform)
 	if err != nil {
@@ -96,6 +110,12 @@ func printInspection(w io.Writer, in *registry.Inspection) error {
 	if len(in.Cmd) > 0 {
 		row("Cmd", strings.Join(in.Cmd, " "))
 	}
+	if len(in.Env) > 0 {
+		row("Env", fmt.Sprint(len(in.Env)))
+		for _, kv := range in.Env {
+			fmt.Fprintf(w, "  %s\n", escapeControl(kv))
+		}
+	}
 	if len(in.Labels) > 0 {
 		row("Labels", fmt.Sprint(len(in.Labels)))
 		keys := make([]string, 0, len(in.Labels))
@@ -108,4 +128,11 @@ func printInspection(w io.Writer, in *registry.Inspection) error {
 		}
 	}
 	return nil
+}
+
+// registryWritten reports whether ref names its registry, as docker tells:
+// a first path component with a "." or ":", or localhost.
+func registryWritten(ref string) bool {
+	first, _, ok := strings.Cut(ref, "/")
+	return ok && (strings.ContainsAny(first, ".:") || first == "localhost")
 }

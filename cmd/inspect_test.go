@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,6 +38,7 @@ func TestPrintInspection(t *testing.T) {
 		Platform: "linux/amd64", Created: "2026-01-02T03:04:05Z", TotalSize: 2500,
 		Layers:     []registry.LayerInfo{{Digest: "sha256:bb", Size: 2000}, {Digest: "sha256:cccc", Size: 500}},
 		Entrypoint: []string{"/bin/app"}, Cmd: []string{"--serve"}, Labels: map[string]string{"b": "2", "a": "1\x1b"},
+		Env: []string{"PATH=/usr/bin", "MODE=prod"},
 	}
 	if err := printInspection(&b, in); err != nil {
 		t.Fatal(err)
@@ -52,11 +54,35 @@ Layers:     2
   sha256:cccc  500B
 Entrypoint: /bin/app
 Cmd:        --serve
+Env:        2
+  PATH=/usr/bin
+  MODE=prod
 Labels:     2
   a=1\x1b
   b=2
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// TestInspectLocalImage: ctl inspect of a name without a registry that
+// the store holds points to ctl image inspect, without asking Docker Hub.
+func TestInspectLocalImage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	archive, _ := imageArchive(t, "image-gallery:latest", 100, 1)
+	store := filepath.Join(dir, "s")
+	if _, errOut, code := run(t, "--store", store, "load", "-i", archive); code != 0 {
+		t.Fatalf("load: %s", errOut)
+	}
+	out, errOut, code := run(t, "--store", store, "inspect", "image-gallery")
+	if want := "Error: image-gallery is a local image, and ctl inspect reads registries\nrun: ctl image inspect image-gallery (or name the registry, e.g. ctl inspect docker.io/library/image-gallery, for its copy there)\n"; code != 2 || out != "" || errOut != want {
+		t.Errorf("inspect of a local image: exit %d stdout %q stderr %q, want %q", code, out, errOut, want)
+	}
+	// A template naming a field the rows lack lists theirs, no Go types.
+	_, errOut, code = run(t, "--store", store, "images", "--format", "{{.Nope}}")
+	if code != 2 || !strings.Contains(errOut, "no field .Nope (the fields are .") || !strings.Contains(errOut, " .Repository ") || strings.Contains(errOut, "cmd.") {
+		t.Errorf("images --format {{.Nope}}: exit %d stderr %q", code, errOut)
 	}
 }

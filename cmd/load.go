@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/store"
@@ -72,7 +73,7 @@ engine gives the images (Podman names a local build localhost/NAME).`,
 	}
 	c.Flags().StringVarP(&opts.Input, "input", "i", "", "archive file or OCI layout directory to read (default: standard input)")
 	c.Flags().BoolVar(&opts.FromEngine, "from-engine", false, "copy the named images from the container engine (DOCKER_HOST, docker context)")
-	c.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress, results only (as docker's, the Loaded image lines still print)")
+	c.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress bar (as docker's, the Loaded image lines still print)")
 	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Reference"))
 	return c
 }
@@ -96,7 +97,9 @@ func runLoad(ctx context.Context, opts *loadOptions) error {
 	case opts.Input == "":
 		loaded, err = s.LoadStream(ctx, opts.IO.In, "standard input")
 	default:
-		loaded, err = s.Load(ctx, opts.Input)
+		p := newFileProgress(opts.IO, opts.Quiet, "Loading "+filepath.Base(opts.Input))
+		loaded, err = s.LoadWithProgress(ctx, opts.Input, p.Func())
+		p.Close()
 	}
 	if err != nil {
 		return err

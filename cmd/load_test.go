@@ -9,9 +9,6 @@ import (
 	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/store"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 func TestNewCmdLoad(t *testing.T) {
@@ -35,12 +32,7 @@ func TestNewCmdLoad(t *testing.T) {
 func TestLoadFormat(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	img, _ := random.Image(100, 1)
-	tag, _ := name.NewTag("user/app:v1")
-	archive := filepath.Join(dir, "app.tar")
-	if err := tarball.WriteToFile(archive, tag, img); err != nil {
-		t.Fatal(err)
-	}
+	archive, img := imageArchive(t, "user/app:v1", 100, 1)
 	id, _ := img.ConfigName()
 	for format, want := range map[string]string{
 		"text":                   "Loaded image: user/app:v1\n",
@@ -95,6 +87,31 @@ func TestLoadFromEngineProgress(t *testing.T) {
 		shown := strings.Contains(errOut.String(), "Copying from the engine")
 		if shown != tc.progress || (!tc.progress && errOut.Len() > 0) {
 			t.Errorf("%+v: stderr %q", tc, errOut.String())
+		}
+	}
+}
+
+// TestLoadProgress: load -i on a terminal draws a bar of the archive's
+// bytes on stderr and clears it at the end; -q and a pipe draw nothing.
+func TestLoadProgress(t *testing.T) {
+	t.Parallel()
+	archive, _ := imageArchive(t, "user/app:v1", 300_000, 2)
+	for _, tc := range []struct {
+		tty, quiet bool
+		bar        bool
+	}{{true, false, true}, {true, true, false}, {false, false, false}} {
+		ios, out, errOut := TestIO("")
+		ios.StderrTTY = tc.tty
+		args := []string{"--store", filepath.Join(t.TempDir(), "s"), "load", "-i", archive}
+		if tc.quiet {
+			args = append(args, "-q")
+		}
+		if code := Main(context.Background(), ios, args); code != 0 || out.String() != "Loaded image: user/app:v1\n" {
+			t.Fatalf("%+v: exit %d stdout %q stderr %q", tc, code, out, errOut)
+		}
+		drawn := strings.Contains(errOut.String(), "Loading app.tar") && strings.Contains(errOut.String(), "100%") && strings.HasSuffix(errOut.String(), "\r\x1b[2K")
+		if drawn != tc.bar || !tc.bar && errOut.Len() != 0 {
+			t.Errorf("%+v: stderr %q", tc, errOut)
 		}
 	}
 }

@@ -37,8 +37,12 @@ only if it accepts them, where docker would store them: the credential
 helper named by credHelpers or credsStore in the docker config, else
 config.json (mode 0600). SERVER defaults to Docker Hub.
 
-On a terminal, a missing user name or password is prompted for (the password
-without echo). --password-stdin reads the password from standard input.`,
+With neither --username nor a password, credentials already stored for
+SERVER are checked against the registry again ("Authenticating with existing
+credentials...") and kept if it accepts them, as docker login does; only if
+it refuses them is anything asked. On a terminal, a missing user name or
+password is prompted for (the password without echo). --password-stdin
+reads the password from standard input.`,
 		Example: `  ctl login -u alice registry.example.com
   echo "$TOKEN" | ctl login -u alice --password-stdin ghcr.io`,
 		Args: cobra.MaximumNArgs(1),
@@ -76,19 +80,48 @@ func runLogin(ctx context.Context, opts *loginOptions) error {
 	if opts.Password != "" {
 		fmt.Fprintln(opts.IO.ErrOut, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.")
 	}
-	if err := loginCredentials(opts); err != nil {
-		return err
-	}
 	verify, err := opts.Verify()
 	if err != nil {
 		return err
 	}
-	plainFile, err := auth.Login(ctx, auth.LoginOptions{
-		Dir: opts.ConfigDir, Server: opts.Server,
-		Username: opts.Username, Password: opts.Password, Verify: verify,
-	})
-	if err != nil {
-		return err
+	login := func() (string, error) {
+		return auth.Login(ctx, auth.LoginOptions{
+			Dir: opts.ConfigDir, Server: opts.Server,
+			Username: opts.Username, Password: opts.Password, Verify: verify,
+		})
+	}
+	var plainFile string
+	reused := false
+	// As docker login: with neither -u nor a password, credentials already
+	// stored are checked against the registry again; only if it refuses
+	// them is the user asked (their user name kept as the default).
+	if opts.Username == "" && opts.Password == "" && !opts.PasswordStdin {
+		user, pass, err := auth.Stored(opts.ConfigDir, opts.Server)
+		if err != nil {
+			return err
+		}
+		if user != "" {
+			fmt.Fprintf(opts.IO.ErrOut, "Authenticating with existing credentials... [Username: %s]\n", user)
+			opts.Username, opts.Password = user, pass
+			plainFile, err = login()
+			switch {
+			case err == nil:
+				reused = true
+			case errors.Is(err, auth.ErrBadCredentials):
+				fmt.Fprintln(opts.IO.ErrOut, "Stored credentials invalid or expired")
+				opts.Password = ""
+			default:
+				return err
+			}
+		}
+	}
+	if !reused {
+		if err := loginCredentials(opts); err != nil {
+			return err
+		}
+		if plainFile, err = login(); err != nil {
+			return err
+		}
 	}
 	if plainFile != "" {
 		// docker's warning, without its blank lines.

@@ -90,6 +90,36 @@ func TestRunLogin(t *testing.T) {
 		t.Errorf("config.json: %v, %v", fi, err)
 	}
 
+	// Stored credentials are checked again and reused, as docker login
+	// does: nothing asked, no terminal needed.
+	var checked []string
+	verifyLog := func() (auth.Verifier, error) {
+		v, _ := fakeVerify()
+		return func(ctx context.Context, host, user, pass string) (string, error) {
+			checked = append(checked, user+":"+pass)
+			return v(ctx, host, user, pass)
+		}, nil
+	}
+	io, out, errOut = TestIO("")
+	o = &loginOptions{IO: io, Server: "reg.example", ConfigDir: dir, Verify: verifyLog}
+	if err := runLogin(context.Background(), o); err != nil || out.String() != "Login Succeeded\n" ||
+		!strings.HasPrefix(errOut.String(), "Authenticating with existing credentials... [Username: alice]\n") || strings.Contains(errOut.String(), "Password") || len(checked) != 1 || checked[0] != "alice:s3cret" {
+		t.Errorf("login with stored credentials: %v, stdout %q, stderr %q, checked %q", err, out.String(), errOut.String(), checked)
+	}
+	// Refused: said so, then prompted for a password (the user name kept).
+	cfg := filepath.Join(dir, "config.json")
+	b, _ := os.ReadFile(cfg)
+	stale := filepath.Join(t.TempDir(), "config.json")
+	os.WriteFile(stale, []byte(strings.ReplaceAll(string(b), "YWxpY2U6czNjcmV0", "YWxpY2U6b2xk")), 0o600) // alice:old
+	io, out, errOut = TestIO("")
+	io.StdinTTY = true
+	o = &loginOptions{IO: io, Server: "reg.example", ConfigDir: filepath.Dir(stale), Verify: fakeVerify,
+		readPassword: func() (string, error) { return "s3cret", nil }}
+	if err := runLogin(context.Background(), o); err != nil || out.String() != "Login Succeeded\n" ||
+		!strings.HasPrefix(errOut.String(), "Authenticating with existing credentials... [Username: alice]\nStored credentials invalid or expired\nPassword: ") {
+		t.Errorf("login with stale credentials: %v, stdout %q, stderr %q", err, out.String(), errOut.String())
+	}
+
 	// -p warns; a refused password is exit 4 and changes nothing.
 	before, _ := os.ReadFile(filepath.Join(dir, "config.json"))
 	io, out, errOut = TestIO("")

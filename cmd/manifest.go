@@ -11,9 +11,10 @@ import (
 func newManifestCmd(f *Factory) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "manifest",
-		Short: "Read manifests in a registry",
+		Short: "Read manifests in a registry; make local multi-platform images",
 	}
-	c.AddCommand(newManifestGetCmd(f, nil))
+	// "manifest create" is docker's name for "index create".
+	c.AddCommand(newManifestGetCmd(f, nil), newIndexCreateCmd(f, nil))
 	return c
 }
 

@@ -29,18 +29,24 @@ func newPinCmd(f *Factory, runF func(*pinOptions) error) *cobra.Command {
 		Long: `Rewrite each FROM of the Dockerfiles (default ./Dockerfile) to
 IMAGE:TAG@sha256:..., with the digest resolved from the image's registry
 (credentials from docker's config, as every ctl command). A FROM without a
-tag is pinned as IMAGE:latest@sha256:.... For a multi-platform image the
+tag is pinned as IMAGE:latest@sha256:..., which "ctl check dockerfile
+--require-pinned" accepts: a digest pins. For a multi-platform image the
 digest is the index's, as "ctl digest" and "crane digest" print it.
 
 Only the image operand changes; comments, spacing and line continuations
 stay as they were, and the file is replaced atomically. FROM lines that
 already carry a digest are kept (so pin is idempotent) unless --update
-re-resolves their tag. Stages, scratch, and images written with build
-arguments ($VAR) are left alone; pin the ARG default by hand.
+re-resolves their tag. Stages and scratch are left alone. A FROM that is one
+build argument ($BASE) is pinned in its ARG default; one whose registry or
+repository is a build argument ($REG/golden/sdk:3.0) gets the digest
+resolved with the ARG defaults appended, the variable kept; one whose tag is
+a build argument is left alone.
 
 --dry-run prints a unified diff on stdout and changes nothing. Otherwise
-each pinned FROM is reported as "FILE:LINE: OLD -> NEW" on stdout, and
-FROM lines left alone are reported with the reason on stderr.
+each pinned FROM is reported as "FILE:LINE: OLD -> NEW" on stdout, in line
+order, and FROM lines left alone are reported with the reason on stderr.
+A base whose digest cannot be resolved (an unreachable registry, a missing
+tag) is reported on stderr; the others are still pinned, and pin exits 1.
 
 --format json (or a Go template) prints each pinned FROM as one object
 (file, line, old, new, dryRun); with --dry-run too, in place of the diff,
@@ -110,6 +116,7 @@ func runPin(ctx context.Context, opts *pinOptions) error {
 			return invalidInput(err)
 		}
 	}
+	failed := 0
 	for i, file := range opts.Files {
 		out, changes, err := golden.Pin(ctx, file, srcs[i], opts.Resolver, po)
 		if err != nil {
@@ -117,6 +124,9 @@ func runPin(ctx context.Context, opts *pinOptions) error {
 		}
 		for _, c := range changes {
 			switch {
+			case c.Action == golden.PinFailed:
+				failed++
+				fmt.Fprintf(opts.IO.ErrOut, "%s:%d: not pinned: %s\n", c.File, c.Line, escapeControl(c.Reason))
 			case c.Action == golden.PinKept:
 				fmt.Fprintf(opts.IO.ErrOut, "%s:%d: kept %s: %s\n", c.File, c.Line, c.Old, reasonText(c.Reason))
 			case c.Action == golden.PinPinned && !diff:
@@ -140,6 +150,12 @@ func runPin(ctx context.Context, opts *pinOptions) error {
 				return fmt.Errorf("writing %s: %w", file, err)
 			}
 		}
+	}
+	if failed > 0 {
+		if failed == 1 {
+			return errors.New("1 base image could not be resolved (above); the others were pinned")
+		}
+		return fmt.Errorf("%d base images could not be resolved (above); the others were pinned", failed)
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ func TestPinRun(t *testing.T) {
 
 	src := fmt.Sprintf("# app\nFROM %[1]s/golden/a:1 AS build\nRUN make\n\n# base\nFROM   %[1]s/golden/b  \n", host)
 	want := fmt.Sprintf("# app\nFROM %[1]s/golden/a:1@%[2]s AS build\nRUN make\n\n# base\nFROM   %[1]s/golden/b:latest@%[3]s  \n", host, dA, dB)
-	dir := writeFiles(t, map[string]string{"Dockerfile": src, "missing": "FROM " + host + "/golden/nope:1\n"})
+	dir := writeFiles(t, map[string]string{"Dockerfile": src, "missing": "FROM " + host + "/golden/nope:1\nFROM " + host + "/golden/a:1\n"})
 	file := filepath.Join(dir, "Dockerfile")
 
 	run := func(args ...string) (int, string, string) {
@@ -96,8 +96,15 @@ func TestPinRun(t *testing.T) {
 		t.Errorf("--update did not re-resolve:\n%s", b)
 	}
 
-	if code, _, errOut := run(filepath.Join(dir, "missing")); code != 3 || !strings.Contains(errOut, "missing:1: resolving") {
-		t.Errorf("missing tag: exit %d stderr %q", code, errOut)
+	// A base that cannot be resolved is reported; the others are pinned;
+	// exit 1.
+	missing := filepath.Join(dir, "missing")
+	code, out, errOut := run(missing)
+	if b, _ := os.ReadFile(missing); code != 1 || !strings.Contains(errOut, "missing:1: not pinned: "+host+"/golden/nope:1: ") ||
+		!strings.HasSuffix(errOut, "Error: 1 base image could not be resolved (above); the others were pinned\n") ||
+		!strings.Contains(out, "missing:2: "+host+"/golden/a:1 -> "+host+"/golden/a:1@"+dA2+"\n") ||
+		string(b) != "FROM "+host+"/golden/nope:1\nFROM "+host+"/golden/a:1@"+dA2+"\n" {
+		t.Errorf("missing tag: exit %d stdout %q stderr %q, file %q", code, out, errOut, b)
 	}
 	if code, _, _ := run(filepath.Join(dir, "nope")); code != 2 {
 		t.Errorf("missing file: exit %d", code)

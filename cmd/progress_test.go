@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // TestProgressBars feeds the progress printer a pull's events on a
@@ -64,5 +65,33 @@ func TestBarLineFits(t *testing.T) {
 		if got := barLine(id, 22_800_000, 45_600_000, tc.cols); got != tc.want {
 			t.Errorf("%d columns: %q, want %q", tc.cols, got, tc.want)
 		}
+	}
+}
+
+// TestProgressFollowsWidth: each redraw asks the terminal's width, so a
+// terminal narrowed between two redraws gets lines that fit it.
+func TestProgressFollowsWidth(t *testing.T) {
+	t.Parallel()
+	ios, _, errOut := TestIO("")
+	ios.StderrTTY = true
+	cols := 80
+	ios.ErrWidth = func() int { return cols }
+	p := &progress{w: ios.ErrOut, tty: true, words: pushWords, width: ios.ErrWidth,
+		layers: map[v1.Hash]*layerLine{}, moved: map[v1.Hash]int64{}}
+	h := mustHash(t, strings.Repeat("4d5c3d93500b", 6)[:64])
+	p.Event(registry.Event{Kind: registry.BlobStarted, Digest: h, Size: 45_600_000, Layer: true})
+	p.Event(registry.Event{Kind: registry.BlobProgress, Digest: h, Size: 45_600_000, Done: 22_800_000, Layer: true})
+	p.draw(false)
+	wide := errOut.Len()
+	cols = 50
+	p.draw(false)
+	escapes := regexp.MustCompile(`\x1b\[[0-9]*[A-Za-z]|\r`)
+	for _, line := range strings.Split(escapes.ReplaceAllString(errOut.String()[wide:], ""), "\n") {
+		if width(line) >= cols {
+			t.Errorf("line %q is %d wide on a %d-column terminal", line, width(line), cols)
+		}
+	}
+	if !strings.Contains(errOut.String()[:wide], "4d5c3d93500b: 50% |") || !strings.Contains(errOut.String()[wide:], "4d5c3d9: 50% |") {
+		t.Errorf("drawings %q", errOut.String())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -31,10 +32,15 @@ func newPullCmd(f *Factory, runF func(*pullOptions) error) *cobra.Command {
 		Use:   "pull REF",
 		Short: "Pull an image, or every tag of a repository, into the local store",
 		Long: `Pull an image from its registry into the local store. A multi-platform
-image is resolved to one platform (default: this machine's) and that
-platform's image is stored under the tag, as docker does. Every blob is
-checked against its digest and size before it is kept, and blobs the store
-has already are not fetched again.
+image is resolved to one platform (default: this machine's, or --platform
+OS/ARCH[/VARIANT]) and that platform's image is stored under the tag, as
+docker does. --platform all keeps the whole index and every image it
+lists; --platform with several platforms (linux/amd64,linux/arm64) keeps a
+filtered index listing only those images, whose digest differs from the
+registry's and is printed as "Filtered index:". The images of an index come
+down at once, their layers sharing the -j bound. Every blob is checked
+against its digest and size before it is kept, and blobs the store has
+already are not fetched again.
 
 --referrers also stores what refers to the image (signatures, SBOMs,
 attestations, recursively; of an index's children too), each by digest
@@ -49,6 +55,8 @@ engine found as docker finds it (DOCKER_HOST, the current docker context,
 		Example: `  ctl pull nginx:1.25
   ctl pull --to-engine registry.local:5000/gallery/ui:v1
   ctl pull --platform linux/arm64/v8 registry.local:5000/gallery/ui:v1
+  ctl pull --platform all registry.local:5000/gallery/ui:v1
+  ctl pull --platform linux/amd64,linux/arm64 registry.local:5000/gallery/ui:v1
   ctl pull --all-tags registry.local:5000/gallery/ui`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeLocalOrRemoteRefs(f, 1),
@@ -65,7 +73,7 @@ engine found as docker finds it (DOCKER_HOST, the current docker context,
 	}
 	fl := c.Flags()
 	opts.add(fl, "pull every tag of the repository", "layers to download at once", "Digest")
-	fl.StringVar(&opts.Platform, "platform", "", "platform to pull out of a multi-platform image (OS/ARCH[/VARIANT])")
+	fl.StringVar(&opts.Platform, "platform", "", platformsFlagHelp)
 	fl.BoolVar(&opts.ToEngine, "to-engine", false, "then load the pulled images into the container engine (DOCKER_HOST, docker context)")
 	return c
 }
@@ -75,7 +83,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	if err != nil {
 		return err
 	}
-	platform, err := parsePlatform(opts.Platform)
+	platforms, err := parsePlatforms(opts.Platform)
 	if err != nil {
 		return err
 	}
@@ -103,7 +111,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 		p.Line("Using default tag: " + ref.DefaultedTag())
 	}
 	results, err := transfer.Pull(ctx, c, s, ref, transfer.PullOptions{
-		AllTags: opts.AllTags, Platform: platform, Jobs: opts.Jobs, Progress: p.Event, Referrers: opts.Referrers,
+		AllTags: opts.AllTags, Platforms: platforms, Jobs: opts.Jobs, Progress: p.Event, Referrers: opts.Referrers,
 		Started: func(r reference.Reference) { p.Line(fmt.Sprintf("%s: Pulling from %s", pullTag(r), r.Repository())) },
 	})
 	p.Close()
@@ -112,7 +120,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	}
 	for _, r := range results {
 		item := pulledItem{Reference: r.Ref.String(), Digest: r.Digest.String(), Image: r.Image.String(), UpToDate: r.UpToDate, ArtifactType: r.ArtifactType,
-			Source: r.Source.Kind(), Mirror: r.Source.Mirror}
+			Source: r.Source.Kind(), Mirror: r.Source.Mirror, Platforms: r.Platforms, Filtered: r.Filtered}
 		if err := out.Print(opts.IO.Out, item, func(w io.Writer) error {
 			if opts.Quiet { // as docker pull -q: the reference alone
 				_, err := fmt.Fprintln(w, r.Ref.String())
@@ -127,7 +135,14 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 			case r.UpToDate:
 				status = "Image is up to date for "
 			}
-			_, err := fmt.Fprintf(w, "Digest: %s\nStatus: %s%s\n", r.Digest, status, r.Ref.Familiar())
+			fmt.Fprintf(w, "Digest: %s\n", r.Digest)
+			if r.Filtered {
+				fmt.Fprintf(w, "Filtered index: %s\n", r.Image)
+			}
+			if len(r.Platforms) > 0 {
+				fmt.Fprintf(w, "Platforms: %s\n", strings.Join(r.Platforms, ", "))
+			}
+			_, err := fmt.Fprintf(w, "Status: %s%s\n", status, r.Ref.Familiar())
 			return err
 		}); err != nil {
 			return err
@@ -153,8 +168,12 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 type pulledItem struct {
 	Reference string `json:"reference"` // canonical, e.g. docker.io/library/nginx:1.25
 	Digest    string `json:"digest"`    // what the reference resolved to (an index for multi-platform)
-	Image     string `json:"image"`     // the manifest digest of the platform image stored
+	Image     string `json:"image"`     // the digest stored: the platform image, or the (filtered) index
 	UpToDate  bool   `json:"upToDate"`  // the store had it under the reference already
+	// Of an index stored (--platform all or a list): its platforms, and
+	// whether it is filtered (image is then a new index, not digest).
+	Platforms []string `json:"platforms,omitempty"`
+	Filtered  bool     `json:"filtered,omitempty"`
 	// ArtifactType is set when an artifact (a signature, an SBOM) was
 	// pulled, not an image.
 	ArtifactType string `json:"artifactType,omitempty"`

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/store"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 )
@@ -14,6 +15,8 @@ import (
 type remoteRefOptions struct {
 	IO       *IOStreams
 	Registry registryFunc
+	Store    func() (*store.Store, error) // the local store, for inspect's check
+
 	Ref      string
 	Platform string
 	Format   string
@@ -26,7 +29,7 @@ const platformFlagHelp = "resolve an index to this platform's manifest (OS/ARCH[
 // items with the field formatField, for the help's example); run does the
 // work unless runF (tests) is given.
 func remoteRefCmd(f *Factory, c *cobra.Command, formatField string, runF func(*remoteRefOptions) error, run func(context.Context, *remoteRefOptions) error) *cobra.Command {
-	opts := &remoteRefOptions{IO: f.IO, Registry: f.Registry}
+	opts := &remoteRefOptions{IO: f.IO, Registry: f.Registry, Store: f.Store}
 	c.Args = cobra.ExactArgs(1)
 	c.ValidArgsFunction = completeRemoteRefs(f)
 	c.RunE = func(c *cobra.Command, args []string) error {

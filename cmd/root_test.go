@@ -20,7 +20,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"ref", "--format", "yaml", "nginx"}, 2, `invalid --format "yaml"`},
 		{[]string{"ref", "--format", "{{.Nope", "nginx"}, 2, "invalid --format template"},
 		{[]string{"version", "extra"}, 2, "unknown command"},
-		{[]string{"ref", "--format", "{{.Nope}}", "nginx"}, 2, "invalid --format template"},
+		{[]string{"ref", "--format", "{{.Nope}}", "nginx"}, 2, "invalid --format template: no field .Nope (the fields are .Registry .Repository .Tag"},
 		{[]string{"version", "--format", "{{.Nope}}"}, 2, "invalid --format template"},
 		{[]string{"completion", "tcsh"}, 2, `unknown command "tcsh" for "ctl completion"`},
 		{[]string{"completion", "bash", "extra"}, 2, "unknown command"},

@@ -25,6 +25,7 @@ type saveOptions struct {
 	// instead of writing an archive.
 	ToEngine bool
 	Refs     []string
+	Platform string
 }
 
 func newSaveCmd(f *Factory, runF func(*saveOptions) error) *cobra.Command {
@@ -39,12 +40,19 @@ plain OCI image layout in a tar. A repository name without a tag saves every
 tag of that repository, as docker save does. Without -o, the archive goes to
 standard output, which must not be a terminal.
 
+A multi-platform image is saved as its index with every image the store
+holds, and loads back with the same digest; docker's manifest.json lists
+one image of it (this machine's platform's, else the first), as docker 25+
+writes it. --platform OS/ARCH[/VARIANT] (or a comma list) saves only those
+platforms' images, the index unchanged, as "docker save --platform" does.
+
 With --to-engine, the archive (docker format) is streamed to the load
 endpoint of the container engine found as docker finds it (DOCKER_HOST,
 the current docker context, /var/run/docker.sock), so that "docker run
 IMAGE" works next; the engine's "Loaded image" lines are printed.`,
 		Example: `  ctl save -o nginx.tar nginx:1.25
   ctl save --format oci -o app.tar user/app:v1 user/app:v2
+  ctl save --platform linux/arm64 -o app-arm64.tar user/app:v1
   ctl save --to-engine user/app:v1`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: completeLocalRefs(f, 0),
@@ -58,6 +66,7 @@ IMAGE" works next; the engine's "Loaded image" lines are printed.`,
 	}
 	c.Flags().StringVarP(&opts.Output, "output", "o", "", "file to write (default: standard output)")
 	c.Flags().StringVar(&opts.Format, "format", store.FormatDocker, `archive format: "docker" or "oci"`)
+	c.Flags().StringVar(&opts.Platform, "platform", "", "save only these platforms' images of a multi-platform image (OS/ARCH[/VARIANT], comma-separated)")
 	c.Flags().BoolVar(&opts.ToEngine, "to-engine", false, "load the images into the container engine (DOCKER_HOST, docker context) instead of writing an archive")
 	return c
 }
@@ -69,11 +78,17 @@ func runSave(ctx context.Context, opts *saveOptions) error {
 	switch {
 	case opts.ToEngine && opts.Output != "":
 		return usageError{errors.New("--to-engine and --output cannot be used together")}
+	case opts.ToEngine && opts.Platform != "":
+		return usageError{errors.New("--to-engine sends every platform the store holds: --platform does not apply")}
 	case opts.ToEngine && opts.Format != store.FormatDocker:
 		return usageError{errors.New("--to-engine sends docker's format: --format oci does not apply")}
 	}
 	if opts.Output == "" && !opts.ToEngine && opts.IO.StdoutTTY {
 		return usageError{errors.New("refusing to write an archive to a terminal: use -o FILE or redirect standard output")}
+	}
+	sel, err := parsePlatforms(opts.Platform)
+	if err != nil {
+		return err
 	}
 	s, err := opts.Store()
 	if err != nil {
@@ -91,9 +106,9 @@ func runSave(ctx context.Context, opts *saveOptions) error {
 		return loadIntoEngine(ctx, opts.IO, opts.Engine, s, entries)
 	}
 	if opts.Output == "" {
-		return s.Save(ctx, opts.IO.Out, entries, opts.Format)
+		return s.Save(ctx, opts.IO.Out, entries, opts.Format, sel)
 	}
-	return writeFileAtomic(opts.Output, func(w io.Writer) error { return s.Save(ctx, w, entries, opts.Format) })
+	return writeFileAtomic(opts.Output, func(w io.Writer) error { return s.Save(ctx, w, entries, opts.Format, sel) })
 }
 
 // loadIntoEngine hands entries of s to the engine's load endpoint and

@@ -129,16 +129,21 @@ func TestLoginHTPasswd(t *testing.T) {
 		}
 	})
 
-	t.Run("-p warns, missing credentials without a terminal exit 2", func(t *testing.T) {
+	t.Run("-p warns, stored credentials are reused, missing ones without a terminal exit 2", func(t *testing.T) {
 		t.Parallel()
 		e := testenv.NewEnv(t)
-		r := e.Run(t, "login", "--ca-file", reg.CACertFile, "-u", user, "-p", pass, reg.Host)
+		r := e.Run(t, "login", "--ca-file", reg.CACertFile, reg.Host)
+		if r.Code != 2 || !strings.Contains(r.Stderr, "not a terminal") {
+			t.Errorf("login without credentials: exit %d, stderr %q", r.Code, r.Stderr)
+		}
+		r = e.Run(t, "login", "--ca-file", reg.CACertFile, "-u", user, "-p", pass, reg.Host)
 		if r.Code != 0 || !strings.Contains(r.Stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.") {
 			t.Errorf("login -p: exit %d, stderr %q", r.Code, r.Stderr)
 		}
+		// As docker login: what is stored is checked again, nothing asked.
 		r = e.Run(t, "login", "--ca-file", reg.CACertFile, reg.Host)
-		if r.Code != 2 || !strings.Contains(r.Stderr, "not a terminal") {
-			t.Errorf("login without credentials: exit %d, stderr %q", r.Code, r.Stderr)
+		if r.Code != 0 || r.Stdout != "Login Succeeded\n" || !strings.HasPrefix(r.Stderr, "Authenticating with existing credentials... [Username: "+user+"]\n") {
+			t.Errorf("login with stored credentials: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 		}
 	})
 

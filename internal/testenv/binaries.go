@@ -64,18 +64,26 @@ func RepoRoot(t testing.TB) string {
 // test process into a temporary directory and returns the binary's path.
 func CtlBinary(t testing.TB) string {
 	t.Helper()
+	return buildOnce(t, &ctlBinary, "ctl", ".")
+}
+
+// buildOnce builds the package pkg of this module (a path relative to the
+// module root) once per test process, caching the result in o, into a
+// temporary directory removed by Main, and returns the binary's path.
+func buildOnce(t testing.TB, o *onceValue, name, pkg string) string {
+	t.Helper()
 	root := RepoRoot(t)
-	return ctlBinary.get(t, func() (string, error) {
-		dir, err := os.MkdirTemp("", "ctl-testenv-bin-")
+	return o.get(t, func() (string, error) {
+		dir, err := os.MkdirTemp("", "ctl-testenv-"+name+"-")
 		if err != nil {
 			return "", err
 		}
 		rememberTempDir(dir)
-		bin := filepath.Join(dir, "ctl")
+		bin := filepath.Join(dir, name)
 		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 		defer cancel()
-		if _, err := goCmd(ctx, root, "build", "-o", bin, "."); err != nil {
-			return "", fmt.Errorf("building ctl: %v", err)
+		if _, err := goCmd(ctx, root, "build", "-o", bin, pkg); err != nil {
+			return "", fmt.Errorf("building %s: %v", name, err)
 		}
 		return bin, nil
 	})

@@ -3,7 +3,6 @@ package testenv
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -22,21 +21,7 @@ var peakRSSBinary onceValue
 // command's own peak and not the test process's (see its doc).
 func peakRSS(t testing.TB) string {
 	t.Helper()
-	root := RepoRoot(t)
-	return peakRSSBinary.get(t, func() (string, error) {
-		dir, err := os.MkdirTemp("", "ctl-testenv-peakrss-")
-		if err != nil {
-			return "", err
-		}
-		rememberTempDir(dir)
-		bin := filepath.Join(dir, "peakrss")
-		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-		defer cancel()
-		if _, err := goCmd(ctx, root, "build", "-o", bin, "./internal/testenv/peakrss"); err != nil {
-			return "", fmt.Errorf("building peakrss: %v", err)
-		}
-		return bin, nil
-	})
+	return buildOnce(t, &peakRSSBinary, "peakrss", "./internal/testenv/peakrss")
 }
 
 // Proc is a command started by Env.Start: it runs until Wait, and may be

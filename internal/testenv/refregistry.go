@@ -1,11 +1,7 @@
 package testenv
 
 import (
-	"context"
-	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 )
 
@@ -16,21 +12,7 @@ var refRegistryBinary onceValue
 // a temporary directory and returns the binary's path.
 func ReferrersRegistryBinary(t testing.TB) string {
 	t.Helper()
-	root := RepoRoot(t)
-	return refRegistryBinary.get(t, func() (string, error) {
-		dir, err := os.MkdirTemp("", "ctl-testenv-refregistry-")
-		if err != nil {
-			return "", err
-		}
-		rememberTempDir(dir)
-		bin := filepath.Join(dir, "refregistry")
-		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-		defer cancel()
-		if _, err := goCmd(ctx, root, "build", "-o", bin, "./internal/testenv/refregistry"); err != nil {
-			return "", fmt.Errorf("building refregistry: %v", err)
-		}
-		return bin, nil
-	})
+	return buildOnce(t, &refRegistryBinary, "refregistry", "./internal/testenv/refregistry")
 }
 
 // StartReferrersRegistry starts go-containerregistry's in-memory registry

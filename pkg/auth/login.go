@@ -163,3 +163,23 @@ func restrictConfig(cf *configfile.ConfigFile) error {
 // DisplayName is how messages name server: docker's key for Docker Hub,
 // HOST[:PORT] otherwise.
 func DisplayName(server string) string { return storeKey(server) }
+
+// Stored returns the user name and password stored for server (through
+// its credential helper, if one is configured), empty when there are none
+// or only an identity token: docker reuses stored credentials for a login
+// without -u and -p only when it has both.
+func Stored(dir, server string) (username, password string, err error) {
+	key := storeKey(server)
+	cf, err := NewKeychain(dir).Load()
+	if err != nil {
+		return "", "", err
+	}
+	got, err := cf.GetCredentialsStore(key).Get(key)
+	if err != nil {
+		return "", "", fmt.Errorf("reading credentials for %s%s: %w", key, helperNote(cf, key), err)
+	}
+	if got.Username == "" || got.Password == "" {
+		return "", "", nil
+	}
+	return got.Username, got.Password, nil
+}

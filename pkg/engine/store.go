@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -52,7 +53,7 @@ func (c *Client) LoadFromStore(ctx context.Context, s *store.Store, entries []st
 	pr, pw := io.Pipe()
 	saved := make(chan error, 1)
 	go func() {
-		err := s.Save(ctx, pw, entries, store.FormatDocker)
+		err := s.Save(ctx, pw, entries, store.FormatDocker, platform.Selection{})
 		pw.CloseWithError(err)
 		saved <- err
 	}()

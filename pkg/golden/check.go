@@ -2,7 +2,6 @@ package golden
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/dockerfile"
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -11,7 +10,7 @@ import (
 // Problem kinds of a Finding.
 const (
 	Unapproved = "unapproved" // the base is not under an approved prefix
-	Unpinned   = "unpinned"   // the base is on latest, has no tag, or has no digest
+	Unpinned   = "unpinned"   // the base has no digest
 )
 
 // Finding is one problem with one FROM.
@@ -32,8 +31,7 @@ type CheckOptions struct {
 	// Allow, when not nil, is the list of approved bases: every other base
 	// is reported.
 	Allow *Allowlist
-	// RequirePinned reports every base on "latest", without a tag, or
-	// without a digest.
+	// RequirePinned reports every base without a digest (what Pin adds).
 	RequirePinned bool
 	// BuildArgs override ARG defaults, as docker build --build-arg does.
 	BuildArgs map[string]string
@@ -69,19 +67,21 @@ func Check(file string, src []byte, opts CheckOptions) ([]Finding, error) {
 	return out, nil
 }
 
-// unpinned says why r is not pinned, or "" when it is.
+// unpinned says why r is not pinned, or "" when it is. A digest pins: it is
+// what a build pulls, whatever the tag beside it says (the tag, latest
+// included, is what pin --update re-resolves). Without one, the detail
+// names a missing or moving tag too.
 func unpinned(r reference.Reference) string {
-	var why []string
+	if r.Digest() != "" {
+		return ""
+	}
 	switch r.Tag() {
 	case "":
-		why = append(why, "no tag")
+		return "no tag, no digest"
 	case "latest":
-		why = append(why, `tag "latest"`)
+		return `tag "latest", no digest`
 	}
-	if r.Digest() == "" {
-		why = append(why, "no digest")
-	}
-	return strings.Join(why, ", ")
+	return "no digest"
 }
 
 // Base is a FROM that names an image to pull, with its parsed reference.

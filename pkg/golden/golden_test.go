@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,10 +103,10 @@ FROM scratch
 			want: "3 unapproved",
 		},
 		{
-			name:   "require pinned: latest, no tag, no digest",
-			src:    "FROM golden/a:latest" + pinned + "\nFROM golden/b" + pinned + "\nFROM golden/c:1\nFROM golden/d:1" + pinned + "\nFROM golden/e\n",
+			name:   "require pinned: a digest pins, whatever the tag (what pin writes)",
+			src:    "FROM golden/a:latest" + pinned + "\nFROM golden/b" + pinned + "\nFROM golden/c:1\nFROM golden/d:1" + pinned + "\nFROM golden/e\nFROM golden/f:latest\n",
 			pinned: true,
-			want:   "1 unpinned; 2 unpinned; 3 unpinned; 5 unpinned",
+			want:   "3 unpinned; 5 unpinned; 6 unpinned",
 		},
 		{
 			name:   "pinning alone, with no allow list",
@@ -295,12 +296,59 @@ func TestPinArgOverridden(t *testing.T) {
 	}
 }
 
+// TestPinResolveError: a base that cannot be resolved is reported and left
+// as it is; the others are still pinned.
 func TestPinResolveError(t *testing.T) {
 	t.Parallel()
-	_, _, err := Pin(context.Background(), "Dockerfile", []byte("FROM a\nFROM golden/missing:1\n"),
-		&fakeResolver{digests: map[string]string{"docker.io/library/a:latest": "sha256:" + strings.Repeat("a", 64)}}, PinOptions{})
-	if err == nil || !strings.HasPrefix(err.Error(), "Dockerfile:2: resolving golden/missing:1:") {
-		t.Errorf("error = %v", err)
+	dA := "sha256:" + strings.Repeat("a", 64)
+	out, changes, err := Pin(context.Background(), "Dockerfile", []byte("FROM golden/missing:1\nFROM a\n"),
+		&fakeResolver{digests: map[string]string{"docker.io/library/a:latest": dA}}, PinOptions{})
+	if err != nil || string(out) != "FROM golden/missing:1\nFROM a:latest@"+dA+"\n" {
+		t.Fatalf("pin: %v\n%s", err, out)
+	}
+	if len(changes) != 2 || changes[0].Action != PinFailed || changes[0].Err == nil ||
+		!strings.HasPrefix(changes[0].Reason, "docker.io/golden/missing:1: not found") || changes[1].Action != PinPinned {
+		t.Errorf("changes %+v", changes)
+	}
+}
+
+// TestPinArgRegistry: a FROM whose registry is a build argument gets the
+// digest resolved with the ARG default, the variable kept; changes come in
+// line order, the ARG's line first.
+func TestPinArgRegistry(t *testing.T) {
+	t.Parallel()
+	dA := "sha256:" + strings.Repeat("a", 64)
+	dB := "sha256:" + strings.Repeat("b", 64)
+	fr := &fakeResolver{digests: map[string]string{
+		"registry.local:5000/golden/sdk:3.0":    dA,
+		"registry.local:5000/golden/app:latest": dB,
+	}}
+	src := "ARG REG=registry.local:5000 TAG=3.0\nFROM $REG/golden/sdk:3.0 AS build\nFROM ${REG}/golden/app\nFROM $REG/golden/sdk:$TAG\n"
+	// The last one's tag is a variable: kept.
+	want := "ARG REG=registry.local:5000 TAG=3.0\nFROM $REG/golden/sdk:3.0@" + dA + " AS build\nFROM ${REG}/golden/app:latest@" + dB + "\nFROM $REG/golden/sdk:$TAG\n"
+	out, changes, err := Pin(context.Background(), "Dockerfile", []byte(src), fr, PinOptions{})
+	if err != nil || string(out) != want {
+		t.Fatalf("pin: %v\n%s\nwant:\n%s", err, out, want)
+	}
+	var lines []int
+	for _, c := range changes {
+		lines = append(lines, c.Line)
+	}
+	if !slices.IsSorted(lines) {
+		t.Errorf("changes out of line order: %v", lines)
+	}
+	// What pin writes, check --require-pinned accepts.
+	fs, err := Check("Dockerfile", out, CheckOptions{RequirePinned: true})
+	if err != nil || len(fs) != 1 || fs[0].Line != 4 || changes[3-1].Action != PinKept {
+		t.Errorf("check of the pinned file: %v %+v, want only the FROM with a variable tag (kept: %+v)", err, fs, changes)
+	}
+	// Pinned through a global ARG: the ARG's line is reported first.
+	src = "FROM golden/sdk:3.0\nFROM $B\n"
+	src = "ARG B=registry.local:5000/golden/app\n" + src
+	fr.digests["docker.io/golden/sdk:3.0"] = dA
+	_, changes, _ = Pin(context.Background(), "Dockerfile", []byte(src), fr, PinOptions{})
+	if len(changes) != 2 || changes[0].Line != 1 || changes[1].Line != 2 {
+		t.Errorf("changes %+v, want line 1 (the ARG) then 2", changes)
 	}
 }
 

@@ -42,6 +42,7 @@ const (
 	PinPinned    = "pinned"    // a digest was added or replaced
 	PinUnchanged = "unchanged" // already pinned to the digest the tag has now (with Update)
 	PinKept      = "kept"      // left as it is; Reason says why
+	PinFailed    = "failed"    // its digest could not be resolved; Reason and Err say why
 )
 
 // ReasonPinned is the Reason of a base kept because it has a digest
@@ -56,17 +57,26 @@ type Change struct {
 	New    string `json:"new"` // the operand after pinning (== Old unless Action is "pinned")
 	Action string `json:"action"`
 	Reason string `json:"reason,omitempty"`
+	Err    error  `json:"-"` // what the resolver said, when Action is PinFailed
 }
 
 // Pin rewrites every base image of the Dockerfile src to IMAGE:TAG@DIGEST,
-// the digest resolved now (no tag means "latest", which is written out).
-// Only the image operand changes: formatting, comments and everything else
-// stay byte for byte. Already pinned bases are kept unless opts.Update, and
-// so are digest-only ones (there is no tag to resolve). A FROM that is just
-// "$NAME" or "${NAME}" is pinned by rewriting the default of its global
-// ARG (when the default is plain and not overridden); other FROMs written
-// with build arguments are kept. Running Pin on its own output changes
+// the digest resolved now (no tag means "latest", which is written out, so
+// that --update knows what to re-resolve). Only the image operand changes:
+// formatting, comments and everything else stay byte for byte. Already
+// pinned bases are kept unless opts.Update, and so are digest-only ones
+// (there is no tag to resolve). A FROM that is just "$NAME" or "${NAME}" is
+// pinned by rewriting the default of its global ARG (when the default is
+// plain and not overridden); one whose repository uses build arguments
+// ("$REG/golden/sdk:3.0") gets the digest resolved with the ARG defaults
+// appended, the variables kept; one whose tag does is kept (a digest would
+// hold for one value of it only). Running Pin on its own output changes
 // nothing.
+//
+// A base whose digest cannot be resolved (an unreachable registry, a
+// missing tag) does not stop the others: it is reported as PinFailed and
+// left as it is. Only a cancelled ctx ends Pin early, with its error.
+// Changes come in line order.
 func Pin(ctx context.Context, file string, src []byte, res Resolver, opts PinOptions) ([]byte, []Change, error) {
 	df, err := dockerfile.Parse(src, opts.BuildArgs)
 	if err != nil {
@@ -85,16 +95,22 @@ func Pin(ctx context.Context, file string, src []byte, res Resolver, opts PinOpt
 		c := Change{File: file, Line: b.From.Line, Old: b.From.Raw, New: b.From.Raw, Action: PinKept}
 		span, contiguous := edit{b.From.Start, b.From.End}, b.From.Contiguous
 		if b.From.HasVariables() {
-			a, why := argOperand(df, b.From)
-			if why != "" {
+			if _, one := oneArg(b.From.Raw); one {
+				a, why := argOperand(df, b.From)
+				if why != "" {
+					c.Reason = why
+					changes = append(changes, c)
+					continue
+				}
+				c.Line, c.Old, c.New = a.Line, a.Default, a.Default
+				span, contiguous = edit{a.Start, a.End}, a.Contiguous
+				if _, done := edits[span]; done {
+					continue // another FROM already pinned this ARG
+				}
+			} else if why := variablesOutsideName(b.From.Raw); why != "" {
 				c.Reason = why
 				changes = append(changes, c)
 				continue
-			}
-			c.Line, c.Old, c.New = a.Line, a.Default, a.Default
-			span, contiguous = edit{a.Start, a.End}, a.Contiguous
-			if _, done := edits[span]; done {
-				continue // another FROM already pinned this ARG
 			}
 		}
 		switch {
@@ -110,8 +126,13 @@ func Pin(ctx context.Context, file string, src []byte, res Resolver, opts PinOpt
 				return nil, nil, fmt.Errorf("%s:%d: %w", file, b.From.Line, err)
 			}
 			d, err := res.Digest(ctx, tagged)
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s:%d: resolving %s: %w", file, b.From.Line, b.From.Image, err)
+				c.Action, c.Err = PinFailed, err
+				c.Reason = err.Error()
+				break
 			}
 			written, _, _ := strings.Cut(c.Old, "@")
 			if b.Ref.Tag() == "" {
@@ -128,6 +149,8 @@ func Pin(ctx context.Context, file string, src []byte, res Resolver, opts PinOpt
 			edits[span] = c.New
 		}
 	}
+	// A FROM pinned through its ARG reports the ARG's line, above it.
+	sort.SliceStable(changes, func(i, j int) bool { return changes[i].Line < changes[j].Line })
 	spans := make([]edit, 0, len(edits))
 	for e := range edits {
 		spans = append(spans, e)
@@ -144,17 +167,44 @@ func Pin(ctx context.Context, file string, src []byte, res Resolver, opts PinOpt
 	return []byte(out.String()), changes, nil
 }
 
+// oneArg reports whether an image operand is exactly one build argument,
+// "$NAME" or "${NAME}", and its name.
+func oneArg(raw string) (string, bool) {
+	name, ok := strings.CutPrefix(raw, "$")
+	if !ok {
+		return "", false
+	}
+	if n, braced := strings.CutPrefix(name, "{"); braced {
+		if name, ok = strings.CutSuffix(n, "}"); !ok {
+			return "", false
+		}
+	}
+	if name == "" || strings.ContainsAny(name, "${}:/@") {
+		return "", false
+	}
+	return name, true
+}
+
+// variablesOutsideName says why an operand written with build arguments
+// cannot take a digest, or "" when the arguments are in its repository
+// name only: the tag and digest after the last "/" are literal, and there
+// is no quoting.
+func variablesOutsideName(raw string) string {
+	if strings.ContainsAny(raw, "\"'") {
+		return "written with quotes: pin it by hand"
+	}
+	last := raw[strings.LastIndexByte(raw, '/')+1:]
+	if i := strings.IndexAny(last, ":@"); i >= 0 && strings.Contains(last[i:], "$") {
+		return "its tag or digest is a build argument (a digest would hold for one value of it): pin the ARG default instead"
+	}
+	return ""
+}
+
 // argOperand finds the global ARG whose default a FROM written as "$NAME"
 // or "${NAME}" stands for, or says why there is none to pin.
 func argOperand(df *dockerfile.File, fr dockerfile.From) (dockerfile.Arg, string) {
-	const why = "written with build arguments: pin the ARG default instead"
-	name := strings.TrimPrefix(fr.Raw, "$")
-	if n, ok := strings.CutPrefix(name, "{"); ok {
-		name, ok = strings.CutSuffix(n, "}")
-		if !ok {
-			return dockerfile.Arg{}, why
-		}
-	}
+	const why = "written as a build argument whose default cannot be pinned (overridden, empty, or not a plain reference)"
+	name, _ := oneArg(fr.Raw)
 	for i := len(df.Args) - 1; i >= 0; i-- {
 		a := df.Args[i]
 		if a.Name != name {
@@ -165,7 +215,7 @@ func argOperand(df *dockerfile.File, fr dockerfile.From) (dockerfile.Arg, string
 		}
 		return a, ""
 	}
-	return dockerfile.Arg{}, why
+	return dockerfile.Arg{}, "written as a build argument with no global ARG default"
 }
 
 // WriteFileAtomic replaces path with data: written to a temporary file in

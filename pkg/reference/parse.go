@@ -122,6 +122,11 @@ func parse(s string) (Reference, *Error) {
 	if len(s) == 64 && isAllLowerHex(s) {
 		return Reference{}, parseError(s, ErrAmbiguousImageID, "64-hex name is ambiguous with an image ID")
 	}
+	if scheme, rest, ok := strings.Cut(s, "://"); ok && scheme != "" && !strings.Contains(scheme, "/") {
+		// A URL pasted from a browser or a registry's UI: no valid
+		// reference contains "://", so this costs valid input nothing.
+		return Reference{}, parseError(s, ErrInvalid, "a reference has no URL scheme: drop %q and write %s", scheme+"://", rest)
+	}
 
 	var r Reference
 	start := 0         // offset of the path in s

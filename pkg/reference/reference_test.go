@@ -140,6 +140,8 @@ func TestParseRejects(t *testing.T) {
 		{"@" + sha256, ErrNameEmpty, ""},
 		{"docker.io/", ErrNameEmpty, ""},
 		{"gallery/UI", ErrNotLowercase, `invalid reference "gallery/UI": repository name must be lowercase`},
+		{"https://registry.local:5000/app:2", ErrInvalid, `invalid reference "https://registry.local:5000/app:2": a reference has no URL scheme: drop "https://" and write registry.local:5000/app:2`},
+		{"http://host/app", ErrInvalid, ""},
 		{"UPPER", ErrNotLowercase, ""},
 		{"My_User/app", ErrNotLowercase, ""},
 		{"localhost:5000/Foo", ErrNotLowercase, ""},

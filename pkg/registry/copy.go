@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -13,9 +14,11 @@ type CopyOptions struct {
 	// AllTags copies every tag of the source repository to the same tag in
 	// the destination repository.
 	AllTags bool
-	// Platform copies only that platform's image out of an index; nil
-	// copies indexes whole.
-	Platform *v1.Platform
+	// Platforms chooses what of an index is copied: zero or platform.All,
+	// the whole index; one platform, that platform's image; several, a
+	// filtered index listing only those platforms' images (a new digest;
+	// every image it lists is copied before it).
+	Platforms platform.Selection
 	// Progress receives an event per blob.
 	Progress ProgressFunc
 	// Pushing, when set, is called once the source is read and the copy to
@@ -55,14 +58,14 @@ func (c *Client) copyFrom(ctx context.Context, s *session, src, dst reference.Re
 			if err != nil {
 				return nil, err
 			}
-			a, err := c.artifact(ctx, s, r, opts.Platform)
+			a, err := c.artifact(ctx, s, r, opts.Platforms)
 			if err != nil {
 				return nil, err
 			}
 			tags = append(tags, PushTag{Tag: t, Artifact: a})
 		}
 	} else {
-		a, err := c.artifact(ctx, s, src, opts.Platform)
+		a, err := c.artifact(ctx, s, src, opts.Platforms)
 		if err != nil {
 			return nil, err
 		}
@@ -88,9 +91,9 @@ func (c *Client) copyFrom(ctx context.Context, s *session, src, dst reference.Re
 	return res, nil
 }
 
-// artifact reads ref's manifest through s: the image for platform out of
-// an index when platform is set, else the image or the whole index.
-func (c *Client) artifact(ctx context.Context, s *session, ref reference.Reference, platform *v1.Platform) (Artifact, error) {
+// artifact reads ref's manifest through s and applies sel to it (see
+// CopyOptions.Platforms).
+func (c *Client) artifact(ctx context.Context, s *session, ref reference.Reference, sel platform.Selection) (Artifact, error) {
 	nref, err := c.Ref(ref)
 	if err != nil {
 		return nil, err
@@ -99,11 +102,27 @@ func (c *Client) artifact(ctx context.Context, s *session, ref reference.Referen
 		return classify(nref.Context().RegistryStr(), about("reading", ref.String(), err))
 	}
 	a, err := s.artifact(ctx, nref.Identifier())
-	if err == nil && platform != nil {
-		a, err = platformImage(a, *platform)
-	}
 	if err != nil {
 		return nil, wrap(err)
 	}
+	if a, err = selectArtifact(a, sel); err != nil {
+		return nil, wrap(err)
+	}
 	return a, nil
+}
+
+// selectArtifact applies sel to a: an index is kept, filtered or resolved
+// to one image; an image must be of a platform sel selects.
+func selectArtifact(a Artifact, sel platform.Selection) (Artifact, error) {
+	idx, isIndex := a.(v1.ImageIndex)
+	switch {
+	case sel.IsZero() || sel.IsAll():
+		return a, nil
+	case !isIndex:
+		return a, checkPlatform(a.(v1.Image), sel)
+	case sel.Multi():
+		return SelectIndex(idx, sel)
+	}
+	want, _ := sel.Single()
+	return platformImage(a, want)
 }

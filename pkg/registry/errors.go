@@ -99,14 +99,14 @@ func classify(host string, err error) error {
 	}
 	switch te.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:
-		return &AuthError{Host: host, Err: err}
+		return &AuthError{Host: host, Err: refusedText(te, err)}
 	case http.StatusNotFound:
 		return notFound(host, te, err)
 	}
 	for _, d := range te.Errors {
 		switch d.Code {
 		case transport.UnauthorizedErrorCode, transport.DeniedErrorCode:
-			return &AuthError{Host: host, Err: err}
+			return &AuthError{Host: host, Err: refusedText(te, err)}
 		case transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode, transport.BlobUnknownErrorCode:
 			return notFound(host, te, err)
 		}
@@ -160,6 +160,31 @@ func notFound(host string, te *transport.Error, err error) error {
 		return notFoundError{&redactedError{err: err, text: fmt.Sprintf("%s/%s: %s", host, repo, what)}}
 	}
 	return notFoundError{err}
+}
+
+// refusedText words a 401 or 403 answer without go-containerregistry's
+// internals: the registry's codes and messages, without the Go dump of
+// their detail ("[map[Action:pull Class: Name:gallery/ui ...]]"), or the
+// status alone for a HEAD, which has no body (not "use GET for details").
+func refusedText(te *transport.Error, err error) error {
+	var parts []string
+	for _, d := range te.Errors {
+		parts = append(parts, strings.TrimSuffix(fmt.Sprintf("%s: %s", d.Code, d.Message), ": "))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", te.StatusCode, http.StatusText(te.StatusCode)))
+	}
+	clean := strings.Join(parts, "; ")
+	if te.Request != nil && te.Request.URL != nil {
+		clean = te.Request.Method + " " + ctltransport.RedactText(te.Request.URL.String()) + ": " + clean
+	}
+	text := err.Error()
+	if whole := ctltransport.RedactText(te.Error()); strings.Contains(text, whole) {
+		text = strings.Replace(text, whole, clean, 1)
+	} else {
+		text = clean
+	}
+	return &redactedError{err: err, text: text}
 }
 
 // Failures whose fix the caller may name (ctl names its flags): the errors

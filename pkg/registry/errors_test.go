@@ -151,6 +151,30 @@ func TestClassifyHeadNotFound(t *testing.T) {
 	}
 }
 
+// TestClassifyRefusedPlainly: a 401 or 403 reads as the registry's words,
+// without go-containerregistry's "use GET for details" or a Go map dump.
+func TestClassifyRefusedPlainly(t *testing.T) {
+	t.Parallel()
+	head, _ := http.NewRequest(http.MethodHead, "http://reg.example/v2/gallery/ui/manifests/v1", nil)
+	get, _ := http.NewRequest(http.MethodGet, "http://reg.example/v2/gallery/ui/tags/list", nil)
+	for _, tc := range []struct {
+		te   *transport.Error
+		want string
+	}{
+		{&transport.Error{StatusCode: http.StatusUnauthorized, Request: head},
+			"pulling: HEAD http://reg.example/v2/gallery/ui/manifests/v1: 401 Unauthorized: access denied by reg.example"},
+		{&transport.Error{StatusCode: http.StatusUnauthorized, Request: get, Errors: []transport.Diagnostic{{
+			Code: transport.UnauthorizedErrorCode, Message: "authentication required",
+			Detail: []any{map[string]any{"Type": "repository", "Name": "gallery/ui", "Action": "pull"}}}}},
+			"pulling: GET http://reg.example/v2/gallery/ui/tags/list: UNAUTHORIZED: authentication required: access denied by reg.example"},
+	} {
+		err := classify("reg.example", fmt.Errorf("pulling: %w", tc.te))
+		if err.Error() != tc.want || !errors.Is(err, ErrUnauthorized) || !errors.As(err, new(*transport.Error)) {
+			t.Errorf("%q, want %q", err, tc.want)
+		}
+	}
+}
+
 // Docker Hub is named docker.io in errors (its API host index.docker.io is
 // what go-containerregistry sends requests to, not what users type).
 func TestClassifyNamesDockerHub(t *testing.T) {

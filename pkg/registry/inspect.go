@@ -44,6 +44,8 @@ type Inspection struct {
 	// Entrypoint and Cmd are the image's default command.
 	Entrypoint []string `json:"entrypoint,omitempty"`
 	Cmd        []string `json:"cmd,omitempty"`
+	// Env is the image's environment, KEY=VALUE, in the config's order.
+	Env []string `json:"env,omitempty"`
 	// Source is "mirror" when a mirror answered, else "upstream"; Mirror
 	// is that mirror (HOST[:PORT][/PREFIX]).
 	Source string `json:"source"`
@@ -136,7 +138,7 @@ func (s *session) inspect(ctx context.Context, r reference.Reference, platform *
 	if !cfg.Created.IsZero() {
 		in.Created = cfg.Created.UTC().Format("2006-01-02T15:04:05Z07:00")
 	}
-	in.Labels, in.Entrypoint, in.Cmd = cfg.Config.Labels, cfg.Config.Entrypoint, cfg.Config.Cmd
+	in.Labels, in.Entrypoint, in.Cmd, in.Env = cfg.Config.Labels, cfg.Config.Entrypoint, cfg.Config.Cmd, cfg.Config.Env
 	return in, nil
 }
 

@@ -152,7 +152,7 @@ func (c *Client) exchange(ctx context.Context, reg name.Registry, pr *transport.
 func refused(host string, err error) error {
 	var te *transport.Error
 	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
-		return fmt.Errorf("%w: %s refused the user name or password: %v", auth.ErrBadCredentials, host, err)
+		return fmt.Errorf("%w: %s refused the user name or password: %v", auth.ErrBadCredentials, host, refusedText(te, err))
 	}
 	return err
 }

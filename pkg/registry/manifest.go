@@ -8,6 +8,7 @@ import (
 	"mime"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -100,27 +101,18 @@ func refSep(id string) string {
 	return ":"
 }
 
-// pickPlatform finds the child of index m that satisfies platform.
-func pickPlatform(m *Manifest, platform v1.Platform, ref string) (v1.Descriptor, error) {
+// pickPlatform finds the child of index m for platform want
+// (platform.Pick).
+func pickPlatform(m *Manifest, want v1.Platform, ref string) (v1.Descriptor, error) {
 	idx, err := v1.ParseIndexManifest(bytes.NewReader(m.Bytes))
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("parsing index %s: %w", ref, err)
 	}
-	if d, ok := matchPlatform(idx, platform, false); ok {
-		return d, nil
+	d, err := platform.Pick(idx, want)
+	if err != nil {
+		return v1.Descriptor{}, notFoundError{fmt.Errorf("%s: %w", ref, err)}
 	}
-	return v1.Descriptor{}, notFoundError{fmt.Errorf("%s has no manifest for platform %s", ref, platform)}
-}
-
-// matchPlatform finds the first child of idx that satisfies platform
-// (and is an image, when images is set).
-func matchPlatform(idx *v1.IndexManifest, platform v1.Platform, images bool) (v1.Descriptor, bool) {
-	for _, d := range idx.Manifests {
-		if d.Platform != nil && d.Platform.Satisfies(platform) && (!images || d.MediaType.IsImage()) {
-			return d, true
-		}
-	}
-	return v1.Descriptor{}, false
+	return d, nil
 }
 
 // checkMediaType returns the media type of manifest b, refusing a document

@@ -31,6 +31,8 @@ type Client struct {
 	mirrors         Mirrors           // WithMirrors: where reads go first
 	onSource        func(SourceEvent) // WithSourceFunc
 	mirrorTransport http.RoundTripper // the stack with the mirror budget (mirrors.go)
+
+	mounts *sameRepoMounts // hosts that answer same-repository mounts (push_probe.go)
 }
 
 // Option configures a Client.
@@ -133,6 +135,7 @@ func New(opts ...Option) (*Client, error) {
 		mirrors:   Mirrors{},
 		userAgent: "ctl",
 		jobs:      DefaultJobs,
+		mounts:    &sameRepoMounts{},
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {

@@ -61,12 +61,13 @@ func serialized(f ProgressFunc) ProgressFunc {
 // checks it as it writes (the store) is read without h: hashing it twice
 // would only double the CPU a pull costs.
 type blobReader struct {
-	rc     io.ReadCloser
-	want   v1.Descriptor
-	h      hash.Hash
-	n      int64
-	report func(done int64)
-	eof    func()
+	rc      io.ReadCloser
+	want    v1.Descriptor
+	h       hash.Hash
+	n       int64
+	checked bool // the digest was compared (at the declared size or EOF)
+	report  func(done int64)
+	eof     func()
 }
 
 func (r *blobReader) Read(p []byte) (int, error) {
@@ -75,12 +76,18 @@ func (r *blobReader) Read(p []byte) (int, error) {
 	if r.h != nil {
 		r.h.Write(p[:n])
 		if r.n > r.want.Size {
-			return n, fmt.Errorf("%w: blob %s is longer than its %d bytes", ErrDigestMismatch, r.want.Digest, r.want.Size)
+			return 0, fmt.Errorf("%w: blob %s is longer than its %d bytes", ErrDigestMismatch, r.want.Digest, r.want.Size)
 		}
-		if err == io.EOF {
+		// Checked as soon as the declared size is in, not only at EOF, and
+		// the bytes of a failing read are held back: an upload body is read
+		// for its Content-Length and no further, so the destination must
+		// never get the whole of a corrupt blob (it would answer
+		// DIGEST_INVALID, which restarts an upload).
+		if (err == io.EOF || r.n == r.want.Size) && !r.checked {
+			r.checked = true
 			got := "sha256:" + hex.EncodeToString(r.h.Sum(nil))
 			if r.n != r.want.Size || got != r.want.Digest.String() {
-				return n, fmt.Errorf("%w: blob %s: got %d bytes of digest %s, want %d bytes", ErrDigestMismatch, r.want.Digest, r.n, got, r.want.Size)
+				return 0, fmt.Errorf("%w: blob %s: got %d bytes of digest %s, want %d bytes", ErrDigestMismatch, r.want.Digest, r.n, got, r.want.Size)
 			}
 		}
 	}

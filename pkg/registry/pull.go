@@ -3,12 +3,12 @@ package registry
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/artifact"
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -25,6 +25,9 @@ type PullSink interface {
 	// each against its digest and size (the bodies come straight off the
 	// wire) and make nothing visible on error.
 	WriteImage(ctx context.Context, img v1.Image, ref reference.Reference, digest v1.Hash) error
+	// WriteIndex is WriteImage for an index and every image it lists,
+	// which it reads as WriteImage reads one.
+	WriteIndex(ctx context.Context, idx v1.ImageIndex, ref reference.Reference, digest v1.Hash) error
 	// Pulled records that ref, which names image in the sink already,
 	// resolved to digest on the registry (a pull that found it up to date).
 	Pulled(ref reference.Reference, image, digest v1.Hash) error
@@ -32,8 +35,12 @@ type PullSink interface {
 
 // PullOptions tune Pull.
 type PullOptions struct {
-	// Platform picks the image out of an index; nil means DefaultPlatform.
-	Platform *v1.Platform
+	// Platforms chooses what of an index is pulled: zero, this machine's
+	// platform's image (platform.Default); one platform, that platform's
+	// image, as docker pulls; platform.All, the whole index with every
+	// image; several platforms, a filtered index listing only those
+	// platforms' images (a new digest).
+	Platforms platform.Selection
 	// Progress receives an event per layer (existing, bytes fetched).
 	Progress ProgressFunc
 	// Started, when set, is called as the pull of each reference begins.
@@ -46,8 +53,14 @@ type PullResult struct {
 	// Digest is what the reference resolved to on the registry (the index
 	// digest for a multi-platform tag), as docker prints it.
 	Digest v1.Hash
-	// Image is the digest of the platform image stored under Ref.
+	// Image is the digest of what is stored under Ref: the platform
+	// image, or the index (a filtered one: Filtered).
 	Image v1.Hash
+	// Platforms are the platforms of the index stored (none for an image).
+	Platforms []string
+	// Filtered is true when Image is an index made from Digest's with
+	// only the platforms asked for.
+	Filtered bool
 	// UpToDate is true when the store had that image under Ref already.
 	UpToDate bool
 	// ArtifactType is set when what was pulled is an artifact (a signature,
@@ -55,33 +68,6 @@ type PullResult struct {
 	ArtifactType string
 	// Source is where it was read from: a mirror or the registry.
 	Source Source
-}
-
-// DefaultPlatform is this machine's platform, as docker picks it: the
-// machine's architecture (and ARM variant), and linux as the OS on macOS
-// and Windows, whose containers run in a Linux VM.
-func DefaultPlatform() v1.Platform {
-	p := v1.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH}
-	if p.OS == "darwin" || p.OS == "windows" {
-		p.OS = "linux"
-	}
-	switch p.Architecture {
-	case "arm64":
-		p.Variant = "v8"
-	case "arm":
-		p.Variant = "v7"
-	}
-	return p
-}
-
-// ParsePlatform reads OS/ARCH[/VARIANT][:OSVERSION], the form of docker's
-// --platform; OS and architecture are required.
-func ParsePlatform(s string) (*v1.Platform, error) {
-	p, err := v1.ParsePlatform(s)
-	if err != nil || p.OS == "" || p.Architecture == "" || strings.Count(s, ":") > 1 {
-		return nil, fmt.Errorf("%w: platform %q: want OS/ARCH[/VARIANT], e.g. linux/arm64/v8", reference.ErrInvalid, s)
-	}
-	return p, nil
 }
 
 // Pull fetches ref into sink: an index is resolved to the platform, every
@@ -187,26 +173,29 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	if opts.Started != nil {
 		opts.Started(ref)
 	}
-	platform := DefaultPlatform()
-	if opts.Platform != nil {
-		platform = *opts.Platform
-	}
 	a, err := s.artifact(ctx, nref.Identifier())
 	if err != nil {
 		return nil, wrap(err)
 	}
-	img, err := platformImage(a, platform)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	if _, index := a.(v1.ImageIndex); opts.Platform != nil && !index {
-		if err := checkPlatform(img, platform); err != nil {
-			return nil, wrap(err)
-		}
-	}
 	digest, err := a.Digest()
 	if err != nil {
 		return nil, wrap(err)
+	}
+	if idx, ok := a.(v1.ImageIndex); ok && opts.Platforms.Multi() {
+		return c.pullIndex(ctx, ref, idx, digest, sink, opts, s, wrap)
+	}
+	want, single := opts.Platforms.Single()
+	if !single {
+		want = platform.Default()
+	}
+	img, err := platformImage(a, want)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if _, index := a.(v1.ImageIndex); !opts.Platforms.IsZero() && !opts.Platforms.IsAll() && !index {
+		if err := checkPlatform(img, opts.Platforms); err != nil {
+			return nil, wrap(err)
+		}
 	}
 	imgDigest, err := img.Digest()
 	if err != nil {
@@ -217,24 +206,20 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 		return nil, wrap(err)
 	}
 	res := &PullResult{Ref: ref, Digest: digest, Image: imgDigest, ArtifactType: artifact.Type(m)}
-	if have, ok := sink.Resolve(ref); ok && have == imgDigest {
-		if complete, err := hasAll(img, sink); err == nil && complete {
-			res.UpToDate = true
-			if err := sink.Pulled(ref, imgDigest, digest); err != nil {
-				return nil, errLocal{fmt.Errorf("storing %s: %w", ref.String(), err)}
-			}
-			return res, nil
-		}
+	done, err := upToDate(sink, res, func() (bool, error) { return hasAll(img, sink) })
+	if err != nil {
+		return nil, err
+	}
+	if done {
+		return res, nil
 	}
 	// The store asks for the config after the layers; fetch it (ggcr
 	// caches it) while they stream, so it costs no round trip at the end.
 	go func() { _, _ = img.RawConfigFile() }()
 	progress := serialized(opts.Progress)
 	s.layerProgress = progress
-	for _, d := range m.Layers {
-		if sink.HasBlob(d.Digest) {
-			progress(Event{Kind: BlobExists, Digest: d.Digest, Size: d.Size, Layer: true})
-		}
+	if err := announceExisting(img, sink, progress); err != nil {
+		return nil, wrap(err)
 	}
 	if err := sink.WriteImage(ctx, img, ref, digest); err != nil {
 		return nil, errLocal{fmt.Errorf("storing %s: %w", ref.String(), err)}
@@ -242,9 +227,159 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 	return res, nil
 }
 
+// pullIndex stores idx (digest on the registry) under ref: whole for
+// platform.All, else filtered to the platforms asked for.
+// Errors of the registry's side are wrapped with wrap; the store's are
+// errLocal, as pull's.
+func (c *Client) pullIndex(ctx context.Context, ref reference.Reference, idx v1.ImageIndex, digest v1.Hash, sink PullSink, opts PullOptions, s *session, wrap func(error) error) (*PullResult, error) {
+	kept, err := SelectIndex(idx, opts.Platforms)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	im, err := kept.IndexManifest()
+	if err != nil {
+		return nil, wrap(err)
+	}
+	keptDigest, err := kept.Digest()
+	if err != nil {
+		return nil, wrap(err)
+	}
+	res := &PullResult{Ref: ref, Digest: digest, Image: keptDigest, Platforms: platform.List(im), Filtered: keptDigest != digest}
+	done, err := upToDate(sink, res, func() (bool, error) { return indexComplete(kept, sink) })
+	if err != nil {
+		return nil, err
+	}
+	if done {
+		return res, nil
+	}
+	progress := serialized(opts.Progress)
+	s.layerProgress = progress
+	watched := &announcingIndex{baseIndex: kept, announce: func(img v1.Image) error {
+		go func() { _, _ = img.RawConfigFile() }() // see pull
+		return announceExisting(img, sink, progress)
+	}}
+	if err := sink.WriteIndex(ctx, watched, ref, digest); err != nil {
+		return nil, errLocal{fmt.Errorf("storing %s: %w", ref.String(), err)}
+	}
+	return res, nil
+}
+
+// upToDate reports whether the sink has res.Image under res.Ref already,
+// complete (as complete says): then res is marked up to date and the sink
+// told the digest the reference has now.
+func upToDate(sink PullSink, res *PullResult, complete func() (bool, error)) (bool, error) {
+	if have, ok := sink.Resolve(res.Ref); !ok || have != res.Image {
+		return false, nil
+	}
+	if ok, err := complete(); err != nil || !ok {
+		return false, nil
+	}
+	res.UpToDate = true
+	if err := sink.Pulled(res.Ref, res.Image, res.Digest); err != nil {
+		return false, errLocal{fmt.Errorf("storing %s: %w", res.Ref.String(), err)}
+	}
+	return true, nil
+}
+
+// announceExisting reports the layers of img that sink has already (the
+// session reports the others as they stream).
+func announceExisting(img v1.Image, sink PullSink, progress ProgressFunc) error {
+	m, err := img.Manifest()
+	if err != nil {
+		return err
+	}
+	for _, d := range m.Layers {
+		if sink.HasBlob(d.Digest) {
+			progress(Event{Kind: BlobExists, Digest: d.Digest, Size: d.Size, Layer: true})
+		}
+	}
+	return nil
+}
+
+// announcingIndex is an index that calls announce on each image (at any
+// depth) as the sink reads it: the sink reads an index's images at once,
+// so their manifests are fetched in parallel, not all before it starts.
+type announcingIndex struct {
+	baseIndex
+	announce func(v1.Image) error
+}
+
+// baseIndex is the wrapped index, embedded under a name of its own (an
+// embedded v1.ImageIndex would clash with the ImageIndex method).
+type baseIndex = v1.ImageIndex
+
+func (i *announcingIndex) Image(h v1.Hash) (v1.Image, error) {
+	img, err := i.baseIndex.Image(h)
+	if err != nil {
+		return nil, err
+	}
+	return img, i.announce(img)
+}
+
+func (i *announcingIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
+	idx, err := i.baseIndex.ImageIndex(h)
+	if err != nil {
+		return nil, err
+	}
+	return &announcingIndex{baseIndex: idx, announce: i.announce}, nil
+}
+
+// SelectIndex is idx with the images sel selects: idx itself for
+// platform.All (or the zero selection), else a filtered index listing only
+// the entries of the platforms listed (ggcr's mutate.RemoveManifests: the
+// other entries and every artifact go, the index's own fields stay), or
+// idx itself when that would keep every entry. A
+// platform idx lacks is a *platform.NotFoundError.
+func SelectIndex(idx v1.ImageIndex, sel platform.Selection) (v1.ImageIndex, error) {
+	if sel.IsZero() || sel.IsAll() {
+		return idx, nil
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	keep, err := platform.Filter(im, sel)
+	if err != nil {
+		return nil, notFoundError{err}
+	}
+	if len(keep) == len(im.Manifests) {
+		return idx, nil // everything selected: the index as it is, digest kept
+	}
+	kept := map[v1.Hash]bool{}
+	for _, d := range keep {
+		kept[d.Digest] = true
+	}
+	return mutate.RemoveManifests(idx, func(d v1.Descriptor) bool { return !kept[d.Digest] }), nil
+}
+
+// indexComplete reports whether sink holds every image idx lists, whole.
+func indexComplete(idx v1.ImageIndex, sink PullSink) (bool, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return false, err
+	}
+	for _, d := range im.Manifests {
+		if !sink.HasBlob(d.Digest) {
+			return false, nil
+		}
+		if !d.MediaType.IsImage() {
+			continue
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return false, err
+		}
+		if ok, err := hasAll(img, sink); err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
 // platformImage resolves a to an image, choosing from an index the child
-// that matches platform.
-func platformImage(a Artifact, platform v1.Platform) (v1.Image, error) {
+// for want (platform.Pick: a platform the index lacks is a
+// *platform.NotFoundError naming those it has).
+func platformImage(a Artifact, want v1.Platform) (v1.Image, error) {
 	idx, ok := a.(v1.ImageIndex)
 	if !ok {
 		return a.(v1.Image), nil
@@ -253,34 +388,30 @@ func platformImage(a Artifact, platform v1.Platform) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if child, ok := matchPlatform(im, platform, true); ok {
-		return idx.Image(child.Digest)
+	d, err := platform.Pick(im, want)
+	if err != nil {
+		return nil, notFoundError{err}
 	}
-	return nil, notFoundError{fmt.Errorf("no matching manifest for %s in the manifest list entries", platformString(platform))}
+	if d.MediaType.IsIndex() {
+		return nil, fmt.Errorf("the %s entry %s is itself an index: not supported", platform.String(d.Platform), d.Digest)
+	}
+	return idx.Image(d.Digest)
 }
 
 // checkPlatform refuses a single-platform image whose config names another
-// platform than the one asked for with --platform, as docker's pull does
+// platform than those asked for with --platform, as docker's pull does
 // ("was found but does not match the specified platform"). A config that
 // names none is taken as it is.
-func checkPlatform(img v1.Image, want v1.Platform) error {
+func checkPlatform(img v1.Image, want platform.Selection) error {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return err
 	}
-	got := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
-	if got.OS == "" && got.Architecture == "" || got.Satisfies(want) {
+	got := platform.Of(cf)
+	if got == nil || want.Matches(got) {
 		return nil
 	}
-	return notFoundError{fmt.Errorf("the image was found but does not match the specified platform: wanted %s, actual: %s", platformString(want), platformString(got))}
-}
-
-func platformString(p v1.Platform) string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
+	return notFoundError{fmt.Errorf("the image was found but does not match the specified platform: wanted %s, actual: %s", want, platform.String(got))}
 }
 
 // hasAll reports whether sink holds img's config and every layer.

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -95,6 +96,36 @@ func (s *memSink) WriteImage(_ context.Context, img v1.Image, ref reference.Refe
 		s.blobs[h] = b
 	}
 	s.tags[ref.String()] = d
+	s.pulled[ref.String()] = digest
+	return nil
+}
+
+// WriteIndex writes each image idx lists, then records the index.
+func (s *memSink) WriteIndex(ctx context.Context, idx v1.ImageIndex, ref reference.Reference, digest v1.Hash) error {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, d := range im.Manifests {
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return err
+		}
+		if err := s.WriteImage(ctx, img, ref, digest); err != nil {
+			return err
+		}
+		raw, _ := img.RawManifest()
+		s.mu.Lock()
+		s.blobs[d.Digest] = raw
+		s.mu.Unlock()
+	}
+	h, err := idx.Digest()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tags[ref.String()] = h
 	s.pulled[ref.String()] = digest
 	return nil
 }
@@ -203,10 +234,10 @@ func TestPullPlatform(t *testing.T) {
 	}
 	idxDigest, _ := idx.Digest()
 	armDigest, _ := arm.Digest()
-	p, _ := ParsePlatform("linux/arm64")
+	p, _ := platform.ParseSelection("linux/arm64")
 	sink := newMemSink()
 	reg.counts()
-	res, err := c.Pull(context.Background(), ref, sink, PullOptions{Platform: p})
+	res, err := c.Pull(context.Background(), ref, sink, PullOptions{Platforms: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +258,7 @@ func TestPullPlatform(t *testing.T) {
 		t.Fatal(err)
 	}
 	movedDigest, _ := moved.Digest()
-	if res, err := c.Pull(context.Background(), ref, sink, PullOptions{Platform: p}); err != nil || !res.UpToDate || res.Digest != movedDigest {
+	if res, err := c.Pull(context.Background(), ref, sink, PullOptions{Platforms: p}); err != nil || !res.UpToDate || res.Digest != movedDigest {
 		t.Errorf("pull after the index moved: %+v, %v; want up to date at %s", res, err, movedDigest)
 	}
 	if got := sink.pulled[ref.String()]; got != movedDigest {
@@ -236,8 +267,8 @@ func TestPullPlatform(t *testing.T) {
 	if err := remote.WriteIndex(nref, idx); err != nil {
 		t.Fatal(err)
 	}
-	p, _ = ParsePlatform("linux/s390x")
-	if _, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{Platform: p}); !errors.Is(err, ErrNotFound) {
+	p, _ = platform.ParseSelection("linux/s390x")
+	if _, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{Platforms: p}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("pull of a missing platform: %v, want ErrNotFound", err)
 	}
 
@@ -288,14 +319,14 @@ func TestPullSinglePlatformMismatch(t *testing.T) {
 	if err := remote.Write(nref, img); err != nil {
 		t.Fatal(err)
 	}
-	amd, _ := ParsePlatform("linux/amd64")
-	_, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{Platform: amd})
+	amd, _ := platform.ParseSelection("linux/amd64")
+	_, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{Platforms: amd})
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "wanted linux/amd64, actual: linux/arm64/v8") {
 		t.Errorf("pull --platform linux/amd64 of an arm64 image: %v", err)
 	}
-	arm, _ := ParsePlatform("linux/arm64")
-	for _, p := range []*v1.Platform{arm, nil} {
-		if _, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{Platform: p}); err != nil {
+	arm, _ := platform.ParseSelection("linux/arm64")
+	for _, p := range []platform.Selection{arm, {}} {
+		if _, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{Platforms: p}); err != nil {
 			t.Errorf("pull --platform %v of an arm64 image: %v", p, err)
 		}
 	}

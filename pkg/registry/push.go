@@ -86,10 +86,6 @@ func (c *Client) Push(ctx context.Context, repo reference.Reference, tags []Push
 	p := &pusher{
 		c: c, s: s, opts: opts, progress: serialized(opts.Progress),
 		sem: make(chan struct{}, c.jobs), blobs: map[v1.Hash]*future{}, manifests: map[v1.Hash]*future{},
-		gate: make(chan struct{}), single: len(tags) == 1,
-	}
-	if !p.single {
-		close(p.gate)
 	}
 	results, err := p.push(ctx, tags)
 	// Blob work still in flight after a failure or Ctrl-C ends promptly
@@ -120,13 +116,7 @@ type pusher struct {
 	blobs     map[v1.Hash]*future
 	manifests map[v1.Hash]*future
 
-	// gate holds back uploads (not HEADs) until the tag's own HEAD says
-	// the image is not there; skip is set when it is. See pushGroup.
 	inflight sync.WaitGroup // blob and child-manifest goroutines
-
-	gate   chan struct{}
-	skip   bool
-	single bool // one tag: HEAD it together with the blobs
 }
 
 // group is the tags that point at one artifact.
@@ -205,49 +195,22 @@ func (p *pusher) pushGroup(ctx context.Context, g *group) ([]PushResult, error) 
 	result := func(tag string, unchanged bool) PushResult {
 		return PushResult{Tag: tag, Digest: g.digest, Size: size, Unchanged: unchanged}
 	}
-	// A push of one tag HEADs the tag and the blobs together and holds
-	// back the uploads until the tag's answer: one round trip less on a
-	// first push, no upload on a repeated one (whose blob HEADs then show
-	// "Layer already exists", as docker's do). With several tags the tag
-	// HEAD goes first, so that pushing them again costs a HEAD per tag.
-	var early chan error
-	existedEarly := false
-	if p.single {
-		early = make(chan error, 1)
-		go func() {
-			var err error
-			existedEarly, err = p.contents(ctx, g.artifact, g.mt)
-			early <- err
-		}()
-	}
+	// The first tag's HEAD goes before anything else: when it already
+	// points at the artifact (a repeated push), that one request is all.
 	have, err := p.s.digestOf(ctx, g.tags[0])
-	if p.single {
-		p.skip = err != nil || have == g.digest
-		close(p.gate)
-	}
 	if err != nil {
 		return nil, err
 	}
 	var results []PushResult
 	check := true // whether the other tags may already point at g
 	if have == g.digest {
-		if early != nil {
-			if err := <-early; err != nil {
-				return nil, err
-			}
-		}
+		p.existing(g.artifact)
 		results = append(results, result(g.tags[0], true))
 	} else {
 		// Send the blobs (and child manifests of an index). When one of
 		// them was missing, the manifest cannot be in the repository, so
 		// no tag needs a HEAD before its PUT.
-		if early != nil {
-			err = <-early
-			check = existedEarly // written before the send on early
-		} else {
-			check, err = p.contents(ctx, g.artifact, g.mt)
-		}
-		if err != nil {
+		if check, err = p.contents(ctx, g.artifact, g.mt); err != nil {
 			return nil, err
 		}
 		if err := p.s.put(ctx, g.tags[0], g.raw, g.mt, g.digest); err != nil {

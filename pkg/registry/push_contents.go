@@ -81,9 +81,6 @@ func (p *pusher) pushChild(ctx context.Context, desc v1.Descriptor, child Artifa
 			return true, nil
 		}
 	}
-	if ok, err := p.proceed(ctx); !ok {
-		return false, err // the tag already points at the index, or cancelled
-	}
 	raw, err := child.RawManifest()
 	if err != nil {
 		return false, err
@@ -91,15 +88,24 @@ func (p *pusher) pushChild(ctx context.Context, desc v1.Descriptor, child Artifa
 	return false, p.s.put(ctx, desc.Digest.String(), raw, desc.MediaType, desc.Digest)
 }
 
-// proceed waits until the tag's HEAD has answered (see pushGroup) and
-// reports whether uploads go on: not when the tag already points at the
-// artifact, nor after cancellation (then with ctx's error).
-func (p *pusher) proceed(ctx context.Context) (bool, error) {
-	select {
-	case <-p.gate:
-		return !p.skip, nil
-	case <-ctx.Done():
-		return false, ctx.Err()
+// existing reports every blob of an image the repository already has
+// under its tag as there ("Layer already exists", as docker push shows a
+// repeated push), without asking: the manifest is only accepted with its
+// blobs present.
+func (p *pusher) existing(a Artifact) {
+	img, ok := a.(v1.Image)
+	if !ok {
+		return
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return
+	}
+	p.progress(Event{Kind: BlobExists, Digest: m.Config.Digest, Size: m.Config.Size})
+	for _, d := range m.Layers {
+		if d.MediaType.IsDistributable() {
+			p.progress(Event{Kind: BlobExists, Digest: d.Digest, Size: d.Size, Layer: true})
+		}
 	}
 }
 
@@ -200,18 +206,6 @@ func (p *pusher) blobFuture(ctx context.Context, desc v1.Descriptor, layer bool,
 func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, open func() (io.ReadCloser, error)) (bool, error) {
 	ctx, budget := ctltransport.WithBudget(ctx)
 	ev := Event{Digest: desc.Digest, Size: desc.Size, Layer: layer}
-	ok, err := p.s.headBlob(ctx, desc.Digest)
-	if err != nil {
-		return false, err
-	}
-	if ok {
-		ev.Kind = BlobExists
-		p.progress(ev)
-		return true, nil
-	}
-	if ok, err := p.proceed(ctx); !ok {
-		return false, err // the tag already points at the image, or cancelled
-	}
 	from := p.opts.MountFrom
 	if srcs := p.opts.Sources[desc.Digest]; len(srcs) > 0 {
 		from = srcs[0]
@@ -219,8 +213,41 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 	if from == p.s.repo {
 		from = ""
 	}
+	// With no other repository to mount from, one POST mounting the blob
+	// from the repository itself tells whether it is there and, if not,
+	// opens its upload (see sameRepoMounts); else HEAD, then POST.
+	loc, probed := "", false
+	if from == "" && p.c.mounts.usable(p.s.host) {
+		exists, l, ok, err := p.s.probeBlob(ctx, desc.Digest)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			p.c.mounts.disable(p.s.host)
+		}
+		if ok && exists {
+			ev.Kind = BlobExists
+			p.progress(ev)
+			return true, nil
+		}
+		loc, probed = l, ok
+	}
+	if !probed {
+		ok, err := p.s.headBlob(ctx, desc.Digest)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			ev.Kind = BlobExists
+			p.progress(ev)
+			return true, nil
+		}
+	}
 	for {
-		loc, err := p.s.startUpload(ctx, desc.Digest, from)
+		var err error
+		if loc == "" {
+			loc, err = p.s.startUpload(ctx, desc.Digest, from)
+		}
 		if err != nil && from != "" && ctx.Err() == nil {
 			// Some registries refuse a mount outright; upload instead.
 			from = ""
@@ -258,6 +285,7 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 		if err := budget.Retry(ctx, p.s.host, err); err != nil {
 			return false, err
 		}
+		loc = "" // a new session
 	}
 }
 

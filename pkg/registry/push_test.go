@@ -236,7 +236,7 @@ func TestMount(t *testing.T) {
 			var mounts []string
 			var mu sync.Mutex
 			reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
-				if r.Method == http.MethodPost && r.URL.Query().Get("mount") != "" {
+				if r.Method == http.MethodPost && r.URL.Query().Get("mount") != "" && r.URL.Query().Get("from") != "app" {
 					mu.Lock()
 					mounts = append(mounts, r.URL.Query().Get("mount")+" from "+r.URL.Query().Get("from"))
 					mu.Unlock()

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 )
 
@@ -14,7 +15,7 @@ import (
 // tried for them.
 func (c *Client) ReadArtifact(ctx context.Context, r reference.Reference, fn func(Artifact) error) error {
 	_, err := c.read(ctx, r, true, func(s *session) error {
-		a, err := c.artifact(ctx, s, r, nil)
+		a, err := c.artifact(ctx, s, r, platform.Selection{})
 		if err != nil {
 			return err
 		}

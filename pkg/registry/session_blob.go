@@ -2,12 +2,14 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	ctltransport "github.com/ctl-dev/ctl/pkg/registry/transport"
@@ -188,19 +190,59 @@ func (s *session) putBlob(ctx context.Context, loc string, h v1.Hash, size int64
 	// The transport sends every attempt a fresh body from GetBody and
 	// closes this one unread: opened lazily, it costs nothing (a copy
 	// would otherwise GET each source blob twice).
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), &lazyBody{open: open})
+	// A body found corrupt (its digest checked as it is read) is never sent
+	// again: the source would send the same bytes, so the transport's retry
+	// gets the mismatch from GetBody and the caller sees it.
+	var mu sync.Mutex
+	var corrupt error
+	guarded := func() (io.ReadCloser, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if corrupt != nil {
+			return nil, corrupt
+		}
+		rc, err := open()
+		if err != nil {
+			return nil, err
+		}
+		return &mismatchWatch{ReadCloser: rc, seen: func(err error) {
+			mu.Lock()
+			corrupt = err
+			mu.Unlock()
+		}}, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u.String(), &lazyBody{open: guarded})
 	if err != nil {
 		return err
 	}
 	req.ContentLength = size
-	req.GetBody = open
+	req.GetBody = guarded
 	req.Header.Set("Content-Type", "application/octet-stream")
 	resp, err := s.do(req, http.StatusCreated)
 	if err != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		if corrupt != nil {
+			return corrupt
+		}
 		return err
 	}
 	resp.Body.Close()
 	return nil
+}
+
+// mismatchWatch tells seen of a digest mismatch found while its body is read.
+type mismatchWatch struct {
+	io.ReadCloser
+	seen func(error)
+}
+
+func (m *mismatchWatch) Read(p []byte) (int, error) {
+	n, err := m.ReadCloser.Read(p)
+	if errors.Is(err, ErrDigestMismatch) {
+		m.seen(err)
+	}
+	return n, err
 }
 
 // lazyBody opens its content on the first Read.

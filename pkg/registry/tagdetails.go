@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
@@ -196,9 +197,9 @@ func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetai
 	}
 	children := idx.Manifests
 	if d.platform != nil {
-		child, ok := matchPlatform(idx, *d.platform, false)
-		if !ok {
-			return td, nil
+		child, err := platform.Pick(idx, *d.platform)
+		if err != nil {
+			return td, nil // not a platform of this tag: nothing to count
 		}
 		children = []v1.Descriptor{child}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 )
 
 // storeWithRefs is a store holding n references spread over 10 images.
@@ -126,4 +127,36 @@ func BenchmarkLoad5x48MiB(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(size)*float64(b.N)/rawTotal.Seconds()/1e6, "raw-MB/s")
+}
+
+// BenchmarkLoad300Small loads one docker save archive of 300 small images
+// (config, one layer, manifest each: 900 new blobs) into an empty store:
+// the cost is the durability work, not the bytes. Goal: <= 0.5 s.
+func BenchmarkLoad300Small(b *testing.B) {
+	archive := filepath.Join(b.TempDir(), "many.tar")
+	refs := map[string]v1.Image{}
+	for i := range 300 {
+		img, err := random.Image(512, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		refs[fmt.Sprintf("example.test/many/img%d:v1", i)] = img
+	}
+	testenv.ImagesTar(b, archive, refs, false)
+	for b.Loop() {
+		b.StopTimer()
+		dir := filepath.Join(b.TempDir(), "s")
+		s, err := Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		es, err := s.Load(context.Background(), archive)
+		if err != nil || len(es) != 300 {
+			b.Fatalf("%d entries, %v", len(es), err)
+		}
+		b.StopTimer()
+		os.RemoveAll(dir)
+		b.StartTimer()
+	}
 }

@@ -70,6 +70,23 @@ func (s *Store) ingest(r io.Reader, limit int64) (*tempBlob, error) {
 	return tf.finish()
 }
 
+// stage is ingest without the fsync, for the blobs of a batch: their
+// temp files are fsync'd all at once before the batch commits them
+// (batch.syncAll), not one after another as they arrive.
+func (s *Store) stage(r io.Reader, limit int64) (*tempBlob, error) {
+	tf, err := s.stream(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	tf.sy.cancel()
+	tf.sy.stop()
+	if err := tf.f.Close(); err != nil {
+		os.Remove(tf.path)
+		return nil, err
+	}
+	return &tf.tempBlob, nil
+}
+
 // tempFile is a temp blob whose content is all written but not yet
 // fsync'd (its syncer may be busy with a part of it): finish (or discard)
 // it.

@@ -42,3 +42,22 @@ func (e *DirError) Error() string {
 }
 
 func (e *DirError) Unwrap() error { return e.Err }
+
+// PlatformError is an index that cannot be made as asked: a source image
+// whose platform is unknown (Second empty: its config names none), or two
+// entries of one platform (First and Second name them). It is invalid
+// input.
+type PlatformError struct {
+	Platform      string // the duplicated platform; empty for an unknown one
+	First, Second string // the sources; Second empty for an unknown platform
+}
+
+func (e *PlatformError) Error() string {
+	if e.Second == "" {
+		return e.First + " has no platform in its config"
+	}
+	return e.First + " and " + e.Second + " are both " + e.Platform
+}
+
+// Is makes errors.Is(err, ErrInvalidInput) hold.
+func (e *PlatformError) Is(target error) bool { return target == ErrInvalidInput }

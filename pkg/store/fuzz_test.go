@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -29,7 +30,7 @@ func FuzzLoadStream(f *testing.F) {
 		f.Fatal(err)
 	}
 	var oci bytes.Buffer
-	if err := s0.Save(context.Background(), &oci, []Entry{e}, FormatOCI); err != nil {
+	if err := s0.Save(context.Background(), &oci, []Entry{e}, FormatOCI, platform.Selection{}); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(oci.Bytes())

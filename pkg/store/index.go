@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -26,6 +27,9 @@ const (
 	annotationConfig  = "ctl.config"  // image ID: config digest (an index's own digest)
 	annotationCreated = "ctl.created" // RFC 3339 creation time from the config
 	annotationSize    = "ctl.size"    // bytes of the config and layers (all platforms of an index)
+	// The platforms of the image, or of an index's images in the store,
+	// comma-separated ("linux/amd64,linux/arm64/v8").
+	annotationPlatforms = "ctl.platforms"
 	// The digest the reference had on its registry when pulled, when that
 	// is not the stored manifest's: the index a platform image was picked
 	// from (docker's repo digest).
@@ -44,6 +48,10 @@ type Entry struct {
 	// when that is not Digest: the index the stored platform image was
 	// picked from. Zero otherwise (the reference's digest is Digest).
 	RepoDigest v1.Hash
+	// Platforms is the image's platform from its config, or the platforms
+	// of an index's images that the store holds, in index order
+	// ("linux/arm64/v8"); empty when unknown.
+	Platforms []string
 	// ArtifactType is set when the entry is an artifact (a signature, an
 	// SBOM...), not an image: artifact.Type of its manifest. It is kept as
 	// the artifactType of its index.json descriptor.
@@ -57,6 +65,14 @@ func (e Entry) Reference() (r reference.Reference, ok bool) {
 	}
 	r, err := reference.Parse(e.Ref)
 	return r, err == nil
+}
+
+// name is how messages name e: its familiar reference, else its ID.
+func (e Entry) name() string {
+	if r, ok := e.Reference(); ok {
+		return r.Familiar()
+	}
+	return e.ID.String()
 }
 
 // RegistryDigest is the digest the reference has on its registry as far as
@@ -93,6 +109,9 @@ func entryFrom(mt types.MediaType, digest v1.Hash, artifactType string, a map[st
 	}
 	e.Size, _ = strconv.ParseInt(a[annotationSize], 10, 64)
 	e.RepoDigest = parseHash(a[annotationRepoDigest])
+	if p := a[annotationPlatforms]; p != "" {
+		e.Platforms = strings.Split(p, ",")
+	}
 	return e
 }
 
@@ -100,6 +119,9 @@ func (e Entry) descriptor(manifestSize int64) v1.Descriptor {
 	a := map[string]string{annotationConfig: e.ID.String(), annotationSize: strconv.FormatInt(e.Size, 10)}
 	if !e.Created.IsZero() {
 		a[annotationCreated] = e.Created.UTC().Format(time.RFC3339Nano)
+	}
+	if len(e.Platforms) > 0 {
+		a[annotationPlatforms] = strings.Join(e.Platforms, ",")
 	}
 	if e.Ref != "" {
 		a[AnnotationRef] = e.Ref
@@ -217,7 +239,7 @@ func point(im *v1.IndexManifest, e Entry, msize int64, refs []string) {
 			if d.Annotations[AnnotationRef] == ref {
 				if d.Digest != e.Digest {
 					orphan := d
-					orphan.Annotations = maps(d.Annotations)
+					orphan.Annotations = maps.Clone(d.Annotations)
 					delete(orphan.Annotations, AnnotationRef)
 					delete(orphan.Annotations, annotationRepoDigest)
 					orphans = append(orphans, orphan)
@@ -230,14 +252,6 @@ func point(im *v1.IndexManifest, e Entry, msize int64, refs []string) {
 		e.Ref = ref
 		im.Manifests = append(im.Manifests, e.descriptor(msize))
 	}
-}
-
-func maps(m map[string]string) map[string]string {
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 // leanIndex is index.json decoded for listing: digests stay strings, which

@@ -32,6 +32,13 @@ const annotationContainerdName = "io.containerd.image.name"
 // archive; every blob is checked against its digest and size. Nothing is
 // visible in the store until everything is in.
 func (s *Store) Load(ctx context.Context, path string) ([]Entry, error) {
+	return s.LoadWithProgress(ctx, path, nil)
+}
+
+// LoadWithProgress is Load that reports, for an archive file, the bytes
+// read so far and the file's size as it reads (a directory reports
+// nothing). progress may be nil.
+func (s *Store) LoadWithProgress(ctx context.Context, path string, progress func(read, size int64)) ([]Entry, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, invalid("reading %s: %v", path, unwrapPathErr(err))
@@ -51,12 +58,31 @@ func (s *Store) Load(ctx context.Context, path string) ([]Entry, error) {
 		defer d.close()
 		return s.load(d, b, path)
 	}
-	f, _, err := bounded.Open(path)
+	f, size, err := bounded.Open(path)
 	if err != nil {
 		return nil, invalid("reading %s: %v", path, unwrapPathErr(err))
 	}
 	defer f.Close()
-	return s.LoadStream(ctx, f, path)
+	var r io.Reader = f
+	if progress != nil {
+		r = &progressReader{r: f, size: size, report: progress}
+	}
+	return s.LoadStream(ctx, r, path)
+}
+
+// progressReader reports the bytes read through it.
+type progressReader struct {
+	r      io.Reader
+	read   int64
+	size   int64
+	report func(read, size int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.read += int64(n)
+	p.report(p.read, p.size)
+	return n, err
 }
 
 // LoadStream is Load for an archive read from r (a tar, gzip'd or not),
@@ -167,6 +193,10 @@ func (s *Store) importArchive(src source, b *batch) ([]pending, error) {
 	}
 	if src.has("manifest.json") {
 		return s.importDocker(src, b, dockerManifest)
+	}
+	if t, ok := src.(*tarSource); ok && t.cut >= 0 {
+		// docker save writes manifest.json last: a cut archive lacks it.
+		return nil, invalid("the archive is truncated at byte %d: it ends without tar's end-of-archive marker, before any manifest.json or index.json", t.cut)
 	}
 	return nil, invalid("not a docker save archive or an OCI layout (no manifest.json or index.json)")
 }
@@ -282,10 +312,7 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 				return nil, err
 			}
 			if ce != nil {
-				e.Size += ce.Size
-				if ce.Created.After(e.Created) {
-					e.Created = ce.Created
-				}
+				e.addChild(c, *ce)
 			}
 		}
 	case mt.IsImage():
@@ -306,6 +333,7 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 		}
 		if cf, err := v1.ParseConfigFile(bytesReader(cfg)); err == nil {
 			e.Created = cf.Created.Time
+			e.Platforms = platformsOf(cf)
 		}
 		e.ID = m.Config.Digest
 		e.Size = m.Config.Size
@@ -363,7 +391,7 @@ func (s *Store) importDocker(src source, b *batch, dm tarball.Manifest) ([]pendi
 			MediaType:     types.OCIManifestSchema1,
 			Config:        v1.Descriptor{MediaType: types.OCIConfigJSON, Digest: cfgDigest, Size: int64(len(cfgRaw))},
 		}
-		e := Entry{ID: cfgDigest, MediaType: types.OCIManifestSchema1, Created: cf.Created.Time, Size: int64(len(cfgRaw))}
+		e := Entry{ID: cfgDigest, MediaType: types.OCIManifestSchema1, Created: cf.Created.Time, Size: int64(len(cfgRaw)), Platforms: platformsOf(cf)}
 		for i, lp := range d.Layers {
 			ln, err := cleanMember(lp)
 			if err != nil {

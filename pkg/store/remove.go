@@ -26,7 +26,9 @@ type Removed struct {
 // reference; an image ID or digest loses all its references, which needs
 // force when they span several repositories (docker's rule). An image
 // whose last reference goes is deleted: its manifest leaves the index and
-// its blobs become unreferenced, reclaimed by Prune.
+// its blobs become unreferenced, reclaimed by Prune. An index deleted takes
+// along the untagged images it listed that no other index lists; its
+// children with references of their own stay.
 func (s *Store) Remove(source string, force bool) (Removed, error) {
 	var res Removed
 	err := s.updateIndex(func(im *v1.IndexManifest) error {
@@ -87,10 +89,39 @@ func (s *Store) Remove(source string, force bool) (Removed, error) {
 		for _, d := range im.Manifests {
 			delete(gone, d.Digest)
 		}
+		// An index that goes takes along the untagged images it listed
+		// that no remaining index lists: they were its children, not
+		// images of their own.
+		var goneIdx []v1.Descriptor
+		for _, o := range all {
+			if gone[o.Digest] && o.IsIndex() {
+				goneIdx = append(goneIdx, o.descriptor(0))
+			}
+		}
+		if len(goneIdx) > 0 {
+			orphans := s.listed(goneIdx)
+			stillListed := s.listed(im.Manifests)
+			keep := im.Manifests[:0]
+			for _, d := range im.Manifests {
+				if d.Annotations[AnnotationRef] == "" && orphans[d.Digest] && !stillListed[d.Digest] {
+					gone[d.Digest] = true
+					continue
+				}
+				keep = append(keep, d)
+			}
+			im.Manifests = keep
+		}
+		// One image ID can stand for several manifests (the same config
+		// loaded from a docker save tar and from an OCI archive): docker
+		// reports each deleted image ID once.
+		reported := map[v1.Hash]bool{}
 		for _, o := range all {
 			if gone[o.Digest] {
-				res.Deleted = append(res.Deleted, o.ID)
 				delete(gone, o.Digest)
+				if !reported[o.ID] {
+					reported[o.ID] = true
+					res.Deleted = append(res.Deleted, o.ID)
+				}
 			}
 		}
 		return nil
@@ -105,11 +136,22 @@ type Pruned struct {
 }
 
 // Prune removes the untagged ("dangling") images, as docker image prune
-// does, then every blob no image of the index needs and every temp file left
+// does (an untagged image that a tagged index lists is its child, not
+// dangling, and stays), then every blob no image of the index needs and every temp file left
 // by an interrupted write. It waits for writes in progress to finish and
 // blocks new ones while it runs, so it never removes a blob a write is about
 // to reference.
-func (s *Store) Prune() (Pruned, error) {
+func (s *Store) Prune() (Pruned, error) { return s.PruneWith(PruneOptions{}) }
+
+// PruneOptions adjust PruneWith.
+type PruneOptions struct {
+	// All removes every image, tagged or not, as docker image prune --all
+	// does with images no container uses (the store has no containers).
+	All bool
+}
+
+// PruneWith is Prune with options.
+func (s *Store) PruneWith(o PruneOptions) (Pruned, error) {
 	var res Pruned
 	unlock, err := s.lock(gcLock, syscall.LOCK_EX)
 	if err != nil {
@@ -118,10 +160,21 @@ func (s *Store) Prune() (Pruned, error) {
 	defer unlock()
 	var im *v1.IndexManifest
 	err = s.updateIndex(func(m *v1.IndexManifest) error {
-		keep := m.Manifests[:0]
+		var tagged []v1.Descriptor
 		for _, d := range m.Manifests {
-			if d.Annotations[AnnotationRef] == "" {
-				res.Deleted = append(res.Deleted, entryOf(d).ID)
+			if d.Annotations[AnnotationRef] != "" {
+				tagged = append(tagged, d)
+			}
+		}
+		children := s.listed(tagged) // not dangling: a live index lists them
+		keep := m.Manifests[:0]
+		reported := map[v1.Hash]bool{}
+		for _, d := range m.Manifests {
+			if d.Annotations[AnnotationRef] == "" && !children[d.Digest] || o.All {
+				if id := entryOf(d).ID; !reported[id] {
+					reported[id] = true
+					res.Deleted = append(res.Deleted, id)
+				}
 				continue
 			}
 			keep = append(keep, d)
@@ -139,6 +192,7 @@ func (s *Store) Prune() (Pruned, error) {
 			return res, err
 		}
 	}
+	s.markGzipped(live)
 	reclaimed := &res.Reclaimed
 	removeIf := func(dir string, dead func(name string) bool) error {
 		return filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
@@ -169,10 +223,45 @@ func (s *Store) Prune() (Pruned, error) {
 	if err := removeIf(s.dir, func(n string) bool { return isAtomicTemp(n, indexFile) }); err != nil {
 		return res, err
 	}
+	// Records of the gzip'd form of layers no image needs any more.
+	if err := removeIf(s.path(gzipDir, "sha256"), func(n string) bool { return !live[v1.Hash{Algorithm: "sha256", Hex: n}] }); err != nil {
+		return res, err
+	}
 	err = removeIf(s.path(blobsDir, "sha256"), func(n string) bool {
 		return !live[v1.Hash{Algorithm: "sha256", Hex: n}]
 	})
 	return res, err
+}
+
+// listed is the set of manifests that the indexes among ds list, at every
+// depth. Indexes whose blob cannot be read list nothing.
+func (s *Store) listed(ds []v1.Descriptor) map[v1.Hash]bool {
+	out := map[v1.Hash]bool{}
+	var walk func(h v1.Hash)
+	walk = func(h v1.Hash) {
+		b, err := s.readBlob(h, maxManifest)
+		if err != nil {
+			return
+		}
+		im, err := v1.ParseIndexManifest(bytesReader(b))
+		if err != nil {
+			return
+		}
+		for _, c := range im.Manifests {
+			if !out[c.Digest] {
+				out[c.Digest] = true
+				if c.MediaType.IsIndex() {
+					walk(c.Digest)
+				}
+			}
+		}
+	}
+	for _, d := range ds {
+		if d.MediaType.IsIndex() {
+			walk(d.Digest)
+		}
+	}
+	return out
 }
 
 // mark records the blobs the manifest or index h needs. Children of an index

@@ -45,7 +45,7 @@ func TestRepoDigest(t *testing.T) {
 	if _, err := s.Resolve("reg.local/other@" + idx.String()); err == nil {
 		t.Errorf("Resolve(other@index) found an image")
 	}
-	info, err := s.Inspect(lookupEntry(t, s, "reg.local/app:v1"))
+	info, err := s.Inspect(lookupEntry(t, s, "reg.local/app:v1"), nil)
 	if err != nil || len(info.RepoDigests) != 1 || info.RepoDigests[0] != "reg.local/app@"+idx.String() {
 		t.Errorf("Inspect RepoDigests = %v, %v", info.RepoDigests, err)
 	}

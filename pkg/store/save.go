@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -26,7 +27,15 @@ const (
 // entry without reference is saved untagged) to w as a tar archive of the
 // given format. Blobs are streamed from the store, each written once.
 // Manifest digests are kept: loading the archive gives the same images.
-func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format string) error {
+//
+// sel (zero: all) picks the platforms of an index whose images are saved;
+// the index itself is saved as it is, listing platforms the archive lacks,
+// as docker save --platform does, so that its digest is kept. Each
+// platform of sel must be found (else a *platform.NotFoundError); an image
+// entry must match sel. In docker's manifest.json, an index is represented
+// by one image, as docker 25+ writes it: this machine's platform's when
+// saved, else the first saved.
+func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format string, sel platform.Selection) error {
 	if format != FormatDocker && format != FormatOCI {
 		return invalid("unknown archive format %q (docker or oci)", format)
 	}
@@ -49,9 +58,9 @@ func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format s
 		}
 	}
 	for _, e := range entries {
-		images, err := s.collect(e.Digest, e.MediaType, add)
+		images, err := s.collect(e.Digest, e.MediaType, sel, add)
 		if err != nil {
-			return err
+			return fmt.Errorf("saving %s: %w", e.name(), err)
 		}
 		d := v1.Descriptor{MediaType: e.MediaType, Digest: e.Digest}
 		if fi, err := s.statBlob(e.Digest); err == nil {
@@ -66,10 +75,10 @@ func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format s
 			}
 		}
 		index.Manifests = append(index.Manifests, d)
-		if len(images) != 1 {
-			continue // docker's manifest.json describes single images only
+		if len(images) == 0 {
+			continue // an index none of whose images is stored
 		}
-		m := images[0]
+		m := dockerImage(images)
 		i, ok := dmPos[m.Config.Digest]
 		if !ok {
 			desc := tarball.Descriptor{Config: "blobs/sha256/" + m.Config.Digest.Hex}
@@ -158,26 +167,63 @@ func (s *Store) statBlob(h v1.Hash) (int64, error) {
 	return fi.Size(), nil
 }
 
+// savedImage is an image manifest collect found, with its platform as the
+// index listing it says.
+type savedImage struct {
+	*v1.Manifest
+	platform *v1.Platform
+}
+
+// dockerImage is the image docker's manifest.json lists for an entry:
+// this machine's platform's, else the first one.
+func dockerImage(images []savedImage) *v1.Manifest {
+	for _, im := range images {
+		if im.platform != nil && im.platform.Satisfies(platform.Default()) {
+			return im.Manifest
+		}
+	}
+	return images[0].Manifest
+}
+
 // collect calls add for every blob the manifest or index h needs that the
 // store has, children before parents, and returns the image manifests found.
-func (s *Store) collect(h v1.Hash, mt types.MediaType, add func(v1.Hash)) ([]*v1.Manifest, error) {
+// Of an index, only the children sel selects are saved (zero: all); an
+// image must match sel when its config names a platform.
+func (s *Store) collect(h v1.Hash, mt types.MediaType, sel platform.Selection, add func(v1.Hash)) ([]savedImage, error) {
 	raw, err := s.readBlob(h, maxManifest)
 	if err != nil {
 		return nil, err
 	}
-	var out []*v1.Manifest
+	var out []savedImage
 	if mt.IsIndex() {
 		im, err := v1.ParseIndexManifest(bytesReader(raw))
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range im.Manifests {
+		children := im.Manifests
+		if !sel.IsZero() && !sel.IsAll() {
+			stored := &v1.IndexManifest{}
+			for _, c := range im.Manifests {
+				if s.HasBlob(c.Digest) {
+					stored.Manifests = append(stored.Manifests, c)
+				}
+			}
+			if children, err = platform.Filter(stored, sel); err != nil {
+				return nil, err
+			}
+		}
+		for _, c := range children {
 			if !s.HasBlob(c.Digest) {
 				continue // a platform never pulled
 			}
-			ms, err := s.collect(c.Digest, c.MediaType, add)
+			ms, err := s.collect(c.Digest, c.MediaType, platform.Selection{}, add)
 			if err != nil {
 				return nil, err
+			}
+			for i := range ms {
+				if ms[i].platform == nil {
+					ms[i].platform = c.Platform
+				}
 			}
 			out = append(out, ms...)
 		}
@@ -186,12 +232,34 @@ func (s *Store) collect(h v1.Hash, mt types.MediaType, add func(v1.Hash)) ([]*v1
 		if err != nil {
 			return nil, err
 		}
+		if !sel.IsZero() && !sel.IsAll() {
+			if err := s.matchConfig(m, sel); err != nil {
+				return nil, err
+			}
+		}
 		add(m.Config.Digest)
 		for _, l := range m.Layers {
 			add(l.Digest)
 		}
-		out = append(out, m)
+		out = append(out, savedImage{Manifest: m})
 	}
 	add(h)
 	return out, nil
+}
+
+// matchConfig checks that the image of manifest m is of a platform sel
+// selects (an image whose config names none passes).
+func (s *Store) matchConfig(m *v1.Manifest, sel platform.Selection) error {
+	raw, err := s.readBlob(m.Config.Digest, maxConfig)
+	if err != nil {
+		return err
+	}
+	cf, err := v1.ParseConfigFile(bytesReader(raw))
+	if err != nil {
+		return nil // not an image config: nothing to compare
+	}
+	if p := platform.Of(cf); p != nil && !sel.Matches(p) {
+		return &platform.NotFoundError{Missing: []string{sel.String()}, Have: []string{platform.String(p)}}
+	}
+	return nil
 }

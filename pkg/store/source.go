@@ -78,10 +78,44 @@ type tarSource struct {
 	s       *Store
 	b       *batch
 	members map[string]*tarMember
+	// cut is the length of a tar stream that ended without tar's
+	// end-of-archive marker (two zero blocks): a truncated file. -1 when
+	// the marker was there.
+	cut int64
+}
+
+// tarTail counts the bytes read through it and the run of zero bytes they
+// end with, to tell a tar's end-of-archive marker from a truncation.
+type tarTail struct {
+	r     io.Reader
+	n     int64
+	zeros int64
+}
+
+func (t *tarTail) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	for _, c := range p[:n] {
+		if c == 0 {
+			t.zeros++
+		} else {
+			t.zeros = 0
+		}
+	}
+	t.n += int64(n)
+	return n, err
 }
 
 func (s *Store) readTar(r io.Reader, b *batch) (*tarSource, error) {
-	src := &tarSource{s: s, b: b, members: map[string]*tarMember{}}
+	src := &tarSource{s: s, b: b, members: map[string]*tarMember{}, cut: -1}
+	tail := &tarTail{r: r}
+	r = tail
+	// truncated words an archive that ended in the middle of a member.
+	truncated := func(err error, what string) error {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return invalid("the archive is truncated at byte %d, in %s", tail.n, what)
+		}
+		return nil
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -93,7 +127,13 @@ func (s *Store) readTar(r io.Reader, b *batch) (*tarSource, error) {
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			if tail.zeros < 2*512 {
+				src.cut = tail.n
+			}
 			break
+		}
+		if terr := truncated(err, "a member's header"); terr != nil {
+			return nil, terr
 		}
 		if err != nil {
 			return nil, invalid("reading the archive: %v", err)
@@ -134,13 +174,19 @@ func (s *Store) readTar(r io.Reader, b *batch) (*tarSource, error) {
 			}
 			if hdr.Size <= maxInMemory && mem+hdr.Size <= maxMemoryAll {
 				m.data, err = io.ReadAll(tr)
+				if terr := truncated(err, name); terr != nil {
+					return nil, terr
+				}
 				if err != nil {
 					return nil, invalid("reading %s from the archive: %v", name, err)
 				}
 				mem += hdr.Size
 				break
 			}
-			m.tmp, err = s.ingest(tr, hdr.Size)
+			m.tmp, err = s.stage(tr, hdr.Size)
+			if terr := truncated(err, name); terr != nil {
+				return nil, terr
+			}
 			if err != nil {
 				if errors.Is(err, ErrInvalidInput) || isWriteError(err) {
 					return nil, err
@@ -309,7 +355,7 @@ func (d *dirSource) store(name string, want v1.Hash, size int64) (v1.Hash, error
 	if size >= 0 && fsize != size {
 		return v1.Hash{}, invalid("%s has %d bytes, %d declared", name, fsize, size)
 	}
-	t, err := d.s.ingest(ctxReader{d.ctx, f}, fsize)
+	t, err := d.s.stage(ctxReader{d.ctx, f}, fsize)
 	if err != nil {
 		return v1.Hash{}, err
 	}

@@ -5,12 +5,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -240,7 +243,7 @@ func TestLoadKinds(t *testing.T) {
 			// Save and reload: same digests.
 			for _, format := range []string{FormatDocker, FormatOCI} {
 				var buf bytes.Buffer
-				if err := s.Save(context.Background(), &buf, []Entry{e}, format); err != nil {
+				if err := s.Save(context.Background(), &buf, []Entry{e}, format, platform.Selection{}); err != nil {
 					t.Fatal(err)
 				}
 				p := filepath.Join(t.TempDir(), "out.tar")
@@ -363,7 +366,7 @@ func TestSaveLoadIndex(t *testing.T) {
 	}
 	for _, format := range []string{FormatDocker, FormatOCI} {
 		var buf bytes.Buffer
-		if err := s.Save(ctx, &buf, []Entry{e}, format); err != nil {
+		if err := s.Save(ctx, &buf, []Entry{e}, format, platform.Selection{}); err != nil {
 			t.Fatal(err)
 		}
 		s2 := newStore(t)
@@ -388,8 +391,67 @@ func TestSaveLoadIndex(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := s2.Inspect(got[0]); err != nil {
+		if _, err := s2.Inspect(got[0], nil); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestRemoveIDOfTwoForms: one image loaded from a docker save tar and from
+// an OCI layout is two manifests with one image ID; removing the ID reports
+// it deleted once.
+func TestRemoveIDOfTwoForms(t *testing.T) {
+	t.Parallel()
+	img := randomImage(t, 1024, 2)
+	dir := t.TempDir()
+	testenv.ImagesTar(t, filepath.Join(dir, "docker.tar"), map[string]v1.Image{"app:docker": img}, false)
+	oci := mutate.MediaType(img, "application/vnd.oci.image.manifest.v1+json")
+	writeLayout(t, filepath.Join(dir, "layout"), oci, "docker.io/library/app:oci")
+	s := newStore(t)
+	for _, p := range []string{"docker.tar", "layout"} {
+		if _, err := s.Load(context.Background(), filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, errA := s.Resolve("app:docker")
+	b, errB := s.Resolve("app:oci")
+	if errA != nil || errB != nil || a.ID != b.ID || a.Digest == b.Digest {
+		t.Fatalf("want one ID, two manifests: %+v %v, %+v %v", a, errA, b, errB)
+	}
+	res, err := s.Remove(a.ID.String(), false)
+	if err != nil || len(res.Untagged) != 2 || len(res.Deleted) != 1 || res.Deleted[0] != a.ID {
+		t.Errorf("Remove(ID) = %+v, %v; want both untagged, the ID deleted once", res, err)
+	}
+}
+
+// TestLoadTruncated: an archive cut short says so, with the byte where it
+// ends, both at a member boundary (docker save writes manifest.json last,
+// so it is simply missing) and in the middle of a member.
+func TestLoadTruncated(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	layer := bytes.Repeat([]byte("x"), 4000)
+	for _, name := range []string{"aaaa/layer.tar", "bbbb/layer.tar"} {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(layer)), Typeflag: tar.TypeReg})
+		tw.Write(layer)
+	}
+	tw.Flush()
+	boundary := buf.Len()
+	tw.WriteHeader(&tar.Header{Name: "manifest.json", Mode: 0o644, Size: 2, Typeflag: tar.TypeReg})
+	tw.Write([]byte("[]"))
+	tw.Close()
+	for _, tc := range []struct {
+		cut  int
+		want string
+	}{
+		{boundary, fmt.Sprintf("the archive is truncated at byte %d: it ends without tar's end-of-archive marker", boundary)},
+		{1000, "the archive is truncated at byte 1000, in aaaa/layer.tar"},
+	} {
+		s := newStore(t)
+		_, err := s.LoadStream(context.Background(), bytes.NewReader(buf.Bytes()[:tc.cut]), "cut.tar")
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("cut at %d: %v, want %q", tc.cut, err, tc.want)
 		}
 	}
 }

@@ -33,8 +33,19 @@ func (s *Store) WriteImage(ctx context.Context, img v1.Image, refs ...reference.
 // digest what it resolved to on its registry, remembered as the entry's
 // RepoDigest when img was picked out of an index.
 func (s *Store) WritePulled(ctx context.Context, img v1.Image, ref reference.Reference, digest v1.Hash) (Entry, error) {
+	return s.writePulled(ctx, ref, digest, func(w *writer) (Entry, int64, error) { return w.image(img) })
+}
+
+// WritePulledIndex is WriteIndex for a pull: ref is the one reference, and
+// digest what it resolved to on its registry, remembered as the entry's
+// RepoDigest when idx is not that (a filtered index).
+func (s *Store) WritePulledIndex(ctx context.Context, idx v1.ImageIndex, ref reference.Reference, digest v1.Hash) (Entry, error) {
+	return s.writePulled(ctx, ref, digest, func(w *writer) (Entry, int64, error) { return w.index(idx) })
+}
+
+func (s *Store) writePulled(ctx context.Context, ref reference.Reference, digest v1.Hash, fn func(*writer) (Entry, int64, error)) (Entry, error) {
 	return s.write(ctx, []reference.Reference{ref}, func(w *writer) (Entry, int64, error) {
-		e, msize, err := w.image(img)
+		e, msize, err := fn(w)
 		if digest != e.Digest {
 			e.RepoDigest = digest
 		}
@@ -43,7 +54,8 @@ func (s *Store) WritePulled(ctx context.Context, img v1.Image, ref reference.Ref
 }
 
 // WriteIndex stores an image index with every image and index it lists, and
-// points refs at it. See WriteImage.
+// points refs at it. Its images are written at once, their layers sharing
+// the bound of WithParallelBlobs. See WriteImage.
 func (s *Store) WriteIndex(ctx context.Context, idx v1.ImageIndex, refs ...reference.Reference) (Entry, error) {
 	return s.write(ctx, refs, func(w *writer) (Entry, int64, error) { return w.index(idx) })
 }
@@ -58,7 +70,7 @@ func (s *Store) write(ctx context.Context, refs []reference.Reference, fn func(*
 		return Entry{}, err
 	}
 	defer unlock()
-	e, msize, err := fn(&writer{s: s, ctx: ctx})
+	e, msize, err := fn(&writer{s: s, ctx: ctx, sem: make(chan struct{}, s.parallelBlobs())})
 	if err != nil {
 		return Entry{}, err
 	}
@@ -95,6 +107,7 @@ func (s *Store) commitEntries(ps []pending) error {
 type writer struct {
 	s   *Store
 	ctx context.Context
+	sem chan struct{} // a slot per layer streaming, shared by the images of an index
 }
 
 // image writes the layers, config and manifest of img and returns its
@@ -130,7 +143,7 @@ func (w *writer) image(img v1.Image) (Entry, int64, error) {
 		return Entry{}, 0, err
 	}
 	g, ctx := errgroup.WithContext(w.ctx)
-	sem := make(chan struct{}, max(1, min(len(layers), w.s.parallelBlobs())))
+	sem := w.sem
 	for i, l := range layers {
 		desc := m.Layers[i]
 		if w.s.HasBlob(desc.Digest) {
@@ -178,6 +191,7 @@ func (w *writer) image(img v1.Image) (Entry, int64, error) {
 	}
 	if cf, err := v1.ParseConfigFile(bytesReader(rawCfg)); err == nil {
 		e.Created = cf.Created.Time
+		e.Platforms = platformsOf(cf)
 	}
 	return e, int64(len(rawMan)), nil
 }
@@ -239,33 +253,43 @@ func (w *writer) index(idx v1.ImageIndex) (Entry, int64, error) {
 		return Entry{}, 0, err
 	}
 	e := Entry{Digest: dig, ID: dig, MediaType: mt}
-	for _, c := range im.Manifests {
-		var ce Entry
-		switch {
-		case c.MediaType.IsIndex():
-			child, err := idx.ImageIndex(c.Digest)
-			if err != nil {
-				return Entry{}, 0, err
-			}
-			ce, _, err = w.index(child)
-			if err != nil {
-				return Entry{}, 0, err
-			}
-		case c.MediaType.IsImage() || c.MediaType == "":
-			child, err := idx.Image(c.Digest)
-			if err != nil {
-				return Entry{}, 0, err
-			}
-			ce, _, err = w.image(child)
-			if err != nil {
-				return Entry{}, 0, err
-			}
-		default:
+	// The children are written at once (their layers share w.sem), each
+	// its own error group: one failing cancels the others.
+	children := make([]*Entry, len(im.Manifests))
+	g, ctx := errgroup.WithContext(w.ctx)
+	g.SetLimit(w.s.parallelBlobs())
+	cw := &writer{s: w.s, ctx: ctx, sem: w.sem}
+	for i, c := range im.Manifests {
+		if !c.MediaType.IsIndex() && !c.MediaType.IsImage() && c.MediaType != "" {
 			continue // an artifact we do not know: not stored
 		}
-		e.Size += ce.Size
-		if ce.Created.After(e.Created) {
-			e.Created = ce.Created
+		g.Go(func() error {
+			var ce Entry
+			var err error
+			if c.MediaType.IsIndex() {
+				var child v1.ImageIndex
+				if child, err = idx.ImageIndex(c.Digest); err == nil {
+					ce, _, err = cw.index(child)
+				}
+			} else {
+				var child v1.Image
+				if child, err = idx.Image(c.Digest); err == nil {
+					ce, _, err = cw.image(child)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			children[i] = &ce
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return Entry{}, 0, err
+	}
+	for i, c := range im.Manifests {
+		if children[i] != nil {
+			e.addChild(c, *children[i])
 		}
 	}
 	raw, err := idx.RawManifest()

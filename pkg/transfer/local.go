@@ -37,6 +37,11 @@ func (l sink) WriteImage(ctx context.Context, img v1.Image, ref reference.Refere
 	return err
 }
 
+func (l sink) WriteIndex(ctx context.Context, idx v1.ImageIndex, ref reference.Reference, digest v1.Hash) error {
+	_, err := l.s.WritePulledIndex(ctx, idx, ref, digest)
+	return err
+}
+
 // badContent is a pulled blob the store refused; it is a
 // registry.ErrDigestMismatch and no longer a store.ErrInvalidInput.
 type badContent struct{ err error }
@@ -50,7 +55,7 @@ func (l sink) Pulled(ref reference.Reference, image, digest v1.Hash) error {
 
 // pushTargets returns the local image ref names (latest when it has no
 // tag), or with all every tagged image of its repository.
-func pushTargets(s *store.Store, ref reference.Reference, all bool) ([]registry.PushTag, error) {
+func pushTargets(ctx context.Context, s *store.Store, ref reference.Reference, all bool) ([]registry.PushTag, error) {
 	type target struct {
 		tag string // a tag, or a digest for a reference by digest alone
 		e   store.Entry
@@ -78,9 +83,14 @@ func pushTargets(s *store.Store, ref reference.Reference, all bool) ([]registry.
 		if tag == "" {
 			if ref.Digest() != e.Digest.String() {
 				// Pulled at an index digest: the store holds one platform's
-				// image, which cannot be pushed under the index's digest.
-				return nil, fmt.Errorf("%w: %s is a multi-platform image of which the store holds one platform (%s); push it by tag",
-					store.ErrInvalidInput, ref.Familiar(), e.Digest)
+				// image, or a filtered index, which cannot be pushed under
+				// the index's digest.
+				what := "one platform"
+				if e.IsIndex() {
+					what = "a filtered index"
+				}
+				return nil, fmt.Errorf("%w: %s is a multi-platform image of which the store holds %s (%s); push it by tag",
+					store.ErrInvalidInput, ref.Familiar(), what, e.Digest)
 			}
 			tag = ref.Digest() // pushed by digest: no tag changes
 		}
@@ -88,7 +98,13 @@ func pushTargets(s *store.Store, ref reference.Reference, all bool) ([]registry.
 	}
 	tags := make([]registry.PushTag, 0, len(targets))
 	for _, t := range targets {
-		a, err := Open(s, t.e)
+		var a registry.Artifact
+		var err error
+		if t.e.IsIndex() {
+			a, err = s.Index(t.e.Digest)
+		} else {
+			a, err = s.PushImage(ctx, t.e.Digest) // uncompressed layers go up gzip'd
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -114,8 +130,10 @@ func Open(s *store.Store, e store.Entry) (registry.Artifact, error) {
 	return s.Image(e.Digest)
 }
 
-// pushed forgets the pull digest of each tag pushed to repo's repository:
-// the tag now has the pushed manifest's digest there.
+// pushed records the digest each tag pushed to repo's repository now has
+// there: none beside the local one when they are the same manifest, the
+// pushed one when the push sent another (layers gzip'd, see
+// store.PushImage).
 func pushed(s *store.Store, repo reference.Reference, results []registry.PushResult) error {
 	for _, r := range results {
 		if strings.HasPrefix(r.Tag, "sha256:") {
@@ -125,7 +143,11 @@ func pushed(s *store.Store, repo reference.Reference, results []registry.PushRes
 		if err != nil {
 			return err
 		}
-		if err := s.SetRepoDigest(ref, r.Digest, r.Digest); err != nil {
+		local := r.Digest
+		if e, err := s.Lookup(ref); err == nil {
+			local = e.Digest
+		}
+		if err := s.SetRepoDigest(ref, local, r.Digest); err != nil {
 			return fmt.Errorf("recording the push of %s in the store: %w", ref.Familiar(), err)
 		}
 	}

@@ -3,19 +3,21 @@ package transfer
 import (
 	"context"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // PullOptions tune Pull.
 type PullOptions struct {
 	// AllTags pulls every tag of ref's repository.
 	AllTags bool
-	// Platform picks the image out of a multi-platform index (default:
-	// registry.DefaultPlatform).
-	Platform *v1.Platform
+	// Platforms chooses what of a multi-platform index is stored (see
+	// registry.PullOptions): zero, this machine's platform's image; one,
+	// that platform's; platform.All, the whole index; several, a filtered
+	// index.
+	Platforms platform.Selection
 	// Jobs is how many layers are written to the store at once (0: the
 	// store's default).
 	Jobs int
@@ -34,7 +36,7 @@ type PullOptions struct {
 // digest and size before it is kept.
 func Pull(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, opts PullOptions) ([]registry.PullResult, error) {
 	dst := sink{s.WithParallelBlobs(opts.Jobs)}
-	popts := registry.PullOptions{Platform: opts.Platform, Progress: opts.Progress, Started: opts.Started}
+	popts := registry.PullOptions{Platforms: opts.Platforms, Progress: opts.Progress, Started: opts.Started}
 	if opts.AllTags {
 		return c.PullAllTags(ctx, ref, dst, popts)
 	}

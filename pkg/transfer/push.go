@@ -29,7 +29,7 @@ type PushOptions struct {
 // mounted from their repositories. The store then records the pushed
 // digest as each tag's digest on the registry.
 func Push(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, opts PushOptions) ([]registry.PushResult, error) {
-	tags, err := pushTargets(s, ref, opts.AllTags)
+	tags, err := pushTargets(ctx, s, ref, opts.AllTags)
 	if err != nil {
 		return nil, err
 	}

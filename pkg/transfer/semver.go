@@ -36,7 +36,7 @@ func PushSemver(ctx context.Context, c *registry.Client, s *store.Store, repo re
 	if err != nil {
 		return err
 	}
-	tags, err := pushTargets(s, exact, false)
+	tags, err := pushTargets(ctx, s, exact, false)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,121 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/store"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+)
+
+// storeWithPlatforms is a store holding app:NAME for each NAME=OS/ARCH
+// ("" for an image whose config names no platform).
+func storeWithPlatforms(t *testing.T, images map[string]v1.Platform) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "store")
+	s, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tag, p := range images {
+		img, err := random.Image(200, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, _ := img.ConfigFile()
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+		if img, err = mutate.ConfigFile(img, cf); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := reference.Parse("app:" + tag)
+		if _, err := s.WriteImage(context.Background(), img, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestIndexCommands(t *testing.T) {
+	t.Parallel()
+	dir := storeWithPlatforms(t, map[string]v1.Platform{
+		"amd64": {OS: "linux", Architecture: "amd64"},
+		"arm64": {OS: "linux", Architecture: "arm64", Variant: "v8"},
+		"amd2":  {OS: "linux", Architecture: "amd64"},
+		"bare":  {},
+	})
+	ctl := func(args ...string) (string, string, int) {
+		t.Helper()
+		return run(t, append([]string{"--store", dir}, args...)...)
+	}
+	out, stderr, code := ctl("index", "create", "app:v1", "app:amd64", "app:arm64")
+	if code != 0 || !strings.HasPrefix(out, "app:v1: digest: sha256:") || !strings.HasSuffix(out, " platforms: linux/amd64,linux/arm64/v8\n") {
+		t.Fatalf("create: %d %q %q", code, out, stderr)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		err  string // in stderr
+	}{
+		{[]string{"index", "create", "app:bad", "app:amd64", "app:amd2"}, 2, "are both linux/amd64 (give --replace"},
+		{[]string{"index", "create", "app:bad", "app:bare"}, 2, "--platform app:bare=OS/ARCH"},
+		{[]string{"index", "create", "--platform", "app:bare=linux", "app:bad", "app:bare"}, 2, `invalid platform "linux"`},
+		{[]string{"index", "create", "--platform", "app:other=linux/amd64", "app:bad", "app:bare"}, 2, "not one of the sources"},
+		{[]string{"index", "create", "app:bad", "app:nosuch"}, 3, "no such image"},
+		{[]string{"index", "add", "app:amd64", "app:arm64"}, 2, "is an image, not an index"},
+		{[]string{"index", "remove", "app:v1", "windows/amd64"}, 3, "(the index has: linux/amd64, linux/arm64/v8)"},
+		{[]string{"index", "remove", "app:v1", "linux/amd64", "linux/arm64"}, 2, "no entries"},
+		{[]string{"image", "inspect", "--platform", "linux/s390x", "app:v1"}, 3, "linux/s390x"},
+	} {
+		_, stderr, code := ctl(tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.err) {
+			t.Errorf("%v: exit %d, %q; want %d with %q", tc.args, code, stderr, tc.code, tc.err)
+		}
+	}
+	if out, _, _ := ctl("images", "--format", "{{.Tag}}", "app"); strings.Contains(out, "bad") {
+		t.Errorf("a refused index was written: %s", out)
+	}
+
+	// docker's name, --platform for a bare image, annotations, json.
+	out, stderr, code = ctl("manifest", "create", "--format", "json", "--platform", "app:bare=linux/riscv64",
+		"--annotation", "org.opencontainers.image.version=2", "app:v2", "app:v1", "app:bare")
+	var item indexItem
+	if code != 0 || json.Unmarshal([]byte(out), &item) != nil || len(item.Platforms) != 3 || item.MediaType != "application/vnd.docker.distribution.manifest.list.v2+json" {
+		t.Fatalf("manifest create: %d %q %q", code, out, stderr)
+	}
+	if _, stderr, code := ctl("index", "add", "--replace", "app:v2", "app:amd2"); code != 0 {
+		t.Fatalf("add --replace: %s", stderr)
+	}
+	out, _, _ = ctl("images", "--format", "{{.Tag}} {{.Platforms}}", "app:v2")
+	if out != "v2 linux/amd64,linux/arm64/v8,linux/riscv64\n" {
+		t.Errorf("images: %q", out)
+	}
+	out, _, _ = ctl("images", "app:v2")
+	if lines := strings.Split(out, "\n"); !strings.HasSuffix(strings.TrimSpace(lines[0]), "PLATFORMS") || !strings.HasSuffix(lines[1], "linux/amd64,linux/arm64/v8,linux/riscv64") {
+		t.Errorf("images table:\n%s", out)
+	}
+	out, _, _ = ctl("images", "app:amd64")
+	if header := strings.Fields(strings.Split(out, "\n")[0]); header[len(header)-1] != "SIZE" {
+		t.Errorf("images without an index: docker's columns, got %q", out)
+	}
+	out, _, code = ctl("image", "inspect", "app:v2")
+	var infos []store.ImageInfo
+	if code != 0 || json.Unmarshal([]byte(out), &infos) != nil || len(infos) != 1 || len(infos[0].Manifests) != 3 {
+		t.Fatalf("inspect: %s", out)
+	}
+	for _, m := range infos[0].Manifests {
+		if !m.Available || m.Size == 0 || m.Kind != "image" || !strings.HasPrefix(m.ID, "sha256:") {
+			t.Errorf("inspect entry %+v", m)
+		}
+	}
+	out, _, _ = ctl("image", "inspect", "--platform", "linux/arm64", "--format", "{{.Architecture}}/{{.Variant}}", "app:v2")
+	if out != "arm64/v8\n" {
+		t.Errorf("inspect --platform: %q", out)
+	}
+}

@@ -1,0 +1,322 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/internal/testenv"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// craneIndex reads ref's manifest with crane and returns it as an index,
+// with the digest of its bytes.
+func craneIndex(t *testing.T, e *testenv.Env, ref string) (*v1.IndexManifest, string) {
+	t.Helper()
+	res := e.Crane(t, "manifest", ref)
+	wantCode(t, res, 0)
+	var im v1.IndexManifest
+	if err := json.Unmarshal([]byte(res.Stdout), &im); err != nil || !im.MediaType.IsIndex() {
+		t.Fatalf("crane manifest %s: not an index (%v): %s", ref, err, res.Stdout)
+	}
+	sum := sha256.Sum256([]byte(res.Stdout))
+	return &im, "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// indexDigest is the digest in index create's or pull's output line
+// "...digest: sha256:..." / "Filtered index: sha256:...".
+func digestAfter(t *testing.T, out, prefix string) string {
+	t.Helper()
+	i := strings.Index(out, prefix)
+	if i < 0 {
+		t.Fatalf("no %q in %q", prefix, out)
+	}
+	return strings.Fields(out[i+len(prefix):])[0]
+}
+
+// inspectManifests is image inspect's Manifests of a local index: digest
+// by platform, and whether every one is in the store.
+func inspectManifests(t *testing.T, e *testenv.Env, ref string) (map[string]string, bool) {
+	t.Helper()
+	res := e.Run(t, "image", "inspect", ref)
+	wantCode(t, res, 0)
+	var infos []struct {
+		Manifests []struct {
+			ID, Platform string
+			Available    bool
+		}
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &infos); err != nil || len(infos) != 1 {
+		t.Fatalf("image inspect %s: %v %s", ref, err, res.Stdout)
+	}
+	out, all := map[string]string{}, true
+	for _, m := range infos[0].Manifests {
+		out[m.Platform] = m.ID
+		all = all && m.Available
+	}
+	return out, all
+}
+
+// TestMultiPlatformRoundTrip is the multi-arch flow without buildx: two
+// single-platform docker save tars → load → index create → push; the
+// registry holds a valid index of both; pull --platform all into a fresh
+// store, save, load into another: the same digests throughout.
+func TestMultiPlatformRoundTrip(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	dir := t.TempDir()
+	amdTar, armTar := filepath.Join(dir, "amd64.tar"), filepath.Join(dir, "arm64.tar")
+	testenv.ImagesTar(t, amdTar, map[string]v1.Image{"app:amd64": platformImage(t, "amd64", "")}, false)
+	testenv.ImagesTar(t, armTar, map[string]v1.Image{"app:arm64": platformImage(t, "arm64", "v8")}, true)
+
+	e := testenv.NewEnv(t)
+	wantCode(t, e.Run(t, "load", "-i", amdTar), 0)
+	wantCode(t, e.Run(t, "load", "-i", armTar), 0)
+	target := reg.Ref("team/app:v1")
+	res := e.Run(t, "index", "create", target, "app:amd64", "app:arm64")
+	wantCode(t, res, 0)
+	created := digestAfter(t, res.Stdout, "digest: ")
+	if !strings.HasSuffix(res.Stdout, " platforms: linux/amd64,linux/arm64/v8\n") {
+		t.Errorf("index create: %q", res.Stdout)
+	}
+	local, complete := inspectManifests(t, e, target)
+	if len(local) != 2 || !complete {
+		t.Fatalf("local index %v (complete %v)", local, complete)
+	}
+	res = e.Run(t, "images", "--format", "{{.Tag}} {{.Platforms}}", reg.Ref("team/app"))
+	if res.Stdout != "v1 linux/amd64,linux/arm64/v8\n" {
+		t.Errorf("images: %q", res.Stdout)
+	}
+
+	res = e.Run(t, "push", target)
+	wantCode(t, res, 0)
+	if !strings.Contains(res.Stdout, "v1: digest: "+created+" ") {
+		t.Errorf("push printed %q, want the index digest %s", res.Stdout, created)
+	}
+	// tag of an index tags the index; push --all-tags sends it as any tag.
+	wantCode(t, e.Run(t, "tag", target, reg.Ref("team/app:latest")), 0)
+	res = e.Run(t, "push", "--all-tags", reg.Ref("team/app"))
+	wantCode(t, res, 0)
+	if !strings.Contains(res.Stdout, "latest: digest: "+created+" ") || !strings.Contains(res.Stdout, "v1: digest: "+created+" ") {
+		t.Errorf("push --all-tags: %q", res.Stdout)
+	}
+	im, onRegistry := craneIndex(t, e, target)
+	if onRegistry != created || len(im.Manifests) != 2 {
+		t.Fatalf("registry index %s with %d entries, want %s with 2", onRegistry, len(im.Manifests), created)
+	}
+	for _, d := range im.Manifests {
+		if local[d.Platform.String()] != d.Digest.String() {
+			t.Errorf("registry entry %s is %s, local %s", d.Platform, d.Digest, local[d.Platform.String()])
+		}
+		wantCode(t, e.Crane(t, "validate", "--remote", reg.Ref("team/app@"+d.Digest.String())), 0)
+	}
+
+	e2 := testenv.NewEnv(t)
+	res = e2.Run(t, "pull", "--platform", "all", target)
+	wantCode(t, res, 0)
+	if !strings.Contains(res.Stdout, "Digest: "+created+"\n") || !strings.Contains(res.Stdout, "Platforms: linux/amd64, linux/arm64/v8\n") || strings.Contains(res.Stdout, "Filtered") {
+		t.Errorf("pull --platform all: %q", res.Stdout)
+	}
+	if got, complete := inspectManifests(t, e2, target); !complete || !mapsEqual(got, local) {
+		t.Errorf("pulled index %v (complete %v), want %v", got, complete, local)
+	}
+	res = e2.Run(t, "pull", "--platform", "all", target)
+	if !strings.Contains(res.Stdout, "Status: Image is up to date") {
+		t.Errorf("second pull --platform all: %q", res.Stdout)
+	}
+
+	saved := filepath.Join(dir, "saved.tar")
+	wantCode(t, e2.Run(t, "save", "-o", saved, target), 0)
+	e3 := testenv.NewEnv(t)
+	wantCode(t, e3.Run(t, "load", "-i", saved), 0)
+	res = e3.Run(t, "images", "--format", "{{.Digest}} {{.Platforms}}", target)
+	if res.Stdout != created+" linux/amd64,linux/arm64/v8\n" {
+		t.Errorf("loaded back: %q, want %s", res.Stdout, created)
+	}
+	if got, complete := inspectManifests(t, e3, target); !complete || !mapsEqual(got, local) {
+		t.Errorf("loaded index %v (complete %v), want %v", got, complete, local)
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// pushThreePlatforms pushes an index of linux/amd64, linux/arm64/v8 and
+// linux/s390x images and returns its digest and its children's by platform.
+func pushThreePlatforms(t *testing.T, r *testenv.Registry, ref string) (string, map[string]string) {
+	t.Helper()
+	children := map[string]string{}
+	idx := v1.ImageIndex(empty.Index)
+	for _, p := range []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64", Variant: "v8"}, {OS: "linux", Architecture: "s390x"}} {
+		img := platformImage(t, p.Architecture, p.Variant)
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &p}})
+		children[p.String()] = mustDigest(t, img).String()
+	}
+	if err := remote.WriteIndex(r.ParseRef(t, ref), idx, r.RemoteOptions()...); err != nil {
+		t.Fatal(err)
+	}
+	return mustDigest(t, idx).String(), children
+}
+
+// TestMultiPlatformSubsets: pull and copy of two platforms out of three
+// keep a filtered index listing exactly the source's images of those
+// platforms, nothing dangling; a platform the index lacks is exit 3
+// naming those it has.
+func TestMultiPlatformSubsets(t *testing.T) {
+	t.Parallel()
+	src := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	dst := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	srcDigest, children := pushThreePlatforms(t, src, "multi:v1")
+	want := map[string]string{"linux/amd64": children["linux/amd64"], "linux/arm64/v8": children["linux/arm64/v8"]}
+	e := testenv.NewEnv(t)
+
+	res := e.Run(t, "pull", "--platform", "linux/amd64,linux/arm64", src.Ref("multi:v1"))
+	wantCode(t, res, 0)
+	filtered := digestAfter(t, res.Stdout, "Filtered index: ")
+	if !strings.Contains(res.Stdout, "Digest: "+srcDigest+"\n") || filtered == srcDigest {
+		t.Errorf("subset pull: %q", res.Stdout)
+	}
+	if got, complete := inspectManifests(t, e, src.Ref("multi:v1")); !complete || !mapsEqual(got, want) {
+		t.Errorf("subset pull stored %v (complete %v), want %v", got, complete, want)
+	}
+	// The store lists the filtered index and remembers the registry's digest.
+	res = e.Run(t, "images", "--digests", "--format", "{{.Digest}} {{.ID}} {{.Platforms}}", src.Ref("multi:v1"))
+	if res.Stdout != srcDigest+" "+strings.TrimPrefix(filtered, "sha256:")[:12]+" linux/amd64,linux/arm64/v8\n" {
+		t.Errorf("images after a subset pull: %q", res.Stdout)
+	}
+
+	res = e.Run(t, "copy", "--platform", "linux/amd64,linux/arm64", src.Ref("multi:v1"), dst.Ref("multi:v1"))
+	wantCode(t, res, 0)
+	im, copied := craneIndex(t, e, dst.Ref("multi:v1"))
+	if copied != filtered || len(im.Manifests) != 2 {
+		t.Errorf("copied index %s with %d entries, want the filtered %s", copied, len(im.Manifests), filtered)
+	}
+	for _, d := range im.Manifests {
+		if want[d.Platform.String()] != d.Digest.String() {
+			t.Errorf("copied entry %s is %s, source child %s", d.Platform, d.Digest, want[d.Platform.String()])
+		}
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", dst.Ref("multi:v1")), 0)
+	if r := e.Crane(t, "manifest", dst.Ref("multi@"+children["linux/s390x"])); r.Code == 0 {
+		t.Error("the platform not asked for was copied")
+	}
+
+	for _, args := range [][]string{
+		{"pull", "--platform", "linux/amd64,windows/amd64", src.Ref("multi:v1")},
+		{"copy", "--platform", "linux/riscv64,linux/amd64", src.Ref("multi:v1"), dst.Ref("x:v1")},
+		{"manifest", "get", "--platform", "windows/amd64", src.Ref("multi:v1")},
+		{"digest", "--platform", "windows/amd64", src.Ref("multi:v1")},
+		{"inspect", "--platform", "windows/amd64", src.Ref("multi:v1")},
+		{"image", "inspect", "--platform", "linux/s390x", src.Ref("multi:v1")}, // the store holds two of three
+	} {
+		res := e.Run(t, args...)
+		have := "(the index has: linux/amd64, linux/arm64/v8, linux/s390x)"
+		if args[0] == "image" {
+			have = "(the index has: linux/amd64, linux/arm64/v8)"
+		}
+		if res.Code != 3 || !strings.Contains(res.Stderr, have) {
+			t.Errorf("%v: exit %d, %q; want 3 naming the platforms", args, res.Code, res.Stderr)
+		}
+	}
+}
+
+// TestIndexCreateMixedSources: docker schema 2 sources make a docker
+// manifest list, one OCI source an OCI index; a source naming its
+// registry is pulled into the store first.
+func TestIndexCreateMixedSources(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	for _, p := range []struct{ arch, variant string }{{"amd64", ""}, {"arm64", "v8"}} {
+		if err := remote.Write(reg.ParseRef(t, "base:"+p.arch), platformImage(t, p.arch, p.variant), reg.RemoteOptions()...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := testenv.NewEnv(t)
+	wantCode(t, e.Run(t, "pull", "-q", reg.Ref("base:amd64")), 0)
+	// base:arm64 is not in the store: index create fetches it.
+	res := e.Run(t, "index", "create", reg.Ref("list:v1"), reg.Ref("base:amd64"), reg.Ref("base:arm64"))
+	wantCode(t, res, 0)
+	if !strings.Contains(res.Stderr, "Pulling "+reg.Ref("base:arm64")+" into the store") {
+		t.Errorf("remote source: stderr %q", res.Stderr)
+	}
+	wantCode(t, e.Run(t, "push", reg.Ref("list:v1")), 0)
+	if im, _ := craneIndex(t, e, reg.Ref("list:v1")); im.MediaType != types.DockerManifestList || len(im.Manifests) != 2 {
+		t.Errorf("docker sources: %s with %d entries, want a docker manifest list", im.MediaType, len(im.Manifests))
+	}
+
+	dir := t.TempDir()
+	ociTar := filepath.Join(dir, "s390x.tar")
+	testenv.ImagesTar(t, ociTar, map[string]v1.Image{"app:s390x": platformImage(t, "s390x", "")}, false)
+	wantCode(t, e.Run(t, "load", "-i", ociTar), 0) // loaded as an OCI manifest
+	res = e.Run(t, "index", "create", "--annotation", "org.opencontainers.image.version=2", reg.Ref("mixed:v1"), reg.Ref("list:v1"), "app:s390x")
+	wantCode(t, res, 0)
+	wantCode(t, e.Run(t, "push", reg.Ref("mixed:v1")), 0)
+	im, _ := craneIndex(t, e, reg.Ref("mixed:v1"))
+	var plats []string
+	for _, d := range im.Manifests {
+		plats = append(plats, d.Platform.String())
+	}
+	if im.MediaType != types.OCIImageIndex || !slices.Equal(plats, []string{"linux/amd64", "linux/arm64/v8", "linux/s390x"}) || im.Annotations["org.opencontainers.image.version"] != "2" {
+		t.Errorf("mixed sources: %s %v %v, want an OCI index of three", im.MediaType, plats, im.Annotations)
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", reg.Ref("mixed:v1")), 0)
+
+	// A duplicate platform names both sources; nothing is written.
+	res = e.Run(t, "index", "create", reg.Ref("dup:v1"), reg.Ref("base:amd64"), reg.Ref("list:v1"))
+	if res.Code != 2 || !strings.Contains(res.Stderr, "base:amd64") || !strings.Contains(res.Stderr, "list:v1") {
+		t.Errorf("duplicate: exit %d %q", res.Code, res.Stderr)
+	}
+	if r := e.Run(t, "images", "-q", reg.Ref("dup")); r.Stdout != "" {
+		t.Errorf("a refused index was stored: %q", r.Stdout)
+	}
+}
+
+// TestPullAllPlatformsFault: an index pull whose third image comes back
+// corrupt fails, stores no index and leaves the tag on what it named
+// before; once the registry answers right, the same pull completes.
+func TestPullAllPlatformsFault(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	_, children := pushThreePlatforms(t, reg, "multi:v1")
+	proxy := testenv.NewProxy(t, reg.URL, nil)
+	ref := proxy.Host + "/multi:v1"
+	e := testenv.NewEnv(t)
+	wantCode(t, e.Run(t, "pull", "-q", "--platform", "linux/amd64", ref), 0)
+	before := e.Run(t, "images", "--format", "{{.ID}} {{.Platforms}}", ref).Stdout
+
+	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/manifests/" + children["linux/s390x"], Kind: testenv.FaultCorruptBody, Bytes: 10})
+	res := e.Run(t, "pull", "--platform", "all", ref)
+	if res.Code != 1 || !strings.Contains(res.Stderr, children["linux/s390x"]) {
+		t.Errorf("pull of a corrupt child: exit %d, %q", res.Code, res.Stderr)
+	}
+	if after := e.Run(t, "images", "--format", "{{.ID}} {{.Platforms}}", ref).Stdout; after != before || before != strings.SplitN(before, " ", 2)[0]+" linux/amd64\n" {
+		t.Errorf("after a failed index pull the store lists %q, before %q", after, before)
+	}
+
+	proxy.ClearFaults()
+	res = e.Run(t, "pull", "--platform", "all", ref)
+	wantCode(t, res, 0)
+	if !strings.Contains(res.Stdout, "Status: Downloaded newer image") {
+		t.Errorf("pull after the fault: %q", res.Stdout)
+	}
+	if got, complete := inspectManifests(t, e, ref); !complete || !mapsEqual(got, children) {
+		t.Errorf("after the fault: %v (complete %v), want %v", got, complete, children)
+	}
+}

@@ -1,0 +1,135 @@
+package e2e
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/internal/testenv"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// TestPushLoadedDockerSaveGzips: the layers of a docker save archive are
+// kept uncompressed in the store; a push sends them gzip'd, as docker push
+// does, so the image passes crane validate. The compressed blobs are
+// remembered: a second push is a single manifest HEAD, and a push to
+// another registry sends the very same digests.
+func TestPushLoadedDockerSaveGzips(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	proxy := testenv.NewProxy(t, reg.URL, nil)
+	other := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	e := testenv.NewEnv(t)
+	archive := filepath.Join(t.TempDir(), "big.tar")
+	testenv.DockerSaveTar(t, archive, 2, 100_000)
+	wantCode(t, e.Run(t, "load", "-i", archive), 0)
+	ref := proxy.Host + "/big:1"
+	wantCode(t, e.Run(t, "tag", "big:1", ref, other.Ref("big:1")), 0)
+
+	first := e.Run(t, "push", ref)
+	wantCode(t, first, 0)
+	wantCode(t, e.Crane(t, "validate", "--remote", ref), 0)
+	res := e.Crane(t, "manifest", ref)
+	wantCode(t, res, 0)
+	var m v1.Manifest
+	if err := json.Unmarshal([]byte(res.Stdout), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range m.Layers {
+		if l.MediaType != types.OCILayer {
+			t.Errorf("layer %s pushed as %s, want %s", l.Digest, l.MediaType, types.OCILayer)
+		}
+	}
+	digest := strings.TrimSpace(e.Crane(t, "digest", ref).Stdout)
+	if !strings.Contains(first.Stdout, "digest: "+digest) {
+		t.Errorf("push printed %q, the registry has %s", first.Stdout, digest)
+	}
+
+	proxy.Reset()
+	again := e.Run(t, "push", ref)
+	wantCode(t, again, 0)
+	if again.Stdout != first.Stdout {
+		t.Errorf("second push printed %q, first %q", again.Stdout, first.Stdout)
+	}
+	if n := proxy.Count("POST", "") + proxy.Count("PUT", "") + proxy.Count("PATCH", ""); n != 0 {
+		t.Errorf("second push sent %d uploads (%v), want none", n, proxy.Requests())
+	}
+
+	wantCode(t, e.Run(t, "push", other.Ref("big:1")), 0)
+	if d := strings.TrimSpace(e.Crane(t, "digest", other.Ref("big:1")).Stdout); d != digest {
+		t.Errorf("pushed to another registry as %s, first as %s", d, digest)
+	}
+
+}
+
+// TestRepushOneTagRequests: pushing a tag that already points at the
+// image costs the manifest HEAD (and at most a ping) and nothing else,
+// and still shows each layer as already there.
+func TestRepushOneTagRequests(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	proxy := testenv.NewProxy(t, reg.URL, nil)
+	e := testenv.NewEnv(t)
+	ref := proxy.Host + "/team/app:v1"
+	seed(t, e, 10, 1000, ref)
+	first := e.Run(t, "push", ref)
+	wantCode(t, first, 0)
+
+	proxy.Reset()
+	again := e.Run(t, "push", ref)
+	wantCode(t, again, 0)
+	reqs := proxy.Requests()
+	t.Logf("re-push: %v", reqs)
+	if len(reqs) > 2 || proxy.Count("HEAD", "/manifests/v1") != 1 || proxy.Count("HEAD", "/blobs/") != 0 {
+		t.Errorf("re-push sent %d requests (%v), want the manifest HEAD and at most a ping", len(reqs), reqs)
+	}
+	if again.Stdout != first.Stdout || strings.Count(again.Stderr, ": Layer already exists\n") != 10 {
+		t.Errorf("re-push printed:\n%s%s", again.Stdout, again.Stderr)
+	}
+}
+
+// TestPushSameRepoMountRequests: distribution answers a mount from the
+// pushed repository itself with 201 when it has the blob and 202 with an
+// upload session when not, so each blob costs one POST (and a PUT when it
+// goes up), no HEAD. A registry that refuses the mount (here one 405) gets
+// HEAD and POST for the rest of the push, which still succeeds.
+func TestPushSameRepoMountRequests(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	proxy := testenv.NewProxy(t, reg.URL, nil)
+	e := testenv.NewEnv(t)
+	ref := proxy.Host + "/team/app:v1"
+	seed(t, e, 10, 1000, ref)
+	proxy.Reset()
+	wantCode(t, e.Run(t, "push", ref), 0)
+	total, heads := len(proxy.Requests()), proxy.Count("HEAD", "/blobs/")
+	posts, puts := proxy.Count("POST", "/blobs/uploads/"), proxy.Count("PUT", "/blobs/uploads/")
+	t.Logf("first push: %d requests (%d POST, %d PUT, %d blob HEAD)", total, posts, puts, heads)
+	if heads != 0 || posts != 11 || puts != 11 || total != 25 {
+		t.Errorf("first push: %d requests (%d POST, %d PUT, %d blob HEAD), want 25: ping, HEAD, 11 × (POST, PUT), PUT", total, posts, puts, heads)
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", ref), 0)
+
+	// The same blobs under another tag: each POST answers 201.
+	wantCode(t, e.Run(t, "tag", ref, proxy.Host+"/team/app:v2"), 0)
+	proxy.Reset()
+	res := e.Run(t, "push", proxy.Host+"/team/app:v2")
+	wantCode(t, res, 0)
+	if n := proxy.Count("PUT", "/blobs/"); n != 0 || proxy.Count("HEAD", "/blobs/") != 0 || proxy.Count("POST", "") != 11 || strings.Count(res.Stderr, "Layer already exists") != 10 {
+		t.Errorf("push of blobs the repository has: %v\n%s", proxy.Requests(), res.Stderr)
+	}
+
+	// A registry refusing the mount: HEAD and upload instead.
+	e2 := testenv.NewEnv(t)
+	ref3 := proxy.Host + "/team/other:v1"
+	seed(t, e2, 3, 1000, ref3)
+	proxy.Reset()
+	proxy.AddFault(testenv.Fault{Method: "POST", PathRegexp: "/blobs/uploads/", Times: 1, Kind: testenv.FaultStatus, Status: 405})
+	wantCode(t, e2.Run(t, "push", "-j", "1", ref3), 0)
+	if proxy.Count("HEAD", "/blobs/") < 3 {
+		t.Errorf("after a refused mount: %v, want HEADs", proxy.Requests())
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", ref3), 0)
+}

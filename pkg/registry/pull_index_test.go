@@ -1,0 +1,107 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/pkg/platform"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// TestPullAndCopyPlatforms: --platform all keeps the index whole, a list
+// keeps a filtered index of those images only, and copy does the same
+// registry to registry; a platform the index lacks names those it has.
+func TestPullAndCopyPlatforms(t *testing.T) {
+	t.Parallel()
+	reg := newFakeRegistry(t)
+	c := newShareClient(t)
+	var adds []mutate.IndexAddendum
+	children := map[string]v1.Hash{}
+	for _, p := range []string{"linux/amd64", "linux/arm64/v8", "linux/s390x"} {
+		img, _ := random.Image(100, 2)
+		pl, _ := platform.Parse(p)
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &pl}})
+		children[p], _ = img.Digest()
+	}
+	idx := mutate.AppendManifests(empty.Index, adds...)
+	idxDigest, _ := idx.Digest()
+	ref := mustRef(t, reg.host()+"/multi:v1")
+	nref, _ := c.Ref(ref)
+	if err := remote.WriteIndex(nref, idx); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	sink := newMemSink()
+	res, err := c.Pull(ctx, ref, sink, PullOptions{Platforms: platform.All()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Digest != idxDigest || res.Image != idxDigest || res.Filtered || len(res.Platforms) != 3 || sink.tags[ref.String()] != idxDigest {
+		t.Errorf("pull --platform all: %+v", res)
+	}
+	for p, h := range children {
+		if _, ok := sink.blobs[h]; !ok {
+			t.Errorf("pull --platform all: %s image missing", p)
+		}
+	}
+	if res, err := c.Pull(ctx, ref, sink, PullOptions{Platforms: platform.All()}); err != nil || !res.UpToDate {
+		t.Errorf("second pull --platform all: %+v %v", res, err)
+	}
+
+	two, _ := platform.ParseSelection("linux/amd64,linux/arm64")
+	sub := newMemSink()
+	res, err = c.Pull(ctx, ref, sub, PullOptions{Platforms: two})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Filtered || res.Image == idxDigest || res.Digest != idxDigest || !slices.Equal(res.Platforms, []string{"linux/amd64", "linux/arm64/v8"}) {
+		t.Errorf("pull of two platforms: %+v", res)
+	}
+	if _, ok := sub.blobs[children["linux/s390x"]]; ok {
+		t.Error("a platform not asked for was pulled")
+	}
+	if sub.pulled[ref.String()] != idxDigest || sub.tags[ref.String()] != res.Image {
+		t.Errorf("the sink records %s at %s, want the filtered %s pulled at %s", ref, sub.tags[ref.String()], res.Image, idxDigest)
+	}
+
+	missing, _ := platform.ParseSelection("linux/amd64,windows/amd64")
+	_, err = c.Pull(ctx, ref, newMemSink(), PullOptions{Platforms: missing})
+	if !errors.Is(err, ErrNotFound) || !errors.Is(err, platform.ErrNotFound) || !strings.Contains(err.Error(), "windows/amd64 (the index has: linux/amd64, linux/arm64/v8, linux/s390x)") {
+		t.Errorf("pull of a missing platform: %v", err)
+	}
+
+	// copy: the filtered index lists only what was copied.
+	dst := mustRef(t, reg.host()+"/copy:v1")
+	out, err := c.Copy(ctx, ref, dst, CopyOptions{Platforms: two})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0].Digest != res.Image {
+		t.Fatalf("copy of two platforms: %+v, want the filtered index %s", out, res.Image)
+	}
+	ndst, _ := c.Ref(dst)
+	got, err := remote.Index(ndst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, _ := got.IndexManifest()
+	if len(im.Manifests) != 2 {
+		t.Fatalf("copied index lists %d entries", len(im.Manifests))
+	}
+	for _, d := range im.Manifests {
+		if d.Digest != children[platform.String(d.Platform)] {
+			t.Errorf("copied entry %s: %s, source child %s", platform.String(d.Platform), d.Digest, children[platform.String(d.Platform)])
+		}
+		if _, err := remote.Image(ndst.Context().Digest(d.Digest.String())); err != nil {
+			t.Errorf("copied index lists %s, which is not in the destination: %v", d.Digest, err)
+		}
+	}
+}

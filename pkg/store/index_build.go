@@ -1,0 +1,266 @@
+package store
+
+import (
+	"context"
+	"maps"
+	"strings"
+
+	"github.com/ctl-dev/ctl/pkg/platform"
+	"github.com/ctl-dev/ctl/pkg/reference"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// IndexSource is one source of an index being made: a stored image, whose
+// platform comes from its config (or Platform), or a stored index, whose
+// image entries all join.
+type IndexSource struct {
+	Name     string       // as the user named it, for messages
+	Entry    Entry        // the stored image or index (from Resolve)
+	Platform *v1.Platform // the image's platform when its config names none; overrides the config
+}
+
+// IndexOptions tune CreateIndex and AddToIndex.
+type IndexOptions struct {
+	// Annotations are set on the index (added to an edited index's own).
+	Annotations map[string]string
+	// Replace lets a later source take the place of an entry of the same
+	// platform instead of refusing the duplicate.
+	Replace bool
+}
+
+// member is one entry of the index being made, with where it came from.
+type member struct {
+	from string // source name
+	desc v1.Descriptor
+	img  v1.Image
+}
+
+// CreateIndex makes target name a new index of the sources' images. The
+// index is an OCI index when any source is OCI, a docker manifest list when
+// all are docker schema 2. Every check comes first: a source that is an
+// artifact, an index listing indexes, an image without platform, two
+// entries of one platform (unless Replace) or no entry at all is invalid
+// input and nothing is written.
+func (s *Store) CreateIndex(ctx context.Context, target reference.Reference, sources []IndexSource, opts IndexOptions) (Entry, error) {
+	return s.buildIndex(ctx, target, nil, nil, sources, opts)
+}
+
+// AddToIndex makes target name a new index: the index it names plus the
+// sources' images (see CreateIndex). The old index stays in the store,
+// untagged, until pruned.
+func (s *Store) AddToIndex(ctx context.Context, target reference.Reference, sources []IndexSource, opts IndexOptions) (Entry, error) {
+	base, anns, err := s.indexMembers(target)
+	if err != nil {
+		return Entry{}, err
+	}
+	return s.buildIndex(ctx, target, base, anns, sources, opts)
+}
+
+// RemoveFromIndex makes target name a new index without the entries of the
+// platforms given (each must match one: else a *platform.NotFoundError).
+// Removing every entry is invalid input.
+func (s *Store) RemoveFromIndex(ctx context.Context, target reference.Reference, platforms []v1.Platform) (Entry, error) {
+	base, anns, err := s.indexMembers(target)
+	if err != nil {
+		return Entry{}, err
+	}
+	im := &v1.IndexManifest{}
+	for _, m := range base {
+		im.Manifests = append(im.Manifests, m.desc)
+	}
+	drop, err := platform.Filter(im, platform.Select(platforms...))
+	if err != nil {
+		return Entry{}, err
+	}
+	var keep []member
+	for _, m := range base {
+		if !containsDigest(drop, m.desc.Digest) {
+			keep = append(keep, m)
+		}
+	}
+	return s.buildIndex(ctx, target, keep, anns, nil, IndexOptions{})
+}
+
+func containsDigest(ds []v1.Descriptor, h v1.Hash) bool {
+	for _, d := range ds {
+		if d.Digest == h {
+			return true
+		}
+	}
+	return false
+}
+
+// indexMembers reads the index target names: its entries and annotations.
+func (s *Store) indexMembers(target reference.Reference) ([]member, map[string]string, error) {
+	e, err := s.Lookup(target)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !e.IsIndex() {
+		return nil, nil, invalid("%s is an image, not an index", target.Familiar())
+	}
+	ms, err := s.members(IndexSource{Name: target.Familiar(), Entry: e})
+	if err != nil {
+		return nil, nil, err
+	}
+	idx, err := s.Index(e.Digest)
+	if err != nil {
+		return nil, nil, err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, nil, err
+	}
+	return ms, im.Annotations, nil
+}
+
+// members are the index entries a source contributes.
+func (s *Store) members(src IndexSource) ([]member, error) {
+	if !src.Entry.IsIndex() {
+		img, err := s.Image(src.Entry.Digest)
+		if err != nil {
+			return nil, err
+		}
+		desc, err := imageDescriptor(src.Name, img, src.Platform)
+		if err != nil {
+			return nil, err
+		}
+		return []member{{from: src.Name, desc: desc, img: img}}, nil
+	}
+	if src.Platform != nil {
+		return nil, invalid("%s is an index: only an image source is given a platform", src.Name)
+	}
+	idx, err := s.Index(src.Entry.Digest)
+	if err != nil {
+		return nil, err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	var out []member
+	for _, d := range im.Manifests {
+		switch {
+		case d.MediaType.IsIndex():
+			return nil, invalid("%s lists another index (%s): an index of indexes cannot join an index", src.Name, d.Digest)
+		case !platform.IsImage(d):
+			continue // an artifact (attestation, signature) of one of its images
+		case !s.HasBlob(d.Digest):
+			return nil, invalid("%s: the store lacks its %s image (%s): pull every platform of it first", src.Name, platform.String(d.Platform), d.Digest)
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		if d.Platform == nil {
+			if d, err = imageDescriptor(src.Name+"@"+d.Digest.String(), img, nil); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, member{from: src.Name, desc: d, img: img})
+	}
+	return out, nil
+}
+
+// imageDescriptor is the index entry of img: its descriptor, with the
+// platform p or else its config's. An artifact, or an image whose
+// platform is unknown, is invalid input.
+func imageDescriptor(name string, img v1.Image, p *v1.Platform) (v1.Descriptor, error) {
+	desc, err := partial.Descriptor(img)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	if ct := m.Config.MediaType; ct != types.DockerConfigJSON && ct != types.OCIConfigJSON || m.Config.ArtifactType != "" {
+		return v1.Descriptor{}, invalid("%s is an artifact (config %s), not an image", name, ct)
+	}
+	if p == nil {
+		cf, err := img.ConfigFile()
+		if err != nil {
+			return v1.Descriptor{}, err
+		}
+		if p = platform.Of(cf); p == nil || p.OS == "" || p.Architecture == "" {
+			return v1.Descriptor{}, &PlatformError{First: name}
+		}
+	}
+	desc.Platform = p
+	desc.Annotations = nil
+	return *desc, nil
+}
+
+func (s *Store) buildIndex(ctx context.Context, target reference.Reference, base []member, anns map[string]string, sources []IndexSource, opts IndexOptions) (Entry, error) {
+	if target.Digest() != "" {
+		return Entry{}, invalid("the index is named by a tag, not a digest: %s", target.Familiar())
+	}
+	all := base
+	for _, src := range sources {
+		ms, err := s.members(src)
+		if err != nil {
+			return Entry{}, err
+		}
+		for _, m := range ms {
+			all, err = addMember(all, m, opts.Replace)
+			if err != nil {
+				return Entry{}, err
+			}
+		}
+	}
+	if len(all) == 0 {
+		return Entry{}, invalid("%s would have no entries: an index needs at least one image", target.Familiar())
+	}
+	mt := types.DockerManifestList
+	adds := make([]mutate.IndexAddendum, len(all))
+	for i, m := range all {
+		if m.desc.MediaType != types.DockerManifestSchema2 {
+			mt = types.OCIImageIndex
+		}
+		adds[i] = mutate.IndexAddendum{Add: m.img, Descriptor: m.desc}
+	}
+	idx := mutate.IndexMediaType(mutate.AppendManifests(empty.Index, adds...), mt)
+	if a := merge(anns, opts.Annotations); len(a) > 0 {
+		idx = mutate.Annotations(idx, a).(v1.ImageIndex)
+	}
+	return s.WriteIndex(ctx, idx, target)
+}
+
+// addMember appends m to ms, refusing an entry of a platform ms has, or
+// with replace putting m in its place.
+func addMember(ms []member, m member, replace bool) ([]member, error) {
+	for i, o := range ms {
+		if !platform.Same(o.desc.Platform, m.desc.Platform) {
+			continue
+		}
+		if !replace {
+			return nil, &PlatformError{Platform: platform.String(m.desc.Platform), First: describe(o), Second: describe(m)}
+		}
+		ms[i] = m
+		return ms, nil
+	}
+	return append(ms, m), nil
+}
+
+func describe(m member) string {
+	if strings.Contains(m.from, "@") {
+		return m.from
+	}
+	return m.from + " (" + m.desc.Digest.String()[:19] + ")"
+}
+
+func merge(a, b map[string]string) map[string]string {
+	if len(a) == 0 && len(b) == 0 {
+		return nil
+	}
+	out := maps.Clone(a)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, b)
+	return out
+}

@@ -1,0 +1,235 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/pkg/platform"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// platformImage is a random image whose config names the platform p
+// ("" for none), in OCI media types when oci is set (docker schema 2
+// otherwise, as random.Image makes them).
+func platformImage(t testing.TB, p string, oci bool) v1.Image {
+	t.Helper()
+	img := randomImage(t, 256, 2)
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	if p != "" {
+		pl, err := platform.Parse(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf.OS, cf.Architecture, cf.Variant = pl.OS, pl.Architecture, pl.Variant
+	}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	if oci {
+		img = mutate.ConfigMediaType(mutate.MediaType(img, types.OCIManifestSchema1), types.OCIConfigJSON)
+	}
+	return img
+}
+
+// stored writes img under name and returns the source naming it.
+func stored(t testing.TB, s *Store, name string, img v1.Image) IndexSource {
+	t.Helper()
+	e, err := s.WriteImage(context.Background(), img, ref(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return IndexSource{Name: name, Entry: e}
+}
+
+func indexManifest(t testing.TB, s *Store, e Entry) *v1.IndexManifest {
+	t.Helper()
+	im, err := mustIndex(t, s, e).IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
+func TestCreateIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	amd := stored(t, s, "app:amd64", platformImage(t, "linux/amd64", false))
+	arm := stored(t, s, "app:arm64", platformImage(t, "linux/arm64/v8", false))
+	e, err := s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{amd, arm}, IndexOptions{Annotations: map[string]string{"org.opencontainers.image.version": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.MediaType != types.DockerManifestList || !slices.Equal(e.Platforms, []string{"linux/amd64", "linux/arm64/v8"}) || e.Size != amd.Entry.Size+arm.Entry.Size {
+		t.Errorf("entry %+v", e)
+	}
+	im := indexManifest(t, s, e)
+	if len(im.Manifests) != 2 || im.Manifests[0].Digest != amd.Entry.Digest || im.Manifests[1].Digest != arm.Entry.Digest ||
+		im.Manifests[1].Platform.Variant != "v8" || im.Annotations["org.opencontainers.image.version"] != "1" {
+		t.Errorf("index %+v", im)
+	}
+	listed, err := s.Lookup(ref(t, "app:v1"))
+	if err != nil || !slices.Equal(listed.Platforms, e.Platforms) {
+		t.Errorf("listing %+v %v", listed, err)
+	}
+
+	// One OCI source makes an OCI index; an index source brings its entries.
+	oci := stored(t, s, "app:s390x", platformImage(t, "linux/s390x", true))
+	e2, err := s.CreateIndex(ctx, ref(t, "app:v2"), []IndexSource{{Name: "app:v1", Entry: listed}, oci}, IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e2.MediaType != types.OCIImageIndex || len(e2.Platforms) != 3 {
+		t.Errorf("mixed: %+v", e2)
+	}
+
+	// Edits: a new digest each, the old index untagged until pruned.
+	e3, err := s.RemoveFromIndex(ctx, ref(t, "app:v2"), []v1.Platform{{OS: "linux", Architecture: "arm64"}})
+	if err != nil || !slices.Equal(e3.Platforms, []string{"linux/amd64", "linux/s390x"}) || e3.Digest == e2.Digest {
+		t.Fatalf("remove: %+v %v", e3, err)
+	}
+	_, err = s.AddToIndex(ctx, ref(t, "app:v2"), []IndexSource{amd}, IndexOptions{})
+	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "app:v2") || !strings.Contains(err.Error(), "app:amd64") {
+		t.Errorf("duplicate platform: %v", err)
+	}
+	e4, err := s.AddToIndex(ctx, ref(t, "app:v2"), []IndexSource{arm}, IndexOptions{})
+	if err != nil || len(e4.Platforms) != 3 {
+		t.Fatalf("add: %+v %v", e4, err)
+	}
+	if _, err := s.RemoveFromIndex(ctx, ref(t, "app:v2"), []v1.Platform{{OS: "windows", Architecture: "amd64"}}); !errors.Is(err, platform.ErrNotFound) {
+		t.Errorf("remove of a missing platform: %v", err)
+	}
+	all, _ := s.List()
+	dangling := 0
+	for _, o := range all {
+		if o.Ref == "" {
+			dangling++
+		}
+	}
+	if dangling != 2 {
+		t.Errorf("%d untagged indexes after two edits, want 2: %+v", dangling, all)
+	}
+}
+
+func TestCreateIndexRefuses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	amd := stored(t, s, "app:amd64", platformImage(t, "linux/amd64", false))
+	amd2 := stored(t, s, "app:amd64-2", platformImage(t, "linux/amd64", false))
+	bare := stored(t, s, "app:bare", platformImage(t, "", false))
+	art := mutate.ConfigMediaType(platformImage(t, "linux/amd64", true), "application/vnd.example.sbom")
+	artifact := stored(t, s, "app:sbom", art)
+	nested, err := s.CreateIndex(ctx, ref(t, "app:one"), []IndexSource{amd}, IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outer, err := s.CreateIndex(ctx, ref(t, "app:outer"), []IndexSource{{Name: "app:one", Entry: nested}}, IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An index listing an index, as a registry's may.
+	deep, err := s.WriteIndex(ctx, mutate.AppendManifests(mustIndex(t, s, outer), mutate.IndexAddendum{Add: mustIndex(t, s, nested)}), ref(t, "app:deep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.List()
+	for _, tc := range []struct {
+		name    string
+		sources []IndexSource
+		want    string
+	}{
+		{"duplicate", []IndexSource{amd, amd2}, "app:amd64 (sha256:"}, // and app:amd64-2
+		{"no platform", []IndexSource{bare}, "app:bare has no platform in its config"},
+		{"artifact", []IndexSource{artifact}, "artifact"},
+		{"nested", []IndexSource{{Name: "app:deep", Entry: deep}}, "index of indexes"},
+		{"empty", nil, "no entries"},
+	} {
+		_, err := s.CreateIndex(ctx, ref(t, "app:bad"), tc.sources, IndexOptions{})
+		if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want invalid input with %q", tc.name, err, tc.want)
+		}
+	}
+	after, _ := s.List()
+	if len(after) != len(before) {
+		t.Errorf("a refused index left entries: %d, %d before", len(after), len(before))
+	}
+	// --platform gives the bare image one; --replace keeps the later.
+	bare.Platform = &v1.Platform{OS: "linux", Architecture: "riscv64"}
+	e, err := s.CreateIndex(ctx, ref(t, "app:ok"), []IndexSource{amd, bare, amd2}, IndexOptions{Replace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := indexManifest(t, s, e)
+	if len(im.Manifests) != 2 || im.Manifests[0].Digest != amd2.Entry.Digest || im.Manifests[1].Platform.Architecture != "riscv64" {
+		t.Errorf("replace/platform: %+v", im.Manifests)
+	}
+}
+
+func mustIndex(t testing.TB, s *Store, e Entry) v1.ImageIndex {
+	t.Helper()
+	idx, err := s.Index(e.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+// TestRemovePruneIndex: rmi of an index takes its untagged children along
+// and keeps the tagged ones; prune never removes what a live index lists.
+func TestRemovePruneIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	amd := stored(t, s, "app:amd64", platformImage(t, "linux/amd64", false))
+	armImg := platformImage(t, "linux/arm64", false)
+	armEntry, err := s.WriteImage(ctx, armImg) // untagged: dangling on its own
+	if err != nil {
+		t.Fatal(err)
+	}
+	arm := IndexSource{Name: armEntry.ID.String(), Entry: armEntry}
+	e, err := s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{amd, arm}, IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tag(e, ref(t, "app:latest")); err != nil {
+		t.Fatal(err)
+	}
+	// Prune: the untagged arm64 image is a child of a live index.
+	pr, err := s.Prune()
+	if err != nil || len(pr.Deleted) != 0 {
+		t.Fatalf("prune removed %v (%v)", pr.Deleted, err)
+	}
+	if !s.HasBlob(armEntry.Digest) {
+		t.Fatal("prune removed a child of a live index")
+	}
+	// tag of an index tags the index.
+	if got, err := s.Lookup(ref(t, "app:latest")); err != nil || got.Digest != e.Digest || !got.IsIndex() {
+		t.Fatalf("tagged index: %+v %v", got, err)
+	}
+	if _, err := s.Remove("app:latest", false); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Remove("app:v1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(res.Deleted, e.ID) || !slices.Contains(res.Deleted, armEntry.ID) || slices.Contains(res.Deleted, amd.Entry.ID) {
+		t.Errorf("rmi of the index deleted %v; want the index and its untagged child only", res.Deleted)
+	}
+	if _, err := s.Prune(); err != nil {
+		t.Fatal(err)
+	}
+	if s.HasBlob(armEntry.Digest) || s.HasBlob(e.Digest) || !s.HasBlob(amd.Entry.Digest) {
+		t.Error("after rmi and prune: the index and its untagged child go, the tagged image stays")
+	}
+}

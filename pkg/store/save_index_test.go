@@ -1,0 +1,173 @@
+package store
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/ctl-dev/ctl/pkg/platform"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// tarMembers reads a tar into memory by member name.
+func tarMembers(t testing.TB, b []byte) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	tr := tar.NewReader(bytes.NewReader(b))
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[hdr.Name], _ = io.ReadAll(tr)
+	}
+}
+
+// twoPlatforms is a store with app:v1, an index of a linux/amd64 and a
+// linux/arm64/v8 image.
+func twoPlatforms(t testing.TB) (*Store, Entry, []IndexSource) {
+	t.Helper()
+	s := newStore(t)
+	srcs := []IndexSource{
+		stored(t, s, "app:amd64", platformImage(t, "linux/amd64", true)),
+		stored(t, s, "app:arm64", platformImage(t, "linux/arm64/v8", true)),
+	}
+	e, err := s.CreateIndex(context.Background(), ref(t, "app:v1"), srcs, IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, e, srcs
+}
+
+func TestSaveIndexPlatforms(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, e, srcs := twoPlatforms(t)
+	save := func(sel string) ([]byte, error) {
+		t.Helper()
+		ps, err := platform.ParseSelection(sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		err = s.Save(ctx, &buf, []Entry{e}, FormatDocker, ps)
+		return buf.Bytes(), err
+	}
+	native := 0 // manifest.json lists this machine's platform's image
+	if platform.Default().Architecture == "arm64" {
+		native = 1
+	}
+	for _, tc := range []struct {
+		sel  string
+		want []string // platforms loaded back
+		img  int      // the source whose image manifest.json lists
+	}{
+		{"", []string{"linux/amd64", "linux/arm64/v8"}, native},
+		{"linux/arm64", []string{"linux/arm64/v8"}, 1},
+	} {
+		b, err := save(tc.sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := tarMembers(t, b)
+		var dm tarball.Manifest
+		if err := json.Unmarshal(m["manifest.json"], &dm); err != nil || len(dm) != 1 || !slices.Equal(dm[0].RepoTags, []string{"app:v1"}) ||
+			dm[0].Config != "blobs/sha256/"+srcs[tc.img].Entry.ID.Hex {
+			t.Errorf("--platform %q: manifest.json %s", tc.sel, m["manifest.json"])
+		}
+		for i, src := range srcs {
+			if _, ok := m["blobs/sha256/"+src.Entry.Digest.Hex]; ok != slices.Contains(tc.want, src.Entry.Platforms[0]) {
+				t.Errorf("--platform %q: image %d in the archive: %v", tc.sel, i, ok)
+			}
+		}
+		s2 := newStore(t)
+		got, err := s2.LoadStream(ctx, bytes.NewReader(b), "archive")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Digest != e.Digest || !slices.Equal(got[0].Platforms, tc.want) {
+			t.Errorf("--platform %q: loaded %+v", tc.sel, got)
+		}
+	}
+	if _, err := save("windows/amd64"); !errors.Is(err, platform.ErrNotFound) {
+		t.Errorf("save of a platform the index lacks: %v", err)
+	}
+	var buf bytes.Buffer
+	sel, _ := platform.ParseSelection("linux/s390x")
+	if err := s.Save(ctx, &buf, []Entry{srcs[0].Entry}, FormatOCI, sel); !errors.Is(err, platform.ErrNotFound) {
+		t.Errorf("save of an image of another platform: %v", err)
+	}
+}
+
+// TestLoadDockerMultiPlatformSave loads what docker 25+ (containerd image
+// store) writes for a multi-platform image of which it holds one platform:
+// an OCI layout whose index.json names the index, blobs of the platform it
+// has, and a manifest.json listing that platform's image.
+func TestLoadDockerMultiPlatformSave(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, e, srcs := twoPlatforms(t)
+	idx, err := src.Index(e.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendIndex(idx, layout.WithAnnotations(map[string]string{
+		annotationContainerdName: "docker.io/library/app:v1",
+		AnnotationRef:            "v1",
+	})); err != nil {
+		t.Fatal(err)
+	}
+	// docker holds only the amd64 image.
+	arm, err := src.Image(srcs[1].Entry.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := arm.Manifest()
+	for _, h := range append([]v1.Hash{srcs[1].Entry.Digest, m.Config.Digest}, m.Layers[0].Digest, m.Layers[1].Digest) {
+		if err := os.Remove(filepath.Join(dir, "blobs", "sha256", h.Hex)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	amd, _ := src.Image(srcs[0].Entry.Digest)
+	am, _ := amd.Manifest()
+	dm := tarball.Manifest{{Config: "blobs/sha256/" + am.Config.Digest.Hex, RepoTags: []string{"app:v1"}}}
+	for _, l := range am.Layers {
+		dm[0].Layers = append(dm[0].Layers, "blobs/sha256/"+l.Digest.Hex)
+	}
+	b, _ := json.Marshal(dm)
+	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tarPath := filepath.Join(t.TempDir(), "docker.tar")
+	tarDir(t, dir, tarPath)
+	s := newStore(t)
+	got, err := s.Load(ctx, tarPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Digest != e.Digest || got[0].Ref != "docker.io/library/app:v1" || !slices.Equal(got[0].Platforms, []string{"linux/amd64"}) {
+		t.Fatalf("loaded %+v", got)
+	}
+	info, err := s.Inspect(got[0], nil)
+	if err != nil || info.Architecture != "amd64" || len(info.Manifests) != 2 || !info.Manifests[0].Available || info.Manifests[1].Available {
+		t.Errorf("inspect %+v %v", info, err)
+	}
+}
