@@ -73,6 +73,7 @@ when the mirror lacks anything the plan asks for.`,
 	fl.StringVar(&opts.Filters.Regex, "regex", "", "one-line form: only tags matching this regular expression")
 	fl.StringVar(&opts.Filters.Semver, "semver", "", "one-line form: only versions in this range (e.g. '>=2.1 <3')")
 	fl.IntVar(&opts.Filters.Newest, "newest", 0, "one-line form: only the N newest tags (highest versions, else most recently created)")
+	fl.StringSliceVar(&opts.Filters.Platforms, "platform", nil, "one-line form: only these platforms of an index (OS/ARCH[/VARIANT], a comma list: a filtered index)")
 	fl.StringArrayVar(&opts.Filters.Digests, "digest", nil, "one-line form: also mirror this untagged manifest (repeatable)")
 	fl.BoolVar(&opts.Filters.Referrers, "referrers", false, "one-line form: also copy what refers to each image (signatures, SBOMs, attestations)")
 	fl.BoolVar(&opts.Filters.Moving, "moving", true, "one-line form: a tag that moved upstream moves on the mirror (--moving=false keeps the first copy)")
@@ -182,7 +183,7 @@ func syncPlan(opts *syncOptions) (*syncplan.Plan, error) {
 		return &syncplan.Plan{Entries: []syncplan.Entry{e}}, nil
 	}
 	if opts.Filters.Tags != nil || opts.Filters.Exclude != nil || opts.Filters.Regex != "" || opts.Filters.Semver != "" ||
-		opts.Filters.Newest != 0 || opts.Filters.Digests != nil || opts.Filters.Referrers || !opts.Filters.Moving {
+		opts.Filters.Newest != 0 || opts.Filters.Digests != nil || opts.Filters.Platforms != nil || opts.Filters.Referrers || !opts.Filters.Moving {
 		return nil, usageError{errors.New("filter flags are for the one-line form (SRC_REPO DST_REPO); a plan file sets them per entry")}
 	}
 	file := opts.Args[0]

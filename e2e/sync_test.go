@@ -274,7 +274,7 @@ func TestSyncBadPlan(t *testing.T) {
 	for _, tc := range []struct{ body, want string }{
 		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    tagz: [x]\n", "plan.yaml:4: field tagz not found"},
 		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n  - source: r.example/b\n    destination: m.example/b\n    semver: banana\n", "plan.yaml:4: invalid semver range"},
-		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    platforms: [linux/amd64]\n", "plan.yaml:2: platforms: a filtered index is not supported yet"},
+		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    platforms: [linux/amd64]\n    referrers: true\n", "plan.yaml:2: referrers of a platform subset (a new manifest) are not supported yet"},
 		{"sync: [\n", "plan.yaml:1: "},
 	} {
 		res := e.Run(t, "sync", writePlan(t, tc.body))
@@ -397,5 +397,39 @@ func TestSyncNeverWritesToAMirror(t *testing.T) {
 	}
 	if n := p.dp.Count("HEAD", "/manifests/(1.1.0|2.1.0)$"); n < 2 {
 		t.Errorf("the destination registry got %d HEADs of the selected tags, want them all", n)
+	}
+}
+
+// TestSyncPlatforms: platforms keep a subset of an index: one platform
+// mirrors that image, several a filtered index; a second run sees both up
+// to date (one GET of the source index each) and copies nothing.
+func TestSyncPlatforms(t *testing.T) {
+	t.Parallel()
+	src := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	dst := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	e := testenv.NewEnv(t)
+	src.PushTagged(t, "app", []testenv.Tagged{{Tags: []string{"v1"}, Platforms: []string{"linux/amd64", "linux/arm64", "linux/s390x"}}}, 1024)
+	plan := writePlan(t, fmt.Sprintf(`sync:
+  - source: %[1]s/app
+    destination: %[2]s/one
+    platforms: [linux/arm64]
+  - source: %[1]s/app
+    destination: %[2]s/two
+    platforms: [linux/amd64, linux/arm64]
+`, src.Host, dst.Host))
+	if res := e.Run(t, "sync", plan); res.Code != 0 {
+		t.Fatalf("sync: exit %d: %s", res.Code, res.Stderr)
+	}
+	arm := strings.TrimSpace(e.Crane(t, "digest", "--platform", "linux/arm64", src.Ref("app:v1")).Stdout)
+	if got := strings.TrimSpace(e.Crane(t, "digest", dst.Ref("one:v1")).Stdout); got != arm {
+		t.Errorf("one:v1 is %q, want the arm64 image %s", got, arm)
+	}
+	m := e.Crane(t, "manifest", dst.Ref("two:v1")).Stdout
+	if strings.Count(m, `"architecture"`) != 2 || strings.Contains(m, "s390x") {
+		t.Errorf("two:v1 is not an index of amd64 and arm64: %s", m)
+	}
+	res := e.Run(t, "sync", plan)
+	if res.Code != 0 || res.Stdout != "" || !strings.Contains(res.Stderr, "0 copied, 2 up to date") {
+		t.Errorf("second sync: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
 	}
 }

@@ -15,7 +15,7 @@
 //	    semver: ">=2.1 <3"    # ctl's semver ranges; other tags drop out
 //	    newest: 5             # the newest N (semver order, else created)
 //	    digests: [sha256:…]   # untagged manifests to mirror as well
-//	    platforms: [linux/amd64]
+//	    platforms: [linux/amd64, linux/arm64]  # a filtered index
 //	    referrers: true       # signatures, SBOMs, attestations too
 //	    moving: false         # keep the mirror's first copy of a tag
 //
@@ -32,6 +32,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/semver"
 	"github.com/ctl-dev/ctl/pkg/tagset"
@@ -86,8 +87,10 @@ type Entry struct {
 	Newest        int
 	// Digests are untagged manifests to mirror besides the tags.
 	Digests []string
-	// Platforms, if any, copy only those platforms of an index.
+	// Platforms, if any, copy only those platforms of an index (one: that
+	// image; several: a filtered index), parsed into Select.
 	Platforms []string
+	Select    platform.Selection
 	// Referrers copies what refers to each image along with it.
 	Referrers bool
 	// Moving lets a tag that moved upstream move on the mirror; without it
@@ -256,7 +259,12 @@ func (re rawEntry) entry() (Entry, error) {
 		}
 	}
 	if len(re.Platforms) > 0 {
-		return Entry{}, fmt.Errorf("platforms: a filtered index is %w (copy whole indexes by leaving platforms out)", ErrNotYet)
+		if e.Select, err = platform.ParseSelection(strings.Join(re.Platforms, ",")); err != nil {
+			return Entry{}, fmt.Errorf("platforms: %w", err)
+		}
+		if re.Referrers && !e.Select.IsAll() {
+			return Entry{}, fmt.Errorf("referrers of a platform subset (a new manifest) are %w: mirror the whole index with its referrers", ErrNotYet)
+		}
 	}
 	return e, nil
 }

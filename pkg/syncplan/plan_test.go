@@ -53,7 +53,13 @@ func TestParse(t *testing.T) {
 		{name: "pattern without registry", body: "sync:\n- source: team/*\n  destination: b.example/a\n", want: "needs its registry"},
 		{name: "empty", body: "", want: "plan.yaml: empty plan"},
 		{name: "no entries", body: "sync: []\n", want: "plan.yaml:1: no entries"},
-		{name: "platforms not yet", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  platforms: [linux/amd64]\n", want: "not supported yet"},
+		{name: "platforms", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  platforms: [linux/amd64, linux/arm64]\n", check: func(t *testing.T, p *Plan) {
+			if s := p.Entries[0].Select; !s.Multi() || len(s.Platforms()) != 2 {
+				t.Errorf("selection %v", s)
+			}
+		}},
+		{name: "bad platform", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  platforms: [linux]\n", want: "plan.yaml:2: platforms:"},
+		{name: "referrers of a subset not yet", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  platforms: [linux/amd64]\n  referrers: true\n", want: "not supported yet"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := Parse("plan.yaml", strings.NewReader(tc.body))

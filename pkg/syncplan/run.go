@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/registry/transport"
@@ -44,6 +45,7 @@ type Item struct {
 	Error string `json:"error,omitempty"`
 
 	id        string // the tag or digest
+	sel       platform.Selection
 	repo      string // the destination repository path: the name in a layout
 	host      string // the source's registry host
 	referrers bool
@@ -211,7 +213,7 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	dstDigests := res.digests
 	var items []Item
 	add := func(id string, action Action) {
-		it := Item{Action: action, id: id, repo: dst.Repository(), host: src.Registry(), referrers: e.Referrers}
+		it := Item{Action: action, id: id, repo: dst.Repository(), host: src.Registry(), referrers: e.Referrers, sel: e.Select}
 		sep := ":"
 		if strings.Contains(id, ":") {
 			sep = "@"
@@ -247,6 +249,11 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	for _, t := range Dropped(listed, selected) {
 		add(t, Filtered)
 	}
+	if !e.Select.IsZero() && !e.Select.IsAll() && r.From == nil {
+		if err := r.checkSelected(ctx, e, items); err != nil {
+			return nil, err
+		}
+	}
 	if e.Referrers {
 		if err := r.checkReferrers(ctx, items); err != nil {
 			return nil, err
@@ -258,6 +265,30 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 		}
 	}
 	return items, nil
+}
+
+// checkSelected decides the tags of an entry with platforms whose
+// destination differs from the source: what the destination should have
+// is the source with the selection applied (an image, or a filtered index
+// of another digest), which one GET of the source manifest tells.
+func (r *Runner) checkSelected(ctx context.Context, e *Entry, items []Item) error {
+	for i := range items {
+		it := &items[i]
+		if it.Current == "" || it.Digest == "" || it.Current == it.Digest || it.Action == Filtered {
+			continue
+		}
+		var want v1.Hash
+		err := r.Source.ReadArtifact(ctx, it.src, e.Select, func(a registry.Artifact) (err error) {
+			want, err = a.Digest()
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		it.Digest = want.String()
+		it.Action = Decide(it.Digest, it.Current, e.Moving)
+	}
+	return nil
 }
 
 // checkReferrers turns an image that is up to date into a copy when the
@@ -545,7 +576,7 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 	}
 	switch {
 	case r.To != nil:
-		return r.Source.ReadArtifact(ctx, it.src, func(a registry.Artifact) (err error) {
+		return r.Source.ReadArtifact(ctx, it.src, it.sel, func(a registry.Artifact) (err error) {
 			it.Blobs, it.Bytes, err = r.To.write(a, it.repo, it.id)
 			return err
 		})
@@ -572,7 +603,7 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 			return err
 		}
 	}
-	res, err := r.Source.Copy(ctx, it.src, it.dst, registry.CopyOptions{Progress: count})
+	res, err := r.Source.Copy(ctx, it.src, it.dst, registry.CopyOptions{Platforms: it.sel, Progress: count})
 	if err != nil {
 		return err
 	}
