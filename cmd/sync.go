@@ -165,7 +165,11 @@ func runSync(ctx context.Context, opts *syncOptions) error {
 	}
 	if !opts.Quiet {
 		n := syncplan.Summarize(items)
-		fmt.Fprintf(opts.IO.ErrOut, "Synced: %d copied, %d up to date, %d skipped, %d failed\n", n.Copied, n.UpToDate, n.Skipped, n.Failed)
+		left := ""
+		if n.Pending > 0 {
+			left = fmt.Sprintf(", %d left", n.Pending)
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Synced: %d copied, %d up to date, %d skipped, %d failed%s\n", n.Copied, n.UpToDate, n.Skipped, n.Failed, left)
 	}
 	if errors.Is(runErr, syncplan.ErrRateLimited) {
 		return hinted{runErr, "run the sync again once the window has moved on (or with --wait); it copies only what is left"}
