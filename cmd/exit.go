@@ -18,6 +18,7 @@ import (
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/ctl-dev/ctl/pkg/syncplan"
 	"github.com/ctl-dev/ctl/pkg/transfer"
 	"github.com/spf13/cobra"
 )
@@ -29,6 +30,7 @@ const (
 	exitUsage    = 2 // bad flag, invalid reference, unreadable input
 	exitNotFound = 3 // manifest, tag, repository or local image
 	exitAuth     = 4 // authentication or authorization refused
+	exitLimited  = 5 // stopped before the end by a registry's rate limit (sync)
 )
 
 // ExitInterrupted is the exit code of a command ended by SIGINT or SIGTERM,
@@ -92,6 +94,8 @@ func exitCode(err error) (int, string) {
 	case errors.As(err, &h):
 		code, _ := exitCode(h.err)
 		return code, h.hint
+	case errors.Is(err, syncplan.ErrRateLimited):
+		return exitLimited, ""
 	case errors.Is(err, engine.ErrNotFound):
 		return exitNotFound, ""
 	case errors.Is(err, engine.ErrUnreachable):
@@ -105,7 +109,9 @@ func exitCode(err error) (int, string) {
 		errors.Is(err, reference.ErrInvalid),
 		errors.Is(err, store.ErrInvalidInput),
 		errors.Is(err, platform.ErrInvalid),
-		errors.Is(err, auth.ErrConfig):
+		errors.Is(err, auth.ErrConfig),
+		errors.Is(err, syncplan.ErrInvalidPlan),
+		errors.Is(err, syncplan.ErrNotYet):
 		return exitUsage, ""
 	case errors.As(err, &ae):
 		return exitAuth, "run: ctl login " + ae.Host

@@ -27,7 +27,11 @@ func (f *Factory) dockerConfigDir() string {
 // ctl's config file: trust (--ca-file, certs.d), insecure registries,
 // mirrors, -v logging to stderr, and a warning when Docker Hub's pull limit
 // runs low.
-func (f *Factory) Registry() (*registry.Client, error) {
+func (f *Factory) Registry() (*registry.Client, error) { return f.RegistryWatchingLimits(nil) }
+
+// RegistryWatchingLimits is Registry with onLimit (if set) told of every
+// rate-limit report too (sync holds back pulls by them).
+func (f *Factory) RegistryWatchingLimits(onLimit func(transport.RateLimit)) (*registry.Client, error) {
 	path := configPath()
 	cfg, err := readConfig(path)
 	if err != nil {
@@ -46,7 +50,7 @@ func (f *Factory) Registry() (*registry.Client, error) {
 		registry.WithCAFiles(f.Opts.CAFiles...),
 		registry.WithCertsDirs(transport.DefaultCertsDir, filepath.Join(f.dockerConfigDir(), "certs.d")),
 		registry.WithUserAgent("ctl/" + Version),
-		registry.WithRateLimitFunc(f.rateLimitWarning()),
+		registry.WithRateLimitFunc(f.rateLimitWarning(onLimit)),
 	}
 	if f.Opts.Verbose {
 		opts = append(opts, registry.WithLog(f.IO.ErrOut))
@@ -59,10 +63,13 @@ func (f *Factory) Registry() (*registry.Client, error) {
 }
 
 // rateLimitWarning warns once per run on stderr when Docker Hub says few
-// pulls are left.
-func (f *Factory) rateLimitWarning() func(transport.RateLimit) {
+// pulls are left, and passes every report on to onLimit if set.
+func (f *Factory) rateLimitWarning(onLimit func(transport.RateLimit)) func(transport.RateLimit) {
 	var once sync.Once
 	return func(l transport.RateLimit) {
+		if onLimit != nil {
+			onLimit(l)
+		}
 		if l.Remaining > lowRateLimit {
 			return
 		}

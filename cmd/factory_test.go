@@ -10,7 +10,7 @@ func TestRateLimitWarning(t *testing.T) {
 	t.Parallel()
 	io, _, errOut := TestIO("")
 	f := &Factory{IO: io, Opts: &GlobalOptions{}}
-	warn := f.rateLimitWarning()
+	warn := f.rateLimitWarning(nil)
 	warn(transport.RateLimit{Host: "registry-1.docker.io", Remaining: 50, Limit: 100})
 	if errOut.Len() != 0 {
 		t.Errorf("warned with 50 left: %q", errOut.String())

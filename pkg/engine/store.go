@@ -57,7 +57,7 @@ func (c *Client) LoadFromStore(ctx context.Context, s *store.Store, entries []st
 		pw.CloseWithError(err)
 		saved <- err
 	}()
-	lines, err := c.Load(ctx, pr)
+	lines, err := c.Load(ctx, stopOnClose{pr})
 	// The engine may answer before reading everything (a refusal): stop
 	// the writer. When the store failed first (a blob unreadable), its
 	// error is the one to report, not the engine's view of a body that
@@ -74,6 +74,14 @@ func (c *Client) LoadFromStore(ctx context.Context, s *store.Store, entries []st
 
 // errEngineStopped ends the store's writing once the engine has answered.
 var errEngineStopped = errors.New("the engine stopped reading the archive")
+
+// stopOnClose is the archive as the engine's load request reads it: the
+// HTTP client closes a request body when the answer comes before the end
+// (a refusal), and the store's writer must then see errEngineStopped, not
+// io.ErrClosedPipe, so that the engine's answer is the error reported.
+type stopOnClose struct{ *io.PipeReader }
+
+func (s stopOnClose) Close() error { return s.PipeReader.CloseWithError(errEngineStopped) }
 
 type countingReader struct {
 	r io.Reader

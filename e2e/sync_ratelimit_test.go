@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctl-dev/ctl/internal/testenv"
+)
+
+// hubStandIn is a registry behind a Docker Hub pull limit of limit pulls
+// per window, holding n single-image tags t0..t(n-1) in app.
+func hubStandIn(t *testing.T, n, limit int, window time.Duration) (*testenv.HubLimiter, *testenv.Registry, *testenv.Env) {
+	t.Helper()
+	src := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	var items []testenv.Tagged
+	for i := range n {
+		items = append(items, testenv.Tagged{Tags: []string{fmt.Sprintf("t%d", i)}})
+	}
+	src.PushTagged(t, "app", items, 1024)
+	return testenv.NewHubLimiter(t, src.URL, limit, window), testenv.StartRegistry(t, testenv.RegistryOptions{}), testenv.NewEnv(t)
+}
+
+// mirrored counts the tags of dst's app.
+func mirrored(t *testing.T, e *testenv.Env, dst *testenv.Registry) int {
+	t.Helper()
+	res := e.Crane(t, "ls", dst.Ref("app"))
+	if res.Code != 0 {
+		return 0
+	}
+	return len(strings.Fields(res.Stdout))
+}
+
+// TestSyncMinPulls: the plan costs no pulls (HEADs and a tag list); copies
+// stop starting once the source reports fewer pulls left than --min-pulls,
+// and the sync exits 5 listing what is left. Run again with --wait, it waits
+// for the window and copies only the rest.
+func TestSyncMinPulls(t *testing.T) {
+	t.Parallel()
+	hub, dst, e := hubStandIn(t, 6, 4, 3*time.Second)
+	src, mirror := hub.Host+"/app", dst.Ref("app")
+
+	res := e.Run(t, "sync", "-j", "1", "--min-pulls", "2", src, mirror)
+	if res.Code != 5 {
+		t.Fatalf("sync under the limit: exit %d, want 5: %s", res.Code, res.Stderr)
+	}
+	if pulls, refused := hub.Pulls(); pulls != 3 || refused != 0 {
+		t.Errorf("pulls %d, refused %d; want 3 (4 allowed, stop below 2 left) and none refused", pulls, refused)
+	}
+	if !strings.Contains(res.Stderr, "has 1 pulls left of 4 per 3s (threshold 2): 3 image(s) left to copy:") ||
+		!strings.Contains(res.Stderr, "--wait") {
+		t.Errorf("exit 5 does not say what is left: %s", res.Stderr)
+	}
+	if n := mirrored(t, e, dst); n != 3 {
+		t.Errorf("mirror has %d tags, want the 3 copied", n)
+	}
+
+	res = e.Run(t, "sync", "-j", "1", "--min-pulls", "2", "--wait", src, mirror)
+	if res.Code != 0 {
+		t.Fatalf("sync --wait: exit %d: %s", res.Code, res.Stderr)
+	}
+	if got := strings.Count(strings.TrimSpace(res.Stdout), "\n") + 1; got != 3 {
+		t.Errorf("sync --wait copied %d images, want the 3 left:\n%s", got, res.Stdout)
+	}
+	if n := mirrored(t, e, dst); n != 6 {
+		t.Errorf("mirror has %d tags after --wait, want 6", n)
+	}
+}
+
+// TestSyncExhaustedLimit: copies started together run into Docker Hub's
+// 429 (ratelimit-remaining: 0, no Retry-After); those are left, not
+// failed, and the sync exits 5 listing them.
+func TestSyncExhaustedLimit(t *testing.T) {
+	t.Parallel()
+	hub, dst, e := hubStandIn(t, 4, 2, time.Hour)
+	res := e.Run(t, "sync", "-j", "4", hub.Host+"/app", dst.Ref("app"))
+	if res.Code != 5 {
+		t.Fatalf("exit %d, want 5: %s", res.Code, res.Stderr)
+	}
+	pulls, refused := hub.Pulls()
+	if pulls != 2 || refused < 1 {
+		t.Errorf("pulls %d, refused %d; want 2 and at least one 429", pulls, refused)
+	}
+	if !strings.Contains(res.Stderr, "2 image(s) left to copy:") || !strings.Contains(res.Stderr, "2 copied, 0 up to date, 0 skipped, 0 failed") {
+		t.Errorf("stderr: %s", res.Stderr)
+	}
+	if n := mirrored(t, e, dst); n != 2 {
+		t.Errorf("mirror has %d tags, want 2", n)
+	}
+}

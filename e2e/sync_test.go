@@ -1,0 +1,435 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/internal/testenv"
+)
+
+// syncPair is a source and a destination registry, each behind a counting
+// proxy, and an environment to run ctl in.
+type syncPair struct {
+	src, dst   *testenv.Registry
+	sp, dp     *testenv.Proxy
+	e          *testenv.Env
+	srcDigests map[string]string
+}
+
+func newSyncPair(t *testing.T) *syncPair {
+	t.Helper()
+	p := &syncPair{
+		src: testenv.StartRegistry(t, testenv.RegistryOptions{}),
+		dst: testenv.StartRegistry(t, testenv.RegistryOptions{}),
+		e:   testenv.NewEnv(t),
+	}
+	p.sp = testenv.NewProxy(t, p.src.URL, nil)
+	p.dp = testenv.NewProxy(t, p.dst.URL, nil)
+	p.srcDigests = p.src.PushTagged(t, "app", []testenv.Tagged{
+		{Tags: []string{"1.0.0"}},
+		{Tags: []string{"1.1.0"}},
+		{Tags: []string{"2.0.0"}},
+		{Tags: []string{"2.1.0", "latest"}, Platforms: []string{"linux/amd64", "linux/arm64"}},
+		{Tags: []string{"dev"}},
+	}, 2048)
+	p.src.PushTagged(t, "tools", []testenv.Tagged{{Tags: []string{"edge"}}}, 1024)
+	return p
+}
+
+// plan writes a plan file, SRC and DST standing for the proxies' hosts,
+// and returns its path.
+func (p *syncPair) plan(t *testing.T, body string) string {
+	t.Helper()
+	return writePlan(t, strings.NewReplacer("SRC", p.sp.Host, "DST", p.dp.Host).Replace(body))
+}
+
+// writePlan writes a plan file and returns its path.
+func writePlan(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "plan.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// digest is what the destination's tag points at, read from the registry
+// behind the proxy (not counted).
+func (p *syncPair) digest(t *testing.T, reg *testenv.Registry, ref string) string {
+	t.Helper()
+	res := p.e.Crane(t, "digest", reg.Ref(ref))
+	if res.Code != 0 {
+		return ""
+	}
+	return strings.TrimSpace(res.Stdout)
+}
+
+const appPlan = `sync:
+  - source: SRC/app
+    destination: DST/mirror/app
+    semver: ">=1.1"
+    exclude: ["2.0.*"]
+  - source: SRC/tools
+    destination: DST/mirror/tools
+    tags: [stable]
+`
+
+// TestSyncPlan: a plan copies exactly the tags its filters keep, digests
+// kept; a filter matching nothing is a warning; a second run sends only
+// HEADs (one per tag on each side) and one tag list per source repository
+// and writes nothing.
+func TestSyncPlan(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	plan := p.plan(t, appPlan)
+
+	res := p.e.Run(t, "sync", plan)
+	if res.Code != 0 {
+		t.Fatalf("sync: exit %d: %s", res.Code, res.Stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
+	sort.Strings(lines)
+	if len(lines) != 2 {
+		t.Fatalf("want one line per image moved (1.1.0, 2.1.0), got:\n%s", res.Stdout)
+	}
+	for i, tag := range []string{"1.1.0", "2.1.0"} {
+		want := fmt.Sprintf("%s/app:%s -> %s/mirror/app:%s: digest %s (", p.sp.Host, tag, p.dp.Host, tag, p.srcDigests[tag])
+		if !strings.HasPrefix(lines[i], want) || !strings.Contains(lines[i], " blobs, ") {
+			t.Errorf("line %q, want %q...(N blobs, M bytes)", lines[i], want)
+		}
+		if got := p.digest(t, p.dst, "mirror/app:"+tag); got != p.srcDigests[tag] {
+			t.Errorf("mirror/app:%s is %q, want the source's %s", tag, got, p.srcDigests[tag])
+		}
+	}
+	for _, tag := range []string{"1.0.0", "2.0.0", "latest", "dev"} {
+		if got := p.digest(t, p.dst, "mirror/app:"+tag); got != "" {
+			t.Errorf("filtered tag %s was copied (%s)", tag, got)
+		}
+	}
+	if !strings.Contains(res.Stderr, "Warning: entry at line 6: no tag of "+p.sp.Host+"/tools matches the filters (1 listed)") {
+		t.Errorf("no warning for the filter matching nothing: %s", res.Stderr)
+	}
+	if !strings.Contains(res.Stderr, "Synced: 2 copied, 0 up to date, 5 skipped, 0 failed") {
+		t.Errorf("summary: %s", res.Stderr)
+	}
+
+	p.sp.Reset()
+	p.dp.Reset()
+	res = p.e.Run(t, "sync", plan)
+	if res.Code != 0 || res.Stdout != "" {
+		t.Fatalf("second sync: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if !strings.Contains(res.Stderr, "Synced: 0 copied, 2 up to date, 5 skipped, 0 failed") {
+		t.Errorf("second summary: %s", res.Stderr)
+	}
+	// Source: one tag list per repository, one HEAD per selected tag;
+	// destination: one HEAD per selected tag. Nothing else but the
+	// registries' pings (GET /v2/), and no write anywhere.
+	if n := p.sp.Count("GET", `/tags/list$`); n != 2 {
+		t.Errorf("source tag lists: %d, want 2", n)
+	}
+	if n := p.sp.Count("HEAD", `/manifests/`); n != 2 {
+		t.Errorf("source manifest HEADs: %d, want 2", n)
+	}
+	if n := p.dp.Count("HEAD", `/manifests/`); n != 2 {
+		t.Errorf("destination manifest HEADs: %d, want 2", n)
+	}
+	for _, px := range []*testenv.Proxy{p.sp, p.dp} {
+		for _, r := range px.Requests() {
+			isPing := r.Method == "GET" && r.Path == "/v2/"
+			isList := r.Method == "GET" && strings.HasSuffix(r.Path, "/tags/list")
+			if r.Method != "HEAD" && !isPing && !isList {
+				t.Errorf("no-op re-sync sent %s %s", r.Method, r.Path)
+			}
+		}
+	}
+	t.Logf("no-op re-sync: %d requests to the source, %d to the destination", len(p.sp.Requests()), len(p.dp.Requests()))
+}
+
+// TestSyncDryRunCheck: --dry-run prints the plan with sizes (text and
+// JSON) and copies nothing; --check fails (exit 1) while the mirror lacks
+// a tag and passes once it is in step.
+func TestSyncDryRunCheck(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	plan := p.plan(t, appPlan)
+
+	res := p.e.Run(t, "sync", "--dry-run", plan)
+	if res.Code != 0 {
+		t.Fatalf("dry run: exit %d: %s", res.Code, res.Stderr)
+	}
+	for _, want := range []string{
+		"copy " + p.sp.Host + "/app:1.1.0 -> " + p.dp.Host + "/mirror/app:1.1.0 (",
+		"skip (filtered) " + p.sp.Host + "/app:dev -> " + p.dp.Host + "/mirror/app:dev",
+		"skip (filtered) " + p.sp.Host + "/tools:edge -> " + p.dp.Host + "/mirror/tools:edge",
+	} {
+		if !strings.Contains(res.Stdout, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, res.Stdout)
+		}
+	}
+	if !strings.Contains(res.Stdout, "B)") {
+		t.Errorf("dry run shows no sizes:\n%s", res.Stdout)
+	}
+	if got := p.digest(t, p.dst, "mirror/app:1.1.0"); got != "" {
+		t.Errorf("dry run copied 1.1.0")
+	}
+	res = p.e.Run(t, "sync", "--dry-run", "--format", "json", plan)
+	var items []struct {
+		Source, Action, Digest string
+		Size                   int64
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &items); err != nil || res.Code != 0 {
+		t.Fatalf("dry run json: exit %d, %v: %s", res.Code, err, res.Stdout)
+	}
+	copies := 0
+	for _, it := range items {
+		if it.Action == "copy" {
+			copies++
+			if it.Size <= 0 || it.Digest == "" {
+				t.Errorf("copy item without size or digest: %+v", it)
+			}
+		}
+	}
+	if copies != 2 || len(items) != 7 {
+		t.Errorf("json plan: %d copies of %d items, want 2 of 7: %s", copies, len(items), res.Stdout)
+	}
+
+	if res := p.e.Run(t, "sync", "--check", plan); res.Code != 1 || !strings.Contains(res.Stderr, "lacks") {
+		t.Errorf("check before sync: exit %d, want 1: %s", res.Code, res.Stderr)
+	}
+	if res := p.e.Run(t, "sync", plan); res.Code != 0 {
+		t.Fatalf("sync: %s", res.Stderr)
+	}
+	if res := p.e.Run(t, "sync", "--check", plan); res.Code != 0 {
+		t.Errorf("check after sync: exit %d: %s", res.Code, res.Stderr)
+	}
+}
+
+// TestSyncMoving: with --moving=false the mirror keeps its first copy of
+// a tag that moved upstream; by default the tag moves on the mirror too.
+func TestSyncMoving(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	src, pinned, moving := p.sp.Host+"/app", p.dp.Host+"/pinned", p.dp.Host+"/moving"
+	for _, dst := range []string{pinned, moving} {
+		if res := p.e.Run(t, "sync", src, dst, "--tags", "dev"); res.Code != 0 {
+			t.Fatalf("first sync: %s", res.Stderr)
+		}
+	}
+	moved := p.src.PushTagged(t, "app", []testenv.Tagged{{Tags: []string{"dev"}}}, 2048)["dev"]
+
+	res := p.e.Run(t, "sync", "--dry-run", src, pinned, "--tags", "dev", "--moving=false")
+	if !strings.Contains(res.Stdout, "skip (pinned) "+src+":dev") {
+		t.Errorf("dry run with --moving=false: %s", res.Stdout)
+	}
+	if res := p.e.Run(t, "sync", src, pinned, "--tags", "dev", "--moving=false"); res.Code != 0 || res.Stdout != "" {
+		t.Errorf("pinned sync: exit %d, stdout %q", res.Code, res.Stdout)
+	}
+	if got := p.digest(t, p.dst, "pinned:dev"); got != p.srcDigests["dev"] {
+		t.Errorf("pinned:dev is %s, want the first copy %s", got, p.srcDigests["dev"])
+	}
+	if res := p.e.Run(t, "sync", src, moving, "--tags", "dev"); res.Code != 0 || !strings.Contains(res.Stdout, moved) {
+		t.Errorf("moving sync: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if got := p.digest(t, p.dst, "moving:dev"); got != moved {
+		t.Errorf("moving:dev is %s, want the moved %s", got, moved)
+	}
+}
+
+// TestSyncKeepGoing: a destination that refuses one image fails that
+// image with the registry's reason; --keep-going copies the rest and exits
+// 1 listing the failure; without it the sync stops at exit 1.
+func TestSyncKeepGoing(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	p.dp.AddFault(testenv.Fault{Method: "PUT", PathRegexp: `/manifests/1\.1\.0$`, Kind: testenv.FaultStatus, Status: 403,
+		Body: `{"errors":[{"code":"DENIED","message":"quota exceeded"}]}`})
+	plan := p.plan(t, appPlan)
+	res := p.e.Run(t, "sync", "--keep-going", plan)
+	if res.Code != 1 {
+		t.Fatalf("keep-going: exit %d, want 1: %s", res.Code, res.Stderr)
+	}
+	if !strings.Contains(res.Stderr, "1 image(s) failed to sync:") || !strings.Contains(res.Stderr, p.sp.Host+"/app:1.1.0: ") ||
+		!strings.Contains(res.Stderr, "quota exceeded") {
+		t.Errorf("keep-going does not list the failure with its reason: %s", res.Stderr)
+	}
+	if got := p.digest(t, p.dst, "mirror/app:2.1.0"); got != p.srcDigests["2.1.0"] {
+		t.Errorf("keep-going did not copy 2.1.0: %q", got)
+	}
+	if !strings.Contains(res.Stderr, "1 copied, 0 up to date, 5 skipped, 1 failed") {
+		t.Errorf("summary: %s", res.Stderr)
+	}
+}
+
+// TestSyncBadPlan: a plan naming an unknown key, or with a bad value, is
+// exit 2 with FILE:LINE; platforms are refused until filtered indexes land.
+func TestSyncBadPlan(t *testing.T) {
+	t.Parallel()
+	e := testenv.NewEnv(t)
+	for _, tc := range []struct{ body, want string }{
+		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    tagz: [x]\n", "plan.yaml:4: field tagz not found"},
+		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n  - source: r.example/b\n    destination: m.example/b\n    semver: banana\n", "plan.yaml:4: invalid semver range"},
+		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    platforms: [linux/amd64]\n    referrers: true\n", "plan.yaml:2: referrers of a platform subset (a new manifest) are not supported yet"},
+		{"sync: [\n", "plan.yaml:1: "},
+	} {
+		res := e.Run(t, "sync", writePlan(t, tc.body))
+		if res.Code != 2 || !strings.Contains(res.Stderr, tc.want) {
+			t.Errorf("plan %q: exit %d, stderr %q; want 2 and %q", tc.body, res.Code, res.Stderr, tc.want)
+		}
+	}
+}
+
+// TestSyncAirGap: a plan synced --to an OCI layout on the connected side
+// and --from it on the other gives the destination the source's digests;
+// each side run again moves nothing.
+func TestSyncAirGap(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	plan := p.plan(t, appPlan)
+	usb := "oci:" + filepath.Join(t.TempDir(), "usb")
+
+	res := p.e.Run(t, "sync", plan, "--to", usb)
+	if res.Code != 0 || strings.Count(res.Stdout, "\n") != 2 {
+		t.Fatalf("sync --to: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if res := p.e.Run(t, "sync", plan, "--to", usb); res.Code != 0 || res.Stdout != "" {
+		t.Errorf("second sync --to: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if n := p.dp.Count("", ""); n != 0 {
+		t.Errorf("sync --to sent %d requests to the destination registry", n)
+	}
+	p.sp.Reset()
+	res = p.e.Run(t, "sync", "--from", usb, plan)
+	if res.Code != 0 || strings.Count(res.Stdout, "\n") != 2 {
+		t.Fatalf("sync --from: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if n := p.sp.Count("", ""); n != 0 {
+		t.Errorf("sync --from sent %d requests to the source registry", n)
+	}
+	for _, tag := range []string{"1.1.0", "2.1.0"} {
+		if got := p.digest(t, p.dst, "mirror/app:"+tag); got != p.srcDigests[tag] {
+			t.Errorf("mirror/app:%s is %q after the air gap, want the source's %s", tag, got, p.srcDigests[tag])
+		}
+	}
+	if res := p.e.Run(t, "sync", "--from", usb, plan); res.Code != 0 || res.Stdout != "" {
+		t.Errorf("second sync --from: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if res := p.e.Run(t, "sync", "--check", plan); res.Code != 0 {
+		t.Errorf("check against the source after the air gap: exit %d: %s", res.Code, res.Stdout)
+	}
+}
+
+// TestSyncPatternNewestDigests: a registry-wide source lists its
+// repositories through the catalog and maps those matching the pattern
+// under the destination prefix; newest keeps the highest versions; a
+// digest of the plan is mirrored untagged even when no tag is selected.
+func TestSyncPatternNewestDigests(t *testing.T) {
+	t.Parallel()
+	src := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	dst := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	e := testenv.NewEnv(t)
+	versions := []testenv.Tagged{{Tags: []string{"1.0.0"}}, {Tags: []string{"1.2.0"}}, {Tags: []string{"1.10.0"}}}
+	a := src.PushTagged(t, "team/a", versions, 1024)
+	src.PushTagged(t, "team/b", versions, 1024)
+	c := src.PushTagged(t, "other/c", versions, 1024)
+	plan := writePlan(t, fmt.Sprintf(`sync:
+  - source: %[1]s/team/*
+    destination: %[2]s/m
+    newest: 2
+  - source: %[1]s/other/c
+    destination: %[2]s/m/c
+    tags: [none]
+    digests: [%[3]s]
+`, src.Host, dst.Host, c["1.0.0"]))
+	res := e.Run(t, "sync", plan)
+	if res.Code != 0 {
+		t.Fatalf("sync: exit %d: %s", res.Code, res.Stderr)
+	}
+	for _, repo := range []string{"a", "b"} {
+		if got := strings.Fields(e.Crane(t, "ls", dst.Ref("m/"+repo)).Stdout); strings.Join(got, " ") != "1.10.0 1.2.0" {
+			t.Errorf("m/%s has tags %v, want the newest two, 1.10.0 and 1.2.0", repo, got)
+		}
+	}
+	if got := strings.TrimSpace(e.Crane(t, "digest", dst.Ref("m/a:1.10.0")).Stdout); got != a["1.10.0"] {
+		t.Errorf("m/a:1.10.0 is %q, want %s", got, a["1.10.0"])
+	}
+	if res := e.Crane(t, "manifest", dst.Ref("m/c@"+c["1.0.0"])); res.Code != 0 {
+		t.Errorf("the plan's digest was not mirrored: %s", res.Stderr)
+	}
+	if got := strings.Fields(e.Crane(t, "ls", dst.Ref("m/c")).Stdout); len(got) != 0 {
+		t.Errorf("m/c has tags %v, want none (its filter matches nothing)", got)
+	}
+	if !strings.Contains(res.Stderr, "Warning: entry at line 5: no tag of "+src.Host+"/other/c matches the filters") {
+		t.Errorf("no warning for the filter matching nothing: %s", res.Stderr)
+	}
+	if res := e.Run(t, "sync", "--check", plan); res.Code != 0 {
+		t.Errorf("check: exit %d: %s", res.Code, res.Stdout)
+	}
+}
+
+// TestSyncNeverWritesToAMirror: with a mirror configured for the
+// destination registry, the destination is still read (HEADs) and written
+// on its own registry; the mirror sees no request. A mirror of the source
+// serves the source's reads.
+func TestSyncNeverWritesToAMirror(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	dstMirror := testenv.NewProxy(t, testenv.StartRegistry(t, testenv.RegistryOptions{}).URL, nil)
+	srcMirror := testenv.NewProxy(t, p.src.URL, nil) // the source's content, under another host
+	plan := p.plan(t, appPlan)
+	res := p.e.Run(t, "sync", "--registry-mirror", p.dp.Host+"="+dstMirror.Host, "--registry-mirror", p.sp.Host+"="+srcMirror.Host, plan)
+	if res.Code != 0 {
+		t.Fatalf("sync: exit %d: %s", res.Code, res.Stderr)
+	}
+	if n := dstMirror.Count("", ""); n != 0 {
+		t.Errorf("the destination's mirror got %d requests, want none: %v", n, dstMirror.Requests())
+	}
+	if got := p.digest(t, p.dst, "mirror/app:2.1.0"); got != p.srcDigests["2.1.0"] {
+		t.Errorf("mirror/app:2.1.0 is %q on the destination, want %s", got, p.srcDigests["2.1.0"])
+	}
+	if n := srcMirror.Count("HEAD", "/manifests/"); n == 0 {
+		t.Errorf("the source's mirror served no reads")
+	}
+	if n := p.dp.Count("HEAD", "/manifests/(1.1.0|2.1.0)$"); n < 2 {
+		t.Errorf("the destination registry got %d HEADs of the selected tags, want them all", n)
+	}
+}
+
+// TestSyncPlatforms: platforms keep a subset of an index: one platform
+// mirrors that image, several a filtered index; a second run sees both up
+// to date (one GET of the source index each) and copies nothing.
+func TestSyncPlatforms(t *testing.T) {
+	t.Parallel()
+	src := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	dst := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	e := testenv.NewEnv(t)
+	src.PushTagged(t, "app", []testenv.Tagged{{Tags: []string{"v1"}, Platforms: []string{"linux/amd64", "linux/arm64", "linux/s390x"}}}, 1024)
+	plan := writePlan(t, fmt.Sprintf(`sync:
+  - source: %[1]s/app
+    destination: %[2]s/one
+    platforms: [linux/arm64]
+  - source: %[1]s/app
+    destination: %[2]s/two
+    platforms: [linux/amd64, linux/arm64]
+`, src.Host, dst.Host))
+	if res := e.Run(t, "sync", plan); res.Code != 0 {
+		t.Fatalf("sync: exit %d: %s", res.Code, res.Stderr)
+	}
+	arm := strings.TrimSpace(e.Crane(t, "digest", "--platform", "linux/arm64", src.Ref("app:v1")).Stdout)
+	if got := strings.TrimSpace(e.Crane(t, "digest", dst.Ref("one:v1")).Stdout); got != arm {
+		t.Errorf("one:v1 is %q, want the arm64 image %s", got, arm)
+	}
+	m := e.Crane(t, "manifest", dst.Ref("two:v1")).Stdout
+	if strings.Count(m, `"architecture"`) != 2 || strings.Contains(m, "s390x") {
+		t.Errorf("two:v1 is not an index of amd64 and arm64: %s", m)
+	}
+	res := e.Run(t, "sync", plan)
+	if res.Code != 0 || res.Stdout != "" || !strings.Contains(res.Stderr, "0 copied, 2 up to date") {
+		t.Errorf("second sync: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+}

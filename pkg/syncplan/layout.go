@@ -1,0 +1,171 @@
+package syncplan
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/ctl-dev/ctl/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/match"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+)
+
+// An OCI layout holds the images of many repositories for an air gap: each
+// is listed in index.json with the annotation
+// org.opencontainers.image.ref.name set to REPOSITORY:TAG (or
+// REPOSITORY@DIGEST for an untagged manifest), REPOSITORY being the
+// destination repository path of the plan's entry (no registry host), so
+// that the same plan writes it on one side (--to) and reads it on the other
+// (--from).
+
+// refName is the annotation naming a layout's manifests.
+const refName = "org.opencontainers.image.ref.name"
+
+// Layout is an OCI layout directory a sync writes to or reads from.
+type Layout struct {
+	Dir string
+	mu  sync.Mutex // index.json is rewritten whole
+	p   layout.Path
+}
+
+// OpenLayout opens the layout at dir (oci:DIR), creating an empty one
+// when create is set and there is none.
+func OpenLayout(spec string, create bool) (*Layout, error) {
+	dir := strings.TrimPrefix(spec, "oci:")
+	if dir == "" {
+		return nil, fmt.Errorf("%w: oci: needs a directory (oci:PATH)", ErrInvalidPlan)
+	}
+	p, err := layout.FromPath(dir)
+	if err != nil && create {
+		if _, serr := os.Stat(filepath.Join(dir, "index.json")); errors.Is(serr, os.ErrNotExist) {
+			p, err = layout.Write(dir, empty.Index)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
+	}
+	return &Layout{Dir: dir, p: p}, nil
+}
+
+// key is the name of repo's id in the layout.
+func key(repo, id string) string {
+	if strings.Contains(id, ":") {
+		return repo + "@" + id
+	}
+	return repo + ":" + id
+}
+
+// resolve lists repo's tags in the layout and the digests of ids.
+func (l *Layout) resolve(repo string, ids []string) ([]string, map[string]v1.Hash, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ii, err := l.p.ImageIndex()
+	if err != nil {
+		return nil, nil, fmt.Errorf("OCI layout %s: %w", l.Dir, err)
+	}
+	im, err := ii.IndexManifest()
+	if err != nil {
+		return nil, nil, fmt.Errorf("OCI layout %s: %w", l.Dir, err)
+	}
+	byName := map[string]v1.Hash{}
+	var tags []string
+	for _, d := range im.Manifests {
+		n := d.Annotations[refName]
+		byName[n] = d.Digest
+		if t, ok := strings.CutPrefix(n, repo+":"); ok {
+			tags = append(tags, t)
+		}
+	}
+	digests := map[string]v1.Hash{}
+	for _, id := range ids {
+		if h, ok := byName[key(repo, id)]; ok {
+			digests[id] = h
+		}
+	}
+	return tags, digests, nil
+}
+
+// write stores a under repo's id, replacing what had that name; blobs the
+// layout has are not written again.
+func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error) {
+	n := key(repo, id)
+	opt := layout.WithAnnotations(map[string]string{refName: n})
+	m := match.Annotation(refName, n)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var err error
+	switch x := a.(type) {
+	case v1.ImageIndex:
+		err = l.p.ReplaceIndex(x, m, opt)
+	case v1.Image:
+		err = l.p.ReplaceImage(x, m, opt)
+	default:
+		err = fmt.Errorf("%s is neither an image nor an index", n)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("writing %s to OCI layout %s: %w", n, l.Dir, err)
+	}
+	blobs, size := blobStats(a)
+	return blobs, size, nil
+}
+
+// artifact reads the manifest h of the layout.
+func (l *Layout) artifact(h v1.Hash) (registry.Artifact, error) {
+	ii, err := l.p.ImageIndex()
+	if err != nil {
+		return nil, err
+	}
+	if img, err := ii.Image(h); err == nil {
+		return img, nil
+	}
+	return ii.ImageIndex(h)
+}
+
+// blobStats counts the blobs of a (manifests, configs, layers) and their
+// bytes.
+func blobStats(a registry.Artifact) (int, int64) {
+	switch x := a.(type) {
+	case v1.ImageIndex:
+		im, err := x.IndexManifest()
+		if err != nil {
+			return 0, 0
+		}
+		n, size := 1, int64(0)
+		if s, err := partial.Size(x); err == nil {
+			size = s
+		}
+		for _, d := range im.Manifests {
+			var child registry.Artifact
+			if d.MediaType.IsIndex() {
+				child, err = x.ImageIndex(d.Digest)
+			} else {
+				child, err = x.Image(d.Digest)
+			}
+			if err == nil {
+				cn, cs := blobStats(child)
+				n, size = n+cn, size+cs
+			}
+		}
+		return n, size
+	case v1.Image:
+		m, err := x.Manifest()
+		if err != nil {
+			return 0, 0
+		}
+		n, size := 2+len(m.Layers), m.Config.Size
+		if s, err := x.Size(); err == nil {
+			size += s
+		}
+		for _, d := range m.Layers {
+			size += d.Size
+		}
+		return n, size
+	}
+	return 0, 0
+}

@@ -1,0 +1,127 @@
+package syncplan
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, body string
+		want       string // error text, "" for none
+		check      func(*testing.T, *Plan)
+	}{
+		{name: "full entry", body: `sync:
+  - source: registry.example/team/app
+    destination: mirror.example/team/app
+    tags: ["v*"]
+    exclude: ["*-rc*"]
+    regex: '^v[0-9]'
+    semver: ">=2.1 <3"
+    newest: 2
+    digests: [sha256:0000000000000000000000000000000000000000000000000000000000000000]
+    referrers: true
+    moving: false
+`, check: func(t *testing.T, p *Plan) {
+			e := p.Entries[0]
+			if e.Line != 2 || e.Moving || !e.Referrers || e.Newest != 2 || e.Range == nil || e.Regex == nil || e.Glob != "" ||
+				e.Source != "registry.example/team/app" || e.Destination != "mirror.example/team/app" || len(e.Digests) != 1 {
+				t.Errorf("entry %+v", e)
+			}
+		}},
+		{name: "moving by default, docker hub normalised", body: "sync:\n- source: alpine\n  destination: m.example/alpine\n", check: func(t *testing.T, p *Plan) {
+			if e := p.Entries[0]; !e.Moving || e.Source != "docker.io/library/alpine" {
+				t.Errorf("entry %+v", e)
+			}
+		}},
+		{name: "glob source", body: "sync:\n- source: r.example:5000/team/*\n  destination: m.example/mirror\n", check: func(t *testing.T, p *Plan) {
+			e := p.Entries[0]
+			if e.Source != "r.example:5000" || e.Glob != "team/*" || e.DestinationOf("team/app") != "m.example/mirror/app" {
+				t.Errorf("entry %+v -> %s", e, e.DestinationOf("team/app"))
+			}
+		}},
+		{name: "unknown key", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  newst: 3\n", want: "plan.yaml:4: field newst not found"},
+		{name: "unknown top key", body: "mirror:\n- source: a.example/a\n", want: "plan.yaml:1: field mirror not found"},
+		{name: "wrong type", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  newest: many\n", want: "plan.yaml:4: cannot unmarshal"},
+		{name: "no destination", body: "sync:\n- source: a.example/a\n", want: "plan.yaml:2: an entry needs a source and a destination"},
+		{name: "bad regex", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  regex: '('\n", want: "plan.yaml:2: regex:"},
+		{name: "bad glob", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  tags: ['[']\n", want: `plan.yaml:2: tag glob "["`},
+		{name: "bad digest", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  digests: [sha256:xyz]\n", want: `plan.yaml:2: digest "sha256:xyz"`},
+		{name: "pattern without registry", body: "sync:\n- source: team/*\n  destination: b.example/a\n", want: "needs its registry"},
+		{name: "empty", body: "", want: "plan.yaml: empty plan"},
+		{name: "no entries", body: "sync: []\n", want: "plan.yaml:1: no entries"},
+		{name: "platforms", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  platforms: [linux/amd64, linux/arm64]\n", check: func(t *testing.T, p *Plan) {
+			if s := p.Entries[0].Select; !s.Multi() || len(s.Platforms()) != 2 {
+				t.Errorf("selection %v", s)
+			}
+		}},
+		{name: "bad platform", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  platforms: [linux]\n", want: "plan.yaml:2: platforms:"},
+		{name: "referrers of a subset not yet", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  platforms: [linux/amd64]\n  referrers: true\n", want: "not supported yet"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Parse("plan.yaml", strings.NewReader(tc.body))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				tc.check(t, p)
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrInvalidPlan) {
+				t.Errorf("error %v, want an ErrInvalidPlan containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFilter(t *testing.T) {
+	t.Parallel()
+	listed := []string{"latest", "v1.0.0", "v2.0.0", "v2.1.0-rc1", "v2.1.0", "v3.0.0", "dev"}
+	for _, tc := range []struct {
+		name string
+		f    Filters
+		want []string
+	}{
+		{"none keeps all", Filters{}, listed},
+		{"glob", Filters{Tags: []string{"v2*"}}, []string{"v2.0.0", "v2.1.0-rc1", "v2.1.0"}},
+		{"exclude", Filters{Tags: []string{"v*"}, Exclude: []string{"*-rc*"}}, []string{"v1.0.0", "v2.0.0", "v2.1.0", "v3.0.0"}},
+		{"semver drops the rest", Filters{Semver: ">=2 <3"}, []string{"v2.0.0", "v2.1.0"}},
+		{"regex", Filters{Regex: `^v\d+\.0\.0$`}, []string{"v1.0.0", "v2.0.0", "v3.0.0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := NewEntry("a.example/a", "b.example/a", tc.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := e.Filter(slices.Clone(listed)); !slices.Equal(got, tc.want) {
+				t.Errorf("Filter = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecide(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		src, dst string
+		moving   bool
+		want     Action
+	}{
+		{"sha256:a", "", true, Copy}, // the mirror lacks it
+		{"sha256:a", "sha256:a", true, UpToDate},
+		{"sha256:a", "sha256:b", true, Copy}, // moved upstream
+		{"sha256:a", "sha256:b", false, Pinned},
+		{"sha256:a", "", false, Copy}, // pinned, but never copied yet
+		{"", "", true, Refused},       // the source lacks it
+	} {
+		if got := Decide(tc.src, tc.dst, tc.moving); got != tc.want {
+			t.Errorf("Decide(%q, %q, %v) = %q, want %q", tc.src, tc.dst, tc.moving, got, tc.want)
+		}
+	}
+	if got := Dropped([]string{"a", "b", "c"}, []string{"b"}); !slices.Equal(got, []string{"a", "c"}) {
+		t.Errorf("Dropped = %v", got)
+	}
+}

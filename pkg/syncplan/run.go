@@ -1,0 +1,676 @@
+package syncplan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ctl-dev/ctl/pkg/platform"
+	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/registry/transport"
+	"github.com/ctl-dev/ctl/pkg/tagset"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
+)
+
+// Item is one tag (or untagged digest) of a plan, what the plan does with
+// it and, once run, what came of it.
+type Item struct {
+	// Source and Destination are the references copied from and to
+	// (REPO:TAG, or REPO@DIGEST for a digest of the plan).
+	Source      string `json:"source"`
+	Destination string `json:"destination"`
+	Tag         string `json:"tag,omitempty"`
+	Action      Action `json:"action"`
+	// Digest is the source's manifest digest; Current the destination's
+	// ("" when it has none).
+	Digest  string `json:"digest,omitempty"`
+	Current string `json:"current,omitempty"`
+	// Reason says why an item is refused.
+	Reason string `json:"reason,omitempty"`
+	// Size is what the source image or index holds (manifests, configs
+	// and layers), known for a dry run's copies.
+	Size int64 `json:"size,omitempty"`
+	// Done is set once a copy finished; Blobs and Bytes are what it moved
+	// (blobs sent or mounted, bytes sent) and Err how it failed.
+	Done  bool   `json:"done,omitempty"`
+	Blobs int    `json:"blobs,omitempty"`
+	Bytes int64  `json:"bytes,omitempty"`
+	Error string `json:"error,omitempty"`
+
+	id        string // the tag or digest
+	sel       platform.Selection
+	repo      string // the destination repository path: the name in a layout
+	host      string // the source's registry host
+	referrers bool
+	src, dst  reference.Reference
+}
+
+// Failed reports whether the item's copy failed.
+func (it *Item) Failed() bool { return it.Error != "" }
+
+// Runner plans and runs sync plans against registries.
+type Runner struct {
+	// Source reads the sources (mirrors allowed); Dest reads the
+	// destinations, never through a mirror. Copies go through Source,
+	// whose writes go to the destination's own registry.
+	Source, Dest *registry.Client
+	// Jobs bounds the images copied at once, PerHost those read from one
+	// source host at once (0: Jobs).
+	Jobs, PerHost int
+	// Sizes makes Plan fill in the sizes of the images to copy (one GET
+	// per manifest and config: a dry run's).
+	Sizes bool
+	// Warn receives what is worth saying but does not fail the plan: a
+	// filter that matches nothing.
+	Warn func(string)
+	// Limits, fed by Source's rate-limit callback, and MinPulls hold back
+	// copies from a host whose pull limit runs low; Wait waits for it
+	// (telling Waiting each time) instead of stopping (see Run).
+	Limits   *Limits
+	MinPulls int
+	Wait     bool
+	Waiting  func(transport.RateLimit)
+	// To, if set, replaces every destination registry: images are written
+	// to this OCI layout under their destination repository path. From,
+	// if set, replaces every source: images are read from this layout
+	// under the same names (see Layout).
+	To, From *Layout
+
+	warnMu sync.Mutex // Warn is called from parallel plans
+}
+
+// Plan lists and resolves every entry of p: one tag list per source
+// repository, one HEAD per selected tag on each side, and decides each tag.
+func (r *Runner) Plan(ctx context.Context, p *Plan) ([]Item, error) {
+	var items []Item
+	for i := range p.Entries {
+		e := &p.Entries[i]
+		if (r.To != nil || r.From != nil) && e.Referrers {
+			return nil, fmt.Errorf("%s: referrers through an OCI layout are %w", where(e), ErrNotYet)
+		}
+		if r.From != nil && e.Glob != "" {
+			return nil, fmt.Errorf("%s: a repository pattern read from an OCI layout is %w: name the repositories", where(e), ErrNotYet)
+		}
+		pairs, err := r.repositories(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		// Repositories are resolved in parallel (each costs round trips,
+		// not bandwidth); their items keep the plan's order.
+		per := make([][]Item, len(pairs))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(max(r.Jobs, 1))
+		for j, pr := range pairs {
+			g.Go(func() (err error) {
+				per[j], err = r.planRepo(gctx, e, pr[0], pr[1])
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		for _, its := range per {
+			items = append(items, its...)
+		}
+	}
+	return items, nil
+}
+
+// repositories are the (source, destination) repository pairs of e.
+func (r *Runner) repositories(ctx context.Context, e *Entry) ([][2]reference.Reference, error) {
+	if e.Glob == "" {
+		src, err := reference.ParseRepository(e.Source)
+		if err != nil {
+			return nil, err
+		}
+		dst, err := reference.ParseRepository(e.Destination)
+		if err != nil {
+			return nil, err
+		}
+		return [][2]reference.Reference{{src, dst}}, nil
+	}
+	repos, err := r.Source.Catalog(ctx, e.Source, 0)
+	if err != nil {
+		return nil, err
+	}
+	var pairs [][2]reference.Reference
+	for _, repo := range repos {
+		if ok, _ := path.Match(e.Glob, repo); !ok {
+			continue
+		}
+		src, err := reference.ParseRepository(e.Source + "/" + repo)
+		if err != nil {
+			return nil, err
+		}
+		dst, err := reference.ParseRepository(e.DestinationOf(repo))
+		if err != nil {
+			return nil, err
+		}
+		pairs = append(pairs, [2]reference.Reference{src, dst})
+	}
+	if len(pairs) == 0 {
+		r.warn("%s: no repository of %s matches %q", where(e), e.Source, e.Glob)
+	}
+	return pairs, nil
+}
+
+// planRepo plans one source repository.
+func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Reference) ([]Item, error) {
+	var selected []string
+	needCreated := false
+	q := e.Query()
+	// The destination is resolved while the source's HEADs are in
+	// flight: both sides cost a round trip, not one after the other.
+	var dstCh chan dstResult
+	pick := func(listed []string) []string {
+		selected = e.Filter(slices.Clone(listed))
+		if q.Newest > 0 && (r.From != nil || !q.NeedsCreated(selected)) {
+			// A layout records no creation times: versions order it.
+			selected = names(q.Arrange(tagsOf(selected)))
+		} else if q.Newest > 0 {
+			needCreated = true
+			return selected
+		}
+		dstCh = r.resolveDest(ctx, dst, append(slices.Clone(selected), e.Digests...))
+		return selected
+	}
+	var listed []string
+	var srcDigests map[string]v1.Hash
+	var err error
+	if r.From != nil {
+		if listed, _, err = r.From.resolve(dst.Repository(), nil); err == nil {
+			_, srcDigests, err = r.From.resolve(dst.Repository(), append(pick(listed), e.Digests...))
+		}
+	} else {
+		listed, srcDigests, err = r.Source.ResolveTags(ctx, src, e.Digests, true, pick)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if needCreated {
+		if selected, err = r.newestByCreated(ctx, q, src, selected); err != nil {
+			return nil, err
+		}
+	}
+	if len(selected) == 0 && len(listed) > 0 {
+		r.warn("%s: no tag of %s matches the filters (%d listed)", where(e), src, len(listed))
+	}
+	ids := append(slices.Clone(selected), e.Digests...)
+	if dstCh == nil {
+		dstCh = r.resolveDest(ctx, dst, ids)
+	}
+	res := <-dstCh
+	if res.err != nil {
+		return nil, res.err
+	}
+	dstDigests := res.digests
+	var items []Item
+	add := func(id string, action Action) {
+		it := Item{Action: action, id: id, repo: dst.Repository(), host: src.Registry(), referrers: e.Referrers, sel: e.Select}
+		sep := ":"
+		if strings.Contains(id, ":") {
+			sep = "@"
+		} else {
+			it.Tag = id
+		}
+		it.src, _ = reference.Parse(src.String() + sep + id)
+		it.dst, _ = reference.Parse(dst.String() + sep + id)
+		it.Source, it.Destination = it.src.String(), it.dst.String()
+		if r.From != nil {
+			it.Source = "oci:" + r.From.Dir + " " + key(it.repo, id)
+		}
+		if r.To != nil {
+			it.Destination = "oci:" + r.To.Dir + " " + key(it.repo, id)
+		}
+		if d, ok := srcDigests[id]; ok {
+			it.Digest = d.String()
+		}
+		if d, ok := dstDigests[id]; ok {
+			it.Current = d.String()
+		}
+		if it.Action == "" {
+			it.Action = Decide(it.Digest, it.Current, e.Moving)
+		}
+		if it.Action == Refused {
+			it.Reason = "not found in the source"
+		}
+		items = append(items, it)
+	}
+	for _, id := range ids {
+		add(id, "")
+	}
+	for _, t := range Dropped(listed, selected) {
+		add(t, Filtered)
+	}
+	if !e.Select.IsZero() && !e.Select.IsAll() && r.From == nil {
+		if err := r.checkSelected(ctx, e, items); err != nil {
+			return nil, err
+		}
+	}
+	if e.Referrers {
+		if err := r.checkReferrers(ctx, items); err != nil {
+			return nil, err
+		}
+	}
+	if r.Sizes && r.From == nil {
+		if err := r.sizes(ctx, src, items); err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
+}
+
+// checkSelected decides the tags of an entry with platforms whose
+// destination differs from the source: what the destination should have
+// is the source with the selection applied (an image, or a filtered index
+// of another digest), which one GET of the source manifest tells.
+func (r *Runner) checkSelected(ctx context.Context, e *Entry, items []Item) error {
+	for i := range items {
+		it := &items[i]
+		if it.Current == "" || it.Digest == "" || it.Current == it.Digest || it.Action == Filtered {
+			continue
+		}
+		var want v1.Hash
+		err := r.Source.ReadArtifact(ctx, it.src, e.Select, func(a registry.Artifact) (err error) {
+			want, err = a.Digest()
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		it.Digest = want.String()
+		it.Action = Decide(it.Digest, it.Current, e.Moving)
+	}
+	return nil
+}
+
+// checkReferrers turns an image that is up to date into a copy when the
+// destination lacks some of what refers to it upstream (a signature added
+// since): the copy sends only those.
+func (r *Runner) checkReferrers(ctx context.Context, items []Item) error {
+	for i := range items {
+		it := &items[i]
+		if it.Action != UpToDate {
+			continue
+		}
+		opts := registry.ReferrersOptions{Platforms: true}
+		src, err := r.Source.Referrers(ctx, it.src, opts)
+		if err != nil {
+			return err
+		}
+		dst, err := r.Dest.Referrers(ctx, it.dst, opts)
+		if err != nil {
+			return err
+		}
+		have := map[string]bool{}
+		dst.Each(func(_ v1.Hash, n registry.Referrer) { have[n.Digest] = true })
+		missing := 0
+		src.Each(func(_ v1.Hash, n registry.Referrer) {
+			if !have[n.Digest] {
+				missing++
+			}
+		})
+		if missing > 0 {
+			it.Action, it.Reason = Copy, fmt.Sprintf("%d referrer(s) missing", missing)
+		}
+	}
+	return nil
+}
+
+// dstResult is what resolveDest found.
+type dstResult struct {
+	digests map[string]v1.Hash
+	err     error
+}
+
+// resolveDest resolves ids on the destination (never through a mirror),
+// in the background.
+func (r *Runner) resolveDest(ctx context.Context, dst reference.Reference, ids []string) chan dstResult {
+	ch := make(chan dstResult, 1)
+	go func() {
+		var res dstResult
+		if r.To != nil {
+			_, res.digests, res.err = r.To.resolve(dst.Repository(), ids)
+		} else {
+			_, res.digests, res.err = r.Dest.ResolveTags(ctx, dst, ids, false, nil)
+		}
+		ch <- res
+	}()
+	return ch
+}
+
+// newestByCreated keeps the newest of tags (not all versions) by their
+// images' creation times, read with one GET per manifest and config.
+func (r *Runner) newestByCreated(ctx context.Context, q tagset.Query, src reference.Reference, tags []string) ([]string, error) {
+	details, err := r.Source.TagDetails(ctx, src, tags, nil)
+	if err != nil {
+		return nil, err
+	}
+	ts := make([]tagset.Tag, len(details))
+	for i, d := range details {
+		ts[i] = tagset.Tag{Name: d.Tag, Created: d.Created}
+	}
+	return names(q.Arrange(ts)), nil
+}
+
+// sizes fills in the sizes of the copies among items, all of src.
+func (r *Runner) sizes(ctx context.Context, src reference.Reference, items []Item) error {
+	var ids []string
+	for _, it := range items {
+		if it.Action == Copy {
+			ids = append(ids, it.id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	details, err := r.Source.TagDetails(ctx, src, ids, nil)
+	if err != nil {
+		return err
+	}
+	size := map[string]int64{}
+	for _, d := range details {
+		size[d.Tag] = d.Size
+	}
+	for i := range items {
+		if items[i].Action == Copy {
+			items[i].Size = size[items[i].id]
+		}
+	}
+	return nil
+}
+
+// ErrFailed: some images failed to copy (with keepGoing).
+var ErrFailed = errors.New("some images failed to sync")
+
+// FailedError lists the images that failed.
+type FailedError struct{ Items []Item }
+
+func (e *FailedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d image(s) failed to sync:", len(e.Items))
+	for _, it := range e.Items {
+		fmt.Fprintf(&b, "\n  %s: %s", it.Source, it.Error)
+	}
+	return b.String()
+}
+
+// Unwrap makes a FailedError an ErrFailed.
+func (e *FailedError) Unwrap() error { return ErrFailed }
+
+// Run copies the items to Copy, at most Jobs at once and PerHost from one
+// source host, calling done (never concurrently) as each finishes. Without
+// keepGoing the first failure stops new copies and is returned; with it,
+// every copy is tried and the failures are returned as a *FailedError.
+//
+// With Limits, no copy starts from a host whose pull limit is below
+// MinPulls (or exhausted: a copy refused with Docker Hub's 429 is not a
+// failure but left for later); copies in flight finish. Then, with Wait,
+// the host is asked again (one HEAD) every poll until the limit allows
+// pulls and the rest go on; without Wait, Run returns a
+// *RateLimitedError listing what is left.
+func (r *Runner) Run(ctx context.Context, items []Item, keepGoing bool, done func(*Item)) error {
+	for {
+		left, limit, err := r.round(ctx, items, keepGoing, done)
+		if err != nil || len(left) == 0 {
+			return err
+		}
+		if !r.Wait {
+			its := make([]Item, len(left))
+			for i, it := range left {
+				its[i] = *it
+			}
+			return &RateLimitedError{Limit: limit, Min: r.MinPulls, Items: its}
+		}
+		if err := r.waitFor(ctx, left[0]); err != nil {
+			return err
+		}
+	}
+}
+
+// waitFor waits until the pull limit of it's host allows pulls again,
+// asking the host with one HEAD of it every poll.
+func (r *Runner) waitFor(ctx context.Context, it *Item) error {
+	for {
+		rl, low := r.Limits.low(it.host, r.MinPulls)
+		if !low {
+			return nil
+		}
+		if r.Waiting != nil {
+			r.Waiting(rl)
+		}
+		select {
+		case <-time.After(pollEvery(rl)):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if _, _, err := r.Source.ResolveTags(ctx, it.src, []string{it.id}, false, nil); err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// round tries every copy not done yet and returns those a rate limit held
+// back, with the limit.
+func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done func(*Item)) ([]*Item, transport.RateLimit, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := max(r.Jobs, 1)
+	perHost := r.PerHost
+	if perHost < 1 {
+		perHost = jobs
+	}
+	global := make(chan struct{}, jobs)
+	hosts := map[string]chan struct{}{}
+	var mu sync.Mutex
+	var first error
+	var left []*Item
+	var limit transport.RateLimit
+	var wg sync.WaitGroup
+	for i := range items {
+		it := &items[i]
+		if it.Action != Copy || it.Done {
+			continue
+		}
+		h := hosts[it.host]
+		if h == nil {
+			h = make(chan struct{}, perHost)
+			hosts[it.host] = h
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case h <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-h }()
+			select {
+			case global <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-global }()
+			if ctx.Err() != nil {
+				return
+			}
+			if rl, low := r.Limits.low(it.host, r.MinPulls); low {
+				mu.Lock()
+				left, limit = append(left, it), rl
+				mu.Unlock()
+				return
+			}
+			err := r.copy(ctx, it)
+			mu.Lock()
+			defer mu.Unlock()
+			var re *transport.RetryError
+			if errors.As(err, &re) && re.Limit != nil && r.Limits != nil {
+				r.Limits.Observe(*re.Limit)
+				it.Blobs, it.Bytes = 0, 0
+				left, limit = append(left, it), *re.Limit
+				return
+			}
+			it.Done = true
+			if err != nil {
+				it.Error = err.Error()
+				if first == nil {
+					first = err
+				}
+				if !keepGoing {
+					cancel()
+				}
+			}
+			done(it)
+		}()
+	}
+	wg.Wait()
+	if first == nil {
+		if err := ctx.Err(); err != nil {
+			return nil, limit, err
+		}
+		return left, limit, nil
+	}
+	if !keepGoing {
+		return nil, limit, fmt.Errorf("%s: %w", items[indexFailed(items)].Source, first)
+	}
+	var failed []Item
+	for _, it := range items {
+		if it.Failed() {
+			failed = append(failed, it)
+		}
+	}
+	return nil, limit, &FailedError{Items: failed}
+}
+
+// indexFailed is the index of the first failed item.
+func indexFailed(items []Item) int {
+	for i := range items {
+		if items[i].Failed() {
+			return i
+		}
+	}
+	return 0
+}
+
+// copy copies one item, with its referrers when asked.
+func (r *Runner) copy(ctx context.Context, it *Item) error {
+	var mu sync.Mutex
+	count := func(ev registry.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev.Kind {
+		case registry.BlobDone:
+			it.Blobs++
+			it.Bytes += ev.Size
+		case registry.BlobMounted:
+			it.Blobs++
+		}
+	}
+	switch {
+	case r.To != nil:
+		return r.Source.ReadArtifact(ctx, it.src, it.sel, func(a registry.Artifact) (err error) {
+			it.Blobs, it.Bytes, err = r.To.write(a, it.repo, it.id)
+			return err
+		})
+	case r.From != nil:
+		h, err := v1.NewHash(it.Digest)
+		if err != nil {
+			return err
+		}
+		a, err := r.From.artifact(h)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", it.Source, err)
+		}
+		tag := it.Tag
+		if tag == "" {
+			tag = it.id
+		}
+		_, err = r.Source.Push(ctx, it.dst, []registry.PushTag{{Tag: tag, Artifact: a}}, registry.PushOptions{Progress: count})
+		return err
+	}
+	var tree *registry.ReferrerTree
+	var err error
+	if it.referrers {
+		if tree, err = r.Source.Referrers(ctx, it.src, registry.ReferrersOptions{Platforms: true}); err != nil {
+			return err
+		}
+	}
+	res, err := r.Source.Copy(ctx, it.src, it.dst, registry.CopyOptions{Platforms: it.sel, Progress: count})
+	if err != nil {
+		return err
+	}
+	if len(res) > 0 {
+		it.Digest = res[0].Digest.String()
+	}
+	if tree != nil {
+		if _, err := r.Source.CopyReferrers(ctx, it.src, it.dst, tree, count); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Counts summarise items.
+type Counts struct {
+	Copied, UpToDate, Skipped, Failed, Pending int
+}
+
+// Summarize counts what became of items.
+func Summarize(items []Item) Counts {
+	var c Counts
+	for _, it := range items {
+		switch {
+		case it.Action == UpToDate:
+			c.UpToDate++
+		case it.Action == Filtered || it.Action == Pinned:
+			c.Skipped++
+		case it.Failed() || it.Action == Refused:
+			c.Failed++
+		case it.Done:
+			c.Copied++
+		default:
+			c.Pending++
+		}
+	}
+	return c
+}
+
+func (r *Runner) warn(format string, args ...any) {
+	if r.Warn != nil {
+		r.warnMu.Lock()
+		defer r.warnMu.Unlock()
+		r.Warn(fmt.Sprintf(format, args...))
+	}
+}
+
+// where names an entry for messages.
+func where(e *Entry) string {
+	if e.Line == 0 {
+		return e.Source
+	}
+	return fmt.Sprintf("entry at line %d", e.Line)
+}
+
+func tagsOf(names []string) []tagset.Tag {
+	ts := make([]tagset.Tag, len(names))
+	for i, n := range names {
+		ts[i] = tagset.Tag{Name: n}
+	}
+	return ts
+}
+
+func names(ts []tagset.Tag) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Name
+	}
+	return out
+}
