@@ -46,9 +46,16 @@ unit: ## unit and end-to-end tests (the e2e ones start real registries)
 docs: ## regenerate the command reference in docs/reference
 	$(GO) run ./internal/gendocs -out docs/reference
 
-bench: tools ## benchmarks: parser and store in Go, whole commands against crane (ctl/crane = ratio of medians)
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
-	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./bench/...
+# Iterations of each whole-command benchmark (bench/): make bench BENCHTIME=20x
+# for steadier figures.
+BENCHTIME ?= 3x
+
+bench: tools ## benchmarks (pkg/ in Go, bench/ whole commands against crane, oras, regctl), table written into bench/README.md
+	@mkdir -p $(BIN)
+	set -o pipefail; load="$$(cat /proc/loadavg)"; \
+	{ $(GO) test -run '^$$' -bench . -benchmem ./pkg/... && \
+	  $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 60m ./bench/...; } | tee $(BIN)/bench.txt && \
+	$(GO) run ./internal/benchtable -in $(BIN)/bench.txt -readme bench/README.md -load "$$load" -benchtime $(BENCHTIME)
 
 fuzz: ## fuzz the parsers: references (2 minutes), versions, Dockerfiles and pin (30 s each)
 	$(GO) test -run '^$$' -fuzz FuzzParseDifferential -fuzztime 2m ./pkg/reference

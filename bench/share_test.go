@@ -13,15 +13,20 @@ import (
 	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 )
 
-// The sharing benchmarks push and pull one image with ctl and with crane,
-// alternating, each run against a fresh repository (or a fresh local
-// store/layout) so that every run does the whole transfer. crane pushes
-// from an OCI image layout (crane push DIR REF): like ctl's store it
-// streams layers from blob files, with no tarball to decompress or scan,
-// which is the fairest crane invocation. crane pulls with --format oci into
-// a new layout, as ctl pulls into its (OCI layout) store.
+// The sharing benchmarks push, pull and copy one image with ctl and with
+// each peer. Every run moves a random image made for it alone, so no tool
+// finds a blob to skip or mount. The peers push from an OCI image layout
+// (like ctl's store, blobs in files, nothing to decompress) and pull into
+// one (crane pull --format oci, oras cp --to-oci-layout, regctl image
+// copy to ocidir://), as ctl pulls into its OCI-layout store. ctl's pull is
+// durable (fsync'd before the image is visible); the peers' are not, so
+// each peer's pull is also reported followed by `sync -f` of what it wrote
+// ("NAME-sync").
 
 // shareRun is one timed command and its peak RSS.
 type shareRun struct {
@@ -61,126 +66,157 @@ func runMeasured(b *testing.B, e *testenv.Env, bin string, args ...string) share
 	return shareRun{d: d, rss: rss}
 }
 
-// mustRun runs an untimed setup command.
-func mustRun(b *testing.B, e *testenv.Env, bin string, args ...string) {
-	b.Helper()
-	runMeasured(b, e, bin, args...)
-}
+// regctlHost is regctl's global flag for a plain-HTTP registry, so that it
+// needs no config file.
+func regctlHost(host string) string { return "--host=reg=" + host + ",tls=disabled" }
 
-// report prints the ratio of medians and both medians, plus peak RSS.
-func report(b *testing.B, ctl, crane []shareRun) {
+// freshLayout writes a new random image to a new OCI layout, tagged v1
+// (the ref.name annotation oras and regctl read), and returns its path.
+func freshLayout(b *testing.B, layers int, size int64) string {
 	b.Helper()
-	times := func(rs []shareRun) []time.Duration {
-		out := make([]time.Duration, len(rs))
-		for i, r := range rs {
-			out[i] = r.d
-		}
-		return out
+	img, err := random.Image(size, int64(layers))
+	if err != nil {
+		b.Fatal(err)
 	}
-	peak := func(rs []shareRun) int64 {
-		var m int64
-		for _, r := range rs {
-			m = max(m, r.rss)
-		}
-		return m
-	}
-	cm, km := median(times(ctl)), median(times(crane))
-	b.ReportMetric(float64(cm)/float64(km), "ctl/crane")
-	b.ReportMetric(float64(cm.Milliseconds()), "ctl-ms")
-	b.ReportMetric(float64(km.Milliseconds()), "crane-ms")
-	b.ReportMetric(float64(peak(ctl))/1024, "ctl-MiB-rss")
-	b.ReportMetric(float64(peak(crane))/1024, "crane-MiB-rss")
-	b.ReportMetric(0, "ns/op")
-}
-
-// seedImage pushes a random image to a scratch registry, pulls it into the
-// env's store (ctl) and into an OCI layout (crane), and returns the store
-// reference and the layout directory. The scratch registry is another
-// host, so ctl finds no repository on the target registry to mount from:
-// both tools upload every blob.
-func seedImage(b *testing.B, tg *target, layers int, size int64) (string, string) {
-	b.Helper()
-	scratch := testenv.StartRegistry(b, testenv.RegistryOptions{})
-	scratch.PushRandomImage(b, "seed/img:v1", layers, size)
-	src := scratch.Ref("seed/img:v1")
-	mustRun(b, tg.Env, testenv.CtlBinary(b), "pull", "-q", src)
 	dir := filepath.Join(b.TempDir(), "layout")
-	mustRun(b, tg.Env, testenv.CraneBinary(b), "pull", "--format", "oci", src, dir)
-	return src, dir
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "v1"})); err != nil {
+		b.Fatal(err)
+	}
+	return dir
 }
 
-// benchPush alternates `ctl push` and `crane push DIR` of the seeded image
-// to host, each run to a repository never pushed to before.
-func benchPush(b *testing.B, tg *target, host string, layers int, size int64) {
-	src, dir := seedImage(b, tg, layers, size)
-	ctl, crane := testenv.CtlBinary(b), testenv.CraneBinary(b)
-	var ctlRuns, craneRuns []shareRun
-	i := 0
-	for b.Loop() {
-		i++
-		ref := fmt.Sprintf("%s/ctl%d/img:v1", host, i)
-		b.StopTimer()
-		mustRun(b, tg.Env, ctl, "tag", src, ref)
-		b.StartTimer()
-		ctlRuns = append(ctlRuns, runMeasured(b, tg.Env, ctl, "push", "-q", ref))
-		craneRuns = append(craneRuns, runMeasured(b, tg.Env, crane, "push", dir, fmt.Sprintf("%s/crane%d/img:v1", host, i)))
-		// Forget the pushed reference, or the next run would mount every
-		// blob from this repository instead of uploading it.
-		b.StopTimer()
-		mustRun(b, tg.Env, ctl, "rmi", ref)
-		b.StartTimer()
+// benchPush compares `ctl push` of a fresh image in its store with each
+// peer's push of a fresh image from an OCI layout, to the target's proxy,
+// each run to a repository never pushed to before.
+func benchPush(b *testing.B, tg *target, layers int, size int64) {
+	host := tg.Proxy.Host
+	scratch := testenv.StartRegistry(b, testenv.RegistryOptions{})
+	ctl := testenv.CtlBinary(b)
+	ref := func(tool string, i int) string { return fmt.Sprintf("%s/%s%d/img:v1", host, tool, i) }
+	ctlSide := side{name: "ctl", prep: func(b *testing.B, i int) [][]string {
+		src := scratch.Ref(fmt.Sprintf("seed/img%d:v1", i))
+		scratch.PushRandomImage(b, fmt.Sprintf("seed/img%d:v1", i), layers, size)
+		tg.run(b, ctl, "pull", "-q", src)
+		tg.run(b, ctl, "tag", src, ref("ctl", i))
+		return [][]string{{ctl, "push", "-q", ref("ctl", i)}}
+	}}
+	peer := func(tool string, argv func(dir, dst string) []string) side {
+		bin := testenv.ToolBinary(b, tool)
+		return side{name: tool, prep: func(b *testing.B, i int) [][]string {
+			return [][]string{append([]string{bin}, argv(freshLayout(b, layers, size), ref(tool, i))...)}
+		}}
 	}
-	report(b, ctlRuns, craneRuns)
+	tg.compare(b, ctlSide,
+		peer("crane", func(dir, dst string) []string { return []string{"push", dir, dst} }),
+		peer("oras", func(dir, dst string) []string {
+			return []string{"cp", "--to-plain-http", "--from-oci-layout", dir + ":v1", dst}
+		}),
+		peer("regctl", func(dir, dst string) []string {
+			return []string{regctlHost(host), "image", "copy", "ocidir://" + dir + ":v1", dst}
+		}),
+	)
 }
 
 // BenchmarkPushLatency: 10 layers of 100 KB to a registry 20 ms away,
-// where round trips are the whole cost. Target: ctl/crane <= 0.5.
+// where round trips are the whole cost. Target (issue 20): ctl/crane <=
+// 0.35, ctl/best peer <= 0.4.
 func BenchmarkPushLatency(b *testing.B) {
-	tg := newTarget(b, testenv.RegistryOptions{}, nil)
-	benchPush(b, tg, tg.Proxy.Host, 10, 100_000)
+	benchPush(b, newTarget(b, latency, nil), 10, 100_000)
 }
 
-// BenchmarkPushBandwidth: 5 layers of 48 MiB over loopback, straight to
-// the registry. Target: ctl/crane <= 1.0 and ctl's peak RSS <= 96 MiB.
+// BenchmarkPushBandwidth: 5 layers of 48 MiB over loopback. Target:
+// ctl/crane <= 1.0 and ctl's peak RSS <= 96 MiB.
 func BenchmarkPushBandwidth(b *testing.B) {
-	tg := newTarget(b, testenv.RegistryOptions{}, nil)
-	benchPush(b, tg, tg.Reg.Host, 5, 48<<20)
+	benchPush(b, newTarget(b, 0, nil), 5, 48<<20)
 }
 
-// BenchmarkPullBandwidth: the same image pulled over loopback into an
-// empty store (ctl) and an empty layout (crane --format oci).
+// BenchmarkPullBandwidth: 5 layers of 48 MiB, a fresh image per run and
+// tool, pulled over loopback into an empty store (ctl) or layout (peers).
 func BenchmarkPullBandwidth(b *testing.B) {
-	tg := newTarget(b, testenv.RegistryOptions{}, nil)
-	tg.Reg.PushRandomImage(b, "seed/img:v1", 5, 48<<20)
-	src := tg.Reg.Ref("seed/img:v1")
-	benchPull(b, tg, src)
+	tg := newTarget(b, 0, nil)
+	benchPull(b, tg, func(b *testing.B, tool string, i int) string {
+		repo := fmt.Sprintf("seed/%s%d:v1", tool, i)
+		tg.Reg.PushRandomImage(b, repo, 5, 48<<20)
+		return tg.Proxy.Host + "/" + repo
+	})
 }
 
-// benchPull alternates `ctl pull` (with ctlFlags) of src into an empty
-// store and `crane pull --format oci` into an empty layout.
-func benchPull(b *testing.B, tg *target, src string, ctlFlags ...string) {
-	ctl, crane := testenv.CtlBinary(b), testenv.CraneBinary(b)
-	var ctlRuns, craneRuns []shareRun
-	// The registry wrote the seed without syncing: let it reach the disk
-	// before the first run, as the removals after each run do below.
-	syscall.Sync()
-	for b.Loop() {
-		b.StopTimer()
-		tmp, err := os.MkdirTemp("", "ctl-bench-pull-")
-		if err != nil {
+// benchPull compares `ctl pull` (with ctlFlags) of src(tool, i) into an
+// empty store with each peer's pull into an empty layout, and that pull
+// followed by `sync -f` of the layout.
+func benchPull(b *testing.B, tg *target, src func(b *testing.B, tool string, i int) string, ctlFlags ...string) {
+	host := tg.Proxy.Host
+	var tmp string
+	// The registry wrote the seeds without syncing: let them reach the
+	// disk before the run, and the removal of the previous run's files
+	// (with the discard mount option its cost otherwise lands in the next
+	// run's first journal commit).
+	after := func(*testing.B, int) {
+		os.RemoveAll(tmp)
+		syscall.Sync()
+	}
+	mk := func(b *testing.B) {
+		var err error
+		if tmp, err = os.MkdirTemp("", "ctl-bench-pull-"); err != nil {
 			b.Fatal(err)
 		}
-		b.StartTimer()
-		args := append([]string{"--store", filepath.Join(tmp, "store"), "pull", "-q"}, ctlFlags...)
-		ctlRuns = append(ctlRuns, runMeasured(b, tg.Env, ctl, append(args, src)...))
-		craneRuns = append(craneRuns, runMeasured(b, tg.Env, crane, "pull", "--format", "oci", src, filepath.Join(tmp, "layout")))
-		b.StopTimer()
-		os.RemoveAll(tmp)
-		// Let the removal reach the disk now: with the discard mount
-		// option its cost otherwise lands in the next run's first journal
-		// commit, always ctl's, which is the first to sync.
 		syscall.Sync()
-		b.StartTimer()
 	}
-	report(b, ctlRuns, craneRuns)
+	ctl := testenv.CtlBinary(b)
+	ctlSide := side{name: "ctl", after: after, prep: func(b *testing.B, i int) [][]string {
+		ref := src(b, "ctl", i)
+		mk(b)
+		args := append([]string{ctl, "--store", filepath.Join(tmp, "store"), "pull", "-q"}, ctlFlags...)
+		return [][]string{append(args, ref)}
+	}}
+	peer := func(tool string, argv func(ref, dir string) []string) side {
+		bin := testenv.ToolBinary(b, tool)
+		return side{name: tool, after: after, prep: func(b *testing.B, i int) [][]string {
+			ref := src(b, tool, i)
+			mk(b)
+			dir := filepath.Join(tmp, "layout")
+			return [][]string{append([]string{bin}, argv(ref, dir)...), {"sync", "-f", filepath.Join(dir, "index.json")}}
+		}}
+	}
+	tg.compare(b, ctlSide,
+		peer("crane", func(ref, dir string) []string { return []string{"pull", "--format", "oci", ref, dir} }),
+		peer("oras", func(ref, dir string) []string {
+			return []string{"cp", "--from-plain-http", ref, "--to-oci-layout", dir + ":v1"}
+		}),
+		peer("regctl", func(ref, dir string) []string {
+			return []string{regctlHost(host), "image", "copy", ref, "ocidir://" + dir + ":v1"}
+		}),
+	)
+}
+
+// BenchmarkCopy: 3 layers of 16 MiB from one registry to another over
+// loopback, each behind its own proxy (the request counts are both
+// proxies'), a fresh image per run and tool.
+func BenchmarkCopy(b *testing.B) {
+	tg := newTarget(b, 0, nil)
+	srcReg := testenv.StartRegistry(b, testenv.RegistryOptions{})
+	srcProxy := testenv.NewProxy(b, srcReg.URL, srcReg.CAPEM)
+	tg.Also = []*testenv.Proxy{srcProxy}
+	from, to := srcProxy.Host, tg.Proxy.Host
+	sd := func(tool, bin string, argv func(src, dst string) []string) side {
+		return side{name: tool, prep: func(b *testing.B, i int) [][]string {
+			repo := fmt.Sprintf("seed/%s%d:v1", tool, i)
+			srcReg.PushRandomImage(b, repo, 3, 16<<20)
+			return [][]string{append([]string{bin}, argv(from+"/"+repo, to+"/"+repo)...)}
+		}}
+	}
+	tg.compare(b,
+		sd("ctl", testenv.CtlBinary(b), func(src, dst string) []string { return []string{"copy", "-q", src, dst} }),
+		sd("crane", testenv.ToolBinary(b, "crane"), func(src, dst string) []string { return []string{"copy", src, dst} }),
+		sd("oras", testenv.ToolBinary(b, "oras"), func(src, dst string) []string {
+			return []string{"cp", "--from-plain-http", "--to-plain-http", src, dst}
+		}),
+		sd("regctl", testenv.ToolBinary(b, "regctl"), func(src, dst string) []string {
+			return []string{regctlHost(from), regctlHost(to), "image", "copy", src, dst}
+		}),
+	)
 }

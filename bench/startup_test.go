@@ -11,9 +11,9 @@ import (
 func BenchmarkStartup(b *testing.B) {
 	tg := &target{Env: testenv.NewEnv(b)}
 	b.Run("version", func(b *testing.B) {
-		tg.compare(b, []string{"version"}, []string{"version"}, false)
+		tg.compare(b, fixed("ctl", testenv.CtlBinary(b), "version"), fixed("crane", testenv.CraneBinary(b), "version"))
 	})
 	b.Run("ref", func(b *testing.B) {
-		tg.compare(b, []string{"ref", "nginx"}, []string{"version"}, false)
+		tg.compare(b, fixed("ctl", testenv.CtlBinary(b), "ref", "nginx"), fixed("crane", testenv.CraneBinary(b), "version"))
 	})
 }

@@ -25,8 +25,8 @@ import (
 // three iterations run.
 func BenchmarkSync(b *testing.B) {
 	repos, tags := envInt("CTL_BENCH_SYNC_REPOS", 20), envInt("CTL_BENCH_SYNC_TAGS", 25)
-	src := newTarget(b, testenv.RegistryOptions{}, func(reg *testenv.Registry) { seedSync(b, reg, repos, tags) })
-	dst := newTarget(b, testenv.RegistryOptions{}, nil)
+	src := newTarget(b, latency, func(reg *testenv.Registry) { seedSync(b, reg, repos, tags) })
+	dst := newTarget(b, latency, nil)
 	skopeo, regsync := testenv.SystemBinary(b, "skopeo"), testenv.ToolBinary(b, "regsync")
 	e := src.Env
 

@@ -13,7 +13,7 @@ import (
 // writes for the same table, crane ls then crane digest and crane config
 // per tag.
 func BenchmarkTagsListLong(b *testing.B) {
-	tg := newTarget(b, testenv.RegistryOptions{}, func(reg *testenv.Registry) {
+	tg := newTarget(b, latency, func(reg *testenv.Registry) {
 		items := make([]testenv.Tagged, 100)
 		for i := range items {
 			it := testenv.Tagged{Created: time.Now().Add(-time.Duration(i) * time.Hour)}
@@ -30,5 +30,5 @@ func BenchmarkTagsListLong(b *testing.B) {
 	repo := tg.Proxy.Host + "/many"
 	crane := testenv.CraneBinary(b)
 	loop := fmt.Sprintf(`for t in $(%[1]s ls %[2]s); do %[1]s digest %[2]s:$t && %[1]s config %[2]s:$t || exit 1; done`, crane, repo)
-	tg.compareWith(b, []string{"tags", "list", "--long", repo}, "sh", []string{"-c", loop}, false)
+	tg.compare(b, fixed("ctl", testenv.CtlBinary(b), "tags", "list", "--long", repo), fixed("crane-loop", "sh", "-c", loop))
 }
