@@ -27,18 +27,23 @@ func (l sink) Resolve(ref reference.Reference) (v1.Hash, bool) {
 
 func (l sink) WriteImage(ctx context.Context, img v1.Image, ref reference.Reference, digest v1.Hash) error {
 	_, err := l.s.WritePulled(ctx, img, ref, digest)
-	if errors.Is(err, store.ErrInvalidInput) {
-		// All the store is given here came from the registry: what it
-		// refuses is content that does not match its digest or size, the
-		// registry's fault (exit 1, and a mirror is skipped for it), not
-		// the user's.
-		return badContent{err}
-	}
-	return err
+	return pulledContent(err)
 }
 
 func (l sink) WriteIndex(ctx context.Context, idx v1.ImageIndex, ref reference.Reference, digest v1.Hash) error {
 	_, err := l.s.WritePulledIndex(ctx, idx, ref, digest)
+	return pulledContent(err)
+}
+
+// pulledContent maps the store's refusal of what a pull gave it. All of it
+// came from the registry: content that does not match its digest or size
+// (store.ErrCorrupt), or that cannot be read (store.ErrInvalidInput), is
+// the registry's fault (exit 1, and a mirror is skipped for it), not the
+// user's.
+func pulledContent(err error) error {
+	if errors.Is(err, store.ErrCorrupt) || errors.Is(err, store.ErrInvalidInput) {
+		return badContent{err}
+	}
 	return err
 }
 
