@@ -16,7 +16,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/klauspost/compress/gzip"
 )
 
 // annotationContainerdName is where docker and containerd put the full
@@ -56,7 +55,7 @@ func (s *Store) LoadWithProgress(ctx context.Context, path string, progress func
 			return nil, err
 		}
 		defer d.close()
-		return s.load(d, b, path)
+		return s.load(ctx, d, b, path)
 	}
 	f, size, err := bounded.Open(path)
 	if err != nil {
@@ -107,11 +106,11 @@ func (s *Store) LoadStream(ctx context.Context, r io.Reader, name string) ([]Ent
 		return nil, fmt.Errorf("loading %s: %w", name, err)
 	}
 	defer t.close()
-	return s.load(t, b, name)
+	return s.load(ctx, t, b, name)
 }
 
-func (s *Store) load(src source, b *batch, name string) ([]Entry, error) {
-	ps, err := s.importArchive(src, b)
+func (s *Store) load(ctx context.Context, src source, b *batch, name string) ([]Entry, error) {
+	ps, err := s.importArchive(ctx, src, b)
 	if errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrInvalidInput) {
 		return nil, fmt.Errorf("loading %s: %w: %w", name, ErrInvalidInput, err) // the archive is the user's
 	}
@@ -149,7 +148,8 @@ func unwrapPathErr(err error) error {
 	return err
 }
 
-// decompress undoes gzip when the stream starts with its magic number.
+// decompress undoes gzip, within the bound of newInflater, when the stream
+// starts with its magic number.
 func decompress(r io.Reader) (io.Reader, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	magic, err := br.Peek(2)
@@ -157,14 +157,14 @@ func decompress(r io.Reader) (io.Reader, error) {
 		return nil, err
 	}
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		return gzip.NewReader(br)
+		return newInflater(br, types.OCILayer)
 	}
 	return br, nil
 }
 
 // importArchive stores every blob the archive's images need and returns the
 // images with their references, ready for one index update.
-func (s *Store) importArchive(src source, b *batch) ([]pending, error) {
+func (s *Store) importArchive(ctx context.Context, src source, b *batch) ([]pending, error) {
 	var dockerManifest tarball.Manifest
 	if src.has("manifest.json") {
 		b, err := src.read("manifest.json", maxManifest)
@@ -192,7 +192,7 @@ func (s *Store) importArchive(src source, b *batch) ([]pending, error) {
 		return s.importOCI(src, dockerManifest)
 	}
 	if src.has("manifest.json") {
-		return s.importDocker(src, b, dockerManifest)
+		return s.importDocker(ctx, src, b, dockerManifest)
 	}
 	if t, ok := src.(*tarSource); ok && t.cut >= 0 {
 		// docker save writes manifest.json last: a cut archive lacks it.
@@ -361,11 +361,13 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 
 // importDocker loads the classic docker save format: manifest.json lists
 // each image's config and layer tars. The manifest is built here, OCI with
-// layers stored as they are in the archive (uncompressed tars are kept
-// uncompressed: their digest is the config's diff_id, checked in the same
-// pass that stores them).
-func (s *Store) importDocker(src source, b *batch, dm tarball.Manifest) ([]pending, error) {
+// layers stored as they are in the archive, so each layer is checked
+// against the config's diff_id, as docker load does: an uncompressed tar
+// (kept uncompressed) by its digest, taken in the same pass that stores
+// it; a compressed one by decompressing it, within newInflater's bound.
+func (s *Store) importDocker(ctx context.Context, src source, b *batch, dm tarball.Manifest) ([]pending, error) {
 	var ps []pending
+	diffIDs := map[v1.Hash]v1.Hash{} // of the compressed layers, each decompressed once
 	for _, d := range dm {
 		cn, err := cleanMember(d.Config)
 		if err != nil {
@@ -405,8 +407,18 @@ func (s *Store) importDocker(src source, b *batch, dm tarball.Manifest) ([]pendi
 			if err != nil {
 				return nil, err
 			}
-			if mt == types.OCIUncompressedLayer && h != cf.RootFS.DiffIDs[i] {
-				return nil, invalid("layer %s has digest %s, the config says %s", lp, h, cf.RootFS.DiffIDs[i])
+			diff := h
+			if mt != types.OCIUncompressedLayer {
+				var ok bool
+				if diff, ok = diffIDs[h]; !ok {
+					if diff, err = diffID(ctx, b, h, mt, lp); err != nil {
+						return nil, err
+					}
+					diffIDs[h] = diff
+				}
+			}
+			if diff != cf.RootFS.DiffIDs[i] {
+				return nil, invalid("layer %s has diff_id %s, the config says %s", lp, diff, cf.RootFS.DiffIDs[i])
 			}
 			m.Layers = append(m.Layers, v1.Descriptor{MediaType: mt, Digest: h, Size: size})
 			e.Size += size

@@ -116,6 +116,16 @@ func (s *Store) readTar(r io.Reader, b *batch) (*tarSource, error) {
 		}
 		return nil
 	}
+	// last is the member read last: Next skips what it left unread.
+	last := "a member's header"
+	// bomb names the member being read when a gzip'd archive decompressed
+	// past its bound (newInflater).
+	bomb := func(err error, where string) error {
+		if errors.As(err, new(*inflateError)) {
+			return invalid("the archive, at %s, %v", where, err)
+		}
+		return nil
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -135,6 +145,9 @@ func (s *Store) readTar(r io.Reader, b *batch) (*tarSource, error) {
 		if terr := truncated(err, "a member's header"); terr != nil {
 			return nil, terr
 		}
+		if berr := bomb(err, last); berr != nil {
+			return nil, berr
+		}
 		if err != nil {
 			return nil, invalid("reading the archive: %v", err)
 		}
@@ -150,6 +163,7 @@ func (s *Store) readTar(r io.Reader, b *batch) (*tarSource, error) {
 		if err != nil {
 			return nil, err
 		}
+		last = name
 		m := &tarMember{size: hdr.Size}
 		switch hdr.Typeflag {
 		case tar.TypeSymlink, tar.TypeLink:
@@ -177,6 +191,9 @@ func (s *Store) readTar(r io.Reader, b *batch) (*tarSource, error) {
 				if terr := truncated(err, name); terr != nil {
 					return nil, terr
 				}
+				if berr := bomb(err, name); berr != nil {
+					return nil, berr
+				}
 				if err != nil {
 					return nil, invalid("reading %s from the archive: %v", name, err)
 				}
@@ -186,6 +203,9 @@ func (s *Store) readTar(r io.Reader, b *batch) (*tarSource, error) {
 			m.tmp, err = s.stage(tr, hdr.Size)
 			if terr := truncated(err, name); terr != nil {
 				return nil, terr
+			}
+			if berr := bomb(err, name); berr != nil {
+				return nil, berr
 			}
 			if err != nil {
 				if errors.Is(err, ErrInvalidInput) || isWriteError(err) {
