@@ -208,3 +208,77 @@ func TestHostileDockerfiles(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadDecompressionBomb: load decompresses a gzip'd archive, and a
+// classic docker save's compressed layers to check their diff_ids, to at
+// most 100 times the compressed bytes plus 256 MiB: each bomb below (1 GiB
+// of zeros from about 1 MiB, by file or on standard input) is refused with
+// exit 2 naming the layer or member and the limit, in bounded time and
+// memory, leaving nothing in the store, temp files included. A layout's
+// layers are never decompressed: its bomb loads as its compressed bytes.
+func TestLoadDecompressionBomb(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, b := range testenv.Bombs(t, dir, 1<<30) {
+		path := filepath.Join(dir, b.File)
+		stdin := []bool{false}
+		if b.File == "docker.tar.gz" {
+			stdin = append(stdin, true)
+		}
+		for _, onStdin := range stdin {
+			name := b.File
+			if onStdin {
+				name += "/stdin"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				e := testenv.NewEnv(t)
+				args, in := []string{"load", "-i", path}, ""
+				if onStdin {
+					raw, err := os.ReadFile(path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					args, in = []string{"load"}, string(raw)
+				}
+				res := runBounded(t, e, in, args...)
+				if b.Member == "" {
+					wantCode(t, res, 0)
+					if blobs := dirSize(t, filepath.Join(e.Store, "blobs")); blobs > 8<<20 {
+						t.Fatalf("the layout's bomb takes %d bytes in the store", blobs)
+					}
+					return
+				}
+				if res.Code != 2 || !strings.Contains(res.Stderr, b.Refusal()) {
+					t.Fatalf("exit %d, stderr %q: want exit 2 and %q", res.Code, res.Stderr, b.Refusal())
+				}
+				if imgs := e.Run(t, "images", "-q"); imgs.Code != 0 || imgs.Stdout != "" {
+					t.Fatalf("images after the refused load: exit %d, %q", imgs.Code, imgs.Stdout)
+				}
+				if tmp := testenv.StoreTempFiles(t, e.Store); len(tmp) != 0 {
+					t.Fatalf("temp files left in the store: %v", tmp)
+				}
+			})
+		}
+	}
+}
+
+// dirSize is the bytes of the regular files under dir.
+func dirSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, de os.DirEntry, err error) error {
+		if err != nil || de.IsDir() {
+			return err
+		}
+		fi, err := de.Info()
+		if err == nil {
+			n += fi.Size()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

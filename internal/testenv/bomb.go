@@ -3,11 +3,15 @@ package testenv
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -121,4 +125,70 @@ func GzipTar(tb testing.TB, path string, members ...Member) {
 	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// A Bomb is an archive Bombs wrote, named bomb:1.
+type Bomb struct {
+	File string // its name in the directory
+	// Member is where its decompression is to be refused: the compressed
+	// layer (Layer set) or the member of the gzip'd archive; "" for a
+	// layout, whose layers a load never decompresses.
+	Member string
+	Layer  bool
+}
+
+// Bombs writes to dir archives that inflate to n zero bytes from about
+// n/1000 (one layer, or the whole archive, gzip'd or zstd'd): docker save
+// tars (go-containerregistry's) with a gzip and a zstd layer, a gzip'd
+// docker save, a gzip'd OCI archive, and an OCI layout directory.
+func Bombs(tb testing.TB, dir string, n int64) []Bomb {
+	tb.Helper()
+	var out []Bomb
+	for _, zst := range []bool{false, true} {
+		img := BombImage(tb, n, zst)
+		ls, err := img.Layers()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		d, err := ls[0].Digest()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		b := Bomb{File: "gzip-layer.tar", Member: d.Hex + ".tar.gz", Layer: true}
+		if zst {
+			b = Bomb{File: "zstd-layer.tar", Member: d.Hex + ".tar.zst", Layer: true}
+		}
+		ImagesTar(tb, filepath.Join(dir, b.File), map[string]v1.Image{"bomb:1": img}, false)
+		out = append(out, b)
+		if !zst {
+			p, err := layout.Write(filepath.Join(dir, "layout"), empty.Index)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"io.containerd.image.name": "docker.io/library/bomb:1"})); err != nil {
+				tb.Fatal(err)
+			}
+			out = append(out, Bomb{File: "layout"})
+		}
+	}
+	cfg, _ := json.Marshal(v1.ConfigFile{OS: "linux", Architecture: "amd64", RootFS: v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{{Algorithm: "sha256", Hex: strings.Repeat("a", 64)}}}})
+	GzipTar(tb, filepath.Join(dir, "docker.tar.gz"),
+		Member{Name: "l0/layer.tar", Zeros: n},
+		Member{Name: "config.json", Data: cfg},
+		Member{Name: "manifest.json", Data: []byte(`[{"Config":"config.json","RepoTags":["bomb:1"],"Layers":["l0/layer.tar"]}]`)})
+	blob := "blobs/sha256/" + strings.Repeat("b", 64)
+	GzipTar(tb, filepath.Join(dir, "oci.tar.gz"),
+		Member{Name: "oci-layout", Data: []byte(`{"imageLayoutVersion":"1.0.0"}`)},
+		Member{Name: blob, Zeros: n},
+		Member{Name: "index.json", Data: []byte(`{"schemaVersion":2,"manifests":[]}`)})
+	return append(out, Bomb{File: "docker.tar.gz", Member: "l0/layer.tar"}, Bomb{File: "oci.tar.gz", Member: blob})
+}
+
+// Refusal is what a load of b says when it refuses it.
+func (b Bomb) Refusal() string {
+	const bound = "decompresses to more than 100 times its compressed size plus 256 MiB"
+	if b.Layer {
+		return "layer " + b.Member + " " + bound
+	}
+	return "the archive, at " + b.Member + ", " + bound
 }
