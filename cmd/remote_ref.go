@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -11,11 +13,12 @@ import (
 )
 
 // remoteRefOptions are the options of the commands that read one reference
-// on a registry: digest, inspect and manifest get.
+// on a registry, or in the local store for a name without a registry that
+// it holds: digest, inspect and manifest get.
 type remoteRefOptions struct {
 	IO       *IOStreams
 	Registry registryFunc
-	Store    func() (*store.Store, error) // the local store, for inspect's check
+	Store    func() (*store.Store, error) // nil: the registry answers every reference
 
 	Ref      string
 	Platform string
@@ -61,4 +64,36 @@ func (o *remoteRefOptions) target() (*printer, reference.Reference, *v1.Platform
 	}
 	rc, err := o.Registry()
 	return p, r, platform, rc, err
+}
+
+// registryWritten reports whether ref names its registry, as docker tells:
+// a first path component with a "." or ":", or localhost.
+func registryWritten(ref string) bool {
+	first, _, ok := strings.Cut(ref, "/")
+	return ok && (strings.ContainsAny(first, ".:") || first == "localhost")
+}
+
+// sourceLocal is the "source" of what the local store answered.
+const sourceLocal = "local"
+
+// local is the store's entry for r when the reference was written without
+// a registry and the store holds it (app:v1 after "ctl index create", or
+// "ctl load"): the store answers, as docker's inspect and manifest inspect
+// read local images first, and stderr says so. A name that writes its
+// registry always goes to the registry (docs/design.md, "A name without a
+// registry").
+func (o *remoteRefOptions) local(r reference.Reference) (*store.Store, store.Entry, bool) {
+	if registryWritten(o.Ref) || o.Store == nil {
+		return nil, store.Entry{}, false
+	}
+	s, err := o.Store()
+	if err != nil {
+		return nil, store.Entry{}, false
+	}
+	e, err := s.Resolve(o.Ref)
+	if err != nil {
+		return nil, store.Entry{}, false
+	}
+	fmt.Fprintf(o.IO.ErrOut, "Using the local image %s (name the registry, e.g. %s, for the registry's)\n", escapeControl(o.Ref), r.String())
+	return s, e, true
 }
