@@ -62,7 +62,7 @@ func runDigest(ctx context.Context, opts *remoteRefOptions) error {
 	} else {
 		d, src, err := rc.Digest(ctx, r, platform)
 		if err != nil {
-			return err
+			return opts.notPushed(err)
 		}
 		item.Digest, item.Source, item.Mirror = d.String(), src.Kind(), src.Mirror
 	}

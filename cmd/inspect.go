@@ -59,7 +59,8 @@ func runInspect(ctx context.Context, opts *remoteRefOptions) error {
 func inspection(ctx context.Context, opts *remoteRefOptions, r reference.Reference, platform *v1.Platform, rc *registry.Client) (*registry.Inspection, error) {
 	s, e, ok := opts.local(r)
 	if !ok {
-		return rc.Inspect(ctx, r, platform)
+		in, err := rc.Inspect(ctx, r, platform)
+		return in, opts.notPushed(err)
 	}
 	raw, d, err := s.Manifest(e, platform)
 	if err != nil {

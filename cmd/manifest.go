@@ -74,7 +74,7 @@ func manifestBytes(ctx context.Context, opts *remoteRefOptions, r reference.Refe
 	}
 	m, err := rc.GetManifest(ctx, r, platform)
 	if err != nil {
-		return nil, err
+		return nil, opts.notPushed(err)
 	}
 	return m.Bytes, nil
 }

@@ -2,9 +2,11 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
@@ -96,4 +98,22 @@ func (o *remoteRefOptions) local(r reference.Reference) (*store.Store, store.Ent
 	}
 	fmt.Fprintf(o.IO.ErrOut, "Using the local image %s (name the registry, e.g. %s, for the registry's)\n", escapeControl(o.Ref), r.String())
 	return s, e, true
+}
+
+// notPushed adds a next step to a registry's "not found" of a reference the
+// store holds (made by index create and not pushed yet, or removed from the
+// registry since it was pulled).
+func (o *remoteRefOptions) notPushed(err error) error {
+	if o.Store == nil || !errors.Is(err, registry.ErrNotFound) || errors.Is(err, platform.ErrNotFound) {
+		return err
+	}
+	s, serr := o.Store()
+	if serr != nil {
+		return err
+	}
+	if _, serr := s.Resolve(o.Ref); serr != nil {
+		return err
+	}
+	ref := escapeControl(o.Ref)
+	return hinted{err, fmt.Sprintf("the local store holds %s: ctl push %s sends it there, ctl image inspect %s shows it", ref, ref, ref)}
 }

@@ -450,7 +450,13 @@ func TestMultiPlatformLook(t *testing.T) {
 	// A name that writes its registry goes there, whatever the store holds.
 	pushed := reg.Ref("team/app:v1")
 	wantCode(t, e.Run(t, "tag", "app:v1", pushed), 0)
-	wantCode(t, e.Run(t, "digest", pushed), 3)
+	// Before the push, the registry's not found says the store holds it.
+	for _, args := range [][]string{{"digest", pushed}, {"manifest", "get", pushed}, {"inspect", pushed}} {
+		res := e.Run(t, args...)
+		if hint := "\nthe local store holds " + pushed + ": ctl push " + pushed + " sends it there"; res.Code != 3 || !strings.Contains(res.Stderr, hint) {
+			t.Errorf("%v before the push: exit %d %q, want 3 with %q", args, res.Code, res.Stderr, hint)
+		}
+	}
 	wantCode(t, e.Run(t, "push", "-q", pushed), 0)
 	if res := e.Run(t, "manifest", "get", pushed); res.Stdout != localIndex.Stdout {
 		t.Errorf("the registry's index differs from the store's: %q, want %q", res.Stdout, localIndex.Stdout)
