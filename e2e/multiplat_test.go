@@ -219,6 +219,7 @@ func TestMultiPlatformSubsets(t *testing.T) {
 		t.Error("the platform not asked for was copied")
 	}
 
+	wantCode(t, e.Run(t, "tag", src.Ref("multi:v1"), "multi:v1"), 0)
 	for _, args := range [][]string{
 		{"pull", "--platform", "linux/amd64,windows/amd64", src.Ref("multi:v1")},
 		{"copy", "--platform", "linux/riscv64,linux/amd64", src.Ref("multi:v1"), dst.Ref("x:v1")},
@@ -226,10 +227,11 @@ func TestMultiPlatformSubsets(t *testing.T) {
 		{"digest", "--platform", "windows/amd64", src.Ref("multi:v1")},
 		{"inspect", "--platform", "windows/amd64", src.Ref("multi:v1")},
 		{"image", "inspect", "--platform", "linux/s390x", src.Ref("multi:v1")}, // the store holds two of three
+		{"digest", "--platform", "linux/s390x", "multi:v1"},                    // the same, named without a registry
 	} {
 		res := e.Run(t, args...)
 		have := "(the index has: linux/amd64, linux/arm64/v8, linux/s390x)"
-		if args[0] == "image" {
+		if args[0] == "image" || slices.Contains(args, "multi:v1") {
 			have = "(the index has: linux/amd64, linux/arm64/v8)"
 		}
 		if res.Code != 3 || !strings.Contains(res.Stderr, have) {

@@ -82,16 +82,18 @@ func (s *Store) rootIndex(h v1.Hash) (v1.ImageIndex, error) {
 func (s *Store) Manifest(e Entry, want *v1.Platform) ([]byte, v1.Descriptor, error) {
 	d := v1.Descriptor{MediaType: e.MediaType, Digest: e.Digest}
 	raw, err := s.readBlob(d.Digest, maxManifest)
-	if err != nil || want == nil {
-		d.Size = int64(len(raw))
-		return raw, d, err
+	if err != nil {
+		return nil, d, err
+	}
+	d.Size = int64(len(raw))
+	if want == nil {
+		return raw, d, nil
 	}
 	if !d.MediaType.IsIndex() {
 		m, err := v1.ParseManifest(bytesReader(raw))
 		if err != nil {
 			return nil, d, invalid("manifest %s is malformed: %v", d.Digest, err)
 		}
-		d.Size = int64(len(raw))
 		return raw, d, s.matchConfig(m, platform.Select(*want))
 	}
 	im, err := v1.ParseIndexManifest(bytesReader(raw))
