@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -117,5 +118,79 @@ func TestIndexCommands(t *testing.T) {
 	out, _, _ = ctl("image", "inspect", "--platform", "linux/arm64", "--format", "{{.Architecture}}/{{.Variant}}", "app:v2")
 	if out != "arm64/v8\n" {
 		t.Errorf("inspect --platform: %q", out)
+	}
+}
+
+// TestLocalIndexReads: digest, manifest get and inspect of a local index
+// named without a registry read the store (never Docker Hub): the index,
+// or with --platform its child; a platform it lacks is exit 3 naming those
+// it has, and a single image answers --platform only for its own.
+func TestLocalIndexReads(t *testing.T) {
+	t.Parallel()
+	dir := storeWithPlatforms(t, map[string]v1.Platform{
+		"amd64": {OS: "linux", Architecture: "amd64"},
+		"arm64": {OS: "linux", Architecture: "arm64", Variant: "v8"},
+	})
+	ctl := func(args ...string) (string, string, int) {
+		t.Helper()
+		return run(t, append([]string{"--store", dir}, args...)...)
+	}
+	out, stderr, code := ctl("index", "create", "app:v1", "app:amd64", "app:arm64")
+	if code != 0 {
+		t.Fatalf("create: %d %q", code, stderr)
+	}
+	indexDigest := strings.Fields(strings.SplitN(out, "digest: ", 2)[1])[0]
+	s, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arm, err := s.Resolve("app:arm64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha := func(b string) string {
+		h, _, _ := v1.SHA256(strings.NewReader(b))
+		return h.String()
+	}
+	note := "Using the local image app:v1 (name the registry, e.g. docker.io/library/app:v1, for the registry's)\n"
+
+	if out, stderr, code := ctl("digest", "app:v1"); code != 0 || out != indexDigest+"\n" || stderr != note {
+		t.Errorf("digest: %d %q %q, want %s", code, out, stderr, indexDigest)
+	}
+	if out, _, code := ctl("digest", "--format", "json", "--platform", "linux/arm64", "app:v1"); code != 0 || out != `{"reference":"docker.io/library/app:v1","digest":"`+arm.Digest.String()+`","source":"local"}`+"\n" {
+		t.Errorf("digest --platform: %d %q", code, out)
+	}
+	if out, _, code := ctl("manifest", "get", "app:v1"); code != 0 || sha(out) != indexDigest {
+		t.Errorf("manifest get: %d, bytes of %s, want %s", code, sha(out), indexDigest)
+	}
+	if out, _, code := ctl("manifest", "get", "--platform", "linux/arm64/v8", "app:v1"); code != 0 || sha(out) != arm.Digest.String() {
+		t.Errorf("manifest get --platform: %d, bytes of %s, want %s", code, sha(out), arm.Digest)
+	}
+	var in registry.Inspection
+	out, _, code = ctl("inspect", "--format", "json", "app:v1")
+	if err := json.Unmarshal([]byte(out), &in); err != nil || code != 0 || in.Digest != indexDigest || in.Source != "local" || len(in.Manifests) != 2 || in.Manifests[1].Platform != "linux/arm64/v8" || in.Manifests[1].Digest != arm.Digest.String() {
+		t.Errorf("inspect: %d %+v (%v)", code, in, err)
+	}
+	out, _, code = ctl("inspect", "--format", "{{.Digest}} {{.Platform}} {{len .Layers}}", "--platform", "linux/arm64", "app:v1")
+	if code != 0 || out != arm.Digest.String()+" linux/arm64/v8 1\n" {
+		t.Errorf("inspect --platform: %d %q", code, out)
+	}
+
+	for _, args := range [][]string{
+		{"digest", "--platform", "windows/amd64", "app:v1"},
+		{"manifest", "get", "--platform", "linux/s390x", "app:v1"},
+		{"inspect", "--platform", "linux/arm/v7", "app:v1"},
+	} {
+		out, stderr, code := ctl(args...)
+		if code != 3 || out != "" || !strings.HasSuffix(stderr, "(the index has: linux/amd64, linux/arm64/v8)\n") {
+			t.Errorf("%v: exit %d %q %q, want 3 naming the platforms", args, code, out, stderr)
+		}
+	}
+	// A single image is its own platform's manifest, and no other's.
+	if out, _, code := ctl("digest", "--platform", "linux/arm64", "app:arm64"); code != 0 || out != arm.Digest.String()+"\n" {
+		t.Errorf("digest --platform of its own platform: %d %q", code, out)
+	}
+	if _, stderr, code := ctl("digest", "--platform", "linux/amd64", "app:arm64"); code != 3 || !strings.HasSuffix(stderr, "Error: no image for platform linux/amd64 (the image is linux/arm64/v8)\n") {
+		t.Errorf("digest --platform of another platform: %d %q", code, stderr)
 	}
 }

@@ -8,14 +8,16 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 )
 
 func newInspectCmd(f *Factory, runF func(*remoteRefOptions) error) *cobra.Command {
 	return remoteRefCmd(f, &cobra.Command{
 		Use:   "inspect REF",
-		Short: "Summarise an image or artifact in a registry: manifest, platforms, layers, config",
+		Short: "Summarise an image or artifact in a registry (or the store): manifest, platforms, layers, config",
 		Long: `Summarise the manifest REF names. For an index: its media type, digest
 and the platforms it holds. For an image: media type, digest, config media
 type, platform, layers with their sizes, total size, creation time, labels,
@@ -29,10 +31,11 @@ prints one JSON object; a Go template sees the fields .Name .MediaType
 "upstream") with .Mirror, the mirror that answered (-v says it on stderr).
 
 A REF written without a registry that names an image of the local store
-(image-gallery, as after "ctl load") is refused with a pointer to "ctl image
-inspect", rather than looked up on Docker Hub: docker inspect would show the
-local image. Write the registry (docker.io/library/image-gallery) to inspect
-Docker Hub's copy.`,
+(image-gallery after "ctl load", app:v1 after "ctl index create") is read
+from the store, as docker inspect reads local images, with .Source "local"
+(stderr says so); write the registry (docker.io/library/image-gallery) to
+inspect the registry's copy. "ctl image inspect" shows local images as
+docker image inspect does.`,
 		Example: `  ctl inspect localhost:5000/gallery/ui:v1
   ctl inspect --platform linux/arm64 --format json nginx:1.25
   ctl inspect --format '{{.Created}}' localhost:5000/app`,
@@ -44,19 +47,31 @@ func runInspect(ctx context.Context, opts *remoteRefOptions) error {
 	if err != nil {
 		return err
 	}
-	if !registryWritten(opts.Ref) && opts.Store != nil {
-		if s, err := opts.Store(); err == nil {
-			if _, err := s.Resolve(opts.Ref); err == nil {
-				return hinted{usageError{fmt.Errorf("%s is a local image, and ctl inspect reads registries", opts.Ref)},
-					fmt.Sprintf("run: ctl image inspect %s (or name the registry, e.g. ctl inspect %s, for its copy there)", opts.Ref, r.String())}
-			}
-		}
-	}
-	in, err := rc.Inspect(ctx, r, platform)
+	in, err := inspection(ctx, opts, r, platform, rc)
 	if err != nil {
 		return err
 	}
 	return p.Print(opts.IO.Out, in, func(w io.Writer) error { return printInspection(w, in) })
+}
+
+// inspection summarises what r names, in the local store or on its
+// registry (remoteRefOptions.local).
+func inspection(ctx context.Context, opts *remoteRefOptions, r reference.Reference, platform *v1.Platform, rc *registry.Client) (*registry.Inspection, error) {
+	s, e, ok := opts.local(r)
+	if !ok {
+		in, err := rc.Inspect(ctx, r, platform)
+		return in, opts.notPushed(err)
+	}
+	raw, d, err := s.Manifest(e, platform)
+	if err != nil {
+		return nil, err
+	}
+	in, err := registry.Summarise(&registry.Manifest{Bytes: raw, MediaType: d.MediaType, Digest: d.Digest}, opts.Ref, s.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	in.Name, in.Source = r.Canonical(), sourceLocal
+	return in, nil
 }
 
 func printInspection(w io.Writer, in *registry.Inspection) error {
@@ -128,11 +143,4 @@ func printInspection(w io.Writer, in *registry.Inspection) error {
 		}
 	}
 	return nil
-}
-
-// registryWritten reports whether ref names its registry, as docker tells:
-// a first path component with a "." or ":", or localhost.
-func registryWritten(ref string) bool {
-	first, _, ok := strings.Cut(ref, "/")
-	return ok && (strings.ContainsAny(first, ".:") || first == "localhost")
 }

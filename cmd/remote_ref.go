@@ -2,7 +2,11 @@ package cmd
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
@@ -11,11 +15,12 @@ import (
 )
 
 // remoteRefOptions are the options of the commands that read one reference
-// on a registry: digest, inspect and manifest get.
+// on a registry, or in the local store for a name without a registry that
+// it holds: digest, inspect and manifest get.
 type remoteRefOptions struct {
 	IO       *IOStreams
 	Registry registryFunc
-	Store    func() (*store.Store, error) // the local store, for inspect's check
+	Store    func() (*store.Store, error) // nil: the registry answers every reference
 
 	Ref      string
 	Platform string
@@ -61,4 +66,54 @@ func (o *remoteRefOptions) target() (*printer, reference.Reference, *v1.Platform
 	}
 	rc, err := o.Registry()
 	return p, r, platform, rc, err
+}
+
+// registryWritten reports whether ref names its registry, as docker tells:
+// a first path component with a "." or ":", or localhost.
+func registryWritten(ref string) bool {
+	first, _, ok := strings.Cut(ref, "/")
+	return ok && (strings.ContainsAny(first, ".:") || first == "localhost")
+}
+
+// sourceLocal is the "source" of what the local store answered.
+const sourceLocal = "local"
+
+// local is the store's entry for r when the reference was written without
+// a registry and the store holds it (app:v1 after "ctl index create", or
+// "ctl load"): the store answers, as docker's inspect and manifest inspect
+// read local images first, and stderr says so. A name that writes its
+// registry always goes to the registry (docs/design.md, "A name without a
+// registry").
+func (o *remoteRefOptions) local(r reference.Reference) (*store.Store, store.Entry, bool) {
+	if registryWritten(o.Ref) || o.Store == nil {
+		return nil, store.Entry{}, false
+	}
+	s, err := o.Store()
+	if err != nil {
+		return nil, store.Entry{}, false
+	}
+	e, err := s.Resolve(o.Ref)
+	if err != nil {
+		return nil, store.Entry{}, false
+	}
+	fmt.Fprintf(o.IO.ErrOut, "Using the local image %s (name the registry, e.g. %s, for the registry's)\n", escapeControl(o.Ref), r.String())
+	return s, e, true
+}
+
+// notPushed adds a next step to a registry's "not found" of a reference the
+// store holds (made by index create and not pushed yet, or removed from the
+// registry since it was pulled).
+func (o *remoteRefOptions) notPushed(err error) error {
+	if o.Store == nil || !errors.Is(err, registry.ErrNotFound) || errors.Is(err, platform.ErrNotFound) {
+		return err
+	}
+	s, serr := o.Store()
+	if serr != nil {
+		return err
+	}
+	if _, serr := s.Resolve(o.Ref); serr != nil {
+		return err
+	}
+	ref := escapeControl(o.Ref)
+	return hinted{err, fmt.Sprintf("the local store holds %s: ctl push %s sends it there, ctl image inspect %s shows it", ref, ref, ref)}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -218,6 +219,7 @@ func TestMultiPlatformSubsets(t *testing.T) {
 		t.Error("the platform not asked for was copied")
 	}
 
+	wantCode(t, e.Run(t, "tag", src.Ref("multi:v1"), "multi:v1"), 0)
 	for _, args := range [][]string{
 		{"pull", "--platform", "linux/amd64,windows/amd64", src.Ref("multi:v1")},
 		{"copy", "--platform", "linux/riscv64,linux/amd64", src.Ref("multi:v1"), dst.Ref("x:v1")},
@@ -225,10 +227,11 @@ func TestMultiPlatformSubsets(t *testing.T) {
 		{"digest", "--platform", "windows/amd64", src.Ref("multi:v1")},
 		{"inspect", "--platform", "windows/amd64", src.Ref("multi:v1")},
 		{"image", "inspect", "--platform", "linux/s390x", src.Ref("multi:v1")}, // the store holds two of three
+		{"digest", "--platform", "linux/s390x", "multi:v1"},                    // the same, named without a registry
 	} {
 		res := e.Run(t, args...)
 		have := "(the index has: linux/amd64, linux/arm64/v8, linux/s390x)"
-		if args[0] == "image" {
+		if args[0] == "image" || slices.Contains(args, "multi:v1") {
 			have = "(the index has: linux/amd64, linux/arm64/v8)"
 		}
 		if res.Code != 3 || !strings.Contains(res.Stderr, have) {
@@ -318,5 +321,149 @@ func TestPullAllPlatformsFault(t *testing.T) {
 	}
 	if got, complete := inspectManifests(t, e, ref); !complete || !mapsEqual(got, children) {
 		t.Errorf("after the fault: %v (complete %v), want %v", got, complete, children)
+	}
+}
+
+// inspectJSON is ctl inspect --format json of ref, without the fields
+// that say where it was read (name, source, mirror).
+func inspectJSON(t *testing.T, e *testenv.Env, args ...string) map[string]any {
+	t.Helper()
+	res := e.Run(t, append([]string{"inspect", "--format", "json"}, args...)...)
+	wantCode(t, res, 0)
+	var in map[string]any
+	if err := json.Unmarshal([]byte(res.Stdout), &in); err != nil {
+		t.Fatalf("inspect %v: %v %s", args, err, res.Stdout)
+	}
+	delete(in, "name")
+	delete(in, "source")
+	delete(in, "mirror")
+	return in
+}
+
+// sha256Of is the digest of a command's output.
+func sha256Of(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// TestMultiPlatformLook: digest, manifest get and inspect of an index on
+// the registry and of the same index in the store under a name without a
+// registry (pulled with --platform all and tagged, or made by index
+// create) give the same answers, with and without --platform; a platform
+// the index lacks is exit 3 naming those it has, locally as remotely.
+func TestMultiPlatformLook(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	srcDigest, children := pushThreePlatforms(t, reg, "multi:v1")
+	remoteRef := reg.Ref("multi:v1")
+	e := testenv.NewEnv(t)
+	wantCode(t, e.Run(t, "pull", "-q", "--platform", "all", remoteRef), 0)
+	wantCode(t, e.Run(t, "tag", remoteRef, "multi:v1"), 0)
+
+	// The registry's answers, and the store's for the bare name.
+	for _, ref := range []string{remoteRef, "multi:v1"} {
+		local := ref == "multi:v1"
+		res := e.Run(t, "digest", "--format", "{{.Digest}} {{.Source}}", ref)
+		source := map[bool]string{true: "local", false: "upstream"}[local]
+		if res.Code != 0 || res.Stdout != srcDigest+" "+source+"\n" {
+			t.Errorf("digest %s: exit %d %q, want %s from %s", ref, res.Code, res.Stdout, srcDigest, source)
+		}
+		if note := "Using the local image multi:v1 "; local != strings.HasPrefix(res.Stderr, note) {
+			t.Errorf("digest %s: stderr %q", ref, res.Stderr)
+		}
+		res = e.Run(t, "manifest", "get", ref)
+		if res.Code != 0 || sha256Of(res.Stdout) != srcDigest {
+			t.Errorf("manifest get %s: exit %d, bytes of %s, want %s", ref, res.Code, sha256Of(res.Stdout), srcDigest)
+		}
+		in := inspectJSON(t, e, ref)
+		entries, _ := in["manifests"].([]any)
+		if in["digest"] != srcDigest || len(entries) != 3 {
+			t.Errorf("inspect %s: %v", ref, in)
+		}
+		for _, m := range entries {
+			m := m.(map[string]any)
+			if children[m["platform"].(string)] != m["digest"] {
+				t.Errorf("inspect %s: entry %v, want the child %s", ref, m, children[m["platform"].(string)])
+			}
+		}
+		// A variant left out matches: linux/arm64 is linux/arm64/v8.
+		for p, full := range map[string]string{"linux/amd64": "linux/amd64", "linux/arm64": "linux/arm64/v8", "linux/s390x": "linux/s390x"} {
+			want := children[full]
+			res := e.Run(t, "digest", "--platform", p, ref)
+			if res.Code != 0 || res.Stdout != want+"\n" {
+				t.Errorf("digest --platform %s %s: exit %d %q, want %s", p, ref, res.Code, res.Stdout, want)
+			}
+			res = e.Run(t, "manifest", "get", "--platform", p, ref)
+			if res.Code != 0 || sha256Of(res.Stdout) != want {
+				t.Errorf("manifest get --platform %s %s: exit %d, bytes of %s, want %s", p, ref, res.Code, sha256Of(res.Stdout), want)
+			}
+			in := inspectJSON(t, e, "--platform", p, ref)
+			if in["digest"] != want || in["platform"] != full || len(in["layers"].([]any)) != 2 {
+				t.Errorf("inspect --platform %s %s: %v", p, ref, in)
+			}
+		}
+		for _, args := range [][]string{
+			{"digest", "--platform", "windows/amd64", ref},
+			{"manifest", "get", "--platform", "linux/riscv64", ref},
+			{"inspect", "--platform", "linux/arm/v7", ref},
+		} {
+			res := e.Run(t, args...)
+			if res.Code != 3 || res.Stdout != "" || !strings.HasSuffix(res.Stderr, "(the index has: linux/amd64, linux/arm64/v8, linux/s390x)\n") {
+				t.Errorf("%v: exit %d %q %q; want 3 naming the platforms", args, res.Code, res.Stdout, res.Stderr)
+			}
+		}
+	}
+	// The store's summary is the registry's, field for field.
+	for _, args := range [][]string{{}, {"--platform", "linux/s390x"}} {
+		if r, l := inspectJSON(t, e, append(args, remoteRef)...), inspectJSON(t, e, append(args, "multi:v1")...); fmt.Sprint(r) != fmt.Sprint(l) {
+			t.Errorf("inspect %v: registry %v, store %v", args, r, l)
+		}
+	}
+
+	// An index made by index create, under a name without a registry: the
+	// store answers before any push, and the registry the same after it.
+	dir := t.TempDir()
+	amdTar, armTar := filepath.Join(dir, "amd64.tar"), filepath.Join(dir, "arm64.tar")
+	testenv.ImagesTar(t, amdTar, map[string]v1.Image{"app:amd64": platformImage(t, "amd64", "")}, false)
+	testenv.ImagesTar(t, armTar, map[string]v1.Image{"app:arm64": platformImage(t, "arm64", "v8")}, true)
+	wantCode(t, e.Run(t, "load", "-i", amdTar), 0)
+	wantCode(t, e.Run(t, "load", "-i", armTar), 0)
+	res := e.Run(t, "index", "create", "app:v1", "app:amd64", "app:arm64")
+	wantCode(t, res, 0)
+	created := digestAfter(t, res.Stdout, "digest: ")
+	localIndex := e.Run(t, "manifest", "get", "app:v1")
+	if localIndex.Code != 0 || sha256Of(localIndex.Stdout) != created {
+		t.Fatalf("manifest get of the created index: exit %d, bytes of %s, want %s", localIndex.Code, sha256Of(localIndex.Stdout), created)
+	}
+	arm := e.Run(t, "digest", "--platform", "linux/arm64", "app:v1")
+	wantCode(t, arm, 0)
+	res = e.Run(t, "image", "inspect", "--format", "{{.Descriptor.Digest}}", "app:arm64")
+	if res.Stdout != arm.Stdout {
+		t.Errorf("digest --platform linux/arm64 app:v1: %q, app:arm64 is %q", arm.Stdout, res.Stdout)
+	}
+	for _, args := range [][]string{
+		{"digest", "--platform", "linux/s390x", "app:v1"},
+		{"image", "inspect", "--platform", "linux/s390x", "app:v1"},
+	} {
+		if res := e.Run(t, args...); res.Code != 3 || !strings.Contains(res.Stderr, "(the index has: linux/amd64, linux/arm64/v8)") {
+			t.Errorf("%v: exit %d %q; want 3 naming the platforms", args, res.Code, res.Stderr)
+		}
+	}
+	// A name that writes its registry goes there, whatever the store holds.
+	pushed := reg.Ref("team/app:v1")
+	wantCode(t, e.Run(t, "tag", "app:v1", pushed), 0)
+	// Before the push, the registry's not found says the store holds it.
+	for _, args := range [][]string{{"digest", pushed}, {"manifest", "get", pushed}, {"inspect", pushed}} {
+		res := e.Run(t, args...)
+		if hint := "\nthe local store holds " + pushed + ": ctl push " + pushed + " sends it there"; res.Code != 3 || !strings.Contains(res.Stderr, hint) {
+			t.Errorf("%v before the push: exit %d %q, want 3 with %q", args, res.Code, res.Stderr, hint)
+		}
+	}
+	wantCode(t, e.Run(t, "push", "-q", pushed), 0)
+	if res := e.Run(t, "manifest", "get", pushed); res.Stdout != localIndex.Stdout {
+		t.Errorf("the registry's index differs from the store's: %q, want %q", res.Stdout, localIndex.Stdout)
+	}
+	if res := e.Run(t, "digest", "--platform", "linux/arm64", pushed); res.Stdout != arm.Stdout {
+		t.Errorf("digest --platform of the pushed index: %q, want %q", res.Stdout, arm.Stdout)
 	}
 }

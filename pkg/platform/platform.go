@@ -28,16 +28,21 @@ var (
 )
 
 // NotFoundError names the platforms asked for that an index lacks and the
-// platforms it has. It matches ErrNotFound with errors.Is.
+// platforms it has (or, Image set, the one platform of a single image). It
+// matches ErrNotFound with errors.Is.
 type NotFoundError struct {
 	Missing []string // the platforms asked for and not found
 	Have    []string // the platforms the index lists
+	Image   bool     // Have is a single image's platform, not an index's
 }
 
 func (e *NotFoundError) Error() string {
 	have := "none"
 	if len(e.Have) > 0 {
 		have = strings.Join(e.Have, ", ")
+	}
+	if e.Image {
+		return fmt.Sprintf("no image for platform %s (the image is %s)", strings.Join(e.Missing, ", "), have)
 	}
 	return fmt.Sprintf("no image for platform %s (the index has: %s)", strings.Join(e.Missing, ", "), have)
 }

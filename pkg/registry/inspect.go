@@ -46,8 +46,9 @@ type Inspection struct {
 	Cmd        []string `json:"cmd,omitempty"`
 	// Env is the image's environment, KEY=VALUE, in the config's order.
 	Env []string `json:"env,omitempty"`
-	// Source is "mirror" when a mirror answered, else "upstream"; Mirror
-	// is that mirror (HOST[:PORT][/PREFIX]).
+	// Source is "mirror" when a mirror answered, else "upstream" ("local"
+	// when read from the local store); Mirror is that mirror
+	// (HOST[:PORT][/PREFIX]).
 	Source string `json:"source"`
 	Mirror string `json:"mirror,omitempty"`
 }
@@ -92,11 +93,19 @@ func (s *session) inspect(ctx context.Context, r reference.Reference, platform *
 	if err != nil {
 		return nil, err
 	}
+	return Summarise(m, s.host+"/"+s.repo, func(d v1.Descriptor) (*v1.ConfigFile, error) { return s.config(ctx, d) })
+}
+
+// Summarise is the Inspection of manifest m of repository repo (named in
+// errors), without Name and Source; config reads an image's config (an
+// artifact's is never read). The registry's and the local store's
+// manifests are summarised alike.
+func Summarise(m *Manifest, repo string, config func(v1.Descriptor) (*v1.ConfigFile, error)) (*Inspection, error) {
 	in := &Inspection{MediaType: string(m.MediaType), Digest: m.Digest.String()}
 	if m.IsIndex() {
 		idx, err := v1.ParseIndexManifest(bytes.NewReader(m.Bytes))
 		if err != nil {
-			return nil, fmt.Errorf("parsing index %s/%s: %w", s.host, s.repo, err)
+			return nil, fmt.Errorf("parsing index %s: %w", repo, err)
 		}
 		in.ArtifactType = idx.ArtifactType
 		if idx.Subject != nil {
@@ -114,7 +123,7 @@ func (s *session) inspect(ctx context.Context, r reference.Reference, platform *
 	}
 	mf, err := v1.ParseManifest(bytes.NewReader(m.Bytes))
 	if err != nil {
-		return nil, fmt.Errorf("parsing manifest %s/%s: %w", s.host, s.repo, err)
+		return nil, fmt.Errorf("parsing manifest %s: %w", repo, err)
 	}
 	in.TotalSize = mf.Config.Size
 	in.ArtifactType, in.ConfigMediaType = artifact.Type(mf), string(mf.Config.MediaType)
@@ -128,7 +137,7 @@ func (s *session) inspect(ctx context.Context, r reference.Reference, platform *
 	if in.ArtifactType != "" {
 		return in, nil // an artifact: no image config to read
 	}
-	cfg, err := s.config(ctx, mf.Config)
+	cfg, err := config(mf.Config)
 	if err != nil {
 		return nil, err
 	}

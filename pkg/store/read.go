@@ -5,6 +5,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 )
@@ -71,4 +72,50 @@ func (s *Store) rootIndex(h v1.Hash) (v1.ImageIndex, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, h)
 	}
 	return layout.Path(s.dir).ImageIndex()
+}
+
+// Manifest is the manifest e names, byte for byte as the store holds it,
+// with its descriptor. With want, it answers as a registry's index would:
+// an index gives the manifest of want's entry among those the store holds,
+// and an image must be of that platform (else a *platform.NotFoundError
+// naming the platforms there are).
+func (s *Store) Manifest(e Entry, want *v1.Platform) ([]byte, v1.Descriptor, error) {
+	d := v1.Descriptor{MediaType: e.MediaType, Digest: e.Digest}
+	raw, err := s.readBlob(d.Digest, maxManifest)
+	if err != nil {
+		return nil, d, err
+	}
+	d.Size = int64(len(raw))
+	if want == nil {
+		return raw, d, nil
+	}
+	if !d.MediaType.IsIndex() {
+		m, err := v1.ParseManifest(bytesReader(raw))
+		if err != nil {
+			return nil, d, invalid("manifest %s is malformed: %v", d.Digest, err)
+		}
+		return raw, d, s.matchConfig(m, platform.Select(*want))
+	}
+	im, err := v1.ParseIndexManifest(bytesReader(raw))
+	if err != nil {
+		return nil, d, invalid("index %s is malformed: %v", d.Digest, err)
+	}
+	if d, err = s.pickStored(im, want); err != nil {
+		return nil, d, err
+	}
+	raw, err = s.readBlob(d.Digest, maxManifest)
+	return raw, d, err
+}
+
+// ConfigFile is the image config d (a manifest's config descriptor).
+func (s *Store) ConfigFile(d v1.Descriptor) (*v1.ConfigFile, error) {
+	raw, err := s.readBlob(d.Digest, maxConfig)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := v1.ParseConfigFile(bytesReader(raw))
+	if err != nil {
+		return nil, invalid("config %s is malformed: %v", d.Digest, err)
+	}
+	return cf, nil
 }

@@ -259,7 +259,7 @@ func (s *Store) matchConfig(m *v1.Manifest, sel platform.Selection) error {
 		return nil // not an image config: nothing to compare
 	}
 	if p := platform.Of(cf); p != nil && !sel.Matches(p) {
-		return &platform.NotFoundError{Missing: []string{sel.String()}, Have: []string{platform.String(p)}}
+		return &platform.NotFoundError{Missing: []string{sel.String()}, Have: []string{platform.String(p)}, Image: true}
 	}
 	return nil
 }
