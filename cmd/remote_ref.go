@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -68,13 +67,6 @@ func (o *remoteRefOptions) target() (*printer, reference.Reference, *v1.Platform
 	return p, r, platform, rc, err
 }
 
-// registryWritten reports whether ref names its registry, as docker tells:
-// a first path component with a "." or ":", or localhost.
-func registryWritten(ref string) bool {
-	first, _, ok := strings.Cut(ref, "/")
-	return ok && (strings.ContainsAny(first, ".:") || first == "localhost")
-}
-
 // sourceLocal is the "source" of what the local store answered.
 const sourceLocal = "local"
 
@@ -85,7 +77,7 @@ const sourceLocal = "local"
 // registry always goes to the registry (docs/design.md, "A name without a
 // registry").
 func (o *remoteRefOptions) local(r reference.Reference) (*store.Store, store.Entry, bool) {
-	if registryWritten(o.Ref) || o.Store == nil {
+	if reference.NamesRegistry(o.Ref) || o.Store == nil {
 		return nil, store.Entry{}, false
 	}
 	s, err := o.Store()

@@ -53,7 +53,7 @@ func parsePrefix(s string) (prefix, error) {
 		return p, &PrefixError{Err: reference.ErrInvalid}
 	}
 	if body, ok := strings.CutSuffix(s, "/"); ok {
-		if !strings.Contains(body, "/") && looksLikeHost(body) {
+		if !strings.Contains(body, "/") && reference.LooksLikeHost(body) {
 			// A registry alone: parse a dummy repository on it to get the
 			// registry's normal spelling (index.docker.io is docker.io).
 			r, err := reference.ParseRepository(body + "/x")
@@ -78,12 +78,6 @@ func parsePrefix(s string) (prefix, error) {
 	}
 	p.path, p.tag, p.digest = lowerHost(r), r.Tag(), r.Digest()
 	return p, nil
-}
-
-// looksLikeHost is docker's rule for the first component being a registry:
-// it has a dot, a port or an uppercase letter, or is localhost.
-func looksLikeHost(s string) bool {
-	return strings.ContainsAny(s, ".:") || s == "localhost" || strings.ToLower(s) != s
 }
 
 // lowerHost is r's registry/repository with the host lowercased, since

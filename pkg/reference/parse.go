@@ -462,3 +462,20 @@ func pathEndError(s string, start, end, state int) *Error {
 	}
 	return parseError(s, ErrInvalid, "path component ends with %q at position %d; it must end with a lowercase letter or digit", s[end-1], end)
 }
+
+// LooksLikeHost reports whether first, the first "/"-separated component
+// of a reference, is its registry by docker's rule: "localhost", or a "."
+// a ":" or an uppercase letter in it (see Normalisation). It says nothing
+// of whether first is a valid host.
+func LooksLikeHost(first string) bool {
+	dotColon, _, upper := classify(first)
+	return first == localhost || dotColon || upper >= 0
+}
+
+// NamesRegistry reports whether the reference s, as written, begins with
+// its registry ("localhost:5000/app", "ghcr.io/o/app"), not a Docker Hub
+// name ("app:v1", "diamol/golang").
+func NamesRegistry(s string) bool {
+	first, _, ok := strings.Cut(s, "/")
+	return ok && LooksLikeHost(first)
+}

@@ -283,7 +283,7 @@ func splitSource(s string) (string, string, error) {
 		return r.String(), "", nil
 	}
 	host, glob, ok := strings.Cut(s, "/")
-	if !ok || !strings.ContainsAny(host, ".:") && host != "localhost" {
+	if !ok || !reference.LooksLikeHost(host) {
 		return "", "", fmt.Errorf("source %q: a repository pattern needs its registry (HOST/PATTERN)", s)
 	}
 	if _, err := pathMatch(glob); err != nil {
