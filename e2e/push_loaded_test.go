@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -87,6 +88,22 @@ func TestRepushOneTagRequests(t *testing.T) {
 	}
 	if again.Stdout != first.Stdout || strings.Count(again.Stderr, ": Layer already exists\n") != 10 {
 		t.Errorf("re-push printed:\n%s%s", again.Stdout, again.Stderr)
+	}
+
+	// The HEAD goes out beside the ping, not after it: with the ping never
+	// answered, the re-push still ends on the HEAD's answer (a client that
+	// waited for the ping would hang: the bound is what stops it).
+	proxy.Reset()
+	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "^/v2/$", Kind: testenv.FaultHang})
+	hung := e.Exec(t, testenv.CtlBinary(t), "", 30*time.Second, "push", ref)
+	wantCode(t, hung, 0)
+	for _, r := range proxy.Requests() {
+		if r.Path == "/v2/" && r.Status != 0 {
+			t.Errorf("the ping was answered (%d): the fault did not hold it", r.Status)
+		}
+	}
+	if proxy.Count("HEAD", "/manifests/v1") != 1 || hung.Stdout != first.Stdout {
+		t.Errorf("re-push with the ping unanswered: %v\n%s%s", proxy.Requests(), hung.Stdout, hung.Stderr)
 	}
 }
 

@@ -31,26 +31,30 @@ const (
 // Every request goes through do: statuses checked, errors classified,
 // redirects never downgraded to plain HTTP.
 //
-// An anonymous-first session (listings, digests, inspection, deletion,
-// tagging) sends its first request at once, unauthenticated, while the
-// ping and token exchange run beside it, when there are no credentials for
-// the registry: an open registry answers it and the operation costs one
-// round trip instead of two; a 401 waits for the authenticated client and
-// resends the request, which takes no longer than pinging first would have.
-// Transfer sessions (push, pull, copy) authenticate first: their requests
-// run in parallel.
+// Without credentials for the registry, a session sends its first request
+// at once, unauthenticated, while the ping and token exchange run beside
+// it: an open registry answers it in one round trip instead of two; a 401
+// waits for the authenticated client and resends the request, which takes
+// no longer than pinging first would have. After an answer it can take, an
+// anonymous-first session (listings, digests, inspection, deletion,
+// tagging) stays unauthenticated; a transfer session (push, pull, copy)
+// sends every later request through the authenticated client, which the
+// ping beside the first request has readied by then: its requests run in
+// parallel and a push may need a token where a read did not.
 type session struct {
 	host   string
 	scheme string
 	repo   string // repository path, "" for registry-wide sessions
 
-	mu       sync.Mutex
-	client   *http.Client  // the client to use once decided
-	plain    *http.Client  // unauthenticated client for the first request
-	authDone chan struct{} // closed when authed/authErr are set
-	authed   *http.Client
-	authErr  error
-	cancel   context.CancelFunc // stops the authentication when not needed
+	mu        sync.Mutex
+	client    *http.Client  // the client to use once decided
+	plain     *http.Client  // unauthenticated client for the first request
+	stayPlain bool          // an answer taken from plain decides for the rest (anonymous-first)
+	firstDone bool          // the first request was answered; the rest wait for authed
+	authDone  chan struct{} // closed when authed/authErr are set
+	authed    *http.Client
+	authErr   error
+	cancel    context.CancelFunc // stops the authentication when not needed
 
 	// layerProgress, set by a pull, receives the progress of the layer
 	// bodies read through the session's images. Those bodies go into a
@@ -62,9 +66,10 @@ type session struct {
 	pageCap int
 }
 
-// newSession authenticates against target's registry for scopes;
-// anonymousFirst lets the first request go out beside the ping when there
-// are no credentials.
+// newSession authenticates against target's registry for scopes; without
+// credentials the first request goes out beside the ping, and
+// anonymousFirst lets an answer to it keep the whole session
+// unauthenticated.
 func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name.Registry, repo string, scopes []string, anonymousFirst bool) (*session, error) {
 	auth, err := authn.Resolve(ctx, c.keychain, target)
 	if err != nil {
@@ -82,13 +87,14 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 		}
 		return &http.Client{Transport: rt, CheckRedirect: s.checkRedirect}, nil
 	}
-	if auth != authn.Anonymous || !anonymousFirst {
+	if auth != authn.Anonymous {
 		if s.client, err = build(ctx); err != nil {
 			return nil, err
 		}
 		return s, nil
 	}
 	s.plain = &http.Client{Transport: base, CheckRedirect: s.checkRedirect}
+	s.stayPlain = anonymousFirst
 	s.authDone = make(chan struct{})
 	actx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
@@ -105,8 +111,8 @@ func (c *Client) repoSession(ctx context.Context, repo name.Repository, actions 
 	return c.newSession(ctx, repo, repo.Registry, repo.RepositoryStr(), []string{repo.Scope(actions)}, true)
 }
 
-// transferSession opens a session on repo for scopes, authenticated before
-// the first request.
+// transferSession opens a session on repo for scopes, authenticated from
+// its second request on (see session).
 func (c *Client) transferSession(ctx context.Context, repo name.Repository, scopes []string) (*session, error) {
 	return c.newSession(ctx, repo, repo.Registry, repo.RepositoryStr(), scopes, false)
 }
@@ -127,12 +133,26 @@ func (s *session) send(req *http.Request) (*http.Response, error) {
 		s.mu.Unlock()
 		return c.Do(req)
 	}
+	if s.firstDone {
+		// A transfer session after its first answer: the rest go
+		// authenticated, once the authentication is done.
+		c, err := s.useAuthed()
+		s.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		return c.Do(req)
+	}
 	// The first request holds mu: concurrent ones wait for the decision.
 	defer s.mu.Unlock()
 	resp, err := s.plain.Do(req.Clone(req.Context()))
 	if err == nil && (resp.StatusCode >= 200 && resp.StatusCode < 300 || resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotFound) {
-		s.client = s.plain
-		s.cancel()
+		if s.stayPlain {
+			s.client = s.plain
+			s.cancel()
+		} else {
+			s.firstDone = true
+		}
 		return resp, nil
 	}
 	var gaveUp *ctltransport.RetryError
@@ -147,12 +167,10 @@ func (s *session) send(req *http.Request) (*http.Response, error) {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBytes))
 		resp.Body.Close()
 	}
-	<-s.authDone
-	s.cancel()
-	if s.authErr != nil {
-		return nil, s.authErr
+	c, err := s.useAuthed()
+	if err != nil {
+		return nil, err
 	}
-	s.client = s.authed
 	if req.GetBody != nil && req.Body != nil {
 		body, err := req.GetBody()
 		if err != nil {
@@ -160,7 +178,19 @@ func (s *session) send(req *http.Request) (*http.Response, error) {
 		}
 		req.Body = body
 	}
-	return s.authed.Do(req)
+	return c.Do(req)
+}
+
+// useAuthed waits for the authenticated client and makes it the session's
+// (mu held).
+func (s *session) useAuthed() (*http.Client, error) {
+	<-s.authDone
+	s.cancel()
+	if s.authErr != nil {
+		return nil, s.authErr
+	}
+	s.client = s.authed
+	return s.authed, nil
 }
 
 // checkRedirect refuses https→http downgrades; the authenticating transport

@@ -29,8 +29,14 @@ func (b *batch) add(t *tempBlob) {
 	b.staged[t.digest] = t
 }
 
-// putBytes stages an in-memory blob and returns its digest.
+// putBytes stages an in-memory blob and returns its digest. A blob
+// already staged or in the store is not written again: a layer that many
+// images of a docker save share is one member, stored for each of them.
 func (b *batch) putBytes(data []byte) (v1.Hash, error) {
+	h := sha256Of(data)
+	if b.staged[h] != nil || b.s.HasBlob(h) {
+		return h, nil
+	}
 	t, err := b.s.stage(bytesReader(data), int64(len(data)))
 	if err != nil {
 		return v1.Hash{}, err

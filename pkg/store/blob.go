@@ -231,7 +231,12 @@ type onlyReader struct{ io.Reader }
 // is the content that was asked for (want; zero means "whatever was read")
 // and, when size >= 0, of that size.
 func (s *Store) commit(t *tempBlob, want v1.Hash, size int64) error {
-	defer os.Remove(t.path)
+	renamed := false
+	defer func() {
+		if !renamed { // the temp file is no longer needed
+			os.Remove(t.path)
+		}
+	}()
 	if want != (v1.Hash{}) && want != t.digest {
 		return fmt.Errorf("%w: content of %s has digest %s", ErrCorrupt, want, t.digest)
 	}
@@ -248,6 +253,7 @@ func (s *Store) commit(t *tempBlob, want v1.Hash, size int64) error {
 	if err := os.Rename(t.path, dst); err != nil {
 		return fmt.Errorf("writing to the image store: %w", err)
 	}
+	renamed = true
 	return nil
 }
 
@@ -275,8 +281,7 @@ func (s *Store) putBlob(want v1.Hash, size int64, open func() (io.ReadCloser, er
 
 // putBytes stores a small blob held in memory and returns its digest.
 func (s *Store) putBytes(b []byte) (v1.Hash, error) {
-	sum := sha256.Sum256(b)
-	h := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
+	h := sha256Of(b)
 	return h, s.putBlob(h, int64(len(b)), func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(b)), nil
 	})
@@ -309,5 +314,10 @@ const (
 	maxManifest = 4 << 20  // manifests and indexes
 	maxConfig   = 16 << 20 // image configs
 )
+
+func sha256Of(b []byte) v1.Hash {
+	sum := sha256.Sum256(b)
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
+}
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
