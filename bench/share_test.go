@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -138,7 +139,7 @@ func BenchmarkPushBandwidth(b *testing.B) {
 // tool, pulled over loopback into an empty store (ctl) or layout (peers).
 func BenchmarkPullBandwidth(b *testing.B) {
 	tg := newTarget(b, 0, nil)
-	benchPull(b, tg, func(b *testing.B, tool string, i int) string {
+	benchPull(b, tg, 5*48<<20, func(b *testing.B, tool string, i int) string {
 		repo := fmt.Sprintf("seed/%s%d:v1", tool, i)
 		tg.Reg.PushRandomImage(b, repo, 5, 48<<20)
 		return tg.Proxy.Host + "/" + repo
@@ -147,8 +148,10 @@ func BenchmarkPullBandwidth(b *testing.B) {
 
 // benchPull compares `ctl pull` (with ctlFlags) of src(tool, i) into an
 // empty store with each peer's pull into an empty layout, and that pull
-// followed by `sync -f` of the layout.
-func benchPull(b *testing.B, tg *target, src func(b *testing.B, tool string, i int) string, ctlFlags ...string) {
+// followed by `sync -f` of the layout; skopeo, the durable peer, among
+// them. The floor is dd-fsync: a durable write of the image's bytes (size
+// of them) to one file, `dd conv=fsync`.
+func benchPull(b *testing.B, tg *target, size int64, src func(b *testing.B, tool string, i int) string, ctlFlags ...string) {
 	host := tg.Proxy.Host
 	var tmp string
 	// The registry wrote the seeds without syncing: let them reach the
@@ -174,7 +177,12 @@ func benchPull(b *testing.B, tg *target, src func(b *testing.B, tool string, i i
 		return [][]string{append(args, ref)}
 	}}
 	peer := func(tool string, argv func(ref, dir string) []string) side {
-		bin := testenv.ToolBinary(b, tool)
+		bin := ""
+		if tool == "skopeo" {
+			bin = testenv.SystemBinary(b, tool)
+		} else {
+			bin = testenv.ToolBinary(b, tool)
+		}
 		return side{name: tool, after: after, prep: func(b *testing.B, i int) [][]string {
 			ref := src(b, tool, i)
 			mk(b)
@@ -190,6 +198,17 @@ func benchPull(b *testing.B, tg *target, src func(b *testing.B, tool string, i i
 		peer("regctl", func(ref, dir string) []string {
 			return []string{regctlHost(host), "image", "copy", ref, "ocidir://" + dir + ":v1"}
 		}),
+		peer("skopeo", func(ref, dir string) []string {
+			args := []string{"copy", "-q", "--src-tls-verify=false"}
+			if slices.Contains(ctlFlags, "all") {
+				args = append(args, "--multi-arch", "all")
+			}
+			return append(args, "docker://"+ref, "oci:"+dir+":v1")
+		}),
+		side{name: "dd-fsync", after: after, prep: func(b *testing.B, i int) [][]string {
+			mk(b)
+			return [][]string{{"dd", "if=/dev/zero", "of=" + filepath.Join(tmp, "floor"), "bs=1M", fmt.Sprintf("count=%d", size>>20), "conv=fsync", "status=none"}}
+		}},
 	)
 }
 
