@@ -38,11 +38,15 @@ func newSyncCmd(f *Factory, runF func(*syncOptions) error) *cobra.Command {
 		Use:   "sync PLAN.yaml | sync SRC_REPO DST_REPO",
 		Short: "Mirror repositories by a plan, moving only what differs",
 		Long: `Mirror many repositories, or one with the one-line form, into another
-registry. Each tag is resolved with one HEAD on each side (HEADs do not count
-against Docker Hub's pull limit); only tags whose digests differ are copied,
-as ctl copy copies them (blobs the destination has are skipped, blobs of the
-same registry mounted), digests kept. A second run with nothing new upstream
-sends only HEADs and one tag list per repository, and writes nothing.
+registry. Each repository costs one tag list on each side and each tag one
+HEAD on the source (HEADs do not count against Docker Hub's pull limit);
+a tag the destination lists costs one HEAD there too, unless ctl saw it in
+step with the same source digest before (remembered under
+$XDG_CACHE_HOME/ctl/sync; --check asks anyway). Only tags whose digests
+differ are copied, as ctl copy copies them (blobs the destination has are
+skipped, blobs of the same registry mounted), digests kept. A second run
+with nothing new upstream sends one HEAD per tag and one tag list per
+repository on each side, and writes nothing.
 
 The plan (see docs/sync.md) lists entries: source repository (or
 HOST/PATTERN, listed through the catalog), destination repository (or
@@ -140,6 +144,18 @@ func runSync(ctx context.Context, opts *syncOptions) error {
 			return invalidInput(err)
 		}
 	}
+	if opts.To == "" {
+		// Without a state directory every listed tag costs a HEAD on the
+		// destination, as --check always does.
+		if dir, err := syncplan.DefaultStateDir(); err == nil {
+			r.State, r.Verify = &syncplan.State{Dir: dir}, opts.Check
+		}
+	}
+	defer func() {
+		if err := r.State.Save(); err != nil {
+			r.Warn(err.Error())
+		}
+	}()
 	items, err := r.Plan(ctx, plan)
 	if err != nil {
 		return err

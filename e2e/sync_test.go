@@ -25,7 +25,7 @@ func newSyncPair(t *testing.T) *syncPair {
 	t.Helper()
 	p := &syncPair{
 		src: testenv.StartRegistry(t, testenv.RegistryOptions{}),
-		dst: testenv.StartRegistry(t, testenv.RegistryOptions{}),
+		dst: testenv.StartRegistry(t, testenv.RegistryOptions{DeleteEnabled: true}),
 		e:   testenv.NewEnv(t),
 	}
 	p.sp = testenv.NewProxy(t, p.src.URL, nil)
@@ -127,28 +127,134 @@ func TestSyncPlan(t *testing.T) {
 	if !strings.Contains(res.Stderr, "Synced: 0 copied, 2 up to date, 5 skipped, 0 failed") {
 		t.Errorf("second summary: %s", res.Stderr)
 	}
-	// Source: one tag list per repository, one HEAD per selected tag;
-	// destination: one HEAD per selected tag. Nothing else but the
-	// registries' pings (GET /v2/), and no write anywhere.
-	if n := p.sp.Count("GET", `/tags/list$`); n != 2 {
-		t.Errorf("source tag lists: %d, want 2", n)
-	}
-	if n := p.sp.Count("HEAD", `/manifests/`); n != 2 {
-		t.Errorf("source manifest HEADs: %d, want 2", n)
-	}
-	if n := p.dp.Count("HEAD", `/manifests/`); n != 2 {
-		t.Errorf("destination manifest HEADs: %d, want 2", n)
-	}
-	for _, px := range []*testenv.Proxy{p.sp, p.dp} {
-		for _, r := range px.Requests() {
-			isPing := r.Method == "GET" && r.Path == "/v2/"
+	assertNoopRequests(t, p, 2, 2)
+}
+
+// assertNoopRequests checks what a no-op re-sync of repos repositories
+// and tags selected tags sent: one tag list per repository on each side,
+// one HEAD per tag on the source and none on the destination (its tags
+// were seen in step by the previous run), besides each session's ping
+// (GET /v2/); nothing else, and no write anywhere.
+func assertNoopRequests(t *testing.T, p *syncPair, repos, tags int) {
+	t.Helper()
+	for _, c := range []struct {
+		px           *testenv.Proxy
+		side         string
+		lists, heads int
+	}{{p.sp, "source", repos, tags}, {p.dp, "destination", repos, 0}} {
+		if n := c.px.Count("GET", `/tags/list$`); n != c.lists {
+			t.Errorf("%s tag lists: %d, want %d", c.side, n, c.lists)
+		}
+		if n := c.px.Count("HEAD", `/manifests/`); n != c.heads {
+			t.Errorf("%s manifest HEADs: %d, want %d", c.side, n, c.heads)
+		}
+		pings := 0
+		for _, r := range c.px.Requests() {
 			isList := r.Method == "GET" && strings.HasSuffix(r.Path, "/tags/list")
-			if r.Method != "HEAD" && !isPing && !isList {
-				t.Errorf("no-op re-sync sent %s %s", r.Method, r.Path)
+			switch {
+			case r.Method == "GET" && r.Path == "/v2/":
+				pings++
+			case r.Method != "HEAD" && !isList:
+				t.Errorf("no-op re-sync sent %s %s to the %s", r.Method, r.Path, c.side)
 			}
 		}
+		if pings > repos {
+			t.Errorf("%s pings: %d for %d repositories", c.side, pings, repos)
+		}
 	}
-	t.Logf("no-op re-sync: %d requests to the source, %d to the destination", len(p.sp.Requests()), len(p.dp.Requests()))
+	t.Logf("no-op re-sync of %d tags: %d requests to the source, %d to the destination (pings included)", tags, len(p.sp.Requests()), len(p.dp.Requests()))
+}
+
+// TestSyncNoopRequestCount: the issue's bound, at the proxies: a re-sync
+// with nothing new upstream of 3 repositories × 6 tags sends one HEAD per
+// tag and one tag list per repository on each side (and the sessions'
+// pings).
+func TestSyncNoopRequestCount(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	for _, repo := range []string{"r0", "r1", "r2"} {
+		var tagged []testenv.Tagged
+		for i := range 6 {
+			tagged = append(tagged, testenv.Tagged{Tags: []string{fmt.Sprintf("v%d", i)}})
+		}
+		p.src.PushTagged(t, repo, tagged, 512)
+	}
+	plan := p.plan(t, "sync:\n  - source: SRC/r*\n    destination: DST/m\n")
+	if res := p.e.Run(t, "sync", plan); res.Code != 0 || strings.Count(res.Stdout, "\n") != 18 {
+		t.Fatalf("first sync: exit %d: %s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	p.sp.Reset()
+	p.dp.Reset()
+	res := p.e.Run(t, "sync", plan)
+	if res.Code != 0 || res.Stdout != "" || !strings.Contains(res.Stderr, "Synced: 0 copied, 18 up to date") {
+		t.Fatalf("re-sync: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	// The pattern entry lists the source's catalog once as well.
+	if n := p.sp.Count("GET", `/_catalog$`); n != 1 {
+		t.Errorf("catalog listings: %d, want 1", n)
+	}
+	p.sp.Reset() // the catalog is not the per-repository cost
+	p.dp.Reset()
+	if res := p.e.Run(t, "sync", p.sp.Host+"/r1", p.dp.Host+"/m/r1"); res.Code != 0 || res.Stdout != "" {
+		t.Fatalf("one-line re-sync: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	assertNoopRequests(t, p, 1, 6)
+}
+
+// TestSyncMirrorChangedBehindItsBack: what ctl remembers of the mirror
+// never hides a change made there by others where sync looks: a tag
+// deleted on the mirror is copied again by the next sync (the destination's
+// tag list shows it gone); a tag overwritten on the mirror is drift for
+// --check, which asks the destination for every tag, and the sync after
+// it puts the source's image back. A lost state only costs HEADs.
+func TestSyncMirrorChangedBehindItsBack(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	plan := p.plan(t, appPlan)
+	if res := p.e.Run(t, "sync", plan); res.Code != 0 {
+		t.Fatalf("sync: %s", res.Stderr)
+	}
+	if res := p.e.Crane(t, "delete", p.dst.Ref("mirror/app@"+p.srcDigests["1.1.0"])); res.Code != 0 {
+		t.Fatalf("crane delete: %s", res.Stderr)
+	}
+	res := p.e.Run(t, "sync", plan)
+	if res.Code != 0 || !strings.Contains(res.Stdout, "/mirror/app:1.1.0: digest "+p.srcDigests["1.1.0"]) {
+		t.Fatalf("sync after a delete on the mirror: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if got := p.digest(t, p.dst, "mirror/app:1.1.0"); got != p.srcDigests["1.1.0"] {
+		t.Errorf("mirror/app:1.1.0 is %q after the re-sync, want %s", got, p.srcDigests["1.1.0"])
+	}
+
+	// Someone pushes another image under the mirror's tag.
+	if res := p.e.Crane(t, "copy", p.src.Ref("app:dev"), p.dst.Ref("mirror/app:2.1.0")); res.Code != 0 {
+		t.Fatalf("crane copy: %s", res.Stderr)
+	}
+	p.dp.Reset()
+	res = p.e.Run(t, "sync", "--check", plan)
+	if res.Code != 1 || !strings.Contains(res.Stdout, "copy "+p.sp.Host+"/app:2.1.0 ") {
+		t.Errorf("check after an overwrite on the mirror: exit %d, want 1: %s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if n := p.dp.Count("HEAD", `/manifests/`); n != 2 {
+		t.Errorf("--check sent %d HEADs to the destination, want one per tag (2)", n)
+	}
+	if res := p.e.Run(t, "sync", plan); res.Code != 0 || !strings.Contains(res.Stdout, "/mirror/app:2.1.0: digest "+p.srcDigests["2.1.0"]) {
+		t.Errorf("sync after the check: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if got := p.digest(t, p.dst, "mirror/app:2.1.0"); got != p.srcDigests["2.1.0"] {
+		t.Errorf("mirror/app:2.1.0 is %q, want the source's %s", got, p.srcDigests["2.1.0"])
+	}
+
+	// Without the state every listed tag is asked again, and nothing moves.
+	if err := os.RemoveAll(filepath.Join(p.e.Home, ".cache", "ctl", "sync")); err != nil {
+		t.Fatal(err)
+	}
+	p.dp.Reset()
+	if res := p.e.Run(t, "sync", plan); res.Code != 0 || res.Stdout != "" {
+		t.Errorf("sync without state: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if n := p.dp.Count("HEAD", `/manifests/`); n != 2 {
+		t.Errorf("sync without state sent %d HEADs to the destination, want 2", n)
+	}
 }
 
 // TestSyncDryRunCheck: --dry-run prints the plan with sizes (text and

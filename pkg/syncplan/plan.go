@@ -2,7 +2,9 @@
 // entries, each mirroring a source repository (or the repositories of a
 // registry matching a glob) to a destination repository (or prefix) through
 // tag filters; the decision, per tag, of what moves; and the runner that
-// resolves both sides with one HEAD per tag and copies what differs.
+// resolves both sides (one tag list each, one HEAD per tag on the source
+// and, for a tag State does not know in step, on the destination) and
+// copies what differs.
 //
 // A plan file is YAML:
 //

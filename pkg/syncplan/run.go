@@ -45,6 +45,7 @@ type Item struct {
 	Error string `json:"error,omitempty"`
 
 	id        string // the tag or digest
+	upstream  string // the source's digest as resolved (Digest may be a subset's)
 	sel       platform.Selection
 	repo      string // the destination repository path: the name in a layout
 	host      string // the source's registry host
@@ -82,12 +83,19 @@ type Runner struct {
 	// if set, replaces every source: images are read from this layout
 	// under the same names (see Layout).
 	To, From *Layout
+	// State, if set, remembers which destination tags were in step, so
+	// that a re-sync asks the destination only for its tag list (see
+	// State); Verify makes Plan ask the destination for every listed
+	// tag still, refreshing State (--check).
+	State  *State
+	Verify bool
 
 	warnMu sync.Mutex // Warn is called from parallel plans
 }
 
 // Plan lists and resolves every entry of p: one tag list per source
-// repository, one HEAD per selected tag on each side, and decides each tag.
+// repository, one HEAD per selected tag on the source, the destination as
+// resolveDest says, and decides each tag.
 func (r *Runner) Plan(ctx context.Context, p *Plan) ([]Item, error) {
 	var items []Item
 	for i := range p.Entries {
@@ -166,9 +174,9 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	var selected []string
 	needCreated := false
 	q := e.Query()
-	// The destination is resolved while the source's HEADs are in
-	// flight: both sides cost a round trip, not one after the other.
-	var dstCh chan dstResult
+	// The destination's tags are listed while the source is resolved:
+	// both sides cost a round trip, not one after the other.
+	dstCh := r.listDest(ctx, dst)
 	pick := func(listed []string) []string {
 		selected = e.Filter(slices.Clone(listed))
 		if q.Newest > 0 && (r.From != nil || !q.NeedsCreated(selected)) {
@@ -176,9 +184,7 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 			selected = names(q.Arrange(tagsOf(selected)))
 		} else if q.Newest > 0 {
 			needCreated = true
-			return selected
 		}
-		dstCh = r.resolveDest(ctx, dst, append(slices.Clone(selected), e.Digests...))
 		return selected
 	}
 	var listed []string
@@ -203,14 +209,14 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 		r.warn("%s: no tag of %s matches the filters (%d listed)", where(e), src, len(listed))
 	}
 	ids := append(slices.Clone(selected), e.Digests...)
-	if dstCh == nil {
-		dstCh = r.resolveDest(ctx, dst, ids)
+	dl := <-dstCh
+	if dl.err != nil {
+		return nil, dl.err
 	}
-	res := <-dstCh
-	if res.err != nil {
-		return nil, res.err
+	dstDigests, trusted, err := r.resolveDest(ctx, e, dst, ids, srcDigests, dl.tags)
+	if err != nil {
+		return nil, err
 	}
-	dstDigests := res.digests
 	var items []Item
 	add := func(id string, action Action) {
 		it := Item{Action: action, id: id, repo: dst.Repository(), host: src.Registry(), referrers: e.Referrers, sel: e.Select}
@@ -230,10 +236,15 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 			it.Destination = "oci:" + r.To.Dir + " " + key(it.repo, id)
 		}
 		if d, ok := srcDigests[id]; ok {
-			it.Digest = d.String()
+			it.Digest, it.upstream = d.String(), d.String()
 		}
 		if d, ok := dstDigests[id]; ok {
 			it.Current = d.String()
+			if trusted[id] {
+				// In step as last seen: with platforms, the mirror's
+				// digest is the subset's, what the source's would be.
+				it.Digest = it.Current
+			}
 		}
 		if it.Action == "" {
 			it.Action = Decide(it.Digest, it.Current, e.Moving)
@@ -257,6 +268,13 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	if e.Referrers {
 		if err := r.checkReferrers(ctx, items); err != nil {
 			return nil, err
+		}
+	}
+	for i := range items {
+		if it := &items[i]; it.Action == UpToDate {
+			r.remember(it, it.Current)
+		} else if it.Action != Filtered && it.Tag != "" {
+			r.State.forget(r.stateRepo(it), it.Tag)
 		}
 	}
 	if r.Sizes && r.From == nil {
@@ -324,26 +342,86 @@ func (r *Runner) checkReferrers(ctx context.Context, items []Item) error {
 	return nil
 }
 
-// dstResult is what resolveDest found.
-type dstResult struct {
-	digests map[string]v1.Hash
-	err     error
+// dstList is what listDest found: the destination's tags (nil for a
+// layout, which resolveDest reads directly).
+type dstList struct {
+	tags map[string]bool
+	err  error
 }
 
-// resolveDest resolves ids on the destination (never through a mirror),
-// in the background.
-func (r *Runner) resolveDest(ctx context.Context, dst reference.Reference, ids []string) chan dstResult {
-	ch := make(chan dstResult, 1)
+// listDest lists dst's tags (never through a mirror) in the background; a
+// repository the destination does not have yet has none.
+func (r *Runner) listDest(ctx context.Context, dst reference.Reference) chan dstList {
+	ch := make(chan dstList, 1)
+	if r.To != nil {
+		ch <- dstList{}
+		return ch
+	}
 	go func() {
-		var res dstResult
-		if r.To != nil {
-			_, res.digests, res.err = r.To.resolve(dst.Repository(), ids)
-		} else {
-			_, res.digests, res.err = r.Dest.ResolveTags(ctx, dst, ids, false, nil)
+		var res dstList
+		listed, _, err := r.Dest.ResolveTags(ctx, dst, nil, true, func([]string) []string { return nil })
+		if err != nil && !errors.Is(err, registry.ErrNotFound) {
+			res.err = err
+		}
+		res.tags = make(map[string]bool, len(listed))
+		for _, t := range listed {
+			res.tags[t] = true
 		}
 		ch <- res
 	}()
 	return ch
+}
+
+// resolveDest finds the destination's digests of ids. A tag its tag list
+// lacks has none; a listed tag the state knows in step with the source's
+// digest (srcDigests) is taken from the state (trusted) unless Verify is
+// set; the rest, and untagged digests, cost one HEAD each.
+func (r *Runner) resolveDest(ctx context.Context, e *Entry, dst reference.Reference, ids []string, srcDigests map[string]v1.Hash, listed map[string]bool) (map[string]v1.Hash, map[string]bool, error) {
+	if r.To != nil {
+		_, digests, err := r.To.resolve(dst.Repository(), ids)
+		return digests, nil, err
+	}
+	digests, trusted := map[string]v1.Hash{}, map[string]bool{}
+	var heads []string
+	for _, id := range ids {
+		isTag := !strings.Contains(id, ":")
+		switch {
+		case isTag && !listed[id]:
+		case isTag && !r.Verify && srcDigests[id] != (v1.Hash{}):
+			if d := r.State.lookup(dst.Name(), id, srcDigests[id].String(), e.Select.String()); d != "" {
+				if h, err := v1.NewHash(d); err == nil {
+					digests[id], trusted[id] = h, true
+					continue
+				}
+			}
+			heads = append(heads, id)
+		default:
+			heads = append(heads, id)
+		}
+	}
+	if len(heads) == 0 {
+		return digests, trusted, nil
+	}
+	_, found, err := r.Dest.ResolveTags(ctx, dst, heads, false, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	for id, h := range found {
+		digests[id] = h
+	}
+	return digests, trusted, nil
+}
+
+// stateRepo is the name it's destination repository has in State.
+func (r *Runner) stateRepo(it *Item) string { return it.dst.Name() }
+
+// remember records it (a tag) in step: the destination has dest for the
+// source's digest.
+func (r *Runner) remember(it *Item, dest string) {
+	if it.Tag == "" || it.upstream == "" || dest == "" {
+		return
+	}
+	r.State.set(r.stateRepo(it), it.Tag, stateEntry{Source: it.upstream, Destination: dest, Platforms: it.sel.String()})
 }
 
 // newestByCreated keeps the newest of tags (not all versions) by their
@@ -519,6 +597,9 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 				return
 			}
 			it.Done = true
+			if err == nil {
+				r.remember(it, it.Digest)
+			}
 			if err != nil {
 				it.Error = err.Error()
 				if first == nil {
