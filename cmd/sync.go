@@ -88,8 +88,8 @@ when the mirror lacks anything the plan asks for.`,
 	fl.BoolVar(&opts.Check, "check", false, "compare without copying; exit 1 if the mirror lacks anything the plan asks for")
 	fl.StringVar(&opts.Format, "format", "text", `output format: "text" or "json"`)
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print no summary")
-	fl.StringVar(&opts.To, "to", "", "write every image to this OCI layout (oci:PATH) instead of the destination registries, for an air gap")
-	fl.StringVar(&opts.From, "from", "", "read every image from this OCI layout (oci:PATH), as written by --to, instead of the source registries")
+	fl.StringVar(&opts.To, "to", "", "write every image to this OCI layout directory or archive (oci:PATH; PATH.tar an archive) instead of the destination registries, for an air gap")
+	fl.StringVar(&opts.From, "from", "", "read every image from this OCI layout directory or archive (oci:PATH), as written by --to, instead of the source registries")
 	fl.IntVar(&opts.MinPulls, "min-pulls", 0, "start no new pull from a registry reporting fewer pulls left than this (Docker Hub's ratelimit-remaining)")
 	fl.BoolVar(&opts.Wait, "wait", false, "when a pull limit runs low, wait for it instead of stopping with exit 5")
 	return c
@@ -98,7 +98,7 @@ when the mirror lacks anything the plan asks for.`,
 // errDrift: --check found the mirror lacking.
 var errDrift = errors.New("the mirror lacks what the plan asks for")
 
-func runSync(ctx context.Context, opts *syncOptions) error {
+func runSync(ctx context.Context, opts *syncOptions) (err error) {
 	if opts.Format != "text" && opts.Format != "json" {
 		return usageError{fmt.Errorf("invalid --format %q: use text or json", opts.Format)}
 	}
@@ -117,7 +117,7 @@ func runSync(ctx context.Context, opts *syncOptions) error {
 	}
 	for _, l := range []string{opts.To, opts.From} {
 		if l != "" && !syncplan.IsLayout(l) {
-			return usageError{fmt.Errorf("--to and --from take an OCI layout, oci:PATH, got %q", l)}
+			return usageError{fmt.Errorf("--to and --from take an OCI layout or archive, oci:PATH, got %q", l)}
 		}
 	}
 	if opts.MinPulls < 0 {
@@ -138,11 +138,21 @@ func runSync(ctx context.Context, opts *syncOptions) error {
 		if r.To, err = syncplan.OpenLayout(opts.To, !opts.DryRun && !opts.Check); err != nil {
 			return invalidInput(err)
 		}
+		// An archive is written once the copies are done (or stopped):
+		// what was copied is kept for the next run.
+		defer func() {
+			if cerr := r.To.Close(); cerr != nil && err == nil {
+				err = cerr
+			} else if cerr != nil {
+				r.Warn(cerr.Error())
+			}
+		}()
 	}
 	if opts.From != "" {
 		if r.From, err = syncplan.OpenLayout(opts.From, false); err != nil {
 			return invalidInput(err)
 		}
+		defer r.From.Close()
 	}
 	if opts.To == "" {
 		// Without a state directory every listed tag costs a HEAD on the

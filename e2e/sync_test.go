@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -428,6 +430,86 @@ func TestSyncAirGap(t *testing.T) {
 	if res := p.e.Run(t, "sync", "--check", plan); res.Code != 0 {
 		t.Errorf("check against the source after the air gap: exit %d: %s", res.Code, res.Stdout)
 	}
+}
+
+// TestSyncAirGapArchive: oci:PATH naming a tar is an OCI archive: --to
+// writes it (a tar skopeo's oci-archive: reads with the same digests as
+// the layout directory of the same plan holds), a re-sync leaves it as it
+// is, and --from reads it (gzip'd as well) into the destination with the
+// source's digests.
+func TestSyncAirGapArchive(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	plan := p.plan(t, appPlan)
+	dir := t.TempDir()
+	usb := filepath.Join(dir, "usb.tar")
+
+	res := p.e.Run(t, "sync", plan, "--to", "oci:"+usb)
+	if res.Code != 0 || strings.Count(res.Stdout, "\n") != 2 || !strings.Contains(res.Stdout, " -> oci:"+usb+" mirror/app:1.1.0: digest ") {
+		t.Fatalf("sync --to an archive: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if fi, err := os.Stat(usb); err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("no archive written: %v", err)
+	}
+	before, err := os.ReadFile(usb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := p.e.Run(t, "sync", plan, "--to", "oci:"+usb); res.Code != 0 || res.Stdout != "" {
+		t.Errorf("second sync --to the archive: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if after, _ := os.ReadFile(usb); string(after) != string(before) {
+		t.Errorf("a re-sync with nothing new rewrote the archive")
+	}
+	if res := p.e.Run(t, "sync", plan, "--to", "oci:"+filepath.Join(dir, "layout")); res.Code != 0 {
+		t.Fatalf("sync --to a directory: %s", res.Stderr)
+	}
+	// skopeo reads the archive (and the directory) under the same names,
+	// with the source's digests.
+	skopeo := testenv.SystemBinary(t, "skopeo")
+	for _, tag := range []string{"1.1.0", "2.1.0"} {
+		for _, ref := range []string{"oci-archive:" + usb + ":mirror/app:" + tag, "oci:" + filepath.Join(dir, "layout") + ":mirror/app:" + tag} {
+			res := p.e.Exec(t, skopeo, "", testenv.RunTimeout, "inspect", "--raw", ref)
+			if res.Code != 0 {
+				t.Fatalf("skopeo inspect %s: %s", ref, res.Stderr)
+			}
+			if got := manifestDigest(res.Stdout); got != p.srcDigests[tag] {
+				t.Errorf("%s holds %s, want the source's %s", ref, got, p.srcDigests[tag])
+			}
+		}
+	}
+
+	gz := filepath.Join(dir, "usb.tar.gz")
+	if res := p.e.Exec(t, "sh", "", testenv.RunTimeout, "-c", `gzip -c "$1" > "$2"`, "sh", usb, gz); res.Code != 0 {
+		t.Fatalf("gzip: %s", res.Stderr)
+	}
+	p.sp.Reset()
+	for i, archive := range []string{gz, usb} {
+		res := p.e.Run(t, "sync", "--from", "oci:"+archive, plan)
+		if want := []int{2, 0}[i]; res.Code != 0 || strings.Count(res.Stdout, "\n") != want {
+			t.Fatalf("sync --from %s: exit %d, stdout %q, want %d lines: %s", archive, res.Code, res.Stdout, want, res.Stderr)
+		}
+	}
+	if n := p.sp.Count("", ""); n != 0 {
+		t.Errorf("sync --from an archive sent %d requests to the source registry", n)
+	}
+	for _, tag := range []string{"1.1.0", "2.1.0"} {
+		if got := p.digest(t, p.dst, "mirror/app:"+tag); got != p.srcDigests[tag] {
+			t.Errorf("mirror/app:%s is %q after the archive, want the source's %s", tag, got, p.srcDigests[tag])
+		}
+	}
+	if res := p.e.Run(t, "sync", "--check", plan); res.Code != 0 {
+		t.Errorf("check against the source after the archive: exit %d: %s", res.Code, res.Stdout)
+	}
+	if res := p.e.Run(t, "sync", "--from", "oci:"+plan, plan); res.Code != 2 || !strings.Contains(res.Stderr, "OCI archive "+plan+": ") {
+		t.Errorf("--from a file that is no archive: exit %d, want 2: %s", res.Code, res.Stderr)
+	}
+}
+
+// manifestDigest is the sha256 digest of a manifest's bytes.
+func manifestDigest(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // TestSyncPatternNewestDigests: a registry-wide source lists its

@@ -230,10 +230,10 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 		it.dst, _ = reference.Parse(dst.String() + sep + id)
 		it.Source, it.Destination = it.src.String(), it.dst.String()
 		if r.From != nil {
-			it.Source = "oci:" + r.From.Dir + " " + key(it.repo, id)
+			it.Source = "oci:" + r.From.Path + " " + key(it.repo, id)
 		}
 		if r.To != nil {
-			it.Destination = "oci:" + r.To.Dir + " " + key(it.repo, id)
+			it.Destination = "oci:" + r.To.Path + " " + key(it.repo, id)
 		}
 		if d, ok := srcDigests[id]; ok {
 			it.Digest, it.upstream = d.String(), d.String()
