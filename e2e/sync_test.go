@@ -512,6 +512,56 @@ func manifestDigest(raw string) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
+// TestSyncReferrersThroughLayout: with referrers: true, sync --to an OCI
+// layout (a directory and an archive) takes the signature, the SBOM and
+// the SBOM's signature along, and sync --from it puts them on a registry
+// of the other kind (referrers API -> tag schema) with the source's tree,
+// digest by digest, as oras sees it; each side run again copies nothing,
+// and a signature added upstream since is copied by the next run.
+func TestSyncReferrersThroughLayout(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"dir", "archive"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			src, dst, e, want := copyPair(t, registryKinds[0], registryKinds[1])
+			plan := writePlan(t, fmt.Sprintf("sync:\n  - source: %s\n    destination: %s\n    tags: [v1]\n    referrers: true\n", src.Ref("app"), dst.Ref("mirror/app")))
+			usb := "oci:" + filepath.Join(t.TempDir(), "usb")
+			if kind == "archive" {
+				usb += ".tar"
+			}
+			if res := e.Run(t, "sync", plan, "--to", usb); res.Code != 0 || strings.Count(res.Stdout, "\n") != 1 {
+				t.Fatalf("sync --to: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+			}
+			if res := e.Run(t, "sync", plan, "--to", usb); res.Code != 0 || res.Stdout != "" {
+				t.Errorf("second sync --to: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+			}
+			if res := e.Run(t, "sync", "--from", usb, plan); res.Code != 0 || strings.Count(res.Stdout, "\n") != 1 {
+				t.Fatalf("sync --from: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+			}
+			if got := digestTree(e.OrasDiscover(t, dst.Ref("mirror/app:v1"))); got != want {
+				t.Errorf("destination tree (oras discover):\n%s\nwant the source's:\n%s", got, want)
+			}
+			if res := e.Run(t, "sync", "--from", usb, plan); res.Code != 0 || res.Stdout != "" {
+				t.Errorf("second sync --from: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+			}
+
+			att := e.OrasAttach(t, src.Ref("app:v1"), "application/vnd.in-toto+json", "{}")
+			res := e.Run(t, "sync", "--dry-run", plan, "--to", usb)
+			if !strings.Contains(res.Stdout, "1 referrer(s) missing") {
+				t.Errorf("dry run after a new attestation upstream: %s", res.Stdout)
+			}
+			for _, args := range [][]string{{"sync", plan, "--to", usb}, {"sync", "--from", usb, plan}} {
+				if res := e.Run(t, args...); res.Code != 0 || strings.Count(res.Stdout, "\n") != 1 {
+					t.Fatalf("%v after a new attestation: exit %d, stdout %q: %s", args, res.Code, res.Stdout, res.Stderr)
+				}
+			}
+			if got := digestTree(e.OrasDiscover(t, dst.Ref("mirror/app:v1"))); !strings.Contains(got, att) {
+				t.Errorf("the new attestation %s did not cross the air gap: %s", att, got)
+			}
+		})
+	}
+}
+
 // TestSyncPatternNewestDigests: a registry-wide source lists its
 // repositories through the catalog and maps those matching the pattern
 // under the destination prefix; newest keeps the highest versions; a

@@ -1,6 +1,7 @@
 package syncplan
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -197,6 +198,11 @@ func (l *Layout) artifact(h v1.Hash) (registry.Artifact, error) {
 	if err != nil {
 		return nil, err
 	}
+	return artifactOf(ii, h)
+}
+
+// artifactOf is the manifest h listed in ii, an image or an index.
+func artifactOf(ii v1.ImageIndex, h v1.Hash) (registry.Artifact, error) {
 	if img, err := ii.Image(h); err == nil {
 		return img, nil
 	}
@@ -244,4 +250,80 @@ func blobStats(a registry.Artifact) (int, int64) {
 		return n, size
 	}
 	return 0, 0
+}
+
+// referrers are what refers to root in repo's part of the layout, and to
+// what refers to it in turn, and, for an index, to its children (as
+// ctl referrers --platforms finds them): manifests named REPO@DIGEST whose
+// subject is one of those, and cosign's REPO:sha256-<hex>.sig (.att,
+// .sbom) tags, whose tag names the subject.
+func (l *Layout) referrers(repo string, root v1.Hash) ([]registry.ReferrerPush, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ii, err := l.p.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l, err)
+	}
+	im, err := ii.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l, err)
+	}
+	bySubject := map[v1.Hash][]v1.Hash{}
+	byName := map[string]v1.Hash{}
+	for _, d := range im.Manifests {
+		n := d.Annotations[refName]
+		byName[n] = d.Digest
+		if !strings.HasPrefix(n, repo+"@") {
+			continue
+		}
+		raw, err := l.p.Bytes(d.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", l, n, err)
+		}
+		var m struct {
+			Subject *v1.Descriptor `json:"subject"`
+		}
+		if json.Unmarshal(raw, &m) == nil && m.Subject != nil {
+			bySubject[m.Subject.Digest] = append(bySubject[m.Subject.Digest], d.Digest)
+		}
+	}
+	subjects := []v1.Hash{root}
+	if child, err := ii.ImageIndex(root); err == nil {
+		if cm, err := child.IndexManifest(); err == nil {
+			for _, d := range cm.Manifests {
+				subjects = append(subjects, d.Digest)
+			}
+		}
+	}
+	var out []registry.ReferrerPush
+	seen := map[v1.Hash]bool{}
+	add := func(subject, h v1.Hash, tag string) error {
+		if seen[h] {
+			return nil
+		}
+		seen[h] = true
+		a, err := artifactOf(ii, h)
+		if err != nil {
+			return fmt.Errorf("%s: the referrer %s of %s: %w", l, h, subject, err)
+		}
+		out = append(out, registry.ReferrerPush{Subject: subject, Tag: tag, Artifact: a})
+		subjects = append(subjects, h)
+		return nil
+	}
+	for i := 0; i < len(subjects); i++ {
+		s := subjects[i]
+		for _, h := range bySubject[s] {
+			if err := add(s, h, ""); err != nil {
+				return nil, err
+			}
+		}
+		for _, tag := range registry.CosignTags(s) {
+			if h, ok := byName[repo+":"+tag]; ok {
+				if err := add(s, h, tag); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
 }

@@ -100,9 +100,6 @@ func (r *Runner) Plan(ctx context.Context, p *Plan) ([]Item, error) {
 	var items []Item
 	for i := range p.Entries {
 		e := &p.Entries[i]
-		if (r.To != nil || r.From != nil) && e.Referrers {
-			return nil, fmt.Errorf("%s: referrers through an OCI layout are %w", where(e), ErrNotYet)
-		}
 		if r.From != nil && e.Glob != "" {
 			return nil, fmt.Errorf("%s: a repository pattern read from an OCI layout is %w: name the repositories", where(e), ErrNotYet)
 		}
@@ -318,28 +315,55 @@ func (r *Runner) checkReferrers(ctx context.Context, items []Item) error {
 		if it.Action != UpToDate {
 			continue
 		}
-		opts := registry.ReferrersOptions{Platforms: true}
-		src, err := r.Source.Referrers(ctx, it.src, opts)
+		src, err := r.referrerDigests(ctx, it, false)
 		if err != nil {
 			return err
 		}
-		dst, err := r.Dest.Referrers(ctx, it.dst, opts)
+		dst, err := r.referrerDigests(ctx, it, true)
 		if err != nil {
 			return err
 		}
-		have := map[string]bool{}
-		dst.Each(func(_ v1.Hash, n registry.Referrer) { have[n.Digest] = true })
 		missing := 0
-		src.Each(func(_ v1.Hash, n registry.Referrer) {
-			if !have[n.Digest] {
+		for d := range src {
+			if !dst[d] {
 				missing++
 			}
-		})
+		}
 		if missing > 0 {
 			it.Action, it.Reason = Copy, fmt.Sprintf("%d referrer(s) missing", missing)
 		}
 	}
 	return nil
+}
+
+// referrerDigests are the digests of what refers to it (with the children
+// of an index) on its source, or its destination: a registry's referrers
+// tree, or what the layout holds.
+func (r *Runner) referrerDigests(ctx context.Context, it *Item, dest bool) (map[string]bool, error) {
+	out := map[string]bool{}
+	l, c, ref := r.From, r.Source, it.src
+	if dest {
+		l, c, ref = r.To, r.Dest, it.dst
+	}
+	if l != nil {
+		h, err := v1.NewHash(it.Digest)
+		if err != nil {
+			return nil, err
+		}
+		refs, err := l.referrers(it.repo, h)
+		for _, ref := range refs {
+			if d, err := ref.Artifact.Digest(); err == nil {
+				out[d.String()] = true
+			}
+		}
+		return out, err
+	}
+	tree, err := c.Referrers(ctx, ref, registry.ReferrersOptions{Platforms: true})
+	if err != nil {
+		return nil, err
+	}
+	tree.Each(func(_ v1.Hash, n registry.Referrer) { out[n.Digest] = true })
+	return out, nil
 }
 
 // dstList is what listDest found: the destination's tags (nil for a
@@ -657,10 +681,14 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 	}
 	switch {
 	case r.To != nil:
-		return r.Source.ReadArtifact(ctx, it.src, it.sel, func(a registry.Artifact) (err error) {
+		err := r.Source.ReadArtifact(ctx, it.src, it.sel, func(a registry.Artifact) (err error) {
 			it.Blobs, it.Bytes, err = r.To.write(a, it.repo, it.id)
 			return err
 		})
+		if err != nil || !it.referrers {
+			return err
+		}
+		return r.referrersToLayout(ctx, it)
 	case r.From != nil:
 		h, err := v1.NewHash(it.Digest)
 		if err != nil {
@@ -674,7 +702,15 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 		if tag == "" {
 			tag = it.id
 		}
-		_, err = r.Source.Push(ctx, it.dst, []registry.PushTag{{Tag: tag, Artifact: a}}, registry.PushOptions{Progress: count})
+		popts := registry.PushOptions{Progress: count}
+		if _, err = r.Source.Push(ctx, it.dst, []registry.PushTag{{Tag: tag, Artifact: a}}, popts); err != nil || !it.referrers {
+			return err
+		}
+		refs, err := r.From.referrers(it.repo, h)
+		if err != nil {
+			return err
+		}
+		_, err = r.Source.PushReferrers(ctx, it.dst, h, refs, popts)
 		return err
 	}
 	var tree *registry.ReferrerTree
@@ -694,6 +730,37 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 	if tree != nil {
 		if _, err := r.Source.CopyReferrers(ctx, it.src, it.dst, tree, count); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// referrersToLayout writes what refers to it on the source (with the
+// children of an index) into To, beside it: a referrer naming its subject
+// as REPO@DIGEST, a cosign tag under that tag, as the source has them.
+func (r *Runner) referrersToLayout(ctx context.Context, it *Item) error {
+	tree, err := r.Source.Referrers(ctx, it.src, registry.ReferrersOptions{Platforms: true})
+	if err != nil {
+		return err
+	}
+	var nodes []registry.Referrer
+	tree.Each(func(_ v1.Hash, n registry.Referrer) { nodes = append(nodes, n) })
+	for _, n := range nodes {
+		ref, err := it.src.WithDigest(n.Digest)
+		if err != nil {
+			return err
+		}
+		id := n.Tag
+		if id == "" {
+			id = n.Digest
+		}
+		err = r.Source.ReadArtifact(ctx, ref, platform.Selection{}, func(a registry.Artifact) error {
+			blobs, size, err := r.To.write(a, it.repo, id)
+			it.Blobs, it.Bytes = it.Blobs+blobs, it.Bytes+size
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("copying the referrer %s of %s: %w", n.Digest, it.Source, err)
 		}
 	}
 	return nil
