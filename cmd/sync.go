@@ -55,6 +55,9 @@ referrers and moving. The one-line form takes the same filters as flags.
 Destinations are always written on their own registry, never through a
 mirror; sources are read through mirrors as other reads are.
 
+Each image copied prints one line on stdout; with stderr on a terminal the
+copies in flight are drawn there too, a bar each and a total.
+
 --dry-run prints the plan (copy, skip (up to date), skip (filtered), skip
 (pinned), refused) with sizes; --check compares without copying and exits 1
 when the mirror lacks anything the plan asks for.`,
@@ -128,11 +131,12 @@ func runSync(ctx context.Context, opts *syncOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	sp := newSyncProgress(opts.IO, opts.Quiet)
 	r := &syncplan.Runner{Source: c, Dest: c.WithoutMirrors(), Jobs: opts.Jobs, PerHost: opts.PerHost, Sizes: opts.DryRun,
-		Limits: limits, MinPulls: opts.MinPulls, Wait: opts.Wait,
-		Warn: func(s string) { fmt.Fprintf(opts.IO.ErrOut, "Warning: %s\n", escapeControl(s)) },
+		Limits: limits, MinPulls: opts.MinPulls, Wait: opts.Wait, Started: sp.Started, Progress: sp.Event,
+		Warn: func(s string) { sp.Print(opts.IO.ErrOut, "Warning: "+escapeControl(s)) },
 		Waiting: func(l transport.RateLimit) {
-			fmt.Fprintf(opts.IO.ErrOut, "Waiting: %s has %d pulls left (--min-pulls %d)\n", l.Host, l.Remaining, opts.MinPulls)
+			sp.Print(opts.IO.ErrOut, fmt.Sprintf("Waiting: %s has %d pulls left (--min-pulls %d)", l.Host, l.Remaining, opts.MinPulls))
 		}}
 	if opts.To != "" {
 		if r.To, err = syncplan.OpenLayout(opts.To, !opts.DryRun && !opts.Check); err != nil {
@@ -179,11 +183,21 @@ func runSync(ctx context.Context, opts *syncOptions) (err error) {
 		}
 		return nil
 	}
-	runErr := r.Run(ctx, items, opts.KeepGoing, func(it *syncplan.Item) {
-		if !it.Failed() && opts.Format == "text" {
-			fmt.Fprintf(opts.IO.Out, "%s -> %s: digest %s (%d blobs, %s)\n", it.Source, it.Destination, it.Digest, it.Blobs, humanSize(it.Bytes))
+	toCopy := 0
+	for _, it := range items {
+		if it.Action == syncplan.Copy {
+			toCopy++
 		}
+	}
+	sp.Start(toCopy)
+	runErr := r.Run(ctx, items, opts.KeepGoing, func(it *syncplan.Item) {
+		line := ""
+		if !it.Failed() && opts.Format == "text" {
+			line = fmt.Sprintf("%s -> %s: digest %s (%d blobs, %s)", it.Source, it.Destination, it.Digest, it.Blobs, humanSize(it.Bytes))
+		}
+		sp.Done(it, opts.IO.Out, line)
 	})
+	sp.Close()
 	if opts.Format == "json" {
 		if err := printSyncPlan(opts.IO.Out, "json", items); err != nil {
 			return err

@@ -89,6 +89,10 @@ type Runner struct {
 	// tag still, refreshing State (--check).
 	State  *State
 	Verify bool
+	// Started and Progress, if set, are told as each copy begins and as
+	// its blobs move, from the copies running at once.
+	Started  func(*Item)
+	Progress func(*Item, registry.Event)
 
 	warnMu sync.Mutex // Warn is called from parallel plans
 }
@@ -610,6 +614,9 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 				mu.Unlock()
 				return
 			}
+			if r.Started != nil {
+				r.Started(it)
+			}
 			err := r.copy(ctx, it)
 			mu.Lock()
 			defer mu.Unlock()
@@ -677,6 +684,9 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 			it.Bytes += ev.Size
 		case registry.BlobMounted:
 			it.Blobs++
+		}
+		if r.Progress != nil {
+			r.Progress(it, ev)
 		}
 	}
 	switch {
