@@ -432,6 +432,39 @@ func TestSyncAirGap(t *testing.T) {
 	}
 }
 
+// TestSyncAirGapPattern: a plan entry with a repository pattern serves
+// both sides of the gap: --to lists the source's catalog, --from the
+// repositories the layout holds under the entry's destination prefix, and
+// each lands where the same plan puts it without a gap.
+func TestSyncAirGapPattern(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	plan := p.plan(t, "sync:\n  - source: SRC/*\n    destination: DST/mirror\n    tags: [1.1.0, edge]\n  - source: SRC/nothing-*\n    destination: DST/none\n")
+	usb := "oci:" + filepath.Join(t.TempDir(), "usb")
+	if res := p.e.Run(t, "sync", plan, "--to", usb); res.Code != 0 || strings.Count(res.Stdout, "\n") != 2 {
+		t.Fatalf("sync --to: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	p.sp.Reset()
+	res := p.e.Run(t, "sync", "--from", usb, plan)
+	if res.Code != 0 || strings.Count(res.Stdout, "\n") != 2 {
+		t.Fatalf("sync --from: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if !strings.Contains(res.Stderr, "Warning: entry at line 5: no repository of "+p.sp.Host+` matches "nothing-*"`) {
+		t.Errorf("no warning for the pattern the layout has nothing of: %s", res.Stderr)
+	}
+	if n := p.sp.Count("", ""); n != 0 {
+		t.Errorf("sync --from sent %d requests to the source registry", n)
+	}
+	for mirror, source := range map[string]string{"mirror/app:1.1.0": "app:1.1.0", "mirror/tools:edge": "tools:edge"} {
+		if got, want := p.digest(t, p.dst, mirror), p.digest(t, p.src, source); got == "" || got != want {
+			t.Errorf("%s is %q after the air gap, want the source's %s", mirror, got, want)
+		}
+	}
+	if res := p.e.Run(t, "sync", "--check", plan); res.Code != 0 {
+		t.Errorf("check against the source after the air gap: exit %d: %s", res.Code, res.Stdout)
+	}
+}
+
 // TestSyncAirGapArchive: oci:PATH naming a tar is an OCI archive: --to
 // writes it (a tar skopeo's oci-archive: reads with the same digests as
 // the layout directory of the same plan holds), a re-sync leaves it as it

@@ -167,6 +167,31 @@ func (l *Layout) resolve(repo string, ids []string) ([]string, map[string]v1.Has
 	return tags, digests, nil
 }
 
+// repositories are the repository paths the layout names images of, in
+// index.json's order.
+func (l *Layout) repositories() ([]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ii, err := l.p.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l, err)
+	}
+	im, err := ii.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l, err)
+	}
+	var repos []string
+	seen := map[string]bool{}
+	for _, d := range im.Manifests {
+		n := d.Annotations[refName]
+		if i := strings.IndexAny(n, ":@"); i > 0 && !seen[n[:i]] {
+			seen[n[:i]] = true
+			repos = append(repos, n[:i])
+		}
+	}
+	return repos, nil
+}
+
 // write stores a under repo's id, replacing what had that name; blobs the
 // layout has are not written again.
 func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error) {

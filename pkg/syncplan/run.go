@@ -104,9 +104,6 @@ func (r *Runner) Plan(ctx context.Context, p *Plan) ([]Item, error) {
 	var items []Item
 	for i := range p.Entries {
 		e := &p.Entries[i]
-		if r.From != nil && e.Glob != "" {
-			return nil, fmt.Errorf("%s: a repository pattern read from an OCI layout is %w: name the repositories", where(e), ErrNotYet)
-		}
 		pairs, err := r.repositories(ctx, e)
 		if err != nil {
 			return nil, err
@@ -145,7 +142,13 @@ func (r *Runner) repositories(ctx context.Context, e *Entry) ([][2]reference.Ref
 		}
 		return [][2]reference.Reference{{src, dst}}, nil
 	}
-	repos, err := r.Source.Catalog(ctx, e.Source, 0)
+	var repos []string
+	var err error
+	if r.From != nil {
+		repos, err = r.layoutRepositories(e)
+	} else {
+		repos, err = r.Source.Catalog(ctx, e.Source, 0)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +171,34 @@ func (r *Runner) repositories(ctx context.Context, e *Entry) ([][2]reference.Ref
 		r.warn("%s: no repository of %s matches %q", where(e), e.Source, e.Glob)
 	}
 	return pairs, nil
+}
+
+// layoutRepositories are the source repositories of a pattern entry that
+// From holds: a layout names its images by their destination repository
+// paths, so those under the entry's destination prefix, mapped back as
+// DestinationOf maps them forth, that match the pattern.
+func (r *Runner) layoutRepositories(e *Entry) ([]string, error) {
+	held, err := r.From.repositories()
+	if err != nil {
+		return nil, err
+	}
+	probe, err := reference.ParseRepository(e.DestinationOf(e.globDir() + "x"))
+	if err != nil {
+		return nil, err
+	}
+	prefix := strings.TrimSuffix(probe.Repository(), "x")
+	var repos []string
+	for _, repo := range held {
+		rest, ok := strings.CutPrefix(repo, prefix)
+		if !ok {
+			continue
+		}
+		src := e.globDir() + rest
+		if d, err := reference.ParseRepository(e.DestinationOf(src)); err == nil && d.Repository() == repo {
+			repos = append(repos, src)
+		}
+	}
+	return repos, nil
 }
 
 // planRepo plans one source repository.
