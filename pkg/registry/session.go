@@ -37,6 +37,8 @@ const (
 // the registry: an open registry answers it and the operation costs one
 // round trip instead of two; a 401 waits for the authenticated client and
 // resends the request, which takes no longer than pinging first would have.
+// Once a host has answered so, later sessions of the client on it do not
+// ping beside their first request, only after a 401 (openHosts).
 // Transfer sessions (push, pull, copy) authenticate first: their requests
 // run in parallel.
 type session struct {
@@ -51,6 +53,8 @@ type session struct {
 	authed   *http.Client
 	authErr  error
 	cancel   context.CancelFunc // stops the authentication when not needed
+	lazyAuth func()             // authenticates once asked to (a host known open), else nil
+	opened   func()             // the first request was answered without credentials
 
 	// layerProgress, set by a pull, receives the progress of the layer
 	// bodies read through the session's images. Those bodies go into a
@@ -89,7 +93,18 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 		return s, nil
 	}
 	s.plain = &http.Client{Transport: base, CheckRedirect: s.checkRedirect}
+	s.opened = func() { c.open.add(s.host) }
 	s.authDone = make(chan struct{})
+	if c.open.has(s.host) {
+		// The host answered without credentials before: its ping (and
+		// token exchange) wait until it asks for them, if it ever does.
+		s.cancel = func() {}
+		s.lazyAuth = func() {
+			defer close(s.authDone)
+			s.authed, s.authErr = build(ctx)
+		}
+		return s, nil
+	}
 	actx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
 	go func() {
@@ -97,6 +112,31 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 		s.authed, s.authErr = build(actx)
 	}()
 	return s, nil
+}
+
+// openHosts are the hosts that answered an anonymous-first session's
+// first request without credentials: later sessions on them send theirs
+// without pinging beside it (a registry with many repositories costs one
+// ping, not one per repository). A host that asks for credentials after
+// all costs that session a round trip: the ping then comes after the 401.
+type openHosts struct {
+	mu    sync.Mutex
+	hosts map[string]bool
+}
+
+func (o *openHosts) has(host string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.hosts[host]
+}
+
+func (o *openHosts) add(host string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.hosts == nil {
+		o.hosts = map[string]bool{}
+	}
+	o.hosts[host] = true
 }
 
 // repoSession opens an anonymous-first session on repo with actions
@@ -133,6 +173,9 @@ func (s *session) send(req *http.Request) (*http.Response, error) {
 	if err == nil && (resp.StatusCode >= 200 && resp.StatusCode < 300 || resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotFound) {
 		s.client = s.plain
 		s.cancel()
+		if resp.StatusCode < 300 {
+			s.opened()
+		}
 		return resp, nil
 	}
 	var gaveUp *ctltransport.RetryError
@@ -146,6 +189,10 @@ func (s *session) send(req *http.Request) (*http.Response, error) {
 	if err == nil {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBytes))
 		resp.Body.Close()
+	}
+	if s.lazyAuth != nil {
+		s.lazyAuth()
+		s.lazyAuth = nil
 	}
 	<-s.authDone
 	s.cancel()
