@@ -475,7 +475,8 @@ func TestSyncAirGapPattern(t *testing.T) {
 // writes it (a tar skopeo's oci-archive: reads with the same digests as
 // the layout directory of the same plan holds), a re-sync leaves it as it
 // is, and --from reads it (gzip'd as well) into the destination with the
-// source's digests.
+// source's digests. A sync that fails part way still writes what it
+// copied into the archive; a file that is no archive is refused (exit 2).
 func TestSyncAirGapArchive(t *testing.T) {
 	t.Parallel()
 	p := newSyncPair(t)
@@ -540,6 +541,20 @@ func TestSyncAirGapArchive(t *testing.T) {
 	if res := p.e.Run(t, "sync", "--check", plan); res.Code != 0 {
 		t.Errorf("check against the source after the archive: exit %d: %s", res.Code, res.Stdout)
 	}
+	// A sync to an archive that fails part way still writes what it
+	// copied: the next run copies only the rest.
+	partial := filepath.Join(dir, "partial.tar")
+	p.sp.AddFault(testenv.Fault{Method: "GET", PathRegexp: `/manifests/1\.1\.0$`, Kind: testenv.FaultStatus, Status: 403,
+		Body: `{"errors":[{"code":"DENIED","message":"not today"}]}`})
+	if res := p.e.Run(t, "sync", "--keep-going", plan, "--to", "oci:"+partial); res.Code != 1 || !strings.Contains(res.Stdout, "mirror/app:2.1.0: digest ") {
+		t.Fatalf("sync --to an archive with one image refused: exit %d, want 1, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	p.sp.ClearFaults()
+	res = p.e.Run(t, "sync", plan, "--to", "oci:"+partial)
+	if res.Code != 0 || strings.Count(res.Stdout, "\n") != 1 || !strings.Contains(res.Stdout, "mirror/app:1.1.0: digest ") {
+		t.Errorf("sync --to the archive again: exit %d, stdout %q, want only 1.1.0: %s", res.Code, res.Stdout, res.Stderr)
+	}
+
 	if res := p.e.Run(t, "sync", "--from", "oci:"+plan, plan); res.Code != 2 || !strings.Contains(res.Stderr, "OCI archive "+plan+": ") {
 		t.Errorf("--from a file that is no archive: exit %d, want 2: %s", res.Code, res.Stderr)
 	}
