@@ -136,6 +136,7 @@ func runSync(ctx context.Context, opts *syncOptions) (err error) {
 		Limits: limits, MinPulls: opts.MinPulls, Wait: opts.Wait, Started: sp.Started, Progress: sp.Event,
 		Warn: func(s string) { sp.Print(opts.IO.ErrOut, "Warning: "+escapeControl(s)) },
 		Waiting: func(l transport.RateLimit) {
+			sp.Idle()
 			sp.Print(opts.IO.ErrOut, fmt.Sprintf("Waiting: %s has %d pulls left (--min-pulls %d)", l.Host, l.Remaining, opts.MinPulls))
 		}}
 	if opts.To != "" {

@@ -115,6 +115,15 @@ func (p *syncProgress) Done(it *syncplan.Item, w io.Writer, line string) {
 	p.printLocked(w, line)
 }
 
+// Idle forgets the images drawn as in flight: between the rounds of a
+// sync waiting for a pull limit none is (those a limit held back start
+// again in the next round).
+func (p *syncProgress) Idle() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.order, p.images = nil, map[*syncplan.Item]*imageProgress{}
+}
+
 // Print prints line on w above the drawing.
 func (p *syncProgress) Print(w io.Writer, line string) {
 	p.mu.Lock()
