@@ -38,11 +38,15 @@ func newSyncCmd(f *Factory, runF func(*syncOptions) error) *cobra.Command {
 		Use:   "sync PLAN.yaml | sync SRC_REPO DST_REPO",
 		Short: "Mirror repositories by a plan, moving only what differs",
 		Long: `Mirror many repositories, or one with the one-line form, into another
-registry. Each tag is resolved with one HEAD on each side (HEADs do not count
-against Docker Hub's pull limit); only tags whose digests differ are copied,
-as ctl copy copies them (blobs the destination has are skipped, blobs of the
-same registry mounted), digests kept. A second run with nothing new upstream
-sends only HEADs and one tag list per repository, and writes nothing.
+registry. Each repository costs one tag list on each side and each tag one
+HEAD on the source (HEADs do not count against Docker Hub's pull limit);
+a tag the destination lists costs one HEAD there too, unless ctl saw it in
+step with the same source digest before (remembered under
+$XDG_CACHE_HOME/ctl/sync; --check asks anyway). Only tags whose digests
+differ are copied, as ctl copy copies them (blobs the destination has are
+skipped, blobs of the same registry mounted), digests kept. A second run
+with nothing new upstream sends one HEAD per tag and one tag list per
+repository on each side, and writes nothing.
 
 The plan (see docs/sync.md) lists entries: source repository (or
 HOST/PATTERN, listed through the catalog), destination repository (or
@@ -50,6 +54,9 @@ prefix), and per entry tags, exclude, regex, semver, newest, digests,
 referrers and moving. The one-line form takes the same filters as flags.
 Destinations are always written on their own registry, never through a
 mirror; sources are read through mirrors as other reads are.
+
+Each image copied prints one line on stdout; with stderr on a terminal the
+copies in flight are drawn there too, a bar each and a total.
 
 --dry-run prints the plan (copy, skip (up to date), skip (filtered), skip
 (pinned), refused) with sizes; --check compares without copying and exits 1
@@ -84,8 +91,8 @@ when the mirror lacks anything the plan asks for.`,
 	fl.BoolVar(&opts.Check, "check", false, "compare without copying; exit 1 if the mirror lacks anything the plan asks for")
 	fl.StringVar(&opts.Format, "format", "text", `output format: "text" or "json"`)
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print no summary")
-	fl.StringVar(&opts.To, "to", "", "write every image to this OCI layout (oci:PATH) instead of the destination registries, for an air gap")
-	fl.StringVar(&opts.From, "from", "", "read every image from this OCI layout (oci:PATH), as written by --to, instead of the source registries")
+	fl.StringVar(&opts.To, "to", "", "write every image to this OCI layout directory or archive (oci:PATH; PATH.tar an archive) instead of the destination registries, for an air gap")
+	fl.StringVar(&opts.From, "from", "", "read every image from this OCI layout directory or archive (oci:PATH), as written by --to, instead of the source registries")
 	fl.IntVar(&opts.MinPulls, "min-pulls", 0, "start no new pull from a registry reporting fewer pulls left than this (Docker Hub's ratelimit-remaining)")
 	fl.BoolVar(&opts.Wait, "wait", false, "when a pull limit runs low, wait for it instead of stopping with exit 5")
 	return c
@@ -94,7 +101,7 @@ when the mirror lacks anything the plan asks for.`,
 // errDrift: --check found the mirror lacking.
 var errDrift = errors.New("the mirror lacks what the plan asks for")
 
-func runSync(ctx context.Context, opts *syncOptions) error {
+func runSync(ctx context.Context, opts *syncOptions) (err error) {
 	if opts.Format != "text" && opts.Format != "json" {
 		return usageError{fmt.Errorf("invalid --format %q: use text or json", opts.Format)}
 	}
@@ -113,7 +120,7 @@ func runSync(ctx context.Context, opts *syncOptions) error {
 	}
 	for _, l := range []string{opts.To, opts.From} {
 		if l != "" && !syncplan.IsLayout(l) {
-			return usageError{fmt.Errorf("--to and --from take an OCI layout, oci:PATH, got %q", l)}
+			return usageError{fmt.Errorf("--to and --from take an OCI layout or archive, oci:PATH, got %q", l)}
 		}
 	}
 	if opts.MinPulls < 0 {
@@ -124,22 +131,46 @@ func runSync(ctx context.Context, opts *syncOptions) error {
 	if err != nil {
 		return err
 	}
+	sp := newSyncProgress(opts.IO, opts.Quiet)
 	r := &syncplan.Runner{Source: c, Dest: c.WithoutMirrors(), Jobs: opts.Jobs, PerHost: opts.PerHost, Sizes: opts.DryRun,
-		Limits: limits, MinPulls: opts.MinPulls, Wait: opts.Wait,
-		Warn: func(s string) { fmt.Fprintf(opts.IO.ErrOut, "Warning: %s\n", escapeControl(s)) },
+		Limits: limits, MinPulls: opts.MinPulls, Wait: opts.Wait, Started: sp.Started, Progress: sp.Event,
+		Warn: func(s string) { sp.Print(opts.IO.ErrOut, "Warning: "+escapeControl(s)) },
 		Waiting: func(l transport.RateLimit) {
-			fmt.Fprintf(opts.IO.ErrOut, "Waiting: %s has %d pulls left (--min-pulls %d)\n", l.Host, l.Remaining, opts.MinPulls)
+			sp.Idle()
+			sp.Print(opts.IO.ErrOut, fmt.Sprintf("Waiting: %s has %d pulls left (--min-pulls %d)", l.Host, l.Remaining, opts.MinPulls))
 		}}
 	if opts.To != "" {
 		if r.To, err = syncplan.OpenLayout(opts.To, !opts.DryRun && !opts.Check); err != nil {
 			return invalidInput(err)
 		}
+		// An archive is written once the copies are done (or stopped):
+		// what was copied is kept for the next run.
+		defer func() {
+			if cerr := r.To.Close(); cerr != nil && err == nil {
+				err = cerr
+			} else if cerr != nil {
+				r.Warn(cerr.Error())
+			}
+		}()
 	}
 	if opts.From != "" {
 		if r.From, err = syncplan.OpenLayout(opts.From, false); err != nil {
 			return invalidInput(err)
 		}
+		defer r.From.Close()
 	}
+	if opts.To == "" {
+		// Without a state directory every listed tag costs a HEAD on the
+		// destination, as --check always does.
+		if dir, err := syncplan.DefaultStateDir(); err == nil {
+			r.State, r.Verify = &syncplan.State{Dir: dir}, opts.Check
+		}
+	}
+	defer func() {
+		if err := r.State.Save(); err != nil {
+			r.Warn(err.Error())
+		}
+	}()
 	items, err := r.Plan(ctx, plan)
 	if err != nil {
 		return err
@@ -153,11 +184,21 @@ func runSync(ctx context.Context, opts *syncOptions) error {
 		}
 		return nil
 	}
-	runErr := r.Run(ctx, items, opts.KeepGoing, func(it *syncplan.Item) {
-		if !it.Failed() && opts.Format == "text" {
-			fmt.Fprintf(opts.IO.Out, "%s -> %s: digest %s (%d blobs, %s)\n", it.Source, it.Destination, it.Digest, it.Blobs, humanSize(it.Bytes))
+	toCopy := 0
+	for _, it := range items {
+		if it.Action == syncplan.Copy {
+			toCopy++
 		}
+	}
+	sp.Start(toCopy)
+	runErr := r.Run(ctx, items, opts.KeepGoing, func(it *syncplan.Item) {
+		line := ""
+		if !it.Failed() && opts.Format == "text" {
+			line = fmt.Sprintf("%s -> %s: digest %s (%d blobs, %s)", it.Source, it.Destination, it.Digest, it.Blobs, humanSize(it.Bytes))
+		}
+		sp.Done(it, opts.IO.Out, line)
 	})
+	sp.Close()
 	if opts.Format == "json" {
 		if err := printSyncPlan(opts.IO.Out, "json", items); err != nil {
 			return err

@@ -100,3 +100,33 @@ func TestPushProgressInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncProgressTerminal: ctl sync with stderr on a terminal 60 columns
+// wide draws a bar per image being copied and a total while the copies
+// run, every line fitting the terminal, and leaves only the summary on
+// the screen once they are done; stdout gets one line per image.
+func TestSyncProgressTerminal(t *testing.T) {
+	t.Parallel()
+	src := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	dst := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	proxy := testenv.NewProxy(t, src.URL, nil)
+	proxy.SetDelay(150 * time.Millisecond) // several redraws while blobs move
+	src.PushTagged(t, "app", []testenv.Tagged{{Tags: []string{"v1"}}, {Tags: []string{"v2"}}, {Tags: []string{"v3"}}}, 300_000)
+	e := testenv.NewEnv(t)
+	tty := e.StartTTY(t, 60, 100, "sync", "-j", "2", proxy.Host+"/app", dst.Host+"/a-rather-long-mirror-prefix/for/the/app")
+	code, stdout, terminal := tty.Wait(t)
+	if code != 0 {
+		t.Fatalf("exit %d; terminal %q", code, terminal)
+	}
+	if n := strings.Count(stdout, ": digest sha256:"); n != 3 {
+		t.Errorf("stdout has %d image lines, want 3: %q", n, stdout)
+	}
+	// Names lose their registry host first to leave the bar its room.
+	if !strings.Contains(terminal, "Syncing: 0/3 images") || !regexp.MustCompile(`\x1b\[2Kapp:v[123]: [0-9]+% \|`).MatchString(terminal) {
+		t.Errorf("the drawing never showed an image's bar and the total: %q", terminal)
+	}
+	lines := screenOf(t, 60, terminal)
+	if len(lines) != 1 || lines[0] != "Synced: 3 copied, 0 up to date, 0 skipped, 0 failed" {
+		t.Errorf("final screen, want only the summary:\n%s", strings.Join(lines, "\n"))
+	}
+}

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -25,7 +27,7 @@ func newSyncPair(t *testing.T) *syncPair {
 	t.Helper()
 	p := &syncPair{
 		src: testenv.StartRegistry(t, testenv.RegistryOptions{}),
-		dst: testenv.StartRegistry(t, testenv.RegistryOptions{}),
+		dst: testenv.StartRegistry(t, testenv.RegistryOptions{DeleteEnabled: true}),
 		e:   testenv.NewEnv(t),
 	}
 	p.sp = testenv.NewProxy(t, p.src.URL, nil)
@@ -127,28 +129,140 @@ func TestSyncPlan(t *testing.T) {
 	if !strings.Contains(res.Stderr, "Synced: 0 copied, 2 up to date, 5 skipped, 0 failed") {
 		t.Errorf("second summary: %s", res.Stderr)
 	}
-	// Source: one tag list per repository, one HEAD per selected tag;
-	// destination: one HEAD per selected tag. Nothing else but the
-	// registries' pings (GET /v2/), and no write anywhere.
-	if n := p.sp.Count("GET", `/tags/list$`); n != 2 {
-		t.Errorf("source tag lists: %d, want 2", n)
-	}
-	if n := p.sp.Count("HEAD", `/manifests/`); n != 2 {
-		t.Errorf("source manifest HEADs: %d, want 2", n)
-	}
-	if n := p.dp.Count("HEAD", `/manifests/`); n != 2 {
-		t.Errorf("destination manifest HEADs: %d, want 2", n)
-	}
-	for _, px := range []*testenv.Proxy{p.sp, p.dp} {
-		for _, r := range px.Requests() {
-			isPing := r.Method == "GET" && r.Path == "/v2/"
-			isList := r.Method == "GET" && strings.HasSuffix(r.Path, "/tags/list")
-			if r.Method != "HEAD" && !isPing && !isList {
-				t.Errorf("no-op re-sync sent %s %s", r.Method, r.Path)
+	assertNoopRequests(t, p, 2, 2, 1)
+}
+
+// assertNoopRequests checks what a no-op re-sync of repos repositories
+// and tags selected tags sent: one tag list per repository on each side,
+// one HEAD per tag on the source and none on the destination (its tags
+// were seen in step by the previous run), besides the source's catalog
+// for a pattern entry and the pings (GET /v2/): at most one on the source
+// and dstPings on the destination. A session pings beside its first
+// request only until the registry has answered one without credentials:
+// the repositories of the source are resolved after its catalog or one
+// after the other, those of the destination at once (up to -j of them
+// ping). Nothing else, and no write anywhere.
+func assertNoopRequests(t *testing.T, p *syncPair, repos, tags, dstPings int) {
+	t.Helper()
+	for _, c := range []struct {
+		px                  *testenv.Proxy
+		side                string
+		lists, heads, pings int
+	}{{p.sp, "source", repos, tags, 1}, {p.dp, "destination", repos, 0, dstPings}} {
+		if n := c.px.Count("GET", `/tags/list$`); n != c.lists {
+			t.Errorf("%s tag lists: %d, want %d", c.side, n, c.lists)
+		}
+		if n := c.px.Count("HEAD", `/manifests/`); n != c.heads {
+			t.Errorf("%s manifest HEADs: %d, want %d", c.side, n, c.heads)
+		}
+		pings := 0
+		for _, r := range c.px.Requests() {
+			isList := r.Method == "GET" && (strings.HasSuffix(r.Path, "/tags/list") || c.side == "source" && r.Path == "/v2/_catalog")
+			switch {
+			case r.Method == "GET" && r.Path == "/v2/":
+				pings++
+			case r.Method != "HEAD" && !isList:
+				t.Errorf("no-op re-sync sent %s %s to the %s", r.Method, r.Path, c.side)
 			}
 		}
+		if pings > c.pings {
+			t.Errorf("%s pings: %d for %d repositories, want at most %d", c.side, pings, repos, c.pings)
+		}
 	}
-	t.Logf("no-op re-sync: %d requests to the source, %d to the destination", len(p.sp.Requests()), len(p.dp.Requests()))
+	t.Logf("no-op re-sync of %d tags: %d requests to the source, %d to the destination (pings included)", tags, len(p.sp.Requests()), len(p.dp.Requests()))
+}
+
+// TestSyncNoopRequestCount: the issue's bound, at the proxies: a re-sync
+// with nothing new upstream of 3 repositories × 6 tags sends one HEAD per
+// tag and one tag list per repository on each side (and the pings of
+// sessions started before their registry answered one).
+func TestSyncNoopRequestCount(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	for _, repo := range []string{"r0", "r1", "r2"} {
+		var tagged []testenv.Tagged
+		for i := range 6 {
+			tagged = append(tagged, testenv.Tagged{Tags: []string{fmt.Sprintf("v%d", i)}})
+		}
+		p.src.PushTagged(t, repo, tagged, 512)
+	}
+	plan := p.plan(t, "sync:\n  - source: SRC/r*\n    destination: DST/m\n")
+	if res := p.e.Run(t, "sync", plan); res.Code != 0 || strings.Count(res.Stdout, "\n") != 18 {
+		t.Fatalf("first sync: exit %d: %s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	p.sp.Reset()
+	p.dp.Reset()
+	res := p.e.Run(t, "sync", plan)
+	if res.Code != 0 || res.Stdout != "" || !strings.Contains(res.Stderr, "Synced: 0 copied, 18 up to date") {
+		t.Fatalf("re-sync: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	// The pattern entry lists the source's catalog once as well.
+	if n := p.sp.Count("GET", `/_catalog$`); n != 1 {
+		t.Errorf("catalog listings: %d, want 1", n)
+	}
+	assertNoopRequests(t, p, 3, 18, 3)
+	p.sp.Reset()
+	p.dp.Reset()
+	if res := p.e.Run(t, "sync", p.sp.Host+"/r1", p.dp.Host+"/m/r1"); res.Code != 0 || res.Stdout != "" {
+		t.Fatalf("one-line re-sync: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	assertNoopRequests(t, p, 1, 6, 1)
+}
+
+// TestSyncMirrorChangedBehindItsBack: what ctl remembers of the mirror
+// never hides a change made there by others where sync looks: a tag
+// deleted on the mirror is copied again by the next sync (the destination's
+// tag list shows it gone); a tag overwritten on the mirror is drift for
+// --check, which asks the destination for every tag, and the sync after
+// it puts the source's image back. A lost state only costs HEADs.
+func TestSyncMirrorChangedBehindItsBack(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	plan := p.plan(t, appPlan)
+	if res := p.e.Run(t, "sync", plan); res.Code != 0 {
+		t.Fatalf("sync: %s", res.Stderr)
+	}
+	if res := p.e.Crane(t, "delete", p.dst.Ref("mirror/app@"+p.srcDigests["1.1.0"])); res.Code != 0 {
+		t.Fatalf("crane delete: %s", res.Stderr)
+	}
+	res := p.e.Run(t, "sync", plan)
+	if res.Code != 0 || !strings.Contains(res.Stdout, "/mirror/app:1.1.0: digest "+p.srcDigests["1.1.0"]) {
+		t.Fatalf("sync after a delete on the mirror: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if got := p.digest(t, p.dst, "mirror/app:1.1.0"); got != p.srcDigests["1.1.0"] {
+		t.Errorf("mirror/app:1.1.0 is %q after the re-sync, want %s", got, p.srcDigests["1.1.0"])
+	}
+
+	// Someone pushes another image under the mirror's tag.
+	if res := p.e.Crane(t, "copy", p.src.Ref("app:dev"), p.dst.Ref("mirror/app:2.1.0")); res.Code != 0 {
+		t.Fatalf("crane copy: %s", res.Stderr)
+	}
+	p.dp.Reset()
+	res = p.e.Run(t, "sync", "--check", plan)
+	if res.Code != 1 || !strings.Contains(res.Stdout, "copy "+p.sp.Host+"/app:2.1.0 ") {
+		t.Errorf("check after an overwrite on the mirror: exit %d, want 1: %s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if n := p.dp.Count("HEAD", `/manifests/`); n != 2 {
+		t.Errorf("--check sent %d HEADs to the destination, want one per tag (2)", n)
+	}
+	if res := p.e.Run(t, "sync", plan); res.Code != 0 || !strings.Contains(res.Stdout, "/mirror/app:2.1.0: digest "+p.srcDigests["2.1.0"]) {
+		t.Errorf("sync after the check: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if got := p.digest(t, p.dst, "mirror/app:2.1.0"); got != p.srcDigests["2.1.0"] {
+		t.Errorf("mirror/app:2.1.0 is %q, want the source's %s", got, p.srcDigests["2.1.0"])
+	}
+
+	// Without the state every listed tag is asked again, and nothing moves.
+	if err := os.RemoveAll(filepath.Join(p.e.Home, ".cache", "ctl", "sync")); err != nil {
+		t.Fatal(err)
+	}
+	p.dp.Reset()
+	if res := p.e.Run(t, "sync", plan); res.Code != 0 || res.Stdout != "" {
+		t.Errorf("sync without state: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if n := p.dp.Count("HEAD", `/manifests/`); n != 2 {
+		t.Errorf("sync without state sent %d HEADs to the destination, want 2", n)
+	}
 }
 
 // TestSyncDryRunCheck: --dry-run prints the plan with sizes (text and
@@ -321,6 +435,184 @@ func TestSyncAirGap(t *testing.T) {
 	}
 	if res := p.e.Run(t, "sync", "--check", plan); res.Code != 0 {
 		t.Errorf("check against the source after the air gap: exit %d: %s", res.Code, res.Stdout)
+	}
+}
+
+// TestSyncAirGapPattern: a plan entry with a repository pattern serves
+// both sides of the gap: --to lists the source's catalog, --from the
+// repositories the layout holds under the entry's destination prefix, and
+// each lands where the same plan puts it without a gap.
+func TestSyncAirGapPattern(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	plan := p.plan(t, "sync:\n  - source: SRC/*\n    destination: DST/mirror\n    tags: [1.1.0, edge]\n  - source: SRC/nothing-*\n    destination: DST/none\n")
+	usb := "oci:" + filepath.Join(t.TempDir(), "usb")
+	if res := p.e.Run(t, "sync", plan, "--to", usb); res.Code != 0 || strings.Count(res.Stdout, "\n") != 2 {
+		t.Fatalf("sync --to: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	p.sp.Reset()
+	res := p.e.Run(t, "sync", "--from", usb, plan)
+	if res.Code != 0 || strings.Count(res.Stdout, "\n") != 2 {
+		t.Fatalf("sync --from: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if !strings.Contains(res.Stderr, "Warning: entry at line 5: no repository of "+p.sp.Host+` matches "nothing-*"`) {
+		t.Errorf("no warning for the pattern the layout has nothing of: %s", res.Stderr)
+	}
+	if n := p.sp.Count("", ""); n != 0 {
+		t.Errorf("sync --from sent %d requests to the source registry", n)
+	}
+	for mirror, source := range map[string]string{"mirror/app:1.1.0": "app:1.1.0", "mirror/tools:edge": "tools:edge"} {
+		if got, want := p.digest(t, p.dst, mirror), p.digest(t, p.src, source); got == "" || got != want {
+			t.Errorf("%s is %q after the air gap, want the source's %s", mirror, got, want)
+		}
+	}
+	if res := p.e.Run(t, "sync", "--check", plan); res.Code != 0 {
+		t.Errorf("check against the source after the air gap: exit %d: %s", res.Code, res.Stdout)
+	}
+}
+
+// TestSyncAirGapArchive: oci:PATH naming a tar is an OCI archive: --to
+// writes it (a tar skopeo's oci-archive: reads with the same digests as
+// the layout directory of the same plan holds), a re-sync leaves it as it
+// is, and --from reads it (gzip'd as well) into the destination with the
+// source's digests. A sync that fails part way still writes what it
+// copied into the archive; a file that is no archive is refused (exit 2).
+func TestSyncAirGapArchive(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	plan := p.plan(t, appPlan)
+	dir := t.TempDir()
+	usb := filepath.Join(dir, "usb.tar")
+
+	res := p.e.Run(t, "sync", plan, "--to", "oci:"+usb)
+	if res.Code != 0 || strings.Count(res.Stdout, "\n") != 2 || !strings.Contains(res.Stdout, " -> oci:"+usb+" mirror/app:1.1.0: digest ") {
+		t.Fatalf("sync --to an archive: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if fi, err := os.Stat(usb); err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("no archive written: %v", err)
+	}
+	before, err := os.ReadFile(usb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := p.e.Run(t, "sync", plan, "--to", "oci:"+usb); res.Code != 0 || res.Stdout != "" {
+		t.Errorf("second sync --to the archive: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if after, _ := os.ReadFile(usb); string(after) != string(before) {
+		t.Errorf("a re-sync with nothing new rewrote the archive")
+	}
+	if res := p.e.Run(t, "sync", plan, "--to", "oci:"+filepath.Join(dir, "layout")); res.Code != 0 {
+		t.Fatalf("sync --to a directory: %s", res.Stderr)
+	}
+	// skopeo reads the archive (and the directory) under the same names,
+	// with the source's digests.
+	skopeo := testenv.SystemBinary(t, "skopeo")
+	for _, tag := range []string{"1.1.0", "2.1.0"} {
+		for _, ref := range []string{"oci-archive:" + usb + ":mirror/app:" + tag, "oci:" + filepath.Join(dir, "layout") + ":mirror/app:" + tag} {
+			res := p.e.Exec(t, skopeo, "", testenv.RunTimeout, "inspect", "--raw", ref)
+			if res.Code != 0 {
+				t.Fatalf("skopeo inspect %s: %s", ref, res.Stderr)
+			}
+			if got := manifestDigest(res.Stdout); got != p.srcDigests[tag] {
+				t.Errorf("%s holds %s, want the source's %s", ref, got, p.srcDigests[tag])
+			}
+		}
+	}
+
+	gz := filepath.Join(dir, "usb.tar.gz")
+	if res := p.e.Exec(t, "sh", "", testenv.RunTimeout, "-c", `gzip -c "$1" > "$2"`, "sh", usb, gz); res.Code != 0 {
+		t.Fatalf("gzip: %s", res.Stderr)
+	}
+	p.sp.Reset()
+	for i, archive := range []string{gz, usb} {
+		res := p.e.Run(t, "sync", "--from", "oci:"+archive, plan)
+		if want := []int{2, 0}[i]; res.Code != 0 || strings.Count(res.Stdout, "\n") != want {
+			t.Fatalf("sync --from %s: exit %d, stdout %q, want %d lines: %s", archive, res.Code, res.Stdout, want, res.Stderr)
+		}
+	}
+	if n := p.sp.Count("", ""); n != 0 {
+		t.Errorf("sync --from an archive sent %d requests to the source registry", n)
+	}
+	for _, tag := range []string{"1.1.0", "2.1.0"} {
+		if got := p.digest(t, p.dst, "mirror/app:"+tag); got != p.srcDigests[tag] {
+			t.Errorf("mirror/app:%s is %q after the archive, want the source's %s", tag, got, p.srcDigests[tag])
+		}
+	}
+	if res := p.e.Run(t, "sync", "--check", plan); res.Code != 0 {
+		t.Errorf("check against the source after the archive: exit %d: %s", res.Code, res.Stdout)
+	}
+	// A sync to an archive that fails part way still writes what it
+	// copied: the next run copies only the rest.
+	partial := filepath.Join(dir, "partial.tar")
+	p.sp.AddFault(testenv.Fault{Method: "GET", PathRegexp: `/manifests/1\.1\.0$`, Kind: testenv.FaultStatus, Status: 403,
+		Body: `{"errors":[{"code":"DENIED","message":"not today"}]}`})
+	if res := p.e.Run(t, "sync", "--keep-going", plan, "--to", "oci:"+partial); res.Code != 1 || !strings.Contains(res.Stdout, "mirror/app:2.1.0: digest ") {
+		t.Fatalf("sync --to an archive with one image refused: exit %d, want 1, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	p.sp.ClearFaults()
+	res = p.e.Run(t, "sync", plan, "--to", "oci:"+partial)
+	if res.Code != 0 || strings.Count(res.Stdout, "\n") != 1 || !strings.Contains(res.Stdout, "mirror/app:1.1.0: digest ") {
+		t.Errorf("sync --to the archive again: exit %d, stdout %q, want only 1.1.0: %s", res.Code, res.Stdout, res.Stderr)
+	}
+
+	if res := p.e.Run(t, "sync", "--from", "oci:"+plan, plan); res.Code != 2 || !strings.Contains(res.Stderr, "OCI archive "+plan+": ") {
+		t.Errorf("--from a file that is no archive: exit %d, want 2: %s", res.Code, res.Stderr)
+	}
+}
+
+// manifestDigest is the sha256 digest of a manifest's bytes.
+func manifestDigest(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// TestSyncReferrersThroughLayout: with referrers: true, sync --to an OCI
+// layout (a directory and an archive) takes the signature, the SBOM and
+// the SBOM's signature along, and sync --from it puts them on a registry
+// of the other kind (referrers API -> tag schema) with the source's tree,
+// digest by digest, as oras sees it; each side run again copies nothing,
+// and a signature added upstream since is copied by the next run.
+func TestSyncReferrersThroughLayout(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"dir", "archive"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			src, dst, e, want := copyPair(t, registryKinds[0], registryKinds[1])
+			plan := writePlan(t, fmt.Sprintf("sync:\n  - source: %s\n    destination: %s\n    tags: [v1]\n    referrers: true\n", src.Ref("app"), dst.Ref("mirror/app")))
+			usb := "oci:" + filepath.Join(t.TempDir(), "usb")
+			if kind == "archive" {
+				usb += ".tar"
+			}
+			if res := e.Run(t, "sync", plan, "--to", usb); res.Code != 0 || strings.Count(res.Stdout, "\n") != 1 {
+				t.Fatalf("sync --to: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+			}
+			if res := e.Run(t, "sync", plan, "--to", usb); res.Code != 0 || res.Stdout != "" {
+				t.Errorf("second sync --to: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+			}
+			if res := e.Run(t, "sync", "--from", usb, plan); res.Code != 0 || strings.Count(res.Stdout, "\n") != 1 {
+				t.Fatalf("sync --from: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+			}
+			if got := digestTree(e.OrasDiscover(t, dst.Ref("mirror/app:v1"))); got != want {
+				t.Errorf("destination tree (oras discover):\n%s\nwant the source's:\n%s", got, want)
+			}
+			if res := e.Run(t, "sync", "--from", usb, plan); res.Code != 0 || res.Stdout != "" {
+				t.Errorf("second sync --from: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+			}
+
+			att := e.OrasAttach(t, src.Ref("app:v1"), "application/vnd.in-toto+json", "{}")
+			res := e.Run(t, "sync", "--dry-run", plan, "--to", usb)
+			if !strings.Contains(res.Stdout, "1 referrer(s) missing") {
+				t.Errorf("dry run after a new attestation upstream: %s", res.Stdout)
+			}
+			for _, args := range [][]string{{"sync", plan, "--to", usb}, {"sync", "--from", usb, plan}} {
+				if res := e.Run(t, args...); res.Code != 0 || strings.Count(res.Stdout, "\n") != 1 {
+					t.Fatalf("%v after a new attestation: exit %d, stdout %q: %s", args, res.Code, res.Stdout, res.Stderr)
+				}
+			}
+			if got := digestTree(e.OrasDiscover(t, dst.Ref("mirror/app:v1"))); !strings.Contains(got, att) {
+				t.Errorf("the new attestation %s did not cross the air gap: %s", att, got)
+			}
+		})
 	}
 }
 

@@ -33,6 +33,7 @@ type Client struct {
 	mirrorTransport http.RoundTripper // the stack with the mirror budget (mirrors.go)
 
 	mounts *sameRepoMounts // hosts that answer same-repository mounts (push_probe.go)
+	open   *openHosts      // hosts that answered a request without credentials (session.go)
 }
 
 // Option configures a Client.
@@ -136,6 +137,7 @@ func New(opts ...Option) (*Client, error) {
 		userAgent: "ctl",
 		jobs:      DefaultJobs,
 		mounts:    &sameRepoMounts{},
+		open:      &openHosts{},
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {

@@ -38,9 +38,13 @@ const (
 	maxReferrers     = 4096
 )
 
-// cosignSuffixes are the tags cosign keeps beside a subject's sha256-<hex>
-// (signatures, attestations, SBOMs), from before OCI 1.1 referrers.
-var cosignSuffixes = []string{".sig", ".att", ".sbom"}
+// CosignTags are the tags cosign keeps for subject beside its
+// sha256-<hex> (signatures, attestations, SBOMs), from before OCI 1.1
+// referrers: their manifests do not name the subject, the tag does.
+func CosignTags(subject v1.Hash) []string {
+	base := strings.Replace(subject.String(), ":", "-", 1)
+	return []string{base + ".sig", base + ".att", base + ".sbom"}
+}
 
 // Referrer errors.
 var (
@@ -195,8 +199,7 @@ func (d *discovery) referrersOf(ctx context.Context, subject v1.Hash, depth int)
 		}
 		out = append(out, n)
 	}
-	for _, suffix := range cosignSuffixes {
-		tag := strings.Replace(subject.String(), ":", "-", 1) + suffix
+	for _, tag := range CosignTags(subject) {
 		raw, mh, err := d.s.get(ctx, tag)
 		if errors.Is(err, ErrNotFound) {
 			continue

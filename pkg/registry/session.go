@@ -40,7 +40,9 @@ const (
 // tagging) stays unauthenticated; a transfer session (push, pull, copy)
 // sends every later request through the authenticated client, which the
 // ping beside the first request has readied by then: its requests run in
-// parallel and a push may need a token where a read did not.
+// parallel and a push may need a token where a read did not. Once a host
+// has answered so, later anonymous-first sessions of the client on it do
+// not ping beside their first request, only after a 401 (openHosts).
 type session struct {
 	host   string
 	scheme string
@@ -55,6 +57,8 @@ type session struct {
 	authed    *http.Client
 	authErr   error
 	cancel    context.CancelFunc // stops the authentication when not needed
+	lazyAuth  func()             // authenticates once asked to (a host known open), else nil
+	opened    func()             // the first request was answered without credentials
 
 	// layerProgress, set by a pull, receives the progress of the layer
 	// bodies read through the session's images. Those bodies go into a
@@ -95,7 +99,20 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 	}
 	s.plain = &http.Client{Transport: base, CheckRedirect: s.checkRedirect}
 	s.stayPlain = anonymousFirst
+	s.opened = func() { c.open.add(s.host) }
 	s.authDone = make(chan struct{})
+	if anonymousFirst && c.open.has(s.host) {
+		// The host answered without credentials before: its ping (and
+		// token exchange) wait until it asks for them, if it ever does.
+		// A transfer session pings beside its first request still: its
+		// later requests go authenticated.
+		s.cancel = func() {}
+		s.lazyAuth = func() {
+			defer close(s.authDone)
+			s.authed, s.authErr = build(ctx)
+		}
+		return s, nil
+	}
 	actx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
 	go func() {
@@ -103,6 +120,31 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 		s.authed, s.authErr = build(actx)
 	}()
 	return s, nil
+}
+
+// openHosts are the hosts that answered a session's first request without
+// credentials: later anonymous-first sessions on them send theirs without
+// pinging beside it (a registry with many repositories costs one ping, not
+// one per repository). A host that asks for credentials after all costs
+// that session a round trip: the ping then comes after the 401.
+type openHosts struct {
+	mu    sync.Mutex
+	hosts map[string]bool
+}
+
+func (o *openHosts) has(host string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.hosts[host]
+}
+
+func (o *openHosts) add(host string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.hosts == nil {
+		o.hosts = map[string]bool{}
+	}
+	o.hosts[host] = true
 }
 
 // repoSession opens an anonymous-first session on repo with actions
@@ -147,6 +189,9 @@ func (s *session) send(req *http.Request) (*http.Response, error) {
 	defer s.mu.Unlock()
 	resp, err := s.plain.Do(req.Clone(req.Context()))
 	if err == nil && (resp.StatusCode >= 200 && resp.StatusCode < 300 || resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotFound) {
+		if resp.StatusCode < 300 {
+			s.opened()
+		}
 		if s.stayPlain {
 			s.client = s.plain
 			s.cancel()
@@ -184,6 +229,10 @@ func (s *session) send(req *http.Request) (*http.Response, error) {
 // useAuthed waits for the authenticated client and makes it the session's
 // (mu held).
 func (s *session) useAuthed() (*http.Client, error) {
+	if s.lazyAuth != nil {
+		s.lazyAuth()
+		s.lazyAuth = nil
+	}
 	<-s.authDone
 	s.cancel()
 	if s.authErr != nil {

@@ -1,6 +1,7 @@
 package syncplan
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -27,19 +28,61 @@ import (
 // refName is the annotation naming a layout's manifests.
 const refName = "org.opencontainers.image.ref.name"
 
-// Layout is an OCI layout directory a sync writes to or reads from.
+// Layout is an OCI layout a sync writes to or reads from: a directory, or
+// an OCI archive (the same layout in a tar, as skopeo's oci-archive:),
+// which is extracted into a temporary directory when opened and, when
+// written to, packed again by Close.
 type Layout struct {
-	Dir string
-	mu  sync.Mutex // index.json is rewritten whole
-	p   layout.Path
+	// Path is the directory or archive as given (oci:PATH).
+	Path string
+
+	archive bool
+	mu      sync.Mutex // index.json is rewritten whole
+	p       layout.Path
+	dirty   bool // an archive's layout was written to
 }
 
-// OpenLayout opens the layout at dir (oci:DIR), creating an empty one
-// when create is set and there is none.
+// IsArchive reports whether oci:PATH names an OCI archive rather than a
+// layout directory: an existing file, or a path not there yet ending in
+// .tar, .tar.gz or .tgz.
+func IsArchive(path string) bool {
+	if fi, err := os.Stat(path); err == nil {
+		return !fi.IsDir()
+	}
+	for _, ext := range []string{".tar", ".tar.gz", ".tgz"} {
+		if strings.HasSuffix(path, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// OpenLayout opens the layout at spec (oci:PATH), creating an empty one
+// when create is set and there is none. An archive is read whole into a
+// temporary directory (under $TMPDIR); one not there yet is an empty
+// layout, written only by Close.
 func OpenLayout(spec string, create bool) (*Layout, error) {
-	dir := strings.TrimPrefix(spec, "oci:")
-	if dir == "" {
-		return nil, fmt.Errorf("%w: oci: needs a directory (oci:PATH)", ErrInvalidPlan)
+	path := strings.TrimPrefix(spec, "oci:")
+	if path == "" {
+		return nil, fmt.Errorf("%w: oci: needs a directory or archive (oci:PATH)", ErrInvalidPlan)
+	}
+	l := &Layout{Path: path, archive: IsArchive(path)}
+	dir := path
+	if l.archive {
+		tmp, err := os.MkdirTemp("", "ctl-sync-oci-")
+		if err != nil {
+			return nil, err
+		}
+		dir = tmp
+		err = extractArchive(path, tmp)
+		if errors.Is(err, os.ErrNotExist) && create {
+			err = nil
+		}
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, fmt.Errorf("OCI archive %s: %w", path, err)
+		}
+		create = true // an archive's empty layout lives in tmp until Close
 	}
 	p, err := layout.FromPath(dir)
 	if err != nil && create {
@@ -48,9 +91,42 @@ func OpenLayout(spec string, create bool) (*Layout, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
+		if l.archive {
+			os.RemoveAll(dir)
+		}
+		return nil, fmt.Errorf("%s: %w", l, err)
 	}
-	return &Layout{Dir: dir, p: p}, nil
+	l.p = p
+	return l, nil
+}
+
+// String names the layout for messages.
+func (l *Layout) String() string {
+	if l.archive {
+		return "OCI archive " + l.Path
+	}
+	return "OCI layout " + l.Path
+}
+
+// Close packs an archive written to back into its file (whole, through a
+// rename: an interrupted Close leaves the previous archive) and removes
+// its temporary directory. A directory has nothing to close; nor has a
+// nil Layout.
+func (l *Layout) Close() error {
+	if l == nil || !l.archive {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	defer os.RemoveAll(string(l.p))
+	if !l.dirty {
+		return nil
+	}
+	if err := packArchive(string(l.p), l.Path); err != nil {
+		return fmt.Errorf("writing OCI archive %s: %w", l.Path, err)
+	}
+	l.dirty = false
+	return nil
 }
 
 // key is the name of repo's id in the layout.
@@ -67,11 +143,11 @@ func (l *Layout) resolve(repo string, ids []string) ([]string, map[string]v1.Has
 	defer l.mu.Unlock()
 	ii, err := l.p.ImageIndex()
 	if err != nil {
-		return nil, nil, fmt.Errorf("OCI layout %s: %w", l.Dir, err)
+		return nil, nil, fmt.Errorf("%s: %w", l, err)
 	}
 	im, err := ii.IndexManifest()
 	if err != nil {
-		return nil, nil, fmt.Errorf("OCI layout %s: %w", l.Dir, err)
+		return nil, nil, fmt.Errorf("%s: %w", l, err)
 	}
 	byName := map[string]v1.Hash{}
 	var tags []string
@@ -91,6 +167,31 @@ func (l *Layout) resolve(repo string, ids []string) ([]string, map[string]v1.Has
 	return tags, digests, nil
 }
 
+// repositories are the repository paths the layout names images of, in
+// index.json's order.
+func (l *Layout) repositories() ([]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ii, err := l.p.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l, err)
+	}
+	im, err := ii.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l, err)
+	}
+	var repos []string
+	seen := map[string]bool{}
+	for _, d := range im.Manifests {
+		n := d.Annotations[refName]
+		if i := strings.IndexAny(n, ":@"); i > 0 && !seen[n[:i]] {
+			seen[n[:i]] = true
+			repos = append(repos, n[:i])
+		}
+	}
+	return repos, nil
+}
+
 // write stores a under repo's id, replacing what had that name; blobs the
 // layout has are not written again.
 func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error) {
@@ -108,8 +209,9 @@ func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error)
 	default:
 		err = fmt.Errorf("%s is neither an image nor an index", n)
 	}
+	l.dirty = true // blobs may be written even when the index is not
 	if err != nil {
-		return 0, 0, fmt.Errorf("writing %s to OCI layout %s: %w", n, l.Dir, err)
+		return 0, 0, fmt.Errorf("writing %s to %s: %w", n, l, err)
 	}
 	blobs, size := blobStats(a)
 	return blobs, size, nil
@@ -121,6 +223,11 @@ func (l *Layout) artifact(h v1.Hash) (registry.Artifact, error) {
 	if err != nil {
 		return nil, err
 	}
+	return artifactOf(ii, h)
+}
+
+// artifactOf is the manifest h listed in ii, an image or an index.
+func artifactOf(ii v1.ImageIndex, h v1.Hash) (registry.Artifact, error) {
 	if img, err := ii.Image(h); err == nil {
 		return img, nil
 	}
@@ -168,4 +275,80 @@ func blobStats(a registry.Artifact) (int, int64) {
 		return n, size
 	}
 	return 0, 0
+}
+
+// referrers are what refers to root in repo's part of the layout, and to
+// what refers to it in turn, and, for an index, to its children (as
+// ctl referrers --platforms finds them): manifests named REPO@DIGEST whose
+// subject is one of those, and cosign's REPO:sha256-<hex>.sig (.att,
+// .sbom) tags, whose tag names the subject.
+func (l *Layout) referrers(repo string, root v1.Hash) ([]registry.ReferrerPush, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ii, err := l.p.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l, err)
+	}
+	im, err := ii.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", l, err)
+	}
+	bySubject := map[v1.Hash][]v1.Hash{}
+	byName := map[string]v1.Hash{}
+	for _, d := range im.Manifests {
+		n := d.Annotations[refName]
+		byName[n] = d.Digest
+		if !strings.HasPrefix(n, repo+"@") {
+			continue
+		}
+		raw, err := l.p.Bytes(d.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", l, n, err)
+		}
+		var m struct {
+			Subject *v1.Descriptor `json:"subject"`
+		}
+		if json.Unmarshal(raw, &m) == nil && m.Subject != nil {
+			bySubject[m.Subject.Digest] = append(bySubject[m.Subject.Digest], d.Digest)
+		}
+	}
+	subjects := []v1.Hash{root}
+	if child, err := ii.ImageIndex(root); err == nil {
+		if cm, err := child.IndexManifest(); err == nil {
+			for _, d := range cm.Manifests {
+				subjects = append(subjects, d.Digest)
+			}
+		}
+	}
+	var out []registry.ReferrerPush
+	seen := map[v1.Hash]bool{}
+	add := func(subject, h v1.Hash, tag string) error {
+		if seen[h] {
+			return nil
+		}
+		seen[h] = true
+		a, err := artifactOf(ii, h)
+		if err != nil {
+			return fmt.Errorf("%s: the referrer %s of %s: %w", l, h, subject, err)
+		}
+		out = append(out, registry.ReferrerPush{Subject: subject, Tag: tag, Artifact: a})
+		subjects = append(subjects, h)
+		return nil
+	}
+	for i := 0; i < len(subjects); i++ {
+		s := subjects[i]
+		for _, h := range bySubject[s] {
+			if err := add(s, h, ""); err != nil {
+				return nil, err
+			}
+		}
+		for _, tag := range registry.CosignTags(s) {
+			if h, ok := byName[repo+":"+tag]; ok {
+				if err := add(s, h, tag); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
 }

@@ -2,7 +2,9 @@
 // entries, each mirroring a source repository (or the repositories of a
 // registry matching a glob) to a destination repository (or prefix) through
 // tag filters; the decision, per tag, of what moves; and the runner that
-// resolves both sides with one HEAD per tag and copies what differs.
+// resolves both sides (one tag list each, one HEAD per tag on the source
+// and, for a tag State does not know in step, on the destination) and
+// copies what differs.
 //
 // A plan file is YAML:
 //
@@ -320,14 +322,17 @@ func (e *Entry) DestinationOf(repo string) string {
 	if e.Glob == "" {
 		return e.Destination
 	}
+	return strings.TrimSuffix(e.Destination, "/") + "/" + strings.TrimPrefix(repo, e.globDir())
+}
+
+// globDir is the directory part of Glob before its first pattern
+// character ("team/" of "team/*"), which DestinationOf drops.
+func (e *Entry) globDir() string {
 	lit := e.Glob
 	if i := strings.IndexAny(lit, "*?["); i >= 0 {
 		lit = lit[:i]
 	}
-	if j := strings.LastIndex(lit, "/"); j >= 0 {
-		repo = strings.TrimPrefix(repo, lit[:j+1])
-	}
-	return strings.TrimSuffix(e.Destination, "/") + "/" + repo
+	return lit[:strings.LastIndex(lit, "/")+1]
 }
 
 // pathMatch checks glob's syntax as path.Match reads it.

@@ -45,6 +45,7 @@ type Item struct {
 	Error string `json:"error,omitempty"`
 
 	id        string // the tag or digest
+	upstream  string // the source's digest as resolved (Digest may be a subset's)
 	sel       platform.Selection
 	repo      string // the destination repository path: the name in a layout
 	host      string // the source's registry host
@@ -82,22 +83,27 @@ type Runner struct {
 	// if set, replaces every source: images are read from this layout
 	// under the same names (see Layout).
 	To, From *Layout
+	// State, if set, remembers which destination tags were in step, so
+	// that a re-sync asks the destination only for its tag list (see
+	// State); Verify makes Plan ask the destination for every listed
+	// tag still, refreshing State (--check).
+	State  *State
+	Verify bool
+	// Started and Progress, if set, are told as each copy begins and as
+	// its blobs move, from the copies running at once.
+	Started  func(*Item)
+	Progress func(*Item, registry.Event)
 
 	warnMu sync.Mutex // Warn is called from parallel plans
 }
 
 // Plan lists and resolves every entry of p: one tag list per source
-// repository, one HEAD per selected tag on each side, and decides each tag.
+// repository, one HEAD per selected tag on the source, the destination as
+// resolveDest says, and decides each tag.
 func (r *Runner) Plan(ctx context.Context, p *Plan) ([]Item, error) {
 	var items []Item
 	for i := range p.Entries {
 		e := &p.Entries[i]
-		if (r.To != nil || r.From != nil) && e.Referrers {
-			return nil, fmt.Errorf("%s: referrers through an OCI layout are %w", where(e), ErrNotYet)
-		}
-		if r.From != nil && e.Glob != "" {
-			return nil, fmt.Errorf("%s: a repository pattern read from an OCI layout is %w: name the repositories", where(e), ErrNotYet)
-		}
 		pairs, err := r.repositories(ctx, e)
 		if err != nil {
 			return nil, err
@@ -136,7 +142,13 @@ func (r *Runner) repositories(ctx context.Context, e *Entry) ([][2]reference.Ref
 		}
 		return [][2]reference.Reference{{src, dst}}, nil
 	}
-	repos, err := r.Source.Catalog(ctx, e.Source, 0)
+	var repos []string
+	var err error
+	if r.From != nil {
+		repos, err = r.layoutRepositories(e)
+	} else {
+		repos, err = r.Source.Catalog(ctx, e.Source, 0)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -161,14 +173,42 @@ func (r *Runner) repositories(ctx context.Context, e *Entry) ([][2]reference.Ref
 	return pairs, nil
 }
 
+// layoutRepositories are the source repositories of a pattern entry that
+// From holds: a layout names its images by their destination repository
+// paths, so those under the entry's destination prefix, mapped back as
+// DestinationOf maps them forth, that match the pattern.
+func (r *Runner) layoutRepositories(e *Entry) ([]string, error) {
+	held, err := r.From.repositories()
+	if err != nil {
+		return nil, err
+	}
+	probe, err := reference.ParseRepository(e.DestinationOf(e.globDir() + "x"))
+	if err != nil {
+		return nil, err
+	}
+	prefix := strings.TrimSuffix(probe.Repository(), "x")
+	var repos []string
+	for _, repo := range held {
+		rest, ok := strings.CutPrefix(repo, prefix)
+		if !ok {
+			continue
+		}
+		src := e.globDir() + rest
+		if d, err := reference.ParseRepository(e.DestinationOf(src)); err == nil && d.Repository() == repo {
+			repos = append(repos, src)
+		}
+	}
+	return repos, nil
+}
+
 // planRepo plans one source repository.
 func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Reference) ([]Item, error) {
 	var selected []string
 	needCreated := false
 	q := e.Query()
-	// The destination is resolved while the source's HEADs are in
-	// flight: both sides cost a round trip, not one after the other.
-	var dstCh chan dstResult
+	// The destination's tags are listed while the source is resolved:
+	// both sides cost a round trip, not one after the other.
+	dstCh := r.listDest(ctx, dst)
 	pick := func(listed []string) []string {
 		selected = e.Filter(slices.Clone(listed))
 		if q.Newest > 0 && (r.From != nil || !q.NeedsCreated(selected)) {
@@ -176,9 +216,7 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 			selected = names(q.Arrange(tagsOf(selected)))
 		} else if q.Newest > 0 {
 			needCreated = true
-			return selected
 		}
-		dstCh = r.resolveDest(ctx, dst, append(slices.Clone(selected), e.Digests...))
 		return selected
 	}
 	var listed []string
@@ -203,14 +241,14 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 		r.warn("%s: no tag of %s matches the filters (%d listed)", where(e), src, len(listed))
 	}
 	ids := append(slices.Clone(selected), e.Digests...)
-	if dstCh == nil {
-		dstCh = r.resolveDest(ctx, dst, ids)
+	dl := <-dstCh
+	if dl.err != nil {
+		return nil, dl.err
 	}
-	res := <-dstCh
-	if res.err != nil {
-		return nil, res.err
+	dstDigests, trusted, err := r.resolveDest(ctx, e, dst, ids, srcDigests, dl.tags)
+	if err != nil {
+		return nil, err
 	}
-	dstDigests := res.digests
 	var items []Item
 	add := func(id string, action Action) {
 		it := Item{Action: action, id: id, repo: dst.Repository(), host: src.Registry(), referrers: e.Referrers, sel: e.Select}
@@ -224,16 +262,21 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 		it.dst, _ = reference.Parse(dst.String() + sep + id)
 		it.Source, it.Destination = it.src.String(), it.dst.String()
 		if r.From != nil {
-			it.Source = "oci:" + r.From.Dir + " " + key(it.repo, id)
+			it.Source = "oci:" + r.From.Path + " " + key(it.repo, id)
 		}
 		if r.To != nil {
-			it.Destination = "oci:" + r.To.Dir + " " + key(it.repo, id)
+			it.Destination = "oci:" + r.To.Path + " " + key(it.repo, id)
 		}
 		if d, ok := srcDigests[id]; ok {
-			it.Digest = d.String()
+			it.Digest, it.upstream = d.String(), d.String()
 		}
 		if d, ok := dstDigests[id]; ok {
 			it.Current = d.String()
+			if trusted[id] {
+				// In step as last seen: with platforms, the mirror's
+				// digest is the subset's, what the source's would be.
+				it.Digest = it.Current
+			}
 		}
 		if it.Action == "" {
 			it.Action = Decide(it.Digest, it.Current, e.Moving)
@@ -257,6 +300,13 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	if e.Referrers {
 		if err := r.checkReferrers(ctx, items); err != nil {
 			return nil, err
+		}
+	}
+	for i := range items {
+		if it := &items[i]; it.Action == UpToDate {
+			r.remember(it, it.Current)
+		} else if it.Action != Filtered && it.Tag != "" {
+			r.State.forget(r.stateRepo(it), it.Tag)
 		}
 	}
 	if r.Sizes && r.From == nil {
@@ -300,23 +350,20 @@ func (r *Runner) checkReferrers(ctx context.Context, items []Item) error {
 		if it.Action != UpToDate {
 			continue
 		}
-		opts := registry.ReferrersOptions{Platforms: true}
-		src, err := r.Source.Referrers(ctx, it.src, opts)
+		src, err := r.referrerDigests(ctx, it, false)
 		if err != nil {
 			return err
 		}
-		dst, err := r.Dest.Referrers(ctx, it.dst, opts)
+		dst, err := r.referrerDigests(ctx, it, true)
 		if err != nil {
 			return err
 		}
-		have := map[string]bool{}
-		dst.Each(func(_ v1.Hash, n registry.Referrer) { have[n.Digest] = true })
 		missing := 0
-		src.Each(func(_ v1.Hash, n registry.Referrer) {
-			if !have[n.Digest] {
+		for d := range src {
+			if !dst[d] {
 				missing++
 			}
-		})
+		}
 		if missing > 0 {
 			it.Action, it.Reason = Copy, fmt.Sprintf("%d referrer(s) missing", missing)
 		}
@@ -324,26 +371,116 @@ func (r *Runner) checkReferrers(ctx context.Context, items []Item) error {
 	return nil
 }
 
-// dstResult is what resolveDest found.
-type dstResult struct {
-	digests map[string]v1.Hash
-	err     error
+// referrerDigests are the digests of what refers to it (with the children
+// of an index) on its source, or its destination: a registry's referrers
+// tree, or what the layout holds.
+func (r *Runner) referrerDigests(ctx context.Context, it *Item, dest bool) (map[string]bool, error) {
+	out := map[string]bool{}
+	l, c, ref := r.From, r.Source, it.src
+	if dest {
+		l, c, ref = r.To, r.Dest, it.dst
+	}
+	if l != nil {
+		h, err := v1.NewHash(it.Digest)
+		if err != nil {
+			return nil, err
+		}
+		refs, err := l.referrers(it.repo, h)
+		for _, ref := range refs {
+			if d, err := ref.Artifact.Digest(); err == nil {
+				out[d.String()] = true
+			}
+		}
+		return out, err
+	}
+	tree, err := c.Referrers(ctx, ref, registry.ReferrersOptions{Platforms: true})
+	if err != nil {
+		return nil, err
+	}
+	tree.Each(func(_ v1.Hash, n registry.Referrer) { out[n.Digest] = true })
+	return out, nil
 }
 
-// resolveDest resolves ids on the destination (never through a mirror),
-// in the background.
-func (r *Runner) resolveDest(ctx context.Context, dst reference.Reference, ids []string) chan dstResult {
-	ch := make(chan dstResult, 1)
+// dstList is what listDest found: the destination's tags (nil for a
+// layout, which resolveDest reads directly).
+type dstList struct {
+	tags map[string]bool
+	err  error
+}
+
+// listDest lists dst's tags (never through a mirror) in the background; a
+// repository the destination does not have yet has none.
+func (r *Runner) listDest(ctx context.Context, dst reference.Reference) chan dstList {
+	ch := make(chan dstList, 1)
+	if r.To != nil {
+		ch <- dstList{}
+		return ch
+	}
 	go func() {
-		var res dstResult
-		if r.To != nil {
-			_, res.digests, res.err = r.To.resolve(dst.Repository(), ids)
-		} else {
-			_, res.digests, res.err = r.Dest.ResolveTags(ctx, dst, ids, false, nil)
+		var res dstList
+		listed, _, err := r.Dest.ResolveTags(ctx, dst, nil, true, func([]string) []string { return nil })
+		if err != nil && !errors.Is(err, registry.ErrNotFound) {
+			res.err = err
+		}
+		res.tags = make(map[string]bool, len(listed))
+		for _, t := range listed {
+			res.tags[t] = true
 		}
 		ch <- res
 	}()
 	return ch
+}
+
+// resolveDest finds the destination's digests of ids. A tag its tag list
+// lacks has none; a listed tag the state knows in step with the source's
+// digest (srcDigests) is taken from the state (trusted) unless Verify is
+// set; the rest, and untagged digests, cost one HEAD each.
+func (r *Runner) resolveDest(ctx context.Context, e *Entry, dst reference.Reference, ids []string, srcDigests map[string]v1.Hash, listed map[string]bool) (map[string]v1.Hash, map[string]bool, error) {
+	if r.To != nil {
+		_, digests, err := r.To.resolve(dst.Repository(), ids)
+		return digests, nil, err
+	}
+	digests, trusted := map[string]v1.Hash{}, map[string]bool{}
+	var heads []string
+	for _, id := range ids {
+		isTag := !strings.Contains(id, ":")
+		switch {
+		case isTag && !listed[id]:
+		case isTag && !r.Verify && srcDigests[id] != (v1.Hash{}):
+			if d := r.State.lookup(dst.Name(), id, srcDigests[id].String(), e.Select.String()); d != "" {
+				if h, err := v1.NewHash(d); err == nil {
+					digests[id], trusted[id] = h, true
+					continue
+				}
+			}
+			heads = append(heads, id)
+		default:
+			heads = append(heads, id)
+		}
+	}
+	if len(heads) == 0 {
+		return digests, trusted, nil
+	}
+	_, found, err := r.Dest.ResolveTags(ctx, dst, heads, false, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	for id, h := range found {
+		digests[id] = h
+	}
+	return digests, trusted, nil
+}
+
+// stateRepo is the name it's destination repository has in State.
+func (r *Runner) stateRepo(it *Item) string { return it.dst.Name() }
+
+// remember records it (a tag) in step: the destination has dest for the
+// source's digest.
+func (r *Runner) remember(it *Item, dest string) {
+	if it.Tag == "" || it.upstream == "" || dest == "" {
+		return
+	}
+	r.State.set(r.stateRepo(it), it.Tag, stateEntry{Source: it.upstream, Destination: dest, Platforms: it.sel.String()})
 }
 
 // newestByCreated keeps the newest of tags (not all versions) by their
@@ -508,6 +645,9 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 				mu.Unlock()
 				return
 			}
+			if r.Started != nil {
+				r.Started(it)
+			}
 			err := r.copy(ctx, it)
 			mu.Lock()
 			defer mu.Unlock()
@@ -519,6 +659,9 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 				return
 			}
 			it.Done = true
+			if err == nil {
+				r.remember(it, it.Digest)
+			}
 			if err != nil {
 				it.Error = err.Error()
 				if first == nil {
@@ -573,13 +716,20 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 		case registry.BlobMounted:
 			it.Blobs++
 		}
+		if r.Progress != nil {
+			r.Progress(it, ev)
+		}
 	}
 	switch {
 	case r.To != nil:
-		return r.Source.ReadArtifact(ctx, it.src, it.sel, func(a registry.Artifact) (err error) {
+		err := r.Source.ReadArtifact(ctx, it.src, it.sel, func(a registry.Artifact) (err error) {
 			it.Blobs, it.Bytes, err = r.To.write(a, it.repo, it.id)
 			return err
 		})
+		if err != nil || !it.referrers {
+			return err
+		}
+		return r.referrersToLayout(ctx, it)
 	case r.From != nil:
 		h, err := v1.NewHash(it.Digest)
 		if err != nil {
@@ -593,7 +743,15 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 		if tag == "" {
 			tag = it.id
 		}
-		_, err = r.Source.Push(ctx, it.dst, []registry.PushTag{{Tag: tag, Artifact: a}}, registry.PushOptions{Progress: count})
+		popts := registry.PushOptions{Progress: count}
+		if _, err = r.Source.Push(ctx, it.dst, []registry.PushTag{{Tag: tag, Artifact: a}}, popts); err != nil || !it.referrers {
+			return err
+		}
+		refs, err := r.From.referrers(it.repo, h)
+		if err != nil {
+			return err
+		}
+		_, err = r.Source.PushReferrers(ctx, it.dst, h, refs, popts)
 		return err
 	}
 	var tree *registry.ReferrerTree
@@ -613,6 +771,37 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 	if tree != nil {
 		if _, err := r.Source.CopyReferrers(ctx, it.src, it.dst, tree, count); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// referrersToLayout writes what refers to it on the source (with the
+// children of an index) into To, beside it: a referrer naming its subject
+// as REPO@DIGEST, a cosign tag under that tag, as the source has them.
+func (r *Runner) referrersToLayout(ctx context.Context, it *Item) error {
+	tree, err := r.Source.Referrers(ctx, it.src, registry.ReferrersOptions{Platforms: true})
+	if err != nil {
+		return err
+	}
+	var nodes []registry.Referrer
+	tree.Each(func(_ v1.Hash, n registry.Referrer) { nodes = append(nodes, n) })
+	for _, n := range nodes {
+		ref, err := it.src.WithDigest(n.Digest)
+		if err != nil {
+			return err
+		}
+		id := n.Tag
+		if id == "" {
+			id = n.Digest
+		}
+		err = r.Source.ReadArtifact(ctx, ref, platform.Selection{}, func(a registry.Artifact) error {
+			blobs, size, err := r.To.write(a, it.repo, id)
+			it.Blobs, it.Bytes = it.Blobs+blobs, it.Bytes+size
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("copying the referrer %s of %s: %w", n.Digest, it.Source, err)
 		}
 	}
 	return nil

@@ -1,0 +1,194 @@
+package syncplan
+
+import (
+	"archive/tar"
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// An OCI archive is an OCI layout in a tar (gzip'd or not), as ctl save
+// --format oci and skopeo's oci-archive: write it: the members oci-layout,
+// index.json and blobs/sha256/HEX. Read, it is untrusted: only those
+// members are taken (by name, never extracted by their own paths; links and
+// anything else are ignored), each blob checked against its digest.
+
+// layoutMember is the cleaned name of a tar member that belongs to an OCI
+// layout, and whether it does.
+func layoutMember(name string) (string, bool) {
+	n := strings.TrimPrefix(path.Clean("/"+name), "/")
+	if n == "oci-layout" || n == "index.json" {
+		return n, true
+	}
+	parts := strings.Split(n, "/")
+	if len(parts) != 3 || parts[0] != "blobs" || parts[1] != "sha256" || len(parts[2]) != 64 {
+		return "", false
+	}
+	if _, err := hex.DecodeString(parts[2]); err != nil || strings.ToLower(parts[2]) != parts[2] {
+		return "", false
+	}
+	return n, true
+}
+
+// extractArchive writes the layout members of the archive at file into
+// dir. A later member of the same name replaces an earlier one, as tar
+// has it.
+func extractArchive(file, dir string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return err
+		}
+		defer zr.Close()
+		r = zr
+	}
+	tr := tar.NewReader(r)
+	hasIndex := false
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("not a tar: %w", err)
+		}
+		name, ok := layoutMember(h.Name)
+		if !ok || h.Typeflag != tar.TypeReg {
+			continue
+		}
+		if err := extractMember(tr, filepath.Join(dir, filepath.FromSlash(name)), name); err != nil {
+			return err
+		}
+		hasIndex = hasIndex || name == "index.json"
+	}
+	if !hasIndex {
+		return errors.New("no index.json: not an OCI archive")
+	}
+	return nil
+}
+
+// extractMember writes r to target, checking a blob's digest.
+func extractMember(r io.Reader, target, name string) error {
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return err
+	}
+	out, err := os.Create(target)
+	if err != nil {
+		return err
+	}
+	hash := sha256.New()
+	_, err = io.Copy(io.MultiWriter(out, hash), r)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", name, err)
+	}
+	if want, ok := strings.CutPrefix(name, "blobs/sha256/"); ok && hex.EncodeToString(hash.Sum(nil)) != want {
+		return fmt.Errorf("blob %s does not match its digest", name)
+	}
+	return nil
+}
+
+// packArchive writes the layout in dir as an archive at file (gzip'd when
+// its name ends in .gz or .tgz): oci-layout, the blobs, then index.json,
+// as ctl save writes them, through a temporary file renamed over file.
+func packArchive(dir, file string) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	var w io.Writer = bw
+	var zw *gzip.Writer
+	if strings.HasSuffix(file, ".gz") || strings.HasSuffix(file, ".tgz") {
+		zw = gzip.NewWriter(bw)
+		w = zw
+	}
+	tw := tar.NewWriter(w)
+	epoch := time.Unix(0, 0)
+	add := func(name string) error {
+		src, err := os.Open(filepath.Join(dir, filepath.FromSlash(name)))
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		fi, err := src.Stat()
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: fi.Size(), ModTime: epoch, Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err = io.Copy(tw, src)
+		return err
+	}
+	layoutFile := []byte(`{"imageLayoutVersion":"1.0.0"}`)
+	if err := tw.WriteHeader(&tar.Header{Name: "oci-layout", Mode: 0o644, Size: int64(len(layoutFile)), ModTime: epoch, Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(layoutFile); err != nil {
+		return err
+	}
+	for _, d := range []string{"blobs/", "blobs/sha256/"} {
+		if err := tw.WriteHeader(&tar.Header{Name: d, Mode: 0o755, ModTime: epoch, Typeflag: tar.TypeDir}); err != nil {
+			return err
+		}
+	}
+	blobs, err := os.ReadDir(filepath.Join(dir, "blobs", "sha256"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	for _, b := range blobs {
+		if err := add("blobs/sha256/" + b.Name()); err != nil {
+			return err
+		}
+	}
+	if err := add("index.json"); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), file)
+}
