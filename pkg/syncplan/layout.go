@@ -141,13 +141,9 @@ func key(repo, id string) string {
 func (l *Layout) resolve(repo string, ids []string) ([]string, map[string]v1.Hash, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ii, err := l.p.ImageIndex()
+	_, im, err := l.index()
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", l, err)
-	}
-	im, err := ii.IndexManifest()
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", l, err)
+		return nil, nil, err
 	}
 	byName := map[string]v1.Hash{}
 	var tags []string
@@ -172,13 +168,9 @@ func (l *Layout) resolve(repo string, ids []string) ([]string, map[string]v1.Has
 func (l *Layout) repositories() ([]string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ii, err := l.p.ImageIndex()
+	_, im, err := l.index()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", l, err)
-	}
-	im, err := ii.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", l, err)
+		return nil, err
 	}
 	var repos []string
 	seen := map[string]bool{}
@@ -285,13 +277,9 @@ func blobStats(a registry.Artifact) (int, int64) {
 func (l *Layout) referrers(repo string, root v1.Hash) ([]registry.ReferrerPush, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ii, err := l.p.ImageIndex()
+	ii, im, err := l.index()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", l, err)
-	}
-	im, err := ii.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", l, err)
+		return nil, err
 	}
 	bySubject := map[v1.Hash][]v1.Hash{}
 	byName := map[string]v1.Hash{}
@@ -351,4 +339,18 @@ func (l *Layout) referrers(repo string, root v1.Hash) ([]registry.ReferrerPush, 
 		}
 	}
 	return out, nil
+}
+
+// index is the layout's index.json, as an index and as its manifest
+// (l.mu held).
+func (l *Layout) index() (v1.ImageIndex, *v1.IndexManifest, error) {
+	ii, err := l.p.ImageIndex()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", l, err)
+	}
+	im, err := ii.IndexManifest()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", l, err)
+	}
+	return ii, im, nil
 }
