@@ -29,8 +29,9 @@ has, when it has none of that platform). --format json adds "source"
 ("mirror" when one of the registry's mirrors answered, else "upstream") and
 "mirror".
 
-A REF written without a registry that names an image of the local store
-(app:v1 after "ctl index create") is answered by the store, with source
+A REF written without a registry that names a local image (made in the
+store by load, tag or index create, never pulled or pushed;
+app:v1 after "ctl index create") is answered by the store, with source
 "local" (stderr says so): the digest "ctl images --digests" shows, or with
 --platform that platform's manifest's. Write the registry
 (docker.io/library/app:v1) to ask the registry.`,

@@ -71,11 +71,12 @@ func (o *remoteRefOptions) target() (*printer, reference.Reference, *v1.Platform
 const sourceLocal = "local"
 
 // local is the store's entry for r when the reference was written without
-// a registry and the store holds it (app:v1 after "ctl index create", or
-// "ctl load"): the store answers, as docker's inspect and manifest inspect
-// read local images first, and stderr says so. A name that writes its
-// registry always goes to the registry (docs/design.md, "A name without a
-// registry").
+// a registry and names a local image of the store, made there and never
+// pulled or pushed (app:v1 after "ctl index create", or "ctl load"): the
+// store answers, as docker's inspect and manifest inspect read local
+// images first, and stderr says so. A pulled or pushed image, and a name
+// that writes its registry, go to the registry (docs/design.md, "A name
+// without a registry").
 func (o *remoteRefOptions) local(r reference.Reference) (*store.Store, store.Entry, bool) {
 	if reference.NamesRegistry(o.Ref) || o.Store == nil {
 		return nil, store.Entry{}, false
@@ -85,7 +86,7 @@ func (o *remoteRefOptions) local(r reference.Reference) (*store.Store, store.Ent
 		return nil, store.Entry{}, false
 	}
 	e, err := s.Resolve(o.Ref)
-	if err != nil {
+	if err != nil || e.Remote {
 		return nil, store.Entry{}, false
 	}
 	fmt.Fprintf(o.IO.ErrOut, "Using the local image %s (name the registry, e.g. %s, for the registry's)\n", escapeControl(o.Ref), r.String())

@@ -303,4 +303,19 @@ func TestDockerHubMirror(t *testing.T) {
 	if r.Stdout != `["`+mirror.Host+`/library/nginx"]`+"\n" {
 		t.Errorf("ref: %q", r.Stdout)
 	}
+	// A pulled image is its registry's: digest asks the mirror again, as
+	// crane would, not the store; a tag made in the store is a local image,
+	// which the store answers (docs/design.md, "A name without a registry").
+	r = e.Run(t, "digest", "--format", "json", "nginx:1.25")
+	if got := decode(t, r.Stdout); r.Code != 0 || got.Digest != want || got.Source != "mirror" {
+		t.Errorf("digest of a pulled image: exit %d %s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if n := mirror.Count("HEAD", "^/v2/library/nginx/manifests/1.25$"); n != 1 {
+		t.Errorf("the mirror answered %d HEADs for the digest; want 1", n)
+	}
+	wantCode(t, e.Run(t, "tag", "nginx:1.25", "mine:v1"), 0)
+	r = e.Run(t, "digest", "--format", "json", "mine:v1")
+	if got := decode(t, r.Stdout); r.Code != 0 || got.Digest != want || got.Source != "local" {
+		t.Errorf("digest of a local tag: exit %d %s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
 }

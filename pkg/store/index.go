@@ -34,6 +34,8 @@ const (
 	// is not the stored manifest's: the index a platform image was picked
 	// from (docker's repo digest).
 	annotationRepoDigest = "ctl.repodigest"
+	// "true" when the reference is known on its registry (Entry.Remote).
+	annotationRemote = "ctl.remote"
 )
 
 // Entry is one reference of the store, or one untagged ("dangling") image.
@@ -48,6 +50,12 @@ type Entry struct {
 	// when that is not Digest: the index the stored platform image was
 	// picked from. Zero otherwise (the reference's digest is Digest).
 	RepoDigest v1.Hash
+	// Remote is set when the reference was pulled from its registry or
+	// pushed to it; a reference made in the store (load, tag, index
+	// create) is not, until it is pushed. The commands that read a
+	// registry answer a name without a registry from the store only
+	// for such a local image.
+	Remote bool
 	// Platforms is the image's platform from its config, or the platforms
 	// of an index's images that the store holds, in index order
 	// ("linux/arm64/v8"); empty when unknown.
@@ -109,6 +117,7 @@ func entryFrom(mt types.MediaType, digest v1.Hash, artifactType string, a map[st
 	}
 	e.Size, _ = strconv.ParseInt(a[annotationSize], 10, 64)
 	e.RepoDigest = parseHash(a[annotationRepoDigest])
+	e.Remote = a[annotationRemote] == "true"
 	if p := a[annotationPlatforms]; p != "" {
 		e.Platforms = strings.Split(p, ",")
 	}
@@ -127,6 +136,9 @@ func (e Entry) descriptor(manifestSize int64) v1.Descriptor {
 		a[AnnotationRef] = e.Ref
 		if e.RepoDigest != (v1.Hash{}) && e.RepoDigest != e.Digest {
 			a[annotationRepoDigest] = e.RepoDigest.String()
+		}
+		if e.Remote {
+			a[annotationRemote] = "true"
 		}
 	}
 	return v1.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: manifestSize, Annotations: a, ArtifactType: e.ArtifactType}
@@ -242,6 +254,7 @@ func point(im *v1.IndexManifest, e Entry, msize int64, refs []string) {
 					orphan.Annotations = maps.Clone(d.Annotations)
 					delete(orphan.Annotations, AnnotationRef)
 					delete(orphan.Annotations, annotationRepoDigest)
+					delete(orphan.Annotations, annotationRemote)
 					orphans = append(orphans, orphan)
 				}
 				continue
@@ -425,8 +438,8 @@ func isHex(s string) bool {
 // Tag makes every target name the image src (as returned by Resolve or
 // Lookup), without copying anything. A target must carry a tag or nothing
 // (":latest" is implied); a digest target is invalid input. A new
-// reference has no RepoDigest: it was never pulled, and pushing it would
-// give it the stored manifest's digest.
+// reference has no RepoDigest and is not Remote: it was never pulled, and
+// pushing it would give it the stored manifest's digest.
 func (s *Store) Tag(src Entry, targets ...reference.Reference) error {
 	refs := make([]string, 0, len(targets))
 	for _, t := range targets {
@@ -449,7 +462,7 @@ func (s *Store) Tag(src Entry, targets ...reference.Reference) error {
 		for _, ref := range refs {
 			e := src
 			if ref != src.Ref {
-				e.RepoDigest = v1.Hash{}
+				e.RepoDigest, e.Remote = v1.Hash{}, false
 			}
 			point(im, e, msize, []string{ref})
 		}
@@ -460,14 +473,14 @@ func (s *Store) Tag(src Entry, targets ...reference.Reference) error {
 // SetRepoDigest records that ref, when it still names the stored manifest
 // image, has digest on its registry (after a pull that found it up to
 // date, or a push): remembered as its RepoDigest when that differs from
-// image, forgotten otherwise. index.json is rewritten only when that
-// changes something.
+// image, forgotten otherwise, and the reference is Remote. index.json is
+// rewritten only when that changes something.
 func (s *Store) SetRepoDigest(ref reference.Reference, image, digest v1.Hash) error {
 	key := refKey(ref)
 	if digest == image {
 		digest = v1.Hash{}
 	}
-	stale := func(e Entry) bool { return e.Ref == key && e.Digest == image && e.RepoDigest != digest }
+	stale := func(e Entry) bool { return e.Ref == key && e.Digest == image && (e.RepoDigest != digest || !e.Remote) }
 	all, err := s.List()
 	if err != nil {
 		return err
@@ -478,7 +491,7 @@ func (s *Store) SetRepoDigest(ref reference.Reference, image, digest v1.Hash) er
 	return s.updateIndex(func(im *v1.IndexManifest) error {
 		for i, d := range im.Manifests {
 			if e := entryOf(d); stale(e) {
-				e.RepoDigest = digest
+				e.RepoDigest, e.Remote = digest, true
 				im.Manifests[i] = e.descriptor(d.Size)
 			}
 		}

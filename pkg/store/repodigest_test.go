@@ -129,3 +129,45 @@ func TestRepoDigest(t *testing.T) {
 		t.Errorf("%d untagged entries of the moved image, want 1", dangling)
 	}
 }
+
+// TestRemote: a reference is Remote once pulled (written, or found up to
+// date) or pushed, and a reference made in the store (written, tagged) is
+// not.
+func TestRemote(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	img := randomImage(t, 512, 1)
+	dig := digestOf(t, img)
+	remote := func(r string) bool { t.Helper(); return lookupEntry(t, s, r).Remote }
+
+	if _, err := s.WriteImage(ctx, img, ref(t, "app:local")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WritePulled(ctx, img, ref(t, "app:pulled"), dig); err != nil {
+		t.Fatal(err)
+	}
+	if remote("app:local") || !remote("app:pulled") {
+		t.Fatalf("written: Remote %v, pulled: Remote %v; want false, true", remote("app:local"), remote("app:pulled"))
+	}
+	if err := s.Tag(lookupEntry(t, s, "app:pulled"), ref(t, "app:tagged")); err != nil {
+		t.Fatal(err)
+	}
+	if remote("app:tagged") || !remote("app:pulled") {
+		t.Errorf("a tag of a pulled image is Remote %v (want false); the pulled one %v", remote("app:tagged"), remote("app:pulled"))
+	}
+	// Pushed (or re-pulled up to date) at the manifest's own digest.
+	if err := s.SetRepoDigest(ref(t, "app:local"), dig, dig); err != nil {
+		t.Fatal(err)
+	}
+	if !remote("app:local") || lookupEntry(t, s, "app:local").RepoDigest != (v1.Hash{}) {
+		t.Errorf("after a push: %+v, want Remote and no RepoDigest", lookupEntry(t, s, "app:local"))
+	}
+	// Moved to an image written in the store: local again.
+	if _, err := s.WriteImage(ctx, randomImage(t, 256, 1), ref(t, "app:pulled")); err != nil {
+		t.Fatal(err)
+	}
+	if remote("app:pulled") {
+		t.Errorf("a reference written over is still Remote")
+	}
+}

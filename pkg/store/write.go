@@ -49,6 +49,7 @@ func (s *Store) writePulled(ctx context.Context, ref reference.Reference, digest
 		if digest != e.Digest {
 			e.RepoDigest = digest
 		}
+		e.Remote = true
 		return e, msize, err
 	})
 }
