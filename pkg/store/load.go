@@ -92,7 +92,7 @@ func (s *Store) LoadStream(ctx context.Context, r io.Reader, name string) ([]Ent
 		return nil, err
 	}
 	defer unlock()
-	dr, err := decompress(r)
+	dr, err := Decompress(r)
 	if err != nil {
 		return nil, invalid("reading %s: %v", name, err)
 	}
@@ -148,9 +148,11 @@ func unwrapPathErr(err error) error {
 	return err
 }
 
-// decompress undoes gzip, within the bound of newInflater, when the stream
-// starts with its magic number.
-func decompress(r io.Reader) (io.Reader, error) {
+// Decompress undoes gzip when r starts with its magic number, within the
+// bound of what load decompresses (100 times the compressed bytes plus
+// 256 MiB; past it, reads fail with an ErrInvalidInput): for every reader
+// of a possibly gzip'd archive.
+func Decompress(r io.Reader) (io.Reader, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	magic, err := br.Peek(2)
 	if err != nil && err != io.EOF {

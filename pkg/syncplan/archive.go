@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/bounded"
+	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -40,24 +42,23 @@ func layoutMember(name string) (string, bool) {
 	return n, true
 }
 
-// extractArchive writes the layout members of the archive at file into
-// dir. A later member of the same name replaces an earlier one, as tar
-// has it.
+// maxLayoutFile bounds the members read whole: oci-layout and index.json
+// (the store's bound on an index).
+const maxLayoutFile = 4 << 20
+
+// extractArchive writes the layout members of the archive at file (a
+// regular file) into dir. A later member of the same name replaces an
+// earlier one, as tar has it. A gzip'd archive is decompressed within the
+// store's bound on what load decompresses.
 func extractArchive(file, dir string) error {
-	f, err := os.Open(file)
+	f, _, err := bounded.Open(file)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
-	var r io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return err
-		}
-		defer zr.Close()
-		r = zr
+	r, err := store.Decompress(f)
+	if err != nil {
+		return err
 	}
 	tr := tar.NewReader(r)
 	hasIndex := false
@@ -72,6 +73,9 @@ func extractArchive(file, dir string) error {
 		name, ok := layoutMember(h.Name)
 		if !ok || h.Typeflag != tar.TypeReg {
 			continue
+		}
+		if !strings.HasPrefix(name, "blobs/") && h.Size > maxLayoutFile {
+			return fmt.Errorf("%s is %s, more than the %s it may be", name, bounded.FormatSize(h.Size), bounded.FormatSize(maxLayoutFile))
 		}
 		if err := extractMember(tr, filepath.Join(dir, filepath.FromSlash(name)), name); err != nil {
 			return err

@@ -5,10 +5,16 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/ctl-dev/ctl/pkg/bounded"
+	"github.com/ctl-dev/ctl/pkg/store"
 )
 
 // tarOf writes members (name, body) as a tar at a temporary path.
@@ -71,5 +77,38 @@ func TestExtractArchive(t *testing.T) {
 	}
 	if err := extractArchive(tarOf(t, [2]string{blob, "blob"}), t.TempDir()); err == nil || !strings.Contains(err.Error(), "no index.json") {
 		t.Errorf("archive without index.json: %v", err)
+	}
+}
+
+// TestExtractArchiveBounded: an archive that is not a regular file (a
+// FIFO, which would block forever) is refused at once; a gzip'd archive is
+// decompressed within the store's bound (a bomb stops after a few hundred
+// MiB, not at its 1 GiB); index.json has a size cap.
+func TestExtractArchiveBounded(t *testing.T) {
+	t.Parallel()
+	fifo := filepath.Join(t.TempDir(), "a.tar")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var be *bounded.Error
+	if err := extractArchive(fifo, t.TempDir()); !errors.As(err, &be) {
+		t.Errorf("FIFO: %v, want a bounded.Error", err)
+	}
+
+	bomb := filepath.Join(t.TempDir(), "bomb.tar.gz")
+	blob := "blobs/sha256/" + strings.Repeat("0", 64)
+	testenv.GzipTar(t, bomb, testenv.Member{Name: "index.json", Data: []byte("{}")}, testenv.Member{Name: blob, Zeros: 1 << 30})
+	dir := t.TempDir()
+	err := extractArchive(bomb, dir)
+	if !errors.Is(err, store.ErrInvalidInput) || !strings.Contains(err.Error(), "decompression bomb") {
+		t.Errorf("gzip bomb: %v", err)
+	}
+	if fi, serr := os.Stat(filepath.Join(dir, filepath.FromSlash(blob))); serr == nil && fi.Size() > 400<<20 {
+		t.Errorf("the bomb wrote %d bytes before it was stopped", fi.Size())
+	}
+
+	big := tarOf(t, [2]string{"index.json", strings.Repeat(" ", maxLayoutFile+1)})
+	if err := extractArchive(big, t.TempDir()); err == nil || !strings.Contains(err.Error(), "more than the 4 MiB it may be") {
+		t.Errorf("oversized index.json: %v", err)
 	}
 }
