@@ -1,13 +1,14 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
+	"github.com/ctl-dev/ctl/pkg/bounded"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/ctl-dev/ctl/pkg/syncplan"
@@ -232,12 +233,11 @@ func syncPlan(opts *syncOptions) (*syncplan.Plan, error) {
 		return nil, usageError{errors.New("filter flags are for the one-line form (SRC_REPO DST_REPO); a plan file sets them per entry")}
 	}
 	file := opts.Args[0]
-	fh, err := os.Open(file)
+	b, err := bounded.ReadFile(file, syncplan.MaxPlanSize)
 	if err != nil {
 		return nil, invalidInput(err)
 	}
-	defer fh.Close()
-	return syncplan.Parse(file, fh)
+	return syncplan.Parse(file, bytes.NewReader(b))
 }
 
 // printSyncPlan prints items as a dry run shows them.

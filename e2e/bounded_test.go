@@ -140,6 +140,16 @@ func TestSpecialFilesRefused(t *testing.T) {
 			special(t, p, kind)
 			return []string{"load", "-i", p}, p
 		}},
+		{"sync plan", []string{"fifo", "device", "dir", "huge"}, func(t *testing.T, e *testenv.Env, kind string) ([]string, string) {
+			p := filepath.Join(e.Dir, "plan.yaml")
+			special(t, p, kind)
+			return []string{"sync", "--dry-run", p}, p
+		}},
+		{"sync OCI archive", []string{"fifo", "device"}, func(t *testing.T, e *testenv.Env, kind string) ([]string, string) {
+			p := filepath.Join(e.Dir, "air-gap.tar")
+			special(t, p, kind)
+			return []string{"sync", "--from", "oci:" + p, "reg.invalid:5000/a", "reg.invalid:5000/b"}, p
+		}},
 		{"layout index.json", []string{"fifo", "device", "dir", "huge"}, layoutFile("index.json")},
 		{"layout oci-layout", []string{"fifo", "device", "dir"}, layoutFile("oci-layout")},
 		{"layout blob", []string{"fifo", "device", "dir"}, layoutFile("blobs/sha256/" + layerDigest.Hex)},

@@ -122,6 +122,9 @@ type rawPlan struct {
 // yamlLine finds "line N: " in a yaml.v3 error.
 var yamlLine = regexp.MustCompile(`line (\d+): `)
 
+// MaxPlanSize bounds a plan file (read whole): thousands of entries fit.
+const MaxPlanSize = 16 << 20
+
 // Parse reads a plan from r; file names it in errors.
 func Parse(file string, r io.Reader) (*Plan, error) {
 	b, err := io.ReadAll(io.LimitReader(r, 16<<20))

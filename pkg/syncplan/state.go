@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/ctl-dev/ctl/pkg/bounded"
 )
 
 // State remembers, per destination repository, which tags were last seen
@@ -60,6 +62,10 @@ func (s *State) file(repo string) string {
 	return filepath.Join(s.Dir, hex.EncodeToString(sum[:16])+".json")
 }
 
+// maxStateFile bounds a repository's state file: a few hundred bytes per
+// tag, for a hundred thousand tags.
+const maxStateFile = 64 << 20
+
 // load returns repo's state, read from its file the first time (a missing
 // or unreadable file is an empty state). Callers hold mu.
 func (s *State) load(repo string) *repoState {
@@ -70,7 +76,7 @@ func (s *State) load(repo string) *repoState {
 		s.repos = map[string]*repoState{}
 	}
 	rs := &repoState{}
-	if b, err := os.ReadFile(s.file(repo)); err != nil || json.Unmarshal(b, rs) != nil || rs.Repository != repo {
+	if b, err := bounded.ReadFile(s.file(repo), maxStateFile); err != nil || json.Unmarshal(b, rs) != nil || rs.Repository != repo {
 		rs = &repoState{}
 	}
 	rs.Repository = repo
