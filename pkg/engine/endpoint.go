@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/auth"
 	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
@@ -74,9 +75,9 @@ func Find(o Options) (Endpoint, error) {
 	}
 	name, source := getenv("DOCKER_CONTEXT"), "DOCKER_CONTEXT"
 	if name == "" {
-		cf, err := config.Load(dir)
+		cf, err := auth.NewKeychain(dir).Load() // bounded, as every read of it
 		if err != nil {
-			return Endpoint{}, fmt.Errorf("%w: reading the docker config in %s: %v", ErrEngine, dir, err)
+			return Endpoint{}, fmt.Errorf("%w: %v", ErrEngine, err)
 		}
 		name, source = cf.CurrentContext, "currentContext in "+filepath.Join(dir, config.ConfigFileName)
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
@@ -88,6 +90,20 @@ func TestFindBadConfiguration(t *testing.T) {
 				t.Fatalf("Find: %v, want ErrEngine", err)
 			}
 		})
+	}
+}
+
+// TestFindConfigFIFO: the docker config is read as every read of it is, a
+// regular file only: a FIFO in its place is an error at once, not a hang.
+func TestFindConfigFIFO(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "config.json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Find(Options{ConfigDir: dir, Getenv: func(string) string { return "" }})
+	if !errors.Is(err, ErrEngine) || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("Find: %v, want ErrEngine saying not a regular file", err)
 	}
 }
 
