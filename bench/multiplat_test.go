@@ -39,5 +39,5 @@ func BenchmarkPullAllPlatforms(b *testing.B) {
 		}
 	})
 	src := tg.Proxy.Host + "/seed/multi:v1"
-	benchPull(b, tg, 4*3*8<<20, func(*testing.B, string, int) string { return src }, "--platform", "all")
+	benchPull(b, tg, 0, func(*testing.B, string, int) string { return src }, "--platform", "all")
 }
