@@ -32,8 +32,21 @@ type Client struct {
 	onSource        func(SourceEvent) // WithSourceFunc
 	mirrorTransport http.RoundTripper // the stack with the mirror budget (mirrors.go)
 
-	mounts *sameRepoMounts // hosts that answer same-repository mounts (push_probe.go)
-	open   *openHosts      // hosts that answered a request without credentials (session.go)
+	// noSameRepoMount are the hosts that do not answer a mount from the
+	// pushed repository itself (POST /blobs/uploads/?mount=D&from=REPO)
+	// as the distribution spec says: 201 when the repository has the
+	// blob, 202 with an upload session when it does not. Such a POST
+	// replaces a blob's HEAD and the POST that starts its upload, one
+	// round trip per blob instead of two; a host that answers the probe
+	// any other way (see probeBlob) gets HEAD and POST from then on.
+	noSameRepoMount *hostSet
+	// open are the hosts that answered a session's first request without
+	// credentials: later anonymous-first sessions on them send theirs
+	// without pinging beside it (a registry with many repositories costs
+	// one ping, not one per repository). A host that asks for credentials
+	// after all costs that session a round trip: the ping comes after the
+	// 401.
+	open *hostSet
 }
 
 // Option configures a Client.
@@ -131,13 +144,13 @@ func WithRateLimitFunc(f func(ctltransport.RateLimit)) Option {
 // New returns a Client with the options applied over the defaults.
 func New(opts ...Option) (*Client, error) {
 	c := &Client{
-		keychain:  authn.NewMultiKeychain(),
-		insecure:  map[string]bool{},
-		mirrors:   Mirrors{},
-		userAgent: "ctl",
-		jobs:      DefaultJobs,
-		mounts:    &sameRepoMounts{},
-		open:      &openHosts{},
+		keychain:        authn.NewMultiKeychain(),
+		insecure:        map[string]bool{},
+		mirrors:         Mirrors{},
+		userAgent:       "ctl",
+		jobs:            DefaultJobs,
+		noSameRepoMount: &hostSet{},
+		open:            &hostSet{},
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {

@@ -215,15 +215,15 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 	}
 	// With no other repository to mount from, one POST mounting the blob
 	// from the repository itself tells whether it is there and, if not,
-	// opens its upload (see sameRepoMounts); else HEAD, then POST.
+	// opens its upload (see Client.noSameRepoMount); else HEAD, then POST.
 	loc, probed := "", false
-	if from == "" && p.c.mounts.usable(p.s.host) {
+	if from == "" && !p.c.noSameRepoMount.has(p.s.host) {
 		exists, l, ok, err := p.s.probeBlob(ctx, desc.Digest)
 		if err != nil {
 			return false, err
 		}
 		if !ok {
-			p.c.mounts.disable(p.s.host)
+			p.c.noSameRepoMount.add(p.s.host)
 		}
 		if ok && exists {
 			ev.Kind = BlobExists

@@ -4,38 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
-
-// sameRepoMounts remembers, per registry host for the life of a Client,
-// whether the host answers a mount from the pushed repository itself
-// (POST /blobs/uploads/?mount=D&from=REPO) as the distribution spec says:
-// 201 when the repository has the blob, 202 with an upload session when it
-// does not. Such a POST replaces a blob's HEAD and the POST that starts its
-// upload: one round trip per blob instead of two. A host that answers the
-// probe any other way (4xx, 201 without a Location... see probeBlob) gets
-// HEAD and POST from then on.
-type sameRepoMounts struct {
-	mu  sync.Mutex
-	off map[string]bool
-}
-
-func (m *sameRepoMounts) usable(host string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return !m.off[host]
-}
-
-func (m *sameRepoMounts) disable(host string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.off == nil {
-		m.off = map[string]bool{}
-	}
-	m.off[host] = true
-}
 
 // probeBlob asks the session's repository to mount blob h from itself. It
 // returns exists when the registry answered 201 with the blob's location

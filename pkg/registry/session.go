@@ -42,7 +42,7 @@ const (
 // ping beside the first request has readied by then: its requests run in
 // parallel and a push may need a token where a read did not. Once a host
 // has answered so, later anonymous-first sessions of the client on it do
-// not ping beside their first request, only after a 401 (openHosts).
+// not ping beside their first request, only after a 401 (Client.open).
 type session struct {
 	host   string
 	scheme string
@@ -122,23 +122,21 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 	return s, nil
 }
 
-// openHosts are the hosts that answered a session's first request without
-// credentials: later anonymous-first sessions on them send theirs without
-// pinging beside it (a registry with many repositories costs one ping, not
-// one per repository). A host that asks for credentials after all costs
-// that session a round trip: the ping then comes after the 401.
-type openHosts struct {
+// hostSet is a set of registry hosts, safe for concurrent use: what a
+// Client learns of each host for its life (options.go: the hosts that
+// answered without credentials, those that refuse same-repository mounts).
+type hostSet struct {
 	mu    sync.Mutex
 	hosts map[string]bool
 }
 
-func (o *openHosts) has(host string) bool {
+func (o *hostSet) has(host string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.hosts[host]
 }
 
-func (o *openHosts) add(host string) {
+func (o *hostSet) add(host string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.hosts == nil {
