@@ -109,11 +109,22 @@ func (r *Runner) Plan(ctx context.Context, p *Plan) ([]Item, error) {
 			return nil, err
 		}
 		// Repositories are resolved in parallel (each costs round trips,
-		// not bandwidth); their items keep the plan's order.
+		// not bandwidth); their items keep the plan's order. The first is
+		// resolved alone: then the client knows whether each host answers
+		// without credentials, and the sessions of the others skip their
+		// pings (one ping per host, not one per repository started at once).
 		per := make([][]Item, len(pairs))
+		if len(pairs) > 0 {
+			if per[0], err = r.planRepo(ctx, e, pairs[0][0], pairs[0][1]); err != nil {
+				return nil, err
+			}
+		}
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(max(r.Jobs, 1))
 		for j, pr := range pairs {
+			if j == 0 {
+				continue
+			}
 			g.Go(func() (err error) {
 				per[j], err = r.planRepo(gctx, e, pr[0], pr[1])
 				return err
