@@ -119,6 +119,13 @@ func (p *progress) Event(e registry.Event) {
 
 func (p *progress) loop() {
 	defer close(p.done)
+	redraw(p.stop, func() { p.draw(false) })
+	p.draw(true)
+}
+
+// redraw calls draw every 150 ms and whenever the terminal is resized,
+// until stop is closed: the redraw loop of every drawing on a terminal.
+func redraw(stop <-chan struct{}, draw func()) {
 	t := time.NewTicker(150 * time.Millisecond)
 	defer t.Stop()
 	resized := make(chan os.Signal, 1)
@@ -126,13 +133,11 @@ func (p *progress) loop() {
 	for {
 		select {
 		case <-t.C:
-			p.draw(false)
 		case <-resized:
-			p.draw(false)
-		case <-p.stop:
-			p.draw(true)
+		case <-stop:
 			return
 		}
+		draw()
 	}
 }
 

@@ -3,10 +3,8 @@ package cmd
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/syncplan"
@@ -144,21 +142,11 @@ func (p *syncProgress) printLocked(w io.Writer, line string) {
 
 func (p *syncProgress) loop() {
 	defer close(p.ended)
-	t := time.NewTicker(150 * time.Millisecond)
-	defer t.Stop()
-	resized := make(chan os.Signal, 1)
-	defer notifyResize(resized)()
-	for {
-		select {
-		case <-t.C:
-		case <-resized:
-		case <-p.stop:
-			return
-		}
+	redraw(p.stop, func() {
 		p.mu.Lock()
+		defer p.mu.Unlock()
 		p.draw()
-		p.mu.Unlock()
-	}
+	})
 }
 
 // clear erases the drawing, leaving the cursor where it began.
