@@ -75,9 +75,11 @@ func Find(o Options) (Endpoint, error) {
 	}
 	name, source := getenv("DOCKER_CONTEXT"), "DOCKER_CONTEXT"
 	if name == "" {
-		cf, err := auth.NewKeychain(dir).Load() // bounded, as every read of it
+		// Read as every read of it is (bounded, a regular file only); an
+		// unreadable one is the user's file (auth.ErrConfig, exit 2).
+		cf, err := auth.NewKeychain(dir).Load()
 		if err != nil {
-			return Endpoint{}, fmt.Errorf("%w: %v", ErrEngine, err)
+			return Endpoint{}, err
 		}
 		name, source = cf.CurrentContext, "currentContext in "+filepath.Join(dir, config.ConfigFileName)
 	}

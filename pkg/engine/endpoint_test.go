@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/ctl-dev/ctl/pkg/auth"
 )
 
 // writeContext stores a docker context the way `docker context create`
@@ -102,8 +103,8 @@ func TestFindConfigFIFO(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Find(Options{ConfigDir: dir, Getenv: func(string) string { return "" }})
-	if !errors.Is(err, ErrEngine) || !strings.Contains(err.Error(), "not a regular file") {
-		t.Fatalf("Find: %v, want ErrEngine saying not a regular file", err)
+	if !errors.Is(err, auth.ErrConfig) || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("Find: %v, want auth.ErrConfig saying not a regular file", err)
 	}
 }
 
