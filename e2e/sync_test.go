@@ -557,6 +557,13 @@ func TestSyncAirGapArchive(t *testing.T) {
 	if res := p.e.Run(t, "sync", "--from", "oci:"+plan, plan); res.Code != 2 || !strings.Contains(res.Stderr, "OCI archive "+plan+": ") {
 		t.Errorf("--from a file that is no archive: exit %d, want 2: %s", res.Code, res.Stderr)
 	}
+	// Images are read under the destination's name: another destination
+	// finds nothing, which is said, naming what the archive holds (a
+	// warning, as for a filter that matches nothing), not a silent no-op.
+	res = p.e.Run(t, "sync", "--from", "oci:"+usb, p.sp.Host+"/app", p.dp.Host+"/elsewhere/app")
+	if res.Code != 0 || res.Stdout != "" || !strings.Contains(res.Stderr, "Warning: ") || !strings.Contains(res.Stderr, "holds no image of elsewhere/app (it holds mirror/app") {
+		t.Errorf("--from an archive without the destination's repository: exit %d: %s%s", res.Code, res.Stdout, res.Stderr)
+	}
 }
 
 // manifestDigest is the sha256 digest of a manifest's bytes.

@@ -184,6 +184,16 @@ func (l *Layout) repositories() ([]string, error) {
 	return repos, nil
 }
 
+// held names the repositories the layout holds images of (those of the
+// destinations it was written for with --to), for messages.
+func (l *Layout) held() (string, error) {
+	repos, err := l.repositories()
+	if err != nil || len(repos) == 0 {
+		return "nothing", err
+	}
+	return strings.Join(repos, ", "), nil
+}
+
 // write stores a under repo's id, replacing what had that name; blobs the
 // layout has are not written again.
 func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error) {

@@ -237,6 +237,15 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 		if listed, _, err = r.From.resolve(dst.Repository(), nil); err == nil {
 			_, srcDigests, err = r.From.resolve(dst.Repository(), append(pick(listed), e.Digests...))
 		}
+		if err == nil && len(listed) == 0 && len(e.Digests) == 0 {
+			// Nothing carried for this entry (its filters matched nothing
+			// on the other side, or the layout was written for other
+			// destinations): said, as a filter that matches nothing is.
+			var held string
+			if held, err = r.From.held(); err == nil {
+				r.warn("%s: %s holds no image of %s (it holds %s; images are read under their destination's name, as --to wrote them)", where(e), r.From, dst.Repository(), held)
+			}
+		}
 	} else {
 		listed, srcDigests, err = r.Source.ResolveTags(ctx, src, e.Digests, true, pick)
 	}
