@@ -167,15 +167,7 @@ func (p *progress) draw(final bool) {
 	if p.drawn == 0 && len(p.order) == 0 {
 		return
 	}
-	cols := 80
-	if p.width != nil {
-		if w := p.width(); w > 0 {
-			cols = w
-		}
-	}
-	// One column short of the width: a line that fills the last column
-	// leaves some terminals wrapping, and the next move up one line short.
-	cols--
+	cols := drawCols(p.width)
 	var b strings.Builder
 	if p.drawn > 0 {
 		fmt.Fprintf(&b, "\r\x1b[%dA", p.drawn)
@@ -202,6 +194,20 @@ func (p *progress) draw(final bool) {
 	b.WriteString("\x1b[J")
 	p.drawn = lines
 	io.WriteString(p.w, b.String())
+}
+
+// drawCols is how many columns a drawing on the terminal may fill: one
+// short of its width (80 when width is nil or does not know it), since a
+// line that fills the last column leaves some terminals wrapping, and the
+// next move up one line short.
+func drawCols(width func() int) int {
+	cols := 80
+	if width != nil {
+		if w := width(); w > 0 {
+			cols = w
+		}
+	}
+	return cols - 1
 }
 
 // Bar widths: full, and the narrowest still worth drawing.

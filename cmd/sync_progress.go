@@ -59,7 +59,7 @@ func (p *syncProgress) Start(total int) {
 	}
 }
 
-// Started is the Runner's: it's copy begins.
+// Started is the Runner's: its copy begins.
 func (p *syncProgress) Started(it *syncplan.Item) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -69,7 +69,7 @@ func (p *syncProgress) Started(it *syncplan.Item) {
 	p.images[it] = &imageProgress{blobs: map[v1.Hash]int64{}}
 }
 
-// Event is the Runner's: a blob of it's copy moved.
+// Event is the Runner's: a blob of its copy moved.
 func (p *syncProgress) Event(it *syncplan.Item, e registry.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -96,7 +96,7 @@ func (p *syncProgress) add(im *imageProgress, h v1.Hash, n int64) {
 	im.blobs[h] = n
 }
 
-// Done is it's copy ending: line (if any) is printed on w for good.
+// Done is its copy ending: line (if any) is printed on w for good.
 func (p *syncProgress) Done(it *syncplan.Item, w io.Writer, line string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -159,13 +159,7 @@ func (p *syncProgress) clear() {
 
 // draw redraws every line in place, in one write.
 func (p *syncProgress) draw() {
-	cols := 80
-	if p.width != nil {
-		if w := p.width(); w > 0 {
-			cols = w
-		}
-	}
-	cols-- // as progress.draw: a full last column wraps on some terminals
+	cols := drawCols(p.width)
 	var b strings.Builder
 	if p.drawn > 0 {
 		fmt.Fprintf(&b, "\r\x1b[%dA", p.drawn)
