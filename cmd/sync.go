@@ -185,13 +185,7 @@ func runSync(ctx context.Context, opts *syncOptions) (err error) {
 		}
 		return nil
 	}
-	toCopy := 0
-	for _, it := range items {
-		if it.Action == syncplan.Copy {
-			toCopy++
-		}
-	}
-	sp.Start(toCopy)
+	sp.Start(syncplan.Summarize(items).Pending) // what is left to copy
 	runErr := r.Run(ctx, items, opts.KeepGoing, func(it *syncplan.Item) {
 		line := ""
 		if !it.Failed() && opts.Format == "text" {

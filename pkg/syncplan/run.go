@@ -326,7 +326,7 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 		if it := &items[i]; it.Action == UpToDate {
 			r.remember(it, it.Current)
 		} else if it.Action != Filtered && it.Tag != "" {
-			r.State.forget(r.stateRepo(it), it.Tag)
+			r.State.forget(it.dst.Name(), it.Tag)
 		}
 	}
 	if r.Sizes && r.From == nil {
@@ -491,16 +491,13 @@ func (r *Runner) resolveDest(ctx context.Context, e *Entry, dst reference.Refere
 	return digests, trusted, nil
 }
 
-// stateRepo is the name it's destination repository has in State.
-func (r *Runner) stateRepo(it *Item) string { return it.dst.Name() }
-
 // remember records it (a tag) in step: the destination has dest for the
 // source's digest.
 func (r *Runner) remember(it *Item, dest string) {
 	if it.Tag == "" || it.upstream == "" || dest == "" {
 		return
 	}
-	r.State.set(r.stateRepo(it), it.Tag, stateEntry{Source: it.upstream, Destination: dest, Platforms: it.sel.String()})
+	r.State.set(it.dst.Name(), it.Tag, stateEntry{Source: it.upstream, Destination: dest, Platforms: it.sel.String()})
 }
 
 // newestByCreated keeps the newest of tags (not all versions) by their
