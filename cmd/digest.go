@@ -30,10 +30,10 @@ has, when it has none of that platform). --format json adds "source"
 "mirror".
 
 A REF written without a registry that names a local image (made in the
-store by load, tag or index create, never pulled or pushed;
-app:v1 after "ctl index create") is answered by the store, with source
-"local" (stderr says so): the digest "ctl images --digests" shows, or with
---platform that platform's manifest's. Write the registry
+store by load, tag or index create, never pulled or pushed: app:v1 after
+"ctl index create") is answered by the store, with source "local" (stderr
+says so): the digest "ctl images --digests" shows, or with --platform that
+platform's manifest's. Write the registry
 (docker.io/library/app:v1) to ask the registry.`,
 		Example: `  ctl digest localhost:5000/gallery/ui:v1
   ctl digest --platform linux/arm64 nginx:1.25

@@ -213,9 +213,10 @@ func (o *indexOptions) edit(ctx context.Context, do func(*store.Store, reference
 }
 
 // fetch pulls a source missing from the store when it names its registry
-// (reference.NamesRegistry: docker's rule for a domain), whole, under its own reference; else notFound stands. A
-// familiar name ("app:amd64") is never looked up on Docker Hub: it is a
-// local image the user expected to have.
+// (reference.NamesRegistry: docker's rule for a domain), whole, under its
+// own reference; else notFound stands. A familiar name ("app:amd64") is
+// never looked up on Docker Hub: it is a local image the user expected to
+// have.
 func (o *indexOptions) fetch(ctx context.Context, s *store.Store, name string, notFound error) (store.Entry, error) {
 	if !reference.NamesRegistry(name) {
 		return store.Entry{}, notFound

@@ -31,11 +31,11 @@ prints one JSON object; a Go template sees the fields .Name .MediaType
 "upstream") with .Mirror, the mirror that answered (-v says it on stderr).
 
 A REF written without a registry that names a local image (made in the
-store by load, tag or index create, never pulled or pushed;
-image-gallery after "ctl load", app:v1 after "ctl index create") is read
-from the store, as docker inspect reads local images, with .Source "local"
-(stderr says so); write the registry (docker.io/library/image-gallery) to
-inspect the registry's copy. "ctl image inspect" shows local images as
+store by load, tag or index create, never pulled or pushed: image-gallery
+after "ctl load", app:v1 after "ctl index create") is read from the store,
+as docker inspect reads local images, with .Source "local" (stderr says
+so); write the registry (docker.io/library/image-gallery) to inspect the
+registry's copy. "ctl image inspect" shows local images as
 docker image inspect does.`,
 		Example: `  ctl inspect localhost:5000/gallery/ui:v1
   ctl inspect --platform linux/arm64 --format json nginx:1.25

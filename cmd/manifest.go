@@ -33,8 +33,8 @@ json prints the same bytes; a Go template sees the manifest's own fields
 ('{{.mediaType}}', '{{json .config}}').
 
 A REF written without a registry that names a local image (made in the
-store by load, tag or index create, never pulled or pushed;
-app:v1 after "ctl manifest create") prints the store's bytes, as docker
+store by load, tag or index create, never pulled or pushed: app:v1 after
+"ctl manifest create") prints the store's bytes, as docker
 manifest inspect shows a list it created (stderr says so). Write the
 registry (docker.io/library/app:v1) to read the registry's.`,
 		Example: `  ctl manifest get localhost:5000/gallery/ui:v1 | jq .

@@ -14,8 +14,8 @@ import (
 )
 
 // remoteRefOptions are the options of the commands that read one reference
-// on a registry, or in the local store for a name without a registry that
-// it holds: digest, inspect and manifest get.
+// on a registry, or in the local store for a local image named without a
+// registry (see local): digest, inspect and manifest get.
 type remoteRefOptions struct {
 	IO       *IOStreams
 	Registry registryFunc
