@@ -37,6 +37,16 @@ func configPath() string {
 	return filepath.Join(dir, "ctl", "config.json")
 }
 
+// cacheDir is where ctl keeps name, something it may lose:
+// $XDG_CACHE_HOME/ctl/name (else ~/.cache/ctl/name), "" without a home.
+func cacheDir(name string) string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "ctl", name)
+}
+
 // readConfig reads ctl's configuration file at path; a missing file is an
 // empty configuration, a malformed one an error.
 func readConfig(path string) (fileConfig, error) {

@@ -50,6 +50,7 @@ func (f *Factory) RegistryWatchingLimits(onLimit func(transport.RateLimit)) (*re
 		registry.WithCAFiles(f.Opts.CAFiles...),
 		registry.WithCertsDirs(transport.DefaultCertsDir, filepath.Join(f.dockerConfigDir(), "certs.d")),
 		registry.WithUserAgent("ctl/" + Version),
+		registry.WithHostCache(cacheDir("hosts")),
 		registry.WithRateLimitFunc(f.rateLimitWarning(onLimit)),
 	}
 	if f.Opts.Verbose {

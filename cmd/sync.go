@@ -163,7 +163,7 @@ func runSync(ctx context.Context, opts *syncOptions) (err error) {
 	if opts.To == "" {
 		// Without a state directory every listed tag costs a HEAD on the
 		// destination, as --check always does.
-		if dir, err := syncplan.DefaultStateDir(); err == nil {
+		if dir := cacheDir("sync"); dir != "" {
 			r.State, r.Verify = &syncplan.State{Dir: dir}, opts.Check
 		}
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -90,9 +91,23 @@ func TestRepushOneTagRequests(t *testing.T) {
 		t.Errorf("re-push printed:\n%s%s", again.Stdout, again.Stderr)
 	}
 
+	// The registry answered ctl without credentials: from now on ctl knows
+	// it open (its host cache) and sends no ping there, so a re-push is
+	// the HEAD alone.
+	proxy.Reset()
+	wantCode(t, e.Run(t, "push", ref), 0)
+	if reqs := proxy.Requests(); len(reqs) != 1 || proxy.Count("HEAD", "/manifests/v1") != 1 {
+		t.Errorf("re-push to a registry known open sent %v, want the manifest HEAD alone", reqs)
+	}
+
 	// The HEAD goes out beside the ping, not after it: with the ping never
 	// answered, the re-push still ends on the HEAD's answer (a client that
-	// waited for the ping would hang: the bound is what stops it).
+	// waited for the ping would hang: the bound is what stops it). The
+	// host cache is emptied so that ctl pings again (when the process
+	// lives long enough for the ping to leave).
+	if err := os.RemoveAll(filepath.Join(e.Home, ".cache", "ctl", "hosts")); err != nil {
+		t.Fatal(err)
+	}
 	proxy.Reset()
 	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "^/v2/$", Kind: testenv.FaultHang})
 	hung := e.Exec(t, testenv.CtlBinary(t), "", 30*time.Second, "push", ref)

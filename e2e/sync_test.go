@@ -138,9 +138,9 @@ func TestSyncPlan(t *testing.T) {
 // were seen in step by the previous run), besides the source's catalog
 // for a pattern entry and the pings (GET /v2/): at most one on the source
 // and one on the destination. A session pings beside its first request
-// only until the registry has answered one without credentials, and the
-// first repository is resolved before the others start. Nothing else, and
-// no write anywhere.
+// only until the registry has answered one without credentials (then not
+// at all, in later runs too), and the first repository is resolved before
+// the others start. Nothing else, and no write anywhere.
 func assertNoopRequests(t *testing.T, p *syncPair, repos, tags int) {
 	t.Helper()
 	for _, c := range []struct {
@@ -206,6 +206,13 @@ func TestSyncNoopRequestCount(t *testing.T) {
 		t.Fatalf("one-line re-sync: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
 	}
 	assertNoopRequests(t, p, 1, 6)
+	// Both registries have answered ctl without credentials by now: it
+	// knows them open and pings neither, so the re-sync is the issue's
+	// bound exactly: a HEAD per tag and a tag list per repository.
+	if src, dst := len(p.sp.Requests()), len(p.dp.Requests()); src != 6+1 || dst != 1 {
+		t.Errorf("one-line re-sync: %d requests to the source (%v), %d to the destination (%v); want 7 and 1",
+			src, p.sp.Requests(), dst, p.dp.Requests())
+	}
 }
 
 // TestSyncMirrorChangedBehindItsBack: what ctl remembers of the mirror

@@ -41,11 +41,11 @@ type Client struct {
 	// any other way (see probeBlob) gets HEAD and POST from then on.
 	noSameRepoMount *hostSet
 	// open are the hosts that answered a session's first request without
-	// credentials: later anonymous-first sessions on them send theirs
-	// without pinging beside it (a registry with many repositories costs
-	// one ping, not one per repository). A host that asks for credentials
-	// after all costs that session a round trip: the ping comes after the
-	// 401.
+	// credentials: later sessions on them send their requests without a
+	// ping (a registry with many repositories costs one ping, not one per
+	// repository; with WithHostCache, none on later runs). A host that
+	// asks for credentials after all costs that session a round trip: the
+	// ping comes after the 401, and the host is no longer taken as open.
 	open *hostSet
 }
 
@@ -77,6 +77,13 @@ func WithInsecure(hosts ...string) Option {
 		}
 		return nil
 	}
+}
+
+// WithHostCache keeps what the Client learns of each registry host (that
+// it answers without credentials) in dir across runs, so that later runs
+// need not ping it. ctl uses $XDG_CACHE_HOME/ctl/hosts.
+func WithHostCache(dir string) Option {
+	return func(c *Client) error { c.open.dir = dir; return nil }
 }
 
 // WithUserAgent sets the User-Agent product sent with every request.

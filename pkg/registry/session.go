@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 
 	ctltransport "github.com/ctl-dev/ctl/pkg/registry/transport"
@@ -40,25 +42,27 @@ const (
 // tagging) stays unauthenticated; a transfer session (push, pull, copy)
 // sends every later request through the authenticated client, which the
 // ping beside the first request has readied by then: its requests run in
-// parallel and a push may need a token where a read did not. Once a host
-// has answered so, later anonymous-first sessions of the client on it do
-// not ping beside their first request, only after a 401 (Client.open).
+// parallel and a push may need a token where a read did not.
+//
+// A host that has answered without credentials before (Client.open, kept
+// across runs in the host cache) is not pinged at all: every session on
+// it, transfer sessions too, goes unauthenticated until the registry
+// answers 401, and only then pings, fetches a token and resends (any
+// request whose body can be replayed; the host is forgotten as open).
 type session struct {
 	host   string
 	scheme string
 	repo   string // repository path, "" for registry-wide sessions
 
 	mu        sync.Mutex
-	client    *http.Client  // the client to use once decided
-	plain     *http.Client  // unauthenticated client for the first request
-	stayPlain bool          // an answer taken from plain decides for the rest (anonymous-first)
-	firstDone bool          // the first request was answered; the rest wait for authed
-	authDone  chan struct{} // closed when authed/authErr are set
-	authed    *http.Client
-	authErr   error
-	cancel    context.CancelFunc // stops the authentication when not needed
-	lazyAuth  func()             // authenticates once asked to (a host known open), else nil
-	opened    func()             // the first request was answered without credentials
+	client    *http.Client // the client to use once decided
+	plain     *http.Client // unauthenticated client of a session without credentials
+	stayPlain bool         // an answer taken from plain decides for the rest
+	firstDone bool         // the first request was answered; the rest wait for the authenticated client
+	authCtx   context.Context
+	build     func(context.Context) (*http.Client, error) // pings and exchanges the token
+	auth      *authResult                                 // the authentication under way or done, nil before one starts
+	opened    func(open bool)                             // the host answered without credentials, or asked for them
 
 	// layerProgress, set by a pull, receives the progress of the layer
 	// bodies read through the session's images. Those bodies go into a
@@ -70,10 +74,18 @@ type session struct {
 	pageCap int
 }
 
+// authResult is one run of a session's authentication.
+type authResult struct {
+	done   chan struct{} // closed when client/err are set
+	client *http.Client
+	err    error
+	cancel context.CancelFunc
+}
+
 // newSession authenticates against target's registry for scopes; without
-// credentials the first request goes out beside the ping, and
-// anonymousFirst lets an answer to it keep the whole session
-// unauthenticated.
+// credentials the first request goes out beside the ping (or alone, to a
+// host known open), and anonymousFirst lets an answer to it keep the whole
+// session unauthenticated.
 func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name.Registry, repo string, scopes []string, anonymousFirst bool) (*session, error) {
 	auth, err := authn.Resolve(ctx, c.keychain, target)
 	if err != nil {
@@ -84,7 +96,7 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 	// go-containerregistry's remote package does.
 	base := transport.NewUserAgent(c.transport, c.userAgent)
 	s := &session{host: reg.RegistryStr(), scheme: reg.Scheme(), repo: repo}
-	build := func(ctx context.Context) (*http.Client, error) {
+	s.build = func(ctx context.Context) (*http.Client, error) {
 		rt, err := transport.NewWithContext(ctx, reg, auth, base, scopes)
 		if err != nil {
 			return nil, classify(reg.RegistryStr(), err)
@@ -92,57 +104,132 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 		return &http.Client{Transport: rt, CheckRedirect: s.checkRedirect}, nil
 	}
 	if auth != authn.Anonymous {
-		if s.client, err = build(ctx); err != nil {
+		if s.client, err = s.build(ctx); err != nil {
 			return nil, err
 		}
 		return s, nil
 	}
 	s.plain = &http.Client{Transport: base, CheckRedirect: s.checkRedirect}
-	s.stayPlain = anonymousFirst
-	s.opened = func() { c.open.add(s.host) }
-	s.authDone = make(chan struct{})
-	if anonymousFirst && c.open.has(s.host) {
+	s.authCtx = ctx
+	s.opened = func(open bool) {
+		if open {
+			c.open.add(s.host)
+		} else {
+			c.open.remove(s.host)
+		}
+	}
+	if c.open.has(s.host) {
 		// The host answered without credentials before: its ping (and
 		// token exchange) wait until it asks for them, if it ever does.
-		// A transfer session pings beside its first request still: its
-		// later requests go authenticated.
-		s.cancel = func() {}
-		s.lazyAuth = func() {
-			defer close(s.authDone)
-			s.authed, s.authErr = build(ctx)
-		}
+		s.stayPlain = true
 		return s, nil
 	}
-	actx, cancel := context.WithCancel(ctx)
-	s.cancel = cancel
-	go func() {
-		defer close(s.authDone)
-		s.authed, s.authErr = build(actx)
-	}()
+	s.stayPlain = anonymousFirst
+	s.startAuth()
 	return s, nil
+}
+
+// startAuth runs the session's authentication in the background (mu held
+// or not yet shared).
+func (s *session) startAuth() {
+	ctx, cancel := context.WithCancel(s.authCtx)
+	a := &authResult{done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(a.done)
+		a.client, a.err = s.build(ctx)
+	}()
+	s.auth = a
+}
+
+// dropAuth stops an authentication no longer needed (mu held).
+func (s *session) dropAuth() {
+	if s.auth != nil {
+		s.auth.cancel()
+		s.auth = nil
+	}
+}
+
+// useAuthed waits for the authenticated client, starting its
+// authentication if none ran, and makes it the session's (mu held).
+func (s *session) useAuthed() (*http.Client, error) {
+	if s.client != nil && s.client != s.plain {
+		return s.client, nil // another request switched first
+	}
+	if s.auth == nil {
+		s.startAuth()
+	}
+	a := s.auth
+	<-a.done
+	a.cancel()
+	if a.err != nil {
+		s.auth = nil // a later request may try again
+		return nil, a.err
+	}
+	s.client = a.client
+	return a.client, nil
 }
 
 // hostSet is a set of registry hosts, safe for concurrent use: what a
 // Client learns of each host for its life (options.go: the hosts that
 // answered without credentials, those that refuse same-repository mounts).
+// With a dir, membership is also kept there across runs, one empty file
+// per host, so concurrent ctl processes never rewrite each other's; it is
+// a cache: failures to read or write it are ignored.
 type hostSet struct {
+	dir string
+
 	mu    sync.Mutex
-	hosts map[string]bool
+	hosts map[string]bool // what is known: true a member, false not
 }
 
 func (o *hostSet) has(host string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.hosts[host]
+	in, known := o.hosts[host]
+	if !known && o.dir != "" {
+		_, err := os.Lstat(o.file(host))
+		in = err == nil
+		o.set(host, in)
+	}
+	return in
 }
 
-func (o *hostSet) add(host string) {
+func (o *hostSet) add(host string) { o.update(host, true) }
+
+func (o *hostSet) remove(host string) { o.update(host, false) }
+
+// update records whether host is a member, in dir too when that changes it.
+func (o *hostSet) update(host string, in bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if was, known := o.hosts[host]; known && was == in {
+		return
+	}
+	o.set(host, in)
+	if o.dir == "" {
+		return
+	}
+	if !in {
+		os.Remove(o.file(host))
+		return
+	}
+	if os.MkdirAll(o.dir, 0o700) == nil {
+		if f, err := os.OpenFile(o.file(host), os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+			f.Close()
+		}
+	}
+}
+
+func (o *hostSet) set(host string, in bool) {
 	if o.hosts == nil {
 		o.hosts = map[string]bool{}
 	}
-	o.hosts[host] = true
+	o.hosts[host] = in
+}
+
+// file is host's file in dir.
+func (o *hostSet) file(host string) string {
+	return filepath.Join(o.dir, url.PathEscape(host))
 }
 
 // repoSession opens an anonymous-first session on repo with actions
@@ -165,12 +252,15 @@ func (c *Client) transferSession(ctx context.Context, repo name.Repository, scop
 // answers 401, not 404). A 401, a scheme mismatch (plain HTTP to a TLS port
 // answers 400) or any other answer may differ once the ping has settled the
 // scheme and credentials: then the request is resent through the
-// authenticated client. First requests have
-// no body (or one GetBody can replay), so resending is safe.
+// authenticated client. First requests have no body (or one GetBody can
+// replay), so resending is safe.
 func (s *session) send(req *http.Request) (*http.Response, error) {
 	s.mu.Lock()
 	if c := s.client; c != nil {
 		s.mu.Unlock()
+		if c == s.plain {
+			return s.sendPlain(req)
+		}
 		return c.Do(req)
 	}
 	if s.firstDone {
@@ -188,11 +278,11 @@ func (s *session) send(req *http.Request) (*http.Response, error) {
 	resp, err := s.plain.Do(req.Clone(req.Context()))
 	if err == nil && (resp.StatusCode >= 200 && resp.StatusCode < 300 || resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotFound) {
 		if resp.StatusCode < 300 {
-			s.opened()
+			s.opened(true)
 		}
 		if s.stayPlain {
 			s.client = s.plain
-			s.cancel()
+			s.dropAuth()
 		} else {
 			s.firstDone = true
 		}
@@ -203,18 +293,48 @@ func (s *session) send(req *http.Request) (*http.Response, error) {
 		// The transport already retried as long as it may (or was told to
 		// stop): a second round through the authenticated client would
 		// ignore the registry's Retry-After.
-		s.cancel()
+		s.dropAuth()
 		return nil, err
 	}
 	if err == nil {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBytes))
-		resp.Body.Close()
+		if resp.StatusCode == http.StatusUnauthorized {
+			s.opened(false)
+		}
+		discard(resp)
 	}
 	c, err := s.useAuthed()
 	if err != nil {
 		return nil, err
 	}
-	if req.GetBody != nil && req.Body != nil {
+	return resend(c, req)
+}
+
+// sendPlain sends req unauthenticated, on a session that stayed so; a 401
+// (the registry wants credentials after all, or a token for this action)
+// switches the session to the authenticated client and resends req there
+// when its body can be replayed.
+func (s *session) sendPlain(req *http.Request) (*http.Response, error) {
+	resp, err := s.plain.Do(req)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	s.opened(false)
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return resp, nil
+	}
+	discard(resp)
+	s.mu.Lock()
+	c, err := s.useAuthed()
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return resend(c, req)
+}
+
+// resend sends req again through c, with its body replayed.
+func resend(c *http.Client, req *http.Request) (*http.Response, error) {
+	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
 		body, err := req.GetBody()
 		if err != nil {
 			return nil, err
@@ -224,20 +344,11 @@ func (s *session) send(req *http.Request) (*http.Response, error) {
 	return c.Do(req)
 }
 
-// useAuthed waits for the authenticated client and makes it the session's
-// (mu held).
-func (s *session) useAuthed() (*http.Client, error) {
-	if s.lazyAuth != nil {
-		s.lazyAuth()
-		s.lazyAuth = nil
-	}
-	<-s.authDone
-	s.cancel()
-	if s.authErr != nil {
-		return nil, s.authErr
-	}
-	s.client = s.authed
-	return s.authed, nil
+// discard reads what is left of an error answer's body (bounded) and
+// closes it, so its connection can be reused.
+func discard(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBytes))
+	resp.Body.Close()
 }
 
 // checkRedirect refuses https→http downgrades; the authenticating transport

@@ -6,9 +6,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/random"
 )
 
 // pull -a and copy -a list tags with the bounded paginator: a registry
@@ -75,5 +81,93 @@ func TestUnreachableNamesHost(t *testing.T) {
 	}
 	if err := classify(host, context.Canceled); !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "unreachable") {
 		t.Errorf("cancellation classified as %v", err)
+	}
+}
+
+// hostCacheClient is a client keeping its host cache in dir, as each run
+// of ctl does.
+func hostCacheClient(t *testing.T, dir string) *Client {
+	t.Helper()
+	c, err := New(WithHostCache(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestHostCacheSkipsPing: a host that answered without credentials in one
+// run is not pinged in the next (a digest is one request, a re-push of one
+// tag one request); when it asks for credentials after all, the request
+// that met the 401 is resent once the ping and token exchange are done,
+// the host is forgotten as open, and the run after pings again. A push to
+// such a host whose writes alone want a token authenticates at its first
+// write.
+func TestHostCacheSkipsPing(t *testing.T) {
+	t.Parallel()
+	reg, _, ref, img := seeded(t, 100, 2)
+	dir := t.TempDir()
+	ctx := context.Background()
+	want, _ := img.Digest()
+	digest := func() map[string]int {
+		t.Helper()
+		reg.counts()
+		if d, _, err := hostCacheClient(t, dir).Digest(ctx, ref, nil); err != nil || d != want {
+			t.Fatalf("digest: %v %v, want %v", d, err, want)
+		}
+		return reg.counts()
+	}
+	if got := digest(); got["GET ping"] > 1 || got["HEAD manifest"] != 1 {
+		t.Errorf("first run: %v, want a HEAD (and a ping beside it)", got)
+	}
+	if got := digest(); sum(got) != 1 || got["HEAD manifest"] != 1 {
+		t.Errorf("second run: %v, want the HEAD alone", got)
+	}
+	reg.counts()
+	res, err := hostCacheClient(t, dir).Push(ctx, mustRef(t, reg.host()+"/app"), []PushTag{{Tag: "v1", Artifact: img}}, PushOptions{})
+	if err != nil || len(res) != 1 || !res[0].Unchanged {
+		t.Fatalf("re-push: %+v, %v", res, err)
+	}
+	if got := reg.counts(); sum(got) != 1 {
+		t.Errorf("re-push: %v, want the tag's HEAD alone", got)
+	}
+
+	// Now the registry wants a token for everything, or for writes only.
+	var writesOnly atomic.Bool
+	reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if r.URL.Path == "/token" {
+			fmt.Fprint(w, `{"token":"t"}`)
+			return true
+		}
+		// As registries with anonymous reads do, the ping asks for a token.
+		read := (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.Path != "/v2/"
+		if r.Header.Get("Authorization") != "Bearer t" && !(read && writesOnly.Load()) {
+			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="%s/token",service="test"`, reg.URL))
+			w.WriteHeader(http.StatusUnauthorized)
+			return true
+		}
+		return false
+	}
+	if got := digest(); got["HEAD manifest"] != 2 || got["GET ping"] != 1 || got["GET /token"] != 1 {
+		t.Errorf("after the registry closed: %v, want the HEAD, the ping and token, the HEAD again", got)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, url.PathEscape(reg.host()))); !os.IsNotExist(err) {
+		t.Errorf("the host is still cached as open: %v", err)
+	}
+	if got := digest(); got["GET ping"] != 1 || got["HEAD manifest"] != 2 {
+		t.Errorf("the run after: %v, want the HEAD beside the ping, then again with the token", got)
+	}
+
+	writesOnly.Store(true)
+	digest() // the host answers reads: cached as open again
+	reg.counts()
+	other, err := random.Image(100, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hostCacheClient(t, dir).Push(ctx, mustRef(t, reg.host()+"/other"), []PushTag{{Tag: "v1", Artifact: other}}, PushOptions{}); err != nil {
+		t.Fatalf("push to a registry wanting a token for writes: %v", err)
+	}
+	if got := reg.counts(); got["GET ping"] != 1 || got["GET /token"] != 1 {
+		t.Errorf("push: %v, want one ping and one token, after the first write's 401", got)
 	}
 }

@@ -46,16 +46,6 @@ type repoState struct {
 	dirty      bool
 }
 
-// DefaultStateDir is where sync keeps its state: $XDG_CACHE_HOME/ctl/sync
-// (else ~/.cache/ctl/sync).
-func DefaultStateDir() (string, error) {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(dir, "ctl", "sync"), nil
-}
-
 // file is the path of repo's file.
 func (s *State) file(repo string) string {
 	sum := sha256.Sum256([]byte(repo))
