@@ -20,7 +20,7 @@ import (
 // behind the latency proxy, with ctl sync, skopeo sync and regsync, each
 // into its own fresh prefix per iteration: a first sync, then a no-op
 // re-sync. It reports the ratios of medians to the faster peer, ctl's
-// requests per tag on the no-op re-sync, and peak RSS. R and T default to
+// requests (and pings) on the no-op re-sync, and peak RSS. R and T default to
 // the 20 × 25 (CTL_BENCH_SYNC_REPOS, CTL_BENCH_SYNC_TAGS); at most
 // three iterations run.
 func BenchmarkSync(b *testing.B) {
@@ -31,7 +31,7 @@ func BenchmarkSync(b *testing.B) {
 	e := src.Env
 
 	var first, noop = map[string][]shareRun{}, map[string][]shareRun{}
-	var noopRequests int
+	var noopRequests, noopPings int
 	// Each iteration is three whole mirrorings and three re-syncs: make
 	// bench's 20x would take most of its half hour at the size, so
 	// at most three are run (the metrics are medians, not per-op times).
@@ -63,6 +63,7 @@ func BenchmarkSync(b *testing.B) {
 			noop[tool] = append(noop[tool], runMeasured(b, e, runs[tool][0], runs[tool][1:]...))
 			if tool == "ctl" {
 				noopRequests = len(src.Proxy.Requests()) + len(dst.Proxy.Requests())
+				noopPings = src.Proxy.Count("GET", "^/v2/$") + dst.Proxy.Count("GET", "^/v2/$")
 			}
 		}
 	}
@@ -75,7 +76,12 @@ func BenchmarkSync(b *testing.B) {
 		b.ReportMetric(float64(medianRun(first[tool]).Milliseconds()), "first-"+tool+"-ms")
 		b.ReportMetric(float64(medianRun(noop[tool]).Milliseconds()), "noop-"+tool+"-ms")
 	}
+	// The last iteration's no-op: the bound is repos × tags HEADs
+	// plus a tag list per repository (2 × repos, both sides), and the
+	// pattern's catalog listing.
 	b.ReportMetric(float64(noopRequests)/float64(repos*tags), "noop-ctl-req/tag")
+	b.ReportMetric(float64(noopRequests), "noop-ctl-req")
+	b.ReportMetric(float64(noopPings), "noop-ctl-pings")
 	var rss int64
 	for _, r := range append(first["ctl"], noop["ctl"]...) {
 		rss = max(rss, r.rss)
