@@ -2,13 +2,11 @@ package cmd
 
 import (
 	"context"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
-	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/spf13/cobra"
 )
 
@@ -109,17 +107,7 @@ func completeLocalOrRemoteRefs(f *Factory, firstN int) cobra.CompletionFunc {
 // toComplete, sorted. A store that does not exist yet is not created:
 // it completes to nothing.
 func LocalRefCompletions(f *Factory, toComplete string) []string {
-	dir := f.Opts.Store
-	if dir == "" {
-		var err error
-		if dir, err = store.DefaultDir(); err != nil {
-			return nil
-		}
-	}
-	if _, err := os.Stat(dir); err != nil {
-		return nil
-	}
-	s, err := store.Open(dir)
+	s, err := f.ExistingStore()
 	if err != nil {
 		return nil
 	}

@@ -5,12 +5,27 @@ import "github.com/ctl-dev/ctl/pkg/store"
 // Store opens the local image store: --store, else $CTL_STORE, else
 // $XDG_DATA_HOME/ctl, else ~/.local/share/ctl.
 func (f *Factory) Store() (*store.Store, error) {
-	dir := f.Opts.Store
-	if dir == "" {
-		var err error
-		if dir, err = store.DefaultDir(); err != nil {
-			return nil, err
-		}
+	dir, err := f.storeDir()
+	if err != nil {
+		return nil, err
 	}
 	return store.Open(dir)
+}
+
+// ExistingStore is Store for commands that only look in it: a store not
+// made yet is an error matching fs.ErrNotExist, and is not created.
+func (f *Factory) ExistingStore() (*store.Store, error) {
+	dir, err := f.storeDir()
+	if err != nil {
+		return nil, err
+	}
+	return store.OpenExisting(dir)
+}
+
+// storeDir is the local store's directory.
+func (f *Factory) storeDir() (string, error) {
+	if f.Opts.Store != "" {
+		return f.Opts.Store, nil
+	}
+	return store.DefaultDir()
 }

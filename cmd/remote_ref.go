@@ -33,7 +33,7 @@ const platformFlagHelp = "resolve an index to this platform's manifest (OS/ARCH[
 // items with the field formatField, for the help's example); run does the
 // work unless runF (tests) is given.
 func remoteRefCmd(f *Factory, c *cobra.Command, formatField string, runF func(*remoteRefOptions) error, run func(context.Context, *remoteRefOptions) error) *cobra.Command {
-	opts := &remoteRefOptions{IO: f.IO, Registry: f.Registry, Store: f.Store}
+	opts := &remoteRefOptions{IO: f.IO, Registry: f.Registry, Store: f.ExistingStore}
 	c.Args = cobra.ExactArgs(1)
 	c.ValidArgsFunction = completeRemoteRefs(f)
 	c.RunE = func(c *cobra.Command, args []string) error {

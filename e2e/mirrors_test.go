@@ -288,7 +288,18 @@ func TestDockerHubMirror(t *testing.T) {
 	e := testenv.NewEnv(t)
 	writeCtlConfig(t, e, map[string]any{"registry-mirrors": []string{"http://" + mirror.Host + "/"}})
 
-	r := e.Run(t, "pull", "--format", "json", "nginx:1.25")
+	// Looking at a name without a registry looks in the store, and on a
+	// fresh machine does not make one to look in.
+	r := e.Run(t, "digest", "nginx:1.25")
+	if r.Code != 0 || r.Stdout != want+"\n" {
+		t.Errorf("digest before any pull: exit %d %q\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if _, err := os.Stat(e.Store); !os.IsNotExist(err) {
+		t.Errorf("digest made the store %s (%v)", e.Store, err)
+	}
+	mirror.Reset()
+
+	r = e.Run(t, "pull", "--format", "json", "nginx:1.25")
 	if got := decode(t, r.Stdout); r.Code != 0 || got.Digest != want || got.Source != "mirror" || got.Mirror != mirror.Host {
 		t.Fatalf("pull nginx:1.25 via registry-mirrors: exit %d %s\n%s", r.Code, r.Stdout, r.Stderr)
 	}

@@ -82,6 +82,16 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
+// OpenExisting opens the store at dir if one is there, and creates
+// nothing: without one it fails with an error matching fs.ErrNotExist.
+// For commands that only look in the store.
+func OpenExisting(dir string) (*Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, layoutFile)); err != nil {
+		return nil, fmt.Errorf("opening the image store %s: %w", dir, err)
+	}
+	return Open(dir)
+}
+
 // create makes the store's layout under its index lock, so that processes
 // using a store for the first time at once never see each other's half of
 // it; a store half-created by a process that crashed is completed.
