@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -88,5 +89,39 @@ func TestSyncResumesAfterSIGKILL(t *testing.T) {
 	}
 	if got := digestTree(e.OrasDiscover(t, dst.Ref("mirror/b:v2"))); !strings.Contains(got, sbom) {
 		t.Errorf("the new referrer %s did not reach the mirror: %s", sbom, got)
+	}
+}
+
+// TestSyncArchiveTempReclaimed: a sync to an OCI archive works in an
+// unpacked copy under $TMPDIR. SIGKILLed, it leaves that copy; the next
+// sync through an archive removes it (its owner is dead) and its own.
+// (pkg/tempdir's test shows a live owner's copy kept.)
+func TestSyncArchiveTempReclaimed(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	tmp := t.TempDir()
+	p.e.Setenv("TMPDIR", tmp)
+	plan := p.plan(t, appPlan)
+	usb := filepath.Join(t.TempDir(), "usb.tar")
+	temps := func() []string {
+		m, _ := filepath.Glob(filepath.Join(tmp, "ctl-sync-oci-*"))
+		return m
+	}
+	p.sp.SetDelay(50 * time.Millisecond) // long enough to be killed with its copy unpacked
+	proc := p.e.Start(t, testenv.CtlBinary(t), nil, testenv.RunTimeout, "sync", plan, "--to", "oci:"+usb)
+	for deadline := time.Now().Add(10 * time.Second); len(temps()) < 2 && time.Now().Before(deadline); {
+		time.Sleep(2 * time.Millisecond)
+	}
+	proc.Signal(syscall.SIGKILL)
+	proc.Wait()
+	if left := temps(); len(left) != 2 {
+		t.Fatalf("the killed sync left %v, want its copy and lock file", left)
+	}
+	p.sp.SetDelay(0)
+	if res := p.e.Run(t, "sync", plan, "--to", "oci:"+usb); res.Code != 0 || strings.Count(res.Stdout, "\n") != 2 {
+		t.Fatalf("sync after the kill: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+	if left := temps(); len(left) != 0 {
+		t.Errorf("after the next sync through an archive, %s holds %v", tmp, left)
 	}
 }

@@ -8,25 +8,25 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
+
+	"github.com/ctl-dev/ctl/pkg/tempdir"
 )
 
 // Temp files. Each process writing to the store has a directory of its own
-// under tmp/, tmp/w-N/, and holds an exclusive flock on tmp/w-N.lock (made
-// after the directory) for as long as it lives: the kernel drops the lock when the process ends, however
-// it ends, so a lock that can be taken marks a dead owner. Before a process
+// under tmp/, tmp/w-N/, claimed with package tempdir (an flock on
+// tmp/w-N.lock held for as long as the process lives): before a process
 // makes its directory it reclaims every dead owner's, so the temp files of
 // a load killed midway go at the next write, not at the next prune, and
 // never those of a write still running (no guess by age).
 
-const ownerLockSuffix = ".lock"
+// tempPrefix begins the name of each process's temp directory.
+const tempPrefix = "w-"
 
 // tempOwner is a Store's claim on its temp directory, made at the first
 // write and shared by the copies With* make.
 type tempOwner struct {
 	once sync.Once
-	dir  string
-	lock *os.File // held open (and locked) until the process ends
+	dir  *tempdir.Dir // held until the process ends
 	err  error
 }
 
@@ -34,46 +34,11 @@ type tempOwner struct {
 // owners' are reclaimed) on first use.
 func (s *Store) tempDir() (string, error) {
 	t := s.temp
-	t.once.Do(func() {
-		if _, err := s.reclaimTemp(false); err != nil {
-			t.err = err
-			return
-		}
-		t.dir, t.lock, t.err = s.claimTempDir()
-	})
+	t.once.Do(func() { t.dir, t.err = tempdir.Claim(s.path(tmpDir), tempPrefix) })
 	if t.err != nil {
 		return "", fmt.Errorf("writing to the image store: %w", t.err)
 	}
-	return t.dir, nil
-}
-
-func (s *Store) claimTempDir() (string, *os.File, error) {
-	root := s.path(tmpDir)
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", nil, err
-	}
-	dir, err := os.MkdirTemp(root, "w-")
-	if err != nil {
-		return "", nil, err
-	}
-	// The lock file appears under its name already locked (made under
-	// another, locked, then renamed): no reclaimer can take it for a dead
-	// owner's.
-	f, err := os.CreateTemp(root, "new-*")
-	if err == nil {
-		if err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
-			err = os.Rename(f.Name(), dir+ownerLockSuffix)
-		}
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}
-	if err != nil {
-		os.Remove(dir)
-		return "", nil, err
-	}
-	return dir, f, nil
+	return t.dir.Path, nil
 }
 
 // reclaimTemp removes the temp directories of dead owners and returns the
@@ -83,23 +48,24 @@ func (s *Store) claimTempDir() (string, *os.File, error) {
 // gc.lock exclusively, may: no claim is then under way.
 func (s *Store) reclaimTemp(loose bool) (int64, error) {
 	root := s.path(tmpDir)
+	n := tempdir.Reclaim(root, "")
+	if !loose {
+		return n, nil
+	}
 	ents, err := os.ReadDir(root)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return n, nil
 	}
 	if err != nil {
-		return 0, err
+		return n, err
 	}
-	var n int64
 	for _, e := range ents {
 		p := filepath.Join(root, e.Name())
 		switch {
-		case strings.HasSuffix(e.Name(), ownerLockSuffix):
-			n += reclaimOwner(strings.TrimSuffix(p, ownerLockSuffix))
-		case !loose:
+		case strings.HasSuffix(e.Name(), tempdir.LockSuffix):
 		case e.IsDir():
-			if _, err := os.Lstat(p + ownerLockSuffix); errors.Is(err, fs.ErrNotExist) {
-				n += removeAllCounted(p)
+			if tempdir.Orphaned(p) {
+				n += tempdir.RemoveAllCounted(p)
 			}
 		default:
 			if fi, err := e.Info(); err == nil {
@@ -109,43 +75,4 @@ func (s *Store) reclaimTemp(loose bool) (int64, error) {
 		}
 	}
 	return n, nil
-}
-
-// reclaimOwner removes dir and its lock file if no live process holds the
-// lock.
-func reclaimOwner(dir string) int64 {
-	lockPath := dir + ownerLockSuffix
-	f, err := os.OpenFile(lockPath, os.O_RDWR, 0)
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
-		return 0 // a live owner
-	}
-	// Another reclaimer may have removed this lock file between our open
-	// and our lock: act only on the lock file that is still there.
-	held, err1 := f.Stat()
-	now, err2 := os.Lstat(lockPath)
-	if err1 != nil || err2 != nil || !os.SameFile(held, now) {
-		return 0
-	}
-	n := removeAllCounted(dir)
-	os.Remove(lockPath)
-	return n
-}
-
-// removeAllCounted removes dir and returns the bytes of the files it held.
-func removeAllCounted(dir string) int64 {
-	var n int64
-	_ = filepath.WalkDir(dir, func(_ string, de fs.DirEntry, err error) error {
-		if err == nil && !de.IsDir() {
-			if fi, err := de.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	os.RemoveAll(dir)
-	return n
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
+	"github.com/ctl-dev/ctl/pkg/tempdir"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -37,7 +38,8 @@ type Layout struct {
 	Path string
 
 	archive bool
-	mu      sync.Mutex // index.json is rewritten whole
+	tmp     *tempdir.Dir // an archive's unpacked copy
+	mu      sync.Mutex   // index.json is rewritten whole
 	p       layout.Path
 	dirty   bool // an archive's layout was written to
 }
@@ -69,17 +71,19 @@ func OpenLayout(spec string, create bool) (*Layout, error) {
 	l := &Layout{Path: path, archive: IsArchive(path)}
 	dir := path
 	if l.archive {
-		tmp, err := os.MkdirTemp("", "ctl-sync-oci-")
+		// Claimed so that the copy a killed sync leaves goes at the next
+		// sync through an archive (package tempdir).
+		tmp, err := tempdir.Claim(os.TempDir(), "ctl-sync-oci-")
 		if err != nil {
 			return nil, err
 		}
-		dir = tmp
-		err = extractArchive(path, tmp)
+		l.tmp, dir = tmp, tmp.Path
+		err = extractArchive(path, dir)
 		if errors.Is(err, os.ErrNotExist) && create {
 			err = nil
 		}
 		if err != nil {
-			os.RemoveAll(tmp)
+			tmp.Release()
 			return nil, fmt.Errorf("OCI archive %s: %w", path, err)
 		}
 		create = true // an archive's empty layout lives in tmp until Close
@@ -92,7 +96,7 @@ func OpenLayout(spec string, create bool) (*Layout, error) {
 	}
 	if err != nil {
 		if l.archive {
-			os.RemoveAll(dir)
+			l.tmp.Release()
 		}
 		return nil, fmt.Errorf("%s: %w", l, err)
 	}
@@ -118,7 +122,7 @@ func (l *Layout) Close() error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	defer os.RemoveAll(string(l.p))
+	defer l.tmp.Release()
 	if !l.dirty {
 		return nil
 	}
