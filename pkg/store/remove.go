@@ -214,7 +214,7 @@ func (s *Store) PruneWith(o PruneOptions) (Pruned, error) {
 			return nil
 		})
 	}
-	n, err := s.reclaimTemp(true)
+	n, err := s.reclaimTemp()
 	if err != nil {
 		return res, err
 	}

@@ -41,17 +41,15 @@ func (s *Store) tempDir() (string, error) {
 	return t.dir.Path, nil
 }
 
-// reclaimTemp removes the temp directories of dead owners and returns the
-// bytes they held. With loose, it also removes what has no owner to ask:
+// reclaimTemp removes the temp directories of dead owners (each claim
+// reclaims those before making its own) and what has no owner to ask:
 // files directly under tmp/ (of older versions of ctl, or of a claim that
-// crashed) and directories without a lock file. Only Prune, which holds
-// gc.lock exclusively, may: no claim is then under way.
-func (s *Store) reclaimTemp(loose bool) (int64, error) {
+// crashed) and directories without a lock file. It returns the bytes they
+// held. Only Prune, which holds gc.lock exclusively, may: no claim is then
+// under way.
+func (s *Store) reclaimTemp() (int64, error) {
 	root := s.path(tmpDir)
 	n := tempdir.Reclaim(root, "")
-	if !loose {
-		return n, nil
-	}
 	ents, err := os.ReadDir(root)
 	if errors.Is(err, fs.ErrNotExist) {
 		return n, nil
