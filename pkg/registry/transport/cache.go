@@ -201,6 +201,24 @@ type schemeMemory struct {
 	known map[string]string // host -> the scheme it speaks
 }
 
+// schemeError is schemeMemory's refusal. Refusing HTTPS to a host that
+// answered a handshake with plain HTTP is what that answer itself was, so
+// it is http.ErrSchemeMismatch too: a request that loses the race to
+// learning the scheme fails as the one that learned it did, and the caller
+// names the same fix.
+type schemeError struct{ host, speaks, asked string }
+
+func (e *schemeError) Error() string {
+	return fmt.Sprintf("%s speaks %s, not %s", e.host, e.speaks, e.asked)
+}
+
+func (e *schemeError) Unwrap() error {
+	if e.speaks == "http" {
+		return http.ErrSchemeMismatch
+	}
+	return nil
+}
+
 func (s *schemeMemory) RoundTrip(req *http.Request) (*http.Response, error) {
 	host := strings.ToLower(req.URL.Host)
 	s.mu.Lock()
@@ -208,7 +226,7 @@ func (s *schemeMemory) RoundTrip(req *http.Request) (*http.Response, error) {
 	s.mu.Unlock()
 	if known != "" && known != req.URL.Scheme {
 		closeBody(req)
-		return nil, fmt.Errorf("%s speaks %s, not %s", host, known, req.URL.Scheme)
+		return nil, &schemeError{host: host, speaks: known, asked: req.URL.Scheme}
 	}
 	resp, err := s.inner.RoundTrip(req)
 	learned := ""

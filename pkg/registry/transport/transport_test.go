@@ -497,3 +497,30 @@ func TestBudgetShared(t *testing.T) {
 		t.Errorf("waits %v, want the 3 of the first request", clk.slept)
 	}
 }
+
+// TestSchemeMemoryRefusalIsSchemeMismatch: once a host answered a TLS
+// handshake with plain HTTP, a later HTTPS request to it is refused
+// without a connection, and fails as the first did (http.ErrSchemeMismatch),
+// so that whichever of two racing requests learned it, the caller sees the
+// same error and names the same fix.
+func TestSchemeMemoryRefusalIsSchemeMismatch(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	s := &schemeMemory{inner: &http.Transport{}}
+	c := &http.Client{Transport: s} // the client turns the handshake's error into ErrSchemeMismatch
+	u := "https://" + strings.TrimPrefix(srv.URL, "http://") + "/v2/"
+	for i := range 2 {
+		_, err := c.Get(u)
+		if !errors.Is(err, http.ErrSchemeMismatch) {
+			t.Errorf("request %d: %v, want http.ErrSchemeMismatch", i, err)
+		}
+	}
+	if _, ok := s.known[strings.TrimPrefix(srv.URL, "http://")]; !ok {
+		t.Errorf("the scheme was not learned: %v", s.known)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("%d requests reached the plain-HTTP server", n)
+	}
+}
