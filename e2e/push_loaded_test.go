@@ -165,3 +165,48 @@ func TestPushSameRepoMountRequests(t *testing.T) {
 	}
 	wantCode(t, e.Crane(t, "validate", "--remote", ref3), 0)
 }
+
+// TestFirstPushKnownHostRoundTrips: a tag made locally and pushed to a
+// registry ctl knows open goes up in three round trips, not four: no
+// ping, and the blobs' POSTs leave beside the tag's HEAD rather than
+// after its answer (each request is held 200 ms at the proxy, so a POST
+// sent after the answer would arrive after it). 24 requests: the HEAD,
+// 11 × (POST, PUT), the manifest PUT.
+func TestFirstPushKnownHostRoundTrips(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	proxy := testenv.NewProxy(t, reg.URL, nil)
+	e := testenv.NewEnv(t)
+	// A digest of a missing tag answers 404 without credentials: the
+	// host is open from now on.
+	wantCode(t, e.Run(t, "digest", proxy.Host+"/team/app:none"), 3)
+	ref := proxy.Host + "/team/app:v1"
+	seed(t, e, 10, 1000, ref)
+	proxy.Reset()
+	proxy.SetDelay(200 * time.Millisecond)
+	wantCode(t, e.Run(t, "push", ref), 0)
+	reqs := proxy.Requests()
+	var head testenv.RequestRecord
+	for _, r := range reqs {
+		if r.Method == "HEAD" {
+			head = r
+		}
+	}
+	if len(reqs) != 24 || proxy.Count("GET", "^/v2/$") != 0 || proxy.Count("POST", "/blobs/uploads/") != 11 || head.Answered.IsZero() {
+		t.Fatalf("push: %v, want 24 requests and no ping", reqs)
+	}
+	for _, r := range reqs {
+		if r.Method == "POST" && !r.Time.Before(head.Answered) {
+			t.Errorf("POST %s?%s arrived after the tag's HEAD was answered", r.Path, r.RawQuery)
+		}
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", ref), 0)
+
+	// Pushed once, the tag is known there: a second push asks the HEAD
+	// alone, even a slow registry.
+	proxy.Reset()
+	wantCode(t, e.Run(t, "push", ref), 0)
+	if reqs := proxy.Requests(); len(reqs) != 1 {
+		t.Errorf("re-push: %v, want the HEAD alone", reqs)
+	}
+}

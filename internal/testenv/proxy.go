@@ -123,6 +123,9 @@ type RequestRecord struct {
 	Range string
 	// Fault is the kind of fault injected, or 0 for none.
 	Fault FaultKind
+	// Answered is when the proxy had sent its whole answer (zero while
+	// the request is under way).
+	Answered time.Time
 }
 
 // Proxy is a fault-injecting HTTP reverse proxy listening on a 127.0.0.1
@@ -331,6 +334,7 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		// Reset may have replaced the records meanwhile.
 		if p.gen == gen {
 			p.records[idx].Status = sw.status
+			p.records[idx].Answered = time.Now()
 		}
 		p.mu.Unlock()
 	}()

@@ -28,6 +28,12 @@ type Artifact interface {
 type PushTag struct {
 	Tag      string
 	Artifact Artifact
+	// New says the caller has never seen Tag at Artifact on the registry
+	// (an image tagged locally and not pushed since): its blobs are
+	// probed beside the tag's HEAD rather than after it, a round trip
+	// less for a first push, a request per blob more when the tag was
+	// there after all.
+	New bool
 }
 
 // PushOptions tune Push.
@@ -126,6 +132,7 @@ type group struct {
 	raw      []byte
 	mt       types.MediaType
 	tags     []string
+	fresh    bool // every tag is New
 }
 
 func (p *pusher) push(ctx context.Context, tags []PushTag) ([]PushResult, error) {
@@ -146,11 +153,12 @@ func (p *pusher) push(ctx context.Context, tags []PushTag) ([]PushResult, error)
 			if err != nil {
 				return nil, err
 			}
-			g = &group{digest: d, artifact: t.Artifact, raw: raw, mt: mt}
+			g = &group{digest: d, artifact: t.Artifact, raw: raw, mt: mt, fresh: true}
 			byDigest[d] = g
 			groups = append(groups, g)
 		}
 		g.tags = append(g.tags, t.Tag)
+		g.fresh = g.fresh && t.New
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -195,29 +203,44 @@ func (p *pusher) pushGroup(ctx context.Context, g *group) ([]PushResult, error) 
 	result := func(tag string, unchanged bool) PushResult {
 		return PushResult{Tag: tag, Digest: g.digest, Size: size, Unchanged: unchanged}
 	}
-	// The first tag's HEAD goes before anything else: when it already
-	// points at the artifact (a repeated push), that one request is all.
+	// Sending the blobs (and child manifests of an index) tells whether
+	// all were there already; when one was missing, the manifest cannot
+	// be in the repository, so no tag needs a HEAD before its PUT.
+	send := func() (bool, error) { return p.contents(ctx, g.artifact, g.mt) }
+	// Tags never seen on the registry most likely need their blobs: where
+	// the session sends in parallel from the start, those go out beside
+	// the first tag's HEAD.
+	var early *future
+	if g.fresh && p.s.parallel() {
+		early = p.start(send)
+	}
+	// Otherwise the HEAD goes first: when the tag already points at the
+	// artifact (a repeated push), that one request is all.
 	have, err := p.s.digestOf(ctx, g.tags[0])
 	if err != nil {
 		return nil, err
 	}
-	var results []PushResult
+	unchanged := have == g.digest
 	check := true // whether the other tags may already point at g
-	if have == g.digest {
+	switch {
+	case early != nil:
+		// When the tag was there, the blobs sent early were found (and
+		// reported) there too.
+		check, err = wait(ctx, []*future{early})
+	case unchanged:
 		p.existing(g.artifact)
-		results = append(results, result(g.tags[0], true))
-	} else {
-		// Send the blobs (and child manifests of an index). When one of
-		// them was missing, the manifest cannot be in the repository, so
-		// no tag needs a HEAD before its PUT.
-		if check, err = p.contents(ctx, g.artifact, g.mt); err != nil {
-			return nil, err
-		}
+	default:
+		check, err = send()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !unchanged {
 		if err := p.s.put(ctx, g.tags[0], g.raw, g.mt, g.digest); err != nil {
 			return nil, err
 		}
-		results = append(results, result(g.tags[0], false))
 	}
+	results := []PushResult{result(g.tags[0], unchanged)}
 	for _, tag := range g.tags[1:] {
 		if err := p.tagOnce(ctx, g, tag, check, &results, result); err != nil {
 			return nil, err

@@ -109,19 +109,23 @@ func (p *pusher) existing(a Artifact) {
 	}
 }
 
-// once starts work for key unless this push has already, in a goroutine
-// that Push waits for, and returns the future of its outcome.
+// once starts work for key unless this push has already and returns the
+// future of its outcome.
 func (p *pusher) once(m map[v1.Hash]*future, key v1.Hash, work func() (bool, error)) *future {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	f, ok := m[key]
 	if !ok {
-		f = &future{done: make(chan struct{})}
+		f = p.start(work)
 		m[key] = f
 	}
-	p.mu.Unlock()
-	if ok {
-		return f
-	}
+	return f
+}
+
+// start runs work in a goroutine that Push waits for and returns the
+// future of its outcome.
+func (p *pusher) start(work func() (bool, error)) *future {
+	f := &future{done: make(chan struct{})}
 	p.inflight.Add(1)
 	go func() {
 		defer p.inflight.Done()

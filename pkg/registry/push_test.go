@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -211,7 +212,7 @@ func TestUploadLocations(t *testing.T) {
 				return false
 			}
 			img, _ := random.Image(100, 2)
-			_, err := newShareClient(t).Push(context.Background(), mustRef(t, reg.host()+"/loc"), []PushTag{{"t", img}}, PushOptions{})
+			_, err := newShareClient(t).Push(context.Background(), mustRef(t, reg.host()+"/loc"), []PushTag{{Tag: "t", Artifact: img}}, PushOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -261,7 +262,7 @@ func TestMount(t *testing.T) {
 				}
 			}
 			srcs := map[v1.Hash][]string{ld: {"other"}}
-			_, err := newShareClient(t).Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{"t", img}}, PushOptions{Sources: srcs, Progress: progress})
+			_, err := newShareClient(t).Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{Tag: "t", Artifact: img}}, PushOptions{Sources: srcs, Progress: progress})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -291,7 +292,7 @@ func TestManifestDigestMismatch(t *testing.T) {
 		return false
 	}
 	img, _ := random.Image(100, 1)
-	_, err := newShareClient(t).Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{"t", img}}, PushOptions{})
+	_, err := newShareClient(t).Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{Tag: "t", Artifact: img}}, PushOptions{})
 	if !errors.Is(err, ErrDigestMismatch) {
 		t.Fatalf("err = %v, want ErrDigestMismatch", err)
 	}
@@ -322,7 +323,7 @@ func TestPushRetriesBrokenUpload(t *testing.T) {
 	}
 	img, _ := random.Image(5000, 2)
 	c := newShareClient(t)
-	if _, err := c.Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{"t", img}}, PushOptions{}); err != nil {
+	if _, err := c.Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{Tag: "t", Artifact: img}}, PushOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	nref, _ := c.Ref(mustRef(t, reg.host()+"/app:t"))
@@ -345,7 +346,7 @@ func TestPushOneTagSpeculative(t *testing.T) {
 	idx := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: mustRandom(t)}, mutate.IndexAddendum{Add: mustRandom(t)})
 	for _, a := range []Artifact{mustRandom(t), idx} {
 		repo := mustRef(t, reg.host()+"/one")
-		if _, err := c.Push(context.Background(), repo, []PushTag{{"t", a}}, PushOptions{}); err != nil {
+		if _, err := c.Push(context.Background(), repo, []PushTag{{Tag: "t", Artifact: a}}, PushOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		reg.counts()
@@ -356,7 +357,7 @@ func TestPushOneTagSpeculative(t *testing.T) {
 			}
 			return false
 		}
-		res, err := c.Push(context.Background(), repo, []PushTag{{"t", a}}, PushOptions{})
+		res, err := c.Push(context.Background(), repo, []PushTag{{Tag: "t", Artifact: a}}, PushOptions{})
 		reg.hook = nil
 		if err != nil {
 			t.Fatal(err)
@@ -408,7 +409,7 @@ func TestPushCancelDeletesUpload(t *testing.T) {
 		return false
 	}
 	img, _ := random.Image(1000, 1)
-	_, err := newShareClient(t).Push(ctx, mustRef(t, reg.host()+"/app"), []PushTag{{"t", img}}, PushOptions{})
+	_, err := newShareClient(t).Push(ctx, mustRef(t, reg.host()+"/app"), []PushTag{{Tag: "t", Artifact: img}}, PushOptions{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -419,5 +420,102 @@ func TestPushCancelDeletesUpload(t *testing.T) {
 	}
 	if n := reg.counts()["PUT manifest"]; n != 0 {
 		t.Errorf("%d manifest PUTs after cancel", n)
+	}
+}
+
+// TestPushNewTagProbesBesideHead: on a host known open (here learnt from
+// a 404, as a registry wanting a token answers 401 instead), a tag the
+// caller marks New has its blobs probed while the tag's HEAD is still
+// unanswered, a round trip less; any other tag's HEAD is answered before
+// a blob is asked about. A New tag that was there after all is left
+// unchanged: its probes found every blob, and nothing is written.
+func TestPushNewTagProbesBesideHead(t *testing.T) {
+	t.Parallel()
+	reg := newFakeRegistry(t)
+	c := hostCacheClient(t, t.TempDir())
+	ctx := context.Background()
+	repo := mustRef(t, reg.host()+"/app")
+	if _, _, err := c.Digest(ctx, mustRef(t, reg.host()+"/app:none"), nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("digest of a missing tag: %v", err)
+	}
+	var (
+		mu       sync.Mutex
+		order    []string
+		posted   = make(chan struct{})
+		postOnce sync.Once
+	)
+	note := func(s string) {
+		mu.Lock()
+		order = append(order, s)
+		mu.Unlock()
+	}
+	reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		switch {
+		case r.Method == http.MethodPost:
+			note("POST")
+			postOnce.Do(func() { close(posted) })
+			// As distribution does (the fake does not): a mount from the
+			// repository itself is done (201) when it has the blob.
+			d := r.URL.Query().Get("mount")
+			head := httptest.NewRecorder()
+			next.ServeHTTP(head, httptest.NewRequest(http.MethodHead, "/v2/app/blobs/"+d, nil))
+			if head.Code == http.StatusOK {
+				w.Header().Set("Docker-Content-Digest", d)
+				w.Header().Set("Location", "/v2/app/blobs/"+d)
+				w.WriteHeader(http.StatusCreated)
+				return true
+			}
+			r.URL.RawQuery = ""
+		case r.Method == http.MethodHead && strings.Contains(r.URL.Path, "/manifests/"):
+			if strings.HasSuffix(r.URL.Path, "/new") {
+				// Held until a probe arrives: it must not wait for this answer.
+				select {
+				case <-posted:
+				case <-time.After(10 * time.Second):
+				}
+			}
+			note("HEAD answered")
+		}
+		return false
+	}
+	push := func(tag string, img v1.Image, isNew bool) (PushResult, map[string]int, []string) {
+		t.Helper()
+		mu.Lock()
+		order = nil
+		mu.Unlock()
+		reg.counts()
+		var exists atomic.Int32
+		opts := PushOptions{Progress: func(e Event) {
+			if e.Kind == BlobExists {
+				exists.Add(1)
+			}
+		}}
+		res, err := c.Push(ctx, repo, []PushTag{{Tag: tag, Artifact: img, New: isNew}}, opts)
+		if err != nil || len(res) != 1 {
+			t.Fatalf("push %s: %+v, %v", tag, res, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return res[0], reg.counts(), append(order, fmt.Sprint(exists.Load(), " existing"))
+	}
+	img, err := random.Image(100, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, got, order := push("new", img, true)
+	if res.Unchanged || order[0] != "POST" || got["PUT manifest"] != 1 || got["GET ping"] != 0 {
+		t.Errorf("new tag: %+v, %v, order %v; want a probe before the HEAD's answer, no ping", res, got, order)
+	}
+	res, got, order = push("new", img, true)
+	if !res.Unchanged || got["PUT upload"] != 0 || got["PUT manifest"] != 0 || got["POST upload"] != 4 || order[len(order)-1] != "4 existing" {
+		t.Errorf("new tag already there: %+v, %v, %v; want it unchanged, every blob found by its probe", res, got, order)
+	}
+	other, err := random.Image(100, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, got, order = push("old", other, false)
+	if res.Unchanged || order[0] != "HEAD answered" || got["POST upload"] != 4 {
+		t.Errorf("tag not marked new: %+v, %v, order %v; want the HEAD answered first", res, got, order)
 	}
 }

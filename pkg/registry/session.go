@@ -46,7 +46,8 @@ const (
 //
 // A host that has answered without credentials before (Client.open, kept
 // across runs in the host cache) is not pinged at all: every session on
-// it, transfer sessions too, goes unauthenticated until the registry
+// it, transfer sessions too, sends its requests at once, in parallel from
+// the first, and goes unauthenticated until the registry
 // answers 401, and only then pings, fetches a token and resends (any
 // request whose body can be replayed; the host is forgotten as open).
 type session struct {
@@ -119,14 +120,25 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 		}
 	}
 	if c.open.has(s.host) {
-		// The host answered without credentials before: its ping (and
-		// token exchange) wait until it asks for them, if it ever does.
-		s.stayPlain = true
+		// The host answered without credentials before: every request
+		// goes out at once, unauthenticated, and its ping (and token
+		// exchange) wait until it asks for them, if it ever does
+		// (sendPlain).
+		s.client = s.plain
 		return s, nil
 	}
 	s.stayPlain = anonymousFirst
 	s.startAuth()
 	return s, nil
+}
+
+// parallel reports whether the session sends requests at once, without
+// waiting for a first answer: it has credentials, or its host is known
+// open.
+func (s *session) parallel() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.client != nil
 }
 
 // startAuth runs the session's authentication in the background (mu held
@@ -277,7 +289,7 @@ func (s *session) send(req *http.Request) (*http.Response, error) {
 	defer s.mu.Unlock()
 	resp, err := s.plain.Do(req.Clone(req.Context()))
 	if err == nil && (resp.StatusCode >= 200 && resp.StatusCode < 300 || resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotFound) {
-		if resp.StatusCode < 300 {
+		if resp.StatusCode != http.StatusMethodNotAllowed {
 			s.opened(true)
 		}
 		if s.stayPlain {

@@ -61,7 +61,7 @@ func TestPushRefusesBadSizes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			reg := newFakeRegistry(t)
-			_, err := newShareClient(t).Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{"t", tc.a}}, PushOptions{})
+			_, err := newShareClient(t).Push(context.Background(), mustRef(t, reg.host()+"/app"), []PushTag{{Tag: "t", Artifact: tc.a}}, PushOptions{})
 			if !errors.Is(err, ErrBadSize) {
 				t.Fatalf("err = %v, want ErrBadSize", err)
 			}

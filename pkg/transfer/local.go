@@ -113,7 +113,7 @@ func pushTargets(ctx context.Context, s *store.Store, ref reference.Reference, a
 		if err != nil {
 			return nil, err
 		}
-		tags = append(tags, registry.PushTag{Tag: t.tag, Artifact: a})
+		tags = append(tags, registry.PushTag{Tag: t.tag, Artifact: a, New: !t.e.Remote})
 	}
 	return tags, nil
 }
