@@ -261,7 +261,8 @@ func (c *Client) transferSession(ctx context.Context, repo name.Repository, scop
 // or a 405 (the method, not the caller, is refused: deletion disabled) is
 // taken from it, and a 404: the session has no credentials, so an anonymous
 // token could not show more (a registry that wants a token for reading
-// answers 401, not 404). A 401, a scheme mismatch (plain HTTP to a TLS port
+// answers 401, not 404); a success or a 404 marks the host open. A 401, a
+// scheme mismatch (plain HTTP to a TLS port
 // answers 400) or any other answer may differ once the ping has settled the
 // scheme and credentials: then the request is resent through the
 // authenticated client. First requests have no body (or one GetBody can
