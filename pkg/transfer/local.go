@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -159,32 +160,37 @@ func pushed(s *store.Store, repo reference.Reference, results []registry.PushRes
 	return nil
 }
 
-// maxMountScan bounds how many other local images push reads the manifest
-// of to find mount sources (each is one small file).
+// maxMountScan bounds how many other local manifests push reads to find
+// mount sources (each is one small file).
 const maxMountScan = 64
 
 // mountSources names, per blob, other repositories of ref's registry the
-// store knows images of that hold it: mount candidates.
+// store knows images of that hold it: mount candidates. Each manifest is
+// read once, as a blob, however many tags name it: the index was read
+// once by List, and reading an image through it (Store.Image) would read
+// and parse index.json again per image, which made a push from a store
+// of many images cost milliseconds per image.
 func mountSources(s *store.Store, ref reference.Reference) map[v1.Hash][]string {
 	all, err := s.List()
 	if err != nil {
 		return nil
 	}
 	out := map[v1.Hash][]string{}
-	scanned := 0
+	scanned := map[v1.Hash]bool{}
 	for _, e := range all {
 		r, ok := e.Reference()
-		if !ok || e.IsIndex() || !strings.EqualFold(r.Registry(), ref.Registry()) || r.Repository() == ref.Repository() {
+		if !ok || e.IsIndex() || scanned[e.Digest] || !strings.EqualFold(r.Registry(), ref.Registry()) || r.Repository() == ref.Repository() {
 			continue
 		}
-		if scanned++; scanned > maxMountScan {
+		if len(scanned) == maxMountScan {
 			break
 		}
-		img, err := s.Image(e.Digest)
+		scanned[e.Digest] = true
+		raw, _, err := s.Manifest(e, nil)
 		if err != nil {
 			continue
 		}
-		m, err := img.Manifest()
+		m, err := v1.ParseManifest(bytes.NewReader(raw))
 		if err != nil {
 			continue
 		}

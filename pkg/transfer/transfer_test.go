@@ -30,7 +30,7 @@ func fixture(t *testing.T) (string, *registry.Client, *store.Store) {
 	return strings.TrimPrefix(srv.URL, "http://"), c, newStore(t)
 }
 
-func newStore(t *testing.T) *store.Store {
+func newStore(t testing.TB) *store.Store {
 	t.Helper()
 	s, err := store.Open(filepath.Join(t.TempDir(), "store"))
 	if err != nil {
@@ -39,7 +39,7 @@ func newStore(t *testing.T) *store.Store {
 	return s
 }
 
-func mustRef(t *testing.T, s string) reference.Reference {
+func mustRef(t testing.TB, s string) reference.Reference {
 	t.Helper()
 	r, err := reference.Parse(s)
 	if err != nil {
