@@ -2,7 +2,9 @@ package bench
 
 import (
 	"bytes"
+	"crypto/rand"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -165,7 +167,7 @@ func BenchmarkPullBandwidth(b *testing.B) {
 // empty store with each peer's pull into an empty layout, and that pull
 // followed by `sync -f` of the layout; skopeo, the durable peer, among
 // them. With size > 0, the floor of a bandwidth-bound pull is compared
-// too: dd-fsync, a durable write of the image's size bytes to one file
+// too: dd-fsync, a durable write of as many random bytes to one file
 // (`dd conv=fsync`).
 func benchPull(b *testing.B, tg *target, size int64, src func(b *testing.B, tool string, i int) string, ctlFlags ...string) {
 	host := tg.Proxy.Host
@@ -223,9 +225,25 @@ func benchPull(b *testing.B, tg *target, size int64, src func(b *testing.B, tool
 		}),
 	}
 	if size > 0 {
+		// Random bytes, as the image's are (zeros are cheaper for this
+		// VM's disk: 0.15-0.19 s against 0.21-0.24 s for 240 MiB), read
+		// from a file written and synced before the run, so from the
+		// page cache.
 		sides = append(sides, side{name: "dd-fsync", after: after, prep: func(b *testing.B, i int) [][]string {
 			mk(b)
-			return [][]string{{"dd", "if=/dev/zero", "of=" + filepath.Join(tmp, "floor"), "bs=1M", fmt.Sprintf("count=%d", size>>20), "conv=fsync", "status=none"}}
+			data := filepath.Join(tmp, "random")
+			f, err := os.Create(data)
+			if err == nil {
+				_, err = io.CopyN(f, rand.Reader, size)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			syscall.Sync()
+			return [][]string{{"dd", "if=" + data, "of=" + filepath.Join(tmp, "floor"), "bs=1M", "conv=fsync", "status=none"}}
 		}})
 	}
 	tg.compare(b, sides...)
