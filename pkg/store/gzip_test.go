@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,18 +14,30 @@ import (
 
 // TestPushImageGzipsUncompressedLayers: a docker save archive's layers are
 // stored uncompressed; PushImage names gzip'd forms of them, valid, made
-// once and the same on every call; Prune keeps them while the image is
-// there and drops them, and their records, once it is gone.
+// once and the same on every call (its layers compressed at once, each in
+// its place); Prune keeps them while the image is there and drops them,
+// and their records, once it is gone.
 func TestPushImageGzipsUncompressedLayers(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	archive := filepath.Join(t.TempDir(), "big.tar")
-	testenv.DockerSaveTar(t, archive, 2, 10_000)
+	testenv.DockerSaveTar(t, archive, 4, 10_000)
 	es, err := s.Load(context.Background(), archive)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := es[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.PushImage(ctx, e.Digest); !errors.Is(err, context.Canceled) {
+		t.Fatalf("PushImage with a cancelled context: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(s.Dir(), gzipDir, "sha256", "*")); len(left) != 0 {
+		t.Fatalf("a cancelled PushImage remembered %v", left)
+	}
+	if tmp := testenv.StoreTempFiles(t, s.Dir()); len(tmp) != 0 {
+		t.Fatalf("a cancelled PushImage left %v", tmp)
+	}
 	img, err := s.PushImage(context.Background(), e.Digest)
 	if err != nil {
 		t.Fatal(err)
