@@ -18,8 +18,9 @@ const interruptBound = time.Second
 
 // TestInterrupted: SIGINT or SIGTERM ends a command blocked anywhere —
 // reading an idle stdin pipe, waiting on a registry that does not answer,
-// in the middle of a layer — within a second, with exit 130, one line
-// saying what was left undone, and no temp file left in the store.
+// in the middle of a layer, busy compressing layers — within a second,
+// with exit 130, one line saying what was left undone, and no temp file
+// left in the store.
 func TestInterrupted(t *testing.T) {
 	t.Parallel()
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
@@ -28,6 +29,8 @@ func TestInterrupted(t *testing.T) {
 	ld, _ := layers[1].Digest()
 	archive := filepath.Join(t.TempDir(), "big.tar")
 	testenv.DockerSaveTar(t, archive, 1, 16<<20)
+	textArchive := filepath.Join(t.TempDir(), "text.tar")
+	testenv.TextDockerSaveTar(t, textArchive, 2, 32<<20)
 
 	type variant struct {
 		name string
@@ -121,6 +124,21 @@ func TestInterrupted(t *testing.T) {
 			}
 			return p
 		}, "interrupted: ctl did not stop within 800ms and was ended"},
+		{"push while it compresses the layers", func(t *testing.T, e *testenv.Env, _ os.Signal) *testenv.Proc {
+			// Busy with CPU, not blocked: each layer of a docker save
+			// image is gzip'd into the store before the first request.
+			wantCode(t, e.Run(t, "load", "-q", "-i", textArchive), 0)
+			wantCode(t, e.Run(t, "tag", "big:1", reg.Ref("compressed:v1")), 0)
+			p := e.Start(t, testenv.CtlBinary(t), nil, time.Minute, "push", reg.Ref("compressed:v1"))
+			deadline := time.Now().Add(30 * time.Second)
+			for len(testenv.StoreTempFiles(t, e.Store)) == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("no temp file in the store while the layers compress")
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			return p
+		}, "interrupted: nothing was tagged"},
 		{"check dockerfile from an idle stdin pipe", stdin("FROM alpine", "check", "dockerfile", "--require-pinned", "-"), "interrupted"},
 		{"login --password-stdin from an idle pipe", stdin("secret", "login", "-u", "user", "--password-stdin", "reg.invalid:5000"), "interrupted"},
 		{"pull while a layer hangs", hang("GET", "/blobs/"+ld.String(), nil, "pull", "HOST/app:v1"), "interrupted: nothing was stored"},
