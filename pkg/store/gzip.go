@@ -109,10 +109,16 @@ func (l *gzLayer) MediaType() (types.MediaType, error) { return l.d.MediaType, n
 func (l *gzLayer) Compressed() (io.ReadCloser, error)  { return l.s.openBlob(l.d.Digest) }
 func (l *gzLayer) Descriptor() (*v1.Descriptor, error) { d := l.d; return &d, nil }
 
+// maxParallelGzip bounds the layers gzipLayers compresses at once: each
+// holds its compressor's tables and two 1 MiB buffers, a few MiB in all,
+// and past a few streams the disk, not the CPU, sets the pace.
+const maxParallelGzip = 8
+
 // gzipLayers is gzipLayer of each distinct uncompressed layer among
-// layers, keyed by its digest: as many at once as there are CPUs, since
-// compressing is bound by CPU (a docker save image of 4 layers of 32 MiB,
-// BenchmarkPushImageGzip: see bench/README.md).
+// layers, keyed by its digest: as many at once as there are CPUs (at most
+// maxParallelGzip), since compressing is bound by CPU (a docker save
+// image of 4 layers of 32 MiB, BenchmarkPushImageGzip: see
+// bench/README.md).
 func (s *Store) gzipLayers(ctx context.Context, layers []v1.Descriptor) (map[v1.Hash]v1.Descriptor, error) {
 	todo := map[v1.Hash]bool{}
 	for _, l := range layers {
@@ -123,7 +129,7 @@ func (s *Store) gzipLayers(ctx context.Context, layers []v1.Descriptor) (map[v1.
 	var mu sync.Mutex
 	zipped := map[v1.Hash]v1.Descriptor{}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0))
+	g.SetLimit(min(runtime.GOMAXPROCS(0), maxParallelGzip))
 	for h := range todo {
 		g.Go(func() error {
 			d, size, err := s.gzipLayer(gctx, h)
