@@ -204,3 +204,22 @@ func BenchmarkPushImageGzip(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkImage is opening one image of a store of 300 references and
+// reading its manifest: what push does for each tag it sends.
+func BenchmarkImage(b *testing.B) {
+	s := storeWithRefs(b, 300)
+	es, err := s.List()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		img, err := s.Image(es[0].Digest)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := img.Manifest(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -92,22 +92,10 @@ func (i *gzImage) RawConfigFile() ([]byte, error)      { return i.img.RawConfigF
 
 func (i *gzImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
 	if d, ok := i.gz[h]; ok {
-		return &gzLayer{s: i.s, d: d}, nil
+		return &blobLayer{s: i.s, d: d}, nil
 	}
 	return i.img.LayerByDigest(h)
 }
-
-// gzLayer is a gzip'd layer blob of the store.
-type gzLayer struct {
-	s *Store
-	d v1.Descriptor
-}
-
-func (l *gzLayer) Digest() (v1.Hash, error)            { return l.d.Digest, nil }
-func (l *gzLayer) Size() (int64, error)                { return l.d.Size, nil }
-func (l *gzLayer) MediaType() (types.MediaType, error) { return l.d.MediaType, nil }
-func (l *gzLayer) Compressed() (io.ReadCloser, error)  { return l.s.openBlob(l.d.Digest) }
-func (l *gzLayer) Descriptor() (*v1.Descriptor, error) { d := l.d; return &d, nil }
 
 // maxParallelGzip bounds the layers gzipLayers compresses at once: each
 // holds its compressor's tables and two 1 MiB buffers, a few MiB in all,
