@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ctl-dev/ctl/pkg/atomicfile"
 	"github.com/ctl-dev/ctl/pkg/golden"
 	"github.com/spf13/cobra"
 )
@@ -146,7 +147,7 @@ func runPin(ctx context.Context, opts *pinOptions) error {
 			continue
 		}
 		if string(out) != string(srcs[i]) {
-			if err := golden.WriteFileAtomic(file, out); err != nil {
+			if err := atomicfile.WriteFile(file, out); err != nil {
 				return fmt.Errorf("writing %s: %w", file, err)
 			}
 		}

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 
+	"github.com/ctl-dev/ctl/pkg/atomicfile"
 	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
@@ -108,7 +106,7 @@ func runSave(ctx context.Context, opts *saveOptions) error {
 	if opts.Output == "" {
 		return s.Save(ctx, opts.IO.Out, entries, opts.Format, sel)
 	}
-	return writeFileAtomic(opts.Output, func(w io.Writer) error { return s.Save(ctx, w, entries, opts.Format, sel) })
+	return writeOutput(opts.Output, func(w io.Writer) error { return s.Save(ctx, w, entries, opts.Format, sel) })
 }
 
 // loadIntoEngine hands entries of s to the engine's load endpoint and
@@ -144,64 +142,15 @@ func saveEntries(s *store.Store, src string) ([]store.Entry, error) {
 	return []store.Entry{e}, nil
 }
 
-// writeFileAtomic writes a file through a temp file beside it, so that an
-// interrupted save never leaves a truncated archive under the final name.
-// A path that is not a regular file (/dev/null, /dev/stdout, a named pipe)
-// is written into instead: renaming over it would replace a device with a
-// file (as root, /dev/null for the whole machine).
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
-		f, err := os.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			return invalidInput(fmt.Errorf("writing %s: %w", path, err))
-		}
-		if err := write(f); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
+// writeOutput replaces the file at path with what write writes, through
+// atomicfile: an interrupted save never leaves a truncated archive under
+// the final name. A file that cannot be created (a missing directory, one
+// not writable) is the user's to fix: exit 2, as an unreadable file is.
+func writeOutput(path string, write func(io.Writer) error) error {
+	err := atomicfile.Write(path, write)
+	var ce *atomicfile.CreateError
+	if errors.As(err, &ce) {
+		return invalidInput(err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		// A missing directory or one we may not write in: path cannot be
-		// written, the user's to fix (exit 2, as an unreadable file).
-		return invalidInput(tempFileError(path, err))
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := write(f); err != nil {
-		f.Close()
-		// Only an error about the temp file itself is renamed: Save's
-		// own (a store blob unreadable) name their files.
-		var pe *fs.PathError
-		if errors.As(err, &pe) && pe.Path == tmp {
-			return tempFileError(path, err)
-		}
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return tempFileError(path, err)
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return tempFileError(path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return tempFileError(path, err)
-	}
-	return nil
-}
-
-// tempFileError reports err, about the temp file written in place of
-// path, as about path: the temp file's name means nothing to the user.
-// The cause (errors.Is(err, fs.ErrNotExist), ...) is kept.
-func tempFileError(path string, err error) error {
-	var pe *fs.PathError
-	var le *os.LinkError
-	switch {
-	case errors.As(err, &pe):
-		err = pe.Err
-	case errors.As(err, &le):
-		err = le.Err
-	}
-	return fmt.Errorf("writing %s: %w", path, err)
+	return err
 }

@@ -25,19 +25,19 @@ func TestNewCmdSave(t *testing.T) {
 	usageMessage(t, "--format oci does not apply", "save", "--to-engine", "--format", "oci", "app")
 }
 
-// TestWriteFileAtomicErrors: failures name the file the user asked for,
+// TestWriteOutputErrors: failures name the file the user asked for,
 // not the temp file beside it; one that cannot be created is exit 2.
-func TestWriteFileAtomicErrors(t *testing.T) {
+func TestWriteOutputErrors(t *testing.T) {
 	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "missing", "file.tar")
-	err := writeFileAtomic(missing, func(w io.Writer) error { return nil })
+	err := writeOutput(missing, func(w io.Writer) error { return nil })
 	if code, _ := exitCode(err); code != exitUsage || !errors.Is(err, fs.ErrNotExist) ||
 		err.Error() != "writing "+missing+": no such file or directory" {
 		t.Errorf("missing directory: %v (exit %d)", err, code)
 	}
 
 	out := filepath.Join(t.TempDir(), "out.tar")
-	err = writeFileAtomic(out, func(w io.Writer) error {
+	err = writeOutput(out, func(w io.Writer) error {
 		return &fs.PathError{Op: "write", Path: w.(*os.File).Name(), Err: syscall.ENOSPC}
 	})
 	if code, _ := exitCode(err); code != exitFailure || err.Error() != "writing "+out+": no space left on device" {
@@ -45,7 +45,7 @@ func TestWriteFileAtomicErrors(t *testing.T) {
 	}
 	// Save's own errors (about store files) pass unchanged.
 	blob := &fs.PathError{Op: "open", Path: "/store/blobs/sha256/ab", Err: fs.ErrNotExist}
-	if err := writeFileAtomic(out, func(io.Writer) error { return blob }); err != blob {
+	if err := writeOutput(out, func(io.Writer) error { return blob }); err != blob {
 		t.Errorf("a store error became %v", err)
 	}
 	if ents, _ := os.ReadDir(filepath.Dir(out)); len(ents) != 0 {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -382,57 +380,5 @@ func TestUnifiedDiff(t *testing.T) {
 	}
 	if got := UnifiedDiff("x", []byte("FROM a"), []byte("FROM b")); got != "--- x\n+++ x\n@@ -1 +1 @@\n-FROM a\n\\ No newline at end of file\n+FROM b\n\\ No newline at end of file\n" {
 		t.Errorf("diff without final newline = %q", got)
-	}
-}
-
-func TestWriteFileAtomic(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	p := filepath.Join(dir, "Dockerfile")
-	if err := os.WriteFile(p, []byte("old"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteFileAtomic(p, []byte("new")); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(p)
-	fi, _ := os.Stat(p)
-	if string(b) != "new" || fi.Mode().Perm() != 0o600 {
-		t.Errorf("content %q mode %v", b, fi.Mode())
-	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
-		t.Errorf("temporary files left: %v", ents)
-	}
-}
-
-// TestWriteFileAtomicSymlink: a symlinked Dockerfile stays a link and the
-// file it points to (in another directory) gets the new content and keeps
-// its mode.
-func TestWriteFileAtomicSymlink(t *testing.T) {
-	t.Parallel()
-	dir, shared := t.TempDir(), t.TempDir()
-	target := filepath.Join(shared, "Dockerfile.base")
-	if err := os.WriteFile(target, []byte("old"), 0o640); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(dir, "Dockerfile")
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteFileAtomic(link, []byte("new")); err != nil {
-		t.Fatal(err)
-	}
-	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
-		t.Fatalf("the link was replaced: %v %v", fi, err)
-	}
-	b, _ := os.ReadFile(target)
-	fi, _ := os.Stat(target)
-	if string(b) != "new" || fi.Mode().Perm() != 0o640 {
-		t.Errorf("target content %q mode %v", b, fi.Mode())
-	}
-	for _, d := range []string{dir, shared} {
-		if ents, _ := os.ReadDir(d); len(ents) != 1 {
-			t.Errorf("temporary files left in %s: %v", d, ents)
-		}
 	}
 }

@@ -3,8 +3,6 @@ package golden
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -216,43 +214,6 @@ func argOperand(df *dockerfile.File, fr dockerfile.From) (dockerfile.Arg, string
 		return a, ""
 	}
 	return dockerfile.Arg{}, "written as a build argument with no global ARG default"
-}
-
-// WriteFileAtomic replaces path with data: written to a temporary file in
-// the same directory with path's permissions, synced, then renamed over
-// path, so a reader (or a crash) sees the old file or the new, never half.
-// A symbolic link is written through: the file it points to is replaced
-// (keeping that file's mode) and the link stays a link, as an editor saving
-// it would leave it.
-func WriteFileAtomic(path string, data []byte) error {
-	mode := os.FileMode(0o644)
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		path = target
-	}
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // ResolveOnce returns a Resolver that asks r about each distinct reference

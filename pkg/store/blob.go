@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/ctl-dev/ctl/pkg/atomicfile"
 	"github.com/ctl-dev/ctl/pkg/bounded"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -289,7 +290,9 @@ func (s *Store) putBytes(b []byte) (v1.Hash, error) {
 
 // syncBlobs fsyncs the blob directory so renames done before an index update
 // are durable before the index names them.
-func (s *Store) syncBlobs() error { return syncDir(filepath.Join(s.dir, blobsDir, "sha256")) }
+func (s *Store) syncBlobs() error {
+	return atomicfile.SyncDir(filepath.Join(s.dir, blobsDir, "sha256"))
+}
 
 // readBlob reads a small blob (a manifest or a config) whole, refusing more
 // than max bytes.

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/atomicfile"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -190,7 +191,7 @@ func (s *Store) updateIndex(fn func(im *v1.IndexManifest) error) error {
 	if err := enc.Encode(im); err != nil {
 		return err
 	}
-	if err := s.writeFileAtomic(indexFile, buf.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(s.path(indexFile), buf.Bytes()); err != nil {
 		return fmt.Errorf("writing the image store: %w", err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/ctl-dev/ctl/pkg/atomicfile"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -220,7 +221,7 @@ func (s *Store) PruneWith(o PruneOptions) (Pruned, error) {
 	}
 	res.Reclaimed += n
 	// Temp files of index.json updates killed midway.
-	if err := removeIf(s.dir, func(n string) bool { return isAtomicTemp(n, indexFile) }); err != nil {
+	if err := removeIf(s.dir, func(n string) bool { return atomicfile.IsTemp(n, indexFile) }); err != nil {
 		return res, err
 	}
 	// Records of the gzip'd form of layers no image needs any more.

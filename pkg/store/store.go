@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
+
+	"github.com/ctl-dev/ctl/pkg/atomicfile"
 )
 
 // Layout of a store directory. The directory is a valid OCI image layout
@@ -114,7 +115,7 @@ func (s *Store) create() error {
 	for _, e := range ents {
 		switch n := e.Name(); {
 		case n == indexFile, n == blobsDir, n == tmpDir, n == indexLock, n == gcLock:
-		case isAtomicTemp(n, indexFile), isAtomicTemp(n, layoutFile):
+		case atomicfile.IsTemp(n, indexFile), atomicfile.IsTemp(n, layoutFile):
 			os.Remove(s.path(n)) // of a crashed creation
 		default:
 			return fmt.Errorf("%w: %s is not empty and not an image store (no oci-layout file)", ErrInvalidInput, s.dir)
@@ -126,17 +127,13 @@ func (s *Store) create() error {
 		}
 	}
 	if _, err := os.Stat(s.path(indexFile)); errors.Is(err, os.ErrNotExist) {
-		if err := s.writeFileAtomic(indexFile, []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`+"\n")); err != nil {
+		if err := atomicfile.WriteFile(s.path(indexFile), []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`+"\n")); err != nil {
 			return err
 		}
 	}
 	// oci-layout last: its presence means the store is complete.
-	return s.writeFileAtomic(layoutFile, []byte(`{"imageLayoutVersion":"1.0.0"}`+"\n"))
+	return atomicfile.WriteFile(s.path(layoutFile), []byte(`{"imageLayoutVersion":"1.0.0"}`+"\n"))
 }
-
-// isAtomicTemp tells whether name is a temp file of writeFileAtomic for
-// the file base.
-func isAtomicTemp(name, base string) bool { return strings.HasPrefix(name, "."+base+".tmp-") }
 
 // Dir is the store's directory (absolute).
 func (s *Store) Dir() string { return s.dir }
@@ -167,39 +164,4 @@ func (s *Store) lock(name string, how int) (func(), error) {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
 	}, nil
-}
-
-// writeFileAtomic replaces name with data: temp file, fsync, rename, and an
-// fsync of the directory so the rename survives a power cut.
-func (s *Store) writeFileAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(s.dir, "."+name+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, s.path(name)); err != nil {
-		return err
-	}
-	return syncDir(s.dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/atomicfile"
 	"github.com/ctl-dev/ctl/pkg/bounded"
 	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/klauspost/compress/gzip"
@@ -112,23 +113,19 @@ func extractMember(r io.Reader, target, name string) error {
 }
 
 // packArchive writes the layout in dir as an archive at file (gzip'd when
-// its name ends in .gz or .tgz): oci-layout, the blobs, then index.json,
-// as ctl save writes them, through a temporary file renamed over file.
-func packArchive(dir, file string) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
+// its name ends in .gz or .tgz), replacing file whole (atomicfile).
+func packArchive(dir, file string) error {
+	gz := strings.HasSuffix(file, ".gz") || strings.HasSuffix(file, ".tgz")
+	return atomicfile.Write(file, func(w io.Writer) error { return writeArchive(w, dir, gz) })
+}
+
+// writeArchive writes the layout in dir to f as a tar: oci-layout, the
+// blobs, then index.json, as ctl save writes them.
+func writeArchive(f io.Writer, dir string, gz bool) error {
 	bw := bufio.NewWriterSize(f, 1<<20)
 	var w io.Writer = bw
 	var zw *gzip.Writer
-	if strings.HasSuffix(file, ".gz") || strings.HasSuffix(file, ".tgz") {
+	if gz {
 		zw = gzip.NewWriter(bw)
 		w = zw
 	}
@@ -182,17 +179,5 @@ func packArchive(dir, file string) (err error) {
 			return err
 		}
 	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), file)
+	return bw.Flush()
 }

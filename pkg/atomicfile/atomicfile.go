@@ -1,0 +1,144 @@
+// Package atomicfile replaces files whole. What is written goes to a
+// temporary file beside the target, is synced, and is renamed over the
+// target, and the directory is synced after the rename: a reader, an
+// interrupted command or a power cut finds the old file or the new one,
+// never part of either, and the new one survives once Write returns.
+//
+// ctl writes every file it replaces this way: the store's index.json and
+// oci-layout, archives (save -o, sync --to), sync state and pinned
+// Dockerfiles.
+package atomicfile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// tempInfix joins a target's base name to the random part of its
+// temporary file's name: ".NAME.tmp-RANDOM".
+const tempInfix = ".tmp-"
+
+// IsTemp tells whether name (a base name) is a temporary file Write made
+// for the file base, as one that was killed midway leaves it.
+func IsTemp(name, base string) bool { return strings.HasPrefix(name, "."+base+tempInfix) }
+
+// WriteFile replaces path with data (see Write).
+func WriteFile(path string, data []byte) error {
+	return Write(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// Write replaces path with what write writes, as docker's and an editor's
+// writes behave otherwise:
+//   - a symbolic link is written through: the file it points to is
+//     replaced and the link stays a link;
+//   - an existing file keeps its permissions; a new one is 0644;
+//   - a path that is not a regular file (/dev/stdout, /dev/null, a named
+//     pipe) is written into, not renamed over: that would replace a device
+//     with a file (as root, /dev/null for the whole machine).
+//
+// Failures about the temporary file are reported as "writing PATH: ..."
+// with the cause kept (errors.Is(err, fs.ErrNotExist) still holds): its
+// name means nothing to the user. An error of write's own that is about
+// another file passes unchanged. A failure that creating the file hit
+// (a missing directory, one not writable) is a *CreateError.
+func Write(path string, write func(io.Writer) error) error {
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
+	perm := fs.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		if !fi.Mode().IsRegular() {
+			return writeInto(path, write)
+		}
+		perm = fi.Mode().Perm()
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempInfix+"*")
+	if err != nil {
+		return &CreateError{Path: path, Err: unwrapPath(err)}
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // a no-op once renamed
+	about := func(err error) error {
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == tmp {
+			return fmt.Errorf("writing %s: %w", path, pe.Err)
+		}
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return about(err)
+	}
+	for _, step := range []func() error{func() error { return f.Chmod(perm) }, f.Sync, f.Close} {
+		if err := step(); err != nil {
+			f.Close()
+			return about(err)
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, unwrapPath(err))
+	}
+	if err := SyncDir(dir); err != nil {
+		return fmt.Errorf("writing %s: syncing its directory: %w", path, unwrapPath(err))
+	}
+	return nil
+}
+
+// writeInto writes into path, which is not a regular file.
+func writeInto(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return &CreateError{Path: path, Err: unwrapPath(err)}
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// CreateError is a file Write could not create or open for writing: a
+// missing directory, one not writable, a device that refuses writes.
+type CreateError struct {
+	Path string
+	Err  error
+}
+
+func (e *CreateError) Error() string { return "writing " + e.Path + ": " + e.Err.Error() }
+func (e *CreateError) Unwrap() error { return e.Err }
+
+// unwrapPath drops the path from an *fs.PathError or *os.LinkError (one
+// that names the temporary file), keeping its cause.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Err
+	case errors.As(err, &le):
+		return le.Err
+	}
+	return err
+}
+
+// SyncDir makes the renames and creations of files in dir durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
