@@ -64,7 +64,7 @@ func TestInterrupted(t *testing.T) {
 				run = append(run, strings.ReplaceAll(a, "HOST", proxy.Host))
 			}
 			p := e.Start(t, testenv.CtlBinary(t), nil, time.Minute, run...)
-			waitFor(t, fmt.Sprintf("a %s %s at the proxy", method, path), func() bool { return proxy.Count(method, path) > 0 })
+			testenv.WaitFor(t, 30*time.Second, fmt.Sprintf("a %s %s at the proxy", method, path), func() bool { return proxy.Count(method, path) > 0 })
 			return p
 		}
 	}
@@ -109,7 +109,7 @@ func TestInterrupted(t *testing.T) {
 			in := testenv.NewPipe(t)
 			p := e.Start(t, testenv.CtlBinary(t), in.Reader(), time.Minute, "load")
 			in.Write("x")
-			waitFor(t, "ctl opening gc.lock", func() bool { return holdsOpen(p.Pid(), filepath.Join(e.Store, "gc.lock")) })
+			testenv.WaitFor(t, 30*time.Second, "ctl opening gc.lock", func() bool { return holdsOpen(p.Pid(), filepath.Join(e.Store, "gc.lock")) })
 			return p
 		}, "interrupted: ctl did not stop within 800ms and was ended"},
 		{"push while it compresses the layers", func(t *testing.T, e *testenv.Env, _ os.Signal) *testenv.Proc {
@@ -118,7 +118,7 @@ func TestInterrupted(t *testing.T) {
 			wantCode(t, e.Run(t, "load", "-q", "-i", textArchive), 0)
 			wantCode(t, e.Run(t, "tag", "big:1", reg.Ref("compressed:v1")), 0)
 			p := e.Start(t, testenv.CtlBinary(t), nil, time.Minute, "push", reg.Ref("compressed:v1"))
-			waitFor(t, "a temp file in the store while the layers compress", func() bool { return len(testenv.StoreTempFiles(t, e.Store)) > 0 })
+			testenv.WaitFor(t, 30*time.Second, "a temp file in the store while the layers compress", func() bool { return len(testenv.StoreTempFiles(t, e.Store)) > 0 })
 			return p
 		}, "interrupted: nothing was tagged"},
 		{"check dockerfile from an idle stdin pipe", stdin("FROM alpine", "check", "dockerfile", "--require-pinned", "-"), "interrupted"},
@@ -148,20 +148,6 @@ func TestInterrupted(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-// waitFor polls done every 2 ms (a window a command is in may be short)
-// until it holds, for at most 30 seconds; then the test fails naming what
-// never came.
-func waitFor(t *testing.T, what string, done func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !done() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 30s for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
