@@ -282,10 +282,8 @@ func TestPushInterrupted(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for proxy.Count("PUT", "/manifests/") == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	defer cmd.Process.Kill() // should the wait fail the test
+	testenv.WaitFor(t, 20*time.Second, "the push's PUT /manifests/ at the proxy", func() bool { return proxy.Count("PUT", "/manifests/") > 0 })
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -328,10 +326,8 @@ func TestPullInterrupted(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			deadline := time.Now().Add(20 * time.Second)
-			for proxy.Count("GET", "/blobs/"+ld.String()) == 0 && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
-			}
+			defer cmd.Process.Kill() // should the wait fail the test
+			testenv.WaitFor(t, 20*time.Second, "the pull's GET of the hanging layer at the proxy", func() bool { return proxy.Count("GET", "/blobs/"+ld.String()) > 0 })
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}

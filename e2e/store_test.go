@@ -437,16 +437,16 @@ func TestStoreLoadKilledMidway(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	defer cmd.Process.Kill() // should the wait fail the test
 	// Kill it once it is writing blobs: a temp file has content.
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		if tmp := testenv.StoreTempFiles(t, e.Store); len(tmp) > 0 {
-			if fi, err := os.Stat(filepath.Join(e.Store, "tmp", tmp[0])); err == nil && fi.Size() > 1<<20 {
-				break
-			}
+	testenv.WaitFor(t, time.Minute, "a temp file of over 1 MiB in the store", func() bool {
+		tmp := testenv.StoreTempFiles(t, e.Store)
+		if len(tmp) == 0 {
+			return false
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		fi, err := os.Stat(filepath.Join(e.Store, "tmp", tmp[0]))
+		return err == nil && fi.Size() > 1<<20
+	})
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	if ps := cmd.ProcessState; ps.Success() {

@@ -109,9 +109,7 @@ func TestSyncArchiveTempReclaimed(t *testing.T) {
 	}
 	p.sp.SetDelay(50 * time.Millisecond) // long enough to be killed with its copy unpacked
 	proc := p.e.Start(t, testenv.CtlBinary(t), nil, testenv.RunTimeout, "sync", plan, "--to", "oci:"+usb)
-	for deadline := time.Now().Add(10 * time.Second); len(temps()) < 2 && time.Now().Before(deadline); {
-		time.Sleep(2 * time.Millisecond)
-	}
+	testenv.WaitFor(t, 10*time.Second, "the sync's unpacked copy and lock file under $TMPDIR", func() bool { return len(temps()) >= 2 })
 	proc.Signal(syscall.SIGKILL)
 	proc.Wait()
 	if left := temps(); len(left) != 2 {

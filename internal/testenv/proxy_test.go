@@ -212,9 +212,7 @@ func TestProxyFaultHang(t *testing.T) {
 	// A hang pending at the end of the test is released by cleanup.
 	p.AddFault(Fault{Kind: FaultHang, PathRegexp: "/pending"})
 	go func() { _, _ = http.Get(p.URL + "/pending") }()
-	for p.Count("", "/pending") == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	WaitFor(t, 30*time.Second, "the /pending request at the proxy", func() bool { return p.Count("", "/pending") > 0 })
 }
 
 func TestProxyFaultRedirectAndSnoop(t *testing.T) {
