@@ -21,6 +21,9 @@ type pushOptions struct {
 	Ref      string
 	// FromEngine pushes the container engine's image, not the store's.
 	FromEngine bool
+	// Platform picks what of a multi-platform image is pushed (see
+	// parsePlatforms).
+	Platform string
 	transferFlags
 	// Semver: push REPO:VERSION, then write its moving tags.
 	Semver semverFlags
@@ -39,6 +42,11 @@ goes last, so an interrupted push leaves the tag as it was.
 
 Without a tag, "latest" is pushed; with --all-tags, every tag of the
 repository in the store.
+
+A multi-platform image is pushed whole unless --platform picks one image
+out of it (OS/ARCH[/VARIANT]: that image goes up under the tag, as
+"docker push --platform" does) or several (a comma list: a filtered index
+of those, under a new digest), as copy and pull choose.
 
 With --semver, REF is REPOSITORY:MAJOR.MINOR.PATCH: that tag is pushed,
 then the moving tags MAJOR.MINOR, MAJOR and latest are written on the
@@ -61,6 +69,7 @@ have the image under REF (docker tag image-gallery REF).`,
 		Example: `  ctl push registry.local:5000/gallery/ui:v1
   ctl push --from-engine registry.local:5000/gallery/ui:v1
   ctl push --all-tags registry.local:5000/gallery/ui
+  ctl push --platform linux/arm64 registry.local:5000/gallery/ui:v1
   ctl push --semver registry.local:5000/gallery/ui:2.1.106`,
 		Args: func(c *cobra.Command, args []string) error {
 			if (opts.Semver.NoLatest || opts.Semver.DryRun) && !opts.Semver.Semver {
@@ -74,6 +83,9 @@ have the image under REF (docker tag image-gallery REF).`,
 			}
 			if opts.Semver.Semver && opts.FromEngine {
 				return errors.New("--semver and --from-engine cannot be combined")
+			}
+			if opts.Platform != "" && (opts.Semver.Semver || opts.Referrers || opts.FromEngine) {
+				return errors.New("--platform cannot be combined with --semver, --referrers or --from-engine (each pushes the image whole)")
 			}
 			if opts.Referrers && opts.FromEngine {
 				return errors.New("--referrers and --from-engine cannot be combined (an engine keeps no referrers)")
@@ -97,6 +109,7 @@ have the image under REF (docker tag image-gallery REF).`,
 	}
 	fl := c.Flags()
 	opts.add(fl, "push every tag of the repository", "blobs to move at once", "Tag")
+	fl.StringVar(&opts.Platform, "platform", "", platformsFlagHelp)
 	fl.BoolVar(&opts.FromEngine, "from-engine", false, "push the container engine's image (DOCKER_HOST, docker context), not the store's")
 	fl.BoolVar(&opts.Semver.Semver, "semver", false, semverFlagHelp)
 	fl.BoolVar(&opts.Semver.NoLatest, "no-latest", false, noLatestFlagHelp)
@@ -106,6 +119,10 @@ have the image under REF (docker tag image-gallery REF).`,
 
 func runPush(ctx context.Context, opts *pushOptions) error {
 	ref, err := opts.parseRef(opts.Ref)
+	if err != nil {
+		return err
+	}
+	platforms, err := parsePlatforms(opts.Platform)
 	if err != nil {
 		return err
 	}
@@ -121,7 +138,7 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 		defer ec.Close()
 	}
 	r := opts.pushReport(opts.IO, out, ref)
-	popts := transfer.PushOptions{AllTags: opts.AllTags, Referrers: opts.Referrers, Progress: r.Event, Started: func() {
+	popts := transfer.PushOptions{AllTags: opts.AllTags, Platforms: platforms, Referrers: opts.Referrers, Progress: r.Event, Started: func() {
 		if !opts.AllTags && !opts.Quiet && ref.Tag() == "" && ref.Digest() == "" {
 			// As docker push and ctl pull say it (on stderr: not a result).
 			fmt.Fprintln(opts.IO.ErrOut, "Using default tag: "+ref.DefaultedTag())

@@ -18,13 +18,18 @@ func TestNewCmdPush(t *testing.T) {
 		return f
 	}
 	parseTable(t, newPushCmd, func(o *pushOptions) pushOptions {
-		return pushOptions{Ref: o.Ref, transferFlags: o.transferFlags, Semver: o.Semver, FromEngine: o.FromEngine}
+		return pushOptions{Ref: o.Ref, transferFlags: o.transferFlags, Semver: o.Semver, FromEngine: o.FromEngine, Platform: o.Platform}
 	}, []parseCase[pushOptions]{
 		{[]string{"reg/app:v1"}, &pushOptions{Ref: "reg/app:v1", transferFlags: flags(transferFlags{})}},
 		{[]string{"-a", "-j", "3", "-q", "reg/app"}, &pushOptions{Ref: "reg/app", transferFlags: flags(transferFlags{AllTags: true, Jobs: 3, Quiet: true})}},
 		{[]string{"--semver", "--no-latest", "--dry-run", "reg/app:1.2.3"},
 			&pushOptions{Ref: "reg/app:1.2.3", transferFlags: flags(transferFlags{}), Semver: semverFlags{Semver: true, NoLatest: true, DryRun: true}}},
 		{[]string{"--from-engine", "-a", "reg.example/app"}, &pushOptions{Ref: "reg.example/app", transferFlags: flags(transferFlags{AllTags: true}), FromEngine: true}},
+		{[]string{"--platform", "linux/arm64,linux/amd64", "-a", "reg/app"},
+			&pushOptions{Ref: "reg/app", transferFlags: flags(transferFlags{AllTags: true}), Platform: "linux/arm64,linux/amd64"}},
+		{[]string{"--platform", "linux/arm64", "--semver", "reg/app:1.2.3"}, nil},
+		{[]string{"--platform", "linux/arm64", "--referrers", "reg/app:v1"}, nil},
+		{[]string{"--platform", "linux/arm64", "--from-engine", "reg/app:v1"}, nil},
 		{[]string{"--no-latest", "reg/app:v1"}, nil},
 		{[]string{"--dry-run", "reg/app:v1"}, nil},
 		{[]string{"--semver", "-a", "reg/app"}, nil},
@@ -40,6 +45,7 @@ func TestNewCmdPush(t *testing.T) {
 		t.Error("push --from-engine: no engine to push from")
 	}
 	usageMessage(t, "--semver and --from-engine cannot be combined", "push", "--from-engine", "--semver", "reg.example/app:1.2.3")
+	usageMessage(t, "--platform cannot be combined with --semver, --referrers or --from-engine", "push", "--platform", "linux/arm64", "--referrers", "reg.example/app:v1")
 }
 
 // TestPushOutput pushes from a real store in-process and checks docker's

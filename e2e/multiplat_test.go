@@ -240,6 +240,77 @@ func TestMultiPlatformSubsets(t *testing.T) {
 	}
 }
 
+// TestPushPlatforms: push --platform sends one image of a local index
+// under the tag (as docker push --platform does), or a filtered index of
+// several, the same one pull and copy make; a later push without it sends
+// the whole index; a platform the store lacks is exit 3 naming those it
+// has, and a subset cannot go up under the index's digest.
+func TestPushPlatforms(t *testing.T) {
+	t.Parallel()
+	src := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	dst := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	srcDigest, children := pushThreePlatforms(t, src, "multi:v1")
+	e := testenv.NewEnv(t)
+	wantCode(t, e.Run(t, "pull", "-q", "--platform", "all", src.Ref("multi:v1")), 0)
+	for _, tag := range []string{"one", "two", "digest"} {
+		wantCode(t, e.Run(t, "tag", src.Ref("multi:v1"), dst.Ref("multi:"+tag)), 0)
+	}
+	craneDigest := func(ref string) string {
+		t.Helper()
+		res := e.Crane(t, "digest", ref)
+		wantCode(t, res, 0)
+		return strings.TrimSpace(res.Stdout)
+	}
+
+	res := e.Run(t, "push", "--platform", "linux/arm64", dst.Ref("multi:one"))
+	wantCode(t, res, 0)
+	arm := children["linux/arm64/v8"]
+	if got := craneDigest(dst.Ref("multi:one")); got != arm || !strings.Contains(res.Stdout, "digest: "+arm) {
+		t.Errorf("push --platform linux/arm64: the tag is %s, output %q; want the arm64 image %s", got, res.Stdout, arm)
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", dst.Ref("multi:one")), 0)
+	if r := e.Crane(t, "manifest", dst.Ref("multi@"+children["linux/amd64"])); r.Code == 0 {
+		t.Error("a single-platform push sent another platform's image")
+	}
+
+	// Pulled into a second store, so that the first keeps the whole index.
+	e2 := testenv.NewEnv(t)
+	res = e2.Run(t, "pull", "--platform", "linux/amd64,linux/arm64", src.Ref("multi:v1"))
+	wantCode(t, res, 0)
+	filtered := digestAfter(t, res.Stdout, "Filtered index: ")
+	wantCode(t, e.Run(t, "push", "-q", "--platform", "linux/amd64,linux/arm64", dst.Ref("multi:two")), 0)
+	im, pushed := craneIndex(t, e, dst.Ref("multi:two"))
+	if pushed != filtered || len(im.Manifests) != 2 {
+		t.Errorf("push of two platforms: index %s with %d entries, want pull's filtered index %s", pushed, len(im.Manifests), filtered)
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", dst.Ref("multi:two")), 0)
+
+	// The store now knows multi:two as the filtered index on the registry;
+	// a plain push sends the whole index.
+	wantCode(t, e.Run(t, "push", "-q", dst.Ref("multi:two")), 0)
+	if got := craneDigest(dst.Ref("multi:two")); got != srcDigest {
+		t.Errorf("push without --platform after a subset: the tag is %s, want the whole index %s", got, srcDigest)
+	}
+
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"push", "--platform", "windows/amd64", dst.Ref("multi:one")}, 3, "(the index has: linux/amd64, linux/arm64/v8, linux/s390x)"},
+		{[]string{"push", "--platform", "linux/arm64", dst.Ref("multi@" + srcDigest)}, 2, "--platform linux/arm64 picks " + arm},
+		{[]string{"push", "--platform", "linux", dst.Ref("multi:one")}, 2, "invalid --platform"},
+	} {
+		res := e.Run(t, c.args...)
+		if res.Code != c.code || !strings.Contains(res.Stderr, c.want) {
+			t.Errorf("%v: exit %d, %q; want %d saying %q", c.args, res.Code, res.Stderr, c.code, c.want)
+		}
+	}
+	if got := craneDigest(dst.Ref("multi:one")); got != arm {
+		t.Errorf("a refused push moved the tag to %s", got)
+	}
+}
+
 // TestIndexCreateMixedSources: docker schema 2 sources make a docker
 // manifest list, one OCI source an OCI index; a source naming its
 // registry is pulled into the store first.

@@ -105,15 +105,16 @@ func (c *Client) artifact(ctx context.Context, s *session, ref reference.Referen
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if a, err = selectArtifact(a, sel); err != nil {
+	if a, err = SelectArtifact(a, sel); err != nil {
 		return nil, wrap(err)
 	}
 	return a, nil
 }
 
-// selectArtifact applies sel to a: an index is kept, filtered or resolved
-// to one image; an image must be of a platform sel selects.
-func selectArtifact(a Artifact, sel platform.Selection) (Artifact, error) {
+// SelectArtifact applies sel to a, as copy and push --platform do: an
+// index is kept, filtered or resolved to one image; an image must be of a
+// platform sel selects. A platform that is not there is a not-found error.
+func SelectArtifact(a Artifact, sel platform.Selection) (Artifact, error) {
 	idx, isIndex := a.(v1.ImageIndex)
 	switch {
 	case sel.IsZero() || sel.IsAll():

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
@@ -61,7 +62,7 @@ func (l sink) Pulled(ref reference.Reference, image, digest v1.Hash) error {
 
 // pushTargets returns the local image ref names (latest when it has no
 // tag), or with all every tagged image of its repository.
-func pushTargets(ctx context.Context, s *store.Store, ref reference.Reference, all bool) ([]registry.PushTag, error) {
+func pushTargets(ctx context.Context, s *store.Store, ref reference.Reference, all bool, sel platform.Selection) ([]registry.PushTag, error) {
 	type target struct {
 		tag string // a tag, or a digest for a reference by digest alone
 		e   store.Entry
@@ -114,9 +115,34 @@ func pushTargets(ctx context.Context, s *store.Store, ref reference.Reference, a
 		if err != nil {
 			return nil, err
 		}
+		if a, err = selectPlatforms(a, sel, t.tag, t.e); err != nil {
+			return nil, err
+		}
 		tags = append(tags, registry.PushTag{Tag: t.tag, Artifact: a, New: !t.e.Remote})
 	}
 	return tags, nil
+}
+
+// selectPlatforms applies push --platform's sel to a, the image or index
+// of entry e pushed as tag. What it picks has another digest than e: it
+// cannot be pushed by e's digest.
+func selectPlatforms(a registry.Artifact, sel platform.Selection, tag string, e store.Entry) (registry.Artifact, error) {
+	if sel.IsZero() || sel.IsAll() {
+		return a, nil
+	}
+	picked, err := registry.SelectArtifact(a, sel)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", e.Ref, err)
+	}
+	d, err := picked.Digest()
+	if err != nil {
+		return nil, err
+	}
+	if d != e.Digest && strings.HasPrefix(tag, "sha256:") {
+		return nil, fmt.Errorf("%w: --platform %s picks %s out of %s, which cannot be pushed under %s: push it by tag",
+			store.ErrInvalidInput, sel, d, e.Ref, tag)
+	}
+	return picked, nil
 }
 
 // defaultTag is ref with the default tag (latest) when it has neither tag

@@ -3,6 +3,7 @@ package transfer
 import (
 	"context"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
@@ -12,6 +13,11 @@ import (
 type PushOptions struct {
 	// AllTags pushes every tag of ref's repository in the store.
 	AllTags bool
+	// Platforms chooses what of a multi-platform image is pushed, as
+	// registry.CopyOptions.Platforms does for a copy: the zero value or
+	// platform.All, the whole index; one platform, that platform's image;
+	// several, a filtered index (a new digest).
+	Platforms platform.Selection
 	// Progress receives the registry's per-blob events.
 	Progress registry.ProgressFunc
 	// Started is called once the local images are found, before anything
@@ -29,7 +35,7 @@ type PushOptions struct {
 // mounted from their repositories. The store then records the pushed
 // digest as each tag's digest on the registry.
 func Push(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, opts PushOptions) ([]registry.PushResult, error) {
-	tags, err := pushTargets(ctx, s, ref, opts.AllTags)
+	tags, err := pushTargets(ctx, s, ref, opts.AllTags, opts.Platforms)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package transfer
 import (
 	"context"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/semver"
@@ -36,7 +37,7 @@ func PushSemver(ctx context.Context, c *registry.Client, s *store.Store, repo re
 	if err != nil {
 		return err
 	}
-	tags, err := pushTargets(ctx, s, exact, false)
+	tags, err := pushTargets(ctx, s, exact, false, platform.Selection{})
 	if err != nil {
 		return err
 	}
