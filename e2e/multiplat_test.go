@@ -311,6 +311,44 @@ func TestPushPlatforms(t *testing.T) {
 	}
 }
 
+// TestIndexCreateDockerSave: an index made of an image loaded from a
+// docker save archive (layers stored uncompressed) lists it as push sends
+// it, gzip'd, so the index's entry and a push of the image alone are the
+// same manifest on the registry, as with docker's manifest create.
+func TestIndexCreateDockerSave(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	archive := filepath.Join(t.TempDir(), "big.tar")
+	testenv.DockerSaveTar(t, archive, 2, 10_000)
+	e := testenv.NewEnv(t)
+	wantCode(t, e.Run(t, "load", "-i", archive), 0)
+	wantCode(t, e.Run(t, "index", "create", reg.Ref("big:v1"), "big:1"), 0)
+	wantCode(t, e.Run(t, "push", "-q", reg.Ref("big:v1")), 0)
+	im, _ := craneIndex(t, e, reg.Ref("big:v1"))
+	if len(im.Manifests) != 1 {
+		t.Fatalf("index of %d entries, want 1", len(im.Manifests))
+	}
+	entry := im.Manifests[0].Digest.String()
+	wantCode(t, e.Run(t, "tag", "big:1", reg.Ref("big:alone")), 0)
+	res := e.Run(t, "push", reg.Ref("big:alone"))
+	wantCode(t, res, 0)
+	if !strings.Contains(res.Stdout, "alone: digest: "+entry+" ") {
+		t.Errorf("push of the image alone: %q, want the index's entry %s", res.Stdout, entry)
+	}
+	res = e.Crane(t, "manifest", reg.Ref("big@"+entry))
+	wantCode(t, res, 0)
+	var m v1.Manifest
+	if err := json.Unmarshal([]byte(res.Stdout), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range m.Layers {
+		if l.MediaType != types.OCILayer && l.MediaType != types.DockerLayer {
+			t.Errorf("the entry's layer %s is %s, want gzip'd", l.Digest, l.MediaType)
+		}
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", reg.Ref("big:v1")), 0)
+}
+
 // TestIndexCreateMixedSources: docker schema 2 sources make a docker
 // manifest list, one OCI source an OCI index; a source naming its
 // registry is pulled into the store first.

@@ -53,7 +53,7 @@ func (s *Store) CreateIndex(ctx context.Context, target reference.Reference, sou
 // sources' images (see CreateIndex). The old index stays in the store,
 // untagged, until pruned.
 func (s *Store) AddToIndex(ctx context.Context, target reference.Reference, sources []IndexSource, opts IndexOptions) (Entry, error) {
-	base, anns, err := s.indexMembers(target)
+	base, anns, err := s.indexMembers(ctx, target)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -64,7 +64,7 @@ func (s *Store) AddToIndex(ctx context.Context, target reference.Reference, sour
 // platforms given (each must match one: else a *platform.NotFoundError).
 // Removing every entry is invalid input.
 func (s *Store) RemoveFromIndex(ctx context.Context, target reference.Reference, platforms []v1.Platform) (Entry, error) {
-	base, anns, err := s.indexMembers(target)
+	base, anns, err := s.indexMembers(ctx, target)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -95,7 +95,7 @@ func containsDigest(ds []v1.Descriptor, h v1.Hash) bool {
 }
 
 // indexMembers reads the index target names: its entries and annotations.
-func (s *Store) indexMembers(target reference.Reference) ([]member, map[string]string, error) {
+func (s *Store) indexMembers(ctx context.Context, target reference.Reference) ([]member, map[string]string, error) {
 	e, err := s.Lookup(target)
 	if err != nil {
 		return nil, nil, err
@@ -103,7 +103,7 @@ func (s *Store) indexMembers(target reference.Reference) ([]member, map[string]s
 	if !e.IsIndex() {
 		return nil, nil, invalid("%s is an image, not an index", target.Familiar())
 	}
-	ms, err := s.members(IndexSource{Name: target.Familiar(), Entry: e})
+	ms, err := s.members(ctx, IndexSource{Name: target.Familiar(), Entry: e})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -119,9 +119,12 @@ func (s *Store) indexMembers(target reference.Reference) ([]member, map[string]s
 }
 
 // members are the index entries a source contributes.
-func (s *Store) members(src IndexSource) ([]member, error) {
+func (s *Store) members(ctx context.Context, src IndexSource) ([]member, error) {
 	if !src.Entry.IsIndex() {
-		img, err := s.Image(src.Entry.Digest)
+		// As a push sends it (layers of a docker save image gzip'd): the
+		// entry is then the image "ctl push" of the source sends, as the
+		// images docker's manifest create lists are pushed ones.
+		img, err := s.PushImage(ctx, src.Entry.Digest)
 		if err != nil {
 			return nil, err
 		}
@@ -201,7 +204,7 @@ func (s *Store) buildIndex(ctx context.Context, target reference.Reference, base
 	}
 	all := base
 	for _, src := range sources {
-		ms, err := s.members(src)
+		ms, err := s.members(ctx, src)
 		if err != nil {
 			return Entry{}, err
 		}

@@ -3,14 +3,17 @@ package store
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/ctl-dev/ctl/pkg/platform"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	ggcrvalidate "github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
 // platformImage is a random image whose config names the platform p
@@ -120,6 +123,51 @@ func TestCreateIndex(t *testing.T) {
 	}
 }
 
+// TestCreateIndexOfDockerSaveImage: an image loaded from a docker save
+// archive (its layers stored uncompressed) joins an index as a push sends
+// it, gzip'd: the entry is the image "ctl push" of the source sends, and
+// the index is whole in the store.
+func TestCreateIndexOfDockerSaveImage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	archive := filepath.Join(t.TempDir(), "app.tar")
+	testenv.DockerSaveTar(t, archive, 2, 10_000)
+	es, err := s.Load(ctx, archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed, err := s.PushImage(ctx, es[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := digestOf(t, pushed)
+	e, err := s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{{Name: "app", Entry: es[0]}}, IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := mustIndex(t, s, e)
+	im, err := idx.IndexManifest()
+	if err != nil || len(im.Manifests) != 1 || im.Manifests[0].Digest != want {
+		t.Fatalf("index %+v (%v), want its entry %s", im, err, want)
+	}
+	if err := ggcrvalidate.Index(idx); err != nil {
+		t.Errorf("the index is not whole in the store: %v", err)
+	}
+	child, err := idx.Image(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := child.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range m.Layers {
+		if _, uncompressed := gzipTypes[l.MediaType]; uncompressed {
+			t.Errorf("the entry lists layer %s uncompressed (%s)", l.Digest, l.MediaType)
+		}
+	}
+}
 func TestCreateIndexRefuses(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
