@@ -56,12 +56,12 @@ from its config (os, architecture, variant, os.version); --platform
 SOURCE=OS/ARCH[/VARIANT] gives it where the config has none (or overrides
 it). A SOURCE that names its registry (registry.local:5000/app:amd64,
 docker.io/library/nginx:1.25) and is not in the store is pulled into it
-first, whole (as "ctl pull --platform all"). The index is an OCI index when
-any source is OCI, a docker manifest
-list when all are docker schema 2. Two entries of one platform are
-refused, naming both, unless --replace (the later source wins). A source
-that is an artifact, or an index listing indexes, is refused; nothing is
-written then.`
+first, whole (as "ctl pull --platform all"). An image loaded from a docker
+save archive joins as "ctl push" sends it, its layers gzip'd. The index is
+an OCI index when any source is OCI, a docker manifest list when all are
+docker schema 2. Two entries of one platform are refused, naming both,
+unless --replace (the later source wins). A source that is an artifact, or
+an index listing indexes, is refused; nothing is written then.`
 
 func indexCmd(f *Factory, c *cobra.Command, runF func(*indexOptions) error, run func(context.Context, *indexOptions) error, sources bool) *cobra.Command {
 	opts := &indexOptions{IO: f.IO, Store: f.Store, Registry: f.Registry}
