@@ -148,7 +148,7 @@ func runPin(ctx context.Context, opts *pinOptions) error {
 		}
 		if string(out) != string(srcs[i]) {
 			if err := atomicfile.WriteFile(file, out); err != nil {
-				return fmt.Errorf("writing %s: %w", file, err)
+				return err // "writing FILE: ..."
 			}
 		}
 	}
