@@ -127,7 +127,7 @@ func (l *Layout) Close() error {
 		return nil
 	}
 	if err := packArchive(string(l.p), l.Path); err != nil {
-		return fmt.Errorf("writing OCI archive %s: %w", l.Path, err)
+		return fmt.Errorf("saving the synced layout as an archive: %w", err) // err names the archive
 	}
 	l.dirty = false
 	return nil
