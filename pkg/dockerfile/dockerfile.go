@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // ErrSyntax is wrapped by every error Parse returns.
@@ -78,7 +79,11 @@ func (f From) IsBase() bool { return !f.StageRef && !f.Scratch() }
 // HasVariables reports whether the image operand uses build arguments.
 func (f From) HasVariables() bool { return strings.ContainsAny(f.Raw, "$\"'") }
 
-var directiveRE = regexp.MustCompile(`^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$`)
+// The regexps are compiled on first use, not when ctl starts: most
+// commands never parse a Dockerfile.
+var directiveRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$`)
+})
 
 // Parse reads src. buildArgs override ARG defaults as docker build's
 // --build-arg does; nil means none. Time and memory are linear in the size
@@ -93,7 +98,7 @@ func Parse(src []byte, buildArgs map[string]string) (*File, error) {
 	// line or instruction.
 	seen := map[string]bool{}
 	for l, ok := sc.peek(); ok; l, ok = sc.peek() {
-		m := directiveRE.FindStringSubmatch(strings.TrimLeft(l.text, " \t"))
+		m := directiveRE().FindStringSubmatch(strings.TrimLeft(l.text, " \t"))
 		if m == nil {
 			break
 		}
@@ -140,7 +145,9 @@ type heredoc struct {
 	stripTabs bool
 }
 
-var heredocRE = regexp.MustCompile(`<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)(["']?)`)
+var heredocRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)(["']?)`)
+})
 
 type parser struct {
 	file      *File
@@ -166,7 +173,7 @@ func (p *parser) instruction(ins *instruction) ([]heredoc, error) {
 		}
 	case "RUN", "COPY", "ADD":
 		var hs []heredoc
-		for _, m := range heredocRE.FindAllStringSubmatch(rest, -1) {
+		for _, m := range heredocRE().FindAllStringSubmatch(rest, -1) {
 			if m[2] != m[4] {
 				continue
 			}

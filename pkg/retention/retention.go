@@ -31,6 +31,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ctl-dev/ctl/pkg/semver"
@@ -194,15 +195,18 @@ func rankTags(tags []Tag) []Tag {
 }
 
 // movingName is how pkg/tagplan names moving tags: MAJOR, MAJOR.MINOR
-// (with the version's "v" prefix), latest.
-var movingName = regexp.MustCompile(`^(latest|v?(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?)$`)
+// (with the version's "v" prefix), latest. Compiled on first use, not when
+// ctl starts.
+var movingName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(latest|v?(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?)$`)
+})
 
 // movingTags maps each moving tag to the release it points at: the newest
 // release of its line with the same manifest.
 func movingTags(tags []Tag) map[string]string {
 	out := map[string]string{}
 	for _, m := range tags {
-		if !movingName.MatchString(m.Name) {
+		if !movingName().MatchString(m.Name) {
 			continue
 		}
 		var best *semver.Version
