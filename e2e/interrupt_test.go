@@ -140,6 +140,11 @@ func TestInterrupted(t *testing.T) {
 				if res.Code != 130 || lines[len(lines)-1] != v.want || strings.Contains(res.Stderr, "context canceled") {
 					t.Fatalf("exit %d, stderr %q: want exit 130 ending with %q", res.Code, res.Stderr, v.want)
 				}
+				// A push says it started before the slow part, compressing
+				// included.
+				if strings.HasPrefix(v.name, "push") && !strings.HasPrefix(lines[0], "The push refers to repository [") {
+					t.Errorf("stderr %q: want the push's header first", res.Stderr)
+				}
 				if ents := testenv.StoreTempFiles(t, e.Store); len(ents) != 0 {
 					t.Errorf("temp files left in the store: %v", ents)
 				}

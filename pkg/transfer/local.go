@@ -60,14 +60,18 @@ func (l sink) Pulled(ref reference.Reference, image, digest v1.Hash) error {
 	return l.s.SetRepoDigest(ref, image, digest)
 }
 
-// pushTargets returns the local image ref names (latest when it has no
-// tag), or with all every tagged image of its repository.
-func pushTargets(ctx context.Context, s *store.Store, ref reference.Reference, all bool, sel platform.Selection) ([]registry.PushTag, error) {
-	type target struct {
-		tag string // a tag, or a digest for a reference by digest alone
-		e   store.Entry
-	}
-	var targets []target
+// pushTarget is a local image or index a push sends, and the tag it goes
+// up under: a tag, or a digest for a reference by digest alone.
+type pushTarget struct {
+	tag string
+	e   store.Entry
+}
+
+// pushTargets finds the local image ref names (latest when it has no
+// tag), or with all every tagged image of its repository: the store's
+// index only, so that a missing image is reported before the push starts.
+func pushTargets(s *store.Store, ref reference.Reference, all bool) ([]pushTarget, error) {
+	var targets []pushTarget
 	if all {
 		es, err := s.Tags(ref)
 		if err != nil {
@@ -75,7 +79,7 @@ func pushTargets(ctx context.Context, s *store.Store, ref reference.Reference, a
 		}
 		for _, e := range es {
 			// Entries of Tags are NAME:TAG; the name may hold a port.
-			targets = append(targets, target{e.Ref[strings.LastIndexByte(e.Ref, ':')+1:], e})
+			targets = append(targets, pushTarget{e.Ref[strings.LastIndexByte(e.Ref, ':')+1:], e})
 		}
 	} else {
 		ref, err := defaultTag(ref)
@@ -101,17 +105,20 @@ func pushTargets(ctx context.Context, s *store.Store, ref reference.Reference, a
 			}
 			tag = ref.Digest() // pushed by digest: no tag changes
 		}
-		targets = append(targets, target{tag, e})
+		targets = append(targets, pushTarget{tag, e})
 	}
+	return targets, nil
+}
+
+// openTargets opens targets as the push sends them, sel applied (see
+// PushOptions.Platforms): an image's uncompressed layers (a docker save
+// image's) gzip'd, which a first push of a large image spends seconds on,
+// so its caller announces the push before. A platform an image is not of
+// is refused before anything is compressed.
+func openTargets(ctx context.Context, s *store.Store, targets []pushTarget, sel platform.Selection) ([]registry.PushTag, error) {
 	tags := make([]registry.PushTag, 0, len(targets))
 	for _, t := range targets {
-		var a registry.Artifact
-		var err error
-		if t.e.IsIndex() {
-			a, err = s.Index(t.e.Digest)
-		} else {
-			a, err = s.PushImage(ctx, t.e.Digest) // uncompressed layers go up gzip'd
-		}
+		a, err := Open(s, t.e)
 		if err != nil {
 			return nil, err
 		}
@@ -119,6 +126,16 @@ func pushTargets(ctx context.Context, s *store.Store, ref reference.Reference, a
 			return nil, err
 		}
 		tags = append(tags, registry.PushTag{Tag: t.tag, Artifact: a, New: !t.e.Remote})
+	}
+	for i, t := range targets {
+		if t.e.IsIndex() {
+			continue // its images go up as the index lists them
+		}
+		img, err := s.PushImage(ctx, t.e.Digest) // uncompressed layers go up gzip'd
+		if err != nil {
+			return nil, err
+		}
+		tags[i].Artifact = img
 	}
 	return tags, nil
 }

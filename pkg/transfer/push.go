@@ -20,7 +20,8 @@ type PushOptions struct {
 	Platforms platform.Selection
 	// Progress receives the registry's per-blob events.
 	Progress registry.ProgressFunc
-	// Started is called once the local images are found, before anything
+	// Started is called once the local images are found, before they are
+	// opened (compressing a docker save image's layers) and anything
 	// is sent.
 	Started func()
 	// Referrers also sends what refers to the image in the store
@@ -35,41 +36,36 @@ type PushOptions struct {
 // mounted from their repositories. The store then records the pushed
 // digest as each tag's digest on the registry.
 func Push(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, opts PushOptions) ([]registry.PushResult, error) {
-	tags, err := pushTargets(ctx, s, ref, opts.AllTags, opts.Platforms)
+	targets, err := pushTargets(s, ref, opts.AllTags)
 	if err != nil {
 		return nil, err
 	}
-	if !opts.Referrers {
-		return push(ctx, c, s, ref, tags, opts)
+	var refs []registry.ReferrerPush
+	if opts.Referrers {
+		if refs, err = localReferrers(s, targets[0].e); err != nil {
+			return nil, err
+		}
 	}
-	tagged, err := defaultTag(ref)
-	if err != nil {
-		return nil, err
+	if opts.Started != nil {
+		opts.Started()
 	}
-	root, err := s.Lookup(tagged)
-	if err != nil {
-		return nil, err
-	}
-	refs, err := localReferrers(s, root)
+	tags, err := openTargets(ctx, s, targets, opts.Platforms)
 	if err != nil {
 		return nil, err
 	}
 	results, err := push(ctx, c, s, ref, tags, opts)
-	if err != nil {
-		return nil, err
+	if err != nil || !opts.Referrers {
+		return results, err
 	}
-	rc, err := c.PushReferrers(ctx, ref, root.Digest, refs, registry.PushOptions{Progress: opts.Progress, Sources: mountSources(s, ref)})
+	rc, err := c.PushReferrers(ctx, ref, targets[0].e.Digest, refs, registry.PushOptions{Progress: opts.Progress, Sources: mountSources(s, ref)})
 	if err != nil {
 		return nil, err
 	}
 	return append(results, rc.Results...), pushed(s, ref, rc.Results)
 }
 
-// push sends tags, found in the store, to ref's repository.
+// push sends tags, opened from the store, to ref's repository.
 func push(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, tags []registry.PushTag, opts PushOptions) ([]registry.PushResult, error) {
-	if opts.Started != nil {
-		opts.Started()
-	}
 	results, err := c.Push(ctx, ref, tags, registry.PushOptions{Progress: opts.Progress, Sources: mountSources(s, ref)})
 	if err != nil {
 		return nil, err

@@ -37,7 +37,14 @@ func PushSemver(ctx context.Context, c *registry.Client, s *store.Store, repo re
 	if err != nil {
 		return err
 	}
-	tags, err := pushTargets(ctx, s, exact, false, platform.Selection{})
+	targets, err := pushTargets(s, exact, false)
+	if err != nil {
+		return err
+	}
+	if !opts.DryRun && opts.Push.Started != nil {
+		opts.Push.Started()
+	}
+	tags, err := openTargets(ctx, s, targets, platform.Selection{})
 	if err != nil {
 		return err
 	}
