@@ -22,29 +22,31 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A free port: one that nothing answers on.
-port=
-for _ in $(seq 50); do
-	p=$((20000 + RANDOM % 20000))
-	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
-done
-[ -n "$port" ] || { echo "demo: no free port found" >&2; exit 1; }
-reg=127.0.0.1:$port
-
+# The registry takes a free port itself (addr :0) and says which in its log,
+# as the test harness starts it: a port picked here and bound later could be
+# taken in between (by a parallel test's connection, say).
 cat >"$work/registry.yml" <<YAML
 version: 0.1
-log: {level: error}
+log: {level: info}
 storage:
   filesystem: {rootdirectory: $work/registry}
   delete: {enabled: true}
-http: {addr: $reg, secret: ctl-demo}
+http: {addr: "127.0.0.1:0", secret: ctl-demo}
 YAML
 OTEL_TRACES_EXPORTER=none "$registry" serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
 pid=$!
+reg=
 for _ in $(seq 100); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+	reg=$(grep -o -m1 'listening on 127\.0\.0\.1:[0-9]*' "$work/registry.log" | sed 's/^listening on //') || true
+	[ -n "$reg" ] && break
+	kill -0 "$pid" 2>/dev/null || break
 	sleep 0.1
 done
+if [ -z "$reg" ]; then
+	echo "demo: the registry did not start:" >&2
+	cat "$work/registry.log" >&2
+	exit 1
+fi
 echo "# a distribution registry is listening on $reg (deletion enabled)"
 
 run() {
