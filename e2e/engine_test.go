@@ -267,7 +267,12 @@ func TestEngineFaults(t *testing.T) {
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
 	p.MustRun(t, "tag", "example.test/gallery:v1", reg.Ref("app:v1"))
 	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/images/get", Kind: testenv.FaultDropMidBody, Bytes: 100 << 10})
-	fails(1, "broke off", "push", "--from-engine", reg.Ref("app:v1"))
+	// The push was announced before the engine's archive was read.
+	res := e.Run(t, "push", "--from-engine", reg.Ref("app:v1"))
+	wantCode(t, res, 1)
+	if !strings.HasPrefix(res.Stderr, "The push refers to repository ["+reg.Ref("app")+"]\n") || !strings.Contains(res.Stderr, "broke off") {
+		t.Errorf("push --from-engine, save stream broken: stderr %q, want the header, then the break", res.Stderr)
+	}
 	if exists(t, reg, "app:v1") {
 		t.Error("the tag exists after a push whose source broke off")
 	}
@@ -375,9 +380,13 @@ func TestEnginePush(t *testing.T) {
 		t.Errorf("the store holds %q after pushes from the engine", res.Stdout)
 	}
 
-	// An image the engine lacks: exit 3, nothing pushed.
+	// An image the engine lacks: exit 3, nothing pushed, the error alone
+	// (as from the store).
 	res = e.Run(t, "push", "--from-engine", repo+":nope")
 	wantCode(t, res, 3)
+	if strings.Contains(res.Stderr, "The push refers to") {
+		t.Errorf("push --from-engine of a missing image: stderr %q, want the error alone", res.Stderr)
+	}
 	res = e.Run(t, "push", "--from-engine", "--all-tags", reg.Ref("nothing/here"))
 	wantCode(t, res, 3)
 }

@@ -43,6 +43,12 @@ func PushFromEngine(ctx context.Context, c *registry.Client, ec *engine.Client, 
 	if err != nil {
 		return nil, err
 	}
+	// Announced before the engine's archives are read (each as far as its
+	// manifest.json, which an engine may write last), as a push from the
+	// store is before its images are compressed.
+	if opts.Started != nil {
+		opts.Started()
+	}
 	pts := make([]registry.PushTag, 0, len(names))
 	for i, n := range names {
 		img, err := tarball.Image(func() (io.ReadCloser, error) { return ec.Save(ctx, []string{n}) }, nil)
@@ -53,9 +59,6 @@ func PushFromEngine(ctx context.Context, c *registry.Client, ec *engine.Client, 
 			return nil, fmt.Errorf("%w: reading the engine's archive of %s: %v", engine.ErrEngine, n, err)
 		}
 		pts = append(pts, registry.PushTag{Tag: tags[i], Artifact: img})
-	}
-	if opts.Started != nil {
-		opts.Started()
 	}
 	return c.Push(ctx, ref, pts, registry.PushOptions{Progress: opts.Progress})
 }
@@ -80,6 +83,11 @@ func engineTargets(ctx context.Context, ec *engine.Client, ref reference.Referen
 		}
 		if ref.Tag() == "" {
 			return nil, nil, fmt.Errorf("%w: %w", store.ErrInvalidInput, &EngineTagError{Ref: ref.Familiar()})
+		}
+		// Asked first, so that a missing image is reported alone, as
+		// from the store, before the push is announced.
+		if _, err := ec.Inspect(ctx, ref.String()); err != nil {
+			return nil, nil, err
 		}
 		return []string{ref.String()}, []string{ref.Tag()}, nil
 	}
