@@ -192,7 +192,7 @@ func (s *Store) updateIndex(fn func(im *v1.IndexManifest) error) error {
 		return err
 	}
 	if err := atomicfile.WriteFile(s.path(indexFile), buf.Bytes()); err != nil {
-		return fmt.Errorf("writing the image store: %w", err)
+		return fmt.Errorf("updating the image store: %w", err) // err: "writing DIR/index.json: ..."
 	}
 	return nil
 }
