@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -151,6 +152,37 @@ func TestPullRoundTrip(t *testing.T) {
 	}
 	if _, err := remote.Head(dst.ParseRef(t, "bydigest:v1"), dst.RemoteOptions()...); err == nil {
 		t.Errorf("push by digest created a tag")
+	}
+}
+
+// TestPushDockerSaveByDigest: a docker save image goes up gzip'd, under
+// another digest than the store's, so a push of it by the store's digest
+// is refused before anything is sent (the registry would refuse the
+// manifest once the layers were up); by tag it goes.
+func TestPushDockerSaveByDigest(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	proxy := testenv.NewProxy(t, reg.URL, nil)
+	archive := filepath.Join(t.TempDir(), "big.tar")
+	testenv.DockerSaveTar(t, archive, 2, 10_000)
+	e := testenv.NewEnv(t)
+	wantCode(t, e.Run(t, "load", "-i", archive), 0)
+	repo := proxy.Host + "/big"
+	wantCode(t, e.Run(t, "tag", "big:1", repo+":v1"), 0)
+	res := e.Run(t, "image", "inspect", "--format", "{{.Descriptor.Digest}}", repo+":v1")
+	wantCode(t, res, 0)
+	local := strings.TrimSpace(res.Stdout)
+	res = e.Run(t, "push", repo+"@"+local)
+	if res.Code != 2 || !strings.Contains(res.Stderr, "its layers go up gzip'd") || !strings.Contains(res.Stderr, "push it by tag") {
+		t.Errorf("push by the local digest: exit %d, stderr %q; want 2 saying to push by tag", res.Code, res.Stderr)
+	}
+	if n := proxy.Count("PUT", "") + proxy.Count("POST", "") + proxy.Count("PATCH", ""); n != 0 {
+		t.Errorf("the refused push sent %d uploads", n)
+	}
+	res = e.Run(t, "push", repo+":v1")
+	wantCode(t, res, 0)
+	if strings.Contains(res.Stdout, local) {
+		t.Errorf("push by tag: %q, want the gzip'd form's digest", res.Stdout)
 	}
 }
 

@@ -135,6 +135,14 @@ func openTargets(ctx context.Context, s *store.Store, targets []pushTarget, sel 
 		if err != nil {
 			return nil, err
 		}
+		if d, err := img.Digest(); err != nil {
+			return nil, err
+		} else if d != t.e.Digest && strings.HasPrefix(t.tag, "sha256:") {
+			// The registry would refuse the manifest under the local
+			// digest (DIGEST_INVALID) once the layers had gone up.
+			return nil, fmt.Errorf("%w: %s is a docker save image: its layers go up gzip'd, under the digest %s, not %s: push it by tag",
+				store.ErrInvalidInput, t.e.Ref, d, t.tag)
+		}
 		tags[i].Artifact = img
 	}
 	return tags, nil
