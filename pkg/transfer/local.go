@@ -114,7 +114,9 @@ func pushTargets(s *store.Store, ref reference.Reference, all bool) ([]pushTarge
 // PushOptions.Platforms): an image's uncompressed layers (a docker save
 // image's) gzip'd, which a first push of a large image spends seconds on,
 // so its caller announces the push before. A platform an image is not of
-// is refused before anything is compressed.
+// is refused before anything is compressed. What either changes has
+// another digest than the local entry, so it cannot go up by that digest:
+// the registry would refuse the manifest, after every layer had gone up.
 func openTargets(ctx context.Context, s *store.Store, targets []pushTarget, sel platform.Selection) ([]registry.PushTag, error) {
 	tags := make([]registry.PushTag, 0, len(targets))
 	for _, t := range targets {
@@ -122,52 +124,34 @@ func openTargets(ctx context.Context, s *store.Store, targets []pushTarget, sel 
 		if err != nil {
 			return nil, err
 		}
-		if a, err = selectPlatforms(a, sel, t.tag, t.e); err != nil {
-			return nil, err
+		if a, err = registry.SelectArtifact(a, sel); err != nil {
+			return nil, fmt.Errorf("%s: %w", t.e.Ref, err)
 		}
 		tags = append(tags, registry.PushTag{Tag: t.tag, Artifact: a, New: !t.e.Remote})
 	}
 	for i, t := range targets {
-		if t.e.IsIndex() {
-			continue // its images go up as the index lists them
+		// An index goes up as --platform left it, its images as it lists
+		// them; an image with its uncompressed layers gzip'd.
+		why := fmt.Sprintf("--platform %s picks", sel)
+		if !t.e.IsIndex() {
+			img, err := s.PushImage(ctx, t.e.Digest)
+			if err != nil {
+				return nil, err
+			}
+			tags[i].Artifact = img
+			why = "it is a docker save image: its layers go up gzip'd, as"
 		}
-		img, err := s.PushImage(ctx, t.e.Digest) // uncompressed layers go up gzip'd
-		if err != nil {
+		if !strings.HasPrefix(t.tag, "sha256:") {
+			continue
+		}
+		if d, err := tags[i].Artifact.Digest(); err != nil {
 			return nil, err
+		} else if d != t.e.Digest {
+			return nil, fmt.Errorf("%w: %s: %s %s, which cannot be pushed under %s: push it by tag",
+				store.ErrInvalidInput, t.e.Ref, why, d, t.tag)
 		}
-		if d, err := img.Digest(); err != nil {
-			return nil, err
-		} else if d != t.e.Digest && strings.HasPrefix(t.tag, "sha256:") {
-			// The registry would refuse the manifest under the local
-			// digest (DIGEST_INVALID) once the layers had gone up.
-			return nil, fmt.Errorf("%w: %s is a docker save image: its layers go up gzip'd, under the digest %s, not %s: push it by tag",
-				store.ErrInvalidInput, t.e.Ref, d, t.tag)
-		}
-		tags[i].Artifact = img
 	}
 	return tags, nil
-}
-
-// selectPlatforms applies push --platform's sel to a, the image or index
-// of entry e pushed as tag. What it picks has another digest than e: it
-// cannot be pushed by e's digest.
-func selectPlatforms(a registry.Artifact, sel platform.Selection, tag string, e store.Entry) (registry.Artifact, error) {
-	if sel.IsZero() || sel.IsAll() {
-		return a, nil
-	}
-	picked, err := registry.SelectArtifact(a, sel)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", e.Ref, err)
-	}
-	d, err := picked.Digest()
-	if err != nil {
-		return nil, err
-	}
-	if d != e.Digest && strings.HasPrefix(tag, "sha256:") {
-		return nil, fmt.Errorf("%w: --platform %s picks %s out of %s, which cannot be pushed under %s: push it by tag",
-			store.ErrInvalidInput, sel, d, e.Ref, tag)
-	}
-	return picked, nil
 }
 
 // defaultTag is ref with the default tag (latest) when it has neither tag
