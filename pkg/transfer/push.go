@@ -53,20 +53,22 @@ func Push(ctx context.Context, c *registry.Client, s *store.Store, ref reference
 	if err != nil {
 		return nil, err
 	}
-	results, err := push(ctx, c, s, ref, tags, opts)
+	popts := registry.PushOptions{Progress: opts.Progress, Sources: mountSources(s, ref)}
+	results, err := push(ctx, c, s, ref, tags, popts)
 	if err != nil || !opts.Referrers {
 		return results, err
 	}
-	rc, err := c.PushReferrers(ctx, ref, targets[0].e.Digest, refs, registry.PushOptions{Progress: opts.Progress, Sources: mountSources(s, ref)})
+	rc, err := c.PushReferrers(ctx, ref, targets[0].e.Digest, refs, popts)
 	if err != nil {
 		return nil, err
 	}
 	return append(results, rc.Results...), pushed(s, ref, rc.Results)
 }
 
-// push sends tags, opened from the store, to ref's repository.
-func push(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, tags []registry.PushTag, opts PushOptions) ([]registry.PushResult, error) {
-	results, err := c.Push(ctx, ref, tags, registry.PushOptions{Progress: opts.Progress, Sources: mountSources(s, ref)})
+// push sends tags, opened from the store, to ref's repository, and
+// records what went up.
+func push(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, tags []registry.PushTag, popts registry.PushOptions) ([]registry.PushResult, error) {
+	results, err := c.Push(ctx, ref, tags, popts)
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ func PushSemver(ctx context.Context, c *registry.Client, s *store.Store, repo re
 		return err
 	}
 	if !opts.DryRun {
-		results, err := push(ctx, c, s, exact, tags, opts.Push)
+		results, err := push(ctx, c, s, exact, tags, registry.PushOptions{Progress: opts.Push.Progress, Sources: mountSources(s, exact)})
 		if err != nil {
 			return err
 		}
