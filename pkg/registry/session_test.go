@@ -85,10 +85,10 @@ func TestUnreachableNamesHost(t *testing.T) {
 }
 
 // hostCacheClient is a client keeping its host cache in dir, as each run
-// of ctl does.
-func hostCacheClient(t *testing.T, dir string) *Client {
+// of ctl does, its user agent naming the run (see fakeRegistry.countsOf).
+func hostCacheClient(t *testing.T, dir, run string) *Client {
 	t.Helper()
-	c, err := New(WithHostCache(dir))
+	c, err := New(WithHostCache(dir), WithUserAgent(run))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,13 +108,22 @@ func TestHostCacheSkipsPing(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	want, _ := img.Digest()
+	// Each run counts its own requests only: the ping a run sends beside
+	// its HEAD may reach the registry after the run has ended.
+	runs := 0
+	run := func() (*Client, string) {
+		t.Helper()
+		runs++
+		name := fmt.Sprintf("run%d-", runs) // "run1-" is not within "run10-"
+		return hostCacheClient(t, dir, name), name
+	}
 	digest := func() map[string]int {
 		t.Helper()
-		reg.counts()
-		if d, _, err := hostCacheClient(t, dir).Digest(ctx, ref, nil); err != nil || d != want {
+		c, name := run()
+		if d, _, err := c.Digest(ctx, ref, nil); err != nil || d != want {
 			t.Fatalf("digest: %v %v, want %v", d, err, want)
 		}
-		return reg.counts()
+		return reg.countsOf(name)
 	}
 	if got := digest(); got["GET ping"] > 1 || got["HEAD manifest"] != 1 {
 		t.Errorf("first run: %v, want a HEAD (and a ping beside it)", got)
@@ -122,12 +131,12 @@ func TestHostCacheSkipsPing(t *testing.T) {
 	if got := digest(); sum(got) != 1 || got["HEAD manifest"] != 1 {
 		t.Errorf("second run: %v, want the HEAD alone", got)
 	}
-	reg.counts()
-	res, err := hostCacheClient(t, dir).Push(ctx, mustRef(t, reg.host()+"/app"), []PushTag{{Tag: "v1", Artifact: img}}, PushOptions{})
+	c, name := run()
+	res, err := c.Push(ctx, mustRef(t, reg.host()+"/app"), []PushTag{{Tag: "v1", Artifact: img}}, PushOptions{})
 	if err != nil || len(res) != 1 || !res[0].Unchanged {
 		t.Fatalf("re-push: %+v, %v", res, err)
 	}
-	if got := reg.counts(); sum(got) != 1 {
+	if got := reg.countsOf(name); sum(got) != 1 {
 		t.Errorf("re-push: %v, want the tag's HEAD alone", got)
 	}
 
@@ -159,15 +168,22 @@ func TestHostCacheSkipsPing(t *testing.T) {
 
 	writesOnly.Store(true)
 	digest() // the host answers reads: cached as open again
-	reg.counts()
 	other, err := random.Image(100, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := hostCacheClient(t, dir).Push(ctx, mustRef(t, reg.host()+"/other"), []PushTag{{Tag: "v1", Artifact: other}}, PushOptions{}); err != nil {
+	c, name = run()
+	if _, err := c.Push(ctx, mustRef(t, reg.host()+"/other"), []PushTag{{Tag: "v1", Artifact: other}}, PushOptions{}); err != nil {
 		t.Fatalf("push to a registry wanting a token for writes: %v", err)
 	}
-	if got := reg.counts(); got["GET ping"] != 1 || got["GET /token"] != 1 {
+	if got := reg.countsOf(name); got["GET ping"] != 1 || got["GET /token"] != 1 {
 		t.Errorf("push: %v, want one ping and one token, after the first write's 401", got)
+	}
+	// A ping the runs meant to skip it had sent beside their request and
+	// dropped would have reached the registry by now.
+	for _, name := range []string{"run2-", "run3-"} {
+		if late := reg.countsOf(name); late["GET ping"] != 0 {
+			t.Errorf("%s pinged after it was counted: %v", name, late)
+		}
 	}
 }
