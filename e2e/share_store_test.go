@@ -14,8 +14,11 @@ import (
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // seed puts an image with layers layers into e's store as ref (on dst's
@@ -469,4 +472,41 @@ func TestPullIndexRepoDigest(t *testing.T) {
 	want("push", strings.Join([]string{reg.Ref("copy:v1") + " " + arm.String(), name + ":v1 " + arm.String(), name + ":v2 " + arm.String()}, "\n"))
 	wantCode(t, e.Run(t, "rmi", name+":v1"), 0)
 	want("rmi", strings.Join([]string{reg.Ref("copy:v1") + " " + arm.String(), name + ":v2 " + arm.String()}, "\n"))
+}
+
+// TestPushPulledKeepsDigest: what was pulled goes up as it came, under
+// its digest, wherever it is pushed: an artifact whose blob is a file
+// (oras's default media type for one is the uncompressed tar layer type)
+// and an image with uncompressed layers alike. Only a docker save image's
+// layers are gzip'd on the way (TestPushDockerSaveByDigest).
+func TestPushPulledKeepsDigest(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	sbom, err := mutate.AppendLayers(empty.Image, static.NewLayer([]byte(`{"spdxVersion":"SPDX-2.3"}`), types.OCIUncompressedLayer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbom = mutate.MediaType(sbom, types.OCIManifestSchema1)
+	if err := remote.Write(reg.ParseRef(t, "sbom:1"), sbom, reg.RemoteOptions()...); err != nil {
+		t.Fatal(err)
+	}
+	want, err := sbom.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := testenv.NewEnv(t)
+	wantCode(t, e.Run(t, "pull", "-q", reg.Ref("sbom:1")), 0)
+	wantCode(t, e.Run(t, "tag", reg.Ref("sbom:1"), reg.Ref("copy:1")), 0)
+	res := e.Run(t, "push", reg.Ref("copy:1"))
+	wantCode(t, res, 0)
+	if !strings.Contains(res.Stdout, want.String()) {
+		t.Errorf("push: %q, want the pulled digest %s", res.Stdout, want)
+	}
+	got, err := remote.Head(reg.ParseRef(t, "copy:1"), reg.RemoteOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Digest != want {
+		t.Errorf("registry has %s under copy:1, want %s", got.Digest, want)
+	}
 }

@@ -199,7 +199,7 @@ func BenchmarkPushImageGzip(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if _, err := s.PushImage(context.Background(), es[0].Digest); err != nil {
+		if _, err := s.PushImage(context.Background(), es[0]); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -32,20 +32,27 @@ var gzipTypes = map[types.MediaType]types.MediaType{
 	types.DockerUncompressedLayer: types.DockerLayer,
 }
 
-// PushImage returns the image whose manifest digest is h as a push sends
-// it. Layers the store keeps uncompressed (those of a docker save archive,
-// checked against the config's diff_ids when loaded) go up gzip'd, as
-// docker push sends them, under a manifest naming the gzip'd blobs: many
-// tools (crane validate, registries that scan layers) expect a layer to be
-// compressed. Each layer is compressed once, deterministically, into the
-// store and remembered, so that pushing the image again (to this registry
-// or another) sends the same digests without compressing anything. An
-// image without uncompressed layers is Image(h) itself.
-func (s *Store) PushImage(ctx context.Context, h v1.Hash) (v1.Image, error) {
-	img, err := s.Image(h)
+// PushImage returns the image entry e names as a push sends it. The
+// uncompressed layers of an image loaded from a docker save archive
+// (e.DockerSave; checked against the config's diff_ids when loaded) go
+// up gzip'd, as docker push sends them, under a manifest naming the
+// gzip'd blobs: many tools (crane validate, registries that scan layers)
+// expect an image's layer to be compressed. Each layer is compressed once,
+// deterministically, into the store and remembered, so that pushing the
+// image again (to this registry or another) sends the same digests without
+// compressing anything. Any other image, one pulled or loaded from an OCI
+// layout, is Image(e.Digest) itself: its manifest is someone's (a
+// registry's, a build's) and keeps its digest, as crane, skopeo and oras
+// push it; an artifact's "layer" may not even be a tar.
+func (s *Store) PushImage(ctx context.Context, e Entry) (v1.Image, error) {
+	img, err := s.Image(e.Digest)
 	if err != nil {
 		return nil, err
 	}
+	if !e.DockerSave {
+		return img, nil
+	}
+	h := e.Digest
 	m, err := img.Manifest()
 	if err != nil {
 		return nil, fmt.Errorf("reading image %s: %w", h, err)

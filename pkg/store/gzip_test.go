@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	ggcrvalidate "github.com/google/go-containerregistry/pkg/v1/validate"
 )
@@ -29,7 +32,7 @@ func TestPushImageGzipsUncompressedLayers(t *testing.T) {
 	e := es[0]
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := s.PushImage(ctx, e.Digest); !errors.Is(err, context.Canceled) {
+	if _, err := s.PushImage(ctx, e); !errors.Is(err, context.Canceled) {
 		t.Fatalf("PushImage with a cancelled context: %v", err)
 	}
 	if left, _ := filepath.Glob(filepath.Join(s.Dir(), gzipDir, "sha256", "*")); len(left) != 0 {
@@ -38,7 +41,7 @@ func TestPushImageGzipsUncompressedLayers(t *testing.T) {
 	if tmp := testenv.StoreTempFiles(t, s.Dir()); len(tmp) != 0 {
 		t.Fatalf("a cancelled PushImage left %v", tmp)
 	}
-	img, err := s.PushImage(context.Background(), e.Digest)
+	img, err := s.PushImage(context.Background(), e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +65,7 @@ func TestPushImageGzipsUncompressedLayers(t *testing.T) {
 	if _, err := s.Prune(); err != nil {
 		t.Fatal(err)
 	}
-	again, err := s.PushImage(context.Background(), e.Digest)
+	again, err := s.PushImage(context.Background(), e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +80,7 @@ func TestPushImageGzipsUncompressedLayers(t *testing.T) {
 
 	// Compressed again after its blob is gone: the same bytes.
 	os.Remove(filepath.Join(s.Dir(), "blobs", "sha256", m.Layers[0].Digest.Hex))
-	third, err := s.PushImage(context.Background(), e.Digest)
+	third, err := s.PushImage(context.Background(), e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,5 +102,67 @@ func TestPushImageGzipsUncompressedLayers(t *testing.T) {
 	}
 	if len(left) != 0 {
 		t.Errorf("records left after prune: %v", left)
+	}
+}
+
+// TestPushImageKeepsOthersAsStored: only an image loaded from a docker
+// save archive (and its other tags) goes up gzip'd; one pulled or loaded
+// from an OCI layout with uncompressed layers, an artifact whose "layer"
+// is a file, is pushed as it is stored, under its own digest.
+func TestPushImageKeepsOthersAsStored(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	plain, err := mutate.AppendLayers(empty.Image, static.NewLayer([]byte("not a tar: an SBOM"), types.OCIUncompressedLayer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain = mutate.MediaType(plain, types.OCIManifestSchema1)
+	e, err := s.WritePulled(ctx, plain, ref(t, "example.com/sbom:1"), digestOf(t, plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.DockerSave {
+		t.Fatal("a pulled image is marked as a docker save image")
+	}
+	if err := s.Tag(e, ref(t, "example.com/other:1")); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{"example.com/sbom:1", "example.com/other:1"} {
+		e, err := s.Lookup(ref(t, r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := s.PushImage(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := digestOf(t, img); d != e.Digest {
+			t.Errorf("%s goes up as %s, stored as %s", r, d, e.Digest)
+		}
+	}
+
+	archive := filepath.Join(t.TempDir(), "saved.tar")
+	testenv.DockerSaveTar(t, archive, 1, 1000)
+	es, err := s.Load(ctx, archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tag(es[0], ref(t, "example.com/retagged:1")); err != nil {
+		t.Fatal(err)
+	}
+	tagged, err := s.Lookup(ref(t, "example.com/retagged:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tagged.DockerSave {
+		t.Fatal("a new tag of a docker save image lost its mark")
+	}
+	img, err := s.PushImage(ctx, tagged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := digestOf(t, img); d == tagged.Digest {
+		t.Error("a docker save image's new tag goes up uncompressed")
 	}
 }

@@ -37,6 +37,9 @@ const (
 	annotationRepoDigest = "ctl.repodigest"
 	// "true" when the reference is known on its registry (Entry.Remote).
 	annotationRemote = "ctl.remote"
+	// "true" when the image was loaded from a docker save archive
+	// (Entry.DockerSave).
+	annotationDockerSave = "ctl.dockersave"
 )
 
 // Entry is one reference of the store, or one untagged ("dangling") image.
@@ -65,6 +68,12 @@ type Entry struct {
 	// SBOM...), not an image: artifact.Type of its manifest. It is kept as
 	// the artifactType of its index.json descriptor.
 	ArtifactType string
+	// DockerSave is set when the image was loaded from a docker save
+	// archive (or an engine, whose images come as one): its uncompressed
+	// layers go up gzip'd, as docker push sends them (see PushImage).
+	// Every other image (pulled, loaded from an OCI layout) is pushed as
+	// it is stored, under its own digest. Tag keeps it.
+	DockerSave bool
 }
 
 // Reference parses e.Ref; ok is false for an untagged entry.
@@ -119,6 +128,7 @@ func entryFrom(mt types.MediaType, digest v1.Hash, artifactType string, a map[st
 	e.Size, _ = strconv.ParseInt(a[annotationSize], 10, 64)
 	e.RepoDigest = parseHash(a[annotationRepoDigest])
 	e.Remote = a[annotationRemote] == "true"
+	e.DockerSave = a[annotationDockerSave] == "true"
 	if p := a[annotationPlatforms]; p != "" {
 		e.Platforms = strings.Split(p, ",")
 	}
@@ -132,6 +142,9 @@ func (e Entry) descriptor(manifestSize int64) v1.Descriptor {
 	}
 	if len(e.Platforms) > 0 {
 		a[annotationPlatforms] = strings.Join(e.Platforms, ",")
+	}
+	if e.DockerSave {
+		a[annotationDockerSave] = "true"
 	}
 	if e.Ref != "" {
 		a[AnnotationRef] = e.Ref

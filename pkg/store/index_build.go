@@ -124,7 +124,7 @@ func (s *Store) members(ctx context.Context, src IndexSource) ([]member, error) 
 		// As a push sends it (layers of a docker save image gzip'd): the
 		// entry is then the image "ctl push" of the source sends, as the
 		// images docker's manifest create lists are pushed ones.
-		img, err := s.PushImage(ctx, src.Entry.Digest)
+		img, err := s.PushImage(ctx, src.Entry)
 		if err != nil {
 			return nil, err
 		}

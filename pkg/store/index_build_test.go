@@ -137,7 +137,7 @@ func TestCreateIndexOfDockerSaveImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pushed, err := s.PushImage(ctx, es[0].Digest)
+	pushed, err := s.PushImage(ctx, es[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -229,6 +229,10 @@ func (s *Store) importOCI(src source, dm tarball.Manifest) ([]pending, error) {
 		if e == nil {
 			continue // an artifact, not an image
 		}
+		// docker save (25 and later) writes an OCI layout with a
+		// manifest.json beside it: its images are docker's, pushed as
+		// docker push sends them.
+		e.DockerSave = dm != nil
 		var names []string
 		if n := d.Annotations[annotationContainerdName]; n != "" {
 			names = []string{n}
@@ -395,7 +399,7 @@ func (s *Store) importDocker(ctx context.Context, src source, b *batch, dm tarba
 			MediaType:     types.OCIManifestSchema1,
 			Config:        v1.Descriptor{MediaType: types.OCIConfigJSON, Digest: cfgDigest, Size: int64(len(cfgRaw))},
 		}
-		e := Entry{ID: cfgDigest, MediaType: types.OCIManifestSchema1, Created: cf.Created.Time, Size: int64(len(cfgRaw)), Platforms: platformsOf(cf)}
+		e := Entry{ID: cfgDigest, MediaType: types.OCIManifestSchema1, Created: cf.Created.Time, Size: int64(len(cfgRaw)), Platforms: platformsOf(cf), DockerSave: true}
 		for i, lp := range d.Layers {
 			ln, err := cleanMember(lp)
 			if err != nil {

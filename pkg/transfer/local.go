@@ -134,7 +134,7 @@ func openTargets(ctx context.Context, s *store.Store, targets []pushTarget, sel 
 		// them; an image with its uncompressed layers gzip'd.
 		why := fmt.Sprintf("--platform %s picks", sel)
 		if !t.e.IsIndex() {
-			img, err := s.PushImage(ctx, t.e.Digest)
+			img, err := s.PushImage(ctx, t.e)
 			if err != nil {
 				return nil, err
 			}
