@@ -237,6 +237,11 @@ func TestShareFaults(t *testing.T) {
 	if res.Code == 0 {
 		t.Fatalf("pull of a corrupted blob succeeded")
 	}
+	// The layer is never reported complete: docker says so only once it
+	// is verified and stored.
+	if bad := ld.Hex[:12] + ": Pull complete"; strings.Contains(res.Stderr, bad) {
+		t.Errorf("pull of a corrupted layer printed %q:\n%s", bad, res.Stderr)
+	}
 	res = e2.Run(t, "images", "-q")
 	if strings.TrimSpace(res.Stdout) != "" {
 		t.Errorf("store holds an image after a failed pull: %q", res.Stdout)

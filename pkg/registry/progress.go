@@ -67,7 +67,16 @@ type blobReader struct {
 	n       int64
 	checked bool // the digest was compared (at the declared size or EOF)
 	report  func(done int64)
-	eof     func()
+	stored  func()
+}
+
+// Stored is called by the store once the blob read through r is verified
+// and committed (store.StoredNotifier): a pull reports a layer done only
+// then, never for a body that fails its digest afterwards.
+func (r *blobReader) Stored() {
+	if r.stored != nil {
+		r.stored()
+	}
 }
 
 func (r *blobReader) Read(p []byte) (int, error) {
@@ -93,10 +102,6 @@ func (r *blobReader) Read(p []byte) (int, error) {
 	}
 	if n > 0 && r.report != nil {
 		r.report(r.n)
-	}
-	if err == io.EOF && r.eof != nil {
-		r.eof()
-		r.eof = nil
 	}
 	return n, err
 }

@@ -23,7 +23,9 @@ type PullSink interface {
 	// resolved to on the registry (an index for a multi-platform tag), to
 	// be remembered. It reads every layer it lacks from img and must check
 	// each against its digest and size (the bodies come straight off the
-	// wire) and make nothing visible on error.
+	// wire) and make nothing visible on error. Once a layer is verified
+	// and stored, it calls Stored() on the reader its Compressed gave
+	// (store.StoredNotifier): the layer is reported done then.
 	WriteImage(ctx context.Context, img v1.Image, ref reference.Reference, digest v1.Hash) error
 	// WriteIndex is WriteImage for an index and every image it lists,
 	// which it reads as WriteImage reads one.

@@ -80,6 +80,9 @@ func (s *memSink) WriteImage(_ context.Context, img v1.Image, ref reference.Refe
 			return fmt.Errorf("layer %s: content does not match", m.Layers[i].Digest)
 		}
 		got[m.Layers[i].Digest] = b
+		if n, ok := rc.(interface{ Stored() }); ok {
+			n.Stored() // as the store does once it has committed the blob
+		}
 	}
 	raw, err := img.RawConfigFile()
 	if err != nil {

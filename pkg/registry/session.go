@@ -68,7 +68,9 @@ type session struct {
 	// layerProgress, set by a pull, receives the progress of the layer
 	// bodies read through the session's images. Those bodies go into a
 	// sink that checks each against its digest and size as it writes it,
-	// so they are not hashed here as well.
+	// so they are not hashed here as well; the sink says when one is
+	// verified and stored (store.StoredNotifier), and only then is the
+	// layer reported done.
 	layerProgress ProgressFunc
 
 	// pageCap overrides maxPages (tests).

@@ -141,7 +141,7 @@ func (l *sessionLayer) Compressed() (io.ReadCloser, error) {
 	return &blobReader{rc: rc, want: l.desc, report: func(done int64) {
 		ev.Kind, ev.Done = BlobProgress, done
 		progress(ev)
-	}, eof: func() {
+	}, stored: func() {
 		ev.Kind, ev.Done = BlobDone, l.desc.Size
 		progress(ev)
 	}}, nil

@@ -224,8 +224,17 @@ func (w *writer) layer(ctx context.Context, l v1.Layer, desc v1.Descriptor, rele
 	if err := w.s.commit(t, desc.Digest, desc.Size); err != nil {
 		return err
 	}
+	if n, ok := rc.(StoredNotifier); ok {
+		n.Stored()
+	}
 	return nil
 }
+
+// A StoredNotifier is a layer's reader (what its Compressed returns) that
+// is told when the blob it gave is verified and committed: a pull's
+// progress says a layer is complete only then, never for a body that
+// fails its digest or size afterwards.
+type StoredNotifier interface{ Stored() }
 
 // putSmall stores an in-memory blob that must have digest want.
 func (w *writer) putSmall(want v1.Hash, b []byte) error {
