@@ -16,8 +16,9 @@ import (
 type tagLongItem struct {
 	Repository string `json:"-"`
 	registry.TagDetail
-	// SharedWith are the other listed tags on the same manifest.
-	SharedWith []string `json:"sharedWith,omitempty"`
+	// SharedWith are the other listed tags on the same manifest (an empty
+	// list, never absent, as platforms).
+	SharedWith []string `json:"sharedWith"`
 }
 
 // printLongTags prints details as a table, one JSON array, or through the

@@ -336,6 +336,18 @@ func TestTagsListLong(t *testing.T) {
 	for i, d := range got {
 		byTag[d.Tag] = i
 	}
+	// Every key is in every object, as docs/versioned-tags.md lists them.
+	var keys []map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(r.Stdout), &keys); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		for _, key := range []string{"tag", "digest", "mediaType", "platforms", "size", "sharedWith"} {
+			if _, ok := k[key]; !ok {
+				t.Errorf("object %s has no %q", k["tag"], key)
+			}
+		}
+	}
 	images, indexes := 0, 0
 	for _, it := range rs.items {
 		if it.Platforms == nil {
