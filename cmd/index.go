@@ -61,7 +61,8 @@ save archive joins as "ctl push" sends it, its layers gzip'd. The index is
 an OCI index when any source is OCI, a docker manifest list when all are
 docker schema 2. Two entries of one platform are refused, naming both,
 unless --replace (the later source wins). A source that is an artifact, or
-an index listing indexes, is refused; nothing is written then.`
+an index listing indexes, is refused, and TARGET is left as it was (a
+source pulled for it stays in the store, as after "ctl pull").`
 
 func indexCmd(f *Factory, c *cobra.Command, runF func(*indexOptions) error, run func(context.Context, *indexOptions) error, sources bool) *cobra.Command {
 	opts := &indexOptions{IO: f.IO, Store: f.Store, Registry: f.Registry}
