@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -132,5 +134,67 @@ func TestPlainHTTPOnlyForInsecureRegistries(t *testing.T) {
 	proxy.reset()
 	if r := e.Run(t, "--insecure-registry", "10.0.0.0/8", "tags", "list", "registry.example:5000/team/app"); r.Code != 1 || len(proxy.plain()) > 0 {
 		t.Errorf("--insecure-registry 10.0.0.0/8 for a host name: exit %d, plain requests %q", r.Code, proxy.plain())
+	}
+}
+
+// A registry listed insecure that serves HTTPS with a certificate ctl
+// cannot verify (self-signed, no --ca-file) is used as docker uses it:
+// over HTTPS, unverified. Listing is what allows it: without the flag the
+// certificate is refused (loopback too: ctl only lets loopback use plain
+// HTTP) with a hint naming both fixes, and listing one registry leaves
+// every other verified. Credentials go to the listed registry over that
+// HTTPS, as docker sends them.
+func TestInsecureRegistryHTTPSUnverified(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{TLS: true})
+	reg.PushRandomImage(t, "team/app:v1", 1, 256)
+	auth := testenv.StartRegistry(t, testenv.RegistryOptions{HTPasswd: true})
+	e := testenv.NewEnv(t)
+	repo := reg.Host + "/team/app"
+
+	r := e.Run(t, "tags", "list", repo)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "x509: certificate signed by unknown authority") ||
+		!strings.Contains(r.Stderr, "--ca-file") || !strings.Contains(r.Stderr, "--insecure-registry HOST[:PORT]") {
+		t.Errorf("tags list on a self-signed registry not listed: exit %d, stderr %q; want exit 1 with the x509 error and both fixes", r.Code, r.Stderr)
+	}
+
+	r = e.Run(t, "-v", "--insecure-registry", reg.Host, "tags", "list", repo)
+	if r.Code != 0 || r.Stdout != "v1\n" {
+		t.Errorf("tags list with --insecure-registry: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	if want := "< GET https://" + reg.Host + "/v2/team/app/tags/list 200"; !strings.Contains(r.Stderr, want) {
+		t.Errorf("-v with --insecure-registry: no %q in %q", want, r.Stderr)
+	}
+	if r := e.Run(t, "--insecure-registry", reg.Host, "copy", repo+":v1", repo+":v2"); r.Code != 0 {
+		t.Errorf("copy with --insecure-registry: exit %d, stderr %q", r.Code, r.Stderr)
+	}
+
+	// Another registry stays verified while this one is listed.
+	r = e.Run(t, "--insecure-registry", reg.Host, "tags", "list", auth.Host+"/team/app")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "x509:") {
+		t.Errorf("a registry not listed, beside one listed: exit %d, stderr %q; want the x509 error", r.Code, r.Stderr)
+	}
+
+	// ctl's config file lists it as the flag does; login checks and stores
+	// the credentials over the unverified HTTPS.
+	dir := filepath.Join(e.XDGConfig, "ctl")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `{"insecure-registries": ["` + reg.Host + `", "` + auth.Host + `"]}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.Run(t, "tags", "list", repo); r.Code != 0 || r.Stdout != "v1\nv2\n" {
+		t.Errorf("tags list with insecure-registries in config.json: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	var user, pass string
+	for user, pass = range auth.Users {
+	}
+	if r := e.RunStdin(t, pass+"\n", "login", "-u", user, "--password-stdin", auth.Host); r.Code != 0 || !strings.Contains(r.Stdout, "Login Succeeded") {
+		t.Errorf("login to a listed self-signed registry: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	if r := e.Run(t, "copy", repo+":v1", auth.Host+"/team/app:v1"); r.Code != 0 {
+		t.Errorf("copy to the listed registry with credentials: exit %d, stderr %q", r.Code, r.Stderr)
 	}
 }
