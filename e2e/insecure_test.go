@@ -198,3 +198,35 @@ func TestInsecureRegistryHTTPSUnverified(t *testing.T) {
 		t.Errorf("copy to the listed registry with credentials: exit %d, stderr %q", r.Code, r.Stderr)
 	}
 }
+
+// A server that answers a TLS handshake with a bare HTML page instead of
+// an HTTP status line (Python's http.server does so for the request line it
+// cannot read) speaks plain HTTP too: ctl says so and names the flag, as
+// for "server gave HTTP response to HTTPS client".
+func TestPlainTextAnswerToHTTPSHint(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.WriteString(conn, "<!DOCTYPE HTML>\n<html><body><h1>Error response</h1><p>Error code: 400</p></body></html>\n")
+			conn.Close()
+		}
+	}()
+	proxy := newForwardProxy(t, ln.Addr().String())
+	u, _ := url.Parse(proxy.URL)
+	e := testenv.NewEnv(t)
+	e.Setenv("HTTPS_PROXY", "http://"+u.Host)
+	r := e.Run(t, "tags", "list", "registry.example:5000/team/app")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "first record does not look like a TLS handshake") ||
+		!strings.Contains(r.Stderr, "the registry speaks plain HTTP, not HTTPS: if the network to it is trusted, name it with --insecure-registry HOST[:PORT]") {
+		t.Errorf("tags list on a registry answering HTTPS with a bare page: exit %d, stderr %q; want exit 1 with the plain-HTTP hint", r.Code, r.Stderr)
+	}
+}

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -107,6 +108,7 @@ func TestClassifyMarksOnce(t *testing.T) {
 	}{
 		{x509.UnknownAuthorityError{}, ErrUntrusted},
 		{http.ErrSchemeMismatch, ErrNotTLS},
+		{tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake", RecordHeader: [5]byte{'<', '!', 'D', 'O', 'C'}}, ErrNotTLS},
 	} {
 		inner := &url.Error{Op: "Get", URL: "https://reg.example/v2/", Err: tc.cause}
 		once := classify("reg.example", inner)
