@@ -153,7 +153,7 @@ func errorText(err error) string {
 		plat   *store.PlatformError
 	)
 	if errors.Is(err, registry.ErrUntrusted) {
-		msg += " (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/HOST[:PORT]/ca.crt)"
+		msg += " (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/HOST[:PORT]/ca.crt; or, to use it unverified, name it with --insecure-registry HOST[:PORT])"
 	}
 	if errors.Is(err, registry.ErrNotTLS) {
 		msg += " (the registry speaks plain HTTP, not HTTPS: if the network to it is trusted, name it with --insecure-registry HOST[:PORT])"

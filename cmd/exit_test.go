@@ -38,7 +38,7 @@ func TestErrorTextHints(t *testing.T) {
 	}{
 		{"untrusted certificate, classified twice",
 			fmt.Errorf("listing: %w", fmt.Errorf("%w", untrusted)),
-			`listing: Get "https://reg.example/v2/": x509: certificate signed by unknown authority (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/HOST[:PORT]/ca.crt)`},
+			`listing: Get "https://reg.example/v2/": x509: certificate signed by unknown authority (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/HOST[:PORT]/ca.crt; or, to use it unverified, name it with --insecure-registry HOST[:PORT])`},
 		{"plain HTTP answer",
 			marked{"Get: http: server gave HTTP response to HTTPS client", registry.ErrNotTLS},
 			"Get: http: server gave HTTP response to HTTPS client (the registry speaks plain HTTP, not HTTPS: if the network to it is trusted, name it with --insecure-registry HOST[:PORT])"},

@@ -57,7 +57,7 @@ own config.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.Opts.Store, "store", "", "local image store directory (default $CTL_STORE, else $XDG_DATA_HOME/ctl, else ~/.local/share/ctl)")
 	pf.StringVar(&f.Opts.Config, "config", "", "docker config directory (default $DOCKER_CONFIG, else ~/.docker)")
-	pf.StringArrayVar(&f.Opts.Insecure, "insecure-registry", nil, "registry HOST[:PORT] (or CIDR) to reach over plain HTTP (repeatable)")
+	pf.StringArrayVar(&f.Opts.Insecure, "insecure-registry", nil, "registry HOST[:PORT] (or CIDR) to reach without verifying its certificate, or over plain HTTP (repeatable)")
 	pf.StringArrayVar(&f.Opts.CAFiles, "ca-file", nil, "PEM file of extra certificate authorities to trust (repeatable)")
 	pf.StringArrayVar(&f.Opts.Mirrors, "registry-mirror", nil, "mirror to read Docker Hub from (MIRROR), or another registry from (REGISTRY=MIRROR); MIRROR is HOST[:PORT][/PATH] (repeatable, tried in order)")
 	pf.BoolVar(&f.Opts.NoMirror, "no-mirror", false, "read from the registries themselves, ignoring every mirror")

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -132,5 +134,99 @@ func TestPlainHTTPOnlyForInsecureRegistries(t *testing.T) {
 	proxy.reset()
 	if r := e.Run(t, "--insecure-registry", "10.0.0.0/8", "tags", "list", "registry.example:5000/team/app"); r.Code != 1 || len(proxy.plain()) > 0 {
 		t.Errorf("--insecure-registry 10.0.0.0/8 for a host name: exit %d, plain requests %q", r.Code, proxy.plain())
+	}
+}
+
+// A registry listed insecure that serves HTTPS with a certificate ctl
+// cannot verify (self-signed, no --ca-file) is used as docker uses it:
+// over HTTPS, unverified. Listing is what allows it: without the flag the
+// certificate is refused (loopback too: ctl only lets loopback use plain
+// HTTP) with a hint naming both fixes, and listing one registry leaves
+// every other verified. Credentials go to the listed registry over that
+// HTTPS, as docker sends them.
+func TestInsecureRegistryHTTPSUnverified(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{TLS: true})
+	reg.PushRandomImage(t, "team/app:v1", 1, 256)
+	auth := testenv.StartRegistry(t, testenv.RegistryOptions{HTPasswd: true})
+	e := testenv.NewEnv(t)
+	repo := reg.Host + "/team/app"
+
+	r := e.Run(t, "tags", "list", repo)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "x509: certificate signed by unknown authority") ||
+		!strings.Contains(r.Stderr, "--ca-file") || !strings.Contains(r.Stderr, "--insecure-registry HOST[:PORT]") {
+		t.Errorf("tags list on a self-signed registry not listed: exit %d, stderr %q; want exit 1 with the x509 error and both fixes", r.Code, r.Stderr)
+	}
+
+	r = e.Run(t, "-v", "--insecure-registry", reg.Host, "tags", "list", repo)
+	if r.Code != 0 || r.Stdout != "v1\n" {
+		t.Errorf("tags list with --insecure-registry: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	if want := "< GET https://" + reg.Host + "/v2/team/app/tags/list 200"; !strings.Contains(r.Stderr, want) {
+		t.Errorf("-v with --insecure-registry: no %q in %q", want, r.Stderr)
+	}
+	if r := e.Run(t, "--insecure-registry", reg.Host, "copy", repo+":v1", repo+":v2"); r.Code != 0 {
+		t.Errorf("copy with --insecure-registry: exit %d, stderr %q", r.Code, r.Stderr)
+	}
+
+	// Another registry stays verified while this one is listed.
+	r = e.Run(t, "--insecure-registry", reg.Host, "tags", "list", auth.Host+"/team/app")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "x509:") {
+		t.Errorf("a registry not listed, beside one listed: exit %d, stderr %q; want the x509 error", r.Code, r.Stderr)
+	}
+
+	// ctl's config file lists it as the flag does; login checks and stores
+	// the credentials over the unverified HTTPS.
+	dir := filepath.Join(e.XDGConfig, "ctl")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `{"insecure-registries": ["` + reg.Host + `", "` + auth.Host + `"]}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.Run(t, "tags", "list", repo); r.Code != 0 || r.Stdout != "v1\nv2\n" {
+		t.Errorf("tags list with insecure-registries in config.json: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	var user, pass string
+	for user, pass = range auth.Users {
+	}
+	if r := e.RunStdin(t, pass+"\n", "login", "-u", user, "--password-stdin", auth.Host); r.Code != 0 || !strings.Contains(r.Stdout, "Login Succeeded") {
+		t.Errorf("login to a listed self-signed registry: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	if r := e.Run(t, "copy", repo+":v1", auth.Host+"/team/app:v1"); r.Code != 0 {
+		t.Errorf("copy to the listed registry with credentials: exit %d, stderr %q", r.Code, r.Stderr)
+	}
+}
+
+// A server that answers a TLS handshake with a bare HTML page instead of
+// an HTTP status line (Python's http.server does so for the request line it
+// cannot read) speaks plain HTTP too: ctl says so and names the flag, as
+// for "server gave HTTP response to HTTPS client".
+func TestPlainTextAnswerToHTTPSHint(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.WriteString(conn, "<!DOCTYPE HTML>\n<html><body><h1>Error response</h1><p>Error code: 400</p></body></html>\n")
+			conn.Close()
+		}
+	}()
+	proxy := newForwardProxy(t, ln.Addr().String())
+	u, _ := url.Parse(proxy.URL)
+	e := testenv.NewEnv(t)
+	e.Setenv("HTTPS_PROXY", "http://"+u.Host)
+	r := e.Run(t, "tags", "list", "registry.example:5000/team/app")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "first record does not look like a TLS handshake") ||
+		!strings.Contains(r.Stderr, "the registry speaks plain HTTP, not HTTPS: if the network to it is trusted, name it with --insecure-registry HOST[:PORT]") {
+		t.Errorf("tags list on a registry answering HTTPS with a bare page: exit %d, stderr %q; want exit 1 with the plain-HTTP hint", r.Code, r.Stderr)
 	}
 }

@@ -10,15 +10,22 @@ import (
 )
 
 // PlainHTTP reports whether host may be reached over plain HTTP: localhost,
-// 127.0.0.0/8 and ::1 always (docker's rule), other hosts only when named
-// insecure or, for an IP address, inside an insecure CIDR. go-containerregistry would also try plain HTTP for RFC 1918
+// 127.0.0.0/8 and ::1 always (docker's rule), other hosts only when
+// insecure. go-containerregistry would also try plain HTTP for RFC 1918
 // addresses and *.local names; the transport refuses those requests.
 func (c *Client) PlainHTTP(host string) bool {
+	return ctltransport.Loopback(host) || c.insecureHost(host)
+}
+
+// insecureHost reports whether host is insecure, as docker's
+// insecure-registries mean it: named (WithInsecure, or a mirror written
+// http://) or, for an IP address, inside an insecure CIDR. Such a host is
+// reached over HTTPS without verifying its certificate, or over plain HTTP.
+// Loopback hosts not named keep their certificates verified (docker counts
+// 127.0.0.0/8 as insecure by default; ctl only lets them use plain HTTP).
+func (c *Client) insecureHost(host string) bool {
 	host = strings.ToLower(host)
 	if c.insecure[host] {
-		return true
-	}
-	if ctltransport.Loopback(host) {
 		return true
 	}
 	h := host

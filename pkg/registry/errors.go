@@ -234,7 +234,7 @@ func redactError(err error) error {
 		text, _, _ = strings.Cut(text, "; GET http://")
 		text = strings.TrimSpace(text)
 		kind = ErrUntrusted
-	case errors.Is(err, http.ErrSchemeMismatch):
+	case ctltransport.NotTLS(err):
 		kind = ErrNotTLS
 	}
 	if text != err.Error() || kind != nil {

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -27,29 +28,34 @@ func TestSchemeGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		host  string // a registry host
-		plain bool   // whether plain HTTP is allowed
+		host       string // a registry host
+		plain      bool   // whether plain HTTP is allowed
+		unverified bool   // whether its certificate goes unverified
 	}{
-		{"localhost:5000", true},
-		{"127.0.0.1:5000", true},
-		{"127.9.9.9", true},
-		{"[::1]:5000", true},
-		{"reg.example:5000", true},
-		{"reg.example:5001", false},
-		{"reg.example", false},
-		{"10.0.0.1:5000", false},
-		{"192.168.1.1", true},
-		{"192.168.1.1:5000", true},
-		{"[fd00::1]:5000", true},
-		{"[fe80::1]:5000", false},
-		{"192.169.0.1:5000", false},
-		{"192.168.1.1.nip.io:5000", false},
-		{"172.16.0.1:5000", false},
-		{"printer.local", false},
-		{"localhost.evil.example", false},
+		{"localhost:5000", true, false},
+		{"127.0.0.1:5000", true, false},
+		{"127.9.9.9", true, false},
+		{"[::1]:5000", true, false},
+		{"reg.example:5000", true, true},
+		{"REG.example:5000", true, true},
+		{"reg.example:5001", false, false},
+		{"reg.example", false, false},
+		{"10.0.0.1:5000", false, false},
+		{"192.168.1.1", true, true},
+		{"192.168.1.1:5000", true, true},
+		{"[fd00::1]:5000", true, true},
+		{"[fe80::1]:5000", false, false},
+		{"192.169.0.1:5000", false, false},
+		{"192.168.1.1.nip.io:5000", false, false},
+		{"172.16.0.1:5000", false, false},
+		{"printer.local", false, false},
+		{"localhost.evil.example", false, false},
 	} {
 		if got := c.PlainHTTP(tc.host); got != tc.plain {
 			t.Errorf("PlainHTTP(%q) = %v, want %v", tc.host, got, tc.plain)
+		}
+		if got := c.http.SkipVerify(tc.host); got != tc.unverified {
+			t.Errorf("SkipVerify(%q) = %v, want %v", tc.host, got, tc.unverified)
 		}
 	}
 	// The transport refuses plain HTTP to a private address even though
@@ -102,6 +108,7 @@ func TestClassifyMarksOnce(t *testing.T) {
 	}{
 		{x509.UnknownAuthorityError{}, ErrUntrusted},
 		{http.ErrSchemeMismatch, ErrNotTLS},
+		{tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake", RecordHeader: [5]byte{'<', '!', 'D', 'O', 'C'}}, ErrNotTLS},
 	} {
 		inner := &url.Error{Op: "Get", URL: "https://reg.example/v2/", Err: tc.cause}
 		once := classify("reg.example", inner)

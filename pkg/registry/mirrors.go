@@ -30,8 +30,9 @@ type Mirror struct {
 	Host string
 	// Prefix is the repository path prefix, "" for none.
 	Prefix string
-	// PlainHTTP is set for a mirror written http://HOST: it is reached over
-	// plain HTTP, as docker does for such registry-mirrors entries.
+	// PlainHTTP is set for a mirror written http://HOST: it is insecure
+	// (WithInsecure), reached over plain HTTP as docker does for such
+	// registry-mirrors entries, or over HTTPS unverified if it answers so.
 	PlainHTTP bool
 }
 

@@ -57,11 +57,12 @@ func WithKeychain(k authn.Keychain) Option {
 	return func(c *Client) error { c.keychain = k; return nil }
 }
 
-// WithInsecure names registries (HOST[:PORT]) that may be reached over plain
-// HTTP, as docker's insecure-registries does. It never applies to hosts not
-// named. A CIDR (10.0.0.0/8), which docker's list also takes, covers the
-// registries named by an IP address inside it, on any port; host names are
-// not resolved to be matched.
+// WithInsecure names registries (HOST[:PORT]) that are reached, as docker's
+// insecure-registries are, over HTTPS without verifying their certificate
+// or, when they do not speak TLS, over plain HTTP. It never applies to hosts
+// not named, nor to the hosts they redirect to. A CIDR (10.0.0.0/8), which
+// docker's list also takes, covers the registries named by an IP address
+// inside it, on any port; host names are not resolved to be matched.
 func WithInsecure(hosts ...string) Option {
 	return func(c *Client) error {
 		for _, h := range hosts {
@@ -165,6 +166,7 @@ func New(opts ...Option) (*Client, error) {
 		}
 	}
 	c.http.PlainHTTP = c.PlainHTTP
+	c.http.SkipVerify = c.insecureHost
 	c.http.UserAgent = c.userAgent
 	t, err := ctltransport.New(c.http)
 	if err != nil {

@@ -3,10 +3,8 @@ package transport
 import (
 	"bytes"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -230,11 +228,10 @@ func (s *schemeMemory) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := s.inner.RoundTrip(req)
 	learned := ""
-	var rhe tls.RecordHeaderError
 	switch {
 	case err == nil && req.URL.Scheme == "https":
 		learned = "https"
-	case err != nil && req.URL.Scheme == "https" && errors.As(err, &rhe) && string(rhe.RecordHeader[:]) == "HTTP/":
+	case err != nil && req.URL.Scheme == "https" && NotTLS(err):
 		learned = "http"
 	}
 	if learned != "" && known == "" {

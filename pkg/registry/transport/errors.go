@@ -1,8 +1,10 @@
 package transport
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -29,6 +31,29 @@ func (e *PlainHTTPError) Error() string { return ErrPlainHTTP.Error() + " to " +
 
 // Unwrap returns ErrPlainHTTP.
 func (e *PlainHTTPError) Unwrap() error { return ErrPlainHTTP }
+
+// NotTLS reports whether err says that a server answered a TLS handshake
+// in plain text, as a plain-HTTP server does: net/http's
+// http.ErrSchemeMismatch when the answer starts as an HTTP response
+// ("HTTP/"), or crypto/tls's "first record does not look like a TLS
+// handshake" for other text, such as the bare HTML page of an error
+// answered HTTP/0.9-style (Python's http.server does so). A binary answer
+// is some other protocol, not plain HTTP.
+func NotTLS(err error) bool {
+	if errors.Is(err, http.ErrSchemeMismatch) {
+		return true
+	}
+	var rhe tls.RecordHeaderError
+	if !errors.As(err, &rhe) {
+		return false
+	}
+	for _, b := range rhe.RecordHeader {
+		if (b < ' ' || b > '~') && b != '\t' && b != '\r' && b != '\n' {
+			return false
+		}
+	}
+	return true
+}
 
 // DockerHub is Docker Hub as messages name it: "docker.io", how users
 // write it in references, not index.docker.io, the host requests go to.

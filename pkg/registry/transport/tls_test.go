@@ -35,7 +35,7 @@ func tlsServer(t *testing.T) (*httptest.Server, string) {
 // certsDirs.
 func tlsGet(t *testing.T, srv *httptest.Server, caFiles, certsDirs []string) error {
 	t.Helper()
-	ht, err := newHostTransports(caFiles, certsDirs, 10*time.Second)
+	ht, err := newHostTransports(caFiles, certsDirs, nil, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestTLSTrustRules(t *testing.T) {
 // transport, and each scheme://host gets one transport.
 func TestHostTransportsPerKey(t *testing.T) {
 	t.Parallel()
-	ht, err := newHostTransports(nil, nil, time.Second)
+	ht, err := newHostTransports(nil, nil, nil, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,4 +202,36 @@ func certsDir(t *testing.T, host string, files map[string][]byte) string {
 		}
 	}
 	return root
+}
+
+// SkipVerify accepts the certificate of the hosts it names only: a
+// registry listed insecure is reached over HTTPS with its self-signed
+// certificate, and a host it redirects to, not listed, is still verified.
+func TestSkipVerifyOnlyNamedHosts(t *testing.T) {
+	t.Parallel()
+	other, _ := tlsServer(t)
+	reg := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/redirect" {
+			http.Redirect(w, r, other.URL+"/v2/", http.StatusTemporaryRedirect)
+		}
+	}))
+	t.Cleanup(reg.Close)
+	regHost := mustHost(t, reg.URL)
+	rt, err := New(Options{CertsDirs: []string{t.TempDir()}, SkipVerify: func(host string) bool { return host == regHost }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Transport: rt}
+	resp, err := c.Get(reg.URL + "/v2/")
+	if err != nil {
+		t.Fatalf("the listed host, self-signed: %v", err)
+	}
+	resp.Body.Close()
+	var unknown x509.UnknownAuthorityError
+	if _, err := c.Get(other.URL + "/v2/"); !errors.As(err, &unknown) {
+		t.Errorf("a host not listed: %v, want an unknown authority error", err)
+	}
+	if _, err := c.Get(reg.URL + "/redirect"); !errors.As(err, &unknown) {
+		t.Errorf("redirected from the listed host to another: %v, want an unknown authority error", err)
+	}
 }

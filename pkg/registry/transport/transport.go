@@ -34,6 +34,11 @@ type Options struct {
 	// PlainHTTP reports whether host (HOST[:PORT]) may be reached without
 	// TLS. Default: Loopback.
 	PlainHTTP func(host string) bool
+	// SkipVerify reports whether host's (HOST[:PORT]) certificate is
+	// accepted unverified, as docker does for its insecure registries; its
+	// client certificates are still presented. Default: none. It applies to
+	// the transports New builds, not to Base.
+	SkipVerify func(host string) bool
 	// UserAgent is sent with every request that has none.
 	UserAgent string
 	// Retry bounds retries; zero fields take the Default* values.
@@ -96,7 +101,7 @@ func New(o Options) (http.RoundTripper, error) {
 	if o.Base != nil {
 		t = o.Base
 	} else {
-		ht, err := newHostTransports(o.CAFiles, o.CertsDirs, o.ResponseHeaderTimeout)
+		ht, err := newHostTransports(o.CAFiles, o.CertsDirs, o.SkipVerify, o.ResponseHeaderTimeout)
 		if err != nil {
 			return nil, err
 		}
@@ -189,11 +194,14 @@ func closeBody(req *http.Request) {
 
 // hostTransports keeps one *http.Transport per HOST[:PORT], so that each
 // registry gets its own certs.d trust and client certificates (never sent to
-// another host) and its own connection pool.
+// another host), its own verification rule (skipVerify: only the hosts it
+// names go unverified, not those they redirect to) and its own connection
+// pool.
 type hostTransports struct {
-	caFiles  []string
-	certsDir []string
-	header   time.Duration
+	caFiles    []string
+	certsDir   []string
+	skipVerify func(host string) bool // nil: every certificate is verified
+	header     time.Duration
 
 	mu    sync.Mutex
 	hosts map[string]*hostTransport
@@ -209,8 +217,8 @@ type hostTransport struct {
 	err  error
 }
 
-func newHostTransports(caFiles, certsDir []string, header time.Duration) (*hostTransports, error) {
-	ht := &hostTransports{caFiles: caFiles, certsDir: certsDir, header: header, hosts: map[string]*hostTransport{}}
+func newHostTransports(caFiles, certsDir []string, skipVerify func(string) bool, header time.Duration) (*hostTransports, error) {
+	ht := &hostTransports{caFiles: caFiles, certsDir: certsDir, skipVerify: skipVerify, header: header, hosts: map[string]*hostTransport{}}
 	// Fail early on an unreadable CA file rather than on first use.
 	if _, err := loadCAFiles(nil, caFiles); err != nil {
 		return nil, err
@@ -261,6 +269,7 @@ func (ht *hostTransports) build(scheme, host string) (*http.Transport, error) {
 		if err != nil {
 			return nil, err
 		}
+		cfg.InsecureSkipVerify = ht.skipVerify != nil && ht.skipVerify(host)
 		t.TLSClientConfig = cfg
 	}
 	return t, nil

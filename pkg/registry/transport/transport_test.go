@@ -3,8 +3,12 @@ package transport
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -522,5 +526,70 @@ func TestSchemeMemoryRefusalIsSchemeMismatch(t *testing.T) {
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("%d requests reached the plain-HTTP server", n)
+	}
+}
+
+// NotTLS: a TLS handshake answered in plain text is a plain-HTTP server,
+// whether the answer starts "HTTP/" (net/http's ErrSchemeMismatch) or is a
+// bare page (an HTTP/0.9-style error, crypto/tls's record header error); a
+// binary answer is not.
+func TestNotTLS(t *testing.T) {
+	t.Parallel()
+	record := func(h string) error {
+		var rhe tls.RecordHeaderError
+		rhe.Msg = "first record does not look like a TLS handshake"
+		copy(rhe.RecordHeader[:], h)
+		return &url.Error{Op: "Get", URL: "https://reg.example/v2/", Err: rhe}
+	}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("pinging: %w", http.ErrSchemeMismatch), true},
+		{record("<!DOC"), true},
+		{record("\r\n<ht"), true},
+		{record("SSH-2"), true},
+		{record("\x00\x01\x02\x03\x04"), false},
+		{x509.UnknownAuthorityError{}, false},
+		{io.EOF, false},
+	} {
+		if got := NotTLS(tc.err); got != tc.want {
+			t.Errorf("NotTLS(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+// A server that answers a TLS handshake with a bare HTML page (Python's
+// http.server does, for a request line it cannot read) is learned as
+// plain HTTP like one that answers "HTTP/1.1 400": the first HTTPS request
+// fails as NotTLS, later ones are refused without a connection.
+func TestSchemeMemoryLearnsBarePage(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var conns atomic.Int32
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			io.WriteString(conn, "<!DOCTYPE HTML>\n<html><body>Error code: 400</body></html>\n")
+			conn.Close()
+		}
+	}()
+	s := &schemeMemory{inner: &http.Transport{}}
+	c := &http.Client{Transport: s}
+	for i := range 2 {
+		if _, err := c.Get("https://" + ln.Addr().String() + "/v2/"); !NotTLS(err) {
+			t.Errorf("request %d: %v, want a NotTLS error", i, err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections, want 1: the plain-text answer was not learned", n)
 	}
 }
