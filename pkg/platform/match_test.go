@@ -88,7 +88,7 @@ func TestVariants(t *testing.T) {
 }
 
 // armIndex lists arm/v6 before arm/v7 and arm64 without a variant, as
-// many indexes do.
+// many indexes do, and an artifact with a platform.
 func armIndex() *v1.IndexManifest {
 	d := func(hex string, p string) v1.Descriptor {
 		pl, err := v1.ParsePlatform(p)
@@ -97,7 +97,10 @@ func armIndex() *v1.IndexManifest {
 		}
 		return v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: v1.Hash{Algorithm: "sha256", Hex: hex}, Platform: pl}
 	}
+	art := d("art", "linux/amd64")
+	art.ArtifactType = "application/vnd.example.sbom"
 	return &v1.IndexManifest{Manifests: []v1.Descriptor{
+		art,
 		d("v6", "linux/arm/v6"),
 		d("v7", "linux/arm/v7"),
 		d("arm64", "linux/arm64"),
@@ -126,7 +129,7 @@ func TestPickPrefers(t *testing.T) {
 		{"linux/arm/v6", "v6"},        //
 		{"linux/armel", "v6"},         //
 		{"linux/arm/v5", ""},          // v5 takes nothing newer
-		{"linux/amd64", ""},           // amd64 (v1) does not take v2
+		{"linux/amd64", ""},           // amd64 (v1) does not take v2, nor the artifact
 		{"linux/amd64/v3", "amd64v2"}, // v3 takes v2
 		{"linux/x86_64/v2", "amd64v2"},
 		{"linux/386", ""},
@@ -229,6 +232,47 @@ func TestDefaultPicks(t *testing.T) {
 		d, err := Pick(armIndex(), p)
 		if d.Digest.Hex != tc.want || (err != nil) != (tc.want == "") {
 			t.Errorf("%s/%s: Pick(%s) = %q, %v; want %q", tc.goos, tc.goarch, String(&p), d.Digest.Hex, err, tc.want)
+		}
+	}
+}
+
+func TestString(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		p    *v1.Platform
+		want string
+	}{
+		{nil, "unknown/unknown"}, // as docker shows buildkit's attestations
+		{&v1.Platform{}, "unknown/unknown"},
+		{&v1.Platform{OS: "unknown", Architecture: "unknown"}, "unknown/unknown"},
+		{&v1.Platform{Architecture: "arm64"}, "unknown/arm64"},
+		{&v1.Platform{OS: "linux"}, "linux/unknown"},
+		{&v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}, "linux/arm64/v8"}, // as written, not normalised
+		{&v1.Platform{OS: "windows", Architecture: "amd64", OSVersion: "10.0.20348"}, "windows/amd64:10.0.20348"},
+	} {
+		if got := String(tc.p); got != tc.want {
+			t.Errorf("String(%#v) = %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}
+
+func TestIsImage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		d    v1.Descriptor
+		want bool
+	}{
+		{v1.Descriptor{MediaType: types.OCIManifestSchema1}, true},
+		{v1.Descriptor{MediaType: types.DockerManifestSchema2}, true},
+		{v1.Descriptor{MediaType: types.OCIImageIndex}, true},
+		{v1.Descriptor{}, true},
+		{v1.Descriptor{MediaType: types.OCIManifestSchema1, ArtifactType: string(types.OCIConfigJSON)}, true}, // the referrers API's artifactType of an image
+		{v1.Descriptor{MediaType: types.OCIManifestSchema1, ArtifactType: "application/vnd.in-toto+json"}, false},
+		{v1.Descriptor{MediaType: types.OCIManifestSchema1, Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest"}}, false},
+		{v1.Descriptor{MediaType: "application/vnd.example.sig"}, false},
+	} {
+		if got := IsImage(tc.d); got != tc.want {
+			t.Errorf("IsImage(%s %q) = %v", tc.d.MediaType, tc.d.ArtifactType, got)
 		}
 	}
 }

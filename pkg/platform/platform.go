@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Sentinel errors.
@@ -87,12 +88,22 @@ func defaultOf(goos, goarch string) v1.Platform {
 }
 
 // String is p as Parse reads it ("linux/arm64/v8", "windows/amd64:10.0.20348"),
-// or "unknown" when p is nil or names no OS.
+// as the index or config wrote it; an OS or architecture it lacks is
+// "unknown", so an entry without a platform is "unknown/unknown", as
+// docker shows buildkit's attestations. It is the one way ctl names a
+// platform.
 func String(p *v1.Platform) string {
-	if p == nil || p.OS == "" {
-		return "unknown"
+	if p == nil {
+		p = &v1.Platform{}
 	}
-	return p.String()
+	q := *p
+	if q.OS == "" {
+		q.OS = "unknown"
+	}
+	if q.Architecture == "" {
+		q.Architecture = "unknown"
+	}
+	return q.String()
 }
 
 // Of is the platform an image config declares (nil when it declares none).
@@ -180,14 +191,16 @@ func (s Selection) Matches(p *v1.Platform) bool {
 
 // IsImage reports whether an index entry is an image (or an index, which
 // holds images): what platform selection considers. Artifacts (signatures,
-// buildkit's attestations with platform "unknown/unknown") are never picked.
+// buildkit's attestations with platform "unknown/unknown", entries with an
+// artifactType other than an image config's) are never picked.
 func IsImage(d v1.Descriptor) bool {
 	return (d.MediaType.IsImage() || d.MediaType.IsIndex() || d.MediaType == "") &&
+		(d.ArtifactType == "" || types.MediaType(d.ArtifactType).IsConfig()) &&
 		d.Annotations["vnd.docker.reference.type"] != "attestation-manifest"
 }
 
 // List is the platforms of an index's image entries, in index order, each
-// once ("unknown" for an entry without one).
+// once ("unknown/unknown" for an entry without one).
 func List(im *v1.IndexManifest) []string {
 	var out []string
 	for _, d := range im.Manifests {
