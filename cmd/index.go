@@ -114,8 +114,10 @@ func newIndexRemoveCmd(f *Factory, runF func(*indexOptions) error) *cobra.Comman
 		Aliases: []string{"rm"},
 		Short:   "Remove platforms from a local multi-platform image",
 		Long: `Make TARGET a new index without the entries of each PLATFORM
-(OS/ARCH[/VARIANT]; linux/arm64 matches linux/arm64/v8). A platform the
-index lacks is not found (exit 3); removing every entry is refused. The old
+(OS/ARCH[/VARIANT], compared as docker does: linux/arm64 is linux/arm64/v8
+and linux/aarch64, linux/arm is linux/arm/v7; unlike pull, no older variant
+stands in, so linux/arm/v7 never removes arm/v6). A platform the index
+lacks is not found (exit 3); removing every entry is refused. The old
 index and its images stay, untagged, until "ctl image prune".`,
 		Example: `  ctl index remove app:v1 linux/s390x`,
 	}, runF, runIndexRemove, false)

@@ -3,10 +3,16 @@
 // a comma list of them, or "all"), reads an image's platform from its
 // config, and picks or filters an index's entries. It is the one place where
 // ctl decides which children of an index a command works on: pull, copy,
-// save, index create, inspect and the tag listings all call it.
+// save, index create/add/remove, inspect, digest, manifest get and the tag
+// listings all call it.
 //
-// Matching follows ggcr's v1.Platform.Satisfies: what the request leaves
-// out is not compared, so "linux/arm64" selects "linux/arm64/v8".
+// Matching follows containerd's (github.com/containerd/platforms), which
+// docker's pull uses: both sides are compared in Normalize's canonical
+// form, so linux/arm64, linux/arm64/v8 and linux/aarch64 are one platform,
+// and linux/arm is linux/arm/v7; a request also takes the older variants
+// of its architecture that containerd's platforms.Only takes (arm/v7 takes
+// v6 and v5), the best one an index has winning (see variants). OS version
+// and OS features are compared only when the request gives them.
 package platform
 
 import (
@@ -17,6 +23,7 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Sentinel errors.
@@ -63,8 +70,11 @@ func Parse(s string) (v1.Platform, error) {
 // Default is this machine's platform, as docker picks it: the machine's
 // architecture (and ARM variant), and linux as the OS on macOS and
 // Windows, whose containers run in a Linux VM.
-func Default() v1.Platform {
-	p := v1.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH}
+func Default() v1.Platform { return defaultOf(runtime.GOOS, runtime.GOARCH) }
+
+// defaultOf is Default on a machine of Go's goos and goarch.
+func defaultOf(goos, goarch string) v1.Platform {
+	p := v1.Platform{OS: goos, Architecture: goarch}
 	if p.OS == "darwin" || p.OS == "windows" {
 		p.OS = "linux"
 	}
@@ -78,12 +88,22 @@ func Default() v1.Platform {
 }
 
 // String is p as Parse reads it ("linux/arm64/v8", "windows/amd64:10.0.20348"),
-// or "unknown" when p is nil or names no OS.
+// as the index or config wrote it; an OS or architecture it lacks is
+// "unknown", so an entry without a platform is "unknown/unknown", as
+// docker shows buildkit's attestations. It is the one way ctl names a
+// platform.
 func String(p *v1.Platform) string {
-	if p == nil || p.OS == "" {
-		return "unknown"
+	if p == nil {
+		p = &v1.Platform{}
 	}
-	return p.String()
+	q := *p
+	if q.OS == "" {
+		q.OS = "unknown"
+	}
+	if q.Architecture == "" {
+		q.Architecture = "unknown"
+	}
+	return q.String()
 }
 
 // Of is the platform an image config declares (nil when it declares none).
@@ -162,28 +182,25 @@ func (s Selection) String() string {
 	return strings.Join(out, ",")
 }
 
-// Matches reports whether an entry of platform p is selected. An entry
-// without a platform is selected by All only.
+// Matches reports whether an image of platform p suits the selection: a
+// platform listed takes it, or one of its older variants (see variants).
+// An image without a platform is selected by All only.
 func (s Selection) Matches(p *v1.Platform) bool {
-	if s.all {
-		return true
-	}
-	if p == nil {
-		return false
-	}
-	return slices.ContainsFunc(s.list, func(want v1.Platform) bool { return p.Satisfies(want) })
+	return s.all || slices.ContainsFunc(s.list, func(want v1.Platform) bool { return rank(want, p) >= 0 })
 }
 
 // IsImage reports whether an index entry is an image (or an index, which
 // holds images): what platform selection considers. Artifacts (signatures,
-// buildkit's attestations with platform "unknown/unknown") are never picked.
+// buildkit's attestations with platform "unknown/unknown", entries with an
+// artifactType other than an image config's) are never picked.
 func IsImage(d v1.Descriptor) bool {
 	return (d.MediaType.IsImage() || d.MediaType.IsIndex() || d.MediaType == "") &&
+		(d.ArtifactType == "" || types.MediaType(d.ArtifactType).IsConfig()) &&
 		d.Annotations["vnd.docker.reference.type"] != "attestation-manifest"
 }
 
 // List is the platforms of an index's image entries, in index order, each
-// once ("unknown" for an entry without one).
+// once ("unknown/unknown" for an entry without one).
 func List(im *v1.IndexManifest) []string {
 	var out []string
 	for _, d := range im.Manifests {
@@ -197,48 +214,117 @@ func List(im *v1.IndexManifest) []string {
 	return out
 }
 
-// Pick is the entry of im for platform want: the first image entry whose
-// platform satisfies it, as docker's pull chooses. A *NotFoundError names
-// the platforms im has.
+// Pick is the entry of im for platform want: the image entry that suits it
+// best (rank), the first of those in index order, as docker's pull chooses
+// with containerd's platforms.Only. A *NotFoundError names the platforms im
+// has.
 func Pick(im *v1.IndexManifest, want v1.Platform) (v1.Descriptor, error) {
-	for _, d := range im.Manifests {
-		if IsImage(d) && d.Platform != nil && d.Platform.Satisfies(want) {
-			return d, nil
-		}
+	if i := best(im, want); len(i) > 0 {
+		return im.Manifests[i[0]], nil
 	}
 	return v1.Descriptor{}, &NotFoundError{Missing: []string{String(&want)}, Have: List(im)}
 }
 
-// Filter is the entries of im that sel keeps, in index order: every image
-// entry for All, else for each platform listed the entries satisfying it.
-// Each platform listed must match at least one entry (else a
-// *NotFoundError). Artifacts are never kept: a filtered index lists images
-// only.
-func Filter(im *v1.IndexManifest, sel Selection) ([]v1.Descriptor, error) {
-	var out []v1.Descriptor
-	for _, d := range im.Manifests {
-		if IsImage(d) && sel.Matches(d.Platform) {
-			out = append(out, d)
+// Best is the position among ps of the platform that suits want best (the
+// first of those), as Pick chooses among an index's entries, or -1 when
+// none suits it.
+func Best(want v1.Platform, ps ...*v1.Platform) int {
+	im := &v1.IndexManifest{}
+	for _, p := range ps {
+		im.Manifests = append(im.Manifests, v1.Descriptor{Platform: p})
+	}
+	if i := best(im, want); len(i) > 0 {
+		return i[0]
+	}
+	return -1
+}
+
+// best is the positions in im of the image entries that suit want best
+// (the lowest rank): the ones of want's platform when im has any, else
+// those of the best older variant it has.
+func best(im *v1.IndexManifest, want v1.Platform) []int {
+	var out []int
+	top := -1
+	for i, d := range im.Manifests {
+		if !IsImage(d) {
+			continue
+		}
+		r := rank(want, d.Platform)
+		if r < 0 || top >= 0 && r > top {
+			continue
+		}
+		if r != top {
+			top, out = r, nil
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
+// same is the positions in im of the image entries of want's platform
+// (rank 0).
+func same(im *v1.IndexManifest, want v1.Platform) []int {
+	var out []int
+	for i, d := range im.Manifests {
+		if IsImage(d) && rank(want, d.Platform) == 0 {
+			out = append(out, i)
 		}
 	}
+	return out
+}
+
+// Filter is the entries of im that sel keeps, in index order: every image
+// entry for All, else for each platform listed the entries Pick chooses
+// from (all of them when they differ only by what the request leaves out,
+// an OS version). Each platform listed must match at least one entry (else
+// a *NotFoundError). Artifacts are never kept: a filtered index lists
+// images only.
+func Filter(im *v1.IndexManifest, sel Selection) ([]v1.Descriptor, error) {
+	return filter(im, sel, best)
+}
+
+// FilterSame is Filter without older variants: for each platform listed,
+// the image entries that are that platform (linux/arm64 is linux/arm64/v8
+// and linux/arm is linux/arm/v7, but linux/arm/v7 is not linux/arm/v6).
+// It is what index remove drops.
+func FilterSame(im *v1.IndexManifest, sel Selection) ([]v1.Descriptor, error) {
+	return filter(im, sel, same)
+}
+
+// filter is the entries of im at the positions choose gives for the
+// platforms sel lists (or every image entry for All), in index order.
+func filter(im *v1.IndexManifest, sel Selection, choose func(*v1.IndexManifest, v1.Platform) []int) ([]v1.Descriptor, error) {
+	keep := make([]bool, len(im.Manifests))
 	var missing []string
 	for i, want := range sel.list {
-		if !slices.ContainsFunc(out, func(d v1.Descriptor) bool { return d.Platform.Satisfies(want) }) {
+		got := choose(im, want)
+		if len(got) == 0 {
 			missing = append(missing, String(&sel.list[i]))
+		}
+		for _, j := range got {
+			keep[j] = true
 		}
 	}
 	if len(missing) > 0 {
 		return nil, &NotFoundError{Missing: missing, Have: List(im)}
 	}
+	var out []v1.Descriptor
+	for i, d := range im.Manifests {
+		if keep[i] || sel.all && IsImage(d) {
+			out = append(out, d)
+		}
+	}
 	return out, nil
 }
 
 // Same reports whether two entries would be the same platform in one index:
-// equal OS, architecture, variant and OS version (an index may not list two
+// equal OS, architecture, variant (Normalize'd: linux/arm64 and
+// linux/arm64/v8 are the same) and OS version (an index may not list two
 // such entries for ctl's index create).
 func Same(a, b *v1.Platform) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
-	return a.OS == b.OS && a.Architecture == b.Architecture && a.Variant == b.Variant && a.OSVersion == b.OSVersion
+	x, y := Normalize(*a), Normalize(*b)
+	return x.OS == y.OS && x.Architecture == y.Architecture && x.Variant == y.Variant && x.OSVersion == y.OSVersion
 }

@@ -108,8 +108,17 @@ func TestPick(t *testing.T) {
 func TestSameAndOf(t *testing.T) {
 	t.Parallel()
 	a := &v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}
-	if !Same(a, &v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8", Features: []string{"x"}}) || Same(a, &v1.Platform{OS: "linux", Architecture: "arm64"}) {
+	if !Same(a, &v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8", Features: []string{"x"}}) ||
+		Same(a, &v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8.2"}) ||
+		Same(a, &v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8", OSVersion: "1"}) {
 		t.Error("Same compares OS, architecture, variant and OS version")
+	}
+	// Normalised, as containerd compares them: one index may not list both.
+	if !Same(a, &v1.Platform{OS: "linux", Architecture: "arm64"}) || !Same(&v1.Platform{OS: "linux", Architecture: "arm"}, &v1.Platform{OS: "Linux", Architecture: "arm", Variant: "v7"}) {
+		t.Error("linux/arm64 is linux/arm64/v8 and linux/arm is linux/arm/v7")
+	}
+	if Same(&v1.Platform{OS: "linux", Architecture: "arm", Variant: "v6"}, &v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}) {
+		t.Error("arm/v6 is not arm/v7")
 	}
 	if Of(&v1.ConfigFile{}) != nil {
 		t.Error("a config without platform has none")

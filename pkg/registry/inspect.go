@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/ctl-dev/ctl/pkg/artifact"
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -114,7 +115,7 @@ func Summarise(m *Manifest, repo string, config func(v1.Descriptor) (*v1.ConfigF
 		for _, d := range idx.Manifests {
 			e := IndexEntry{Digest: d.Digest.String(), MediaType: string(d.MediaType), Size: d.Size}
 			if d.Platform != nil {
-				e.Platform = d.Platform.String()
+				e.Platform = platform.String(d.Platform)
 			}
 			in.Manifests = append(in.Manifests, e)
 			in.TotalSize += d.Size

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	ctltransport "github.com/ctl-dev/ctl/pkg/registry/transport"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -148,7 +149,7 @@ func (c *Client) referrers(ctx context.Context, r reference.Reference, opts Refe
 				Size:      child.Size,
 			}
 			if child.Platform != nil {
-				n.Platform = child.Platform.String()
+				n.Platform = platform.String(child.Platform)
 			}
 			if n.Referrers, err = d.referrersOf(ctx, child.Digest, 0); err != nil {
 				return nil, err

@@ -22,7 +22,8 @@ type TagDetail struct {
 	Digest    string `json:"digest"`
 	MediaType string `json:"mediaType"`
 	// Platforms are "os/arch[/variant]": an image's from its config, an
-	// index's from its entries (attestations, "unknown/unknown", left out).
+	// index's from its image entries (platform.List: attestations and other
+	// artifacts left out).
 	Platforms []string `json:"platforms"`
 	// Size is the compressed size of an image (config and layers), the sum
 	// of its children's for an index.
@@ -203,11 +204,7 @@ func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetai
 		}
 		children = []v1.Descriptor{child}
 	}
-	for _, c := range children {
-		if p := c.Platform; p != nil && p.OS != "" && p.OS != "unknown" {
-			td.Platforms = append(td.Platforms, p.String())
-		}
-	}
+	td.Platforms = platform.List(&v1.IndexManifest{Manifests: children})
 	got := make([]*described, len(children))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, c := range children {

@@ -61,7 +61,8 @@ func (s *Store) AddToIndex(ctx context.Context, target reference.Reference, sour
 }
 
 // RemoveFromIndex makes target name a new index without the entries of the
-// platforms given (each must match one: else a *platform.NotFoundError).
+// platforms given (platform.FilterSame: each must be the platform of one
+// entry, else a *platform.NotFoundError).
 // Removing every entry is invalid input.
 func (s *Store) RemoveFromIndex(ctx context.Context, target reference.Reference, platforms []v1.Platform) (Entry, error) {
 	base, anns, err := s.indexMembers(ctx, target)
@@ -72,7 +73,7 @@ func (s *Store) RemoveFromIndex(ctx context.Context, target reference.Reference,
 	for _, m := range base {
 		im.Manifests = append(im.Manifests, m.desc)
 	}
-	drop, err := platform.Filter(im, platform.Select(platforms...))
+	drop, err := platform.FilterSame(im, platform.Select(platforms...))
 	if err != nil {
 		return Entry{}, err
 	}

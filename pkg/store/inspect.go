@@ -41,7 +41,7 @@ type ImageInfo struct {
 // ManifestInfo is one entry of an index, as image inspect lists it.
 type ManifestInfo struct {
 	ID         string        `json:"ID"`       // the manifest digest
-	Platform   string        `json:"Platform"` // "linux/arm64/v8", "unknown" for an artifact without one
+	Platform   string        `json:"Platform"` // "linux/arm64/v8", "unknown/unknown" for an entry without one
 	Available  bool          `json:"Available"`
 	Size       int64         `json:"Size"` // bytes of config and layers; 0 when not available
 	Kind       string        `json:"Kind"` // image, index or artifact (an attestation or signature)

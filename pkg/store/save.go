@@ -175,14 +175,13 @@ type savedImage struct {
 }
 
 // dockerImage is the image docker's manifest.json lists for an entry:
-// this machine's platform's, else the first one.
+// this machine's platform's (as pull picks it), else the first one.
 func dockerImage(images []savedImage) *v1.Manifest {
-	for _, im := range images {
-		if im.platform != nil && im.platform.Satisfies(platform.Default()) {
-			return im.Manifest
-		}
+	ps := make([]*v1.Platform, len(images))
+	for i, im := range images {
+		ps[i] = im.platform
 	}
-	return images[0].Manifest
+	return images[max(platform.Best(platform.Default(), ps...), 0)].Manifest
 }
 
 // collect calls add for every blob the manifest or index h needs that the
