@@ -47,7 +47,8 @@ not goldenx/app; "registry.local:5000/" approves a whole registry;
 (override them with --build-arg).
 
 Exit status: 0 when nothing is reported, 1 when something is, 2 when a
-file cannot be read or names an invalid reference.`,
+file cannot be read, is not a Dockerfile (no FROM, or an instruction
+before the first FROM other than ARG) or names an invalid reference.`,
 		Example: `  ctl check dockerfile --allow golden/ --allow registry.local:5000/golden/
   ctl check dockerfile --require-pinned build/*/Dockerfile
   ctl check dockerfile --allow golden/ --format json`,

@@ -137,6 +137,9 @@ func Parse(src []byte, buildArgs map[string]string) (*File, error) {
 			}
 		}
 	}
+	if len(f.Froms) == 0 {
+		return nil, fmt.Errorf("%w: no FROM instruction: a Dockerfile has at least one build stage", ErrSyntax)
+	}
 	return f, nil
 }
 
@@ -171,6 +174,13 @@ func (p *parser) instruction(ins *instruction) ([]heredoc, error) {
 		if len(p.file.Froms) == 0 {
 			return nil, p.arg(ins, len(kw), rest)
 		}
+		return nil, nil
+	}
+	// Only ARG may come before the first FROM, as docker build says.
+	if len(p.file.Froms) == 0 {
+		return nil, fmt.Errorf("%w: line %d: %s before the first FROM: no build stage in current context", ErrSyntax, ins.first, keyword(kw))
+	}
+	switch strings.ToUpper(kw) {
 	case "RUN", "COPY", "ADD":
 		var hs []heredoc
 		for _, m := range heredocRE().FindAllStringSubmatch(rest, -1) {
@@ -182,6 +192,18 @@ func (p *parser) instruction(ins *instruction) ([]heredoc, error) {
 		return hs, nil
 	}
 	return nil, nil
+}
+
+// keyword names an instruction's first word in an error: as written when
+// it is a word, quoted and cut short when it is not (a binary file).
+func keyword(kw string) string {
+	if len(kw) <= 16 && strings.Trim(strings.ToUpper(kw), "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == "" {
+		return strings.ToUpper(kw)
+	}
+	if len(kw) > 16 {
+		kw = kw[:16] + "..."
+	}
+	return fmt.Sprintf("%q", kw)
 }
 
 func (p *parser) from(ins *instruction, base int, rest string) error {

@@ -218,6 +218,11 @@ func TestParseErrors(t *testing.T) {
 		{"ARG =x\nFROM a\n", "can not be blank"},
 		{"ARG X=\"a\nFROM a\n", "unterminated"},
 		{"FROM 'a\n", "single-quote"},
+		{"", "no FROM instruction"},
+		{"# a comment\n\n", "no FROM instruction"},
+		{"ARG X=1\n", "no FROM instruction"},
+		{"\x00\xff\x13binary\n", "before the first FROM"},
+		{"RUN true\nFROM a\n", "line 1: RUN before the first FROM"},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.src), nil)
