@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/moby/client"
 )
@@ -32,6 +36,9 @@ const maxLoadReply = 1 << 20
 type Client struct {
 	ep          Endpoint
 	api         *client.Client
+	small       *http.Client // getJSON's, over api's connection
+	basePath    string       // of the engine's URL (tcp://HOST:PORT/PATH), before the API version
+	userAgent   string
 	idleTimeout time.Duration
 }
 
@@ -64,7 +71,17 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrEngine, ep, err)
 	}
-	c := &Client{ep: ep, api: api, idleTimeout: o.IdleTimeout}
+	hostURL, err := client.ParseHostURL(api.DaemonHost())
+	if err != nil {
+		api.Close()
+		return nil, fmt.Errorf("%w: %s: %v", ErrEngine, ep, err)
+	}
+	dial := api.Dialer()
+	c := &Client{ep: ep, api: api, basePath: strings.TrimSuffix(hostURL.Path, "/"), userAgent: o.UserAgent, idleTimeout: o.IdleTimeout, small: &http.Client{
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) }},
+		// An engine's answers are never redirects worth following.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
 	if c.idleTimeout <= 0 {
 		c.idleTimeout = DefaultIdleTimeout
 	}
@@ -100,7 +117,10 @@ func (c *Client) ping(ctx context.Context) error {
 func (c *Client) Endpoint() Endpoint { return c.ep }
 
 // Close releases the client's connections.
-func (c *Client) Close() error { return c.api.Close() }
+func (c *Client) Close() error {
+	c.small.CloseIdleConnections()
+	return c.api.Close()
+}
 
 // wrap turns an error of the API client into one of this package's.
 func (c *Client) wrap(err error, format string, args ...any) error {
@@ -156,10 +176,22 @@ func dialCause(err error) string {
 // Inspect returns the image the engine knows by name (a reference or an
 // ID); ErrNotFound when it has none.
 func (c *Client) Inspect(ctx context.Context, name string) (Image, error) {
-	var res client.ImageInspectResult
-	err := c.call(ctx, name, func(ctx context.Context) (err error) {
-		res, err = c.api.ImageInspect(ctx, name)
-		return err
+	// The name goes into the request's path: only a reference or an ID,
+	// never "../x" or "a?b", which would ask the engine something else.
+	if !imageID().MatchString(name) {
+		if _, err := reference.Parse(name); err != nil {
+			return Image{}, err
+		}
+	}
+	var res struct {
+		ID          string   `json:"Id"`
+		RepoTags    []string `json:"RepoTags"`
+		RepoDigests []string `json:"RepoDigests"`
+		Created     string   `json:"Created"`
+		Size        int64    `json:"Size"`
+	}
+	err := c.call(ctx, name, func(ctx context.Context) error {
+		return c.getJSON(ctx, "/images/"+name+"/json", &res)
 	})
 	if err != nil {
 		return Image{}, err
@@ -176,16 +208,21 @@ func (c *Client) Inspect(ctx context.Context, name string) (Image, error) {
 
 // List returns every image the engine has (not intermediate ones).
 func (c *Client) List(ctx context.Context) ([]Image, error) {
-	var res client.ImageListResult
-	err := c.call(ctx, "listing images", func(ctx context.Context) (err error) {
-		res, err = c.api.ImageList(ctx, client.ImageListOptions{})
-		return err
+	var res []struct {
+		ID          string   `json:"Id"`
+		RepoTags    []string `json:"RepoTags"`
+		RepoDigests []string `json:"RepoDigests"`
+		Created     int64    `json:"Created"`
+		Size        int64    `json:"Size"`
+	}
+	err := c.call(ctx, "listing images", func(ctx context.Context) error {
+		return c.getJSON(ctx, "/images/json", &res)
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Image, 0, len(res.Items))
-	for _, s := range res.Items {
+	out := make([]Image, 0, len(res))
+	for _, s := range res {
 		h, err := v1.NewHash(s.ID)
 		if err != nil {
 			return nil, fmt.Errorf("%w: the engine lists an image with the ID %q: %v", ErrEngine, s.ID, err)
@@ -202,6 +239,59 @@ func (c *Client) List(ctx context.Context) ([]Image, error) {
 		out = append(out, img)
 	}
 	return out, nil
+}
+
+// imageID matches what an engine takes as an image ID: its config digest
+// (sha256:HEX), or a prefix of its hex.
+var imageID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(sha256:[0-9a-f]{64}|[0-9a-f]{1,64})$`) })
+
+// maxReply bounds what is read of the engine's answer to a small request
+// (the image list, one image's details): generous for an engine of many
+// thousand images, and an engine that sends without end (or a server that
+// is not one) cannot fill memory.
+const maxReply = 32 << 20
+
+// getJSON decodes the engine's answer to GET path (of the negotiated API
+// version) into out, reading at most maxReply bytes of it. The API
+// client's own calls read such answers whole, however long; this one goes
+// over the same connection (its Dialer: socket, TCP, TLS or a context's
+// SSH helper alike) and stops at the bound.
+func (c *Client) getJSON(ctx context.Context, path string, out any) error {
+	u := url.URL{Scheme: "http", Host: client.DummyHost, Path: c.basePath + "/v" + c.api.ClientVersion() + path}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	resp, err := c.small.Do(req)
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		return ue.Err // without the URL, which names no real host
+	}
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReply+1))
+	switch {
+	case err != nil:
+		return fmt.Errorf("reading the answer: %w", err)
+	case len(body) > maxReply:
+		return fmt.Errorf("its answer is longer than %d MiB", maxReply>>20)
+	case resp.StatusCode == http.StatusNotFound:
+		return cerrdefs.ErrNotFound
+	case resp.StatusCode/100 != 2:
+		var e struct{ Message string }
+		if json.Unmarshal(body, &e) != nil || e.Message == "" {
+			e.Message = http.StatusText(resp.StatusCode)
+		}
+		return fmt.Errorf("%s (%d)", e.Message, resp.StatusCode)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("its answer is not what the Docker Engine API sends: %v", err)
+	}
+	return nil
 }
 
 // Save streams the engine's archive (docker save) of the named images.
