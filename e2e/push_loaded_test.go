@@ -124,9 +124,15 @@ func TestRepushOneTagRequests(t *testing.T) {
 
 // TestPushSameRepoMountRequests: distribution answers a mount from the
 // pushed repository itself with 201 when it has the blob and 202 with an
-// upload session when not, so each blob costs one POST (and a PUT when it
-// goes up), no HEAD. A registry that refuses the mount (here one 405) gets
-// HEAD and POST for the rest of the push, which still succeeds.
+// upload session when not. ctl does not take that on trust (many
+// registries answer 202 whatever the repository holds): on a host it
+// knows nothing of, each blob's probe goes out beside its HEAD, at once,
+// so a first push costs the HEADs but no round trip more, and the push
+// of blobs the repository has proves the host (HEAD 200, probe 201).
+// From then on, in later runs too (the host cache), each blob costs one
+// POST (and a PUT when it goes up), no HEAD. A registry that refuses
+// the mount (here one 405) gets HEAD and POST for the rest of the push,
+// which still succeeds.
 func TestPushSameRepoMountRequests(t *testing.T) {
 	t.Parallel()
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
@@ -139,18 +145,41 @@ func TestPushSameRepoMountRequests(t *testing.T) {
 	total, heads := len(proxy.Requests()), proxy.Count("HEAD", "/blobs/")
 	posts, puts := proxy.Count("POST", "/blobs/uploads/"), proxy.Count("PUT", "/blobs/uploads/")
 	t.Logf("first push: %d requests (%d POST, %d PUT, %d blob HEAD)", total, posts, puts, heads)
-	if heads != 0 || posts != 11 || puts != 11 || total != 25 {
-		t.Errorf("first push: %d requests (%d POST, %d PUT, %d blob HEAD), want 25: ping, HEAD, 11 × (POST, PUT), PUT", total, posts, puts, heads)
+	if heads != 11 || posts != 11 || puts != 11 || total != 36 {
+		t.Errorf("first push: %d requests (%d POST, %d PUT, %d blob HEAD), want 36: ping, HEAD, 11 × (HEAD and POST at once, PUT), PUT", total, posts, puts, heads)
 	}
 	wantCode(t, e.Crane(t, "validate", "--remote", ref), 0)
 
-	// The same blobs under another tag: each POST answers 201.
+	// mounts counts the POSTs mounting a blob, those answered status (any
+	// with 0).
+	mounts := func(status int) int {
+		n := 0
+		for _, r := range proxy.Requests() {
+			if r.Method == "POST" && strings.Contains(r.RawQuery, "mount=") && (status == 0 || r.Status == status) {
+				n++
+			}
+		}
+		return n
+	}
+	// The same blobs under another tag: each POST answers 201, and the
+	// HEADs sent beside them while the host was unknown 200: the host is
+	// proven (the HEADs are as many as blobs went out before the first
+	// answers came back, so up to 11).
 	wantCode(t, e.Run(t, "tag", ref, proxy.Host+"/team/app:v2"), 0)
 	proxy.Reset()
 	res := e.Run(t, "push", proxy.Host+"/team/app:v2")
 	wantCode(t, res, 0)
-	if n := proxy.Count("PUT", "/blobs/"); n != 0 || proxy.Count("HEAD", "/blobs/") != 0 || proxy.Count("POST", "") != 11 || strings.Count(res.Stderr, "Layer already exists") != 10 {
+	heads = proxy.Count("HEAD", "/blobs/")
+	if proxy.Count("PUT", "/blobs/") != 0 || heads == 0 || heads > 11 || proxy.Count("POST", "") != 11 || mounts(201) != 11 || strings.Count(res.Stderr, "Layer already exists") != 10 {
 		t.Errorf("push of blobs the repository has: %v\n%s", proxy.Requests(), res.Stderr)
+	}
+	// Proven, in the host cache: the next run sends one POST per blob.
+	wantCode(t, e.Run(t, "tag", ref, proxy.Host+"/team/app:v3"), 0)
+	proxy.Reset()
+	res = e.Run(t, "push", proxy.Host+"/team/app:v3")
+	wantCode(t, res, 0)
+	if total := len(proxy.Requests()); total != 13 || proxy.Count("HEAD", "/blobs/") != 0 || mounts(201) != 11 || strings.Count(res.Stderr, "Layer already exists") != 10 {
+		t.Errorf("push to a host proven to mount: %v, want 13: the tag's HEAD, 11 POSTs, the manifest PUT\n%s", proxy.Requests(), res.Stderr)
 	}
 
 	// A registry refusing the mount: HEAD and upload instead.
@@ -160,18 +189,20 @@ func TestPushSameRepoMountRequests(t *testing.T) {
 	proxy.Reset()
 	proxy.AddFault(testenv.Fault{Method: "POST", PathRegexp: "/blobs/uploads/", Times: 1, Kind: testenv.FaultStatus, Status: 405})
 	wantCode(t, e2.Run(t, "push", "-j", "1", ref3), 0)
-	if proxy.Count("HEAD", "/blobs/") < 3 {
-		t.Errorf("after a refused mount: %v, want HEADs", proxy.Requests())
+	if proxy.Count("HEAD", "/blobs/") != 4 || mounts(0) != 1 {
+		t.Errorf("after a refused mount: %v, want a HEAD per blob (3 layers and the config) and no probe after the refused one", proxy.Requests())
 	}
 	wantCode(t, e.Crane(t, "validate", "--remote", ref3), 0)
 }
 
 // TestFirstPushKnownHostRoundTrips: a tag made locally and pushed to a
 // registry ctl knows open goes up in three round trips, not four: no
-// ping, and the blobs' POSTs leave beside the tag's HEAD rather than
-// after its answer (each request is held 200 ms at the proxy, so a POST
-// sent after the answer would arrive after it). 24 requests: the HEAD,
-// 11 × (POST, PUT), the manifest PUT.
+// ping, and the blobs' HEADs and POSTs leave beside the tag's HEAD rather
+// than after its answer (each request is held 200 ms at the proxy, so a
+// request sent after the answer would arrive after it). 35 requests: the
+// HEAD, 11 × (HEAD and POST at once, PUT), the manifest PUT; a host
+// proven to mount from the pushed repository itself would spare the 11
+// blob HEADs (TestPushSameRepoMountRequests).
 func TestFirstPushKnownHostRoundTrips(t *testing.T) {
 	t.Parallel()
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
@@ -188,16 +219,16 @@ func TestFirstPushKnownHostRoundTrips(t *testing.T) {
 	reqs := proxy.Requests()
 	var head testenv.RequestRecord
 	for _, r := range reqs {
-		if r.Method == "HEAD" {
+		if r.Method == "HEAD" && strings.Contains(r.Path, "/manifests/") {
 			head = r
 		}
 	}
-	if len(reqs) != 24 || proxy.Count("GET", "^/v2/$") != 0 || proxy.Count("POST", "/blobs/uploads/") != 11 || head.Answered.IsZero() {
-		t.Fatalf("push: %v, want 24 requests and no ping", reqs)
+	if len(reqs) != 35 || proxy.Count("GET", "^/v2/$") != 0 || proxy.Count("POST", "/blobs/uploads/") != 11 || proxy.Count("HEAD", "/blobs/") != 11 || head.Answered.IsZero() {
+		t.Fatalf("push: %v, want 35 requests and no ping", reqs)
 	}
 	for _, r := range reqs {
-		if r.Method == "POST" && !r.Time.Before(head.Answered) {
-			t.Errorf("POST %s?%s arrived after the tag's HEAD was answered", r.Path, r.RawQuery)
+		if (r.Method == "POST" || r.Method == "HEAD" && strings.Contains(r.Path, "/blobs/")) && !r.Time.Before(head.Answered) {
+			t.Errorf("%s %s?%s arrived after the tag's HEAD was answered", r.Method, r.Path, r.RawQuery)
 		}
 	}
 	wantCode(t, e.Crane(t, "validate", "--remote", ref), 0)

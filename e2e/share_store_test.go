@@ -79,7 +79,8 @@ func TestPushAllTagsRequests(t *testing.T) {
 }
 
 // TestPushMountsFromOtherRepository: blobs the store pulled from another
-// repository of the same registry are mounted, not uploaded.
+// repository of the same registry, the config as the layers, are
+// mounted, not uploaded.
 func TestPushMountsFromOtherRepository(t *testing.T) {
 	t.Parallel()
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
@@ -94,9 +95,41 @@ func TestPushMountsFromOtherRepository(t *testing.T) {
 	if n := strings.Count(res.Stderr, ": Mounted from base/os\n"); n != 3 {
 		t.Errorf("%d Mounted lines, want 3:\n%s", n, res.Stderr)
 	}
-	if n := proxy.Count("PUT", "/blobs/uploads/"); n != 1 { // the config only
-		t.Errorf("%d blob uploads, want 1 (the config)", n)
+	if n := proxy.Count("PUT", "/blobs/uploads/"); n != 0 {
+		t.Errorf("%d blob uploads, want none (the config is mounted too)", n)
 	}
+}
+
+// TestPushIndexMountsFromOtherRepository: a multi-platform image pushed to
+// one repository, then tagged into another of the same registry and
+// pushed there, has every blob of every platform mounted (its layers and
+// configs), none uploaded.
+func TestPushIndexMountsFromOtherRepository(t *testing.T) {
+	t.Parallel()
+	scratch := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	pushThreePlatforms(t, scratch, "seed/multi:v1")
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	proxy := testenv.NewProxy(t, reg.URL, nil)
+	e := testenv.NewEnv(t)
+	a, b := proxy.Host+"/team/a:v1", proxy.Host+"/team/b:v1"
+	wantCode(t, e.Run(t, "pull", "-q", "--platform", "all", scratch.Ref("seed/multi:v1")), 0)
+	wantCode(t, e.Run(t, "tag", scratch.Ref("seed/multi:v1"), a), 0)
+	wantCode(t, e.Run(t, "push", a), 0)
+	wantCode(t, e.Run(t, "tag", a, b), 0)
+	proxy.Reset()
+	res := e.Run(t, "push", b)
+	wantCode(t, res, 0)
+	mounted := 0
+	for _, r := range proxy.Requests() {
+		if r.Method == "POST" && strings.Contains(r.RawQuery, "from=team%2Fa") && r.Status == 201 {
+			mounted++
+		}
+	}
+	// 3 platforms of 2 layers and a config each.
+	if n := strings.Count(res.Stderr, ": Mounted from team/a\n"); n != 6 || mounted != 9 || proxy.Count("PUT", "/blobs/uploads/") != 0 {
+		t.Errorf("push of an index known in team/a: %d Mounted lines (want 6), %d mounts (want 9), %d blob uploads (want 0)\n%s", n, mounted, proxy.Count("PUT", "/blobs/uploads/"), res.Stderr)
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", b), 0)
 }
 
 var pullLayer = regexp.MustCompile(`^[0-9a-f]{12}: (Pull complete|Already exists)$`)

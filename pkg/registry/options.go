@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -32,14 +33,13 @@ type Client struct {
 	onSource        func(SourceEvent) // WithSourceFunc
 	mirrorTransport http.RoundTripper // the stack with the mirror budget (mirrors.go)
 
-	// noSameRepoMount are the hosts that do not answer a mount from the
-	// pushed repository itself (POST /blobs/uploads/?mount=D&from=REPO)
-	// as the distribution spec says: 201 when the repository has the
-	// blob, 202 with an upload session when it does not. Such a POST
-	// replaces a blob's HEAD and the POST that starts its upload, one
-	// round trip per blob instead of two; a host that answers the probe
-	// any other way (see probeBlob) gets HEAD and POST from then on.
-	noSameRepoMount *hostSet
+	// sameRepoMount is what each host is known to do with a mount from
+	// the pushed repository itself (POST /blobs/uploads/?mount=D&from=REPO):
+	// proven, disproven or unknown (see sameRepoMounts). On a host proven
+	// to answer it as distribution does (201 when the repository has the
+	// blob, 202 with an upload session when not), one POST replaces a
+	// blob's HEAD and the POST that starts its upload.
+	sameRepoMount *sameRepoMounts
 	// open are the hosts that answered a session's first request without
 	// credentials: later sessions on them send their requests without a
 	// ping (a registry with many repositories costs one ping, not one per
@@ -80,11 +80,19 @@ func WithInsecure(hosts ...string) Option {
 	}
 }
 
-// WithHostCache keeps what the Client learns of each registry host (that
-// it answers without credentials) in dir across runs, so that later runs
-// need not ping it. ctl uses $XDG_CACHE_HOME/ctl/hosts.
+// WithHostCache keeps what the Client learns of each registry host in dir
+// across runs: that it answers without credentials, so that later runs
+// need not ping it, and whether it mounts a blob from the pushed
+// repository itself (in dir/same-repo-mount and dir/no-same-repo-mount),
+// so that later pushes need not find out again. ctl uses
+// $XDG_CACHE_HOME/ctl/hosts.
 func WithHostCache(dir string) Option {
-	return func(c *Client) error { c.open.dir = dir; return nil }
+	return func(c *Client) error {
+		c.open.dir = dir
+		c.sameRepoMount.proven.dir = filepath.Join(dir, "same-repo-mount")
+		c.sameRepoMount.disproven.dir = filepath.Join(dir, "no-same-repo-mount")
+		return nil
+	}
 }
 
 // WithUserAgent sets the User-Agent product sent with every request.
@@ -152,13 +160,13 @@ func WithRateLimitFunc(f func(ctltransport.RateLimit)) Option {
 // New returns a Client with the options applied over the defaults.
 func New(opts ...Option) (*Client, error) {
 	c := &Client{
-		keychain:        authn.NewMultiKeychain(),
-		insecure:        map[string]bool{},
-		mirrors:         Mirrors{},
-		userAgent:       "ctl",
-		jobs:            DefaultJobs,
-		noSameRepoMount: &hostSet{},
-		open:            &hostSet{},
+		keychain:      authn.NewMultiKeychain(),
+		insecure:      map[string]bool{},
+		mirrors:       Mirrors{},
+		userAgent:     "ctl",
+		jobs:          DefaultJobs,
+		sameRepoMount: &sameRepoMounts{},
+		open:          &hostSet{},
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {

@@ -202,11 +202,12 @@ func (p *pusher) blobFuture(ctx context.Context, desc v1.Descriptor, layer bool,
 	})
 }
 
-// sendBlob HEADs the blob, then mounts or uploads it. Its requests share
-// one retry budget: the transport retries each as the policy allows, and
-// an upload whose session the registry lost (or spoilt with what a cut
-// body left in it) is started again on a new session, within the same
-// budget, never after the transport has given up.
+// sendBlob finds out whether the repository has the blob (pusher.have),
+// then mounts or uploads it. Its requests share one retry budget: the
+// transport retries each as the policy allows, and an upload whose
+// session the registry lost (or spoilt with what a cut body left in it)
+// is started again on a new session, within the same budget, never after
+// the transport has given up.
 func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, open func() (io.ReadCloser, error)) (bool, error) {
 	ctx, budget := ctltransport.WithBudget(ctx)
 	ev := Event{Digest: desc.Digest, Size: desc.Size, Layer: layer}
@@ -217,38 +218,16 @@ func (p *pusher) sendBlob(ctx context.Context, desc v1.Descriptor, layer bool, o
 	if from == p.s.repo {
 		from = ""
 	}
-	// With no other repository to mount from, one POST mounting the blob
-	// from the repository itself tells whether it is there and, if not,
-	// opens its upload (see Client.noSameRepoMount); else HEAD, then POST.
-	loc, probed := "", false
-	if from == "" && !p.c.noSameRepoMount.has(p.s.host) {
-		exists, l, ok, err := p.s.probeBlob(ctx, desc.Digest)
-		if err != nil {
-			return false, err
-		}
-		if !ok {
-			p.c.noSameRepoMount.add(p.s.host)
-		}
-		if ok && exists {
-			ev.Kind = BlobExists
-			p.progress(ev)
-			return true, nil
-		}
-		loc, probed = l, ok
+	exists, loc, err := p.have(ctx, desc.Digest, from)
+	if err != nil {
+		return false, err
 	}
-	if !probed {
-		ok, err := p.s.headBlob(ctx, desc.Digest)
-		if err != nil {
-			return false, err
-		}
-		if ok {
-			ev.Kind = BlobExists
-			p.progress(ev)
-			return true, nil
-		}
+	if exists {
+		ev.Kind = BlobExists
+		p.progress(ev)
+		return true, nil
 	}
 	for {
-		var err error
 		if loc == "" {
 			loc, err = p.s.startUpload(ctx, desc.Digest, from)
 		}

@@ -484,18 +484,7 @@ func TestPushNewTagProbesBesideHead(t *testing.T) {
 		case r.Method == http.MethodPost:
 			note("POST")
 			postOnce.Do(func() { close(posted) })
-			// As distribution does (the fake does not): a mount from the
-			// repository itself is done (201) when it has the blob.
-			d := r.URL.Query().Get("mount")
-			head := httptest.NewRecorder()
-			next.ServeHTTP(head, httptest.NewRequest(http.MethodHead, "/v2/app/blobs/"+d, nil))
-			if head.Code == http.StatusOK {
-				w.Header().Set("Docker-Content-Digest", d)
-				w.Header().Set("Location", "/v2/app/blobs/"+d)
-				w.WriteHeader(http.StatusCreated)
-				return true
-			}
-			r.URL.RawQuery = ""
+			return mountsFromItself(w, r, next)
 		case r.Method == http.MethodHead && strings.Contains(r.URL.Path, "/manifests/"):
 			if strings.HasSuffix(r.URL.Path, "/new") {
 				// Held until a probe arrives: it must not wait for this answer.

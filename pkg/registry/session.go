@@ -185,10 +185,12 @@ func (s *session) useAuthed() (*http.Client, error) {
 
 // hostSet is a set of registry hosts, safe for concurrent use: what a
 // Client learns of each host for its life (options.go: the hosts that
-// answered without credentials, those that refuse same-repository mounts).
-// With a dir, membership is also kept there across runs, one empty file
-// per host, so concurrent ctl processes never rewrite each other's; it is
-// a cache: failures to read or write it are ignored.
+// answered without credentials, those that do or do not mount from the
+// pushed repository itself). With a dir, membership is also kept there
+// across runs, one empty regular file per host (a directory beside them,
+// another set's, names no host), so concurrent ctl processes never
+// rewrite each other's; it is a cache: failures to read or write it are
+// ignored.
 type hostSet struct {
 	dir string
 
@@ -201,8 +203,8 @@ func (o *hostSet) has(host string) bool {
 	defer o.mu.Unlock()
 	in, known := o.hosts[host]
 	if !known && o.dir != "" {
-		_, err := os.Lstat(o.file(host))
-		in = err == nil
+		fi, err := os.Lstat(o.file(host))
+		in = err == nil && fi.Mode().IsRegular()
 		o.set(host, in)
 	}
 	return in

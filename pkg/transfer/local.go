@@ -12,6 +12,7 @@ import (
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // sink adapts the store to what a pull needs of it (registry.PullSink).
@@ -196,15 +197,16 @@ func pushed(s *store.Store, repo reference.Reference, results []registry.PushRes
 }
 
 // maxMountScan bounds how many other local manifests push reads to find
-// mount sources (each is one small file).
+// mount sources (each is one small file), an index's children counted.
 const maxMountScan = 64
 
 // mountSources names, per blob, other repositories of ref's registry the
-// store knows images of that hold it: mount candidates. Each manifest is
-// read once, as a blob, however many tags name it: the index was read
-// once by List, and reading an image through it (Store.Image) would read
-// and parse index.json again per image, which made a push from a store
-// of many images cost milliseconds per image.
+// store knows images of that hold it: mount candidates. An image names its
+// config and layers; an index those of the children the store holds. Each
+// manifest is read once, as a blob, however many tags name it: the index
+// was read once by List, and reading an image through it (Store.Image)
+// would read and parse index.json again per image, which made a push from
+// a store of many images cost milliseconds per image.
 func mountSources(s *store.Store, ref reference.Reference) map[v1.Hash][]string {
 	all, err := s.List()
 	if err != nil {
@@ -212,26 +214,47 @@ func mountSources(s *store.Store, ref reference.Reference) map[v1.Hash][]string 
 	}
 	out := map[v1.Hash][]string{}
 	scanned := map[v1.Hash]bool{}
+	// add names repo for the blobs of manifest d (of media type mt).
+	var add func(d v1.Hash, mt types.MediaType, repo string)
+	add = func(d v1.Hash, mt types.MediaType, repo string) {
+		if scanned[d] || len(scanned) == maxMountScan {
+			return
+		}
+		scanned[d] = true
+		raw, _, err := s.Manifest(store.Entry{Digest: d, MediaType: mt}, nil)
+		if err != nil {
+			return // a child a filtered pull left out
+		}
+		if mt.IsIndex() {
+			im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+			if err != nil {
+				return
+			}
+			for _, c := range im.Manifests {
+				if c.MediaType.IsImage() || c.MediaType.IsIndex() {
+					add(c.Digest, c.MediaType, repo)
+				}
+			}
+			return
+		}
+		m, err := v1.ParseManifest(bytes.NewReader(raw))
+		if err != nil {
+			return
+		}
+		out[m.Config.Digest] = append(out[m.Config.Digest], repo)
+		for _, l := range m.Layers {
+			out[l.Digest] = append(out[l.Digest], repo)
+		}
+	}
 	for _, e := range all {
 		r, ok := e.Reference()
-		if !ok || e.IsIndex() || scanned[e.Digest] || !strings.EqualFold(r.Registry(), ref.Registry()) || r.Repository() == ref.Repository() {
+		if !ok || !strings.EqualFold(r.Registry(), ref.Registry()) || r.Repository() == ref.Repository() {
 			continue
 		}
 		if len(scanned) == maxMountScan {
 			break
 		}
-		scanned[e.Digest] = true
-		raw, _, err := s.Manifest(e, nil)
-		if err != nil {
-			continue
-		}
-		m, err := v1.ParseManifest(bytes.NewReader(raw))
-		if err != nil {
-			continue
-		}
-		for _, d := range m.Layers {
-			out[d.Digest] = append(out[d.Digest], r.Repository())
-		}
+		add(e.Digest, e.MediaType, r.Repository())
 	}
 	return out
 }
