@@ -180,7 +180,7 @@ func TestTagsPrune(t *testing.T) {
 			host := reg.Host
 			if tt.refuseTagDelete {
 				p := testenv.NewProxy(t, reg.URL, nil)
-				p.AddFault(testenv.Fault{Method: "DELETE", PathRegexp: `/manifests/[^s]`, Kind: testenv.FaultStatus, Status: 405})
+				p.AddFault(testenv.TagDeleteRefused())
 				host = p.Host
 			}
 			args := append([]string{"tags", "prune", "--format", "json"}, tt.args...)

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -235,10 +236,11 @@ func TestDeleteMissingAndDisabled(t *testing.T) {
 		t.Error("a registry with deletion disabled lost content")
 	}
 
-	// Dry run by digest names the tags and deletes nothing.
+	// Dry run by digest names the tags and deletes nothing: its only
+	// DELETE is of a digest no manifest has.
 	n := len(d.deletes)
 	acts, err := c.Delete(ctx, mustRef(t, host+"/r@"+dig), DeleteOptions{DryRun: true})
-	if err != nil || len(acts) != 2 || acts[0].Ref != host+"/r:v1" || len(d.deletes) != n {
+	if err != nil || len(acts) != 2 || acts[0].Ref != host+"/r:v1" || strings.Join(d.deletes[n:], " ") != absentDigest {
 		t.Errorf("dry run: %+v, %v, deletes %v", acts, err, d.deletes[n:])
 	}
 }
@@ -276,5 +278,48 @@ func TestDeleteAlongWithAndIfDigest(t *testing.T) {
 	}
 	if got := strings.Join(d.tagList(), ","); got != "kept,old,older" {
 		t.Errorf("tags left: %s", got)
+	}
+}
+
+// TestDeleteAllChecksFirst: on a registry that deletes only by digest, one
+// refused reference among several deletes nothing (the only DELETEs are of
+// a tag and a digest that do not exist); the tags of one manifest asked
+// together go together, its DELETE sent once.
+func TestDeleteAllChecksFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d, srv := newDigestOnly(t)
+	host := hostOf(srv)
+	alone := d.put("alone", "solo")
+	shared := d.put("shared", "v1", "v1.0", "latest")
+	c := newTestClient(t)
+
+	_, err := c.DeleteAll(ctx, []reference.Reference{mustRef(t, host+"/r:solo"), mustRef(t, host+"/r:v1")}, DeleteOptions{})
+	if !errors.Is(err, ErrSharedManifest) {
+		t.Fatalf("solo and a shared tag: %v", err)
+	}
+	for _, id := range d.deletes {
+		if id == alone || id == shared || id == "solo" || id == "v1" {
+			t.Errorf("DELETE %s before every reference was checked", id)
+		}
+	}
+	if got := strings.Join(d.tagList(), ","); got != "latest,solo,v1,v1.0" {
+		t.Fatalf("tags after refusal: %s", got)
+	}
+
+	n := len(d.deletes)
+	acts, err := c.DeleteAll(ctx, []reference.Reference{mustRef(t, host+"/r:v1"), mustRef(t, host+"/r:latest"), mustRef(t, host+"/r:v1.0")}, DeleteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	for _, a := range acts {
+		refs = append(refs, a.Ref)
+	}
+	if want := host + "/r:v1 " + host + "/r:latest " + host + "/r:v1.0 " + host + "/r@" + shared; strings.Join(refs, " ") != want {
+		t.Errorf("actions: %v, want %s", refs, want)
+	}
+	if got := strings.Count(strings.Join(d.deletes[n:], " "), shared); got != 1 {
+		t.Errorf("%d DELETEs of the shared manifest: %v", got, d.deletes[n:])
 	}
 }
