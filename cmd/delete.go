@@ -72,7 +72,7 @@ together where the registry deletes only by digest.`,
 		},
 	}
 	c.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print what would be deleted and change nothing")
-	c.Flags().BoolVar(&opts.Force, "force", false, "when a tag can only go with its manifest, delete the manifest's other tags too")
+	c.Flags().BoolVar(&opts.Force, "force", false, "when a tag can only go with its manifest, delete the manifest's other tags too (never a part of a tagged index)")
 	c.Flags().BoolVar(&opts.Referrers, "referrers", false, "also delete what refers to the manifest (signatures, SBOMs...), listed first")
 	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Reference"))
 	return c
