@@ -106,8 +106,13 @@ func TestDeleteChecksEveryRefFirst(t *testing.T) {
 	dig := strings.TrimSpace(e.Run(t, "digest", reg.Ref("app:a")).Stdout)
 	host := digestOnly.Host
 	wantCode(t, e.Run(t, "delete", host+"/app:a"), 1) // a2 would go too
+	dry := e.Run(t, "delete", "--dry-run", host+"/app:a", host+"/app:a2", host+"/app:b")
+	wantCode(t, dry, 0)
 	r := e.Run(t, "delete", host+"/app:a", host+"/app:a2", host+"/app:b")
 	wantCode(t, r, 0)
+	if got := strings.NewReplacer("Would untag", "Untagged", "Would delete", "Deleted").Replace(dry.Stdout); got != r.Stdout {
+		t.Errorf("dry run of a a2 b:\n%s\nreal run:\n%s", dry.Stdout, r.Stdout)
+	}
 	digB := r.Stdout[strings.LastIndex(r.Stdout, "@")+1 : len(r.Stdout)-1]
 	want := "Untagged: " + host + "/app:a\nUntagged: " + host + "/app:a2\nDeleted: " + host + "/app@" + dig + "\n" +
 		"Untagged: " + host + "/app:b\nDeleted: " + host + "/app@" + digB + "\n"

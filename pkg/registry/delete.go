@@ -127,7 +127,7 @@ func (c *Client) Delete(ctx context.Context, r reference.Reference, opts DeleteO
 // ErrDeleteDisabled and nothing changes.
 //
 // What the registry can delete is asked with requests that change nothing
-// (deleteProbes) whenever the answer cannot come from the deletion itself:
+// (probeTagDelete, probeDigestDelete) whenever the answer cannot come from the deletion itself:
 // in a dry run, with several references, and with opts.Referrers (whose
 // referrers would otherwise go before the reference is checked). A single
 // tag is deleted with one DELETE when the registry answers it.
@@ -154,16 +154,6 @@ func (c *Client) DeleteAll(ctx context.Context, refs []reference.Reference, opts
 		steps = append(steps, st)
 	}
 	var acts []DeleteAction
-	if opts.DryRun {
-		for _, st := range steps {
-			for _, p := range st.pairs {
-				acts = append(acts, p.acts...)
-			}
-			acts = append(acts, st.acts...)
-			d.orphaned(st)
-		}
-		return acts, nil
-	}
 	done := map[string]bool{}
 	for _, st := range steps {
 		if done[st.ref.Name()] || st.digest != "" && done[st.ref.Context().Digest(st.digest).Name()] {
@@ -306,14 +296,23 @@ func (d *deleter) planFallback(ctx context.Context, st *deleteStep, tagErr error
 	return nil
 }
 
-// run deletes what st planned, referrers first.
+// run deletes what st planned, referrers first; in a dry run it only
+// says so.
 func (d *deleter) run(ctx context.Context, st *deleteStep) ([]DeleteAction, error) {
 	var acts []DeleteAction
 	for _, p := range st.pairs {
+		if d.opts.DryRun {
+			acts = append(acts, p.acts...)
+			continue
+		}
 		if err := st.s.deletePair(ctx, p.tag, p.digest); err != nil {
 			return acts, err
 		}
 		acts = append(acts, p.acts...)
+	}
+	if d.opts.DryRun {
+		d.orphaned(st)
+		return append(acts, st.acts...), nil
 	}
 	if st.byTag {
 		err := st.s.deleteManifest(ctx, st.ref.Identifier())
