@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,6 +43,25 @@ func newDigestOnly(t *testing.T) (*digestOnly, *httptest.Server) {
 // put stores an image manifest (distinct per seed) under tags.
 func (d *digestOnly) put(seed string, tags ...string) string {
 	b := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":2,"digest":"sha256:%064d"},"layers":[],"annotations":{"seed":%q}}`, types.OCIManifestSchema1, 0, seed))
+	sum := sha256.Sum256(b)
+	dig := "sha256:" + hex.EncodeToString(sum[:])
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.manifests[dig] = b
+	for _, t := range tags {
+		d.tags[t] = dig
+	}
+	return dig
+}
+
+// putIndex stores an index listing children (digests of the media types
+// given, one each) under tags.
+func (d *digestOnly) putIndex(children map[string]types.MediaType, tags ...string) string {
+	var ms []string
+	for _, c := range slices.Sorted(maps.Keys(children)) {
+		ms = append(ms, fmt.Sprintf(`{"mediaType":%q,"size":2,"digest":%q}`, children[c], c))
+	}
+	b := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[%s]}`, types.OCIImageIndex, strings.Join(ms, ",")))
 	sum := sha256.Sum256(b)
 	dig := "sha256:" + hex.EncodeToString(sum[:])
 	d.mu.Lock()
@@ -94,7 +115,11 @@ func (d *digestOnly) serve(w http.ResponseWriter, r *http.Request) {
 			unknown()
 			return
 		}
-		w.Header().Set("Content-Type", string(types.OCIManifestSchema1))
+		mt := types.OCIManifestSchema1
+		if strings.Contains(string(b), `"manifests"`) {
+			mt = types.OCIImageIndex
+		}
+		w.Header().Set("Content-Type", string(mt))
 		w.Header().Set("Content-Length", fmt.Sprint(len(b)))
 		if !d.noDigest || r.Method == http.MethodGet {
 			w.Header().Set("Docker-Content-Digest", dig)
@@ -321,5 +346,37 @@ func TestDeleteAllChecksFirst(t *testing.T) {
 	}
 	if got := strings.Count(strings.Join(d.deletes[n:], " "), shared); got != 1 {
 		t.Errorf("%d DELETEs of the shared manifest: %v", got, d.deletes[n:])
+	}
+}
+
+// TestDeleteNeverBreaksATaggedIndex: a manifest an index tag lists, even
+// through an untagged index it lists, is refused by digest and by a tag
+// the registry deletes only by digest, with Force too; a referrers index
+// (sha256-<hex>) listing it does not count.
+func TestDeleteNeverBreaksATaggedIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d, srv := newDigestOnly(t)
+	host := hostOf(srv)
+	img := d.put("img", "img-tag")
+	inner := d.putIndex(map[string]types.MediaType{img: types.OCIManifestSchema1})
+	d.putIndex(map[string]types.MediaType{inner: types.OCIImageIndex}, "v1", "stable")
+	free := d.put("free", "free-tag")
+	d.putIndex(map[string]types.MediaType{free: types.OCIManifestSchema1}, "sha256-"+strings.Repeat("f", 64))
+	c := newTestClient(t)
+	for _, ref := range []string{host + "/r@" + img, host + "/r:img-tag"} {
+		for _, force := range []bool{false, true} {
+			_, err := c.Delete(ctx, mustRef(t, ref), DeleteOptions{Force: force})
+			var ice *IndexChildError
+			if !errors.Is(err, ErrIndexChild) || !errors.As(err, &ice) || strings.Join(ice.Indexes, ",") != "stable,v1" || ice.Digest != img {
+				t.Errorf("%s (force %v): %v", ref, force, err)
+			}
+		}
+	}
+	if _, ok := d.manifests[img]; !ok {
+		t.Fatal("the part of a tagged index was deleted")
+	}
+	if _, err := c.Delete(ctx, mustRef(t, host+"/r:free-tag"), DeleteOptions{}); err != nil {
+		t.Errorf("a manifest only a referrers index lists: %v", err)
 	}
 }
