@@ -68,13 +68,19 @@ Keep rules add up (a tag any of them keeps is kept):
                          newer ones, and those with no creation time, stay
 
 Then: a moving tag written by --semver (latest, 2, 2.1) is kept when the
-release it points at is, and deleted with it otherwise; a tag that shares
-its manifest with a kept tag is kept (deleting it frees nothing).
+release it points at is, and deleted with it otherwise; a referrer tag
+(sha256-<hex>, and cosign's sha256-<hex>.sig, .att, .sbom) is kept when a
+kept tag holds its subject, and deleted with it otherwise (moving and
+referrer tags take no place among the --keep-last newest); a tag that
+shares its manifest with a kept tag is kept, and so is a tag on a platform
+image of a kept index (deleting either frees nothing, and where the
+registry deletes only by digest would break what is kept).
 
 --force deletes the DELETE tags one at a time, as ctl delete does: the tag
 alone, or its manifest by digest where the registry cannot delete tags and
-only tags of this plan share it; a tag that moved since the plan is left
-alone. Each removal is reported as ctl delete reports it.`,
+only tags of this plan share it (indexes before the images they list); a
+tag that moved since the plan, or whose manifest a tagged index lists now,
+is left alone. Each removal is reported as ctl delete reports it.`,
 		Example: `  ctl tags prune --keep-last 10 --keep-semver-latest registry.local:5000/app
   ctl tags prune --older-than 90d --keep 'release-*' --force localhost:5000/app
   ctl tags prune --keep-last 5 --format json localhost:5000/app`,
@@ -183,7 +189,7 @@ func prune(ctx context.Context, w io.Writer, p *printer, rc *registry.Client, r 
 			continue // went with a sibling's manifest
 		}
 		acts, err := rc.Delete(ctx, ref, registry.DeleteOptions{AlongWith: byDigest[d.Digest], IfDigest: d.Digest})
-		if errors.Is(err, registry.ErrTagMoved) || errors.Is(err, registry.ErrNotFound) {
+		if errors.Is(err, registry.ErrTagMoved) || errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrIndexChild) {
 			// Changed since the plan: not this plan's to delete any more.
 			fmt.Fprintf(w, "Skipped: %s: %v\n", ref.String(), err)
 			continue
@@ -256,8 +262,12 @@ func ruleFlag(r retention.Rule) string {
 		return "--older-than"
 	case retention.RuleMovingTag:
 		return "moving tag"
+	case retention.RuleReferrer:
+		return "referrer"
 	case retention.RuleShared:
 		return "shared manifest"
+	case retention.RuleIndexChild:
+		return "index child"
 	}
 	return "no keep rule"
 }

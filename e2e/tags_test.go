@@ -11,6 +11,7 @@ import (
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // releases is a repository of 60 tags across three majors, as ctl push
@@ -180,7 +181,7 @@ func TestTagsPrune(t *testing.T) {
 			host := reg.Host
 			if tt.refuseTagDelete {
 				p := testenv.NewProxy(t, reg.URL, nil)
-				p.AddFault(testenv.Fault{Method: "DELETE", PathRegexp: `/manifests/[^s]`, Kind: testenv.FaultStatus, Status: 405})
+				p.AddFault(testenv.TagDeleteRefused())
 				host = p.Host
 			}
 			args := append([]string{"tags", "prune", "--format", "json"}, tt.args...)
@@ -454,5 +455,77 @@ func TestTagsListLongFaults(t *testing.T) {
 				t.Errorf("stdout %q, stderr %q, want %q", r.Stdout, r.Stderr, tt.want)
 			}
 		})
+	}
+}
+
+// TestTagsPruneIndexPartsAndReferrers: the plan keeps a tag on a platform
+// image of a kept index and the referrer tags of kept images, deletes those
+// of deleted ones, and names the --keep glob that matched; --force on a
+// registry that deletes only by digest then leaves every kept index whole.
+func TestTagsPruneIndexPartsAndReferrers(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{DeleteEnabled: true})
+	e := testenv.NewEnv(t)
+	children := map[string][]string{}
+	for _, v := range []string{"1.0.0", "2.0.0"} {
+		idx := pushIndex(t, reg, "app:"+v, types.OCIImageIndex)
+		d, err := idx.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range im.Manifests {
+			children[v] = append(children[v], m.Digest.String())
+		}
+		e.Crane(t, "tag", reg.Ref("app@"+children[v][0]), "amd64-"+v)
+		reg.PushRandomImage(t, "app:"+strings.Replace(d.String(), ":", "-", 1)+".sig", 1, 64)
+	}
+	sig := func(v string) string {
+		d := strings.TrimSpace(e.Run(t, "digest", reg.Ref("app:"+v)).Stdout)
+		return strings.Replace(d, ":", "-", 1) + ".sig"
+	}
+	want := map[string]string{ // tag → action and rule
+		"2.0.0": "keep keep", "amd64-2.0.0": "keep index-child", sig("2.0.0"): "keep referrer",
+		"1.0.0": "delete none", "amd64-1.0.0": "delete none", sig("1.0.0"): "delete referrer",
+	}
+	args := []string{"--keep", "x*", "--keep", "2.*"}
+	r := e.Run(t, append(append([]string{"tags", "prune", "--format", "json"}, args...), reg.Ref("app"))...)
+	wantCode(t, r, 0)
+	var plan planDoc
+	if err := json.Unmarshal([]byte(r.Stdout), &plan); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range plan.Tags {
+		got[d.Tag] = d.Action + " " + d.Rule
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("plan %v\nwant %v", got, want)
+	}
+	r = e.Run(t, append(append([]string{"tags", "prune"}, args...), reg.Ref("app"))...)
+	wantCode(t, r, 0)
+	for _, s := range []string{"--keep: name matches 2.*\n", "index child: part of the index 2.0.0\n", "referrer: refers to 2.0.0\n", "referrer: refers to 1.0.0, which is deleted\n"} {
+		if !strings.Contains(r.Stdout, s) {
+			t.Errorf("text plan lacks %q:\n%s", s, r.Stdout)
+		}
+	}
+
+	digestOnly := testenv.NewProxy(t, reg.URL, nil)
+	digestOnly.AddFault(testenv.TagDeleteRefused())
+	r = e.Run(t, append(append([]string{"tags", "prune", "--force"}, args...), digestOnly.Host+"/app")...)
+	wantCode(t, r, 0)
+	if strings.Contains(r.Stdout, "Skipped") {
+		t.Errorf("--force skipped tags:\n%s", r.Stdout)
+	}
+	if got := crane(t, e, reg, "app"); !slices.Equal(got, []string{"2.0.0", "amd64-2.0.0", sig("2.0.0")}) {
+		t.Errorf("tags left %v\n%s", got, r.Stdout)
+	}
+	for _, c := range children["2.0.0"] {
+		if !exists(t, reg, "app@"+c) {
+			t.Errorf("kept index 2.0.0 lost %s", c)
+		}
 	}
 }

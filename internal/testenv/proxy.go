@@ -96,6 +96,15 @@ type Fault struct {
 	Location string
 }
 
+// TagDeleteRefused is the Fault of a registry that deletes manifests only
+// by digest, as distribution v2 did: a DELETE of a manifest by tag (a
+// reference without ':', which every digest has) answers 405 UNSUPPORTED,
+// while DELETE by digest goes through.
+func TagDeleteRefused() Fault {
+	return Fault{Method: http.MethodDelete, PathRegexp: `/manifests/[^:/]+$`, Kind: FaultStatus, Status: http.StatusMethodNotAllowed,
+		Body: `{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}`}
+}
+
 type faultRule struct {
 	Fault
 	re      *regexp.Regexp

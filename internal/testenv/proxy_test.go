@@ -416,3 +416,33 @@ func TestProxyRegistryBigBlob(t *testing.T) {
 		t.Fatalf("requests %+v", p.Requests())
 	}
 }
+
+// TestTagDeleteRefused: DELETE of a manifest by tag answers 405
+// UNSUPPORTED; by digest, and every other request, goes through.
+func TestTagDeleteRefused(t *testing.T) {
+	t.Parallel()
+	p := NewProxy(t, newBackend(t).URL, nil)
+	p.AddFault(TagDeleteRefused())
+	c := &http.Client{}
+	do := func(method, path string) (int, string) {
+		req, err := http.NewRequest(method, p.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, body := do("DELETE", "/v2/a/b/manifests/v1.0"); st != http.StatusMethodNotAllowed || !strings.Contains(body, "UNSUPPORTED") {
+		t.Errorf("DELETE by tag: %d %s", st, body)
+	}
+	for _, req := range [][2]string{{"DELETE", "/v2/a/b/manifests/sha256:" + strings.Repeat("0", 64)}, {"HEAD", "/v2/a/b/manifests/v1.0"}, {"DELETE", "/v2/a/b/blobs/x"}} {
+		if st, _ := do(req[0], req[1]); st != http.StatusOK {
+			t.Errorf("%s %s: %d, want it forwarded", req[0], req[1], st)
+		}
+	}
+}

@@ -1,7 +1,10 @@
 package registry
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
 )
@@ -24,7 +28,7 @@ type DeleteOptions struct {
 	// on a registry that cannot delete tags, removing those tags too.
 	Force bool
 	// Referrers first deletes everything that refers to the manifest
-	// (see deleteReferrers).
+	// (see referrerPairs).
 	Referrers bool
 	// Orphaned, when set, is called after a manifest deleted by digest
 	// without Referrers leaves referrers behind, with their digests.
@@ -68,116 +72,318 @@ func (e *SharedManifestError) Error() string {
 // ErrTagMoved: the tag no longer points at DeleteOptions.IfDigest.
 var ErrTagMoved = errors.New("tag moved")
 
-// Delete removes what r names, and nothing more.
+// ErrIndexChild: deleting the manifest by digest would break an index
+// that a tag of the repository points at; Force does not override it.
+var ErrIndexChild = errors.New("manifest is part of a tagged index")
+
+// IndexChildError says why Delete refused to delete Ref: its manifest
+// (Digest) would go by digest, and the indexes tagged Indexes (tags of the
+// same repository) list it, so they would be left broken. ByTag says that
+// Ref is a tag the registry could only delete with its manifest.
+type IndexChildError struct {
+	Ref, Digest string
+	ByTag       bool
+	Indexes     []string
+}
+
+func (e *IndexChildError) Error() string {
+	what := e.Ref
+	if e.ByTag {
+		what += fmt.Sprintf(" (the registry deletes it only with its manifest %s)", e.Digest)
+	}
+	return fmt.Sprintf("refusing to delete %s: the manifest is part of the index tagged %s, which deleting it would break (delete or retag %s first; --force does not override this)",
+		what, strings.Join(e.Indexes, ", "), pronoun(len(e.Indexes)))
+}
+
+func (e *IndexChildError) Unwrap() error { return ErrIndexChild }
+
+// pronoun is "it" or "them" for n tags.
+func pronoun(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
+
+// Delete removes what r names, and nothing more: DeleteAll of r alone.
+func (c *Client) Delete(ctx context.Context, r reference.Reference, opts DeleteOptions) ([]DeleteAction, error) {
+	return c.DeleteAll(ctx, []reference.Reference{r}, opts)
+}
+
+// DeleteAll removes what each of refs names, and nothing more, checking
+// every one before deleting anything: a reference that is missing or
+// refused (shared manifest, part of a tagged index, deletion disabled)
+// fails the call with nothing deleted. It returns what was done, in order;
+// on a failure while deleting, what was done before it with the error.
 //
 // A tag is deleted with DELETE /v2/NAME/manifests/TAG (OCI tag deletion):
 // only that tag goes. When the registry refuses to delete tags, the tag's
 // digest is resolved with every manifest media type and the manifest is
-// deleted by digest only when no other tag points to it (or opts.Force).
-// A digest is deleted with all its tags; they are named in the result when
-// the repository can be listed. A registry with deletion disabled gives
+// deleted by digest only when no other tag points to it (or opts.Force, or
+// the others are among opts.AlongWith or refs). A digest is deleted with
+// all its tags, named in the result. A manifest is never deleted by digest
+// while an index a tag of the repository points at lists it, even with
+// Force (ErrIndexChild). A registry with deletion disabled gives
 // ErrDeleteDisabled and nothing changes.
-func (c *Client) Delete(ctx context.Context, r reference.Reference, opts DeleteOptions) ([]DeleteAction, error) {
-	s, ref, err := c.openRef(ctx, r, transport.DeleteScope)
-	if err != nil {
-		return nil, err
-	}
-	var first []DeleteAction
-	var orphans []string
-	switch {
-	case opts.Referrers:
-		if first, err = c.deleteReferrers(ctx, s, r, opts.DryRun); err != nil {
+//
+// What the registry can delete is asked with requests that change nothing
+// (probeTagDelete, probeDigestDelete) whenever the answer cannot come from the deletion itself:
+// in a dry run, with several references, and with opts.Referrers (whose
+// referrers would otherwise go before the reference is checked). A single
+// tag is deleted with one DELETE when the registry answers it.
+func (c *Client) DeleteAll(ctx context.Context, refs []reference.Reference, opts DeleteOptions) ([]DeleteAction, error) {
+	d := &deleter{c: c, opts: opts, probe: opts.DryRun || len(refs) > 1 || opts.Referrers, probes: map[string]error{}}
+	// The tags asked for, by repository: each may go with the others'
+	// manifest.
+	asked := map[string][]string{}
+	for _, r := range refs {
+		ref, err := c.Ref(r)
+		if err != nil {
 			return nil, err
 		}
-	case opts.Orphaned != nil && r.Digest() != "":
-		orphans = c.referrerDigests(ctx, r)
+		if t, ok := ref.(name.Tag); ok {
+			asked[t.Context().Name()] = append(asked[t.Context().Name()], t.TagStr())
+		}
+	}
+	steps := make([]*deleteStep, 0, len(refs))
+	for _, r := range refs {
+		st, err := d.plan(ctx, r, asked)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, st)
 	}
 	var acts []DeleteAction
-	if d, ok := ref.(name.Digest); ok {
-		acts, err = s.deleteDigest(ctx, d, opts.DryRun)
-	} else {
-		acts, err = s.deleteTag(ctx, ref.(name.Tag), opts)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if len(orphans) > 0 {
-		opts.Orphaned(ref.Name(), orphans)
-	}
-	return append(first, acts...), nil
-}
-
-// deleteDigest deletes the manifest d with its tags.
-func (s *session) deleteDigest(ctx context.Context, d name.Digest, dryRun bool) ([]DeleteAction, error) {
-	if _, err := s.head(ctx, d.DigestStr()); err != nil {
-		return nil, err
-	}
-	// Naming the tags is best effort: a repository that cannot be listed
-	// still has its manifest deleted.
-	tags, _ := s.tagsPointingTo(ctx, d.DigestStr(), "")
-	acts := untagActions(d.Context(), tags)
-	acts = append(acts, DeleteAction{Ref: d.Name()})
-	if dryRun {
-		return acts, nil
-	}
-	if err := s.deleteManifest(ctx, d.DigestStr()); err != nil {
-		return nil, err
+	done := map[string]bool{}
+	for _, st := range steps {
+		if done[st.ref.Name()] || st.digest != "" && done[st.ref.Context().Digest(st.digest).Name()] {
+			continue // went with an earlier reference
+		}
+		got, err := d.run(ctx, st)
+		acts = append(acts, got...)
+		if err != nil {
+			return acts, err
+		}
+		for _, a := range got {
+			done[a.Ref] = true
+		}
 	}
 	return acts, nil
 }
 
-// deleteTag deletes tag t alone, falling back to its digest only when that
-// takes no other tag with it (or force).
-func (s *session) deleteTag(ctx context.Context, t name.Tag, opts DeleteOptions) ([]DeleteAction, error) {
-	if opts.IfDigest != "" {
+// deleter carries out one DeleteAll.
+type deleter struct {
+	c      *Client
+	opts   DeleteOptions
+	probe  bool             // ask what the registry deletes before deleting
+	probes map[string]error // answers of deleteProbes, by probe and repository
+}
+
+// deleteStep is one reference, checked and ready to delete.
+type deleteStep struct {
+	s   *session
+	ref name.Reference
+	// pairs are the referrers deleted first (opts.Referrers).
+	pairs []referrerPair
+	// byTag: DELETE of the tag itself; else digest is deleted.
+	byTag  bool
+	digest string
+	// alongWith: the other tags that may go with the manifest.
+	alongWith []string
+	acts      []DeleteAction
+	orphans   []string
+}
+
+// plan resolves r and runs every check that can refuse it; asked are the
+// tags DeleteAll was given, by repository.
+func (d *deleter) plan(ctx context.Context, r reference.Reference, asked map[string][]string) (*deleteStep, error) {
+	s, ref, err := d.c.openRef(ctx, r, transport.DeleteScope)
+	if err != nil {
+		return nil, err
+	}
+	st := &deleteStep{s: s, ref: ref, alongWith: append(slices.Clone(d.opts.AlongWith), asked[ref.Context().Name()]...)}
+	switch {
+	case d.opts.Referrers:
+		if st.pairs, err = d.c.referrerPairs(ctx, s, r); err != nil {
+			return nil, err
+		}
+	case d.opts.Orphaned != nil && r.Digest() != "":
+		st.orphans = d.c.referrerDigests(ctx, r)
+	}
+	if dg, ok := ref.(name.Digest); ok {
+		return st, d.planDigest(ctx, st, dg)
+	}
+	t := ref.(name.Tag)
+	if d.opts.IfDigest != "" || d.probe {
 		mh, err := s.head(ctx, t.TagStr())
 		if err != nil {
 			return nil, err
 		}
-		if mh.Digest.String() != opts.IfDigest {
-			return nil, fmt.Errorf("%s now points at %s, not %s: %w", t.Name(), mh.Digest, opts.IfDigest, ErrTagMoved)
+		if d.opts.IfDigest != "" && mh.Digest.String() != d.opts.IfDigest {
+			return nil, fmt.Errorf("%s now points at %s, not %s: %w", t.Name(), mh.Digest, d.opts.IfDigest, ErrTagMoved)
 		}
 	}
-	if opts.DryRun {
-		if _, err := s.head(ctx, t.TagStr()); err != nil {
+	st.byTag = true
+	st.acts = []DeleteAction{{Untagged: true, Ref: t.Name()}}
+	if !d.probe {
+		return st, nil // the DELETE of the tag says whether it goes alone
+	}
+	if err := d.probeTagDelete(ctx, s); err != nil {
+		if !tagDeleteRefused(err) {
 			return nil, err
 		}
-		return []DeleteAction{{Untagged: true, Ref: t.Name()}}, nil
+		return st, d.planFallback(ctx, st, err)
 	}
-	tagErr := s.deleteManifest(ctx, t.TagStr())
-	if tagErr == nil {
-		return []DeleteAction{{Untagged: true, Ref: t.Name()}}, nil
+	return st, nil
+}
+
+// planDigest checks the deletion of the manifest dg with its tags.
+func (d *deleter) planDigest(ctx context.Context, st *deleteStep, dg name.Digest) error {
+	if _, err := st.s.head(ctx, dg.DigestStr()); err != nil {
+		return err
 	}
-	if !tagDeleteRefused(tagErr) {
-		return nil, tagErr
+	scan, err := st.s.scanTags(ctx, dg.DigestStr(), "")
+	if err != nil {
+		return fmt.Errorf("cannot check that no tagged index lists %s: %w", dg.Name(), err)
 	}
-	// The registry cannot delete tags (or answered 404 for a tag that may
-	// exist): find the manifest and who else points to it.
-	mh, herr := s.head(ctx, t.TagStr())
-	if herr != nil {
-		return nil, herr
+	if len(scan.indexes) > 0 {
+		return &IndexChildError{Ref: dg.Name(), Digest: dg.DigestStr(), Indexes: scan.indexes}
+	}
+	if d.probe {
+		if err := d.probeDigestDelete(ctx, st.s); err != nil {
+			return err
+		}
+	}
+	st.digest = dg.DigestStr()
+	st.acts = append(untagActions(dg.Context(), scan.same), DeleteAction{Ref: dg.Name()})
+	return nil
+}
+
+// planFallback checks, for a tag the registry refused to delete (tagErr),
+// the deletion of its manifest by digest instead: it takes the tag's
+// siblings (refused unless Force or alongWith) and must break no tagged
+// index (refused even with Force).
+func (d *deleter) planFallback(ctx context.Context, st *deleteStep, tagErr error) error {
+	s, t := st.s, st.ref.(name.Tag)
+	mh, err := s.head(ctx, t.TagStr())
+	if err != nil {
+		return err
 	}
 	dig := mh.Digest.String()
-	others, err := s.tagsPointingTo(ctx, dig, t.TagStr())
+	scan, err := s.scanTags(ctx, dig, t.TagStr())
 	if err != nil {
-		return nil, fmt.Errorf("%s cannot delete tags alone and the other tags of %s cannot be checked: %w", s.host, dig, err)
+		return fmt.Errorf("%s cannot delete tags alone and the other tags of %s cannot be checked: %w", s.host, dig, err)
 	}
-	if len(others) > 0 && !opts.Force && !subset(others, opts.AlongWith) {
-		if deleteDisabled(tagErr) {
-			// 405/UNSUPPORTED for the tag may mean deletion is off
-			// altogether: ask about a digest no manifest can have, so the
-			// answer says which without touching anything.
-			if perr := s.deleteManifest(ctx, absentDigest); errors.Is(perr, ErrDeleteDisabled) {
-				return nil, perr
-			}
+	var refusal error
+	switch {
+	case len(scan.indexes) > 0:
+		refusal = &IndexChildError{Ref: t.Name(), Digest: dig, ByTag: true, Indexes: scan.indexes}
+	case len(scan.same) > 0 && !d.opts.Force && !subset(scan.same, st.alongWith):
+		refusal = fmt.Errorf("%w: %w", &SharedManifestError{Host: s.host, Tag: t.Name(), Digest: dig, Others: scan.same}, ErrSharedManifest)
+	}
+	// 405/UNSUPPORTED for the tag may mean deletion is off altogether:
+	// that is the answer to give, as the DELETE by digest would.
+	if d.probe || refusal != nil && deleteDisabled(tagErr) {
+		if err := d.probeDigestDelete(ctx, s); err != nil {
+			return err
 		}
-		return nil, fmt.Errorf("%w: %w", &SharedManifestError{Host: s.host, Tag: t.Name(), Digest: dig, Others: others}, ErrSharedManifest)
 	}
-	if err := s.deleteManifest(ctx, dig); err != nil {
-		return nil, err
+	if refusal != nil {
+		return refusal
 	}
-	acts := untagActions(t.Context(), append([]string{t.TagStr()}, others...))
-	return append(acts, DeleteAction{Ref: t.Context().Digest(dig).Name()}), nil
+	st.byTag, st.digest = false, dig
+	st.acts = append(untagActions(t.Context(), append([]string{t.TagStr()}, scan.same...)), DeleteAction{Ref: t.Context().Digest(dig).Name()})
+	return nil
+}
+
+// run deletes what st planned, referrers first; in a dry run it only
+// says so.
+func (d *deleter) run(ctx context.Context, st *deleteStep) ([]DeleteAction, error) {
+	var acts []DeleteAction
+	for _, p := range st.pairs {
+		if d.opts.DryRun {
+			acts = append(acts, p.acts...)
+			continue
+		}
+		if err := st.s.deletePair(ctx, p.tag, p.digest); err != nil {
+			return acts, err
+		}
+		acts = append(acts, p.acts...)
+	}
+	if d.opts.DryRun {
+		d.orphaned(st)
+		return append(acts, st.acts...), nil
+	}
+	if st.byTag {
+		err := st.s.deleteManifest(ctx, st.ref.Identifier())
+		if err == nil {
+			return append(acts, st.acts...), nil
+		}
+		if !tagDeleteRefused(err) {
+			return acts, err
+		}
+		// Refused after all: the manifest goes by digest, if it may.
+		if err := d.planFallback(ctx, st, err); err != nil {
+			return acts, err
+		}
+	}
+	if err := st.s.deleteManifest(ctx, st.digest); err != nil {
+		return acts, err
+	}
+	d.orphaned(st)
+	return append(acts, st.acts...), nil
+}
+
+// orphaned reports st's orphaned referrers through opts.Orphaned.
+func (d *deleter) orphaned(st *deleteStep) {
+	if len(st.orphans) > 0 {
+		d.opts.Orphaned(st.ref.Name(), st.orphans)
+	}
+}
+
+// probeTagDelete asks, once per repository, whether the registry deletes
+// tags: DELETE of a tag no one pushed changes nothing, and a 404 (or
+// success) means tag deletes are answered; a refusal (tagDeleteRefused)
+// is returned.
+func (d *deleter) probeTagDelete(ctx context.Context, s *session) error {
+	return d.probeOnce("tag "+s.host+"/"+s.repo, func() error {
+		err := s.deleteManifest(ctx, probeTag())
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+}
+
+// probeDigestDelete asks, once per repository, whether the registry
+// deletes manifests by digest: DELETE of absentDigest changes nothing. Only
+// a refusal the deletion would meet too is returned (deletion disabled,
+// access denied); any other answer leaves it to the deletion.
+func (d *deleter) probeDigestDelete(ctx context.Context, s *session) error {
+	return d.probeOnce("digest "+s.host+"/"+s.repo, func() error {
+		err := s.deleteManifest(ctx, absentDigest)
+		if errors.Is(err, ErrDeleteDisabled) || errors.Is(err, ErrUnauthorized) {
+			return err
+		}
+		return nil
+	})
+}
+
+// probeOnce runs probe f under key once.
+func (d *deleter) probeOnce(key string, f func() error) error {
+	if err, ok := d.probes[key]; ok {
+		return err
+	}
+	err := f()
+	d.probes[key] = err
+	return err
+}
+
+// probeTag is a tag name no one pushes.
+func probeTag() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "ctl-delete-probe-" + hex.EncodeToString(b)
 }
 
 // absentDigest is a well-formed digest of no content (all zeros): a DELETE of
@@ -246,16 +452,33 @@ func tagDeleteRefused(err error) bool {
 	return deleteDisabled(err)
 }
 
-// tagsPointingTo lists the repository's tags other than except whose
-// manifest is digest, resolving each with HEAD (in parallel, bounded).
-func (s *session) tagsPointingTo(ctx context.Context, digest, except string) ([]string, error) {
+// tagScan is what the repository's tags say about one manifest.
+type tagScan struct {
+	// same are the tags pointing at it, sorted.
+	same []string
+	// indexes are the tags of the indexes that list it, directly or
+	// through an index they list, sorted.
+	indexes []string
+}
+
+// scanTags lists the repository's tags other than except, resolves each
+// with HEAD and GETs each distinct index among them (and the indexes those
+// list), 8 requests at a time, to find the tags of digest and of the
+// indexes holding it. A referrers index (tag sha256-<hex>) lists
+// referrers, not parts of an image: it is not looked into. A repository
+// without tags has none.
+func (s *session) scanTags(ctx context.Context, digest, except string) (tagScan, error) {
+	var scan tagScan
 	tags, err := s.listTags(ctx, 0)
+	if errors.Is(err, ErrNotFound) {
+		return scan, nil
+	}
 	if err != nil {
-		return nil, err
+		return scan, err
 	}
 	var (
-		mu  sync.Mutex
-		out []string
+		mu      sync.Mutex
+		indexes = map[string][]string{} // index digest → its tags
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
@@ -271,19 +494,77 @@ func (s *session) tagsPointingTo(ctx context.Context, digest, except string) ([]
 			if err != nil {
 				return err
 			}
-			if mh.Digest.String() == digest {
-				mu.Lock()
-				out = append(out, tag)
-				mu.Unlock()
+			mu.Lock()
+			defer mu.Unlock()
+			switch _, _, referrers := reference.ReferrerTagSubject(tag); {
+			case mh.Digest.String() == digest:
+				scan.same = append(scan.same, tag)
+			case mh.MediaType.IsIndex() && !referrers:
+				indexes[mh.Digest.String()] = append(indexes[mh.Digest.String()], tag)
 			}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return scan, err
 	}
-	sort.Strings(out)
-	return out, nil
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for idx, idxTags := range indexes {
+		g.Go(func() error {
+			holds, err := s.indexHolds(gctx, idx, digest, 0)
+			if holds {
+				mu.Lock()
+				scan.indexes = append(scan.indexes, idxTags...)
+				mu.Unlock()
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return scan, err
+	}
+	sort.Strings(scan.same)
+	sort.Strings(scan.indexes)
+	return scan, nil
+}
+
+// maxIndexDepth bounds how deep indexHolds follows indexes listed by an
+// index.
+const maxIndexDepth = 4
+
+// indexHolds reports whether the index idx lists digest, directly or
+// through the indexes it lists (depth of them deep already). An index gone
+// meanwhile holds nothing.
+func (s *session) indexHolds(ctx context.Context, idx, digest string, depth int) (bool, error) {
+	b, _, err := s.get(ctx, idx)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(b))
+	if err != nil {
+		return false, fmt.Errorf("index %s/%s@%s: %w", s.host, s.repo, idx, err)
+	}
+	for _, m := range im.Manifests {
+		if m.Digest.String() == digest {
+			return true, nil
+		}
+	}
+	if depth+1 >= maxIndexDepth {
+		return false, nil
+	}
+	for _, m := range im.Manifests {
+		if !m.MediaType.IsIndex() {
+			continue
+		}
+		if holds, err := s.indexHolds(ctx, m.Digest.String(), digest, depth+1); holds || err != nil {
+			return holds, err
+		}
+	}
+	return false, nil
 }
 
 // subset reports whether every one of tags is in of.

@@ -10,16 +10,22 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// deleteReferrers deletes, through s, everything that refers to r's
-// manifest (for an index, to its children too), deepest first: each
-// referrer by digest, after the cosign tag it was found under; then the
-// sha256-<hex> index of every manifest of the tree, tag and manifest, so
-// that neither an orphan tag nor an orphan manifest remains (clients write
-// those indexes even where the registry has the referrers API, when it
-// sends no OCI-Subject header). The actions are returned in that order;
-// with dryRun nothing is deleted. A listed referrer that is gone already is
-// left out.
-func (c *Client) deleteReferrers(ctx context.Context, s *session, r reference.Reference, dryRun bool) ([]DeleteAction, error) {
+// referrerPair is one manifest deleteReferrers deletes, with the tag it
+// was found under ("" for none), and what deleting them does.
+type referrerPair struct {
+	tag, digest string
+	acts        []DeleteAction
+}
+
+// referrerPairs finds, through s, everything that refers to r's manifest
+// (for an index, to its children too), in the order to delete it, deepest
+// first: each referrer by digest, after the cosign tag it was found under;
+// then the sha256-<hex> index of every manifest of the tree, tag and
+// manifest, so that neither an orphan tag nor an orphan manifest remains
+// (clients write those indexes even where the registry has the referrers
+// API, when it sends no OCI-Subject header). A listed referrer that is
+// gone already is left out.
+func (c *Client) referrerPairs(ctx context.Context, s *session, r reference.Reference) ([]referrerPair, error) {
 	tree, err := c.referrers(ctx, r, ReferrersOptions{Platforms: true}, true)
 	if err != nil {
 		return nil, err
@@ -31,18 +37,16 @@ func (c *Client) deleteReferrers(ctx context.Context, s *session, r reference.Re
 	for _, m := range tree.Manifests {
 		subjects = append(subjects, m.Digest)
 	}
-	var acts []DeleteAction
+	var pairs []referrerPair
 	repo := s.host + "/" + s.repo
 	for _, n := range nodes {
 		subjects = append(subjects, n.Digest)
-		tagged, err := s.deletePair(ctx, n.Tag, n.Digest, dryRun)
-		if err != nil {
-			return nil, err
+		p := referrerPair{tag: n.Tag, digest: n.Digest}
+		if n.Tag != "" {
+			p.acts = append(p.acts, DeleteAction{Untagged: true, Ref: repo + ":" + n.Tag})
 		}
-		if tagged {
-			acts = append(acts, DeleteAction{Untagged: true, Ref: repo + ":" + n.Tag})
-		}
-		acts = append(acts, DeleteAction{Ref: repo + "@" + n.Digest})
+		p.acts = append(p.acts, DeleteAction{Ref: repo + "@" + n.Digest})
+		pairs = append(pairs, p)
 	}
 	for _, subj := range subjects {
 		tag := strings.Replace(subj, ":", "-", 1)
@@ -56,31 +60,26 @@ func (c *Client) deleteReferrers(ctx context.Context, s *session, r reference.Re
 		if !mh.MediaType.IsIndex() {
 			continue // not a referrers index: not ours to delete
 		}
-		if _, err := s.deletePair(ctx, tag, mh.Digest.String(), dryRun); err != nil {
-			return nil, err
-		}
-		acts = append(acts, DeleteAction{Untagged: true, Ref: repo + ":" + tag}, DeleteAction{Ref: repo + "@" + mh.Digest.String()})
+		pairs = append(pairs, referrerPair{tag: tag, digest: mh.Digest.String(),
+			acts: []DeleteAction{{Untagged: true, Ref: repo + ":" + tag}, {Ref: repo + "@" + mh.Digest.String()}}})
 	}
-	return acts, nil
+	return pairs, nil
 }
 
 // deletePair deletes tag (when not "") and then the manifest digest it
 // points at. The tag goes first because some registries keep a tag whose
 // manifest was deleted by digest; a registry that cannot delete tags alone
-// drops them with the digest. tagged says whether there was a tag.
-func (s *session) deletePair(ctx context.Context, tag, digest string, dryRun bool) (tagged bool, err error) {
-	if dryRun {
-		return tag != "", nil
-	}
+// drops them with the digest.
+func (s *session) deletePair(ctx context.Context, tag, digest string) error {
 	if tag != "" {
 		if err := s.deleteManifest(ctx, tag); err != nil && !tagDeleteRefused(err) {
-			return false, err
+			return err
 		}
 	}
 	if err := s.deleteManifest(ctx, digest); err != nil && !errors.Is(err, ErrNotFound) {
-		return false, err
+		return err
 	}
-	return tag != "", nil
+	return nil
 }
 
 // referrerDigests lists, best effort, the digests of what refers to r

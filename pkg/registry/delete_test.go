@@ -7,14 +7,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -40,6 +43,25 @@ func newDigestOnly(t *testing.T) (*digestOnly, *httptest.Server) {
 // put stores an image manifest (distinct per seed) under tags.
 func (d *digestOnly) put(seed string, tags ...string) string {
 	b := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":2,"digest":"sha256:%064d"},"layers":[],"annotations":{"seed":%q}}`, types.OCIManifestSchema1, 0, seed))
+	sum := sha256.Sum256(b)
+	dig := "sha256:" + hex.EncodeToString(sum[:])
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.manifests[dig] = b
+	for _, t := range tags {
+		d.tags[t] = dig
+	}
+	return dig
+}
+
+// putIndex stores an index listing children (digests of the media types
+// given, one each) under tags.
+func (d *digestOnly) putIndex(children map[string]types.MediaType, tags ...string) string {
+	var ms []string
+	for _, c := range slices.Sorted(maps.Keys(children)) {
+		ms = append(ms, fmt.Sprintf(`{"mediaType":%q,"size":2,"digest":%q}`, children[c], c))
+	}
+	b := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[%s]}`, types.OCIImageIndex, strings.Join(ms, ",")))
 	sum := sha256.Sum256(b)
 	dig := "sha256:" + hex.EncodeToString(sum[:])
 	d.mu.Lock()
@@ -93,7 +115,11 @@ func (d *digestOnly) serve(w http.ResponseWriter, r *http.Request) {
 			unknown()
 			return
 		}
-		w.Header().Set("Content-Type", string(types.OCIManifestSchema1))
+		mt := types.OCIManifestSchema1
+		if strings.Contains(string(b), `"manifests"`) {
+			mt = types.OCIImageIndex
+		}
+		w.Header().Set("Content-Type", string(mt))
 		w.Header().Set("Content-Length", fmt.Sprint(len(b)))
 		if !d.noDigest || r.Method == http.MethodGet {
 			w.Header().Set("Docker-Content-Digest", dig)
@@ -235,10 +261,11 @@ func TestDeleteMissingAndDisabled(t *testing.T) {
 		t.Error("a registry with deletion disabled lost content")
 	}
 
-	// Dry run by digest names the tags and deletes nothing.
+	// Dry run by digest names the tags and deletes nothing: its only
+	// DELETE is of a digest no manifest has.
 	n := len(d.deletes)
 	acts, err := c.Delete(ctx, mustRef(t, host+"/r@"+dig), DeleteOptions{DryRun: true})
-	if err != nil || len(acts) != 2 || acts[0].Ref != host+"/r:v1" || len(d.deletes) != n {
+	if err != nil || len(acts) != 2 || acts[0].Ref != host+"/r:v1" || strings.Join(d.deletes[n:], " ") != absentDigest {
 		t.Errorf("dry run: %+v, %v, deletes %v", acts, err, d.deletes[n:])
 	}
 }
@@ -276,5 +303,80 @@ func TestDeleteAlongWithAndIfDigest(t *testing.T) {
 	}
 	if got := strings.Join(d.tagList(), ","); got != "kept,old,older" {
 		t.Errorf("tags left: %s", got)
+	}
+}
+
+// TestDeleteAllChecksFirst: on a registry that deletes only by digest, one
+// refused reference among several deletes nothing (the only DELETEs are of
+// a tag and a digest that do not exist); the tags of one manifest asked
+// together go together, its DELETE sent once.
+func TestDeleteAllChecksFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d, srv := newDigestOnly(t)
+	host := hostOf(srv)
+	alone := d.put("alone", "solo")
+	shared := d.put("shared", "v1", "v1.0", "latest")
+	c := newTestClient(t)
+
+	_, err := c.DeleteAll(ctx, []reference.Reference{mustRef(t, host+"/r:solo"), mustRef(t, host+"/r:v1")}, DeleteOptions{})
+	if !errors.Is(err, ErrSharedManifest) {
+		t.Fatalf("solo and a shared tag: %v", err)
+	}
+	for _, id := range d.deletes {
+		if id == alone || id == shared || id == "solo" || id == "v1" {
+			t.Errorf("DELETE %s before every reference was checked", id)
+		}
+	}
+	if got := strings.Join(d.tagList(), ","); got != "latest,solo,v1,v1.0" {
+		t.Fatalf("tags after refusal: %s", got)
+	}
+
+	n := len(d.deletes)
+	acts, err := c.DeleteAll(ctx, []reference.Reference{mustRef(t, host+"/r:v1"), mustRef(t, host+"/r:latest"), mustRef(t, host+"/r:v1.0")}, DeleteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	for _, a := range acts {
+		refs = append(refs, a.Ref)
+	}
+	if want := host + "/r:v1 " + host + "/r:latest " + host + "/r:v1.0 " + host + "/r@" + shared; strings.Join(refs, " ") != want {
+		t.Errorf("actions: %v, want %s", refs, want)
+	}
+	if got := strings.Count(strings.Join(d.deletes[n:], " "), shared); got != 1 {
+		t.Errorf("%d DELETEs of the shared manifest: %v", got, d.deletes[n:])
+	}
+}
+
+// TestDeleteNeverBreaksATaggedIndex: a manifest an index tag lists, even
+// through an untagged index it lists, is refused by digest and by a tag
+// the registry deletes only by digest, with Force too; a referrers index
+// (sha256-<hex>) listing it does not count.
+func TestDeleteNeverBreaksATaggedIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d, srv := newDigestOnly(t)
+	host := hostOf(srv)
+	img := d.put("img", "img-tag")
+	inner := d.putIndex(map[string]types.MediaType{img: types.OCIManifestSchema1})
+	d.putIndex(map[string]types.MediaType{inner: types.OCIImageIndex}, "v1", "stable")
+	free := d.put("free", "free-tag")
+	d.putIndex(map[string]types.MediaType{free: types.OCIManifestSchema1}, "sha256-"+strings.Repeat("f", 64))
+	c := newTestClient(t)
+	for _, ref := range []string{host + "/r@" + img, host + "/r:img-tag"} {
+		for _, force := range []bool{false, true} {
+			_, err := c.Delete(ctx, mustRef(t, ref), DeleteOptions{Force: force})
+			var ice *IndexChildError
+			if !errors.Is(err, ErrIndexChild) || !errors.As(err, &ice) || strings.Join(ice.Indexes, ",") != "stable,v1" || ice.Digest != img {
+				t.Errorf("%s (force %v): %v", ref, force, err)
+			}
+		}
+	}
+	if _, ok := d.manifests[img]; !ok {
+		t.Fatal("the part of a tagged index was deleted")
+	}
+	if _, err := c.Delete(ctx, mustRef(t, host+"/r:free-tag"), DeleteOptions{}); err != nil {
+		t.Errorf("a manifest only a referrers index lists: %v", err)
 	}
 }

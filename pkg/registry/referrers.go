@@ -44,7 +44,11 @@ const (
 // referrers: their manifests do not name the subject, the tag does.
 func CosignTags(subject v1.Hash) []string {
 	base := strings.Replace(subject.String(), ":", "-", 1)
-	return []string{base + ".sig", base + ".att", base + ".sbom"}
+	tags := make([]string, len(reference.CosignSuffixes))
+	for i, s := range reference.CosignSuffixes {
+		tags[i] = base + s
+	}
+	return tags
 }
 
 // Referrer errors.

@@ -13,15 +13,24 @@
 //   - NewerThan: it was created less than NewerThan before Now, or its
 //     creation time is unknown.
 //
-// Then two rules follow what is kept:
+// Then these rules follow what is kept (what a kept tag holds on to: its
+// manifest and, for an index, the manifests it lists):
 //   - a moving tag ("latest", "MAJOR", "MAJOR.MINOR" as pkg/tagplan writes
 //     them, pointing at the manifest of a release of that line) is kept
 //     when that release is, and deleted with it otherwise; moving tags take
 //     no place among the KeepLast newest and are kept on their own only by
 //     Keep;
+//   - a referrer tag (sha256-<hex> of the referrers tag schema, cosign's
+//     sha256-<hex>.sig, .att, .sbom) is kept when a kept tag holds its
+//     subject (and what it holds is then held too, for the referrers of
+//     referrers), and deleted otherwise; like moving tags they take no
+//     place among the newest and are kept on their own only by Keep;
 //   - a tag that shares its manifest with a kept tag is kept: deleting it
 //     would free nothing, and a registry that deletes tags only by digest
-//     would take the kept tag with it.
+//     would take the kept tag with it;
+//   - a tag whose manifest a kept index lists (a platform image tagged on
+//     its own) is kept: deleting it would free nothing, and a registry that
+//     deletes tags only by digest would break the index.
 //
 // Every other tag is deleted.
 package retention
@@ -29,11 +38,11 @@ package retention
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/semver"
 	"github.com/ctl-dev/ctl/pkg/tagset"
 )
@@ -44,7 +53,8 @@ type Tag struct {
 	// Digest is the manifest the tag points at.
 	Digest string
 	// Blobs are the sizes of what that manifest holds on to in the
-	// registry, by digest (itself, configs, layers, an index's children).
+	// registry, by digest (itself, configs, layers, an index's children
+	// and theirs): a tag whose Digest is among them is a part of it.
 	Blobs map[string]int64
 }
 
@@ -73,7 +83,9 @@ const (
 	RuleKeepLast     Rule = "keep-last"
 	RuleNewerThan    Rule = "newer-than"
 	RuleMovingTag    Rule = "moving-tag"
+	RuleReferrer     Rule = "referrer"
 	RuleShared       Rule = "shared-manifest"
+	RuleIndexChild   Rule = "index-child"
 	RuleNone         Rule = "none" // deleted: no rule keeps it
 )
 
@@ -95,11 +107,27 @@ type Plan struct {
 	// to: what the registry's garbage collection could free once they are
 	// gone (less what other repositories share).
 	Reclaimable int64
+	// parts are the digests of manifests that another deleted tag's index
+	// lists.
+	parts map[string]bool
 }
 
-// Deletes returns the decisions that delete, in plan order.
+// Deletes returns the decisions that delete, in the order to delete them:
+// plan order, except that a tag whose manifest a deleted index lists comes
+// after the tags deleted with no such index (so that a registry deleting
+// only by digest never sees a tagged index lose a part).
 func (p Plan) Deletes() []Decision {
-	return slices.DeleteFunc(slices.Clone(p.Decisions), func(d Decision) bool { return d.Keep })
+	var first, then []Decision
+	for _, d := range p.Decisions {
+		switch {
+		case d.Keep:
+		case p.parts[d.Digest]:
+			then = append(then, d)
+		default:
+			first = append(first, d)
+		}
+	}
+	return append(first, then...)
 }
 
 // Decide applies rules to tags.
@@ -115,12 +143,17 @@ func Decide(tags []Tag, r Rules) Plan {
 			decided[t.Name] = Decision{Tag: t.Name, Digest: t.Digest, Keep: true, Rule: rule, Why: why}
 		}
 	}
-	var candidates []Tag // what the version and age rules look at
+	var candidates []Tag            // what the version and age rules look at
+	subjects := map[string]string{} // referrer tag → its subject's digest
 	for _, t := range tags {
-		if tagset.MatchAny(r.Keep, t.Name) {
-			keepDirect(t, RuleKeep, "name matches "+strings.Join(r.Keep, ", "))
+		if g, ok := tagset.FirstMatch(r.Keep, t.Name); ok {
+			keepDirect(t, RuleKeep, "name matches "+g)
 		}
-		if _, ok := moving[t.Name]; !ok {
+		subj, _, referrer := reference.ReferrerTagSubject(t.Name)
+		if referrer {
+			subjects[t.Name] = subj
+		}
+		if _, ok := moving[t.Name]; !ok && !referrer {
 			candidates = append(candidates, t)
 		}
 	}
@@ -148,35 +181,129 @@ func Decide(tags []Tag, r Rules) Plan {
 			}
 		}
 	}
-	// Kept manifests, each with the first kept tag (by name) that holds it;
-	// the rules that follow keep no other manifest.
-	keptBy := map[string]string{}
-	for _, d := range decided {
-		if n, ok := keptBy[d.Digest]; !ok || d.Tag < n {
-			keptBy[d.Digest] = d.Tag
+	// What kept tags hold, each with the first kept tag (by name) holding
+	// it: a referrer tag whose subject is held is kept and holds too.
+	kept := holders{}
+	for _, t := range tags {
+		if _, ok := decided[t.Name]; ok {
+			kept.add(t)
 		}
+	}
+	keptReferrer := map[string]bool{}
+	for grew := true; grew; {
+		grew = false
+		for _, t := range tags {
+			subj, ok := subjects[t.Name]
+			if _, direct := decided[t.Name]; !ok || direct || keptReferrer[t.Name] || kept[subj] == "" {
+				continue
+			}
+			keptReferrer[t.Name], grew = true, true
+			kept.add(t)
+		}
+	}
+	// The same kept manifest, by the first kept tag (by name) on it; the
+	// rules that follow keep no other manifest.
+	keptBy := map[string]string{}
+	for _, t := range tags {
+		if _, ok := decided[t.Name]; ok || keptReferrer[t.Name] {
+			if n, ok := keptBy[t.Digest]; !ok || t.Name < n {
+				keptBy[t.Digest] = t.Name
+			}
+		}
+	}
+	all := holders{}
+	for _, t := range tags {
+		all.add(t)
 	}
 	var plan Plan
 	for _, t := range rankTags(tags) {
 		d, ok := decided[t.Name]
+		subj, referrer := subjects[t.Name]
 		switch {
 		case ok:
 		case moving[t.Name] != "":
 			v := moving[t.Name]
-			kept := keptBy[t.Digest] != "" // v's manifest, so kept with v
-			d = Decision{Tag: t.Name, Digest: t.Digest, Keep: kept, Rule: RuleMovingTag, Why: "follows " + v}
-			if !kept {
+			held := kept[t.Digest] != "" // v's manifest, so kept with v
+			d = Decision{Tag: t.Name, Digest: t.Digest, Keep: held, Rule: RuleMovingTag, Why: "follows " + v}
+			if !held {
 				d.Why += ", which is deleted"
+			}
+		case referrer:
+			d = Decision{Tag: t.Name, Digest: t.Digest, Keep: keptReferrer[t.Name], Rule: RuleReferrer}
+			switch {
+			case d.Keep:
+				d.Why = "refers to " + kept.name(subj, tags)
+			case all[subj] != "":
+				d.Why = "refers to " + all.name(subj, tags) + ", which is deleted"
+			default:
+				d.Why = "refers to " + shortDigest(subj) + ", which no tag holds"
 			}
 		case keptBy[t.Digest] != "":
 			d = Decision{Tag: t.Name, Digest: t.Digest, Keep: true, Rule: RuleShared, Why: "same as " + keptBy[t.Digest]}
+		case kept[t.Digest] != "":
+			d = Decision{Tag: t.Name, Digest: t.Digest, Keep: true, Rule: RuleIndexChild, Why: "part of the index " + kept[t.Digest]}
 		default:
 			d = Decision{Tag: t.Name, Digest: t.Digest, Rule: RuleNone, Why: deleteWhy(t, r)}
 		}
 		plan.Decisions = append(plan.Decisions, d)
 	}
 	plan.Reclaimable = reclaimable(tags, plan.Decisions, byName)
+	plan.parts = parts(plan.Decisions, byName)
 	return plan
+}
+
+// holders maps what tags hold on to (Tag.Blobs and Digest) to the first
+// of those tags by name.
+type holders map[string]string
+
+// add records what t holds.
+func (h holders) add(t Tag) {
+	for b := range t.Blobs {
+		h.hold(b, t.Name)
+	}
+	h.hold(t.Digest, t.Name)
+}
+
+func (h holders) hold(b, tag string) {
+	if n, ok := h[b]; !ok || tag < n {
+		h[b] = tag
+	}
+}
+
+// name names the manifest digest by the tag holding it: the tag itself
+// when it points at digest, else "DIGEST in TAG".
+func (h holders) name(digest string, tags []Tag) string {
+	tag := h[digest]
+	for _, t := range tags {
+		if t.Name == tag && t.Digest != digest {
+			return shortDigest(digest) + " in " + tag
+		}
+	}
+	return tag
+}
+
+// shortDigest is a digest's first 12 hex digits, as the plan's table
+// shows digests.
+func shortDigest(d string) string {
+	_, hex, _ := strings.Cut(d, ":")
+	return hex[:min(12, len(hex))]
+}
+
+// parts are the digests of the manifests that a deleted tag's manifest
+// lists (an index's children), besides its own.
+func parts(ds []Decision, byName map[string]Tag) map[string]bool {
+	out := map[string]bool{}
+	for _, d := range ds {
+		if d.Keep {
+			continue
+		}
+		for b := range byName[d.Tag].Blobs {
+			if b != d.Digest {
+				out[b] = true
+			}
+		}
+	}
+	return out
 }
 
 // rankTags is tagset.NewestFirst for Tags.

@@ -210,3 +210,112 @@ func TestMovingTagsNeedTheirRelease(t *testing.T) {
 		t.Errorf("moving tags %v", got)
 	}
 }
+
+// hexDigest is a digest of 64 copies of c.
+func hexDigest(c string) string { return "sha256:" + strings.Repeat(c, 64) }
+
+// referrerTag is the tag of the referrers of digest, with suffix.
+func referrerTag(digest, suffix string) string {
+	return strings.Replace(digest, ":", "-", 1) + suffix
+}
+
+// decisions maps each tag of p to its decision.
+func decisions(p Plan) map[string]Decision {
+	out := map[string]Decision{}
+	for _, d := range p.Decisions {
+		out[d.Tag] = d
+	}
+	return out
+}
+
+// TestDecideKeepsPartsOfKeptIndexes: a tag on a platform image of a kept
+// index is kept (deleting it by digest would break the index); one of a
+// deleted index is deleted after it.
+func TestDecideKeepsPartsOfKeptIndexes(t *testing.T) {
+	t.Parallel()
+	tag := func(name, digest string, created time.Time, blobs ...string) Tag {
+		b := map[string]int64{digest: 10}
+		for _, x := range blobs {
+			b[x] = 10 // a manifest
+			if strings.HasPrefix(x, "L") {
+				b[x] = 1000 // a layer
+			}
+		}
+		return Tag{Tag: tagset.Tag{Name: name, Created: created}, Digest: digest, Blobs: b}
+	}
+	tags := []Tag{
+		tag("v2", "i2", day(5), "c1", "c2", "L1", "L2"),
+		tag("v2-amd64", "c1", day(5), "L1"),
+		tag("v1", "i1", day(1), "c3", "L3"),
+		tag("a-v1", "c3", day(1), "L3"),
+	}
+	p := Decide(tags, Rules{Keep: []string{"x*", "v2"}})
+	ds := decisions(p)
+	if d := ds["v2"]; !d.Keep || d.Rule != RuleKeep || d.Why != "name matches v2" {
+		t.Errorf("v2: %+v", d)
+	}
+	if d := ds["v2-amd64"]; !d.Keep || d.Rule != RuleIndexChild || d.Why != "part of the index v2" {
+		t.Errorf("v2-amd64: %+v", d)
+	}
+	if ds["v1"].Keep || ds["a-v1"].Keep || ds["a-v1"].Rule != RuleNone {
+		t.Errorf("v1, a-v1: %+v %+v", ds["v1"], ds["a-v1"])
+	}
+	var order []string
+	for _, d := range p.Deletes() {
+		order = append(order, d.Tag)
+	}
+	if !slices.Equal(order, []string{"v1", "a-v1"}) {
+		t.Errorf("deletes %v: the index must go before its part", order)
+	}
+	if p.Reclaimable != 10+10+1000 { // v1, its part, its layer
+		t.Errorf("reclaimable %d", p.Reclaimable)
+	}
+}
+
+// TestDecideReferrerTags: referrer tags follow their subject, through the
+// referrers of referrers, and take no place among the newest.
+func TestDecideReferrerTags(t *testing.T) {
+	t.Parallel()
+	d1, d2, gone := hexDigest("1"), hexDigest("2"), hexDigest("9")
+	ri2, sbom2 := hexDigest("a"), hexDigest("b")
+	tag := func(name, digest string, created time.Time, blobs ...string) Tag {
+		b := map[string]int64{digest: 10}
+		for _, x := range blobs {
+			b[x] = 100
+		}
+		return Tag{Tag: tagset.Tag{Name: name, Created: created}, Digest: digest, Blobs: b}
+	}
+	tags := []Tag{
+		tag("v1", d1, day(1)),
+		tag("v2", d2, day(2)),
+		tag(referrerTag(d2, ".sig"), hexDigest("c"), day(9)),
+		tag(referrerTag(d2, ""), ri2, day(9), sbom2),
+		tag(referrerTag(sbom2, ".sig"), hexDigest("d"), day(9)),
+		tag(referrerTag(d1, ".att"), hexDigest("e"), day(9)),
+		tag(referrerTag(gone, ".sbom"), hexDigest("f"), day(9)),
+	}
+	ds := decisions(Decide(tags, Rules{KeepLast: 1}))
+	if d := ds["v2"]; !d.Keep || d.Rule != RuleKeepLast {
+		t.Errorf("v2: %+v (referrer tags must not take the newest's places)", d)
+	}
+	for tag, want := range map[string]Decision{
+		referrerTag(d2, ".sig"):    {Keep: true, Why: "refers to v2"},
+		referrerTag(d2, ""):        {Keep: true, Why: "refers to v2"},
+		referrerTag(sbom2, ".sig"): {Keep: true, Why: "refers to bbbbbbbbbbbb in " + referrerTag(d2, "")},
+		referrerTag(d1, ".att"):    {Why: "refers to v1, which is deleted"},
+		referrerTag(gone, ".sbom"): {Why: "refers to 999999999999, which no tag holds"},
+	} {
+		d := ds[tag]
+		if d.Keep != want.Keep || d.Rule != RuleReferrer || d.Why != want.Why {
+			t.Errorf("%s: %+v, want keep %v, %q", tag, d, want.Keep, want.Why)
+		}
+	}
+	if ds["v1"].Keep {
+		t.Errorf("v1: %+v", ds["v1"])
+	}
+	// --keep keeps a referrer tag by its name.
+	ds = decisions(Decide(tags, Rules{KeepLast: 1, Keep: []string{"sha256-1*"}}))
+	if d := ds[referrerTag(d1, ".att")]; !d.Keep || d.Rule != RuleKeep || d.Why != "name matches sha256-1*" {
+		t.Errorf("kept by glob: %+v", d)
+	}
+}

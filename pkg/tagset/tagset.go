@@ -59,12 +59,19 @@ type Query struct {
 // MatchAny reports whether name matches any of globs (path.Match syntax; an
 // empty glob matches everything; a malformed one matches nothing).
 func MatchAny(globs []string, name string) bool {
+	_, ok := FirstMatch(globs, name)
+	return ok
+}
+
+// FirstMatch returns the first of globs that name matches, as MatchAny
+// matches them.
+func FirstMatch(globs []string, name string) (string, bool) {
 	for _, g := range globs {
 		if ok, _ := path.Match(g, name); ok || g == "" {
-			return true
+			return g, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // Filter keeps the names that pass Include, Exclude and Range, in order.

@@ -100,3 +100,25 @@ func TestNeedsCreated(t *testing.T) {
 		}
 	}
 }
+
+func TestFirstMatch(t *testing.T) {
+	t.Parallel()
+	globs := []string{"v1.*", "v*", "[", "release-*"}
+	for _, tc := range []struct {
+		name, glob string
+		ok         bool
+	}{
+		{"v1.2", "v1.*", true},
+		{"v2.0", "v*", true},
+		{"release-7", "release-*", true}, // after a malformed glob
+		{"latest", "", false},
+	} {
+		g, ok := FirstMatch(globs, tc.name)
+		if g != tc.glob || ok != tc.ok || MatchAny(globs, tc.name) != tc.ok {
+			t.Errorf("%s: %q %v, want %q %v", tc.name, g, ok, tc.glob, tc.ok)
+		}
+	}
+	if g, ok := FirstMatch([]string{"x*", ""}, "anything"); g != "" || !ok {
+		t.Errorf("empty glob: %q %v", g, ok)
+	}
+}
