@@ -331,6 +331,8 @@ func TestStoreBadInput(t *testing.T) {
 	if err := os.Symlink(secret, blob); err != nil {
 		t.Fatal(err)
 	}
+	// A name whose digest is not the image's.
+	ociLayout(t, filepath.Join(dir, "wrong-digest"), img, "docker.io/library/app:1@sha256:"+strings.Repeat("0", 64))
 
 	e := testenv.NewEnv(t)
 	wantCode(t, e.Run(t, "load", "-i", filepath.Join(dir, "empty.tar")), 2) // creates the store
@@ -348,6 +350,7 @@ func TestStoreBadInput(t *testing.T) {
 		{"tampered.tar", "the config says"},
 		{"truncated.tar", "Error: "},
 		{"layout", "Error: "},
+		{"wrong-digest", `archive names an image "docker.io/library/app:1@sha256:000`},
 	} {
 		t.Run(tc.input, func(t *testing.T) {
 			r := e.Run(t, "load", "-i", filepath.Join(dir, tc.input))

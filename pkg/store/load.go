@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -236,12 +237,12 @@ func (s *Store) importOCI(src source, dm tarball.Manifest) ([]pending, error) {
 		var names []string
 		if n := d.Annotations[annotationContainerdName]; n != "" {
 			names = []string{n}
-		} else if n := d.Annotations[AnnotationRef]; strings.ContainsAny(n, "/:@") {
+		} else if n := d.Annotations[AnnotationRef]; strings.ContainsAny(n, "/:@") && !isDigest(n) {
 			names = []string{n}
 		} else {
 			names = byConfig[e.ID.Hex]
 		}
-		refs, err := refKeys(names)
+		refs, err := refKeys(names, e.Digest, false)
 		if err != nil {
 			return nil, err
 		}
@@ -259,16 +260,37 @@ func (s *Store) importOCI(src source, dm tarball.Manifest) ([]pending, error) {
 	return ps, nil
 }
 
-func refKeys(names []string) ([]string, error) {
+// refKeys turns the names an archive gives the image of manifest digest
+// into reference keys, as docker stores them: name@digest is a digest
+// reference (no tag), name:tag@digest the tag. A name carrying a digest
+// must carry this image's: one that names another is refused. built says
+// the manifest is ctl's, made for a classic docker save archive, which has
+// none (docker load refuses a name with a digest there).
+func refKeys(names []string, digest v1.Hash, built bool) ([]string, error) {
 	var out []string
 	for _, n := range names {
 		r, err := reference.Parse(n)
 		if err != nil {
 			return nil, fmt.Errorf("%w: archive names an image %q: %w", ErrInvalidInput, n, err)
 		}
-		out = append(out, refKey(r))
+		switch {
+		case r.Digest() != "" && built:
+			return nil, invalid("archive names an image %q: a classic docker save archive has no manifest for its digest to name (give a tag)", n)
+		case r.Digest() != "" && r.Digest() != digest.String():
+			return nil, invalid("archive names an image %q, but its manifest's digest is %s", n, digest)
+		}
+		if k := refKey(r); !slices.Contains(out, k) {
+			out = append(out, k)
+		}
 	}
 	return out, nil
+}
+
+// isDigest reports whether s is a digest ("sha256:HEX"): an OCI layout's
+// org.opencontainers.image.ref.name holding one names no image.
+func isDigest(s string) bool {
+	_, err := v1.NewHash(s)
+	return err == nil
 }
 
 func blobMember(h v1.Hash) (string, error) {
@@ -436,7 +458,7 @@ func (s *Store) importDocker(ctx context.Context, src source, b *batch, dm tarba
 		if e.Digest, err = b.putBytes(raw); err != nil {
 			return nil, err
 		}
-		refs, err := refKeys(d.RepoTags)
+		refs, err := refKeys(d.RepoTags, e.Digest, true)
 		if err != nil {
 			return nil, err
 		}
