@@ -293,6 +293,15 @@ func isDigest(s string) bool {
 	return err == nil
 }
 
+// checkDescriptorSize refuses a negative size: a source's store takes
+// one as "not declared", and no descriptor may leave a blob's size out.
+func checkDescriptorSize(d v1.Descriptor) error {
+	if d.Size < 0 {
+		return invalid("%s has a negative size (%d) in the archive", d.Digest, d.Size)
+	}
+	return nil
+}
+
 func blobMember(h v1.Hash) (string, error) {
 	if h.Algorithm != "sha256" || len(h.Hex) != 64 || !isHex(h.Hex) {
 		return "", invalid("unsupported digest %q", h.String())
@@ -306,6 +315,9 @@ func blobMember(h v1.Hash) (string, error) {
 func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 	name, err := blobMember(d.Digest)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkDescriptorSize(d); err != nil {
 		return nil, err
 	}
 	raw, err := src.read(name, maxManifest)
@@ -332,6 +344,9 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 			if err != nil {
 				return nil, err
 			}
+			if err := checkDescriptorSize(c); err != nil {
+				return nil, err // even of a child the archive lacks
+			}
 			if !src.has(cn) && !s.HasBlob(c.Digest) {
 				continue
 			}
@@ -351,6 +366,11 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 		cn, err := blobMember(m.Config.Digest)
 		if err != nil {
 			return nil, err
+		}
+		for _, l := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+			if err := checkDescriptorSize(l); err != nil {
+				return nil, err
+			}
 		}
 		cfg, err := src.read(cn, maxConfig)
 		if err != nil {

@@ -275,15 +275,18 @@ func (t *tarSource) store(name string, want v1.Hash, size int64) (v1.Hash, error
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	if size >= 0 && m.size != size {
-		return v1.Hash{}, invalid("%s has %d bytes, %d declared", name, m.size, size)
-	}
 	switch {
 	case m.present != v1.Hash{}:
+		// Skipped unread: the size that counts is the stored blob's.
 		if want != (v1.Hash{}) && want != m.present {
 			return v1.Hash{}, invalid("%s is not %s", name, want)
 		}
+		if err := t.b.checkSize(m.present, size); err != nil {
+			return v1.Hash{}, err
+		}
 		return m.present, nil
+	case size >= 0 && m.size != size:
+		return v1.Hash{}, invalid("%s has %d bytes, %d declared", name, m.size, size)
 	case m.tmp != nil:
 		if want != (v1.Hash{}) && want != m.tmp.digest {
 			return v1.Hash{}, invalid("content of %s has digest %s, %s declared", name, m.tmp.digest, want)
@@ -365,7 +368,7 @@ func (d *dirSource) read(name string, max int64) ([]byte, error) {
 
 func (d *dirSource) store(name string, want v1.Hash, size int64) (v1.Hash, error) {
 	if want != (v1.Hash{}) && (d.s.HasBlob(want) || d.b.staged[want] != nil) {
-		return want, nil
+		return want, d.b.checkSize(want, size)
 	}
 	f, fsize, err := d.open(name)
 	if err != nil {
