@@ -192,7 +192,7 @@ func (s *Store) importArchive(ctx context.Context, src source, b *batch) ([]pend
 		}
 	}
 	if src.has("index.json") {
-		return s.importOCI(src, dockerManifest)
+		return s.importOCI(storeFallback{src, b}, dockerManifest)
 	}
 	if src.has("manifest.json") {
 		return s.importDocker(ctx, src, b, dockerManifest)
@@ -310,8 +310,9 @@ func blobMember(h v1.Hash) (string, error) {
 }
 
 // importManifest stores the manifest or index d and all it needs (children
-// of an index that the archive lacks are skipped: a layout may hold only
-// some platforms) and returns its entry; nil for an unknown media type.
+// of an index that the archive and the store lack are skipped: a layout may
+// hold only some platforms) and returns its entry; nil for an unknown media
+// type.
 func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 	name, err := blobMember(d.Digest)
 	if err != nil {
@@ -347,8 +348,8 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 			if err := checkDescriptorSize(c); err != nil {
 				return nil, err // even of a child the archive lacks
 			}
-			if !src.has(cn) && !s.HasBlob(c.Digest) {
-				continue
+			if !src.has(cn) {
+				continue // neither in the archive nor in the store
 			}
 			ce, err := s.importManifest(src, c)
 			if err != nil {

@@ -315,6 +315,49 @@ func (t *tarSource) close() {
 	}
 }
 
+// storeFallback is an OCI layout source whose blobs the archive lacks are
+// taken from the store when it has them. An archive may hold only some of
+// an index's images (docker save --platform writes the whole index and the
+// images of the platforms asked for); the others' manifests, when a load
+// or pull before stored them, are the store's, so the index's entry is
+// recorded with every platform the store holds, not only the archive's.
+type storeFallback struct {
+	source
+	b *batch
+}
+
+// stored is the blob of member name, when the archive lacks it and the
+// store (or this load) has it.
+func (f storeFallback) stored(name string) (v1.Hash, bool) {
+	if f.source.has(name) {
+		return v1.Hash{}, false
+	}
+	h, ok := blobName(name)
+	return h, ok && (f.b.staged[h] != nil || f.b.s.HasBlob(h))
+}
+
+func (f storeFallback) has(name string) bool {
+	_, ok := f.stored(name)
+	return ok || f.source.has(name)
+}
+
+func (f storeFallback) read(name string, max int64) ([]byte, error) {
+	if h, ok := f.stored(name); ok {
+		return f.b.read(h, max)
+	}
+	return f.source.read(name, max)
+}
+
+func (f storeFallback) store(name string, want v1.Hash, size int64) (v1.Hash, error) {
+	if h, ok := f.stored(name); ok {
+		if want != (v1.Hash{}) && want != h {
+			return v1.Hash{}, invalid("%s is not %s", name, want)
+		}
+		return h, f.b.checkSize(h, size)
+	}
+	return f.source.store(name, want, size)
+}
+
 // dirSource reads a directory (an OCI layout, or an extracted docker save)
 // through os.Root: symlinks that lead outside the directory are refused by
 // the kernel-checked lookup, and only regular files are read.
