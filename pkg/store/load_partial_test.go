@@ -117,4 +117,3 @@ func TestLoadPartialIndexOverFull(t *testing.T) {
 		}
 	})
 }
-
