@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -520,5 +521,66 @@ func TestStoreLoadPeakRSS(t *testing.T) {
 			return
 		case <-time.After(5 * time.Millisecond):
 		}
+	}
+}
+
+// TestStoreSaveDuplicates: a name given twice, a repository and one of its
+// tags, an image by reference and by ID: each name once in the archive,
+// as docker save writes it, and the archive loads.
+func TestStoreSaveDuplicates(t *testing.T) {
+	t.Parallel()
+	e := testenv.NewEnv(t)
+	img := randomImage(t, 1000, 1)
+	archive := filepath.Join(e.Dir, "in.tar")
+	testenv.ImagesTar(t, archive, map[string]v1.Image{"app:v1": img}, false)
+	wantCode(t, e.Run(t, "load", "-i", archive), 0)
+	wantCode(t, e.Run(t, "tag", "app:v1", "app:v2"), 0)
+	out := filepath.Join(t.TempDir(), "out.tar")
+	wantCode(t, e.Run(t, "save", "-o", out, "app:v1", "app:v1", "app", imageID(t, img), "app:v2"), 0)
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	members := map[string][]byte{}
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			break
+		}
+		b := make([]byte, hdr.Size)
+		if _, err := io.ReadFull(tr, b); err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := members[hdr.Name]; dup {
+			t.Errorf("member %s twice", hdr.Name)
+		}
+		members[hdr.Name] = b
+	}
+	var dm []struct{ RepoTags []string }
+	if err := json.Unmarshal(members["manifest.json"], &dm); err != nil || len(dm) != 1 || !slices.Equal(dm[0].RepoTags, []string{"app:v1", "app:v2"}) {
+		t.Errorf("manifest.json %s", members["manifest.json"])
+	}
+	var idx v1.IndexManifest
+	if err := json.Unmarshal(members["index.json"], &idx); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range idx.Manifests {
+		names = append(names, d.Annotations["io.containerd.image.name"])
+	}
+	if !slices.Equal(names, []string{"docker.io/library/app:v1", "docker.io/library/app:v2"}) {
+		t.Errorf("index.json names %q: %s", names, members["index.json"])
+	}
+	tag, _ := name.NewTag("app:v2")
+	if _, err := tarball.ImageFromPath(out, &tag); err != nil {
+		t.Errorf("docker's tarball reader: %v", err)
+	}
+	dst := testenv.NewEnv(t)
+	r := dst.Run(t, "load", "-i", out)
+	wantCode(t, r, 0)
+	if r.Stdout != "Loaded image: app:v1\nLoaded image: app:v2\n" {
+		t.Errorf("load: %q", r.Stdout)
 	}
 }
