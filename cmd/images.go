@@ -34,7 +34,7 @@ type imagesOptions struct {
 }
 
 func newImagesCmd(f *Factory, runF func(*imagesOptions) error) *cobra.Command {
-	opts := &imagesOptions{IO: f.IO, Store: f.Store, Engine: f.Engine, Now: time.Now}
+	opts := &imagesOptions{IO: f.IO, Store: f.ReadStore, Engine: f.Engine, Now: time.Now}
 	c := &cobra.Command{
 		Use:     "images [REPOSITORY[:TAG]]",
 		Aliases: []string{"list"},

@@ -367,10 +367,70 @@ func TestStoreBadInput(t *testing.T) {
 	// A store that cannot be created: a clear error, exit 1.
 	notDir := filepath.Join(dir, "file")
 	os.WriteFile(notDir, nil, 0o644)
-	r := e.Run(t, "--store", filepath.Join(notDir, "store"), "images")
+	r := e.Run(t, "--store", filepath.Join(notDir, "store"), "tag", "a", "b")
 	wantCode(t, r, 1)
 	if !strings.Contains(r.Stderr, "Error: creating the image store") {
 		t.Fatalf("stderr %q", r.Stderr)
+	}
+	// images creates nothing: the same directory is one it cannot open.
+	r = e.Run(t, "--store", filepath.Join(notDir, "store"), "images")
+	wantCode(t, r, 1)
+	if !strings.Contains(r.Stderr, "Error: opening the image store") {
+		t.Fatalf("stderr %q", r.Stderr)
+	}
+}
+
+// TestStoreReadOnlyCommands: images, image inspect and save only read the
+// store: they make no lock file in it (a store of another user's is left as
+// it was), and create no store where none is.
+func TestStoreReadOnlyCommands(t *testing.T) {
+	t.Parallel()
+	e := testenv.NewEnv(t)
+	img := randomImage(t, 1000, 1)
+	archive := filepath.Join(e.Dir, "in.tar")
+	testenv.ImagesTar(t, archive, map[string]v1.Image{"app:v1": img}, false)
+	wantCode(t, e.Run(t, "load", "-i", archive), 0)
+	for _, l := range []string{"index.lock", "gc.lock"} {
+		if err := os.Remove(filepath.Join(e.Store, l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := storeState(t, e)
+	ls := func(dir string) []string {
+		ents, _ := os.ReadDir(dir)
+		var names []string
+		for _, en := range ents {
+			names = append(names, en.Name())
+		}
+		return names
+	}
+	files := ls(e.Store)
+	out := filepath.Join(t.TempDir(), "out.tar")
+	for _, args := range [][]string{
+		{"images"},
+		{"images", "--digests", "--format", "json"},
+		{"image", "inspect", "app:v1"},
+		{"save", "-o", out, "app:v1"},
+	} {
+		wantCode(t, e.Run(t, args...), 0)
+		if got := ls(e.Store); !slices.Equal(got, files) || storeState(t, e) != before {
+			t.Fatalf("%v changed the store: %v, was %v", args, got, files)
+		}
+	}
+	none := filepath.Join(t.TempDir(), "none")
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"images"}, 0},
+		{[]string{"image", "inspect", "app:v1"}, 3},
+		{[]string{"save", "-o", out, "app:v1"}, 3},
+	} {
+		r := e.Run(t, append([]string{"--store", none}, tc.args...)...)
+		wantCode(t, r, tc.code)
+		if _, err := os.Stat(none); !os.IsNotExist(err) {
+			t.Fatalf("%v made a store: %v", tc.args, err)
+		}
 	}
 }
 
