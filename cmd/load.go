@@ -38,7 +38,9 @@ func newLoadCmd(f *Factory, runF func(*loadOptions) error) *cobra.Command {
 		Short: "Load images from a docker save tar, an OCI archive, an OCI layout directory or a container engine",
 		Long: `Load images into the local store from a "docker save" tar (gzip'd or not),
 an OCI archive (an OCI image layout in a tar, gzip'd or not) or an OCI image
-layout directory. Without -i, the archive is read from standard input.
+layout directory. Without -i (or with -i -), the archive is read from
+standard input, in one pass (large members are spooled to the store's
+temp directory, never held in memory).
 Every blob is checked against its digest; nothing appears in the store
 unless the whole archive loads.
 
@@ -50,6 +52,7 @@ engine gives the images (Podman names a local build localhost/NAME).`,
 		Example: `  ctl load -i nginx.tar
   ctl load --input ./oci-layout
   gzip -dc app.tar.gz | ctl load
+  ctl load -i - < nginx.tar
   docker build -t image-gallery . && ctl load --from-engine image-gallery`,
 		Args: func(c *cobra.Command, args []string) error {
 			switch {
@@ -71,7 +74,7 @@ engine gives the images (Podman names a local build localhost/NAME).`,
 			return runLoad(c.Context(), opts)
 		},
 	}
-	c.Flags().StringVarP(&opts.Input, "input", "i", "", "archive file or OCI layout directory to read (default: standard input)")
+	c.Flags().StringVarP(&opts.Input, "input", "i", "", "archive file or OCI layout directory to read (\"-\" or none: standard input)")
 	c.Flags().BoolVar(&opts.FromEngine, "from-engine", false, "copy the named images from the container engine (DOCKER_HOST, docker context)")
 	c.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress bar (as docker's, the Loaded image lines still print)")
 	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Reference"))
@@ -79,7 +82,8 @@ engine gives the images (Podman names a local build localhost/NAME).`,
 }
 
 func runLoad(ctx context.Context, opts *loadOptions) error {
-	if opts.Input == "" && !opts.FromEngine && opts.IO.StdinTTY {
+	stdin := opts.Input == "" || opts.Input == "-" // a file named "-" is ./-
+	if stdin && !opts.FromEngine && opts.IO.StdinTTY {
 		return usageError{errors.New("requested load from stdin, but stdin is empty (use -i PATH)")}
 	}
 	p, err := newPrinter(opts.Format)
@@ -94,7 +98,7 @@ func runLoad(ctx context.Context, opts *loadOptions) error {
 	switch {
 	case opts.FromEngine:
 		loaded, err = loadFromEngine(ctx, opts, s)
-	case opts.Input == "":
+	case stdin:
 		loaded, err = s.LoadStream(ctx, opts.IO.In, "standard input")
 	default:
 		p := newFileProgress(opts.IO, opts.Quiet, "Loading "+filepath.Base(opts.Input))
