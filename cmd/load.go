@@ -36,9 +36,10 @@ func newLoadCmd(f *Factory, runF func(*loadOptions) error) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "load [-i PATH] | load --from-engine IMAGE...",
 		Short: "Load images from a docker save tar, an OCI archive, an OCI layout directory or a container engine",
-		Long: `Load images into the local store from a "docker save" tar (gzip'd or not),
-an OCI archive (an OCI image layout in a tar, gzip'd or not) or an OCI image
-layout directory. Without -i (or with -i -), the archive is read from
+		Long: `Load images into the local store from a "docker save" tar, an OCI archive
+(an OCI image layout in a tar) or an OCI image layout directory. A tar may
+be compressed with gzip, bzip2 or zstd, as docker load reads them (found by
+its first bytes); an xz one is refused: decompress it first. Without -i (or with -i -), the archive is read from
 standard input, in one pass (large members are spooled to the store's
 temp directory, never held in memory).
 Every blob is checked against its digest; nothing appears in the store

@@ -332,6 +332,8 @@ func TestStoreBadInput(t *testing.T) {
 	if err := os.Symlink(secret, blob); err != nil {
 		t.Fatal(err)
 	}
+	// xz, which ctl does not decompress.
+	os.WriteFile(filepath.Join(dir, "app.tar.xz"), append([]byte{0xfd, '7', 'z', 'X', 'Z', 0}, full[:100]...), 0o644)
 	// A name whose digest is not the image's.
 	ociLayout(t, filepath.Join(dir, "wrong-digest"), img, "docker.io/library/app:1@sha256:"+strings.Repeat("0", 64))
 
@@ -351,6 +353,7 @@ func TestStoreBadInput(t *testing.T) {
 		{"tampered.tar", "the config says"},
 		{"truncated.tar", "Error: "},
 		{"layout", "Error: "},
+		{"app.tar.xz", "the archive is xz-compressed, which ctl does not read"},
 		{"wrong-digest", `archive names an image "docker.io/library/app:1@sha256:000`},
 	} {
 		t.Run(tc.input, func(t *testing.T) {

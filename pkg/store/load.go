@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -94,6 +95,9 @@ func (s *Store) LoadStream(ctx context.Context, r io.Reader, name string) ([]Ent
 	}
 	defer unlock()
 	dr, err := Decompress(r)
+	if errors.Is(err, ErrInvalidInput) {
+		return nil, fmt.Errorf("loading %s: %w", name, err)
+	}
 	if err != nil {
 		return nil, invalid("reading %s: %v", name, err)
 	}
@@ -149,18 +153,27 @@ func unwrapPathErr(err error) error {
 	return err
 }
 
-// Decompress undoes gzip when r starts with its magic number, within the
-// bound of what load decompresses (100 times the compressed bytes plus
-// 256 MiB; past it, reads fail with an ErrInvalidInput): for every reader
-// of a possibly gzip'd archive.
+// Decompress undoes the compression r starts with the magic number of, as
+// docker load does: gzip, bzip2 or zstd (xz is refused, naming it: no xz
+// decoder is in ctl's module graph), within the bound of what load
+// decompresses (100 times the compressed bytes plus 256 MiB; past it,
+// reads fail with an ErrInvalidInput): for every reader of a possibly
+// compressed archive.
 func Decompress(r io.Reader) (io.Reader, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
-	magic, err := br.Peek(2)
+	magic, err := br.Peek(6)
 	if err != nil && err != io.EOF {
 		return nil, err
 	}
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		return newInflater(br, types.OCILayer)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		return newInflater(br, codecGzip)
+	case bytes.HasPrefix(magic, []byte("BZh")):
+		return newInflater(br, codecBzip2)
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return newInflater(br, codecZstd)
+	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+		return nil, invalid("the archive is xz-compressed, which ctl does not read: decompress it first (xz -dc FILE | ctl load)")
 	}
 	return br, nil
 }
