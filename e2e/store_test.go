@@ -332,6 +332,8 @@ func TestStoreBadInput(t *testing.T) {
 	if err := os.Symlink(secret, blob); err != nil {
 		t.Fatal(err)
 	}
+	// A manifest declaring a negative size.
+	negLayout(t, filepath.Join(dir, "negative"), img)
 	// xz, which ctl does not decompress.
 	os.WriteFile(filepath.Join(dir, "app.tar.xz"), append([]byte{0xfd, '7', 'z', 'X', 'Z', 0}, full[:100]...), 0o644)
 	// A name whose digest is not the image's.
@@ -353,6 +355,7 @@ func TestStoreBadInput(t *testing.T) {
 		{"tampered.tar", "the config says"},
 		{"truncated.tar", "Error: "},
 		{"layout", "Error: "},
+		{"negative", "has a negative size (-1)"},
 		{"app.tar.xz", "the archive is xz-compressed, which ctl does not read"},
 		{"wrong-digest", `archive names an image "docker.io/library/app:1@sha256:000`},
 	} {
@@ -380,6 +383,33 @@ func TestStoreBadInput(t *testing.T) {
 	wantCode(t, r, 1)
 	if !strings.Contains(r.Stderr, "Error: opening the image store") {
 		t.Fatalf("stderr %q", r.Stderr)
+	}
+}
+
+// negLayout writes an OCI layout of img whose manifest says its config has
+// -1 bytes.
+func negLayout(t *testing.T, dir string, img v1.Image) {
+	t.Helper()
+	ociLayout(t, dir, img, "docker.io/library/app:1")
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = m.DeepCopy()
+	m.Config.Size = -1
+	raw, _ := json.Marshal(m)
+	h, _, _ := v1.SHA256(strings.NewReader(string(raw)))
+	if err := os.WriteFile(filepath.Join(dir, "blobs", "sha256", h.Hex), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var idx v1.IndexManifest
+	if err := json.Unmarshal(mustRead(t, filepath.Join(dir, "index.json")), &idx); err != nil {
+		t.Fatal(err)
+	}
+	idx.Manifests[0].Digest, idx.Manifests[0].Size = h, int64(len(raw))
+	b, _ := json.Marshal(idx)
+	if err := os.WriteFile(filepath.Join(dir, "index.json"), b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
