@@ -527,7 +527,7 @@ func TestStoreLoadKilledMidway(t *testing.T) {
 	img := randomImage(t, 24<<20, 3)
 	archive := filepath.Join(e.Dir, "big.tar.gz")
 	writeTar(t, archive, true, classicEntries(t, map[string]v1.Image{"big:1": img}))
-	wantCode(t, e.Run(t, "images"), 0) // creates the store
+	wantCode(t, e.Run(t, "image", "prune", "--force"), 0) // makes the store
 
 	cmd := exec.Command(testenv.CtlBinary(t), "load", "-i", archive)
 	cmd.Env = e.Environ()
