@@ -22,6 +22,17 @@ func (f *Factory) ExistingStore() (*store.Store, error) {
 	return store.OpenExisting(dir)
 }
 
+// ReadStore is Store for commands that only read it (images, image
+// inspect, save): nothing is created, no store and no lock file; a store
+// not made yet reads as empty.
+func (f *Factory) ReadStore() (*store.Store, error) {
+	dir, err := f.storeDir()
+	if err != nil {
+		return nil, err
+	}
+	return store.OpenToRead(dir)
+}
+
 // storeDir is the local store's directory.
 func (f *Factory) storeDir() (string, error) {
 	if f.Opts.Store != "" {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"text/template"
+	"unicode"
 )
 
 // formatFlagHelp is the --format help of a command that prints data, with
@@ -36,12 +37,67 @@ func newPrinter(format string) (*printer, error) {
 	if !strings.Contains(format, "{{") {
 		return nil, usageError{fmt.Errorf("invalid --format %q: use text, json or a Go template", format)}
 	}
-	t, err := template.New("format").Funcs(template.FuncMap{"json": jsonString}).Parse(unescapeFormat(format) + "\n")
+	t, err := parseTemplate(format)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("invalid --format template: %w", err)}
+		return nil, err
 	}
 	p.tmpl = t
 	return p, nil
+}
+
+// parseTemplate parses a --format template (its escapes undone, a newline
+// after each item) with docker's template functions: the one place ctl
+// builds a template. options are text/template's Option strings.
+func parseTemplate(format string, options ...string) (*template.Template, error) {
+	t, err := template.New("format").Funcs(templateFuncs).Option(options...).Parse(unescapeFormat(format) + "\n")
+	if err != nil {
+		return nil, usageError{fmt.Errorf("invalid --format template: %w", err)}
+	}
+	return t, nil
+}
+
+// templateFuncs are the functions docker's --format offers (docker/cli's
+// templates package), beside text/template's own (println, printf, len,
+// index...).
+var templateFuncs = template.FuncMap{
+	"json":     jsonString,
+	"split":    strings.Split,
+	"join":     strings.Join,
+	"title":    title,
+	"lower":    strings.ToLower,
+	"upper":    strings.ToUpper,
+	"pad":      pad,
+	"truncate": truncate,
+}
+
+// title upper-cases the first letter of each word, as docker's title
+// (strings.Title) does.
+func title(s string) string {
+	prev := ' '
+	return strings.Map(func(r rune) rune {
+		sep := !unicode.IsLetter(prev) && !unicode.IsDigit(prev) && prev != '_' && prev != '\''
+		prev = r
+		if sep {
+			return unicode.ToTitle(r)
+		}
+		return r
+	}, s)
+}
+
+// pad surrounds a non-empty s with prefix and suffix spaces (docker's pad).
+func pad(s string, prefix, suffix int) string {
+	if s == "" {
+		return s
+	}
+	return strings.Repeat(" ", max(prefix, 0)) + s + strings.Repeat(" ", max(suffix, 0))
+}
+
+// truncate keeps the first n bytes of s (docker's truncate).
+func truncate(s string, n int) string {
+	if n < 0 || len(s) <= n {
+		return s
+	}
+	return s[:n]
 }
 
 // JSON reports whether items should be printed as JSON.
@@ -109,7 +165,14 @@ var formatEscapes = strings.NewReplacer(`\t`, "\t", `\n`, "\n")
 
 func unescapeFormat(s string) string { return formatEscapes.Replace(s) }
 
+// jsonString is docker's json template function: v as JSON, HTML
+// characters unescaped, without a trailing newline.
 func jsonString(v any) (string, error) {
-	b, err := json.Marshal(v)
-	return string(b), err
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
 }

@@ -3,6 +3,7 @@ package cmd
 import (
 	"io"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/ctl-dev/ctl/pkg/golden"
@@ -86,4 +87,38 @@ func TestFormatEscapes(t *testing.T) {
 	if code != 0 || out != "docker.io\tlibrary/nginx\n\n" {
 		t.Errorf("exit %d, stdout %q (%s)", code, out, errOut)
 	}
+}
+
+// TestFormatFuncs: docker's template functions, in every command's
+// templates (the printer's, and images' table templates).
+func TestFormatFuncs(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ format, want string }{
+		{`{{upper .Repository}}`, "LIBRARY/NGINX\n"},
+		{`{{lower "ABC"}}`, "abc\n"},
+		{`{{title "hello big-world"}}`, "Hello Big-World\n"},
+		{`{{join (split .Repository "/") "|"}}`, "library|nginx\n"},
+		{`[{{pad .Tag 2 1}}]`, "[  1.25 ]\n"},
+		{`[{{pad "" 2 1}}]`, "[]\n"},
+		{`{{truncate .Repository 3}}`, "lib\n"},
+		{`{{truncate .Tag 10}}`, "1.25\n"},
+		{`{{json "<a&b>"}}`, "\"<a&b>\"\n"},
+		{`{{println .Tag}}`, "1.25\n\n"},
+	} {
+		out, errOut, code := run(t, "ref", "--format", tc.format, "nginx:1.25")
+		if code != 0 || out != tc.want {
+			t.Errorf("--format %s: exit %d, stdout %q, want %q (%s)", tc.format, code, out, tc.want, errOut)
+		}
+	}
+	t.Run("images", func(t *testing.T) {
+		t.Parallel()
+		tmpl, table, err := imagesTemplate(&imagesOptions{Format: `table {{upper .Repository}}\t{{truncate .Tag 1}}`}, false)
+		if err != nil || !table {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		if err := execTemplate(tmpl, &b, imageRow{Repository: "user/app", Tag: "v1"}); err != nil || b.String() != "USER/APP\tv\n" {
+			t.Errorf("%q %v", b.String(), err)
+		}
+	})
 }

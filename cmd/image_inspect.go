@@ -16,7 +16,7 @@ type imageInspectOptions struct {
 }
 
 func newImageInspectCmd(f *Factory, runF func(*imageInspectOptions) error) *cobra.Command {
-	opts := &imageInspectOptions{IO: f.IO, Store: f.Store}
+	opts := &imageInspectOptions{IO: f.IO, Store: f.ReadStore}
 	c := &cobra.Command{
 		Use:   "inspect IMAGE...",
 		Short: "Show local images in detail (docker image inspect's JSON)",

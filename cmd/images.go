@@ -34,7 +34,7 @@ type imagesOptions struct {
 }
 
 func newImagesCmd(f *Factory, runF func(*imagesOptions) error) *cobra.Command {
-	opts := &imagesOptions{IO: f.IO, Store: f.Store, Engine: f.Engine, Now: time.Now}
+	opts := &imagesOptions{IO: f.IO, Store: f.ReadStore, Engine: f.Engine, Now: time.Now}
 	c := &cobra.Command{
 		Use:     "images [REPOSITORY[:TAG]]",
 		Aliases: []string{"list"},
@@ -226,9 +226,9 @@ func imagesTemplate(opts *imagesOptions, platforms bool) (*template.Template, bo
 	case !strings.Contains(format, "{{"):
 		return nil, false, usageError{fmt.Errorf("invalid --format %q: use table, json or a Go template", format)}
 	}
-	t, err := template.New("images").Funcs(template.FuncMap{"json": jsonString}).Option("missingkey=error").Parse(unescapeFormat(format) + "\n")
+	t, err := parseTemplate(format, "missingkey=error")
 	if err != nil {
-		return nil, false, usageError{fmt.Errorf("invalid --format template: %w", err)}
+		return nil, false, err
 	}
 	return t, table, nil
 }

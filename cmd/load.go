@@ -36,9 +36,12 @@ func newLoadCmd(f *Factory, runF func(*loadOptions) error) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "load [-i PATH] | load --from-engine IMAGE...",
 		Short: "Load images from a docker save tar, an OCI archive, an OCI layout directory or a container engine",
-		Long: `Load images into the local store from a "docker save" tar (gzip'd or not),
-an OCI archive (an OCI image layout in a tar, gzip'd or not) or an OCI image
-layout directory. Without -i, the archive is read from standard input.
+		Long: `Load images into the local store from a "docker save" tar, an OCI archive
+(an OCI image layout in a tar) or an OCI image layout directory. A tar may
+be compressed with gzip, bzip2 or zstd, as docker load reads them (found by
+its first bytes); an xz one is refused: decompress it first. Without -i (or with -i -), the archive is read from
+standard input, in one pass (large members are spooled to the store's
+temp directory, never held in memory).
 Every blob is checked against its digest; nothing appears in the store
 unless the whole archive loads.
 
@@ -50,6 +53,7 @@ engine gives the images (Podman names a local build localhost/NAME).`,
 		Example: `  ctl load -i nginx.tar
   ctl load --input ./oci-layout
   gzip -dc app.tar.gz | ctl load
+  ctl load -i - < nginx.tar
   docker build -t image-gallery . && ctl load --from-engine image-gallery`,
 		Args: func(c *cobra.Command, args []string) error {
 			switch {
@@ -71,7 +75,7 @@ engine gives the images (Podman names a local build localhost/NAME).`,
 			return runLoad(c.Context(), opts)
 		},
 	}
-	c.Flags().StringVarP(&opts.Input, "input", "i", "", "archive file or OCI layout directory to read (default: standard input)")
+	c.Flags().StringVarP(&opts.Input, "input", "i", "", "archive file or OCI layout directory to read (\"-\" or none: standard input)")
 	c.Flags().BoolVar(&opts.FromEngine, "from-engine", false, "copy the named images from the container engine (DOCKER_HOST, docker context)")
 	c.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "no progress bar (as docker's, the Loaded image lines still print)")
 	c.Flags().StringVar(&opts.Format, "format", "text", formatFlagHelp("Reference"))
@@ -79,7 +83,8 @@ engine gives the images (Podman names a local build localhost/NAME).`,
 }
 
 func runLoad(ctx context.Context, opts *loadOptions) error {
-	if opts.Input == "" && !opts.FromEngine && opts.IO.StdinTTY {
+	stdin := opts.Input == "" || opts.Input == "-" // a file named "-" is ./-
+	if stdin && !opts.FromEngine && opts.IO.StdinTTY {
 		return usageError{errors.New("requested load from stdin, but stdin is empty (use -i PATH)")}
 	}
 	p, err := newPrinter(opts.Format)
@@ -94,7 +99,7 @@ func runLoad(ctx context.Context, opts *loadOptions) error {
 	switch {
 	case opts.FromEngine:
 		loaded, err = loadFromEngine(ctx, opts, s)
-	case opts.Input == "":
+	case stdin:
 		loaded, err = s.LoadStream(ctx, opts.IO.In, "standard input")
 	default:
 		p := newFileProgress(opts.IO, opts.Quiet, "Loading "+filepath.Base(opts.Input))

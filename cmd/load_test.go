@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,6 +114,34 @@ func TestLoadProgress(t *testing.T) {
 		drawn := strings.Contains(errOut.String(), "Loading app.tar") && strings.Contains(errOut.String(), "100%") && strings.HasSuffix(errOut.String(), "\r\x1b[2K")
 		if drawn != tc.bar || !tc.bar && errOut.Len() != 0 {
 			t.Errorf("%+v: stderr %q", tc, errOut)
+		}
+	}
+}
+
+// TestLoadStdin: -i - and no -i read standard input; a terminal there is
+// refused either way.
+func TestLoadStdin(t *testing.T) {
+	t.Parallel()
+	archive, _ := imageArchive(t, "user/app:v1", 100, 1)
+	data, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, input := range []string{"", "-"} {
+		s, err := store.Open(filepath.Join(t.TempDir(), "s"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ios, out, _ := TestIO(string(data))
+		opts := &loadOptions{IO: ios, Store: func() (*store.Store, error) { return s, nil }, Input: input, Format: "text"}
+		if err := runLoad(t.Context(), opts); err != nil || out.String() != "Loaded image: user/app:v1\n" {
+			t.Errorf("-i %q: %v, stdout %q", input, err, out.String())
+		}
+		ios, _, _ = TestIO("")
+		ios.StdinTTY = true
+		opts = &loadOptions{IO: ios, Store: func() (*store.Store, error) { return s, nil }, Input: input, Format: "text"}
+		if err := runLoad(t.Context(), opts); !errors.As(err, new(usageError)) {
+			t.Errorf("-i %q from a terminal: %v, want a usage error", input, err)
 		}
 	}
 }

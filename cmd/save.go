@@ -27,7 +27,7 @@ type saveOptions struct {
 }
 
 func newSaveCmd(f *Factory, runF func(*saveOptions) error) *cobra.Command {
-	opts := &saveOptions{IO: f.IO, Store: f.Store, Engine: f.Engine}
+	opts := &saveOptions{IO: f.IO, Store: f.ReadStore, Engine: f.Engine}
 	c := &cobra.Command{
 		Use:   "save [-o FILE | --to-engine] IMAGE...",
 		Short: "Save local images to a tar archive that docker load can read",

@@ -75,7 +75,7 @@ func TestInterrupted(t *testing.T) {
 	variants := []variant{
 		{"load from an idle stdin pipe", stdin("not yet a tar header", "load"), "interrupted: nothing was loaded"},
 		{"load in the middle of a layer", func(t *testing.T, e *testenv.Env, _ os.Signal) *testenv.Proc {
-			wantCode(t, e.Run(t, "images"), 0) // the store exists: its tmp is watched below
+			wantCode(t, e.Run(t, "image", "prune", "--force"), 0) // makes the store: its tmp is watched below
 			in := testenv.NewPipe(t)
 			p := e.Start(t, testenv.CtlBinary(t), in.Reader(), time.Minute, "load")
 			f, err := os.Open(archive)
@@ -97,7 +97,8 @@ func TestInterrupted(t *testing.T) {
 		{"load waiting for the store's lock", func(t *testing.T, e *testenv.Env, _ os.Signal) *testenv.Proc {
 			// A prune holds gc.lock exclusively; the load waits in flock,
 			// which no context reaches: main's grace period ends it.
-			wantCode(t, e.Run(t, "images"), 0)
+			// (A prune makes the store; images, which only reads, does not.)
+			wantCode(t, e.Run(t, "image", "prune", "--force"), 0)
 			f, err := os.OpenFile(filepath.Join(e.Store, "gc.lock"), os.O_RDWR|os.O_CREATE, 0o644)
 			if err != nil {
 				t.Fatal(err)

@@ -127,7 +127,7 @@ func TestStoreTempReclaimed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := testenv.NewEnv(t)
-			wantCode(t, e.Run(t, "images"), 0)
+			wantCode(t, e.Run(t, "image", "prune", "--force"), 0) // makes the store
 			tc.run(t, e)
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -331,6 +332,12 @@ func TestStoreBadInput(t *testing.T) {
 	if err := os.Symlink(secret, blob); err != nil {
 		t.Fatal(err)
 	}
+	// A manifest declaring a negative size.
+	negLayout(t, filepath.Join(dir, "negative"), img)
+	// xz, which ctl does not decompress.
+	os.WriteFile(filepath.Join(dir, "app.tar.xz"), append([]byte{0xfd, '7', 'z', 'X', 'Z', 0}, full[:100]...), 0o644)
+	// A name whose digest is not the image's.
+	ociLayout(t, filepath.Join(dir, "wrong-digest"), img, "docker.io/library/app:1@sha256:"+strings.Repeat("0", 64))
 
 	e := testenv.NewEnv(t)
 	wantCode(t, e.Run(t, "load", "-i", filepath.Join(dir, "empty.tar")), 2) // creates the store
@@ -348,6 +355,9 @@ func TestStoreBadInput(t *testing.T) {
 		{"tampered.tar", "the config says"},
 		{"truncated.tar", "Error: "},
 		{"layout", "Error: "},
+		{"negative", "has a negative size (-1)"},
+		{"app.tar.xz", "the archive is xz-compressed, which ctl does not read"},
+		{"wrong-digest", `archive names an image "docker.io/library/app:1@sha256:000`},
 	} {
 		t.Run(tc.input, func(t *testing.T) {
 			r := e.Run(t, "load", "-i", filepath.Join(dir, tc.input))
@@ -363,10 +373,97 @@ func TestStoreBadInput(t *testing.T) {
 	// A store that cannot be created: a clear error, exit 1.
 	notDir := filepath.Join(dir, "file")
 	os.WriteFile(notDir, nil, 0o644)
-	r := e.Run(t, "--store", filepath.Join(notDir, "store"), "images")
+	r := e.Run(t, "--store", filepath.Join(notDir, "store"), "tag", "a", "b")
 	wantCode(t, r, 1)
 	if !strings.Contains(r.Stderr, "Error: creating the image store") {
 		t.Fatalf("stderr %q", r.Stderr)
+	}
+	// images creates nothing: the same directory is one it cannot open.
+	r = e.Run(t, "--store", filepath.Join(notDir, "store"), "images")
+	wantCode(t, r, 1)
+	if !strings.Contains(r.Stderr, "Error: opening the image store") {
+		t.Fatalf("stderr %q", r.Stderr)
+	}
+}
+
+// negLayout writes an OCI layout of img whose manifest says its config has
+// -1 bytes.
+func negLayout(t *testing.T, dir string, img v1.Image) {
+	t.Helper()
+	ociLayout(t, dir, img, "docker.io/library/app:1")
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = m.DeepCopy()
+	m.Config.Size = -1
+	raw, _ := json.Marshal(m)
+	h, _, _ := v1.SHA256(strings.NewReader(string(raw)))
+	if err := os.WriteFile(filepath.Join(dir, "blobs", "sha256", h.Hex), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var idx v1.IndexManifest
+	if err := json.Unmarshal(mustRead(t, filepath.Join(dir, "index.json")), &idx); err != nil {
+		t.Fatal(err)
+	}
+	idx.Manifests[0].Digest, idx.Manifests[0].Size = h, int64(len(raw))
+	b, _ := json.Marshal(idx)
+	if err := os.WriteFile(filepath.Join(dir, "index.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStoreReadOnlyCommands: images, image inspect and save only read the
+// store: they make no lock file in it (a store of another user's is left as
+// it was), and create no store where none is.
+func TestStoreReadOnlyCommands(t *testing.T) {
+	t.Parallel()
+	e := testenv.NewEnv(t)
+	img := randomImage(t, 1000, 1)
+	archive := filepath.Join(e.Dir, "in.tar")
+	testenv.ImagesTar(t, archive, map[string]v1.Image{"app:v1": img}, false)
+	wantCode(t, e.Run(t, "load", "-i", archive), 0)
+	for _, l := range []string{"index.lock", "gc.lock"} {
+		if err := os.Remove(filepath.Join(e.Store, l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := storeState(t, e)
+	ls := func(dir string) []string {
+		ents, _ := os.ReadDir(dir)
+		var names []string
+		for _, en := range ents {
+			names = append(names, en.Name())
+		}
+		return names
+	}
+	files := ls(e.Store)
+	out := filepath.Join(t.TempDir(), "out.tar")
+	for _, args := range [][]string{
+		{"images"},
+		{"images", "--digests", "--format", "json"},
+		{"image", "inspect", "app:v1"},
+		{"save", "-o", out, "app:v1"},
+	} {
+		wantCode(t, e.Run(t, args...), 0)
+		if got := ls(e.Store); !slices.Equal(got, files) || storeState(t, e) != before {
+			t.Fatalf("%v changed the store: %v, was %v", args, got, files)
+		}
+	}
+	none := filepath.Join(t.TempDir(), "none")
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"images"}, 0},
+		{[]string{"image", "inspect", "app:v1"}, 3},
+		{[]string{"save", "-o", out, "app:v1"}, 3},
+	} {
+		r := e.Run(t, append([]string{"--store", none}, tc.args...)...)
+		wantCode(t, r, tc.code)
+		if _, err := os.Stat(none); !os.IsNotExist(err) {
+			t.Fatalf("%v made a store: %v", tc.args, err)
+		}
 	}
 }
 
@@ -430,7 +527,7 @@ func TestStoreLoadKilledMidway(t *testing.T) {
 	img := randomImage(t, 24<<20, 3)
 	archive := filepath.Join(e.Dir, "big.tar.gz")
 	writeTar(t, archive, true, classicEntries(t, map[string]v1.Image{"big:1": img}))
-	wantCode(t, e.Run(t, "images"), 0) // creates the store
+	wantCode(t, e.Run(t, "image", "prune", "--force"), 0) // makes the store
 
 	cmd := exec.Command(testenv.CtlBinary(t), "load", "-i", archive)
 	cmd.Env = e.Environ()
@@ -517,5 +614,66 @@ func TestStoreLoadPeakRSS(t *testing.T) {
 			return
 		case <-time.After(5 * time.Millisecond):
 		}
+	}
+}
+
+// TestStoreSaveDuplicates: a name given twice, a repository and one of its
+// tags, an image by reference and by ID: each name once in the archive,
+// as docker save writes it, and the archive loads.
+func TestStoreSaveDuplicates(t *testing.T) {
+	t.Parallel()
+	e := testenv.NewEnv(t)
+	img := randomImage(t, 1000, 1)
+	archive := filepath.Join(e.Dir, "in.tar")
+	testenv.ImagesTar(t, archive, map[string]v1.Image{"app:v1": img}, false)
+	wantCode(t, e.Run(t, "load", "-i", archive), 0)
+	wantCode(t, e.Run(t, "tag", "app:v1", "app:v2"), 0)
+	out := filepath.Join(t.TempDir(), "out.tar")
+	wantCode(t, e.Run(t, "save", "-o", out, "app:v1", "app:v1", "app", imageID(t, img), "app:v2"), 0)
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	members := map[string][]byte{}
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			break
+		}
+		b := make([]byte, hdr.Size)
+		if _, err := io.ReadFull(tr, b); err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := members[hdr.Name]; dup {
+			t.Errorf("member %s twice", hdr.Name)
+		}
+		members[hdr.Name] = b
+	}
+	var dm []struct{ RepoTags []string }
+	if err := json.Unmarshal(members["manifest.json"], &dm); err != nil || len(dm) != 1 || !slices.Equal(dm[0].RepoTags, []string{"app:v1", "app:v2"}) {
+		t.Errorf("manifest.json %s", members["manifest.json"])
+	}
+	var idx v1.IndexManifest
+	if err := json.Unmarshal(members["index.json"], &idx); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range idx.Manifests {
+		names = append(names, d.Annotations["io.containerd.image.name"])
+	}
+	if !slices.Equal(names, []string{"docker.io/library/app:v1", "docker.io/library/app:v2"}) {
+		t.Errorf("index.json names %q: %s", names, members["index.json"])
+	}
+	tag, _ := name.NewTag("app:v2")
+	if _, err := tarball.ImageFromPath(out, &tag); err != nil {
+		t.Errorf("docker's tarball reader: %v", err)
+	}
+	dst := testenv.NewEnv(t)
+	r := dst.Run(t, "load", "-i", out)
+	wantCode(t, r, 0)
+	if r.Stdout != "Loaded image: app:v1\nLoaded image: app:v2\n" {
+		t.Errorf("load: %q", r.Stdout)
 	}
 }

@@ -45,6 +45,29 @@ func (b *batch) putBytes(data []byte) (v1.Hash, error) {
 	return t.digest, nil
 }
 
+// checkSize refuses a blob, staged or already in the store, whose size is
+// not the declared one (size < 0: not declared, nothing to check): an
+// archive that skips a blob the store has must still declare its size.
+func (b *batch) checkSize(h v1.Hash, size int64) error {
+	if size < 0 {
+		return nil
+	}
+	var have int64
+	if t, ok := b.staged[h]; ok {
+		have = t.size
+	} else {
+		n, err := b.s.statBlob(h)
+		if err != nil {
+			return err
+		}
+		have = n
+	}
+	if have != size {
+		return invalid("%s has %d bytes, %d declared", h, have, size)
+	}
+	return nil
+}
+
 // open reads a blob, staged or already in the store.
 func (b *batch) open(h v1.Hash) (*os.File, error) {
 	if t, ok := b.staged[h]; ok {

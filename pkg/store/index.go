@@ -296,6 +296,9 @@ type leanIndex struct {
 // List returns every reference of the store and every untagged image,
 // sorted by reference. It reads index.json only, never a blob.
 func (s *Store) List() ([]Entry, error) {
+	if s.absent {
+		return nil, nil
+	}
 	b, err := os.ReadFile(s.path(indexFile))
 	if err != nil {
 		return nil, fmt.Errorf("reading the image store: %w", err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"compress/bzip2"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -71,15 +72,34 @@ type inflater struct {
 	out int64
 }
 
-// newInflater decompresses br (gzip, or zstd for types.OCILayerZStd)
-// within the bound.
-func newInflater(br *bufio.Reader, mt types.MediaType) (*inflater, error) {
+// codec is a compression newInflater undoes.
+type codec int
+
+const (
+	codecGzip codec = iota
+	codecZstd
+	codecBzip2
+)
+
+// layerCodec is the codec of a compressed layer of media type mt.
+func layerCodec(mt types.MediaType) codec {
+	if mt == types.OCILayerZStd {
+		return codecZstd
+	}
+	return codecGzip
+}
+
+// newInflater decompresses br within the bound.
+func newInflater(br *bufio.Reader, c codec) (*inflater, error) {
 	in := &countReader{r: br}
 	var z io.Reader
 	var err error
-	if mt == types.OCILayerZStd {
+	switch c {
+	case codecZstd:
 		z, err = zstd.NewReader(in, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(maxZstdWindow))
-	} else {
+	case codecBzip2:
+		z = bzip2.NewReader(in)
+	default:
 		z, err = gzip.NewReader(in)
 	}
 	if err != nil {
@@ -117,7 +137,7 @@ func diffID(ctx context.Context, b *batch, h v1.Hash, mt types.MediaType, name s
 		br.Reset(nil)
 		inflateBufs.Put(br)
 	}()
-	z, err := newInflater(br, mt)
+	z, err := newInflater(br, layerCodec(mt))
 	if err != nil {
 		return v1.Hash{}, invalid("layer %s does not decompress: %v", name, err)
 	}

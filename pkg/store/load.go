@@ -2,12 +2,14 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -93,6 +95,9 @@ func (s *Store) LoadStream(ctx context.Context, r io.Reader, name string) ([]Ent
 	}
 	defer unlock()
 	dr, err := Decompress(r)
+	if errors.Is(err, ErrInvalidInput) {
+		return nil, fmt.Errorf("loading %s: %w", name, err)
+	}
 	if err != nil {
 		return nil, invalid("reading %s: %v", name, err)
 	}
@@ -148,18 +153,27 @@ func unwrapPathErr(err error) error {
 	return err
 }
 
-// Decompress undoes gzip when r starts with its magic number, within the
-// bound of what load decompresses (100 times the compressed bytes plus
-// 256 MiB; past it, reads fail with an ErrInvalidInput): for every reader
-// of a possibly gzip'd archive.
+// Decompress undoes the compression r starts with the magic number of, as
+// docker load does: gzip, bzip2 or zstd (xz is refused, naming it: no xz
+// decoder is in ctl's module graph), within the bound of what load
+// decompresses (100 times the compressed bytes plus 256 MiB; past it,
+// reads fail with an ErrInvalidInput): for every reader of a possibly
+// compressed archive.
 func Decompress(r io.Reader) (io.Reader, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
-	magic, err := br.Peek(2)
+	magic, err := br.Peek(6)
 	if err != nil && err != io.EOF {
 		return nil, err
 	}
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		return newInflater(br, types.OCILayer)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		return newInflater(br, codecGzip)
+	case bytes.HasPrefix(magic, []byte("BZh")):
+		return newInflater(br, codecBzip2)
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return newInflater(br, codecZstd)
+	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+		return nil, invalid("the archive is xz-compressed, which ctl does not read: decompress it first (xz -dc FILE | ctl load)")
 	}
 	return br, nil
 }
@@ -191,7 +205,7 @@ func (s *Store) importArchive(ctx context.Context, src source, b *batch) ([]pend
 		}
 	}
 	if src.has("index.json") {
-		return s.importOCI(src, dockerManifest)
+		return s.importOCI(storeFallback{src, b}, dockerManifest)
 	}
 	if src.has("manifest.json") {
 		return s.importDocker(ctx, src, b, dockerManifest)
@@ -236,12 +250,12 @@ func (s *Store) importOCI(src source, dm tarball.Manifest) ([]pending, error) {
 		var names []string
 		if n := d.Annotations[annotationContainerdName]; n != "" {
 			names = []string{n}
-		} else if n := d.Annotations[AnnotationRef]; strings.ContainsAny(n, "/:@") {
+		} else if n := d.Annotations[AnnotationRef]; strings.ContainsAny(n, "/:@") && !isDigest(n) {
 			names = []string{n}
 		} else {
 			names = byConfig[e.ID.Hex]
 		}
-		refs, err := refKeys(names)
+		refs, err := refKeys(names, e.Digest, false)
 		if err != nil {
 			return nil, err
 		}
@@ -259,16 +273,46 @@ func (s *Store) importOCI(src source, dm tarball.Manifest) ([]pending, error) {
 	return ps, nil
 }
 
-func refKeys(names []string) ([]string, error) {
+// refKeys turns the names an archive gives the image of manifest digest
+// into reference keys, as docker stores them: name@digest is a digest
+// reference (no tag), name:tag@digest the tag. A name carrying a digest
+// must carry this image's: one that names another is refused. built says
+// the manifest is ctl's, made for a classic docker save archive, which has
+// none (docker load refuses a name with a digest there).
+func refKeys(names []string, digest v1.Hash, built bool) ([]string, error) {
 	var out []string
 	for _, n := range names {
 		r, err := reference.Parse(n)
 		if err != nil {
 			return nil, fmt.Errorf("%w: archive names an image %q: %w", ErrInvalidInput, n, err)
 		}
-		out = append(out, refKey(r))
+		switch {
+		case r.Digest() != "" && built:
+			return nil, invalid("archive names an image %q: a classic docker save archive has no manifest for its digest to name (give a tag)", n)
+		case r.Digest() != "" && r.Digest() != digest.String():
+			return nil, invalid("archive names an image %q, but its manifest's digest is %s", n, digest)
+		}
+		if k := refKey(r); !slices.Contains(out, k) {
+			out = append(out, k)
+		}
 	}
 	return out, nil
+}
+
+// isDigest reports whether s is a digest ("sha256:HEX"): an OCI layout's
+// org.opencontainers.image.ref.name holding one names no image.
+func isDigest(s string) bool {
+	_, err := v1.NewHash(s)
+	return err == nil
+}
+
+// checkDescriptorSize refuses a negative size: a source's store takes
+// one as "not declared", and no descriptor may leave a blob's size out.
+func checkDescriptorSize(d v1.Descriptor) error {
+	if d.Size < 0 {
+		return invalid("%s has a negative size (%d) in the archive", d.Digest, d.Size)
+	}
+	return nil
 }
 
 func blobMember(h v1.Hash) (string, error) {
@@ -279,11 +323,15 @@ func blobMember(h v1.Hash) (string, error) {
 }
 
 // importManifest stores the manifest or index d and all it needs (children
-// of an index that the archive lacks are skipped: a layout may hold only
-// some platforms) and returns its entry; nil for an unknown media type.
+// of an index that the archive and the store lack are skipped: a layout may
+// hold only some platforms) and returns its entry; nil for an unknown media
+// type.
 func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 	name, err := blobMember(d.Digest)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkDescriptorSize(d); err != nil {
 		return nil, err
 	}
 	raw, err := src.read(name, maxManifest)
@@ -310,8 +358,11 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 			if err != nil {
 				return nil, err
 			}
-			if !src.has(cn) && !s.HasBlob(c.Digest) {
-				continue
+			if err := checkDescriptorSize(c); err != nil {
+				return nil, err // even of a child the archive lacks
+			}
+			if !src.has(cn) {
+				continue // neither in the archive nor in the store
 			}
 			ce, err := s.importManifest(src, c)
 			if err != nil {
@@ -329,6 +380,11 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 		cn, err := blobMember(m.Config.Digest)
 		if err != nil {
 			return nil, err
+		}
+		for _, l := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+			if err := checkDescriptorSize(l); err != nil {
+				return nil, err
+			}
 		}
 		cfg, err := src.read(cn, maxConfig)
 		if err != nil {
@@ -436,7 +492,7 @@ func (s *Store) importDocker(ctx context.Context, src source, b *batch, dm tarba
 		if e.Digest, err = b.putBytes(raw); err != nil {
 			return nil, err
 		}
-		refs, err := refKeys(d.RepoTags)
+		refs, err := refKeys(d.RepoTags, e.Digest, true)
 		if err != nil {
 			return nil, err
 		}

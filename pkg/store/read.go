@@ -3,7 +3,6 @@ package store
 import (
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"syscall"
 
@@ -199,23 +198,14 @@ func (x *storedIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
 // Hold keeps Prune from removing blobs until release is called. Images read
 // from the store open their layers lazily: hold the store while reading
 // them (push, save), so that a concurrent "ctl image prune" after an rmi
-// cannot pull a blob from under the reader.
+// cannot pull a blob from under the reader. It takes a shared lock on the
+// store's directory, which Prune locks exclusively: no lock file is made,
+// and a store the user cannot write is held all the same.
 func (s *Store) Hold() (release func(), err error) {
-	release, err = s.lock(gcLock, syscall.LOCK_SH)
-	if err != nil {
-		if f, oerr := os.Open(s.path(gcLock)); oerr == nil {
-			// A read-only store: a shared lock needs no write access.
-			if syscall.Flock(int(f.Fd()), syscall.LOCK_SH) == nil {
-				return func() { f.Close() }, nil
-			}
-			f.Close()
-		}
-		if _, werr := os.Stat(s.path(gcLock)); werr != nil {
-			// No lock file and none can be made: no writer can run either.
-			return func() {}, nil
-		}
+	if s.absent {
+		return func() {}, nil // nothing to hold: nothing is stored
 	}
-	return release, err
+	return s.lockDir(syscall.LOCK_SH)
 }
 
 // Manifest is the manifest e names, byte for byte as the store holds it,

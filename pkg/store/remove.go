@@ -159,6 +159,11 @@ func (s *Store) PruneWith(o PruneOptions) (Pruned, error) {
 		return res, err
 	}
 	defer unlock()
+	unhold, err := s.lockDir(syscall.LOCK_EX) // and readers (Hold)
+	if err != nil {
+		return res, err
+	}
+	defer unhold()
 	var im *v1.IndexManifest
 	err = s.updateIndex(func(m *v1.IndexManifest) error {
 		var tagged []v1.Descriptor

@@ -57,7 +57,7 @@ func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format s
 			blobs = append(blobs, h)
 		}
 	}
-	for _, e := range entries {
+	for _, e := range uniqueEntries(entries) {
 		images, err := s.collect(e.Digest, e.MediaType, sel, add)
 		if err != nil {
 			return fmt.Errorf("saving %s: %w", e.name(), err)
@@ -152,6 +152,35 @@ func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format s
 		}
 	}
 	return tw.Close()
+}
+
+// uniqueEntries is entries with each reference once, and an image named
+// without a reference (by ID) left out when it is saved under a reference
+// too, as docker save writes a repeated name once: save app:v1 app:v1, or
+// app app:v1, or app:v1 and its ID.
+func uniqueEntries(entries []Entry) []Entry {
+	named := map[v1.Hash]bool{}
+	for _, e := range entries {
+		if e.Ref != "" {
+			named[e.Digest] = true
+		}
+	}
+	seen := map[string]bool{}
+	var out []Entry
+	for _, e := range entries {
+		key := e.Ref
+		if key == "" {
+			if named[e.Digest] {
+				continue
+			}
+			key = "@" + e.Digest.String()
+		}
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (s *Store) statBlob(h v1.Hash) (int64, error) {

@@ -275,15 +275,18 @@ func (t *tarSource) store(name string, want v1.Hash, size int64) (v1.Hash, error
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	if size >= 0 && m.size != size {
-		return v1.Hash{}, invalid("%s has %d bytes, %d declared", name, m.size, size)
-	}
 	switch {
 	case m.present != v1.Hash{}:
+		// Skipped unread: the size that counts is the stored blob's.
 		if want != (v1.Hash{}) && want != m.present {
 			return v1.Hash{}, invalid("%s is not %s", name, want)
 		}
+		if err := t.b.checkSize(m.present, size); err != nil {
+			return v1.Hash{}, err
+		}
 		return m.present, nil
+	case size >= 0 && m.size != size:
+		return v1.Hash{}, invalid("%s has %d bytes, %d declared", name, m.size, size)
 	case m.tmp != nil:
 		if want != (v1.Hash{}) && want != m.tmp.digest {
 			return v1.Hash{}, invalid("content of %s has digest %s, %s declared", name, m.tmp.digest, want)
@@ -310,6 +313,49 @@ func (t *tarSource) close() {
 			os.Remove(m.tmp.path)
 		}
 	}
+}
+
+// storeFallback is an OCI layout source whose blobs the archive lacks are
+// taken from the store when it has them. An archive may hold only some of
+// an index's images (docker save --platform writes the whole index and the
+// images of the platforms asked for); the others' manifests, when a load
+// or pull before stored them, are the store's, so the index's entry is
+// recorded with every platform the store holds, not only the archive's.
+type storeFallback struct {
+	source
+	b *batch
+}
+
+// stored is the blob of member name, when the archive lacks it and the
+// store (or this load) has it.
+func (f storeFallback) stored(name string) (v1.Hash, bool) {
+	if f.source.has(name) {
+		return v1.Hash{}, false
+	}
+	h, ok := blobName(name)
+	return h, ok && (f.b.staged[h] != nil || f.b.s.HasBlob(h))
+}
+
+func (f storeFallback) has(name string) bool {
+	_, ok := f.stored(name)
+	return ok || f.source.has(name)
+}
+
+func (f storeFallback) read(name string, max int64) ([]byte, error) {
+	if h, ok := f.stored(name); ok {
+		return f.b.read(h, max)
+	}
+	return f.source.read(name, max)
+}
+
+func (f storeFallback) store(name string, want v1.Hash, size int64) (v1.Hash, error) {
+	if h, ok := f.stored(name); ok {
+		if want != (v1.Hash{}) && want != h {
+			return v1.Hash{}, invalid("%s is not %s", name, want)
+		}
+		return h, f.b.checkSize(h, size)
+	}
+	return f.source.store(name, want, size)
 }
 
 // dirSource reads a directory (an OCI layout, or an extracted docker save)
@@ -365,7 +411,7 @@ func (d *dirSource) read(name string, max int64) ([]byte, error) {
 
 func (d *dirSource) store(name string, want v1.Hash, size int64) (v1.Hash, error) {
 	if want != (v1.Hash{}) && (d.s.HasBlob(want) || d.b.staged[want] != nil) {
-		return want, nil
+		return want, d.b.checkSize(want, size)
 	}
 	f, fsize, err := d.open(name)
 	if err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -27,6 +28,7 @@ const (
 // several goroutines and several processes at once.
 type Store struct {
 	dir      string
+	absent   bool       // opened by OpenToRead where no store is made yet: reads as empty
 	temp     *tempOwner // this process's temp directory, shared by copies
 	parallel int        // layers written at once; 0: defaultParallelBlobs
 }
@@ -93,6 +95,22 @@ func OpenExisting(dir string) (*Store, error) {
 	return Open(dir)
 }
 
+// OpenToRead opens the store at dir for a command that only reads it
+// (images, image inspect, save): it creates nothing, neither the store nor
+// a lock file. Where no store is made yet (dir or its oci-layout missing)
+// it reads as an empty store.
+func OpenToRead(dir string) (*Store, error) {
+	s, err := OpenExisting(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		abs, aerr := filepath.Abs(dir)
+		if aerr != nil {
+			return nil, fmt.Errorf("opening the image store %s: %w", dir, aerr)
+		}
+		return &Store{dir: abs, absent: true, temp: &tempOwner{}}, nil
+	}
+	return s, err
+}
+
 // create makes the store's layout under its index lock, so that processes
 // using a store for the first time at once never see each other's half of
 // it; a store half-created by a process that crashed is completed.
@@ -142,6 +160,36 @@ func (s *Store) path(elem ...string) string {
 	return filepath.Join(append([]string{s.dir}, elem...)...)
 }
 
+// lockDir takes a flock on the store's directory itself: readers (Hold)
+// lock it shared, which needs no lock file (none is made in a store that
+// is only read) and no write access; Prune locks it exclusively.
+func (s *Store) lockDir(how int) (func(), error) {
+	f, err := os.Open(s.dir)
+	if err != nil {
+		return nil, &DirError{Dir: s.dir, Err: err}
+	}
+	if err := flock(f, how); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+func flock(f *os.File, how int) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), how)
+		if !errors.Is(err, syscall.EINTR) {
+			if err != nil {
+				return fmt.Errorf("locking the image store: %w", err)
+			}
+			return nil
+		}
+	}
+}
+
 // lock takes a flock on one of the store's lock files and returns its release.
 // The kernel drops the lock when the process dies, so a killed ctl never
 // leaves the store locked.
@@ -150,15 +198,9 @@ func (s *Store) lock(name string, how int) (func(), error) {
 	if err != nil {
 		return nil, &DirError{Dir: s.dir, Err: err}
 	}
-	for {
-		err = syscall.Flock(int(f.Fd()), how)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
-	if err != nil {
+	if err := flock(f, how); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("locking the image store: %w", err)
+		return nil, err
 	}
 	return func() {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
