@@ -738,3 +738,36 @@ func TestSyncPlatforms(t *testing.T) {
 		t.Errorf("second sync: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
 	}
 }
+
+// TestSyncMissingDigest: a digest of the plan the source does not have is
+// refused; the rest of the plan is copied and the sync exits 1 naming the
+// digest (with or without --keep-going, one-line form and plan alike): a
+// sync that could not do all the plan asked for fails, as --check does.
+func TestSyncMissingDigest(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	missing := "sha256:" + strings.Repeat("0", 64)
+	plan := p.plan(t, "sync:\n  - source: SRC/app\n    destination: DST/plan/app\n    tags: [dev]\n    digests: ["+missing+"]\n")
+	for _, args := range [][]string{
+		{"sync", p.sp.Host + "/app", p.dp.Host + "/one/app", "--tags", "dev", "--digest", missing},
+		{"sync", "--keep-going", p.sp.Host + "/app", p.dp.Host + "/kept/app", "--tags", "dev", "--digest", missing},
+		{"sync", plan},
+	} {
+		res := p.e.Run(t, args...)
+		if res.Code != 1 {
+			t.Errorf("%v: exit %d, want 1: %s", args, res.Code, res.Stderr)
+		}
+		if want := p.sp.Host + "/app@" + missing + ": not found in the source"; !strings.Contains(res.Stderr, want) {
+			t.Errorf("%v: stderr lacks %q: %s", args, want, res.Stderr)
+		}
+		if !strings.Contains(res.Stderr, "Synced: 1 copied, 0 up to date, 5 skipped, 1 failed") {
+			t.Errorf("%v: summary: %s", args, res.Stderr)
+		}
+		if !strings.Contains(res.Stdout, ":dev: digest "+p.srcDigests["dev"]) {
+			t.Errorf("%v: the tag the source has was not copied: %s", args, res.Stdout)
+		}
+	}
+	if res := p.e.Run(t, "sync", "--dry-run", plan); res.Code != 0 || !strings.Contains(res.Stdout, "refused "+p.sp.Host+"/app@"+missing) {
+		t.Errorf("dry run: exit %d, want 0 showing the refusal: %s%s", res.Code, res.Stdout, res.Stderr)
+	}
+}

@@ -541,19 +541,39 @@ func (r *Runner) sizes(ctx context.Context, src reference.Reference, items []Ite
 	return nil
 }
 
-// ErrFailed: some images failed to copy (with keepGoing).
+// ErrFailed: some images failed to sync (with keepGoing), or the plan
+// asked for some the source does not have (refused).
 var ErrFailed = errors.New("some images failed to sync")
 
-// FailedError lists the images that failed.
+// FailedError lists the images that failed or were refused.
 type FailedError struct{ Items []Item }
 
 func (e *FailedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d image(s) failed to sync:", len(e.Items))
 	for _, it := range e.Items {
-		fmt.Fprintf(&b, "\n  %s: %s", it.Source, it.Error)
+		why := it.Error
+		if why == "" {
+			why = it.Reason
+		}
+		fmt.Fprintf(&b, "\n  %s: %s", it.Source, why)
 	}
 	return b.String()
+}
+
+// failures is a *FailedError of the items that failed or were refused,
+// nil when none did.
+func failures(items []Item) error {
+	var failed []Item
+	for _, it := range items {
+		if it.Failed() || it.Action == Refused {
+			failed = append(failed, it)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &FailedError{Items: failed}
 }
 
 // Unwrap makes a FailedError an ErrFailed.
@@ -563,6 +583,8 @@ func (e *FailedError) Unwrap() error { return ErrFailed }
 // source host, calling done (never concurrently) as each finishes. Without
 // keepGoing the first failure stops new copies and is returned; with it,
 // every copy is tried and the failures are returned as a *FailedError.
+// Items refused by the plan (a digest the source does not have) fail the
+// run too, once the copies are done: a *FailedError listing them.
 //
 // With Limits, no copy starts from a host whose pull limit is below
 // MinPulls (or exhausted: a copy refused with Docker Hub's 429 is not a
@@ -573,8 +595,11 @@ func (e *FailedError) Unwrap() error { return ErrFailed }
 func (r *Runner) Run(ctx context.Context, items []Item, keepGoing bool, done func(*Item)) error {
 	for {
 		left, limit, err := r.round(ctx, items, keepGoing, done)
-		if err != nil || len(left) == 0 {
+		if err != nil {
 			return err
+		}
+		if len(left) == 0 {
+			return failures(items)
 		}
 		if !r.Wait {
 			its := make([]Item, len(left))
@@ -701,13 +726,7 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 	if !keepGoing {
 		return nil, limit, fmt.Errorf("%s: %w", items[indexFailed(items)].Source, first)
 	}
-	var failed []Item
-	for _, it := range items {
-		if it.Failed() {
-			failed = append(failed, it)
-		}
-	}
-	return nil, limit, &FailedError{Items: failed}
+	return nil, limit, failures(items)
 }
 
 // indexFailed is the index of the first failed item.
