@@ -258,6 +258,10 @@ func printSyncPlan(w io.Writer, format string, items []syncplan.Item) error {
 			line += ")"
 		case syncplan.Refused:
 			line += ": " + it.Reason
+		case syncplan.Filtered:
+			if it.Reason != "" {
+				line += " (" + it.Reason + ")"
+			}
 		}
 		if _, err := fmt.Fprintln(w, escapeControl(line)); err != nil {
 			return err

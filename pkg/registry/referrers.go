@@ -47,6 +47,30 @@ func CosignTags(subject v1.Hash) []string {
 	return []string{base + ".sig", base + ".att", base + ".sbom"}
 }
 
+// ReferrersTag reads the subject out of a tag of the referrers tag
+// schema, sha256-<hex>, or of cosign's, sha256-<hex>.sig, .att or .sbom
+// (cosign true): ok is false for every other tag.
+func ReferrersTag(tag string) (subject v1.Hash, cosign, ok bool) {
+	base := tag
+	if i := strings.LastIndexByte(tag, '.'); i >= 0 {
+		switch tag[i:] {
+		case ".sig", ".att", ".sbom":
+			base, cosign = tag[:i], true
+		default:
+			return v1.Hash{}, false, false
+		}
+	}
+	hex, found := strings.CutPrefix(base, "sha256-")
+	if !found {
+		return v1.Hash{}, false, false
+	}
+	h, err := v1.NewHash("sha256:" + hex)
+	if err != nil {
+		return v1.Hash{}, false, false
+	}
+	return h, cosign, true
+}
+
 // Referrer errors.
 var (
 	// ErrTooManyReferrers: discovery stopped at maxReferrers manifests or

@@ -290,3 +290,30 @@ func mustImage(t *testing.T, srv *httptest.Server, ref string) v1.Image {
 	}
 	return img
 }
+
+func TestReferrersTag(t *testing.T) {
+	t.Parallel()
+	hex := strings.Repeat("ab", 32)
+	tests := []struct {
+		tag    string
+		want   string // "" when not a referrers tag
+		cosign bool
+	}{
+		{"sha256-" + hex + ".sig", "sha256:" + hex, true},
+		{"sha256-" + hex + ".att", "sha256:" + hex, true},
+		{"sha256-" + hex + ".sbom", "sha256:" + hex, true},
+		{"sha256-" + hex, "sha256:" + hex, false}, // the tag schema's index
+		{"sha256-" + hex + ".txt", "", false},     // not a cosign suffix
+		{"sha256-abc.sig", "", false},             // not a digest
+		{"sha256-abc", "", false},
+		{"sha512-" + hex, "", false},
+		{"v1.sig", "", false},
+		{"latest", "", false},
+	}
+	for _, tc := range tests {
+		h, cosign, ok := ReferrersTag(tc.tag)
+		if got := h.String(); ok != (tc.want != "") || ok && (got != tc.want || cosign != tc.cosign) {
+			t.Errorf("ReferrersTag(%q) = %s, %v, %v; want %q, %v", tc.tag, got, cosign, ok, tc.want, tc.cosign)
+		}
+	}
+}

@@ -137,7 +137,32 @@ func (r *Runner) Plan(ctx context.Context, p *Plan) ([]Item, error) {
 			items = append(items, its...)
 		}
 	}
+	onceReferrers(items)
 	return items, nil
+}
+
+// onceReferrers leaves the referrers of an image to its first copy: two
+// tags of one image copied at once would write the same referrers (and,
+// without the referrers API, read and rewrite the same sha256-<hex>
+// index) at the same time.
+func onceReferrers(items []Item) {
+	seen := map[string]bool{}
+	for i := range items {
+		it := &items[i]
+		if it.Action != Copy || !it.referrers {
+			continue
+		}
+		k := it.dst.Name() + "@" + it.upstream
+		it.referrers = !seen[k]
+		seen[k] = true
+	}
+}
+
+// isReferrersTag reports whether tag is one of the referrers tag schema
+// or of cosign's.
+func isReferrersTag(tag string) bool {
+	_, _, ok := registry.ReferrersTag(tag)
+	return ok
 }
 
 // repositories are the (source, destination) repository pairs of e.
@@ -222,6 +247,13 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	dstCh := r.listDest(ctx, dst)
 	pick := func(listed []string) []string {
 		selected = e.Filter(slices.Clone(listed))
+		if e.Referrers {
+			// A registry without the referrers API lists its referrers
+			// tags (sha256-<hex>, cosign's .sig, .att, .sbom) as tags:
+			// they go with the copy of their subject, not as images of
+			// their own written at the same time.
+			selected = slices.DeleteFunc(selected, isReferrersTag)
+		}
 		if q.Newest > 0 && (r.From != nil || !q.NeedsCreated(selected)) {
 			// A layout records no creation times: versions order it.
 			selected = names(q.Arrange(tagsOf(selected)))
@@ -311,6 +343,9 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	}
 	for _, t := range Dropped(listed, selected) {
 		add(t, Filtered)
+		if e.Referrers && isReferrersTag(t) {
+			items[len(items)-1].Reason = "a referrers tag, copied with its subject"
+		}
 	}
 	if !e.Select.IsZero() && !e.Select.IsAll() && r.From == nil {
 		if err := r.checkSelected(ctx, e, items); err != nil {

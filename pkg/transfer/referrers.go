@@ -4,18 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
-
-// cosignSuffixes are the tags cosign keeps beside a subject's
-// sha256-<hex>, as registry.Referrers reads them.
-var cosignSuffixes = []string{".sig", ".att", ".sbom"}
 
 // pullReferrers stores every referrer of tree (found on ref's registry
 // before the image was pulled), by digest beside ref's repository, or
@@ -73,7 +67,8 @@ func localReferrers(s *store.Store, root store.Entry) ([]registry.ReferrerPush, 
 			continue
 		}
 		tag := r.Tag()
-		cosignOf, isCosign := cosignSubject(tag)
+		cosignOf, isCosign, ok := registry.ReferrersTag(tag)
+		isCosign = ok && isCosign
 		if !isCosign {
 			tag = ""
 		}
@@ -134,15 +129,4 @@ func localReferrers(s *store.Store, root store.Entry) ([]registry.ReferrerPush, 
 		}
 	}
 	return out, nil
-}
-
-// cosignSubject reads the subject digest out of a cosign tag,
-// sha256-<hex>.sig, .att or .sbom.
-func cosignSubject(tag string) (v1.Hash, bool) {
-	i := strings.LastIndexByte(tag, '.')
-	if i < 0 || !strings.HasPrefix(tag, "sha256-") || !slices.Contains(cosignSuffixes, tag[i:]) {
-		return v1.Hash{}, false
-	}
-	h, err := v1.NewHash(strings.Replace(tag[:i], "-", ":", 1))
-	return h, err == nil
 }
