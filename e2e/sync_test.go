@@ -386,6 +386,31 @@ func TestSyncKeepGoing(t *testing.T) {
 	}
 }
 
+// TestSyncFailFastNamesTheFailure: without --keep-going the first failure
+// stops the sync, and its message names the image that failed, not
+// another one the stop cut short (here 1.1.0, listed first, whose
+// manifest PUT hangs until the sync stops).
+func TestSyncFailFastNamesTheFailure(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	p.dp.AddFault(testenv.Fault{Method: "PUT", PathRegexp: `/manifests/1\.1\.0$`, Kind: testenv.FaultHang})
+	p.dp.AddFault(testenv.Fault{Method: "PUT", PathRegexp: `/manifests/2\.1\.0$`, Kind: testenv.FaultStatus, Status: 400,
+		Body: `{"errors":[{"code":"MANIFEST_INVALID","message":"refused by policy"}]}`})
+	res := p.e.Run(t, "sync", p.plan(t, appPlan))
+	if res.Code != 1 {
+		t.Fatalf("sync: exit %d, want 1: %s", res.Code, res.Stderr)
+	}
+	var errLine string
+	for _, l := range strings.Split(res.Stderr, "\n") {
+		if strings.Contains(l, "refused by policy") {
+			errLine = l
+		}
+	}
+	if want := p.sp.Host + "/app:2.1.0: "; !strings.Contains(errLine, want) || strings.Contains(errLine, "app:1.1.0") {
+		t.Errorf("the failure is not labelled with the image that failed (want %q): %q\n%s", want, errLine, res.Stderr)
+	}
+}
+
 // TestSyncBadPlan: a plan naming an unknown key, or with a bad value, is
 // exit 2 with FILE:LINE; platforms are refused until filtered indexes land.
 func TestSyncBadPlan(t *testing.T) {

@@ -685,6 +685,7 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 	hosts := map[string]chan struct{}{}
 	var mu sync.Mutex
 	var first error
+	var firstItem *Item // the item first failed: first is its error
 	var left []*Item
 	var limit transport.RateLimit
 	var wg sync.WaitGroup
@@ -742,7 +743,7 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 			if err != nil {
 				it.Error = err.Error()
 				if first == nil {
-					first = err
+					first, firstItem = err, it
 				}
 				if !keepGoing {
 					cancel()
@@ -759,19 +760,11 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 		return left, limit, nil
 	}
 	if !keepGoing {
-		return nil, limit, fmt.Errorf("%s: %w", items[indexFailed(items)].Source, first)
+		// The copies the stop cut short failed too, maybe earlier in
+		// items: the error names the one that failed first.
+		return nil, limit, fmt.Errorf("%s: %w", firstItem.Source, first)
 	}
 	return nil, limit, failures(items)
-}
-
-// indexFailed is the index of the first failed item.
-func indexFailed(items []Item) int {
-	for i := range items {
-		if items[i].Failed() {
-			return i
-		}
-	}
-	return 0
 }
 
 // copy copies one item, with its referrers when asked.
