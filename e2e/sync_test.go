@@ -421,6 +421,8 @@ func TestSyncBadPlan(t *testing.T) {
 		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n  - source: r.example/b\n    destination: m.example/b\n    semver: banana\n", "plan.yaml:4: invalid semver range"},
 		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    platforms: [linux/amd64]\n    referrers: true\n", "plan.yaml:2: referrers of a platform subset (a new manifest) are not supported yet"},
 		{"sync: [\n", "plan.yaml:1: "},
+		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    newest: 2.5\n", "plan.yaml:4: newest: must be a positive integer, got 2.5"},
+		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    newest: 0\n", "newest: must be a positive integer, got 0"},
 	} {
 		res := e.Run(t, "sync", writePlan(t, tc.body))
 		if res.Code != 2 || !strings.Contains(res.Stderr, tc.want) {

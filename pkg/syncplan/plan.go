@@ -108,11 +108,31 @@ type rawEntry struct {
 	Exclude     []string `yaml:"exclude"`
 	Regex       string   `yaml:"regex"`
 	Semver      string   `yaml:"semver"`
-	Newest      int      `yaml:"newest"`
+	Newest      *count   `yaml:"newest"`
 	Digests     []string `yaml:"digests"`
 	Platforms   []string `yaml:"platforms"`
 	Referrers   bool     `yaml:"referrers"`
 	Moving      *bool    `yaml:"moving"`
+}
+
+// count is a plan's integer: YAML's !!int only (yaml.v3 would take 2.5
+// as 2).
+type count int
+
+// UnmarshalYAML refuses what is not an integer, naming the key.
+func (c *count) UnmarshalYAML(n *yaml.Node) error {
+	var v int
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&v) != nil {
+		got := n.Value
+		if n.ShortTag() == "!!str" {
+			got = strconv.Quote(n.Value)
+		} else if n.Kind != yaml.ScalarNode {
+			got = "a " + strings.TrimPrefix(n.ShortTag(), "!!")
+		}
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: newest: must be a positive integer, got %s", n.Line, got)}}
+	}
+	*c = count(v)
+	return nil
 }
 
 type rawPlan struct {
@@ -213,14 +233,19 @@ type Filters struct {
 // NewEntry checks and builds the entry of the one-line form.
 func NewEntry(source, destination string, f Filters) (Entry, error) {
 	moving := f.Moving
+	var newest *count // 0: --newest not given
+	if f.Newest != 0 {
+		n := count(f.Newest)
+		newest = &n
+	}
 	return rawEntry{Source: source, Destination: destination, Tags: f.Tags, Exclude: f.Exclude,
-		Regex: f.Regex, Semver: f.Semver, Newest: f.Newest, Digests: f.Digests,
+		Regex: f.Regex, Semver: f.Semver, Newest: newest, Digests: f.Digests,
 		Platforms: f.Platforms, Referrers: f.Referrers, Moving: &moving}.entry()
 }
 
 // entry checks re and builds its Entry.
 func (re rawEntry) entry() (Entry, error) {
-	e := Entry{Tags: re.Tags, Exclude: re.Exclude, Newest: re.Newest, Digests: re.Digests,
+	e := Entry{Tags: re.Tags, Exclude: re.Exclude, Digests: re.Digests,
 		Platforms: re.Platforms, Referrers: re.Referrers, Moving: re.Moving == nil || *re.Moving}
 	if re.Source == "" || re.Destination == "" {
 		return Entry{}, errors.New("an entry needs a source and a destination")
@@ -255,8 +280,11 @@ func (re rawEntry) entry() (Entry, error) {
 		}
 		e.Range = &rg
 	}
-	if re.Newest < 0 {
-		return Entry{}, fmt.Errorf("newest must be at least 1, got %d", re.Newest)
+	if re.Newest != nil {
+		if *re.Newest < 1 {
+			return Entry{}, fmt.Errorf("newest: must be a positive integer, got %d", *re.Newest)
+		}
+		e.Newest = int(*re.Newest)
 	}
 	for _, d := range re.Digests {
 		if _, err := v1.NewHash(d); err != nil {
