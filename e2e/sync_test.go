@@ -412,14 +412,15 @@ func TestSyncFailFastNamesTheFailure(t *testing.T) {
 }
 
 // TestSyncBadPlan: a plan naming an unknown key, or with a bad value, is
-// exit 2 with FILE:LINE; platforms are refused until filtered indexes land.
+// exit 2 with FILE:LINE, the line of the value at fault, and its key;
+// referrers of a platform subset are refused as not yet.
 func TestSyncBadPlan(t *testing.T) {
 	t.Parallel()
 	e := testenv.NewEnv(t)
 	for _, tc := range []struct{ body, want string }{
 		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    tagz: [x]\n", "plan.yaml:4: field tagz not found"},
-		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n  - source: r.example/b\n    destination: m.example/b\n    semver: banana\n", "plan.yaml:4: invalid semver range"},
-		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    platforms: [linux/amd64]\n    referrers: true\n", "plan.yaml:2: referrers of a platform subset (a new manifest) are not supported yet"},
+		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n  - source: r.example/b\n    destination: m.example/b\n    semver: banana\n", "plan.yaml:6: semver: invalid semver range"},
+		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    platforms: [linux/amd64]\n    referrers: true\n", "plan.yaml:5: referrers: not supported yet with a platform subset (a new manifest)"},
 		{"sync: [\n", "plan.yaml:1: "},
 		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    newest: 2.5\n", "plan.yaml:4: newest: must be a positive integer, got 2.5"},
 		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    newest: 0\n", "newest: must be a positive integer, got 0"},
