@@ -799,3 +799,45 @@ func TestSyncMissingDigest(t *testing.T) {
 		t.Errorf("dry run: exit %d, want 0 showing the refusal: %s%s", res.Code, res.Stdout, res.Stderr)
 	}
 }
+
+// TestSyncBlobCountsAlike: each image's line counts the blobs it moved
+// (configs and layers written, not those the destination had) and their
+// bytes the same way whether the destination is a registry or an OCI
+// layout; an image whose blobs the layout has already moves none.
+func TestSyncBlobCountsAlike(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	plan := p.plan(t, appPlan)
+	counts := func(stdout string) map[string]string {
+		out := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+			src, _, _ := strings.Cut(l, " -> ")
+			if i := strings.LastIndex(l, " ("); i >= 0 {
+				out[src] = l[i:]
+			}
+		}
+		return out
+	}
+	res := p.e.Run(t, "sync", plan)
+	if res.Code != 0 {
+		t.Fatalf("sync: exit %d: %s", res.Code, res.Stderr)
+	}
+	toRegistry := counts(res.Stdout)
+	layout := "oci:" + filepath.Join(t.TempDir(), "usb")
+	res = p.e.Run(t, "sync", plan, "--to", layout)
+	if res.Code != 0 {
+		t.Fatalf("sync --to: exit %d: %s", res.Code, res.Stderr)
+	}
+	toLayout := counts(res.Stdout)
+	if len(toRegistry) != 2 || fmt.Sprint(toRegistry) != fmt.Sprint(toLayout) {
+		t.Errorf("blob counts differ:\nto a registry: %v\nto a layout:   %v", toRegistry, toLayout)
+	}
+	// The same images under another name: the layout has every blob.
+	again := p.plan(t, strings.Replace(appPlan, "DST/mirror/app", "DST/again/app", 1))
+	res = p.e.Run(t, "sync", again, "--to", layout)
+	for src, c := range counts(res.Stdout) {
+		if c != " (0 blobs, 0B)" {
+			t.Errorf("%s into a layout holding its blobs: %s, want (0 blobs, 0B)", src, c)
+		}
+	}
+}
