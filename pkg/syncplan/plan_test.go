@@ -123,6 +123,7 @@ func TestFilter(t *testing.T) {
 		{"glob", Filters{Tags: []string{"v2*"}}, []string{"v2.0.0", "v2.1.0-rc1", "v2.1.0"}},
 		{"exclude", Filters{Tags: []string{"v*"}, Exclude: []string{"*-rc*"}}, []string{"v1.0.0", "v2.0.0", "v2.1.0", "v3.0.0"}},
 		{"semver drops the rest", Filters{Semver: ">=2 <3"}, []string{"v2.0.0", "v2.1.0"}},
+		{"semver hyphen range", Filters{Semver: "1 - 2.0"}, []string{"v1.0.0", "v2.0.0"}},
 		{"regex", Filters{Regex: `^v\d+\.0\.0$`}, []string{"v1.0.0", "v2.0.0", "v3.0.0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
