@@ -66,7 +66,7 @@ func missingBlob(err error) error {
 	if !errors.As(err, &nf) {
 		return err
 	}
-	return missingBlobError{nf.err}
+	return missingBlobError(nf)
 }
 
 // unreachableError names the registry a request never got an answer from.
