@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/bounded"
+	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/ctl-dev/ctl/pkg/syncplan"
@@ -228,6 +231,14 @@ func syncPlan(opts *syncOptions) (*syncplan.Plan, error) {
 	}
 	file := opts.Args[0]
 	b, err := bounded.ReadFile(file, syncplan.MaxPlanSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		// One argument is a plan; a repository alone lacks its
+		// destination.
+		if _, rerr := reference.ParseRepository(file); rerr == nil && !strings.HasSuffix(file, ".yaml") && !strings.HasSuffix(file, ".yml") {
+			return nil, usageError{fmt.Errorf("%s is no plan file; as a source repository it needs a destination: ctl sync SRC_REPO DST_REPO (or ctl sync PLAN.yaml)", file)}
+		}
+		return nil, usageError{fmt.Errorf("no plan file %s: ctl sync takes a PLAN.yaml or SRC_REPO DST_REPO", file)}
+	}
 	if err != nil {
 		return nil, invalidInput(err)
 	}
@@ -258,6 +269,10 @@ func printSyncPlan(w io.Writer, format string, items []syncplan.Item) error {
 			line += ")"
 		case syncplan.Refused:
 			line += ": " + it.Reason
+		case syncplan.Filtered:
+			if it.Reason != "" {
+				line += " (" + it.Reason + ")"
+			}
 		}
 		if _, err := fmt.Fprintln(w, escapeControl(line)); err != nil {
 			return err

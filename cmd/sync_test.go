@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ctl-dev/ctl/pkg/syncplan"
@@ -27,4 +28,22 @@ func TestNewCmdSync(t *testing.T) {
 		[]string{"sync", "--semver", "banana", "reg.example/a", "reg.example/b"},
 		[]string{"sync", "reg.example/a", "reg.example/b", "--regex", "("},
 	)
+}
+
+// TestSyncOneArgument: one argument that is no file is said to be either
+// a missing plan or a source without its destination (exit 2).
+func TestSyncOneArgument(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct{ arg, want string }{
+		{"docker.io/library/alpine", "docker.io/library/alpine is no plan file; as a source repository it needs a destination: ctl sync SRC_REPO DST_REPO"},
+		{"alpine", "alpine is no plan file; as a source repository it needs a destination"},
+		{"mirror.yaml", "no plan file mirror.yaml: ctl sync takes a PLAN.yaml or SRC_REPO DST_REPO"},
+		{dir + "/plan.yml", "no plan file " + dir + "/plan.yml: ctl sync takes a PLAN.yaml or SRC_REPO DST_REPO"},
+	} {
+		_, err := syncPlan(&syncOptions{Args: []string{tc.arg}, Filters: syncplan.Filters{Moving: true}})
+		if code, _ := exitCode(err); err == nil || !strings.HasPrefix(err.Error(), tc.want) || code != exitUsage {
+			t.Errorf("sync %s: %v (exit %d), want exit 2 and %q", tc.arg, err, code, tc.want)
+		}
+	}
 }

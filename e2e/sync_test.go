@@ -386,16 +386,44 @@ func TestSyncKeepGoing(t *testing.T) {
 	}
 }
 
+// TestSyncFailFastNamesTheFailure: without --keep-going the first failure
+// stops the sync, and its message names the image that failed, not
+// another one the stop cut short (here 1.1.0, listed first, whose
+// manifest PUT hangs until the sync stops).
+func TestSyncFailFastNamesTheFailure(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	p.dp.AddFault(testenv.Fault{Method: "PUT", PathRegexp: `/manifests/1\.1\.0$`, Kind: testenv.FaultHang})
+	p.dp.AddFault(testenv.Fault{Method: "PUT", PathRegexp: `/manifests/2\.1\.0$`, Kind: testenv.FaultStatus, Status: 400,
+		Body: `{"errors":[{"code":"MANIFEST_INVALID","message":"refused by policy"}]}`})
+	res := p.e.Run(t, "sync", p.plan(t, appPlan))
+	if res.Code != 1 {
+		t.Fatalf("sync: exit %d, want 1: %s", res.Code, res.Stderr)
+	}
+	var errLine string
+	for _, l := range strings.Split(res.Stderr, "\n") {
+		if strings.Contains(l, "refused by policy") {
+			errLine = l
+		}
+	}
+	if want := p.sp.Host + "/app:2.1.0: "; !strings.Contains(errLine, want) || strings.Contains(errLine, "app:1.1.0") {
+		t.Errorf("the failure is not labelled with the image that failed (want %q): %q\n%s", want, errLine, res.Stderr)
+	}
+}
+
 // TestSyncBadPlan: a plan naming an unknown key, or with a bad value, is
-// exit 2 with FILE:LINE; platforms are refused until filtered indexes land.
+// exit 2 with FILE:LINE, the line of the value at fault, and its key;
+// referrers of a platform subset are refused as not yet.
 func TestSyncBadPlan(t *testing.T) {
 	t.Parallel()
 	e := testenv.NewEnv(t)
 	for _, tc := range []struct{ body, want string }{
 		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    tagz: [x]\n", "plan.yaml:4: field tagz not found"},
-		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n  - source: r.example/b\n    destination: m.example/b\n    semver: banana\n", "plan.yaml:4: invalid semver range"},
-		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    platforms: [linux/amd64]\n    referrers: true\n", "plan.yaml:2: referrers of a platform subset (a new manifest) are not supported yet"},
+		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n  - source: r.example/b\n    destination: m.example/b\n    semver: banana\n", "plan.yaml:6: semver: invalid semver range"},
+		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    platforms: [linux/amd64]\n    referrers: true\n", "plan.yaml:5: referrers: not supported yet with a platform subset (a new manifest)"},
 		{"sync: [\n", "plan.yaml:1: "},
+		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    newest: 2.5\n", "plan.yaml:4: newest: must be a positive integer, got 2.5"},
+		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    newest: 0\n", "newest: must be a positive integer, got 0"},
 	} {
 		res := e.Run(t, "sync", writePlan(t, tc.body))
 		if res.Code != 2 || !strings.Contains(res.Stderr, tc.want) {
@@ -736,5 +764,80 @@ func TestSyncPlatforms(t *testing.T) {
 	res := e.Run(t, "sync", plan)
 	if res.Code != 0 || res.Stdout != "" || !strings.Contains(res.Stderr, "0 copied, 2 up to date") {
 		t.Errorf("second sync: exit %d, stdout %q: %s", res.Code, res.Stdout, res.Stderr)
+	}
+}
+
+// TestSyncMissingDigest: a digest of the plan the source does not have is
+// refused; the rest of the plan is copied and the sync exits 1 naming the
+// digest (with or without --keep-going, one-line form and plan alike): a
+// sync that could not do all the plan asked for fails, as --check does.
+func TestSyncMissingDigest(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	missing := "sha256:" + strings.Repeat("0", 64)
+	plan := p.plan(t, "sync:\n  - source: SRC/app\n    destination: DST/plan/app\n    tags: [dev]\n    digests: ["+missing+"]\n")
+	for _, args := range [][]string{
+		{"sync", p.sp.Host + "/app", p.dp.Host + "/one/app", "--tags", "dev", "--digest", missing},
+		{"sync", "--keep-going", p.sp.Host + "/app", p.dp.Host + "/kept/app", "--tags", "dev", "--digest", missing},
+		{"sync", plan},
+	} {
+		res := p.e.Run(t, args...)
+		if res.Code != 1 {
+			t.Errorf("%v: exit %d, want 1: %s", args, res.Code, res.Stderr)
+		}
+		if want := p.sp.Host + "/app@" + missing + ": not found in the source"; !strings.Contains(res.Stderr, want) {
+			t.Errorf("%v: stderr lacks %q: %s", args, want, res.Stderr)
+		}
+		if !strings.Contains(res.Stderr, "Synced: 1 copied, 0 up to date, 5 skipped, 1 failed") {
+			t.Errorf("%v: summary: %s", args, res.Stderr)
+		}
+		if !strings.Contains(res.Stdout, ":dev: digest "+p.srcDigests["dev"]) {
+			t.Errorf("%v: the tag the source has was not copied: %s", args, res.Stdout)
+		}
+	}
+	if res := p.e.Run(t, "sync", "--dry-run", plan); res.Code != 0 || !strings.Contains(res.Stdout, "refused "+p.sp.Host+"/app@"+missing) {
+		t.Errorf("dry run: exit %d, want 0 showing the refusal: %s%s", res.Code, res.Stdout, res.Stderr)
+	}
+}
+
+// TestSyncBlobCountsAlike: each image's line counts the blobs it moved
+// (configs and layers written, not those the destination had) and their
+// bytes the same way whether the destination is a registry or an OCI
+// layout; an image whose blobs the layout has already moves none.
+func TestSyncBlobCountsAlike(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	plan := p.plan(t, appPlan)
+	counts := func(stdout string) map[string]string {
+		out := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+			src, _, _ := strings.Cut(l, " -> ")
+			if i := strings.LastIndex(l, " ("); i >= 0 {
+				out[src] = l[i:]
+			}
+		}
+		return out
+	}
+	res := p.e.Run(t, "sync", plan)
+	if res.Code != 0 {
+		t.Fatalf("sync: exit %d: %s", res.Code, res.Stderr)
+	}
+	toRegistry := counts(res.Stdout)
+	layout := "oci:" + filepath.Join(t.TempDir(), "usb")
+	res = p.e.Run(t, "sync", plan, "--to", layout)
+	if res.Code != 0 {
+		t.Fatalf("sync --to: exit %d: %s", res.Code, res.Stderr)
+	}
+	toLayout := counts(res.Stdout)
+	if len(toRegistry) != 2 || fmt.Sprint(toRegistry) != fmt.Sprint(toLayout) {
+		t.Errorf("blob counts differ:\nto a registry: %v\nto a layout:   %v", toRegistry, toLayout)
+	}
+	// The same images under another name: the layout has every blob.
+	again := p.plan(t, strings.Replace(appPlan, "DST/mirror/app", "DST/again/app", 1))
+	res = p.e.Run(t, "sync", again, "--to", layout)
+	for src, c := range counts(res.Stdout) {
+		if c != " (0 blobs, 0B)" {
+			t.Errorf("%s into a layout holding its blobs: %s, want (0 blobs, 0B)", src, c)
+		}
 	}
 }

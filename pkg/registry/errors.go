@@ -23,6 +23,10 @@ var (
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrDeleteDisabled: the registry does not allow deletion.
 	ErrDeleteDisabled = errors.New("deletion is disabled")
+	// ErrMissingBlob: a blob a manifest lists is not on the registry (404,
+	// BLOB_UNKNOWN): a broken or garbage-collected registry. What was
+	// asked for exists, so it is not ErrNotFound: a failed read.
+	ErrMissingBlob = errors.New("blob missing")
 )
 
 // DockerHub is Docker Hub as messages name it (see ctltransport.DockerHub).
@@ -47,6 +51,23 @@ type notFoundError struct{ err error }
 
 func (e notFoundError) Error() string   { return e.err.Error() }
 func (e notFoundError) Unwrap() []error { return []error{e.err, ErrNotFound} }
+
+// missingBlobError is an ErrNotFound answer to the GET of a blob a
+// manifest lists, made an ErrMissingBlob instead, keeping its text.
+type missingBlobError struct{ err error }
+
+func (e missingBlobError) Error() string   { return e.err.Error() }
+func (e missingBlobError) Unwrap() []error { return []error{e.err, ErrMissingBlob} }
+
+// missingBlob makes the not-found answer to the GET of a listed blob an
+// ErrMissingBlob (other errors stay as they are).
+func missingBlob(err error) error {
+	var nf notFoundError
+	if !errors.As(err, &nf) {
+		return err
+	}
+	return missingBlobError(nf)
+}
 
 // unreachableError names the registry a request never got an answer from.
 type unreachableError struct {
@@ -86,7 +107,7 @@ func classify(host string, err error) error {
 	}
 	var ae *AuthError
 	var ue *unreachableError
-	if errors.As(err, &ae) || errors.As(err, &ue) || errors.Is(err, ErrNotFound) {
+	if errors.As(err, &ae) || errors.As(err, &ue) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrMissingBlob) {
 		return err
 	}
 	host = ctltransport.ShownHost(host)

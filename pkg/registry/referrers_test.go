@@ -290,3 +290,4 @@ func mustImage(t *testing.T, srv *httptest.Server, ref string) v1.Image {
 	}
 	return img
 }
+

@@ -64,7 +64,9 @@ func (s *session) getBlobFrom(ctx context.Context, h v1.Hash, off int64) (io.Rea
 	}
 	resp, err := s.do(req, ok...)
 	if err != nil {
-		return nil, err
+		// ctl GETs only blobs a manifest lists: one the registry lacks
+		// is its failure, not an image that does not exist.
+		return nil, missingBlob(err)
 	}
 	if resp.StatusCode == http.StatusPartialContent {
 		if cr := resp.Header.Get("Content-Range"); contentRangeStart(cr) != off {

@@ -10,6 +10,7 @@ import (
 //
 //	range      = set *("||" set)          ; any of the sets
 //	set        = comparator *(" " comparator) ; all of the comparators
+//	           | partial " - " partial    ; a hyphen range, inclusive
 //	comparator = [op] partial
 //	op         = "=" | ">" | ">=" | "<" | "<=" | "~" | "^"
 //	partial    = ["v"] part ["." part ["." part ["-" prerelease]]] ["+" build]
@@ -21,6 +22,9 @@ import (
 // "~2" minors; "^2.1" allows minors and patches (>=2.1.0 <3.0.0) and, below
 // 1.0.0, only what does not change the leftmost non-zero part ("^0.2.3" is
 // >=0.2.3 <0.3.0). An operator may be followed by a space (">= 2.1").
+// A hyphen range takes both ends: "1.2 - 1.4" is >=1.2.0 <1.5.0 (a partial
+// upper end stands for all it names, as "<=1.4" does), "1.2.3 - 2.0.1" is
+// >=1.2.3 <=2.0.1; it is a set of its own (alone between "||").
 //
 // Pre-releases are in a range only when it names one: a pre-release version
 // matches a set only if one of the set's comparators has a pre-release of
@@ -57,8 +61,16 @@ func (e *RangeError) Unwrap() error { return ErrInvalid }
 func ParseRange(s string) (Range, error) {
 	r := Range{text: s}
 	for _, set := range splitSets(s) {
-		var cs []comparator
 		toks := fields(s, set.start, set.end)
+		if hyphen(s, toks) {
+			cs, err := hyphenRange(s, toks)
+			if err != nil {
+				return Range{}, err
+			}
+			r.sets = append(r.sets, cs)
+			continue
+		}
+		var cs []comparator
 		for i := 0; i < len(toks); i++ {
 			tok := toks[i]
 			op, rest := splitOp(s[tok.start:tok.end])
@@ -84,6 +96,48 @@ func ParseRange(s string) (Range, error) {
 		r.sets = append(r.sets, cs)
 	}
 	return r, nil
+}
+
+// hyphen reports whether the set toks of s has a hyphen range's " - ".
+func hyphen(s string, toks []span) bool {
+	for _, t := range toks {
+		if s[t.start:t.end] == "-" {
+			return true
+		}
+	}
+	return false
+}
+
+// hyphenRange reads the set toks of s as LOW - HIGH: >=LOW <=HIGH, each end
+// a partial version standing for all it names (a wildcard: no bound).
+func hyphenRange(s string, toks []span) ([]comparator, error) {
+	if len(toks) != 3 || s[toks[1].start:toks[1].end] != "-" {
+		at := toks[0].start
+		for _, t := range toks {
+			if s[t.start:t.end] == "-" {
+				at = t.start
+				break
+			}
+		}
+		return nil, &RangeError{Range: s, Offset: at, Msg: `a hyphen range is LOW - HIGH, alone between "||"`}
+	}
+	var cs []comparator
+	for i, op := range []string{">=", "", "<="} {
+		if op == "" {
+			continue // the hyphen
+		}
+		tok := toks[i]
+		if o, _ := splitOp(s[tok.start:tok.end]); o != "" {
+			return nil, &RangeError{Range: s, Offset: tok.start, Msg: fmt.Sprintf("%q in a hyphen range: its ends are versions", o)}
+		}
+		p, err := parsePartial(s[tok.start:tok.end])
+		if err != nil {
+			return nil, &RangeError{Range: s, Offset: tok.start + err.offset, Msg: err.msg}
+		}
+		c, _ := p.comparators(op) // >= and <= always can be written
+		cs = append(cs, c...)
+	}
+	return cs, nil
 }
 
 // String returns the range as written.

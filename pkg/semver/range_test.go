@@ -46,6 +46,17 @@ func TestRangeContains(t *testing.T) {
 		{rng: ">=2.2.0-rc.1 <3", in: []string{"2.2.0-rc.10"}, out: []string{"3.0.0-rc.1", "3.0.0"}},
 		{rng: "2.2.0-rc.1", in: []string{"2.2.0-rc.1"}, out: []string{"2.2.0-rc.2", "2.2.0"}},
 		{rng: "^2.2.0-rc.1", in: []string{"2.2.0-rc.2", "2.5.0"}, out: []string{"2.5.0-rc.1"}},
+		// Hyphen ranges: inclusive ends, a partial upper end all it names.
+		{rng: "1.2 - 1.4", in: []string{"1.2.0", "1.3.9", "1.4.0", "1.4.99"}, out: []string{"1.1.9", "1.5.0", "1.4.1-rc.1"}},
+		{rng: "1.2.3 - 2.3.4", in: []string{"1.2.3", "2.0.0", "2.3.4"}, out: []string{"1.2.2", "2.3.5"}},
+		{rng: "1.2.3 - 2", in: []string{"2.9.9"}, out: []string{"3.0.0", "1.2.2"}},
+		{rng: "v1 - v2.1", in: []string{"1.0.0", "2.1.7"}, out: []string{"2.2.0", "0.9.0"}},
+		{rng: "1.x - 2.x", in: []string{"1.0.0", "2.9.9"}, out: []string{"3.0.0", "0.9.9"}},
+		{rng: "* - 1.4", in: []string{"0.0.1", "1.4.2"}, out: []string{"1.5.0"}},
+		{rng: "1.2 - *", in: []string{"1.2.0", "9.0.0"}, out: []string{"1.1.0"}},
+		{rng: "1.2.3-rc.1 - 1.2.3", in: []string{"1.2.3-rc.1", "1.2.3-rc.2", "1.2.3"}, out: []string{"1.2.4", "1.2.2"}},
+		{rng: "1.0 - 1.1 || 3.0 - 3.1", in: []string{"1.1.5", "3.1.0"}, out: []string{"2.0.0", "3.2.0"}},
+		{rng: "  1.2   -   1.4  ", in: []string{"1.3.0"}, out: []string{"1.5.0"}},
 	}
 	for _, tt := range tests {
 		r, err := ParseRange(tt.rng)
@@ -83,6 +94,11 @@ func TestParseRangeErrors(t *testing.T) {
 		{rng: "~2.01", offset: 3, msg: "leading zero"},
 		{rng: "latest", offset: 0, msg: "not a number"},
 		{rng: ">=2.1<3", offset: 4, msg: "minor"},
+		{rng: "1.2 - 1.4 <1.3", offset: 4, msg: "a hyphen range is LOW - HIGH"},
+		{rng: "- 1.4", offset: 0, msg: "a hyphen range is LOW - HIGH"},
+		{rng: "1.2 -", offset: 4, msg: "a hyphen range is LOW - HIGH"},
+		{rng: ">=1.2 - 1.4", offset: 0, msg: `">=" in a hyphen range`},
+		{rng: "1.2 - 1.x4", offset: 8, msg: "minor"},
 	}
 	for _, tt := range tests {
 		_, err := ParseRange(tt.rng)

@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/match"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
 )
 
 // An OCI layout holds the images of many repositories for an air gap: each
@@ -199,14 +198,21 @@ func (l *Layout) held() (string, error) {
 }
 
 // write stores a under repo's id, replacing what had that name; blobs the
-// layout has are not written again.
+// layout has are not written again. It returns the blobs (configs and
+// layers) it wrote and their bytes, as a copy to a registry counts those
+// it sent: manifests aside, blobs the destination had skipped.
 func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error) {
 	n := key(repo, id)
 	opt := layout.WithAnnotations(map[string]string{refName: n})
 	m := match.Annotation(refName, n)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var err error
+	// What the layout had is listed before, and what was written read
+	// back from the layout after: no manifest is read twice upstream.
+	had, err := l.blobNames()
+	if err != nil {
+		return 0, 0, err
+	}
 	switch x := a.(type) {
 	case v1.ImageIndex:
 		err = l.p.ReplaceIndex(x, m, opt)
@@ -219,8 +225,47 @@ func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error)
 	if err != nil {
 		return 0, 0, fmt.Errorf("writing %s to %s: %w", n, l, err)
 	}
-	blobs, size := blobStats(a)
+	h, err := a.Digest()
+	if err != nil {
+		return 0, 0, err
+	}
+	ii, err := l.p.ImageIndex()
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", l, err)
+	}
+	written, err := artifactOf(ii, h)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %s: %w", l, n, err)
+	}
+	blobs, size := 0, int64(0)
+	for _, d := range blobsOf(written) {
+		if !had[d.Digest.String()] {
+			blobs, size = blobs+1, size+d.Size
+		}
+	}
 	return blobs, size, nil
+}
+
+// blobNames are the digests of the blobs the layout holds.
+func (l *Layout) blobNames() (map[string]bool, error) {
+	out := map[string]bool{}
+	dir := filepath.Join(string(l.p), "blobs")
+	algs, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return out, nil
+	} else if err != nil {
+		return nil, err
+	}
+	for _, alg := range algs {
+		files, err := os.ReadDir(filepath.Join(dir, alg.Name()))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			out[alg.Name()+":"+f.Name()] = true
+		}
+	}
+	return out, nil
 }
 
 // artifact reads the manifest h of the layout.
@@ -240,47 +285,43 @@ func artifactOf(ii v1.ImageIndex, h v1.Hash) (registry.Artifact, error) {
 	return ii.ImageIndex(h)
 }
 
-// blobStats counts the blobs of a (manifests, configs, layers) and their
-// bytes.
-func blobStats(a registry.Artifact) (int, int64) {
-	switch x := a.(type) {
-	case v1.ImageIndex:
-		im, err := x.IndexManifest()
-		if err != nil {
-			return 0, 0
-		}
-		n, size := 1, int64(0)
-		if s, err := partial.Size(x); err == nil {
-			size = s
-		}
-		for _, d := range im.Manifests {
-			var child registry.Artifact
-			if d.MediaType.IsIndex() {
-				child, err = x.ImageIndex(d.Digest)
-			} else {
-				child, err = x.Image(d.Digest)
+// blobsOf are the blobs of a (configs and layers, of an index's images
+// too), each once.
+func blobsOf(a registry.Artifact) []v1.Descriptor {
+	var out []v1.Descriptor
+	seen := map[v1.Hash]bool{}
+	var walk func(a registry.Artifact)
+	walk = func(a registry.Artifact) {
+		switch x := a.(type) {
+		case v1.ImageIndex:
+			im, err := x.IndexManifest()
+			if err != nil {
+				return
 			}
-			if err == nil {
-				cn, cs := blobStats(child)
-				n, size = n+cn, size+cs
+			for _, d := range im.Manifests {
+				if d.MediaType.IsIndex() {
+					if child, err := x.ImageIndex(d.Digest); err == nil {
+						walk(child)
+					}
+				} else if child, err := x.Image(d.Digest); err == nil {
+					walk(child)
+				}
+			}
+		case v1.Image:
+			m, err := x.Manifest()
+			if err != nil {
+				return
+			}
+			for _, d := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+				if !seen[d.Digest] {
+					seen[d.Digest] = true
+					out = append(out, d)
+				}
 			}
 		}
-		return n, size
-	case v1.Image:
-		m, err := x.Manifest()
-		if err != nil {
-			return 0, 0
-		}
-		n, size := 2+len(m.Layers), m.Config.Size
-		if s, err := x.Size(); err == nil {
-			size += s
-		}
-		for _, d := range m.Layers {
-			size += d.Size
-		}
-		return n, size
 	}
-	return 0, 0
+	walk(a)
+	return out
 }
 
 // referrers are what refers to root in repo's part of the layout, and to

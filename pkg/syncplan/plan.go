@@ -21,7 +21,8 @@
 //	    referrers: true       # signatures, SBOMs, attestations too
 //	    moving: false         # keep the mirror's first copy of a tag
 //
-// Unknown keys are errors, reported as FILE:LINE.
+// Unknown keys and bad values are errors, reported as FILE:LINE: KEY: …
+// at the line of the value at fault.
 package syncplan
 
 import (
@@ -108,11 +109,31 @@ type rawEntry struct {
 	Exclude     []string `yaml:"exclude"`
 	Regex       string   `yaml:"regex"`
 	Semver      string   `yaml:"semver"`
-	Newest      int      `yaml:"newest"`
+	Newest      *count   `yaml:"newest"`
 	Digests     []string `yaml:"digests"`
 	Platforms   []string `yaml:"platforms"`
 	Referrers   bool     `yaml:"referrers"`
 	Moving      *bool    `yaml:"moving"`
+}
+
+// count is a plan's integer: YAML's !!int only (yaml.v3 would take 2.5
+// as 2).
+type count int
+
+// UnmarshalYAML refuses what is not an integer, naming the key.
+func (c *count) UnmarshalYAML(n *yaml.Node) error {
+	var v int
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&v) != nil {
+		got := n.Value
+		if n.ShortTag() == "!!str" {
+			got = strconv.Quote(n.Value)
+		} else if n.Kind != yaml.ScalarNode {
+			got = "a " + strings.TrimPrefix(n.ShortTag(), "!!")
+		}
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: newest: must be a positive integer, got %s", n.Line, got)}}
+	}
+	*c = count(v)
+	return nil
 }
 
 type rawPlan struct {
@@ -125,11 +146,17 @@ var yamlLine = regexp.MustCompile(`line (\d+): `)
 // MaxPlanSize bounds a plan file (read whole): thousands of entries fit.
 const MaxPlanSize = 16 << 20
 
-// Parse reads a plan from r; file names it in errors.
+// Parse reads a plan from r; file names it in errors, each at the line
+// of the value at fault (FILE:LINE).
 func Parse(file string, r io.Reader) (*Plan, error) {
 	b, err := io.ReadAll(io.LimitReader(r, 16<<20))
 	if err != nil {
 		return nil, &PlanError{File: file, Err: err}
+	}
+	// The nodes, for the lines of the values.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, yamlError(file, &doc, err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -138,61 +165,123 @@ func Parse(file string, r io.Reader) (*Plan, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &PlanError{File: file, Err: errors.New("empty plan: want a list of entries under the sync key")}
 		}
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, &doc, err)
 	}
-	// The lines of the entries, for the errors of their values.
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, yamlError(file, err)
-	}
-	lines := entryLines(&doc)
+	nodes := entryNodes(&doc)
 	if len(raw.Sync) == 0 {
 		return nil, &PlanError{File: file, Line: 1, Err: errors.New("no entries: want a list of entries under the sync key")}
 	}
 	p := &Plan{}
 	for i, re := range raw.Sync {
-		line := 0
-		if i < len(lines) {
-			line = lines[i]
+		var n *yaml.Node
+		if i < len(nodes) {
+			n = nodes[i]
 		}
 		e, err := re.entry()
 		if err != nil {
-			return nil, &PlanError{File: file, Line: line, Err: err}
+			return nil, &PlanError{File: file, Line: errorLine(n, err), Err: err}
 		}
-		e.Line = line
+		e.Line = line(n)
 		p.Entries = append(p.Entries, e)
 	}
 	return p, nil
 }
 
-// yamlError turns a yaml.v3 error into FILE:LINE: message.
-func yamlError(file string, err error) error {
+// line is n's line, 0 without n.
+func line(n *yaml.Node) int {
+	if n == nil {
+		return 0
+	}
+	return n.Line
+}
+
+// errorLine is the line of the value err is about in the entry n: the
+// item of a list, a key's value, else the entry's.
+func errorLine(n *yaml.Node, err error) int {
+	var fe *fieldError
+	if n == nil || !errors.As(err, &fe) {
+		return line(n)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if v := n.Content[i+1]; n.Content[i].Value == fe.Field {
+			if fe.Index >= 0 && fe.Index < len(v.Content) {
+				return v.Content[fe.Index].Line
+			}
+			return v.Line
+		}
+	}
+	return n.Line
+}
+
+// typeError reads yaml.v3's "cannot unmarshal !!str `x` into bool".
+var typeError = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
+
+// wants says what each Go type of a plan takes, for type errors.
+var wants = map[string]string{"string": "a string", "[]string": "a list of strings", "bool": "true or false",
+	"*bool": "true or false", "[]syncplan.rawEntry": "a list of entries", "syncplan.rawEntry": "an entry (source, destination and filters)"}
+
+// yamlError turns a yaml.v3 error into FILE:LINE: message; a value of the
+// wrong type is named by its key (found at that line in doc).
+func yamlError(file string, doc *yaml.Node, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
 	msg = strings.TrimSpace(strings.SplitN(msg, "\n", 2)[0])
-	if m := yamlLine.FindStringSubmatchIndex(msg); m != nil {
-		n, _ := strconv.Atoi(msg[m[2]:m[3]])
-		rest := msg[:m[0]] + msg[m[1]:]
-		rest = strings.Replace(rest, " in type syncplan.rawEntry", "", 1)
-		rest = strings.Replace(rest, " in type syncplan.rawPlan", "", 1)
-		return &PlanError{File: file, Line: n, Err: errors.New(strings.TrimSpace(rest))}
+	m := yamlLine.FindStringSubmatchIndex(msg)
+	if m == nil {
+		return &PlanError{File: file, Err: errors.New(msg)}
 	}
-	return &PlanError{File: file, Err: errors.New(msg)}
+	n, _ := strconv.Atoi(msg[m[2]:m[3]])
+	rest := strings.TrimSpace(msg[:m[0]] + msg[m[1]:])
+	rest = strings.Replace(rest, " in type syncplan.rawEntry", "", 1)
+	rest = strings.Replace(rest, " in type syncplan.rawPlan", "", 1)
+	if t := typeError.FindStringSubmatch(rest); t != nil {
+		if key := keyAt(doc, n); key != "" {
+			want, got := wants[t[3]], t[2]
+			if want == "" {
+				want = t[3]
+			}
+			if got == "" {
+				got = "a " + t[1]
+			}
+			rest = fmt.Sprintf("%s: must be %s, got %s", key, want, got)
+		}
+	}
+	return &PlanError{File: file, Line: n, Err: errors.New(rest)}
 }
 
-// entryLines are the lines of the items of the top-level sync: list.
-func entryLines(doc *yaml.Node) []int {
+// keyAt is the key of the mapping in doc whose value (or part of it) is
+// at line, the innermost one; "" if none.
+func keyAt(doc *yaml.Node, line int) string {
+	key := ""
+	var walk func(n *yaml.Node, under string)
+	walk = func(n *yaml.Node, under string) {
+		if n.Line == line && under != "" {
+			key = under
+		}
+		for i, c := range n.Content {
+			k := under
+			if n.Kind == yaml.MappingNode {
+				if i%2 == 0 {
+					continue
+				}
+				k = n.Content[i-1].Value
+			}
+			walk(c, k)
+		}
+	}
+	walk(doc, "")
+	return key
+}
+
+// entryNodes are the items of the top-level sync: list.
+func entryNodes(doc *yaml.Node) []*yaml.Node {
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil
 	}
 	m := doc.Content[0]
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == "sync" {
-			var lines []int
-			for _, it := range m.Content[i+1].Content {
-				lines = append(lines, it.Line)
-			}
-			return lines
+			return m.Content[i+1].Content
 		}
 	}
 	return nil
@@ -213,62 +302,99 @@ type Filters struct {
 // NewEntry checks and builds the entry of the one-line form.
 func NewEntry(source, destination string, f Filters) (Entry, error) {
 	moving := f.Moving
-	return rawEntry{Source: source, Destination: destination, Tags: f.Tags, Exclude: f.Exclude,
-		Regex: f.Regex, Semver: f.Semver, Newest: f.Newest, Digests: f.Digests,
+	var newest *count // 0: --newest not given
+	if f.Newest != 0 {
+		n := count(f.Newest)
+		newest = &n
+	}
+	e, err := rawEntry{Source: source, Destination: destination, Tags: f.Tags, Exclude: f.Exclude,
+		Regex: f.Regex, Semver: f.Semver, Newest: newest, Digests: f.Digests,
 		Platforms: f.Platforms, Referrers: f.Referrers, Moving: &moving}.entry()
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		// Named as the command line spells it.
+		return Entry{}, fmt.Errorf("%s: %w", flagOf[fe.Field], fe.Err)
+	}
+	return e, err
 }
+
+// flagOf is the one-line form's spelling of each key of an entry.
+var flagOf = map[string]string{"source": "SRC_REPO", "destination": "DST_REPO", "tags": "--tags", "exclude": "--exclude",
+	"regex": "--regex", "semver": "--semver", "newest": "--newest", "digests": "--digest", "platforms": "--platform",
+	"referrers": "--referrers"}
+
+// fieldError is a value of an entry out of its domain: Field names its
+// key, Index its item in a list (-1: the whole value).
+type fieldError struct {
+	Field string
+	Index int
+	Err   error
+}
+
+func (e *fieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *fieldError) Unwrap() error { return e.Err }
+
+// bad is a *fieldError of the whole value of field.
+func bad(field string, err error) error { return &fieldError{Field: field, Index: -1, Err: err} }
 
 // entry checks re and builds its Entry.
 func (re rawEntry) entry() (Entry, error) {
-	e := Entry{Tags: re.Tags, Exclude: re.Exclude, Newest: re.Newest, Digests: re.Digests,
+	e := Entry{Tags: re.Tags, Exclude: re.Exclude, Digests: re.Digests,
 		Platforms: re.Platforms, Referrers: re.Referrers, Moving: re.Moving == nil || *re.Moving}
 	if re.Source == "" || re.Destination == "" {
 		return Entry{}, errors.New("an entry needs a source and a destination")
 	}
-	if IsLayout(re.Source) || IsLayout(re.Destination) {
-		return Entry{}, fmt.Errorf("an OCI layout is the sync's source or destination as a whole (from or to oci:PATH), not an entry's: entries name the repositories it holds")
+	for _, f := range [][2]string{{"source", re.Source}, {"destination", re.Destination}} {
+		if IsLayout(f[1]) {
+			return Entry{}, bad(f[0], errors.New("an OCI layout is the sync's source or destination as a whole (from or to oci:PATH), not an entry's: entries name the repositories it holds"))
+		}
 	}
 	d, err := reference.ParseRepository(re.Destination)
 	if err != nil {
-		return Entry{}, fmt.Errorf("destination: %w", err)
+		return Entry{}, bad("destination", err)
 	}
 	e.Destination = d.String()
 	src, glob, err := splitSource(re.Source)
 	if err != nil {
-		return Entry{}, err
+		return Entry{}, bad("source", err)
 	}
 	e.Source, e.Glob = src, glob
-	for _, g := range append(append([]string{}, re.Tags...), re.Exclude...) {
-		if _, err := pathMatch(g); err != nil {
-			return Entry{}, fmt.Errorf("tag glob %q: %w", g, err)
+	for field, globs := range [][]string{re.Tags, re.Exclude} {
+		for i, g := range globs {
+			if _, err := pathMatch(g); err != nil {
+				return Entry{}, &fieldError{Field: []string{"tags", "exclude"}[field], Index: i, Err: fmt.Errorf("glob %q: %w", g, err)}
+			}
 		}
 	}
 	if re.Regex != "" {
 		if e.Regex, err = regexp.Compile(re.Regex); err != nil {
-			return Entry{}, fmt.Errorf("regex: %w", err)
+			return Entry{}, bad("regex", err)
 		}
 	}
 	if re.Semver != "" {
 		rg, err := semver.ParseRange(re.Semver)
 		if err != nil {
-			return Entry{}, err
+			return Entry{}, bad("semver", err)
 		}
 		e.Range = &rg
 	}
-	if re.Newest < 0 {
-		return Entry{}, fmt.Errorf("newest must be at least 1, got %d", re.Newest)
+	if re.Newest != nil {
+		if *re.Newest < 1 {
+			return Entry{}, bad("newest", fmt.Errorf("must be a positive integer, got %d", *re.Newest))
+		}
+		e.Newest = int(*re.Newest)
 	}
-	for _, d := range re.Digests {
+	for i, d := range re.Digests {
 		if _, err := v1.NewHash(d); err != nil {
-			return Entry{}, fmt.Errorf("digest %q: %w", d, err)
+			return Entry{}, &fieldError{Field: "digests", Index: i, Err: fmt.Errorf("%q: %w", d, err)}
 		}
 	}
 	if len(re.Platforms) > 0 {
 		if e.Select, err = platform.ParseSelection(strings.Join(re.Platforms, ",")); err != nil {
-			return Entry{}, fmt.Errorf("platforms: %w", err)
+			return Entry{}, bad("platforms", err)
 		}
 		if re.Referrers && !e.Select.IsAll() {
-			return Entry{}, fmt.Errorf("referrers of a platform subset (a new manifest) are %w: mirror the whole index with its referrers", ErrNotYet)
+			return Entry{}, bad("referrers", fmt.Errorf("%w with a platform subset (a new manifest): mirror the whole index with its referrers", ErrNotYet))
 		}
 	}
 	return e, nil
@@ -283,16 +409,16 @@ func splitSource(s string) (string, string, error) {
 	if !strings.ContainsAny(s, "*?[") {
 		r, err := reference.ParseRepository(s)
 		if err != nil {
-			return "", "", fmt.Errorf("source: %w", err)
+			return "", "", err
 		}
 		return r.String(), "", nil
 	}
 	host, glob, ok := strings.Cut(s, "/")
 	if !ok || !reference.LooksLikeHost(host) {
-		return "", "", fmt.Errorf("source %q: a repository pattern needs its registry (HOST/PATTERN)", s)
+		return "", "", fmt.Errorf("%q: a repository pattern needs its registry (HOST/PATTERN)", s)
 	}
 	if _, err := pathMatch(glob); err != nil {
-		return "", "", fmt.Errorf("source pattern %q: %w", glob, err)
+		return "", "", fmt.Errorf("pattern %q: %w", glob, err)
 	}
 	return host, glob, nil
 }

@@ -45,12 +45,26 @@ func TestParse(t *testing.T) {
 		}},
 		{name: "unknown key", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  newst: 3\n", want: "plan.yaml:4: field newst not found"},
 		{name: "unknown top key", body: "mirror:\n- source: a.example/a\n", want: "plan.yaml:1: field mirror not found"},
-		{name: "wrong type", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  newest: many\n", want: "plan.yaml:4: cannot unmarshal"},
+		{name: "newest a word", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  newest: many\n", want: `plan.yaml:4: newest: must be a positive integer, got "many"`},
+		{name: "newest zero", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  newest: 0\n", want: "newest: must be a positive integer, got 0"},
+		{name: "newest negative", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  newest: -2\n", want: "newest: must be a positive integer, got -2"},
+		{name: "newest a fraction", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  newest: 2.5\n", want: "plan.yaml:4: newest: must be a positive integer, got 2.5"},
+		{name: "newest quoted", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  newest: \"3\"\n", want: `plan.yaml:4: newest: must be a positive integer, got "3"`},
+		{name: "newest a list", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  newest: [3]\n", want: "plan.yaml:4: newest: must be a positive integer, got a seq"},
 		{name: "no destination", body: "sync:\n- source: a.example/a\n", want: "plan.yaml:2: an entry needs a source and a destination"},
-		{name: "bad regex", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  regex: '('\n", want: "plan.yaml:2: regex:"},
-		{name: "bad glob", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  tags: ['[']\n", want: `plan.yaml:2: tag glob "["`},
-		{name: "bad digest", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  digests: [sha256:xyz]\n", want: `plan.yaml:2: digest "sha256:xyz"`},
-		{name: "pattern without registry", body: "sync:\n- source: team/*\n  destination: b.example/a\n", want: "needs its registry"},
+		{name: "bad regex", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  regex: '('\n", want: "plan.yaml:4: regex: error parsing regexp"},
+		{name: "bad glob", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  tags: ['[']\n", want: `plan.yaml:4: tags: glob "["`},
+		{name: "bad digest", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  digests: [sha256:xyz]\n", want: `plan.yaml:4: digests: "sha256:xyz"`},
+		{name: "pattern without registry", body: "sync:\n- source: team/*\n  destination: b.example/a\n", want: `plan.yaml:2: source: "team/*": a repository pattern needs its registry`},
+		{name: "bad digest in a list", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  digests:\n    - sha256:0000000000000000000000000000000000000000000000000000000000000000\n    - sha256:xyz\n", want: `plan.yaml:6: digests: "sha256:xyz"`},
+		{name: "bad exclude glob in a list", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  exclude:\n  - ok\n  - '['\n", want: `plan.yaml:6: exclude: glob "["`},
+		{name: "bad semver", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n- source: a.example/b\n  destination: b.example/b\n  semver: banana\n", want: "plan.yaml:6: semver: invalid semver range"},
+		{name: "bad destination", body: "sync:\n- source: a.example/a\n  destination: B.example/UPPER\n", want: "plan.yaml:3: destination: "},
+		{name: "layout destination", body: "sync:\n- source: a.example/a\n\n  destination: oci:/tmp/x\n", want: "plan.yaml:4: destination: an OCI layout"},
+		{name: "tags not a list", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  tags: v1\n", want: "plan.yaml:4: tags: must be a list of strings, got v1"},
+		{name: "referrers not a bool", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  referrers: maybe\n", want: "plan.yaml:4: referrers: must be true or false, got maybe"},
+		{name: "source a list", body: "sync:\n- source: [a.example/a]\n  destination: b.example/a\n", want: "plan.yaml:2: source: must be a string, got a seq"},
+		{name: "sync not a list", body: "sync: everything\n", want: "plan.yaml:1: sync: must be a list of entries, got everything"},
 		{name: "empty", body: "", want: "plan.yaml: empty plan"},
 		{name: "no entries", body: "sync: []\n", want: "plan.yaml:1: no entries"},
 		{name: "platforms", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  platforms: [linux/amd64, linux/arm64]\n", check: func(t *testing.T, p *Plan) {
@@ -58,8 +72,8 @@ func TestParse(t *testing.T) {
 				t.Errorf("selection %v", s)
 			}
 		}},
-		{name: "bad platform", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  platforms: [linux]\n", want: "plan.yaml:2: platforms:"},
-		{name: "referrers of a subset not yet", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  platforms: [linux/amd64]\n  referrers: true\n", want: "not supported yet"},
+		{name: "bad platform", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  platforms: [linux]\n", want: "plan.yaml:4: platforms: invalid platform"},
+		{name: "referrers of a subset not yet", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  platforms: [linux/amd64]\n  referrers: true\n", want: "plan.yaml:5: referrers: not supported yet with a platform subset"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := Parse("plan.yaml", strings.NewReader(tc.body))
@@ -77,6 +91,26 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestNewEntryNamesFlags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		f    Filters
+		want string
+	}{
+		{Filters{Newest: -1}, "--newest: must be a positive integer, got -1"},
+		{Filters{Digests: []string{"sha256:xyz"}}, `--digest: "sha256:xyz"`},
+		{Filters{Semver: "banana"}, "--semver: invalid semver range"},
+		{Filters{Platforms: []string{"linux/amd64"}, Referrers: true}, "--referrers: not supported yet with a platform subset"},
+	} {
+		if _, err := NewEntry("a.example/a", "b.example/a", tc.f); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("NewEntry(%+v): %v, want %q", tc.f, err, tc.want)
+		}
+	}
+	if _, err := NewEntry("a.example/a", "b.example/a", Filters{Platforms: []string{"linux/amd64"}, Referrers: true}); !errors.Is(err, ErrNotYet) {
+		t.Errorf("referrers of a subset: %v, want ErrNotYet", err)
+	}
+}
+
 func TestFilter(t *testing.T) {
 	t.Parallel()
 	listed := []string{"latest", "v1.0.0", "v2.0.0", "v2.1.0-rc1", "v2.1.0", "v3.0.0", "dev"}
@@ -89,6 +123,7 @@ func TestFilter(t *testing.T) {
 		{"glob", Filters{Tags: []string{"v2*"}}, []string{"v2.0.0", "v2.1.0-rc1", "v2.1.0"}},
 		{"exclude", Filters{Tags: []string{"v*"}, Exclude: []string{"*-rc*"}}, []string{"v1.0.0", "v2.0.0", "v2.1.0", "v3.0.0"}},
 		{"semver drops the rest", Filters{Semver: ">=2 <3"}, []string{"v2.0.0", "v2.1.0"}},
+		{"semver hyphen range", Filters{Semver: "1 - 2.0"}, []string{"v1.0.0", "v2.0.0"}},
 		{"regex", Filters{Regex: `^v\d+\.0\.0$`}, []string{"v1.0.0", "v2.0.0", "v3.0.0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

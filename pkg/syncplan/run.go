@@ -137,7 +137,32 @@ func (r *Runner) Plan(ctx context.Context, p *Plan) ([]Item, error) {
 			items = append(items, its...)
 		}
 	}
+	onceReferrers(items)
 	return items, nil
+}
+
+// onceReferrers leaves the referrers of an image to its first copy: two
+// tags of one image copied at once would write the same referrers (and,
+// without the referrers API, read and rewrite the same sha256-<hex>
+// index) at the same time.
+func onceReferrers(items []Item) {
+	seen := map[string]bool{}
+	for i := range items {
+		it := &items[i]
+		if it.Action != Copy || !it.referrers {
+			continue
+		}
+		k := it.dst.Name() + "@" + it.upstream
+		it.referrers = !seen[k]
+		seen[k] = true
+	}
+}
+
+// isReferrersTag reports whether tag is one of the referrers tag schema
+// or of cosign's.
+func isReferrersTag(tag string) bool {
+	_, _, ok := reference.ReferrerTagSubject(tag)
+	return ok
 }
 
 // repositories are the (source, destination) repository pairs of e.
@@ -222,6 +247,13 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	dstCh := r.listDest(ctx, dst)
 	pick := func(listed []string) []string {
 		selected = e.Filter(slices.Clone(listed))
+		if e.Referrers {
+			// A registry without the referrers API lists its referrers
+			// tags (sha256-<hex>, cosign's .sig, .att, .sbom) as tags:
+			// they go with the copy of their subject, not as images of
+			// their own written at the same time.
+			selected = slices.DeleteFunc(selected, isReferrersTag)
+		}
 		if q.Newest > 0 && (r.From != nil || !q.NeedsCreated(selected)) {
 			// A layout records no creation times: versions order it.
 			selected = names(q.Arrange(tagsOf(selected)))
@@ -311,6 +343,9 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	}
 	for _, t := range Dropped(listed, selected) {
 		add(t, Filtered)
+		if e.Referrers && isReferrersTag(t) {
+			items[len(items)-1].Reason = "a referrers tag, copied with its subject"
+		}
 	}
 	if !e.Select.IsZero() && !e.Select.IsAll() && r.From == nil {
 		if err := r.checkSelected(ctx, e, items); err != nil {
@@ -541,19 +576,39 @@ func (r *Runner) sizes(ctx context.Context, src reference.Reference, items []Ite
 	return nil
 }
 
-// ErrFailed: some images failed to copy (with keepGoing).
+// ErrFailed: some images failed to sync (with keepGoing), or the plan
+// asked for some the source does not have (refused).
 var ErrFailed = errors.New("some images failed to sync")
 
-// FailedError lists the images that failed.
+// FailedError lists the images that failed or were refused.
 type FailedError struct{ Items []Item }
 
 func (e *FailedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d image(s) failed to sync:", len(e.Items))
 	for _, it := range e.Items {
-		fmt.Fprintf(&b, "\n  %s: %s", it.Source, it.Error)
+		why := it.Error
+		if why == "" {
+			why = it.Reason
+		}
+		fmt.Fprintf(&b, "\n  %s: %s", it.Source, why)
 	}
 	return b.String()
+}
+
+// failures is a *FailedError of the items that failed or were refused,
+// nil when none did.
+func failures(items []Item) error {
+	var failed []Item
+	for _, it := range items {
+		if it.Failed() || it.Action == Refused {
+			failed = append(failed, it)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &FailedError{Items: failed}
 }
 
 // Unwrap makes a FailedError an ErrFailed.
@@ -563,6 +618,8 @@ func (e *FailedError) Unwrap() error { return ErrFailed }
 // source host, calling done (never concurrently) as each finishes. Without
 // keepGoing the first failure stops new copies and is returned; with it,
 // every copy is tried and the failures are returned as a *FailedError.
+// Items refused by the plan (a digest the source does not have) fail the
+// run too, once the copies are done: a *FailedError listing them.
 //
 // With Limits, no copy starts from a host whose pull limit is below
 // MinPulls (or exhausted: a copy refused with Docker Hub's 429 is not a
@@ -573,8 +630,11 @@ func (e *FailedError) Unwrap() error { return ErrFailed }
 func (r *Runner) Run(ctx context.Context, items []Item, keepGoing bool, done func(*Item)) error {
 	for {
 		left, limit, err := r.round(ctx, items, keepGoing, done)
-		if err != nil || len(left) == 0 {
+		if err != nil {
 			return err
+		}
+		if len(left) == 0 {
+			return failures(items)
 		}
 		if !r.Wait {
 			its := make([]Item, len(left))
@@ -625,6 +685,7 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 	hosts := map[string]chan struct{}{}
 	var mu sync.Mutex
 	var first error
+	var firstItem *Item // the item first failed: first is its error
 	var left []*Item
 	var limit transport.RateLimit
 	var wg sync.WaitGroup
@@ -682,7 +743,7 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 			if err != nil {
 				it.Error = err.Error()
 				if first == nil {
-					first = err
+					first, firstItem = err, it
 				}
 				if !keepGoing {
 					cancel()
@@ -699,25 +760,11 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 		return left, limit, nil
 	}
 	if !keepGoing {
-		return nil, limit, fmt.Errorf("%s: %w", items[indexFailed(items)].Source, first)
+		// The copies the stop cut short failed too, maybe earlier in
+		// items: the error names the one that failed first.
+		return nil, limit, fmt.Errorf("%s: %w", firstItem.Source, first)
 	}
-	var failed []Item
-	for _, it := range items {
-		if it.Failed() {
-			failed = append(failed, it)
-		}
-	}
-	return nil, limit, &FailedError{Items: failed}
-}
-
-// indexFailed is the index of the first failed item.
-func indexFailed(items []Item) int {
-	for i := range items {
-		if items[i].Failed() {
-			return i
-		}
-	}
-	return 0
+	return nil, limit, failures(items)
 }
 
 // copy copies one item, with its referrers when asked.
