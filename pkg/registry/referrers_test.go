@@ -290,4 +290,3 @@ func mustImage(t *testing.T, srv *httptest.Server, ref string) v1.Image {
 	}
 	return img
 }
-
