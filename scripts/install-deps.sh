@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the end-to-end tests and benchmarks use when
 # they are missing: podman (the engine tests start its Docker-compatible API
-# service) and skopeo (a peer in interop tests and make bench). Go tools are
-# pinned in tools/go.mod instead.
+# service), skopeo (a peer in interop tests and make bench) and bzip2 (Go
+# reads bzip2 but cannot write it: the load tests make their bzip2 archive
+# with it). Go tools are pinned in tools/go.mod instead.
 set -euo pipefail
 need=()
-for p in podman skopeo; do
+for p in podman skopeo bzip2; do
 	command -v "$p" >/dev/null 2>&1 || need+=("$p")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
