@@ -168,26 +168,7 @@ func (s *Store) lockDir(how int) (func(), error) {
 	if err != nil {
 		return nil, &DirError{Dir: s.dir, Err: err}
 	}
-	if err := flock(f, how); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
-}
-
-func flock(f *os.File, how int) error {
-	for {
-		err := syscall.Flock(int(f.Fd()), how)
-		if !errors.Is(err, syscall.EINTR) {
-			if err != nil {
-				return fmt.Errorf("locking the image store: %w", err)
-			}
-			return nil
-		}
-	}
+	return flock(f, how)
 }
 
 // lock takes a flock on one of the store's lock files and returns its release.
@@ -198,12 +179,24 @@ func (s *Store) lock(name string, how int) (func(), error) {
 	if err != nil {
 		return nil, &DirError{Dir: s.dir, Err: err}
 	}
-	if err := flock(f, how); err != nil {
-		f.Close()
-		return nil, err
+	return flock(f, how)
+}
+
+// flock locks f (closing it if that fails) and returns the release, which
+// unlocks and closes it.
+func flock(f *os.File, how int) (func(), error) {
+	for {
+		err := syscall.Flock(int(f.Fd()), how)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("locking the image store: %w", err)
+		}
+		return func() {
+			_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+			f.Close()
+		}, nil
 	}
-	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
 }
