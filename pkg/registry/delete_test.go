@@ -42,7 +42,11 @@ func newDigestOnly(t *testing.T) (*digestOnly, *httptest.Server) {
 
 // put stores an image manifest (distinct per seed) under tags.
 func (d *digestOnly) put(seed string, tags ...string) string {
-	b := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":2,"digest":"sha256:%064d"},"layers":[],"annotations":{"seed":%q}}`, types.OCIManifestSchema1, 0, seed))
+	return d.store([]byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":2,"digest":"sha256:%064d"},"layers":[],"annotations":{"seed":%q}}`, types.OCIManifestSchema1, 0, seed)), tags)
+}
+
+// store keeps manifest b under its digest and tags, and returns the digest.
+func (d *digestOnly) store(b []byte, tags []string) string {
 	sum := sha256.Sum256(b)
 	dig := "sha256:" + hex.EncodeToString(sum[:])
 	d.mu.Lock()
@@ -61,16 +65,7 @@ func (d *digestOnly) putIndex(children map[string]types.MediaType, tags ...strin
 	for _, c := range slices.Sorted(maps.Keys(children)) {
 		ms = append(ms, fmt.Sprintf(`{"mediaType":%q,"size":2,"digest":%q}`, children[c], c))
 	}
-	b := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[%s]}`, types.OCIImageIndex, strings.Join(ms, ",")))
-	sum := sha256.Sum256(b)
-	dig := "sha256:" + hex.EncodeToString(sum[:])
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.manifests[dig] = b
-	for _, t := range tags {
-		d.tags[t] = dig
-	}
-	return dig
+	return d.store([]byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[%s]}`, types.OCIImageIndex, strings.Join(ms, ","))), tags)
 }
 
 func (d *digestOnly) tagList() []string {
