@@ -3,6 +3,8 @@ package store
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -125,7 +127,13 @@ func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format s
 			err = tw.WriteHeader(&tar.Header{Name: "blobs/sha256/" + h.Hex, Mode: 0o644, Size: fi.Size(), ModTime: now, Typeflag: tar.TypeReg})
 		}
 		if err == nil {
-			_, err = io.CopyBuffer(tw, onlyReader{io.LimitReader(f, fi.Size())}, *bp)
+			// Verified as it goes out: a blob damaged on disk since it was
+			// stored fails the save instead of going into the archive.
+			sum := sha256.New()
+			_, err = io.CopyBuffer(io.MultiWriter(tw, sum), onlyReader{io.LimitReader(f, fi.Size())}, *bp)
+			if err == nil && hex.EncodeToString(sum.Sum(nil)) != h.Hex {
+				err = fmt.Errorf("%w: the store's copy does not match its digest (remove the image with ctl rmi, then pull or load it again)", ErrCorrupt)
+			}
 		}
 		f.Close()
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ctl-dev/ctl/pkg/platform"
@@ -169,5 +170,42 @@ func TestLoadDockerMultiPlatformSave(t *testing.T) {
 	info, err := s.Inspect(got[0], nil)
 	if err != nil || info.Architecture != "amd64" || len(info.Manifests) != 2 || !info.Manifests[0].Available || info.Manifests[1].Available {
 		t.Errorf("inspect %+v %v", info, err)
+	}
+}
+
+// TestSaveCorruptBlob: a blob damaged on disk after it was stored fails
+// the save (ErrCorrupt, naming the blob) in both formats, instead of going
+// into the archive.
+func TestSaveCorruptBlob(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	img := randomImage(t, 2000, 1)
+	e, err := s.WriteImage(ctx, img, ref(t, "app:v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	h, _ := layers[0].Digest()
+	p, err := s.blobPath(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{FormatDocker, FormatOCI} {
+		err := s.Save(ctx, io.Discard, []Entry{e}, format, platform.Selection{})
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), h.String()) {
+			t.Errorf("save --format %s of a damaged blob: %v", format, err)
+		}
 	}
 }
