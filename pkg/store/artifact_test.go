@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctl-dev/ctl/internal/testenv"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -62,18 +61,6 @@ func orasArtifact(t testing.TB, artifactType, content string) v1.Image {
 	return img
 }
 
-// cosignSignature is a signature as cosign writes one: an image manifest
-// with an image config, whose one layer is the signed payload.
-func cosignSignature(t testing.TB, payload string) v1.Image {
-	t.Helper()
-	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1),
-		static.NewLayer([]byte(payload), "application/vnd.dev.cosign.simplesigning.v1+json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mutate.ConfigMediaType(img, types.OCIConfigJSON)
-}
-
 // TestArtifactEntries: artifacts, an oras one (artifactType, the empty
 // config) as a cosign one (an image config over a signature layer), are
 // stored as artifacts, written or loaded, each with its manifest digest
@@ -90,12 +77,12 @@ func TestArtifactEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, err := s.WriteImage(ctx, cosignSignature(t, "signed"), ref(t, "app:sha256-0123.sig"))
+	sig, err := s.WriteImage(ctx, testenv.CosignSignature(t, "signed"), ref(t, "app:sha256-0123.sig"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	writeLayout(t, filepath.Join(dir, "layout"), cosignSignature(t, "loaded"), "docker.io/library/app:loaded.sig")
+	writeLayout(t, filepath.Join(dir, "layout"), testenv.CosignSignature(t, "loaded"), "docker.io/library/app:loaded.sig")
 	if _, err := s.Load(ctx, filepath.Join(dir, "layout")); err != nil {
 		t.Fatal(err)
 	}
