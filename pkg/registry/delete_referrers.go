@@ -34,6 +34,17 @@ func (c *Client) deleteReferrers(ctx context.Context, s *session, r reference.Re
 	var acts []DeleteAction
 	repo := s.host + "/" + s.repo
 	for _, n := range nodes {
+		if n.ShownAbove {
+			// Its manifest goes at its first place in the tree, after
+			// what refers to it; here only the tag it was found under.
+			if n.Tag != "" {
+				if _, err := s.deletePair(ctx, n.Tag, "", dryRun); err != nil {
+					return nil, err
+				}
+				acts = append(acts, DeleteAction{Untagged: true, Ref: repo + ":" + n.Tag})
+			}
+			continue
+		}
 		subjects = append(subjects, n.Digest)
 		tagged, err := s.deletePair(ctx, n.Tag, n.Digest, dryRun)
 		if err != nil {
@@ -65,7 +76,7 @@ func (c *Client) deleteReferrers(ctx context.Context, s *session, r reference.Re
 }
 
 // deletePair deletes tag (when not "") and then the manifest digest it
-// points at. The tag goes first because some registries keep a tag whose
+// points at (when not ""). The tag goes first because some registries keep a tag whose
 // manifest was deleted by digest; a registry that cannot delete tags alone
 // drops them with the digest. tagged says whether there was a tag.
 func (s *session) deletePair(ctx context.Context, tag, digest string, dryRun bool) (tagged bool, err error) {
@@ -76,6 +87,9 @@ func (s *session) deletePair(ctx context.Context, tag, digest string, dryRun boo
 		if err := s.deleteManifest(ctx, tag); err != nil && !tagDeleteRefused(err) {
 			return false, err
 		}
+	}
+	if digest == "" {
+		return tag != "", nil
 	}
 	if err := s.deleteManifest(ctx, digest); err != nil && !errors.Is(err, ErrNotFound) {
 		return false, err
