@@ -94,8 +94,8 @@ func (e Entry) name() string {
 	return e.ID.String()
 }
 
-// kind is how messages call e: "artifact" or "image".
-func (e Entry) kind() string {
+// Kind is how messages call e: "artifact" or "image".
+func (e Entry) Kind() string {
 	if e.ArtifactType != "" {
 		return "artifact"
 	}

@@ -66,7 +66,7 @@ func (s *Store) Remove(source string, force bool) (Removed, error) {
 				}
 			}
 			if len(repos) > 1 && !force {
-				return fmt.Errorf("%w: unable to delete %s (must be forced) - %s is referenced in multiple repositories", ErrConflict, e.ID.Hex[:12], e.kind())
+				return fmt.Errorf("%w: unable to delete %s (must be forced) - %s is referenced in multiple repositories", ErrConflict, e.ID.Hex[:12], e.Kind())
 			}
 		}
 		gone := map[v1.Hash]bool{}
