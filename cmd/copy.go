@@ -39,7 +39,8 @@ gets them the way it supports: through its referrers API where it has one,
 else in the sha256-<hex> tag schema (the index already there is kept and
 added to). The source tree is read in full before anything is written, and
 the destination's is read back after: a referrer missing there fails the
-copy, naming it.`,
+copy, naming it. The referrers copied are told on stderr, a line each and a
+count; stdout keeps the one result line per tag.`,
 		Example: `  ctl copy docker.io/library/nginx:1.25 registry.local:5000/mirror/nginx:1.25
   ctl copy -a registry.local:5000/gallery/ui registry.local:5000/archive/ui
   ctl copy --platform linux/amd64,linux/arm64 nginx:1.25 registry.local:5000/mirror/nginx:1.25
@@ -98,23 +99,11 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 	results, err := c.Copy(ctx, src, dst, registry.CopyOptions{AllTags: opts.AllTags, Platforms: platforms, Progress: r.Event, Pushing: r.Started})
 	var copied *registry.ReferrersCopy
 	if err == nil && tree != nil {
-		if copied, err = c.CopyReferrers(ctx, src, dst, tree, r.Event); err == nil {
-			results = append(results, copied.Results...)
-		}
+		copied, err = c.CopyReferrers(ctx, src, dst, tree, r.Event)
 	}
 	if err := r.Done(results, err); err != nil {
 		return err
 	}
-	if copied != nil && !opts.Quiet {
-		fmt.Fprintf(opts.IO.ErrOut, "Copied %d referrers (%s)\n", len(copied.Results), referrersWritten[copied.Scheme])
-	}
+	opts.reportReferrers(opts.IO, "Copied", copied)
 	return nil
-}
-
-// referrersWritten says how the destination of a copy lists the
-// referrers it got.
-var referrersWritten = map[registry.ReferrersScheme]string{
-	"":                          "none to copy",
-	registry.ReferrersAPI:       "listed by the destination's referrers API",
-	registry.ReferrersTagSchema: "listed in the destination's referrers tag schema",
 }

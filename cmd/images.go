@@ -53,8 +53,11 @@ listed instead, in the same table and with the same filters.
 --format takes "table" (the default), "json" (one object per line, docker's
 keys) or a Go template over .Repository .Tag .Digest .ID .CreatedAt
 .CreatedSince .Size .Platforms .ArtifactType; "table TEMPLATE" adds a header row.
-An artifact (a signature, an SBOM pulled by digest) shows "artifact" as
-CREATED and its type as .ArtifactType (empty for images).
+An artifact (a signature, an SBOM pulled by digest: a manifest with an
+artifactType, a config that is not an image config, or layers that are not
+image layers, as cosign's signatures) shows "artifact" as CREATED and its
+type as .ArtifactType (empty for images); its IMAGE ID is its manifest
+digest, as artifacts mostly share one empty config.
 
 A multi-platform image (an index) is one row, SIZE counting all its images
 the store holds; when one is listed, the table gains a PLATFORMS column

@@ -27,8 +27,11 @@ type loadOptions struct {
 // loadedItem is what load prints per image, as --format sees it.
 type loadedItem struct {
 	Reference string `json:"reference"` // docker's short form; empty for an image without one
-	ID        string `json:"id"`        // the image ID (config digest)
+	ID        string `json:"id"`        // the image ID (config digest; an artifact's manifest digest)
 	Digest    string `json:"digest"`    // the manifest digest
+	// ArtifactType is set when what was loaded is an artifact (a
+	// signature, an SBOM), not an image.
+	ArtifactType string `json:"artifactType,omitempty"`
 }
 
 func newLoadCmd(f *Factory, runF func(*loadOptions) error) *cobra.Command {
@@ -43,7 +46,8 @@ its first bytes); an xz one is refused: decompress it first. Without -i (or with
 standard input, in one pass (large members are spooled to the store's
 temp directory, never held in memory).
 Every blob is checked against its digest; nothing appears in the store
-unless the whole archive loads.
+unless the whole archive loads. Each reference loaded prints "Loaded image:
+REF" ("Loaded artifact: REF" for a signature, an SBOM...).
 
 With --from-engine, the images named are copied from the container engine
 (Docker, or Podman's Docker-compatible service) found as docker finds it:
@@ -110,16 +114,17 @@ func runLoad(ctx context.Context, opts *loadOptions) error {
 		return err
 	}
 	for _, e := range loaded {
-		item := loadedItem{ID: e.ID.String(), Digest: e.Digest.String()}
+		item := loadedItem{ID: e.ID.String(), Digest: e.Digest.String(), ArtifactType: e.ArtifactType}
 		if r, ok := e.Reference(); ok {
 			item.Reference = familiar(r)
 		}
+		kind := e.Kind() // docker's "Loaded image", or "Loaded artifact"
 		if err := p.Print(opts.IO.Out, item, func(w io.Writer) error {
 			if item.Reference != "" {
-				_, err := fmt.Fprintf(w, "Loaded image: %s\n", item.Reference)
+				_, err := fmt.Fprintf(w, "Loaded %s: %s\n", kind, item.Reference)
 				return err
 			}
-			_, err := fmt.Fprintf(w, "Loaded image ID: %s\n", item.ID)
+			_, err := fmt.Fprintf(w, "Loaded %s ID: %s\n", kind, item.ID)
 			return err
 		}); err != nil {
 			return err

@@ -11,6 +11,8 @@ import (
 	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/store"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 )
 
 func TestNewCmdLoad(t *testing.T) {
@@ -44,6 +46,31 @@ func TestLoadFormat(t *testing.T) {
 		out, errOut, code := run(t, "--store", filepath.Join(dir, "s"), "load", "--format", format, "-i", archive)
 		if code != 0 || !(out == want || format == "json" && strings.HasPrefix(out, want) && strings.HasSuffix(out, "\"}\n")) {
 			t.Errorf("load --format %s: exit %d, stdout %q, want %q (%s)", format, code, out, want, errOut)
+		}
+	}
+}
+
+// TestLoadArtifact: an artifact loaded (a cosign signature in an OCI
+// layout) is called one, with its type in JSON.
+func TestLoadArtifact(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p, err := layout.Write(filepath.Join(dir, "layout"), empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := testenv.CosignSignature(t, "signed")
+	if err := p.AppendImage(sig, layout.WithAnnotations(map[string]string{store.AnnotationRef: "docker.io/user/app:sig"})); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := sig.Digest()
+	for format, want := range map[string]string{
+		"text": "Loaded artifact: user/app:sig\n",
+		"json": `{"reference":"user/app:sig","id":"` + d.String() + `","digest":"` + d.String() + `","artifactType":"application/vnd.dev.cosign.simplesigning.v1+json"}` + "\n",
+	} {
+		out, errOut, code := run(t, "--store", filepath.Join(dir, "s"), "load", "--format", format, "-i", filepath.Join(dir, "layout"))
+		if code != 0 || out != want {
+			t.Errorf("load --format %s of an artifact: exit %d, stdout %q, want %q (%s)", format, code, out, want, errOut)
 		}
 	}
 }

@@ -58,7 +58,9 @@ and pushes nothing.
 --referrers" stored, under any name: digests are the same everywhere), the
 way the registry lists referrers (its API, or the sha256-<hex> tag schema,
 keeping the entries already there), and reads the registry's tree back: a
-referrer missing there fails the push, naming it.
+referrer missing there fails the push, naming it. The referrers pushed are
+told on stderr, a line each and a count; stdout keeps the one result line
+per tag.
 
 With --from-engine, the image (or with --all-tags every tag of the
 repository) is the container engine's, found as docker finds it
@@ -153,8 +155,12 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 	if err != nil {
 		return err
 	}
-	results, err := transfer.Push(ctx, c, s, ref, popts)
-	return r.Done(results, err)
+	results, pushedReferrers, err := transfer.Push(ctx, c, s, ref, popts)
+	if err := r.Done(results, err); err != nil {
+		return err
+	}
+	opts.reportReferrers(opts.IO, "Pushed", pushedReferrers)
+	return nil
 }
 
 // runPushSemver carries out "ctl push --semver REPO:VERSION": the version

@@ -35,7 +35,11 @@ The referrers come from the registry's OCI referrers API
 sha256-<hex> tag schema; cosign's sha256-<hex>.sig, .att and .sbom tags are
 read either way. The first line says which was used. Every referrer is
 fetched and checked: one that does not exist or names another subject is an
-error.
+error, and so is a loop (a manifest listed among what refers to itself). A
+referrer reached twice (one signature under the cosign tags of two
+manifests, or listed and tagged) is shown in both places, marked "(shown
+above)" (shownAbove in JSON) where it comes again; what refers to it is
+under its first place.
 
 --artifact-type keeps the direct referrers of that type (and what refers to
 them). For an index, --platforms also shows the referrers of each child.
@@ -119,6 +123,9 @@ func referrerBranches(nodes []registry.Referrer) []branch {
 		line := fmt.Sprintf("%s %s %s", orDash(n.ArtifactType), n.Digest, humanSize(n.Size))
 		if n.Tag != "" {
 			line += " (tag " + n.Tag + ")"
+		}
+		if n.ShownAbove {
+			line += " (shown above)"
 		}
 		bs = append(bs, branch{line, n})
 	}

@@ -91,6 +91,32 @@ func TestReferrersTree(t *testing.T) {
 		js.Referrers[0].Digest != sbom.Digest.String() || len(js.Referrers[0].Referrers) != 1 || js.Referrers[0].Referrers[0].Digest != sig.Digest.String() {
 		t.Errorf("json: %s", out)
 	}
+
+	// The SBOM's signature also under the image's cosign tag: no loop,
+	// shown there too, marked as shown above.
+	sigImg, err := remote.Image(ref.Context().Digest(sig.Digest.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cosignTag := strings.Replace(subj.Digest.String(), ":", "-", 1) + ".sig"
+	if err := remote.Write(ref.Context().Tag(cosignTag), sigImg); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	opts.Format = "text"
+	if err := runReferrers(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	want = host + "/app@" + subj.Digest.String() + " (referrers API)\n" +
+		"├── application/spdx+json " + sbom.Digest.String() + " " + humanSize(sbom.Size) + "\n" +
+		"│   │   kind=sbom\n" +
+		"│   └── application/vnd.dev.cosign.artifact.sig.v1+json " + sig.Digest.String() + " " + humanSize(sig.Size) + "\n" +
+		"│           kind=sig\n" +
+		"└── application/vnd.dev.cosign.artifact.sig.v1+json " + sig.Digest.String() + " " + humanSize(sig.Size) + " (tag " + cosignTag + ") (shown above)\n" +
+		"        kind=sig\n"
+	if out.String() != want {
+		t.Errorf("text with a shared referrer:\n%s\nwant:\n%s", out, want)
+	}
 }
 
 // TestCopyReferrersFlags: --referrers is parsed, and refuses the

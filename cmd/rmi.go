@@ -21,7 +21,7 @@ type rmiOptions struct {
 // rmiItem is what rmi prints per removed reference or image, as --format
 // sees it.
 type rmiItem struct {
-	Reference string `json:"reference"` // the familiar reference, or the image ID of a deleted image
+	Reference string `json:"reference"` // the familiar reference, or what was deleted (see Long)
 	Untagged  bool   `json:"untagged"`  // a reference went (else the image)
 }
 
@@ -34,7 +34,14 @@ func newRmiCmd(f *Factory, runF func(*rmiOptions) error) *cobra.Command {
 		Long: `Remove references from the local store, as docker rmi does. A reference
 loses only that reference; an image ID removes all its references, which
 needs --force when they are in several repositories. An image whose last
-reference goes is deleted; its blobs are reclaimed by "ctl image prune".`,
+reference goes is deleted; its blobs are reclaimed by "ctl image prune".
+An artifact (a signature, an SBOM) is removed the same way; its ID is its
+manifest digest.
+
+Each reference removed prints "Untagged: REF"; "Deleted: sha256:..." is
+printed only for what leaves the store: the ID of an image or artifact
+left without any reference, or, when another manifest of the same image
+ID stays (one image loaded in two forms), the manifest that went.`,
 		Example: `  ctl rmi nginx:1.25
   ctl rmi -f 4a1b2c3d`,
 		Args:              cobra.MinimumNArgs(1),

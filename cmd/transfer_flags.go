@@ -60,6 +60,29 @@ func (t *transferFlags) start(newClient func() (*registry.Client, error)) (*prin
 	return out, c.WithJobs(t.Jobs), nil
 }
 
+// reportReferrers tells, on stderr, what referrers a copy or push with
+// --referrers wrote (verb: "Copied", "Pushed"), after the tags' results:
+// a line each, shaped as a tag's, then how the destination lists them.
+// They are not results: stdout has one line per tag, with or without
+// --referrers. Nothing with -q or without --referrers (rc nil).
+func (t *transferFlags) reportReferrers(ios *IOStreams, verb string, rc *registry.ReferrersCopy) {
+	if rc == nil || t.Quiet {
+		return
+	}
+	for _, r := range rc.Results {
+		_ = printDigestLine(ios.ErrOut, escapeControl(r.Tag), r.Digest.String(), r.Size)
+	}
+	fmt.Fprintf(ios.ErrOut, "%s %d referrers (%s)\n", verb, len(rc.Results), referrersWritten[rc.Scheme])
+}
+
+// referrersWritten says how the destination of a copy or push lists the
+// referrers it got.
+var referrersWritten = map[registry.ReferrersScheme]string{
+	"":                          "none found",
+	registry.ReferrersAPI:       "listed by the destination's referrers API",
+	registry.ReferrersTagSchema: "listed in the destination's referrers tag schema",
+}
+
 // pushReport shows a push or copy to dst as docker does: per-layer
 // progress on stderr, then one result line per tag on stdout, with the
 // printer the caller made from --format before any work, so that a bad

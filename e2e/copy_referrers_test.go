@@ -31,6 +31,7 @@ func TestCopyReferrers(t *testing.T) {
 				if !strings.Contains(res.Stderr, "Copied 3 referrers") {
 					t.Errorf("copy --referrers stderr: %s", res.Stderr)
 				}
+				oneResult(t, "copy --referrers", res, "v1")
 				if got := digestTree(e.OrasDiscover(t, dst.Ref("mirror:v1"))); got != want {
 					t.Errorf("destination tree (oras discover):\n%s\nwant the source's:\n%s", got, want)
 				}
@@ -59,6 +60,20 @@ func TestCopyReferrers(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// oneResult checks that what of a copy or push --referrers is on stdout is
+// the one result line of tag, as without --referrers, and that the
+// referrers it wrote are told on stderr, a line each.
+func oneResult(t *testing.T, what string, res testenv.Result, tag string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(res.Stdout, "\n"), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], tag+": digest: sha256:") {
+		t.Errorf("%s stdout: want %s's result line only:\n%s", what, tag, res.Stdout)
+	}
+	if n := strings.Count(res.Stderr, ": digest: sha256:"); n != 3 {
+		t.Errorf("%s stderr tells %d referrers written, want 3:\n%s", what, n, res.Stderr)
 	}
 }
 
@@ -153,6 +168,10 @@ func TestPullPushReferrers(t *testing.T) {
 			res = e.Run(t, "push", "--referrers", dst.Ref("mirror:v1"))
 			if res.Code != 0 {
 				t.Fatalf("push --referrers: %s", res.Stderr)
+			}
+			oneResult(t, "push --referrers", res, "v1")
+			if !strings.Contains(res.Stderr, "Pushed 3 referrers") {
+				t.Errorf("push --referrers stderr: %s", res.Stderr)
 			}
 			if got := digestTree(e.OrasDiscover(t, dst.Ref("mirror:v1"))); got != want {
 				t.Errorf("pushed tree (oras discover):\n%s\nwant:\n%s", got, want)

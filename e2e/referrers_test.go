@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // Artifact types of the supply chain the tests attach with oras.
@@ -126,4 +128,68 @@ func TestReferrersMatchOras(t *testing.T) {
 			t.Errorf("ctl discover text:\n%s", res.Stdout)
 		}
 	})
+}
+
+// TestReferrersShared: one cosign signature of both the image and its SBOM
+// (under both .sig tags), and the image's oras signature also tagged as
+// its cosign attestation, are no loop. On both kinds of registry, ctl
+// referrers shows them in each place, marked where they come again;
+// copy --referrers to the other kind gives the same tree; delete
+// --referrers leaves nothing behind.
+func TestReferrersShared(t *testing.T) {
+	t.Parallel()
+	for i, kind := range registryKinds {
+		to := registryKinds[1-i]
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			reg, dst, e := kind.start(t), to.start(t), testenv.NewEnv(t)
+			sig, sbom, _ := supplyChain(t, e, reg, "app")
+			repo := reg.ParseRef(t, "app:v1").Context()
+			subject, err := v1.NewHash(strings.TrimSpace(e.Run(t, "digest", reg.Ref("app:v1")).Stdout))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cosign := testenv.CosignSign(t, repo, subject, "one signature of both", reg.RemoteOptions()...)
+			if again := testenv.CosignSign(t, repo, v1.Hash{Algorithm: "sha256", Hex: sbom[7:]}, "one signature of both", reg.RemoteOptions()...); again.Digest != cosign.Digest {
+				t.Fatalf("two signatures %s %s, want one", cosign.Digest, again.Digest)
+			}
+			attTag := strings.Replace(subject.String(), ":", "-", 1) + ".att"
+			sigDesc, err := remote.Get(repo.Digest(sig), reg.RemoteOptions()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := remote.Tag(repo.Tag(attTag), sigDesc, reg.RemoteOptions()...); err != nil {
+				t.Fatal(err)
+			}
+
+			res := e.Run(t, "referrers", reg.Ref("app:v1"))
+			if res.Code != 0 {
+				t.Fatalf("ctl referrers: exit %d: %s", res.Code, res.Stderr)
+			}
+			if n := strings.Count(res.Stdout, "(shown above)"); n != 2 {
+				t.Errorf("ctl referrers marks %d referrers shown above, want 2 (the cosign signature, the tagged signature):\n%s", n, res.Stdout)
+			}
+			if n := strings.Count(res.Stdout, cosign.Digest.String()); n != 2 {
+				t.Errorf("the shared cosign signature is shown %d times, want in both places:\n%s", n, res.Stdout)
+			}
+			want := digestTree(ctlTree(t, e, reg.Ref("app:v1")))
+
+			if res := e.Run(t, "copy", "--referrers", reg.Ref("app:v1"), dst.Ref("mirror:v1")); res.Code != 0 {
+				t.Fatalf("copy --referrers: exit %d: %s", res.Code, res.Stderr)
+			}
+			if got := digestTree(ctlTree(t, e, dst.Ref("mirror:v1"))); got != want {
+				t.Errorf("copied tree:\n%s\nwant the source's:\n%s", got, want)
+			}
+
+			if res := e.Run(t, "delete", "--referrers", reg.Ref("app@"+subject.String())); res.Code != 0 {
+				t.Fatalf("delete --referrers: exit %d: %s", res.Code, res.Stderr)
+			}
+			if res := e.Run(t, "digest", reg.Ref("app@"+cosign.Digest.String())); res.Code != 3 {
+				t.Errorf("the shared cosign signature is still there after delete --referrers (exit %d)", res.Code)
+			}
+			if tags := e.Run(t, "tags", "list", reg.Ref("app")); strings.Contains(tags.Stdout, "sha256-") {
+				t.Errorf("tags left after delete --referrers:\n%s", tags.Stdout)
+			}
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -29,6 +31,36 @@ func Attach(t testing.TB, repo name.Repository, subject v1.Descriptor, artifactT
 	}
 	if err := remote.Write(repo.Digest(desc.Digest.String()), img, opts...); err != nil {
 		t.Fatalf("testenv: attaching %s to %s: %v", artifactType, subject.Digest, err)
+	}
+	return *desc
+}
+
+// CosignSignature is a signature shaped as cosign writes one: an OCI image
+// manifest with an image config, whose one layer is the signed payload
+// (application/vnd.dev.cosign.simplesigning.v1+json), and no subject: cosign
+// names the subject by the tag it writes it under, sha256-<hex>.sig.
+func CosignSignature(t testing.TB, payload string) v1.Image {
+	t.Helper()
+	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1),
+		static.NewLayer([]byte(payload), "application/vnd.dev.cosign.simplesigning.v1+json"))
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return mutate.ConfigMediaType(img, types.OCIConfigJSON)
+}
+
+// CosignSign writes to repo a CosignSignature of payload under subject's
+// cosign tag, sha256-<hex>.sig, and returns its descriptor.
+func CosignSign(t testing.TB, repo name.Repository, subject v1.Hash, payload string, opts ...remote.Option) v1.Descriptor {
+	t.Helper()
+	img := CosignSignature(t, payload)
+	desc, err := partial.Descriptor(img)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	tag := strings.Replace(subject.String(), ":", "-", 1) + ".sig"
+	if err := remote.Write(repo.Tag(tag), img, opts...); err != nil {
+		t.Fatalf("testenv: signing %s: %v", subject, err)
 	}
 	return *desc
 }

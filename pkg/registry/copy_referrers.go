@@ -45,8 +45,12 @@ type ReferrerPush struct {
 func (c *Client) CopyReferrers(ctx context.Context, src, dst reference.Reference, tree *ReferrerTree, progress ProgressFunc) (*ReferrersCopy, error) {
 	var nodes []Referrer
 	var subjects []v1.Hash
+	seen := map[string]bool{} // digest and tag: a referrer in two places is written for each tag
 	tree.Each(func(subject v1.Hash, n Referrer) {
-		nodes, subjects = append(nodes, n), append(subjects, subject)
+		if k := n.Digest + " " + n.Tag; !seen[k] {
+			seen[k] = true
+			nodes, subjects = append(nodes, n), append(subjects, subject)
+		}
 	})
 	if len(nodes) == 0 {
 		return &ReferrersCopy{}, nil
@@ -220,7 +224,8 @@ func (c *Client) checkReferrers(ctx context.Context, dst reference.Reference, ro
 
 // Each calls f on every referrer of the tree, parents before what refers
 // to them, with the digest of its subject: the root's referrers, then
-// those of each child of an index root.
+// those of each child of an index root. A referrer in several places
+// (ShownAbove in all but its first) is passed for each.
 func (t *ReferrerTree) Each(f func(subject v1.Hash, n Referrer)) {
 	var walk func(subject string, ns []Referrer)
 	walk = func(subject string, ns []Referrer) {

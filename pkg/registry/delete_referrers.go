@@ -40,6 +40,17 @@ func (c *Client) referrerPairs(ctx context.Context, s *session, r reference.Refe
 	var pairs []referrerPair
 	repo := s.host + "/" + s.repo
 	for _, n := range nodes {
+		if n.ShownAbove {
+			// Its manifest goes at its first place in the tree, after
+			// what refers to it; here only the tag it was found under.
+			if n.Tag != "" {
+				if _, err := s.deletePair(ctx, n.Tag, "", dryRun); err != nil {
+					return nil, err
+				}
+				acts = append(acts, DeleteAction{Untagged: true, Ref: repo + ":" + n.Tag})
+			}
+			continue
+		}
 		subjects = append(subjects, n.Digest)
 		p := referrerPair{tag: n.Tag, digest: n.Digest}
 		if n.Tag != "" {
@@ -67,7 +78,7 @@ func (c *Client) referrerPairs(ctx context.Context, s *session, r reference.Refe
 }
 
 // deletePair deletes tag (when not "") and then the manifest digest it
-// points at. The tag goes first because some registries keep a tag whose
+// points at (when not ""). The tag goes first because some registries keep a tag whose
 // manifest was deleted by digest; a registry that cannot delete tags alone
 // drops them with the digest.
 func (s *session) deletePair(ctx context.Context, tag, digest string) error {
@@ -75,6 +86,9 @@ func (s *session) deletePair(ctx context.Context, tag, digest string) error {
 		if err := s.deleteManifest(ctx, tag); err != nil && !tagDeleteRefused(err) {
 			return err
 		}
+	}
+	if digest == "" {
+		return tag != "", nil
 	}
 	if err := s.deleteManifest(ctx, digest); err != nil && !errors.Is(err, ErrNotFound) {
 		return err

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/platform"
@@ -57,7 +58,8 @@ var (
 	// maxReferrerDepth levels.
 	ErrTooManyReferrers = errors.New("too many referrers")
 	// ErrBadReferrers: a referrers list that is not an index, or lists a
-	// manifest whose subject is another one, or loops.
+	// manifest whose subject is another one, or loops (a manifest listed
+	// among what refers to itself).
 	ErrBadReferrers = errors.New("bad referrers list")
 )
 
@@ -85,6 +87,11 @@ type Referrer struct {
 	Tag string `json:"tag,omitempty"`
 	// Referrers are the manifests that refer to this one.
 	Referrers []Referrer `json:"referrers"`
+	// ShownAbove is set on a referrer the tree reached before, elsewhere
+	// (one signature under two cosign tags, or listed by the API and
+	// tagged too): it is shown in each place, but what refers to it is
+	// under its first place only, walked once.
+	ShownAbove bool `json:"shownAbove,omitempty"`
 	// Manifests are the children of an index subject, each with its own
 	// referrers (ReferrersOptions.Platforms).
 	Manifests []Referrer `json:"manifests,omitempty"`
@@ -115,7 +122,9 @@ type ReferrersOptions struct {
 // schema; cosign's sha256-<hex>.sig, .att and .sbom tags are read either
 // way. Every listed manifest is fetched and verified, and must name its
 // parent as subject; a referrer that does not resolve is ErrNotFound.
-// Discovery is bounded (maxReferrers, maxReferrerDepth) and refuses loops.
+// Discovery is bounded (maxReferrers, maxReferrerDepth) and refuses loops:
+// a manifest among its own ancestors. A manifest reached again elsewhere
+// is no loop: it is shown there too, ShownAbove, and walked once.
 func (c *Client) Referrers(ctx context.Context, r reference.Reference, opts ReferrersOptions) (*ReferrerTree, error) {
 	return c.referrers(ctx, r, opts, false)
 }
@@ -132,12 +141,12 @@ func (c *Client) referrers(ctx context.Context, r reference.Reference, opts Refe
 	if err != nil {
 		return nil, err
 	}
-	d := &discovery{s: s, artifactType: opts.ArtifactType, seen: map[string]bool{}, skipMissing: skipMissing}
+	d := &discovery{s: s, artifactType: opts.ArtifactType, walked: map[string]bool{}, skipMissing: skipMissing}
 	root, err := d.node(raw, mh)
 	if err != nil {
 		return nil, err
 	}
-	if root.Referrers, err = d.referrersOf(ctx, mh.Digest, 0); err != nil {
+	if root.Referrers, err = d.referrersOf(ctx, mh.Digest, 0, []string{root.Digest}); err != nil {
 		return nil, err
 	}
 	if opts.Platforms && mh.MediaType.IsIndex() {
@@ -155,7 +164,7 @@ func (c *Client) referrers(ctx context.Context, r reference.Reference, opts Refe
 			if child.Platform != nil {
 				n.Platform = platform.String(child.Platform)
 			}
-			if n.Referrers, err = d.referrersOf(ctx, child.Digest, 0); err != nil {
+			if n.Referrers, err = d.referrersOf(ctx, child.Digest, 0, []string{root.Digest, n.Digest}); err != nil {
 				return nil, err
 			}
 			root.Manifests = append(root.Manifests, n)
@@ -170,7 +179,7 @@ type discovery struct {
 	s            *session
 	artifactType string
 	scheme       ReferrersScheme
-	seen         map[string]bool // every manifest in the tree, against loops
+	walked       map[string]bool // the referrers whose own referrers were looked for
 	count        int
 	skipMissing  bool // leave out listed referrers that do not exist
 }
@@ -179,13 +188,15 @@ func (d *discovery) reference(digest string) string {
 	return ctltransport.ShownHost(d.s.host) + "/" + d.s.repo + "@" + digest
 }
 
-// referrersOf lists, fetches and verifies what refers to subject, then
-// what refers to each of those.
-func (d *discovery) referrersOf(ctx context.Context, subject v1.Hash, depth int) ([]Referrer, error) {
+// referrersOf lists, fetches and verifies what refers to subject, depth
+// levels under the subject of the tree (or a child of an index subject),
+// then what refers to each of those. ancestors are the digests from the
+// root of the tree down to subject, its last: one of them listed again is
+// a loop.
+func (d *discovery) referrersOf(ctx context.Context, subject v1.Hash, depth int, ancestors []string) ([]Referrer, error) {
 	if depth >= maxReferrerDepth {
 		return nil, fmt.Errorf("%s: referrers nested deeper than %d levels: %w", d.reference(subject.String()), maxReferrerDepth, ErrTooManyReferrers)
 	}
-	d.seen[subject.String()] = true
 	listed, where, err := d.list(ctx, subject, depth == 0)
 	if err != nil {
 		return nil, err
@@ -226,25 +237,32 @@ func (d *discovery) referrersOf(ctx context.Context, subject v1.Hash, depth int)
 		}
 	}
 	for i := range kept {
-		if err := d.claim(kept[i].Digest); err != nil {
+		n := &kept[i]
+		if err := d.claim(n.Digest, ancestors); err != nil {
 			return nil, err
 		}
-		h, _ := v1.NewHash(kept[i].Digest)
-		if kept[i].Referrers, err = d.referrersOf(ctx, h, depth+1); err != nil {
+		if d.walked[n.Digest] {
+			n.ShownAbove = true
+			continue
+		}
+		d.walked[n.Digest] = true
+		h, _ := v1.NewHash(n.Digest)
+		if n.Referrers, err = d.referrersOf(ctx, h, depth+1, append(slices.Clip(ancestors), n.Digest)); err != nil {
 			return nil, err
 		}
 	}
 	return kept, nil
 }
 
-// claim counts a manifest into the tree, refusing one seen already (a
-// loop: content addressing rules out a real one, so the registry's lists
-// or cosign tags are lying) and a tree grown past maxReferrers.
-func (d *discovery) claim(digest string) error {
-	if d.seen[digest] {
-		return fmt.Errorf("%s appears twice in the referrers tree (a loop): %w", d.reference(digest), ErrBadReferrers)
+// claim counts a place of a manifest in the tree, below ancestors,
+// refusing one of them (a loop: content addressing rules out a real one,
+// so the registry's lists or cosign tags are lying) and a tree grown past
+// maxReferrers. One manifest in several places (shared by two subjects)
+// is no loop.
+func (d *discovery) claim(digest string, ancestors []string) error {
+	if slices.Contains(ancestors, digest) {
+		return fmt.Errorf("%s is listed among what refers to itself (a loop): %w", d.reference(digest), ErrBadReferrers)
 	}
-	d.seen[digest] = true
 	d.count++
 	if d.count > maxReferrers {
 		return fmt.Errorf("%s: stopped after %d referrers: %w", d.reference(digest), maxReferrers, ErrTooManyReferrers)

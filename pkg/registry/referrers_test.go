@@ -92,6 +92,9 @@ func shape(ns []Referrer) string {
 		if n.Tag != "" {
 			s += "(" + n.Tag[len(n.Tag)-4:] + ")"
 		}
+		if n.ShownAbove {
+			s += "^"
+		}
 		if len(n.Referrers) > 0 {
 			s += "[" + shape(n.Referrers) + "]"
 		}
@@ -158,6 +161,46 @@ func TestReferrersBothSchemes(t *testing.T) {
 			}
 			if got := shape(tree.Referrers); got != s[1]+"["+s[2]+"]" {
 				t.Errorf("filtered by %s: %s, want the SBOM with its signature", sbomType, got)
+			}
+		})
+	}
+}
+
+// TestReferrersShared: a referrer reached twice, in two places, is no
+// loop: one cosign signature of both the image and its SBOM (under both
+// .sig tags), and the SBOM listed as the image's referrer and tagged as
+// its cosign attestation too. Each is shown in every place, walked once:
+// what refers to it hangs under its first place only.
+func TestReferrersShared(t *testing.T) {
+	t.Parallel()
+	tagOf := func(d v1.Descriptor) string { return strings.Replace(d.Digest.String(), ":", "-", 1) }
+	for _, api := range []bool{true, false} {
+		t.Run(fmt.Sprint("api=", api), func(t *testing.T) {
+			t.Parallel()
+			var reqs atomic.Int64
+			srv := refServer(t, api, func(http.ResponseWriter, *http.Request) bool { reqs.Add(1); return false })
+			subj := pushImage(t, srv, "app", "v1")
+			sbom := attach(t, srv, "app", subj, sbomType, "sbom")
+			cosign := pushImage(t, srv, "app", tagOf(subj)+".sig")
+			pushManifest(t, srv, "app:"+tagOf(sbom)+".sig", mustImage(t, srv, "app@"+cosign.Digest.String()))
+			att := pushImage(t, srv, "app", tagOf(cosign)+".att")
+			pushManifest(t, srv, "app:"+tagOf(subj)+".att", mustImage(t, srv, "app@"+sbom.Digest.String()))
+
+			reqs.Store(0)
+			tree, err := newTestClient(t).Referrers(context.Background(), mustRef(t, hostOf(srv)+"/app:v1"), ReferrersOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := short(sbom, cosign, att)
+			if got, want := shape(tree.Referrers), s[0]+"["+s[1]+"(.sig)["+s[2]+"(.att)]] "+s[1]+"(.sig)^ "+s[0]+"(.att)^"; got != want {
+				t.Errorf("tree %s\nwant %s", got, want)
+			}
+			// Walked once: the subject's manifest and the SBOM's listed
+			// entry fetched, and for each of the 4 manifests its list (one
+			// more request to find the API missing) and 3 cosign tags
+			// asked: 19 at most. Walking the shared ones again is 12 more.
+			if n := reqs.Load(); n > 2+4*4+1 {
+				t.Errorf("%d requests: the shared referrers were walked again", n)
 			}
 		})
 	}
@@ -252,7 +295,11 @@ func TestReferrersBadInput(t *testing.T) {
 			b := pushImage(t, srv, "app", strings.Replace(subj.Digest.String(), ":", "-", 1)+".sig")
 			img := mustImage(t, srv, "app:v1")
 			pushManifest(t, srv, "app:"+strings.Replace(b.Digest.String(), ":", "-", 1)+".att", img)
-		}, wantIs: ErrBadReferrers, wantMsg: "appears twice in the referrers tree", maxReqs: 40},
+		}, wantIs: ErrBadReferrers, wantMsg: "is listed among what refers to itself (a loop)", maxReqs: 40},
+		{name: "a referrer under its own cosign tag", setup: func(t *testing.T, srv *httptest.Server, subj v1.Descriptor) {
+			b := pushImage(t, srv, "app", strings.Replace(subj.Digest.String(), ":", "-", 1)+".sig")
+			pushManifest(t, srv, "app:"+strings.Replace(b.Digest.String(), ":", "-", 1)+".att", mustImage(t, srv, "app@"+b.Digest.String()))
+		}, wantIs: ErrBadReferrers, wantMsg: "is listed among what refers to itself (a loop)", maxReqs: 40},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/artifact"
 	"github.com/ctl-dev/ctl/pkg/atomicfile"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -46,7 +47,7 @@ const (
 type Entry struct {
 	Ref       string          // full canonical reference ("docker.io/library/nginx:latest", or name@digest); "" when untagged
 	Digest    v1.Hash         // digest of the manifest or index the reference points to
-	ID        v1.Hash         // image ID: the config digest; for an index, its own digest
+	ID        v1.Hash         // image ID: the config digest; for an index or an artifact, its own digest (see idOf)
 	MediaType types.MediaType // of the manifest or index
 	Created   time.Time       // from the image config; zero when unknown
 	Size      int64           // bytes of config and layers as stored
@@ -93,6 +94,14 @@ func (e Entry) name() string {
 	return e.ID.String()
 }
 
+// Kind is how messages call e: "artifact" or "image".
+func (e Entry) Kind() string {
+	if e.ArtifactType != "" {
+		return "artifact"
+	}
+	return "image"
+}
+
 // RegistryDigest is the digest the reference has on its registry as far as
 // the store knows: RepoDigest when set, else Digest.
 func (e Entry) RegistryDigest() v1.Hash {
@@ -111,6 +120,32 @@ func (e Entry) answers(digest string) bool {
 // IsIndex reports whether the entry is an image index (several platforms).
 func (e Entry) IsIndex() bool { return e.MediaType.IsIndex() }
 
+// idOf is the ID of the manifest digest whose config is config (zero for
+// an index) and whose artifact type is artifactType: an image's config
+// digest, as docker's image ID; an index's or an artifact's own digest.
+// Artifacts mostly share one config, the empty {} (sha256:44136fa...): by
+// it they would all have one ID, listed as one and removed together.
+// (Entries written before this rule keep the artifact's config digest in
+// ctl.config; it is ignored.)
+func idOf(digest, config v1.Hash, artifactType string) v1.Hash {
+	if config == (v1.Hash{}) || artifactType != "" {
+		return digest
+	}
+	return config
+}
+
+// manifestEntry is the entry of the image or artifact manifest m, of
+// digest dig and media type mt, as far as the manifest tells it (Created
+// and Platforms come from the config).
+func manifestEntry(dig v1.Hash, mt types.MediaType, m *v1.Manifest) Entry {
+	e := Entry{Digest: dig, MediaType: mt, Size: m.Config.Size, ArtifactType: artifact.Type(m)}
+	e.ID = idOf(dig, m.Config.Digest, e.ArtifactType)
+	for _, l := range m.Layers {
+		e.Size += l.Size
+	}
+	return e
+}
+
 func entryOf(d v1.Descriptor) Entry {
 	return entryFrom(d.MediaType, d.Digest, d.ArtifactType, d.Annotations)
 }
@@ -118,10 +153,8 @@ func entryOf(d v1.Descriptor) Entry {
 // entryFrom decodes an index.json entry from its annotations: the one
 // decoder of entryOf and of List's lean path.
 func entryFrom(mt types.MediaType, digest v1.Hash, artifactType string, a map[string]string) Entry {
-	e := Entry{Ref: a[AnnotationRef], Digest: digest, MediaType: mt, ID: digest, ArtifactType: artifactType}
-	if c := a[annotationConfig]; c != "" {
-		e.ID = parseHash(c)
-	}
+	e := Entry{Ref: a[AnnotationRef], Digest: digest, MediaType: mt, ArtifactType: artifactType}
+	e.ID = idOf(digest, parseHash(a[annotationConfig]), artifactType)
 	if t, err := time.Parse(time.RFC3339Nano, a[annotationCreated]); err == nil {
 		e.Created = t
 	}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"strings"
 
+	"github.com/ctl-dev/ctl/pkg/artifact"
 	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -182,8 +183,8 @@ func imageDescriptor(name string, img v1.Image, p *v1.Platform) (v1.Descriptor, 
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
-	if ct := m.Config.MediaType; ct != types.DockerConfigJSON && ct != types.OCIConfigJSON || m.Config.ArtifactType != "" {
-		return v1.Descriptor{}, invalid("%s is an artifact (config %s), not an image", name, ct)
+	if at := artifact.Type(m); at != "" {
+		return v1.Descriptor{}, invalid("%s is an artifact (%s), not an image", name, at)
 	}
 	if p == nil {
 		cf, err := img.ConfigFile()

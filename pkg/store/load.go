@@ -393,12 +393,12 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 		if _, err := src.store(cn, m.Config.Digest, m.Config.Size); err != nil {
 			return nil, err
 		}
+		me := manifestEntry(d.Digest, mt, m)
+		e = &me
 		if cf, err := v1.ParseConfigFile(bytesReader(cfg)); err == nil {
 			e.Created = cf.Created.Time
 			e.Platforms = platformsOf(cf)
 		}
-		e.ID = m.Config.Digest
-		e.Size = m.Config.Size
 		for _, l := range m.Layers {
 			ln, err := blobMember(l.Digest)
 			if err != nil {
@@ -407,7 +407,6 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 			if _, err := src.store(ln, l.Digest, l.Size); err != nil {
 				return nil, err
 			}
-			e.Size += l.Size
 		}
 	default:
 		return nil, nil

@@ -20,7 +20,7 @@ var ErrConflict = errors.New("conflict")
 // Removed reports what Remove did, in docker's terms.
 type Removed struct {
 	Untagged []string  // canonical references removed
-	Deleted  []v1.Hash // IDs of images that lost their last reference
+	Deleted  []v1.Hash // what went from the store, as deletedOf reports it
 }
 
 // Remove untags source (docker's rmi): a reference loses only that
@@ -66,7 +66,7 @@ func (s *Store) Remove(source string, force bool) (Removed, error) {
 				}
 			}
 			if len(repos) > 1 && !force {
-				return fmt.Errorf("%w: unable to delete %s (must be forced) - image is referenced in multiple repositories", ErrConflict, e.ID.Hex[:12])
+				return fmt.Errorf("%w: unable to delete %s (must be forced) - %s is referenced in multiple repositories", ErrConflict, e.ID.Hex[:12], e.Kind())
 			}
 		}
 		gone := map[v1.Hash]bool{}
@@ -112,27 +112,44 @@ func (s *Store) Remove(source string, force bool) (Removed, error) {
 			}
 			im.Manifests = keep
 		}
-		// One image ID can stand for several manifests (the same config
-		// loaded from a docker save tar and from an OCI archive): docker
-		// reports each deleted image ID once.
-		reported := map[v1.Hash]bool{}
-		for _, o := range all {
-			if gone[o.Digest] {
-				delete(gone, o.Digest)
-				if !reported[o.ID] {
-					reported[o.ID] = true
-					res.Deleted = append(res.Deleted, o.ID)
-				}
-			}
-		}
+		res.Deleted = deletedOf(all, gone, im.Manifests)
 		return nil
 	})
 	return res, err
 }
 
+// deletedOf is what docker's "Deleted:" lines report when the manifests
+// gone (of all, the index before) leave the store with the entries left:
+// the ID of each image or artifact that went, once (one image ID can stand
+// for several manifests: the same config loaded from a docker save tar and
+// from an OCI archive). An ID an entry left still has did not go: then the
+// manifest that went is reported, by its digest.
+func deletedOf(all []Entry, gone map[v1.Hash]bool, left []v1.Descriptor) []v1.Hash {
+	stays := map[v1.Hash]bool{}
+	for _, d := range left {
+		stays[entryOf(d).ID] = true
+	}
+	var out []v1.Hash
+	reported := map[v1.Hash]bool{}
+	for _, o := range all {
+		if !gone[o.Digest] {
+			continue
+		}
+		h := o.ID
+		if stays[h] {
+			h = o.Digest
+		}
+		if !reported[h] {
+			reported[h] = true
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // Pruned reports what Prune removed.
 type Pruned struct {
-	Deleted   []v1.Hash // IDs of the untagged images removed
+	Deleted   []v1.Hash // what went, as deletedOf reports it
 	Reclaimed int64     // bytes of blobs and temp files removed
 }
 
@@ -173,19 +190,19 @@ func (s *Store) PruneWith(o PruneOptions) (Pruned, error) {
 			}
 		}
 		children := s.listed(tagged) // not dangling: a live index lists them
+		all := make([]Entry, 0, len(m.Manifests))
+		gone := map[v1.Hash]bool{}
 		keep := m.Manifests[:0]
-		reported := map[v1.Hash]bool{}
 		for _, d := range m.Manifests {
+			all = append(all, entryOf(d))
 			if d.Annotations[AnnotationRef] == "" && !children[d.Digest] || o.All {
-				if id := entryOf(d).ID; !reported[id] {
-					reported[id] = true
-					res.Deleted = append(res.Deleted, id)
-				}
+				gone[d.Digest] = true
 				continue
 			}
 			keep = append(keep, d)
 		}
 		m.Manifests = keep
+		res.Deleted = deletedOf(all, gone, keep)
 		im = m
 		return nil
 	})

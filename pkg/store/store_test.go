@@ -424,6 +424,40 @@ func TestRemoveIDOfTwoForms(t *testing.T) {
 	}
 }
 
+// TestRemoveManifestKeepsID: of one image loaded in two forms (one image
+// ID, two manifests), removing one form's reference deletes that manifest,
+// reported by its digest: the image ID stays, with the other form.
+func TestRemoveManifestKeepsID(t *testing.T) {
+	t.Parallel()
+	img := randomImage(t, 1024, 2)
+	dir := t.TempDir()
+	testenv.ImagesTar(t, filepath.Join(dir, "docker.tar"), map[string]v1.Image{"app:docker": img}, false)
+	oci := mutate.MediaType(img, "application/vnd.oci.image.manifest.v1+json")
+	writeLayout(t, filepath.Join(dir, "layout"), oci, "docker.io/library/app:oci")
+	s := newStore(t)
+	for _, p := range []string{"docker.tar", "layout"} {
+		if _, err := s.Load(context.Background(), filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _ := s.Resolve("app:docker")
+	b, _ := s.Resolve("app:oci")
+	res, err := s.Remove("app:docker", false)
+	if err != nil || len(res.Untagged) != 1 || len(res.Deleted) != 1 || res.Deleted[0] != a.Digest {
+		t.Errorf("Remove(app:docker) = %+v, %v; want it untagged and its manifest %s deleted, not the ID %s that stays", res, err, a.Digest, a.ID)
+	}
+	// The last reference of the other form deletes the image ID.
+	if err := s.Tag(b, ref(t, "app:oci2")); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.Remove("app:oci", false); err != nil || len(res.Deleted) != 0 {
+		t.Errorf("Remove(app:oci) with app:oci2 left = %+v, %v; want nothing deleted", res, err)
+	}
+	if res, err := s.Remove("app:oci2", false); err != nil || len(res.Deleted) != 1 || res.Deleted[0] != b.ID {
+		t.Errorf("Remove(app:oci2) = %+v, %v; want the ID %s deleted", res, err, b.ID)
+	}
+}
+
 // TestLoadTruncated: an archive cut short says so, with the byte where it
 // ends, both at a member boundary (docker save writes manifest.json last,
 // so it is simply missing) and in the middle of a member.

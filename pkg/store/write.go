@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"github.com/ctl-dev/ctl/pkg/artifact"
 	"io"
 	"os"
 	"sync"
@@ -186,10 +185,7 @@ func (w *writer) image(img v1.Image) (Entry, int64, error) {
 	if err := w.s.commit(staged, dig, int64(len(rawMan))); err != nil {
 		return Entry{}, 0, fmt.Errorf("writing manifest: %w", err)
 	}
-	e := Entry{Digest: dig, ID: m.Config.Digest, MediaType: mt, Size: m.Config.Size, ArtifactType: artifact.Type(m)}
-	for _, l := range m.Layers {
-		e.Size += l.Size
-	}
+	e := manifestEntry(dig, mt, m)
 	if cf, err := v1.ParseConfigFile(bytesReader(rawCfg)); err == nil {
 		e.Created = cf.Created.Time
 		e.Platforms = platformsOf(cf)

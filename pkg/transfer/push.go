@@ -34,16 +34,17 @@ type PushOptions struct {
 // nor digest), or with AllTags every tag of its repository, to ref's
 // repository. Blobs other local images of the same registry hold are
 // mounted from their repositories. The store then records the pushed
-// digest as each tag's digest on the registry.
-func Push(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, opts PushOptions) ([]registry.PushResult, error) {
+// digest as each tag's digest on the registry. The results are the tags';
+// with Referrers, what was written of those is returned apart.
+func Push(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, opts PushOptions) ([]registry.PushResult, *registry.ReferrersCopy, error) {
 	targets, err := pushTargets(s, ref, opts.AllTags)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var refs []registry.ReferrerPush
 	if opts.Referrers {
 		if refs, err = localReferrers(s, targets[0].e); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if opts.Started != nil {
@@ -51,18 +52,18 @@ func Push(ctx context.Context, c *registry.Client, s *store.Store, ref reference
 	}
 	tags, err := openTargets(ctx, s, targets, opts.Platforms)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	popts := registry.PushOptions{Progress: opts.Progress, Sources: mountSources(s, ref)}
 	results, err := push(ctx, c, s, ref, tags, popts)
 	if err != nil || !opts.Referrers {
-		return results, err
+		return results, nil, err
 	}
 	rc, err := c.PushReferrers(ctx, ref, targets[0].e.Digest, refs, popts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return append(results, rc.Results...), pushed(s, ref, rc.Results)
+	return results, rc, pushed(s, ref, rc.Results)
 }
 
 // push sends tags, opened from the store, to ref's repository, and

@@ -17,6 +17,7 @@ import (
 func pullReferrers(ctx context.Context, c *registry.Client, dst registry.PullSink, ref reference.Reference, tree *registry.ReferrerTree, popts registry.PullOptions) ([]registry.PullResult, error) {
 	var out []registry.PullResult
 	var err error
+	seen := map[string]bool{}
 	tree.Each(func(_ v1.Hash, n registry.Referrer) {
 		if err != nil {
 			return
@@ -27,6 +28,10 @@ func pullReferrers(ctx context.Context, c *registry.Client, dst registry.PullSin
 		if n.Tag != "" {
 			at = ref.Name() + ":" + n.Tag
 		}
+		if seen[at] {
+			return // in two places of the tree
+		}
+		seen[at] = true
 		var r reference.Reference
 		if r, err = reference.Parse(at); err != nil {
 			return

@@ -62,7 +62,7 @@ func TestPushThenPull(t *testing.T) {
 		t.Fatal(err)
 	}
 	started := 0
-	results, err := Push(ctx, c, s, mustRef(t, host+"/app"), PushOptions{Started: func() { started++ }})
+	results, _, err := Push(ctx, c, s, mustRef(t, host+"/app"), PushOptions{Started: func() { started++ }})
 	want, _ := img.Digest()
 	if err != nil || len(results) != 1 || results[0].Tag != "latest" || results[0].Digest != want || started != 1 {
 		t.Fatalf("push: %+v, %v (started %d times)", results, err, started)
