@@ -44,10 +44,7 @@ func (c *Client) referrerPairs(ctx context.Context, s *session, r reference.Refe
 			// Its manifest goes at its first place in the tree, after
 			// what refers to it; here only the tag it was found under.
 			if n.Tag != "" {
-				if _, err := s.deletePair(ctx, n.Tag, "", dryRun); err != nil {
-					return nil, err
-				}
-				acts = append(acts, DeleteAction{Untagged: true, Ref: repo + ":" + n.Tag})
+				pairs = append(pairs, referrerPair{tag: n.Tag, acts: []DeleteAction{{Untagged: true, Ref: repo + ":" + n.Tag}}})
 			}
 			continue
 		}
@@ -78,9 +75,9 @@ func (c *Client) referrerPairs(ctx context.Context, s *session, r reference.Refe
 }
 
 // deletePair deletes tag (when not "") and then the manifest digest it
-// points at (when not ""). The tag goes first because some registries keep a tag whose
-// manifest was deleted by digest; a registry that cannot delete tags alone
-// drops them with the digest.
+// points at (when not ""). The tag goes first because some registries keep
+// a tag whose manifest was deleted by digest; a registry that cannot delete
+// tags alone drops them with the digest.
 func (s *session) deletePair(ctx context.Context, tag, digest string) error {
 	if tag != "" {
 		if err := s.deleteManifest(ctx, tag); err != nil && !tagDeleteRefused(err) {
@@ -88,7 +85,7 @@ func (s *session) deletePair(ctx context.Context, tag, digest string) error {
 		}
 	}
 	if digest == "" {
-		return tag != "", nil
+		return nil
 	}
 	if err := s.deleteManifest(ctx, digest); err != nil && !errors.Is(err, ErrNotFound) {
 		return err
