@@ -30,7 +30,9 @@ within one registry they are mounted instead of sent. Manifests are copied
 byte for byte, so digests are preserved; a multi-platform index is copied
 whole unless --platform picks one image out of it (OS/ARCH[/VARIANT]) or
 several (a comma list): a filtered index listing only those images, each
-copied before it, under a new digest.
+copied before it, under a new digest. A DST named by digest takes only
+that manifest: a subset, or another image, is refused (exit 2) before
+anything is sent.
 
 --referrers also copies everything that refers to the image (signatures,
 SBOMs, attestations, and what refers to those; for an index, the referrers of

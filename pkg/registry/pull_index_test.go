@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ctl-dev/ctl/pkg/platform"
+	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -103,5 +104,22 @@ func TestPullAndCopyPlatforms(t *testing.T) {
 		if _, err := remote.Image(ndst.Context().Digest(d.Digest.String())); err != nil {
 			t.Errorf("copied index lists %s, which is not in the destination: %v", d.Digest, err)
 		}
+	}
+
+	// A destination named by the source's digest cannot take a subset,
+	// whose digest differs: refused before anything goes up.
+	reg.counts() // reset
+	byDigest := mustRef(t, reg.host()+"/bydigest@"+idxDigest.String())
+	if _, err := c.Copy(ctx, ref, byDigest, CopyOptions{Platforms: two}); !errors.Is(err, reference.ErrInvalid) || !strings.Contains(err.Error(), "picks "+res.Image.String()) {
+		t.Errorf("copy of two platforms under the index digest: %v, want an invalid reference naming %s", err, res.Image)
+	}
+	sent := reg.counts()
+	for _, k := range []string{"POST upload", "PUT upload", "PUT manifest"} {
+		if sent[k] != 0 {
+			t.Errorf("the refused copy sent %d %s", sent[k], k)
+		}
+	}
+	if out, err := c.Copy(ctx, ref, byDigest, CopyOptions{Platforms: platform.All()}); err != nil || len(out) != 1 || out[0].Digest != idxDigest {
+		t.Errorf("copy --platform all under the index digest: %+v %v", out, err)
 	}
 }
