@@ -58,8 +58,8 @@ it). A SOURCE that names its registry (registry.local:5000/app:amd64,
 docker.io/library/nginx:1.25) and is not in the store is pulled into it
 first, whole (as "ctl pull --platform all"). An image loaded from a docker
 save archive joins as "ctl push" sends it, its layers gzip'd. The index is
-an OCI index when any source is OCI, a docker manifest list when all are
-docker schema 2. Two entries of one platform are refused, naming both,
+an OCI index when any image it lists is OCI or it has annotations (a
+docker manifest list has none), else a docker manifest list. Two entries of one platform are refused, naming both,
 unless --replace (the later source wins). A source that is an artifact, or
 an index listing indexes, is refused, and TARGET is left as it was (a
 source pulled for it stays in the store, as after "ctl pull").`

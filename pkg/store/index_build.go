@@ -40,8 +40,9 @@ type member struct {
 }
 
 // CreateIndex makes target name a new index of the sources' images. The
-// index is an OCI index when any source is OCI, a docker manifest list when
-// all are docker schema 2. Every check comes first: a source that is an
+// index is an OCI index when any image it lists is OCI or it has
+// annotations, a docker manifest list when all are docker schema 2 and it
+// has none. Every check comes first: a source that is an
 // artifact, an index listing indexes, an image without platform, two
 // entries of one platform (unless Replace) or no entry at all is invalid
 // input and nothing is written.
@@ -219,7 +220,13 @@ func (s *Store) buildIndex(ctx context.Context, target reference.Reference, base
 	if len(all) == 0 {
 		return Entry{}, invalid("%s would have no entries: an index needs at least one image", target.Familiar())
 	}
+	// A docker manifest list has no annotations field (buildx refuses
+	// them on one): an annotated index is an OCI index.
+	a := merge(anns, opts.Annotations)
 	mt := types.DockerManifestList
+	if len(a) > 0 {
+		mt = types.OCIImageIndex
+	}
 	adds := make([]mutate.IndexAddendum, len(all))
 	for i, m := range all {
 		if m.desc.MediaType != types.DockerManifestSchema2 {
@@ -228,7 +235,7 @@ func (s *Store) buildIndex(ctx context.Context, target reference.Reference, base
 		adds[i] = mutate.IndexAddendum{Add: m.img, Descriptor: m.desc}
 	}
 	idx := mutate.IndexMediaType(mutate.AppendManifests(empty.Index, adds...), mt)
-	if a := merge(anns, opts.Annotations); len(a) > 0 {
+	if len(a) > 0 {
 		idx = mutate.Annotations(idx, a).(v1.ImageIndex)
 	}
 	return s.WriteIndex(ctx, idx, target)

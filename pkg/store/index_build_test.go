@@ -68,7 +68,7 @@ func TestCreateIndex(t *testing.T) {
 	s := newStore(t)
 	amd := stored(t, s, "app:amd64", platformImage(t, "linux/amd64", false))
 	arm := stored(t, s, "app:arm64", platformImage(t, "linux/arm64/v8", false))
-	e, err := s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{amd, arm}, IndexOptions{Annotations: map[string]string{"org.opencontainers.image.version": "1"}})
+	e, err := s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{amd, arm}, IndexOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +77,20 @@ func TestCreateIndex(t *testing.T) {
 	}
 	im := indexManifest(t, s, e)
 	if len(im.Manifests) != 2 || im.Manifests[0].Digest != amd.Entry.Digest || im.Manifests[1].Digest != arm.Entry.Digest ||
-		im.Manifests[1].Platform.Variant != "v8" || im.Annotations["org.opencontainers.image.version"] != "1" {
+		im.Manifests[1].Platform.Variant != "v8" || im.Annotations != nil {
 		t.Errorf("index %+v", im)
+	}
+	// A docker manifest list has no annotations: an annotated index of
+	// docker images is an OCI index, and stays one as it is edited.
+	ea, err := s.CreateIndex(ctx, ref(t, "app:annotated"), []IndexSource{amd}, IndexOptions{Annotations: map[string]string{"org.opencontainers.image.version": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im := indexManifest(t, s, ea); ea.MediaType != types.OCIImageIndex || im.MediaType != types.OCIImageIndex || im.Annotations["org.opencontainers.image.version"] != "1" {
+		t.Errorf("annotated index %s %+v", ea.MediaType, im)
+	}
+	if ea, err = s.AddToIndex(ctx, ref(t, "app:annotated"), []IndexSource{arm}, IndexOptions{}); err != nil || ea.MediaType != types.OCIImageIndex || indexManifest(t, s, ea).Annotations["org.opencontainers.image.version"] != "1" {
+		t.Errorf("annotated index after an add: %+v %v", ea, err)
 	}
 	listed, err := s.Lookup(ref(t, "app:v1"))
 	if err != nil || !slices.Equal(listed.Platforms, e.Platforms) {
@@ -118,8 +130,8 @@ func TestCreateIndex(t *testing.T) {
 			dangling++
 		}
 	}
-	if dangling != 2 {
-		t.Errorf("%d untagged indexes after two edits, want 2: %+v", dangling, all)
+	if dangling != 3 { // app:annotated's first, app:v2's first two
+		t.Errorf("%d untagged indexes after three edits, want 3: %+v", dangling, all)
 	}
 }
 
