@@ -53,8 +53,8 @@ load one image per platform, combine them with "ctl index create", then
 const indexSourcesHelp = `Each SOURCE is a local image (a reference, an image ID or a unique prefix
 of one) or a local index, whose images all join. An image's platform comes
 from its config (os, architecture, variant, os.version); --platform
-SOURCE=OS/ARCH[/VARIANT] gives it where the config has none (or overrides
-it). A SOURCE that names its registry (registry.local:5000/app:amd64,
+SOURCE=OS/ARCH[/VARIANT] gives it where the config has none or says
+unknown/unknown, as buildkit's attestations do (or overrides it). A SOURCE that names its registry (registry.local:5000/app:amd64,
 docker.io/library/nginx:1.25) and is not in the store is pulled into it
 first, whole (as "ctl pull --platform all"). An image loaded from a docker
 save archive joins as "ctl push" sends it, its layers gzip'd. The index is

@@ -173,7 +173,8 @@ func (s *Store) members(ctx context.Context, src IndexSource) ([]member, error) 
 
 // imageDescriptor is the index entry of img: its descriptor, with the
 // platform p or else its config's. An artifact, or an image whose
-// platform is unknown, is invalid input.
+// platform is unknown (its config names none, or "unknown"), is invalid
+// input.
 func imageDescriptor(name string, img v1.Image, p *v1.Platform) (v1.Descriptor, error) {
 	desc, err := partial.Descriptor(img)
 	if err != nil {
@@ -191,7 +192,9 @@ func imageDescriptor(name string, img v1.Image, p *v1.Platform) (v1.Descriptor, 
 		if err != nil {
 			return v1.Descriptor{}, err
 		}
-		if p = platform.Of(cf); p == nil || p.OS == "" || p.Architecture == "" {
+		// "unknown" is no platform: buildkit's attestation manifests
+		// say unknown/unknown, and docker lists them as no platform.
+		if p = platform.Of(cf); p == nil || p.OS == "" || p.Architecture == "" || p.OS == "unknown" || p.Architecture == "unknown" {
 			return v1.Descriptor{}, &PlatformError{First: name}
 		}
 	}

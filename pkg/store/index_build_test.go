@@ -187,6 +187,8 @@ func TestCreateIndexRefuses(t *testing.T) {
 	amd := stored(t, s, "app:amd64", platformImage(t, "linux/amd64", false))
 	amd2 := stored(t, s, "app:amd64-2", platformImage(t, "linux/amd64", false))
 	bare := stored(t, s, "app:bare", platformImage(t, "", false))
+	// buildkit's attestation manifests: a config of unknown/unknown.
+	unknown := stored(t, s, "app:unknown", platformImage(t, "unknown/unknown", true))
 	art := mutate.ConfigMediaType(platformImage(t, "linux/amd64", true), "application/vnd.example.sbom")
 	artifact := stored(t, s, "app:sbom", art)
 	nested, err := s.CreateIndex(ctx, ref(t, "app:one"), []IndexSource{amd}, IndexOptions{})
@@ -210,6 +212,7 @@ func TestCreateIndexRefuses(t *testing.T) {
 	}{
 		{"duplicate", []IndexSource{amd, amd2}, "app:amd64 (sha256:"}, // and app:amd64-2
 		{"no platform", []IndexSource{bare}, "app:bare has no platform in its config"},
+		{"unknown platform", []IndexSource{amd, unknown}, "app:unknown has no platform in its config"},
 		{"artifact", []IndexSource{artifact}, "artifact"},
 		{"nested", []IndexSource{{Name: "app:deep", Entry: deep}}, "index of indexes"},
 		{"empty", nil, "no entries"},
