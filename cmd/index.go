@@ -54,15 +54,17 @@ const indexSourcesHelp = `Each SOURCE is a local image (a reference, an image ID
 of one) or a local index, whose images all join. An image's platform comes
 from its config (os, architecture, variant, os.version); --platform
 SOURCE=OS/ARCH[/VARIANT] gives it where the config has none or says
-unknown/unknown, as buildkit's attestations do (or overrides it). A SOURCE that names its registry (registry.local:5000/app:amd64,
+unknown/unknown, as buildkit's attestations do (or overrides it). A SOURCE
+that names its registry (registry.local:5000/app:amd64,
 docker.io/library/nginx:1.25) and is not in the store is pulled into it
 first, whole (as "ctl pull --platform all"). An image loaded from a docker
 save archive joins as "ctl push" sends it, its layers gzip'd. The index is
 an OCI index when any image it lists is OCI or it has annotations (a
-docker manifest list has none), else a docker manifest list. Two entries of one platform are refused, naming both,
-unless --replace (the later source wins). A source that is an artifact, or
-an index listing indexes, is refused, and TARGET is left as it was (a
-source pulled for it stays in the store, as after "ctl pull").`
+docker manifest list has none), else a docker manifest list. Two entries
+of one platform are refused, naming both, unless --replace (the later
+source wins); the same image twice is one entry. A source that is an
+artifact, or an index listing indexes, is refused, and TARGET is left as
+it was (a source pulled for it stays in the store, as after "ctl pull").`
 
 func indexCmd(f *Factory, c *cobra.Command, runF func(*indexOptions) error, run func(context.Context, *indexOptions) error, sources bool) *cobra.Command {
 	opts := &indexOptions{IO: f.IO, Store: f.Store, Registry: f.Registry}

@@ -245,13 +245,15 @@ func (s *Store) buildIndex(ctx context.Context, target reference.Reference, base
 }
 
 // addMember appends m to ms, refusing an entry of a platform ms has, or
-// with replace putting m in its place.
+// with replace putting m in its place. The same image again for its
+// platform is that entry, not a second one (as podman's manifest add and
+// buildx's imagetools create keep one): adding it is no change.
 func addMember(ms []member, m member, replace bool) ([]member, error) {
 	for i, o := range ms {
 		if !platform.Same(o.desc.Platform, m.desc.Platform) {
 			continue
 		}
-		if !replace {
+		if !replace && o.desc.Digest != m.desc.Digest {
 			return nil, &PlatformError{Platform: platform.String(m.desc.Platform), First: describe(o), Second: describe(m)}
 		}
 		ms[i] = m

@@ -112,9 +112,19 @@ func TestCreateIndex(t *testing.T) {
 	if err != nil || !slices.Equal(e3.Platforms, []string{"linux/amd64", "linux/s390x"}) || e3.Digest == e2.Digest {
 		t.Fatalf("remove: %+v %v", e3, err)
 	}
-	_, err = s.AddToIndex(ctx, ref(t, "app:v2"), []IndexSource{amd}, IndexOptions{})
-	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "app:v2") || !strings.Contains(err.Error(), "app:amd64") {
+	amd2 := stored(t, s, "app:amd64-2", platformImage(t, "linux/amd64", false))
+	_, err = s.AddToIndex(ctx, ref(t, "app:v2"), []IndexSource{amd2}, IndexOptions{})
+	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "app:v2") || !strings.Contains(err.Error(), "app:amd64-2") {
 		t.Errorf("duplicate platform: %v", err)
+	}
+	// The image the index lists for that platform already is no change
+	// (podman's manifest add, buildx's imagetools create): the same
+	// index, the same digest.
+	if again, err := s.AddToIndex(ctx, ref(t, "app:v2"), []IndexSource{amd}, IndexOptions{}); err != nil || again.Digest != e3.Digest {
+		t.Errorf("adding the image it has: %+v %v, want %s", again, err, e3.Digest)
+	}
+	if twice, err := s.CreateIndex(ctx, ref(t, "app:twice"), []IndexSource{amd, arm, amd}, IndexOptions{}); err != nil || len(indexManifest(t, s, twice).Manifests) != 2 {
+		t.Errorf("an image named twice: %+v %v, want one entry of it", twice, err)
 	}
 	e4, err := s.AddToIndex(ctx, ref(t, "app:v2"), []IndexSource{arm}, IndexOptions{})
 	if err != nil || len(e4.Platforms) != 3 {
