@@ -182,11 +182,19 @@ func (s Selection) String() string {
 	return strings.Join(out, ",")
 }
 
-// Matches reports whether an image of platform p suits the selection: a
-// platform listed takes it, or one of its older variants (see variants).
-// An image without a platform is selected by All only.
-func (s Selection) Matches(p *v1.Platform) bool {
-	return s.all || slices.ContainsFunc(s.list, func(want v1.Platform) bool { return rank(want, p) >= 0 })
+// Missing is the platforms listed that a single image of platform p does
+// not suit (p being neither the platform nor one of its older variants,
+// see variants), as Filter finds them missing from an index: an image
+// answers a list only when it suits every platform of it. All misses
+// nothing; an image without a platform suits no platform listed.
+func (s Selection) Missing(p *v1.Platform) []string {
+	var out []string
+	for i, want := range s.list {
+		if rank(want, p) < 0 {
+			out = append(out, String(&s.list[i]))
+		}
+	}
+	return out
 }
 
 // IsImage reports whether an index entry is an image (or an index, which

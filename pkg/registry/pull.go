@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/artifact"
 	"github.com/ctl-dev/ctl/pkg/platform"
@@ -401,19 +402,23 @@ func platformImage(a Artifact, want v1.Platform) (v1.Image, error) {
 }
 
 // checkPlatform refuses a single-platform image whose config names another
-// platform than those asked for with --platform, as docker's pull does
-// ("was found but does not match the specified platform"). A config that
-// names none is taken as it is.
+// platform than one asked for with --platform, as docker's pull does
+// ("was found but does not match the specified platform"): of a list, as
+// of an index, every platform must be there, and one image is one. A
+// config that names none is taken as it is.
 func checkPlatform(img v1.Image, want platform.Selection) error {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return err
 	}
 	got := platform.Of(cf)
-	if got == nil || want.Matches(got) {
+	if got == nil {
 		return nil
 	}
-	return notFoundError{fmt.Errorf("the image was found but does not match the specified platform: wanted %s, actual: %s", want, platform.String(got))}
+	if missing := want.Missing(got); len(missing) > 0 {
+		return notFoundError{fmt.Errorf("the image was found but does not match the specified platform: wanted %s, actual: %s", strings.Join(missing, ","), platform.String(got))}
+	}
+	return nil
 }
 
 // hasAll reports whether sink holds img's config and every layer.

@@ -123,3 +123,44 @@ func TestPullAndCopyPlatforms(t *testing.T) {
 		t.Errorf("copy --platform all under the index digest: %+v %v", out, err)
 	}
 }
+
+// TestSingleImagePlatformList: a single image answers a --platform list
+// only when it is every platform listed, as an index must have each: pull
+// and copy of linux/amd64,linux/arm64 out of an amd64 image are not found
+// naming arm64, and nothing is copied; its own platform twice is fine.
+func TestSingleImagePlatformList(t *testing.T) {
+	t.Parallel()
+	reg := newFakeRegistry(t)
+	c := newShareClient(t)
+	img, _ := random.Image(100, 1)
+	cf, _ := img.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	img, err := mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := mustRef(t, reg.host()+"/single:v1")
+	nref, _ := c.Ref(ref)
+	if err := remote.Write(nref, img); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	two, _ := platform.ParseSelection("linux/amd64,linux/arm64")
+	_, err = c.Pull(ctx, ref, newMemSink(), PullOptions{Platforms: two})
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "wanted linux/arm64, actual: linux/amd64") {
+		t.Errorf("pull of two platforms from an amd64 image: %v", err)
+	}
+	reg.counts() // reset
+	_, err = c.Copy(ctx, ref, mustRef(t, reg.host()+"/copy:v1"), CopyOptions{Platforms: two})
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "wanted linux/arm64, actual: linux/amd64") {
+		t.Errorf("copy of two platforms from an amd64 image: %v", err)
+	}
+	if sent := reg.counts(); sent["PUT manifest"] != 0 || sent["POST upload"] != 0 {
+		t.Errorf("the refused copy sent %v", sent)
+	}
+	own, _ := platform.ParseSelection("linux/amd64,linux/x86_64")
+	if _, err := c.Copy(ctx, ref, mustRef(t, reg.host()+"/copy:v1"), CopyOptions{Platforms: own}); err != nil {
+		t.Errorf("copy of its own platform named twice: %v", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ctl-dev/ctl/pkg/platform"
@@ -109,6 +110,12 @@ func TestSaveIndexPlatforms(t *testing.T) {
 	sel, _ := platform.ParseSelection("linux/s390x")
 	if err := s.Save(ctx, &buf, []Entry{srcs[0].Entry}, FormatOCI, sel); !errors.Is(err, platform.ErrNotFound) {
 		t.Errorf("save of an image of another platform: %v", err)
+	}
+	// One image is one platform: a list it is not every platform of is
+	// not found, naming what it lacks, as of an index.
+	sel, _ = platform.ParseSelection(srcs[0].Entry.Platforms[0] + ",linux/s390x")
+	if err := s.Save(ctx, &buf, []Entry{srcs[0].Entry}, FormatOCI, sel); !errors.Is(err, platform.ErrNotFound) || !strings.Contains(err.Error(), "no image for platform linux/s390x (the image is "+srcs[0].Entry.Platforms[0]+")") {
+		t.Errorf("save of a list from an image of one of them: %v", err)
 	}
 }
 
