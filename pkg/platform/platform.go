@@ -285,8 +285,9 @@ func same(im *v1.IndexManifest, want v1.Platform) []int {
 // entry for All, else for each platform listed the entries Pick chooses
 // from (all of them when they differ only by what the request leaves out,
 // an OS version). Each platform listed must match at least one entry (else
-// a *NotFoundError). Artifacts are never kept: a filtered index lists
-// images only.
+// a *NotFoundError). buildkit's attestation manifests go with the image
+// they name (AttestationOf), as buildx's imagetools create and docker's
+// platform filter keep them; other artifacts are never kept.
 func Filter(im *v1.IndexManifest, sel Selection) ([]v1.Descriptor, error) {
 	return filter(im, sel, best)
 }
@@ -316,13 +317,29 @@ func filter(im *v1.IndexManifest, sel Selection, choose func(*v1.IndexManifest, 
 	if len(missing) > 0 {
 		return nil, &NotFoundError{Missing: missing, Have: List(im)}
 	}
+	kept := map[string]bool{}
+	for i, d := range im.Manifests {
+		if keep[i] = keep[i] || sel.all && IsImage(d); keep[i] {
+			kept[d.Digest.String()] = true
+		}
+	}
 	var out []v1.Descriptor
 	for i, d := range im.Manifests {
-		if keep[i] || sel.all && IsImage(d) {
+		if keep[i] || kept[AttestationOf(d)] {
 			out = append(out, d)
 		}
 	}
 	return out, nil
+}
+
+// AttestationOf is the digest of the image an index entry is buildkit's
+// attestation manifest of (its vnd.docker.reference.digest annotation), or
+// "" when it is no attestation manifest.
+func AttestationOf(d v1.Descriptor) string {
+	if d.Annotations["vnd.docker.reference.type"] != "attestation-manifest" {
+		return ""
+	}
+	return d.Annotations["vnd.docker.reference.digest"]
 }
 
 // Same reports whether two entries would be the same platform in one index:

@@ -329,9 +329,10 @@ func (i *announcingIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
 
 // SelectIndex is idx with the images sel selects: idx itself for
 // platform.All (or the zero selection), else a filtered index listing only
-// the entries of the platforms listed (ggcr's mutate.RemoveManifests: the
-// other entries and every artifact go, the index's own fields stay), or
-// idx itself when that would keep every entry. A
+// the entries of the platforms listed with their attestation manifests
+// (platform.Filter; ggcr's mutate.RemoveManifests: the other entries and
+// every other artifact go, the index's own fields stay), or idx itself
+// when that would keep every entry. A
 // platform idx lacks is a *platform.NotFoundError.
 func SelectIndex(idx v1.ImageIndex, sel platform.Selection) (v1.ImageIndex, error) {
 	if sel.IsZero() || sel.IsAll() {

@@ -164,3 +164,84 @@ func TestSingleImagePlatformList(t *testing.T) {
 		t.Errorf("copy of its own platform named twice: %v", err)
 	}
 }
+
+// attestedIndex is an index as buildx pushes it: an image per platform,
+// then an attestation manifest of each (unknown/unknown, naming its image
+// by vnd.docker.reference.digest). It returns the index and the digests
+// of the images and of the attestations, by platform.
+func attestedIndex(t *testing.T, platforms ...string) (v1.ImageIndex, map[string]v1.Hash, map[string]v1.Hash) {
+	t.Helper()
+	var imgs, atts []mutate.IndexAddendum
+	images, attestations := map[string]v1.Hash{}, map[string]v1.Hash{}
+	for _, p := range platforms {
+		img, _ := random.Image(100, 1)
+		pl, _ := platform.Parse(p)
+		imgs = append(imgs, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &pl}})
+		images[p], _ = img.Digest()
+		att, _ := random.Image(50, 1)
+		atts = append(atts, mutate.IndexAddendum{Add: att, Descriptor: v1.Descriptor{
+			Platform:    &v1.Platform{OS: "unknown", Architecture: "unknown"},
+			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": images[p].String()},
+		}})
+		attestations[p], _ = att.Digest()
+	}
+	return mutate.AppendManifests(empty.Index, append(imgs, atts...)...), images, attestations
+}
+
+// TestSubsetKeepsAttestations: a subset keeps the attestation manifests of
+// the images it keeps (as buildx's imagetools create and docker's platform
+// filter do) and no other's; every platform asked for is the index itself.
+func TestSubsetKeepsAttestations(t *testing.T) {
+	t.Parallel()
+	reg := newFakeRegistry(t)
+	c := newShareClient(t)
+	idx, images, atts := attestedIndex(t, "linux/amd64", "linux/arm64", "linux/s390x")
+	idxDigest, _ := idx.Digest()
+	ref := mustRef(t, reg.host()+"/attested:v1")
+	nref, _ := c.Ref(ref)
+	if err := remote.WriteIndex(nref, idx); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	two, _ := platform.ParseSelection("linux/amd64,linux/arm64")
+	sink := newMemSink()
+	res, err := c.Pull(ctx, ref, sink, PullOptions{Platforms: two})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{"linux/amd64": true, "linux/arm64": true, "linux/s390x": false} {
+		for what, h := range map[string]v1.Hash{"image": images[p], "attestation": atts[p]} {
+			if _, ok := sink.blobs[h]; ok != want {
+				t.Errorf("pull of amd64 and arm64: the %s %s stored: %v, want %v", p, what, ok, want)
+			}
+		}
+	}
+	if !res.Filtered || !slices.Equal(res.Platforms, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("pull of two platforms: %+v", res)
+	}
+
+	dst := mustRef(t, reg.host()+"/copy:v1")
+	out, err := c.Copy(ctx, ref, dst, CopyOptions{Platforms: two})
+	if err != nil || len(out) != 1 || out[0].Digest != res.Image {
+		t.Fatalf("copy of two platforms: %+v %v, want pull's filtered index %s", out, err, res.Image)
+	}
+	ndst, _ := c.Ref(dst)
+	got, err := remote.Index(ndst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, _ := got.IndexManifest()
+	var listed []v1.Hash
+	for _, d := range im.Manifests {
+		listed = append(listed, d.Digest)
+	}
+	if want := []v1.Hash{images["linux/amd64"], images["linux/arm64"], atts["linux/amd64"], atts["linux/arm64"]}; !slices.Equal(listed, want) {
+		t.Errorf("copied index lists %v, want %v", listed, want)
+	}
+
+	every, _ := platform.ParseSelection("linux/s390x,linux/amd64,linux/arm64")
+	if res, err := c.Pull(ctx, ref, newMemSink(), PullOptions{Platforms: every}); err != nil || res.Filtered || res.Image != idxDigest {
+		t.Errorf("pull of every platform by name: %+v %v, want the index %s itself", res, err, idxDigest)
+	}
+}
