@@ -51,20 +51,22 @@ load one image per platform, combine them with "ctl index create", then
 }
 
 const indexSourcesHelp = `Each SOURCE is a local image (a reference, an image ID or a unique prefix
-of one) or a local index, whose images all join. An image's platform comes
-from its config (os, architecture, variant, os.version); --platform
-SOURCE=OS/ARCH[/VARIANT] gives it where the config has none or says
-unknown/unknown, as buildkit's attestations do (or overrides it). A SOURCE
-that names its registry (registry.local:5000/app:amd64,
-docker.io/library/nginx:1.25) and is not in the store is pulled into it
-first, whole (as "ctl pull --platform all"). An image loaded from a docker
-save archive joins as "ctl push" sends it, its layers gzip'd. The index is
-an OCI index when any image it lists is OCI or it has annotations (a
-docker manifest list has none), else a docker manifest list. Two entries
-of one platform are refused, naming both, unless --replace (the later
-source wins); the same image twice is one entry. A source that is an
-artifact, or an index listing indexes, is refused, and TARGET is left as
-it was (a source pulled for it stays in the store, as after "ctl pull").`
+of one) or a local index, whose images all join (with their buildkit
+attestations; an image removed or replaced takes its own along). An
+image's platform comes from its config (os, architecture, variant,
+os.version); --platform SOURCE=OS/ARCH[/VARIANT] gives it where the config
+has none or says unknown/unknown, as buildkit's attestations do (or
+overrides it). A SOURCE that names its registry
+(registry.local:5000/app:amd64, docker.io/library/nginx:1.25) and is not
+in the store is pulled into it first, whole (as "ctl pull --platform
+all"). An image loaded from a docker save archive joins as "ctl push"
+sends it, its layers gzip'd. The index is an OCI index when any image it
+lists is OCI or it has annotations (a docker manifest list has none), else
+a docker manifest list. Two entries of one platform are refused, naming
+both, unless --replace (the later source wins); the same image twice is
+one entry. A source that is an artifact, or an index listing indexes, is
+refused, and TARGET is left as it was (a source pulled for it stays in the
+store, as after "ctl pull").`
 
 func indexCmd(f *Factory, c *cobra.Command, runF func(*indexOptions) error, run func(context.Context, *indexOptions) error, sources bool) *cobra.Command {
 	opts := &indexOptions{IO: f.IO, Store: f.Store, Registry: f.Registry}
@@ -118,7 +120,8 @@ func newIndexRemoveCmd(f *Factory, runF func(*indexOptions) error) *cobra.Comman
 		Long: `Make TARGET a new index without the entries of each PLATFORM
 (OS/ARCH[/VARIANT], compared as docker does: linux/arm64 is linux/arm64/v8
 and linux/aarch64, linux/arm is linux/arm/v7; unlike pull, no older variant
-stands in, so linux/arm/v7 never removes arm/v6). A platform the index
+stands in, so linux/arm/v7 never removes arm/v6) and their attestations;
+the other images keep theirs. A platform the index
 lacks is not found (exit 3); removing every entry is refused. The old
 index and its images stay, untagged, until "ctl image prune".`,
 		Example: `  ctl index remove app:v1 linux/s390x`,

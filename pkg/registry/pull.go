@@ -349,11 +349,14 @@ func SelectIndex(idx v1.ImageIndex, sel platform.Selection) (v1.ImageIndex, erro
 	if len(keep) == len(im.Manifests) {
 		return idx, nil // everything selected: the index as it is, digest kept
 	}
-	kept := map[v1.Hash]bool{}
+	// By digest and the image an attestation names: two images'
+	// attestations may be one manifest.
+	key := func(d v1.Descriptor) string { return d.Digest.String() + " " + platform.AttestationOf(d) }
+	kept := map[string]bool{}
 	for _, d := range keep {
-		kept[d.Digest] = true
+		kept[key(d)] = true
 	}
-	return mutate.RemoveManifests(idx, func(d v1.Descriptor) bool { return !kept[d.Digest] }), nil
+	return mutate.RemoveManifests(idx, func(d v1.Descriptor) bool { return !kept[key(d)] }), nil
 }
 
 // indexComplete reports whether sink holds every image idx lists, whole.

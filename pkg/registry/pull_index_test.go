@@ -240,6 +240,30 @@ func TestSubsetKeepsAttestations(t *testing.T) {
 		t.Errorf("copied index lists %v, want %v", listed, want)
 	}
 
+	// Two images' attestations that are one manifest: only the kept
+	// image's entry stays.
+	im0, _ := idx.IndexManifest()
+	shared, _ := random.Image(50, 1)
+	sharedDigest, _ := shared.Digest()
+	var adds []mutate.IndexAddendum
+	for _, d := range im0.Manifests[:3] {
+		img, _ := idx.Image(d.Digest)
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: d})
+	}
+	for _, d := range im0.Manifests[3:] {
+		d.Digest, d.Size = v1.Hash{}, 0
+		adds = append(adds, mutate.IndexAddendum{Add: shared, Descriptor: d})
+	}
+	one, _ := platform.ParseSelection("linux/arm64,linux/arm64/v8")
+	sub, err := SelectIndex(mutate.AppendManifests(empty.Index, adds...), one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subm, _ := sub.IndexManifest()
+	if len(subm.Manifests) != 2 || subm.Manifests[0].Digest != images["linux/arm64"] || subm.Manifests[1].Digest != sharedDigest || platform.AttestationOf(subm.Manifests[1]) != images["linux/arm64"].String() {
+		t.Errorf("subset of an index whose attestations are one manifest: %+v", subm.Manifests)
+	}
+
 	every, _ := platform.ParseSelection("linux/s390x,linux/amd64,linux/arm64")
 	if res, err := c.Pull(ctx, ref, newMemSink(), PullOptions{Platforms: every}); err != nil || res.Filtered || res.Image != idxDigest {
 		t.Errorf("pull of every platform by name: %+v %v, want the index %s itself", res, err, idxDigest)

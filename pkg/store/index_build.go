@@ -34,9 +34,10 @@ type IndexOptions struct {
 
 // member is one entry of the index being made, with where it came from.
 type member struct {
-	from string // source name
-	desc v1.Descriptor
-	img  v1.Image
+	from    string // source name
+	desc    v1.Descriptor
+	img     v1.Image
+	subject string // for buildkit's attestation manifest of an image, that image's digest
 }
 
 // CreateIndex makes target name a new index of the sources' images. The
@@ -80,7 +81,9 @@ func (s *Store) RemoveFromIndex(ctx context.Context, target reference.Reference,
 	}
 	var keep []member
 	for _, m := range base {
-		if !containsDigest(drop, m.desc.Digest) {
+		// An attestation goes with its image (buildIndex), not by its
+		// own digest, which another image's may share.
+		if m.subject != "" || !containsDigest(drop, m.desc.Digest) {
 			keep = append(keep, m)
 		}
 	}
@@ -152,8 +155,17 @@ func (s *Store) members(ctx context.Context, src IndexSource) ([]member, error) 
 		switch {
 		case d.MediaType.IsIndex():
 			return nil, invalid("%s lists another index (%s): an index of indexes cannot join an index", src.Name, d.Digest)
+		case platform.AttestationOf(d) != "" && s.HasBlob(d.Digest):
+			// buildkit's attestation manifest of one of its images: it
+			// goes where that image goes (buildIndex).
+			att, err := idx.Image(d.Digest)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, member{from: src.Name, desc: d, img: att, subject: platform.AttestationOf(d)})
+			continue
 		case !platform.IsImage(d):
-			continue // an artifact (attestation, signature) of one of its images
+			continue // another artifact (a signature) of one of its images
 		case !s.HasBlob(d.Digest):
 			return nil, invalid("%s: the store lacks its %s image (%s): pull every platform of it first", src.Name, platform.String(d.Platform), d.Digest)
 		}
@@ -220,6 +232,7 @@ func (s *Store) buildIndex(ctx context.Context, target reference.Reference, base
 			}
 		}
 	}
+	all = withAttestations(all)
 	if len(all) == 0 {
 		return Entry{}, invalid("%s would have no entries: an index needs at least one image", target.Familiar())
 	}
@@ -247,9 +260,16 @@ func (s *Store) buildIndex(ctx context.Context, target reference.Reference, base
 // addMember appends m to ms, refusing an entry of a platform ms has, or
 // with replace putting m in its place. The same image again for its
 // platform is that entry, not a second one (as podman's manifest add and
-// buildx's imagetools create keep one): adding it is no change.
+// buildx's imagetools create keep one): adding it is no change. An
+// attestation manifest has no platform: it is appended once.
 func addMember(ms []member, m member, replace bool) ([]member, error) {
 	for i, o := range ms {
+		if m.subject != "" || o.subject != "" {
+			if o.desc.Digest == m.desc.Digest && o.subject == m.subject {
+				return ms, nil
+			}
+			continue
+		}
 		if !platform.Same(o.desc.Platform, m.desc.Platform) {
 			continue
 		}
@@ -260,6 +280,26 @@ func addMember(ms []member, m member, replace bool) ([]member, error) {
 		return ms, nil
 	}
 	return append(ms, m), nil
+}
+
+// withAttestations is the images of ms, then the attestation manifests of
+// those (as buildx lists them, after the images): those of an image
+// replaced or removed go with it, as they describe that image.
+func withAttestations(ms []member) []member {
+	var out []member
+	images := map[string]bool{}
+	for _, m := range ms {
+		if m.subject == "" {
+			out = append(out, m)
+			images[m.desc.Digest.String()] = true
+		}
+	}
+	for _, m := range ms {
+		if m.subject != "" && images[m.subject] {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func describe(m member) string {

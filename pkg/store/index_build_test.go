@@ -11,6 +11,7 @@ import (
 	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/ctl-dev/ctl/pkg/platform"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	ggcrvalidate "github.com/google/go-containerregistry/pkg/v1/validate"
@@ -304,5 +305,82 @@ func TestRemovePruneIndex(t *testing.T) {
 	}
 	if s.HasBlob(armEntry.Digest) || s.HasBlob(e.Digest) || !s.HasBlob(amd.Entry.Digest) {
 		t.Error("after rmi and prune: the index and its untagged child go, the tagged image stays")
+	}
+}
+
+// TestIndexKeepsAttestations: an index source brings the attestation
+// manifests of its images (buildkit's, naming their image by
+// vnd.docker.reference.digest), never as a platform; an image removed or
+// replaced takes its attestation along.
+func TestIndexKeepsAttestations(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	var imgs, atts []mutate.IndexAddendum
+	digests := map[string]v1.Hash{}
+	for _, p := range []string{"linux/amd64", "linux/arm64"} {
+		img := platformImage(t, p, true)
+		pl, _ := platform.Parse(p)
+		imgs = append(imgs, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &pl}})
+		digests[p], _ = img.Digest()
+		att := platformImage(t, "unknown/unknown", true)
+		atts = append(atts, mutate.IndexAddendum{Add: att, Descriptor: v1.Descriptor{
+			Platform:    &v1.Platform{OS: "unknown", Architecture: "unknown"},
+			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": digests[p].String()},
+		}})
+		digests["att "+p], _ = att.Digest()
+	}
+	built, err := s.WriteIndex(ctx, mutate.AppendManifests(empty.Index, append(imgs, atts...)...), ref(t, "app:built"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := func(e Entry) []v1.Hash {
+		t.Helper()
+		var out []v1.Hash
+		for _, d := range indexManifest(t, s, e).Manifests {
+			out = append(out, d.Digest)
+		}
+		return out
+	}
+	s390x := stored(t, s, "app:s390x", platformImage(t, "linux/s390x", true))
+	e, err := s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{{Name: "app:built", Entry: built}, s390x}, IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []v1.Hash{digests["linux/amd64"], digests["linux/arm64"], s390x.Entry.Digest, digests["att linux/amd64"], digests["att linux/arm64"]}; !slices.Equal(listed(e), want) {
+		t.Errorf("create lists %v, want %v", listed(e), want)
+	}
+	if !slices.Equal(e.Platforms, []string{"linux/amd64", "linux/arm64", "linux/s390x"}) {
+		t.Errorf("platforms %v", e.Platforms)
+	}
+	e, err = s.RemoveFromIndex(ctx, ref(t, "app:v1"), []v1.Platform{{OS: "linux", Architecture: "arm64"}})
+	if want := []v1.Hash{digests["linux/amd64"], s390x.Entry.Digest, digests["att linux/amd64"]}; err != nil || !slices.Equal(listed(e), want) {
+		t.Errorf("remove of arm64 lists %v (%v), want %v", listed(e), err, want)
+	}
+	amd := stored(t, s, "app:amd64", platformImage(t, "linux/amd64", true))
+	e, err = s.AddToIndex(ctx, ref(t, "app:v1"), []IndexSource{amd}, IndexOptions{Replace: true})
+	if want := []v1.Hash{amd.Entry.Digest, s390x.Entry.Digest}; err != nil || !slices.Equal(listed(e), want) {
+		t.Errorf("replace of amd64 lists %v (%v), want %v", listed(e), err, want)
+	}
+
+	// Two images' attestations may be one manifest (the same statement):
+	// each entry still goes with its own image.
+	same := atts[0].Add
+	sameDigest, _ := same.Digest()
+	for i := range atts {
+		atts[i].Add = same
+	}
+	shared, err := s.WriteIndex(ctx, mutate.AppendManifests(empty.Index, append(imgs, atts...)...), ref(t, "app:shared"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err = s.CreateIndex(ctx, ref(t, "app:v2"), []IndexSource{{Name: "app:shared", Entry: shared}}, IndexOptions{})
+	if err != nil || e.Digest != shared.Digest {
+		t.Errorf("an index of the shared one's entries: %+v %v, want it again, %s", e, err, shared.Digest)
+	}
+	e, err = s.RemoveFromIndex(ctx, ref(t, "app:v2"), []v1.Platform{{OS: "linux", Architecture: "amd64"}})
+	im := indexManifest(t, s, e)
+	if err != nil || len(im.Manifests) != 2 || im.Manifests[0].Digest != digests["linux/arm64"] || im.Manifests[1].Digest != sameDigest || platform.AttestationOf(im.Manifests[1]) != digests["linux/arm64"].String() {
+		t.Errorf("remove of amd64 with a shared attestation: %+v %v", im.Manifests, err)
 	}
 }
