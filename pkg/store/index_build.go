@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"strings"
 
@@ -175,6 +176,9 @@ func (s *Store) members(ctx context.Context, src IndexSource) ([]member, error) 
 		}
 		if d.Platform == nil {
 			if d, err = imageDescriptor(src.Name+"@"+d.Digest.String(), img, nil); err != nil {
+				if pe := (*PlatformError)(nil); errors.As(err, &pe) {
+					pe.Index = src.Name
+				}
 				return nil, err
 			}
 		}

@@ -215,6 +215,17 @@ func TestCreateIndexRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An index whose entry names no platform, of an image whose config
+	// names none: the image, and the index it came through, are named.
+	bareImg, _ := s.Image(bare.Entry.Digest)
+	bareIdx, err := s.WriteIndex(ctx, mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: bareImg}), ref(t, "app:bare-index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.CreateIndex(ctx, ref(t, "app:bad"), []IndexSource{{Name: "app:bare-index", Entry: bareIdx}}, IndexOptions{})
+	if pe := (*PlatformError)(nil); !errors.As(err, &pe) || pe.Index != "app:bare-index" || pe.First != "app:bare-index@"+bare.Entry.Digest.String() {
+		t.Errorf("an index's image without platform: %v", err)
+	}
 	before, _ := s.List()
 	for _, tc := range []struct {
 		name    string
