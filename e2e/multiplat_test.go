@@ -408,6 +408,21 @@ func TestIndexCreateMixedSources(t *testing.T) {
 	if _, list := craneIndex(t, e, reg.Ref("list:v1")); res.Code != 0 || strings.TrimSpace(res.Stdout) != list {
 		t.Errorf("the same image twice: exit %d %q %q, want list:v1's index %s", res.Code, res.Stdout, res.Stderr, list)
 	}
+
+	// A source named by tag and digest, the store having the tag at
+	// another image, is pulled by its digest: the local tag stays.
+	amdID := e.Run(t, "images", "-q", "--no-trunc", reg.Ref("base:amd64")).Stdout
+	riscv := platformImage(t, "riscv64", "")
+	if err := remote.Write(reg.ParseRef(t, "base:riscv64"), riscv, reg.RemoteOptions()...); err != nil {
+		t.Fatal(err)
+	}
+	res = e.Run(t, "index", "create", reg.Ref("bydigest:v1"), reg.Ref("base:amd64@"+mustDigest(t, riscv).String()))
+	if res.Code != 0 || !strings.HasSuffix(res.Stdout, " platforms: linux/riscv64\n") {
+		t.Errorf("a source by tag and digest: exit %d %q %q", res.Code, res.Stdout, res.Stderr)
+	}
+	if got := e.Run(t, "images", "-q", "--no-trunc", reg.Ref("base:amd64")).Stdout; got != amdID || got == "" {
+		t.Errorf("the source's tag moved: base:amd64 is %q, was %q", got, amdID)
+	}
 }
 
 // TestPullAllPlatformsFault: an index pull whose third image comes back
