@@ -68,6 +68,14 @@ func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format s
 		}
 		var repoTag string
 		if r, ok := e.Reference(); ok {
+			if r.Digest() != "" && r.Digest() != e.Digest.String() {
+				// Pulled at a digest it does not have (a filtered index
+				// pulled by the registry's digest): named by its own,
+				// which a load checks it against.
+				if r, err = r.WithDigest(e.Digest.String()); err != nil {
+					return err
+				}
+			}
 			d.Annotations = map[string]string{annotationContainerdName: r.String()}
 			if r.Tag() != "" {
 				d.Annotations[AnnotationRef] = r.Tag()
