@@ -120,11 +120,11 @@ func newIndexRemoveCmd(f *Factory, runF func(*indexOptions) error) *cobra.Comman
 		Short:   "Remove platforms from a local multi-platform image",
 		Long: `Make TARGET a new index without the entries of each PLATFORM
 (OS/ARCH[/VARIANT], compared as docker does: linux/arm64 is linux/arm64/v8
-and linux/aarch64, linux/arm is linux/arm/v7; unlike pull, no older variant
-stands in, so linux/arm/v7 never removes arm/v6) and their attestations;
-the other images keep theirs. A platform the index
-lacks is not found (exit 3); removing every entry is refused. The old
-index and its images stay, untagged, until "ctl image prune".`,
+and linux/aarch64, linux/arm is linux/arm/v7; unlike pull, no older
+variant stands in, so linux/arm/v7 never removes arm/v6) and their
+attestations; the other images keep theirs. A platform the index lacks is
+not found (exit 3); removing every entry is refused. The old index and its
+images stay, untagged, until "ctl image prune".`,
 		Example: `  ctl index remove app:v1 linux/s390x`,
 	}, runF, runIndexRemove, false)
 }
