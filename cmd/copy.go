@@ -29,8 +29,11 @@ straight to the destination, blobs the destination has are skipped, and
 within one registry they are mounted instead of sent. Manifests are copied
 byte for byte, so digests are preserved; a multi-platform index is copied
 whole unless --platform picks one image out of it (OS/ARCH[/VARIANT]) or
-several (a comma list): a filtered index listing only those images, each
-copied before it, under a new digest.
+several (a comma list): a filtered index listing only those images (and
+their buildkit attestations), each copied before it, under a new digest;
+each platform must be there, and a single-platform image is only its own.
+A DST named by digest takes only that manifest: a subset, or another
+image, is refused (exit 2) before anything is sent.
 
 --referrers also copies everything that refers to the image (signatures,
 SBOMs, attestations, and what refers to those; for an index, the referrers of

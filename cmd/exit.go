@@ -182,9 +182,13 @@ func errorText(err error) string {
 		}
 	}
 	if errors.As(err, &plat) {
-		if plat.Second == "" {
+		switch {
+		case plat.Second == "" && plat.Index != "":
+			// --platform names a source: the image must be one, not its index.
+			after(plat, ": name it as a SOURCE of its own instead of "+plat.Index+", with --platform "+plat.First+"=OS/ARCH[/VARIANT]")
+		case plat.Second == "":
 			after(plat, ": give it with --platform "+plat.First+"=OS/ARCH[/VARIANT]")
-		} else {
+		default:
 			after(plat, " (give --replace to keep the later one)")
 		}
 	}

@@ -51,18 +51,23 @@ load one image per platform, combine them with "ctl index create", then
 }
 
 const indexSourcesHelp = `Each SOURCE is a local image (a reference, an image ID or a unique prefix
-of one) or a local index, whose images all join. An image's platform comes
-from its config (os, architecture, variant, os.version); --platform
-SOURCE=OS/ARCH[/VARIANT] gives it where the config has none (or overrides
-it). A SOURCE that names its registry (registry.local:5000/app:amd64,
-docker.io/library/nginx:1.25) and is not in the store is pulled into it
-first, whole (as "ctl pull --platform all"). An image loaded from a docker
-save archive joins as "ctl push" sends it, its layers gzip'd. The index is
-an OCI index when any source is OCI, a docker manifest list when all are
-docker schema 2. Two entries of one platform are refused, naming both,
-unless --replace (the later source wins). A source that is an artifact, or
-an index listing indexes, is refused, and TARGET is left as it was (a
-source pulled for it stays in the store, as after "ctl pull").`
+of one) or a local index, whose images all join (with their buildkit
+attestations; an image removed or replaced takes its own along). An
+image's platform comes from its config (os, architecture, variant,
+os.version); --platform SOURCE=OS/ARCH[/VARIANT] gives it where the config
+has none or says unknown/unknown, as buildkit's attestations do (or
+overrides it). A SOURCE that names its registry
+(registry.local:5000/app:amd64, docker.io/library/nginx:1.25) and is not
+in the store is pulled into it first, whole (as "ctl pull --platform all";
+NAME:TAG@DIGEST by its digest alone, leaving the local tag as it is). An
+image loaded from a docker save archive joins as "ctl push" sends it, its
+layers gzip'd. The index is an OCI index when any image it lists is OCI or
+it has annotations (a docker manifest list has none), else a docker
+manifest list. Two entries of one platform are refused, naming both,
+unless --replace (the later source wins); the same image twice is one
+entry. A source that is an artifact, or an index listing indexes, is
+refused, and TARGET is left as it was (a source pulled for it stays in the
+store, as after "ctl pull").`
 
 func indexCmd(f *Factory, c *cobra.Command, runF func(*indexOptions) error, run func(context.Context, *indexOptions) error, sources bool) *cobra.Command {
 	opts := &indexOptions{IO: f.IO, Store: f.Store, Registry: f.Registry}
@@ -115,10 +120,11 @@ func newIndexRemoveCmd(f *Factory, runF func(*indexOptions) error) *cobra.Comman
 		Short:   "Remove platforms from a local multi-platform image",
 		Long: `Make TARGET a new index without the entries of each PLATFORM
 (OS/ARCH[/VARIANT], compared as docker does: linux/arm64 is linux/arm64/v8
-and linux/aarch64, linux/arm is linux/arm/v7; unlike pull, no older variant
-stands in, so linux/arm/v7 never removes arm/v6). A platform the index
-lacks is not found (exit 3); removing every entry is refused. The old
-index and its images stay, untagged, until "ctl image prune".`,
+and linux/aarch64, linux/arm is linux/arm/v7; unlike pull, no older
+variant stands in, so linux/arm/v7 never removes arm/v6) and their
+attestations; the other images keep theirs. A platform the index lacks is
+not found (exit 3); removing every entry is refused. The old index and its
+images stay, untagged, until "ctl image prune".`,
 		Example: `  ctl index remove app:v1 linux/s390x`,
 	}, runF, runIndexRemove, false)
 }
@@ -217,7 +223,8 @@ func (o *indexOptions) edit(ctx context.Context, do func(*store.Store, reference
 
 // fetch pulls a source missing from the store when it names its registry
 // (reference.NamesRegistry: docker's rule for a domain), whole, under its
-// own reference; else notFound stands. A familiar name ("app:amd64") is
+// own reference (by digest alone when it names a tag and a digest); else
+// notFound stands. A familiar name ("app:amd64") is
 // never looked up on Docker Hub: it is a local image the user expected to
 // have.
 func (o *indexOptions) fetch(ctx context.Context, s *store.Store, name string, notFound error) (store.Entry, error) {
@@ -227,6 +234,14 @@ func (o *indexOptions) fetch(ctx context.Context, s *store.Store, name string, n
 	r, err := reference.Parse(name)
 	if err != nil {
 		return store.Entry{}, notFound
+	}
+	if r.Tag() != "" && r.Digest() != "" {
+		// Pulled by its digest alone, as docker pulls NAME:TAG@DIGEST:
+		// the tag, which the store may have at another image, is left
+		// as it is.
+		if r, err = reference.Parse(r.Name() + "@" + r.Digest()); err != nil {
+			return store.Entry{}, err
+		}
 	}
 	c, err := o.Registry()
 	if err != nil {

@@ -83,11 +83,12 @@ func TestIndexCommands(t *testing.T) {
 		t.Errorf("a refused index was written: %s", out)
 	}
 
-	// docker's name, --platform for a bare image, annotations, json.
+	// docker's name, --platform for a bare image, annotations (an OCI
+	// index, though every image is docker's: a manifest list has none), json.
 	out, stderr, code = ctl("manifest", "create", "--format", "json", "--platform", "app:bare=linux/riscv64",
 		"--annotation", "org.opencontainers.image.version=2", "app:v2", "app:v1", "app:bare")
 	var item indexItem
-	if code != 0 || json.Unmarshal([]byte(out), &item) != nil || len(item.Platforms) != 3 || item.MediaType != "application/vnd.docker.distribution.manifest.list.v2+json" {
+	if code != 0 || json.Unmarshal([]byte(out), &item) != nil || len(item.Platforms) != 3 || item.MediaType != "application/vnd.oci.image.index.v1+json" {
 		t.Fatalf("manifest create: %d %q %q", code, out, stderr)
 	}
 	if _, stderr, code := ctl("index", "add", "--replace", "app:v2", "app:amd2"); code != 0 {

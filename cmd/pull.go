@@ -36,15 +36,16 @@ image is resolved to one platform (default: this machine's, or --platform
 OS/ARCH[/VARIANT]) and that platform's image is stored under the tag, as
 docker does. --platform all keeps the whole index and every image it
 lists; --platform with several platforms (linux/amd64,linux/arm64) keeps a
-filtered index listing only those images, whose digest differs from the
-registry's and is printed as "Filtered index:". Platforms are matched as
-docker matches them: linux/arm64, linux/arm64/v8 and linux/aarch64 are one
-platform, linux/arm is linux/arm/v7, and an index without the variant
-asked for gives the newest older one it has (arm/v7 takes v6, then v5);
-another architecture never stands in. The images of an index come
-down at once, their layers sharing the -j bound. Every blob is checked
-against its digest and size before it is kept, and blobs the store has
-already are not fetched again.
+filtered index listing only those images (and their buildkit
+attestations), whose digest differs from the registry's and is printed as
+"Filtered index:"; each must be there, and a single-platform image is only
+its own. Platforms are matched as docker matches them: linux/arm64,
+linux/arm64/v8 and linux/aarch64 are one platform, linux/arm is
+linux/arm/v7, and an index without the variant asked for gives the newest
+older one it has (arm/v7 takes v6, then v5); another architecture never
+stands in. The images of an index come down at once, their layers sharing
+the -j bound. Every blob is checked against its digest and size before it
+is kept, and blobs the store has already are not fetched again.
 
 --referrers also stores what refers to the image (signatures, SBOMs,
 attestations, recursively; of an index's children too), each by digest

@@ -390,13 +390,38 @@ func TestIndexCreateMixedSources(t *testing.T) {
 	}
 	wantCode(t, e.Crane(t, "validate", "--remote", reg.Ref("mixed:v1")), 0)
 
-	// A duplicate platform names both sources; nothing is written.
-	res = e.Run(t, "index", "create", reg.Ref("dup:v1"), reg.Ref("base:amd64"), reg.Ref("list:v1"))
-	if res.Code != 2 || !strings.Contains(res.Stderr, "base:amd64") || !strings.Contains(res.Stderr, "list:v1") {
+	// Another image of a platform the index has names both sources;
+	// nothing is written.
+	if err := remote.Write(reg.ParseRef(t, "other:amd64"), platformImage(t, "amd64", ""), reg.RemoteOptions()...); err != nil {
+		t.Fatal(err)
+	}
+	res = e.Run(t, "index", "create", reg.Ref("dup:v1"), reg.Ref("other:amd64"), reg.Ref("list:v1"))
+	if res.Code != 2 || !strings.Contains(res.Stderr, "other:amd64") || !strings.Contains(res.Stderr, "list:v1") {
 		t.Errorf("duplicate: exit %d %q", res.Code, res.Stderr)
 	}
 	if r := e.Run(t, "images", "-q", reg.Ref("dup")); r.Stdout != "" {
 		t.Errorf("a refused index was stored: %q", r.Stdout)
+	}
+	// The image the index lists already is that entry, as buildx's
+	// imagetools create merges one digest: the same index.
+	res = e.Run(t, "index", "create", "--format", "{{.Digest}}", reg.Ref("same:v1"), reg.Ref("base:amd64"), reg.Ref("list:v1"))
+	if _, list := craneIndex(t, e, reg.Ref("list:v1")); res.Code != 0 || strings.TrimSpace(res.Stdout) != list {
+		t.Errorf("the same image twice: exit %d %q %q, want list:v1's index %s", res.Code, res.Stdout, res.Stderr, list)
+	}
+
+	// A source named by tag and digest, the store having the tag at
+	// another image, is pulled by its digest: the local tag stays.
+	amdID := e.Run(t, "images", "-q", "--no-trunc", reg.Ref("base:amd64")).Stdout
+	riscv := platformImage(t, "riscv64", "")
+	if err := remote.Write(reg.ParseRef(t, "base:riscv64"), riscv, reg.RemoteOptions()...); err != nil {
+		t.Fatal(err)
+	}
+	res = e.Run(t, "index", "create", reg.Ref("bydigest:v1"), reg.Ref("base:amd64@"+mustDigest(t, riscv).String()))
+	if res.Code != 0 || !strings.HasSuffix(res.Stdout, " platforms: linux/riscv64\n") {
+		t.Errorf("a source by tag and digest: exit %d %q %q", res.Code, res.Stdout, res.Stderr)
+	}
+	if got := e.Run(t, "images", "-q", "--no-trunc", reg.Ref("base:amd64")).Stdout; got != amdID || got == "" {
+		t.Errorf("the source's tag moved: base:amd64 is %q, was %q", got, amdID)
 	}
 }
 

@@ -191,23 +191,30 @@ func TestFilterPrefers(t *testing.T) {
 	}
 }
 
-func TestMatchesAndBest(t *testing.T) {
+func TestMissingAndBest(t *testing.T) {
 	t.Parallel()
 	sel, _ := ParseSelection("linux/arm64/v8,linux/arm")
 	for _, tc := range []struct {
 		p    *v1.Platform
-		want bool
+		want []string
 	}{
-		{&v1.Platform{OS: "linux", Architecture: "arm64"}, true},
-		{&v1.Platform{OS: "linux", Architecture: "aarch64"}, true},
-		{&v1.Platform{OS: "linux", Architecture: "arm", Variant: "v6"}, true}, // arm (v7) takes v6
-		{&v1.Platform{OS: "linux", Architecture: "arm", Variant: "v8"}, false},
-		{&v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v9"}, false}, // a v8 machine can't run v9
-		{nil, false},
+		{&v1.Platform{OS: "linux", Architecture: "arm64"}, []string{"linux/arm"}},
+		{&v1.Platform{OS: "linux", Architecture: "aarch64"}, []string{"linux/arm"}},
+		{&v1.Platform{OS: "linux", Architecture: "arm", Variant: "v6"}, []string{"linux/arm64/v8"}}, // arm (v7) takes v6
+		{&v1.Platform{OS: "linux", Architecture: "arm", Variant: "v8"}, []string{"linux/arm64/v8", "linux/arm"}},
+		{&v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v9"}, []string{"linux/arm64/v8", "linux/arm"}}, // a v8 machine can't run v9
+		{nil, []string{"linux/arm64/v8", "linux/arm"}},
 	} {
-		if got := sel.Matches(tc.p); got != tc.want {
-			t.Errorf("Matches(%s) = %v", String(tc.p), got)
+		if got := sel.Missing(tc.p); !slices.Equal(got, tc.want) {
+			t.Errorf("Missing(%s) = %v, want %v", String(tc.p), got, tc.want)
 		}
+	}
+	same, _ := ParseSelection("linux/arm64,linux/aarch64")
+	if got := same.Missing(&v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}); got != nil {
+		t.Errorf("two names of its own platform: missing %v", got)
+	}
+	if got := All().Missing(nil); got != nil {
+		t.Errorf("All misses %v", got)
 	}
 	v6, v7 := &v1.Platform{OS: "linux", Architecture: "arm", Variant: "v6"}, &v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}
 	if got := Best(v1.Platform{OS: "linux", Architecture: "arm"}, nil, v6, v7); got != 2 {

@@ -182,11 +182,19 @@ func (s Selection) String() string {
 	return strings.Join(out, ",")
 }
 
-// Matches reports whether an image of platform p suits the selection: a
-// platform listed takes it, or one of its older variants (see variants).
-// An image without a platform is selected by All only.
-func (s Selection) Matches(p *v1.Platform) bool {
-	return s.all || slices.ContainsFunc(s.list, func(want v1.Platform) bool { return rank(want, p) >= 0 })
+// Missing is the platforms listed that a single image of platform p does
+// not suit (p being neither the platform nor one of its older variants,
+// see variants), as Filter finds them missing from an index: an image
+// answers a list only when it suits every platform of it. All misses
+// nothing; an image without a platform suits no platform listed.
+func (s Selection) Missing(p *v1.Platform) []string {
+	var out []string
+	for i, want := range s.list {
+		if rank(want, p) < 0 {
+			out = append(out, String(&s.list[i]))
+		}
+	}
+	return out
 }
 
 // IsImage reports whether an index entry is an image (or an index, which
@@ -277,8 +285,9 @@ func same(im *v1.IndexManifest, want v1.Platform) []int {
 // entry for All, else for each platform listed the entries Pick chooses
 // from (all of them when they differ only by what the request leaves out,
 // an OS version). Each platform listed must match at least one entry (else
-// a *NotFoundError). Artifacts are never kept: a filtered index lists
-// images only.
+// a *NotFoundError). buildkit's attestation manifests go with the image
+// they name (AttestationOf), as buildx's imagetools create and docker's
+// platform filter keep them; other artifacts are never kept.
 func Filter(im *v1.IndexManifest, sel Selection) ([]v1.Descriptor, error) {
 	return filter(im, sel, best)
 }
@@ -308,13 +317,29 @@ func filter(im *v1.IndexManifest, sel Selection, choose func(*v1.IndexManifest, 
 	if len(missing) > 0 {
 		return nil, &NotFoundError{Missing: missing, Have: List(im)}
 	}
+	kept := map[string]bool{}
+	for i, d := range im.Manifests {
+		if keep[i] = keep[i] || sel.all && IsImage(d); keep[i] {
+			kept[d.Digest.String()] = true
+		}
+	}
 	var out []v1.Descriptor
 	for i, d := range im.Manifests {
-		if keep[i] || sel.all && IsImage(d) {
+		if keep[i] || kept[AttestationOf(d)] {
 			out = append(out, d)
 		}
 	}
 	return out, nil
+}
+
+// AttestationOf is the digest of the image an index entry is buildkit's
+// attestation manifest of (its vnd.docker.reference.digest annotation), or
+// "" when it is no attestation manifest.
+func AttestationOf(d v1.Descriptor) string {
+	if d.Annotations["vnd.docker.reference.type"] != "attestation-manifest" {
+		return ""
+	}
+	return d.Annotations["vnd.docker.reference.digest"]
 }
 
 // Same reports whether two entries would be the same platform in one index:

@@ -50,7 +50,7 @@ func testIndex() *v1.IndexManifest {
 		d(1, types.OCIManifestSchema1, &v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}),
 		d(2, types.OCIManifestSchema1, &v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}),
 		{MediaType: types.OCIManifestSchema1, Digest: v1.Hash{Algorithm: "sha256", Hex: "d"}, Platform: &v1.Platform{OS: "unknown", Architecture: "unknown"},
-			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest"}},
+			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": "sha256:b"}},
 		{MediaType: "application/vnd.example.sig", Digest: v1.Hash{Algorithm: "sha256", Hex: "e"}},
 	}}
 }
@@ -62,9 +62,11 @@ func TestFilter(t *testing.T) {
 		sel  string
 		want []string // hex of the entries kept
 	}{
-		{"all", []string{"a", "b", "c"}},
-		{"linux/arm64", []string{"b"}},
-		{"linux/arm64/v8,linux/amd64", []string{"a", "b"}},
+		// b's attestation d goes with b; the signature e never.
+		{"all", []string{"a", "b", "c", "d"}},
+		{"linux/arm64", []string{"b", "d"}},
+		{"linux/arm64/v8,linux/amd64", []string{"a", "b", "d"}},
+		{"linux/amd64", []string{"a"}},
 	} {
 		sel, err := ParseSelection(tc.sel)
 		if err != nil {

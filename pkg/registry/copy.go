@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/platform"
@@ -71,6 +72,9 @@ func (c *Client) copyFrom(ctx context.Context, s *session, src, dst reference.Re
 		}
 		tag := dst.Tag()
 		if tag == "" && dst.Digest() != "" {
+			if err := sameDigest(a, src, dst, opts.Platforms); err != nil {
+				return nil, errLocal{err}
+			}
 			tag = dst.Digest()
 		} else if tag == "" {
 			tag = dst.DefaultedTag()
@@ -89,6 +93,25 @@ func (c *Client) copyFrom(ctx context.Context, s *session, src, dst reference.Re
 		return nil, errLocal{err}
 	}
 	return res, nil
+}
+
+// sameDigest refuses to copy a to dst, which names a digest, when a has
+// another one (a subset --platform picks out of an index, an image of
+// another source): the registry would refuse the manifest under that
+// digest only after every blob had gone up.
+func sameDigest(a Artifact, src, dst reference.Reference, sel platform.Selection) error {
+	d, err := a.Digest()
+	if err != nil {
+		return err
+	}
+	if d.String() == dst.Digest() {
+		return nil
+	}
+	what := src.Familiar() + " is " + d.String()
+	if !sel.IsZero() && !sel.IsAll() {
+		what = "--platform " + sel.String() + " picks " + d.String() + " out of " + src.Familiar()
+	}
+	return fmt.Errorf("%w: %s, which cannot be copied under %s: copy it to a tag", reference.ErrInvalid, what, dst.Digest())
 }
 
 // artifact reads ref's manifest through s and applies sel to it (see

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/artifact"
 	"github.com/ctl-dev/ctl/pkg/platform"
@@ -328,9 +329,10 @@ func (i *announcingIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
 
 // SelectIndex is idx with the images sel selects: idx itself for
 // platform.All (or the zero selection), else a filtered index listing only
-// the entries of the platforms listed (ggcr's mutate.RemoveManifests: the
-// other entries and every artifact go, the index's own fields stay), or
-// idx itself when that would keep every entry. A
+// the entries of the platforms listed with their attestation manifests
+// (platform.Filter; ggcr's mutate.RemoveManifests: the other entries and
+// every other artifact go, the index's own fields stay), or idx itself
+// when that would keep every entry. A
 // platform idx lacks is a *platform.NotFoundError.
 func SelectIndex(idx v1.ImageIndex, sel platform.Selection) (v1.ImageIndex, error) {
 	if sel.IsZero() || sel.IsAll() {
@@ -347,11 +349,14 @@ func SelectIndex(idx v1.ImageIndex, sel platform.Selection) (v1.ImageIndex, erro
 	if len(keep) == len(im.Manifests) {
 		return idx, nil // everything selected: the index as it is, digest kept
 	}
-	kept := map[v1.Hash]bool{}
+	// By digest and the image an attestation names: two images'
+	// attestations may be one manifest.
+	key := func(d v1.Descriptor) string { return d.Digest.String() + " " + platform.AttestationOf(d) }
+	kept := map[string]bool{}
 	for _, d := range keep {
-		kept[d.Digest] = true
+		kept[key(d)] = true
 	}
-	return mutate.RemoveManifests(idx, func(d v1.Descriptor) bool { return !kept[d.Digest] }), nil
+	return mutate.RemoveManifests(idx, func(d v1.Descriptor) bool { return !kept[key(d)] }), nil
 }
 
 // indexComplete reports whether sink holds every image idx lists, whole.
@@ -401,19 +406,23 @@ func platformImage(a Artifact, want v1.Platform) (v1.Image, error) {
 }
 
 // checkPlatform refuses a single-platform image whose config names another
-// platform than those asked for with --platform, as docker's pull does
-// ("was found but does not match the specified platform"). A config that
-// names none is taken as it is.
+// platform than one asked for with --platform, as docker's pull does
+// ("was found but does not match the specified platform"): of a list, as
+// of an index, every platform must be there, and one image is one. A
+// config that names none is taken as it is.
 func checkPlatform(img v1.Image, want platform.Selection) error {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return err
 	}
 	got := platform.Of(cf)
-	if got == nil || want.Matches(got) {
+	if got == nil {
 		return nil
 	}
-	return notFoundError{fmt.Errorf("the image was found but does not match the specified platform: wanted %s, actual: %s", want, platform.String(got))}
+	if missing := want.Missing(got); len(missing) > 0 {
+		return notFoundError{fmt.Errorf("the image was found but does not match the specified platform: wanted %s, actual: %s", strings.Join(missing, ","), platform.String(got))}
+	}
+	return nil
 }
 
 // hasAll reports whether sink holds img's config and every layer.

@@ -50,9 +50,15 @@ func (e *DirError) Unwrap() error { return e.Err }
 type PlatformError struct {
 	Platform      string // the duplicated platform; empty for an unknown one
 	First, Second string // the sources; Second empty for an unknown platform
+	// Index is the index source First is an image of (its entry naming
+	// no platform either), for an unknown platform.
+	Index string
 }
 
 func (e *PlatformError) Error() string {
+	if e.Second == "" && e.Index != "" {
+		return e.First + " has no platform in its config, nor in " + e.Index + "'s entry"
+	}
 	if e.Second == "" {
 		return e.First + " has no platform in its config"
 	}

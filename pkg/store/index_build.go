@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"strings"
 
@@ -35,14 +36,16 @@ type IndexOptions struct {
 
 // member is one entry of the index being made, with where it came from.
 type member struct {
-	from string // source name
-	desc v1.Descriptor
-	img  v1.Image
+	from    string // source name
+	desc    v1.Descriptor
+	img     v1.Image
+	subject string // for buildkit's attestation manifest of an image, that image's digest
 }
 
 // CreateIndex makes target name a new index of the sources' images. The
-// index is an OCI index when any source is OCI, a docker manifest list when
-// all are docker schema 2. Every check comes first: a source that is an
+// index is an OCI index when any image it lists is OCI or it has
+// annotations, a docker manifest list when all are docker schema 2 and it
+// has none. Every check comes first: a source that is an
 // artifact, an index listing indexes, an image without platform, two
 // entries of one platform (unless Replace) or no entry at all is invalid
 // input and nothing is written.
@@ -80,7 +83,9 @@ func (s *Store) RemoveFromIndex(ctx context.Context, target reference.Reference,
 	}
 	var keep []member
 	for _, m := range base {
-		if !containsDigest(drop, m.desc.Digest) {
+		// An attestation goes with its image (buildIndex), not by its
+		// own digest, which another image's may share.
+		if m.subject != "" || !containsDigest(drop, m.desc.Digest) {
 			keep = append(keep, m)
 		}
 	}
@@ -152,8 +157,17 @@ func (s *Store) members(ctx context.Context, src IndexSource) ([]member, error) 
 		switch {
 		case d.MediaType.IsIndex():
 			return nil, invalid("%s lists another index (%s): an index of indexes cannot join an index", src.Name, d.Digest)
+		case platform.AttestationOf(d) != "" && s.HasBlob(d.Digest):
+			// buildkit's attestation manifest of one of its images: it
+			// goes where that image goes (buildIndex).
+			att, err := idx.Image(d.Digest)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, member{from: src.Name, desc: d, img: att, subject: platform.AttestationOf(d)})
+			continue
 		case !platform.IsImage(d):
-			continue // an artifact (attestation, signature) of one of its images
+			continue // another artifact (a signature) of one of its images
 		case !s.HasBlob(d.Digest):
 			return nil, invalid("%s: the store lacks its %s image (%s): pull every platform of it first", src.Name, platform.String(d.Platform), d.Digest)
 		}
@@ -163,6 +177,9 @@ func (s *Store) members(ctx context.Context, src IndexSource) ([]member, error) 
 		}
 		if d.Platform == nil {
 			if d, err = imageDescriptor(src.Name+"@"+d.Digest.String(), img, nil); err != nil {
+				if pe := (*PlatformError)(nil); errors.As(err, &pe) {
+					pe.Index = src.Name
+				}
 				return nil, err
 			}
 		}
@@ -173,7 +190,8 @@ func (s *Store) members(ctx context.Context, src IndexSource) ([]member, error) 
 
 // imageDescriptor is the index entry of img: its descriptor, with the
 // platform p or else its config's. An artifact, or an image whose
-// platform is unknown, is invalid input.
+// platform is unknown (its config names none, or "unknown"), is invalid
+// input.
 func imageDescriptor(name string, img v1.Image, p *v1.Platform) (v1.Descriptor, error) {
 	desc, err := partial.Descriptor(img)
 	if err != nil {
@@ -191,7 +209,9 @@ func imageDescriptor(name string, img v1.Image, p *v1.Platform) (v1.Descriptor, 
 		if err != nil {
 			return v1.Descriptor{}, err
 		}
-		if p = platform.Of(cf); p == nil || p.OS == "" || p.Architecture == "" {
+		// "unknown" is no platform: buildkit's attestation manifests
+		// say unknown/unknown, and docker lists them as no platform.
+		if p = platform.Of(cf); p == nil || p.OS == "" || p.Architecture == "" || p.OS == "unknown" || p.Architecture == "unknown" {
 			return v1.Descriptor{}, &PlatformError{First: name}
 		}
 	}
@@ -217,10 +237,17 @@ func (s *Store) buildIndex(ctx context.Context, target reference.Reference, base
 			}
 		}
 	}
+	all = withAttestations(all)
 	if len(all) == 0 {
 		return Entry{}, invalid("%s would have no entries: an index needs at least one image", target.Familiar())
 	}
+	// A docker manifest list has no annotations field (buildx refuses
+	// them on one): an annotated index is an OCI index.
+	a := merge(anns, opts.Annotations)
 	mt := types.DockerManifestList
+	if len(a) > 0 {
+		mt = types.OCIImageIndex
+	}
 	adds := make([]mutate.IndexAddendum, len(all))
 	for i, m := range all {
 		if m.desc.MediaType != types.DockerManifestSchema2 {
@@ -229,26 +256,55 @@ func (s *Store) buildIndex(ctx context.Context, target reference.Reference, base
 		adds[i] = mutate.IndexAddendum{Add: m.img, Descriptor: m.desc}
 	}
 	idx := mutate.IndexMediaType(mutate.AppendManifests(empty.Index, adds...), mt)
-	if a := merge(anns, opts.Annotations); len(a) > 0 {
+	if len(a) > 0 {
 		idx = mutate.Annotations(idx, a).(v1.ImageIndex)
 	}
 	return s.WriteIndex(ctx, idx, target)
 }
 
 // addMember appends m to ms, refusing an entry of a platform ms has, or
-// with replace putting m in its place.
+// with replace putting m in its place. The same image again for its
+// platform is that entry, not a second one (as podman's manifest add and
+// buildx's imagetools create keep one): adding it is no change. An
+// attestation manifest has no platform: it is appended once.
 func addMember(ms []member, m member, replace bool) ([]member, error) {
 	for i, o := range ms {
+		if m.subject != "" || o.subject != "" {
+			if o.desc.Digest == m.desc.Digest && o.subject == m.subject {
+				return ms, nil
+			}
+			continue
+		}
 		if !platform.Same(o.desc.Platform, m.desc.Platform) {
 			continue
 		}
-		if !replace {
+		if !replace && o.desc.Digest != m.desc.Digest {
 			return nil, &PlatformError{Platform: platform.String(m.desc.Platform), First: describe(o), Second: describe(m)}
 		}
 		ms[i] = m
 		return ms, nil
 	}
 	return append(ms, m), nil
+}
+
+// withAttestations is the images of ms, then the attestation manifests of
+// those (as buildx lists them, after the images): those of an image
+// replaced or removed go with it, as they describe that image.
+func withAttestations(ms []member) []member {
+	var out []member
+	images := map[string]bool{}
+	for _, m := range ms {
+		if m.subject == "" {
+			out = append(out, m)
+			images[m.desc.Digest.String()] = true
+		}
+	}
+	for _, m := range ms {
+		if m.subject != "" && images[m.subject] {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func describe(m member) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/ctl-dev/ctl/pkg/platform"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	ggcrvalidate "github.com/google/go-containerregistry/pkg/v1/validate"
@@ -68,7 +69,7 @@ func TestCreateIndex(t *testing.T) {
 	s := newStore(t)
 	amd := stored(t, s, "app:amd64", platformImage(t, "linux/amd64", false))
 	arm := stored(t, s, "app:arm64", platformImage(t, "linux/arm64/v8", false))
-	e, err := s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{amd, arm}, IndexOptions{Annotations: map[string]string{"org.opencontainers.image.version": "1"}})
+	e, err := s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{amd, arm}, IndexOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +78,20 @@ func TestCreateIndex(t *testing.T) {
 	}
 	im := indexManifest(t, s, e)
 	if len(im.Manifests) != 2 || im.Manifests[0].Digest != amd.Entry.Digest || im.Manifests[1].Digest != arm.Entry.Digest ||
-		im.Manifests[1].Platform.Variant != "v8" || im.Annotations["org.opencontainers.image.version"] != "1" {
+		im.Manifests[1].Platform.Variant != "v8" || im.Annotations != nil {
 		t.Errorf("index %+v", im)
+	}
+	// A docker manifest list has no annotations: an annotated index of
+	// docker images is an OCI index, and stays one as it is edited.
+	ea, err := s.CreateIndex(ctx, ref(t, "app:annotated"), []IndexSource{amd}, IndexOptions{Annotations: map[string]string{"org.opencontainers.image.version": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im := indexManifest(t, s, ea); ea.MediaType != types.OCIImageIndex || im.MediaType != types.OCIImageIndex || im.Annotations["org.opencontainers.image.version"] != "1" {
+		t.Errorf("annotated index %s %+v", ea.MediaType, im)
+	}
+	if ea, err = s.AddToIndex(ctx, ref(t, "app:annotated"), []IndexSource{arm}, IndexOptions{}); err != nil || ea.MediaType != types.OCIImageIndex || indexManifest(t, s, ea).Annotations["org.opencontainers.image.version"] != "1" {
+		t.Errorf("annotated index after an add: %+v %v", ea, err)
 	}
 	listed, err := s.Lookup(ref(t, "app:v1"))
 	if err != nil || !slices.Equal(listed.Platforms, e.Platforms) {
@@ -100,9 +113,19 @@ func TestCreateIndex(t *testing.T) {
 	if err != nil || !slices.Equal(e3.Platforms, []string{"linux/amd64", "linux/s390x"}) || e3.Digest == e2.Digest {
 		t.Fatalf("remove: %+v %v", e3, err)
 	}
-	_, err = s.AddToIndex(ctx, ref(t, "app:v2"), []IndexSource{amd}, IndexOptions{})
-	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "app:v2") || !strings.Contains(err.Error(), "app:amd64") {
+	amd2 := stored(t, s, "app:amd64-2", platformImage(t, "linux/amd64", false))
+	_, err = s.AddToIndex(ctx, ref(t, "app:v2"), []IndexSource{amd2}, IndexOptions{})
+	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "app:v2") || !strings.Contains(err.Error(), "app:amd64-2") {
 		t.Errorf("duplicate platform: %v", err)
+	}
+	// The image the index lists for that platform already is no change
+	// (podman's manifest add, buildx's imagetools create): the same
+	// index, the same digest.
+	if again, err := s.AddToIndex(ctx, ref(t, "app:v2"), []IndexSource{amd}, IndexOptions{}); err != nil || again.Digest != e3.Digest {
+		t.Errorf("adding the image it has: %+v %v, want %s", again, err, e3.Digest)
+	}
+	if twice, err := s.CreateIndex(ctx, ref(t, "app:twice"), []IndexSource{amd, arm, amd}, IndexOptions{}); err != nil || len(indexManifest(t, s, twice).Manifests) != 2 {
+		t.Errorf("an image named twice: %+v %v, want one entry of it", twice, err)
 	}
 	e4, err := s.AddToIndex(ctx, ref(t, "app:v2"), []IndexSource{arm}, IndexOptions{})
 	if err != nil || len(e4.Platforms) != 3 {
@@ -118,8 +141,8 @@ func TestCreateIndex(t *testing.T) {
 			dangling++
 		}
 	}
-	if dangling != 2 {
-		t.Errorf("%d untagged indexes after two edits, want 2: %+v", dangling, all)
+	if dangling != 3 { // app:annotated's first, app:v2's first two
+		t.Errorf("%d untagged indexes after three edits, want 3: %+v", dangling, all)
 	}
 }
 
@@ -175,6 +198,8 @@ func TestCreateIndexRefuses(t *testing.T) {
 	amd := stored(t, s, "app:amd64", platformImage(t, "linux/amd64", false))
 	amd2 := stored(t, s, "app:amd64-2", platformImage(t, "linux/amd64", false))
 	bare := stored(t, s, "app:bare", platformImage(t, "", false))
+	// buildkit's attestation manifests: a config of unknown/unknown.
+	unknown := stored(t, s, "app:unknown", platformImage(t, "unknown/unknown", true))
 	art := mutate.ConfigMediaType(platformImage(t, "linux/amd64", true), "application/vnd.example.sbom")
 	artifact := stored(t, s, "app:sbom", art)
 	nested, err := s.CreateIndex(ctx, ref(t, "app:one"), []IndexSource{amd}, IndexOptions{})
@@ -190,6 +215,17 @@ func TestCreateIndexRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An index whose entry names no platform, of an image whose config
+	// names none: the image, and the index it came through, are named.
+	bareImg, _ := s.Image(bare.Entry.Digest)
+	bareIdx, err := s.WriteIndex(ctx, mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: bareImg}), ref(t, "app:bare-index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.CreateIndex(ctx, ref(t, "app:bad"), []IndexSource{{Name: "app:bare-index", Entry: bareIdx}}, IndexOptions{})
+	if pe := (*PlatformError)(nil); !errors.As(err, &pe) || pe.Index != "app:bare-index" || pe.First != "app:bare-index@"+bare.Entry.Digest.String() {
+		t.Errorf("an index's image without platform: %v", err)
+	}
 	before, _ := s.List()
 	for _, tc := range []struct {
 		name    string
@@ -198,6 +234,7 @@ func TestCreateIndexRefuses(t *testing.T) {
 	}{
 		{"duplicate", []IndexSource{amd, amd2}, "app:amd64 (sha256:"}, // and app:amd64-2
 		{"no platform", []IndexSource{bare}, "app:bare has no platform in its config"},
+		{"unknown platform", []IndexSource{amd, unknown}, "app:unknown has no platform in its config"},
 		{"artifact", []IndexSource{artifact}, "artifact"},
 		{"nested", []IndexSource{{Name: "app:deep", Entry: deep}}, "index of indexes"},
 		{"empty", nil, "no entries"},
@@ -279,5 +316,82 @@ func TestRemovePruneIndex(t *testing.T) {
 	}
 	if s.HasBlob(armEntry.Digest) || s.HasBlob(e.Digest) || !s.HasBlob(amd.Entry.Digest) {
 		t.Error("after rmi and prune: the index and its untagged child go, the tagged image stays")
+	}
+}
+
+// TestIndexKeepsAttestations: an index source brings the attestation
+// manifests of its images (buildkit's, naming their image by
+// vnd.docker.reference.digest), never as a platform; an image removed or
+// replaced takes its attestation along.
+func TestIndexKeepsAttestations(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	var imgs, atts []mutate.IndexAddendum
+	digests := map[string]v1.Hash{}
+	for _, p := range []string{"linux/amd64", "linux/arm64"} {
+		img := platformImage(t, p, true)
+		pl, _ := platform.Parse(p)
+		imgs = append(imgs, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &pl}})
+		digests[p], _ = img.Digest()
+		att := platformImage(t, "unknown/unknown", true)
+		atts = append(atts, mutate.IndexAddendum{Add: att, Descriptor: v1.Descriptor{
+			Platform:    &v1.Platform{OS: "unknown", Architecture: "unknown"},
+			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": digests[p].String()},
+		}})
+		digests["att "+p], _ = att.Digest()
+	}
+	built, err := s.WriteIndex(ctx, mutate.AppendManifests(empty.Index, append(imgs, atts...)...), ref(t, "app:built"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := func(e Entry) []v1.Hash {
+		t.Helper()
+		var out []v1.Hash
+		for _, d := range indexManifest(t, s, e).Manifests {
+			out = append(out, d.Digest)
+		}
+		return out
+	}
+	s390x := stored(t, s, "app:s390x", platformImage(t, "linux/s390x", true))
+	e, err := s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{{Name: "app:built", Entry: built}, s390x}, IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []v1.Hash{digests["linux/amd64"], digests["linux/arm64"], s390x.Entry.Digest, digests["att linux/amd64"], digests["att linux/arm64"]}; !slices.Equal(listed(e), want) {
+		t.Errorf("create lists %v, want %v", listed(e), want)
+	}
+	if !slices.Equal(e.Platforms, []string{"linux/amd64", "linux/arm64", "linux/s390x"}) {
+		t.Errorf("platforms %v", e.Platforms)
+	}
+	e, err = s.RemoveFromIndex(ctx, ref(t, "app:v1"), []v1.Platform{{OS: "linux", Architecture: "arm64"}})
+	if want := []v1.Hash{digests["linux/amd64"], s390x.Entry.Digest, digests["att linux/amd64"]}; err != nil || !slices.Equal(listed(e), want) {
+		t.Errorf("remove of arm64 lists %v (%v), want %v", listed(e), err, want)
+	}
+	amd := stored(t, s, "app:amd64", platformImage(t, "linux/amd64", true))
+	e, err = s.AddToIndex(ctx, ref(t, "app:v1"), []IndexSource{amd}, IndexOptions{Replace: true})
+	if want := []v1.Hash{amd.Entry.Digest, s390x.Entry.Digest}; err != nil || !slices.Equal(listed(e), want) {
+		t.Errorf("replace of amd64 lists %v (%v), want %v", listed(e), err, want)
+	}
+
+	// Two images' attestations may be one manifest (the same statement):
+	// each entry still goes with its own image.
+	same := atts[0].Add
+	sameDigest, _ := same.Digest()
+	for i := range atts {
+		atts[i].Add = same
+	}
+	shared, err := s.WriteIndex(ctx, mutate.AppendManifests(empty.Index, append(imgs, atts...)...), ref(t, "app:shared"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err = s.CreateIndex(ctx, ref(t, "app:v2"), []IndexSource{{Name: "app:shared", Entry: shared}}, IndexOptions{})
+	if err != nil || e.Digest != shared.Digest {
+		t.Errorf("an index of the shared one's entries: %+v %v, want it again, %s", e, err, shared.Digest)
+	}
+	e, err = s.RemoveFromIndex(ctx, ref(t, "app:v2"), []v1.Platform{{OS: "linux", Architecture: "amd64"}})
+	im := indexManifest(t, s, e)
+	if err != nil || len(im.Manifests) != 2 || im.Manifests[0].Digest != digests["linux/arm64"] || im.Manifests[1].Digest != sameDigest || platform.AttestationOf(im.Manifests[1]) != digests["linux/arm64"].String() {
+		t.Errorf("remove of amd64 with a shared attestation: %+v %v", im.Manifests, err)
 	}
 }

@@ -70,6 +70,14 @@ func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format s
 		}
 		var repoTag string
 		if r, ok := e.Reference(); ok {
+			if r.Digest() != "" && r.Digest() != e.Digest.String() {
+				// Pulled at a digest it does not have (a filtered index
+				// pulled by the registry's digest): named by its own,
+				// which a load checks it against.
+				if r, err = r.WithDigest(e.Digest.String()); err != nil {
+					return err
+				}
+			}
 			d.Annotations = map[string]string{annotationContainerdName: r.String()}
 			if r.Tag() != "" {
 				d.Annotations[AnnotationRef] = r.Tag()
@@ -283,8 +291,9 @@ func (s *Store) collect(h v1.Hash, mt types.MediaType, sel platform.Selection, a
 	return out, nil
 }
 
-// matchConfig checks that the image of manifest m is of a platform sel
-// selects (an image whose config names none passes).
+// matchConfig checks that the image of manifest m is of every platform
+// sel lists, as an index must have each (an image whose config names none
+// passes).
 func (s *Store) matchConfig(m *v1.Manifest, sel platform.Selection) error {
 	raw, err := s.readBlob(m.Config.Digest, maxConfig)
 	if err != nil {
@@ -294,8 +303,10 @@ func (s *Store) matchConfig(m *v1.Manifest, sel platform.Selection) error {
 	if err != nil {
 		return nil // not an image config: nothing to compare
 	}
-	if p := platform.Of(cf); p != nil && !sel.Matches(p) {
-		return &platform.NotFoundError{Missing: []string{sel.String()}, Have: []string{platform.String(p)}, Image: true}
+	if p := platform.Of(cf); p != nil {
+		if missing := sel.Missing(p); len(missing) > 0 {
+			return &platform.NotFoundError{Missing: missing, Have: []string{platform.String(p)}, Image: true}
+		}
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
@@ -110,6 +111,41 @@ func TestSaveIndexPlatforms(t *testing.T) {
 	sel, _ := platform.ParseSelection("linux/s390x")
 	if err := s.Save(ctx, &buf, []Entry{srcs[0].Entry}, FormatOCI, sel); !errors.Is(err, platform.ErrNotFound) {
 		t.Errorf("save of an image of another platform: %v", err)
+	}
+	// One image is one platform: a list it is not every platform of is
+	// not found, naming what it lacks, as of an index.
+	sel, _ = platform.ParseSelection(srcs[0].Entry.Platforms[0] + ",linux/s390x")
+	if err := s.Save(ctx, &buf, []Entry{srcs[0].Entry}, FormatOCI, sel); !errors.Is(err, platform.ErrNotFound) || !strings.Contains(err.Error(), "no image for platform linux/s390x (the image is "+srcs[0].Entry.Platforms[0]+")") {
+		t.Errorf("save of a list from an image of one of them: %v", err)
+	}
+}
+
+// TestSaveFilteredByDigest: an index pulled as a subset by the registry's
+// digest (stored as REPO@DIGEST, a filtered index of another digest) is
+// saved under its own digest, so the archive loads back.
+func TestSaveFilteredByDigest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, e, srcs := twoPlatforms(t)
+	idx, err := s.Index(e.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filtered := mutate.RemoveManifests(idx, func(d v1.Descriptor) bool { return d.Digest != srcs[0].Entry.Digest })
+	fe, err := s.WritePulledIndex(ctx, filtered, ref(t, "reg.example/app@"+e.Digest.String()), e.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fe.Digest == e.Digest {
+		t.Fatal("the filtered index has the whole one's digest")
+	}
+	var buf bytes.Buffer
+	if err := s.Save(ctx, &buf, []Entry{fe}, FormatDocker, platform.Selection{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := newStore(t).LoadStream(ctx, bytes.NewReader(buf.Bytes()), "archive")
+	if err != nil || len(got) != 1 || got[0].Digest != fe.Digest || got[0].Ref != "reg.example/app@"+fe.Digest.String() {
+		t.Errorf("loaded back %+v, %v; want reg.example/app@%s", got, err, fe.Digest)
 	}
 }
 
