@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -397,4 +398,37 @@ func sizeOf(stdout string) string {
 		return m[1]
 	}
 	return "?"
+}
+
+// TestEngineLoadRepository: load --from-engine of a repository name alone
+// takes every tag of it the engine has, as "docker save REPO | ctl load"
+// does, names spelled either way (docker.io/library/x is x).
+func TestEngineLoadRepository(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	id := p.Build(t, "example.test/gallery:v1", galleryBuild())
+	p.MustRun(t, "tag", "example.test/gallery:v1", "example.test/gallery:v2", "docker.io/library/busy:1", "docker.io/library/busy:2")
+	e := engineEnv(t, p.Host)
+	for _, tt := range []struct{ repo, want string }{
+		{"example.test/gallery", "Loaded image: example.test/gallery:v1\nLoaded image: example.test/gallery:v2\n"},
+		{"busy", "Loaded image: busy:1\nLoaded image: busy:2\n"},
+	} {
+		res := e.Run(t, "load", "--from-engine", tt.repo)
+		wantCode(t, res, 0)
+		got := lines(res.Stdout)
+		slices.Sort(got)
+		if strings.Join(got, "\n")+"\n" != tt.want {
+			t.Errorf("load --from-engine %s: stdout %q, want %q", tt.repo, res.Stdout, tt.want)
+		}
+	}
+	res := e.Run(t, "images", "--no-trunc", "-q")
+	if strings.TrimSpace(res.Stdout) != id {
+		t.Errorf("images -q: %q, want %s", res.Stdout, id)
+	}
+	// A repository the engine has no tag of: exit 3, naming it.
+	res = e.Run(t, "load", "--from-engine", "example.test/nothing")
+	wantCode(t, res, 3)
+	if !strings.Contains(res.Stderr, "no such image in the engine: example.test/nothing") {
+		t.Errorf("stderr %q", res.Stderr)
+	}
 }

@@ -241,6 +241,59 @@ func (c *Client) List(ctx context.Context) ([]Image, error) {
 	return out, nil
 }
 
+// Tags are the engine's tagged references of the repository name (NAME
+// of NAME:TAG, compared in canonical form: docker.io/library/x is x), in
+// the engine's order.
+func (c *Client) Tags(ctx context.Context, name string) ([]reference.Reference, error) {
+	imgs, err := c.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []reference.Reference
+	for _, img := range imgs {
+		for _, t := range img.RepoTags {
+			r, err := reference.Parse(t)
+			if err == nil && r.Name() == name && r.Tag() != "" {
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// expand is what docker save does with its arguments: a repository name
+// alone (no tag, no digest) is every tag of it the engine has. A name of
+// which the engine lists no tag is left as it is, for the engine to
+// resolve (its latest, or a name of its own: Podman's localhost/NAME).
+func (c *Client) expand(ctx context.Context, names []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	for _, n := range names {
+		r, err := reference.Parse(n)
+		if err != nil || r.Tag() != "" || r.Digest() != "" {
+			add(n)
+			continue
+		}
+		tags, err := c.Tags(ctx, r.Name())
+		if err != nil {
+			return nil, err
+		}
+		if len(tags) == 0 {
+			add(n)
+		}
+		for _, t := range tags {
+			add(t.String())
+		}
+	}
+	return out, nil
+}
+
 // imageID matches what an engine takes as an image ID: its config digest
 // (sha256:HEX), or a prefix of its hex.
 var imageID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(sha256:[0-9a-f]{64}|[0-9a-f]{1,64})$`) })
@@ -294,7 +347,8 @@ func (c *Client) getJSON(ctx context.Context, path string, out any) error {
 	return nil
 }
 
-// Save streams the engine's archive (docker save) of the named images.
+// Save streams the engine's archive (docker save) of the named images; a
+// repository name alone is every tag of it (as docker save takes it).
 // Each name is inspected first, so that an image the engine lacks is
 // ErrNotFound rather than whatever the save endpoint answers (Podman: 500).
 // Errors reading the stream are ErrEngine, and so is an engine that sends
@@ -308,6 +362,10 @@ func (c *Client) Save(ctx context.Context, names []string) (io.ReadCloser, error
 var errIdle = errors.New("idle")
 
 func (c *Client) save(ctx context.Context, names []string) (*saveStream, error) {
+	names, err := c.expand(ctx, names)
+	if err != nil {
+		return nil, err
+	}
 	for _, n := range names {
 		if _, err := c.Inspect(ctx, n); err != nil {
 			return nil, err

@@ -91,18 +91,12 @@ func engineTargets(ctx context.Context, ec *engine.Client, ref reference.Referen
 		}
 		return []string{ref.String()}, []string{ref.Tag()}, nil
 	}
-	imgs, err := ec.List(ctx)
+	refs, err := ec.Tags(ctx, ref.Name())
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, img := range imgs {
-		for _, t := range img.RepoTags {
-			r, err := reference.Parse(t)
-			if err != nil || r.Name() != ref.Name() || r.Tag() == "" {
-				continue
-			}
-			names, tags = append(names, r.String()), append(tags, r.Tag())
-		}
+	for _, r := range refs {
+		names, tags = append(names, r.String()), append(tags, r.Tag())
 	}
 	if len(names) == 0 {
 		return nil, nil, fmt.Errorf("%w: no tag of %s", engine.ErrNotFound, ref.Familiar())
