@@ -9,7 +9,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 )
@@ -430,5 +432,31 @@ func TestEngineLoadRepository(t *testing.T) {
 	wantCode(t, res, 3)
 	if !strings.Contains(res.Stderr, "no such image in the engine: example.test/nothing") {
 		t.Errorf("stderr %q", res.Stderr)
+	}
+}
+
+// TestEnginePullInterruptedAtTheEngine: pull --to-engine interrupted while
+// the engine loads: exit 130 saying what it leaves (the image stored, the
+// engine without it), which is so.
+func TestEnginePullInterruptedAtTheEngine(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	reg.PushRandomImage(t, "app:v1", 1, 1024)
+	proxy := testenv.NewProxy(t, "http://"+p.TCP(t), nil)
+	proxy.AddFault(testenv.Fault{Method: "POST", PathRegexp: "/images/load", Kind: testenv.FaultHang})
+	e := engineEnv(t, "tcp://"+proxy.Host)
+	run := e.Start(t, testenv.CtlBinary(t), nil, time.Minute, "pull", "--to-engine", reg.Ref("app:v1"))
+	testenv.WaitFor(t, 30*time.Second, "the engine's load", func() bool { return proxy.Count("POST", "/images/load") > 0 })
+	run.Signal(syscall.SIGINT)
+	res := run.WaitWithin(interruptBound)
+	if want := "interrupted: the image is stored, but nothing was loaded into the engine\n"; res.Code != 130 || !strings.HasSuffix(res.Stderr, want) {
+		t.Fatalf("exit %d, stderr %q; want 130 and %q", res.Code, res.Stderr, want)
+	}
+	if r := e.Run(t, "images", "-q"); r.Stdout == "" {
+		t.Error("the store does not hold the pulled image")
+	}
+	if out := p.MustRun(t, "images", "-q"); out != "" {
+		t.Errorf("the engine holds %q", out)
 	}
 }
