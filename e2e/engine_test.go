@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // galleryBuild is the book's image-gallery, built FROM scratch (no
@@ -458,5 +459,37 @@ func TestEnginePullInterruptedAtTheEngine(t *testing.T) {
 	}
 	if out := p.MustRun(t, "images", "-q"); out != "" {
 		t.Errorf("the engine holds %q", out)
+	}
+}
+
+// TestEngineSavePlatform: save --to-engine --platform picks which image of
+// a multi-platform one the engine (one image per tag, as Podman) takes.
+func TestEngineSavePlatform(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	ref := reg.Ref("multi:v1")
+	idx := pushIndex(t, reg, "multi:v1", types.OCIImageIndex)
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := engineEnv(t, p.Host)
+	wantCode(t, e.Run(t, "pull", "--platform", "all", ref), 0)
+	for _, d := range im.Manifests {
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := img.ConfigName()
+		if err != nil {
+			t.Fatal(err)
+		}
+		plat := d.Platform.OS + "/" + d.Platform.Architecture
+		res := e.Run(t, "save", "--to-engine", "--platform", plat, ref)
+		wantCode(t, res, 0)
+		if got := p.ImageID(t, ref); got != id.String() {
+			t.Errorf("save --to-engine --platform %s: the engine has %s, want %s", plat, got, id)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
 )
@@ -104,7 +105,7 @@ func TestEngineRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines, err := c.LoadFromStore(ctx, s, []store.Entry{e2})
+	lines, err := c.LoadFromStore(ctx, s, []store.Entry{e2}, platform.Selection{})
 	if err != nil {
 		t.Fatal(err)
 	}

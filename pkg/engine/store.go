@@ -47,13 +47,14 @@ func (c *Client) SaveToStore(ctx context.Context, s *store.Store, names []string
 }
 
 // LoadFromStore hands images of the store to the engine's load endpoint,
-// as a docker save archive streamed from the store, and returns the lines
-// the engine answers ("Loaded image: REF").
-func (c *Client) LoadFromStore(ctx context.Context, s *store.Store, entries []store.Entry) ([]string, error) {
+// as a docker save archive streamed from the store (of a multi-platform
+// image, the platforms of sel; zero: all), and returns the lines the
+// engine answers ("Loaded image: REF").
+func (c *Client) LoadFromStore(ctx context.Context, s *store.Store, entries []store.Entry, sel platform.Selection) ([]string, error) {
 	pr, pw := io.Pipe()
 	saved := make(chan error, 1)
 	go func() {
-		err := s.Save(ctx, pw, entries, store.FormatDocker, platform.Selection{})
+		err := s.Save(ctx, pw, entries, store.FormatDocker, sel)
 		pw.CloseWithError(err)
 		saved <- err
 	}()

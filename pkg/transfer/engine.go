@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ctl-dev/ctl/pkg/engine"
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
@@ -23,7 +24,7 @@ func ToEngine(ctx context.Context, ec *engine.Client, s *store.Store, pulled []r
 		}
 		entries = append(entries, e)
 	}
-	return ec.LoadFromStore(ctx, s, entries)
+	return ec.LoadFromStore(ctx, s, entries, platform.Selection{}) // the pull chose the platforms
 }
 
 // PushFromEngine sends the engine's image ref names (latest when it has
