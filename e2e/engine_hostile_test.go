@@ -2,13 +2,19 @@ package e2e
 
 import (
 	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 )
 
 // hostileEngine answers as a Docker Engine API whose every image is
@@ -117,4 +123,81 @@ func TestEngineHostileArchive(t *testing.T) {
 	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
 		t.Errorf("written outside the store: %v", ents)
 	}
+}
+
+// TestEnginePushWhileTheTagMoves: push --from-engine reads the engine's
+// archive several times; a tag rebuilt meanwhile (here: moved after the
+// first read) does not mix two images: what goes up is the image the tag
+// named when the push began, whole.
+func TestEnginePushWhileTheTagMoves(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	dir := t.TempDir()
+	ref := reg.Ref("app:v1") // the engine's name of it, as push --from-engine wants
+	type image struct{ id, tar string }
+	var imgs [2]image
+	for i := range imgs {
+		img, err := random.Image(1024, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := img.ConfigName()
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs[i] = image{id.String(), filepath.Join(dir, id.Hex+".tar")}
+		testenv.ImagesTar(t, imgs[i].tar, map[string]v1.Image{ref: img}, false)
+	}
+	var moved atomic.Bool // after the first save, ref is imgs[1]
+	current := func() image {
+		if moved.Load() {
+			return imgs[1]
+		}
+		return imgs[0]
+	}
+	byName := func(n string) (image, bool) {
+		for _, img := range imgs {
+			if n == img.id {
+				return img, true
+			}
+		}
+		return current(), n == ref
+	}
+	s := testenv.StartSocket(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("API-Version", "1.41")
+		p := r.URL.Path
+		switch {
+		case p == "/_ping":
+			io.WriteString(w, "OK")
+		case strings.HasSuffix(p, "/images/json"):
+			io.WriteString(w, `[{"Id":"`+current().id+`","RepoTags":["`+ref+`"]}]`)
+		case strings.HasSuffix(p, "/images/get"):
+			img, ok := byName(r.URL.Query().Get("names"))
+			if !ok {
+				http.NotFound(w, r)
+				return
+			}
+			moved.Store(true)
+			http.ServeFile(w, r, img.tar)
+		case strings.Contains(p, "/images/") && strings.HasSuffix(p, "/json"):
+			n := strings.TrimSuffix(p[strings.Index(p, "/images/")+len("/images/"):], "/json")
+			img, ok := byName(n)
+			if !ok {
+				http.NotFound(w, r)
+				return
+			}
+			io.WriteString(w, `{"Id":"`+img.id+`","RepoTags":["`+ref+`"]}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	e := engineEnv(t, s.Host)
+	res := e.Run(t, "push", "--from-engine", ref)
+	wantCode(t, res, 0)
+	cfg := e.Crane(t, "config", reg.Ref("app:v1"))
+	wantCode(t, cfg, 0)
+	if sum := sha256.Sum256([]byte(cfg.Stdout)); "sha256:"+hex.EncodeToString(sum[:]) != imgs[0].id {
+		t.Errorf("pushed config %x, want the image the tag named first, %s", sum, imgs[0].id)
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", reg.Ref("app:v1")), 0)
 }

@@ -355,16 +355,21 @@ func (c *Client) getJSON(ctx context.Context, path string, out any) error {
 // nothing for the idle timeout (Options.IdleTimeout), before the first
 // byte or after.
 func (c *Client) Save(ctx context.Context, names []string) (io.ReadCloser, error) {
-	return c.save(ctx, names)
+	return c.save(ctx, names, "")
 }
 
 // errIdle cancels a save stream that sent nothing for too long.
 var errIdle = errors.New("idle")
 
-func (c *Client) save(ctx context.Context, names []string) (*saveStream, error) {
+// save is Save, with what as the archive's name in messages ("": the
+// names).
+func (c *Client) save(ctx context.Context, names []string, what string) (*saveStream, error) {
 	names, err := c.expand(ctx, names)
 	if err != nil {
 		return nil, err
+	}
+	if what == "" {
+		what = strings.Join(names, ", ")
 	}
 	for _, n := range names {
 		if _, err := c.Inspect(ctx, n); err != nil {
@@ -372,7 +377,7 @@ func (c *Client) save(ctx context.Context, names []string) (*saveStream, error) 
 		}
 	}
 	sctx, cancel := context.WithCancelCause(ctx)
-	s := &saveStream{c: c, what: strings.Join(names, ", "), ctx: sctx, cancel: cancel}
+	s := &saveStream{c: c, what: what, ctx: sctx, cancel: cancel}
 	s.idle = time.AfterFunc(c.idleTimeout, func() { cancel(errIdle) })
 	r, err := c.api.ImageSave(sctx, names)
 	if err != nil {

@@ -25,15 +25,28 @@ const (
 )
 
 // Image is the engine's image name as go-containerregistry's tarball
-// reader makes it of the engine's save stream, opened again for each blob
-// read (push --from-engine). That reader reads the archive's manifest.json
+// reader makes it of the engine's save stream of its ID (the image name
+// has as it is asked for), opened again for each blob read (push
+// --from-engine). That reader reads the archive's manifest.json
 // and the image's config whole: they are read here first, each within its
 // bound (an engine that sends more is ErrEngine, not memory filled), and
 // every stream the reader opens then serves these two from memory, ahead
 // of the engine's members, whose own copies of them are dropped: a later
 // stream can neither swap them nor send them without end.
 func (c *Client) Image(ctx context.Context, name string) (v1.Image, error) {
-	open := func() (io.ReadCloser, error) { return c.Save(ctx, []string{name}) }
+	img, err := c.Inspect(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	// Every stream of the image by its ID, not by name: a tag that moves
+	// while the push reads (a rebuild) cannot mix two images' members.
+	open := func() (io.ReadCloser, error) {
+		s, err := c.save(ctx, []string{img.ID.String()}, name)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
 	fail := func(err error) error {
 		if errors.Is(err, ErrEngine) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err // the stream's own
