@@ -101,7 +101,9 @@ func (c *Client) ping(ctx context.Context) error {
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case err != nil && isDialError(err):
+	case err != nil && (isDialError(err) || c.ep.viaSSH() && client.IsErrConnectionFailed(err)):
+		// Over ssh, a connection that fails is ssh's: the engine was
+		// not reached.
 		return fmt.Errorf("%w at %s: %s", ErrUnreachable, c.ep, dialCause(err))
 	case err != nil:
 		return fmt.Errorf("%w: %s does not answer as a Docker Engine API: %v", ErrEngine, c.ep, err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ctl-dev/ctl/pkg/auth"
@@ -48,6 +49,9 @@ type Endpoint struct {
 
 	opts []client.Opt
 }
+
+// viaSSH tells an endpoint reached through docker's ssh helper.
+func (e Endpoint) viaSSH() bool { return strings.HasPrefix(e.Host, "ssh://") }
 
 // String is the endpoint for messages: the host and where it came from.
 func (e Endpoint) String() string {

@@ -250,4 +250,15 @@ func TestOpenSSH(t *testing.T) { // not parallel: PATH
 	if err != nil || !strings.Contains(string(args), "-l builder") || !strings.Contains(string(args), "-- engine.example.test ") || !strings.HasSuffix(string(args), "docker system dial-stdio") {
 		t.Errorf("ssh was run with %q (%v)", args, err)
 	}
+
+	// An ssh that cannot connect: the engine is unreachable, in ssh's
+	// words, with nothing after them.
+	script = "#!/bin/sh\necho 'ssh: connect to host engine.example.test port 22: Connection refused' >&2\nexit 255\n"
+	if err := os.WriteFile(filepath.Join(bin, "ssh"), []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(t.Context(), hostEnv("ssh://builder@engine.example.test"))
+	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "Connection refused") {
+		t.Errorf("Open with an ssh that cannot connect: %v, want ErrUnreachable with ssh's reason", err)
+	}
 }
