@@ -403,10 +403,11 @@ func sizeOf(stdout string) string {
 	return "?"
 }
 
-// TestEngineLoadRepository: load --from-engine of a repository name alone
+// TestEngineRepositoryTags: load --from-engine of a repository name alone
 // takes every tag of it the engine has, as "docker save REPO | ctl load"
-// does, names spelled either way (docker.io/library/x is x).
-func TestEngineLoadRepository(t *testing.T) {
+// does, names spelled either way (docker.io/library/x is x); save
+// --to-engine of several tags says each.
+func TestEngineRepositoryTags(t *testing.T) {
 	t.Parallel()
 	p := testenv.StartPodman(t)
 	id := p.Build(t, "example.test/gallery:v1", galleryBuild())
@@ -433,6 +434,22 @@ func TestEngineLoadRepository(t *testing.T) {
 	wantCode(t, res, 3)
 	if !strings.Contains(res.Stderr, "no such image in the engine: example.test/nothing") {
 		t.Errorf("stderr %q", res.Stderr)
+	}
+
+	// Back to the engine under two new names: one line per reference, as
+	// Docker answers (Podman answers one line for both).
+	wantCode(t, e.Run(t, "tag", "busy:1", "example.test/back:1", "example.test/back:2"), 0)
+	res = e.Run(t, "save", "--to-engine", "example.test/back")
+	wantCode(t, res, 0)
+	got := lines(res.Stdout)
+	slices.Sort(got)
+	if want := []string{"Loaded image: example.test/back:1", "Loaded image: example.test/back:2"}; !slices.Equal(got, want) {
+		t.Errorf("save --to-engine of two tags: stdout %q, want %q", res.Stdout, want)
+	}
+	for _, r := range []string{"example.test/back:1", "example.test/back:2"} {
+		if got := p.ImageID(t, r); got != id {
+			t.Errorf("the engine has %s as %s, want %s", r, got, id)
+		}
 	}
 }
 

@@ -443,14 +443,34 @@ func (s *saveStream) Close() error {
 }
 
 // Load sends an archive (docker save format) to the engine's load endpoint
-// and returns the lines it answers ("Loaded image: REF").
+// and returns the lines it answers, one "Loaded image: REF" per reference
+// as Docker answers (Podman's one line for all, "Loaded image: A,B", is
+// split: a reference has no comma).
 func (c *Client) Load(ctx context.Context, archive io.Reader) ([]string, error) {
 	res, err := c.api.ImageLoad(ctx, archive, client.ImageLoadWithQuiet(true))
 	if err != nil {
 		return nil, c.wrap(err, "loading images")
 	}
 	defer res.Close()
-	return readMessages(io.LimitReader(res, maxLoadReply), c.ep.Host)
+	lines, err := readMessages(io.LimitReader(res, maxLoadReply), c.ep.Host)
+	if err != nil {
+		return nil, err
+	}
+	const loaded = "Loaded image: "
+	var out []string
+	for _, l := range lines {
+		refs, ok := strings.CutPrefix(l, loaded)
+		if !ok {
+			out = append(out, l)
+			continue
+		}
+		for _, r := range strings.Split(refs, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				out = append(out, loaded+r)
+			}
+		}
+	}
+	return out, nil
 }
 
 // message is one object of the engine's JSON message stream.
