@@ -104,7 +104,7 @@ func (c *Client) ping(ctx context.Context) error {
 	case err != nil && (isDialError(err) || c.ep.viaSSH() && client.IsErrConnectionFailed(err)):
 		// Over ssh, a connection that fails is ssh's: the engine was
 		// not reached.
-		return fmt.Errorf("%w at %s: %s", ErrUnreachable, c.ep, dialCause(err))
+		return fmt.Errorf("%w at %s: %s", ErrUnreachable, c.ep, c.pingDialCause(pctx, err))
 	case err != nil:
 		return fmt.Errorf("%w: %s does not answer as a Docker Engine API: %v", ErrEngine, c.ep, err)
 	case ping.APIVersion == "":
@@ -163,6 +163,25 @@ func isDialError(err error) bool {
 	var op *net.OpError
 	var ue *url.Error
 	return (errors.As(err, &op) && op.Op == "dial") || !errors.As(err, &ue)
+}
+
+// pingDialCause is dialCause of the ping's error. Over tcp the API client
+// keeps no cause for a refused or timed-out dial, only "Cannot connect to
+// the Docker daemon at HOST. Is the docker daemon running?": a dial of
+// ctl's own (at once, when the ping failed before its deadline) finds it.
+func (c *Client) pingDialCause(pctx context.Context, err error) string {
+	if op := (*net.OpError)(nil); errors.As(err, &op) || c.ep.viaSSH() {
+		return dialCause(err)
+	}
+	if pctx.Err() != nil {
+		return fmt.Sprintf("no answer within %v", pingTimeout)
+	}
+	conn, derr := c.api.Dialer()(pctx)
+	if derr != nil {
+		return dialCause(derr)
+	}
+	conn.Close()
+	return dialCause(err)
 }
 
 // dialCause is what went wrong with a dial ("connect: connection
