@@ -75,13 +75,7 @@ func (c *Client) Image(ctx context.Context, name string) (v1.Image, error) {
 		drop[n] = true
 	}
 	ahead := []member{{"manifest.json", raw}, {m[0].Config, cfg}}
-	return tarball.Image(func() (io.ReadCloser, error) {
-		rc, err := open()
-		if err != nil {
-			return nil, err
-		}
-		return replaceMembers(rc, ahead, drop), nil
-	}, nil)
+	return tarball.Image(func() (io.ReadCloser, error) { return replaceMembers(open, ahead, drop), nil }, nil)
 }
 
 // member is one regular file of an archive, held in memory.
@@ -151,10 +145,14 @@ func findMember(open func() (io.ReadCloser, error), want string, max int64) (dat
 	}
 }
 
-// replaceMembers is the archive rc with the members ahead first, and
-// without its own members named in drop (cleaned names).
-func replaceMembers(rc io.ReadCloser, ahead []member, drop map[string]bool) io.ReadCloser {
+// replaceMembers is the archive of open with the members ahead first, and
+// without its own members named in drop (cleaned names). The engine's
+// stream is opened only once the reader reads past the members ahead: the
+// tarball reader, reading manifest.json or the config, costs the engine
+// nothing.
+func replaceMembers(open func() (io.ReadCloser, error), ahead []member, drop map[string]bool) io.ReadCloser {
 	pr, pw := io.Pipe()
+	r := &replaced{PipeReader: pr, opened: make(chan io.ReadCloser, 1)}
 	go func() {
 		pw.CloseWithError(func() error {
 			tw := tar.NewWriter(pw)
@@ -166,6 +164,20 @@ func replaceMembers(rc io.ReadCloser, ahead []member, drop map[string]bool) io.R
 					return err
 				}
 			}
+			// Until the reader asks for more (a Read) or closes the
+			// stream (it has what it wanted).
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if _, err := pw.Write(nil); err != nil {
+				return err
+			}
+			rc, err := open()
+			if err != nil {
+				return err
+			}
+			r.opened <- rc
+			defer rc.Close()
 			tr := tar.NewReader(rc)
 			for {
 				hdr, err := tr.Next()
@@ -187,16 +199,22 @@ func replaceMembers(rc io.ReadCloser, ahead []member, drop map[string]bool) io.R
 			}
 		}())
 	}()
-	return &replaced{PipeReader: pr, rc: rc}
+	return r
 }
 
-// replaced is replaceMembers' stream; closing it ends the engine's too.
+// replaced is replaceMembers' stream; closing it ends the engine's too,
+// when it was opened.
 type replaced struct {
 	*io.PipeReader
-	rc io.ReadCloser
+	opened chan io.ReadCloser
 }
 
 func (r *replaced) Close() error {
 	r.PipeReader.Close()
-	return r.rc.Close()
+	select {
+	case rc := <-r.opened:
+		return rc.Close()
+	default:
+		return nil
+	}
 }
