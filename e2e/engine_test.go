@@ -436,6 +436,15 @@ func TestEngineRepositoryTags(t *testing.T) {
 		t.Errorf("stderr %q", res.Stderr)
 	}
 
+	// images --engine -a: the engine's intermediate images too, as docker
+	// images -a (the build's steps left some).
+	all, def := e.Run(t, "images", "--engine", "-a", "-q", "--no-trunc"), e.Run(t, "images", "--engine", "-q", "--no-trunc")
+	wantCode(t, all, 0)
+	podmanAll := p.MustRun(t, "images", "-a", "-q", "--no-trunc")
+	if n := len(lines(all.Stdout)); n <= len(lines(def.Stdout)) || n != len(lines(podmanAll)) {
+		t.Errorf("images --engine -a: %q; without -a %q; podman images -a: %q", all.Stdout, def.Stdout, podmanAll)
+	}
+
 	// Back to the engine under two new names: one line per reference, as
 	// Docker answers (Podman answers one line for both).
 	wantCode(t, e.Run(t, "tag", "busy:1", "example.test/back:1", "example.test/back:2"), 0)

@@ -212,7 +212,7 @@ func (c *Client) Inspect(ctx context.Context, name string) (Image, error) {
 		Size        int64    `json:"Size"`
 	}
 	err := c.call(ctx, name, func(ctx context.Context) error {
-		return c.getJSON(ctx, "/images/"+name+"/json", &res)
+		return c.getJSON(ctx, "/images/"+name+"/json", nil, &res)
 	})
 	if err != nil {
 		return Image{}, err
@@ -227,8 +227,9 @@ func (c *Client) Inspect(ctx context.Context, name string) (Image, error) {
 	return img, nil
 }
 
-// List returns every image the engine has (not intermediate ones).
-func (c *Client) List(ctx context.Context) ([]Image, error) {
+// List returns every image the engine has; intermediate ones (of the
+// build cache) too when all is set, as docker images -a.
+func (c *Client) List(ctx context.Context, all bool) ([]Image, error) {
 	var res []struct {
 		ID          string   `json:"Id"`
 		RepoTags    []string `json:"RepoTags"`
@@ -237,7 +238,11 @@ func (c *Client) List(ctx context.Context) ([]Image, error) {
 		Size        int64    `json:"Size"`
 	}
 	err := c.call(ctx, "listing images", func(ctx context.Context) error {
-		return c.getJSON(ctx, "/images/json", &res)
+		q := url.Values{}
+		if all {
+			q.Set("all", "1")
+		}
+		return c.getJSON(ctx, "/images/json", q, &res)
 	})
 	if err != nil {
 		return nil, err
@@ -266,7 +271,7 @@ func (c *Client) List(ctx context.Context) ([]Image, error) {
 // of NAME:TAG, compared in canonical form: docker.io/library/x is x), in
 // the engine's order.
 func (c *Client) Tags(ctx context.Context, name string) ([]reference.Reference, error) {
-	imgs, err := c.List(ctx)
+	imgs, err := c.List(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -325,13 +330,13 @@ var imageID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`
 // is not one) cannot fill memory.
 const maxReply = 32 << 20
 
-// getJSON decodes the engine's answer to GET path (of the negotiated API
-// version) into out, reading at most maxReply bytes of it. The API
+// getJSON decodes the engine's answer to GET path?query (of the negotiated
+// API version) into out, reading at most maxReply bytes of it. The API
 // client's own calls read such answers whole, however long; this one goes
 // over the same connection (its Dialer: socket, TCP, TLS or a context's
 // SSH helper alike) and stops at the bound.
-func (c *Client) getJSON(ctx context.Context, path string, out any) error {
-	u := url.URL{Scheme: "http", Host: client.DummyHost, Path: c.basePath + "/v" + c.api.ClientVersion() + path}
+func (c *Client) getJSON(ctx context.Context, path string, query url.Values, out any) error {
+	u := url.URL{Scheme: "http", Host: client.DummyHost, Path: c.basePath + "/v" + c.api.ClientVersion() + path, RawQuery: query.Encode()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return err

@@ -66,7 +66,7 @@ func TestEngineRoundTrip(t *testing.T) {
 	}
 	defer c.Close()
 
-	imgs, err := c.List(ctx)
+	imgs, err := c.List(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}

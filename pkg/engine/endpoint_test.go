@@ -242,7 +242,7 @@ func TestOpenSSH(t *testing.T) { // not parallel: PATH
 		t.Fatal(err)
 	}
 	defer c.Close()
-	imgs, err := c.List(t.Context())
+	imgs, err := c.List(t.Context(), false)
 	if err != nil || len(imgs) != 1 || len(imgs[0].RepoTags) != 1 || imgs[0].RepoTags[0] != "example.test/gallery:v1" {
 		t.Fatalf("List over ssh = %+v, %v", imgs, err)
 	}
