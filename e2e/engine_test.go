@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -517,5 +518,34 @@ func TestEngineSavePlatform(t *testing.T) {
 		if got := p.ImageID(t, ref); got != id.String() {
 			t.Errorf("save --to-engine --platform %s: the engine has %s, want %s", plat, got, id)
 		}
+	}
+}
+
+// TestEngineArtifactRefused: an artifact (a signature, an SBOM) is not
+// handed to the engine, which runs images: pull --to-engine stores it and
+// says so, save --to-engine refuses it, both with exit 2, the engine
+// unchanged.
+func TestEngineArtifactRefused(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	img := reg.PushRandomImage(t, "app:v1", 1, 256)
+	subject, err := partial.Descriptor(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sigType = "application/vnd.example.signature"
+	d := testenv.Attach(t, reg.ParseRef(t, "app:v1").Context(), *subject, sigType, nil, reg.RemoteOptions()...)
+	ref := reg.Ref("app@" + d.Digest.String())
+	e := engineEnv(t, p.Host)
+	for _, args := range [][]string{{"pull", "--to-engine", ref}, {"save", "--to-engine", ref}} {
+		res := e.Run(t, args...)
+		wantCode(t, res, 2)
+		if !strings.Contains(res.Stderr, "is an artifact ("+sigType+"), not an image") || strings.Contains(res.Stderr, "payload does not match") {
+			t.Errorf("%v: stderr %q", args, res.Stderr)
+		}
+	}
+	if out := p.MustRun(t, "images", "-a", "-q"); out != "" {
+		t.Errorf("the engine holds %q", out)
 	}
 }

@@ -46,11 +46,24 @@ func (c *Client) SaveToStore(ctx context.Context, s *store.Store, names []string
 	return nil, err
 }
 
-// LoadFromStore hands images of the store to the engine's load endpoint,
+// LoadFromStore hands images of the store to the engine's load endpoint
+// (an artifact among entries is refused, store.ErrInvalidInput),
 // as a docker save archive streamed from the store (of a multi-platform
 // image, the platforms of sel; zero: all), and returns the lines the
 // engine answers ("Loaded image: REF").
 func (c *Client) LoadFromStore(ctx context.Context, s *store.Store, entries []store.Entry, sel platform.Selection) ([]string, error) {
+	for _, e := range entries {
+		if e.ArtifactType == "" {
+			continue
+		}
+		// An engine runs images: what it would answer about an
+		// artifact's archive is a page of every format it tried.
+		name := e.ID.String()
+		if r, ok := e.Reference(); ok {
+			name = r.Familiar()
+		}
+		return nil, fmt.Errorf("%w: %s is an artifact (%s), not an image: an engine loads images only", store.ErrInvalidInput, name, e.ArtifactType)
+	}
 	pr, pw := io.Pipe()
 	saved := make(chan error, 1)
 	go func() {
