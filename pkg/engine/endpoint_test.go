@@ -187,6 +187,10 @@ func TestOpenTLSWithoutVerify(t *testing.T) {
 	}
 	srv := &http.Server{ErrorLog: log.New(io.Discard, "", 0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("API-Version", "1.41") // an engine's /_ping
+		if strings.HasSuffix(r.URL.Path, "/images/json") {
+			w.Write([]byte(`[{"Id":"sha256:` + strings.Repeat("a", 64) + `","RepoTags":["example.test/app:v1"]}]`))
+			return
+		}
 		w.Write([]byte("OK"))
 	})}
 	go func() { _ = srv.Serve(ln) }()
@@ -196,7 +200,11 @@ func TestOpenTLSWithoutVerify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open with DOCKER_TLS against an engine of an unknown CA: %v", err)
 	}
-	c.Close()
+	defer c.Close()
+	// The image list goes over the same TLS connection as the ping.
+	if imgs, err := c.List(t.Context(), false); err != nil || len(imgs) != 1 {
+		t.Fatalf("List over TLS = %v, %v", imgs, err)
+	}
 }
 
 // sshBridgeEnv, when set, makes the test binary a stand-in for ssh: it
