@@ -91,6 +91,9 @@ func TestEngineHostileArchive(t *testing.T) {
 			tw.WriteHeader(&tar.Header{Name: "b.json", Typeflag: tar.TypeSymlink, Linkname: "a.json"})
 			member(tw, "manifest.json", `[{"Config":"a.json","RepoTags":["example.test/app:v1"],"Layers":[]}]`)
 		}, "a.json", "a cycle or chain of more than 8 links"},
+		{"manifest.json a link out of the archive", func(tw *tar.Writer) {
+			tw.WriteHeader(&tar.Header{Name: "manifest.json", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"})
+		}, "container engine error", "etc/passwd is not in it"},
 		{"path traversal", func(tw *tar.Writer) {
 			member(tw, "../../../../"+outside+"/evil", "evil")
 			member(tw, "manifest.json", `[{"Config":"../../../../`+outside+`/evil","RepoTags":["example.test/app:v1"],"Layers":[]}]`)
