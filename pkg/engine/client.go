@@ -470,15 +470,29 @@ func (s *saveStream) Close() error {
 // and returns the lines it answers, one "Loaded image: REF" per reference
 // as Docker answers (Podman's one line for all, "Loaded image: A,B", is
 // split: a reference has no comma).
+//
+// An engine that neither reads the archive nor answers (nor sends more of
+// its answer) for the idle timeout is given up on (ErrEngine), as a save
+// stream is.
 func (c *Client) Load(ctx context.Context, archive io.Reader) ([]string, error) {
-	res, err := c.api.ImageLoad(ctx, archive, client.ImageLoadWithQuiet(true))
+	lctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idle := time.AfterFunc(c.idleTimeout, func() { cancel(errIdle) })
+	defer idle.Stop()
+	idled := func(err error) error {
+		if errors.Is(context.Cause(lctx), errIdle) {
+			return fmt.Errorf("%w: %s neither read the archive nor answered the load for %v", ErrEngine, c.ep.Host, c.idleTimeout)
+		}
+		return err
+	}
+	res, err := c.api.ImageLoad(lctx, &idleReader{r: archive, t: idle, d: c.idleTimeout}, client.ImageLoadWithQuiet(true))
 	if err != nil {
-		return nil, c.wrap(err, "loading images")
+		return nil, idled(c.wrap(err, "loading images"))
 	}
 	defer res.Close()
-	lines, err := readMessages(io.LimitReader(res, maxLoadReply), c.ep.Host)
+	lines, err := readMessages(io.LimitReader(&idleReader{r: res, t: idle, d: c.idleTimeout}, maxLoadReply), c.ep.Host)
 	if err != nil {
-		return nil, err
+		return nil, idled(err)
 	}
 	const loaded = "Loaded image: "
 	var out []string
@@ -495,6 +509,28 @@ func (c *Client) Load(ctx context.Context, archive io.Reader) ([]string, error) 
 		}
 	}
 	return out, nil
+}
+
+// idleReader restarts an idle timer at each read: of a request's body
+// (the engine reads it), or of its answer.
+type idleReader struct {
+	r io.Reader
+	t *time.Timer
+	d time.Duration
+}
+
+func (i *idleReader) Read(p []byte) (int, error) {
+	n, err := i.r.Read(p)
+	i.t.Reset(i.d)
+	return n, err
+}
+
+// Close closes r if it can be: the HTTP client closes a request's body.
+func (i *idleReader) Close() error {
+	if c, ok := i.r.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // message is one object of the engine's JSON message stream.

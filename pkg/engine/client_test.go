@@ -177,8 +177,8 @@ func mustParse(t *testing.T, s string) reference.Reference {
 }
 
 // TestEngineThatStopsAnswering: an engine that never answers a request,
-// or stops sending its archive, is given up on after the idle timeout,
-// and nothing is stored.
+// stops sending its archive, or never answers a load, is given up on
+// after the idle timeout, and nothing is stored.
 func TestEngineThatStopsAnswering(t *testing.T) {
 	t.Parallel()
 	p := testenv.StartPodman(t)
@@ -207,6 +207,15 @@ func TestEngineThatStopsAnswering(t *testing.T) {
 	}
 	if all, err := s.List(); err != nil || len(all) != 0 {
 		t.Errorf("the store holds %v (%v)", all, err)
+	}
+	// A load the engine never answers: given up on too.
+	proxy.AddFault(testenv.Fault{Method: "POST", PathRegexp: "/images/load", Kind: testenv.FaultHang, Times: 1})
+	start := time.Now()
+	if _, err := c.Load(t.Context(), strings.NewReader("an archive")); !errors.Is(err, ErrEngine) || !strings.Contains(err.Error(), "neither read the archive nor answered the load for 1s") {
+		t.Errorf("a load that hangs: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("a load that hangs took %v to give up on", d)
 	}
 	// The same client works once the engine answers again.
 	if _, err := c.SaveToStore(t.Context(), s, []string{"example.test/gallery:v1"}, nil); err != nil {

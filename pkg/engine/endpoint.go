@@ -34,8 +34,8 @@ type Options struct {
 	Getenv func(string) string
 	// UserAgent is sent with every request; "" keeps the client's.
 	UserAgent string
-	// IdleTimeout bounds how long a save stream may send nothing (0:
-	// DefaultIdleTimeout).
+	// IdleTimeout bounds how long a save stream may send nothing, and a
+	// load neither read its archive nor answer (0: DefaultIdleTimeout).
 	IdleTimeout time.Duration
 }
 
