@@ -549,3 +549,23 @@ func TestEngineArtifactRefused(t *testing.T) {
 		t.Errorf("the engine holds %q", out)
 	}
 }
+
+// TestEngineImagesPulledByDigest: an engine's image pulled by digest (no
+// tag) lists as docker images shows it, "NAME <none>" with its digest,
+// and is found by its name.
+func TestEngineImagesPulledByDigest(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	reg.PushRandomImage(t, "app:v1", 1, 256)
+	d := digestOf(t, reg, "app:v1").String()
+	auth := filepath.Join(t.TempDir(), "auth.json")
+	writeFile(t, auth, "{}")
+	p.MustRun(t, "pull", "--tls-verify=false", "--authfile", auth, reg.Ref("app@"+d))
+	e := engineEnv(t, p.Host)
+	res := e.Run(t, "images", "--engine", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}", reg.Ref("app"))
+	wantCode(t, res, 0)
+	if want := reg.Ref("app") + " <none> " + d + "\n"; res.Stdout != want {
+		t.Errorf("images --engine: %q, want %q", res.Stdout, want)
+	}
+}

@@ -111,37 +111,58 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // Entries are the engine's images as the store lists its own, for
-// store.Filter and ctl's image table: one entry per tag (Ref in the
-// store's canonical form, Digest the engine's repo digest for that
-// repository when it has one, else zero), and one untagged entry for an
-// image with no tag the reference grammar accepts.
+// store.Filter and ctl's image table, in the rows docker images shows:
+// one entry per tag (Ref in the store's canonical form, Digest the
+// engine's repo digest for that repository when it has one, else zero);
+// one per repository the image has a repo digest of but no tag
+// (NAME@DIGEST: "NAME <none>", as after a pull by digest); and one
+// untagged entry for an image with neither that the reference grammar
+// accepts.
 func Entries(imgs []Image) []store.Entry {
 	var out []store.Entry
 	for _, img := range imgs {
 		base := store.Entry{ID: img.ID, Created: img.Created, Size: img.Size}
-		n := len(out)
+		// Podman lists an image pulled by digest as NAME@DIGEST among its
+		// tags: a repo digest, not a tag.
+		var tags, digests []string
 		for _, t := range img.RepoTags {
+			if strings.Contains(t, "@") {
+				digests = append(digests, t)
+			} else {
+				tags = append(tags, t)
+			}
+		}
+		digests = append(digests, img.RepoDigests...)
+		tagged := map[string]bool{}
+		n := len(out)
+		for _, t := range tags {
 			r, err := reference.Parse(t)
 			if err != nil {
 				continue
 			}
 			e := base
 			e.Ref = r.Name() + ":" + r.DefaultedTag()
-			e.Digest = repoDigest(img.RepoDigests, r.Name())
+			e.Digest = repoDigest(digests, r.Name())
+			tagged[r.Name()] = true
+			out = append(out, e)
+		}
+		for _, rd := range digests {
+			r, err := reference.Parse(rd)
+			if err != nil || r.Digest() == "" || tagged[r.Name()] {
+				continue
+			}
+			tagged[r.Name()] = true // one row per repository, its first digest
+			e := base
+			e.Ref = r.String()
+			e.Digest, _ = v1.NewHash(r.Digest())
 			out = append(out, e)
 		}
 		if len(out) == n {
-			if len(img.RepoDigests) > 0 {
-				if r, err := reference.Parse(img.RepoDigests[0]); err == nil {
-					base.Digest, _ = v1.NewHash(r.Digest())
-				}
-			}
 			out = append(out, base)
 		}
 	}
 	return out
 }
-
 // repoDigest is the digest of the first NAME@DIGEST of repository name.
 func repoDigest(repoDigests []string, name string) v1.Hash {
 	for _, rd := range repoDigests {
