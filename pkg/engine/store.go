@@ -163,6 +163,7 @@ func Entries(imgs []Image) []store.Entry {
 	}
 	return out
 }
+
 // repoDigest is the digest of the first NAME@DIGEST of repository name.
 func repoDigest(repoDigests []string, name string) v1.Hash {
 	for _, rd := range repoDigests {
