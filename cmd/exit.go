@@ -235,7 +235,9 @@ const maxMessageLine = 1024
 // messageLines splits an error message into its lines, each escaped and cut
 // to maxMessageLine bytes (saying how much was cut).
 func messageLines(msg string) []string {
-	lines := strings.Split(msg, "\n")
+	// A message that ends with a line break (another program's stderr
+	// quoted, ssh's "...refused\r\n") prints no empty "Error:" line.
+	lines := strings.Split(strings.TrimRight(msg, " \t\r\n"), "\n")
 	for i, l := range lines {
 		l = escapeControl(l)
 		if len(l) > maxMessageLine {

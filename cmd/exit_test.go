@@ -127,6 +127,10 @@ func TestMessageLines(t *testing.T) {
 	if len(got[1]) > maxMessageLine+64 || !strings.HasSuffix(got[1], " more bytes)") || !utf8.ValidString(got[1]) {
 		t.Fatalf("second line: %d bytes, ends %q", len(got[1]), got[1][len(got[1])-40:])
 	}
+	// Another program's stderr quoted at the end: no empty last line.
+	if got := messageLines("ssh failed: stderr=ssh: connect to host 127.0.0.1 port 1: Connection refused\r\n"); len(got) != 1 || !strings.HasSuffix(got[0], "Connection refused") {
+		t.Errorf("lines %q, want one ending with the refusal", got)
+	}
 }
 
 func TestAuthErrorHint(t *testing.T) {

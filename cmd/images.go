@@ -81,7 +81,7 @@ the store holds; when one is listed, the table gains a PLATFORMS column
 	}
 	fl := c.Flags()
 	fl.StringArrayVarP(&opts.Filters, "filter", "f", nil, "filter: reference=PATTERN or dangling=true|false (repeatable)")
-	fl.BoolVarP(&opts.All, "all", "a", false, "show all images (the store has no intermediate images: same as default)")
+	fl.BoolVarP(&opts.All, "all", "a", false, "show all images: with --engine, the engine's intermediate ones too (the store has none)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print image IDs only, each once")
 	fl.BoolVar(&opts.Digests, "digests", false, "show digests (of a tag pulled out of an index: the index digest)")
 	fl.BoolVar(&opts.NoTrunc, "no-trunc", false, "show full image IDs")
@@ -187,7 +187,7 @@ func listImages(ctx context.Context, opts *imagesOptions) ([]store.Entry, error)
 			return nil, err
 		}
 		defer c.Close()
-		imgs, err := c.List(ctx)
+		imgs, err := c.List(ctx, opts.All)
 		if err != nil {
 			return nil, err
 		}

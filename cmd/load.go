@@ -52,8 +52,10 @@ REF" ("Loaded artifact: REF" for a signature, an SBOM...).
 With --from-engine, the images named are copied from the container engine
 (Docker, or Podman's Docker-compatible service) found as docker finds it:
 DOCKER_HOST, else the current docker context, else /var/run/docker.sock.
-The engine's save stream goes straight into the store, with the names the
-engine gives the images (Podman names a local build localhost/NAME).`,
+A repository name alone takes every tag of it the engine has, as docker
+save does. The engine's save stream goes straight into the store, with the
+names the engine gives the images (Podman names a local build
+localhost/NAME).`,
 		Example: `  ctl load -i nginx.tar
   ctl load --input ./oci-layout
   gzip -dc app.tar.gz | ctl load

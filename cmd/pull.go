@@ -23,6 +23,9 @@ type pullOptions struct {
 	Platform string
 	// ToEngine: hand what was pulled to the container engine.
 	ToEngine bool
+	// toEngine, when not nil, is called as the pull is done and the
+	// engine's part begins.
+	toEngine func()
 	transferFlags
 }
 
@@ -69,6 +72,9 @@ engine found as docker finds it (DOCKER_HOST, the current docker context,
 			opts.Ref = args[0]
 			if !opts.AllTags {
 				interruptedLeaves(c, "nothing was stored")
+				// Once pulled, what an interruption leaves is the engine
+				// without it (its load is all or nothing too).
+				opts.toEngine = func() { interruptedLeaves(c, "the image is stored, but nothing was loaded into the engine") }
 			}
 			if runF != nil {
 				return runF(opts)
@@ -157,6 +163,9 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 		return nil
 	}
 	// The pull is done and said; the engine's part is a step of its own.
+	if opts.toEngine != nil {
+		opts.toEngine()
+	}
 	loaded, err := transfer.ToEngine(ctx, ec, s, results)
 	if err != nil {
 		return err

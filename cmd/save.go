@@ -8,6 +8,7 @@ import (
 
 	"github.com/ctl-dev/ctl/pkg/atomicfile"
 	"github.com/ctl-dev/ctl/pkg/engine"
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/spf13/cobra"
@@ -47,7 +48,10 @@ platforms' images, the index unchanged, as "docker save --platform" does.
 With --to-engine, the archive (docker format) is streamed to the load
 endpoint of the container engine found as docker finds it (DOCKER_HOST,
 the current docker context, /var/run/docker.sock), so that "docker run
-IMAGE" works next; the engine's "Loaded image" lines are printed.`,
+IMAGE" works next; the engine's "Loaded image" lines are printed. An
+engine that keeps one image per tag (Podman, Docker without the containerd
+image store) takes the one manifest.json lists: this machine's platform's,
+else the first; --platform picks it.`,
 		Example: `  ctl save -o nginx.tar nginx:1.25
   ctl save --format oci -o app.tar user/app:v1 user/app:v2
   ctl save --platform linux/arm64 -o app-arm64.tar user/app:v1
@@ -76,8 +80,6 @@ func runSave(ctx context.Context, opts *saveOptions) error {
 	switch {
 	case opts.ToEngine && opts.Output != "":
 		return usageError{errors.New("--to-engine and --output cannot be used together")}
-	case opts.ToEngine && opts.Platform != "":
-		return usageError{errors.New("--to-engine sends every platform the store holds: --platform does not apply")}
 	case opts.ToEngine && opts.Format != store.FormatDocker:
 		return usageError{errors.New("--to-engine sends docker's format: --format oci does not apply")}
 	}
@@ -101,7 +103,7 @@ func runSave(ctx context.Context, opts *saveOptions) error {
 		entries = append(entries, es...)
 	}
 	if opts.ToEngine {
-		return loadIntoEngine(ctx, opts.IO, opts.Engine, s, entries)
+		return loadIntoEngine(ctx, opts.IO, opts.Engine, s, entries, sel)
 	}
 	if opts.Output == "" {
 		return s.Save(ctx, opts.IO.Out, entries, opts.Format, sel)
@@ -111,13 +113,13 @@ func runSave(ctx context.Context, opts *saveOptions) error {
 
 // loadIntoEngine hands entries of s to the engine's load endpoint and
 // prints what the engine answers ("Loaded image: REF").
-func loadIntoEngine(ctx context.Context, ios *IOStreams, open func(context.Context) (*engine.Client, error), s *store.Store, entries []store.Entry) error {
+func loadIntoEngine(ctx context.Context, ios *IOStreams, open func(context.Context) (*engine.Client, error), s *store.Store, entries []store.Entry, sel platform.Selection) error {
 	c, err := open(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	lines, err := c.LoadFromStore(ctx, s, entries)
+	lines, err := c.LoadFromStore(ctx, s, entries, sel)
 	if err != nil {
 		return err
 	}

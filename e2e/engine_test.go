@@ -7,10 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // galleryBuild is the book's image-gallery, built FROM scratch (no
@@ -397,4 +402,170 @@ func sizeOf(stdout string) string {
 		return m[1]
 	}
 	return "?"
+}
+
+// TestEngineRepositoryTags: load --from-engine of a repository name alone
+// takes every tag of it the engine has, as "docker save REPO | ctl load"
+// does, names spelled either way (docker.io/library/x is x); save
+// --to-engine of several tags says each.
+func TestEngineRepositoryTags(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	id := p.Build(t, "example.test/gallery:v1", galleryBuild())
+	p.MustRun(t, "tag", "example.test/gallery:v1", "example.test/gallery:v2", "docker.io/library/busy:1", "docker.io/library/busy:2")
+	e := engineEnv(t, p.Host)
+	for _, tt := range []struct{ repo, want string }{
+		{"example.test/gallery", "Loaded image: example.test/gallery:v1\nLoaded image: example.test/gallery:v2\n"},
+		{"busy", "Loaded image: busy:1\nLoaded image: busy:2\n"},
+	} {
+		res := e.Run(t, "load", "--from-engine", tt.repo)
+		wantCode(t, res, 0)
+		got := lines(res.Stdout)
+		slices.Sort(got)
+		if strings.Join(got, "\n")+"\n" != tt.want {
+			t.Errorf("load --from-engine %s: stdout %q, want %q", tt.repo, res.Stdout, tt.want)
+		}
+	}
+	res := e.Run(t, "images", "--no-trunc", "-q")
+	if strings.TrimSpace(res.Stdout) != id {
+		t.Errorf("images -q: %q, want %s", res.Stdout, id)
+	}
+	// A repository the engine has no tag of: exit 3, naming it.
+	res = e.Run(t, "load", "--from-engine", "example.test/nothing")
+	wantCode(t, res, 3)
+	if !strings.Contains(res.Stderr, "no such image in the engine: example.test/nothing") {
+		t.Errorf("stderr %q", res.Stderr)
+	}
+
+	// images --engine -a: the engine's intermediate images too, as docker
+	// images -a (the build's steps left some).
+	all, def := e.Run(t, "images", "--engine", "-a", "-q", "--no-trunc"), e.Run(t, "images", "--engine", "-q", "--no-trunc")
+	wantCode(t, all, 0)
+	podmanAll := p.MustRun(t, "images", "-a", "-q", "--no-trunc")
+	if n := len(lines(all.Stdout)); n <= len(lines(def.Stdout)) || n != len(lines(podmanAll)) {
+		t.Errorf("images --engine -a: %q; without -a %q; podman images -a: %q", all.Stdout, def.Stdout, podmanAll)
+	}
+
+	// Back to the engine under two new names: one line per reference, as
+	// Docker answers (Podman answers one line for both).
+	wantCode(t, e.Run(t, "tag", "busy:1", "example.test/back:1", "example.test/back:2"), 0)
+	res = e.Run(t, "save", "--to-engine", "example.test/back")
+	wantCode(t, res, 0)
+	got := lines(res.Stdout)
+	slices.Sort(got)
+	if want := []string{"Loaded image: example.test/back:1", "Loaded image: example.test/back:2"}; !slices.Equal(got, want) {
+		t.Errorf("save --to-engine of two tags: stdout %q, want %q", res.Stdout, want)
+	}
+	for _, r := range []string{"example.test/back:1", "example.test/back:2"} {
+		if got := p.ImageID(t, r); got != id {
+			t.Errorf("the engine has %s as %s, want %s", r, got, id)
+		}
+	}
+}
+
+// TestEnginePullInterruptedAtTheEngine: pull --to-engine interrupted while
+// the engine loads: exit 130 saying what it leaves (the image stored, the
+// engine without it), which is so.
+func TestEnginePullInterruptedAtTheEngine(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	reg.PushRandomImage(t, "app:v1", 1, 1024)
+	proxy := testenv.NewProxy(t, "http://"+p.TCP(t), nil)
+	proxy.AddFault(testenv.Fault{Method: "POST", PathRegexp: "/images/load", Kind: testenv.FaultHang})
+	e := engineEnv(t, "tcp://"+proxy.Host)
+	run := e.Start(t, testenv.CtlBinary(t), nil, time.Minute, "pull", "--to-engine", reg.Ref("app:v1"))
+	testenv.WaitFor(t, 30*time.Second, "the engine's load", func() bool { return proxy.Count("POST", "/images/load") > 0 })
+	run.Signal(syscall.SIGINT)
+	res := run.WaitWithin(interruptBound)
+	if want := "interrupted: the image is stored, but nothing was loaded into the engine\n"; res.Code != 130 || !strings.HasSuffix(res.Stderr, want) {
+		t.Fatalf("exit %d, stderr %q; want 130 and %q", res.Code, res.Stderr, want)
+	}
+	if r := e.Run(t, "images", "-q"); r.Stdout == "" {
+		t.Error("the store does not hold the pulled image")
+	}
+	if out := p.MustRun(t, "images", "-q"); out != "" {
+		t.Errorf("the engine holds %q", out)
+	}
+}
+
+// TestEngineSavePlatform: save --to-engine --platform picks which image of
+// a multi-platform one the engine (one image per tag, as Podman) takes.
+func TestEngineSavePlatform(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	ref := reg.Ref("multi:v1")
+	idx := pushIndex(t, reg, "multi:v1", types.OCIImageIndex)
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := engineEnv(t, p.Host)
+	wantCode(t, e.Run(t, "pull", "--platform", "all", ref), 0)
+	for _, d := range im.Manifests {
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := img.ConfigName()
+		if err != nil {
+			t.Fatal(err)
+		}
+		plat := d.Platform.OS + "/" + d.Platform.Architecture
+		res := e.Run(t, "save", "--to-engine", "--platform", plat, ref)
+		wantCode(t, res, 0)
+		if got := p.ImageID(t, ref); got != id.String() {
+			t.Errorf("save --to-engine --platform %s: the engine has %s, want %s", plat, got, id)
+		}
+	}
+}
+
+// TestEngineArtifactRefused: an artifact (a signature, an SBOM) is not
+// handed to the engine, which runs images: pull --to-engine stores it and
+// says so, save --to-engine refuses it, both with exit 2, the engine
+// unchanged.
+func TestEngineArtifactRefused(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	img := reg.PushRandomImage(t, "app:v1", 1, 256)
+	subject, err := partial.Descriptor(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sigType = "application/vnd.example.signature"
+	d := testenv.Attach(t, reg.ParseRef(t, "app:v1").Context(), *subject, sigType, nil, reg.RemoteOptions()...)
+	ref := reg.Ref("app@" + d.Digest.String())
+	e := engineEnv(t, p.Host)
+	for _, args := range [][]string{{"pull", "--to-engine", ref}, {"save", "--to-engine", ref}} {
+		res := e.Run(t, args...)
+		wantCode(t, res, 2)
+		if !strings.Contains(res.Stderr, "is an artifact ("+sigType+"), not an image") || strings.Contains(res.Stderr, "payload does not match") {
+			t.Errorf("%v: stderr %q", args, res.Stderr)
+		}
+	}
+	if out := p.MustRun(t, "images", "-a", "-q"); out != "" {
+		t.Errorf("the engine holds %q", out)
+	}
+}
+
+// TestEngineImagesPulledByDigest: an engine's image pulled by digest (no
+// tag) lists as docker images shows it, "NAME <none>" with its digest,
+// and is found by its name.
+func TestEngineImagesPulledByDigest(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	reg.PushRandomImage(t, "app:v1", 1, 256)
+	d := digestOf(t, reg, "app:v1").String()
+	auth := filepath.Join(t.TempDir(), "auth.json")
+	writeFile(t, auth, "{}")
+	p.MustRun(t, "pull", "--tls-verify=false", "--authfile", auth, reg.Ref("app@"+d))
+	e := engineEnv(t, p.Host)
+	res := e.Run(t, "images", "--engine", "--format", "{{.Repository}} {{.Tag}} {{.Digest}}", reg.Ref("app"))
+	wantCode(t, res, 0)
+	if want := reg.Ref("app") + " <none> " + d + "\n"; res.Stdout != want {
+		t.Errorf("images --engine: %q, want %q", res.Stdout, want)
+	}
 }

@@ -55,7 +55,7 @@ func TestEngineEndlessAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.List(t.Context()); !errors.Is(err, ErrEngine) || !strings.Contains(err.Error(), "longer than 32 MiB") {
+	if _, err := c.List(t.Context(), false); !errors.Is(err, ErrEngine) || !strings.Contains(err.Error(), "longer than 32 MiB") {
 		t.Errorf("List: %v", err)
 	}
 	if _, err := c.Inspect(t.Context(), "example.test/app:v1"); !errors.Is(err, ErrEngine) || !strings.Contains(err.Error(), "longer than 32 MiB") {

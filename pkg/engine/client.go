@@ -101,8 +101,10 @@ func (c *Client) ping(ctx context.Context) error {
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case err != nil && isDialError(err):
-		return fmt.Errorf("%w at %s: %s", ErrUnreachable, c.ep, dialCause(err))
+	case err != nil && (isDialError(err) || c.ep.viaSSH() && client.IsErrConnectionFailed(err)):
+		// Over ssh, a connection that fails is ssh's: the engine was
+		// not reached.
+		return fmt.Errorf("%w at %s: %s", ErrUnreachable, c.ep, c.pingDialCause(pctx, err))
 	case err != nil:
 		return fmt.Errorf("%w: %s does not answer as a Docker Engine API: %v", ErrEngine, c.ep, err)
 	case ping.APIVersion == "":
@@ -163,6 +165,25 @@ func isDialError(err error) bool {
 	return (errors.As(err, &op) && op.Op == "dial") || !errors.As(err, &ue)
 }
 
+// pingDialCause is dialCause of the ping's error. Over tcp the API client
+// keeps no cause for a refused or timed-out dial, only "Cannot connect to
+// the Docker daemon at HOST. Is the docker daemon running?": a dial of
+// ctl's own (at once, when the ping failed before its deadline) finds it.
+func (c *Client) pingDialCause(pctx context.Context, err error) string {
+	if op := (*net.OpError)(nil); errors.As(err, &op) || c.ep.viaSSH() {
+		return dialCause(err)
+	}
+	if pctx.Err() != nil {
+		return fmt.Sprintf("no answer within %v", pingTimeout)
+	}
+	conn, derr := c.api.Dialer()(pctx)
+	if derr != nil {
+		return dialCause(derr)
+	}
+	conn.Close()
+	return dialCause(err)
+}
+
 // dialCause is what went wrong with a dial ("connect: connection
 // refused"), without the API client's decoration, which repeats the host
 // and guesses at docker.
@@ -191,7 +212,7 @@ func (c *Client) Inspect(ctx context.Context, name string) (Image, error) {
 		Size        int64    `json:"Size"`
 	}
 	err := c.call(ctx, name, func(ctx context.Context) error {
-		return c.getJSON(ctx, "/images/"+name+"/json", &res)
+		return c.getJSON(ctx, "/images/"+name+"/json", nil, &res)
 	})
 	if err != nil {
 		return Image{}, err
@@ -206,8 +227,9 @@ func (c *Client) Inspect(ctx context.Context, name string) (Image, error) {
 	return img, nil
 }
 
-// List returns every image the engine has (not intermediate ones).
-func (c *Client) List(ctx context.Context) ([]Image, error) {
+// List returns every image the engine has; intermediate ones (of the
+// build cache) too when all is set, as docker images -a.
+func (c *Client) List(ctx context.Context, all bool) ([]Image, error) {
 	var res []struct {
 		ID          string   `json:"Id"`
 		RepoTags    []string `json:"RepoTags"`
@@ -216,7 +238,11 @@ func (c *Client) List(ctx context.Context) ([]Image, error) {
 		Size        int64    `json:"Size"`
 	}
 	err := c.call(ctx, "listing images", func(ctx context.Context) error {
-		return c.getJSON(ctx, "/images/json", &res)
+		q := url.Values{}
+		if all {
+			q.Set("all", "1")
+		}
+		return c.getJSON(ctx, "/images/json", q, &res)
 	})
 	if err != nil {
 		return nil, err
@@ -241,6 +267,59 @@ func (c *Client) List(ctx context.Context) ([]Image, error) {
 	return out, nil
 }
 
+// Tags are the engine's tagged references of the repository name (NAME
+// of NAME:TAG, compared in canonical form: docker.io/library/x is x), in
+// the engine's order.
+func (c *Client) Tags(ctx context.Context, name string) ([]reference.Reference, error) {
+	imgs, err := c.List(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	var out []reference.Reference
+	for _, img := range imgs {
+		for _, t := range img.RepoTags {
+			r, err := reference.Parse(t)
+			if err == nil && r.Name() == name && r.Tag() != "" {
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// expand is what docker save does with its arguments: a repository name
+// alone (no tag, no digest) is every tag of it the engine has. A name of
+// which the engine lists no tag is left as it is, for the engine to
+// resolve (its latest, or a name of its own: Podman's localhost/NAME).
+func (c *Client) expand(ctx context.Context, names []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	for _, n := range names {
+		r, err := reference.Parse(n)
+		if err != nil || r.Tag() != "" || r.Digest() != "" {
+			add(n)
+			continue
+		}
+		tags, err := c.Tags(ctx, r.Name())
+		if err != nil {
+			return nil, err
+		}
+		if len(tags) == 0 {
+			add(n)
+		}
+		for _, t := range tags {
+			add(t.String())
+		}
+	}
+	return out, nil
+}
+
 // imageID matches what an engine takes as an image ID: its config digest
 // (sha256:HEX), or a prefix of its hex.
 var imageID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(sha256:[0-9a-f]{64}|[0-9a-f]{1,64})$`) })
@@ -251,13 +330,13 @@ var imageID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`
 // is not one) cannot fill memory.
 const maxReply = 32 << 20
 
-// getJSON decodes the engine's answer to GET path (of the negotiated API
-// version) into out, reading at most maxReply bytes of it. The API
+// getJSON decodes the engine's answer to GET path?query (of the negotiated
+// API version) into out, reading at most maxReply bytes of it. The API
 // client's own calls read such answers whole, however long; this one goes
 // over the same connection (its Dialer: socket, TCP, TLS or a context's
 // SSH helper alike) and stops at the bound.
-func (c *Client) getJSON(ctx context.Context, path string, out any) error {
-	u := url.URL{Scheme: "http", Host: client.DummyHost, Path: c.basePath + "/v" + c.api.ClientVersion() + path}
+func (c *Client) getJSON(ctx context.Context, path string, query url.Values, out any) error {
+	u := url.URL{Scheme: "http", Host: client.DummyHost, Path: c.basePath + "/v" + c.api.ClientVersion() + path, RawQuery: query.Encode()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return err
@@ -294,27 +373,37 @@ func (c *Client) getJSON(ctx context.Context, path string, out any) error {
 	return nil
 }
 
-// Save streams the engine's archive (docker save) of the named images.
+// Save streams the engine's archive (docker save) of the named images; a
+// repository name alone is every tag of it (as docker save takes it).
 // Each name is inspected first, so that an image the engine lacks is
 // ErrNotFound rather than whatever the save endpoint answers (Podman: 500).
 // Errors reading the stream are ErrEngine, and so is an engine that sends
 // nothing for the idle timeout (Options.IdleTimeout), before the first
 // byte or after.
 func (c *Client) Save(ctx context.Context, names []string) (io.ReadCloser, error) {
-	return c.save(ctx, names)
+	return c.save(ctx, names, "")
 }
 
 // errIdle cancels a save stream that sent nothing for too long.
 var errIdle = errors.New("idle")
 
-func (c *Client) save(ctx context.Context, names []string) (*saveStream, error) {
+// save is Save, with what as the archive's name in messages ("": the
+// names).
+func (c *Client) save(ctx context.Context, names []string, what string) (*saveStream, error) {
+	names, err := c.expand(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	if what == "" {
+		what = strings.Join(names, ", ")
+	}
 	for _, n := range names {
 		if _, err := c.Inspect(ctx, n); err != nil {
 			return nil, err
 		}
 	}
 	sctx, cancel := context.WithCancelCause(ctx)
-	s := &saveStream{c: c, what: strings.Join(names, ", "), ctx: sctx, cancel: cancel}
+	s := &saveStream{c: c, what: what, ctx: sctx, cancel: cancel}
 	s.idle = time.AfterFunc(c.idleTimeout, func() { cancel(errIdle) })
 	r, err := c.api.ImageSave(sctx, names)
 	if err != nil {
@@ -378,14 +467,70 @@ func (s *saveStream) Close() error {
 }
 
 // Load sends an archive (docker save format) to the engine's load endpoint
-// and returns the lines it answers ("Loaded image: REF").
+// and returns the lines it answers, one "Loaded image: REF" per reference
+// as Docker answers (Podman's one line for all, "Loaded image: A,B", is
+// split: a reference has no comma).
+//
+// An engine that neither reads the archive nor answers (nor sends more of
+// its answer) for the idle timeout is given up on (ErrEngine), as a save
+// stream is.
 func (c *Client) Load(ctx context.Context, archive io.Reader) ([]string, error) {
-	res, err := c.api.ImageLoad(ctx, archive, client.ImageLoadWithQuiet(true))
+	lctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idle := time.AfterFunc(c.idleTimeout, func() { cancel(errIdle) })
+	defer idle.Stop()
+	idled := func(err error) error {
+		if errors.Is(context.Cause(lctx), errIdle) {
+			return fmt.Errorf("%w: %s neither read the archive nor answered the load for %v", ErrEngine, c.ep.Host, c.idleTimeout)
+		}
+		return err
+	}
+	res, err := c.api.ImageLoad(lctx, &idleReader{r: archive, t: idle, d: c.idleTimeout}, client.ImageLoadWithQuiet(true))
 	if err != nil {
-		return nil, c.wrap(err, "loading images")
+		return nil, idled(c.wrap(err, "loading images"))
 	}
 	defer res.Close()
-	return readMessages(io.LimitReader(res, maxLoadReply), c.ep.Host)
+	lines, err := readMessages(io.LimitReader(&idleReader{r: res, t: idle, d: c.idleTimeout}, maxLoadReply), c.ep.Host)
+	if err != nil {
+		return nil, idled(err)
+	}
+	const loaded = "Loaded image: "
+	var out []string
+	for _, l := range lines {
+		refs, ok := strings.CutPrefix(l, loaded)
+		if !ok {
+			out = append(out, l)
+			continue
+		}
+		for _, r := range strings.Split(refs, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				out = append(out, loaded+r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// idleReader restarts an idle timer at each read: of a request's body
+// (the engine reads it), or of its answer.
+type idleReader struct {
+	r io.Reader
+	t *time.Timer
+	d time.Duration
+}
+
+func (i *idleReader) Read(p []byte) (int, error) {
+	n, err := i.r.Read(p)
+	i.t.Reset(i.d)
+	return n, err
+}
+
+// Close closes r if it can be: the HTTP client closes a request's body.
+func (i *idleReader) Close() error {
+	if c, ok := i.r.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // message is one object of the engine's JSON message stream.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/store"
 )
@@ -65,7 +66,7 @@ func TestEngineRoundTrip(t *testing.T) {
 	}
 	defer c.Close()
 
-	imgs, err := c.List(ctx)
+	imgs, err := c.List(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestEngineRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines, err := c.LoadFromStore(ctx, s, []store.Entry{e2})
+	lines, err := c.LoadFromStore(ctx, s, []store.Entry{e2}, platform.Selection{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,6 +146,11 @@ func TestOpenNoEngine(t *testing.T) {
 			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.text) {
 				t.Fatalf("Open: %v, want %v with %q", err, tt.want, tt.text)
 			}
+			// The cause in the system's words, not the API client's
+			// guess at a docker daemon.
+			if errors.Is(err, ErrUnreachable) && (strings.Contains(err.Error(), "Docker daemon") || !containsAny(err.Error(), "connection refused", "no such file")) {
+				t.Errorf("Open: %v, want the dial's cause", err)
+			}
 		})
 	}
 }
@@ -171,8 +177,8 @@ func mustParse(t *testing.T, s string) reference.Reference {
 }
 
 // TestEngineThatStopsAnswering: an engine that never answers a request,
-// or stops sending its archive, is given up on after the idle timeout,
-// and nothing is stored.
+// stops sending its archive, or never answers a load, is given up on
+// after the idle timeout, and nothing is stored.
 func TestEngineThatStopsAnswering(t *testing.T) {
 	t.Parallel()
 	p := testenv.StartPodman(t)
@@ -201,6 +207,15 @@ func TestEngineThatStopsAnswering(t *testing.T) {
 	}
 	if all, err := s.List(); err != nil || len(all) != 0 {
 		t.Errorf("the store holds %v (%v)", all, err)
+	}
+	// A load the engine never answers: given up on too.
+	proxy.AddFault(testenv.Fault{Method: "POST", PathRegexp: "/images/load", Kind: testenv.FaultHang, Times: 1})
+	start := time.Now()
+	if _, err := c.Load(t.Context(), strings.NewReader("an archive")); !errors.Is(err, ErrEngine) || !strings.Contains(err.Error(), "neither read the archive nor answered the load for 1s") {
+		t.Errorf("a load that hangs: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("a load that hangs took %v to give up on", d)
 	}
 	// The same client works once the engine answers again.
 	if _, err := c.SaveToStore(t.Context(), s, []string{"example.test/gallery:v1"}, nil); err != nil {

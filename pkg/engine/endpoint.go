@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ctl-dev/ctl/pkg/auth"
 	"github.com/docker/cli/cli/config"
+	dcontext "github.com/docker/cli/cli/context"
 	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
+	dopts "github.com/docker/cli/opts"
 	"github.com/moby/moby/client"
 )
 
@@ -31,8 +34,8 @@ type Options struct {
 	Getenv func(string) string
 	// UserAgent is sent with every request; "" keeps the client's.
 	UserAgent string
-	// IdleTimeout bounds how long a save stream may send nothing (0:
-	// DefaultIdleTimeout).
+	// IdleTimeout bounds how long a save stream may send nothing, and a
+	// load neither read its archive nor answer (0: DefaultIdleTimeout).
 	IdleTimeout time.Duration
 }
 
@@ -46,6 +49,9 @@ type Endpoint struct {
 
 	opts []client.Opt
 }
+
+// viaSSH tells an endpoint reached through docker's ssh helper.
+func (e Endpoint) viaSSH() bool { return strings.HasPrefix(e.Host, "ssh://") }
 
 // String is the endpoint for messages: the host and where it came from.
 func (e Endpoint) String() string {
@@ -71,7 +77,7 @@ func Find(o Options) (Endpoint, error) {
 		dir = config.Dir()
 	}
 	if host := getenv("DOCKER_HOST"); host != "" {
-		return envEndpoint(host, dir, getenv)
+		return defaultEndpoint(host, SourceEnv, dir, getenv)
 	}
 	name, source := getenv("DOCKER_CONTEXT"), "DOCKER_CONTEXT"
 	if name == "" {
@@ -84,17 +90,32 @@ func Find(o Options) (Endpoint, error) {
 		name, source = cf.CurrentContext, "currentContext in "+filepath.Join(dir, config.ConfigFileName)
 	}
 	if name == "" || name == "default" {
-		return Endpoint{Host: DefaultHost, Source: SourceDefault, opts: []client.Opt{client.WithHost(DefaultHost)}}, nil
+		return defaultEndpoint("", SourceDefault, dir, getenv)
 	}
 	return contextEndpoint(dir, name, source)
 }
 
-// envEndpoint is DOCKER_HOST with docker's TLS variables: DOCKER_TLS_VERIFY
-// (any value) turns TLS on and verifies the server; DOCKER_CERT_PATH holds
-// ca.pem, cert.pem and key.pem (default: the docker config directory).
-func envEndpoint(host, dir string, getenv func(string) string) (Endpoint, error) {
-	e := Endpoint{Host: host, Source: SourceEnv}
-	if getenv("DOCKER_TLS_VERIFY") != "" {
+// defaultEndpoint is docker's default context, as the docker CLI makes
+// it: host (DOCKER_HOST, or "" for docker's default) parsed as docker
+// parses it (tcp://HOST gets port 2375, none with TLS on is
+// tcp://localhost:2376; ssh://USER@HOST goes through docker's ssh helper), with docker's TLS variables:
+// DOCKER_TLS_VERIFY (any value) turns TLS on and verifies the server,
+// DOCKER_TLS (any value) turns it on without verifying; ca.pem, and
+// cert.pem and key.pem when they exist, come from DOCKER_CERT_PATH
+// (default: the docker config directory).
+func defaultEndpoint(host, source, dir string, getenv func(string) string) (Endpoint, error) {
+	verify := getenv("DOCKER_TLS_VERIFY") != ""
+	useTLS := verify || getenv("DOCKER_TLS") != ""
+	what := "DOCKER_HOST " + host
+	if host == "" {
+		what = "docker's default engine"
+	}
+	h, err := dopts.ParseHost(useTLS, host)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("%w: %s: %v", ErrEngine, what, err)
+	}
+	ep := docker.Endpoint{EndpointMeta: docker.EndpointMeta{Host: h, SkipTLSVerify: useTLS && !verify}}
+	if useTLS {
 		certs := getenv("DOCKER_CERT_PATH")
 		if certs == "" {
 			certs = dir
@@ -102,12 +123,20 @@ func envEndpoint(host, dir string, getenv func(string) string) (Endpoint, error)
 		// A client certificate is optional, as with docker; the CA is not.
 		cert, key := filepath.Join(certs, "cert.pem"), filepath.Join(certs, "key.pem")
 		if _, err := os.Stat(cert); err != nil {
-			cert, key = "", ""
+			cert = ""
 		}
-		e.opts = append(e.opts, client.WithTLSClientConfig(filepath.Join(certs, "ca.pem"), cert, key))
+		if _, err := os.Stat(key); err != nil {
+			key = ""
+		}
+		if ep.TLSData, err = dcontext.TLSDataFromFiles(filepath.Join(certs, "ca.pem"), cert, key); err != nil {
+			return Endpoint{}, fmt.Errorf("%w: %s: TLS (DOCKER_TLS_VERIFY, DOCKER_TLS): %v", ErrEngine, what, err)
+		}
 	}
-	e.opts = append(e.opts, client.WithHost(host))
-	return e, nil
+	opts, err := ep.ClientOpts()
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("%w: %s: %v", ErrEngine, what, err)
+	}
+	return Endpoint{Host: h, Source: source, opts: opts}, nil
 }
 
 // contextEndpoint reads a docker context with docker's own context store

@@ -2,8 +2,13 @@ package engine
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,5 +137,136 @@ func TestOpenTLSFromEnv(t *testing.T) {
 	_, err = Open(t.Context(), Options{ConfigDir: t.TempDir(), Getenv: env(srv)})
 	if !errors.Is(err, ErrEngine) || containsAny(err.Error(), "certificate", "x509") || !containsAny(err.Error(), "not answer as a Docker Engine API") {
 		t.Fatalf("Open against a trusted TLS server that is not an engine: %v", err)
+	}
+}
+
+// TestFindDockerHost: DOCKER_HOST is parsed as docker parses it: tcp://
+// without a port gets docker's 2375 (and no DOCKER_HOST with TLS on is
+// tcp://localhost:2376), a scheme docker does not
+// know is refused before anything is contacted, and DOCKER_TLS_VERIFY
+// without a ca.pem is an error, as with docker.
+func TestFindDockerHost(t *testing.T) {
+	t.Parallel()
+	certs := t.TempDir()
+	if err := os.WriteFile(filepath.Join(certs, "ca.pem"), testenv.NewCA(t).CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		env      map[string]string
+		wantHost string // "": an error
+	}{
+		{map[string]string{"DOCKER_HOST": "tcp://127.0.0.1"}, "tcp://127.0.0.1:2375"},
+		{map[string]string{"DOCKER_HOST": "tcp://127.0.0.1:2376", "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": certs}, "tcp://127.0.0.1:2376"},
+		{map[string]string{"DOCKER_HOST": "127.0.0.1:2375"}, "tcp://127.0.0.1:2375"},
+		{map[string]string{"DOCKER_TLS": "1", "DOCKER_CERT_PATH": certs}, "tcp://localhost:2376"},
+		{map[string]string{"DOCKER_HOST": "bogus://x"}, ""},
+		{map[string]string{"DOCKER_HOST": "tcp://127.0.0.1", "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": t.TempDir()}, ""},
+	} {
+		ep, err := Find(Options{ConfigDir: t.TempDir(), Getenv: func(k string) string { return tt.env[k] }})
+		switch {
+		case tt.wantHost == "" && !errors.Is(err, ErrEngine):
+			t.Errorf("%v: Find = %v, %v; want ErrEngine", tt.env, ep, err)
+		case tt.wantHost != "" && (err != nil || ep.Host != tt.wantHost):
+			t.Errorf("%v: Find = %q, %v; want %q", tt.env, ep.Host, err, tt.wantHost)
+		}
+	}
+}
+
+// TestOpenTLSWithoutVerify: DOCKER_TLS (without DOCKER_TLS_VERIFY) is TLS
+// that does not verify the server, as docker's --tls: an engine whose
+// certificate is of an unknown CA is reached.
+func TestOpenTLSWithoutVerify(t *testing.T) {
+	t.Parallel()
+	certs := t.TempDir()
+	if err := os.WriteFile(filepath.Join(certs, "ca.pem"), testenv.NewCA(t).CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{testenv.NewCA(t).IssueServer(t, "127.0.0.1").TLSCertificate()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{ErrorLog: log.New(io.Discard, "", 0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("API-Version", "1.41") // an engine's /_ping
+		if strings.HasSuffix(r.URL.Path, "/images/json") {
+			w.Write([]byte(`[{"Id":"sha256:` + strings.Repeat("a", 64) + `","RepoTags":["example.test/app:v1"]}]`))
+			return
+		}
+		w.Write([]byte("OK"))
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	m := map[string]string{"DOCKER_HOST": "tcp://" + ln.Addr().String(), "DOCKER_TLS": "1", "DOCKER_CERT_PATH": certs}
+	c, err := Open(t.Context(), Options{ConfigDir: t.TempDir(), Getenv: func(k string) string { return m[k] }})
+	if err != nil {
+		t.Fatalf("Open with DOCKER_TLS against an engine of an unknown CA: %v", err)
+	}
+	defer c.Close()
+	// The image list goes over the same TLS connection as the ping.
+	if imgs, err := c.List(t.Context(), false); err != nil || len(imgs) != 1 {
+		t.Fatalf("List over TLS = %v, %v", imgs, err)
+	}
+}
+
+// sshBridgeEnv, when set, makes the test binary a stand-in for ssh: it
+// records its arguments and joins its stdin and stdout to the unix socket
+// named (as "docker system dial-stdio" on the far side would).
+const sshBridgeEnv = "CTL_TEST_SSH_BRIDGE"
+
+func TestMain(m *testing.M) {
+	if sock := os.Getenv(sshBridgeEnv); sock != "" {
+		_ = os.WriteFile(sock+".args", []byte(strings.Join(os.Args[1:], " ")), 0o600)
+		conn, err := net.Dial("unix", sock)
+		if err != nil {
+			os.Exit(1)
+		}
+		go func() {
+			_, _ = io.Copy(conn, os.Stdin)
+			_ = conn.(*net.UnixConn).CloseWrite()
+		}()
+		_, _ = io.Copy(os.Stdout, conn)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestOpenSSH: DOCKER_HOST=ssh://USER@HOST reaches the engine as docker
+// does, through "ssh ... USER@HOST docker system dial-stdio" (here an ssh
+// on PATH that joins its stdio to the Podman socket).
+func TestOpenSSH(t *testing.T) { // not parallel: PATH
+	p := testenv.StartPodman(t)
+	p.Build(t, "example.test/gallery:v1", galleryFiles)
+	bin := t.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\nexec env " + sshBridgeEnv + "=" + p.Socket + " " + self + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "ssh"), []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	c, err := Open(t.Context(), hostEnv("ssh://builder@engine.example.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	imgs, err := c.List(t.Context(), false)
+	if err != nil || len(imgs) != 1 || len(imgs[0].RepoTags) != 1 || imgs[0].RepoTags[0] != "example.test/gallery:v1" {
+		t.Fatalf("List over ssh = %+v, %v", imgs, err)
+	}
+	args, err := os.ReadFile(p.Socket + ".args")
+	if err != nil || !strings.Contains(string(args), "-l builder") || !strings.Contains(string(args), "-- engine.example.test ") || !strings.HasSuffix(string(args), "docker system dial-stdio") {
+		t.Errorf("ssh was run with %q (%v)", args, err)
+	}
+
+	// An ssh that cannot connect: the engine is unreachable, in ssh's
+	// words, with nothing after them.
+	script = "#!/bin/sh\necho 'ssh: connect to host engine.example.test port 22: Connection refused' >&2\nexit 255\n"
+	if err := os.WriteFile(filepath.Join(bin, "ssh"), []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(t.Context(), hostEnv("ssh://builder@engine.example.test"))
+	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "Connection refused") {
+		t.Errorf("Open with an ssh that cannot connect: %v, want ErrUnreachable with ssh's reason", err)
 	}
 }

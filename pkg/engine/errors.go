@@ -4,10 +4,11 @@
 //
 // Where the engine is, in docker's order:
 //
-//  1. DOCKER_HOST (unix://PATH, tcp://HOST:PORT, ssh://USER@HOST); over
-//     tcp, DOCKER_TLS_VERIFY (any value) turns on TLS with the server
-//     verified, with ca.pem, cert.pem and key.pem from DOCKER_CERT_PATH
-//     (default: the docker config directory);
+//  1. DOCKER_HOST (unix://PATH, tcp://HOST:PORT, ssh://USER@HOST), parsed
+//     and connected to with the docker CLI's own code; over tcp,
+//     DOCKER_TLS_VERIFY (any value) turns on TLS with the server verified,
+//     DOCKER_TLS without, with ca.pem, cert.pem and key.pem from
+//     DOCKER_CERT_PATH (default: the docker config directory);
 //  2. the docker context named by DOCKER_CONTEXT, else the config's
 //     currentContext ("default" names the default socket): its metadata
 //     and TLS files under the config directory's contexts/, read with

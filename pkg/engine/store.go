@@ -21,7 +21,7 @@ import (
 // engine's failure (ErrEngine), not invalid input of the user's. progress,
 // when not nil, is called with the bytes read so far.
 func (c *Client) SaveToStore(ctx context.Context, s *store.Store, names []string, progress func(read int64)) ([]store.Entry, error) {
-	rc, err := c.save(ctx, names)
+	rc, err := c.save(ctx, names, "")
 	if err != nil {
 		return nil, err
 	}
@@ -46,14 +46,28 @@ func (c *Client) SaveToStore(ctx context.Context, s *store.Store, names []string
 	return nil, err
 }
 
-// LoadFromStore hands images of the store to the engine's load endpoint,
-// as a docker save archive streamed from the store, and returns the lines
-// the engine answers ("Loaded image: REF").
-func (c *Client) LoadFromStore(ctx context.Context, s *store.Store, entries []store.Entry) ([]string, error) {
+// LoadFromStore hands images of the store to the engine's load endpoint
+// (an artifact among entries is refused, store.ErrInvalidInput),
+// as a docker save archive streamed from the store (of a multi-platform
+// image, the platforms of sel; zero: all), and returns the lines the
+// engine answers ("Loaded image: REF").
+func (c *Client) LoadFromStore(ctx context.Context, s *store.Store, entries []store.Entry, sel platform.Selection) ([]string, error) {
+	for _, e := range entries {
+		if e.ArtifactType == "" {
+			continue
+		}
+		// An engine runs images: what it would answer about an
+		// artifact's archive is a page of every format it tried.
+		name := e.ID.String()
+		if r, ok := e.Reference(); ok {
+			name = r.Familiar()
+		}
+		return nil, fmt.Errorf("%w: %s is an artifact (%s), not an image: an engine loads images only", store.ErrInvalidInput, name, e.ArtifactType)
+	}
 	pr, pw := io.Pipe()
 	saved := make(chan error, 1)
 	go func() {
-		err := s.Save(ctx, pw, entries, store.FormatDocker, platform.Selection{})
+		err := s.Save(ctx, pw, entries, store.FormatDocker, sel)
 		pw.CloseWithError(err)
 		saved <- err
 	}()
@@ -97,31 +111,53 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // Entries are the engine's images as the store lists its own, for
-// store.Filter and ctl's image table: one entry per tag (Ref in the
-// store's canonical form, Digest the engine's repo digest for that
-// repository when it has one, else zero), and one untagged entry for an
-// image with no tag the reference grammar accepts.
+// store.Filter and ctl's image table, in the rows docker images shows:
+// one entry per tag (Ref in the store's canonical form, Digest the
+// engine's repo digest for that repository when it has one, else zero);
+// one per repository the image has a repo digest of but no tag
+// (NAME@DIGEST: "NAME <none>", as after a pull by digest); and one
+// untagged entry for an image with neither that the reference grammar
+// accepts.
 func Entries(imgs []Image) []store.Entry {
 	var out []store.Entry
 	for _, img := range imgs {
 		base := store.Entry{ID: img.ID, Created: img.Created, Size: img.Size}
-		n := len(out)
+		// Podman lists an image pulled by digest as NAME@DIGEST among its
+		// tags: a repo digest, not a tag.
+		var tags, digests []string
 		for _, t := range img.RepoTags {
+			if strings.Contains(t, "@") {
+				digests = append(digests, t)
+			} else {
+				tags = append(tags, t)
+			}
+		}
+		digests = append(digests, img.RepoDigests...)
+		tagged := map[string]bool{}
+		n := len(out)
+		for _, t := range tags {
 			r, err := reference.Parse(t)
 			if err != nil {
 				continue
 			}
 			e := base
 			e.Ref = r.Name() + ":" + r.DefaultedTag()
-			e.Digest = repoDigest(img.RepoDigests, r.Name())
+			e.Digest = repoDigest(digests, r.Name())
+			tagged[r.Name()] = true
+			out = append(out, e)
+		}
+		for _, rd := range digests {
+			r, err := reference.Parse(rd)
+			if err != nil || r.Digest() == "" || tagged[r.Name()] {
+				continue
+			}
+			tagged[r.Name()] = true // one row per repository, its first digest
+			e := base
+			e.Ref = r.String()
+			e.Digest, _ = v1.NewHash(r.Digest())
 			out = append(out, e)
 		}
 		if len(out) == n {
-			if len(img.RepoDigests) > 0 {
-				if r, err := reference.Parse(img.RepoDigests[0]); err == nil {
-					base.Digest, _ = v1.NewHash(r.Digest())
-				}
-			}
 			out = append(out, base)
 		}
 	}

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/ctl-dev/ctl/pkg/engine"
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // ToEngine hands the images a pull stored to the engine's load endpoint
@@ -25,7 +24,7 @@ func ToEngine(ctx context.Context, ec *engine.Client, s *store.Store, pulled []r
 		}
 		entries = append(entries, e)
 	}
-	return ec.LoadFromStore(ctx, s, entries)
+	return ec.LoadFromStore(ctx, s, entries, platform.Selection{}) // the pull chose the platforms
 }
 
 // PushFromEngine sends the engine's image ref names (latest when it has
@@ -35,7 +34,8 @@ func ToEngine(ctx context.Context, ec *engine.Client, s *store.Store, pulled []r
 // after a HEAD, each blob goes up once, a manifest already there is not
 // sent again. Nothing is stored: each image is read from the engine's
 // save stream, again for each blob the push needs (a layer the registry
-// has costs no read of it), through go-containerregistry's tarball reader.
+// has costs no read of it), through go-containerregistry's tarball reader
+// (engine.Client.Image: its manifest.json and config bounded).
 // Layers the engine keeps uncompressed are sent gzip'd, as docker push
 // sends them.
 func PushFromEngine(ctx context.Context, c *registry.Client, ec *engine.Client, ref reference.Reference, opts PushOptions) ([]registry.PushResult, error) {
@@ -51,7 +51,7 @@ func PushFromEngine(ctx context.Context, c *registry.Client, ec *engine.Client, 
 	}
 	pts := make([]registry.PushTag, 0, len(names))
 	for i, n := range names {
-		img, err := tarball.Image(func() (io.ReadCloser, error) { return ec.Save(ctx, []string{n}) }, nil)
+		img, err := ec.Image(ctx, n)
 		if err != nil {
 			if errors.Is(err, engine.ErrNotFound) || errors.Is(err, engine.ErrEngine) || errors.Is(err, engine.ErrUnreachable) || ctx.Err() != nil {
 				return nil, err
@@ -91,18 +91,12 @@ func engineTargets(ctx context.Context, ec *engine.Client, ref reference.Referen
 		}
 		return []string{ref.String()}, []string{ref.Tag()}, nil
 	}
-	imgs, err := ec.List(ctx)
+	refs, err := ec.Tags(ctx, ref.Name())
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, img := range imgs {
-		for _, t := range img.RepoTags {
-			r, err := reference.Parse(t)
-			if err != nil || r.Name() != ref.Name() || r.Tag() == "" {
-				continue
-			}
-			names, tags = append(names, r.String()), append(tags, r.Tag())
-		}
+	for _, r := range refs {
+		names, tags = append(names, r.String()), append(tags, r.Tag())
 	}
 	if len(names) == 0 {
 		return nil, nil, fmt.Errorf("%w: no tag of %s", engine.ErrNotFound, ref.Familiar())
