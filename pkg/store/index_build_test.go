@@ -395,3 +395,51 @@ func TestIndexKeepsAttestations(t *testing.T) {
 		t.Errorf("remove of amd64 with a shared attestation: %+v %v", im.Manifests, err)
 	}
 }
+
+// TestCreateIndexAmend: create refuses a target naming an index, as
+// docker's manifest create does, and leaves it as it was; Amend adds the
+// sources to it as AddToIndex does; a target naming an image is retagged.
+func TestCreateIndexAmend(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	amd := stored(t, s, "app:amd64", platformImage(t, "linux/amd64", false))
+	arm := stored(t, s, "app:arm64", platformImage(t, "linux/arm64", false))
+	s390 := stored(t, s, "app:s390x", platformImage(t, "linux/s390x", false))
+	first, err := s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{amd, arm}, IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{s390}, IndexOptions{})
+	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "app:v1 is already an index") || !strings.Contains(err.Error(), "--amend") {
+		t.Errorf("create over an index: %v, want invalid input naming it and --amend", err)
+	}
+	if e, err := s.Lookup(ref(t, "app:v1")); err != nil || e.Digest != first.Digest {
+		t.Errorf("a refused create moved the target: %v %v, want %s", e.Digest, err, first.Digest)
+	}
+	amended, err := s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{s390}, IndexOptions{Amend: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := indexManifest(t, s, amended)
+	if len(im.Manifests) != 3 || im.Manifests[0].Digest != amd.Entry.Digest || im.Manifests[2].Digest != s390.Entry.Digest {
+		t.Errorf("amended: %+v, want amd64, arm64, s390x", im.Manifests)
+	}
+	// The index add makes of the same index and sources.
+	if _, err := s.CreateIndex(ctx, ref(t, "app:v2"), []IndexSource{amd, arm}, IndexOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if added, err := s.AddToIndex(ctx, ref(t, "app:v2"), []IndexSource{s390}, IndexOptions{}); err != nil || added.Digest != amended.Digest {
+		t.Errorf("index add: %v %v, want the amended %s", added.Digest, err, amended.Digest)
+	}
+	if err := s.Tag(amd.Entry, ref(t, "app:image")); err != nil {
+		t.Fatal(err)
+	}
+	// Amend of a target naming nothing, or an image, creates.
+	for _, target := range []string{"app:new", "app:image"} {
+		e, err := s.CreateIndex(ctx, ref(t, target), []IndexSource{arm}, IndexOptions{Amend: true})
+		if err != nil || len(indexManifest(t, s, e).Manifests) != 1 {
+			t.Errorf("amend of %s: %v", target, err)
+		}
+	}
+}
