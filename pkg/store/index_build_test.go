@@ -319,6 +319,41 @@ func TestRemovePruneIndex(t *testing.T) {
 	}
 }
 
+// TestRemoveIndexChild: rmi of the last reference of an image a tagged
+// index lists untags it and deletes nothing: the image stays, the index's
+// child, and goes (reported deleted) with the index.
+func TestRemoveIndexChild(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	amd := stored(t, s, "app:amd64", platformImage(t, "linux/amd64", false))
+	arm := stored(t, s, "app:arm64", platformImage(t, "linux/arm64", false))
+	idx, err := s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{amd, arm}, IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Remove("app:amd64", false)
+	if err != nil || !slices.Equal(res.Untagged, []string{"docker.io/library/app:amd64"}) || len(res.Deleted) != 0 {
+		t.Fatalf("rmi of a child of a tagged index: %+v %v, want it untagged, nothing deleted", res, err)
+	}
+	if pr, err := s.Prune(); err != nil || len(pr.Deleted) != 0 || !s.HasBlob(amd.Entry.Digest) {
+		t.Fatalf("the child went: prune %v %v", pr.Deleted, err)
+	}
+	if e, err := s.Resolve(amd.Entry.ID.String()); err != nil || e.Ref != "" || e.Digest != amd.Entry.Digest {
+		t.Errorf("the child is no untagged image of the store: %+v %v", e, err)
+	}
+	if _, err := s.Remove(amd.Entry.ID.String(), false); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "remove that index first") {
+		t.Errorf("rmi of the untagged child by ID: %v, want a conflict", err)
+	}
+	res, err = s.Remove("app:v1", false)
+	if err != nil || len(res.Deleted) != 2 || !slices.Contains(res.Deleted, idx.ID) || !slices.Contains(res.Deleted, amd.Entry.ID) {
+		t.Errorf("rmi of the index: %+v %v, want the index %s and its untagged child %s deleted", res, err, idx.ID, amd.Entry.ID)
+	}
+	if _, err := s.Prune(); err != nil || s.HasBlob(amd.Entry.Digest) || !s.HasBlob(arm.Entry.Digest) {
+		t.Errorf("after prune: the untagged child goes, the tagged one stays (%v)", err)
+	}
+}
+
 // TestIndexKeepsAttestations: an index source brings the attestation
 // manifests of its images (buildkit's, naming their image by
 // vnd.docker.reference.digest), never as a platform; an image removed or
