@@ -478,3 +478,33 @@ func TestCreateIndexAmend(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexPlatformsAsListed: an index's Platforms (what images shows) are
+// its entries' as platform.List names them (what pull prints): an entry
+// naming no platform is "unknown/unknown", whatever its config says.
+func TestIndexPlatformsAsListed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: platformImage(t, "linux/amd64", false), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: platformImage(t, "", false)},
+		mutate.IndexAddendum{Add: platformImage(t, "linux/arm64", false)},
+	)
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := platform.List(im)
+	if !slices.Equal(want, []string{"linux/amd64", "unknown/unknown"}) {
+		t.Fatalf("platform.List %v", want)
+	}
+	e, err := s.WriteIndex(ctx, idx, ref(t, "app:bare"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed, err := s.Resolve("app:bare")
+	if err != nil || !slices.Equal(e.Platforms, want) || !slices.Equal(listed.Platforms, want) {
+		t.Errorf("platforms written %v, listed %v (%v), want %v", e.Platforms, listed.Platforms, err, want)
+	}
+}
