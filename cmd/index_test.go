@@ -201,3 +201,33 @@ func TestLocalIndexReads(t *testing.T) {
 		t.Errorf("digest --platform of another platform: %d %q", code, stderr)
 	}
 }
+
+// TestRmiIndexChild: rmi of the last tag of an image a tagged index lists
+// prints Untagged only (the image stays, the index's child); it is Deleted
+// with the index.
+func TestRmiIndexChild(t *testing.T) {
+	t.Parallel()
+	dir := storeWithPlatforms(t, map[string]v1.Platform{
+		"amd64": {OS: "linux", Architecture: "amd64"},
+		"arm64": {OS: "linux", Architecture: "arm64"},
+	})
+	ctl := func(args ...string) (string, string, int) {
+		t.Helper()
+		return run(t, append([]string{"--store", dir}, args...)...)
+	}
+	amdID, _, _ := ctl("images", "-q", "--no-trunc", "app:amd64")
+	if _, stderr, code := ctl("index", "create", "app:v1", "app:amd64", "app:arm64"); code != 0 {
+		t.Fatalf("create: %d %q", code, stderr)
+	}
+	idxID, _, _ := ctl("images", "-q", "--no-trunc", "app:v1")
+	if out, stderr, code := ctl("rmi", "app:amd64"); code != 0 || out != "Untagged: app:amd64\n" {
+		t.Errorf("rmi of the child: %d %q %q, want it untagged only", code, out, stderr)
+	}
+	if _, stderr, code := ctl("rmi", strings.TrimSpace(amdID)); code != 1 || !strings.Contains(stderr, "remove that index first") {
+		t.Errorf("rmi of the child by ID: %d %q, want a conflict", code, stderr)
+	}
+	out, stderr, code := ctl("rmi", "app:v1")
+	if want := "Untagged: app:v1\nDeleted: " + idxID + "Deleted: " + amdID; code != 0 || out != want {
+		t.Errorf("rmi of the index: %d %q %q, want %q", code, out, stderr, want)
+	}
+}

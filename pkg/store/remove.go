@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 
 	"github.com/ctl-dev/ctl/pkg/atomicfile"
@@ -127,20 +128,27 @@ func (s *Store) Remove(source string, force bool) (Removed, error) {
 				goneIdx = append(goneIdx, o.descriptor(0))
 			}
 		}
+		took := map[v1.Hash]bool{}
 		if len(goneIdx) > 0 {
 			orphans := s.listed(goneIdx)
 			stillListed := s.listed(im.Manifests)
 			keep := im.Manifests[:0]
 			for _, d := range im.Manifests {
 				if d.Annotations[AnnotationRef] == "" && orphans[d.Digest] && !stillListed[d.Digest] {
-					gone[d.Digest] = true
+					took[d.Digest] = true
 					continue
 				}
 				keep = append(keep, d)
 			}
 			im.Manifests = keep
 		}
+		// What was named first, then the children its index took along.
 		res.Deleted = deletedOf(all, gone, im.Manifests)
+		for _, h := range deletedOf(all, took, im.Manifests) {
+			if !slices.Contains(res.Deleted, h) {
+				res.Deleted = append(res.Deleted, h)
+			}
+		}
 		return nil
 	})
 	return res, err
