@@ -26,6 +26,7 @@ type indexOptions struct {
 	Platforms   []string // --platform SOURCE=OS/ARCH[/VARIANT]
 	Annotations []string // --annotation KEY=VALUE
 	Replace     bool
+	Amend       bool // create: add to the index TARGET names
 	Format      string
 }
 
@@ -69,7 +70,7 @@ entry. A source that is an artifact, or an index listing indexes, is
 refused, and TARGET is left as it was (a source pulled for it stays in the
 store, as after "ctl pull").`
 
-func indexCmd(f *Factory, c *cobra.Command, runF func(*indexOptions) error, run func(context.Context, *indexOptions) error, sources bool) *cobra.Command {
+func indexCmd(f *Factory, c *cobra.Command, runF func(*indexOptions) error, run func(context.Context, *indexOptions) error, sources bool) (*cobra.Command, *indexOptions) {
 	opts := &indexOptions{IO: f.IO, Store: f.Store, Registry: f.Registry}
 	c.Args = cobra.MinimumNArgs(2)
 	c.ValidArgsFunction = completeLocalRefs(f, 0)
@@ -87,23 +88,32 @@ func indexCmd(f *Factory, c *cobra.Command, runF func(*indexOptions) error, run 
 		fl.BoolVar(&opts.Replace, "replace", false, "let a source replace an entry of the same platform")
 	}
 	fl.StringVar(&opts.Format, "format", "text", formatFlagHelp("Digest"))
-	return c
+	return c, opts
 }
 
 func newIndexCreateCmd(f *Factory, runF func(*indexOptions) error) *cobra.Command {
-	return indexCmd(f, &cobra.Command{
+	c, opts := indexCmd(f, &cobra.Command{
 		Use:   "create TARGET SOURCE...",
 		Short: "Make a local multi-platform image from local images",
-		Long:  "Make TARGET a new index of the SOURCE images in the local store.\n\n" + indexSourcesHelp,
+		Long: `Make TARGET a new index of the SOURCE images in the local store. When
+TARGET already names an index of the store, create refuses (exit 2), as
+"docker manifest create" does: --amend adds the SOURCE images to it, as
+"ctl index add" does, and "ctl index add" and "ctl index remove" edit it.
+A TARGET naming a single image is retagged to the new index.
+
+` + indexSourcesHelp,
 		Example: `  ctl load -i app-amd64.tar; ctl load -i app-arm64.tar
   ctl index create registry.local:5000/app:v1 app:amd64 app:arm64
   ctl push registry.local:5000/app:v1
+  ctl index create --amend registry.local:5000/app:v1 app:s390x
   ctl index create --platform app:bare=linux/riscv64 --annotation org.opencontainers.image.version=1 app:v1 app:amd64 app:bare`,
 	}, runF, runIndexCreate, true)
+	c.Flags().BoolVarP(&opts.Amend, "amend", "a", false, "add the sources to the index TARGET names instead of refusing")
+	return c
 }
 
 func newIndexAddCmd(f *Factory, runF func(*indexOptions) error) *cobra.Command {
-	return indexCmd(f, &cobra.Command{
+	c, _ := indexCmd(f, &cobra.Command{
 		Use:   "add TARGET SOURCE...",
 		Short: "Add images to a local multi-platform image",
 		Long: "Make TARGET a new index: the one it names plus the SOURCE images. The\n" +
@@ -111,10 +121,11 @@ func newIndexAddCmd(f *Factory, runF func(*indexOptions) error) *cobra.Command {
 		Example: `  ctl index add app:v1 app:s390x
   ctl index add --replace app:v1 app:amd64-fixed`,
 	}, runF, runIndexAdd, true)
+	return c
 }
 
 func newIndexRemoveCmd(f *Factory, runF func(*indexOptions) error) *cobra.Command {
-	return indexCmd(f, &cobra.Command{
+	c, _ := indexCmd(f, &cobra.Command{
 		Use:     "remove TARGET PLATFORM...",
 		Aliases: []string{"rm"},
 		Short:   "Remove platforms from a local multi-platform image",
@@ -127,6 +138,7 @@ not found (exit 3); removing every entry is refused. The old index and its
 images stay, untagged, until "ctl image prune".`,
 		Example: `  ctl index remove app:v1 linux/s390x`,
 	}, runF, runIndexRemove, false)
+	return c
 }
 
 func runIndexCreate(ctx context.Context, opts *indexOptions) error {
@@ -172,7 +184,7 @@ func (o *indexOptions) edit(ctx context.Context, do func(*store.Store, reference
 			return err
 		}
 	}
-	iopts := store.IndexOptions{Replace: o.Replace, Annotations: map[string]string{}}
+	iopts := store.IndexOptions{Replace: o.Replace, Amend: o.Amend, Annotations: map[string]string{}}
 	for _, a := range o.Annotations {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok || k == "" {

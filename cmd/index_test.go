@@ -49,6 +49,7 @@ func TestIndexCommands(t *testing.T) {
 		"amd64": {OS: "linux", Architecture: "amd64"},
 		"arm64": {OS: "linux", Architecture: "arm64", Variant: "v8"},
 		"amd2":  {OS: "linux", Architecture: "amd64"},
+		"s390x": {OS: "linux", Architecture: "s390x"},
 		"bare":  {},
 	})
 	ctl := func(args ...string) (string, string, int) {
@@ -69,6 +70,7 @@ func TestIndexCommands(t *testing.T) {
 		{[]string{"index", "create", "--platform", "app:bare=linux", "app:bad", "app:bare"}, 2, `invalid platform "linux"`},
 		{[]string{"index", "create", "--platform", "app:other=linux/amd64", "app:bad", "app:bare"}, 2, "not one of the sources"},
 		{[]string{"index", "create", "app:bad", "app:nosuch"}, 3, "no such image"},
+		{[]string{"index", "create", "app:v1", "app:s390x"}, 2, `app:v1 is already an index in the store: give --amend to add the sources to it, or edit it with "ctl index add" and "ctl index remove"`},
 		{[]string{"index", "add", "app:amd64", "app:arm64"}, 2, "is an image, not an index"},
 		{[]string{"index", "remove", "app:v1", "windows/amd64"}, 3, "(the index has: linux/amd64, linux/arm64/v8)"},
 		{[]string{"index", "remove", "app:v1", "linux/amd64", "linux/arm64"}, 2, "no entries"},
@@ -119,6 +121,10 @@ func TestIndexCommands(t *testing.T) {
 	out, _, _ = ctl("image", "inspect", "--platform", "linux/arm64", "--format", "{{.Architecture}}/{{.Variant}}", "app:v2")
 	if out != "arm64/v8\n" {
 		t.Errorf("inspect --platform: %q", out)
+	}
+	// --amend (-a) adds to the index, as index add does.
+	if out, stderr, code := ctl("manifest", "create", "-a", "app:v2", "app:s390x"); code != 0 || !strings.HasSuffix(out, " platforms: linux/amd64,linux/arm64/v8,linux/riscv64,linux/s390x\n") {
+		t.Errorf("create --amend: %d %q %q", code, out, stderr)
 	}
 }
 
@@ -193,5 +199,35 @@ func TestLocalIndexReads(t *testing.T) {
 	}
 	if _, stderr, code := ctl("digest", "--platform", "linux/amd64", "app:arm64"); code != 3 || !strings.HasSuffix(stderr, "Error: no image for platform linux/amd64 (the image is linux/arm64/v8)\n") {
 		t.Errorf("digest --platform of another platform: %d %q", code, stderr)
+	}
+}
+
+// TestRmiIndexChild: rmi of the last tag of an image a tagged index lists
+// prints Untagged only (the image stays, the index's child); it is Deleted
+// with the index.
+func TestRmiIndexChild(t *testing.T) {
+	t.Parallel()
+	dir := storeWithPlatforms(t, map[string]v1.Platform{
+		"amd64": {OS: "linux", Architecture: "amd64"},
+		"arm64": {OS: "linux", Architecture: "arm64"},
+	})
+	ctl := func(args ...string) (string, string, int) {
+		t.Helper()
+		return run(t, append([]string{"--store", dir}, args...)...)
+	}
+	amdID, _, _ := ctl("images", "-q", "--no-trunc", "app:amd64")
+	if _, stderr, code := ctl("index", "create", "app:v1", "app:amd64", "app:arm64"); code != 0 {
+		t.Fatalf("create: %d %q", code, stderr)
+	}
+	idxID, _, _ := ctl("images", "-q", "--no-trunc", "app:v1")
+	if out, stderr, code := ctl("rmi", "app:amd64"); code != 0 || out != "Untagged: app:amd64\n" {
+		t.Errorf("rmi of the child: %d %q %q, want it untagged only", code, out, stderr)
+	}
+	if _, stderr, code := ctl("rmi", strings.TrimSpace(amdID)); code != 1 || !strings.Contains(stderr, "remove that index first") {
+		t.Errorf("rmi of the child by ID: %d %q, want a conflict", code, stderr)
+	}
+	out, stderr, code := ctl("rmi", "app:v1")
+	if want := "Untagged: app:v1\nDeleted: " + idxID + "Deleted: " + amdID; code != 0 || out != want {
+		t.Errorf("rmi of the index: %d %q %q, want %q", code, out, stderr, want)
 	}
 }

@@ -51,6 +51,7 @@ type progress struct {
 
 type layerLine struct {
 	status string // final or waiting status
+	final  bool   // status is final: the layer is done
 	moving bool   // bytes are moving: a bar of done out of size
 	done   int64
 	size   int64
@@ -89,6 +90,13 @@ func (p *progress) Event(e registry.Event) {
 		p.layers[e.Digest] = l
 		p.order = append(p.order, e.Digest)
 	}
+	if l.final {
+		// A blob two images share (the platforms of an index) is
+		// reported once, as docker shows each layer once: the second
+		// image's events for it (already exists, fetched again) add
+		// nothing.
+		return
+	}
 	final := ""
 	switch e.Kind {
 	case registry.BlobExists:
@@ -111,7 +119,7 @@ func (p *progress) Event(e registry.Event) {
 	if final == "" {
 		return
 	}
-	l.status, l.moving = final, false
+	l.status, l.moving, l.final = final, false, true
 	if !p.tty {
 		fmt.Fprintf(p.w, "%s: %s\n", shortID(e.Digest), escapeControl(final))
 	}

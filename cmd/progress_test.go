@@ -95,3 +95,29 @@ func TestProgressFollowsWidth(t *testing.T) {
 		t.Errorf("drawings %q", errOut.String())
 	}
 }
+
+// TestProgressBlobOnce: a blob two images of an index share is one line,
+// whatever the second image reports of it (docker shows each layer once).
+func TestProgressBlobOnce(t *testing.T) {
+	t.Parallel()
+	ios, _, errOut := TestIO("")
+	p := newProgress(ios, false, pullWords)
+	shared := mustHash(t, strings.Repeat("1", 64))
+	own := mustHash(t, strings.Repeat("2", 64))
+	for _, e := range []registry.Event{
+		{Kind: registry.BlobStarted, Digest: shared, Size: 10},
+		{Kind: registry.BlobDone, Digest: shared, Size: 10, Done: 10},
+		// The second platform's image: the shared layer again.
+		{Kind: registry.BlobExists, Digest: shared, Size: 10},
+		{Kind: registry.BlobStarted, Digest: shared, Size: 10},
+		{Kind: registry.BlobDone, Digest: shared, Size: 10, Done: 10},
+		{Kind: registry.BlobDone, Digest: own, Size: 5, Done: 5},
+	} {
+		e.Layer = true
+		p.Event(e)
+	}
+	p.Close()
+	if got, want := errOut.String(), "111111111111: Pull complete\n222222222222: Pull complete\n"; got != want {
+		t.Errorf("progress %q, want %q", got, want)
+	}
+}

@@ -35,6 +35,9 @@ func newRmiCmd(f *Factory, runF func(*rmiOptions) error) *cobra.Command {
 loses only that reference; an image ID removes all its references, which
 needs --force when they are in several repositories. An image whose last
 reference goes is deleted; its blobs are reclaimed by "ctl image prune".
+An image a tagged index lists (a platform of a multi-platform image)
+stays, untagged, as that index's child: it goes with the index, and
+removing it by ID while the index stays is refused.
 An artifact (a signature, an SBOM) is removed the same way; its ID is its
 manifest digest.
 

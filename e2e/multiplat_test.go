@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -599,5 +600,49 @@ func TestMultiPlatformLook(t *testing.T) {
 	}
 	if res := e.Run(t, "digest", "--platform", "linux/arm64", pushed); res.Stdout != arm.Stdout {
 		t.Errorf("digest --platform of the pushed index: %q, want %q", res.Stdout, arm.Stdout)
+	}
+}
+
+// TestPullIndexSharedLayer: a layer two platforms of an index share is
+// one progress line of the pull, as docker shows each layer once.
+func TestPullIndexSharedLayer(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	shared, err := random.Layer(512, types.DockerLayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := v1.ImageIndex(empty.Index)
+	for _, p := range []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64", Variant: "v8"}} {
+		img, err := mutate.AppendLayers(platformImage(t, p.Architecture, p.Variant), shared)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &p}})
+	}
+	if err := remote.WriteIndex(reg.ParseRef(t, "shared:v1"), idx, reg.RemoteOptions()...); err != nil {
+		t.Fatal(err)
+	}
+	e := testenv.NewEnv(t)
+	res := e.Run(t, "pull", "--platform", "all", reg.Ref("shared:v1"))
+	wantCode(t, res, 0)
+	sharedDigest, err := shared.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := map[string]int{}
+	for _, l := range strings.Split(res.Stderr, "\n") {
+		if id, _, ok := strings.Cut(l, ": "); ok && len(id) == 12 {
+			lines[id]++
+		}
+	}
+	// Each platform's two layers of its own, and the shared one once.
+	if n := lines[sharedDigest.Hex[:12]]; n != 1 || len(lines) != 5 {
+		t.Errorf("the shared layer has %d lines, %d layers in all (want 1 and 5):\n%s", n, len(lines), res.Stderr)
+	}
+	for id, n := range lines {
+		if n != 1 {
+			t.Errorf("layer %s: %d lines", id, n)
+		}
 	}
 }

@@ -297,12 +297,7 @@ func point(im *v1.IndexManifest, e Entry, msize int64, refs []string) {
 		for _, d := range im.Manifests {
 			if d.Annotations[AnnotationRef] == ref {
 				if d.Digest != e.Digest {
-					orphan := d
-					orphan.Annotations = maps.Clone(d.Annotations)
-					delete(orphan.Annotations, AnnotationRef)
-					delete(orphan.Annotations, annotationRepoDigest)
-					delete(orphan.Annotations, annotationRemote)
-					orphans = append(orphans, orphan)
+					orphans = append(orphans, untagged(d))
 				}
 				continue
 			}
@@ -312,6 +307,15 @@ func point(im *v1.IndexManifest, e Entry, msize int64, refs []string) {
 		e.Ref = ref
 		im.Manifests = append(im.Manifests, e.descriptor(msize))
 	}
+}
+
+// untagged is the entry d without its reference: the image a tag left.
+func untagged(d v1.Descriptor) v1.Descriptor {
+	d.Annotations = maps.Clone(d.Annotations)
+	delete(d.Annotations, AnnotationRef)
+	delete(d.Annotations, annotationRepoDigest)
+	delete(d.Annotations, annotationRemote)
+	return d
 }
 
 // leanIndex is index.json decoded for listing: digests stay strings, which

@@ -32,6 +32,9 @@ type IndexOptions struct {
 	// Replace lets a later source take the place of an entry of the same
 	// platform instead of refusing the duplicate.
 	Replace bool
+	// Amend lets CreateIndex of a target that names an index add the
+	// sources to it (AddToIndex) instead of refusing.
+	Amend bool
 }
 
 // member is one entry of the index being made, with where it came from.
@@ -48,8 +51,22 @@ type member struct {
 // has none. Every check comes first: a source that is an
 // artifact, an index listing indexes, an image without platform, two
 // entries of one platform (unless Replace) or no entry at all is invalid
-// input and nothing is written.
+// input and nothing is written. A target that names an index of the store
+// is not replaced: as docker's and podman's manifest create, it is invalid
+// input unless Amend, which adds the sources to it (AddToIndex). A target
+// naming an image, not an index, is retagged to the new index.
 func (s *Store) CreateIndex(ctx context.Context, target reference.Reference, sources []IndexSource, opts IndexOptions) (Entry, error) {
+	if target.Digest() == "" {
+		e, err := s.Lookup(target)
+		switch {
+		case err != nil && !errors.Is(err, ErrNotFound):
+			return Entry{}, err
+		case err == nil && e.IsIndex() && opts.Amend:
+			return s.AddToIndex(ctx, target, sources, opts)
+		case err == nil && e.IsIndex():
+			return Entry{}, invalid("%s is already an index in the store: give --amend to add the sources to it, or edit it with \"ctl index add\" and \"ctl index remove\"", target.Familiar())
+		}
+	}
 	return s.buildIndex(ctx, target, nil, nil, sources, opts)
 }
 

@@ -319,6 +319,41 @@ func TestRemovePruneIndex(t *testing.T) {
 	}
 }
 
+// TestRemoveIndexChild: rmi of the last reference of an image a tagged
+// index lists untags it and deletes nothing: the image stays, the index's
+// child, and goes (reported deleted) with the index.
+func TestRemoveIndexChild(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	amd := stored(t, s, "app:amd64", platformImage(t, "linux/amd64", false))
+	arm := stored(t, s, "app:arm64", platformImage(t, "linux/arm64", false))
+	idx, err := s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{amd, arm}, IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Remove("app:amd64", false)
+	if err != nil || !slices.Equal(res.Untagged, []string{"docker.io/library/app:amd64"}) || len(res.Deleted) != 0 {
+		t.Fatalf("rmi of a child of a tagged index: %+v %v, want it untagged, nothing deleted", res, err)
+	}
+	if pr, err := s.Prune(); err != nil || len(pr.Deleted) != 0 || !s.HasBlob(amd.Entry.Digest) {
+		t.Fatalf("the child went: prune %v %v", pr.Deleted, err)
+	}
+	if e, err := s.Resolve(amd.Entry.ID.String()); err != nil || e.Ref != "" || e.Digest != amd.Entry.Digest {
+		t.Errorf("the child is no untagged image of the store: %+v %v", e, err)
+	}
+	if _, err := s.Remove(amd.Entry.ID.String(), false); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "remove that index first") {
+		t.Errorf("rmi of the untagged child by ID: %v, want a conflict", err)
+	}
+	res, err = s.Remove("app:v1", false)
+	if err != nil || len(res.Deleted) != 2 || !slices.Contains(res.Deleted, idx.ID) || !slices.Contains(res.Deleted, amd.Entry.ID) {
+		t.Errorf("rmi of the index: %+v %v, want the index %s and its untagged child %s deleted", res, err, idx.ID, amd.Entry.ID)
+	}
+	if _, err := s.Prune(); err != nil || s.HasBlob(amd.Entry.Digest) || !s.HasBlob(arm.Entry.Digest) {
+		t.Errorf("after prune: the untagged child goes, the tagged one stays (%v)", err)
+	}
+}
+
 // TestIndexKeepsAttestations: an index source brings the attestation
 // manifests of its images (buildkit's, naming their image by
 // vnd.docker.reference.digest), never as a platform; an image removed or
@@ -393,5 +428,83 @@ func TestIndexKeepsAttestations(t *testing.T) {
 	im := indexManifest(t, s, e)
 	if err != nil || len(im.Manifests) != 2 || im.Manifests[0].Digest != digests["linux/arm64"] || im.Manifests[1].Digest != sameDigest || platform.AttestationOf(im.Manifests[1]) != digests["linux/arm64"].String() {
 		t.Errorf("remove of amd64 with a shared attestation: %+v %v", im.Manifests, err)
+	}
+}
+
+// TestCreateIndexAmend: create refuses a target naming an index, as
+// docker's manifest create does, and leaves it as it was; Amend adds the
+// sources to it as AddToIndex does; a target naming an image is retagged.
+func TestCreateIndexAmend(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	amd := stored(t, s, "app:amd64", platformImage(t, "linux/amd64", false))
+	arm := stored(t, s, "app:arm64", platformImage(t, "linux/arm64", false))
+	s390 := stored(t, s, "app:s390x", platformImage(t, "linux/s390x", false))
+	first, err := s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{amd, arm}, IndexOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{s390}, IndexOptions{})
+	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "app:v1 is already an index") || !strings.Contains(err.Error(), "--amend") {
+		t.Errorf("create over an index: %v, want invalid input naming it and --amend", err)
+	}
+	if e, err := s.Lookup(ref(t, "app:v1")); err != nil || e.Digest != first.Digest {
+		t.Errorf("a refused create moved the target: %v %v, want %s", e.Digest, err, first.Digest)
+	}
+	amended, err := s.CreateIndex(ctx, ref(t, "app:v1"), []IndexSource{s390}, IndexOptions{Amend: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := indexManifest(t, s, amended)
+	if len(im.Manifests) != 3 || im.Manifests[0].Digest != amd.Entry.Digest || im.Manifests[2].Digest != s390.Entry.Digest {
+		t.Errorf("amended: %+v, want amd64, arm64, s390x", im.Manifests)
+	}
+	// The index add makes of the same index and sources.
+	if _, err := s.CreateIndex(ctx, ref(t, "app:v2"), []IndexSource{amd, arm}, IndexOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if added, err := s.AddToIndex(ctx, ref(t, "app:v2"), []IndexSource{s390}, IndexOptions{}); err != nil || added.Digest != amended.Digest {
+		t.Errorf("index add: %v %v, want the amended %s", added.Digest, err, amended.Digest)
+	}
+	if err := s.Tag(amd.Entry, ref(t, "app:image")); err != nil {
+		t.Fatal(err)
+	}
+	// Amend of a target naming nothing, or an image, creates.
+	for _, target := range []string{"app:new", "app:image"} {
+		e, err := s.CreateIndex(ctx, ref(t, target), []IndexSource{arm}, IndexOptions{Amend: true})
+		if err != nil || len(indexManifest(t, s, e).Manifests) != 1 {
+			t.Errorf("amend of %s: %v", target, err)
+		}
+	}
+}
+
+// TestIndexPlatformsAsListed: an index's Platforms (what images shows) are
+// its entries' as platform.List names them (what pull prints): an entry
+// naming no platform is "unknown/unknown", whatever its config says.
+func TestIndexPlatformsAsListed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: platformImage(t, "linux/amd64", false), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: platformImage(t, "", false)},
+		mutate.IndexAddendum{Add: platformImage(t, "linux/arm64", false)},
+	)
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := platform.List(im)
+	if !slices.Equal(want, []string{"linux/amd64", "unknown/unknown"}) {
+		t.Fatalf("platform.List %v", want)
+	}
+	e, err := s.WriteIndex(ctx, idx, ref(t, "app:bare"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed, err := s.Resolve("app:bare")
+	if err != nil || !slices.Equal(e.Platforms, want) || !slices.Equal(listed.Platforms, want) {
+		t.Errorf("platforms written %v, listed %v (%v), want %v", e.Platforms, listed.Platforms, err, want)
 	}
 }

@@ -17,7 +17,9 @@ func platformsOf(cf *v1.ConfigFile) []string {
 
 // addChild counts the stored child c, listed in an index by d, into the
 // index's entry e: its size, its creation time when newer, and its
-// platforms (d's platform, else the child's own). Artifacts add size only.
+// platform as the index names it (platform.String of d's, as pull, inspect
+// and platform selection read it: "unknown/unknown" for an entry naming
+// none, whatever the child's config says). Artifacts add size only.
 func (e *Entry) addChild(d v1.Descriptor, c Entry) {
 	e.Size += c.Size
 	if c.Created.After(e.Created) {
@@ -26,13 +28,7 @@ func (e *Entry) addChild(d v1.Descriptor, c Entry) {
 	if !platform.IsImage(d) {
 		return
 	}
-	ps := c.Platforms
-	if d.Platform != nil && d.Platform.OS != "" {
-		ps = []string{platform.String(d.Platform)}
-	}
-	for _, p := range ps {
-		if !slices.Contains(e.Platforms, p) {
-			e.Platforms = append(e.Platforms, p)
-		}
+	if p := platform.String(d.Platform); !slices.Contains(e.Platforms, p) {
+		e.Platforms = append(e.Platforms, p)
 	}
 }

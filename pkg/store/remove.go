@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 
 	"github.com/ctl-dev/ctl/pkg/atomicfile"
@@ -29,7 +30,9 @@ type Removed struct {
 // whose last reference goes is deleted: its manifest leaves the index and
 // its blobs become unreferenced, reclaimed by Prune. An index deleted takes
 // along the untagged images it listed that no other index lists; its
-// children with references of their own stay.
+// children with references of their own stay. An image whose last
+// reference goes while a tagged index lists it stays too, as that
+// index's child: it is untagged, not deleted.
 func (s *Store) Remove(source string, force bool) (Removed, error) {
 	var res Removed
 	err := s.updateIndex(func(im *v1.IndexManifest) error {
@@ -70,6 +73,7 @@ func (s *Store) Remove(source string, force bool) (Removed, error) {
 			}
 		}
 		gone := map[v1.Hash]bool{}
+		var dropped []v1.Descriptor
 		keep := im.Manifests[:0]
 		for _, d := range im.Manifests {
 			ref := d.Annotations[AnnotationRef]
@@ -82,11 +86,36 @@ func (s *Store) Remove(source string, force bool) (Removed, error) {
 					res.Untagged = append(res.Untagged, ref)
 				}
 				gone[d.Digest] = true
+				dropped = append(dropped, d)
 				continue
 			}
 			keep = append(keep, d)
 		}
 		im.Manifests = keep
+		// An image a remaining tagged index lists stays, as that index's
+		// child (as Prune keeps it): it loses its references, not its
+		// entry, which goes when the index does.
+		children := s.children(im.Manifests)
+		have := map[v1.Hash]bool{}
+		for _, d := range im.Manifests {
+			have[d.Digest] = true
+		}
+		listed := 0
+		for _, d := range dropped {
+			if children[d.Digest] {
+				listed++
+				if !have[d.Digest] {
+					have[d.Digest] = true
+					im.Manifests = append(im.Manifests, untagged(d))
+				}
+			}
+		}
+		if len(res.Untagged) == 0 && listed == len(dropped) {
+			// An untagged child by its ID: nothing to untag, and it
+			// cannot go while its index stays (docker refuses to delete
+			// an image another needs).
+			return fmt.Errorf("%w: unable to delete %s (an index in the store lists it): remove that index first", ErrConflict, e.ID.Hex[:12])
+		}
 		for _, d := range im.Manifests {
 			delete(gone, d.Digest)
 		}
@@ -99,20 +128,27 @@ func (s *Store) Remove(source string, force bool) (Removed, error) {
 				goneIdx = append(goneIdx, o.descriptor(0))
 			}
 		}
+		took := map[v1.Hash]bool{}
 		if len(goneIdx) > 0 {
 			orphans := s.listed(goneIdx)
 			stillListed := s.listed(im.Manifests)
 			keep := im.Manifests[:0]
 			for _, d := range im.Manifests {
 				if d.Annotations[AnnotationRef] == "" && orphans[d.Digest] && !stillListed[d.Digest] {
-					gone[d.Digest] = true
+					took[d.Digest] = true
 					continue
 				}
 				keep = append(keep, d)
 			}
 			im.Manifests = keep
 		}
+		// What was named first, then the children its index took along.
 		res.Deleted = deletedOf(all, gone, im.Manifests)
+		for _, h := range deletedOf(all, took, im.Manifests) {
+			if !slices.Contains(res.Deleted, h) {
+				res.Deleted = append(res.Deleted, h)
+			}
+		}
 		return nil
 	})
 	return res, err
@@ -183,13 +219,7 @@ func (s *Store) PruneWith(o PruneOptions) (Pruned, error) {
 	defer unhold()
 	var im *v1.IndexManifest
 	err = s.updateIndex(func(m *v1.IndexManifest) error {
-		var tagged []v1.Descriptor
-		for _, d := range m.Manifests {
-			if d.Annotations[AnnotationRef] != "" {
-				tagged = append(tagged, d)
-			}
-		}
-		children := s.listed(tagged) // not dangling: a live index lists them
+		children := s.children(m.Manifests) // not dangling: a live index lists them
 		all := make([]Entry, 0, len(m.Manifests))
 		gone := map[v1.Hash]bool{}
 		keep := m.Manifests[:0]
@@ -254,6 +284,18 @@ func (s *Store) PruneWith(o PruneOptions) (Pruned, error) {
 		return !live[v1.Hash{Algorithm: "sha256", Hex: n}]
 	})
 	return res, err
+}
+
+// children is the set of manifests that the tagged (live) indexes among ds
+// list: not dangling, whether tagged or not.
+func (s *Store) children(ds []v1.Descriptor) map[v1.Hash]bool {
+	var tagged []v1.Descriptor
+	for _, d := range ds {
+		if d.Annotations[AnnotationRef] != "" {
+			tagged = append(tagged, d)
+		}
+	}
+	return s.listed(tagged)
 }
 
 // listed is the set of manifests that the indexes among ds list, at every

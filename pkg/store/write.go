@@ -70,7 +70,7 @@ func (s *Store) write(ctx context.Context, refs []reference.Reference, fn func(*
 		return Entry{}, err
 	}
 	defer unlock()
-	e, msize, err := fn(&writer{s: s, ctx: ctx, sem: make(chan struct{}, s.parallelBlobs())})
+	e, msize, err := fn(&writer{s: s, ctx: ctx, sem: make(chan struct{}, s.parallelBlobs()), flights: &flights{}})
 	if err != nil {
 		return Entry{}, err
 	}
@@ -105,16 +105,64 @@ func (s *Store) commitEntries(ps []pending) error {
 }
 
 type writer struct {
-	s   *Store
-	ctx context.Context
-	sem chan struct{} // a slot per layer streaming, shared by the images of an index
+	s       *Store
+	ctx     context.Context
+	sem     chan struct{} // a slot per layer streaming, shared by the images of an index
+	flights *flights      // the layers streaming, shared by the images of an index
+}
+
+// flights are the layers a write is streaming: a layer two images of an
+// index share (or one image lists twice) is fetched once, the others
+// waiting for it, as docker downloads a shared layer once.
+type flights struct {
+	mu sync.Mutex
+	m  map[v1.Hash]*flight
+}
+
+type flight struct {
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+// claim makes the caller the one streaming h (mine: it calls land with
+// the outcome), or returns the flight to wait for.
+func (f *flights) claim(h v1.Hash) (fl *flight, mine bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fl, ok := f.m[h]; ok {
+		return fl, false
+	}
+	if f.m == nil {
+		f.m = map[v1.Hash]*flight{}
+	}
+	fl = &flight{done: make(chan struct{})}
+	f.m[h] = fl
+	return fl, true
+}
+
+// land ends the flight with err, the streaming image's outcome.
+func (fl *flight) land(err error) error {
+	fl.err = err
+	close(fl.done)
+	return err
+}
+
+// wait is the outcome of the flight, which another image of the write
+// streams: its error, so the write fails with the one cause.
+func (fl *flight) wait(ctx context.Context) error {
+	select {
+	case <-fl.done:
+		return fl.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // image writes the layers, config and manifest of img and returns its
 // entry (without reference) and manifest size.
 //
 // Every layer the store lacks streams at once (up to s.parallelBlobs()),
-// each into its own temp file; a layer's fsync runs after it gives up its
+// each into its own temp file, once per write (flights); a layer's fsync runs after it gives up its
 // streaming slot, so it overlaps the others' downloads, and the config is
 // fetched and written beside them. The manifest is staged in a temp file
 // and made visible only after every layer and the config are in.
@@ -149,17 +197,22 @@ func (w *writer) image(img v1.Image) (Entry, int64, error) {
 		if w.s.HasBlob(desc.Digest) {
 			continue
 		}
+		fl, mine := w.flights.claim(desc.Digest)
+		if !mine {
+			g.Go(func() error { return fl.wait(ctx) })
+			continue
+		}
 		sem <- struct{}{}
 		if err := ctx.Err(); err != nil {
 			<-sem
-			g.Go(func() error { return err }) // never commit without every layer
+			g.Go(func() error { return fl.land(err) }) // never commit without every layer
 			break
 		}
 		g.Go(func() error {
 			if err := w.layer(ctx, l, desc, func() { <-sem }); err != nil {
-				return fmt.Errorf("writing layer %s: %w", desc.Digest, err)
+				return fl.land(fmt.Errorf("writing layer %s: %w", desc.Digest, err))
 			}
-			return nil
+			return fl.land(nil)
 		})
 	}
 	var rawCfg []byte
@@ -264,7 +317,7 @@ func (w *writer) index(idx v1.ImageIndex) (Entry, int64, error) {
 	children := make([]*Entry, len(im.Manifests))
 	g, ctx := errgroup.WithContext(w.ctx)
 	g.SetLimit(w.s.parallelBlobs())
-	cw := &writer{s: w.s, ctx: ctx, sem: w.sem}
+	cw := &writer{s: w.s, ctx: ctx, sem: w.sem, flights: w.flights}
 	for i, c := range im.Manifests {
 		if !c.MediaType.IsIndex() && !c.MediaType.IsImage() && c.MediaType != "" {
 			continue // an artifact we do not know: not stored

@@ -11,7 +11,10 @@ import (
 	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/ctl-dev/ctl/pkg/platform"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
 // barrierLayer's body can only be opened once every layer of its image has
@@ -159,6 +162,58 @@ func TestWriteImageParallelBlobs(t *testing.T) {
 		}
 		if c.max != n {
 			t.Errorf("WithParallelBlobs(%d): %d layers streamed at once", n, c.max)
+		}
+	}
+}
+
+// sharedLayer counts the opens of its body, each held a moment so that
+// the images sharing it overlap.
+type sharedLayer struct {
+	v1.Layer
+	mu    sync.Mutex
+	opens int
+}
+
+func (l *sharedLayer) Compressed() (io.ReadCloser, error) {
+	l.mu.Lock()
+	l.opens++
+	l.mu.Unlock()
+	time.Sleep(50 * time.Millisecond)
+	return l.Layer.Compressed()
+}
+
+// TestWriteIndexSharedLayerOnce: a layer two images of an index share is
+// streamed once, the other image waiting for it; when it fails, both
+// images fail with its error.
+func TestWriteIndexSharedLayerOnce(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []bool{false, true} {
+		base := randomImage(t, 1024, 1)
+		ls, err := base.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var inner v1.Layer = ls[0]
+		if bad {
+			inner = lyingLayer{ls[0], bytes.Repeat([]byte{'x'}, 1024)}
+		}
+		shared := &sharedLayer{Layer: inner}
+		idx := v1.ImageIndex(empty.Index)
+		for _, p := range []string{"linux/amd64", "linux/arm64"} {
+			img, err := mutate.AppendLayers(platformImage(t, p, false), shared)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl, _ := platform.Parse(p)
+			idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &pl}})
+		}
+		s := newStore(t)
+		_, err = s.WriteIndex(context.Background(), idx, ref(t, "app:v1"))
+		if bad != errors.Is(err, ErrCorrupt) || (!bad && err != nil) {
+			t.Errorf("bad layer %v: %v", bad, err)
+		}
+		if shared.opens != 1 {
+			t.Errorf("bad layer %v: the shared layer was opened %d times, want once", bad, shared.opens)
 		}
 	}
 }
