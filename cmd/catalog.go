@@ -39,7 +39,8 @@ of them, repeated);
 repository, with the fields .Registry and .Repository.`,
 		Example: `  ctl catalog registry.local:5000
   ctl catalog --filter 'gallery/*' localhost:5000`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Host = args[0]
 			if runF != nil {

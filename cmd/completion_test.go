@@ -70,3 +70,15 @@ func TestLocalImageCompletion(t *testing.T) {
 		t.Error("completion created a store")
 	}
 }
+
+// TestNoFileCompletion: where a command takes a registry, a server, a
+// reference to explain or nothing at all, the shell offers no file names.
+func TestNoFileCompletion(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"login"}, {"logout"}, {"catalog"}, {"ref"}, {"image", "prune"}, {"version"}} {
+		out, _, code := run(t, append(append([]string{"__complete"}, args...), "")...)
+		if code != 0 || out != ":4\n" {
+			t.Errorf("complete %q: %q (exit %d), want no file names (:4)", args, out, code)
+		}
+	}
+}

@@ -20,8 +20,9 @@ func newLogoutCmd(f *Factory, runF func(*logoutOptions) error) *cobra.Command {
 		Short: "Remove the credentials stored for a registry",
 		Long: `Remove the credentials stored for a registry, from the credential helper or
 config.json that holds them. SERVER defaults to Docker Hub.`,
-		Example: `  ctl logout registry.example.com`,
-		Args:    cobra.MaximumNArgs(1),
+		Example:           `  ctl logout registry.example.com`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(_ *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Server = args[0]
