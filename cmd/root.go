@@ -109,6 +109,7 @@ func Main(ctx context.Context, io *IOStreams, args []string) int {
 	// markUsage treat it as the group it is ("ctl completion tcsh" is an
 	// unknown command, exit 2, not a help page with exit 0).
 	root.InitDefaultCompletionCmd()
+	checkBashCompletion(root)
 	markUsage(root)
 	c, err := root.ExecuteContextC(ctx)
 	if err == nil {
