@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/spf13/cobra"
@@ -56,6 +58,12 @@ repository, with the fields .Registry and .Repository.`,
 }
 
 func runCatalog(ctx context.Context, opts *catalogOptions) error {
+	if host, _, ok := strings.Cut(opts.Host, "/"); ok && host != "" && !strings.Contains(opts.Host, "://") {
+		// A repository where the registry goes: say what catalog takes,
+		// and which command lists a repository.
+		err := usageError{fmt.Errorf("%q is not a registry: catalog takes HOST[:PORT], without a repository", opts.Host)}
+		return hinted{err, fmt.Sprintf("run: ctl catalog %s (or ctl tags list %s for that repository's tags)", host, opts.Host)}
+	}
 	p, err := listPrinter(opts.Format, opts.Filter, opts.PageSize)
 	if err != nil {
 		return err

@@ -27,6 +27,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"pusj"}, 2, "unknown command \"pusj\" for \"ctl\"\nDid you mean pull or push?\n"},
 		{[]string{"tags", "nginx"}, 2, "unknown command \"nginx\" for \"ctl tags\"\nrun: ctl tags list nginx\n"},
 		{[]string{"tags", "lst", "nginx"}, 2, "Did you mean list?\n"},
+		{[]string{"catalog", "registry.local:5000/gallery/ui"}, 2, "Error: \"registry.local:5000/gallery/ui\" is not a registry: catalog takes HOST[:PORT], without a repository\nrun: ctl catalog registry.local:5000 (or ctl tags list registry.local:5000/gallery/ui for that repository's tags)\n"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()
