@@ -90,6 +90,7 @@ func exitCode(err error) (int, string) {
 	var ue usageError
 	var ae *registry.AuthError
 	var be *bounded.Error
+	var tnf *registry.TagNotFoundError
 	var h hinted
 	switch {
 	case errors.As(err, &h):
@@ -119,6 +120,8 @@ func exitCode(err error) (int, string) {
 	case errors.Is(err, auth.ErrBadCredentials),
 		errors.Is(err, registry.ErrUnauthorized):
 		return exitAuth, ""
+	case errors.As(err, &tnf):
+		return exitNotFound, "run: ctl tags list " + tnf.Repository + " (to see the tags it has)"
 	case errors.Is(err, registry.ErrNotFound),
 		errors.Is(err, store.ErrNotFound),
 		errors.Is(err, platform.ErrNotFound):

@@ -159,3 +159,24 @@ func TestEngineExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestTagNotFoundHint: a registry's "not found" for a tag says how to see
+// the repository's tags; one for a digest has no such hint.
+func TestTagNotFoundHint(t *testing.T) {
+	t.Parallel()
+	host, _, _ := registryFixture(t, "v1")
+	for _, tc := range []struct {
+		args []string
+		hint string
+	}{
+		{[]string{"digest", host + "/app:v2"}, "run: ctl tags list " + host + "/app (to see the tags it has)\n"},
+		{[]string{"manifest", "get", host + "/app:v2"}, "run: ctl tags list " + host + "/app (to see the tags it has)\n"},
+		{[]string{"digest", host + "/app@sha256:" + strings.Repeat("0", 64)}, ""},
+	} {
+		_, errOut, code := run(t, append([]string{"--store", t.TempDir()}, tc.args...)...)
+		lines := strings.SplitAfter(errOut, "\n")
+		if code != exitNotFound || !strings.HasPrefix(errOut, "Error: ") || (tc.hint == "") != (len(lines) == 2) || tc.hint != "" && lines[1] != tc.hint {
+			t.Errorf("%q: exit %d, stderr %q; want exit 3 and hint %q", tc.args, code, errOut, tc.hint)
+		}
+	}
+}

@@ -103,7 +103,7 @@ func TestTagRemoteSemver(t *testing.T) {
 		t.Errorf("missing version tag: hint %q, want %q", hint, want)
 	}
 	_, _, err = run(semverFlags{}, host+"/app:nope", host+"/app:4.0.0")
-	if code, hint := exitCode(err); code != exitNotFound || hint != "" {
+	if code, hint := exitCode(err); code != exitNotFound || hint != "run: ctl tags list "+host+"/app (to see the tags it has)" {
 		t.Errorf("missing source: %v (exit %d, hint %q)", err, code, hint)
 	}
 }
