@@ -19,7 +19,7 @@ func TestImageGroup(t *testing.T) {
 	if want := "Digest: " + digest + "\nStatus: Downloaded newer image for " + host + "/src:v1\n"; code != 0 || out != want {
 		t.Fatalf("image pull: exit %d, stdout %q (want %q), stderr %q", code, out, want, errOut)
 	}
-	if out, errOut, code = ctl("image", "tag", host+"/src:v1", host+"/dst:v2"); code != 0 {
+	if _, errOut, code = ctl("image", "tag", host+"/src:v1", host+"/dst:v2"); code != 0 {
 		t.Fatalf("image tag: exit %d, stderr %q", code, errOut)
 	}
 	out, errOut, code = ctl("image", "push", host+"/dst:v2")
