@@ -32,7 +32,7 @@ type pushOptions struct {
 }
 
 func newPushCmd(f *Factory, runF func(*pushOptions) error) *cobra.Command {
-	opts := &pushOptions{IO: f.IO, Registry: f.Registry, Store: f.Store, Engine: f.Engine}
+	opts := &pushOptions{IO: f.IO, Registry: f.Registry, Store: f.ReadStore, Engine: f.Engine}
 	c := &cobra.Command{
 		Use:   "push REF",
 		Short: "Push an image, or every tag of a repository, from the local store",
