@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/ctl-dev/ctl/pkg/bounded"
 	"github.com/spf13/cobra"
@@ -32,6 +33,8 @@ type GlobalOptions struct {
 type Factory struct {
 	IO   *IOStreams
 	Opts *GlobalOptions
+
+	configWarned sync.Once // the config file's unknown keys are told once
 }
 
 // NewRootCmd builds a fresh command tree; nothing is shared between trees, so
