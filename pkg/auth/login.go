@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/docker/cli/cli/config/configfile"
@@ -93,6 +94,29 @@ func Login(ctx context.Context, o LoginOptions) (string, error) {
 		return "", fmt.Errorf("storing credentials for %s: %w", key, helperError(cf, key, err))
 	}
 	return "", nil
+}
+
+// Servers are the registries the docker config in dir has a login for
+// (docker keeps an entry in config.json per login, also where a helper
+// holds the secret), as logout takes them: HOST[:PORT], and docker.io for
+// Docker Hub; sorted.
+func Servers(dir string) ([]string, error) {
+	cf, err := NewKeychain(dir).Load()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for k := range cf.AuthConfigs {
+		name := RegistryHost(k)
+		if ServerKey(k) == DockerHubKey {
+			name = "docker.io"
+		}
+		if name != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // Logout removes the credentials stored for server. It reports whether
