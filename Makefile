@@ -32,7 +32,7 @@ test: tools deps lint unit ## everything CI runs: lint, unit and end-to-end test
 tools: ## build the pinned registry, crane and staticcheck (go tool, tools/go.mod)
 	scripts/tool.sh registry crane staticcheck >/dev/null
 
-deps: ## install the Debian packages the tests use when missing (podman, skopeo, bzip2)
+deps: ## install the Debian packages the tests use when missing (podman, skopeo, bzip2, bash-completion)
 	scripts/install-deps.sh
 
 lint: ## gofmt, go vet and staticcheck

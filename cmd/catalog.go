@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/spf13/cobra"
@@ -39,7 +41,8 @@ of them, repeated);
 repository, with the fields .Registry and .Repository.`,
 		Example: `  ctl catalog registry.local:5000
   ctl catalog --filter 'gallery/*' localhost:5000`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Host = args[0]
 			if runF != nil {
@@ -55,6 +58,12 @@ repository, with the fields .Registry and .Repository.`,
 }
 
 func runCatalog(ctx context.Context, opts *catalogOptions) error {
+	if host, _, ok := strings.Cut(opts.Host, "/"); ok && host != "" && !strings.Contains(opts.Host, "://") {
+		// A repository where the registry goes: say what catalog takes,
+		// and which command lists a repository.
+		err := usageError{fmt.Errorf("%q is not a registry: catalog takes HOST[:PORT], without a repository", opts.Host)}
+		return hinted{err, fmt.Sprintf("run: ctl catalog %s (or ctl tags list %s for that repository's tags)", host, opts.Host)}
+	}
 	p, err := listPrinter(opts.Format, opts.Filter, opts.PageSize)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -129,4 +130,43 @@ func LocalRefCompletions(f *Factory, toComplete string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// bashCompletionCheck follows cobra's bash script: it registers ctl's
+// completion again through a function that, in a shell without the
+// bash-completion package (whose _get_comp_words_by_ref cobra's script
+// calls), says what is missing instead of bash's "command not found" at
+// every TAB. The check runs at TAB time, so a bashrc that loads
+// bash-completion after ctl's script still completes.
+const bashCompletionCheck = `
+__ctl_start_checked()
+{
+    if ! declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
+        printf '\nctl: completion needs the bash-completion package, loaded in this shell (apt-get install bash-completion; brew install bash-completion@2)\n' >&2
+        return 0
+    fi
+    __start_ctl "$@"
+}
+if [[ $(type -t compopt) = "builtin" ]]; then
+    complete -o default -F __ctl_start_checked ctl
+else
+    complete -o default -o nospace -F __ctl_start_checked ctl
+fi
+`
+
+// checkBashCompletion makes "ctl completion bash" print cobra's script
+// followed by bashCompletionCheck.
+func checkBashCompletion(root *cobra.Command) {
+	c, _, err := root.Find([]string{"completion", "bash"})
+	if err != nil || c.Name() != "bash" {
+		return
+	}
+	gen := c.RunE
+	c.RunE = func(c *cobra.Command, args []string) error {
+		if err := gen(c, args); err != nil {
+			return err
+		}
+		_, err := io.WriteString(c.OutOrStdout(), bashCompletionCheck)
+		return err
+	}
 }

@@ -70,3 +70,37 @@ func TestLocalImageCompletion(t *testing.T) {
 		t.Error("completion created a store")
 	}
 }
+
+// TestNoFileCompletion: where a command takes a registry, a server, a
+// reference to explain or nothing at all, the shell offers no file names.
+func TestNoFileCompletion(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"login"}, {"logout"}, {"catalog"}, {"ref"}, {"image", "prune"}, {"version"}} {
+		out, _, code := run(t, append(append([]string{"__complete", "--config", t.TempDir()}, args...), "")...)
+		if code != 0 || out != ":4\n" {
+			t.Errorf("complete %q: %q (exit %d), want no file names (:4)", args, out, code)
+		}
+	}
+}
+
+// TestLogoutCompletion: logout completes the registries there is a login
+// for, Docker Hub as docker.io.
+func TestLogoutCompletion(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := `{"auths": {"https://index.docker.io/v1/": {"auth": "eDp5"}, "reg.example:5000": {}, "ghcr.io": {"auth": "eDp5"}}}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ args, want string }{
+		{"", "docker.io\nghcr.io\nreg.example:5000\n:4\n"},
+		{"re", "reg.example:5000\n:4\n"},
+	} {
+		if out, _, code := run(t, "__complete", "--config", dir, "logout", tc.args); code != 0 || out != tc.want {
+			t.Errorf("complete logout %q: %q (exit %d), want %q", tc.args, out, code, tc.want)
+		}
+	}
+	if out, _, _ := run(t, "__complete", "--config", dir, "logout", "ghcr.io", ""); out != ":4\n" {
+		t.Errorf("complete logout's second argument: %q", out)
+	}
+}

@@ -3,6 +3,7 @@ package cmd
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -22,6 +23,16 @@ func TestCtlConfigFile(t *testing.T) {
 	}
 	if _, err := readConfig(p); err == nil {
 		t.Error("malformed config: no error")
+	}
+	// A key ctl does not read (docker's daemon.json has many) is listed.
+	if err := os.WriteFile(p, []byte(`{"insecure-registry": ["reg.lan:5000"], "mirrors": {}, "debug": true}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := readConfig(p); err != nil || strings.Join(cfg.Unknown, ",") != "debug,insecure-registry" {
+		t.Errorf("unknown keys: %q, %v", cfg.Unknown, err)
+	}
+	if got := strings.Join(configKeys(), ","); got != "insecure-registries,registry-mirrors,mirrors" {
+		t.Errorf("configKeys: %s", got)
 	}
 	if cfg, err := readConfig(filepath.Join(dir, "missing.json")); err != nil || len(cfg.InsecureRegistries) != 0 {
 		t.Errorf("missing config: %+v, %v", cfg, err)

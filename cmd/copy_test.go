@@ -73,10 +73,11 @@ func TestCopyOutput(t *testing.T) {
 		t.Errorf("-q: exit %d stdout %q stderr %q", code, out, errOut)
 	}
 
-	// A missing source: the error alone, no push header before it.
+	// A missing source: the error and how to see the tags there are, no
+	// push header before it.
 	ios, out, errOut = TestIO("")
 	if code := Main(context.Background(), ios, []string{"copy", host + "/nope:v1", host + "/dst:v1"}); code != exitNotFound ||
-		out.Len() != 0 || !strings.HasPrefix(errOut.String(), "Error: ") || strings.Count(errOut.String(), "\n") != 1 {
+		out.Len() != 0 || !strings.HasPrefix(errOut.String(), "Error: ") || !strings.HasSuffix(errOut.String(), "\nrun: ctl tags list "+host+"/nope (to see the tags it has)\n") || strings.Count(errOut.String(), "\n") != 2 {
 		t.Errorf("missing source: exit %d stdout %q stderr %q", code, out, errOut)
 	}
 

@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +90,7 @@ func exitCode(err error) (int, string) {
 	var ue usageError
 	var ae *registry.AuthError
 	var be *bounded.Error
+	var tnf *registry.TagNotFoundError
 	var h hinted
 	switch {
 	case errors.As(err, &h):
@@ -118,6 +120,8 @@ func exitCode(err error) (int, string) {
 	case errors.Is(err, auth.ErrBadCredentials),
 		errors.Is(err, registry.ErrUnauthorized):
 		return exitAuth, ""
+	case errors.As(err, &tnf):
+		return exitNotFound, "run: ctl tags list " + tnf.Repository + " (to see the tags it has)"
 	case errors.Is(err, registry.ErrNotFound),
 		errors.Is(err, store.ErrNotFound),
 		errors.Is(err, platform.ErrNotFound):
@@ -153,10 +157,11 @@ func errorText(err error) string {
 		plat   *store.PlatformError
 	)
 	if errors.Is(err, registry.ErrUntrusted) {
-		msg += " (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/HOST[:PORT]/ca.crt; or, to use it unverified, name it with --insecure-registry HOST[:PORT])"
+		host := requestHost(err, "HOST[:PORT]")
+		msg += " (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/" + host + "/ca.crt; or, to use it unverified, name it with --insecure-registry " + host + ")"
 	}
 	if errors.Is(err, registry.ErrNotTLS) {
-		msg += " (the registry speaks plain HTTP, not HTTPS: if the network to it is trusted, name it with --insecure-registry HOST[:PORT])"
+		msg += " (the registry speaks plain HTTP, not HTTPS: if the network to it is trusted, name it with --insecure-registry " + requestHost(err, "HOST[:PORT]") + ")"
 	}
 	if errors.As(err, &plain) {
 		after(plain, ": only localhost, 127.0.0.0/8, ::1 and registries given with --insecure-registry are reached without TLS")
@@ -196,6 +201,19 @@ func errorText(err error) string {
 		reword(notag, notag.Ref+": push --from-engine takes a tag (the engine's images are named by tag)")
 	}
 	return msg
+}
+
+// requestHost is the HOST[:PORT] of the request that err failed (Go's
+// url.Error names it), as --insecure-registry and certs.d take it, else
+// def.
+func requestHost(err error, def string) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			return u.Host
+		}
+	}
+	return def
 }
 
 // reasonText is the reason a command gives for leaving something as it

@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -42,6 +43,12 @@ func TestErrorTextHints(t *testing.T) {
 		{"plain HTTP answer",
 			marked{"Get: http: server gave HTTP response to HTTPS client", registry.ErrNotTLS},
 			"Get: http: server gave HTTP response to HTTPS client (the registry speaks plain HTTP, not HTTPS: if the network to it is trusted, name it with --insecure-registry HOST[:PORT])"},
+		{"plain HTTP answer to a request: its host named",
+			fmt.Errorf("listing: %w", &url.Error{Op: "Get", URL: "https://10.0.0.1:5000/v2/", Err: marked{"http: server gave HTTP response to HTTPS client", registry.ErrNotTLS}}),
+			`listing: Get "https://10.0.0.1:5000/v2/": http: server gave HTTP response to HTTPS client (the registry speaks plain HTTP, not HTTPS: if the network to it is trusted, name it with --insecure-registry 10.0.0.1:5000)`},
+		{"untrusted certificate of a request: its host named",
+			&url.Error{Op: "Get", URL: "https://reg.example/v2/", Err: marked{"x509: certificate signed by unknown authority", registry.ErrUntrusted}},
+			`Get "https://reg.example/v2/": x509: certificate signed by unknown authority (the registry's certificate is not trusted: add its CA with --ca-file or to docker's certs.d/reg.example/ca.crt; or, to use it unverified, name it with --insecure-registry reg.example)`},
 		{"plain HTTP refused",
 			fmt.Errorf(`Get "http://10.0.0.1:5000/v2/": %w; Get "https://10.0.0.1:5000/v2/": refused`, &transport.PlainHTTPError{Host: "10.0.0.1:5000"}),
 			`Get "http://10.0.0.1:5000/v2/": plain HTTP refused to 10.0.0.1:5000: only localhost, 127.0.0.0/8, ::1 and registries given with --insecure-registry are reached without TLS; Get "https://10.0.0.1:5000/v2/": refused`},
@@ -159,6 +166,27 @@ func TestEngineExitCodes(t *testing.T) {
 		code, hint := exitCode(tc.err)
 		if code != tc.code || !strings.HasPrefix(hint, tc.hint) || (tc.hint == "") != (hint == "") {
 			t.Errorf("exitCode(%v) = %d %q, want %d %q", tc.err, code, hint, tc.code, tc.hint)
+		}
+	}
+}
+
+// TestTagNotFoundHint: a registry's "not found" for a tag says how to see
+// the repository's tags; one for a digest has no such hint.
+func TestTagNotFoundHint(t *testing.T) {
+	t.Parallel()
+	host, _, _ := registryFixture(t, "v1")
+	for _, tc := range []struct {
+		args []string
+		hint string
+	}{
+		{[]string{"digest", host + "/app:v2"}, "run: ctl tags list " + host + "/app (to see the tags it has)\n"},
+		{[]string{"manifest", "get", host + "/app:v2"}, "run: ctl tags list " + host + "/app (to see the tags it has)\n"},
+		{[]string{"digest", host + "/app@sha256:" + strings.Repeat("0", 64)}, ""},
+	} {
+		_, errOut, code := run(t, append([]string{"--store", t.TempDir()}, tc.args...)...)
+		lines := strings.SplitAfter(errOut, "\n")
+		if code != exitNotFound || !strings.HasPrefix(errOut, "Error: ") || (tc.hint == "") != (len(lines) == 2) || tc.hint != "" && lines[1] != tc.hint {
+			t.Errorf("%q: exit %d, stderr %q; want exit 3 and hint %q", tc.args, code, errOut, tc.hint)
 		}
 	}
 }

@@ -32,10 +32,9 @@ func (f *Factory) Registry() (*registry.Client, error) { return f.RegistryWatchi
 // RegistryWatchingLimits is Registry with onLimit (if set) told of every
 // rate-limit report too (sync holds back pulls by them).
 func (f *Factory) RegistryWatchingLimits(onLimit func(transport.RateLimit)) (*registry.Client, error) {
-	path := configPath()
-	cfg, err := readConfig(path)
+	cfg, path, err := f.config()
 	if err != nil {
-		return nil, invalidInput(err)
+		return nil, err
 	}
 	mirrors, err := f.mirrors(cfg, path)
 	if err != nil {

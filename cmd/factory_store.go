@@ -23,8 +23,10 @@ func (f *Factory) ExistingStore() (*store.Store, error) {
 }
 
 // ReadStore is Store for commands that only read it (images, image
-// inspect, save): nothing is created, no store and no lock file; a store
-// not made yet reads as empty.
+// inspect, save) or act on images it must hold already (rmi, tag, push):
+// where no store is made yet nothing is created, no store and no lock
+// file, and it reads as empty, so that those report "no such image" and a
+// mistyped --store leaves no store behind.
 func (f *Factory) ReadStore() (*store.Store, error) {
 	dir, err := f.storeDir()
 	if err != nil {

@@ -22,6 +22,8 @@ func TestFormatHelpExamples(t *testing.T) {
 		"ctl load":             loadedItem{},
 		"ctl image load":       loadedItem{},
 		"ctl pull":             pulledItem{},
+		"ctl image pull":       pulledItem{},
+		"ctl image push":       pushedItem{},
 		"ctl pin":              pinnedItem{},
 		"ctl push":             pushedItem{},
 		"ctl check dockerfile": golden.Finding{},

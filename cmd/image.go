@@ -3,8 +3,9 @@ package cmd
 import "github.com/spf13/cobra"
 
 // newImageCmd groups the local-store commands as docker's "image"
-// management command does; ls, rm, load, save and tag are the top-level
-// commands under docker's other names.
+// management command does: ls and rm are images and rmi under docker's
+// other names; load, save, tag, pull and push the top-level commands, as
+// docker image load|save|tag|pull|push are docker's.
 func newImageCmd(f *Factory) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "image",
@@ -21,6 +22,8 @@ func newImageCmd(f *Factory) *cobra.Command {
 		newLoadCmd(f, nil),
 		newSaveCmd(f, nil),
 		newTagCmd(f, nil),
+		newPullCmd(f, nil),
+		newPushCmd(f, nil),
 	)
 	return c
 }

@@ -39,7 +39,8 @@ answered.`,
 		Example: `  ctl image prune
   ctl image prune --force
   ctl image prune -a -f`,
-		Args: cobra.NoArgs,
+		Args:              cobra.NoArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(_ *cobra.Command, _ []string) error {
 			if runF != nil {
 				return runF(opts)

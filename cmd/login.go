@@ -45,7 +45,8 @@ password is prompted for (the password without echo). --password-stdin
 reads the password from standard input.`,
 		Example: `  ctl login -u alice registry.example.com
   echo "$TOKEN" | ctl login -u alice --password-stdin ghcr.io`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Server = args[0]

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/auth"
 	"github.com/spf13/cobra"
@@ -22,6 +23,20 @@ func newLogoutCmd(f *Factory, runF func(*logoutOptions) error) *cobra.Command {
 config.json that holds them. SERVER defaults to Docker Hub.`,
 		Example: `  ctl logout registry.example.com`,
 		Args:    cobra.MaximumNArgs(1),
+		ValidArgsFunction: func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			// The registries there is a login for.
+			servers, err := auth.Servers(f.Opts.Config)
+			if len(args) > 0 || err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []string
+			for _, s := range servers {
+				if strings.HasPrefix(s, toComplete) {
+					out = append(out, s)
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: func(_ *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Server = args[0]

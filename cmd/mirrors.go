@@ -46,10 +46,9 @@ func (f *Factory) mirrors(cfg fileConfig, path string) (registry.Mirrors, error)
 // Mirrors returns the mirrors of the global options and ctl's config file
 // (for commands that explain references without reaching a registry).
 func (f *Factory) Mirrors() (registry.Mirrors, error) {
-	path := configPath()
-	cfg, err := readConfig(path)
+	cfg, path, err := f.config()
 	if err != nil {
-		return nil, invalidInput(err)
+		return nil, err
 	}
 	return f.mirrors(cfg, path)
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ctl-dev/ctl/pkg/engine"
+	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/store"
 	"github.com/ctl-dev/ctl/pkg/tagplan"
@@ -30,7 +32,7 @@ type pushOptions struct {
 }
 
 func newPushCmd(f *Factory, runF func(*pushOptions) error) *cobra.Command {
-	opts := &pushOptions{IO: f.IO, Registry: f.Registry, Store: f.Store, Engine: f.Engine}
+	opts := &pushOptions{IO: f.IO, Registry: f.Registry, Store: f.ReadStore, Engine: f.Engine}
 	c := &cobra.Command{
 		Use:   "push REF",
 		Short: "Push an image, or every tag of a repository, from the local store",
@@ -156,11 +158,34 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 		return err
 	}
 	results, pushedReferrers, err := transfer.Push(ctx, c, s, ref, popts)
+	if errors.Is(err, store.ErrNotFound) && !opts.AllTags && ref.Tag() == "" && ref.Digest() == "" {
+		err = otherTagsHint(s, ref, err)
+	}
 	if err := r.Done(results, err); err != nil {
 		return err
 	}
 	opts.reportReferrers(opts.IO, "Pushed", pushedReferrers)
 	return nil
+}
+
+// otherTagsHint adds to the "no such image" of a push without a tag (which
+// means :latest, as in docker 20.10+; older docker pushed every tag) the
+// tags the store has of that repository, and how to push them.
+func otherTagsHint(s *store.Store, ref reference.Reference, err error) error {
+	entries, terr := s.Tags(ref)
+	if terr != nil {
+		return err
+	}
+	var tags []string
+	for _, e := range entries {
+		if r, ok := e.Reference(); ok {
+			tags = append(tags, r.Tag())
+		}
+	}
+	if len(tags) > 5 {
+		tags = append(tags[:5], fmt.Sprintf("... (%d tags)", len(entries)))
+	}
+	return hinted{err, fmt.Sprintf("run: ctl push --all-tags %s, or name a tag: the store has %s", ref.FamiliarName(), strings.Join(tags, ", "))}
 }
 
 // runPushSemver carries out "ctl push --semver REPO:VERSION": the version

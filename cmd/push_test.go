@@ -3,6 +3,7 @@ package cmd
 import (
 	"encoding/json"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -82,5 +83,27 @@ func TestPushOutput(t *testing.T) {
 	}
 	if out, _ = run("push", "-q", "--format", "{{.Tag}}@{{.Digest}}", host+"/pushed:v2"); out != "v2@"+digest+"\n" {
 		t.Errorf("push --format template: %q", out)
+	}
+}
+
+// TestPushWithoutTagHint: a push without a tag means :latest (docker
+// 20.10+); when the store lacks it but has other tags of the repository,
+// the error says how to push them.
+func TestPushWithoutTagHint(t *testing.T) {
+	t.Parallel()
+	host, _ := copyFixture(t)
+	store := t.TempDir()
+	if _, errOut, code := run(t, "--store", store, "pull", "-q", host+"/src:v1"); code != 0 {
+		t.Fatalf("pull: exit %d: %s", code, errOut)
+	}
+	_, errOut, code := run(t, "--store", store, "push", host+"/src")
+	if want := "Error: no such image: " + host + "/src:latest\nrun: ctl push --all-tags " + host + "/src, or name a tag: the store has v1\n"; code != exitNotFound || errOut != want {
+		t.Errorf("push of a repository without latest: exit %d, stderr %q, want %q", code, errOut, want)
+	}
+	// No other tag, or a tag given: nothing to suggest.
+	for _, ref := range []string{host + "/other", host + "/src:v9"} {
+		if _, errOut, code := run(t, "--store", store, "push", ref); code != exitNotFound || strings.Contains(errOut, "run:") {
+			t.Errorf("push %s: exit %d, stderr %q; want 3 without a hint", ref, code, errOut)
+		}
 	}
 }

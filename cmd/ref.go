@@ -47,7 +47,8 @@ the reference go before its registry (registry-mirrors, mirrors,
 		Example: `  ctl ref diamol/golang
   ctl ref --format json registry.local:5000/gallery/ui:v1
   ctl ref --format '{{.Canonical}}' nginx`,
-		Args: cobra.MinimumNArgs(1),
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.Refs = args
 			if runF != nil {

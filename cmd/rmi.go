@@ -26,7 +26,7 @@ type rmiItem struct {
 }
 
 func newRmiCmd(f *Factory, runF func(*rmiOptions) error) *cobra.Command {
-	opts := &rmiOptions{IO: f.IO, Store: f.Store}
+	opts := &rmiOptions{IO: f.IO, Store: f.ReadStore}
 	c := &cobra.Command{
 		Use:     "rmi IMAGE...",
 		Aliases: []string{"remove"},

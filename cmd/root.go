@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/ctl-dev/ctl/pkg/bounded"
 	"github.com/spf13/cobra"
@@ -32,6 +33,8 @@ type GlobalOptions struct {
 type Factory struct {
 	IO   *IOStreams
 	Opts *GlobalOptions
+
+	configWarned sync.Once // the config file's unknown keys are told once
 }
 
 // NewRootCmd builds a fresh command tree; nothing is shared between trees, so
@@ -52,7 +55,7 @@ own config.`,
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return helpHinted(c, usageError{err}) })
 
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.Opts.Store, "store", "", "local image store directory (default $CTL_STORE, else $XDG_DATA_HOME/ctl, else ~/.local/share/ctl)")
@@ -109,6 +112,7 @@ func Main(ctx context.Context, io *IOStreams, args []string) int {
 	// markUsage treat it as the group it is ("ctl completion tcsh" is an
 	// unknown command, exit 2, not a help page with exit 0).
 	root.InitDefaultCompletionCmd()
+	checkBashCompletion(root)
 	markUsage(root)
 	c, err := root.ExecuteContextC(ctx)
 	if err == nil {
@@ -151,7 +155,7 @@ func markUsage(c *cobra.Command) {
 		args := c.Args
 		c.Args = func(c *cobra.Command, a []string) error {
 			if err := args(c, a); err != nil {
-				return usageError{err}
+				return helpHinted(c, usageError{err})
 			}
 			return nil
 		}
@@ -159,6 +163,13 @@ func markUsage(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		markUsage(sub)
 	}
+}
+
+// helpHinted adds to a usage error found before c runs (a bad flag, a
+// wrong number of arguments) c's usage line and where its help is, as
+// docker does ("See 'docker push --help'.").
+func helpHinted(c *cobra.Command, err error) error {
+	return hinted{err, fmt.Sprintf("Usage: %s\nSee '%s --help'.", c.UseLine(), c.CommandPath())}
 }
 
 // argOfAnnotation names, on a group, the subcommand that a word which is

@@ -15,7 +15,9 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"version"}, 0, ""},
 		{[]string{"nosuchcommand"}, 2, `unknown command "nosuchcommand"`},
 		{[]string{"ref"}, 2, "requires at least 1 arg"},
-		{[]string{"ref", "--nosuchflag", "nginx"}, 2, "unknown flag"},
+		{[]string{"ref", "--nosuchflag", "nginx"}, 2, "Error: unknown flag: --nosuchflag\nUsage: ctl ref REF... [flags]\nSee 'ctl ref --help'.\n"},
+		{[]string{"tag", "image-gallery"}, 2, "Error: requires at least 2 arg(s), only received 1\nUsage: ctl tag SOURCE TARGET... [flags]\nSee 'ctl tag --help'.\n"},
+		{[]string{"tags", "list", "--al", "a"}, 2, "See 'ctl tags list --help'.\n"},
 		{[]string{"ref", "gallery/UI"}, 2, `invalid reference "gallery/UI": repository name must be lowercase`},
 		{[]string{"ref", "--format", "yaml", "nginx"}, 2, `invalid --format "yaml"`},
 		{[]string{"ref", "--format", "{{.Nope", "nginx"}, 2, "invalid --format template"},
@@ -27,6 +29,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"pusj"}, 2, "unknown command \"pusj\" for \"ctl\"\nDid you mean pull or push?\n"},
 		{[]string{"tags", "nginx"}, 2, "unknown command \"nginx\" for \"ctl tags\"\nrun: ctl tags list nginx\n"},
 		{[]string{"tags", "lst", "nginx"}, 2, "Did you mean list?\n"},
+		{[]string{"catalog", "registry.local:5000/gallery/ui"}, 2, "Error: \"registry.local:5000/gallery/ui\" is not a registry: catalog takes HOST[:PORT], without a repository\nrun: ctl catalog registry.local:5000 (or ctl tags list registry.local:5000/gallery/ui for that repository's tags)\n"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Parallel()

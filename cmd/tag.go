@@ -25,7 +25,7 @@ type tagOptions struct {
 }
 
 func newTagCmd(f *Factory, runF func(*tagOptions) error) *cobra.Command {
-	opts := &tagOptions{Store: f.Store, Registry: f.Registry, IO: f.IO}
+	opts := &tagOptions{Store: f.ReadStore, Registry: f.Registry, IO: f.IO}
 	c := &cobra.Command{
 		Use:   "tag SOURCE TARGET...",
 		Short: "Give a local image more references",

@@ -107,6 +107,10 @@ func tagRemoteSemver(ctx context.Context, streams *IOStreams, out *printer, c *r
 	if errors.Is(err, registry.ErrOtherRepository) {
 		return invalidInput(err)
 	}
+	if len(args) == 1 && errors.Is(err, registry.ErrNotFound) {
+		// The version tag itself is the source: it must be pushed first.
+		return hinted{err, fmt.Sprintf("run: ctl push --semver %s (from the store), or ctl tag --semver --remote SOURCE %s", target, target)}
+	}
 	if err != nil {
 		return err
 	}

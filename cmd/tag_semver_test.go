@@ -92,8 +92,18 @@ func TestTagRemoteSemver(t *testing.T) {
 	if code, _ := exitCode(err); code != exitUsage {
 		t.Errorf("cross-repository: %v (exit %d)", err, code)
 	}
+	// The version tag as its own source must be on the registry: the
+	// message names it once, and the hint the two ways to get there.
 	_, _, err = run(semverFlags{}, host+"/app:4.0.0")
-	if code, _ := exitCode(err); code != exitNotFound {
-		t.Errorf("missing version tag: %v (exit %d)", err, code)
+	code, hint := exitCode(err)
+	if text := errorText(err); code != exitNotFound || !strings.HasPrefix(text, host+"/app:4.0.0: ") || strings.Count(text, "app:4.0.0") != 1 {
+		t.Errorf("missing version tag: %q (exit %d), want exit 3 naming it once", text, code)
+	}
+	if want := "run: ctl push --semver " + host + "/app:4.0.0 (from the store), or ctl tag --semver --remote SOURCE " + host + "/app:4.0.0"; hint != want {
+		t.Errorf("missing version tag: hint %q, want %q", hint, want)
+	}
+	_, _, err = run(semverFlags{}, host+"/app:nope", host+"/app:4.0.0")
+	if code, hint := exitCode(err); code != exitNotFound || hint != "run: ctl tags list "+host+"/app (to see the tags it has)" {
+		t.Errorf("missing source: %v (exit %d, hint %q)", err, code, hint)
 	}
 }

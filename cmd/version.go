@@ -17,9 +17,10 @@ type versionInfo struct {
 func newVersionCmd(f *Factory) *cobra.Command {
 	var format string
 	c := &cobra.Command{
-		Use:   "version",
-		Short: "Print ctl's version",
-		Args:  cobra.NoArgs,
+		Use:               "version",
+		Short:             "Print ctl's version",
+		Args:              cobra.NoArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(*cobra.Command, []string) error {
 			p, err := newPrinter(format)
 			if err != nil {

@@ -460,4 +460,16 @@ func TestConfigFileErrors(t *testing.T) {
 	if r := e.Run(t, "digest", reg.Ref("team/app:v1")); r.Code != 0 || !strings.HasPrefix(r.Stdout, "sha256:") {
 		t.Errorf("config with CIDRs: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
+
+	// A key ctl does not read (a typo, or daemon.json's other settings)
+	// is a warning, once, and the command goes on.
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"insecure-registry": ["reg.lan:5000"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := `Warning: unknown key "insecure-registry" in ` + filepath.Join(dir, "config.json") + " (ctl reads insecure-registries, registry-mirrors, mirrors)\n"
+	for _, args := range [][]string{{"digest", reg.Ref("team/app:v1")}, {"ref", "nginx"}} {
+		if r := e.Run(t, args...); r.Code != 0 || r.Stderr != want {
+			t.Errorf("%v with an unknown key: exit %d, stderr %q, want %q", args, r.Code, r.Stderr, want)
+		}
+	}
 }

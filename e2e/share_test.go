@@ -167,15 +167,20 @@ func TestCopyErrors(t *testing.T) {
 	t.Parallel()
 	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
 	e := testenv.NewEnv(t)
-	// A missing source is reported alone: no push header before it.
-	for _, args := range [][]string{
-		{"copy", reg.Ref("nothing:here"), reg.Ref("other:v1")},
-		{"copy", "-a", reg.Ref("nothing"), reg.Ref("other")},
+	// A missing source is reported alone: no push header before it; a
+	// missing tag with how to see the tags there are.
+	for _, tc := range []struct {
+		args []string
+		hint string
+	}{
+		{[]string{"copy", reg.Ref("nothing:here"), reg.Ref("other:v1")}, "run: ctl tags list " + reg.Ref("nothing") + " (to see the tags it has)\n"},
+		{[]string{"copy", "-a", reg.Ref("nothing"), reg.Ref("other")}, ""},
 	} {
-		res := e.Run(t, args...)
+		res := e.Run(t, tc.args...)
 		wantCode(t, res, 3)
-		if !strings.HasPrefix(res.Stderr, "Error: ") || strings.Count(res.Stderr, "\n") != 1 || res.Stdout != "" {
-			t.Errorf("%q: stderr %q, want the error alone", args, res.Stderr)
+		errLine, hint, _ := strings.Cut(res.Stderr, "\n")
+		if !strings.HasPrefix(errLine, "Error: ") || hint != tc.hint || res.Stdout != "" {
+			t.Errorf("%q: stderr %q, want the error alone, then %q", tc.args, res.Stderr, tc.hint)
 		}
 	}
 	res := e.Run(t, "copy", "127.0.0.1:1/app:v1", reg.Ref("other:v1"))

@@ -373,12 +373,18 @@ func TestStoreBadInput(t *testing.T) {
 	// A store that cannot be created: a clear error, exit 1.
 	notDir := filepath.Join(dir, "file")
 	os.WriteFile(notDir, nil, 0o644)
-	r := e.Run(t, "--store", filepath.Join(notDir, "store"), "tag", "a", "b")
+	r := e.Run(t, "--store", filepath.Join(notDir, "store"), "image", "prune", "--force")
 	wantCode(t, r, 1)
 	if !strings.Contains(r.Stderr, "Error: creating the image store") {
 		t.Fatalf("stderr %q", r.Stderr)
 	}
-	// images creates nothing: the same directory is one it cannot open.
+	// images and tag create nothing: the same directory is one they
+	// cannot open.
+	r = e.Run(t, "--store", filepath.Join(notDir, "store"), "tag", "a", "b")
+	wantCode(t, r, 1)
+	if !strings.Contains(r.Stderr, "Error: opening the image store") {
+		t.Fatalf("stderr %q", r.Stderr)
+	}
 	r = e.Run(t, "--store", filepath.Join(notDir, "store"), "images")
 	wantCode(t, r, 1)
 	if !strings.Contains(r.Stderr, "Error: opening the image store") {

@@ -418,7 +418,7 @@ func TestSyncBadPlan(t *testing.T) {
 	t.Parallel()
 	e := testenv.NewEnv(t)
 	for _, tc := range []struct{ body, want string }{
-		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    tagz: [x]\n", "plan.yaml:4: field tagz not found"},
+		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    tagz: [x]\n", `plan.yaml:4: unknown key "tagz" (an entry takes source, destination, tags, `},
 		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n  - source: r.example/b\n    destination: m.example/b\n    semver: banana\n", "plan.yaml:6: semver: invalid semver range"},
 		{"sync:\n  - source: r.example/a\n    destination: m.example/a\n    platforms: [linux/amd64]\n    referrers: true\n", "plan.yaml:5: referrers: not supported yet with a platform subset (a new manifest)"},
 		{"sync: [\n", "plan.yaml:1: "},

@@ -33,6 +33,13 @@ type TTY struct {
 // The terminal is ctl's controlling terminal (resizes send it SIGWINCH).
 func (e *Env) StartTTY(t testing.TB, cols, rows int, args ...string) *TTY {
 	t.Helper()
+	return e.StartTTYProgram(t, cols, rows, CtlBinary(t), args...)
+}
+
+// StartTTYProgram is StartTTY for another program (an interactive shell,
+// say), run from its path with args.
+func (e *Env) StartTTYProgram(t testing.TB, cols, rows int, program string, args ...string) *TTY {
+	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Fatalf("testenv: opening a pty: %v", err)
@@ -41,7 +48,7 @@ func (e *Env) StartTTY(t testing.TB, cols, rows int, args ...string) *TTY {
 		t.Fatalf("testenv: sizing the pty: %v", err)
 	}
 	tt := &TTY{ptmx: ptmx, read: make(chan struct{})}
-	tt.cmd = exec.Command(CtlBinary(t), args...)
+	tt.cmd = exec.Command(program, args...)
 	tt.cmd.Env = append(e.Environ(), "TERM=xterm")
 	tt.cmd.Dir = e.Dir
 	tt.cmd.Stdin, tt.cmd.Stdout, tt.cmd.Stderr = tty, &tt.stdout, tty
@@ -82,6 +89,14 @@ func (tt *TTY) WaitFor(t testing.TB, want string, timeout time.Duration) {
 			t.Fatalf("testenv: the terminal did not show %q in %v; it shows:\n%q", want, timeout, tt.Output())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Type writes s to the terminal, as keys typed on it.
+func (tt *TTY) Type(t testing.TB, s string) {
+	t.Helper()
+	if _, err := tt.ptmx.WriteString(s); err != nil {
+		t.Fatalf("testenv: typing on the pty: %v", err)
 	}
 }
 

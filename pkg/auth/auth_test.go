@@ -98,10 +98,16 @@ func TestKeychainBrokenConfigAndHelper(t *testing.T) {
 	if _, err := NewKeychain(dir).Resolve(reg); err == nil {
 		t.Error("malformed config.json: no error")
 	}
+	// A helper that is not installed is said to be, with the setting that
+	// names it (not docker's "err: exec: ..., out: ``").
 	writeConfig(t, dir, `{"credHelpers":{"reg.example":"ctl-absent-helper"}}`, 0o600)
 	_, err := NewKeychain(dir).Resolve(reg)
-	if err == nil || !strings.Contains(err.Error(), "docker-credential-ctl-absent-helper") {
-		t.Errorf("missing helper: %v", err)
+	if want := `reading credentials for reg.example: credential helper docker-credential-ctl-absent-helper is not installed (not found in $PATH): install it, or remove its entry in "credHelpers" from ` + filepath.Join(dir, "config.json"); err == nil || err.Error() != want {
+		t.Errorf("missing helper: %v, want %s", err, want)
+	}
+	writeConfig(t, dir, `{"credsStore":"ctl-absent-helper"}`, 0o600)
+	if _, err := NewKeychain(dir).Resolve(reg); err == nil || !strings.HasSuffix(err.Error(), `install it, or remove "credsStore" from `+filepath.Join(dir, "config.json")) {
+		t.Errorf("missing credsStore helper: %v", err)
 	}
 }
 

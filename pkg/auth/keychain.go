@@ -81,7 +81,7 @@ func (k *Keychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
 	}
 	cfg, err := cf.GetAuthConfig(ServerKey(host))
 	if err != nil {
-		return nil, fmt.Errorf("reading credentials for %s%s: %w", host, helperNote(cf, ServerKey(host)), err)
+		return nil, fmt.Errorf("reading credentials for %s: %w", host, helperError(cf, ServerKey(host), err))
 	}
 	cfg.ServerAddress = ""
 	if cfg == (types.AuthConfig{}) {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/docker/cli/cli/config/configfile"
@@ -76,7 +78,7 @@ func Login(ctx context.Context, o LoginOptions) (string, error) {
 		cfg.Password = ""
 		cfg.IdentityToken = token
 	}
-	if helperNote(cf, key) == "" {
+	if h, _ := helperOf(cf, key); h == "" {
 		// docker's file store would print a warning on os.Stderr itself;
 		// store as it does and let the caller warn.
 		cf.AuthConfigs[key] = cfg
@@ -89,9 +91,32 @@ func Login(ctx context.Context, o LoginOptions) (string, error) {
 		return cf.Filename, restrictConfig(cf)
 	}
 	if err := cf.GetCredentialsStore(key).Store(cfg); err != nil {
-		return "", fmt.Errorf("storing credentials for %s%s: %w", key, helperNote(cf, key), err)
+		return "", fmt.Errorf("storing credentials for %s: %w", key, helperError(cf, key, err))
 	}
 	return "", nil
+}
+
+// Servers are the registries the docker config in dir has a login for
+// (docker keeps an entry in config.json per login, also where a helper
+// holds the secret), as logout takes them: HOST[:PORT], and docker.io for
+// Docker Hub; sorted.
+func Servers(dir string) ([]string, error) {
+	cf, err := NewKeychain(dir).Load()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for k := range cf.AuthConfigs {
+		name := RegistryHost(k)
+		if ServerKey(k) == DockerHubKey {
+			name = "docker.io"
+		}
+		if name != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // Logout removes the credentials stored for server. It reports whether
@@ -106,13 +131,13 @@ func Logout(o LoginOptions) (bool, error) {
 	store := cf.GetCredentialsStore(key)
 	got, err := store.Get(key)
 	if err != nil {
-		return false, fmt.Errorf("reading credentials for %s%s: %w", key, helperNote(cf, key), err)
+		return false, fmt.Errorf("reading credentials for %s: %w", key, helperError(cf, key, err))
 	}
 	_, inFile := cf.AuthConfigs[key]
 	if got.Username != "" || got.Password != "" || got.IdentityToken != "" || got.Auth != "" || inFile {
 		found = true
 		if err := store.Erase(key); err != nil {
-			return true, fmt.Errorf("removing credentials for %s%s: %w", key, helperNote(cf, key), err)
+			return true, fmt.Errorf("removing credentials for %s: %w", key, helperError(cf, key, err))
 		}
 	}
 	// Older docker versions stored some registries under a URL; those
@@ -136,15 +161,32 @@ func Logout(o LoginOptions) (bool, error) {
 	return found, nil
 }
 
-// helperNote names the credential helper that stores key, if any.
-func helperNote(cf *configfile.ConfigFile, key string) string {
+// helperOf is the credential helper that stores key ("" for config.json)
+// and the setting of the docker config that names it.
+func helperOf(cf *configfile.ConfigFile, key string) (helper, setting string) {
 	if h := cf.CredentialHelpers[key]; h != "" {
-		return " (credential helper docker-credential-" + h + ")"
+		return h, `its entry in "credHelpers"`
 	}
 	if cf.CredentialsStore != "" {
-		return " (credential helper docker-credential-" + cf.CredentialsStore + ")"
+		return cf.CredentialsStore, `"credsStore"`
 	}
-	return ""
+	return "", ""
+}
+
+// helperError is err, a failure of the credential helper that stores key,
+// naming the helper; a helper that is not installed (docker's client says
+// only "executable file not found" among its output) is said to be, with
+// the two ways out. Without a helper, err is returned as it is.
+func helperError(cf *configfile.ConfigFile, key string, err error) error {
+	h, setting := helperOf(cf, key)
+	if h == "" {
+		return err
+	}
+	program := "docker-credential-" + h
+	if _, lerr := exec.LookPath(program); lerr != nil {
+		return fmt.Errorf("credential helper %s is not installed (not found in $PATH): install it, or remove %s from %s", program, setting, cf.Filename)
+	}
+	return fmt.Errorf("credential helper %s: %w", program, err)
 }
 
 // restrictConfig makes config.json readable by its owner only: it may hold
@@ -176,7 +218,7 @@ func Stored(dir, server string) (username, password string, err error) {
 	}
 	got, err := cf.GetCredentialsStore(key).Get(key)
 	if err != nil {
-		return "", "", fmt.Errorf("reading credentials for %s%s: %w", key, helperNote(cf, key), err)
+		return "", "", fmt.Errorf("reading credentials for %s: %w", key, helperError(cf, key, err))
 	}
 	if got.Username == "" || got.Password == "" {
 		return "", "", nil

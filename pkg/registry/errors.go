@@ -52,6 +52,17 @@ type notFoundError struct{ err error }
 func (e notFoundError) Error() string   { return e.err.Error() }
 func (e notFoundError) Unwrap() []error { return []error{e.err, ErrNotFound} }
 
+// TagNotFoundError is a registry's "not found" answer for a manifest asked
+// for by tag: Repository (HOST/NAME) lacks Tag, or does not exist. It is an
+// ErrNotFound.
+type TagNotFoundError struct {
+	Repository, Tag string
+	err             error
+}
+
+func (e *TagNotFoundError) Error() string   { return e.err.Error() }
+func (e *TagNotFoundError) Unwrap() []error { return []error{e.err, ErrNotFound} }
+
 // missingBlobError is an ErrNotFound answer to the GET of a blob a
 // manifest lists, made an ErrMissingBlob instead, keeping its text.
 type missingBlobError struct{ err error }
@@ -168,11 +179,10 @@ func notFound(host string, te *transport.Error, err error) error {
 				what += " (HEAD answered 404 Not Found)"
 			}
 		}
-		sep := ":"
 		if strings.Contains(id, ":") {
-			sep = "@"
+			return notFoundError{&redactedError{err: err, text: fmt.Sprintf("%s/%s@%s: %s", host, repo, id, what)}}
 		}
-		return notFoundError{&redactedError{err: err, text: fmt.Sprintf("%s/%s%s%s: %s", host, repo, sep, id, what)}}
+		return &TagNotFoundError{Repository: host + "/" + repo, Tag: id, err: &redactedError{err: err, text: fmt.Sprintf("%s/%s:%s: %s", host, repo, id, what)}}
 	}
 	if repo, ok := strings.CutSuffix(path, "/tags/list"); ok && repo != "" {
 		if what == "" {

@@ -23,7 +23,7 @@ func TestSchemeGuard(t *testing.T) {
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer srv.Close()
-	c, err := New(WithInsecure("reg.example:5000", "192.168.0.0/16", "fd00::/8"))
+	c, err := New(WithInsecure("reg.example:5000", "192.168.0.0/16", "fd00::/8", "http://lab.example:5000", "HTTPS://lab2.example/"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +50,9 @@ func TestSchemeGuard(t *testing.T) {
 		{"172.16.0.1:5000", false, false},
 		{"printer.local", false, false},
 		{"localhost.evil.example", false, false},
+		{"lab.example:5000", true, true}, // listed as http://lab.example:5000, as daemon.json may
+		{"lab2.example", true, true},
+		{"lab.example", false, false},
 	} {
 		if got := c.PlainHTTP(tc.host); got != tc.plain {
 			t.Errorf("PlainHTTP(%q) = %v, want %v", tc.host, got, tc.plain)
@@ -80,8 +83,8 @@ func TestOptionConflicts(t *testing.T) {
 	if _, err := New(WithCAFiles("/nonexistent/ca.pem")); err == nil {
 		t.Error("missing CA file: no error")
 	}
-	if _, err := New(WithInsecure("http://x/")); err == nil {
-		t.Error("insecure URL: no error")
+	if _, err := New(WithInsecure("http://x/v2/")); err == nil {
+		t.Error("insecure URL with a path: no error")
 	}
 }
 

@@ -62,11 +62,19 @@ func WithKeychain(k authn.Keychain) Option {
 // or, when they do not speak TLS, over plain HTTP. It never applies to hosts
 // not named, nor to the hosts they redirect to. A CIDR (10.0.0.0/8), which
 // docker's list also takes, covers the registries named by an IP address
-// inside it, on any port; host names are not resolved to be matched.
+// inside it, on any port; host names are not resolved to be matched. As
+// docker does with daemon.json's entries, a leading "http://" or
+// "https://" (and a trailing "/") is dropped: "http://10.0.0.5:5000" is
+// 10.0.0.5:5000.
 func WithInsecure(hosts ...string) Option {
 	return func(c *Client) error {
 		for _, h := range hosts {
 			h = strings.ToLower(strings.TrimSpace(h))
+			if rest, ok := strings.CutPrefix(h, "http://"); ok {
+				h = strings.TrimSuffix(rest, "/")
+			} else if rest, ok := strings.CutPrefix(h, "https://"); ok {
+				h = strings.TrimSuffix(rest, "/")
+			}
 			if _, n, err := net.ParseCIDR(h); err == nil {
 				c.insecureNets = append(c.insecureNets, n)
 				continue

@@ -67,7 +67,7 @@ func (c *Client) TagVersion(ctx context.Context, src, repo reference.Reference, 
 	if m := opts.Manifest; m != nil {
 		raw, mh = m.Bytes, manifestHead{Digest: m.Digest, MediaType: m.MediaType, Size: int64(len(m.Bytes))}
 	} else if raw, mh, err = sess.get(ctx, srcRef.Identifier()); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", src, err)
+		return nil, err // it names src
 	}
 	res := &VersionResult{Digest: mh.Digest.String(), Size: mh.Size, MediaType: mh.MediaType}
 

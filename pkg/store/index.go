@@ -425,7 +425,8 @@ func refName(key string) string {
 
 // Resolve finds the image a user names the way docker does: a reference
 // (familiar or full, with a tag or a digest), an image ID ("sha256:HEX"), a
-// manifest digest, or a unique prefix of an image ID. The entry returned
+// manifest digest, or a unique prefix of an image ID, with or without
+// "sha256:" (docker takes "sha256:3aed0636dc02" too). The entry returned
 // carries the matching reference, or no reference when matched by ID.
 func (s *Store) Resolve(source string) (Entry, error) {
 	all, err := s.List()
@@ -437,8 +438,11 @@ func (s *Store) Resolve(source string) (Entry, error) {
 
 func resolve(all []Entry, source string) (Entry, error) {
 	if hexID, ok := strings.CutPrefix(source, "sha256:"); ok {
-		if !isHex(hexID) || len(hexID) != 64 {
+		if !isHex(hexID) || len(hexID) > 64 {
 			return Entry{}, fmt.Errorf("%w: invalid image ID %q", ErrInvalidInput, source)
+		}
+		if len(hexID) < 64 {
+			return byIDPrefix(all, hexID, source)
 		}
 		for _, e := range all {
 			if e.ID.String() == source || e.Digest.String() == source {
@@ -455,25 +459,32 @@ func resolve(all []Entry, source string) (Entry, error) {
 		}
 	}
 	if isHex(source) && len(source) <= 64 {
-		var found *Entry
-		for i, e := range all {
-			if strings.HasPrefix(e.ID.Hex, source) {
-				if found != nil && found.ID != e.ID {
-					return Entry{}, fmt.Errorf("%w: image ID prefix %q is ambiguous", ErrInvalidInput, source)
-				}
-				found = &all[i]
-			}
-		}
-		if found != nil {
-			e := *found
-			e.Ref = ""
-			return e, nil
-		}
+		return byIDPrefix(all, source, source)
 	}
-	if perr != nil && !isHex(source) {
+	if perr != nil {
 		return Entry{}, perr
 	}
 	return Entry{}, fmt.Errorf("%w: %s", ErrNotFound, source)
+}
+
+// byIDPrefix is the image whose ID starts with the hex digits prefix,
+// which must name one image; source is what the user wrote.
+func byIDPrefix(all []Entry, prefix, source string) (Entry, error) {
+	var found *Entry
+	for i, e := range all {
+		if strings.HasPrefix(e.ID.Hex, prefix) {
+			if found != nil && found.ID != e.ID {
+				return Entry{}, fmt.Errorf("%w: image ID prefix %q is ambiguous", ErrInvalidInput, source)
+			}
+			found = &all[i]
+		}
+	}
+	if found == nil {
+		return Entry{}, fmt.Errorf("%w: %s", ErrNotFound, source)
+	}
+	e := *found
+	e.Ref = ""
+	return e, nil
 }
 
 func isHex(s string) bool {

@@ -35,6 +35,10 @@ type Removed struct {
 // index's child: it is untagged, not deleted.
 func (s *Store) Remove(source string, force bool) (Removed, error) {
 	var res Removed
+	if s.absent {
+		_, err := resolve(nil, source) // not found (or not a valid name)
+		return res, err
+	}
 	err := s.updateIndex(func(im *v1.IndexManifest) error {
 		all := make([]Entry, len(im.Manifests))
 		for i, d := range im.Manifests {

@@ -44,6 +44,10 @@ func TestResolve(t *testing.T) {
 		{"nginx:2", v1.Hash{}, "", ErrNotFound},
 		{"web", v1.Hash{}, "", ErrNotFound},
 		{"sha256:zz", v1.Hash{}, "", ErrInvalidInput},
+		{"sha256:333", hashOf('c'), "", nil},         // an ID prefix written as docker prints IDs with --no-trunc
+		{"sha256:1", v1.Hash{}, "", ErrInvalidInput}, // ambiguous
+		{"sha256:999", v1.Hash{}, "", ErrNotFound},   // no such ID
+		{"sha256:" + strings.Repeat("3", 65), v1.Hash{}, "", ErrInvalidInput},
 		{"Upper/Case", v1.Hash{}, "", nil},
 	} {
 		got, err := resolve(all, tc.source)

@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -232,6 +233,13 @@ func yamlError(file string, doc *yaml.Node, err error) error {
 	}
 	n, _ := strconv.Atoi(msg[m[2]:m[3]])
 	rest := strings.TrimSpace(msg[:m[0]] + msg[m[1]:])
+	if u := unknownField.FindStringSubmatch(rest); u != nil {
+		where := `a plan is a list of entries under "sync"`
+		if u[2] == "rawEntry" {
+			where = "an entry takes " + strings.Join(entryKeys(), ", ")
+		}
+		return &PlanError{File: file, Line: n, Err: fmt.Errorf("unknown key %q (%s)", u[1], where)}
+	}
 	rest = strings.Replace(rest, " in type syncplan.rawEntry", "", 1)
 	rest = strings.Replace(rest, " in type syncplan.rawPlan", "", 1)
 	if t := typeError.FindStringSubmatch(rest); t != nil {
@@ -247,6 +255,20 @@ func yamlError(file string, doc *yaml.Node, err error) error {
 		}
 	}
 	return &PlanError{File: file, Line: n, Err: errors.New(rest)}
+}
+
+// unknownField reads yaml.v3's KnownFields error, "field X not found in
+// type syncplan.rawEntry".
+var unknownField = regexp.MustCompile(`^field (.+) not found in type syncplan\.(rawEntry|rawPlan)$`)
+
+// entryKeys are the keys of a plan's entry, in rawEntry's order.
+func entryKeys() []string {
+	t := reflect.TypeOf(rawEntry{})
+	keys := make([]string, t.NumField())
+	for i := range keys {
+		keys[i] = t.Field(i).Tag.Get("yaml")
+	}
+	return keys
 }
 
 // keyAt is the key of the mapping in doc whose value (or part of it) is

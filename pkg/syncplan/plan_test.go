@@ -43,8 +43,8 @@ func TestParse(t *testing.T) {
 				t.Errorf("entry %+v -> %s", e, e.DestinationOf("team/app"))
 			}
 		}},
-		{name: "unknown key", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  newst: 3\n", want: "plan.yaml:4: field newst not found"},
-		{name: "unknown top key", body: "mirror:\n- source: a.example/a\n", want: "plan.yaml:1: field mirror not found"},
+		{name: "unknown key", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  newst: 3\n", want: `plan.yaml:4: unknown key "newst" (an entry takes source, destination, tags, exclude, regex, semver, newest, digests, platforms, referrers, moving)`},
+		{name: "unknown top key", body: "mirror:\n- source: a.example/a\n", want: `plan.yaml:1: unknown key "mirror" (a plan is a list of entries under "sync")`},
 		{name: "newest a word", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  newest: many\n", want: `plan.yaml:4: newest: must be a positive integer, got "many"`},
 		{name: "newest zero", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  newest: 0\n", want: "newest: must be a positive integer, got 0"},
 		{name: "newest negative", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  newest: -2\n", want: "newest: must be a positive integer, got -2"},
