@@ -1,14 +1,20 @@
 package engine
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ctl-dev/ctl/pkg/auth"
 	"github.com/docker/cli/cli/config"
+	"github.com/docker/cli/cli/connhelper"
 	dcontext "github.com/docker/cli/cli/context"
 	"github.com/docker/cli/cli/context/docker"
 	"github.com/docker/cli/cli/context/store"
@@ -132,7 +138,7 @@ func defaultEndpoint(host, source, dir string, getenv func(string) string) (Endp
 			return Endpoint{}, fmt.Errorf("%w: %s: TLS (DOCKER_TLS_VERIFY, DOCKER_TLS): %v", ErrEngine, what, err)
 		}
 	}
-	opts, err := ep.ClientOpts()
+	opts, err := clientOpts(ep)
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("%w: %s: %v", ErrEngine, what, err)
 	}
@@ -160,7 +166,7 @@ func contextEndpoint(dir, name, source string) (Endpoint, error) {
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("%w: %s: %v", ErrEngine, what, err)
 	}
-	opts, err := ep.ClientOpts()
+	opts, err := clientOpts(ep)
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("%w: %s: %v", ErrEngine, what, err)
 	}
@@ -170,4 +176,44 @@ func contextEndpoint(dir, name, source string) (Endpoint, error) {
 		opts = append([]client.Opt{client.WithHost(DefaultHost)}, opts...)
 	}
 	return Endpoint{Host: host, Source: fmt.Sprintf("docker context %q", name), opts: opts}, nil
+}
+
+// clientOpts are the API client's options for ep, as docker's own
+// (ClientOpts), with the connection of a helper (ssh://) made to say why
+// it broke (sshReasonConn).
+func clientOpts(ep docker.Endpoint) ([]client.Opt, error) {
+	opts, err := ep.ClientOpts()
+	if err != nil || ep.Host == "" {
+		return opts, err
+	}
+	helper, err := connhelper.GetConnectionHelper(ep.Host)
+	if err != nil || helper == nil {
+		return opts, err
+	}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := helper.Dialer(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return sshReasonConn{c}, nil
+	}
+	return append(opts, client.WithDialContext(dial)), nil
+}
+
+// sshReasonConn is a helper command's connection (docker's commandconn)
+// whose write that meets the command gone (a broken pipe) reads once, so
+// the error is the helper's own: commandconn gives the command's exit and
+// stderr ("ssh: connect to host ...: Connection refused") to a read that
+// meets the end, not to a write. Without it, whether a failing ssh said
+// why was a race between its exit and the first request.
+type sshReasonConn struct{ net.Conn }
+
+func (c sshReasonConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if errors.Is(err, syscall.EPIPE) {
+		if _, rerr := c.Conn.Read(make([]byte, 1)); rerr != nil && rerr != io.EOF {
+			return n, rerr
+		}
+	}
+	return n, err
 }

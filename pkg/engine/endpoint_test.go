@@ -14,9 +14,11 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/ctl-dev/ctl/pkg/auth"
+	"github.com/docker/cli/cli/connhelper/commandconn"
 )
 
 // writeContext stores a docker context the way `docker context create`
@@ -268,5 +270,22 @@ func TestOpenSSH(t *testing.T) { // not parallel: PATH
 	_, err = Open(t.Context(), hostEnv("ssh://builder@engine.example.test"))
 	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "Connection refused") {
 		t.Errorf("Open with an ssh that cannot connect: %v, want ErrUnreachable with ssh's reason", err)
+	}
+}
+
+// TestSSHReasonConn: a request written after the helper command let go of
+// its input (a broken pipe) fails with the command's own reason, as one
+// that reads its end does; without sshReasonConn it is "broken pipe".
+func TestSSHReasonConn(t *testing.T) {
+	t.Parallel()
+	c, err := commandconn.New(t.Context(), "sh", "-c", "exec 0<&-; echo 'ssh: connect to host h port 22: Connection refused' >&2; sleep 0.3; exit 255")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	time.Sleep(100 * time.Millisecond) // its input is closed by then
+	_, err = sshReasonConn{c}.Write([]byte("GET /_ping HTTP/1.1\r\n\r\n"))
+	if err == nil || !strings.Contains(err.Error(), "Connection refused") {
+		t.Errorf("write to a helper gone: %v, want its reason", err)
 	}
 }
