@@ -112,7 +112,7 @@ func TestListTagsBoundedBody(t *testing.T) {
 	srv := fakeServer(t, func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, `{"tags":["`)
 		chunk := strings.Repeat("a", 1<<20)
-		for range maxPageBytes>>20 + 1 {
+		for range maxListBytes>>20 + 1 {
 			fmt.Fprint(w, chunk)
 		}
 		fmt.Fprint(w, `"]}`)
@@ -120,6 +120,27 @@ func TestListTagsBoundedBody(t *testing.T) {
 	_, err := newTestClient(t).ListTags(context.Background(), mustRef(t, hostOf(srv)+"/r"), 0)
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Fatalf("err = %v, want a size error", err)
+	}
+}
+
+// Pages each well under the cap, but without end and of long tags, fail
+// once they add up to maxListBytes: a cap per page alone let a registry
+// fill gigabytes of memory with 1000 pages.
+func TestListingBytesBoundedAcrossPages(t *testing.T) {
+	t.Parallel()
+	const pageBytes = 8 << 20
+	var reqs atomic.Int32
+	srv := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		n := reqs.Add(1)
+		w.Header().Set("Link", fmt.Sprintf(`<%s?last=p%d>; rel="next"`, r.URL.Path, n))
+		fmt.Fprintf(w, `{"tags":["%d%s"]}`, n, strings.Repeat("a", pageBytes))
+	})
+	_, err := newTestClient(t).ListTags(context.Background(), mustRef(t, hostOf(srv)+"/r"), 0)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("larger than %d bytes at page", maxListBytes)) {
+		t.Fatalf("err = %v, want the listing's size error", err)
+	}
+	if n, most := reqs.Load(), int32(maxListBytes/pageBytes+1); n > most {
+		t.Errorf("%d pages read, want at most %d", n, most)
 	}
 }
 
