@@ -122,6 +122,11 @@ func Summarise(m *Manifest, repo string, config func(v1.Descriptor) (*v1.ConfigF
 		}
 		return in, nil
 	}
+	if !m.MediaType.IsImage() {
+		// Pull and copy refuse it too; read as an image, its missing
+		// config would be asked for as the blob "".
+		return nil, fmt.Errorf("manifest %s@%s has media type %q, neither an image nor an index", repo, m.Digest, m.MediaType)
+	}
 	mf, err := v1.ParseManifest(bytes.NewReader(m.Bytes))
 	if err != nil {
 		return nil, fmt.Errorf("parsing manifest %s: %w", repo, err)
