@@ -176,6 +176,27 @@ func TestErrorAndCatalogBodiesBounded(t *testing.T) {
 	}
 }
 
+// An error answer with a body longer than is read (a proxy's big HTML
+// page, an endless one) keeps its status: 404 is not found, 401 refused,
+// not "body exceeds 65536 byte limit".
+func TestLongErrorBodyKeepsStatus(t *testing.T) {
+	t.Parallel()
+	for status, want := range map[int]error{http.StatusNotFound: ErrNotFound, http.StatusUnauthorized: ErrUnauthorized} {
+		srv := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(status)
+			fmt.Fprint(w, "<html>"+strings.Repeat("x", 1<<20))
+		})
+		c := newTestClient(t)
+		if _, err := c.ListTags(context.Background(), mustRef(t, hostOf(srv)+"/r"), 0); !errors.Is(err, want) {
+			t.Errorf("tags list answered %d: %v, want %v", status, err, want)
+		}
+		if _, err := c.GetManifest(context.Background(), mustRef(t, hostOf(srv)+"/r:v1"), nil); !errors.Is(err, want) {
+			t.Errorf("manifest get answered %d: %v, want %v", status, err, want)
+		}
+	}
+}
+
 func TestListTagsErrors(t *testing.T) {
 	t.Parallel()
 	srv := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {

@@ -22,7 +22,6 @@ import (
 const (
 	maxManifestBytes = 16 << 20
 	maxConfigBytes   = 64 << 20
-	maxErrorBytes    = 64 << 10
 )
 
 // session is the one authenticated HTTP client of every registry operation:
@@ -364,7 +363,7 @@ func resend(c *http.Client, req *http.Request) (*http.Response, error) {
 // discard reads what is left of an error answer's body (bounded) and
 // closes it, so its connection can be reused.
 func discard(resp *http.Response) {
-	io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBytes))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, ctltransport.MaxErrorBody))
 	resp.Body.Close()
 }
 
@@ -393,7 +392,7 @@ func (s *session) do(req *http.Request, ok ...int) (*http.Response, error) {
 	if err != nil {
 		return nil, classify(s.host, err)
 	}
-	if err := transport.CheckError(resp, ok...); err != nil {
+	if err := ctltransport.CheckError(resp, ok...); err != nil {
 		resp.Body.Close()
 		return nil, classify(s.host, err)
 	}

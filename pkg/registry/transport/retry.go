@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	ggcr "github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Defaults of the transport. They are generous for real registries; tests
@@ -159,7 +157,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			last = err
 		case retryStatus[resp.StatusCode]:
 			afterAt, after = retryAfter(resp.Header.Get("Retry-After"), t.now())
-			last = ggcr.CheckError(resp) // reads a bounded body, keeps the registry's message
+			last = CheckError(resp) // reads a bounded body, keeps the registry's message
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusTooManyRequests && after == 0 {
 				// Docker Hub answers an exhausted pull limit with 429 and
