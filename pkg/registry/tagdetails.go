@@ -207,7 +207,13 @@ func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetai
 	td.Platforms = platform.List(&v1.IndexManifest{Manifests: children})
 	got := make([]*described, len(children))
 	g, gctx := errgroup.WithContext(ctx)
+	// As many at once as there are request slots: one goroutine per child
+	// of an index of 60,000 held 450 MB waiting for a slot.
+	g.SetLimit(cap(d.sem))
 	for i, c := range children {
+		if gctx.Err() != nil {
+			break // a child failed: the others are not asked for
+		}
 		g.Go(func() (err error) {
 			got[i], err = d.describe(gctx, c.Digest.String())
 			return err

@@ -2,13 +2,20 @@ package registry
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"net/http"
+	"runtime"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // TestTagDetails describes images and multi-platform indexes shared by
@@ -97,5 +104,55 @@ func TestTagDetails(t *testing.T) {
 	}
 	if n := p.Count("GET", "/manifests/"); n != 3 {
 		t.Errorf("%d manifest GETs for an image and one child of an index, want 3", n)
+	}
+}
+
+// TestTagDetailsBoundsIndexChildren: the children of an index are
+// described with as many goroutines as there are request slots, not one
+// each: an index of 60,000 children held 450 MB of goroutines waiting for
+// a slot. Not parallel: it counts the process's goroutines.
+func TestTagDetailsBoundsIndexChildren(t *testing.T) {
+	const children = 3000
+	var kids []string
+	for i := range children {
+		kids = append(kids, fmt.Sprintf(`{"mediaType":%q,"digest":"sha256:%064x","size":100}`, types.OCIManifestSchema1, i))
+	}
+	idx := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[%s]}`, types.OCIImageIndex, strings.Join(kids, ",")))
+	sum := sha256.Sum256(idx)
+	release := make(chan struct{})
+	var waiting atomic.Int32
+	srv := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/manifests/v1") || strings.HasSuffix(r.URL.Path, "/manifests/sha256:"+hex.EncodeToString(sum[:])) {
+			w.Header().Set("Content-Type", string(types.OCIImageIndex))
+			w.Header().Set("Docker-Content-Digest", "sha256:"+hex.EncodeToString(sum[:]))
+			w.Write(idx)
+			return
+		}
+		waiting.Add(1)
+		<-release
+		http.NotFound(w, r)
+	})
+	c := newTestClient(t).WithJobs(4)
+	before := runtime.NumGoroutine()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.TagDetails(context.Background(), mustRef(t, hostOf(srv)+"/r"), []string{"v1"}, nil)
+		done <- err
+	}()
+	for waiting.Load() < 4 {
+		select {
+		case err := <-done:
+			t.Fatalf("ended before asking for 4 children: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // let any goroutine still to start start
+	grew := runtime.NumGoroutine() - before
+	close(release)
+	if err := <-done; err == nil {
+		t.Error("described an index whose children are missing")
+	}
+	if grew > 200 {
+		t.Errorf("%d goroutines for an index of %d children described 4 at a time", grew, children)
 	}
 }
