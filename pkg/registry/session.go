@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/semaphore"
 )
 
 // Read limits: manifests are capped well above the spec's 4 MiB floor, and
@@ -74,6 +75,9 @@ type session struct {
 
 	// pageCap overrides maxPages (tests).
 	pageCap int
+
+	// configBytes is the Client's bound on the configs read at once.
+	configBytes *semaphore.Weighted
 }
 
 // authResult is one run of a session's authentication.
@@ -97,7 +101,7 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 	// schemes and redirects and logs; only the User-Agent is added here, as
 	// go-containerregistry's remote package does.
 	base := transport.NewUserAgent(c.transport, c.userAgent)
-	s := &session{host: reg.RegistryStr(), scheme: reg.Scheme(), repo: repo}
+	s := &session{host: reg.RegistryStr(), scheme: reg.Scheme(), repo: repo, configBytes: c.configBytes}
 	s.build = func(ctx context.Context) (*http.Client, error) {
 		rt, err := transport.NewWithContext(ctx, reg, auth, base, scopes)
 		if err != nil {

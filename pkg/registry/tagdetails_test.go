@@ -156,3 +156,56 @@ func TestTagDetailsBoundsIndexChildren(t *testing.T) {
 		t.Errorf("%d goroutines for an index of %d children described 4 at a time", grew, children)
 	}
 }
+
+// TestConfigsReadWithinBudget: configs are read whole, so at most
+// maxConfigBytes of them are read at once, whatever the jobs: 16 tags with
+// 60 MiB configs took tags list --long to 1.7 GB.
+func TestConfigsReadWithinBudget(t *testing.T) {
+	t.Parallel()
+	const tags = 4
+	type image struct{ manifest, config []byte }
+	images := map[string]image{}
+	for i := range tags {
+		cfg := []byte(fmt.Sprintf(`{"architecture":"amd64","os":"linux","config":{"Labels":{"pad":"%d%s"}}}`, i, strings.Repeat("x", maxConfigBytes/2+1)))
+		cs := sha256.Sum256(cfg)
+		m := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":%q,"digest":"sha256:%x","size":%d},"layers":[]}`,
+			types.OCIManifestSchema1, types.OCIConfigJSON, cs, len(cfg)))
+		ms := sha256.Sum256(m)
+		img := image{m, cfg}
+		images[fmt.Sprintf("t%d", i)] = img
+		images[fmt.Sprintf("sha256:%x", ms)] = img
+		images[fmt.Sprintf("sha256:%x", cs)] = img
+	}
+	var inFlight, most atomic.Int32
+	srv := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		img, ok := images[id]
+		switch {
+		case !ok:
+			http.NotFound(w, r)
+		case strings.Contains(r.URL.Path, "/manifests/"):
+			ms := sha256.Sum256(img.manifest)
+			w.Header().Set("Content-Type", string(types.OCIManifestSchema1))
+			w.Header().Set("Docker-Content-Digest", fmt.Sprintf("sha256:%x", ms))
+			w.Write(img.manifest)
+		default:
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			time.Sleep(50 * time.Millisecond)
+			w.Write(img.config)
+		}
+	})
+	var names []string
+	for i := range tags {
+		names = append(names, fmt.Sprintf("t%d", i))
+	}
+	got, err := newTestClient(t).WithJobs(8).TagDetails(context.Background(), mustRef(t, hostOf(srv)+"/r"), names, nil)
+	if err != nil || len(got) != tags {
+		t.Fatalf("details %v, err %v", got, err)
+	}
+	if m := most.Load(); m != 1 {
+		t.Errorf("%d configs of over half the budget read at once, want 1", m)
+	}
+}
