@@ -451,7 +451,7 @@ func TestPinnedDigestOfEveryAlgorithmVerified(t *testing.T) {
 		for _, lying := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s lying=%v", alg, lying), func(t *testing.T) {
 				t.Parallel()
-				reg, c, ref, img := seeded(t, 100, 1)
+				reg, c, _, img := seeded(t, 100, 1)
 				raw, _ := img.RawManifest()
 				mt, _ := img.MediaType()
 				pinned, _ := contentDigest(alg+":", raw)
@@ -468,7 +468,7 @@ func TestPinnedDigestOfEveryAlgorithmVerified(t *testing.T) {
 					w.Write(body)
 					return true
 				}
-				ref = mustRef(t, reg.host()+"/app@"+pinned)
+				ref := mustRef(t, reg.host()+"/app@"+pinned)
 				ctx := context.Background()
 				_, getErr := c.GetManifest(ctx, ref, nil)
 				_, _, digestErr := c.Digest(ctx, ref, nil)
