@@ -44,6 +44,9 @@ func TestFailuresExitCodes(t *testing.T) {
 	mt, _ := img.MediaType()
 	lyingFault := testenv.Fault{PathRegexp: "/manifests/v1", Kind: testenv.FaultStatus, Status: 200, Body: string(lying),
 		Header: http.Header{"Content-Type": {string(mt)}, "Docker-Content-Digest": {"sha256:" + hex.EncodeToString(sum[:])}}}
+	// The same, also under its digest, as tags list --long asks for it.
+	lyingByDigest := lyingFault
+	lyingByDigest.PathRegexp = "/manifests/(v1|sha256:" + hex.EncodeToString(sum[:]) + ")$"
 	corruptFault := testenv.Fault{Method: "GET", PathRegexp: "/blobs/" + ld.String(), Kind: testenv.FaultCorruptBody, Bytes: 100}
 
 	archive := filepath.Join(t.TempDir(), "big.tar")
@@ -65,6 +68,8 @@ func TestFailuresExitCodes(t *testing.T) {
 		{"copy of a corrupt layer", &corruptFault, func(h string) []string { return ctl("copy", h+"/app:v1", reg.Ref("copied:v1")) }, 1, "digest"},
 		{"pull of a layer of size -1", &lyingFault, func(h string) []string { return ctl("pull", h+"/app:v1") }, 1, "declares -1 bytes: negative or absurd size"},
 		{"copy of a layer of size -1", &lyingFault, func(h string) []string { return ctl("copy", h+"/app:v1", reg.Ref("copied2:v1")) }, 1, "declares -1 bytes: negative or absurd size"},
+		{"inspect of a layer of size -1", &lyingFault, func(h string) []string { return ctl("inspect", h+"/app:v1") }, 1, "declares -1 bytes: negative or absurd size"},
+		{"tags list --long of a layer of size -1", &lyingByDigest, func(h string) []string { return ctl("tags", "list", "--long", h+"/app") }, 1, "declares -1 bytes: negative or absurd size"},
 		{"manifest get of a layer of size -1 (shown as sent)", &lyingFault, func(h string) []string { return ctl("manifest", "get", h+"/app:v1") }, 0, ""},
 		{"load on a full disk", nil, func(string) []string {
 			// RLIMIT_FSIZE: writes past 1 MiB fail (EFBIG), as on a full disk.

@@ -110,6 +110,9 @@ func Summarise(m *Manifest, repo string, config func(v1.Descriptor) (*v1.ConfigF
 		if err != nil {
 			return nil, fmt.Errorf("parsing index %s: %w", repo, err)
 		}
+		if err := checkIndexSizes(fmt.Sprintf("index %s@%s", repo, m.Digest), idx); err != nil {
+			return nil, err // summed, the sizes would be wrong, or wrap around
+		}
 		in.ArtifactType = idx.ArtifactType
 		if idx.Subject != nil {
 			in.Subject = idx.Subject.Digest.String()
@@ -132,6 +135,9 @@ func Summarise(m *Manifest, repo string, config func(v1.Descriptor) (*v1.ConfigF
 	mf, err := v1.ParseManifest(bytes.NewReader(m.Bytes))
 	if err != nil {
 		return nil, fmt.Errorf("parsing manifest %s: %w", repo, err)
+	}
+	if err := checkManifestSizes(fmt.Sprintf("manifest %s@%s", repo, m.Digest), mf); err != nil {
+		return nil, err
 	}
 	in.TotalSize = mf.Config.Size
 	in.ArtifactType, in.ConfigMediaType = artifact.Type(mf), string(mf.Config.MediaType)

@@ -169,6 +169,9 @@ func (d *describer) fetch(ctx context.Context, digest string) (TagDetail, error)
 	if err != nil {
 		return TagDetail{}, fmt.Errorf("parsing manifest %s/%s@%s: %w", d.s.host, d.s.repo, digest, err)
 	}
+	if err := checkManifestSizes(fmt.Sprintf("manifest %s/%s@%s", d.s.host, d.s.repo, digest), mf); err != nil {
+		return TagDetail{}, err // summed, the sizes would be wrong, or wrap around
+	}
 	td.Size = mf.Config.Size
 	td.Blobs[mf.Config.Digest.String()] = mf.Config.Size
 	for _, l := range mf.Layers {
@@ -195,6 +198,9 @@ func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetai
 	idx, err := v1.ParseIndexManifest(bytes.NewReader(b))
 	if err != nil {
 		return TagDetail{}, fmt.Errorf("parsing index %s/%s@%s: %w", d.s.host, d.s.repo, td.Digest, err)
+	}
+	if err := checkIndexSizes(fmt.Sprintf("index %s/%s@%s", d.s.host, d.s.repo, td.Digest), idx); err != nil {
+		return TagDetail{}, err
 	}
 	children := idx.Manifests
 	if d.platform != nil {
