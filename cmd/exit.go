@@ -228,7 +228,9 @@ func reasonText(reason string) string {
 // escapeControl makes server-supplied text safe to print on one line:
 // control characters, newline and tab included, are shown as escapes
 // (\x1b, \n), never sent to a terminal, so a tag or name can neither drive
-// it nor pass for two lines of output.
+// it nor pass for two lines of output. So are the invisible format
+// characters (bidi overrides such as U+202E, zero-width ones) and Unicode's
+// line and paragraph separators, which would reorder or hide what is shown.
 func escapeControl(s string) string {
 	if strings.IndexFunc(s, isUnsafe) < 0 {
 		return s
@@ -244,7 +246,9 @@ func escapeControl(s string) string {
 	return b.String()
 }
 
-func isUnsafe(r rune) bool { return unicode.IsControl(r) }
+func isUnsafe(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+}
 
 // maxMessageLine caps each line of an error message: server-supplied text
 // (a 4 MiB WWW-Authenticate realm, an error body) never floods stderr.

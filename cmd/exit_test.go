@@ -120,6 +120,11 @@ func TestEscapeControl(t *testing.T) {
 	if got, want := escapeControl("tag\x1b[31mred\x07\nnext\tok\r"), `tag\x1b[31mred\a\nnext\tok\r`; got != want {
 		t.Errorf("escapeControl = %q, want %q", got, want)
 	}
+	// A bidi override, a zero-width space and a line separator would
+	// reorder or hide what is printed.
+	if got, want := escapeControl("v1\u202e2v\u200b\u2028x é"), `v1\u202e2v\u200b\u2028x é`; got != want {
+		t.Errorf("escapeControl = %q, want %q", got, want)
+	}
 }
 
 // TestMessageLines: an error prints line by line, each escaped and cut to

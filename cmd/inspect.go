@@ -77,10 +77,14 @@ func inspection(ctx context.Context, opts *remoteRefOptions, r reference.Referen
 
 func printInspection(w io.Writer, in *registry.Inspection) error {
 	row := func(k, v string) { fmt.Fprintf(w, "%-12s%s\n", k+":", escapeControl(v)) }
-	// list prints indented, aligned rows under a key.
+	// list prints indented, aligned rows under a key, each cell escaped
+	// (an index's platforms are the registry's text).
 	list := func(rows [][]string) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, r := range rows {
+			for i := range r {
+				r[i] = escapeControl(r[i])
+			}
 			fmt.Fprintf(tw, "  %s\n", strings.Join(r, "\t"))
 		}
 		return tw.Flush()

@@ -151,7 +151,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 				fmt.Fprintf(w, "Filtered index: %s\n", r.Image)
 			}
 			if len(r.Platforms) > 0 {
-				fmt.Fprintf(w, "Platforms: %s\n", strings.Join(r.Platforms, ", "))
+				fmt.Fprintf(w, "Platforms: %s\n", escapeControl(strings.Join(r.Platforms, ", ")))
 			}
 			_, err := fmt.Fprintf(w, "Status: %s%s\n", status, r.Ref.Familiar())
 			return err

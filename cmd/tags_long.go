@@ -66,7 +66,7 @@ func printLongTags(w io.Writer, p *printer, repo string, details []registry.TagD
 		if it.Size > 0 {
 			size = humanSize(it.Size)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", escapeControl(it.Tag), shortDigest(it.Digest), platforms, size, created,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", escapeControl(it.Tag), shortDigest(it.Digest), escapeControl(platforms), size, created,
 			escapeControl(strings.Join(it.SharedWith, ",")))
 	}
 	if err := tw.Flush(); err != nil {

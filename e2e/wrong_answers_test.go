@@ -14,6 +14,10 @@ import (
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // TestFailuresExitCodes: what a registry or the machine gets wrong is exit
@@ -40,6 +44,9 @@ func TestFailuresExitCodes(t *testing.T) {
 	mt, _ := img.MediaType()
 	lyingFault := testenv.Fault{PathRegexp: "/manifests/v1", Kind: testenv.FaultStatus, Status: 200, Body: string(lying),
 		Header: http.Header{"Content-Type": {string(mt)}, "Docker-Content-Digest": {"sha256:" + hex.EncodeToString(sum[:])}}}
+	// The same, also under its digest, as tags list --long asks for it.
+	lyingByDigest := lyingFault
+	lyingByDigest.PathRegexp = "/manifests/(v1|sha256:" + hex.EncodeToString(sum[:]) + ")$"
 	corruptFault := testenv.Fault{Method: "GET", PathRegexp: "/blobs/" + ld.String(), Kind: testenv.FaultCorruptBody, Bytes: 100}
 
 	archive := filepath.Join(t.TempDir(), "big.tar")
@@ -61,6 +68,8 @@ func TestFailuresExitCodes(t *testing.T) {
 		{"copy of a corrupt layer", &corruptFault, func(h string) []string { return ctl("copy", h+"/app:v1", reg.Ref("copied:v1")) }, 1, "digest"},
 		{"pull of a layer of size -1", &lyingFault, func(h string) []string { return ctl("pull", h+"/app:v1") }, 1, "declares -1 bytes: negative or absurd size"},
 		{"copy of a layer of size -1", &lyingFault, func(h string) []string { return ctl("copy", h+"/app:v1", reg.Ref("copied2:v1")) }, 1, "declares -1 bytes: negative or absurd size"},
+		{"inspect of a layer of size -1", &lyingFault, func(h string) []string { return ctl("inspect", h+"/app:v1") }, 1, "declares -1 bytes: negative or absurd size"},
+		{"tags list --long of a layer of size -1", &lyingByDigest, func(h string) []string { return ctl("tags", "list", "--long", h+"/app") }, 1, "declares -1 bytes: negative or absurd size"},
 		{"manifest get of a layer of size -1 (shown as sent)", &lyingFault, func(h string) []string { return ctl("manifest", "get", h+"/app:v1") }, 0, ""},
 		{"load on a full disk", nil, func(string) []string {
 			// RLIMIT_FSIZE: writes past 1 MiB fail (EFBIG), as on a full disk.
@@ -167,6 +176,43 @@ func TestServerTextEscapedAndCut(t *testing.T) {
 				t.Fatalf("stderr has %d bytes, want at most %d: %.300q", len(res.Stderr), tc.maxErr, res.Stderr)
 			}
 		})
+	}
+}
+
+// TestServerPlatformsEscaped: the platforms a registry's manifests and
+// configs declare are its text too: inspect, tags list --long and pull
+// print them with control characters escaped.
+func TestServerPlatformsEscaped(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := img.ConfigFile()
+	cf.OS, cf.Architecture = "linux", "amd64\x1b]0;owned\a"
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(reg.ParseRef(t, "app:img"), img, reg.RemoteOptions()...); err != nil {
+		t.Fatal(err)
+	}
+	idx := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img,
+		Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64\x1b[2J"}}})
+	if err := remote.WriteIndex(reg.ParseRef(t, "app:idx"), idx, reg.RemoteOptions()...); err != nil {
+		t.Fatal(err)
+	}
+	e := testenv.NewEnv(t)
+	for _, args := range [][]string{
+		{"inspect", reg.Ref("app:idx")},
+		{"tags", "list", "--long", reg.Ref("app")},
+		{"pull", "--platform", "all", reg.Ref("app:idx")},
+	} {
+		res := e.Run(t, args...)
+		wantCode(t, res, 0)
+		if strings.ContainsAny(res.Stdout, "\x1b\a") || !strings.Contains(res.Stdout, `amd64\x1b`) {
+			t.Errorf("ctl %s printed the platforms unescaped: %q", strings.Join(args, " "), res.Stdout)
+		}
 	}
 }
 

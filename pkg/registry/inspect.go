@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/ctl-dev/ctl/pkg/artifact"
 	"github.com/ctl-dev/ctl/pkg/platform"
@@ -108,6 +110,9 @@ func Summarise(m *Manifest, repo string, config func(v1.Descriptor) (*v1.ConfigF
 		if err != nil {
 			return nil, fmt.Errorf("parsing index %s: %w", repo, err)
 		}
+		if err := checkIndexSizes(fmt.Sprintf("index %s@%s", repo, m.Digest), idx); err != nil {
+			return nil, err // summed, the sizes would be wrong, or wrap around
+		}
 		in.ArtifactType = idx.ArtifactType
 		if idx.Subject != nil {
 			in.Subject = idx.Subject.Digest.String()
@@ -122,9 +127,17 @@ func Summarise(m *Manifest, repo string, config func(v1.Descriptor) (*v1.ConfigF
 		}
 		return in, nil
 	}
+	if !m.MediaType.IsImage() {
+		// Pull and copy refuse it too; read as an image, its missing
+		// config would be asked for as the blob "".
+		return nil, fmt.Errorf("manifest %s@%s has media type %q, neither an image nor an index", repo, m.Digest, m.MediaType)
+	}
 	mf, err := v1.ParseManifest(bytes.NewReader(m.Bytes))
 	if err != nil {
 		return nil, fmt.Errorf("parsing manifest %s: %w", repo, err)
+	}
+	if err := checkManifestSizes(fmt.Sprintf("manifest %s@%s", repo, m.Digest), mf); err != nil {
+		return nil, err
 	}
 	in.TotalSize = mf.Config.Size
 	in.ArtifactType, in.ConfigMediaType = artifact.Type(mf), string(mf.Config.MediaType)
@@ -154,28 +167,70 @@ func Summarise(m *Manifest, repo string, config func(v1.Descriptor) (*v1.ConfigF
 
 // config fetches, verifies and parses an image config blob.
 func (s *session) config(ctx context.Context, d v1.Descriptor) (*v1.ConfigFile, error) {
-	b, err := s.configBlob(ctx, d)
+	release, err := s.holdConfig(ctx, d)
 	if err != nil {
 		return nil, err
 	}
-	return v1.ParseConfigFile(bytes.NewReader(b))
+	defer release()
+	b, err := s.readConfig(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	var cf v1.ConfigFile // Unmarshal, not ParseConfigFile: no decoder buffer beside b
+	if err := json.Unmarshal(b, &cf); err != nil {
+		return nil, err
+	}
+	return &cf, nil
 }
 
 // configBlob fetches an image config blob, bounded and verified against
 // its digest.
 func (s *session) configBlob(ctx context.Context, d v1.Descriptor) ([]byte, error) {
-	repo := s.host + "/" + s.repo
-	if d.Size < 0 || d.Size > maxConfigBytes {
-		return nil, fmt.Errorf("config %s of %s declares an absurd size %d", d.Digest, repo, d.Size)
+	release, err := s.holdConfig(ctx, d)
+	if err != nil {
+		return nil, err
 	}
+	defer release()
+	return s.readConfig(ctx, d)
+}
+
+// holdConfig checks the size config d declares and waits until that many
+// bytes of the Client's config budget are free (tags list --long of 16
+// tags with 60 MiB configs took 1.7 GB reading them all at once); release
+// gives them back.
+func (s *session) holdConfig(ctx context.Context, d v1.Descriptor) (release func(), err error) {
+	if d.Size < 0 || d.Size > maxConfigBytes {
+		return nil, fmt.Errorf("config %s of %s/%s declares an absurd size %d", d.Digest, s.host, s.repo, d.Size)
+	}
+	n := max(d.Size, 1)
+	if s.configBytes == nil {
+		return func() {}, nil
+	}
+	if err := s.configBytes.Acquire(ctx, n); err != nil {
+		return nil, err
+	}
+	return func() { s.configBytes.Release(n) }, nil
+}
+
+// readConfig reads config d, at most its declared size (checked by
+// holdConfig), into a buffer of that size, and verifies it.
+func (s *session) readConfig(ctx context.Context, d v1.Descriptor) ([]byte, error) {
+	repo := s.host + "/" + s.repo
 	body, err := s.getBlob(ctx, d.Digest)
 	if err != nil {
 		return nil, err
 	}
 	defer body.Close()
-	b, err := readLimited(body, d.Size, "config")
-	if err != nil {
+	b := make([]byte, d.Size)
+	n, err := io.ReadFull(body, b)
+	switch {
+	case err == io.ErrUnexpectedEOF || err == io.EOF && d.Size > 0:
+		return nil, fmt.Errorf("config %s of %s: %d bytes, not the %d declared", d.Digest, repo, n, d.Size)
+	case err != nil:
 		return nil, fmt.Errorf("config %s of %s: %w", d.Digest, repo, err)
+	}
+	if m, _ := body.Read(make([]byte, 1)); m > 0 {
+		return nil, fmt.Errorf("config %s of %s: config larger than %d bytes", d.Digest, repo, d.Size)
 	}
 	sum := sha256.Sum256(b)
 	if got := "sha256:" + hex.EncodeToString(sum[:]); got != d.Digest.String() {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,11 +14,12 @@ import (
 // Pagination bounds. go-containerregistry's lister follows a self-referencing
 // Link forever and decodes pages unbounded (reliability.md); ctl fails on a
 // Link back to a page already read, refuses Links to another origin, and
-// caps the number of pages, of entries and the size of each page.
+// caps the number of pages, of entries and the bytes of all pages together
+// (a cap per page alone lets 1000 pages of long tags hold gigabytes).
 const (
 	maxPages     = 1000
 	maxEntries   = 1_000_000
-	maxPageBytes = 64 << 20
+	maxListBytes = 64 << 20
 )
 
 // ErrBrokenPagination: a listing whose pages do not end: a Link back to a
@@ -48,14 +50,16 @@ func (s *session) paginate(ctx context.Context, first *url.URL, visit func(*list
 	})
 }
 
-// pages GETs first and then every page its Link headers name, each body
-// bounded, handing each one (with its URL and response) to visit.
+// pages GETs first and then every page its Link headers name, their bodies
+// bounded together by maxListBytes, handing each one (with its URL and
+// response) to visit.
 func (s *session) pages(ctx context.Context, first *url.URL, visit func(*url.URL, *http.Response, []byte) error) error {
 	limit := maxPages
 	if s.pageCap > 0 {
 		limit = s.pageCap
 	}
 	seen := map[string]bool{}
+	left := int64(maxListBytes)
 	next := first
 	for pages := 0; next != nil; pages++ {
 		if pages == limit {
@@ -70,10 +74,13 @@ func (s *session) pages(ctx context.Context, first *url.URL, visit func(*url.URL
 		if err != nil {
 			return err
 		}
-		b, err := readLimited(resp.Body, maxPageBytes, "page")
+		b, err := io.ReadAll(io.LimitReader(resp.Body, left+1))
 		resp.Body.Close()
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", next.Redacted(), err)
+		}
+		if left -= int64(len(b)); left < 0 {
+			return fmt.Errorf("listing %s: larger than %d bytes at page %d", first.Redacted(), maxListBytes, pages+1)
 		}
 		if err := visit(next, resp, b); err != nil {
 			return err

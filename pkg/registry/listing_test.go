@@ -112,7 +112,7 @@ func TestListTagsBoundedBody(t *testing.T) {
 	srv := fakeServer(t, func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, `{"tags":["`)
 		chunk := strings.Repeat("a", 1<<20)
-		for range maxPageBytes>>20 + 1 {
+		for range maxListBytes>>20 + 1 {
 			fmt.Fprint(w, chunk)
 		}
 		fmt.Fprint(w, `"]}`)
@@ -120,6 +120,27 @@ func TestListTagsBoundedBody(t *testing.T) {
 	_, err := newTestClient(t).ListTags(context.Background(), mustRef(t, hostOf(srv)+"/r"), 0)
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Fatalf("err = %v, want a size error", err)
+	}
+}
+
+// Pages each well under the cap, but without end and of long tags, fail
+// once they add up to maxListBytes: a cap per page alone let a registry
+// fill gigabytes of memory with 1000 pages.
+func TestListingBytesBoundedAcrossPages(t *testing.T) {
+	t.Parallel()
+	const pageBytes = 8 << 20
+	var reqs atomic.Int32
+	srv := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		n := reqs.Add(1)
+		w.Header().Set("Link", fmt.Sprintf(`<%s?last=p%d>; rel="next"`, r.URL.Path, n))
+		fmt.Fprintf(w, `{"tags":["%d%s"]}`, n, strings.Repeat("a", pageBytes))
+	})
+	_, err := newTestClient(t).ListTags(context.Background(), mustRef(t, hostOf(srv)+"/r"), 0)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("larger than %d bytes at page", maxListBytes)) {
+		t.Fatalf("err = %v, want the listing's size error", err)
+	}
+	if n, most := reqs.Load(), int32(maxListBytes/pageBytes+1); n > most {
+		t.Errorf("%d pages read, want at most %d", n, most)
 	}
 }
 
@@ -152,6 +173,27 @@ func TestErrorAndCatalogBodiesBounded(t *testing.T) {
 	}
 	if _, err := c.Catalog(ctx, hostOf(catSrv), 0); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("endless catalog page: %v, want a size error", err)
+	}
+}
+
+// An error answer with a body longer than is read (a proxy's big HTML
+// page, an endless one) keeps its status: 404 is not found, 401 refused,
+// not "body exceeds 65536 byte limit".
+func TestLongErrorBodyKeepsStatus(t *testing.T) {
+	t.Parallel()
+	for status, want := range map[int]error{http.StatusNotFound: ErrNotFound, http.StatusUnauthorized: ErrUnauthorized} {
+		srv := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(status)
+			fmt.Fprint(w, "<html>"+strings.Repeat("x", 1<<20))
+		})
+		c := newTestClient(t)
+		if _, err := c.ListTags(context.Background(), mustRef(t, hostOf(srv)+"/r"), 0); !errors.Is(err, want) {
+			t.Errorf("tags list answered %d: %v, want %v", status, err, want)
+		}
+		if _, err := c.GetManifest(context.Background(), mustRef(t, hostOf(srv)+"/r:v1"), nil); !errors.Is(err, want) {
+			t.Errorf("manifest get answered %d: %v, want %v", status, err, want)
+		}
 	}
 }
 

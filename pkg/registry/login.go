@@ -78,7 +78,7 @@ func (c *Client) checkV2(ctx context.Context, host, v2 string, authorize func(*h
 		return fmt.Errorf("contacting %s: %w", host, err)
 	}
 	defer resp.Body.Close()
-	return refused(host, transport.CheckError(resp, http.StatusOK))
+	return refused(host, ctltransport.CheckError(resp, http.StatusOK))
 }
 
 // tokenResponse is a token server's answer.
@@ -125,7 +125,7 @@ func (c *Client) exchange(ctx context.Context, reg name.Registry, pr *transport.
 		return nil, fmt.Errorf("contacting the token server of %s: %w", shown, err)
 	}
 	defer resp.Body.Close()
-	if err := refused(shown, transport.CheckError(resp, http.StatusOK)); err != nil {
+	if err := refused(shown, ctltransport.CheckError(resp, http.StatusOK)); err != nil {
 		return nil, err
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, ctltransport.MaxTokenBody+1))

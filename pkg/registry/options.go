@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"golang.org/x/sync/semaphore"
 	"io"
 	"net"
 	"net/http"
@@ -47,6 +48,10 @@ type Client struct {
 	// asks for credentials after all costs that session a round trip: the
 	// ping comes after the 401, and the host is no longer taken as open.
 	open *hostSet
+	// configBytes bounds the image configs being read and parsed at once,
+	// in bytes (maxConfigBytes): configs are read whole, and jobs of them
+	// near the cap at once would take gigabytes.
+	configBytes *semaphore.Weighted
 }
 
 // Option configures a Client.
@@ -175,6 +180,7 @@ func New(opts ...Option) (*Client, error) {
 		jobs:          DefaultJobs,
 		sameRepoMount: &sameRepoMounts{},
 		open:          &hostSet{},
+		configBytes:   semaphore.NewWeighted(maxConfigBytes),
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {

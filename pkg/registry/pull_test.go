@@ -438,3 +438,51 @@ func TestPullRefusesBadDocuments(t *testing.T) {
 		})
 	}
 }
+
+// TestPinnedDigestOfEveryAlgorithmVerified: a reference pinned with a
+// sha384 or sha512 digest (references accept both) is verified with that
+// algorithm, as a sha256 one is: other content under it fails manifest
+// get, digest and pull, and nothing is stored; the right content passes.
+func TestPinnedDigestOfEveryAlgorithmVerified(t *testing.T) {
+	t.Parallel()
+	other, _ := random.Image(100, 1)
+	otherRaw, _ := other.RawManifest()
+	for _, alg := range []string{"sha384", "sha512"} {
+		for _, lying := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s lying=%v", alg, lying), func(t *testing.T) {
+				t.Parallel()
+				reg, c, _, img := seeded(t, 100, 1)
+				raw, _ := img.RawManifest()
+				mt, _ := img.MediaType()
+				pinned, _ := contentDigest(alg+":", raw)
+				body := raw
+				if lying {
+					body = otherRaw
+				}
+				reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+					if !strings.HasSuffix(r.URL.Path, "/manifests/"+pinned) {
+						return false
+					}
+					w.Header().Set("Content-Type", string(mt))
+					w.Header().Set("Docker-Content-Digest", pinned) // echoes the question
+					w.Write(body)
+					return true
+				}
+				ref := mustRef(t, reg.host()+"/app@"+pinned)
+				ctx := context.Background()
+				_, getErr := c.GetManifest(ctx, ref, nil)
+				_, _, digestErr := c.Digest(ctx, ref, nil)
+				sink := newMemSink()
+				_, pullErr := c.Pull(ctx, ref, sink, PullOptions{})
+				for what, err := range map[string]error{"manifest get": getErr, "digest": digestErr, "pull": pullErr} {
+					if lying != errors.Is(err, ErrDigestMismatch) {
+						t.Errorf("%s: %v, want a digest mismatch: %v", what, err, lying)
+					}
+				}
+				if lying && (len(sink.tags) != 0 || len(sink.blobs) != 0) {
+					t.Errorf("stored %v and %d blobs", sink.tags, len(sink.blobs))
+				}
+			})
+		}
+	}
+}

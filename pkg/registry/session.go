@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/semaphore"
 )
 
 // Read limits: manifests are capped well above the spec's 4 MiB floor, and
@@ -22,7 +23,6 @@ import (
 const (
 	maxManifestBytes = 16 << 20
 	maxConfigBytes   = 64 << 20
-	maxErrorBytes    = 64 << 10
 )
 
 // session is the one authenticated HTTP client of every registry operation:
@@ -75,6 +75,9 @@ type session struct {
 
 	// pageCap overrides maxPages (tests).
 	pageCap int
+
+	// configBytes is the Client's bound on the configs read at once.
+	configBytes *semaphore.Weighted
 }
 
 // authResult is one run of a session's authentication.
@@ -98,7 +101,7 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 	// schemes and redirects and logs; only the User-Agent is added here, as
 	// go-containerregistry's remote package does.
 	base := transport.NewUserAgent(c.transport, c.userAgent)
-	s := &session{host: reg.RegistryStr(), scheme: reg.Scheme(), repo: repo}
+	s := &session{host: reg.RegistryStr(), scheme: reg.Scheme(), repo: repo, configBytes: c.configBytes}
 	s.build = func(ctx context.Context) (*http.Client, error) {
 		rt, err := transport.NewWithContext(ctx, reg, auth, base, scopes)
 		if err != nil {
@@ -364,7 +367,7 @@ func resend(c *http.Client, req *http.Request) (*http.Response, error) {
 // discard reads what is left of an error answer's body (bounded) and
 // closes it, so its connection can be reused.
 func discard(resp *http.Response) {
-	io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBytes))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, ctltransport.MaxErrorBody))
 	resp.Body.Close()
 }
 
@@ -393,7 +396,7 @@ func (s *session) do(req *http.Request, ok ...int) (*http.Response, error) {
 	if err != nil {
 		return nil, classify(s.host, err)
 	}
-	if err := transport.CheckError(resp, ok...); err != nil {
+	if err := ctltransport.CheckError(resp, ok...); err != nil {
 		resp.Body.Close()
 		return nil, classify(s.host, err)
 	}

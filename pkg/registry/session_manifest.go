@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -52,11 +53,13 @@ func (s *session) head(ctx context.Context, id string) (manifestHead, error) {
 	}
 	resp.Body.Close()
 	h, err := v1.NewHash(resp.Header.Get("Docker-Content-Digest"))
-	if err != nil {
+	if err != nil || isDigest(id) && !strings.HasPrefix(id, "sha256:") {
+		// Without a digest, or for a sha384 or sha512 one (the header
+		// gives sha256 or echoes the question), only the content can say.
 		_, mh, err := s.get(ctx, id)
 		return mh, err
 	}
-	if strings.HasPrefix(id, "sha256:") && h.String() != id {
+	if isDigest(id) && h.String() != id {
 		return manifestHead{}, fmt.Errorf("%w: %s/%s@%s: registry answered for digest %s", ErrDigestMismatch, s.host, s.repo, id, h)
 	}
 	return manifestHead{Digest: h, MediaType: types.MediaType(resp.Header.Get("Content-Type")), Size: resp.ContentLength}, nil
@@ -92,20 +95,48 @@ func (s *session) get(ctx context.Context, id string) ([]byte, manifestHead, err
 	}
 	sum := sha256.Sum256(b)
 	h := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
-	want := ""
-	if strings.HasPrefix(id, "sha256:") {
+	want := resp.Header.Get("Docker-Content-Digest")
+	if isDigest(id) {
 		want = id
-	} else if d := resp.Header.Get("Docker-Content-Digest"); strings.HasPrefix(d, "sha256:") {
-		want = d
 	}
-	if want != "" && want != h.String() {
-		return nil, manifestHead{}, fmt.Errorf("%w: manifest %s/%s %s: content has digest %s, registry said %s", ErrDigestMismatch, s.host, s.repo, id, h, want)
+	switch got, ok := contentDigest(want, b); {
+	case ok && got != want:
+		return nil, manifestHead{}, fmt.Errorf("%w: manifest %s/%s %s: content has digest %s, registry said %s", ErrDigestMismatch, s.host, s.repo, id, got, want)
+	case !ok && isDigest(id):
+		return nil, manifestHead{}, fmt.Errorf("manifest %s/%s %s: cannot verify a digest of that algorithm", s.host, s.repo, id)
 	}
 	mt, err := checkMediaType(b, resp.Header.Get("Content-Type"))
 	if err != nil {
 		return nil, manifestHead{}, fmt.Errorf("manifest %s/%s %s: %w", s.host, s.repo, id, err)
 	}
 	return b, manifestHead{Digest: h, MediaType: mt, Size: int64(len(b))}, nil
+}
+
+// isDigest reports whether id, a tag or a digest, is a digest (tags have
+// no ':').
+func isDigest(id string) bool { return strings.Contains(id, ":") }
+
+// contentDigest is the digest of b in the algorithm of digest want
+// (sha256, sha384 or sha512, those references accept), and false for an
+// empty or other want: a pinned manifest is checked with its own
+// algorithm, never taken unverified.
+func contentDigest(want string, b []byte) (string, bool) {
+	alg, _, _ := strings.Cut(want, ":")
+	var sum []byte
+	switch alg {
+	case "sha256":
+		s := sha256.Sum256(b)
+		sum = s[:]
+	case "sha384":
+		s := sha512.Sum384(b)
+		sum = s[:]
+	case "sha512":
+		s := sha512.Sum512(b)
+		sum = s[:]
+	default:
+		return "", false
+	}
+	return alg + ":" + hex.EncodeToString(sum), true
 }
 
 // put stores raw, a manifest of media type mt and digest want, under id (a

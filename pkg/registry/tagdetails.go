@@ -169,6 +169,9 @@ func (d *describer) fetch(ctx context.Context, digest string) (TagDetail, error)
 	if err != nil {
 		return TagDetail{}, fmt.Errorf("parsing manifest %s/%s@%s: %w", d.s.host, d.s.repo, digest, err)
 	}
+	if err := checkManifestSizes(fmt.Sprintf("manifest %s/%s@%s", d.s.host, d.s.repo, digest), mf); err != nil {
+		return TagDetail{}, err // summed, the sizes would be wrong, or wrap around
+	}
 	td.Size = mf.Config.Size
 	td.Blobs[mf.Config.Digest.String()] = mf.Config.Size
 	for _, l := range mf.Layers {
@@ -196,6 +199,9 @@ func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetai
 	if err != nil {
 		return TagDetail{}, fmt.Errorf("parsing index %s/%s@%s: %w", d.s.host, d.s.repo, td.Digest, err)
 	}
+	if err := checkIndexSizes(fmt.Sprintf("index %s/%s@%s", d.s.host, d.s.repo, td.Digest), idx); err != nil {
+		return TagDetail{}, err
+	}
 	children := idx.Manifests
 	if d.platform != nil {
 		child, err := platform.Pick(idx, *d.platform)
@@ -207,7 +213,13 @@ func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetai
 	td.Platforms = platform.List(&v1.IndexManifest{Manifests: children})
 	got := make([]*described, len(children))
 	g, gctx := errgroup.WithContext(ctx)
+	// As many at once as there are request slots: one goroutine per child
+	// of an index of 60,000 held 450 MB waiting for a slot.
+	g.SetLimit(cap(d.sem))
 	for i, c := range children {
+		if gctx.Err() != nil {
+			break // a child failed: the others are not asked for
+		}
 		g.Go(func() (err error) {
 			got[i], err = d.describe(gctx, c.Digest.String())
 			return err

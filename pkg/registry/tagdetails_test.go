@@ -2,13 +2,20 @@ package registry
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"net/http"
+	"runtime"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // TestTagDetails describes images and multi-platform indexes shared by
@@ -97,5 +104,108 @@ func TestTagDetails(t *testing.T) {
 	}
 	if n := p.Count("GET", "/manifests/"); n != 3 {
 		t.Errorf("%d manifest GETs for an image and one child of an index, want 3", n)
+	}
+}
+
+// TestTagDetailsBoundsIndexChildren: the children of an index are
+// described with as many goroutines as there are request slots, not one
+// each: an index of 60,000 children held 450 MB of goroutines waiting for
+// a slot. Not parallel: it counts the process's goroutines.
+func TestTagDetailsBoundsIndexChildren(t *testing.T) {
+	const children = 3000
+	var kids []string
+	for i := range children {
+		kids = append(kids, fmt.Sprintf(`{"mediaType":%q,"digest":"sha256:%064x","size":100}`, types.OCIManifestSchema1, i))
+	}
+	idx := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[%s]}`, types.OCIImageIndex, strings.Join(kids, ",")))
+	sum := sha256.Sum256(idx)
+	release := make(chan struct{})
+	var waiting atomic.Int32
+	srv := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/manifests/v1") || strings.HasSuffix(r.URL.Path, "/manifests/sha256:"+hex.EncodeToString(sum[:])) {
+			w.Header().Set("Content-Type", string(types.OCIImageIndex))
+			w.Header().Set("Docker-Content-Digest", "sha256:"+hex.EncodeToString(sum[:]))
+			w.Write(idx)
+			return
+		}
+		waiting.Add(1)
+		<-release
+		http.NotFound(w, r)
+	})
+	c := newTestClient(t).WithJobs(4)
+	before := runtime.NumGoroutine()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.TagDetails(context.Background(), mustRef(t, hostOf(srv)+"/r"), []string{"v1"}, nil)
+		done <- err
+	}()
+	for waiting.Load() < 4 {
+		select {
+		case err := <-done:
+			t.Fatalf("ended before asking for 4 children: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // let any goroutine still to start start
+	grew := runtime.NumGoroutine() - before
+	close(release)
+	if err := <-done; err == nil {
+		t.Error("described an index whose children are missing")
+	}
+	if grew > 200 {
+		t.Errorf("%d goroutines for an index of %d children described 4 at a time", grew, children)
+	}
+}
+
+// TestConfigsReadWithinBudget: configs are read whole, so at most
+// maxConfigBytes of them are read at once, whatever the jobs: 16 tags with
+// 60 MiB configs took tags list --long to 1.7 GB.
+func TestConfigsReadWithinBudget(t *testing.T) {
+	t.Parallel()
+	const tags = 4
+	type image struct{ manifest, config []byte }
+	images := map[string]image{}
+	for i := range tags {
+		cfg := []byte(fmt.Sprintf(`{"architecture":"amd64","os":"linux","config":{"Labels":{"pad":"%d%s"}}}`, i, strings.Repeat("x", maxConfigBytes/2+1)))
+		cs := sha256.Sum256(cfg)
+		m := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":%q,"digest":"sha256:%x","size":%d},"layers":[]}`,
+			types.OCIManifestSchema1, types.OCIConfigJSON, cs, len(cfg)))
+		ms := sha256.Sum256(m)
+		img := image{m, cfg}
+		images[fmt.Sprintf("t%d", i)] = img
+		images[fmt.Sprintf("sha256:%x", ms)] = img
+		images[fmt.Sprintf("sha256:%x", cs)] = img
+	}
+	var inFlight, most atomic.Int32
+	srv := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		img, ok := images[id]
+		switch {
+		case !ok:
+			http.NotFound(w, r)
+		case strings.Contains(r.URL.Path, "/manifests/"):
+			ms := sha256.Sum256(img.manifest)
+			w.Header().Set("Content-Type", string(types.OCIManifestSchema1))
+			w.Header().Set("Docker-Content-Digest", fmt.Sprintf("sha256:%x", ms))
+			w.Write(img.manifest)
+		default:
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			time.Sleep(50 * time.Millisecond)
+			w.Write(img.config)
+		}
+	})
+	var names []string
+	for i := range tags {
+		names = append(names, fmt.Sprintf("t%d", i))
+	}
+	got, err := newTestClient(t).WithJobs(8).TagDetails(context.Background(), mustRef(t, hostOf(srv)+"/r"), names, nil)
+	if err != nil || len(got) != tags {
+		t.Fatalf("details %v, err %v", got, err)
+	}
+	if m := most.Load(); m != 1 {
+		t.Errorf("%d configs of over half the budget read at once, want 1", m)
 	}
 }

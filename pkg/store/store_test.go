@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
@@ -487,5 +488,40 @@ func TestLoadTruncated(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrInvalidInput) {
 			t.Errorf("cut at %d: %v, want %q", tc.cut, err, tc.want)
 		}
+	}
+}
+
+// failingIndex is an index whose children cannot be read, counting the
+// reads asked for.
+type failingIndex struct {
+	index
+	reads *atomic.Int32
+}
+
+// index is v1.ImageIndex under a name that does not hide its ImageIndex
+// method when embedded.
+type index = v1.ImageIndex
+
+func (f failingIndex) Image(v1.Hash) (v1.Image, error) {
+	f.reads.Add(1)
+	return nil, errors.New("the registry failed")
+}
+
+// TestIndexWriteStopsAtFirstFailure: once a child of an index fails, the
+// rest are not read: a registry's index of thousands of broken children
+// ended a pull only after fetching every one of them.
+func TestIndexWriteStopsAtFirstFailure(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	idx, err := random.Index(16, 1, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := failingIndex{index: idx, reads: new(atomic.Int32)}
+	if _, err := s.WriteIndex(context.Background(), f, ref(t, "multi:1")); err == nil {
+		t.Fatal("the write succeeded")
+	}
+	if n, most := f.reads.Load(), int32(2*s.parallelBlobs()); n > most {
+		t.Errorf("%d children read after the first failed, want at most %d", n, most)
 	}
 }

@@ -319,6 +319,13 @@ func (w *writer) index(idx v1.ImageIndex) (Entry, int64, error) {
 	g.SetLimit(w.s.parallelBlobs())
 	cw := &writer{s: w.s, ctx: ctx, sem: w.sem, flights: w.flights}
 	for i, c := range im.Manifests {
+		if ctx.Err() != nil {
+			// A child failed (or the write was stopped): the rest are not
+			// fetched. The children read through idx do not share ctx, so
+			// each would still be, one after the other, through an index
+			// of thousands.
+			break
+		}
 		if !c.MediaType.IsIndex() && !c.MediaType.IsImage() && c.MediaType != "" {
 			continue // an artifact we do not know: not stored
 		}

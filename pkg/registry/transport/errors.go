@@ -1,13 +1,17 @@
 package transport
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	ggcr "github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Errors of the transport. Each wraps the error or registry answer that
@@ -100,3 +104,24 @@ func (e *RetryError) Error() string {
 
 // Unwrap returns the last failure.
 func (e *RetryError) Unwrap() error { return e.Err }
+
+// MaxErrorBody is how much of an error answer's body is read: its
+// registry error codes and the start of its text.
+const MaxErrorBody = 64 << 10
+
+// CheckError is go-containerregistry's transport.CheckError with the body
+// of an error answer cut at MaxErrorBody rather than refused: that one
+// answers a longer body (an endless one, a big HTML page of a proxy) with
+// "body exceeds 65536 byte limit" alone, losing the status (404 not found,
+// 401 refused) that the message and the exit code come from.
+func CheckError(resp *http.Response, codes ...int) error {
+	if slices.Contains(codes, resp.StatusCode) {
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
+	if err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return ggcr.CheckError(resp)
+}

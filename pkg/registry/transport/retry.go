@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	ggcr "github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Defaults of the transport. They are generous for real registries; tests
@@ -159,7 +157,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			last = err
 		case retryStatus[resp.StatusCode]:
 			afterAt, after = retryAfter(resp.Header.Get("Retry-After"), t.now())
-			last = ggcr.CheckError(resp) // reads a bounded body, keeps the registry's message
+			last = CheckError(resp) // reads a bounded body, keeps the registry's message
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusTooManyRequests && after == 0 {
 				// Docker Hub answers an exhausted pull limit with 429 and
@@ -282,26 +280,36 @@ func parseLimit(s string) (int, time.Duration, bool) {
 	return v, w, true
 }
 
+// maxRetryAfterValue caps what a Retry-After value is read as: a year,
+// far beyond any wait honoured, so that a registry asking for longer (or
+// for an overflowing number, or the year 9999) is told apart from one
+// sending nonsense, and messages say when in sensible units.
+const maxRetryAfterValue = 365 * 24 * time.Hour
+
 // retryAfter parses a Retry-After value, delay-seconds or an HTTP date, into
-// the moment it names and the wait from now; zero when absent or invalid.
+// the moment it names and the wait from now, at most maxRetryAfterValue;
+// zero when absent or invalid.
 func retryAfter(v string, now time.Time) (time.Time, time.Duration) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return time.Time{}, 0
 	}
-	if sec, err := strconv.ParseInt(v, 10, 64); err == nil {
+	if sec, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
 		if sec <= 0 {
 			return time.Time{}, 0
 		}
-		if sec > int64(365*24*time.Hour/time.Second) {
-			sec = int64(365 * 24 * time.Hour / time.Second)
+		d := maxRetryAfterValue
+		if sec < int64(maxRetryAfterValue/time.Second) {
+			d = time.Duration(sec) * time.Second
 		}
-		d := time.Duration(sec) * time.Second
 		return now.Add(d), d
 	}
 	at, err := http.ParseTime(v)
 	if err != nil || !at.After(now) {
 		return time.Time{}, 0
+	}
+	if latest := now.Add(maxRetryAfterValue); at.After(latest) {
+		at = latest
 	}
 	return at, at.Sub(now)
 }

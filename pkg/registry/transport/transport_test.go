@@ -35,6 +35,9 @@ func TestRetryAfter(t *testing.T) {
 		{"soon", 0},
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
 		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
+		{"99999999999999999999", maxRetryAfterValue},
+		{"-99999999999999999999", 0},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", maxRetryAfterValue},
 	} {
 		if _, got := retryAfter(tc.in, now); got != tc.want {
 			t.Errorf("retryAfter(%q) = %s, want %s", tc.in, got, tc.want)
