@@ -475,6 +475,32 @@ func TestEnginePushIsLoadThenPush(t *testing.T) {
 	}
 }
 
+// TestEnginePushInterruptedAtTheEngine: push --from-engine interrupted
+// while the engine's save is read: exit 130, nothing tagged on the
+// registry and nothing in the store (its load from the engine is atomic).
+func TestEnginePushInterruptedAtTheEngine(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	p.Build(t, reg.Ref("app:v1"), galleryBuild())
+	proxy := testenv.NewProxy(t, "http://"+p.TCP(t), nil)
+	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/images/get", Kind: testenv.FaultHang})
+	e := engineEnv(t, "tcp://"+proxy.Host)
+	run := e.Start(t, testenv.CtlBinary(t), nil, time.Minute, "push", "--from-engine", reg.Ref("app:v1"))
+	testenv.WaitFor(t, 30*time.Second, "the engine's save", func() bool { return proxy.Count("GET", "/images/get") > 0 })
+	run.Signal(syscall.SIGINT)
+	res := run.WaitWithin(interruptBound)
+	if want := "interrupted: nothing was tagged\n"; res.Code != 130 || !strings.HasSuffix(res.Stderr, want) {
+		t.Fatalf("exit %d, stderr %q; want 130 and %q", res.Code, res.Stderr, want)
+	}
+	if r := e.Run(t, "images", "-q"); r.Stdout != "" {
+		t.Errorf("the store holds %q after an interrupted push", r.Stdout)
+	}
+	if exists(t, reg, "app:v1") {
+		t.Error("the tag exists after an interrupted push")
+	}
+}
+
 // sizeOf is the size of the first push result line in stdout.
 func sizeOf(stdout string) string {
 	if m := regexp.MustCompile(`size: (\d+)`).FindStringSubmatch(stdout); m != nil {
