@@ -46,7 +46,8 @@ func (p *byteProgress) Func() func(int64) {
 	if p.bar == nil {
 		return nil
 	}
-	return func(n int64) { _ = p.bar.Set64(n) }
+	bar := p.bar
+	return func(n int64) { _ = bar.Set64(n) }
 }
 
 // newFileProgress is a bar of the bytes read of a file of known size (load
@@ -95,9 +96,10 @@ func (p *fileProgress) Close() {
 	}
 }
 
-// Close clears the spinner.
+// Close clears the spinner; again, it does nothing.
 func (p *byteProgress) Close() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
+		p.bar = nil
 	}
 }

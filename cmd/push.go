@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/ctl-dev/ctl/pkg/engine"
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -66,10 +67,13 @@ per tag.
 
 With --from-engine, the image (or with --all-tags every tag of the
 repository) is the container engine's, found as docker finds it
-(DOCKER_HOST, the current docker context, /var/run/docker.sock): it is read
-from the engine's save stream as the push needs its blobs, with the same
-skip and output, and nothing is copied into the store. The engine must
-have the image under REF (docker tag image-gallery REF).`,
+(DOCKER_HOST, the current docker context, /var/run/docker.sock): the
+engine's save stream is read once into the store, as "ctl load
+--from-engine REF" copies it, and pushed from there, as "ctl push REF"
+then would: the same digest on the registry, the same skips and output.
+The image stays in the store, as load leaves it ("ctl rmi REF" removes
+it), so pushing it again from there needs no engine. The engine must have
+the image under REF (docker tag image-gallery REF).`,
 		Example: `  ctl push registry.local:5000/gallery/ui:v1
   ctl push --from-engine registry.local:5000/gallery/ui:v1
   ctl push --all-tags registry.local:5000/gallery/ui
@@ -149,13 +153,23 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 		}
 		r.Started()
 	}}
-	if ec != nil {
-		results, err := transfer.PushFromEngine(ctx, c, ec, ref, popts)
-		return r.Done(results, err)
-	}
 	s, err := opts.Store()
 	if err != nil {
 		return err
+	}
+	if ec != nil {
+		// The bytes copied from the engine on a terminal, as load
+		// --from-engine shows them, until the push's first event.
+		p := newByteProgress(opts.IO, opts.Quiet, "Copying from the engine")
+		defer p.Close()
+		var copied sync.Once
+		event := popts.Progress
+		popts.Progress = func(e registry.Event) {
+			copied.Do(p.Close)
+			event(e)
+		}
+		results, err := transfer.PushFromEngine(ctx, c, ec, s, ref, popts, p.Func())
+		return r.Done(results, err)
 	}
 	results, pushedReferrers, err := transfer.Push(ctx, c, s, ref, popts)
 	if errors.Is(err, store.ErrNotFound) && !opts.AllTags && ref.Tag() == "" && ref.Digest() == "" {

@@ -380,9 +380,13 @@ func TestEnginePush(t *testing.T) {
 	}
 	wantCode(t, e.Crane(t, "validate", "--remote", repo+":v3"), 0)
 
-	// No store copy: the store has no image.
-	if res := e.Run(t, "images", "-q"); res.Stdout != "" {
-		t.Errorf("the store holds %q after pushes from the engine", res.Stdout)
+	// The store keeps what was pushed, as load --from-engine leaves it:
+	// the engine's image under every tag pushed.
+	res = e.Run(t, "images", "--no-trunc", "--format", "{{.Tag}} {{.ID}}", repo)
+	got := lines(res.Stdout)
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"v1 " + id, "v2 " + id, "v3 " + p.ImageID(t, repo+":v3")}) {
+		t.Errorf("the store after pushes from the engine: %q", res.Stdout)
 	}
 
 	// An image the engine lacks: exit 3, nothing pushed, the error alone
@@ -394,6 +398,107 @@ func TestEnginePush(t *testing.T) {
 	}
 	res = e.Run(t, "push", "--from-engine", "--all-tags", reg.Ref("nothing/here"))
 	wantCode(t, res, 3)
+}
+
+// TestEnginePushIsLoadThenPush: push --from-engine reads the engine's
+// save stream once and pushes what load --from-engine and push send: the
+// same manifest digest (the store's, layers gzip'd deterministically), so
+// an image pushed both ways has one digest on the registry and its layers
+// go up once. The store keeps the image, so a push of it again asks the
+// engine nothing.
+func TestEnginePushIsLoadThenPush(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	id := p.Build(t, "example.test/gallery:v1", galleryBuild())
+	repo := reg.Ref("app")
+	p.MustRun(t, "tag", "example.test/gallery:v1", repo+":loaded", repo+":pushed")
+	proxy := testenv.NewProxy(t, "http://"+p.TCP(t), nil)
+	saves := func() int { return proxy.Count("GET", "/images/get") }
+
+	// load --from-engine, then push from the store.
+	loaded := engineEnv(t, "tcp://"+proxy.Host)
+	wantCode(t, loaded.Run(t, "load", "--from-engine", repo+":loaded"), 0)
+	res := loaded.Run(t, "push", repo+":loaded")
+	wantCode(t, res, 0)
+	if strings.Count(res.Stderr, ": Pushed") != 2 {
+		t.Errorf("push after load --from-engine:\n%s", res.Stderr)
+	}
+	if n := saves(); n != 1 {
+		t.Errorf("load --from-engine and push asked the engine for %d saves, want 1", n)
+	}
+	d := digestOf(t, reg, "app:loaded").String()
+
+	// push --from-engine, from another store: one save, the same
+	// manifest, no layer sent again.
+	proxy.Reset()
+	e := engineEnv(t, "tcp://"+proxy.Host)
+	res = e.Run(t, "push", "--from-engine", repo+":pushed")
+	wantCode(t, res, 0)
+	checkPushOutput(t, res, repo, 2, []string{"pushed: digest: " + d + " size: " + sizeOf(res.Stdout)})
+	if strings.Count(res.Stderr, ": Layer already exists") != 2 {
+		t.Errorf("push --from-engine of an image pushed already: layers sent again:\n%s", res.Stderr)
+	}
+	if n := saves(); n != 1 {
+		t.Errorf("push --from-engine asked the engine for %d saves, want 1", n)
+	}
+	if got := digestOf(t, reg, "app:pushed").String(); got != d {
+		t.Errorf("push --from-engine pushed %s, load --from-engine and push %s", got, d)
+	}
+	wantCode(t, e.Crane(t, "validate", "--remote", repo+":pushed"), 0)
+
+	// The store has the image: pushed again from there, the engine is
+	// not asked, and the digest is the same.
+	res = e.Run(t, "images", "--no-trunc", "-q", repo+":pushed")
+	if strings.TrimSpace(res.Stdout) != id {
+		t.Errorf("the store after push --from-engine: %q, want %s", res.Stdout, id)
+	}
+	proxy.Reset()
+	res = e.Run(t, "push", repo+":pushed")
+	wantCode(t, res, 0)
+	if !strings.Contains(res.Stdout, "pushed: digest: "+d+" ") || proxy.Count("", "") != 0 {
+		t.Errorf("push from the store after push --from-engine: %d engine requests, stdout %q", proxy.Count("", ""), res.Stdout)
+	}
+
+	// Every tag of the repository the engine has: one save of them all.
+	proxy.Reset()
+	res = e.Run(t, "push", "--from-engine", "--all-tags", repo)
+	wantCode(t, res, 0)
+	size := sizeOf(res.Stdout)
+	got := lines(res.Stdout)
+	slices.Sort(got)
+	if want := []string{"loaded: digest: " + d + " size: " + size, "pushed: digest: " + d + " size: " + size}; !slices.Equal(got, want) {
+		t.Errorf("push --from-engine --all-tags: stdout %q, want %q", res.Stdout, want)
+	}
+	if n := saves(); n != 1 {
+		t.Errorf("push --from-engine --all-tags asked the engine for %d saves, want 1", n)
+	}
+}
+
+// TestEnginePushInterruptedAtTheEngine: push --from-engine interrupted
+// while the engine's save is read: exit 130, nothing tagged on the
+// registry and nothing in the store (its load from the engine is atomic).
+func TestEnginePushInterruptedAtTheEngine(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	p.Build(t, reg.Ref("app:v1"), galleryBuild())
+	proxy := testenv.NewProxy(t, "http://"+p.TCP(t), nil)
+	proxy.AddFault(testenv.Fault{Method: "GET", PathRegexp: "/images/get", Kind: testenv.FaultHang})
+	e := engineEnv(t, "tcp://"+proxy.Host)
+	run := e.Start(t, testenv.CtlBinary(t), nil, time.Minute, "push", "--from-engine", reg.Ref("app:v1"))
+	testenv.WaitFor(t, 30*time.Second, "the engine's save", func() bool { return proxy.Count("GET", "/images/get") > 0 })
+	run.Signal(syscall.SIGINT)
+	res := run.WaitWithin(interruptBound)
+	if want := "interrupted: nothing was tagged\n"; res.Code != 130 || !strings.HasSuffix(res.Stderr, want) {
+		t.Fatalf("exit %d, stderr %q; want 130 and %q", res.Code, res.Stderr, want)
+	}
+	if r := e.Run(t, "images", "-q"); r.Stdout != "" {
+		t.Errorf("the store holds %q after an interrupted push", r.Stdout)
+	}
+	if exists(t, reg, "app:v1") {
+		t.Error("the tag exists after an interrupted push")
+	}
 }
 
 // sizeOf is the size of the first push result line in stdout.

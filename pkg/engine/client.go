@@ -381,22 +381,19 @@ func (c *Client) getJSON(ctx context.Context, path string, query url.Values, out
 // nothing for the idle timeout (Options.IdleTimeout), before the first
 // byte or after.
 func (c *Client) Save(ctx context.Context, names []string) (io.ReadCloser, error) {
-	return c.save(ctx, names, "")
+	return c.save(ctx, names)
 }
 
 // errIdle cancels a save stream that sent nothing for too long.
 var errIdle = errors.New("idle")
 
-// save is Save, with what as the archive's name in messages ("": the
-// names).
-func (c *Client) save(ctx context.Context, names []string, what string) (*saveStream, error) {
+// save is Save, as a *saveStream.
+func (c *Client) save(ctx context.Context, names []string) (*saveStream, error) {
 	names, err := c.expand(ctx, names)
 	if err != nil {
 		return nil, err
 	}
-	if what == "" {
-		what = strings.Join(names, ", ")
-	}
+	what := strings.Join(names, ", ")
 	for _, n := range names {
 		if _, err := c.Inspect(ctx, n); err != nil {
 			return nil, err

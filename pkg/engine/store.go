@@ -21,7 +21,7 @@ import (
 // engine's failure (ErrEngine), not invalid input of the user's. progress,
 // when not nil, is called with the bytes read so far.
 func (c *Client) SaveToStore(ctx context.Context, s *store.Store, names []string, progress func(read int64)) ([]store.Entry, error) {
-	rc, err := c.save(ctx, names, "")
+	rc, err := c.save(ctx, names)
 	if err != nil {
 		return nil, err
 	}

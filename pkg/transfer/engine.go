@@ -2,7 +2,6 @@ package transfer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/ctl-dev/ctl/pkg/engine"
@@ -29,38 +28,44 @@ func ToEngine(ctx context.Context, ec *engine.Client, s *store.Store, pulled []r
 
 // PushFromEngine sends the engine's image ref names (latest when it has
 // neither tag nor digest), or with opts.AllTags every tag of ref's
-// repository the engine has, to ref's repository (push --from-engine),
-// with the rules and events of Push: blobs the registry has are skipped
-// after a HEAD, each blob goes up once, a manifest already there is not
-// sent again. Nothing is stored: each image is read from the engine's
-// save stream, again for each blob the push needs (a layer the registry
-// has costs no read of it), through go-containerregistry's tarball reader
-// (engine.Client.Image: its manifest.json and config bounded).
-// Layers the engine keeps uncompressed are sent gzip'd, as docker push
-// sends them.
-func PushFromEngine(ctx context.Context, c *registry.Client, ec *engine.Client, ref reference.Reference, opts PushOptions) ([]registry.PushResult, error) {
+// repository the engine has, to ref's repository (push --from-engine):
+// what "load --from-engine" and then a push of those tags send. The
+// engine's save stream of them is read once, into s
+// (engine.Client.SaveToStore, within the store loader's bounds), and the
+// push goes from there as Push sends: layers gzip'd as docker push sends
+// them, under the same digests as a push of the loaded image, each blob
+// once, blobs the registry has skipped, others mounted. The images stay
+// in s, as load leaves them. read, when not nil, is told the bytes of the
+// engine's archive read so far.
+func PushFromEngine(ctx context.Context, c *registry.Client, ec *engine.Client, s *store.Store, ref reference.Reference, opts PushOptions, read func(int64)) ([]registry.PushResult, error) {
 	names, tags, err := engineTargets(ctx, ec, ref, opts.AllTags)
 	if err != nil {
 		return nil, err
 	}
-	// Announced before the engine's archives are read (each as far as its
-	// manifest.json, which an engine may write last), as a push from the
-	// store is before its images are compressed.
+	// Announced before the engine's archive is read (Podman writes it
+	// whole to a file before its first byte), as a push from the store
+	// is before its images are compressed.
 	if opts.Started != nil {
 		opts.Started()
 	}
-	pts := make([]registry.PushTag, 0, len(names))
-	for i, n := range names {
-		img, err := ec.Image(ctx, n)
-		if err != nil {
-			if errors.Is(err, engine.ErrNotFound) || errors.Is(err, engine.ErrEngine) || errors.Is(err, engine.ErrUnreachable) || ctx.Err() != nil {
-				return nil, err
-			}
-			return nil, fmt.Errorf("%w: reading the engine's archive of %s: %v", engine.ErrEngine, n, err)
-		}
-		pts = append(pts, registry.PushTag{Tag: tags[i], Artifact: img})
+	opts.Started = nil
+	if _, err := ec.SaveToStore(ctx, s, names, read); err != nil {
+		return nil, err
 	}
-	return c.Push(ctx, ref, pts, registry.PushOptions{Progress: opts.Progress})
+	targets := make([]pushTarget, 0, len(tags))
+	for _, tag := range tags {
+		r, err := ref.WithTag(tag)
+		if err != nil {
+			return nil, err
+		}
+		e, err := s.Lookup(r)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, pushTarget{tag, e})
+	}
+	results, _, err := pushLocal(ctx, c, s, ref, targets, opts)
+	return results, err
 }
 
 // EngineTagError: a push from the engine named an image by digest alone;

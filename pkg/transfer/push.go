@@ -41,6 +41,13 @@ func Push(ctx context.Context, c *registry.Client, s *store.Store, ref reference
 	if err != nil {
 		return nil, nil, err
 	}
+	return pushLocal(ctx, c, s, ref, targets, opts)
+}
+
+// pushLocal is Push of targets, images of s, the one way the store's
+// images go up (push, push --from-engine once it loaded the engine's).
+func pushLocal(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, targets []pushTarget, opts PushOptions) ([]registry.PushResult, *registry.ReferrersCopy, error) {
+	var err error
 	var refs []registry.ReferrerPush
 	if opts.Referrers {
 		if refs, err = localReferrers(s, targets[0].e); err != nil {
