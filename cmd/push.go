@@ -20,8 +20,11 @@ type pushOptions struct {
 	IO       *IOStreams
 	Registry func() (*registry.Client, error)
 	Store    func() (*store.Store, error)
-	Engine   func(context.Context) (*engine.Client, error)
-	Ref      string
+	// WriteStore opens the store for --from-engine, which loads into it
+	// (Store only reads: a push needs the images there already).
+	WriteStore func() (*store.Store, error)
+	Engine     func(context.Context) (*engine.Client, error)
+	Ref        string
 	// FromEngine pushes the container engine's image, not the store's.
 	FromEngine bool
 	// Platform picks what of a multi-platform image is pushed (see
@@ -33,7 +36,7 @@ type pushOptions struct {
 }
 
 func newPushCmd(f *Factory, runF func(*pushOptions) error) *cobra.Command {
-	opts := &pushOptions{IO: f.IO, Registry: f.Registry, Store: f.ReadStore, Engine: f.Engine}
+	opts := &pushOptions{IO: f.IO, Registry: f.Registry, Store: f.ReadStore, WriteStore: f.Store, Engine: f.Engine}
 	c := &cobra.Command{
 		Use:   "push REF",
 		Short: "Push an image, or every tag of a repository, from the local store",
@@ -153,7 +156,11 @@ func runPush(ctx context.Context, opts *pushOptions) error {
 		}
 		r.Started()
 	}}
-	s, err := opts.Store()
+	open := opts.Store
+	if ec != nil {
+		open = opts.WriteStore
+	}
+	s, err := open()
 	if err != nil {
 		return err
 	}
