@@ -398,11 +398,11 @@ func TestSaveLoadIndex(t *testing.T) {
 	}
 }
 
-// TestRemoveIDOfTwoForms: one image loaded from a docker save tar and from
-// an OCI layout is two manifests with one image ID; removing the ID reports
-// it deleted once.
-func TestRemoveIDOfTwoForms(t *testing.T) {
-	t.Parallel()
+// twoForms is a store with one image loaded twice: from a docker save tar
+// as app:docker and from an OCI layout as app:oci (one image ID, two
+// manifests).
+func twoForms(t *testing.T) *Store {
+	t.Helper()
 	img := randomImage(t, 1024, 2)
 	dir := t.TempDir()
 	testenv.ImagesTar(t, filepath.Join(dir, "docker.tar"), map[string]v1.Image{"app:docker": img}, false)
@@ -414,6 +414,15 @@ func TestRemoveIDOfTwoForms(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return s
+}
+
+// TestRemoveIDOfTwoForms: one image loaded from a docker save tar and from
+// an OCI layout is two manifests with one image ID; removing the ID reports
+// it deleted once.
+func TestRemoveIDOfTwoForms(t *testing.T) {
+	t.Parallel()
+	s := twoForms(t)
 	a, errA := s.Resolve("app:docker")
 	b, errB := s.Resolve("app:oci")
 	if errA != nil || errB != nil || a.ID != b.ID || a.Digest == b.Digest {
@@ -430,17 +439,7 @@ func TestRemoveIDOfTwoForms(t *testing.T) {
 // reported by its digest: the image ID stays, with the other form.
 func TestRemoveManifestKeepsID(t *testing.T) {
 	t.Parallel()
-	img := randomImage(t, 1024, 2)
-	dir := t.TempDir()
-	testenv.ImagesTar(t, filepath.Join(dir, "docker.tar"), map[string]v1.Image{"app:docker": img}, false)
-	oci := mutate.MediaType(img, "application/vnd.oci.image.manifest.v1+json")
-	writeLayout(t, filepath.Join(dir, "layout"), oci, "docker.io/library/app:oci")
-	s := newStore(t)
-	for _, p := range []string{"docker.tar", "layout"} {
-		if _, err := s.Load(context.Background(), filepath.Join(dir, p)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := twoForms(t)
 	a, _ := s.Resolve("app:docker")
 	b, _ := s.Resolve("app:oci")
 	res, err := s.Remove("app:docker", false)
