@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 )
@@ -216,6 +217,11 @@ func TestPlainTextAnswerToHTTPSHint(t *testing.T) {
 			if err != nil {
 				return
 			}
+			// As a plain HTTP server answers a request it cannot parse:
+			// the ClientHello read first, so that closing with it unread
+			// does not reset the connection before the page arrives.
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			conn.Read(make([]byte, 16<<10))
 			io.WriteString(conn, "<!DOCTYPE HTML>\n<html><body><h1>Error response</h1><p>Error code: 400</p></body></html>\n")
 			conn.Close()
 		}
