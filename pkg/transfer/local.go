@@ -246,15 +246,22 @@ func mountSources(s *store.Store, ref reference.Reference) map[v1.Hash][]string 
 			out[l.Digest] = append(out[l.Digest], repo)
 		}
 	}
-	for _, e := range all {
-		r, ok := e.Reference()
-		if !ok || !strings.EqualFold(r.Registry(), ref.Registry()) || r.Repository() == ref.Repository() {
-			continue
+	// References known on the registry (pulled or pushed) go first: a
+	// manifest is scanned once, under the first reference naming it, and
+	// only the first source is tried, so a tag made in the store and not
+	// pushed (whose repository may not hold the blobs) must not hide the
+	// repository the image was pulled from.
+	for _, remote := range []bool{true, false} {
+		for _, e := range all {
+			r, ok := e.Reference()
+			if e.Remote != remote || !ok || !strings.EqualFold(r.Registry(), ref.Registry()) || r.Repository() == ref.Repository() {
+				continue
+			}
+			if len(scanned) == maxMountScan {
+				return out
+			}
+			add(e.Digest, e.MediaType, r.Repository())
 		}
-		if len(scanned) == maxMountScan {
-			break
-		}
-		add(e.Digest, e.MediaType, r.Repository())
 	}
 	return out
 }

@@ -125,3 +125,36 @@ func BenchmarkMountSources(b *testing.B) {
 		}
 	}
 }
+
+// A blob is mounted from the repository the image was pulled from, not
+// from a repository it was only tagged into in the store (which the
+// registry may not hold yet): only a source's first repository is tried.
+func TestMountSourcesPreferRemote(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	img, err := random.Image(256, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.WritePulled(context.Background(), img, mustRef(t, "reg.example:5000/base/os:v1"), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"reg.example:5000/aaa/local:v1", "reg.example:5000/zzz/local:v1"} {
+		if err := s.Tag(e, mustRef(t, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := mountSources(s, mustRef(t, "reg.example:5000/team/app:v1"))
+	want := map[v1.Hash][]string{}
+	for _, d := range blobsOf(t, img) {
+		want[d] = []string{"base/os"}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("mountSources = %v, want %v", got, want)
+	}
+}
