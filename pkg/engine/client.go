@@ -373,21 +373,16 @@ func (c *Client) getJSON(ctx context.Context, path string, query url.Values, out
 	return nil
 }
 
-// Save streams the engine's archive (docker save) of the named images; a
+// errIdle cancels a stream that sent nothing for too long.
+var errIdle = errors.New("idle")
+
+// save streams the engine's archive (docker save) of the named images; a
 // repository name alone is every tag of it (as docker save takes it).
 // Each name is inspected first, so that an image the engine lacks is
 // ErrNotFound rather than whatever the save endpoint answers (Podman: 500).
 // Errors reading the stream are ErrEngine, and so is an engine that sends
 // nothing for the idle timeout (Options.IdleTimeout), before the first
 // byte or after.
-func (c *Client) Save(ctx context.Context, names []string) (io.ReadCloser, error) {
-	return c.save(ctx, names)
-}
-
-// errIdle cancels a save stream that sent nothing for too long.
-var errIdle = errors.New("idle")
-
-// save is Save, as a *saveStream.
 func (c *Client) save(ctx context.Context, names []string) (*saveStream, error) {
 	names, err := c.expand(ctx, names)
 	if err != nil {
@@ -410,14 +405,14 @@ func (c *Client) save(ctx context.Context, names []string) (*saveStream, error) 
 		}
 		return nil, c.wrap(err, "saving %s", s.what)
 	}
-	s.rc = r
+	s.rc = &idleReader{r: r, t: s.idle, d: c.idleTimeout}
 	return s, nil
 }
 
 // saveStream marks read errors of the engine's archive as the engine's,
 // and cancels the stream when the engine sends nothing for too long.
 type saveStream struct {
-	rc     io.ReadCloser
+	rc     *idleReader // the engine's archive, the idle timer restarted at each read
 	c      *Client
 	what   string
 	ctx    context.Context
@@ -428,7 +423,6 @@ type saveStream struct {
 
 func (s *saveStream) Read(p []byte) (int, error) {
 	n, err := s.rc.Read(p)
-	s.idle.Reset(s.c.idleTimeout)
 	if err == nil || err == io.EOF {
 		return n, err
 	}
@@ -509,7 +503,7 @@ func (c *Client) Load(ctx context.Context, archive io.Reader) ([]string, error) 
 }
 
 // idleReader restarts an idle timer at each read: of a request's body
-// (the engine reads it), or of its answer.
+// (the engine reads it), or of its answer (a load's, a save's archive).
 type idleReader struct {
 	r io.Reader
 	t *time.Timer

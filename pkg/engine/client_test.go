@@ -77,7 +77,7 @@ func TestEngineRoundTrip(t *testing.T) {
 	if _, err := c.Inspect(ctx, "example.test/nope:v1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Inspect of a missing image: %v, want ErrNotFound", err)
 	}
-	if _, err := c.Save(ctx, []string{"example.test/gallery:v1", "example.test/nope:v1"}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "example.test/nope:v1") {
+	if _, err := c.save(ctx, []string{"example.test/gallery:v1", "example.test/nope:v1"}); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "example.test/nope:v1") {
 		t.Errorf("Save with a missing image: %v, want ErrNotFound naming it", err)
 	}
 
