@@ -336,7 +336,17 @@ func (s *Store) listed(ds []v1.Descriptor) map[v1.Hash]bool {
 // mark records the blobs the manifest or index h needs. Children of an index
 // that are not in the store (platforms never pulled) are skipped.
 func (s *Store) mark(h v1.Hash, mt types.MediaType, live map[v1.Hash]bool) error {
-	if live[h] {
+	return s.Walk(h, mt, func(h v1.Hash, _ types.MediaType) bool { return !live[h] }, func(h v1.Hash, _ bool) { live[h] = true })
+}
+
+// Walk reads the manifest or index h (of media type mt) and, of an index,
+// each child the store holds, depth first: enter says whether to read a
+// manifest (false: seen already, or not wanted); found is called for each
+// manifest read (manifest true), then for the config and layers of each
+// image (manifest false). A manifest the store lacks (a platform never
+// pulled) is skipped; one that cannot be parsed stops the walk.
+func (s *Store) Walk(h v1.Hash, mt types.MediaType, enter func(v1.Hash, types.MediaType) bool, found func(h v1.Hash, manifest bool)) error {
+	if !enter(h, mt) {
 		return nil
 	}
 	b, err := s.readBlob(h, maxManifest)
@@ -346,14 +356,14 @@ func (s *Store) mark(h v1.Hash, mt types.MediaType, live map[v1.Hash]bool) error
 	if err != nil {
 		return err
 	}
-	live[h] = true
+	found(h, true)
 	if mt.IsIndex() {
 		idx, err := v1.ParseIndexManifest(bytesReader(b))
 		if err != nil {
 			return fmt.Errorf("reading index %s: %w", h, err)
 		}
 		for _, c := range idx.Manifests {
-			if err := s.mark(c.Digest, c.MediaType, live); err != nil {
+			if err := s.Walk(c.Digest, c.MediaType, enter, found); err != nil {
 				return err
 			}
 		}
@@ -363,9 +373,9 @@ func (s *Store) mark(h v1.Hash, mt types.MediaType, live map[v1.Hash]bool) error
 	if err != nil {
 		return fmt.Errorf("reading manifest %s: %w", h, err)
 	}
-	live[m.Config.Digest] = true
+	found(m.Config.Digest, false)
 	for _, l := range m.Layers {
-		live[l.Digest] = true
+		found(l.Digest, false)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package transfer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -214,37 +213,22 @@ func mountSources(s *store.Store, ref reference.Reference) map[v1.Hash][]string 
 	}
 	out := map[v1.Hash][]string{}
 	scanned := map[v1.Hash]bool{}
-	// add names repo for the blobs of manifest d (of media type mt).
-	var add func(d v1.Hash, mt types.MediaType, repo string)
-	add = func(d v1.Hash, mt types.MediaType, repo string) {
-		if scanned[d] || len(scanned) == maxMountScan {
-			return
+	// Each manifest once, up to maxMountScan; an index's children that
+	// are images or indexes.
+	enter := func(d v1.Hash, mt types.MediaType) bool {
+		if scanned[d] || len(scanned) == maxMountScan || !mt.IsImage() && !mt.IsIndex() {
+			return false
 		}
 		scanned[d] = true
-		raw, _, err := s.Manifest(store.Entry{Digest: d, MediaType: mt}, nil)
-		if err != nil {
-			return // a child a filtered pull left out
-		}
-		if mt.IsIndex() {
-			im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
-			if err != nil {
-				return
+		return true
+	}
+	// add names repo for the blobs of manifest d (of media type mt).
+	add := func(d v1.Hash, mt types.MediaType, repo string) {
+		_ = s.Walk(d, mt, enter, func(b v1.Hash, manifest bool) {
+			if !manifest {
+				out[b] = append(out[b], repo)
 			}
-			for _, c := range im.Manifests {
-				if c.MediaType.IsImage() || c.MediaType.IsIndex() {
-					add(c.Digest, c.MediaType, repo)
-				}
-			}
-			return
-		}
-		m, err := v1.ParseManifest(bytes.NewReader(raw))
-		if err != nil {
-			return
-		}
-		out[m.Config.Digest] = append(out[m.Config.Digest], repo)
-		for _, l := range m.Layers {
-			out[l.Digest] = append(out[l.Digest], repo)
-		}
+		}) // a manifest that cannot be read names no mount source: the blobs upload
 	}
 	// References known on the registry (pulled or pushed) go first: a
 	// manifest is scanned once, under the first reference naming it, and
