@@ -41,6 +41,10 @@ type Layout struct {
 	mu      sync.Mutex   // index.json is rewritten whole
 	p       layout.Path
 	dirty   bool // an archive's layout was written to
+	// blobs are the digests of the layout's blobs, listed at the first
+	// write and kept up to date by the writes (under mu), so that a sync
+	// of many images lists the blobs directory once, not once per image.
+	blobs map[string]bool
 }
 
 // IsArchive reports whether oci:PATH names an OCI archive rather than a
@@ -207,11 +211,13 @@ func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error)
 	m := match.Annotation(refName, n)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	// What the layout had is listed before, and what was written read
+	// What the layout had is known before, and what was written read
 	// back from the layout after: no manifest is read twice upstream.
-	had, err := l.blobNames()
-	if err != nil {
-		return 0, 0, err
+	var err error
+	if l.blobs == nil {
+		if l.blobs, err = l.blobNames(); err != nil {
+			return 0, 0, err
+		}
 	}
 	switch x := a.(type) {
 	case v1.ImageIndex:
@@ -239,7 +245,8 @@ func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error)
 	}
 	blobs, size := 0, int64(0)
 	for _, d := range blobsOf(written) {
-		if !had[d.Digest.String()] {
+		if !l.blobs[d.Digest.String()] {
+			l.blobs[d.Digest.String()] = true
 			blobs, size = blobs+1, size+d.Size
 		}
 	}
