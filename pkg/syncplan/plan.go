@@ -243,7 +243,7 @@ func yamlError(file string, doc *yaml.Node, err error) error {
 	rest = strings.Replace(rest, " in type syncplan.rawEntry", "", 1)
 	rest = strings.Replace(rest, " in type syncplan.rawPlan", "", 1)
 	if t := typeError.FindStringSubmatch(rest); t != nil {
-		if key := keyAt(doc, n); key != "" {
+		if key := keyAt(doc, n, "!!"+t[1]); key != "" {
 			want, got := wants[t[3]], t[2]
 			if want == "" {
 				want = t[3]
@@ -272,12 +272,13 @@ func entryKeys() []string {
 }
 
 // keyAt is the key of the mapping in doc whose value (or part of it) is
-// at line, the innermost one; "" if none.
-func keyAt(doc *yaml.Node, line int) string {
+// the node of type tag at line, the innermost one; "" if none. The type
+// tells a mapping from its first value, which starts on the same line.
+func keyAt(doc *yaml.Node, line int, tag string) string {
 	key := ""
 	var walk func(n *yaml.Node, under string)
 	walk = func(n *yaml.Node, under string) {
-		if n.Line == line && under != "" {
+		if n.Line == line && under != "" && n.ShortTag() == tag {
 			key = under
 		}
 		for i, c := range n.Content {

@@ -62,6 +62,7 @@ func TestParse(t *testing.T) {
 		{name: "bad destination", body: "sync:\n- source: a.example/a\n  destination: B.example/UPPER\n", want: "plan.yaml:3: destination: "},
 		{name: "layout destination", body: "sync:\n- source: a.example/a\n\n  destination: oci:/tmp/x\n", want: "plan.yaml:4: destination: an OCI layout"},
 		{name: "tags not a list", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  tags: v1\n", want: "plan.yaml:4: tags: must be a list of strings, got v1"},
+		{name: "tags a mapping", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  tags:\n    semver: '>=1'\n", want: "plan.yaml:5: tags: must be a list of strings, got a map"},
 		{name: "referrers not a bool", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  referrers: maybe\n", want: "plan.yaml:4: referrers: must be true or false, got maybe"},
 		{name: "source a list", body: "sync:\n- source: [a.example/a]\n  destination: b.example/a\n", want: "plan.yaml:2: source: must be a string, got a seq"},
 		{name: "sync not a list", body: "sync: everything\n", want: "plan.yaml:1: sync: must be a list of entries, got everything"},
