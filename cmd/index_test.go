@@ -170,6 +170,10 @@ func TestLocalIndexReads(t *testing.T) {
 	if out, _, code := ctl("manifest", "get", "app:v1"); code != 0 || sha(out) != indexDigest {
 		t.Errorf("manifest get: %d, bytes of %s, want %s", code, sha(out), indexDigest)
 	}
+	// docker's name for it, after docker manifest create.
+	if out, _, code := ctl("manifest", "inspect", "app:v1"); code != 0 || sha(out) != indexDigest {
+		t.Errorf("manifest inspect: %d, bytes of %s, want %s", code, sha(out), indexDigest)
+	}
 	if out, _, code := ctl("manifest", "get", "--platform", "linux/arm64/v8", "app:v1"); code != 0 || sha(out) != arm.Digest.String() {
 		t.Errorf("manifest get --platform: %d, bytes of %s, want %s", code, sha(out), arm.Digest)
 	}

@@ -16,15 +16,17 @@ func newManifestCmd(f *Factory) *cobra.Command {
 		Use:   "manifest",
 		Short: "Read manifests in a registry; make local multi-platform images",
 	}
-	// "manifest create" is docker's name for "index create".
+	// "manifest create" is docker's name for "index create", "manifest
+	// inspect" its name for "manifest get".
 	c.AddCommand(newManifestGetCmd(f, nil), newIndexCreateCmd(f, nil))
 	return c
 }
 
 func newManifestGetCmd(f *Factory, runF func(*remoteRefOptions) error) *cobra.Command {
 	return remoteRefCmd(f, &cobra.Command{
-		Use:   "get REF",
-		Short: "Print a manifest exactly as the registry (or the store) stored it",
+		Use:     "get REF",
+		Aliases: []string{"inspect"},
+		Short:   "Print a manifest exactly as the registry (or the store) stored it",
 		Long: `Print the manifest REF names byte for byte as the registry stored it
 (no newline added), after checking it against its digest. --platform follows
 an index to that platform's manifest (exit 3, naming the platforms it has,
