@@ -175,6 +175,20 @@ func TestParseLinesAndOffsets(t *testing.T) {
 	}
 }
 
+// A byte order mark is no part of the first instruction, and offsets stay
+// those of the file, so that pin rewrites it in place.
+func TestParseByteOrderMark(t *testing.T) {
+	t.Parallel()
+	src := "\ufeffFROM golden/a:1\r\nFROM scratch\r\n"
+	f, err := Parse([]byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Froms) != 2 || f.Froms[0].Line != 1 || src[f.Froms[0].Start:f.Froms[0].End] != "golden/a:1" {
+		t.Errorf("froms = %+v", f.Froms)
+	}
+}
+
 func TestParseArgOffsets(t *testing.T) {
 	t.Parallel()
 	src := "ARG  A=golden/a:1   B \\\n  C=\"x y\" D=$A E=\nFROM $A\n"

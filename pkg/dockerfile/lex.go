@@ -23,7 +23,15 @@ type lineScanner struct {
 	done  bool
 }
 
-func newLineScanner(src []byte) *lineScanner { return &lineScanner{src: string(src), num: 1} }
+// newLineScanner starts after a UTF-8 byte order mark, as buildkit's
+// parser does (editors on Windows write one); offsets stay those of src.
+func newLineScanner(src []byte) *lineScanner {
+	sc := &lineScanner{src: string(src), num: 1}
+	if strings.HasPrefix(sc.src, "\ufeff") {
+		sc.off = len("\ufeff")
+	}
+	return sc
+}
 
 // peek returns the next line without consuming it; false at the end. An
 // empty source is one empty line; a final newline ends the last line.
