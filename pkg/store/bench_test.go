@@ -33,10 +33,11 @@ func storeWithRefs(b *testing.B, n int) *Store {
 	// One index update for all the references: building the fixture is not
 	// what is measured.
 	err := s.updateIndex(func(im *v1.IndexManifest) error {
-		for i := range n - 10 {
-			e := imgs[i%10]
-			point(im, e, 300, []string{fmt.Sprintf("registry.local:5000/team%d/app:%d", i%37, i)})
+		ps := make([]pending, n-10)
+		for i := range ps {
+			ps[i] = pending{e: imgs[i%10], msize: 300, refs: []string{fmt.Sprintf("registry.local:5000/team%d/app:%d", i%37, i)}}
 		}
+		point(im, ps...)
 		return nil
 	})
 	if err != nil {
@@ -221,5 +222,33 @@ func BenchmarkImage(b *testing.B) {
 		if _, err := img.Manifest(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkLoadManyTags loads one image under 20,000 tags: the index
+// update is one pass over the index, not one per tag (an archive's
+// RepoTags are the input's to choose; 200,000 of them took minutes).
+func BenchmarkLoadManyTags(b *testing.B) {
+	archive := filepath.Join(b.TempDir(), "tags.tar")
+	img := randomImage(b, 512, 1)
+	refs := map[string]v1.Image{}
+	for i := range 20000 {
+		refs[fmt.Sprintf("example.test/many:t%d", i)] = img
+	}
+	testenv.ImagesTar(b, archive, refs, false)
+	for b.Loop() {
+		b.StopTimer()
+		dir := filepath.Join(b.TempDir(), "s")
+		s, err := Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := s.Load(context.Background(), archive); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		os.RemoveAll(dir)
+		b.StartTimer()
 	}
 }

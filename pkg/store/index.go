@@ -281,31 +281,46 @@ func normalize(im *v1.IndexManifest) {
 	}
 }
 
-// point makes each ref in refs name the image e (a descriptor of manifest
-// size msize); an image that loses its last reference stays as an untagged
-// image, as in docker. With no refs, e is recorded untagged when it has no
-// reference yet.
-func point(im *v1.IndexManifest, e Entry, msize int64, refs []string) {
-	if len(refs) == 0 {
-		e.Ref = ""
-		im.Manifests = append(im.Manifests, e.descriptor(msize))
-		return
-	}
-	for _, ref := range refs {
-		var orphans []v1.Descriptor
-		keep := im.Manifests[:0]
-		for _, d := range im.Manifests {
-			if d.Annotations[AnnotationRef] == ref {
-				if d.Digest != e.Digest {
-					orphans = append(orphans, untagged(d))
-				}
-				continue
-			}
-			keep = append(keep, d)
+// point makes the references of each pending name its image, in one pass
+// over the index whatever the number of references (a load of thousands
+// of tags costs no more per tag than one). An image that loses its last
+// reference stays as an untagged image, as in docker; a pending with no
+// references is recorded untagged. As if each were pointed in turn, the
+// last pending naming a reference keeps it.
+func point(im *v1.IndexManifest, ps ...pending) {
+	last := map[string]int{} // reference -> the pending that keeps it
+	for i, p := range ps {
+		for _, ref := range p.refs {
+			last[ref] = i
 		}
-		im.Manifests = append(keep, orphans...)
-		e.Ref = ref
-		im.Manifests = append(im.Manifests, e.descriptor(msize))
+	}
+	var orphans []v1.Descriptor
+	keep := im.Manifests[:0]
+	for _, d := range im.Manifests {
+		if i, ok := last[d.Annotations[AnnotationRef]]; ok {
+			if d.Digest != ps[i].e.Digest {
+				orphans = append(orphans, untagged(d))
+			}
+			continue
+		}
+		keep = append(keep, d)
+	}
+	im.Manifests = append(keep, orphans...)
+	for i, p := range ps {
+		e := p.e
+		e.Ref = ""
+		if len(p.refs) == 0 {
+			im.Manifests = append(im.Manifests, e.descriptor(p.msize))
+		}
+		for _, ref := range p.refs {
+			switch k := last[ref]; {
+			case k == i:
+				e.Ref = ref
+				im.Manifests = append(im.Manifests, e.descriptor(p.msize))
+			case ps[k].e.Digest != p.e.Digest: // a later image took the reference
+				im.Manifests = append(im.Manifests, untagged(e.descriptor(p.msize)))
+			}
+		}
 	}
 }
 
@@ -524,13 +539,15 @@ func (s *Store) Tag(src Entry, targets ...reference.Reference) error {
 		if msize < 0 {
 			return fmt.Errorf("%w: %s (removed meanwhile)", ErrNotFound, src.Digest)
 		}
-		for _, ref := range refs {
+		ps := make([]pending, len(refs))
+		for i, ref := range refs {
 			e := src
 			if ref != src.Ref {
 				e.RepoDigest, e.Remote = v1.Hash{}, false
 			}
-			point(im, e, msize, []string{ref})
+			ps[i] = pending{e: e, msize: msize, refs: []string{ref}}
 		}
+		point(im, ps...)
 		return nil
 	})
 }

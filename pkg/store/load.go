@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"syscall"
 
@@ -281,6 +280,7 @@ func (s *Store) importOCI(src source, dm tarball.Manifest) ([]pending, error) {
 // none (docker load refuses a name with a digest there).
 func refKeys(names []string, digest v1.Hash, built bool) ([]string, error) {
 	var out []string
+	seen := map[string]bool{}
 	for _, n := range names {
 		r, err := reference.Parse(n)
 		if err != nil {
@@ -292,7 +292,8 @@ func refKeys(names []string, digest v1.Hash, built bool) ([]string, error) {
 		case r.Digest() != "" && r.Digest() != digest.String():
 			return nil, invalid("archive names an image %q, but its manifest's digest is %s", n, digest)
 		}
-		if k := refKey(r); !slices.Contains(out, k) {
+		if k := refKey(r); !seen[k] {
+			seen[k] = true
 			out = append(out, k)
 		}
 	}

@@ -97,9 +97,7 @@ func (s *Store) commitEntries(ps []pending) error {
 		return err
 	}
 	return s.updateIndex(func(im *v1.IndexManifest) error {
-		for _, p := range ps {
-			point(im, p.e, p.msize, p.refs)
-		}
+		point(im, ps...)
 		return nil
 	})
 }
