@@ -234,8 +234,9 @@ func (s *Store) importOCI(src source, dm tarball.Manifest) ([]pending, error) {
 		byConfig[strings.TrimPrefix(d.Config, "blobs/sha256/")] = d.RepoTags
 	}
 	var ps []pending
+	done := imported{}
 	for _, d := range idx.Manifests {
-		e, err := s.importManifest(src, d)
+		e, err := s.importManifest(src, d, done)
 		if err != nil {
 			return nil, err
 		}
@@ -323,17 +324,44 @@ func blobMember(h v1.Hash) (string, error) {
 	return "blobs/sha256/" + h.Hex, nil
 }
 
+// imported is what importManifest made of a manifest, by its digest and
+// the media type a descriptor gave it: a manifest named many times (an
+// index.json listing one under thousands of names, an index listing one
+// child again and again, nested, which would multiply) is read, verified
+// and walked once per load.
+type imported map[importKey]importedManifest
+
+type importKey struct {
+	digest    v1.Hash
+	mediaType types.MediaType
+}
+
+type importedManifest struct {
+	e    *Entry // nil: not an image
+	size int64  // of the manifest's bytes
+}
+
 // importManifest stores the manifest or index d and all it needs (children
 // of an index that the archive and the store lack are skipped: a layout may
 // hold only some platforms) and returns its entry; nil for an unknown media
-// type.
-func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
+// type. Each descriptor's size is checked, however often it comes.
+func (s *Store) importManifest(src source, d v1.Descriptor, done imported) (*Entry, error) {
 	name, err := blobMember(d.Digest)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkDescriptorSize(d); err != nil {
 		return nil, err
+	}
+	if m, ok := done[importKey{d.Digest, d.MediaType}]; ok {
+		if d.Size != 0 && d.Size != m.size {
+			return nil, invalid("%s has %d bytes, %d declared", d.Digest, m.size, d.Size)
+		}
+		if m.e == nil {
+			return nil, nil
+		}
+		e := *m.e
+		return &e, nil
 	}
 	raw, err := src.read(name, maxManifest)
 	if err != nil {
@@ -365,7 +393,7 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 			if !src.has(cn) {
 				continue // neither in the archive nor in the store
 			}
-			ce, err := s.importManifest(src, c)
+			ce, err := s.importManifest(src, c, done)
 			if err != nil {
 				return nil, err
 			}
@@ -410,6 +438,7 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 			}
 		}
 	default:
+		done[importKey{d.Digest, d.MediaType}] = importedManifest{size: int64(len(raw))}
 		return nil, nil
 	}
 	if _, err := src.store(name, d.Digest, int64(len(raw))); err != nil {
@@ -418,6 +447,8 @@ func (s *Store) importManifest(src source, d v1.Descriptor) (*Entry, error) {
 	if d.Size != 0 && d.Size != int64(len(raw)) {
 		return nil, invalid("%s has %d bytes, %d declared", d.Digest, len(raw), d.Size)
 	}
+	c := *e
+	done[importKey{d.Digest, d.MediaType}] = importedManifest{e: &c, size: int64(len(raw))}
 	return e, nil
 }
 

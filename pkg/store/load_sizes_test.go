@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -118,5 +119,50 @@ func TestLoadSizes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoadRepeatedManifests: an archive may name one manifest again and
+// again, and nest indexes that do (three levels of 1,000 make a billion
+// paths): each manifest is imported once per load, so the load is linear
+// in the archive, and every descriptor's size is still checked.
+func TestLoadRepeatedManifests(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	img := randomImage(t, 1000, 1)
+	members := layoutMembers(t, img, "docker.io/library/app:1", func(*v1.Manifest) {})
+	var idx v1.IndexManifest
+	if err := json.Unmarshal(members["index.json"], &idx); err != nil {
+		t.Fatal(err)
+	}
+	child := idx.Manifests[0]
+	child.Annotations = nil
+	child.Platform = &v1.Platform{OS: "linux", Architecture: "amd64"}
+	for range 3 {
+		raw, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: slices.Repeat([]v1.Descriptor{child}, 1000)})
+		d := sha256Of(raw)
+		members["blobs/sha256/"+d.Hex] = raw
+		child = v1.Descriptor{MediaType: types.OCIImageIndex, Digest: d, Size: int64(len(raw))}
+	}
+	top := child
+	top.Annotations = map[string]string{AnnotationRef: "docker.io/library/nested:1"}
+	idx.Manifests = []v1.Descriptor{top, top, top}
+	members["index.json"], _ = json.Marshal(idx)
+
+	s := newStore(t)
+	es, err := s.Load(ctx, writeDir(t, members))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 3 || es[0].Digest != top.Digest || len(es[0].Platforms) != 1 {
+		t.Fatalf("loaded %+v", es)
+	}
+	// A descriptor of a manifest seen before must still give its size.
+	lying := top
+	lying.Size++
+	idx.Manifests = []v1.Descriptor{top, lying}
+	members["index.json"], _ = json.Marshal(idx)
+	if _, err := newStore(t).Load(ctx, writeDir(t, members)); !errors.Is(err, ErrInvalidInput) {
+		t.Fatalf("load of a lying size: %v", err)
 	}
 }
