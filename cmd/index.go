@@ -276,7 +276,7 @@ func (o *indexOptions) fetch(ctx context.Context, name string, notFound error) (
 		return store.Entry{}, nil, err
 	}
 	fmt.Fprintf(o.IO.ErrOut, "Pulling %s into the store\n", r.Familiar())
-	res, err := transfer.Pull(ctx, c, s, r, transfer.PullOptions{Platforms: platform.All()})
+	res, _, err := transfer.Pull(ctx, c, s, r, transfer.PullOptions{Platforms: platform.All()})
 	if err != nil {
 		return store.Entry{}, nil, err
 	}
