@@ -40,11 +40,16 @@ func newImagesCmd(f *Factory, runF func(*imagesOptions) error) *cobra.Command {
 		Aliases: []string{"list"},
 		Short:   "List the images of the local store",
 		Long: `List the images of the local store as docker images does: one row per
-reference, plus untagged images as <none>. REPOSITORY[:TAG] and
---filter reference=PATTERN select by reference with shell-style wildcards
-matched against the familiar name and name:tag ("*/image-gallery",
-"image-gallery"); several are OR'ed. --filter dangling=true|false keeps
-only untagged or only tagged images. Listing reads the store's index only.
+reference, plus dangling images as <none>: the untagged ones that "ctl
+image prune" removes. An untagged image that a tagged index lists (its
+tag removed by "ctl rmi") is that index's child, which prune keeps: like
+docker's intermediate images it is listed with -a only. REPOSITORY[:TAG]
+and --filter reference=PATTERN select by reference with shell-style
+wildcards matched against the familiar name and name:tag
+("*/image-gallery", "image-gallery"); several are OR'ed. --filter
+dangling=true|false keeps only the dangling or only the tagged images.
+Listing reads the store's index, and the tagged indexes' manifests only
+when there are untagged images.
 
 With --engine, the images of the container engine (found as docker finds
 it: DOCKER_HOST, the current docker context, /var/run/docker.sock) are
@@ -81,7 +86,7 @@ the store holds; when one is listed, the table gains a PLATFORMS column
 	}
 	fl := c.Flags()
 	fl.StringArrayVarP(&opts.Filters, "filter", "f", nil, "filter: reference=PATTERN or dangling=true|false (repeatable)")
-	fl.BoolVarP(&opts.All, "all", "a", false, "show all images: with --engine, the engine's intermediate ones too (the store has none)")
+	fl.BoolVarP(&opts.All, "all", "a", false, "show all images: also the untagged ones a tagged index lists (with --engine, the engine's intermediate ones)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print image IDs only, each once")
 	fl.BoolVar(&opts.Digests, "digests", false, "show digests (of a tag pulled out of an index: the index digest)")
 	fl.BoolVar(&opts.NoTrunc, "no-trunc", false, "show full image IDs")
@@ -119,7 +124,7 @@ func runImages(ctx context.Context, opts *imagesOptions) error {
 	if err != nil {
 		return err
 	}
-	all, err := listImages(ctx, opts)
+	all, err := listImages(ctx, opts, dangling != nil)
 	if err != nil {
 		return err
 	}
@@ -180,7 +185,11 @@ func runImages(ctx context.Context, opts *imagesOptions) error {
 }
 
 // listImages reads the store's index, or asks the engine with --engine.
-func listImages(ctx context.Context, opts *imagesOptions) ([]store.Entry, error) {
+// The store's untagged images that a tagged index lists (store.Held: its
+// children, kept by image prune, so not dangling) are left out, as docker
+// leaves out intermediate images, unless -a asks for all with no dangling
+// filter.
+func listImages(ctx context.Context, opts *imagesOptions, dangling bool) ([]store.Entry, error) {
 	if opts.FromEngine {
 		c, err := opts.Engine(ctx)
 		if err != nil {
@@ -197,7 +206,12 @@ func listImages(ctx context.Context, opts *imagesOptions) ([]store.Entry, error)
 	if err != nil {
 		return nil, err
 	}
-	return s.List()
+	all, err := s.List()
+	if err != nil || opts.All && !dangling {
+		return all, err
+	}
+	held := s.Held(all)
+	return slices.DeleteFunc(all, func(e store.Entry) bool { return e.Ref == "" && held[e.Digest] }), nil
 }
 
 var imagesHeader = map[string]string{

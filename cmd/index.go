@@ -18,8 +18,12 @@ import (
 )
 
 type indexOptions struct {
-	IO          *IOStreams
+	IO *IOStreams
+	// Store opens the store to find the sources and the target in: made
+	// nowhere it is not already (a mistyped --store holds no image).
+	// WriteStore opens it, making it if need be, for a source pulled in.
 	Store       func() (*store.Store, error)
+	WriteStore  func() (*store.Store, error)
 	Registry    func() (*registry.Client, error)
 	Target      string
 	Sources     []string // create, add: images and indexes; remove: platforms
@@ -71,7 +75,7 @@ refused, and TARGET is left as it was (a source pulled for it stays in the
 store, as after "ctl pull").`
 
 func indexCmd(f *Factory, c *cobra.Command, runF func(*indexOptions) error, run func(context.Context, *indexOptions) error, sources bool) (*cobra.Command, *indexOptions) {
-	opts := &indexOptions{IO: f.IO, Store: f.Store, Registry: f.Registry}
+	opts := &indexOptions{IO: f.IO, Store: f.ReadStore, WriteStore: f.Store, Registry: f.Registry}
 	c.Args = cobra.MinimumNArgs(2)
 	c.ValidArgsFunction = completeLocalRefs(f, 0)
 	c.RunE = func(c *cobra.Command, args []string) error {
@@ -142,13 +146,13 @@ images stay, untagged, until "ctl image prune".`,
 }
 
 func runIndexCreate(ctx context.Context, opts *indexOptions) error {
-	return opts.edit(ctx, func(s *store.Store, target reference.Reference, srcs []store.IndexSource, io store.IndexOptions) (store.Entry, error) {
+	return opts.edit(ctx, false, func(s *store.Store, target reference.Reference, srcs []store.IndexSource, io store.IndexOptions) (store.Entry, error) {
 		return s.CreateIndex(ctx, target, srcs, io)
 	})
 }
 
 func runIndexAdd(ctx context.Context, opts *indexOptions) error {
-	return opts.edit(ctx, func(s *store.Store, target reference.Reference, srcs []store.IndexSource, io store.IndexOptions) (store.Entry, error) {
+	return opts.edit(ctx, true, func(s *store.Store, target reference.Reference, srcs []store.IndexSource, io store.IndexOptions) (store.Entry, error) {
 		return s.AddToIndex(ctx, target, srcs, io)
 	})
 }
@@ -163,14 +167,16 @@ func runIndexRemove(ctx context.Context, opts *indexOptions) error {
 		ps = append(ps, p)
 	}
 	opts.Sources = nil
-	return opts.edit(ctx, func(s *store.Store, target reference.Reference, _ []store.IndexSource, _ store.IndexOptions) (store.Entry, error) {
+	return opts.edit(ctx, true, func(s *store.Store, target reference.Reference, _ []store.IndexSource, _ store.IndexOptions) (store.Entry, error) {
 		return s.RemoveFromIndex(ctx, target, ps)
 	})
 }
 
 // edit checks the flags, resolves the sources in the store, runs do and
-// prints the new index.
-func (o *indexOptions) edit(ctx context.Context, do func(*store.Store, reference.Reference, []store.IndexSource, store.IndexOptions) (store.Entry, error)) error {
+// prints the new index. With existing, TARGET must be in the store
+// already (add, remove): it is looked up before any source is pulled, so
+// that a store lacking it is neither made nor filled.
+func (o *indexOptions) edit(ctx context.Context, existing bool, do func(*store.Store, reference.Reference, []store.IndexSource, store.IndexOptions) (store.Entry, error)) error {
 	p, err := newPrinter(o.Format)
 	if err != nil {
 		return err
@@ -211,11 +217,16 @@ func (o *indexOptions) edit(ctx context.Context, do func(*store.Store, reference
 	if err != nil {
 		return err
 	}
+	if existing {
+		if _, err := s.Lookup(target); err != nil {
+			return err
+		}
+	}
 	srcs := make([]store.IndexSource, 0, len(o.Sources))
 	for _, name := range o.Sources {
 		e, err := s.Resolve(name)
 		if errors.Is(err, store.ErrNotFound) {
-			e, err = o.fetch(ctx, s, name, err)
+			e, s, err = o.fetch(ctx, name, err)
 		}
 		if err != nil {
 			return err
@@ -238,31 +249,37 @@ func (o *indexOptions) edit(ctx context.Context, do func(*store.Store, reference
 // own reference (by digest alone when it names a tag and a digest); else
 // notFound stands. A familiar name ("app:amd64") is
 // never looked up on Docker Hub: it is a local image the user expected to
-// have.
-func (o *indexOptions) fetch(ctx context.Context, s *store.Store, name string, notFound error) (store.Entry, error) {
+// have. The store it pulls into is opened with WriteStore, made if it is
+// not yet (as "ctl pull" makes it), and returned for the rest of the edit.
+func (o *indexOptions) fetch(ctx context.Context, name string, notFound error) (store.Entry, *store.Store, error) {
 	if !reference.NamesRegistry(name) {
-		return store.Entry{}, notFound
+		return store.Entry{}, nil, notFound
 	}
 	r, err := reference.Parse(name)
 	if err != nil {
-		return store.Entry{}, notFound
+		return store.Entry{}, nil, notFound
 	}
 	if r.Tag() != "" && r.Digest() != "" {
 		// Pulled by its digest alone, as docker pulls NAME:TAG@DIGEST:
 		// the tag, which the store may have at another image, is left
 		// as it is.
 		if r, err = reference.Parse(r.Name() + "@" + r.Digest()); err != nil {
-			return store.Entry{}, err
+			return store.Entry{}, nil, err
 		}
 	}
 	c, err := o.Registry()
 	if err != nil {
-		return store.Entry{}, err
+		return store.Entry{}, nil, err
+	}
+	s, err := o.WriteStore()
+	if err != nil {
+		return store.Entry{}, nil, err
 	}
 	fmt.Fprintf(o.IO.ErrOut, "Pulling %s into the store\n", r.Familiar())
-	res, err := transfer.Pull(ctx, c, s, r, transfer.PullOptions{Platforms: platform.All()})
+	res, _, err := transfer.Pull(ctx, c, s, r, transfer.PullOptions{Platforms: platform.All()})
 	if err != nil {
-		return store.Entry{}, err
+		return store.Entry{}, nil, err
 	}
-	return s.Lookup(res[0].Ref)
+	e, err := s.Lookup(res[0].Ref)
+	return e, s, err
 }

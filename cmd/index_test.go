@@ -235,3 +235,55 @@ func TestRmiIndexChild(t *testing.T) {
 		t.Errorf("rmi of the index: %d %q %q, want %q", code, out, stderr, want)
 	}
 }
+
+// TestDanglingIsWhatPruneRemoves: images --filter dangling=true lists the
+// untagged images image prune removes, not the untagged child a tagged
+// index holds; the default listing leaves that child out too, -a shows it.
+func TestDanglingIsWhatPruneRemoves(t *testing.T) {
+	t.Parallel()
+	dir := storeWithPlatforms(t, map[string]v1.Platform{
+		"amd64": {OS: "linux", Architecture: "amd64"},
+		"arm64": {OS: "linux", Architecture: "arm64"},
+		"s390x": {OS: "linux", Architecture: "s390x"},
+	})
+	ctl := func(args ...string) string {
+		t.Helper()
+		out, stderr, code := run(t, append([]string{"--store", dir}, args...)...)
+		if code != 0 {
+			t.Fatalf("%q: exit %d %q", args, code, stderr)
+		}
+		return out
+	}
+	ids := func(args ...string) string {
+		t.Helper()
+		return ctl(append([]string{"images", "--format", "{{.Tag}} {{.ID}}", "--no-trunc"}, args...)...)
+	}
+	amdID := ctl("images", "-q", "--no-trunc", "app:amd64")
+	ctl("index", "create", "app:v1", "app:amd64", "app:arm64")
+	oldIdx := ctl("images", "-q", "--no-trunc", "app:v1")
+	ctl("rmi", "app:amd64")                    // app:v1 holds it: untagged, not dangling
+	ctl("index", "add", "app:v1", "app:s390x") // the old index: untagged, dangling
+	newIdx := ctl("images", "-q", "--no-trunc", "app:v1")
+
+	if got, want := ids("--filter", "dangling=true"), "<none> "+oldIdx; got != want {
+		t.Errorf("dangling=true: %q, want the old index alone %q", got, want)
+	}
+	if got := ids("-a", "--filter", "dangling=true"); got != "<none> "+oldIdx {
+		t.Errorf("-a dangling=true: %q, want the old index alone", got)
+	}
+	if got := ids(); strings.Contains(got, amdID) || !strings.Contains(got, "<none> "+oldIdx) {
+		t.Errorf("default listing: %q, want the dangling index and not the held child %s", got, amdID)
+	}
+	if got := ids("-a"); !strings.Contains(got, "<none> "+amdID) {
+		t.Errorf("-a: %q, want the held child %s", got, amdID)
+	}
+	if got := ctl("image", "prune", "--force", "--format", "{{range .Deleted}}{{.}}\n{{end}}"); strings.TrimSpace(got) != strings.TrimSpace(oldIdx) {
+		t.Errorf("prune deleted %q, want what dangling=true listed: %q", got, oldIdx)
+	}
+	if got := ids("-a", "--filter", "dangling=false"); strings.Contains(got, "<none>") || !strings.Contains(got, "v1 "+newIdx) {
+		t.Errorf("-a dangling=false: %q, want the tagged images only", got)
+	}
+	if got := ids("-a"); !strings.Contains(got, "<none> "+amdID) {
+		t.Errorf("after prune, -a: %q, want the held child kept", got)
+	}
+}

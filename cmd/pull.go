@@ -54,7 +54,9 @@ is kept, and blobs the store has already are not fetched again.
 attestations, recursively; of an index's children too), each by digest
 (cosign's under their sha256-<hex>.sig/.att/.sbom tags), after reading the
 whole tree so that a broken one fails before anything is stored.
-"ctl push --referrers" sends them on with the image.
+"ctl push --referrers" sends them on with the image. The referrers stored
+are told on stderr, each as a result and a count; stdout keeps the
+image's result.
 
 With --to-engine, the images pulled are then handed to the container
 engine found as docker finds it (DOCKER_HOST, the current docker context,
@@ -121,7 +123,7 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 	if !opts.AllTags && ref.Tag() == "" && ref.Digest() == "" {
 		p.Line("Using default tag: " + ref.DefaultedTag())
 	}
-	results, err := transfer.Pull(ctx, c, s, ref, transfer.PullOptions{
+	results, referrers, err := transfer.Pull(ctx, c, s, ref, transfer.PullOptions{
 		AllTags: opts.AllTags, Platforms: platforms, Jobs: opts.Jobs, Progress: p.Event, Referrers: opts.Referrers,
 		Started: func(r reference.Reference) { p.Line(fmt.Sprintf("%s: Pulling from %s", pullTag(r), r.Repository())) },
 	})
@@ -137,27 +139,17 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 				_, err := fmt.Fprintln(w, r.Ref.String())
 				return err
 			}
-			status := "Downloaded newer image for "
-			switch {
-			case r.ArtifactType != "" && r.UpToDate:
-				status = "Artifact is up to date for "
-			case r.ArtifactType != "":
-				status = "Downloaded artifact for "
-			case r.UpToDate:
-				status = "Image is up to date for "
-			}
-			fmt.Fprintf(w, "Digest: %s\n", r.Digest)
-			if r.Filtered {
-				fmt.Fprintf(w, "Filtered index: %s\n", r.Image)
-			}
-			if len(r.Platforms) > 0 {
-				fmt.Fprintf(w, "Platforms: %s\n", escapeControl(strings.Join(r.Platforms, ", ")))
-			}
-			_, err := fmt.Fprintf(w, "Status: %s%s\n", status, r.Ref.Familiar())
-			return err
+			return printPulled(w, r)
 		}); err != nil {
 			return err
 		}
+	}
+	if opts.Referrers {
+		where := "stored in the local store"
+		if len(referrers) == 0 {
+			where = "none found"
+		}
+		opts.tellReferrers(opts.IO, "Pulled", len(referrers), where, func(w io.Writer, i int) error { return printPulled(w, referrers[i]) })
 	}
 	if ec == nil {
 		return nil
@@ -176,6 +168,29 @@ func runPull(ctx context.Context, opts *pullOptions) error {
 		}
 	}
 	return nil
+}
+
+// printPulled is pull's text result for r, as docker pull prints it:
+// Digest, then Status (and, of an index stored, its platforms).
+func printPulled(w io.Writer, r registry.PullResult) error {
+	status := "Downloaded newer image for "
+	switch {
+	case r.ArtifactType != "" && r.UpToDate:
+		status = "Artifact is up to date for "
+	case r.ArtifactType != "":
+		status = "Downloaded artifact for "
+	case r.UpToDate:
+		status = "Image is up to date for "
+	}
+	fmt.Fprintf(w, "Digest: %s\n", r.Digest)
+	if r.Filtered {
+		fmt.Fprintf(w, "Filtered index: %s\n", r.Image)
+	}
+	if len(r.Platforms) > 0 {
+		fmt.Fprintf(w, "Platforms: %s\n", escapeControl(strings.Join(r.Platforms, ", ")))
+	}
+	_, err := fmt.Fprintf(w, "Status: %s%s\n", status, r.Ref.Familiar())
+	return err
 }
 
 // pulledItem is what pull prints per image, as --format sees it.

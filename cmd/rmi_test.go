@@ -17,9 +17,10 @@ func TestNewCmdRmi(t *testing.T) {
 	})
 }
 
-// TestNoStoreMade: rmi, tag and push of an image a store that does not
-// exist cannot hold say "no such image" and leave no store behind (a
-// mistyped --store).
+// TestNoStoreMade: rmi, tag, push and the index commands of an image a
+// store that does not exist cannot hold say "no such image" and leave no
+// store behind (a mistyped --store); index add looks for its target
+// before pulling a remote source.
 func TestNoStoreMade(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
@@ -28,6 +29,11 @@ func TestNoStoreMade(t *testing.T) {
 		{"tag", "--semver", "app:v1", "app:1.0.0"},
 		{"push", "localhost:5000/app:v1"},
 		{"push", "--all-tags", "localhost:5000/app"},
+		{"index", "create", "app:v1", "app:amd64", "app:arm64"},
+		{"index", "create", "--amend", "app:v1", "app:amd64"},
+		{"index", "add", "app:v1", "app:amd64"},
+		{"index", "add", "app:v1", "localhost:1/app:arm64"},
+		{"index", "remove", "app:v1", "linux/amd64"},
 	} {
 		dir := filepath.Join(t.TempDir(), "typo")
 		_, errOut, code := run(t, append([]string{"--store", dir}, args...)...)

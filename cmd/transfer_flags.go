@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/registry"
@@ -63,16 +64,30 @@ func (t *transferFlags) start(newClient func() (*registry.Client, error)) (*prin
 // reportReferrers tells, on stderr, what referrers a copy or push with
 // --referrers wrote (verb: "Copied", "Pushed"), after the tags' results:
 // a line each, shaped as a tag's, then how the destination lists them.
-// They are not results: stdout has one line per tag, with or without
-// --referrers. Nothing with -q or without --referrers (rc nil).
+// Nothing without --referrers (rc nil); see tellReferrers.
 func (t *transferFlags) reportReferrers(ios *IOStreams, verb string, rc *registry.ReferrersCopy) {
-	if rc == nil || t.Quiet {
+	if rc == nil {
 		return
 	}
-	for _, r := range rc.Results {
-		_ = printDigestLine(ios.ErrOut, escapeControl(r.Tag), r.Digest.String(), r.Size)
+	t.tellReferrers(ios, verb, len(rc.Results), referrersWritten[rc.Scheme], func(w io.Writer, i int) error {
+		r := rc.Results[i]
+		return printDigestLine(w, escapeControl(r.Tag), r.Digest.String(), r.Size)
+	})
+}
+
+// tellReferrers tells, on stderr, the n referrers a copy, push or pull
+// with --referrers wrote (verb: "Copied", "Pushed", "Pulled"), after the
+// results: each as tell shapes it, as a result is, then their count and
+// where they went. They are not results: stdout has one result per
+// reference asked for, with or without --referrers. Nothing with -q.
+func (t *transferFlags) tellReferrers(ios *IOStreams, verb string, n int, where string, tell func(w io.Writer, i int) error) {
+	if t.Quiet {
+		return
 	}
-	fmt.Fprintf(ios.ErrOut, "%s %d referrers (%s)\n", verb, len(rc.Results), referrersWritten[rc.Scheme])
+	for i := range n {
+		_ = tell(ios.ErrOut, i)
+	}
+	fmt.Fprintf(ios.ErrOut, "%s %d referrers (%s)\n", verb, n, where)
 }
 
 // referrersWritten says how the destination of a copy or push lists the

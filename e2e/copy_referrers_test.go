@@ -149,12 +149,18 @@ func TestPullPushReferrers(t *testing.T) {
 			t.Parallel()
 			src, dst, e, want := copyPair(t, from, to)
 
+			digest := strings.TrimSpace(e.Run(t, "digest", src.Ref("app:v1")).Stdout)
 			res := e.Run(t, "pull", "--referrers", src.Ref("app:v1"))
 			if res.Code != 0 {
 				t.Fatalf("pull --referrers: %s", res.Stderr)
 			}
-			if n := strings.Count(res.Stdout, "Status: Downloaded artifact for "); n != 3 {
-				t.Errorf("pull --referrers stored %d artifacts, want 3:\n%s", n, res.Stdout)
+			// stdout is the image's result alone, as without
+			// --referrers; the referrers stored are told on stderr.
+			if want := "Digest: " + digest + "\nStatus: Downloaded newer image for " + src.Ref("app:v1") + "\n"; res.Stdout != want {
+				t.Errorf("pull --referrers stdout:\n%s\nwant the image's result only:\n%s", res.Stdout, want)
+			}
+			if n := strings.Count(res.Stderr, "Status: Downloaded artifact for "); n != 3 || !strings.Contains(res.Stderr, "Pulled 3 referrers") {
+				t.Errorf("pull --referrers stderr tells %d artifacts stored, want 3 and a count:\n%s", n, res.Stderr)
 			}
 			res = e.Run(t, "images", "--format", "{{.CreatedSince}}")
 			if strings.Count(res.Stdout, "artifact") != 3 {

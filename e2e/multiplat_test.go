@@ -361,10 +361,20 @@ func TestIndexCreateMixedSources(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Sources that all name their registry need no store: create makes
+	// one for its target, as "ctl pull" would (docker manifest create
+	// needs no local image at all).
+	fresh := testenv.NewEnv(t)
+	res := fresh.Run(t, "index", "create", reg.Ref("remote:v1"), reg.Ref("base:amd64"), reg.Ref("base:arm64"))
+	wantCode(t, res, 0)
+	if r := fresh.Run(t, "images", "--format", "{{.Tag}} {{.Platforms}}", reg.Ref("remote")); r.Stdout != "v1 linux/amd64,linux/arm64/v8\n" {
+		t.Errorf("index of remote sources in a new store: %q", r.Stdout)
+	}
+
 	e := testenv.NewEnv(t)
 	wantCode(t, e.Run(t, "pull", "-q", reg.Ref("base:amd64")), 0)
 	// base:arm64 is not in the store: index create fetches it.
-	res := e.Run(t, "index", "create", reg.Ref("list:v1"), reg.Ref("base:amd64"), reg.Ref("base:arm64"))
+	res = e.Run(t, "index", "create", reg.Ref("list:v1"), reg.Ref("base:amd64"), reg.Ref("base:arm64"))
 	wantCode(t, res, 0)
 	if !strings.Contains(res.Stderr, "Pulling "+reg.Ref("base:arm64")+" into the store") {
 		t.Errorf("remote source: stderr %q", res.Stderr)

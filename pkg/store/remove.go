@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -300,6 +301,28 @@ func (s *Store) children(ds []v1.Descriptor) map[v1.Hash]bool {
 		}
 	}
 	return s.listed(tagged)
+}
+
+// Held is the set of the untagged entries of all (as List returns them)
+// that a tagged index of all lists, at any depth: that index's children,
+// which Prune keeps (children), so not dangling; the untagged entries
+// Prune removes are the others. Without an untagged entry it reads no
+// blob.
+func (s *Store) Held(all []Entry) map[v1.Hash]bool {
+	untagged := map[v1.Hash]bool{}
+	ds := make([]v1.Descriptor, len(all))
+	for i, e := range all {
+		if e.Ref == "" {
+			untagged[e.Digest] = true
+		}
+		ds[i] = e.descriptor(0)
+	}
+	if len(untagged) == 0 {
+		return nil
+	}
+	held := s.children(ds)
+	maps.DeleteFunc(held, func(h v1.Hash, _ bool) bool { return !untagged[h] })
+	return held
 }
 
 // listed is the set of manifests that the indexes among ds list, at every

@@ -33,36 +33,36 @@ type PullOptions struct {
 // Pull stores the image ref names (latest when it has neither tag nor
 // digest), or with AllTags every tag of its repository, in the store,
 // fetching only the blobs the store lacks and checking each against its
-// digest and size before it is kept.
-func Pull(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, opts PullOptions) ([]registry.PullResult, error) {
+// digest and size before it is kept. The results are the references';
+// with Referrers, what was stored of those is returned apart, as Push
+// returns the referrers it wrote.
+func Pull(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, opts PullOptions) (results, referrers []registry.PullResult, err error) {
 	dst := sink{s.WithParallelBlobs(opts.Jobs)}
 	popts := registry.PullOptions{Platforms: opts.Platforms, Progress: opts.Progress, Started: opts.Started}
 	if opts.AllTags {
-		return c.PullAllTags(ctx, ref, dst, popts)
+		results, err = c.PullAllTags(ctx, ref, dst, popts)
+		return results, nil, err
 	}
-	ref, err := defaultTag(ref)
-	if err != nil {
-		return nil, err
+	if ref, err = defaultTag(ref); err != nil {
+		return nil, nil, err
 	}
 	var tree *registry.ReferrerTree
 	if opts.Referrers {
 		// The whole tree first: a broken one fails before anything is
 		// stored.
 		if tree, err = c.Referrers(ctx, ref, registry.ReferrersOptions{Platforms: true}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	res, err := c.Pull(ctx, ref, dst, popts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	results := []registry.PullResult{*res}
+	results = []registry.PullResult{*res}
 	if tree != nil {
-		more, err := pullReferrers(ctx, c, dst, ref, tree, registry.PullOptions{Progress: opts.Progress, Started: opts.Started})
-		if err != nil {
-			return nil, err
+		if referrers, err = pullReferrers(ctx, c, dst, ref, tree, registry.PullOptions{Progress: opts.Progress, Started: opts.Started}); err != nil {
+			return nil, nil, err
 		}
-		results = append(results, more...)
 	}
-	return results, nil
+	return results, referrers, nil
 }

@@ -70,7 +70,7 @@ func TestPushThenPull(t *testing.T) {
 
 	other := newStore(t)
 	var events int
-	pulled, err := Pull(ctx, c, other, mustRef(t, host+"/app"), PullOptions{Jobs: 1, Progress: func(registry.Event) { events++ }})
+	pulled, _, err := Pull(ctx, c, other, mustRef(t, host+"/app"), PullOptions{Jobs: 1, Progress: func(registry.Event) { events++ }})
 	if err != nil || len(pulled) != 1 || pulled[0].Image != want || pulled[0].UpToDate {
 		t.Fatalf("pull: %+v, %v", pulled, err)
 	}
@@ -81,7 +81,7 @@ func TestPushThenPull(t *testing.T) {
 		t.Error("pull reported no progress")
 	}
 	// Pulling again finds it up to date.
-	pulled, err = Pull(ctx, c, other, mustRef(t, host+"/app:latest"), PullOptions{})
+	pulled, _, err = Pull(ctx, c, other, mustRef(t, host+"/app:latest"), PullOptions{})
 	if err != nil || !pulled[0].UpToDate {
 		t.Errorf("second pull: %+v, %v", pulled, err)
 	}
