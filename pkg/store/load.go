@@ -382,6 +382,7 @@ func (s *Store) importManifest(src source, d v1.Descriptor, done imported) (*Ent
 		if err != nil {
 			return nil, invalid("index %s is malformed: %v", d.Digest, err)
 		}
+		added := map[v1.Hash]bool{} // a child listed again is no more content
 		for _, c := range im.Manifests {
 			cn, err := blobMember(c.Digest)
 			if err != nil {
@@ -397,7 +398,8 @@ func (s *Store) importManifest(src source, d v1.Descriptor, done imported) (*Ent
 			if err != nil {
 				return nil, err
 			}
-			if ce != nil {
+			if ce != nil && !added[c.Digest] {
+				added[c.Digest] = true
 				e.addChild(c, *ce)
 			}
 		}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctl-dev/ctl/pkg/platform"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -135,6 +137,11 @@ func TestLoadRepeatedManifests(t *testing.T) {
 	if err := json.Unmarshal(members["index.json"], &idx); err != nil {
 		t.Fatal(err)
 	}
+	s := newStore(t)
+	plain, err := s.Load(ctx, writeDir(t, members))
+	if err != nil {
+		t.Fatal(err)
+	}
 	child := idx.Manifests[0]
 	child.Annotations = nil
 	child.Platform = &v1.Platform{OS: "linux", Architecture: "amd64"}
@@ -149,13 +156,21 @@ func TestLoadRepeatedManifests(t *testing.T) {
 	idx.Manifests = []v1.Descriptor{top, top, top}
 	members["index.json"], _ = json.Marshal(idx)
 
-	s := newStore(t)
 	es, err := s.Load(ctx, writeDir(t, members))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(es) != 3 || es[0].Digest != top.Digest || len(es[0].Platforms) != 1 {
-		t.Fatalf("loaded %+v", es)
+	// One image, whatever the number of paths to it: its size once.
+	if len(es) != 3 || es[0].Digest != top.Digest || es[0].Size != plain[0].Size {
+		t.Fatalf("loaded %+v, want the size of %+v", es, plain[0])
+	}
+	// And saved once: the archive holds each blob once.
+	var buf bytes.Buffer
+	if err := s.Save(ctx, &buf, es[:1], FormatOCI, platform.Selection{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(tarMembers(t, buf.Bytes())); got != 4+3+3 { // oci-layout, index.json, blobs/, blobs/sha256/; the image's 3 blobs; 3 indexes
+		t.Errorf("archive of %d members", got)
 	}
 	// A descriptor of a manifest seen before must still give its size.
 	lying := top

@@ -60,7 +60,7 @@ func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format s
 		}
 	}
 	for _, e := range uniqueEntries(entries) {
-		images, err := s.collect(e.Digest, e.MediaType, sel, add)
+		images, err := s.collect(e.Digest, e.MediaType, sel, add, map[v1.Hash]bool{})
 		if err != nil {
 			return fmt.Errorf("saving %s: %w", e.name(), err)
 		}
@@ -232,8 +232,14 @@ func dockerImage(images []savedImage) *v1.Manifest {
 // collect calls add for every blob the manifest or index h needs that the
 // store has, children before parents, and returns the image manifests found.
 // Of an index, only the children sel selects are saved (zero: all); an
-// image must match sel when its config names a platform.
-func (s *Store) collect(h v1.Hash, mt types.MediaType, sel platform.Selection, add func(v1.Hash)) ([]savedImage, error) {
+// image must match sel when its config names a platform. A manifest in
+// visited is not walked again: an index may list a child many times, and
+// nested indexes that do would multiply the walk.
+func (s *Store) collect(h v1.Hash, mt types.MediaType, sel platform.Selection, add func(v1.Hash), visited map[v1.Hash]bool) ([]savedImage, error) {
+	if visited[h] {
+		return nil, nil
+	}
+	visited[h] = true
 	raw, err := s.readBlob(h, maxManifest)
 	if err != nil {
 		return nil, err
@@ -260,7 +266,7 @@ func (s *Store) collect(h v1.Hash, mt types.MediaType, sel platform.Selection, a
 			if !s.HasBlob(c.Digest) {
 				continue // a platform never pulled
 			}
-			ms, err := s.collect(c.Digest, c.MediaType, platform.Selection{}, add)
+			ms, err := s.collect(c.Digest, c.MediaType, platform.Selection{}, add, visited)
 			if err != nil {
 				return nil, err
 			}
