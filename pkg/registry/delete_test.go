@@ -474,4 +474,16 @@ func TestDeleteAllIndexBeforeItsParts(t *testing.T) {
 	if len(d.manifests) != 0 {
 		t.Errorf("left %d manifests", len(d.manifests))
 	}
+
+	// SkipChanged leaves the part alone, in its place, and the rest goes.
+	img = d.put("img", "amd64")
+	d.putIndex(map[string]types.MediaType{img: types.OCIManifestSchema1}, "v1")
+	solo := d.put("solo", "solo")
+	acts, err := c.DeleteAll(ctx, refs("amd64", "solo"), DeleteOptions{SkipChanged: true})
+	if err != nil || len(acts) != 3 || acts[0].Ref != host+"/r:amd64" || !errors.Is(acts[0].Skipped, ErrIndexChild) || acts[2].Ref != host+"/r@"+solo {
+		t.Errorf("skipping the part: %+v, %v", acts, err)
+	}
+	if got := strings.Join(d.tagList(), ","); got != "amd64,v1" {
+		t.Errorf("tags left: %s", got)
+	}
 }
