@@ -39,7 +39,8 @@ output).
 A manifest is never deleted by digest while an index that a tag of the
 repository points at lists it (a platform image of a multi-arch tag): that
 would break the index. ctl refuses, naming the index's tags, even with
---force; delete or retag those first.
+--force; delete or retag those first (an earlier REF of the same command
+may remove them).
 
 --referrers first deletes everything that refers to the manifest
 (signatures, SBOMs, attestations, what refers to those and, for an index,

@@ -76,11 +76,13 @@ shares its manifest with a kept tag is kept, and so is a tag on a platform
 image of a kept index (deleting either frees nothing, and where the
 registry deletes only by digest would break what is kept).
 
---force deletes the DELETE tags one at a time, as ctl delete does: the tag
-alone, or its manifest by digest where the registry cannot delete tags and
-only tags of this plan share it (indexes before the images they list); a
-tag that moved since the plan, or whose manifest a tagged index lists now,
-is left alone. Each removal is reported as ctl delete reports it.`,
+--force deletes the DELETE tags in order, as ctl delete does, every one
+checked before any is deleted (against one scan of the repository): the
+tag alone, or its manifest by digest where the registry cannot delete tags
+and only tags of this plan share it (indexes before the images they list);
+a tag that moved since the plan or is gone, or whose manifest a tagged
+index lists now, is left alone. Each removal is reported as ctl delete
+reports it.`,
 		Example: `  ctl tags prune --keep-last 10 --keep-semver-latest registry.local:5000/app
   ctl tags prune --older-than 90d --keep 'release-*' --force localhost:5000/app
   ctl tags prune --keep-last 5 --format json localhost:5000/app`,
@@ -170,43 +172,34 @@ func runTagsPrune(ctx context.Context, opts *tagsPruneOptions) error {
 	return prune(ctx, opts.IO.Out, p, rc, r, plan)
 }
 
-// prune deletes the plan's tags one at a time. A tag can take with it
-// (where the registry deletes only by digest) the other tags of its
-// manifest that the plan deletes too, and no other.
+// prune deletes the plan's tags in one DeleteAll, which checks them all
+// against one scan of the repository before deleting any: a tag can take
+// with it (where the registry deletes only by digest) the other tags of
+// its manifest that the plan deletes too, and no other. A tag that changed
+// since the plan is not this plan's to delete any more: it is skipped.
 func prune(ctx context.Context, w io.Writer, p *printer, rc *registry.Client, r reference.Reference, plan retention.Plan) error {
 	deletes := plan.Deletes()
-	byDigest := map[string][]string{}
-	for _, d := range deletes {
-		byDigest[d.Digest] = append(byDigest[d.Digest], d.Tag)
-	}
-	gone := map[string]bool{}
-	for _, d := range deletes {
+	refs := make([]reference.Reference, len(deletes))
+	ifDigest := make(map[reference.Reference]string, len(deletes))
+	for i, d := range deletes {
 		ref, err := r.WithTag(d.Tag)
 		if err != nil {
 			return err
 		}
-		if gone[d.Tag] {
-			continue // went with a sibling's manifest
-		}
-		acts, err := rc.Delete(ctx, ref, registry.DeleteOptions{AlongWith: byDigest[d.Digest], IfDigest: d.Digest})
-		if errors.Is(err, registry.ErrTagMoved) || errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrIndexChild) {
-			// Changed since the plan: not this plan's to delete any more.
-			fmt.Fprintf(w, "Skipped: %s: %v\n", ref.String(), err)
+		refs[i], ifDigest[ref] = ref, d.Digest
+	}
+	acts, err := rc.DeleteAll(ctx, refs, registry.DeleteOptions{IfDigest: ifDigest, SkipChanged: true})
+	// What was deleted before a failure is reported too.
+	for _, a := range acts {
+		if a.Skipped != nil {
+			fmt.Fprintf(w, "Skipped: %s: %v\n", a.Ref, a.Skipped)
 			continue
 		}
-		if err != nil {
-			return err
-		}
-		for _, a := range acts {
-			if a.Untagged {
-				gone[a.Ref[strings.LastIndexByte(a.Ref, ':')+1:]] = true
-			}
-		}
-		if err := printDeleted(w, p, acts, false); err != nil {
-			return err
+		if perr := printDeleted(w, p, []registry.DeleteAction{a}, false); perr != nil {
+			return perr
 		}
 	}
-	return nil
+	return err
 }
 
 // printPrunePlan prints the plan as a table with a summary line, one JSON

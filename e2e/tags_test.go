@@ -257,6 +257,49 @@ func TestTagsPrune(t *testing.T) {
 	}
 }
 
+// TestTagsPruneDigestOnlyRequests: on a registry that deletes only by
+// digest, --force checks every tag it deletes against one scan of the
+// repository (one listing, one HEAD per tag, one GET per index), not one
+// scan per tag: the requests grow with the tags, not with their square.
+func TestTagsPruneDigestOnlyRequests(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{DeleteEnabled: true})
+	e := testenv.NewEnv(t)
+	const n = 20
+	now := time.Now()
+	items := []testenv.Tagged{
+		{Tags: []string{"multi"}, Created: now.Add(-time.Hour), Platforms: []string{"linux/amd64", "linux/arm64"}},
+		{Tags: []string{"newest", "newest-alias"}, Created: now},
+	}
+	for i := range n {
+		items = append(items, testenv.Tagged{Tags: []string{fmt.Sprintf("old%02d", i)}, Created: now.Add(-time.Duration(n-i) * 24 * time.Hour)})
+	}
+	reg.PushTagged(t, "app", items, 64)
+	digestOnly := testenv.NewProxy(t, reg.URL, nil)
+	digestOnly.AddFault(testenv.TagDeleteRefused())
+
+	r := e.Run(t, "tags", "prune", "--keep", "multi", "--keep-last", "1", "--force", digestOnly.Host+"/app")
+	wantCode(t, r, 0)
+	if got := crane(t, e, reg, "app"); !slices.Equal(got, []string{"multi", "newest", "newest-alias"}) {
+		t.Fatalf("tags left %v\n%s", got, r.Stdout)
+	}
+	if strings.Count(r.Stdout, "Untagged: ") != n || strings.Count(r.Stdout, "Deleted: ") != n {
+		t.Errorf("--force printed:\n%s", r.Stdout)
+	}
+	// The plan costs about 3 requests a tag (its HEAD, manifest and
+	// config), the deletion 3 a deleted tag (the check of its digest, its
+	// HEAD in the one scan, the DELETE of its manifest) and a few more (the
+	// listing, the index, the probes): a scan per deleted tag would be
+	// n*tags more.
+	tags := countTags(items)
+	if reqs := digestOnly.Requests(); len(reqs) > 7*tags {
+		t.Errorf("pruning %d of %d tags sent %d requests, want at most %d: %v", n, tags, len(reqs), 7*tags, reqs)
+	}
+	if got := digestOnly.Count("GET", "/tags/list"); got != 2 {
+		t.Errorf("%d tag listings, want 2 (the plan's and the deletion's)", got)
+	}
+}
+
 // crane lists repo's tags with crane ls, sorted.
 func crane(t *testing.T, e *testenv.Env, reg *testenv.Registry, repo string) []string {
 	t.Helper()

@@ -33,13 +33,15 @@ type DeleteOptions struct {
 	// Orphaned, when set, is called after a manifest deleted by digest
 	// without Referrers leaves referrers behind, with their digests.
 	Orphaned func(subject string, referrers []string)
-	// AlongWith names the other tags that may go with the manifest when a
-	// tag can only be deleted by digest (those of a retention plan that
-	// deletes them all); any other tag sharing it refuses as without Force.
-	AlongWith []string
-	// IfDigest, if set, deletes a tag only while it still points at this
-	// digest (what a plan was made from): ErrTagMoved otherwise.
-	IfDigest string
+	// IfDigest gives, for tags among the references, the digest each must
+	// still point at (what a plan was made from): one that moved is
+	// ErrTagMoved.
+	IfDigest map[reference.Reference]string
+	// SkipChanged leaves alone, rather than failing the call, a reference
+	// that changed since the caller looked: a tag that moved (IfDigest) or
+	// is gone, a manifest that a tagged index lists now. Each is reported
+	// where its deletion would have come, as a DeleteAction with Skipped.
+	SkipChanged bool
 }
 
 // DeleteAction is what happened (or, in a dry run, would happen) to one
@@ -49,6 +51,10 @@ type DeleteAction struct {
 	Untagged bool
 	// Ref is "HOST/REPO:TAG" or "HOST/REPO@DIGEST".
 	Ref string
+	// Skipped, under DeleteOptions.SkipChanged, says why the reference was
+	// left alone (ErrTagMoved, ErrNotFound or ErrIndexChild); Ref is then
+	// the reference as given.
+	Skipped error
 }
 
 // ErrSharedManifest: a tag cannot be deleted alone and its manifest has
@@ -69,7 +75,7 @@ func (e *SharedManifestError) Error() string {
 		e.Host, e.Tag, e.Digest, strings.Join(e.Others, ", "))
 }
 
-// ErrTagMoved: the tag no longer points at DeleteOptions.IfDigest.
+// ErrTagMoved: the tag no longer points at its DeleteOptions.IfDigest.
 var ErrTagMoved = errors.New("tag moved")
 
 // ErrIndexChild: deleting the manifest by digest would break an index
@@ -113,18 +119,25 @@ func (c *Client) Delete(ctx context.Context, r reference.Reference, opts DeleteO
 // DeleteAll removes what each of refs names, and nothing more, checking
 // every one before deleting anything: a reference that is missing or
 // refused (shared manifest, part of a tagged index, deletion disabled)
-// fails the call with nothing deleted. It returns what was done, in order;
-// on a failure while deleting, what was done before it with the error.
+// fails the call with nothing deleted, unless opts.SkipChanged leaves it
+// alone. It returns what was done, in order; on a failure while deleting,
+// what was done before it with the error.
 //
 // A tag is deleted with DELETE /v2/NAME/manifests/TAG (OCI tag deletion):
 // only that tag goes. When the registry refuses to delete tags, the tag's
 // digest is resolved with every manifest media type and the manifest is
 // deleted by digest only when no other tag points to it (or opts.Force, or
-// the others are among opts.AlongWith or refs). A digest is deleted with
-// all its tags, named in the result. A manifest is never deleted by digest
-// while an index a tag of the repository points at lists it, even with
-// Force (ErrIndexChild). A registry with deletion disabled gives
-// ErrDeleteDisabled and nothing changes.
+// the others are among refs). A digest is deleted with all its tags, named
+// in the result. A manifest is never deleted by digest while an index a
+// tag of the repository points at lists it, even with Force
+// (ErrIndexChild), unless the reference of an earlier step removes the
+// index's tags. A registry with deletion disabled gives ErrDeleteDisabled
+// and nothing changes.
+//
+// The repository's tags are listed and resolved once per call, the first
+// time a deletion by digest needs them, and each index among them read
+// once: the checks of every reference share them, so that N references
+// cost O(N) requests, not N scans of the repository.
 //
 // What the registry can delete is asked with requests that change nothing
 // (probeTagDelete, probeDigestDelete) whenever the answer cannot come from the deletion itself:
@@ -132,26 +145,41 @@ func (c *Client) Delete(ctx context.Context, r reference.Reference, opts DeleteO
 // referrers would otherwise go before the reference is checked). A single
 // tag is deleted with one DELETE when the registry answers it.
 func (c *Client) DeleteAll(ctx context.Context, refs []reference.Reference, opts DeleteOptions) ([]DeleteAction, error) {
-	d := &deleter{c: c, opts: opts, probe: opts.DryRun || len(refs) > 1 || opts.Referrers, probes: map[string]error{}}
-	// The tags asked for, by repository: each may go with the others'
-	// manifest.
-	asked := map[string][]string{}
-	for _, r := range refs {
-		ref, err := c.Ref(r)
-		if err != nil {
+	d := &deleter{c: c, opts: opts, probe: opts.DryRun || len(refs) > 1 || opts.Referrers, probes: map[string]error{}, repos: map[string]*repoTags{}}
+	steps := make([]*deleteStep, len(refs))
+	for i, r := range refs {
+		st, err := d.resolve(ctx, i, r)
+		if st == nil {
 			return nil, err
 		}
-		if t, ok := ref.(name.Tag); ok {
+		if err := d.skip(st, err); err != nil {
+			return nil, err
+		}
+		steps[i] = st
+	}
+	// The tags asked for and not left alone, by repository: each may go
+	// with the others' manifest.
+	asked := map[string][]string{}
+	for _, st := range steps {
+		if t, ok := st.ref.(name.Tag); ok && st.skipped == nil {
 			asked[t.Context().Name()] = append(asked[t.Context().Name()], t.TagStr())
 		}
 	}
-	steps := make([]*deleteStep, 0, len(refs))
-	for _, r := range refs {
-		st, err := d.plan(ctx, r, asked)
-		if err != nil {
+	for _, st := range steps {
+		if st.skipped != nil {
+			continue
+		}
+		st.alongWith = asked[st.ref.Context().Name()]
+		if err := d.skip(st, d.check(ctx, st)); err != nil {
 			return nil, err
 		}
-		steps = append(steps, st)
+		if st.skipped == nil {
+			rt := d.repo(st.s)
+			for _, p := range st.pairs {
+				rt.remove(st.n, p.acts)
+			}
+			rt.remove(st.n, st.acts)
+		}
 	}
 	var acts []DeleteAction
 	done := map[string]bool{}
@@ -159,10 +187,18 @@ func (c *Client) DeleteAll(ctx context.Context, refs []reference.Reference, opts
 		if done[st.ref.Name()] || st.digest != "" && done[st.ref.Context().Digest(st.digest).Name()] {
 			continue // went with an earlier reference
 		}
-		got, err := d.run(ctx, st)
+		var got []DeleteAction
+		var err error
+		if st.skipped == nil {
+			got, err = d.run(ctx, st)
+			err = d.skip(st, err)
+		}
 		acts = append(acts, got...)
 		if err != nil {
 			return acts, err
+		}
+		if st.skipped != nil {
+			acts = append(acts, DeleteAction{Ref: st.given.String(), Skipped: st.skipped})
 		}
 		for _, a := range got {
 			done[a.Ref] = true
@@ -175,14 +211,22 @@ func (c *Client) DeleteAll(ctx context.Context, refs []reference.Reference, opts
 type deleter struct {
 	c      *Client
 	opts   DeleteOptions
-	probe  bool             // ask what the registry deletes before deleting
-	probes map[string]error // answers of deleteProbes, by probe and repository
+	probe  bool                 // ask what the registry deletes before deleting
+	probes map[string]error     // answers of deleteProbes, by probe and repository
+	repos  map[string]*repoTags // the tags of each repository, by host/repo
 }
 
 // deleteStep is one reference, checked and ready to delete.
 type deleteStep struct {
-	s   *session
-	ref name.Reference
+	n     int // its place among the references
+	given reference.Reference
+	s     *session
+	ref   name.Reference
+	// resolved is the digest the tag was found to point at, if it was
+	// resolved before its deletion.
+	resolved string
+	// skipped says why opts.SkipChanged leaves it alone.
+	skipped error
 	// pairs are the referrers deleted first (opts.Referrers).
 	pairs []referrerPair
 	// byTag: DELETE of the tag itself; else digest is deleted.
@@ -194,47 +238,80 @@ type deleteStep struct {
 	orphans   []string
 }
 
-// plan resolves r and runs every check that can refuse it; asked are the
-// tags DeleteAll was given, by repository.
-func (d *deleter) plan(ctx context.Context, r reference.Reference, asked map[string][]string) (*deleteStep, error) {
+// skip leaves st alone, under opts.SkipChanged, for an error saying that
+// its reference changed since the caller looked, and returns any other.
+func (d *deleter) skip(st *deleteStep, err error) error {
+	if err != nil && d.opts.SkipChanged && (errors.Is(err, ErrTagMoved) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrIndexChild)) {
+		st.skipped = err
+		return nil
+	}
+	return err
+}
+
+// repo is what the call knows of s's repository's tags.
+func (d *deleter) repo(s *session) *repoTags {
+	key := s.host + "/" + s.repo
+	rt := d.repos[key]
+	if rt == nil {
+		rt = &repoTags{s: s, goneAt: map[string]int{}, indexes: map[string]*indexRead{}}
+		d.repos[key] = rt
+	}
+	return rt
+}
+
+// resolve opens the repository of r, the n-th reference, and resolves a
+// tag that must be checked before its deletion (opts.IfDigest, or the
+// probes).
+func (d *deleter) resolve(ctx context.Context, n int, r reference.Reference) (*deleteStep, error) {
 	s, ref, err := d.c.openRef(ctx, r, transport.DeleteScope)
 	if err != nil {
 		return nil, err
 	}
-	st := &deleteStep{s: s, ref: ref, alongWith: append(slices.Clone(d.opts.AlongWith), asked[ref.Context().Name()]...)}
+	st := &deleteStep{n: n, given: r, s: s, ref: ref}
+	t, ok := ref.(name.Tag)
+	want := d.opts.IfDigest[r]
+	if !ok || want == "" && !d.probe {
+		return st, nil
+	}
+	mh, err := s.head(ctx, t.TagStr())
+	if err != nil {
+		return st, err
+	}
+	if want != "" && mh.Digest.String() != want {
+		return st, fmt.Errorf("%s now points at %s, not %s: %w", t.Name(), mh.Digest, want, ErrTagMoved)
+	}
+	st.resolved = mh.Digest.String()
+	return st, nil
+}
+
+// check runs on st every check that can refuse it.
+func (d *deleter) check(ctx context.Context, st *deleteStep) error {
+	r, s := st.given, st.s
+	var err error
 	switch {
 	case d.opts.Referrers:
 		if st.pairs, err = d.c.referrerPairs(ctx, s, r); err != nil {
-			return nil, err
+			return err
 		}
 	case d.opts.Orphaned != nil && r.Digest() != "":
 		st.orphans = d.c.referrerDigests(ctx, r)
 	}
-	if dg, ok := ref.(name.Digest); ok {
-		return st, d.planDigest(ctx, st, dg)
+	if dg, ok := st.ref.(name.Digest); ok {
+		return d.planDigest(ctx, st, dg)
 	}
-	t := ref.(name.Tag)
-	if d.opts.IfDigest != "" || d.probe {
-		mh, err := s.head(ctx, t.TagStr())
-		if err != nil {
-			return nil, err
-		}
-		if d.opts.IfDigest != "" && mh.Digest.String() != d.opts.IfDigest {
-			return nil, fmt.Errorf("%s now points at %s, not %s: %w", t.Name(), mh.Digest, d.opts.IfDigest, ErrTagMoved)
-		}
-	}
+	t := st.ref.(name.Tag)
 	st.byTag = true
 	st.acts = []DeleteAction{{Untagged: true, Ref: t.Name()}}
 	if !d.probe {
-		return st, nil // the DELETE of the tag says whether it goes alone
+		return nil // the DELETE of the tag says whether it goes alone
 	}
 	if err := d.probeTagDelete(ctx, s); err != nil {
 		if !tagDeleteRefused(err) {
-			return nil, err
+			return err
 		}
-		return st, d.planFallback(ctx, st, err)
+		return d.planFallback(ctx, st, err)
 	}
-	return st, nil
+	return nil
 }
 
 // planDigest checks the deletion of the manifest dg with its tags.
@@ -242,7 +319,7 @@ func (d *deleter) planDigest(ctx context.Context, st *deleteStep, dg name.Digest
 	if _, err := st.s.head(ctx, dg.DigestStr()); err != nil {
 		return err
 	}
-	scan, err := st.s.scanTags(ctx, dg.DigestStr(), "")
+	scan, err := d.repo(st.s).scan(ctx, st.n, dg.DigestStr(), "")
 	if err != nil {
 		return fmt.Errorf("cannot check that no tagged index lists %s: %w", dg.Name(), err)
 	}
@@ -265,12 +342,15 @@ func (d *deleter) planDigest(ctx context.Context, st *deleteStep, dg name.Digest
 // index (refused even with Force).
 func (d *deleter) planFallback(ctx context.Context, st *deleteStep, tagErr error) error {
 	s, t := st.s, st.ref.(name.Tag)
-	mh, err := s.head(ctx, t.TagStr())
-	if err != nil {
-		return err
+	dig := st.resolved
+	if dig == "" {
+		mh, err := s.head(ctx, t.TagStr())
+		if err != nil {
+			return err
+		}
+		dig = mh.Digest.String()
 	}
-	dig := mh.Digest.String()
-	scan, err := s.scanTags(ctx, dig, t.TagStr())
+	scan, err := d.repo(s).scan(ctx, st.n, dig, t.TagStr())
 	if err != nil {
 		return fmt.Errorf("%s cannot delete tags alone and the other tags of %s cannot be checked: %w", s.host, dig, err)
 	}
@@ -461,58 +541,102 @@ type tagScan struct {
 	indexes []string
 }
 
-// scanTags lists the repository's tags other than except, resolves each
-// with HEAD and GETs each distinct index among them (and the indexes those
-// list), 8 requests at a time, to find the tags of digest and of the
-// indexes holding it. A referrers index (tag sha256-<hex>) lists
-// referrers, not parts of an image: it is not looked into. A repository
-// without tags has none.
-func (s *session) scanTags(ctx context.Context, digest, except string) (tagScan, error) {
-	var scan tagScan
-	tags, err := s.listTags(ctx, 0)
-	if errors.Is(err, ErrNotFound) {
-		return scan, nil
+// repoTags is what one DeleteAll knows of a repository's tags: listed and
+// each resolved with HEAD once (load), each index among them read once
+// (index), and the tags that the call's steps remove (goneAt), so that
+// the checks of every reference share one scan of the repository.
+type repoTags struct {
+	s      *session
+	loaded bool
+	tags   map[string]manifestHead // tag → what it points at
+	goneAt map[string]int          // tag → the first step that removes it
+
+	mu      sync.Mutex
+	indexes map[string]*indexRead // index digest → its manifest
+}
+
+// indexRead is an index manifest read once; im is nil for an index gone
+// meanwhile.
+type indexRead struct {
+	once sync.Once
+	im   *v1.IndexManifest
+	err  error
+}
+
+// remove records that step n removes the tags that acts untag.
+func (rt *repoTags) remove(n int, acts []DeleteAction) {
+	for _, a := range acts {
+		tag := a.Ref[strings.LastIndexByte(a.Ref, ':')+1:]
+		if _, ok := rt.goneAt[tag]; a.Untagged && !ok {
+			rt.goneAt[tag] = n
+		}
 	}
-	if err != nil {
-		return scan, err
+}
+
+// load lists the repository's tags and resolves each with HEAD, 8 at a
+// time, once. A repository without tags has none; a tag gone meanwhile is
+// left out.
+func (rt *repoTags) load(ctx context.Context) error {
+	if rt.loaded {
+		return nil
 	}
-	var (
-		mu      sync.Mutex
-		indexes = map[string][]string{} // index digest → its tags
-	)
+	tags, err := rt.s.listTags(ctx, 0)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	heads := make([]*manifestHead, len(tags))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
-	for _, tag := range tags {
-		if tag == except {
-			continue
-		}
+	for i, tag := range tags {
 		g.Go(func() error {
-			mh, err := s.head(gctx, tag)
+			mh, err := rt.s.head(gctx, tag)
 			if errors.Is(err, ErrNotFound) {
 				return nil // deleted meanwhile
 			}
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			switch _, _, referrers := reference.ReferrerTagSubject(tag); {
-			case mh.Digest.String() == digest:
-				scan.same = append(scan.same, tag)
-			case mh.MediaType.IsIndex() && !referrers:
-				indexes[mh.Digest.String()] = append(indexes[mh.Digest.String()], tag)
-			}
-			return nil
+			heads[i] = &mh
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
+		return err
+	}
+	rt.tags = map[string]manifestHead{}
+	for i, tag := range tags {
+		if heads[i] != nil {
+			rt.tags[tag] = *heads[i]
+		}
+	}
+	rt.loaded = true
+	return nil
+}
+
+// scan finds, as step n sees the repository (without the tags earlier
+// steps remove), the tags other than except of digest and of the indexes
+// holding it. A referrers index (tag sha256-<hex>) lists referrers, not
+// parts of an image: it is not looked into.
+func (rt *repoTags) scan(ctx context.Context, n int, digest, except string) (tagScan, error) {
+	var scan tagScan
+	if err := rt.load(ctx); err != nil {
 		return scan, err
 	}
-	g, gctx = errgroup.WithContext(ctx)
+	indexes := map[string][]string{} // index digest → its tags
+	for tag, mh := range rt.tags {
+		if gone, ok := rt.goneAt[tag]; tag == except || ok && gone < n {
+			continue
+		}
+		switch _, _, referrers := reference.ReferrerTagSubject(tag); {
+		case mh.Digest.String() == digest:
+			scan.same = append(scan.same, tag)
+		case mh.MediaType.IsIndex() && !referrers:
+			indexes[mh.Digest.String()] = append(indexes[mh.Digest.String()], tag)
+		}
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for idx, idxTags := range indexes {
 		g.Go(func() error {
-			holds, err := s.indexHolds(gctx, idx, digest, 0)
+			holds, err := rt.indexHolds(gctx, idx, digest, 0)
 			if holds {
 				mu.Lock()
 				scan.indexes = append(scan.indexes, idxTags...)
@@ -536,17 +660,10 @@ const maxIndexDepth = 4
 // indexHolds reports whether the index idx lists digest, directly or
 // through the indexes it lists (depth of them deep already). An index gone
 // meanwhile holds nothing.
-func (s *session) indexHolds(ctx context.Context, idx, digest string, depth int) (bool, error) {
-	b, _, err := s.get(ctx, idx)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
+func (rt *repoTags) indexHolds(ctx context.Context, idx, digest string, depth int) (bool, error) {
+	im, err := rt.index(ctx, idx)
+	if im == nil || err != nil {
 		return false, err
-	}
-	im, err := v1.ParseIndexManifest(bytes.NewReader(b))
-	if err != nil {
-		return false, fmt.Errorf("index %s/%s@%s: %w", s.host, s.repo, idx, err)
 	}
 	for _, m := range im.Manifests {
 		if m.Digest.String() == digest {
@@ -560,11 +677,35 @@ func (s *session) indexHolds(ctx context.Context, idx, digest string, depth int)
 		if !m.MediaType.IsIndex() {
 			continue
 		}
-		if holds, err := s.indexHolds(ctx, m.Digest.String(), digest, depth+1); holds || err != nil {
+		if holds, err := rt.indexHolds(ctx, m.Digest.String(), digest, depth+1); holds || err != nil {
 			return holds, err
 		}
 	}
 	return false, nil
+}
+
+// index reads the index idx, once per call: nil if it is gone.
+func (rt *repoTags) index(ctx context.Context, idx string) (*v1.IndexManifest, error) {
+	rt.mu.Lock()
+	r := rt.indexes[idx]
+	if r == nil {
+		r = &indexRead{}
+		rt.indexes[idx] = r
+	}
+	rt.mu.Unlock()
+	r.once.Do(func() {
+		b, _, err := rt.s.get(ctx, idx)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			r.err = err
+		default:
+			if r.im, err = v1.ParseIndexManifest(bytes.NewReader(b)); err != nil {
+				r.err = fmt.Errorf("index %s/%s@%s: %w", rt.s.host, rt.s.repo, idx, err)
+			}
+		}
+	})
+	return r.im, r.err
 }
 
 // subset reports whether every one of tags is in of.

@@ -265,38 +265,60 @@ func TestDeleteMissingAndDisabled(t *testing.T) {
 	}
 }
 
-// TestDeleteAlongWithAndIfDigest: on a registry that deletes only by
-// digest, a tag goes with the siblings it is allowed to take and refuses
-// with any other; IfDigest refuses a tag that moved since the plan.
-func TestDeleteAlongWithAndIfDigest(t *testing.T) {
+// TestDeleteIfDigestAndSkipChanged: on a registry that deletes only by
+// digest, a tag goes with the siblings asked with it and refuses with any
+// other; IfDigest refuses a tag that moved since the plan, and
+// SkipChanged leaves it (and a tag gone) alone, reported in its place,
+// without letting it go with a sibling's manifest.
+func TestDeleteIfDigestAndSkipChanged(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	d, srv := newDigestOnly(t)
-	d.tagStatus = http.StatusMethodNotAllowed
 	host := hostOf(srv)
-	d.put("shared", "old", "older", "kept")
+	shared := d.put("shared", "old", "older", "kept")
 	c := newTestClient(t)
-
-	_, err := c.Delete(ctx, mustRef(t, host+"/r:old"), DeleteOptions{AlongWith: []string{"older"}})
-	if !errors.Is(err, ErrSharedManifest) || !strings.Contains(err.Error(), "kept") {
-		t.Fatalf("a sibling outside AlongWith: %v", err)
+	refs := func(tags ...string) []reference.Reference {
+		var rs []reference.Reference
+		for _, tag := range tags {
+			rs = append(rs, mustRef(t, host+"/r:"+tag))
+		}
+		return rs
 	}
-	_, err = c.Delete(ctx, mustRef(t, host+"/r:old"), DeleteOptions{IfDigest: "sha256:" + strings.Repeat("0", 64)})
+	zero := "sha256:" + strings.Repeat("0", 64)
+
+	_, err := c.DeleteAll(ctx, refs("old", "older"), DeleteOptions{})
+	if !errors.Is(err, ErrSharedManifest) || !strings.Contains(err.Error(), "kept") {
+		t.Fatalf("a sibling not asked: %v", err)
+	}
+	_, err = c.Delete(ctx, mustRef(t, host+"/r:old"), DeleteOptions{IfDigest: map[reference.Reference]string{mustRef(t, host+"/r:old"): zero}})
 	if !errors.Is(err, ErrTagMoved) {
 		t.Fatalf("moved tag: %v", err)
+	}
+	// kept moved since the plan: it is skipped, and old cannot take it.
+	_, err = c.DeleteAll(ctx, refs("old", "older", "kept"), DeleteOptions{SkipChanged: true,
+		IfDigest: map[reference.Reference]string{mustRef(t, host+"/r:kept"): zero}})
+	if !errors.Is(err, ErrSharedManifest) || !strings.Contains(err.Error(), "kept") {
+		t.Fatalf("a moved sibling went along: %v", err)
 	}
 	if got := strings.Join(d.tagList(), ","); got != "kept,old,older" {
 		t.Fatalf("tags after refusals: %s", got)
 	}
+
 	other := d.put("other", "solo", "twin")
-	acts, err := c.Delete(ctx, mustRef(t, host+"/r:solo"), DeleteOptions{AlongWith: []string{"twin"}, IfDigest: other})
+	acts, err := c.DeleteAll(ctx, refs("kept", "gone", "solo", "twin"), DeleteOptions{SkipChanged: true,
+		IfDigest: map[reference.Reference]string{mustRef(t, host+"/r:kept"): zero, mustRef(t, host+"/r:solo"): other, mustRef(t, host+"/r:twin"): other}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(acts) != 3 || acts[2].Ref != host+"/r@"+other {
-		t.Errorf("actions: %+v", acts)
+	var got []string
+	for _, a := range acts {
+		got = append(got, a.Ref)
 	}
-	if got := strings.Join(d.tagList(), ","); got != "kept,old,older" {
+	want := []string{host + "/r:kept", host + "/r:gone", host + "/r:solo", host + "/r:twin", host + "/r@" + other}
+	if !slices.Equal(got, want) || !errors.Is(acts[0].Skipped, ErrTagMoved) || !errors.Is(acts[1].Skipped, ErrNotFound) || acts[2].Skipped != nil {
+		t.Errorf("actions: %+v, want %v", acts, want)
+	}
+	if got := strings.Join(d.tagList(), ","); got != "kept,old,older" || d.tags["kept"] != shared {
 		t.Errorf("tags left: %s", got)
 	}
 }
@@ -373,5 +395,95 @@ func TestDeleteNeverBreaksATaggedIndex(t *testing.T) {
 	}
 	if _, err := c.Delete(ctx, mustRef(t, host+"/r:free-tag"), DeleteOptions{}); err != nil {
 		t.Errorf("a manifest only a referrers index lists: %v", err)
+	}
+}
+
+// TestDeleteAllScansTheTagsOnce: on a registry that deletes only by
+// digest, the checks of many tags share one scan of the repository (one
+// listing, one HEAD per tag, one GET per index): the requests grow with
+// the tags, not with their square.
+func TestDeleteAllScansTheTagsOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d, _ := newDigestOnly(t)
+	var requests atomic.Int32
+	srv := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		d.serve(w, r)
+	})
+	host := hostOf(srv)
+	const n = 40
+	var refs []reference.Reference
+	for i := range n {
+		d.put(fmt.Sprint(i), fmt.Sprintf("old%02d", i))
+		refs = append(refs, mustRef(t, host+fmt.Sprintf("/r:old%02d", i)))
+	}
+	for i := range 5 {
+		img := d.put(fmt.Sprint("kept", i), fmt.Sprint("kept", i))
+		d.putIndex(map[string]types.MediaType{img: types.OCIManifestSchema1}, fmt.Sprint("multi", i))
+	}
+	tags := len(d.tagList())
+	acts, err := newTestClient(t).DeleteAll(ctx, refs, DeleteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(acts) != 2*n || len(d.tagList()) != tags-n {
+		t.Fatalf("%d actions, %d tags left", len(acts), len(d.tagList()))
+	}
+	// A HEAD of each tag asked and of each tag of the repository, the
+	// listing, a GET per index, a DELETE per manifest and the two probes.
+	if got, most := int(requests.Load()), n+tags+1+5+n+2; got > most {
+		t.Errorf("deleting %d tags of %d sent %d requests, want at most %d", n, tags, got, most)
+	}
+}
+
+// TestDeleteAllIndexBeforeItsParts: on a registry that deletes only by
+// digest, the part of a tagged index goes when an earlier reference of the
+// same call removes the index's tags (as tags prune orders them), and is
+// refused before it; a dry run says the same.
+func TestDeleteAllIndexBeforeItsParts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d, srv := newDigestOnly(t)
+	host := hostOf(srv)
+	img := d.put("img", "amd64")
+	idx := d.putIndex(map[string]types.MediaType{img: types.OCIManifestSchema1}, "v1", "stable")
+	c := newTestClient(t)
+	refs := func(tags ...string) []reference.Reference {
+		var rs []reference.Reference
+		for _, tag := range tags {
+			rs = append(rs, mustRef(t, host+"/r:"+tag))
+		}
+		return rs
+	}
+	_, err := c.DeleteAll(ctx, refs("amd64", "v1", "stable"), DeleteOptions{})
+	if !errors.Is(err, ErrIndexChild) || len(d.tagList()) != 3 {
+		t.Fatalf("the part before its index: %v, tags left %v", err, d.tagList())
+	}
+	want := []string{host + "/r:v1", host + "/r:stable", host + "/r@" + idx, host + "/r:amd64", host + "/r@" + img}
+	for _, dry := range []bool{true, false} {
+		acts, err := c.DeleteAll(ctx, refs("v1", "stable", "amd64"), DeleteOptions{DryRun: dry})
+		var got []string
+		for _, a := range acts {
+			got = append(got, a.Ref)
+		}
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("dry run %v: %v, %v; want %v", dry, got, err, want)
+		}
+	}
+	if len(d.manifests) != 0 {
+		t.Errorf("left %d manifests", len(d.manifests))
+	}
+
+	// SkipChanged leaves the part alone, in its place, and the rest goes.
+	img = d.put("img", "amd64")
+	d.putIndex(map[string]types.MediaType{img: types.OCIManifestSchema1}, "v1")
+	solo := d.put("solo", "solo")
+	acts, err := c.DeleteAll(ctx, refs("amd64", "solo"), DeleteOptions{SkipChanged: true})
+	if err != nil || len(acts) != 3 || acts[0].Ref != host+"/r:amd64" || !errors.Is(acts[0].Skipped, ErrIndexChild) || acts[2].Ref != host+"/r@"+solo {
+		t.Errorf("skipping the part: %+v, %v", acts, err)
+	}
+	if got := strings.Join(d.tagList(), ","); got != "amd64,v1" {
+		t.Errorf("tags left: %s", got)
 	}
 }
