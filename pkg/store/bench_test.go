@@ -116,18 +116,8 @@ func BenchmarkLoad5x48MiB(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		rawTotal += raw()
-		dir := filepath.Join(b.TempDir(), "s")
-		s, err := Open(dir)
-		if err != nil {
-			b.Fatal(err)
-		}
 		b.StartTimer()
-		if _, err := s.Load(context.Background(), archive); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		os.RemoveAll(dir)
-		b.StartTimer()
+		loadFresh(b, archive)
 	}
 	b.ReportMetric(float64(size)*float64(b.N)/rawTotal.Seconds()/1e6, "raw-MB/s")
 }
@@ -164,20 +154,9 @@ func BenchmarkLoad300Small(b *testing.B) {
 			}
 			testenv.ImagesTar(b, archive, refs, false)
 			for b.Loop() {
-				b.StopTimer()
-				dir := filepath.Join(b.TempDir(), "s")
-				s, err := Open(dir)
-				if err != nil {
-					b.Fatal(err)
+				if es := loadFresh(b, archive); len(es) != 300 {
+					b.Fatalf("%d entries", len(es))
 				}
-				b.StartTimer()
-				es, err := s.Load(context.Background(), archive)
-				if err != nil || len(es) != 300 {
-					b.Fatalf("%d entries, %v", len(es), err)
-				}
-				b.StopTimer()
-				os.RemoveAll(dir)
-				b.StartTimer()
 			}
 		})
 	}
@@ -237,18 +216,26 @@ func BenchmarkLoadManyTags(b *testing.B) {
 	}
 	testenv.ImagesTar(b, archive, refs, false)
 	for b.Loop() {
-		b.StopTimer()
-		dir := filepath.Join(b.TempDir(), "s")
-		s, err := Open(dir)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		if _, err := s.Load(context.Background(), archive); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		os.RemoveAll(dir)
-		b.StartTimer()
+		loadFresh(b, archive)
 	}
+}
+
+// loadFresh loads archive into a new store, timing the load alone (not
+// the store's creation nor its removal).
+func loadFresh(b *testing.B, archive string) []Entry {
+	b.StopTimer()
+	dir := filepath.Join(b.TempDir(), "s")
+	s, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StartTimer()
+	es, err := s.Load(context.Background(), archive)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	os.RemoveAll(dir)
+	b.StartTimer()
+	return es
 }
