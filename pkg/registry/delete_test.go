@@ -277,13 +277,7 @@ func TestDeleteIfDigestAndSkipChanged(t *testing.T) {
 	host := hostOf(srv)
 	shared := d.put("shared", "old", "older", "kept")
 	c := newTestClient(t)
-	refs := func(tags ...string) []reference.Reference {
-		var rs []reference.Reference
-		for _, tag := range tags {
-			rs = append(rs, mustRef(t, host+"/r:"+tag))
-		}
-		return rs
-	}
+	refs := func(tags ...string) []reference.Reference { return tagRefs(t, host+"/r", tags...) }
 	zero := "sha256:" + strings.Repeat("0", 64)
 
 	_, err := c.DeleteAll(ctx, refs("old", "older"), DeleteOptions{})
@@ -449,13 +443,7 @@ func TestDeleteAllIndexBeforeItsParts(t *testing.T) {
 	img := d.put("img", "amd64")
 	idx := d.putIndex(map[string]types.MediaType{img: types.OCIManifestSchema1}, "v1", "stable")
 	c := newTestClient(t)
-	refs := func(tags ...string) []reference.Reference {
-		var rs []reference.Reference
-		for _, tag := range tags {
-			rs = append(rs, mustRef(t, host+"/r:"+tag))
-		}
-		return rs
-	}
+	refs := func(tags ...string) []reference.Reference { return tagRefs(t, host+"/r", tags...) }
 	_, err := c.DeleteAll(ctx, refs("amd64", "v1", "stable"), DeleteOptions{})
 	if !errors.Is(err, ErrIndexChild) || len(d.tagList()) != 3 {
 		t.Fatalf("the part before its index: %v, tags left %v", err, d.tagList())
@@ -486,4 +474,13 @@ func TestDeleteAllIndexBeforeItsParts(t *testing.T) {
 	if got := strings.Join(d.tagList(), ","); got != "amd64,v1" {
 		t.Errorf("tags left: %s", got)
 	}
+}
+
+// tagRefs are the references to repo's tags.
+func tagRefs(t *testing.T, repo string, tags ...string) []reference.Reference {
+	var rs []reference.Reference
+	for _, tag := range tags {
+		rs = append(rs, mustRef(t, repo+":"+tag))
+	}
+	return rs
 }
