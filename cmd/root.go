@@ -177,11 +177,30 @@ func helpHinted(c *cobra.Command, err error) error {
 // `ctl tags list nginx`.
 const argOfAnnotation = "ctl/arg-of"
 
+// engineOnly are docker's commands that need a container engine, which
+// ctl is not: a docker user typing one is told what ctl does instead
+// (cobra's suggestions for them are unrelated commands: run -> rmi).
+var engineOnly = func() map[string]string {
+	const run = "ctl moves images between registries, archives and its store; it does not run containers.\n" +
+		"To run an image with an engine: ctl pull --to-engine IMAGE, then docker run IMAGE."
+	const build = "ctl does not build images. Build with docker, podman or buildah, then share the result:\n" +
+		"ctl push --from-engine IMAGE, or ctl load -i ARCHIVE and ctl push IMAGE."
+	m := map[string]string{"build": build, "buildx": build, "builder": build}
+	for _, w := range []string{"run", "ps", "exec", "start", "stop", "restart", "kill", "create", "attach",
+		"logs", "top", "stats", "wait", "pause", "unpause", "container", "compose", "commit", "cp"} {
+		m[w] = run
+	}
+	return m
+}()
+
 // unknownCommand is the usage error for a word that names no subcommand of
 // the group c, with cobra's "did you mean" suggestion as the hint, or the
 // command line that the group's argOfAnnotation suggests.
 func unknownCommand(c *cobra.Command, word string) error {
 	err := usageError{fmt.Errorf("unknown command %q for %q", word, c.CommandPath())}
+	if hint, ok := engineOnly[word]; ok && (!c.HasParent() || c.Name() == "image") {
+		return hinted{err, hint}
+	}
 	if c.SuggestionsMinimumDistance <= 0 {
 		c.SuggestionsMinimumDistance = 2 // cobra's default, set only on its own path
 	}
