@@ -177,15 +177,19 @@ func helpHinted(c *cobra.Command, err error) error {
 // `ctl tags list nginx`.
 const argOfAnnotation = "ctl/arg-of"
 
-// engineOnly are docker's commands that need a container engine, which
-// ctl is not: a docker user typing one is told what ctl does instead
-// (cobra's suggestions for them are unrelated commands: run -> rmi).
-var engineOnly = func() map[string]string {
+// dockerOnly are docker's commands that ctl does otherwise, by their path
+// under the root ("run", "image build"), with what to do instead: those
+// that need a container engine, which ctl is not, and docker manifest's
+// own push (cobra's suggestions for them are unrelated: run -> rmi).
+var dockerOnly = func() map[string]string {
 	const run = "ctl moves images between registries, archives and its store; it does not run containers.\n" +
 		"To run an image with an engine: ctl pull --to-engine IMAGE, then docker run IMAGE."
 	const build = "ctl does not build images. Build with docker, podman or buildah, then share the result:\n" +
 		"ctl push --from-engine IMAGE, or ctl load -i ARCHIVE and ctl push IMAGE."
-	m := map[string]string{"build": build, "buildx": build, "builder": build}
+	m := map[string]string{"build": build, "buildx": build, "builder": build, "image build": build,
+		"manifest push":     "run: ctl push LIST (it sends the images of a list made by ctl manifest create, then the list)",
+		"manifest annotate": "run: ctl index add LIST SOURCE (a platform is read from each image's config)",
+		"manifest rm":       "run: ctl rmi LIST"}
 	for _, w := range []string{"run", "ps", "exec", "start", "stop", "restart", "kill", "create", "attach",
 		"logs", "top", "stats", "wait", "pause", "unpause", "container", "compose", "commit", "cp"} {
 		m[w] = run
@@ -198,7 +202,7 @@ var engineOnly = func() map[string]string {
 // command line that the group's argOfAnnotation suggests.
 func unknownCommand(c *cobra.Command, word string) error {
 	err := usageError{fmt.Errorf("unknown command %q for %q", word, c.CommandPath())}
-	if hint, ok := engineOnly[word]; ok && (!c.HasParent() || c.Name() == "image") {
+	if hint, ok := dockerOnly[strings.TrimPrefix(c.CommandPath()+" "+word, c.Root().Name()+" ")]; ok {
 		return hinted{err, hint}
 	}
 	if c.SuggestionsMinimumDistance <= 0 {

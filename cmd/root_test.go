@@ -30,6 +30,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"run", "alpine"}, 2, "unknown command \"run\" for \"ctl\"\nctl moves images between registries, archives and its store; it does not run containers.\nTo run an image with an engine: ctl pull --to-engine IMAGE, then docker run IMAGE.\n"},
 		{[]string{"build", "."}, 2, "ctl does not build images."},
 		{[]string{"image", "build", "."}, 2, "ctl does not build images."},
+		{[]string{"manifest", "push", "app:v1"}, 2, "unknown command \"push\" for \"ctl manifest\"\nrun: ctl push LIST"},
 		{[]string{"tags", "nginx"}, 2, "unknown command \"nginx\" for \"ctl tags\"\nrun: ctl tags list nginx\n"},
 		{[]string{"tags", "lst", "nginx"}, 2, "Did you mean list?\n"},
 		{[]string{"catalog", "registry.local:5000/gallery/ui"}, 2, "Error: \"registry.local:5000/gallery/ui\" is not a registry: catalog takes HOST[:PORT], without a repository\nrun: ctl catalog registry.local:5000 (or ctl tags list registry.local:5000/gallery/ui for that repository's tags)\n"},
