@@ -211,16 +211,19 @@ type PruneOptions struct {
 // PruneWith is Prune with options.
 func (s *Store) PruneWith(o PruneOptions) (Pruned, error) {
 	var res Pruned
+	// Readers (Hold) first, then writers: a push holds the store and then
+	// writes in it (the gzip'd form of a docker save layer, under
+	// gc.lock), so taking gc.lock first would deadlock with it.
+	unhold, err := s.lockDir(syscall.LOCK_EX)
+	if err != nil {
+		return res, err
+	}
+	defer unhold()
 	unlock, err := s.lock(gcLock, syscall.LOCK_EX)
 	if err != nil {
 		return res, err
 	}
 	defer unlock()
-	unhold, err := s.lockDir(syscall.LOCK_EX) // and readers (Hold)
-	if err != nil {
-		return res, err
-	}
-	defer unhold()
 	var im *v1.IndexManifest
 	err = s.updateIndex(func(m *v1.IndexManifest) error {
 		children := s.children(m.Manifests) // not dangling: a live index lists them
