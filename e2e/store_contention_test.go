@@ -1,13 +1,16 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // TestPushHoldsTheStore: an rmi and an image prune while a push from the
@@ -72,5 +75,72 @@ func TestPushHoldsTheStore(t *testing.T) {
 			proxy.SetDelay(0)
 			wantCode(t, testenv.NewEnv(t).Run(t, "pull", "-q", ref), 0)
 		})
+	}
+}
+
+// TestIndexEditsConcurrent: index edits of one target racing each other
+// all apply, as if one after the other: each index add of its own platform
+// is in the final index, and of several index create of one new target,
+// one makes it and the others find it made (exit 2, as a create after
+// it).
+func TestIndexEditsConcurrent(t *testing.T) {
+	t.Parallel()
+	archs := []string{"amd64", "arm64", "ppc64le", "s390x", "386", "riscv64", "mips64le"}
+	e := testenv.NewEnv(t)
+	imgs := map[string]v1.Image{}
+	for _, a := range archs {
+		imgs["app:"+a] = platformImage(t, a, "")
+	}
+	archive := filepath.Join(e.Dir, "apps.tar")
+	testenv.ImagesTar(t, archive, imgs, false)
+	wantCode(t, e.Run(t, "load", "-q", "-i", archive), 0)
+	platforms := func(ref string) []string {
+		t.Helper()
+		res := e.Run(t, "images", "--format", "{{.Platforms}}", ref)
+		wantCode(t, res, 0)
+		got := strings.Split(strings.TrimSpace(res.Stdout), ",")
+		slices.Sort(got)
+		return got
+	}
+	for round := range 3 {
+		target := fmt.Sprintf("list:%d", round)
+		wantCode(t, e.Run(t, "index", "create", target, "app:"+archs[0]), 0)
+		var procs []*testenv.Proc
+		for _, a := range archs[1:] {
+			procs = append(procs, e.Start(t, testenv.CtlBinary(t), nil, time.Minute, "index", "add", target, "app:"+a))
+		}
+		for _, p := range procs {
+			wantCode(t, p.Wait(), 0)
+		}
+		want := slices.Clone(archs)
+		for i, a := range want {
+			want[i] = "linux/" + a
+		}
+		slices.Sort(want)
+		if got := platforms(target); !slices.Equal(got, want) {
+			t.Fatalf("round %d: after concurrent index add: platforms %v, want %v", round, got, want)
+		}
+
+		target = fmt.Sprintf("new:%d", round)
+		procs = procs[:0]
+		for _, a := range archs {
+			procs = append(procs, e.Start(t, testenv.CtlBinary(t), nil, time.Minute, "index", "create", target, "app:"+a))
+		}
+		made := 0
+		for _, p := range procs {
+			switch res := p.Wait(); res.Code {
+			case 0:
+				made++
+			case 2:
+				if !strings.Contains(res.Stderr, "is already an index in the store") {
+					t.Errorf("round %d: a create that lost: %s", round, res.Stderr)
+				}
+			default:
+				t.Fatalf("round %d: index create: exit %d: %s", round, res.Code, res.Stderr)
+			}
+		}
+		if got := platforms(target); made != 1 || len(got) != 1 {
+			t.Fatalf("round %d: %d of the concurrent index create made %s, of platforms %v; want one", round, made, target, got)
+		}
 	}
 }

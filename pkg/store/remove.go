@@ -15,7 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// ErrConflict: removing by ID an image that other references still need.
+// ErrConflict: removing by ID an image that other references still need,
+// or an index edit whose target kept changing under it.
 var ErrConflict = errors.New("conflict")
 
 // Removed reports what Remove did, in docker's terms.
