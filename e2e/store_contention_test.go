@@ -11,6 +11,8 @@ import (
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // TestPushHoldsTheStore: an rmi and an image prune while a push from the
@@ -141,6 +143,44 @@ func TestIndexEditsConcurrent(t *testing.T) {
 		}
 		if got := platforms(target); made != 1 || len(got) != 1 {
 			t.Fatalf("round %d: %d of the concurrent index create made %s, of platforms %v; want one", round, made, target, got)
+		}
+	}
+}
+
+// TestSyncToOneLayoutConcurrent: syncs writing to one OCI layout at once
+// (a new one, whose creation they race on too) all succeed and all their
+// images are in it: index.json is never read half-written, nor does one
+// sync's write undo another's.
+func TestSyncToOneLayoutConcurrent(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	const n = 8
+	base := randomImage(t, 64<<10, 2)
+	for i := range n {
+		img, err := mutate.AppendLayers(base, mustLayers(t, randomImage(t, 32<<10, 1))...) // shared layers: the syncs write the same blobs
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(reg.ParseRef(t, fmt.Sprintf("app%d:v1", i)), img, reg.RemoteOptions()...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := testenv.NewEnv(t)
+	for round := range 3 {
+		usb := filepath.Join(e.Dir, fmt.Sprintf("usb%d", round))
+		var procs []*testenv.Proc
+		for i := range n {
+			procs = append(procs, e.Start(t, testenv.CtlBinary(t), nil, time.Minute, "sync", reg.Ref(fmt.Sprintf("app%d", i)), reg.Ref(fmt.Sprintf("mirror/app%d", i)), "--to", "oci:"+usb))
+		}
+		for i, p := range procs {
+			if res := p.Wait(); res.Code != 0 {
+				t.Fatalf("round %d: sync %d: exit %d: %s", round, i, res.Code, res.Stderr)
+			}
+		}
+		res := e.Run(t, "load", "-i", usb)
+		wantCode(t, res, 0)
+		if got := strings.Count(res.Stdout, "Loaded image: mirror/app"); got != n {
+			t.Fatalf("round %d: the layout holds %d images, want %d:\n%s", round, got, n, res.Stdout)
 		}
 	}
 }
