@@ -524,3 +524,40 @@ func TestIndexWriteStopsAtFirstFailure(t *testing.T) {
 		t.Errorf("%d children read after the first failed, want at most %d", n, most)
 	}
 }
+
+// TestPruneOnAFullDisk: a prune with no untagged image to drop leaves
+// index.json as it is, the same file, while it removes the blobs no image
+// needs: rewriting it would take room for a whole new copy (atomicfile),
+// which a full disk has not, and the prune run to free room would fail.
+func TestPruneOnAFullDisk(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	if _, err := s.WriteImage(ctx, randomImage(t, 100, 1), ref(t, "keep:1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WriteImage(ctx, randomImage(t, 4096, 2), ref(t, "gone:1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Remove("gone:1", false); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(s.path(indexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Prune()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reclaimed < 4096 {
+		t.Errorf("prune reclaimed %d bytes, want the removed image's", res.Reclaimed)
+	}
+	after, err := os.Stat(s.path(indexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Error("a prune that untagged nothing wrote index.json again")
+	}
+}
