@@ -280,8 +280,16 @@ func (s *Store) PruneWith(o PruneOptions) (Pruned, error) {
 		return res, err
 	}
 	res.Reclaimed += n
-	// Temp files of index.json updates killed midway.
-	if err := removeIf(s.dir, func(n string) bool { return atomicfile.IsTemp(n, indexFile) }); err != nil {
+	// Temp files of index.json updates killed midway, under the index
+	// lock: a tag or an rmi takes no other, and the temp file of one
+	// under way must stay until it is renamed.
+	unlockIndex, err := s.lock(indexLock, syscall.LOCK_EX)
+	if err != nil {
+		return res, err
+	}
+	err = removeIf(s.dir, func(n string) bool { return atomicfile.IsTemp(n, indexFile) })
+	unlockIndex()
+	if err != nil {
 		return res, err
 	}
 	// Records of the gzip'd form of layers no image needs any more.
