@@ -184,3 +184,34 @@ func TestSyncToOneLayoutConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestPushFromAStoreNotWritable: a push only reads the store; from one
+// that cannot be written (here its index lock cannot be opened for
+// writing, as in a read-only store, which root would write all the same)
+// it succeeds, exit 0, and only the record of what was pushed is left
+// out: before, it exited 1 after every blob and the manifest were up.
+func TestPushFromAStoreNotWritable(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	e := testenv.NewEnv(t)
+	archive := filepath.Join(e.Dir, "in.tar")
+	testenv.ImagesTar(t, archive, map[string]v1.Image{reg.Ref("app:v1"): randomImage(t, 1000, 2)}, false)
+	wantCode(t, e.Run(t, "load", "-i", archive), 0)
+	lock := filepath.Join(e.Store, "index.lock")
+	if err := os.Remove(lock); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(lock, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, e.Run(t, "tag", reg.Ref("app:v1"), "other:v1"), 1) // the store cannot be written
+	res := e.Run(t, "push", reg.Ref("app:v1"))
+	wantCode(t, res, 0)
+	pushed := digestAfter(t, res.Stdout, "v1: digest: ")
+	// What went up is whole: a pull verifies every blob.
+	other := testenv.NewEnv(t)
+	wantCode(t, other.Run(t, "pull", "-q", reg.Ref("app:v1")), 0)
+	if got := other.Run(t, "images", "--digests", "--format", "{{.Digest}}").Stdout; got != pushed+"\n" {
+		t.Errorf("pulled %q, pushed %s", got, pushed)
+	}
+}
