@@ -11,6 +11,7 @@ import (
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -214,4 +215,39 @@ func TestPushFromAStoreNotWritable(t *testing.T) {
 	if got := other.Run(t, "images", "--digests", "--format", "{{.Digest}}").Stdout; got != pushed+"\n" {
 		t.Errorf("pulled %q, pushed %s", got, pushed)
 	}
+}
+
+// TestSyncLayoutManifestCutShort: a manifest left cut short in an OCI
+// layout by a sync killed while writing it (ggcr writes manifests in
+// place) is written again by the next sync, which used to keep it as it
+// was, report the image copied, and name the broken manifest in
+// index.json: the layout could not be read any more. The same for a child
+// of an index.
+func TestSyncLayoutManifestCutShort(t *testing.T) {
+	t.Parallel()
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	img := reg.PushRandomImage(t, "app:v1", 2, 4096)
+	child := platformImage(t, "arm64", "")
+	idx := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: child, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
+	if err := remote.WriteIndex(reg.ParseRef(t, "list:v1"), idx, reg.RemoteOptions()...); err != nil {
+		t.Fatal(err)
+	}
+	e := testenv.NewEnv(t)
+	usb := filepath.Join(e.Dir, "usb")
+	blobs := filepath.Join(usb, "blobs", "sha256")
+	mkdirs(t, blobs)
+	writeFile(t, filepath.Join(usb, "oci-layout"), `{"imageLayoutVersion":"1.0.0"}`)
+	writeFile(t, filepath.Join(usb, "index.json"), `{"schemaVersion":2,"manifests":[]}`)
+	for _, d := range []v1.Hash{mustDigest(t, img), mustDigest(t, child)} {
+		writeFile(t, filepath.Join(blobs, d.Hex), `{"schemaVers`)
+	}
+	for _, repo := range []string{"app", "list"} {
+		wantCode(t, e.Run(t, "sync", reg.Ref(repo), reg.Ref("mirror/"+repo), "--to", "oci:"+usb), 0)
+	}
+	res := e.Run(t, "load", "-i", usb)
+	wantCode(t, res, 0)
+	if res.Stdout != "Loaded image: mirror/app:v1\nLoaded image: mirror/list:v1\n" {
+		t.Errorf("load of the layout: %q", res.Stdout)
+	}
+	wantCode(t, e.Run(t, "save", "-o", filepath.Join(e.Dir, "out.tar"), "mirror/app:v1", "mirror/list:v1"), 0)
 }

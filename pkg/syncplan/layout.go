@@ -248,6 +248,9 @@ func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error)
 			return 0, 0, err
 		}
 	}
+	if err := l.dropDamaged(a); err != nil {
+		return 0, 0, fmt.Errorf("writing %s to %s: %w", n, l, err)
+	}
 	var app mutate.Appendable
 	switch x := a.(type) {
 	case v1.ImageIndex:
@@ -284,6 +287,70 @@ func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error)
 		}
 	}
 	return blobs, size, nil
+}
+
+// dropDamaged removes the manifests of a (its own and, of an index, its
+// children's, at every depth) that the layout holds but whose content does
+// not have their digest: ggcr writes a manifest in place and keeps one
+// that is there whatever it holds, so the part of one that a sync killed
+// while writing it left would stay, and this write would name it in
+// index.json. (Layers and configs ggcr rewrites when their size is not
+// the declared one.) l.mu and the directory's lock are held.
+func (l *Layout) dropDamaged(a registry.Artifact) error {
+	h, err := a.Digest()
+	if err != nil {
+		return err
+	}
+	if err := l.dropIfDamaged(h); err != nil {
+		return err
+	}
+	x, ok := a.(v1.ImageIndex)
+	if !ok {
+		return nil
+	}
+	im, err := x.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, d := range im.Manifests {
+		if !d.MediaType.IsIndex() {
+			if err := l.dropIfDamaged(d.Digest); err != nil {
+				return err
+			}
+			continue
+		}
+		child, err := x.ImageIndex(d.Digest)
+		if err != nil {
+			return err
+		}
+		if err := l.dropDamaged(child); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropIfDamaged removes the blob h (a sha256 one) if the layout holds it
+// with other content.
+func (l *Layout) dropIfDamaged(h v1.Hash) error {
+	if h.Algorithm != "sha256" {
+		return nil
+	}
+	p := filepath.Join(string(l.p), "blobs", h.Algorithm, h.Hex)
+	f, err := os.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	got, _, err := v1.SHA256(f)
+	f.Close()
+	if err != nil || got == h {
+		return err
+	}
+	delete(l.blobs, h.String())
+	return os.Remove(p)
 }
 
 // name makes n name a, whose blobs are in, in index.json: what had that
