@@ -200,30 +200,32 @@ func refKey(r reference.Reference) string {
 	return r.Name() + ":" + r.DefaultedTag()
 }
 
-// readIndex reads index.json. It needs no lock: index.json is only ever
-// replaced whole by a rename.
-func (s *Store) readIndex() (*v1.IndexManifest, error) {
+// readIndex reads index.json, as it is and parsed. It needs no lock:
+// index.json is only ever replaced whole by a rename.
+func (s *Store) readIndex() ([]byte, *v1.IndexManifest, error) {
 	b, err := os.ReadFile(s.path(indexFile))
 	if err != nil {
-		return nil, fmt.Errorf("reading the image store: %w", err)
+		return nil, nil, fmt.Errorf("reading the image store: %w", err)
 	}
 	var im v1.IndexManifest
 	if err := json.Unmarshal(b, &im); err != nil {
-		return nil, fmt.Errorf("reading the image store: %s is corrupt: %w", s.path(indexFile), err)
+		return nil, nil, fmt.Errorf("reading the image store: %s is corrupt: %w", s.path(indexFile), err)
 	}
-	return &im, nil
+	return b, &im, nil
 }
 
 // updateIndex runs fn on index.json under the store's exclusive lock and
 // writes the result back atomically: concurrent ctl processes never lose
-// each other's changes.
+// each other's changes. An index fn leaves as it was is not written
+// again: a prune that finds nothing to untag then needs no free space
+// (atomicfile writes a whole new copy) to remove blobs on a full disk.
 func (s *Store) updateIndex(fn func(im *v1.IndexManifest) error) error {
 	unlock, err := s.lock(indexLock, syscall.LOCK_EX)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	im, err := s.readIndex()
+	old, im, err := s.readIndex()
 	if err != nil {
 		return err
 	}
@@ -236,6 +238,9 @@ func (s *Store) updateIndex(fn func(im *v1.IndexManifest) error) error {
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(im); err != nil {
 		return err
+	}
+	if bytes.Equal(buf.Bytes(), old) {
+		return nil
 	}
 	if err := atomicfile.WriteFile(s.path(indexFile), buf.Bytes()); err != nil {
 		return fmt.Errorf("updating the image store: %w", err) // err: "writing DIR/index.json: ..."

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 
@@ -56,29 +57,38 @@ type member struct {
 // input unless Amend, which adds the sources to it (AddToIndex). A target
 // naming an image, not an index, is retagged to the new index.
 func (s *Store) CreateIndex(ctx context.Context, target reference.Reference, sources []IndexSource, opts IndexOptions) (Entry, error) {
-	if target.Digest() == "" {
-		e, err := s.Lookup(target)
-		switch {
-		case err != nil && !errors.Is(err, ErrNotFound):
-			return Entry{}, err
-		case err == nil && e.IsIndex() && opts.Amend:
-			return s.AddToIndex(ctx, target, sources, opts)
-		case err == nil && e.IsIndex():
-			return Entry{}, invalid("%s is already an index in the store: give --amend to add the sources to it, or edit it with \"ctl index add\" and \"ctl index remove\"", target.Familiar())
+	return untilSettled(target, func() (Entry, error) {
+		var seen v1.Hash
+		if target.Digest() == "" {
+			e, err := s.Lookup(target)
+			switch {
+			case err != nil && !errors.Is(err, ErrNotFound):
+				return Entry{}, err
+			case err == nil && e.IsIndex() && opts.Amend:
+				return s.addToIndex(ctx, target, sources, opts)
+			case err == nil && e.IsIndex():
+				return Entry{}, invalid("%s is already an index in the store: give --amend to add the sources to it, or edit it with \"ctl index add\" and \"ctl index remove\"", target.Familiar())
+			case err == nil:
+				seen = e.Digest
+			}
 		}
-	}
-	return s.buildIndex(ctx, target, nil, nil, sources, opts)
+		return s.buildIndex(ctx, target, seen, nil, nil, sources, opts)
+	})
 }
 
 // AddToIndex makes target name a new index: the index it names plus the
 // sources' images (see CreateIndex). The old index stays in the store,
 // untagged, until pruned.
 func (s *Store) AddToIndex(ctx context.Context, target reference.Reference, sources []IndexSource, opts IndexOptions) (Entry, error) {
-	base, anns, err := s.indexMembers(ctx, target)
+	return untilSettled(target, func() (Entry, error) { return s.addToIndex(ctx, target, sources, opts) })
+}
+
+func (s *Store) addToIndex(ctx context.Context, target reference.Reference, sources []IndexSource, opts IndexOptions) (Entry, error) {
+	seen, base, anns, err := s.indexMembers(ctx, target)
 	if err != nil {
 		return Entry{}, err
 	}
-	return s.buildIndex(ctx, target, base, anns, sources, opts)
+	return s.buildIndex(ctx, target, seen, base, anns, sources, opts)
 }
 
 // RemoveFromIndex makes target name a new index without the entries of the
@@ -86,27 +96,53 @@ func (s *Store) AddToIndex(ctx context.Context, target reference.Reference, sour
 // entry, else a *platform.NotFoundError).
 // Removing every entry is invalid input.
 func (s *Store) RemoveFromIndex(ctx context.Context, target reference.Reference, platforms []v1.Platform) (Entry, error) {
-	base, anns, err := s.indexMembers(ctx, target)
-	if err != nil {
-		return Entry{}, err
-	}
-	im := &v1.IndexManifest{}
-	for _, m := range base {
-		im.Manifests = append(im.Manifests, m.desc)
-	}
-	drop, err := platform.FilterSame(im, platform.Select(platforms...))
-	if err != nil {
-		return Entry{}, err
-	}
-	var keep []member
-	for _, m := range base {
-		// An attestation goes with its image (buildIndex), not by its
-		// own digest, which another image's may share.
-		if m.subject != "" || !containsDigest(drop, m.desc.Digest) {
-			keep = append(keep, m)
+	return untilSettled(target, func() (Entry, error) {
+		seen, base, anns, err := s.indexMembers(ctx, target)
+		if err != nil {
+			return Entry{}, err
+		}
+		im := &v1.IndexManifest{}
+		for _, m := range base {
+			im.Manifests = append(im.Manifests, m.desc)
+		}
+		drop, err := platform.FilterSame(im, platform.Select(platforms...))
+		if err != nil {
+			return Entry{}, err
+		}
+		var keep []member
+		for _, m := range base {
+			// An attestation goes with its image (buildIndex), not by its
+			// own digest, which another image's may share.
+			if m.subject != "" || !containsDigest(drop, m.desc.Digest) {
+				keep = append(keep, m)
+			}
+		}
+		return s.buildIndex(ctx, target, seen, keep, anns, nil, IndexOptions{})
+	})
+}
+
+// errMoved: the target of an index edit named another manifest when the
+// edit came to write it than when it was read (another edit, a tag or an
+// rmi of it committed meanwhile).
+var errMoved = errors.New("moved meanwhile")
+
+// maxEditAttempts bounds how many times an index edit is done again
+// because its target moved (see untilSettled).
+const maxEditAttempts = 100
+
+// untilSettled runs the index edit edit of target until it commits on
+// the manifest it read target naming: an edit whose target moved
+// meanwhile is done again on what target names now, so that concurrent
+// edits (two index add of one index) all apply, one after the other, and
+// none is lost.
+func untilSettled(target reference.Reference, edit func() (Entry, error)) (Entry, error) {
+	for range maxEditAttempts {
+		e, err := edit()
+		if !errors.Is(err, errMoved) {
+			return e, err
 		}
 	}
-	return s.buildIndex(ctx, target, keep, anns, nil, IndexOptions{})
+	return Entry{}, fmt.Errorf("%w: %s kept changing while it was edited (%d attempts)", ErrConflict, target.Familiar(), maxEditAttempts)
 }
 
 func containsDigest(ds []v1.Descriptor, h v1.Hash) bool {
@@ -118,28 +154,29 @@ func containsDigest(ds []v1.Descriptor, h v1.Hash) bool {
 	return false
 }
 
-// indexMembers reads the index target names: its entries and annotations.
-func (s *Store) indexMembers(ctx context.Context, target reference.Reference) ([]member, map[string]string, error) {
+// indexMembers reads the index target names: its digest, entries and
+// annotations.
+func (s *Store) indexMembers(ctx context.Context, target reference.Reference) (v1.Hash, []member, map[string]string, error) {
 	e, err := s.Lookup(target)
 	if err != nil {
-		return nil, nil, err
+		return v1.Hash{}, nil, nil, err
 	}
 	if !e.IsIndex() {
-		return nil, nil, invalid("%s is an image, not an index", target.Familiar())
+		return v1.Hash{}, nil, nil, invalid("%s is an image, not an index", target.Familiar())
 	}
 	ms, err := s.members(ctx, IndexSource{Name: target.Familiar(), Entry: e})
 	if err != nil {
-		return nil, nil, err
+		return v1.Hash{}, nil, nil, err
 	}
 	idx, err := s.Index(e.Digest)
 	if err != nil {
-		return nil, nil, err
+		return v1.Hash{}, nil, nil, err
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil, nil, err
+		return v1.Hash{}, nil, nil, err
 	}
-	return ms, im.Annotations, nil
+	return e.Digest, ms, im.Annotations, nil
 }
 
 // members are the index entries a source contributes.
@@ -237,7 +274,11 @@ func imageDescriptor(name string, img v1.Image, p *v1.Platform) (v1.Descriptor, 
 	return *desc, nil
 }
 
-func (s *Store) buildIndex(ctx context.Context, target reference.Reference, base []member, anns map[string]string, sources []IndexSource, opts IndexOptions) (Entry, error) {
+// buildIndex writes the index of base and the sources' images as target,
+// which named seen (zero: nothing) when base was read from it: if it names
+// another manifest by the time the index is written, nothing is changed
+// and the error is errMoved.
+func (s *Store) buildIndex(ctx context.Context, target reference.Reference, seen v1.Hash, base []member, anns map[string]string, sources []IndexSource, opts IndexOptions) (Entry, error) {
 	if target.Digest() != "" {
 		return Entry{}, invalid("the index is named by a tag, not a digest: %s", target.Familiar())
 	}
@@ -276,7 +317,19 @@ func (s *Store) buildIndex(ctx context.Context, target reference.Reference, base
 	if len(a) > 0 {
 		idx = mutate.Annotations(idx, a).(v1.ImageIndex)
 	}
-	return s.WriteIndex(ctx, idx, target)
+	key := refKey(target)
+	return s.write(ctx, []reference.Reference{target}, func(w *writer) (Entry, int64, error) { return w.index(idx) }, func(im *v1.IndexManifest) error {
+		var now v1.Hash
+		for _, d := range im.Manifests {
+			if d.Annotations[AnnotationRef] == key {
+				now = d.Digest
+			}
+		}
+		if now != seen {
+			return errMoved
+		}
+		return nil
+	})
 }
 
 // addMember appends m to ms, refusing an entry of a platform ms has, or

@@ -127,7 +127,7 @@ func (s *Store) load(ctx context.Context, src source, b *batch, name string) ([]
 	if err := b.commit(); err != nil {
 		return nil, err
 	}
-	if err := s.commitEntries(ps); err != nil {
+	if err := s.commitEntries(ps, nil); err != nil {
 		return nil, err
 	}
 	var out []Entry

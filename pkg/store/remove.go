@@ -16,7 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// ErrConflict: removing by ID an image that other references still need.
+// ErrConflict: removing by ID an image that other references still need,
+// or an index edit whose target kept changing under it.
 var ErrConflict = errors.New("conflict")
 
 // Removed reports what Remove did, in docker's terms.
@@ -212,16 +213,19 @@ type PruneOptions struct {
 // PruneWith is Prune with options.
 func (s *Store) PruneWith(o PruneOptions) (Pruned, error) {
 	var res Pruned
+	// Readers (Hold) first, then writers: a push holds the store and then
+	// writes in it (the gzip'd form of a docker save layer, under
+	// gc.lock), so taking gc.lock first would deadlock with it.
+	unhold, err := s.lockDir(syscall.LOCK_EX)
+	if err != nil {
+		return res, err
+	}
+	defer unhold()
 	unlock, err := s.lock(gcLock, syscall.LOCK_EX)
 	if err != nil {
 		return res, err
 	}
 	defer unlock()
-	unhold, err := s.lockDir(syscall.LOCK_EX) // and readers (Hold)
-	if err != nil {
-		return res, err
-	}
-	defer unhold()
 	var im *v1.IndexManifest
 	err = s.updateIndex(func(m *v1.IndexManifest) error {
 		children := s.children(m.Manifests) // not dangling: a live index lists them
@@ -277,8 +281,16 @@ func (s *Store) PruneWith(o PruneOptions) (Pruned, error) {
 		return res, err
 	}
 	res.Reclaimed += n
-	// Temp files of index.json updates killed midway.
-	if err := removeIf(s.dir, func(n string) bool { return atomicfile.IsTemp(n, indexFile) }); err != nil {
+	// Temp files of index.json updates killed midway, under the index
+	// lock: a tag or an rmi takes no other, and the temp file of one
+	// under way must stay until it is renamed.
+	unlockIndex, err := s.lock(indexLock, syscall.LOCK_EX)
+	if err != nil {
+		return res, err
+	}
+	err = removeIf(s.dir, func(n string) bool { return atomicfile.IsTemp(n, indexFile) })
+	unlockIndex()
+	if err != nil {
 		return res, err
 	}
 	// Records of the gzip'd form of layers no image needs any more.

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/ctl-dev/ctl/pkg/atomicfile"
+	flocks "github.com/ctl-dev/ctl/pkg/flock"
 )
 
 // Layout of a store directory. The directory is a valid OCI image layout
@@ -185,18 +186,9 @@ func (s *Store) lock(name string, how int) (func(), error) {
 // flock locks f (closing it if that fails) and returns the release, which
 // unlocks and closes it.
 func flock(f *os.File, how int) (func(), error) {
-	for {
-		err := syscall.Flock(int(f.Fd()), how)
-		if errors.Is(err, syscall.EINTR) {
-			continue
-		}
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("locking the image store: %w", err)
-		}
-		return func() {
-			_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-			f.Close()
-		}, nil
+	release, err := flocks.Lock(f, how)
+	if err != nil {
+		return nil, fmt.Errorf("locking the image store: %w", err)
 	}
+	return release, nil
 }

@@ -11,9 +11,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/ctl-dev/ctl/pkg/atomicfile"
 	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -522,5 +525,102 @@ func TestIndexWriteStopsAtFirstFailure(t *testing.T) {
 	}
 	if n, most := f.reads.Load(), int32(2*s.parallelBlobs()); n > most {
 		t.Errorf("%d children read after the first failed, want at most %d", n, most)
+	}
+}
+
+// TestPruneOnAFullDisk: a prune with no untagged image to drop leaves
+// index.json as it is, the same file, while it removes the blobs no image
+// needs: rewriting it would take room for a whole new copy (atomicfile),
+// which a full disk has not, and the prune run to free room would fail.
+func TestPruneOnAFullDisk(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	if _, err := s.WriteImage(ctx, randomImage(t, 100, 1), ref(t, "keep:1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WriteImage(ctx, randomImage(t, 4096, 2), ref(t, "gone:1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Remove("gone:1", false); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(s.path(indexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Prune()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reclaimed < 4096 {
+		t.Errorf("prune reclaimed %d bytes, want the removed image's", res.Reclaimed)
+	}
+	after, err := os.Stat(s.path(indexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Error("a prune that untagged nothing wrote index.json again")
+	}
+}
+
+// TestPruneLeavesAnIndexUpdateUnderWay: the temp file of an index.json
+// update under way (a tag or an rmi of another process, which takes only
+// the index lock) is not removed by a concurrent prune as one left by a
+// killed update: its rename would then fail. The prune is stopped in its
+// mark (the manifest it reads is a FIFO) while the update begins.
+func TestPruneLeavesAnIndexUpdateUnderWay(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	img := randomImage(t, 100, 1)
+	if _, err := s.WriteImage(context.Background(), img, ref(t, "app:1")); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := s.blobPath(digestOf(t, img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(blob); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(blob, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := s.Prune(); done <- err }()
+	fifo, err := os.OpenFile(blob, os.O_WRONLY, 0) // returns once the prune's mark opens it
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := s.lock(indexLock, syscall.LOCK_EX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := s.path(".index.json.tmp-123")
+	if !atomicfile.IsTemp(filepath.Base(tmp), indexFile) {
+		t.Fatalf("%s is not named as atomicfile names its temp files", tmp)
+	}
+	if err := os.WriteFile(tmp, []byte("an update under way"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifo.Write(raw)
+	fifo.Close()
+	select {
+	case err := <-done:
+		t.Fatalf("the prune ended while an index update held the lock: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := os.Stat(tmp); err != nil {
+		t.Errorf("the prune removed the temp file of an update under way: %v", err)
+	}
+	os.Remove(tmp)
+	unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

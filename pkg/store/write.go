@@ -25,7 +25,7 @@ const defaultParallelBlobs = 16
 // are not read at all. The index changes only after every blob is in, so an
 // interrupted write leaves no partial image.
 func (s *Store) WriteImage(ctx context.Context, img v1.Image, refs ...reference.Reference) (Entry, error) {
-	return s.write(ctx, refs, func(w *writer) (Entry, int64, error) { return w.image(img) })
+	return s.write(ctx, refs, func(w *writer) (Entry, int64, error) { return w.image(img) }, nil)
 }
 
 // WritePulled is WriteImage for a pull: ref is the one reference, and
@@ -50,17 +50,20 @@ func (s *Store) writePulled(ctx context.Context, ref reference.Reference, digest
 		}
 		e.Remote = true
 		return e, msize, err
-	})
+	}, nil)
 }
 
 // WriteIndex stores an image index with every image and index it lists, and
 // points refs at it. Its images are written at once, their layers sharing
 // the bound of WithParallelBlobs. See WriteImage.
 func (s *Store) WriteIndex(ctx context.Context, idx v1.ImageIndex, refs ...reference.Reference) (Entry, error) {
-	return s.write(ctx, refs, func(w *writer) (Entry, int64, error) { return w.index(idx) })
+	return s.write(ctx, refs, func(w *writer) (Entry, int64, error) { return w.index(idx) }, nil)
 }
 
-func (s *Store) write(ctx context.Context, refs []reference.Reference, fn func(*writer) (Entry, int64, error)) (Entry, error) {
+// write stores what fn writes and points refs at it. check, when not nil,
+// is called on index.json under its lock before the references change:
+// its error leaves the index as it was.
+func (s *Store) write(ctx context.Context, refs []reference.Reference, fn func(*writer) (Entry, int64, error), check func(*v1.IndexManifest) error) (Entry, error) {
 	keys := make([]string, len(refs))
 	for i, r := range refs {
 		keys[i] = refKey(r)
@@ -74,7 +77,7 @@ func (s *Store) write(ctx context.Context, refs []reference.Reference, fn func(*
 	if err != nil {
 		return Entry{}, err
 	}
-	if err := s.commitEntries([]pending{{e, msize, keys}}); err != nil {
+	if err := s.commitEntries([]pending{{e, msize, keys}}, check); err != nil {
 		return Entry{}, err
 	}
 	if len(keys) > 0 {
@@ -91,12 +94,17 @@ type pending struct {
 }
 
 // commitEntries makes the blobs durable, then points the references at
-// their images in one index update.
-func (s *Store) commitEntries(ps []pending) error {
+// their images in one index update, after check (when not nil) passes.
+func (s *Store) commitEntries(ps []pending, check func(*v1.IndexManifest) error) error {
 	if err := s.syncBlobs(); err != nil {
 		return err
 	}
 	return s.updateIndex(func(im *v1.IndexManifest) error {
+		if check != nil {
+			if err := check(im); err != nil {
+				return err
+			}
+		}
 		point(im, ps...)
 		return nil
 	})

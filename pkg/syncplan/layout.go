@@ -8,13 +8,18 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
+	"github.com/ctl-dev/ctl/pkg/atomicfile"
+	"github.com/ctl-dev/ctl/pkg/flock"
 	"github.com/ctl-dev/ctl/pkg/registry"
 	"github.com/ctl-dev/ctl/pkg/tempdir"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/match"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 )
 
 // An OCI layout holds the images of many repositories for an air gap: each
@@ -93,9 +98,7 @@ func OpenLayout(spec string, create bool) (*Layout, error) {
 	}
 	p, err := layout.FromPath(dir)
 	if err != nil && create {
-		if _, serr := os.Stat(filepath.Join(dir, "index.json")); errors.Is(serr, os.ErrNotExist) {
-			p, err = layout.Write(dir, empty.Index)
-		}
+		p, err = createLayout(dir)
 	}
 	if err != nil {
 		if l.archive {
@@ -105,6 +108,27 @@ func OpenLayout(spec string, create bool) (*Layout, error) {
 	}
 	l.p = p
 	return l, nil
+}
+
+// createLayout makes an empty layout in dir unless one is there, under
+// the directory's lock: of syncs starting at once on one new layout, one
+// makes it and none empties it after another wrote an image in.
+func createLayout(dir string) (layout.Path, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	unlock, err := flock.Dir(dir, syscall.LOCK_EX)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if p, err := layout.FromPath(dir); err == nil {
+		return p, nil // made by another sync meanwhile
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index.json")); !errors.Is(err, os.ErrNotExist) {
+		return layout.FromPath(dir) // its error
+	}
+	return layout.Write(dir, empty.Index)
 }
 
 // String names the layout for messages.
@@ -207,27 +231,39 @@ func (l *Layout) held() (string, error) {
 // it sent: manifests aside, blobs the destination had skipped.
 func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error) {
 	n := key(repo, id)
-	opt := layout.WithAnnotations(map[string]string{refName: n})
-	m := match.Annotation(refName, n)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// Other syncs writing to the same directory wait: ggcr writes a
+	// blob in place (a second writer of one blob would truncate it under
+	// the first) and index.json is read, changed and written whole.
+	unlock, err := flock.Dir(string(l.p), syscall.LOCK_EX)
+	if err != nil {
+		return 0, 0, fmt.Errorf("locking %s: %w", l, err)
+	}
+	defer unlock()
 	// What the layout had is known before, and what was written read
 	// back from the layout after: no manifest is read twice upstream.
-	var err error
 	if l.blobs == nil {
 		if l.blobs, err = l.blobNames(); err != nil {
 			return 0, 0, err
 		}
 	}
+	if err := l.dropDamaged(a); err != nil {
+		return 0, 0, fmt.Errorf("writing %s to %s: %w", n, l, err)
+	}
+	var app mutate.Appendable
 	switch x := a.(type) {
 	case v1.ImageIndex:
-		err = l.p.ReplaceIndex(x, m, opt)
+		app, err = x, l.p.WriteIndex(x)
 	case v1.Image:
-		err = l.p.ReplaceImage(x, m, opt)
+		app, err = x, l.p.WriteImage(x)
 	default:
 		err = fmt.Errorf("%s is neither an image nor an index", n)
 	}
 	l.dirty = true // blobs may be written even when the index is not
+	if err == nil {
+		err = l.name(app, n)
+	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("writing %s to %s: %w", n, l, err)
 	}
@@ -251,6 +287,96 @@ func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error)
 		}
 	}
 	return blobs, size, nil
+}
+
+// dropDamaged removes the manifests of a (its own and, of an index, its
+// children's, at every depth) that the layout holds but whose content does
+// not have their digest: ggcr writes a manifest in place and keeps one
+// that is there whatever it holds, so the part of one that a sync killed
+// while writing it left would stay, and this write would name it in
+// index.json. (Layers and configs ggcr rewrites when their size is not
+// the declared one.) l.mu and the directory's lock are held.
+func (l *Layout) dropDamaged(a registry.Artifact) error {
+	h, err := a.Digest()
+	if err != nil {
+		return err
+	}
+	if err := l.dropIfDamaged(h); err != nil {
+		return err
+	}
+	x, ok := a.(v1.ImageIndex)
+	if !ok {
+		return nil
+	}
+	im, err := x.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, d := range im.Manifests {
+		if !d.MediaType.IsIndex() {
+			if err := l.dropIfDamaged(d.Digest); err != nil {
+				return err
+			}
+			continue
+		}
+		child, err := x.ImageIndex(d.Digest)
+		if err != nil {
+			return err
+		}
+		if err := l.dropDamaged(child); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropIfDamaged removes the blob h (a sha256 one) if the layout holds it
+// with other content.
+func (l *Layout) dropIfDamaged(h v1.Hash) error {
+	if h.Algorithm != "sha256" {
+		return nil
+	}
+	p := filepath.Join(string(l.p), "blobs", h.Algorithm, h.Hex)
+	f, err := os.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	got, _, err := v1.SHA256(f)
+	f.Close()
+	if err != nil || got == h {
+		return err
+	}
+	delete(l.blobs, h.String())
+	return os.Remove(p)
+}
+
+// name makes n name a, whose blobs are in, in index.json: what had that
+// name loses it. index.json is replaced whole (atomicfile): a reader, or
+// a sync killed midway, never finds part of it. l.mu and the directory's
+// lock are held.
+func (l *Layout) name(a mutate.Appendable, n string) error {
+	ii, err := l.p.ImageIndex()
+	if err != nil {
+		return err
+	}
+	desc, err := partial.Descriptor(a)
+	if err != nil {
+		return err
+	}
+	desc.Annotations = map[string]string{refName: n}
+	ii = mutate.AppendManifests(mutate.RemoveManifests(ii, match.Annotation(refName, n)), mutate.IndexAddendum{Add: a, Descriptor: *desc})
+	im, err := ii.IndexManifest()
+	if err != nil {
+		return err
+	}
+	raw, err := json.MarshalIndent(im, "", "   ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(string(l.p), "index.json"), raw)
 }
 
 // blobNames are the digests of the blobs the layout holds.

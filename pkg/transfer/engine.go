@@ -49,6 +49,11 @@ func PushFromEngine(ctx context.Context, c *registry.Client, ec *engine.Client, 
 		opts.Started()
 	}
 	opts.Started = nil
+	release, err := s.Hold() // see pushLocal
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if _, err := ec.SaveToStore(ctx, s, names, read); err != nil {
 		return nil, err
 	}

@@ -174,7 +174,9 @@ func Open(s *store.Store, e store.Entry) (registry.Artifact, error) {
 // pushed records the digest each tag pushed to repo's repository now has
 // there: none beside the local one when they are the same manifest, the
 // pushed one when the push sent another (layers gzip'd, see
-// store.PushImage).
+// store.PushImage). A store that cannot be written (read-only: its lock
+// cannot be taken) records nothing, and the push, which only read it,
+// stands: that record is a cache of what the registry says.
 func pushed(s *store.Store, repo reference.Reference, results []registry.PushResult) error {
 	for _, r := range results {
 		if strings.HasPrefix(r.Tag, "sha256:") {
@@ -188,7 +190,11 @@ func pushed(s *store.Store, repo reference.Reference, results []registry.PushRes
 		if e, err := s.Lookup(ref); err == nil {
 			local = e.Digest
 		}
-		if err := s.SetRepoDigest(ref, local, r.Digest); err != nil {
+		err = s.SetRepoDigest(ref, local, r.Digest)
+		if errors.As(err, new(*store.DirError)) {
+			return nil
+		}
+		if err != nil {
 			return fmt.Errorf("recording the push of %s in the store: %w", ref.Familiar(), err)
 		}
 	}

@@ -37,6 +37,11 @@ type PushOptions struct {
 // digest as each tag's digest on the registry. The results are the tags';
 // with Referrers, what was written of those is returned apart.
 func Push(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, opts PushOptions) ([]registry.PushResult, *registry.ReferrersCopy, error) {
+	release, err := s.Hold()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer release()
 	targets, err := pushTargets(s, ref, opts.AllTags)
 	if err != nil {
 		return nil, nil, err
@@ -46,6 +51,9 @@ func Push(ctx context.Context, c *registry.Client, s *store.Store, ref reference
 
 // pushLocal is Push of targets, images of s, the one way the store's
 // images go up (push, push --from-engine once it loaded the engine's).
+// Its caller holds s (Store.Hold) from before it found targets until
+// pushLocal returns: layers are opened as they go up, and a concurrent
+// rmi + image prune must not remove one in between.
 func pushLocal(ctx context.Context, c *registry.Client, s *store.Store, ref reference.Reference, targets []pushTarget, opts PushOptions) ([]registry.PushResult, *registry.ReferrersCopy, error) {
 	var err error
 	var refs []registry.ReferrerPush

@@ -37,6 +37,11 @@ func PushSemver(ctx context.Context, c *registry.Client, s *store.Store, repo re
 	if err != nil {
 		return err
 	}
+	release, err := s.Hold() // see pushLocal
+	if err != nil {
+		return err
+	}
+	defer release()
 	targets, err := pushTargets(s, exact, false)
 	if err != nil {
 		return err
