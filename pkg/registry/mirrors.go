@@ -264,6 +264,7 @@ func (c *Client) readSource(ctx context.Context, r reference.Reference, src Sour
 	if err != nil {
 		return err
 	}
+	s.mirror = src.IsMirror()
 	return fn(s)
 }
 

@@ -293,3 +293,36 @@ func TestMirrorUnreachableIsQuick(t *testing.T) {
 		t.Errorf("the 503 mirror got %d requests; want 1", tries)
 	}
 }
+
+// TestMirrorLackingATagFallsThrough: reads of tags given by the caller (a
+// listing, perhaps from another source) treat a mirror's not found as the
+// mirror's failure, not as the tag being gone: the next source answers.
+func TestMirrorLackingATagFallsThrough(t *testing.T) {
+	t.Parallel()
+	m, digest := newMirrorSetup(t)
+	ctx := context.Background()
+	repo := mustRef(t, m.upstream.host()+"/app")
+	ms := Mirrors{}
+	ms.Add(m.upstream.host(), Mirror{Host: m.empty.host()}, Mirror{Host: m.good.host(), Prefix: "cache"})
+	c, err := New(WithMirrors(ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	details, err := c.TagDetails(ctx, repo, []string{"v1"}, nil)
+	if err != nil || len(details) != 1 || details[0].Digest != digest {
+		t.Errorf("TagDetails past a mirror without the tag = %+v, %v; want v1 at %s", details, err, digest)
+	}
+	_, found, err := c.ResolveTags(ctx, repo, []string{"v1", digest}, false, nil)
+	if err != nil || found["v1"].String() != digest || found[digest].String() != digest {
+		t.Errorf("ResolveTags past a mirror without the tag = %v, %v; want v1 and its digest at %s", found, err, digest)
+	}
+	// The registry's own not found still means gone.
+	details, err = c.TagDetails(ctx, repo, []string{"v1", "gone"}, nil)
+	if err != nil || len(details) != 1 || details[0].Tag != "v1" {
+		t.Errorf("TagDetails of a tag gone from the registry = %+v, %v; want v1 alone", details, err)
+	}
+	_, found, err = c.ResolveTags(ctx, repo, []string{"gone"}, false, nil)
+	if _, ok := found["gone"]; err != nil || ok {
+		t.Errorf("ResolveTags of a tag gone from the registry = %v, %v; want it absent", found, err)
+	}
+}

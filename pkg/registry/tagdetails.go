@@ -3,7 +3,6 @@ package registry
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -70,7 +69,7 @@ func (c *Client) tagDetails(ctx context.Context, s *session, tags []string, plat
 		g.Go(func() error {
 			var mh manifestHead
 			err := d.bounded(gctx, func() (err error) { mh, err = s.head(gctx, tag); return err })
-			if errors.Is(err, ErrNotFound) {
+			if s.absent(err) {
 				return nil // deleted since the listing
 			}
 			if err != nil {
