@@ -95,12 +95,15 @@ func checkMirrorHost(host, prefix string) error {
 // registry-1.docker.io) as docker.io, the name references give it.
 func MirroredRegistry(s string) (string, error) {
 	// As the registry of a reference, s must be taken for a host (not
-	// for a path component); Docker Hub's names all come out as docker.io.
-	r, err := reference.ParseRepository(strings.TrimSpace(s) + "/x/x")
-	if err != nil || strings.Contains(strings.TrimSpace(s), "/") || r.Repository() != "x/x" {
+	// for a path component); Docker Hub's names all come out as docker.io,
+	// however they are written (hosts are case-insensitive: lowered first,
+	// Index.Docker.io is Docker Hub too, not a key nothing looks up).
+	host := strings.ToLower(strings.TrimSpace(s))
+	r, err := reference.ParseRepository(host + "/x/x")
+	if err != nil || strings.Contains(host, "/") || r.Repository() != "x/x" {
 		return "", fmt.Errorf("%w registry %q: want HOST[:PORT]", ErrInvalidMirror, s)
 	}
-	return strings.ToLower(r.Registry()), nil
+	return r.Registry(), nil
 }
 
 // Mirrors maps a registry (as MirroredRegistry names it) to its mirrors in

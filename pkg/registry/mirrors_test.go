@@ -59,6 +59,7 @@ func TestMirroredRegistry(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
 		"docker.io": "docker.io", "index.docker.io": "docker.io", "registry-1.docker.io": "docker.io",
+		"Index.Docker.io": "docker.io", "REGISTRY-1.DOCKER.IO": "docker.io", "Docker.IO": "docker.io",
 		"GHCR.io": "ghcr.io", "reg.lan:5000": "reg.lan:5000",
 		"ghcr.io/org": "", "nginx": "", "": "", "a b": "",
 	} {
