@@ -327,3 +327,39 @@ func TestMirrorLackingATagFallsThrough(t *testing.T) {
 		t.Errorf("ResolveTags of a tag gone from the registry = %v, %v; want it absent", found, err)
 	}
 }
+
+// TestCopyPastALyingMirrorAnnouncesOnce: a mirror whose blobs do not match
+// their digests fails the copy part way; the registry serves it all again,
+// and the copy is announced once.
+func TestCopyPastALyingMirrorAnnouncesOnce(t *testing.T) {
+	t.Parallel()
+	m, digest := newMirrorSetup(t)
+	m.liar.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
+			return false
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		b := rec.Body.Bytes()
+		b[len(b)/2] ^= 0x01
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(b)
+		return true
+	}
+	dst := newFakeRegistry(t)
+	pushing := 0
+	res, err := m.c.Copy(context.Background(), mustRef(t, m.upstream.host()+"/app:v1"), mustRef(t, dst.host()+"/app:v1"),
+		CopyOptions{Pushing: func() { pushing++ }})
+	if err != nil || len(res) != 1 || res[0].Digest.String() != digest {
+		t.Fatalf("Copy past a lying mirror = %+v, %v; want %s", res, err, digest)
+	}
+	if skipped, _ := m.skipped(); !errors.Is(skipped[m.liar.host()], ErrDigestMismatch) {
+		t.Errorf("skipped %v, want %s with ErrDigestMismatch", skipped, m.liar.host())
+	}
+	if pushing != 1 {
+		t.Errorf("the copy was announced %d times; want once", pushing)
+	}
+}
