@@ -330,3 +330,42 @@ func TestDockerHubMirror(t *testing.T) {
 		t.Errorf("digest of a local tag: exit %d %s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
+
+// TestMirrorFailingPartWay: a mirror that serves the manifest but fails
+// its blobs (a cache missing them, an error, a cut connection) is skipped
+// with a warning, and the upstream serves the whole pull or copy again.
+func TestMirrorFailingPartWay(t *testing.T) {
+	t.Parallel()
+	l := newMirrorLab(t)
+	want, ref := l.cached(t)
+	for _, f := range []testenv.Fault{
+		{Method: "GET", PathRegexp: "/blobs/", Kind: testenv.FaultStatus, Status: 404,
+			Body: `{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}`},
+		{Method: "GET", PathRegexp: "/blobs/", Kind: testenv.FaultStatus, Status: 500},
+		{Method: "GET", PathRegexp: "/blobs/", Kind: testenv.FaultDropMidBody, Bytes: 100},
+	} {
+		l.mirror.ClearFaults()
+		l.mirror.AddFault(f)
+		l.up.Reset()
+		e := l.emptyStore(t)
+		r := e.Run(t, "pull", "--format", "json", ref)
+		if got := decode(t, r.Stdout); r.Code != 0 || got.Digest != want || got.Source != "upstream" {
+			t.Errorf("%v %d: pull past a mirror failing its blobs: exit %d %s\n%s", f.Kind, f.Status, r.Code, r.Stdout, r.Stderr)
+		}
+		if !strings.Contains(r.Stderr, "Warning: mirror "+l.mirror.Host+" skipped for "+ref) {
+			t.Errorf("%v %d: pull: no warning about the mirror:\n%s", f.Kind, f.Status, r.Stderr)
+		}
+		if n := l.up.Count("GET", "/blobs/"); n != 3 {
+			t.Errorf("%v %d: the upstream served %d blobs to the pull; want 3", f.Kind, f.Status, n)
+		}
+		to := testenv.StartRegistry(t, testenv.RegistryOptions{}).Host + "/app:v1" // lacking every blob
+		r = e.Run(t, "copy", ref, to)
+		if r.Code != 0 || !strings.Contains(r.Stderr, "Warning: mirror "+l.mirror.Host+" skipped for "+ref) {
+			t.Errorf("%v %d: copy past a mirror failing its blobs: exit %d\n%s", f.Kind, f.Status, r.Code, r.Stderr)
+		}
+		if got := strings.TrimSpace(e.Run(t, "digest", to).Stdout); got != want {
+			t.Errorf("%v %d: copied %s, want %s", f.Kind, f.Status, got, want)
+		}
+	}
+	l.noAuthorization(t)
+}

@@ -279,12 +279,34 @@ type errLocal struct{ err error }
 func (e errLocal) Error() string { return e.err.Error() }
 func (e errLocal) Unwrap() error { return e.err }
 
+// mirrorFault marks an error of reading from a mirror (session.fault):
+// the mirror's own failure, even where it surfaces through the reader's
+// side, as a layer the store could not write because the mirror's GET
+// failed.
+type mirrorFault struct{ err error }
+
+func (e mirrorFault) Error() string { return e.err.Error() }
+func (e mirrorFault) Unwrap() error { return e.err }
+
+// fault marks err, a failure of reading from the session's source, as the
+// mirror's when the session is on one. The reads of the images a pull or
+// copy hands on (children, configs, layers) go through it, so that a
+// mirror failing part way falls through even though the store or the
+// destination is what reports it.
+func (s *session) fault(err error) error {
+	if err == nil || !s.mirror {
+		return err
+	}
+	return mirrorFault{err}
+}
+
 // fallsThrough reports whether a mirror's failure err lets the next source
 // be tried: anything the mirror did (404, 5xx, refused, unreachable,
 // denied, content not matching its digest), not a local failure.
 func fallsThrough(err error) bool {
 	var le errLocal
-	return !errors.As(err, &le) || errors.Is(err, ErrDigestMismatch)
+	var mf mirrorFault
+	return !errors.As(err, &le) || errors.Is(err, ErrDigestMismatch) || errors.As(err, &mf)
 }
 
 // mirrorOptions are the HTTP stack's options for mirrors: those of the
