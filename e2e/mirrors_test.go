@@ -369,3 +369,40 @@ func TestMirrorFailingPartWay(t *testing.T) {
 	}
 	l.noAuthorization(t)
 }
+
+// TestMirrorFilledBySync: a mirror kept up to date by ctl sync and copy
+// from the registry it mirrors, on a machine where it is configured as
+// that mirror: the source is read from the registry, never from the
+// mirror being written, so what is new or moved upstream is seen.
+func TestMirrorFilledBySync(t *testing.T) {
+	t.Parallel()
+	up := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	cache := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	e := testenv.NewEnv(t)
+	writeCtlConfig(t, e, map[string]any{"mirrors": map[string][]string{up.Host: {cache.Host + "/up"}}})
+	src, dst := up.Host+"/app", cache.Host+"/up/app"
+	up.PushRandomImage(t, "app:v1", 1, 1024)
+	wantCode(t, e.Run(t, "sync", src, dst), 0)
+
+	moved := mustDigest(t, up.PushRandomImage(t, "app:v1", 1, 1024)).String()
+	added := mustDigest(t, up.PushRandomImage(t, "app:v2", 1, 1024)).String()
+	if r := e.Run(t, "sync", "--check", src, dst); r.Code != 1 || !strings.Contains(r.Stdout, "app:v1") || !strings.Contains(r.Stdout, "app:v2") {
+		t.Errorf("sync --check after the registry moved v1 and added v2: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	wantCode(t, e.Run(t, "sync", src, dst), 0)
+	for tag, want := range map[string]string{"v1": moved, "v2": added} {
+		if got := strings.TrimSpace(e.Run(t, "--no-mirror", "digest", dst+":"+tag).Stdout); got != want {
+			t.Errorf("the mirror's %s after sync is %s; want the registry's %s", tag, got, want)
+		}
+	}
+
+	moved = mustDigest(t, up.PushRandomImage(t, "app:v1", 1, 1024)).String()
+	wantCode(t, e.Run(t, "copy", src+":v1", dst+":v1"), 0)
+	if got := strings.TrimSpace(e.Run(t, "--no-mirror", "digest", dst+":v1").Stdout); got != moved {
+		t.Errorf("the mirror's v1 after copy is %s; want the registry's %s", got, moved)
+	}
+	// Other reads still go to the mirror.
+	if got := decode(t, e.Run(t, "digest", "--format", "json", src+":v1").Stdout); got.Source != "mirror" || got.Digest != moved {
+		t.Errorf("digest through the refreshed mirror: %+v", got)
+	}
+}

@@ -37,8 +37,11 @@ type CopyOptions struct {
 // sent. Manifests are copied byte for byte, so digests are preserved.
 //
 // The source is read from its first source (mirrors, then its registry)
-// that serves the whole copy; the destination is always dst's registry.
+// that serves the whole copy, never from dst's repository itself (a copy
+// that refreshes a mirror reads the registry: WithoutMirrorAt); the
+// destination is always dst's registry.
 func (c *Client) Copy(ctx context.Context, src, dst reference.Reference, opts CopyOptions) ([]PushResult, error) {
+	c = c.WithoutMirrorAt(src, dst)
 	if pushing := opts.Pushing; pushing != nil {
 		var once sync.Once // announced once, however many sources are tried
 		opts.Pushing = func() { once.Do(pushing) }

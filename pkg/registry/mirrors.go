@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -154,13 +156,17 @@ func (s Source) String() string { return s.Host + "/" + s.Repository }
 func (ms Mirrors) Sources(r reference.Reference) []Source {
 	var srcs []Source
 	for _, m := range ms[strings.ToLower(r.Registry())] {
-		repo := r.Repository()
-		if m.Prefix != "" {
-			repo = m.Prefix + "/" + repo
-		}
-		srcs = append(srcs, Source{Mirror: m.String(), Host: m.Host, Repository: repo})
+		srcs = append(srcs, Source{Mirror: m.String(), Host: m.Host, Repository: m.repository(r)})
 	}
 	return append(srcs, Source{Host: r.Registry(), Repository: r.Repository()})
+}
+
+// repository is r's repository on the mirror.
+func (m Mirror) repository(r reference.Reference) string {
+	if m.Prefix != "" {
+		return m.Prefix + "/" + r.Repository()
+	}
+	return r.Repository()
 }
 
 // WithMirrors sets the mirrors reads go to before each registry (see
@@ -206,6 +212,26 @@ const (
 // Sources lists where r is read from, in order: each mirror of its
 // registry, then the registry.
 func (c *Client) Sources(r reference.Reference) []Source { return c.mirrors.Sources(r) }
+
+// WithoutMirrorAt returns c reading src without the mirror of src that is
+// dst's repository itself, when there is one: a copy or sync that fills a
+// mirror reads the registry it mirrors, never the repository it is about
+// to write (a sync would find nothing new there, a copy would write back
+// the stale manifest it read). src's other mirrors stay.
+func (c *Client) WithoutMirrorAt(src, dst reference.Reference) *Client {
+	reg := strings.ToLower(src.Registry())
+	list := c.mirrors[reg]
+	kept := slices.DeleteFunc(slices.Clone(list), func(m Mirror) bool {
+		return strings.EqualFold(m.Host, dst.Registry()) && m.repository(src) == dst.Repository()
+	})
+	if len(kept) == len(list) {
+		return c
+	}
+	cc := *c
+	cc.mirrors = maps.Clone(c.mirrors)
+	cc.mirrors[reg] = kept
+	return &cc
+}
 
 // WithoutMirrors returns a copy of c that reads every registry itself, for
 // the reads that plan a write (which must see what the write changes).

@@ -363,3 +363,41 @@ func TestCopyPastALyingMirrorAnnouncesOnce(t *testing.T) {
 		t.Errorf("the copy was announced %d times; want once", pushing)
 	}
 }
+
+// TestWithoutMirrorAt: the mirror that is a copy's destination is not read
+// for its source; the others are, and other registries keep theirs.
+func TestWithoutMirrorAt(t *testing.T) {
+	t.Parallel()
+	ms := Mirrors{}
+	ms.Add("ghcr.io", Mirror{Host: "cache.lan:5000", Prefix: "ghcr"}, Mirror{Host: "other.lan"})
+	ms.Add("docker.io", Mirror{Host: "cache.lan:5000"})
+	c, err := New(WithMirrors(ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := mustRef(t, "ghcr.io/org/app:v1")
+	sources := func(c *Client, r reference.Reference) (out []string) {
+		for _, s := range c.Sources(r) {
+			out = append(out, s.String())
+		}
+		return out
+	}
+	for dst, want := range map[string]string{
+		"CACHE.lan:5000/ghcr/org/app:v1": "other.lan/org/app ghcr.io/org/app",
+		"cache.lan:5000/ghcr/org/app":    "other.lan/org/app ghcr.io/org/app",
+		"cache.lan:5000/org/app:v1":      "cache.lan:5000/ghcr/org/app other.lan/org/app ghcr.io/org/app",
+		"other.lan/org/app:v2":           "cache.lan:5000/ghcr/org/app ghcr.io/org/app",
+		"registry.lan/org/app:v1":        "cache.lan:5000/ghcr/org/app other.lan/org/app ghcr.io/org/app",
+	} {
+		cc := c.WithoutMirrorAt(src, mustRef(t, dst))
+		if got := strings.Join(sources(cc, src), " "); got != want {
+			t.Errorf("WithoutMirrorAt(%s, %s) reads %s; want %s", src, dst, got, want)
+		}
+		if got := strings.Join(sources(cc, mustRef(t, "nginx")), " "); got != "cache.lan:5000/library/nginx docker.io/library/nginx" {
+			t.Errorf("WithoutMirrorAt(%s, %s) changed Docker Hub's mirrors: %s", src, dst, got)
+		}
+	}
+	if got := strings.Join(sources(c, src), " "); got != "cache.lan:5000/ghcr/org/app other.lan/org/app ghcr.io/org/app" {
+		t.Errorf("WithoutMirrorAt changed the client it was called on: %s", got)
+	}
+}
