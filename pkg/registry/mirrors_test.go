@@ -401,3 +401,30 @@ func TestWithoutMirrorAt(t *testing.T) {
 		t.Errorf("WithoutMirrorAt changed the client it was called on: %s", got)
 	}
 }
+
+// TestMirrorListingNoTags: a mirror that lists no tags of the repository
+// (it deleted them all) is skipped for the registry's listing.
+func TestMirrorListingNoTags(t *testing.T) {
+	t.Parallel()
+	m, _ := newMirrorSetup(t)
+	empty := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"name":"app","tags":[]}`)
+	})
+	ms := Mirrors{}
+	ms.Add(m.upstream.host(), Mirror{Host: hostOf(empty)})
+	c, err := New(WithMirrors(ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := mustRef(t, m.upstream.host()+"/app")
+	if tags, err := c.ListTags(context.Background(), repo, 0); err != nil || strings.Join(tags, " ") != "v1" {
+		t.Errorf("ListTags past a mirror listing no tags = %v, %v; want the registry's v1", tags, err)
+	}
+	if listed, _, err := c.ResolveTags(context.Background(), repo, nil, true, func([]string) []string { return nil }); err != nil || strings.Join(listed, " ") != "v1" {
+		t.Errorf("ResolveTags past a mirror listing no tags = %v, %v; want the registry's v1", listed, err)
+	}
+}
