@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // mirrorLab is an upstream registry that wants credentials (htpasswd over
@@ -405,4 +406,50 @@ func TestMirrorFilledBySync(t *testing.T) {
 	if got := decode(t, e.Run(t, "digest", "--format", "json", src+":v1").Stdout); got.Source != "mirror" || got.Digest != moved {
 		t.Errorf("digest through the refreshed mirror: %+v", got)
 	}
+}
+
+// TestMirrorStaleTagReferrers: copy and pull --referrers through a stale
+// cache take the referrers of the image the cache served, not those of
+// the manifest the registry's tag points at now.
+func TestMirrorStaleTagReferrers(t *testing.T) {
+	t.Parallel()
+	l := newMirrorLab(t)
+	old, ref := l.cached(t)
+	repo := l.upstream.ParseRef(t, "app:v1").Context()
+	sign := func(digest string) string {
+		t.Helper()
+		subject, err := remote.Head(repo.Digest(digest), l.upstream.RemoteOptions()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return testenv.Attach(t, repo, *subject, "application/vnd.example.sig", map[string]string{"of": digest}, l.upstream.RemoteOptions()...).Digest.String()
+	}
+	oldSig := sign(old)
+	moved := mustDigest(t, l.upstream.PushRandomImage(t, "app:v1", 2, 4096)).String()
+	movedSig := sign(moved)
+	l.remote.AddFault(testenv.Fault{PathRegexp: "/manifests/", Kind: testenv.FaultStatus, Status: 503})
+
+	dst := testenv.StartRegistry(t, testenv.RegistryOptions{}).Host + "/app:v1"
+	r := l.run(t, "copy", "--referrers", ref, dst)
+	if !strings.Contains(r.Stderr, "Copied 1 referrer") {
+		t.Errorf("copy --referrers through the stale cache:\n%s", r.Stderr)
+	}
+	r = l.run(t, "referrers", "--format", "json", dst)
+	if !strings.Contains(r.Stdout, `"digest":"`+old+`"`) || !strings.Contains(r.Stdout, oldSig) || strings.Contains(r.Stdout, movedSig) {
+		t.Errorf("the copy's referrers: %s; want %s with %s only", r.Stdout, old, oldSig)
+	}
+
+	synced := testenv.StartRegistry(t, testenv.RegistryOptions{}).Host + "/app"
+	l.run(t, "sync", "--referrers", ref[:strings.LastIndex(ref, ":")], synced)
+	r = l.run(t, "referrers", "--format", "json", synced+":v1")
+	if !strings.Contains(r.Stdout, `"digest":"`+old+`"`) || !strings.Contains(r.Stdout, oldSig) || strings.Contains(r.Stdout, movedSig) {
+		t.Errorf("the sync's referrers: %s; want %s with %s only", r.Stdout, old, oldSig)
+	}
+
+	e := l.emptyStore(t)
+	r = e.Run(t, "pull", "--referrers", "--format", "json", ref)
+	if r.Code != 0 || !strings.Contains(r.Stdout, old) || !strings.Contains(r.Stdout, oldSig) || strings.Contains(r.Stdout, movedSig) {
+		t.Errorf("pull --referrers through the stale cache: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	l.noAuthorization(t)
 }

@@ -828,8 +828,9 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 	}
 	var tree *registry.ReferrerTree
 	var err error
+	ropts := registry.ReferrersOptions{Platforms: true}
 	if it.referrers {
-		if tree, err = r.Source.Referrers(ctx, it.src, registry.ReferrersOptions{Platforms: true}); err != nil {
+		if tree, err = r.Source.Referrers(ctx, it.src, ropts); err != nil {
 			return err
 		}
 	}
@@ -839,6 +840,12 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 	}
 	if len(res) > 0 {
 		it.Digest = res[0].Digest.String()
+	}
+	if tree != nil && len(res) == 1 && (it.sel.IsZero() || it.sel.IsAll()) {
+		// Copied whole: the referrers of what a mirror served.
+		if tree, err = r.Source.ReferrersAt(ctx, it.src, tree, res[0].Digest, ropts); err != nil {
+			return err
+		}
 	}
 	if tree != nil {
 		if _, err := r.Source.CopyReferrers(ctx, it.src, it.dst, tree, count); err != nil {

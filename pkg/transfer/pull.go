@@ -45,10 +45,11 @@ func Pull(ctx context.Context, c *registry.Client, s *store.Store, ref reference
 		return nil, err
 	}
 	var tree *registry.ReferrerTree
+	ropts := registry.ReferrersOptions{Platforms: true}
 	if opts.Referrers {
 		// The whole tree first: a broken one fails before anything is
 		// stored.
-		if tree, err = c.Referrers(ctx, ref, registry.ReferrersOptions{Platforms: true}); err != nil {
+		if tree, err = c.Referrers(ctx, ref, ropts); err != nil {
 			return nil, err
 		}
 	}
@@ -58,6 +59,9 @@ func Pull(ctx context.Context, c *registry.Client, s *store.Store, ref reference
 	}
 	results := []registry.PullResult{*res}
 	if tree != nil {
+		if tree, err = c.ReferrersAt(ctx, ref, tree, res.Digest, ropts); err != nil {
+			return nil, err
+		}
 		more, err := pullReferrers(ctx, c, dst, ref, tree, registry.PullOptions{Progress: opts.Progress, Started: opts.Started})
 		if err != nil {
 			return nil, err
