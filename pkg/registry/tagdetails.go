@@ -227,13 +227,16 @@ func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetai
 	if err := g.Wait(); err != nil {
 		return TagDetail{}, err
 	}
-	for _, c := range got {
+	for i, c := range got {
+		for k, v := range c.Blobs {
+			td.Blobs[k] = v
+		}
+		if !platform.IsImage(children[i]) {
+			continue // an attestation or signature: held, but not an image's size or age
+		}
 		td.Size += c.Size
 		if c.Created.After(td.Created) {
 			td.Created = c.Created
-		}
-		for k, v := range c.Blobs {
-			td.Blobs[k] = v
 		}
 	}
 	return td, nil
