@@ -91,16 +91,20 @@ func runCopy(ctx context.Context, opts *copyOptions) error {
 		return usageError{fmt.Errorf("--referrers copies one image or index whole: it does not combine with --platform yet")}
 	}
 	var tree *registry.ReferrerTree
+	ropts := registry.ReferrersOptions{Platforms: true}
 	if opts.Referrers {
 		// Read the whole source tree first: a broken one fails before
 		// anything is written.
-		if tree, err = c.Referrers(ctx, src, registry.ReferrersOptions{Platforms: true}); err != nil {
+		if tree, err = c.Referrers(ctx, src, ropts); err != nil {
 			return err
 		}
 	}
 	r := opts.pushReport(opts.IO, out, dst)
 	results, err := c.Copy(ctx, src, dst, registry.CopyOptions{AllTags: opts.AllTags, Platforms: platforms, Progress: r.Event, Pushing: r.Started})
 	var copied *registry.ReferrersCopy
+	if err == nil && tree != nil && len(results) == 1 {
+		tree, err = c.ReferrersAt(ctx, src, tree, results[0].Digest, ropts)
+	}
 	if err == nil && tree != nil {
 		copied, err = c.CopyReferrers(ctx, src, dst, tree, r.Event)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // mirrorLab is an upstream registry that wants credentials (htpasswd over
@@ -329,4 +330,126 @@ func TestDockerHubMirror(t *testing.T) {
 	if got := decode(t, r.Stdout); r.Code != 0 || got.Digest != want || got.Source != "local" {
 		t.Errorf("digest of a local tag: exit %d %s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
+}
+
+// TestMirrorFailingPartWay: a mirror that serves the manifest but fails
+// its blobs (a cache missing them, an error, a cut connection) is skipped
+// with a warning, and the upstream serves the whole pull or copy again.
+func TestMirrorFailingPartWay(t *testing.T) {
+	t.Parallel()
+	l := newMirrorLab(t)
+	want, ref := l.cached(t)
+	for _, f := range []testenv.Fault{
+		{Method: "GET", PathRegexp: "/blobs/", Kind: testenv.FaultStatus, Status: 404,
+			Body: `{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}`},
+		{Method: "GET", PathRegexp: "/blobs/", Kind: testenv.FaultStatus, Status: 500},
+		{Method: "GET", PathRegexp: "/blobs/", Kind: testenv.FaultDropMidBody, Bytes: 100},
+	} {
+		l.mirror.ClearFaults()
+		l.mirror.AddFault(f)
+		l.up.Reset()
+		e := l.emptyStore(t)
+		r := e.Run(t, "pull", "--format", "json", ref)
+		if got := decode(t, r.Stdout); r.Code != 0 || got.Digest != want || got.Source != "upstream" {
+			t.Errorf("%v %d: pull past a mirror failing its blobs: exit %d %s\n%s", f.Kind, f.Status, r.Code, r.Stdout, r.Stderr)
+		}
+		if !strings.Contains(r.Stderr, "Warning: mirror "+l.mirror.Host+" skipped for "+ref) {
+			t.Errorf("%v %d: pull: no warning about the mirror:\n%s", f.Kind, f.Status, r.Stderr)
+		}
+		if n := l.up.Count("GET", "/blobs/"); n != 3 {
+			t.Errorf("%v %d: the upstream served %d blobs to the pull; want 3", f.Kind, f.Status, n)
+		}
+		to := testenv.StartRegistry(t, testenv.RegistryOptions{}).Host + "/app:v1" // lacking every blob
+		r = e.Run(t, "copy", ref, to)
+		if r.Code != 0 || !strings.Contains(r.Stderr, "Warning: mirror "+l.mirror.Host+" skipped for "+ref) {
+			t.Errorf("%v %d: copy past a mirror failing its blobs: exit %d\n%s", f.Kind, f.Status, r.Code, r.Stderr)
+		}
+		if got := strings.TrimSpace(e.Run(t, "digest", to).Stdout); got != want {
+			t.Errorf("%v %d: copied %s, want %s", f.Kind, f.Status, got, want)
+		}
+	}
+	l.noAuthorization(t)
+}
+
+// TestMirrorFilledBySync: a mirror kept up to date by ctl sync and copy
+// from the registry it mirrors, on a machine where it is configured as
+// that mirror: the source is read from the registry, never from the
+// mirror being written, so what is new or moved upstream is seen.
+func TestMirrorFilledBySync(t *testing.T) {
+	t.Parallel()
+	up := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	cache := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	e := testenv.NewEnv(t)
+	writeCtlConfig(t, e, map[string]any{"mirrors": map[string][]string{up.Host: {cache.Host + "/up"}}})
+	src, dst := up.Host+"/app", cache.Host+"/up/app"
+	up.PushRandomImage(t, "app:v1", 1, 1024)
+	wantCode(t, e.Run(t, "sync", src, dst), 0)
+
+	moved := mustDigest(t, up.PushRandomImage(t, "app:v1", 1, 1024)).String()
+	added := mustDigest(t, up.PushRandomImage(t, "app:v2", 1, 1024)).String()
+	if r := e.Run(t, "sync", "--check", src, dst); r.Code != 1 || !strings.Contains(r.Stdout, "app:v1") || !strings.Contains(r.Stdout, "app:v2") {
+		t.Errorf("sync --check after the registry moved v1 and added v2: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	wantCode(t, e.Run(t, "sync", src, dst), 0)
+	for tag, want := range map[string]string{"v1": moved, "v2": added} {
+		if got := strings.TrimSpace(e.Run(t, "--no-mirror", "digest", dst+":"+tag).Stdout); got != want {
+			t.Errorf("the mirror's %s after sync is %s; want the registry's %s", tag, got, want)
+		}
+	}
+
+	moved = mustDigest(t, up.PushRandomImage(t, "app:v1", 1, 1024)).String()
+	wantCode(t, e.Run(t, "copy", src+":v1", dst+":v1"), 0)
+	if got := strings.TrimSpace(e.Run(t, "--no-mirror", "digest", dst+":v1").Stdout); got != moved {
+		t.Errorf("the mirror's v1 after copy is %s; want the registry's %s", got, moved)
+	}
+	// Other reads still go to the mirror.
+	if got := decode(t, e.Run(t, "digest", "--format", "json", src+":v1").Stdout); got.Source != "mirror" || got.Digest != moved {
+		t.Errorf("digest through the refreshed mirror: %+v", got)
+	}
+}
+
+// TestMirrorStaleTagReferrers: copy and pull --referrers through a stale
+// cache take the referrers of the image the cache served, not those of
+// the manifest the registry's tag points at now.
+func TestMirrorStaleTagReferrers(t *testing.T) {
+	t.Parallel()
+	l := newMirrorLab(t)
+	old, ref := l.cached(t)
+	repo := l.upstream.ParseRef(t, "app:v1").Context()
+	sign := func(digest string) string {
+		t.Helper()
+		subject, err := remote.Head(repo.Digest(digest), l.upstream.RemoteOptions()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return testenv.Attach(t, repo, *subject, "application/vnd.example.sig", map[string]string{"of": digest}, l.upstream.RemoteOptions()...).Digest.String()
+	}
+	oldSig := sign(old)
+	moved := mustDigest(t, l.upstream.PushRandomImage(t, "app:v1", 2, 4096)).String()
+	movedSig := sign(moved)
+	l.remote.AddFault(testenv.Fault{PathRegexp: "/manifests/", Kind: testenv.FaultStatus, Status: 503})
+
+	dst := testenv.StartRegistry(t, testenv.RegistryOptions{}).Host + "/app:v1"
+	r := l.run(t, "copy", "--referrers", ref, dst)
+	if !strings.Contains(r.Stderr, "Copied 1 referrer") {
+		t.Errorf("copy --referrers through the stale cache:\n%s", r.Stderr)
+	}
+	r = l.run(t, "referrers", "--format", "json", dst)
+	if !strings.Contains(r.Stdout, `"digest":"`+old+`"`) || !strings.Contains(r.Stdout, oldSig) || strings.Contains(r.Stdout, movedSig) {
+		t.Errorf("the copy's referrers: %s; want %s with %s only", r.Stdout, old, oldSig)
+	}
+
+	synced := testenv.StartRegistry(t, testenv.RegistryOptions{}).Host + "/app"
+	l.run(t, "sync", "--referrers", ref[:strings.LastIndex(ref, ":")], synced)
+	r = l.run(t, "referrers", "--format", "json", synced+":v1")
+	if !strings.Contains(r.Stdout, `"digest":"`+old+`"`) || !strings.Contains(r.Stdout, oldSig) || strings.Contains(r.Stdout, movedSig) {
+		t.Errorf("the sync's referrers: %s; want %s with %s only", r.Stdout, old, oldSig)
+	}
+
+	e := l.emptyStore(t)
+	r = e.Run(t, "pull", "--referrers", "--format", "json", ref)
+	if r.Code != 0 || !strings.Contains(r.Stdout, old) || !strings.Contains(r.Stdout, oldSig) || strings.Contains(r.Stdout, movedSig) {
+		t.Errorf("pull --referrers through the stale cache: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	l.noAuthorization(t)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -24,7 +25,8 @@ type CopyOptions struct {
 	Progress ProgressFunc
 	// Pushing, when set, is called once the source is read and the copy to
 	// the destination starts: a caller announcing the push waits for it,
-	// so that a missing source is reported alone.
+	// so that a missing source is reported alone. It is called once, even
+	// when a mirror fails part way and the next source serves the copy.
 	Pushing func()
 }
 
@@ -35,8 +37,15 @@ type CopyOptions struct {
 // sent. Manifests are copied byte for byte, so digests are preserved.
 //
 // The source is read from its first source (mirrors, then its registry)
-// that serves the whole copy; the destination is always dst's registry.
+// that serves the whole copy, never from dst's repository itself (a copy
+// that refreshes a mirror reads the registry: WithoutMirrorAt); the
+// destination is always dst's registry.
 func (c *Client) Copy(ctx context.Context, src, dst reference.Reference, opts CopyOptions) ([]PushResult, error) {
+	c = c.WithoutMirrorAt(src, dst)
+	if pushing := opts.Pushing; pushing != nil {
+		var once sync.Once // announced once, however many sources are tried
+		opts.Pushing = func() { once.Do(pushing) }
+	}
 	var results []PushResult
 	_, err := c.read(ctx, src, true, func(s *session) (err error) {
 		results, err = c.copyFrom(ctx, s, src, dst, opts)

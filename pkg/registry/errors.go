@@ -121,6 +121,7 @@ func classify(host string, err error) error {
 	if errors.As(err, &ae) || errors.As(err, &ue) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrMissingBlob) {
 		return err
 	}
+	raw := host
 	host = ctltransport.ShownHost(host)
 	err = redactError(err)
 	if unreachable(err) {
@@ -131,6 +132,12 @@ func classify(host string, err error) error {
 	}
 	switch te.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:
+		if to := redirectedHost(te, raw); to != "" {
+			// The storage the registry sent the request to (a presigned
+			// URL expired, a mirror's redirect to another registry)
+			// refused it: logging in to the registry would not help.
+			return fmt.Errorf("%s redirected the request to %s, which refused it: %w", host, to, refusedText(te, err))
+		}
 		return &AuthError{Host: host, Err: refusedText(te, err)}
 	case http.StatusNotFound:
 		return notFound(host, te, err)
@@ -144,6 +151,17 @@ func classify(host string, err error) error {
 		}
 	}
 	return err
+}
+
+// redirectedHost is the host that answered te when the registry host
+// redirected the request there (te answers a request made by a redirect,
+// to another host), else "".
+func redirectedHost(te *transport.Error, host string) string {
+	r := te.Request
+	if r == nil || r.Response == nil || r.URL == nil || strings.EqualFold(r.URL.Host, host) {
+		return ""
+	}
+	return r.URL.Host
 }
 
 // about prefixes err with "doing WHAT: ", unless its text names what

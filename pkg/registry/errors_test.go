@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -227,3 +228,38 @@ func TestAboutNamesTheReferenceOnce(t *testing.T) {
 }
 
 var hex64 = strings.Repeat("ab", 32)
+
+// TestRedirectTargetRefusing: blob storage the registry redirects to
+// refusing the download (an expired presigned URL) is no refusal of the
+// credentials: it names both hosts, and is no ErrUnauthorized (which would
+// say "run: ctl login REGISTRY", to no avail).
+func TestRedirectTargetRefusing(t *testing.T) {
+	t.Parallel()
+	storage := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>")
+	})
+	reg, c, ref, _ := seeded(t, 1024, 1)
+	reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
+			return false
+		}
+		http.Redirect(w, r, storage.URL+"/bucket/blob?X-Amz-Expires=1", http.StatusTemporaryRedirect)
+		return true
+	}
+	_, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{})
+	if err == nil || errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), reg.host()+" redirected the request to "+hostOf(storage)+", which refused it") {
+		t.Errorf("pull redirected to storage answering 403: %v; want a failure naming both hosts, not ErrUnauthorized", err)
+	}
+	// The registry's own refusal stays one.
+	reg.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if !strings.Contains(r.URL.Path, "/blobs/") {
+			return false
+		}
+		w.WriteHeader(http.StatusForbidden)
+		return true
+	}
+	if _, err := c.Pull(context.Background(), ref, newMemSink(), PullOptions{}); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("the registry's own 403: %v; want ErrUnauthorized", err)
+	}
+}

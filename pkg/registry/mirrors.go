@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -95,12 +97,15 @@ func checkMirrorHost(host, prefix string) error {
 // registry-1.docker.io) as docker.io, the name references give it.
 func MirroredRegistry(s string) (string, error) {
 	// As the registry of a reference, s must be taken for a host (not
-	// for a path component); Docker Hub's names all come out as docker.io.
-	r, err := reference.ParseRepository(strings.TrimSpace(s) + "/x/x")
-	if err != nil || strings.Contains(strings.TrimSpace(s), "/") || r.Repository() != "x/x" {
+	// for a path component); Docker Hub's names all come out as docker.io,
+	// however they are written (hosts are case-insensitive: lowered first,
+	// Index.Docker.io is Docker Hub too, not a key nothing looks up).
+	host := strings.ToLower(strings.TrimSpace(s))
+	r, err := reference.ParseRepository(host + "/x/x")
+	if err != nil || strings.Contains(host, "/") || r.Repository() != "x/x" {
 		return "", fmt.Errorf("%w registry %q: want HOST[:PORT]", ErrInvalidMirror, s)
 	}
-	return strings.ToLower(r.Registry()), nil
+	return r.Registry(), nil
 }
 
 // Mirrors maps a registry (as MirroredRegistry names it) to its mirrors in
@@ -151,13 +156,17 @@ func (s Source) String() string { return s.Host + "/" + s.Repository }
 func (ms Mirrors) Sources(r reference.Reference) []Source {
 	var srcs []Source
 	for _, m := range ms[strings.ToLower(r.Registry())] {
-		repo := r.Repository()
-		if m.Prefix != "" {
-			repo = m.Prefix + "/" + repo
-		}
-		srcs = append(srcs, Source{Mirror: m.String(), Host: m.Host, Repository: repo})
+		srcs = append(srcs, Source{Mirror: m.String(), Host: m.Host, Repository: m.repository(r)})
 	}
 	return append(srcs, Source{Host: r.Registry(), Repository: r.Repository()})
+}
+
+// repository is r's repository on the mirror.
+func (m Mirror) repository(r reference.Reference) string {
+	if m.Prefix != "" {
+		return m.Prefix + "/" + r.Repository()
+	}
+	return r.Repository()
 }
 
 // WithMirrors sets the mirrors reads go to before each registry (see
@@ -203,6 +212,26 @@ const (
 // Sources lists where r is read from, in order: each mirror of its
 // registry, then the registry.
 func (c *Client) Sources(r reference.Reference) []Source { return c.mirrors.Sources(r) }
+
+// WithoutMirrorAt returns c reading src without the mirror of src that is
+// dst's repository itself, when there is one: a copy or sync that fills a
+// mirror reads the registry it mirrors, never the repository it is about
+// to write (a sync would find nothing new there, a copy would write back
+// the stale manifest it read). src's other mirrors stay.
+func (c *Client) WithoutMirrorAt(src, dst reference.Reference) *Client {
+	reg := strings.ToLower(src.Registry())
+	list := c.mirrors[reg]
+	kept := slices.DeleteFunc(slices.Clone(list), func(m Mirror) bool {
+		return strings.EqualFold(m.Host, dst.Registry()) && m.repository(src) == dst.Repository()
+	})
+	if len(kept) == len(list) {
+		return c
+	}
+	cc := *c
+	cc.mirrors = maps.Clone(c.mirrors)
+	cc.mirrors[reg] = kept
+	return &cc
+}
 
 // WithoutMirrors returns a copy of c that reads every registry itself, for
 // the reads that plan a write (which must see what the write changes).
@@ -264,6 +293,7 @@ func (c *Client) readSource(ctx context.Context, r reference.Reference, src Sour
 	if err != nil {
 		return err
 	}
+	s.mirror = src.IsMirror()
 	return fn(s)
 }
 
@@ -275,12 +305,34 @@ type errLocal struct{ err error }
 func (e errLocal) Error() string { return e.err.Error() }
 func (e errLocal) Unwrap() error { return e.err }
 
+// mirrorFault marks an error of reading from a mirror (session.fault):
+// the mirror's own failure, even where it surfaces through the reader's
+// side, as a layer the store could not write because the mirror's GET
+// failed.
+type mirrorFault struct{ err error }
+
+func (e mirrorFault) Error() string { return e.err.Error() }
+func (e mirrorFault) Unwrap() error { return e.err }
+
+// fault marks err, a failure of reading from the session's source, as the
+// mirror's when the session is on one. The reads of the images a pull or
+// copy hands on (children, configs, layers) go through it, so that a
+// mirror failing part way falls through even though the store or the
+// destination is what reports it.
+func (s *session) fault(err error) error {
+	if err == nil || !s.mirror {
+		return err
+	}
+	return mirrorFault{err}
+}
+
 // fallsThrough reports whether a mirror's failure err lets the next source
 // be tried: anything the mirror did (404, 5xx, refused, unreachable,
 // denied, content not matching its digest), not a local failure.
 func fallsThrough(err error) bool {
 	var le errLocal
-	return !errors.As(err, &le) || errors.Is(err, ErrDigestMismatch)
+	var mf mirrorFault
+	return !errors.As(err, &le) || errors.Is(err, ErrDigestMismatch) || errors.As(err, &mf)
 }
 
 // mirrorOptions are the HTTP stack's options for mirrors: those of the

@@ -59,6 +59,7 @@ func TestMirroredRegistry(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
 		"docker.io": "docker.io", "index.docker.io": "docker.io", "registry-1.docker.io": "docker.io",
+		"Index.Docker.io": "docker.io", "REGISTRY-1.DOCKER.IO": "docker.io", "Docker.IO": "docker.io",
 		"GHCR.io": "ghcr.io", "reg.lan:5000": "reg.lan:5000",
 		"ghcr.io/org": "", "nginx": "", "": "", "a b": "",
 	} {
@@ -291,5 +292,139 @@ func TestMirrorUnreachableIsQuick(t *testing.T) {
 	// One try (the registry's budget would be 3).
 	if tries != 1 {
 		t.Errorf("the 503 mirror got %d requests; want 1", tries)
+	}
+}
+
+// TestMirrorLackingATagFallsThrough: reads of tags given by the caller (a
+// listing, perhaps from another source) treat a mirror's not found as the
+// mirror's failure, not as the tag being gone: the next source answers.
+func TestMirrorLackingATagFallsThrough(t *testing.T) {
+	t.Parallel()
+	m, digest := newMirrorSetup(t)
+	ctx := context.Background()
+	repo := mustRef(t, m.upstream.host()+"/app")
+	ms := Mirrors{}
+	ms.Add(m.upstream.host(), Mirror{Host: m.empty.host()}, Mirror{Host: m.good.host(), Prefix: "cache"})
+	c, err := New(WithMirrors(ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	details, err := c.TagDetails(ctx, repo, []string{"v1"}, nil)
+	if err != nil || len(details) != 1 || details[0].Digest != digest {
+		t.Errorf("TagDetails past a mirror without the tag = %+v, %v; want v1 at %s", details, err, digest)
+	}
+	_, found, err := c.ResolveTags(ctx, repo, []string{"v1", digest}, false, nil)
+	if err != nil || found["v1"].String() != digest || found[digest].String() != digest {
+		t.Errorf("ResolveTags past a mirror without the tag = %v, %v; want v1 and its digest at %s", found, err, digest)
+	}
+	// The registry's own not found still means gone.
+	details, err = c.TagDetails(ctx, repo, []string{"v1", "gone"}, nil)
+	if err != nil || len(details) != 1 || details[0].Tag != "v1" {
+		t.Errorf("TagDetails of a tag gone from the registry = %+v, %v; want v1 alone", details, err)
+	}
+	_, found, err = c.ResolveTags(ctx, repo, []string{"gone"}, false, nil)
+	if _, ok := found["gone"]; err != nil || ok {
+		t.Errorf("ResolveTags of a tag gone from the registry = %v, %v; want it absent", found, err)
+	}
+}
+
+// TestCopyPastALyingMirrorAnnouncesOnce: a mirror whose blobs do not match
+// their digests fails the copy part way; the registry serves it all again,
+// and the copy is announced once.
+func TestCopyPastALyingMirrorAnnouncesOnce(t *testing.T) {
+	t.Parallel()
+	m, digest := newMirrorSetup(t)
+	m.liar.hook = func(w http.ResponseWriter, r *http.Request, next http.Handler) bool {
+		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
+			return false
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		b := rec.Body.Bytes()
+		b[len(b)/2] ^= 0x01
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(b)
+		return true
+	}
+	dst := newFakeRegistry(t)
+	pushing := 0
+	res, err := m.c.Copy(context.Background(), mustRef(t, m.upstream.host()+"/app:v1"), mustRef(t, dst.host()+"/app:v1"),
+		CopyOptions{Pushing: func() { pushing++ }})
+	if err != nil || len(res) != 1 || res[0].Digest.String() != digest {
+		t.Fatalf("Copy past a lying mirror = %+v, %v; want %s", res, err, digest)
+	}
+	if skipped, _ := m.skipped(); !errors.Is(skipped[m.liar.host()], ErrDigestMismatch) {
+		t.Errorf("skipped %v, want %s with ErrDigestMismatch", skipped, m.liar.host())
+	}
+	if pushing != 1 {
+		t.Errorf("the copy was announced %d times; want once", pushing)
+	}
+}
+
+// TestWithoutMirrorAt: the mirror that is a copy's destination is not read
+// for its source; the others are, and other registries keep theirs.
+func TestWithoutMirrorAt(t *testing.T) {
+	t.Parallel()
+	ms := Mirrors{}
+	ms.Add("ghcr.io", Mirror{Host: "cache.lan:5000", Prefix: "ghcr"}, Mirror{Host: "other.lan"})
+	ms.Add("docker.io", Mirror{Host: "cache.lan:5000"})
+	c, err := New(WithMirrors(ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := mustRef(t, "ghcr.io/org/app:v1")
+	sources := func(c *Client, r reference.Reference) (out []string) {
+		for _, s := range c.Sources(r) {
+			out = append(out, s.String())
+		}
+		return out
+	}
+	for dst, want := range map[string]string{
+		"CACHE.lan:5000/ghcr/org/app:v1": "other.lan/org/app ghcr.io/org/app",
+		"cache.lan:5000/ghcr/org/app":    "other.lan/org/app ghcr.io/org/app",
+		"cache.lan:5000/org/app:v1":      "cache.lan:5000/ghcr/org/app other.lan/org/app ghcr.io/org/app",
+		"other.lan/org/app:v2":           "cache.lan:5000/ghcr/org/app ghcr.io/org/app",
+		"registry.lan/org/app:v1":        "cache.lan:5000/ghcr/org/app other.lan/org/app ghcr.io/org/app",
+	} {
+		cc := c.WithoutMirrorAt(src, mustRef(t, dst))
+		if got := strings.Join(sources(cc, src), " "); got != want {
+			t.Errorf("WithoutMirrorAt(%s, %s) reads %s; want %s", src, dst, got, want)
+		}
+		if got := strings.Join(sources(cc, mustRef(t, "nginx")), " "); got != "cache.lan:5000/library/nginx docker.io/library/nginx" {
+			t.Errorf("WithoutMirrorAt(%s, %s) changed Docker Hub's mirrors: %s", src, dst, got)
+		}
+	}
+	if got := strings.Join(sources(c, src), " "); got != "cache.lan:5000/ghcr/org/app other.lan/org/app ghcr.io/org/app" {
+		t.Errorf("WithoutMirrorAt changed the client it was called on: %s", got)
+	}
+}
+
+// TestMirrorListingNoTags: a mirror that lists no tags of the repository
+// (it deleted them all) is skipped for the registry's listing.
+func TestMirrorListingNoTags(t *testing.T) {
+	t.Parallel()
+	m, _ := newMirrorSetup(t)
+	empty := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"name":"app","tags":[]}`)
+	})
+	ms := Mirrors{}
+	ms.Add(m.upstream.host(), Mirror{Host: hostOf(empty)})
+	c, err := New(WithMirrors(ms))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := mustRef(t, m.upstream.host()+"/app")
+	if tags, err := c.ListTags(context.Background(), repo, 0); err != nil || strings.Join(tags, " ") != "v1" {
+		t.Errorf("ListTags past a mirror listing no tags = %v, %v; want the registry's v1", tags, err)
+	}
+	if listed, _, err := c.ResolveTags(context.Background(), repo, nil, true, func([]string) []string { return nil }); err != nil || strings.Join(listed, " ") != "v1" {
+		t.Errorf("ResolveTags past a mirror listing no tags = %v, %v; want the registry's v1", listed, err)
 	}
 }

@@ -129,6 +129,27 @@ func (c *Client) Referrers(ctx context.Context, r reference.Reference, opts Refe
 	return c.referrers(ctx, r, opts, false)
 }
 
+// ReferrersAt returns tree, read by Referrers for r, when it is the tree
+// of digest; else the tree of r@digest, read with opts. A pull or copy
+// reads its tag from the first source that serves it, and a mirror may
+// serve another manifest than the registry's (a stale cache), while the
+// referrers are the registry's: what was read takes its own referrers,
+// none when the registry lacks that manifest (nothing found there can
+// refer to it).
+func (c *Client) ReferrersAt(ctx context.Context, r reference.Reference, tree *ReferrerTree, digest v1.Hash, opts ReferrersOptions) (*ReferrerTree, error) {
+	if tree.Digest == digest.String() {
+		return tree, nil
+	}
+	at, err := r.WithDigest(digest.String())
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := c.WithoutMirrors().Digest(ctx, at, nil); errors.Is(err, ErrNotFound) {
+		return &ReferrerTree{Referrer: Referrer{Reference: at.String(), Digest: digest.String()}}, nil
+	}
+	return c.Referrers(ctx, at, opts)
+}
+
 // referrers is Referrers; with skipMissing a listed referrer that does not
 // exist is left out rather than an error (for deleting: it is gone
 // already).

@@ -54,6 +54,10 @@ type session struct {
 	host   string
 	scheme string
 	repo   string // repository path, "" for registry-wide sessions
+	// mirror is set on a session on a mirror (Client.read): what it
+	// lacks is its own failure, for the next source to answer, not a
+	// sign the registry lacks it too (session.absent).
+	mirror bool
 
 	mu        sync.Mutex
 	client    *http.Client // the client to use once decided

@@ -19,6 +19,12 @@ import (
 // session too: what pull and copy take from the registry is checked the
 // way every other command's reads are, and the manifest is read once.
 func (s *session) artifact(ctx context.Context, id string) (Artifact, error) {
+	a, err := s.artifactOf(ctx, id)
+	return a, s.fault(err)
+}
+
+// artifactOf is artifact, its errors not yet marked as the source's.
+func (s *session) artifactOf(ctx context.Context, id string) (Artifact, error) {
 	raw, mh, err := s.get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -35,7 +41,10 @@ func (s *session) artifact(ctx context.Context, id string) (Artifact, error) {
 			return nil, err
 		}
 		img := &sessionImage{s: s, ctx: ctx, raw: raw, mt: mh.MediaType, m: m}
-		img.config = sync.OnceValues(func() ([]byte, error) { return s.configBlob(ctx, m.Config) })
+		img.config = sync.OnceValues(func() ([]byte, error) {
+			b, err := s.configBlob(ctx, m.Config)
+			return b, s.fault(err)
+		})
 		return partial.CompressedToImage(img)
 	}
 	return nil, fmt.Errorf("manifest %s/%s %s has media type %q, neither an image nor an index", s.host, s.repo, id, mh.MediaType)

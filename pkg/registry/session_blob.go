@@ -45,7 +45,7 @@ func (s *session) getBlob(ctx context.Context, h v1.Hash) (io.ReadCloser, error)
 	ctx, budget := ctltransport.WithBudget(ctx)
 	body, err := s.getBlobFrom(ctx, h, 0)
 	if err != nil {
-		return nil, err
+		return nil, s.fault(err)
 	}
 	return &resumingBody{s: s, ctx: ctx, budget: budget, h: h, body: body}, nil
 }
@@ -113,11 +113,14 @@ func (b *resumingBody) Read(p []byte) (int, error) {
 	for {
 		n, err := b.body.Read(p)
 		b.off += int64(n)
-		if err == nil || err == io.EOF || b.ctx.Err() != nil || !ctltransport.Retryable(err) {
+		if err == nil || err == io.EOF {
 			return n, err
 		}
+		if b.ctx.Err() != nil || !ctltransport.Retryable(err) {
+			return n, b.s.fault(err)
+		}
 		if err := b.resume(err); err != nil {
-			return n, err
+			return n, b.s.fault(err)
 		}
 		if n > 0 {
 			return n, nil

@@ -66,13 +66,21 @@ func (s *session) head(ctx context.Context, id string) (manifestHead, error) {
 }
 
 // digestOf returns the digest id (a tag or digest) points at, or the zero
-// hash when it does not exist.
+// hash when it does not exist (session.absent).
 func (s *session) digestOf(ctx context.Context, id string) (v1.Hash, error) {
 	mh, err := s.head(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	if s.absent(err) {
 		return v1.Hash{}, nil
 	}
 	return mh.Digest, err
+}
+
+// absent reports whether err says that what was asked for does not exist
+// in the registry. A mirror's not found says only that the mirror lacks
+// it: that stays an error, so the read falls through to the next source
+// instead of reporting as gone what the registry may well have.
+func (s *session) absent(err error) bool {
+	return !s.mirror && errors.Is(err, ErrNotFound)
 }
 
 // get fetches the manifest id as the registry stored it, bounded in size and

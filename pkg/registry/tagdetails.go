@@ -3,7 +3,6 @@ package registry
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -70,7 +69,7 @@ func (c *Client) tagDetails(ctx context.Context, s *session, tags []string, plat
 		g.Go(func() error {
 			var mh manifestHead
 			err := d.bounded(gctx, func() (err error) { mh, err = s.head(gctx, tag); return err })
-			if errors.Is(err, ErrNotFound) {
+			if s.absent(err) {
 				return nil // deleted since the listing
 			}
 			if err != nil {
@@ -228,13 +227,16 @@ func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetai
 	if err := g.Wait(); err != nil {
 		return TagDetail{}, err
 	}
-	for _, c := range got {
+	for i, c := range got {
+		for k, v := range c.Blobs {
+			td.Blobs[k] = v
+		}
+		if !platform.IsImage(children[i]) {
+			continue // an attestation or signature: held, but not an image's size or age
+		}
 		td.Size += c.Size
 		if c.Created.After(td.Created) {
 			td.Created = c.Created
-		}
-		for k, v := range c.Blobs {
-			td.Blobs[k] = v
 		}
 	}
 	return td, nil

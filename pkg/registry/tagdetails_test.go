@@ -15,6 +15,10 @@ import (
 
 	"github.com/ctl-dev/ctl/internal/testenv"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -207,5 +211,58 @@ func TestConfigsReadWithinBudget(t *testing.T) {
 	}
 	if m := most.Load(); m != 1 {
 		t.Errorf("%d configs of over half the budget read at once, want 1", m)
+	}
+}
+
+// TestTagDetailsLeavesAttestationsOut: buildkit's attestation manifests in
+// an index are held (their blobs count for what a prune frees) but are no
+// images: neither their size nor their creation time is the tag's.
+func TestTagDetailsLeavesAttestationsOut(t *testing.T) {
+	t.Parallel()
+	img := func(created time.Time, layer int64) v1.Image {
+		im, err := random.Image(layer, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, _ := im.ConfigFile()
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture, cf.Created = "linux", "amd64", v1.Time{Time: created}
+		if im, err = mutate.ConfigFile(im, cf); err != nil {
+			t.Fatal(err)
+		}
+		return im
+	}
+	built := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	image, att := img(built, 1000), img(built.Add(time.Hour), 50000)
+	imageDigest, _ := image.Digest()
+	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
+		mutate.IndexAddendum{Add: image, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: att, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "unknown", Architecture: "unknown"},
+			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": imageDigest.String()}}})
+	reg := newFakeRegistry(t)
+	c := newTestClient(t)
+	nref, _ := c.Ref(mustRef(t, reg.host()+"/app:v1"))
+	if err := remote.WriteIndex(nref, idx); err != nil {
+		t.Fatal(err)
+	}
+	size := func(im v1.Image) int64 {
+		m, _ := im.Manifest()
+		n := m.Config.Size
+		for _, l := range m.Layers {
+			n += l.Size
+		}
+		return n
+	}
+	got, err := c.TagDetails(context.Background(), mustRef(t, reg.host()+"/app"), []string{"v1"}, nil)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("TagDetails = %+v, %v", got, err)
+	}
+	d := got[0]
+	if d.Size != size(image) || !d.Created.Equal(built) || !slices.Equal(d.Platforms, []string{"linux/amd64"}) {
+		t.Errorf("index with an attestation: size %d created %s platforms %v; want the image's %d, %s, [linux/amd64]", d.Size, d.Created, d.Platforms, size(image), built)
+	}
+	attDigest, _ := att.Digest()
+	if _, ok := d.Blobs[attDigest.String()]; !ok || len(d.Blobs) != 7 {
+		t.Errorf("blobs %v; want the index, both manifests, both configs and both layers", d.Blobs)
 	}
 }

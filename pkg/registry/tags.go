@@ -34,6 +34,12 @@ func (s *session) listTags(ctx context.Context, pageSize int) ([]string, error) 
 	if err != nil {
 		return nil, fmt.Errorf("listing tags of %s/%s: %w", s.host, s.repo, err)
 	}
+	if len(tags) == 0 && s.mirror {
+		// A mirror holding none of the repository (every tag of it
+		// deleted there: distribution then lists none) says nothing of
+		// the registry's tags; the next source lists them.
+		return nil, notFoundError{fmt.Errorf("%s/%s has no tags", s.host, s.repo)}
+	}
 	return tags, nil
 }
 

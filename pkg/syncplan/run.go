@@ -58,7 +58,8 @@ func (it *Item) Failed() bool { return it.Error != "" }
 
 // Runner plans and runs sync plans against registries.
 type Runner struct {
-	// Source reads the sources (mirrors allowed); Dest reads the
+	// Source reads the sources (mirrors allowed, except the one that is
+	// the destination itself: Runner.source); Dest reads the
 	// destinations, never through a mirror. Copies go through Source,
 	// whose writes go to the destination's own registry.
 	Source, Dest *registry.Client
@@ -279,13 +280,13 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 			}
 		}
 	} else {
-		listed, srcDigests, err = r.Source.ResolveTags(ctx, src, e.Digests, true, pick)
+		listed, srcDigests, err = r.source(src, dst).ResolveTags(ctx, src, e.Digests, true, pick)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if needCreated {
-		if selected, err = r.newestByCreated(ctx, q, src, selected); err != nil {
+		if selected, err = r.newestByCreated(ctx, q, src, dst, selected); err != nil {
 			return nil, err
 		}
 	}
@@ -365,7 +366,7 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 		}
 	}
 	if r.Sizes && r.From == nil {
-		if err := r.sizes(ctx, src, items); err != nil {
+		if err := r.sizes(ctx, src, dst, items); err != nil {
 			return nil, err
 		}
 	}
@@ -383,7 +384,7 @@ func (r *Runner) checkSelected(ctx context.Context, e *Entry, items []Item) erro
 			continue
 		}
 		var want v1.Hash
-		err := r.Source.ReadArtifact(ctx, it.src, e.Select, func(a registry.Artifact) (err error) {
+		err := r.source(it.src, it.dst).ReadArtifact(ctx, it.src, e.Select, func(a registry.Artifact) (err error) {
 			want, err = a.Digest()
 			return err
 		})
@@ -526,6 +527,13 @@ func (r *Runner) resolveDest(ctx context.Context, e *Entry, dst reference.Refere
 	return digests, trusted, nil
 }
 
+// source is the client reading src for the copy to dst: Source without
+// the mirror that is dst itself, when one is (a sync filling a mirror
+// reads the registry it mirrors, not what it writes).
+func (r *Runner) source(src, dst reference.Reference) *registry.Client {
+	return r.Source.WithoutMirrorAt(src, dst)
+}
+
 // remember records it (a tag) in step: the destination has dest for the
 // source's digest.
 func (r *Runner) remember(it *Item, dest string) {
@@ -537,8 +545,8 @@ func (r *Runner) remember(it *Item, dest string) {
 
 // newestByCreated keeps the newest of tags (not all versions) by their
 // images' creation times, read with one GET per manifest and config.
-func (r *Runner) newestByCreated(ctx context.Context, q tagset.Query, src reference.Reference, tags []string) ([]string, error) {
-	details, err := r.Source.TagDetails(ctx, src, tags, nil)
+func (r *Runner) newestByCreated(ctx context.Context, q tagset.Query, src, dst reference.Reference, tags []string) ([]string, error) {
+	details, err := r.source(src, dst).TagDetails(ctx, src, tags, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -550,7 +558,7 @@ func (r *Runner) newestByCreated(ctx context.Context, q tagset.Query, src refere
 }
 
 // sizes fills in the sizes of the copies among items, all of src.
-func (r *Runner) sizes(ctx context.Context, src reference.Reference, items []Item) error {
+func (r *Runner) sizes(ctx context.Context, src, dst reference.Reference, items []Item) error {
 	var ids []string
 	for _, it := range items {
 		if it.Action == Copy {
@@ -560,7 +568,7 @@ func (r *Runner) sizes(ctx context.Context, src reference.Reference, items []Ite
 	if len(ids) == 0 {
 		return nil
 	}
-	details, err := r.Source.TagDetails(ctx, src, ids, nil)
+	details, err := r.source(src, dst).TagDetails(ctx, src, ids, nil)
 	if err != nil {
 		return err
 	}
@@ -665,7 +673,7 @@ func (r *Runner) waitFor(ctx context.Context, it *Item) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		if _, _, err := r.Source.ResolveTags(ctx, it.src, []string{it.id}, false, nil); err != nil && ctx.Err() != nil {
+		if _, _, err := r.source(it.src, it.dst).ResolveTags(ctx, it.src, []string{it.id}, false, nil); err != nil && ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
@@ -820,8 +828,9 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 	}
 	var tree *registry.ReferrerTree
 	var err error
+	ropts := registry.ReferrersOptions{Platforms: true}
 	if it.referrers {
-		if tree, err = r.Source.Referrers(ctx, it.src, registry.ReferrersOptions{Platforms: true}); err != nil {
+		if tree, err = r.Source.Referrers(ctx, it.src, ropts); err != nil {
 			return err
 		}
 	}
@@ -831,6 +840,12 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 	}
 	if len(res) > 0 {
 		it.Digest = res[0].Digest.String()
+	}
+	if tree != nil && len(res) == 1 && (it.sel.IsZero() || it.sel.IsAll()) {
+		// Copied whole: the referrers of what a mirror served.
+		if tree, err = r.Source.ReferrersAt(ctx, it.src, tree, res[0].Digest, ropts); err != nil {
+			return err
+		}
 	}
 	if tree != nil {
 		if _, err := r.Source.CopyReferrers(ctx, it.src, it.dst, tree, count); err != nil {

@@ -47,10 +47,11 @@ func Pull(ctx context.Context, c *registry.Client, s *store.Store, ref reference
 		return nil, nil, err
 	}
 	var tree *registry.ReferrerTree
+	ropts := registry.ReferrersOptions{Platforms: true}
 	if opts.Referrers {
 		// The whole tree first: a broken one fails before anything is
 		// stored.
-		if tree, err = c.Referrers(ctx, ref, registry.ReferrersOptions{Platforms: true}); err != nil {
+		if tree, err = c.Referrers(ctx, ref, ropts); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -60,6 +61,9 @@ func Pull(ctx context.Context, c *registry.Client, s *store.Store, ref reference
 	}
 	results = []registry.PullResult{*res}
 	if tree != nil {
+		if tree, err = c.ReferrersAt(ctx, ref, tree, res.Digest, ropts); err != nil {
+			return nil, nil, err
+		}
 		if referrers, err = pullReferrers(ctx, c, dst, ref, tree, registry.PullOptions{Progress: opts.Progress, Started: opts.Started}); err != nil {
 			return nil, nil, err
 		}
