@@ -10,6 +10,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/artifact"
 	"github.com/ctl-dev/ctl/pkg/platform"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -36,7 +37,10 @@ const (
 // platform of sel must be found (else a *platform.NotFoundError); an image
 // entry must match sel. In docker's manifest.json, an index is represented
 // by one image, as docker 25+ writes it: this machine's platform's when
-// saved, else the first saved.
+// saved, else the first saved. Artifacts (a signature, an SBOM, buildkit's
+// attestations in an index) are saved in the OCI layout only: every entry
+// of manifest.json is loaded as an image, and one whose config is no image
+// config fails docker's and podman's load of the whole archive.
 func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format string, sel platform.Selection) error {
 	if format != FormatDocker && format != FormatOCI {
 		return invalid("unknown archive format %q (docker or oci)", format)
@@ -86,7 +90,7 @@ func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format s
 		}
 		index.Manifests = append(index.Manifests, d)
 		if len(images) == 0 {
-			continue // an index none of whose images is stored
+			continue // an artifact, or an index none of whose images is stored
 		}
 		m := dockerImage(images)
 		i, ok := dmPos[m.Config.Digest]
@@ -230,7 +234,8 @@ func dockerImage(images []savedImage) *v1.Manifest {
 }
 
 // collect calls add for every blob the manifest or index h needs that the
-// store has, children before parents, and returns the image manifests found.
+// store has, children before parents, and returns the image manifests found
+// (artifacts are not images: their blobs are added, they are not returned).
 // Of an index, only the children sel selects are saved (zero: all); an
 // image must match sel when its config names a platform. A manifest in
 // visited is not walked again: an index may list a child many times, and
@@ -291,7 +296,9 @@ func (s *Store) collect(h v1.Hash, mt types.MediaType, sel platform.Selection, a
 		for _, l := range m.Layers {
 			add(l.Digest)
 		}
-		out = append(out, savedImage{Manifest: m})
+		if artifact.Type(m) == "" {
+			out = append(out, savedImage{Manifest: m})
+		}
 	}
 	add(h)
 	return out, nil
