@@ -76,9 +76,15 @@ func TestSaveIndexPlatforms(t *testing.T) {
 		sel  string
 		want []string // platforms loaded back
 		img  int      // the source whose image manifest.json lists
+		one  bool     // that image saved in the index's place
 	}{
-		{"", []string{"linux/amd64", "linux/arm64/v8"}, native},
-		{"linux/arm64", []string{"linux/arm64/v8"}, 1},
+		{"", []string{"linux/amd64", "linux/arm64/v8"}, native, false},
+		{"linux/amd64,linux/arm64", []string{"linux/amd64", "linux/arm64/v8"}, native, false},
+		// One platform is that platform's image, as docker save
+		// --platform writes it: no index naming images the archive
+		// lacks, which skopeo, podman and regctl fail to read on a
+		// machine of another platform.
+		{"linux/arm64", []string{"linux/arm64/v8"}, 1, true},
 	} {
 		b, err := save(tc.sel)
 		if err != nil {
@@ -100,7 +106,16 @@ func TestSaveIndexPlatforms(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 1 || got[0].Digest != e.Digest || !slices.Equal(got[0].Platforms, tc.want) {
+		wantDigest := e.Digest
+		if tc.one {
+			wantDigest = srcs[tc.img].Entry.Digest
+		}
+		var ix v1.IndexManifest
+		if err := json.Unmarshal(m["index.json"], &ix); err != nil || len(ix.Manifests) != 1 || ix.Manifests[0].Digest != wantDigest ||
+			ix.Manifests[0].Annotations["io.containerd.image.name"] != "docker.io/library/app:v1" {
+			t.Errorf("--platform %q: index.json %s, want %s named app:v1", tc.sel, m["index.json"], wantDigest)
+		}
+		if len(got) != 1 || got[0].Digest != wantDigest || !slices.Equal(got[0].Platforms, tc.want) {
 			t.Errorf("--platform %q: loaded %+v", tc.sel, got)
 		}
 	}
