@@ -42,8 +42,9 @@ standard output, which must not be a terminal.
 A multi-platform image is saved as its index with every image the store
 holds, and loads back with the same digest; docker's manifest.json lists
 one image of it (this machine's platform's, else the first), as docker 25+
-writes it. --platform OS/ARCH[/VARIANT] (or a comma list) saves only those
-platforms' images, the index unchanged, as "docker save --platform" does.
+writes it. As "docker save --platform" does, --platform OS/ARCH[/VARIANT]
+saves that platform's image alone, under the index's name; a comma list
+saves only those platforms' images, the index unchanged.
 
 With --to-engine, the archive (docker format) is streamed to the load
 endpoint of the container engine found as docker finds it (DOCKER_HOST,

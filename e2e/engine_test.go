@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -672,5 +673,82 @@ func TestEngineImagesPulledByDigest(t *testing.T) {
 	wantCode(t, res, 0)
 	if want := reg.Ref("app") + " <none> " + d + "\n"; res.Stdout != want {
 		t.Errorf("images --engine: %q, want %q", res.Stdout, want)
+	}
+}
+
+// TestArchivesReadByPeers: what ctl save writes, podman, skopeo and
+// regctl read. An artifact saved beside an image stays out of docker's
+// manifest.json (podman's docker-archive load refused the whole archive
+// over its {} config); one platform of an index, saved for a machine of
+// another platform, is that platform's image (an index listing images the
+// archive lacks sent every peer to this machine's platform, missing).
+func TestArchivesReadByPeers(t *testing.T) {
+	t.Parallel()
+	p := testenv.StartPodman(t)
+	reg := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	e := testenv.NewEnv(t)
+	dir := t.TempDir()
+	skopeo := testenv.SystemBinary(t, "skopeo")
+
+	img := reg.PushRandomImage(t, "app:v1", 1, 256)
+	id, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbom := e.OrasAttach(t, reg.Ref("app:v1"), "application/spdx+json", `{"spdxVersion":"SPDX-2.3"}`)
+	wantCode(t, e.Run(t, "pull", reg.Ref("app:v1")), 0)
+	wantCode(t, e.Run(t, "pull", reg.Ref("app@"+sbom)), 0)
+	wantCode(t, e.Run(t, "tag", reg.Ref("app@"+sbom), reg.Ref("app:sbom")), 0)
+	withArtifact := filepath.Join(dir, "with-artifact.tar")
+	wantCode(t, e.Run(t, "save", "-o", withArtifact, reg.Ref("app:v1"), reg.Ref("app:sbom")), 0)
+	if out := p.MustRun(t, "load", "-i", withArtifact); !strings.Contains(out, "Loaded image: "+reg.Ref("app:v1")) {
+		t.Errorf("podman load of an image and an artifact: %q", out)
+	}
+	if got := p.ImageID(t, reg.Ref("app:v1")); got != id.String() {
+		t.Errorf("podman loaded %s, want %s", got, id)
+	}
+	res := testenv.NewEnv(t).Run(t, "load", "-i", withArtifact)
+	wantCode(t, res, 0)
+	if !strings.Contains(res.Stdout, "Loaded artifact: "+reg.Ref("app:sbom")) {
+		t.Errorf("ctl load of the archive: %q", res.Stdout)
+	}
+
+	idx := pushIndex(t, reg, "multi:v1", types.OCIImageIndex)
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := im.Manifests[1] // linux/arm64/v8
+	if runtime.GOARCH == "arm64" {
+		foreign = im.Manifests[0]
+	}
+	fimg, err := idx.Image(foreign.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fid, err := fimg.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plat := foreign.Platform.OS + "/" + foreign.Platform.Architecture
+	wantCode(t, e.Run(t, "pull", "--platform", "all", reg.Ref("multi:v1")), 0)
+	for _, format := range []string{"oci", "docker"} {
+		path := filepath.Join(dir, "multi-"+format+".tar")
+		wantCode(t, e.Run(t, "save", "--format", format, "--platform", plat, "-o", path, reg.Ref("multi:v1")), 0)
+		res := e.Exec(t, skopeo, "", testenv.RunTimeout, "inspect", "--raw", "oci-archive:"+path)
+		if res.Code != 0 || sha256Of(res.Stdout) != foreign.Digest.String() {
+			t.Errorf("%s: skopeo inspect oci-archive: exit %d, %s, want %s: %s", format, res.Code, sha256Of(res.Stdout), foreign.Digest, res.Stderr)
+		}
+		p.MustRun(t, "rmi", "--ignore", reg.Ref("multi:v1"))
+		p.MustRun(t, "load", "-i", path)
+		if got := p.ImageID(t, reg.Ref("multi:v1")); got != fid.String() {
+			t.Errorf("%s: podman loaded %s, want the %s image %s", format, got, plat, fid)
+		}
+		res = e.Exec(t, testenv.ToolBinary(t, "regctl"), "", testenv.RunTimeout, "image", "import", "--host", "reg="+reg.Host+",tls=disabled", reg.Ref("imported:"+format), path)
+		if res.Code != 0 {
+			t.Errorf("%s: regctl image import: %s", format, res.Stderr)
+		} else if got := e.Run(t, "digest", reg.Ref("imported:"+format)); strings.TrimSpace(got.Stdout) != foreign.Digest.String() {
+			t.Errorf("%s: regctl imported %q, want %s", format, got.Stdout, foreign.Digest)
+		}
 	}
 }

@@ -187,6 +187,14 @@ func (s *Store) importArchive(ctx context.Context, src source, b *batch) ([]pend
 			return nil, err
 		}
 		if err := json.Unmarshal(b, &dockerManifest); err != nil {
+			var m struct {
+				SchemaVersion int `json:"schemaVersion"`
+			}
+			if json.Unmarshal(b, &m) == nil && m.SchemaVersion == 2 && !src.has("index.json") {
+				// containers/image's dir: transport (podman save
+				// --format docker-dir, skopeo copy dir:).
+				return nil, invalid("manifest.json is an image manifest, not docker save's list: a dir: layout (podman save --format docker-dir, skopeo copy dir:), which ctl does not read; save it as an archive instead (podman save --format oci-archive, or skopeo copy dir:PATH oci-archive:FILE)")
+			}
 			return nil, invalid("manifest.json is malformed: %v", err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/ctl-dev/ctl/pkg/artifact"
 	"github.com/ctl-dev/ctl/pkg/platform"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -30,13 +31,17 @@ const (
 // given format. Blobs are streamed from the store, each written once.
 // Manifest digests are kept: loading the archive gives the same images.
 //
-// sel (zero: all) picks the platforms of an index whose images are saved;
+// sel (zero: all) picks the platforms of an index whose images are saved,
+// as docker save --platform does: for one platform, that platform's image
+// is saved in the index's place (under the index's names); for several,
 // the index itself is saved as it is, listing platforms the archive lacks,
-// as docker save --platform does, so that its digest is kept. Each
-// platform of sel must be found (else a *platform.NotFoundError); an image
-// entry must match sel. In docker's manifest.json, an index is represented
+// so that its digest is kept. Each platform of sel must be found (else a
+// *platform.NotFoundError); an image entry must match sel. In docker's manifest.json, an index is represented
 // by one image, as docker 25+ writes it: this machine's platform's when
-// saved, else the first saved.
+// saved, else the first saved. Artifacts (a signature, an SBOM, buildkit's
+// attestations in an index) are saved in the OCI layout only: every entry
+// of manifest.json is loaded as an image, and one whose config is no image
+// config fails docker's and podman's load of the whole archive.
 func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format string, sel platform.Selection) error {
 	if format != FormatDocker && format != FormatOCI {
 		return invalid("unknown archive format %q (docker or oci)", format)
@@ -60,6 +65,10 @@ func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format s
 		}
 	}
 	for _, e := range uniqueEntries(entries) {
+		e, err := s.platformTarget(e, sel)
+		if err != nil {
+			return fmt.Errorf("saving %s: %w", e.name(), err)
+		}
 		images, err := s.collect(e.Digest, e.MediaType, sel, add, map[v1.Hash]bool{})
 		if err != nil {
 			return fmt.Errorf("saving %s: %w", e.name(), err)
@@ -86,7 +95,7 @@ func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format s
 		}
 		index.Manifests = append(index.Manifests, d)
 		if len(images) == 0 {
-			continue // an index none of whose images is stored
+			continue // an artifact, or an index none of whose images is stored
 		}
 		m := dockerImage(images)
 		i, ok := dmPos[m.Config.Digest]
@@ -230,7 +239,8 @@ func dockerImage(images []savedImage) *v1.Manifest {
 }
 
 // collect calls add for every blob the manifest or index h needs that the
-// store has, children before parents, and returns the image manifests found.
+// store has, children before parents, and returns the image manifests found
+// (artifacts are not images: their blobs are added, they are not returned).
 // Of an index, only the children sel selects are saved (zero: all); an
 // image must match sel when its config names a platform. A manifest in
 // visited is not walked again: an index may list a child many times, and
@@ -252,13 +262,7 @@ func (s *Store) collect(h v1.Hash, mt types.MediaType, sel platform.Selection, a
 		}
 		children := im.Manifests
 		if !sel.IsZero() && !sel.IsAll() {
-			stored := &v1.IndexManifest{}
-			for _, c := range im.Manifests {
-				if s.HasBlob(c.Digest) {
-					stored.Manifests = append(stored.Manifests, c)
-				}
-			}
-			if children, err = platform.Filter(stored, sel); err != nil {
+			if children, err = platform.Filter(s.storedChildren(im), sel); err != nil {
 				return nil, err
 			}
 		}
@@ -291,10 +295,49 @@ func (s *Store) collect(h v1.Hash, mt types.MediaType, sel platform.Selection, a
 		for _, l := range m.Layers {
 			add(l.Digest)
 		}
-		out = append(out, savedImage{Manifest: m})
+		if artifact.Type(m) == "" {
+			out = append(out, savedImage{Manifest: m})
+		}
 	}
 	add(h)
 	return out, nil
+}
+
+// platformTarget is what Save writes for entry e: for one platform of an
+// index, the image Pick chooses for it among those the store holds, named
+// as e, as docker save --platform writes one platform (its manifest, not
+// the index, so that every reader of the archive finds that image, on any
+// machine); else e.
+func (s *Store) platformTarget(e Entry, sel platform.Selection) (Entry, error) {
+	want, ok := sel.Single()
+	if !ok || !e.IsIndex() {
+		return e, nil
+	}
+	raw, err := s.readBlob(e.Digest, maxManifest)
+	if err != nil {
+		return e, err
+	}
+	im, err := v1.ParseIndexManifest(bytesReader(raw))
+	if err != nil {
+		return e, err
+	}
+	d, err := platform.Pick(s.storedChildren(im), want)
+	if err != nil {
+		return e, err
+	}
+	e.Digest, e.MediaType = d.Digest, d.MediaType
+	return e, nil
+}
+
+// storedChildren is im with only the entries whose manifest the store has.
+func (s *Store) storedChildren(im *v1.IndexManifest) *v1.IndexManifest {
+	stored := &v1.IndexManifest{}
+	for _, c := range im.Manifests {
+		if s.HasBlob(c.Digest) {
+			stored.Manifests = append(stored.Manifests, c)
+		}
+	}
+	return stored
 }
 
 // matchConfig checks that the image of manifest m is of every platform

@@ -76,9 +76,15 @@ func TestSaveIndexPlatforms(t *testing.T) {
 		sel  string
 		want []string // platforms loaded back
 		img  int      // the source whose image manifest.json lists
+		one  bool     // that image saved in the index's place
 	}{
-		{"", []string{"linux/amd64", "linux/arm64/v8"}, native},
-		{"linux/arm64", []string{"linux/arm64/v8"}, 1},
+		{"", []string{"linux/amd64", "linux/arm64/v8"}, native, false},
+		{"linux/amd64,linux/arm64", []string{"linux/amd64", "linux/arm64/v8"}, native, false},
+		// One platform is that platform's image, as docker save
+		// --platform writes it: no index naming images the archive
+		// lacks, which skopeo, podman and regctl fail to read on a
+		// machine of another platform.
+		{"linux/arm64", []string{"linux/arm64/v8"}, 1, true},
 	} {
 		b, err := save(tc.sel)
 		if err != nil {
@@ -100,7 +106,16 @@ func TestSaveIndexPlatforms(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 1 || got[0].Digest != e.Digest || !slices.Equal(got[0].Platforms, tc.want) {
+		wantDigest := e.Digest
+		if tc.one {
+			wantDigest = srcs[tc.img].Entry.Digest
+		}
+		var ix v1.IndexManifest
+		if err := json.Unmarshal(m["index.json"], &ix); err != nil || len(ix.Manifests) != 1 || ix.Manifests[0].Digest != wantDigest ||
+			ix.Manifests[0].Annotations["io.containerd.image.name"] != "docker.io/library/app:v1" {
+			t.Errorf("--platform %q: index.json %s, want %s named app:v1", tc.sel, m["index.json"], wantDigest)
+		}
+		if len(got) != 1 || got[0].Digest != wantDigest || !slices.Equal(got[0].Platforms, tc.want) {
 			t.Errorf("--platform %q: loaded %+v", tc.sel, got)
 		}
 	}
@@ -243,5 +258,64 @@ func TestSaveCorruptBlob(t *testing.T) {
 		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), h.String()) {
 			t.Errorf("save --format %s of a damaged blob: %v", format, err)
 		}
+	}
+}
+
+// TestSaveArtifactsNotInDockerManifest: docker's manifest.json lists images
+// only. An artifact saved beside an image, or an attestation in an index
+// (listed before its image, of another platform than this machine's),
+// goes into the OCI layout and loads back from it, but manifest.json,
+// whose every entry docker and podman load as an image, leaves it out.
+func TestSaveArtifactsNotInDockerManifest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	img := stored(t, s, "app:v1", platformImage(t, "linux/amd64", true))
+	sbom, err := s.WriteImage(ctx, orasArtifact(t, "application/spdx+json", "sbom"), ref(t, "app:sbom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := "linux/s390x"
+	if platform.Default().Architecture == "s390x" {
+		other = "linux/ppc64le"
+	}
+	pimg := platformImage(t, other, true)
+	att := orasArtifact(t, "application/vnd.in-toto+json", "attestation")
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: att, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "unknown", Architecture: "unknown"}}},
+		mutate.IndexAddendum{Add: pimg, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: strings.TrimPrefix(other, "linux/")}}},
+	)
+	ie, err := s.WriteIndex(ctx, idx, ref(t, "app:multi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := s.Save(ctx, &buf, []Entry{img.Entry, sbom, ie}, FormatDocker, platform.Selection{}); err != nil {
+		t.Fatal(err)
+	}
+	m := tarMembers(t, buf.Bytes())
+	var dm tarball.Manifest
+	if err := json.Unmarshal(m["manifest.json"], &dm); err != nil {
+		t.Fatal(err)
+	}
+	pid, err := pimg.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dm) != 2 || dm[0].Config != "blobs/sha256/"+img.Entry.ID.Hex || !slices.Equal(dm[0].RepoTags, []string{"app:v1"}) ||
+		dm[1].Config != "blobs/sha256/"+pid.Hex || !slices.Equal(dm[1].RepoTags, []string{"app:multi"}) {
+		t.Errorf("manifest.json lists:\n%s\nwant app:v1 and app:multi's image only", m["manifest.json"])
+	}
+	s2 := newStore(t)
+	got, err := s2.LoadStream(ctx, bytes.NewReader(buf.Bytes()), "archive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded := map[string]v1.Hash{}
+	for _, e := range got {
+		loaded[e.Ref] = e.Digest
+	}
+	if len(got) != 3 || loaded["docker.io/library/app:sbom"] != sbom.Digest || loaded["docker.io/library/app:multi"] != ie.Digest {
+		t.Errorf("loaded back: %+v", got)
 	}
 }

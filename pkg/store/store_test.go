@@ -624,3 +624,25 @@ func TestPruneLeavesAnIndexUpdateUnderWay(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLoadDirTransport: a containers/image dir: layout (podman save
+// --format docker-dir), whose manifest.json is one image's manifest, is
+// refused as invalid input naming what it is and what to write instead,
+// not as a malformed docker save.
+func TestLoadDirTransport(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "dir")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m := `{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}`
+	for name, content := range map[string]string{"manifest.json": m, "version": "Directory Transport Version: 1.1\n", "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a": "{}"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := newStore(t).Load(context.Background(), dir)
+	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "a dir: layout (podman save --format docker-dir") {
+		t.Errorf("load of a dir: layout: %v", err)
+	}
+}
