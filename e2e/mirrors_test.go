@@ -448,7 +448,8 @@ func TestMirrorStaleTagReferrers(t *testing.T) {
 
 	e := l.emptyStore(t)
 	r = e.Run(t, "pull", "--referrers", "--format", "json", ref)
-	if r.Code != 0 || !strings.Contains(r.Stdout, old) || !strings.Contains(r.Stdout, oldSig) || strings.Contains(r.Stdout, movedSig) {
+	// The image's result on stdout, the referrers stored on stderr.
+	if r.Code != 0 || !strings.Contains(r.Stdout, old) || !strings.Contains(r.Stderr, oldSig) || strings.Contains(r.Stdout+r.Stderr, movedSig) {
 		t.Errorf("pull --referrers through the stale cache: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 	l.noAuthorization(t)
