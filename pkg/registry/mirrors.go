@@ -82,12 +82,14 @@ func checkMirrorHost(host, prefix string) error {
 	if prefix != "" {
 		path = prefix + "/x"
 	}
-	r, err := reference.ParseRepository(host + "/" + path)
-	if err != nil {
-		return err
-	}
-	if !strings.EqualFold(r.Registry(), host) || r.Repository() != path {
+	// Parsed as the registry of a repository: the reference parsed is
+	// made up here, so its errors would name it; they say which part is
+	// at fault instead.
+	if r, err := reference.ParseRepository(host + "/x"); err != nil || !strings.EqualFold(r.Registry(), host) {
 		return fmt.Errorf("%q is not a registry host", host)
+	}
+	if r, err := reference.ParseRepository(host + "/" + path); err != nil || r.Repository() != path {
+		return fmt.Errorf("%q is not a repository path (lowercase letters, digits, separators)", prefix)
 	}
 	return nil
 }
