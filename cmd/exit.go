@@ -40,7 +40,7 @@ const ExitInterrupted = 130
 
 // InterruptGrace is how long an interrupted command has to wind down before
 // main ends the process anyway: Ctrl-C ends any command within a second.
-const InterruptGrace = 800 * time.Millisecond
+const InterruptGrace = 600 * time.Millisecond
 
 // annotationInterrupted is the cobra annotation of a command that says what
 // an interruption leaves undone ("nothing was loaded"), for commands whose

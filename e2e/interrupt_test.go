@@ -112,7 +112,7 @@ func TestInterrupted(t *testing.T) {
 			in.Write("x")
 			testenv.WaitFor(t, 30*time.Second, "ctl opening gc.lock", func() bool { return holdsOpen(p.Pid(), filepath.Join(e.Store, "gc.lock")) })
 			return p
-		}, "interrupted: ctl did not stop within 800ms and was ended"},
+		}, "interrupted: ctl did not stop within 600ms and was ended"},
 		{"push while it compresses the layers", func(t *testing.T, e *testenv.Env, _ os.Signal) *testenv.Proc {
 			// Busy with CPU, not blocked: each layer of a docker save
 			// image is gzip'd into the store before the first request.
