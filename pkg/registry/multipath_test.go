@@ -1,0 +1,58 @@
+package registry
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/ctl-dev/ctl/pkg/reference"
+)
+
+// multipathFixture starts a fake registry holding at nested/app:1 the
+// index tree push makes (testenv.PushRepeatedIndex or PushDiamondIndex):
+// few manifests, a number of paths past counting.
+func multipathFixture(t *testing.T, push func(*Client, reference.Reference) testenv.Multipath) (*fakeRegistry, *Client, reference.Reference, testenv.Multipath) {
+	t.Helper()
+	reg := newFakeRegistry(t)
+	c := newShareClient(t)
+	ref := mustRef(t, reg.host()+"/nested/app:1")
+	mp := push(c, ref)
+	reg.counts() // the seeding's requests do not count
+	return reg, c, ref, mp
+}
+
+// repeated is 1,000 listings of one child, three deep: 10^9 paths.
+func repeated(t *testing.T) func(*Client, reference.Reference) testenv.Multipath {
+	return func(c *Client, ref reference.Reference) testenv.Multipath {
+		nref, _ := c.Ref(ref)
+		return testenv.PushRepeatedIndex(t, nref, 3, 1000)
+	}
+}
+
+// diamond is 30 levels of two indexes each listing both below: 2^29 paths.
+func diamond(t *testing.T) func(*Client, reference.Reference) testenv.Multipath {
+	return func(c *Client, ref reference.Reference) testenv.Multipath {
+		nref, _ := c.Ref(ref)
+		return testenv.PushDiamondIndex(t, nref, 30)
+	}
+}
+
+// TestCopyMultipath: a copy reads each manifest of the tree once, however
+// many paths lead to it, and sends each once.
+func TestCopyMultipath(t *testing.T) {
+	t.Parallel()
+	for name, push := range map[string]func(*testing.T) func(*Client, reference.Reference) testenv.Multipath{"repeated": repeated, "diamond": diamond} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			reg, c, ref, mp := multipathFixture(t, push(t))
+			if _, err := c.Copy(context.Background(), ref, mustRef(t, reg.host()+"/copy/app:1"), CopyOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			manifests := len(mp.Indexes) + 1
+			got := reg.counts()
+			if got["GET manifest"] > manifests || got["PUT manifest"] > manifests {
+				t.Errorf("%d manifests copied with %v", manifests, got)
+			}
+		})
+	}
+}
