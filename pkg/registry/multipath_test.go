@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 )
 
@@ -54,5 +55,28 @@ func TestCopyMultipath(t *testing.T) {
 				t.Errorf("%d manifests copied with %v", manifests, got)
 			}
 		})
+	}
+}
+
+// TestPullUpToDateRepeated: telling that a pull of an index listing one
+// image 1,000 times is up to date reads that image's manifest once.
+func TestPullUpToDateRepeated(t *testing.T) {
+	t.Parallel()
+	reg, c, ref, _ := multipathFixture(t, func(c *Client, ref reference.Reference) testenv.Multipath {
+		nref, _ := c.Ref(ref)
+		return testenv.PushRepeatedIndex(t, nref, 1, 1000)
+	})
+	sink := newMemSink()
+	ctx := context.Background()
+	if _, err := c.Pull(ctx, ref, sink, PullOptions{Platforms: platform.All()}); err != nil {
+		t.Fatal(err)
+	}
+	reg.counts()
+	res, err := c.Pull(ctx, ref, sink, PullOptions{Platforms: platform.All()})
+	if err != nil || !res.UpToDate {
+		t.Fatalf("second pull: %+v %v", res, err)
+	}
+	if got := reg.counts(); got["GET manifest"] > 2 {
+		t.Errorf("up to date after %v", got)
 	}
 }
