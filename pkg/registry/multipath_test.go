@@ -80,3 +80,25 @@ func TestPullUpToDateRepeated(t *testing.T) {
 		t.Errorf("up to date after %v", got)
 	}
 }
+
+// TestTagDetailsRepeated: an index counts a child it lists again once:
+// three levels of 1,000 listings of one image are that image's size.
+func TestTagDetailsRepeated(t *testing.T) {
+	t.Parallel()
+	_, c, ref, mp := multipathFixture(t, repeated(t))
+	m, err := mp.Image.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := m.Config.Size
+	for _, l := range m.Layers {
+		want += l.Size
+	}
+	got, err := c.TagDetails(context.Background(), ref, []string{"1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Size != want {
+		t.Errorf("details %+v, want size %d", got, want)
+	}
+}
