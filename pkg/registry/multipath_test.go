@@ -102,3 +102,20 @@ func TestTagDetailsRepeated(t *testing.T) {
 		t.Errorf("details %+v, want size %d", got, want)
 	}
 }
+
+// TestReferrersPlatformsRepeated: the referrers of a child an index lists
+// 1,000 times are looked for once, and the child is shown once.
+func TestReferrersPlatformsRepeated(t *testing.T) {
+	t.Parallel()
+	reg, c, ref, mp := multipathFixture(t, repeated(t))
+	tree, err := c.Referrers(context.Background(), ref, ReferrersOptions{Platforms: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tree.Manifests) != 1 || tree.Manifests[0].Digest != mp.Indexes[1].String() {
+		t.Errorf("children %+v, want %s once", tree.Manifests, mp.Indexes[1])
+	}
+	if got := reg.counts(); got["GET manifest"] > 20 {
+		t.Errorf("referrers of two manifests with %v", got)
+	}
+}
