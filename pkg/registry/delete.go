@@ -512,7 +512,7 @@ func (s *session) scanTags(ctx context.Context, digest, except string) (tagScan,
 	g.SetLimit(8)
 	for idx, idxTags := range indexes {
 		g.Go(func() error {
-			holds, err := s.indexHolds(gctx, idx, digest, 0)
+			holds, err := s.indexHolds(gctx, idx, digest, 0, map[string]int{})
 			if holds {
 				mu.Lock()
 				scan.indexes = append(scan.indexes, idxTags...)
@@ -535,8 +535,15 @@ const maxIndexDepth = 4
 
 // indexHolds reports whether the index idx lists digest, directly or
 // through the indexes it lists (depth of them deep already). An index gone
-// meanwhile holds nothing.
-func (s *session) indexHolds(ctx context.Context, idx, digest string, depth int) (bool, error) {
+// meanwhile holds nothing. walked are the indexes looked into already, by
+// the least depth they were looked into at: an index reached again no
+// deeper holds nothing more, so one listed many times, or by many
+// indexes, is read once.
+func (s *session) indexHolds(ctx context.Context, idx, digest string, depth int, walked map[string]int) (bool, error) {
+	if d, ok := walked[idx]; ok && d <= depth {
+		return false, nil
+	}
+	walked[idx] = depth
 	b, _, err := s.get(ctx, idx)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
@@ -560,7 +567,7 @@ func (s *session) indexHolds(ctx context.Context, idx, digest string, depth int)
 		if !m.MediaType.IsIndex() {
 			continue
 		}
-		if holds, err := s.indexHolds(ctx, m.Digest.String(), digest, depth+1); holds || err != nil {
+		if holds, err := s.indexHolds(ctx, m.Digest.String(), digest, depth+1, walked); holds || err != nil {
 			return holds, err
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"github.com/ctl-dev/ctl/internal/testenv"
 	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // multipathFixture starts a fake registry holding at nested/app:1 the
@@ -117,5 +119,34 @@ func TestReferrersPlatformsRepeated(t *testing.T) {
 	}
 	if got := reg.counts(); got["GET manifest"] > 20 {
 		t.Errorf("referrers of two manifests with %v", got)
+	}
+}
+
+// TestDeleteScansRepeatedIndexOnce: making sure no tagged index holds what
+// is deleted reads each index once, however often it is listed: 1,000
+// listings three deep are 10^6 paths, and a diamond 2^29.
+func TestDeleteScansRepeatedIndexOnce(t *testing.T) {
+	t.Parallel()
+	for name, push := range map[string]func(*testing.T) func(*Client, reference.Reference) testenv.Multipath{"repeated": repeated, "diamond": diamond} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			reg, c, ref, mp := multipathFixture(t, push(t))
+			free, err := random.Image(100, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nref, _ := c.Ref(mustRef(t, reg.host()+"/nested/app:free"))
+			if err := remote.Write(nref, free); err != nil {
+				t.Fatal(err)
+			}
+			reg.counts()
+			fd, _ := free.Digest()
+			if _, err := c.Delete(context.Background(), mustRef(t, ref.Name()+"@"+fd.String()), DeleteOptions{DryRun: true}); err != nil {
+				t.Fatal(err)
+			}
+			if got := reg.counts(); got["GET manifest"] > len(mp.Indexes)+5 {
+				t.Errorf("%d indexes scanned with %v", len(mp.Indexes), got)
+			}
+		})
 	}
 }
