@@ -636,7 +636,7 @@ func (rt *repoTags) scan(ctx context.Context, n int, digest, except string) (tag
 	g.SetLimit(8)
 	for idx, idxTags := range indexes {
 		g.Go(func() error {
-			holds, err := rt.indexHolds(gctx, idx, digest, 0)
+			holds, err := rt.indexHolds(gctx, idx, digest, 0, map[string]int{})
 			if holds {
 				mu.Lock()
 				scan.indexes = append(scan.indexes, idxTags...)
@@ -659,8 +659,15 @@ const maxIndexDepth = 4
 
 // indexHolds reports whether the index idx lists digest, directly or
 // through the indexes it lists (depth of them deep already). An index gone
-// meanwhile holds nothing.
-func (rt *repoTags) indexHolds(ctx context.Context, idx, digest string, depth int) (bool, error) {
+// meanwhile holds nothing. walked are the indexes looked into already, by
+// the least depth they were looked into at: an index reached again no
+// deeper holds nothing more, so one listed many times, or by many
+// indexes, is walked once.
+func (rt *repoTags) indexHolds(ctx context.Context, idx, digest string, depth int, walked map[string]int) (bool, error) {
+	if d, ok := walked[idx]; ok && d <= depth {
+		return false, nil
+	}
+	walked[idx] = depth
 	im, err := rt.index(ctx, idx)
 	if im == nil || err != nil {
 		return false, err
@@ -677,7 +684,7 @@ func (rt *repoTags) indexHolds(ctx context.Context, idx, digest string, depth in
 		if !m.MediaType.IsIndex() {
 			continue
 		}
-		if holds, err := rt.indexHolds(ctx, m.Digest.String(), digest, depth+1); holds || err != nil {
+		if holds, err := rt.indexHolds(ctx, m.Digest.String(), digest, depth+1, walked); holds || err != nil {
 			return holds, err
 		}
 	}

@@ -359,13 +359,19 @@ func SelectIndex(idx v1.ImageIndex, sel platform.Selection) (v1.ImageIndex, erro
 	return mutate.RemoveManifests(idx, func(d v1.Descriptor) bool { return !kept[key(d)] }), nil
 }
 
-// indexComplete reports whether sink holds every image idx lists, whole.
+// indexComplete reports whether sink holds every image idx lists, whole;
+// an image listed again is looked at once.
 func indexComplete(idx v1.ImageIndex, sink PullSink) (bool, error) {
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return false, err
 	}
+	seen := map[v1.Hash]bool{}
 	for _, d := range im.Manifests {
+		if seen[d.Digest] {
+			continue
+		}
+		seen[d.Digest] = true
 		if !sink.HasBlob(d.Digest) {
 			return false, nil
 		}

@@ -31,6 +31,9 @@ func (p *pusher) contents(ctx context.Context, a Artifact, mt types.MediaType) (
 }
 
 // indexContents pushes every child of idx by digest, children in parallel.
+// A child is read and walked once per push, however many indexes list it
+// and however often: nested indexes that repeat a child would otherwise
+// multiply the reads.
 func (p *pusher) indexContents(ctx context.Context, idx v1.ImageIndex) (bool, error) {
 	im, err := idx.IndexManifest()
 	if err != nil {
@@ -41,28 +44,24 @@ func (p *pusher) indexContents(ctx context.Context, idx v1.ImageIndex) (bool, er
 	}
 	futures := make([]*future, len(im.Manifests))
 	for i, desc := range im.Manifests {
-		var child Artifact
-		switch {
-		case desc.MediaType.IsIndex():
-			child, err = idx.ImageIndex(desc.Digest)
-		case desc.MediaType.IsImage():
-			child, err = idx.Image(desc.Digest)
-		default:
+		if !desc.MediaType.IsIndex() && !desc.MediaType.IsImage() {
 			return false, fmt.Errorf("index child %s has unsupported media type %q", desc.Digest, desc.MediaType)
 		}
-		if err != nil {
-			return false, err
-		}
-		futures[i] = p.manifestFuture(ctx, desc, child)
+		futures[i] = p.once(p.manifests, desc.Digest, func() (bool, error) {
+			var child Artifact
+			var err error
+			if desc.MediaType.IsIndex() {
+				child, err = idx.ImageIndex(desc.Digest)
+			} else {
+				child, err = idx.Image(desc.Digest)
+			}
+			if err != nil {
+				return false, err
+			}
+			return p.pushChild(ctx, desc, child)
+		})
 	}
 	return wait(ctx, futures)
-}
-
-// manifestFuture pushes one child manifest (and its contents) once.
-func (p *pusher) manifestFuture(ctx context.Context, desc v1.Descriptor, child Artifact) *future {
-	return p.once(p.manifests, desc.Digest, func() (bool, error) {
-		return p.pushChild(ctx, desc, child)
-	})
 }
 
 // pushChild pushes the contents of an index's child, then its manifest by

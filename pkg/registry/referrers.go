@@ -93,7 +93,8 @@ type Referrer struct {
 	// under its first place only, walked once.
 	ShownAbove bool `json:"shownAbove,omitempty"`
 	// Manifests are the children of an index subject, each with its own
-	// referrers (ReferrersOptions.Platforms).
+	// referrers (ReferrersOptions.Platforms); a child the index lists
+	// again is there once.
 	Manifests []Referrer `json:"manifests,omitempty"`
 
 	subject *v1.Descriptor
@@ -175,7 +176,7 @@ func (c *Client) referrers(ctx context.Context, r reference.Reference, opts Refe
 		if err != nil {
 			return nil, fmt.Errorf("parsing index %s: %w", root.Reference, err)
 		}
-		for _, child := range idx.Manifests {
+		for _, child := range distinct(idx.Manifests) { // a child listed again has the same referrers
 			n := Referrer{
 				Reference: d.reference(child.Digest.String()),
 				MediaType: string(child.MediaType),

@@ -192,7 +192,8 @@ func (d *describer) fetch(ctx context.Context, digest string) (TagDetail, error)
 }
 
 // index describes an index from its children (only the one for the
-// describer's platform, when it has one), described in parallel.
+// describer's platform, when it has one), described in parallel; a child
+// listed again is no more content and counts once.
 func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetail, error) {
 	idx, err := v1.ParseIndexManifest(bytes.NewReader(b))
 	if err != nil {
@@ -210,6 +211,7 @@ func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetai
 		children = []v1.Descriptor{child}
 	}
 	td.Platforms = platform.List(&v1.IndexManifest{Manifests: children})
+	children = distinct(children)
 	got := make([]*described, len(children))
 	g, gctx := errgroup.WithContext(ctx)
 	// As many at once as there are request slots: one goroutine per child
@@ -240,4 +242,17 @@ func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetai
 		}
 	}
 	return td, nil
+}
+
+// distinct is ds without the descriptors of a digest listed before.
+func distinct(ds []v1.Descriptor) []v1.Descriptor {
+	seen := map[v1.Hash]bool{}
+	var out []v1.Descriptor
+	for _, d := range ds {
+		if !seen[d.Digest] {
+			seen[d.Digest] = true
+			out = append(out, d)
+		}
+	}
+	return out
 }

@@ -73,7 +73,7 @@ func (s *Store) write(ctx context.Context, refs []reference.Reference, fn func(*
 		return Entry{}, err
 	}
 	defer unlock()
-	e, msize, err := fn(&writer{s: s, ctx: ctx, sem: make(chan struct{}, s.parallelBlobs()), flights: &flights{}})
+	e, msize, err := fn(&writer{s: s, ctx: ctx, sem: make(chan struct{}, s.parallelBlobs()), flights: &flights{}, manifests: &flights{}})
 	if err != nil {
 		return Entry{}, err
 	}
@@ -115,6 +115,11 @@ type writer struct {
 	ctx     context.Context
 	sem     chan struct{} // a slot per layer streaming, shared by the images of an index
 	flights *flights      // the layers streaming, shared by the images of an index
+	// manifests are the children of the indexes written, each written
+	// (and its entry landed in its flight) once: an index may list a
+	// child many times, and nested indexes that do, or diamonds of
+	// indexes listing one another, would multiply the walk past counting.
+	manifests *flights
 }
 
 // flights are the layers a write is streaming: a layer two images of an
@@ -128,6 +133,7 @@ type flights struct {
 type flight struct {
 	done chan struct{}
 	err  error // set before done is closed
+	e    Entry // of a manifest's flight (writer.manifests), set before done is closed
 }
 
 // claim makes the caller the one streaming h (mine: it calls land with
@@ -319,12 +325,24 @@ func (w *writer) index(idx v1.ImageIndex) (Entry, int64, error) {
 	}
 	e := Entry{Digest: dig, ID: dig, MediaType: mt}
 	// The children are written at once (their layers share w.sem), each
-	// its own error group: one failing cancels the others.
-	children := make([]*Entry, len(im.Manifests))
+	// its own error group: one failing cancels the others. A child listed
+	// again is no more content: it is written, and counted, once.
+	var kids []v1.Descriptor
+	listed := map[v1.Hash]bool{}
+	for _, c := range im.Manifests {
+		if !c.MediaType.IsIndex() && !c.MediaType.IsImage() && c.MediaType != "" {
+			continue // an artifact we do not know: not stored
+		}
+		if !listed[c.Digest] {
+			listed[c.Digest] = true
+			kids = append(kids, c)
+		}
+	}
+	children := make([]Entry, len(kids))
 	g, ctx := errgroup.WithContext(w.ctx)
 	g.SetLimit(w.s.parallelBlobs())
-	cw := &writer{s: w.s, ctx: ctx, sem: w.sem, flights: w.flights}
-	for i, c := range im.Manifests {
+	cw := &writer{s: w.s, ctx: ctx, sem: w.sem, flights: w.flights, manifests: w.manifests}
+	for i, c := range kids {
 		if ctx.Err() != nil {
 			// A child failed (or the write was stopped): the rest are not
 			// fetched. The children read through idx do not share ctx, so
@@ -332,37 +350,36 @@ func (w *writer) index(idx v1.ImageIndex) (Entry, int64, error) {
 			// of thousands.
 			break
 		}
-		if !c.MediaType.IsIndex() && !c.MediaType.IsImage() && c.MediaType != "" {
-			continue // an artifact we do not know: not stored
-		}
 		g.Go(func() error {
-			var ce Entry
+			fl, mine := w.manifests.claim(c.Digest)
+			if !mine {
+				if err := fl.wait(ctx); err != nil {
+					return err
+				}
+				children[i] = fl.e
+				return nil
+			}
 			var err error
 			if c.MediaType.IsIndex() {
 				var child v1.ImageIndex
 				if child, err = idx.ImageIndex(c.Digest); err == nil {
-					ce, _, err = cw.index(child)
+					fl.e, _, err = cw.index(child)
 				}
 			} else {
 				var child v1.Image
 				if child, err = idx.Image(c.Digest); err == nil {
-					ce, _, err = cw.image(child)
+					fl.e, _, err = cw.image(child)
 				}
 			}
-			if err != nil {
-				return err
-			}
-			children[i] = &ce
-			return nil
+			children[i] = fl.e
+			return fl.land(err)
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return Entry{}, 0, err
 	}
-	for i, c := range im.Manifests {
-		if children[i] != nil {
-			e.addChild(c, *children[i])
-		}
+	for i, c := range kids {
+		e.addChild(c, children[i])
 	}
 	raw, err := idx.RawManifest()
 	if err != nil {

@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"io"
+	"log"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// TestWriteIndexMultipath: an index tree that reaches one image through
+// 10^9 paths (a child listed 1,000 times, three deep) or 2^29 (a diamond
+// chain 30 deep) is written with each manifest read and walked once, and
+// an index counts a child it lists again once.
+func TestWriteIndexMultipath(t *testing.T) {
+	t.Parallel()
+	for name, push := range map[string]func(testing.TB, name.Reference) testenv.Multipath{
+		"repeated": func(t testing.TB, r name.Reference) testenv.Multipath {
+			return testenv.PushRepeatedIndex(t, r, 3, 1000)
+		},
+		"diamond": func(t testing.TB, r name.Reference) testenv.Multipath { return testenv.PushDiamondIndex(t, r, 30) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
+			t.Cleanup(srv.Close)
+			nref := mustName(t, strings.TrimPrefix(srv.URL, "http://")+"/nested/app:1")
+			mp := push(t, nref)
+			idx, err := remote.Index(nref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			s := newStore(t)
+			e, err := s.WriteIndex(ctx, idx, ref(t, "nested/app:1"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range append(mp.Indexes, e.Digest) {
+				if !s.HasBlob(h) {
+					t.Errorf("index %s not stored", h)
+				}
+			}
+			img, err := s.WriteImage(ctx, mp.Image)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name == "repeated" && e.Size != img.Size {
+				t.Errorf("size %d, want the image's %d", e.Size, img.Size)
+			}
+			if e.Digest != mp.Top {
+				t.Errorf("entry %+v", e)
+			}
+		})
+	}
+}
+
+func mustName(t *testing.T, s string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
