@@ -78,16 +78,17 @@ func oneResult(t *testing.T, what string, res testenv.Result, tag string) {
 }
 
 // TestCopyReferrersBrokenSource: a referrer listed in the source's tag
-// schema but deleted since fails the copy before anything is written,
-// naming it (exit 3), and the destination has no trace of the image.
+// schema but deleted since (by a client that leaves the index as it was:
+// crane) fails the copy before anything is written, naming it (exit 3),
+// and the destination has no trace of the image.
 func TestCopyReferrersBrokenSource(t *testing.T) {
 	t.Parallel()
 	src := testenv.StartRegistry(t, testenv.RegistryOptions{DeleteEnabled: true})
 	dst := testenv.StartReferrersRegistry(t)
 	e := testenv.NewEnv(t)
 	sig, _, _ := supplyChain(t, e, src, "app")
-	if res := e.Run(t, "delete", src.Ref("app@"+sig)); res.Code != 0 {
-		t.Fatalf("delete: %s", res.Stderr)
+	if res := e.Crane(t, "delete", src.Ref("app@"+sig)); res.Code != 0 {
+		t.Fatalf("crane delete: %s", res.Stderr)
 	}
 	res := e.Run(t, "copy", "--referrers", src.Ref("app:v1"), dst.Ref("mirror:v1"))
 	if res.Code != 3 || !strings.Contains(res.Stderr, sig) {
