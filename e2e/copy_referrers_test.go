@@ -78,16 +78,17 @@ func oneResult(t *testing.T, what string, res testenv.Result, tag string) {
 }
 
 // TestCopyReferrersBrokenSource: a referrer listed in the source's tag
-// schema but deleted since fails the copy before anything is written,
-// naming it (exit 3), and the destination has no trace of the image.
+// schema but deleted since (by a client that leaves the index as it was:
+// crane) fails the copy before anything is written, naming it (exit 3),
+// and the destination has no trace of the image.
 func TestCopyReferrersBrokenSource(t *testing.T) {
 	t.Parallel()
 	src := testenv.StartRegistry(t, testenv.RegistryOptions{DeleteEnabled: true})
 	dst := testenv.StartReferrersRegistry(t)
 	e := testenv.NewEnv(t)
 	sig, _, _ := supplyChain(t, e, src, "app")
-	if res := e.Run(t, "delete", src.Ref("app@"+sig)); res.Code != 0 {
-		t.Fatalf("delete: %s", res.Stderr)
+	if res := e.Crane(t, "delete", src.Ref("app@"+sig)); res.Code != 0 {
+		t.Fatalf("crane delete: %s", res.Stderr)
 	}
 	res := e.Run(t, "copy", "--referrers", src.Ref("app:v1"), dst.Ref("mirror:v1"))
 	if res.Code != 3 || !strings.Contains(res.Stderr, sig) {
@@ -184,4 +185,37 @@ func TestPullPushReferrers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReferrerSentAlone: an SBOM copied or pushed on its own (no
+// --referrers), after its subject, is listed as the subject's referrer
+// there, as crane, oras and regctl leave it: a registry without the
+// referrers API gets it in the subject's sha256-<hex> index (the
+// distribution spec makes that the client's job), one with the API none.
+func TestReferrerSentAlone(t *testing.T) {
+	t.Parallel()
+	onEachKind(t, func(t *testing.T, kind registryKind, reg *testenv.Registry, e *testenv.Env) {
+		reg.PushRandomImage(t, "app:v1", 1, 256)
+		sbom := e.OrasAttach(t, reg.Ref("app:v1"), sbomType, `{"spdxVersion":"SPDX-2.3"}`)
+		subject := strings.TrimSpace(e.Run(t, "digest", reg.Ref("app:v1")).Stdout)
+
+		wantCode(t, e.Run(t, "copy", reg.Ref("app:v1"), reg.Ref("copied:v1")), 0)
+		wantCode(t, e.Run(t, "copy", reg.Ref("app@"+sbom), reg.Ref("copied:sbom")), 0)
+
+		wantCode(t, e.Run(t, "copy", reg.Ref("app:v1"), reg.Ref("pushed:v1")), 0)
+		wantCode(t, e.Run(t, "pull", reg.Ref("app@"+sbom)), 0)
+		wantCode(t, e.Run(t, "tag", reg.Ref("app@"+sbom), reg.Ref("pushed:sbom")), 0)
+		wantCode(t, e.Run(t, "push", reg.Ref("pushed:sbom")), 0)
+
+		for _, repo := range []string{"copied", "pushed"} {
+			if got := digestTree(e.OrasDiscover(t, reg.Ref(repo+":v1"))); !strings.Contains(got, sbom) {
+				t.Errorf("%s: oras discover lists %q, want the SBOM %s", repo, got, sbom)
+			}
+			res := e.Crane(t, "ls", reg.Ref(repo))
+			schemaTag := strings.Replace(subject, ":", "-", 1)
+			if has := strings.Contains(res.Stdout, schemaTag); has != (kind.name == "tag-schema") {
+				t.Errorf("%s on a registry with the %s: tags %q", repo, kind.scheme, res.Stdout)
+			}
+		}
+	})
 }

@@ -69,3 +69,25 @@ func TestDeleteReferrers(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteReferrerUnlisted: deleting one referrer by digest (an SBOM)
+// takes it out of its subject's sha256-<hex> index where the registry
+// lists referrers so, as oras does, keeping the others: ctl referrers and
+// copy --referrers of the image still work (a listed referrer that is gone
+// fails them, exit 3), and oras discover lists what is left.
+func TestDeleteReferrerUnlisted(t *testing.T) {
+	t.Parallel()
+	onEachKind(t, func(t *testing.T, kind registryKind, reg *testenv.Registry, e *testenv.Env) {
+		sig, sbom, sbomSig := supplyChain(t, e, reg, "app")
+		wantCode(t, e.Run(t, "delete", reg.Ref("app@"+sbomSig)), 0)
+		wantCode(t, e.Run(t, "delete", reg.Ref("app@"+sbom)), 0)
+		res := e.Run(t, "referrers", reg.Ref("app:v1"))
+		if res.Code != 0 || !strings.Contains(res.Stdout, sig) || strings.Contains(res.Stdout, sbom) {
+			t.Errorf("referrers after deleting the SBOM: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+		}
+		if got := digestTree(e.OrasDiscover(t, reg.Ref("app:v1"))); got != sig {
+			t.Errorf("oras discover after deleting the SBOM: %q, want the signature %s alone", got, sig)
+		}
+		wantCode(t, e.Run(t, "copy", "--referrers", reg.Ref("app:v1"), reg.Ref("mirror:v1")), 0)
+	})
+}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // syncPair is a source and a destination registry, each behind a counting
@@ -838,6 +839,81 @@ func TestSyncBlobCountsAlike(t *testing.T) {
 	for src, c := range counts(res.Stdout) {
 		if c != " (0 blobs, 0B)" {
 			t.Errorf("%s into a layout holding its blobs: %s, want (0 blobs, 0B)", src, c)
+		}
+	}
+}
+
+// TestSyncSameAsRegsync: ctl sync and regsync mirror one repository (an
+// image, an OCI index, a docker manifest list, an SBOM attached to the
+// index) to the same digests, tag by tag, with the same referrers as oras
+// discovers them. (The sha256-<hex> tag schema's index is the
+// destination's bookkeeping, rewritten by whoever pushes a referrer, so
+// its digest is not compared.)
+func TestSyncSameAsRegsync(t *testing.T) {
+	t.Parallel()
+	src := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	dst := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	e := testenv.NewEnv(t)
+	src.PushTagged(t, "app", []testenv.Tagged{
+		{Tags: []string{"1.0"}},
+		{Tags: []string{"2.0", "latest"}, Platforms: []string{"linux/amd64", "linux/arm64", "linux/arm/v7"}},
+	}, 1024)
+	pushIndex(t, src, "app:list", types.DockerManifestList)
+	e.OrasAttach(t, src.Ref("app:2.0"), "application/spdx+json", `{"spdxVersion":"SPDX-2.3"}`)
+
+	if res := e.Run(t, "sync", "--referrers", src.Ref("app"), dst.Ref("ctl/app")); res.Code != 0 {
+		t.Fatalf("ctl sync: %s", res.Stderr)
+	}
+	conf := filepath.Join(t.TempDir(), "regsync.yml")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(`version: 1
+creds:
+  - registry: %s
+    tls: disabled
+  - registry: %s
+    tls: disabled
+sync:
+  - source: %s
+    target: %s
+    type: repository
+    referrers: true
+`, src.Host, dst.Host, src.Ref("app"), dst.Ref("regsync/app"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.Exec(t, testenv.ToolBinary(t, "regsync"), "", testenv.RunTimeout, "once", "-c", conf); res.Code != 0 {
+		t.Fatalf("regsync: %s", res.Stderr)
+	}
+
+	tags := func(repo string) []string {
+		t.Helper()
+		res := e.Crane(t, "ls", repo)
+		if res.Code != 0 {
+			t.Fatalf("crane ls %s: %s", repo, res.Stderr)
+		}
+		return lines(res.Stdout)
+	}
+	want := tags(src.Ref("app"))
+	for _, repo := range []string{"ctl/app", "regsync/app"} {
+		if got := tags(dst.Ref(repo)); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s tags %v, want the source's %v", repo, got, want)
+		}
+	}
+	for _, tag := range want {
+		if strings.HasPrefix(tag, "sha256-") {
+			continue
+		}
+		d := func(ref string) string {
+			res := e.Crane(t, "digest", ref)
+			return strings.TrimSpace(res.Stdout)
+		}
+		s, c, r := d(src.Ref("app:"+tag)), d(dst.Ref("ctl/app:"+tag)), d(dst.Ref("regsync/app:"+tag))
+		if s == "" || c != s || r != s {
+			t.Errorf("%s: source %s, ctl sync %s, regsync %s", tag, s, c, r)
+		}
+	}
+	wantTree := digestTree(e.OrasDiscover(t, src.Ref("app:2.0")))
+	for _, repo := range []string{"ctl/app", "regsync/app"} {
+		if got := digestTree(e.OrasDiscover(t, dst.Ref(repo+":2.0"))); got != wantTree || wantTree == "" {
+			t.Errorf("%s referrers:\n%s\nwant the source's:\n%s", repo, got, wantTree)
 		}
 	}
 }

@@ -159,19 +159,9 @@ func (c *Client) PushReferrers(ctx context.Context, dst reference.Reference, roo
 // the same time can lose an entry (the spec's tag schema has no locking);
 // the read-back in CopyReferrers would then say so.
 func (s *session) addToReferrersTag(ctx context.Context, subject v1.Hash, descs []v1.Descriptor) error {
-	tag := strings.Replace(subject.String(), ":", "-", 1)
-	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
-	raw, mh, err := s.get(ctx, tag)
-	switch {
-	case errors.Is(err, ErrNotFound):
-	case err != nil:
+	tag, idx, _, err := s.referrersTag(ctx, subject)
+	if err != nil {
 		return err
-	case !mh.MediaType.IsIndex():
-		return fmt.Errorf("%s/%s:%s, the referrers tag of %s, holds a %s, not an index: %w", ctltransport.ShownHost(s.host), s.repo, tag, subject, mh.MediaType, ErrBadReferrers)
-	default:
-		if err := json.Unmarshal(raw, &idx); err != nil {
-			return fmt.Errorf("%s/%s:%s: %w", ctltransport.ShownHost(s.host), s.repo, tag, err)
-		}
 	}
 	added := false
 	for _, d := range descs {
@@ -195,6 +185,57 @@ func (s *session) addToReferrersTag(ctx context.Context, subject v1.Hash, descs 
 		return fmt.Errorf("updating the referrers tag %s of %s: %w", tag, subject, err)
 	}
 	return nil
+}
+
+// removeFromReferrersTag takes digest out of subject's sha256-<hex> index,
+// as the distribution spec asks of a client deleting a referrer where the
+// registry has no referrers API: one PUT, none when the index does not
+// list it (or is not there).
+func (s *session) removeFromReferrersTag(ctx context.Context, subject, digest v1.Hash) error {
+	tag, idx, found, err := s.referrersTag(ctx, subject)
+	if err != nil || !found {
+		return err
+	}
+	n := len(idx.Manifests)
+	idx.Manifests = slices.DeleteFunc(idx.Manifests, func(d v1.Descriptor) bool { return d.Digest == digest })
+	if len(idx.Manifests) == n {
+		return nil
+	}
+	if idx.Manifests == nil {
+		idx.Manifests = []v1.Descriptor{}
+	}
+	b, err := json.Marshal(idx)
+	if err != nil {
+		return err
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	if err := s.put(ctx, tag, b, types.OCIImageIndex, h); err != nil {
+		return fmt.Errorf("updating the referrers tag %s of %s: %w", tag, subject, err)
+	}
+	return nil
+}
+
+// referrersTag reads subject's sha256-<hex> index (the tag schema): its
+// tag, its manifest (empty when not found) and whether it was there.
+func (s *session) referrersTag(ctx context.Context, subject v1.Hash) (string, v1.IndexManifest, bool, error) {
+	tag := strings.Replace(subject.String(), ":", "-", 1)
+	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
+	raw, mh, err := s.get(ctx, tag)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return tag, idx, false, nil
+	case err != nil:
+		return tag, idx, false, err
+	case !mh.MediaType.IsIndex():
+		return tag, idx, false, fmt.Errorf("%s/%s:%s, the referrers tag of %s, holds a %s, not an index: %w", ctltransport.ShownHost(s.host), s.repo, tag, subject, mh.MediaType, ErrBadReferrers)
+	}
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		return tag, idx, false, fmt.Errorf("%s/%s:%s: %w", ctltransport.ShownHost(s.host), s.repo, tag, err)
+	}
+	return tag, idx, true, nil
 }
 
 // checkReferrers reads dst's referrers tree of root back and names every

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -236,6 +237,9 @@ type deleteStep struct {
 	alongWith []string
 	acts      []DeleteAction
 	orphans   []string
+	// subject is what the manifest deleted by digest refers to, if it
+	// is a referrer: run takes it out of the subject's tag-schema index.
+	subject *v1.Descriptor
 }
 
 // skip leaves st alone, under opts.SkipChanged, for an error saying that
@@ -316,8 +320,19 @@ func (d *deleter) check(ctx context.Context, st *deleteStep) error {
 
 // planDigest checks the deletion of the manifest dg with its tags.
 func (d *deleter) planDigest(ctx context.Context, st *deleteStep, dg name.Digest) error {
-	if _, err := st.s.head(ctx, dg.DigestStr()); err != nil {
+	mh, err := st.s.head(ctx, dg.DigestStr())
+	if err != nil {
 		return err
+	}
+	if !d.opts.DryRun && (mh.MediaType == types.OCIManifestSchema1 || mh.MediaType == types.OCIImageIndex) {
+		// Only an OCI manifest or index has a subject.
+		raw, gm, err := st.s.get(ctx, dg.DigestStr())
+		if err != nil {
+			return err
+		}
+		if _, subject, err := describe(raw, gm.MediaType); err == nil {
+			st.subject = subject
+		}
 	}
 	scan, err := d.repo(st.s).scan(ctx, st.n, dg.DigestStr(), "")
 	if err != nil {
@@ -410,8 +425,37 @@ func (d *deleter) run(ctx context.Context, st *deleteStep) ([]DeleteAction, erro
 	if err := st.s.deleteManifest(ctx, st.digest); err != nil {
 		return acts, err
 	}
+	acts = append(acts, st.acts...)
+	if st.subject != nil {
+		if err := d.untrack(ctx, st); err != nil {
+			return acts, err
+		}
+	}
 	d.orphaned(st)
-	return append(acts, st.acts...), nil
+	return acts, nil
+}
+
+// untrack takes the referrer st deleted out of its subject's sha256-<hex>
+// index, where the registry has no referrers API (asked once per
+// repository): a listed referrer that is gone breaks every reader of the
+// tree (ctl referrers, copy --referrers) until the index is fixed. oras
+// does the same.
+func (d *deleter) untrack(ctx context.Context, st *deleteStep) error {
+	err := d.probeOnce("referrers "+st.s.host+"/"+st.s.repo, func() error {
+		_, err := (&discovery{s: st.s}).listAPI(ctx, st.subject.Digest, false)
+		return err
+	})
+	if err == nil {
+		return nil // the registry indexes referrers itself
+	}
+	if !errors.Is(err, errNoReferrersAPI) {
+		return fmt.Errorf("deleted, but finding how the registry lists referrers: %w", err)
+	}
+	h, err := v1.NewHash(st.digest)
+	if err != nil {
+		return err
+	}
+	return st.s.removeFromReferrersTag(ctx, st.subject.Digest, h)
 }
 
 // orphaned reports st's orphaned referrers through opts.Orphaned.

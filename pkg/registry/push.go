@@ -133,6 +133,10 @@ type group struct {
 	mt       types.MediaType
 	tags     []string
 	fresh    bool // every tag is New
+	// subject is the manifest's subject when it has one and the
+	// registry did not index it (no OCI-Subject header on its PUT): the
+	// client keeps the sha256-<hex> tag schema's index then.
+	subject *v1.Descriptor
 }
 
 func (p *pusher) push(ctx context.Context, tags []PushTag) ([]PushResult, error) {
@@ -190,8 +194,52 @@ func (p *pusher) push(ctx context.Context, tags []PushTag) ([]PushResult, error)
 	if firstErr != nil {
 		return nil, firstErr
 	}
+	if err := p.trackSubjects(ctx, groups); err != nil {
+		return nil, err
+	}
 	sort.Slice(results, func(i, j int) bool { return results[i].Tag < results[j].Tag })
 	return results, nil
+}
+
+// trackSubjects adds each manifest pushed with a subject the registry did
+// not say it indexed to its subject's sha256-<hex> index, when the
+// registry has no referrers API (asked once), as the distribution spec
+// asks of a client and as crane, oras and regctl do: what refers to an
+// image (an SBOM pushed or copied alone) is then found by the tag schema
+// there. One subject's index is updated once, after every push: updates
+// in parallel would lose entries.
+func (p *pusher) trackSubjects(ctx context.Context, groups []*group) error {
+	bySubject := map[v1.Hash][]v1.Descriptor{}
+	var order []v1.Hash
+	for _, g := range groups {
+		if g.subject == nil {
+			continue
+		}
+		d, _, err := describe(g.raw, g.mt)
+		if err != nil {
+			return err
+		}
+		if _, ok := bySubject[g.subject.Digest]; !ok {
+			order = append(order, g.subject.Digest)
+		}
+		bySubject[g.subject.Digest] = append(bySubject[g.subject.Digest], d)
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	// A registry may index subjects without saying so (go-containerregistry's
+	// does): its referrers API answering is enough.
+	if _, err := (&discovery{s: p.s}).listAPI(ctx, order[0], false); err == nil {
+		return nil
+	} else if !errors.Is(err, errNoReferrersAPI) {
+		return fmt.Errorf("pushed, but finding how the registry lists referrers: %w", err)
+	}
+	for _, subj := range order {
+		if err := p.s.addToReferrersTag(ctx, subj, bySubject[subj]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pushGroup pushes one artifact and points its tags at it. The first tag is
@@ -236,8 +284,14 @@ func (p *pusher) pushGroup(ctx context.Context, g *group) ([]PushResult, error) 
 		return nil, err
 	}
 	if !unchanged {
-		if err := p.s.put(ctx, g.tags[0], g.raw, g.mt, g.digest); err != nil {
+		indexed, err := p.s.putManifest(ctx, g.tags[0], g.raw, g.mt, g.digest)
+		if err != nil {
 			return nil, err
+		}
+		if !indexed {
+			if _, subject, err := describe(g.raw, g.mt); err == nil {
+				g.subject = subject
+			}
 		}
 	}
 	results := []PushResult{result(g.tags[0], unchanged)}

@@ -150,19 +150,26 @@ func contentDigest(want string, b []byte) (string, bool) {
 // put stores raw, a manifest of media type mt and digest want, under id (a
 // tag or digest) and checks the digest the registry reports back.
 func (s *session) put(ctx context.Context, id string, raw []byte, mt types.MediaType, want v1.Hash) error {
+	_, err := s.putManifest(ctx, id, raw, mt, want)
+	return err
+}
+
+// putManifest is put, also reporting whether the registry said it indexed
+// the manifest's subject for the referrers API (the OCI-Subject header).
+func (s *session) putManifest(ctx context.Context, id string, raw []byte, mt types.MediaType, want v1.Hash) (subjectIndexed bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, s.manifestURL(id), bytes.NewReader(raw))
 	if err != nil {
-		return err
+		return false, err
 	}
 	req.Header.Set("Content-Type", string(mt))
 	resp, err := s.do(req, http.StatusCreated, http.StatusOK, http.StatusAccepted)
 	if err != nil {
-		return err
+		return false, err
 	}
 	resp.Body.Close()
 	if got := resp.Header.Get("Docker-Content-Digest"); got != "" && got != want.String() {
-		return fmt.Errorf("%w: registry %s stored %s:%s as %s, expected %s",
+		return false, fmt.Errorf("%w: registry %s stored %s:%s as %s, expected %s",
 			ErrDigestMismatch, s.host, s.repo, id, got, want)
 	}
-	return nil
+	return resp.Header.Get("OCI-Subject") != "", nil
 }

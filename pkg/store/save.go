@@ -64,11 +64,13 @@ func (s *Store) Save(ctx context.Context, w io.Writer, entries []Entry, format s
 			blobs = append(blobs, h)
 		}
 	}
-	for _, e := range uniqueEntries(entries) {
-		e, err := s.platformTarget(e, sel)
-		if err != nil {
+	targets := make([]Entry, len(entries))
+	for i, e := range entries {
+		if targets[i], err = s.platformTarget(e, sel); err != nil {
 			return fmt.Errorf("saving %s: %w", e.name(), err)
 		}
+	}
+	for _, e := range uniqueEntries(targets) {
 		images, err := s.collect(e.Digest, e.MediaType, sel, add, map[v1.Hash]bool{})
 		if err != nil {
 			return fmt.Errorf("saving %s: %w", e.name(), err)

@@ -119,6 +119,19 @@ func TestSaveIndexPlatforms(t *testing.T) {
 			t.Errorf("--platform %q: loaded %+v", tc.sel, got)
 		}
 	}
+	// The platform's image given by ID as well is saved once, under the
+	// index's name, as any image given by ID and by a name.
+	byID := srcs[1].Entry
+	byID.Ref = ""
+	var both bytes.Buffer
+	arm, _ := platform.ParseSelection("linux/arm64")
+	if err := s.Save(ctx, &both, []Entry{e, byID}, FormatOCI, arm); err != nil {
+		t.Fatal(err)
+	}
+	var ix v1.IndexManifest
+	if err := json.Unmarshal(tarMembers(t, both.Bytes())["index.json"], &ix); err != nil || len(ix.Manifests) != 1 || ix.Manifests[0].Digest != byID.Digest {
+		t.Errorf("--platform linux/arm64 of the index and its image's ID: index.json %+v (%v)", ix.Manifests, err)
+	}
 	if _, err := save("windows/amd64"); !errors.Is(err, platform.ErrNotFound) {
 		t.Errorf("save of a platform the index lacks: %v", err)
 	}
