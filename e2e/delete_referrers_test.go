@@ -71,10 +71,10 @@ func TestDeleteReferrers(t *testing.T) {
 }
 
 // TestDeleteReferrerUnlisted: deleting one referrer by digest (an SBOM)
-// takes it out of its subject's sha256-<hex> index where the registry
-// lists referrers so, as oras does, keeping the others: ctl referrers and
-// copy --referrers of the image still work (a listed referrer that is gone
-// fails them, exit 3), and oras discover lists what is left.
+// takes it out of its subject's sha256-<hex> index, where there is one, as
+// oras does, keeping the others: ctl referrers and copy --referrers of the
+// image still work (a listed referrer that is gone fails them, exit 3),
+// oras discover lists what is left, and oras attaches more.
 func TestDeleteReferrerUnlisted(t *testing.T) {
 	t.Parallel()
 	onEachKind(t, func(t *testing.T, kind registryKind, reg *testenv.Registry, e *testenv.Env) {
@@ -89,5 +89,9 @@ func TestDeleteReferrerUnlisted(t *testing.T) {
 			t.Errorf("oras discover after deleting the SBOM: %q, want the signature %s alone", got, sig)
 		}
 		wantCode(t, e.Run(t, "copy", "--referrers", reg.Ref("app:v1"), reg.Ref("mirror:v1")), 0)
+		// oras keeps the index beside the referrers API too: one naming
+		// a deleted manifest, go-containerregistry's registry refuses it,
+		// and oras attach with it.
+		e.OrasAttach(t, reg.Ref("app:v1"), "application/vnd.in-toto+json", "{}")
 	})
 }

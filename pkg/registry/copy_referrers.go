@@ -188,9 +188,8 @@ func (s *session) addToReferrersTag(ctx context.Context, subject v1.Hash, descs 
 }
 
 // removeFromReferrersTag takes digest out of subject's sha256-<hex> index,
-// as the distribution spec asks of a client deleting a referrer where the
-// registry has no referrers API: one PUT, none when the index does not
-// list it (or is not there).
+// as the distribution spec asks of a client deleting a referrer: one PUT,
+// none when the index does not list it (or is not there).
 func (s *session) removeFromReferrersTag(ctx context.Context, subject, digest v1.Hash) error {
 	tag, idx, found, err := s.referrersTag(ctx, subject)
 	if err != nil || !found {

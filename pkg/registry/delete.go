@@ -324,15 +324,8 @@ func (d *deleter) planDigest(ctx context.Context, st *deleteStep, dg name.Digest
 	if err != nil {
 		return err
 	}
-	if !d.opts.DryRun && (mh.MediaType == types.OCIManifestSchema1 || mh.MediaType == types.OCIImageIndex) {
-		// Only an OCI manifest or index has a subject.
-		raw, gm, err := st.s.get(ctx, dg.DigestStr())
-		if err != nil {
-			return err
-		}
-		if _, subject, err := describe(raw, gm.MediaType); err == nil {
-			st.subject = subject
-		}
+	if err := d.readSubject(ctx, st, dg.DigestStr(), mh.MediaType); err != nil {
+		return err
 	}
 	scan, err := d.repo(st.s).scan(ctx, st.n, dg.DigestStr(), "")
 	if err != nil {
@@ -435,22 +428,33 @@ func (d *deleter) run(ctx context.Context, st *deleteStep) ([]DeleteAction, erro
 	return acts, nil
 }
 
-// untrack takes the referrer st deleted out of its subject's sha256-<hex>
-// index, where the registry has no referrers API (asked once per
-// repository): a listed referrer that is gone breaks every reader of the
-// tree (ctl referrers, copy --referrers) until the index is fixed. oras
-// does the same.
-func (d *deleter) untrack(ctx context.Context, st *deleteStep) error {
-	err := d.probeOnce("referrers "+st.s.host+"/"+st.s.repo, func() error {
-		_, err := (&discovery{s: st.s}).listAPI(ctx, st.subject.Digest, false)
+// readSubject sets st.subject when the manifest digest, of media type mt,
+// which st deletes by digest, is a referrer: only an OCI manifest or
+// index has a subject, so only those are read (one GET; none in a dry
+// run, which changes nothing). A tag deleted through its manifest (where
+// the registry deletes manifests only: tags prune's many) is not read.
+func (d *deleter) readSubject(ctx context.Context, st *deleteStep, digest string, mt types.MediaType) error {
+	if d.opts.DryRun || mt != types.OCIManifestSchema1 && mt != types.OCIImageIndex {
+		return nil
+	}
+	raw, gm, err := st.s.get(ctx, digest)
+	if err != nil {
 		return err
-	})
-	if err == nil {
-		return nil // the registry indexes referrers itself
 	}
-	if !errors.Is(err, errNoReferrersAPI) {
-		return fmt.Errorf("deleted, but finding how the registry lists referrers: %w", err)
+	if _, subject, err := describe(raw, gm.MediaType); err == nil {
+		st.subject = subject
 	}
+	return nil
+}
+
+// untrack takes the referrer st deleted out of its subject's sha256-<hex>
+// index, when there is one: a listed referrer that is gone breaks every
+// reader of the tree (ctl referrers, copy --referrers; oras attach, whose
+// update of the index a registry refuses) until the index is fixed. The
+// index is looked for even where the registry has the referrers API:
+// clients write it there too when the registry sends no OCI-Subject
+// header (oras does). oras deletes so as well.
+func (d *deleter) untrack(ctx context.Context, st *deleteStep) error {
 	h, err := v1.NewHash(st.digest)
 	if err != nil {
 		return err

@@ -202,8 +202,8 @@ func (p *pusher) push(ctx context.Context, tags []PushTag) ([]PushResult, error)
 }
 
 // trackSubjects adds each manifest pushed with a subject the registry did
-// not say it indexed to its subject's sha256-<hex> index, when the
-// registry has no referrers API (asked once), as the distribution spec
+// not say it indexed to its subject's sha256-<hex> index, unless the
+// registry's referrers API answers (asked once), as the distribution spec
 // asks of a client and as crane, oras and regctl do: what refers to an
 // image (an SBOM pushed or copied alone) is then found by the tag schema
 // there. One subject's index is updated once, after every push: updates
@@ -228,11 +228,11 @@ func (p *pusher) trackSubjects(ctx context.Context, groups []*group) error {
 		return nil
 	}
 	// A registry may index subjects without saying so (go-containerregistry's
-	// does): its referrers API answering is enough.
+	// does): its referrers API answering is enough. Any other answer
+	// leaves the index to the client, as the spec has it without the
+	// header.
 	if _, err := (&discovery{s: p.s}).listAPI(ctx, order[0], false); err == nil {
 		return nil
-	} else if !errors.Is(err, errNoReferrersAPI) {
-		return fmt.Errorf("pushed, but finding how the registry lists referrers: %w", err)
 	}
 	for _, subj := range order {
 		if err := p.s.addToReferrersTag(ctx, subj, bySubject[subj]); err != nil {
