@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
 	ctltransport "github.com/ctl-dev/ctl/pkg/registry/transport"
@@ -155,22 +156,51 @@ func (c *Client) PushReferrers(ctx context.Context, dst reference.Reference, roo
 
 // addToReferrersTag adds descs to the index tagged sha256-<hex> of
 // subject (the tag schema), keeping every entry it has: one PUT, none when
-// it lists them all already. Another client updating the same index at
-// the same time can lose an entry (the spec's tag schema has no locking);
-// the read-back in CopyReferrers would then say so.
+// it lists them all already.
 func (s *session) addToReferrersTag(ctx context.Context, subject v1.Hash, descs []v1.Descriptor) error {
-	tag, idx, _, err := s.referrersTag(ctx, subject)
-	if err != nil {
+	return s.editReferrersTag(ctx, subject, true, func(idx *v1.IndexManifest) bool {
+		added := false
+		for _, d := range descs {
+			if !slices.ContainsFunc(idx.Manifests, func(have v1.Descriptor) bool { return have.Digest == d.Digest }) {
+				idx.Manifests = append(idx.Manifests, d)
+				added = true
+			}
+		}
+		return added
+	})
+}
+
+// removeFromReferrersTag takes digest out of subject's sha256-<hex> index,
+// as the distribution spec asks of a client deleting a referrer: one PUT,
+// none when the index does not list it (or is not there).
+func (s *session) removeFromReferrersTag(ctx context.Context, subject, digest v1.Hash) error {
+	return s.editReferrersTag(ctx, subject, false, func(idx *v1.IndexManifest) bool {
+		n := len(idx.Manifests)
+		idx.Manifests = slices.DeleteFunc(idx.Manifests, func(d v1.Descriptor) bool { return d.Digest == digest })
+		if idx.Manifests == nil {
+			idx.Manifests = []v1.Descriptor{}
+		}
+		return len(idx.Manifests) != n
+	})
+}
+
+// editReferrersTag reads subject's sha256-<hex> index, lets edit change
+// it and writes it back when edit says it did; create: also when the
+// index is not there yet. The read and the write of one index are never
+// interleaved with another of this process's (copies in parallel, as a
+// sync runs them, each adding a referrer of one subject would otherwise
+// lose entries); another client updating it at the same time still can
+// (the spec's tag schema has no locking), and CopyReferrers' read-back
+// would then say so.
+func (s *session) editReferrersTag(ctx context.Context, subject v1.Hash, create bool, edit func(*v1.IndexManifest) bool) error {
+	if s.tagLocks != nil {
+		defer s.tagLocks.lock(s.host + "/" + s.repo + "@" + subject.String())()
+	}
+	tag, idx, found, err := s.referrersTag(ctx, subject)
+	if err != nil || !found && !create {
 		return err
 	}
-	added := false
-	for _, d := range descs {
-		if !slices.ContainsFunc(idx.Manifests, func(have v1.Descriptor) bool { return have.Digest == d.Digest }) {
-			idx.Manifests = append(idx.Manifests, d)
-			added = true
-		}
-	}
-	if !added {
+	if !edit(&idx) {
 		return nil
 	}
 	b, err := json.Marshal(idx)
@@ -187,34 +217,26 @@ func (s *session) addToReferrersTag(ctx context.Context, subject v1.Hash, descs 
 	return nil
 }
 
-// removeFromReferrersTag takes digest out of subject's sha256-<hex> index,
-// as the distribution spec asks of a client deleting a referrer: one PUT,
-// none when the index does not list it (or is not there).
-func (s *session) removeFromReferrersTag(ctx context.Context, subject, digest v1.Hash) error {
-	tag, idx, found, err := s.referrersTag(ctx, subject)
-	if err != nil || !found {
-		return err
+// keyedLocks are mutexes by key, made on first use.
+type keyedLocks struct {
+	mu sync.Mutex
+	m  map[string]*sync.Mutex
+}
+
+// lock locks key's mutex and returns its unlock.
+func (l *keyedLocks) lock(key string) func() {
+	l.mu.Lock()
+	m := l.m[key]
+	if m == nil {
+		if l.m == nil {
+			l.m = map[string]*sync.Mutex{}
+		}
+		m = &sync.Mutex{}
+		l.m[key] = m
 	}
-	n := len(idx.Manifests)
-	idx.Manifests = slices.DeleteFunc(idx.Manifests, func(d v1.Descriptor) bool { return d.Digest == digest })
-	if len(idx.Manifests) == n {
-		return nil
-	}
-	if idx.Manifests == nil {
-		idx.Manifests = []v1.Descriptor{}
-	}
-	b, err := json.Marshal(idx)
-	if err != nil {
-		return err
-	}
-	h, _, err := v1.SHA256(bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	if err := s.put(ctx, tag, b, types.OCIImageIndex, h); err != nil {
-		return fmt.Errorf("updating the referrers tag %s of %s: %w", tag, subject, err)
-	}
-	return nil
+	l.mu.Unlock()
+	m.Lock()
+	return m.Unlock
 }
 
 // referrersTag reads subject's sha256-<hex> index (the tag schema): its

@@ -52,6 +52,8 @@ type Client struct {
 	// in bytes (maxConfigBytes): configs are read whole, and jobs of them
 	// near the cap at once would take gigabytes.
 	configBytes *semaphore.Weighted
+	// tagLocks serialise this process's edits of one referrers tag index.
+	tagLocks *keyedLocks
 }
 
 // Option configures a Client.
@@ -181,6 +183,7 @@ func New(opts ...Option) (*Client, error) {
 		sameRepoMount: &sameRepoMounts{},
 		open:          &hostSet{},
 		configBytes:   semaphore.NewWeighted(maxConfigBytes),
+		tagLocks:      &keyedLocks{},
 	}
 	for _, o := range opts {
 		if err := o(c); err != nil {

@@ -82,6 +82,9 @@ type session struct {
 
 	// configBytes is the Client's bound on the configs read at once.
 	configBytes *semaphore.Weighted
+	// tagLocks are the Client's locks on the referrers tag indexes it
+	// edits (editReferrersTag).
+	tagLocks *keyedLocks
 }
 
 // authResult is one run of a session's authentication.
@@ -105,7 +108,7 @@ func (c *Client) newSession(ctx context.Context, target authn.Resource, reg name
 	// schemes and redirects and logs; only the User-Agent is added here, as
 	// go-containerregistry's remote package does.
 	base := transport.NewUserAgent(c.transport, c.userAgent)
-	s := &session{host: reg.RegistryStr(), scheme: reg.Scheme(), repo: repo, configBytes: c.configBytes}
+	s := &session{host: reg.RegistryStr(), scheme: reg.Scheme(), repo: repo, configBytes: c.configBytes, tagLocks: c.tagLocks}
 	s.build = func(ctx context.Context) (*http.Client, error) {
 		rt, err := transport.NewWithContext(ctx, reg, auth, base, scopes)
 		if err != nil {
