@@ -1,14 +1,18 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
+	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -17,7 +21,7 @@ import (
 // TestWriteIndexMultipath: an index tree that reaches one image through
 // 10^9 paths (a child listed 1,000 times, three deep) or 2^29 (a diamond
 // chain 30 deep) is written with each manifest read and walked once, and
-// its size is the image's, counted once.
+// its size is the image's, counted once, as it is once saved and loaded.
 func TestWriteIndexMultipath(t *testing.T) {
 	t.Parallel()
 	for name, push := range map[string]func(testing.TB, name.Reference) testenv.Multipath{
@@ -56,6 +60,22 @@ func TestWriteIndexMultipath(t *testing.T) {
 			}
 			if e.Digest != mp.Top {
 				t.Errorf("entry %+v", e)
+			}
+			// Saved and loaded again, it is the same size.
+			var buf bytes.Buffer
+			if err := s.Save(ctx, &buf, []Entry{e}, FormatOCI, platform.Selection{}); err != nil {
+				t.Fatal(err)
+			}
+			archive := filepath.Join(t.TempDir(), "tree.tar")
+			if err := os.WriteFile(archive, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			loaded, err := newStore(t).Load(ctx, archive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(loaded) != 1 || loaded[0].Size != img.Size {
+				t.Errorf("loaded %+v, want size %d", loaded, img.Size)
 			}
 		})
 	}
