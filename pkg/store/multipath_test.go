@@ -15,6 +15,7 @@ import (
 	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -88,4 +89,24 @@ func mustName(t *testing.T, s string) name.Reference {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestWriteIndexStopped: an index write stopped before its children were
+// started stores nothing, rather than the index without them.
+func TestWriteIndexStopped(t *testing.T) {
+	t.Parallel()
+	idx, err := random.Index(100, 1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s := newStore(t)
+	r := ref(t, "app:stopped")
+	if _, err := s.WriteIndex(ctx, idx, r); err == nil {
+		t.Error("a stopped write succeeded")
+	}
+	if e, err := s.Lookup(r); err == nil {
+		t.Errorf("stored %+v", e)
+	}
 }
