@@ -88,14 +88,7 @@ func TestPullUpToDateRepeated(t *testing.T) {
 func TestTagDetailsRepeated(t *testing.T) {
 	t.Parallel()
 	_, c, ref, mp := multipathFixture(t, repeated(t))
-	m, err := mp.Image.Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := m.Config.Size
-	for _, l := range m.Layers {
-		want += l.Size
-	}
+	want := imageSize(t, mp)
 	got, err := c.TagDetails(context.Background(), ref, []string{"1"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -149,4 +142,33 @@ func TestDeleteScansRepeatedIndexOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTagDetailsDiamond: an image reached through 2^29 paths of a
+// diamond chain of indexes is counted once.
+func TestTagDetailsDiamond(t *testing.T) {
+	t.Parallel()
+	_, c, ref, mp := multipathFixture(t, diamond(t))
+	want := imageSize(t, mp)
+	got, err := c.TagDetails(context.Background(), ref, []string{"1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Size != want {
+		t.Errorf("details %+v, want size %d", got, want)
+	}
+}
+
+// imageSize is the size of mp's image: config and layers.
+func imageSize(t *testing.T, mp testenv.Multipath) int64 {
+	t.Helper()
+	m, err := mp.Image.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := m.Config.Size
+	for _, l := range m.Layers {
+		size += l.Size
+	}
+	return size
 }

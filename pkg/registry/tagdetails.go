@@ -25,7 +25,8 @@ type TagDetail struct {
 	// artifacts left out).
 	Platforms []string `json:"platforms"`
 	// Size is the compressed size of an image (config and layers), the sum
-	// of its children's for an index.
+	// of its images' for an index: each image once, however many times and
+	// through however many indexes the index lists it.
 	Size int64 `json:"size"`
 	// Created is an image's creation time from its config, the newest of
 	// its children's for an index; zero when not recorded.
@@ -34,6 +35,8 @@ type TagDetail struct {
 	// registry, by digest: the manifest itself, configs, layers and, for an
 	// index, its children and theirs.
 	Blobs map[string]int64 `json:"-"`
+
+	images map[string]int64 // the size of each image under an index, by digest
 }
 
 // TagDetails resolves each of tags in repository r with one HEAD (every
@@ -177,6 +180,7 @@ func (d *describer) fetch(ctx context.Context, digest string) (TagDetail, error)
 		td.Size += l.Size
 		td.Blobs[l.Digest.String()] = l.Size
 	}
+	td.images = map[string]int64{td.Digest: td.Size}
 	if !mf.Config.MediaType.IsConfig() {
 		return td, nil // an artifact: no image config to read
 	}
@@ -192,8 +196,9 @@ func (d *describer) fetch(ctx context.Context, digest string) (TagDetail, error)
 }
 
 // index describes an index from its children (only the one for the
-// describer's platform, when it has one), described in parallel; a child
-// listed again is no more content and counts once.
+// describer's platform, when it has one), described in parallel. Its size
+// counts each image under it once: a child listed again, or an image two
+// of its indexes list, is no more content.
 func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetail, error) {
 	idx, err := v1.ParseIndexManifest(bytes.NewReader(b))
 	if err != nil {
@@ -229,6 +234,7 @@ func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetai
 	if err := g.Wait(); err != nil {
 		return TagDetail{}, err
 	}
+	td.images = map[string]int64{}
 	for i, c := range got {
 		for k, v := range c.Blobs {
 			td.Blobs[k] = v
@@ -236,10 +242,15 @@ func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetai
 		if !platform.IsImage(children[i]) {
 			continue // an attestation or signature: held, but not an image's size or age
 		}
-		td.Size += c.Size
 		if c.Created.After(td.Created) {
 			td.Created = c.Created
 		}
+		for k, v := range c.images {
+			td.images[k] = v
+		}
+	}
+	for _, size := range td.images {
+		td.Size += size
 	}
 	return td, nil
 }

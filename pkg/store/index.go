@@ -75,6 +75,10 @@ type Entry struct {
 	// Every other image (pulled, loaded from an OCI layout) is pushed as
 	// it is stored, under its own digest. Tag keeps it.
 	DockerSave bool
+
+	// images are the images an index entry counts into Size, by digest,
+	// each once (addChild); nil for an image.
+	images map[v1.Hash]int64
 }
 
 // Reference parses e.Ref; ok is false for an untagged entry.

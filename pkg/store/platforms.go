@@ -19,9 +19,24 @@ func platformsOf(cf *v1.ConfigFile) []string {
 // index's entry e: its size, its creation time when newer, and its
 // platform as the index names it (platform.String of d's, as pull, inspect
 // and platform selection read it: "unknown/unknown" for an entry naming
-// none, whatever the child's config says). Artifacts add size only.
+// none, whatever the child's config says). Artifacts add size only. The
+// size counts each image once, however many of e's children list it: an
+// index listing a child again, or indexes of a diamond (A lists B1 and
+// B2, both list C), hold no more content.
 func (e *Entry) addChild(d v1.Descriptor, c Entry) {
-	e.Size += c.Size
+	images := c.images
+	if images == nil { // an image, or an index none of whose children is stored
+		images = map[v1.Hash]int64{c.Digest: c.Size}
+	}
+	if e.images == nil {
+		e.images = map[v1.Hash]int64{}
+	}
+	for h, size := range images {
+		if _, ok := e.images[h]; !ok {
+			e.images[h] = size
+			e.Size += size
+		}
+	}
 	if c.Created.After(e.Created) {
 		e.Created = c.Created
 	}

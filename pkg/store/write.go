@@ -378,6 +378,9 @@ func (w *writer) index(idx v1.ImageIndex) (Entry, int64, error) {
 	if err := g.Wait(); err != nil {
 		return Entry{}, 0, err
 	}
+	if err := w.ctx.Err(); err != nil {
+		return Entry{}, 0, err // stopped before every child was started
+	}
 	for i, c := range kids {
 		e.addChild(c, children[i])
 	}

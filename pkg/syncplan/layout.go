@@ -254,7 +254,7 @@ func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error)
 	var app mutate.Appendable
 	switch x := a.(type) {
 	case v1.ImageIndex:
-		app, err = x, l.p.WriteIndex(x)
+		app, err = x, l.p.WriteIndex(&onceIndex{layoutIndex: x, walked: map[v1.Hash]bool{}})
 	case v1.Image:
 		app, err = x, l.p.WriteImage(x)
 	default:
@@ -418,11 +418,52 @@ func artifactOf(ii v1.ImageIndex, h v1.Hash) (registry.Artifact, error) {
 	return ii.ImageIndex(h)
 }
 
+// onceIndex is an index as layout.Path.WriteIndex walks it: each child
+// once, however many times and through however many indexes it is listed
+// (an index listing a child 1,000 times, three deep, has 10^9 paths). The
+// walk reads IndexManifest; the bytes written are RawManifest's, as they
+// are.
+type onceIndex struct {
+	layoutIndex
+	walked map[v1.Hash]bool // the children listed already, shared by the walk
+}
+
+// layoutIndex is the index onceIndex wraps, embedded under a name of its
+// own (an embedded v1.ImageIndex would clash with the ImageIndex method).
+type layoutIndex = v1.ImageIndex
+
+// IndexManifest lists the children not listed before in the walk.
+func (i *onceIndex) IndexManifest() (*v1.IndexManifest, error) {
+	im, err := i.layoutIndex.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	out := *im
+	out.Manifests = nil
+	for _, d := range im.Manifests {
+		if !i.walked[d.Digest] {
+			i.walked[d.Digest] = true
+			out.Manifests = append(out.Manifests, d)
+		}
+	}
+	return &out, nil
+}
+
+// ImageIndex is the child index h, walked as its parent is.
+func (i *onceIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
+	child, err := i.layoutIndex.ImageIndex(h)
+	if err != nil {
+		return nil, err
+	}
+	return &onceIndex{layoutIndex: child, walked: i.walked}, nil
+}
+
 // blobsOf are the blobs of a (configs and layers, of an index's images
-// too), each once.
+// too), each once. Each manifest is walked once: an index may list a child
+// many times, and nested indexes that do would multiply the walk.
 func blobsOf(a registry.Artifact) []v1.Descriptor {
 	var out []v1.Descriptor
-	seen := map[v1.Hash]bool{}
+	seen := map[v1.Hash]bool{} // blobs and manifests
 	var walk func(a registry.Artifact)
 	walk = func(a registry.Artifact) {
 		switch x := a.(type) {
@@ -432,6 +473,10 @@ func blobsOf(a registry.Artifact) []v1.Descriptor {
 				return
 			}
 			for _, d := range im.Manifests {
+				if seen[d.Digest] {
+					continue
+				}
+				seen[d.Digest] = true
 				if d.MediaType.IsIndex() {
 					if child, err := x.ImageIndex(d.Digest); err == nil {
 						walk(child)
