@@ -295,12 +295,22 @@ func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error)
 // that is there whatever it holds, so the part of one that a sync killed
 // while writing it left would stay, and this write would name it in
 // index.json. (Layers and configs ggcr rewrites when their size is not
-// the declared one.) l.mu and the directory's lock are held.
+// the declared one.) l.mu and the directory's lock are held. Each
+// manifest is looked at once: an index may list a child many times, and
+// nested ones that do would multiply the walk.
 func (l *Layout) dropDamaged(a registry.Artifact) error {
+	return l.dropDamagedOnce(a, map[v1.Hash]bool{})
+}
+
+func (l *Layout) dropDamagedOnce(a registry.Artifact, seen map[v1.Hash]bool) error {
 	h, err := a.Digest()
 	if err != nil {
 		return err
 	}
+	if seen[h] {
+		return nil
+	}
+	seen[h] = true
 	if err := l.dropIfDamaged(h); err != nil {
 		return err
 	}
@@ -313,7 +323,11 @@ func (l *Layout) dropDamaged(a registry.Artifact) error {
 		return err
 	}
 	for _, d := range im.Manifests {
+		if seen[d.Digest] {
+			continue
+		}
 		if !d.MediaType.IsIndex() {
+			seen[d.Digest] = true
 			if err := l.dropIfDamaged(d.Digest); err != nil {
 				return err
 			}
@@ -323,7 +337,7 @@ func (l *Layout) dropDamaged(a registry.Artifact) error {
 		if err != nil {
 			return err
 		}
-		if err := l.dropDamaged(child); err != nil {
+		if err := l.dropDamagedOnce(child, seen); err != nil {
 			return err
 		}
 	}
