@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
@@ -218,4 +219,30 @@ func TestReferrerSentAlone(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSyncReferrersSentAloneInParallel: a sync without --referrers copies
+// tagged referrers of one subject in parallel, each of which adds itself
+// to the subject's sha256-<hex> index on a registry without the referrers
+// API; none is lost (the read-modify-writes of one index do not
+// interleave).
+func TestSyncReferrersSentAloneInParallel(t *testing.T) {
+	t.Parallel()
+	kind := registryKinds[1] // the tag schema
+	src, dst := kind.start(t), kind.start(t)
+	e := testenv.NewEnv(t)
+	src.PushRandomImage(t, "app:v1", 1, 256)
+	var want []string
+	for i := range 12 {
+		sbom := e.OrasAttach(t, src.Ref("app:v1"), sbomType, fmt.Sprintf(`{"spdxVersion":"SPDX-2.3","n":%d}`, i))
+		if res := e.Crane(t, "tag", src.Ref("app@"+sbom), fmt.Sprintf("sbom%d", i)); res.Code != 0 {
+			t.Fatalf("crane tag: %s", res.Stderr)
+		}
+		want = append(want, sbom)
+	}
+	sort.Strings(want)
+	wantCode(t, e.Run(t, "sync", "-j", "16", "--exclude", "sha256-*", src.Ref("app"), dst.Ref("app")), 0)
+	if got := digestTree(e.OrasDiscover(t, dst.Ref("app:v1"))); got != strings.Join(want, " ") {
+		t.Errorf("oras discover of the destination lists\n%s\nwant every SBOM:\n%s", got, strings.Join(want, " "))
+	}
 }
