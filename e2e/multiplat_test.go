@@ -656,3 +656,29 @@ func TestPullIndexSharedLayer(t *testing.T) {
 		}
 	}
 }
+
+// TestPullKeepsAWholeIndex: a plain pull of a tag the store holds as the
+// whole index (pulled with --platform all) whose image for this machine
+// is there is up to date and keeps the index, as docker's containerd
+// store does; --platform of one still gives that image, and a pull into
+// a store without the index gives this machine's image.
+func TestPullKeepsAWholeIndex(t *testing.T) {
+	t.Parallel()
+	src := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	digest, children := pushThreePlatforms(t, src, "multi:v1")
+	e := testenv.NewEnv(t)
+	wantCode(t, e.Run(t, "pull", "-q", "--platform", "all", src.Ref("multi:v1")), 0)
+	res := e.Run(t, "pull", src.Ref("multi:v1"))
+	wantCode(t, res, 0)
+	if !strings.Contains(res.Stdout, "Digest: "+digest) || !strings.Contains(res.Stdout, "Status: Image is up to date for "+src.Ref("multi:v1")) {
+		t.Errorf("plain pull over the whole index: %q", res.Stdout)
+	}
+	if got := strings.TrimSpace(e.Run(t, "images", "--no-trunc", "--format", "{{.ID}}", src.Ref("multi:v1")).Stdout); got != digest {
+		t.Errorf("after a plain pull the store holds %s, want the whole index %s", got, digest)
+	}
+	res = e.Run(t, "pull", "--platform", "linux/arm64", src.Ref("multi:v1"))
+	wantCode(t, res, 0)
+	if got := strings.TrimSpace(e.Run(t, "images", "--no-trunc", "--format", "{{.ID}}", src.Ref("multi:v1")).Stdout); got == digest {
+		t.Errorf("pull --platform linux/arm64 kept the index %s, want the arm64 image %s", got, children["linux/arm64/v8"])
+	}
+}

@@ -209,6 +209,24 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, sink PullSin
 		return nil, wrap(err)
 	}
 	res := &PullResult{Ref: ref, Digest: digest, Image: imgDigest, ArtifactType: artifact.Type(m)}
+	if idx, index := a.(v1.ImageIndex); index && !single {
+		// The whole index, pulled before (--platform all), has this
+		// machine's image: it stays, as docker's containerd store keeps
+		// it, rather than giving way to the one image.
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, wrap(err)
+		}
+		whole := *res
+		whole.Image, whole.ArtifactType, whole.Platforms = digest, "", platform.List(im)
+		done, err := upToDate(sink, &whole, func() (bool, error) { return hasAll(img, sink) })
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			return &whole, nil
+		}
+	}
 	done, err := upToDate(sink, res, func() (bool, error) { return hasAll(img, sink) })
 	if err != nil {
 		return nil, err
