@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // tempInfix joins a target's base name to the random part of its
@@ -141,4 +142,39 @@ func SyncDir(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// maxParallelSyncs bounds the fsyncs SyncFiles runs at once.
+const maxParallelSyncs = 32
+
+// SyncFiles makes the content of every file in paths durable, many fsyncs
+// at once: the file system folds concurrent fsyncs into a few journal
+// commits, where one after another each waits for its own (a load or a
+// sync of 300 small images is 900 blobs). The renames and creations of
+// the files are made durable by SyncDir on their directory, after.
+func SyncFiles(paths []string) error {
+	sem := make(chan struct{}, maxParallelSyncs)
+	errs := make(chan error, len(paths))
+	var wg sync.WaitGroup
+	for _, p := range paths {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f, err := os.Open(p)
+			if err == nil {
+				err = f.Sync()
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+			}
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs // nil when none failed
 }
