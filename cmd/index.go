@@ -217,6 +217,16 @@ func (o *indexOptions) edit(ctx context.Context, existing bool, do func(*store.S
 	if err != nil {
 		return err
 	}
+	// The store is held from before the target and the sources resolve
+	// until the index is written (as push holds it): an rmi + image
+	// prune meanwhile waits, and takes no source from under the edit.
+	// Holding (the directory lock) comes before the writers' and the
+	// index's locks the edit takes, in the order prune takes them.
+	release, err := s.Hold()
+	if err != nil {
+		return err
+	}
+	defer func() { release() }()
 	if existing {
 		if _, err := s.Lookup(target); err != nil {
 			return err
@@ -227,6 +237,13 @@ func (o *indexOptions) edit(ctx context.Context, existing bool, do func(*store.S
 		e, err := s.Resolve(name)
 		if errors.Is(err, store.ErrNotFound) {
 			e, s, err = o.fetch(ctx, name, err)
+			if err == nil { // the store pulled into, made if need be, is held too
+				var more func()
+				if more, err = s.Hold(); err == nil {
+					prev := release
+					release = func() { more(); prev() }
+				}
+			}
 		}
 		if err != nil {
 			return err

@@ -3,8 +3,11 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ctl-dev/ctl/pkg/reference"
@@ -285,5 +288,82 @@ func TestDanglingIsWhatPruneRemoves(t *testing.T) {
 	}
 	if got := ids("-a"); !strings.Contains(got, "<none> "+amdID) {
 		t.Errorf("after prune, -a: %q, want the held child kept", got)
+	}
+}
+
+// TestStoreHeldWhileResolving: save and the index edits hold the store
+// (Store.Hold, the lock image prune takes exclusively first) from before
+// they read index.json to resolve their references: an rmi + image prune
+// between the resolving and the reading of the blobs would remove what
+// they resolved. Each is stopped on its first read of index.json (a
+// named pipe in its place) and the store's lock is tried then.
+func TestStoreHeldWhileResolving(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"save", "-o", "OUT", "app:amd64"},
+		{"index", "create", "app:v2", "app:amd64", "app:arm64"},
+		{"index", "add", "app:v1", "app:arm64"},
+		{"index", "remove", "app:v1", "linux/amd64"},
+	} {
+		t.Run(args[0]+" "+args[1], func(t *testing.T) {
+			t.Parallel()
+			dir := storeWithPlatforms(t, map[string]v1.Platform{
+				"amd64": {OS: "linux", Architecture: "amd64"},
+				"arm64": {OS: "linux", Architecture: "arm64"},
+				"s390x": {OS: "linux", Architecture: "s390x"},
+			})
+			if _, stderr, code := run(t, "--store", dir, "index", "create", "app:v1", "app:amd64", "app:s390x"); code != 0 {
+				t.Fatal(stderr)
+			}
+			args := slices.Clone(args)
+			if i := slices.Index(args, "OUT"); i >= 0 {
+				args[i] = filepath.Join(t.TempDir(), "out.tar")
+			}
+			index := filepath.Join(dir, "index.json")
+			raw, err := os.ReadFile(index)
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole := filepath.Join(dir, "index.json.whole")
+			if err := os.WriteFile(whole, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(index); err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Mkfifo(index, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				stderr string
+				code   int
+			}
+			done := make(chan result, 1)
+			go func() {
+				_, stderr, code := run(t, append([]string{"--store", dir}, args...)...)
+				done <- result{stderr, code}
+			}()
+			fifo, err := os.OpenFile(index, os.O_WRONLY, 0) // returns once the command reads index.json
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := os.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+				t.Errorf("%v reads index.json without holding the store", args)
+				syscall.Flock(int(d.Fd()), syscall.LOCK_UN)
+			}
+			d.Close()
+			if err := os.Rename(whole, index); err != nil { // later reads find a file
+				t.Fatal(err)
+			}
+			fifo.Write(raw)
+			fifo.Close()
+			if r := <-done; r.code != 0 {
+				t.Fatalf("%v: exit %d: %s", args, r.code, r.stderr)
+			}
+		})
 	}
 }

@@ -95,6 +95,14 @@ func runSave(ctx context.Context, opts *saveOptions) error {
 	if err != nil {
 		return err
 	}
+	// Held from before the references resolve until the archive is
+	// written (as push holds it): an rmi + image prune meanwhile waits,
+	// and takes nothing they name from under the save.
+	release, err := s.Hold()
+	if err != nil {
+		return err
+	}
+	defer release()
 	var entries []store.Entry
 	for _, src := range opts.Refs {
 		es, err := saveEntries(s, src)

@@ -163,3 +163,55 @@ func TestIsTemp(t *testing.T) {
 		t.Errorf("IsTemp is wrong about %q", tmp)
 	}
 }
+
+// TestWriteReclaimsDeadTemps: a Write removes the temporary files of its
+// target that no live writer holds (one a SIGKILL left, unlocked), and
+// keeps one a live writer holds locked and those of other targets; its
+// own is locked while it writes.
+func TestWriteReclaimsDeadTemps(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "app.tar")
+	dead := filepath.Join(dir, ".app.tar.tmp-111")
+	live := filepath.Join(dir, ".app.tar.tmp-222")
+	other := filepath.Join(dir, ".other.tar.tmp-333")
+	for _, p := range []string{dead, live, other} {
+		if err := os.WriteFile(p, []byte("part"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held, err := os.Open(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if err := syscall.Flock(int(held.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	err = Write(out, func(w io.Writer) error {
+		f, err := os.Open(w.(*os.File).Name())
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			t.Error("the temporary file being written is not locked")
+		}
+		_, err = w.Write([]byte("new"))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dead); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the dead writer's temporary file is still there (%v)", err)
+	}
+	for _, p := range []string{live, other} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s was removed: %v", filepath.Base(p), err)
+		}
+	}
+	if b, _ := os.ReadFile(out); string(b) != "new" {
+		t.Errorf("wrote %q, want new", b)
+	}
+}

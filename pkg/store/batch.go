@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 
+	"github.com/ctl-dev/ctl/pkg/atomicfile"
 	"github.com/ctl-dev/ctl/pkg/bounded"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -92,38 +92,17 @@ func (b *batch) read(h v1.Hash, max int64) ([]byte, error) {
 	return data, nil
 }
 
-// maxParallelSyncs bounds the fsyncs syncAll runs at once.
-const maxParallelSyncs = 32
-
-// syncAll makes every staged blob durable, many fsyncs at once: the file
-// system folds concurrent fsyncs into a few journal commits, where one
-// after another each waits for its own (a load of 300 small images is
-// 900 blobs).
+// syncAll makes every staged blob durable, all at once
+// (atomicfile.SyncFiles).
 func (b *batch) syncAll() error {
-	sem := make(chan struct{}, maxParallelSyncs)
-	errs := make(chan error, len(b.staged))
-	var wg sync.WaitGroup
+	paths := make([]string, 0, len(b.staged))
 	for _, t := range b.staged {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			f, err := os.Open(t.path)
-			if err == nil {
-				err = f.Sync()
-				if cerr := f.Close(); err == nil {
-					err = cerr
-				}
-			}
-			if err != nil {
-				errs <- fmt.Errorf("writing to the image store: %w", err)
-			}
-		}()
+		paths = append(paths, t.path)
 	}
-	wg.Wait()
-	close(errs)
-	return <-errs // nil when none failed
+	if err := atomicfile.SyncFiles(paths); err != nil {
+		return fmt.Errorf("writing to the image store: %w", err)
+	}
+	return nil
 }
 
 // commit makes every staged blob durable, then visible.

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/match"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // An OCI layout holds the images of many repositories for an air gap: each
@@ -50,6 +51,9 @@ type Layout struct {
 	// write and kept up to date by the writes (under mu), so that a sync
 	// of many images lists the blobs directory once, not once per image.
 	blobs map[string]bool
+	// synced are the digests of the blobs this sync made durable (under
+	// mu): each is fsync'd once, however many images share it.
+	synced map[string]bool
 }
 
 // IsArchive reports whether oci:PATH names an OCI archive rather than a
@@ -262,6 +266,9 @@ func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error)
 	}
 	l.dirty = true // blobs may be written even when the index is not
 	if err == nil {
+		err = l.makeDurable(a)
+	}
+	if err == nil {
 		err = l.name(app, n)
 	}
 	if err != nil {
@@ -365,6 +372,104 @@ func (l *Layout) dropIfDamaged(h v1.Hash) error {
 	}
 	delete(l.blobs, h.String())
 	return os.Remove(p)
+}
+
+// Seams for the tests: how makeDurable syncs files and directories.
+var (
+	syncFiles = atomicfile.SyncFiles
+	syncDir   = atomicfile.SyncDir
+)
+
+// makeDurable makes the blobs of a (its manifests, at every depth, its
+// configs and layers) durable before index.json names a, as the store
+// makes a blob durable before its index names it: ggcr writes each blob
+// in place and syncs none, so a power cut could leave index.json naming
+// an empty blob. Each blob not synced by this sync yet is fsync'd, all at
+// once (atomicfile.SyncFiles, as the store's loads do: a sync of many
+// images stays fast), then the directories naming them. A blob the layout
+// had before is too: a sync killed after writing it, before naming it,
+// left it unsynced. An archive's layout is a temporary copy: Close packs
+// it into an archive made durable whole (atomicfile). l.mu and the
+// directory's lock are held.
+func (l *Layout) makeDurable(a registry.Artifact) error {
+	if l.archive {
+		return nil
+	}
+	h, err := a.Digest()
+	if err != nil {
+		return err
+	}
+	blobs, err := l.filesOf(h, "", map[v1.Hash]bool{})
+	if err != nil {
+		return err
+	}
+	dirs := map[string]bool{}
+	if l.synced == nil { // a new layout's blobs/ names its first blob's directory
+		l.synced = map[string]bool{}
+		dirs[filepath.Join(string(l.p), "blobs")] = true
+	}
+	var paths []string
+	for _, b := range blobs {
+		if !l.synced[b.String()] {
+			dir := filepath.Join(string(l.p), "blobs", b.Algorithm)
+			paths, dirs[dir] = append(paths, filepath.Join(dir, b.Hex)), true
+		}
+	}
+	if err := syncFiles(paths); err != nil {
+		return err
+	}
+	for dir := range dirs {
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+	}
+	for _, b := range blobs {
+		l.synced[b.String()] = true
+	}
+	return nil
+}
+
+// filesOf are the blobs of the manifest h in the layout (of media type
+// mt, "" when unknown), itself included, each once (seen): read from the
+// layout's own files, as ggcr wrote them.
+func (l *Layout) filesOf(h v1.Hash, mt types.MediaType, seen map[v1.Hash]bool) ([]v1.Hash, error) {
+	if seen[h] {
+		return nil, nil
+	}
+	seen[h] = true
+	out := []v1.Hash{h}
+	if mt != "" && !mt.IsIndex() && !mt.IsImage() {
+		return out, nil // a blob ggcr wrote as it is
+	}
+	raw, err := l.p.Bytes(h)
+	if err != nil {
+		return nil, err
+	}
+	var m struct {
+		Manifests []v1.Descriptor `json:"manifests"`
+		Config    *v1.Descriptor  `json:"config"`
+		Layers    []v1.Descriptor `json:"layers"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", h, err)
+	}
+	for _, d := range m.Manifests {
+		more, err := l.filesOf(d.Digest, d.MediaType, seen)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
+	}
+	if m.Config != nil {
+		m.Layers = append(m.Layers, *m.Config)
+	}
+	for _, d := range m.Layers {
+		if !seen[d.Digest] {
+			seen[d.Digest] = true
+			out = append(out, d.Digest)
+		}
+	}
+	return out, nil
 }
 
 // name makes n name a, whose blobs are in, in index.json: what had that
