@@ -15,6 +15,13 @@ import (
 // (pull --to-engine), so that the engine runs them next under the pulled
 // references. It returns the engine's answer ("Loaded image: REF").
 func ToEngine(ctx context.Context, ec *engine.Client, s *store.Store, pulled []registry.PullResult) ([]string, error) {
+	// Held from before the references resolve: an rmi and a prune in
+	// between would leave them naming what is gone.
+	release, err := s.Hold()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	entries := make([]store.Entry, 0, len(pulled))
 	for _, p := range pulled {
 		e, err := s.Lookup(p.Ref)
