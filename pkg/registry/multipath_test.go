@@ -83,21 +83,6 @@ func TestPullUpToDateRepeated(t *testing.T) {
 	}
 }
 
-// TestTagDetailsRepeated: an index counts a child it lists again once:
-// three levels of 1,000 listings of one image are that image's size.
-func TestTagDetailsRepeated(t *testing.T) {
-	t.Parallel()
-	_, c, ref, mp := multipathFixture(t, repeated(t))
-	want := imageSize(t, mp)
-	got, err := c.TagDetails(context.Background(), ref, []string{"1"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0].Size != want {
-		t.Errorf("details %+v, want size %d", got, want)
-	}
-}
-
 // TestReferrersPlatformsRepeated: the referrers of a child an index lists
 // 1,000 times are looked for once, and the child is shown once.
 func TestReferrersPlatformsRepeated(t *testing.T) {
@@ -144,18 +129,24 @@ func TestDeleteScansRepeatedIndexOnce(t *testing.T) {
 	}
 }
 
-// TestTagDetailsDiamond: an image reached through 2^29 paths of a
-// diamond chain of indexes is counted once.
-func TestTagDetailsDiamond(t *testing.T) {
+// TestTagDetailsMultipath: an index counts each image under it once:
+// three levels of 1,000 listings of one image, or an image reached
+// through 2^29 paths of a diamond chain of indexes, are that image's size.
+func TestTagDetailsMultipath(t *testing.T) {
 	t.Parallel()
-	_, c, ref, mp := multipathFixture(t, diamond(t))
-	want := imageSize(t, mp)
-	got, err := c.TagDetails(context.Background(), ref, []string{"1"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0].Size != want {
-		t.Errorf("details %+v, want size %d", got, want)
+	for name, fixture := range map[string]func(*testing.T) func(*Client, reference.Reference) testenv.Multipath{"repeated": repeated, "diamond": diamond} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, c, ref, mp := multipathFixture(t, fixture(t))
+			want := imageSize(t, mp)
+			got, err := c.TagDetails(context.Background(), ref, []string{"1"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0].Size != want {
+				t.Errorf("details %+v, want size %d", got, want)
+			}
+		})
 	}
 }
 
