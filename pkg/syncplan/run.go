@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"path"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/ctl-dev/ctl/pkg/tagset"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	ggcr "github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -78,7 +80,7 @@ type Runner struct {
 	Limits   *Limits
 	MinPulls int
 	Wait     bool
-	Waiting  func(transport.RateLimit)
+	Waiting  func(Hold)
 	// To, if set, replaces every destination registry: images are written
 	// to this OCI layout under their destination repository path. From,
 	// if set, replaces every source: images are read from this layout
@@ -681,7 +683,7 @@ func (r *Runner) waitFor(ctx context.Context, it *Item) error {
 
 // round tries every copy not done yet and returns those a rate limit held
 // back, with the limit.
-func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done func(*Item)) ([]*Item, transport.RateLimit, error) {
+func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done func(*Item)) ([]*Item, Hold, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := max(r.Jobs, 1)
@@ -695,7 +697,7 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 	var first error
 	var firstItem *Item // the item first failed: first is its error
 	var left []*Item
-	var limit transport.RateLimit
+	var limit Hold
 	var wg sync.WaitGroup
 	for i := range items {
 		it := &items[i]
@@ -741,7 +743,14 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 			if errors.As(err, &re) && re.Limit != nil && r.Limits != nil {
 				r.Limits.Observe(*re.Limit)
 				it.Blobs, it.Bytes = 0, 0
-				left, limit = append(left, it), *re.Limit
+				left, limit = append(left, it), Hold{RateLimit: *re.Limit}
+				return
+			}
+			if until, ok := tooManyRequests(re, it.host); ok && r.Limits != nil {
+				r.Limits.refuse(it.host, until)
+				it.Blobs, it.Bytes = 0, 0
+				rl, _ := r.Limits.low(it.host, r.MinPulls)
+				left, limit = append(left, it), rl
 				return
 			}
 			it.Done = true
@@ -773,6 +782,23 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 		return nil, limit, fmt.Errorf("%s: %w", firstItem.Source, first)
 	}
 	return nil, limit, failures(items)
+}
+
+// tooManyRequests reports whether re is the source host's 429 Too Many
+// Requests, left after the transport's retries or asking to wait longer
+// than it waits, and until when to hold that host: the time it asked to
+// retry at, else a minute from now. The sync is then stopped by a rate
+// limit (or waits, with Wait), as by Docker Hub's exhausted pull limit.
+func tooManyRequests(re *transport.RetryError, host string) (time.Time, bool) {
+	var te *ggcr.Error
+	if re == nil || !strings.EqualFold(transport.ShownHost(re.Host), transport.ShownHost(host)) ||
+		!errors.As(re.Err, &te) || te.StatusCode != http.StatusTooManyRequests {
+		return time.Time{}, false
+	}
+	if !re.RetryAfter.IsZero() {
+		return re.RetryAfter, true
+	}
+	return time.Now().Add(time.Minute), true
 }
 
 // copy copies one item, with its referrers when asked.
