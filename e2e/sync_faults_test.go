@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -31,5 +32,32 @@ func TestSyncSourceDropsMidBlob(t *testing.T) {
 	}
 	if d := p.digest(t, p.dst, "mirror/app:1.0.0"); d != "" {
 		t.Errorf("the mirror has 1.0.0 (%s) though its blobs never arrived", d)
+	}
+}
+
+// TestSyncLyingTagList: a source whose tag list names a tag twice, or
+// names that are no tags (a space, an escape sequence), has each tag
+// copied once and the others left out with a warning, not planned as
+// nameless copies "not found in the source" that fail the sync.
+func TestSyncLyingTagList(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	p.sp.AddFault(testenv.Fault{Method: "GET", PathRegexp: `/app/tags/list`, Kind: testenv.FaultStatus, Status: 200,
+		Header: http.Header{"Content-Type": {"application/json"}},
+		Body:   `{"name":"app","tags":["1.0.0","dev","1.0.0","BAD TAG","x\u001b[31m"]}`})
+	src, dst := p.sp.Host+"/app", p.dp.Host+"/mirror/app"
+	res := p.e.Run(t, "sync", "--dry-run", src, dst)
+	if res.Code != 0 || strings.Count(res.Stdout, "copy "+src+":1.0.0 ") != 1 || strings.Count(res.Stdout, "\n") != 2 ||
+		!strings.Contains(res.Stderr, "Warning: "+src+` lists 2 invalid tag name(s), left out: "BAD TAG", "x\x1b[31m"`) {
+		t.Errorf("dry run of a lying tag list: exit %d, want each tag once and a warning:\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	res = p.e.Run(t, "sync", src, dst)
+	if res.Code != 0 || strings.Count(res.Stdout, "\n") != 2 || !strings.Contains(res.Stderr, "2 copied, 0 up to date, 0 skipped, 0 failed") {
+		t.Errorf("sync of a lying tag list: exit %d, want 1.0.0 and dev copied once each:\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	for _, tag := range []string{"1.0.0", "dev"} {
+		if got := p.digest(t, p.dst, "mirror/app:"+tag); got != p.srcDigests[tag] {
+			t.Errorf("mirror/app:%s is %q, want %s", tag, got, p.srcDigests[tag])
+		}
 	}
 }

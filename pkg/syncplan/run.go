@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -248,8 +249,10 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	// The destination's tags are listed while the source is resolved:
 	// both sides cost a round trip, not one after the other.
 	dstCh := r.listDest(ctx, dst)
+	var tags []string // the listed tags, each once, that are tags
 	pick := func(listed []string) []string {
-		selected = e.Filter(slices.Clone(listed))
+		tags = r.listedNames(src.String(), "tag", listed, reference.ValidTag)
+		selected = e.Filter(slices.Clone(tags))
 		if e.Referrers {
 			// A registry without the referrers API lists its referrers
 			// tags (sha256-<hex>, cosign's .sig, .att, .sbom) as tags:
@@ -344,7 +347,7 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	for _, id := range ids {
 		add(id, "")
 	}
-	for _, t := range Dropped(listed, selected) {
+	for _, t := range Dropped(tags, selected) {
 		add(t, Filtered)
 		if e.Referrers && isReferrersTag(t) {
 			items[len(items)-1].Reason = "a referrers tag, copied with its subject"
@@ -943,6 +946,35 @@ func (r *Runner) warn(format string, args ...any) {
 		defer r.warnMu.Unlock()
 		r.Warn(fmt.Sprintf(format, args...))
 	}
+}
+
+// listedNames are the names in a listing of from (its tags, or the
+// repositories of its catalog) that valid accepts, each once, in order.
+// A registry's listing is not trusted to hold only names a reference can
+// be made of, each once: the others are left out with a warning, rather
+// than planned as copies of nothing (or twice, at once).
+func (r *Runner) listedNames(from, what string, names []string, valid func(string) bool) []string {
+	seen := make(map[string]bool, len(names))
+	kept := make([]string, 0, len(names))
+	var bad []string
+	for _, n := range names {
+		switch {
+		case seen[n]:
+		case !valid(n):
+			bad = append(bad, strconv.Quote(n))
+		default:
+			kept = append(kept, n)
+		}
+		seen[n] = true
+	}
+	if len(bad) > 0 {
+		shown := strings.Join(bad[:min(len(bad), 3)], ", ")
+		if len(bad) > 3 {
+			shown += ", ..."
+		}
+		r.warn("%s lists %d invalid %s name(s), left out: %s", from, len(bad), what, shown)
+	}
+	return kept
 }
 
 // where names an entry for messages.
