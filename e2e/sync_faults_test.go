@@ -61,3 +61,28 @@ func TestSyncLyingTagList(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncLyingCatalog: a pattern entry against a catalog that lists a
+// repository twice, or a name that is no repository, mirrors each
+// repository once and leaves the others out with a warning, rather than
+// failing the whole plan on one bad name or copying a repository twice
+// at once.
+func TestSyncLyingCatalog(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	p.sp.AddFault(testenv.Fault{Method: "GET", PathRegexp: `/_catalog`, Kind: testenv.FaultStatus, Status: 200,
+		Header: http.Header{"Content-Type": {"application/json"}},
+		Body:   `{"repositories":["app","UPPER","tools","app","-x"]}`})
+	plan := p.plan(t, "sync:\n  - source: SRC/*\n    destination: DST/mirror\n    tags: [\"1.0.0\", edge]\n")
+	res := p.e.Run(t, "sync", plan)
+	if res.Code != 0 || strings.Count(res.Stdout, "\n") != 2 || !strings.Contains(res.Stderr, "2 copied, 0 up to date, 5 skipped, 0 failed") ||
+		!strings.Contains(res.Stderr, "Warning: "+p.sp.Host+` lists 2 invalid repository name(s), left out: "UPPER", "-x"`) {
+		t.Errorf("sync of a lying catalog: exit %d, want app:1.0.0 and tools:edge copied once each, and a warning:\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if got := p.digest(t, p.dst, "mirror/app:1.0.0"); got != p.srcDigests["1.0.0"] {
+		t.Errorf("mirror/app:1.0.0 is %q, want %s", got, p.srcDigests["1.0.0"])
+	}
+	if got := p.digest(t, p.dst, "mirror/tools:edge"); got == "" {
+		t.Error("mirror/tools:edge was not copied")
+	}
+}

@@ -193,19 +193,24 @@ func (r *Runner) repositories(ctx context.Context, e *Entry) ([][2]reference.Ref
 		return nil, err
 	}
 	var pairs [][2]reference.Reference
-	for _, repo := range repos {
-		if ok, _ := path.Match(e.Glob, repo); !ok {
-			continue
-		}
+	parsed := map[string][2]reference.Reference{}
+	valid := func(repo string) bool {
 		src, err := reference.ParseRepository(e.Source + "/" + repo)
-		if err != nil {
-			return nil, err
+		if err != nil || src.Repository() != repo {
+			return false
 		}
 		dst, err := reference.ParseRepository(e.DestinationOf(repo))
-		if err != nil {
-			return nil, err
+		parsed[repo] = [2]reference.Reference{src, dst}
+		return err == nil
+	}
+	var matched []string
+	for _, repo := range repos {
+		if ok, _ := path.Match(e.Glob, repo); ok {
+			matched = append(matched, repo)
 		}
-		pairs = append(pairs, [2]reference.Reference{src, dst})
+	}
+	for _, repo := range r.listedNames(e.Source, "repository", matched, valid) {
+		pairs = append(pairs, parsed[repo])
 	}
 	if len(pairs) == 0 {
 		r.warn("%s: no repository of %s matches %q", where(e), e.Source, e.Glob)
