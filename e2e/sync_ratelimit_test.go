@@ -141,3 +141,34 @@ func TestSyncTooManyRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncKeepGoingWaitsPastFailures: with --keep-going, copies that fail
+// do not end a sync that a pull limit holds back: with --wait the held
+// copies are still tried once the window moves on (here every copy fails,
+// refused by the destination, so each of the six is listed), and without
+// it the sync exits 1 for the failures, saying also what is left.
+func TestSyncKeepGoingWaitsPastFailures(t *testing.T) {
+	t.Parallel()
+	src := testenv.StartRegistry(t, testenv.RegistryOptions{})
+	var items []testenv.Tagged
+	for i := range 6 {
+		items = append(items, testenv.Tagged{Tags: []string{fmt.Sprintf("t%d", i)}})
+	}
+	src.PushTagged(t, "app", items, 1024)
+	hub := testenv.NewHubLimiter(t, src.URL, 2, 2*time.Second)
+	dst := testenv.NewProxy(t, testenv.StartRegistry(t, testenv.RegistryOptions{}).URL, nil)
+	dst.AddFault(testenv.Fault{Method: "PUT", PathRegexp: `/manifests/`, Kind: testenv.FaultStatus, Status: 403,
+		Body: `{"errors":[{"code":"DENIED","message":"quota exceeded"}]}`})
+	e := testenv.NewEnv(t)
+
+	res := e.Run(t, "sync", "--keep-going", "-j", "1", hub.Host+"/app", dst.Host+"/app")
+	if res.Code != 1 || !strings.Contains(res.Stderr, "2 image(s) failed to sync:") ||
+		!strings.Contains(res.Stderr, "and "+hub.Host+" has 0 pulls left of 2 per 2s (threshold 0): 4 image(s) left to copy:") {
+		t.Errorf("keep-going stopped by the limit with failures: exit %d, want 1 listing both: %s", res.Code, res.Stderr)
+	}
+	time.Sleep(2 * time.Second) // the window moves on
+	res = e.Run(t, "sync", "--keep-going", "--wait", "-j", "1", hub.Host+"/app", dst.Host+"/app")
+	if res.Code != 1 || !strings.Contains(res.Stderr, "6 image(s) failed to sync:") || strings.Contains(res.Stderr, "left to copy") {
+		t.Errorf("keep-going --wait: exit %d, want every image tried and listed failed: %s", res.Code, res.Stderr)
+	}
+}

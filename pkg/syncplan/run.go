@@ -598,8 +598,12 @@ func (r *Runner) sizes(ctx context.Context, src, dst reference.Reference, items 
 // asked for some the source does not have (refused).
 var ErrFailed = errors.New("some images failed to sync")
 
-// FailedError lists the images that failed or were refused.
-type FailedError struct{ Items []Item }
+// FailedError lists the images that failed or were refused, and Left,
+// if set, those a rate limit left for later.
+type FailedError struct {
+	Items []Item
+	Left  *RateLimitedError
+}
 
 func (e *FailedError) Error() string {
 	var b strings.Builder
@@ -610,6 +614,9 @@ func (e *FailedError) Error() string {
 			why = it.Reason
 		}
 		fmt.Fprintf(&b, "\n  %s: %s", it.Source, why)
+	}
+	if e.Left != nil {
+		fmt.Fprintf(&b, "\nand %s", e.Left)
 	}
 	return b.String()
 }
@@ -659,7 +666,15 @@ func (r *Runner) Run(ctx context.Context, items []Item, keepGoing bool, done fun
 			for i, it := range left {
 				its[i] = *it
 			}
-			return &RateLimitedError{Limit: limit, Min: r.MinPulls, Items: its}
+			limited := &RateLimitedError{Limit: limit, Min: r.MinPulls, Items: its}
+			var fe *FailedError
+			if errors.As(failures(items), &fe) {
+				// Failures too (with keepGoing): waiting would not mend
+				// them, so they decide the exit, saying what is left.
+				fe.Left = limited
+				return fe
+			}
+			return limited
 		}
 		if err := r.waitFor(ctx, left[0]); err != nil {
 			return err
@@ -778,18 +793,17 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 		}()
 	}
 	wg.Wait()
-	if first == nil {
-		if err := ctx.Err(); err != nil {
-			return nil, limit, err
-		}
-		return left, limit, nil
-	}
-	if !keepGoing {
+	if first != nil && !keepGoing {
 		// The copies the stop cut short failed too, maybe earlier in
 		// items: the error names the one that failed first.
 		return nil, limit, fmt.Errorf("%s: %w", firstItem.Source, first)
 	}
-	return nil, limit, failures(items)
+	if err := ctx.Err(); err != nil {
+		return nil, limit, err
+	}
+	// With keepGoing, the failures are Run's to report once nothing is
+	// left: what a rate limit held back is still to be waited for.
+	return left, limit, nil
 }
 
 // tooManyRequests reports whether re is the source host's 429 Too Many
