@@ -172,3 +172,17 @@ func TestSyncKeepGoingWaitsPastFailures(t *testing.T) {
 		t.Errorf("keep-going --wait: exit %d, want every image tried and listed failed: %s", res.Code, res.Stderr)
 	}
 }
+
+// TestSyncRateLimitedPlan: a source refusing the plan's own requests (its
+// tag list) with 429 and a Retry-After beyond what the transport waits
+// stops the sync by a rate limit before anything is copied: exit 5, not
+// a failure.
+func TestSyncRateLimitedPlan(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	p.sp.AddFault(testenv.Fault{Method: "GET", PathRegexp: `/tags/list`, Kind: testenv.FaultStatus, Status: 429, RetryAfter: "3600"})
+	res := p.e.Run(t, "sync", p.sp.Host+"/app", p.dp.Host+"/mirror/app")
+	if res.Code != 5 || !strings.Contains(res.Stderr, p.sp.Host+" is rate limiting requests; it asks to retry after ") || res.Stdout != "" {
+		t.Errorf("sync whose tag list is refused with 429: exit %d, want 5 saying so:\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+}

@@ -103,8 +103,21 @@ type Runner struct {
 
 // Plan lists and resolves every entry of p: one tag list per source
 // repository, one HEAD per selected tag on the source, the destination as
-// resolveDest says, and decides each tag.
+// resolveDest says, and decides each tag. A source's rate limit that
+// stops it (429 beyond what the transport waits out) is an ErrRateLimited.
 func (r *Runner) Plan(ctx context.Context, p *Plan) ([]Item, error) {
+	items, err := r.plan(ctx, p)
+	var re *transport.RetryError
+	if errors.As(err, &re) {
+		if _, tooMany := tooManyRequests(re, re.Host); tooMany || re.Limit != nil {
+			// A registry's rate limit stopped the sync, before any copy.
+			return nil, fmt.Errorf("%w before the plan was made: %w", ErrRateLimited, err)
+		}
+	}
+	return items, err
+}
+
+func (r *Runner) plan(ctx context.Context, p *Plan) ([]Item, error) {
 	var items []Item
 	for i := range p.Entries {
 		e := &p.Entries[i]
