@@ -789,6 +789,12 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 				left, limit = append(left, it), rl
 				return
 			}
+			if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+				// Cut short (by the first failure, or Ctrl-C): not
+				// failed, left for the next run.
+				it.Blobs, it.Bytes = 0, 0
+				return
+			}
 			it.Done = true
 			if err == nil {
 				r.remember(it, it.Digest)
@@ -807,7 +813,7 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 	}
 	wg.Wait()
 	if first != nil && !keepGoing {
-		// The copies the stop cut short failed too, maybe earlier in
+		// The copies the stop cut short are left, maybe earlier in
 		// items: the error names the one that failed first.
 		return nil, limit, fmt.Errorf("%s: %w", firstItem.Source, first)
 	}
