@@ -180,6 +180,9 @@ func runSync(ctx context.Context, opts *syncOptions) (err error) {
 		}
 	}()
 	items, err := r.Plan(ctx, plan)
+	if errors.Is(err, syncplan.ErrRateLimited) {
+		return hinted{err, "run the sync again once the registry allows it (a pull limit's window moved on)"}
+	}
 	if err != nil {
 		return err
 	}

@@ -182,7 +182,8 @@ func TestSyncRateLimitedPlan(t *testing.T) {
 	p := newSyncPair(t)
 	p.sp.AddFault(testenv.Fault{Method: "GET", PathRegexp: `/tags/list`, Kind: testenv.FaultStatus, Status: 429, RetryAfter: "3600"})
 	res := p.e.Run(t, "sync", p.sp.Host+"/app", p.dp.Host+"/mirror/app")
-	if res.Code != 5 || !strings.Contains(res.Stderr, p.sp.Host+" is rate limiting requests; it asks to retry after ") || res.Stdout != "" {
+	if res.Code != 5 || !strings.Contains(res.Stderr, p.sp.Host+" is rate limiting requests; it asks to retry after ") || res.Stdout != "" ||
+		!strings.Contains(res.Stderr, "run the sync again once the registry allows it") {
 		t.Errorf("sync whose tag list is refused with 429: exit %d, want 5 saying so:\n%s%s", res.Code, res.Stdout, res.Stderr)
 	}
 }
