@@ -86,3 +86,24 @@ func TestSyncLyingCatalog(t *testing.T) {
 		t.Error("mirror/tools:edge was not copied")
 	}
 }
+
+// TestSyncReportsWhatWasCopied: a tag whose HEAD answers another digest
+// than the manifest its GET then serves (the tag moved between the plan
+// and the copy, or a source that lies) is reported with the digest
+// copied, whether to a registry or to an OCI layout.
+func TestSyncReportsWhatWasCopied(t *testing.T) {
+	t.Parallel()
+	p := newSyncPair(t)
+	other := p.srcDigests["dev"]
+	p.sp.AddFault(testenv.Fault{Method: "HEAD", PathRegexp: `/app/manifests/1\.0\.0$`, Kind: testenv.FaultStatus, Status: 200,
+		Header: http.Header{"Docker-Content-Digest": {other}, "Content-Type": {"application/vnd.oci.image.manifest.v1+json"}, "Content-Length": {"408"}}})
+	want := ": digest " + p.srcDigests["1.0.0"] + " "
+	res := p.e.Run(t, "sync", "--tags", "1.0.0", p.sp.Host+"/app", p.dp.Host+"/mirror/app")
+	if res.Code != 0 || !strings.Contains(res.Stdout, want) {
+		t.Errorf("sync to a registry: exit %d, want the copied digest reported (%s):\n%s%s", res.Code, want, res.Stdout, res.Stderr)
+	}
+	res = p.e.Run(t, "sync", "--tags", "1.0.0", "--to", "oci:"+t.TempDir(), p.sp.Host+"/app", p.dp.Host+"/mirror/app")
+	if res.Code != 0 || !strings.Contains(res.Stdout, want) {
+		t.Errorf("sync to a layout: exit %d, want the copied digest reported (%s):\n%s%s", res.Code, want, res.Stdout, res.Stderr)
+	}
+}

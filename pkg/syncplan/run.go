@@ -862,7 +862,13 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 	switch {
 	case r.To != nil:
 		err := r.Source.ReadArtifact(ctx, it.src, it.sel, func(a registry.Artifact) (err error) {
-			it.Blobs, it.Bytes, err = r.To.write(a, it.repo, it.id)
+			if it.Blobs, it.Bytes, err = r.To.write(a, it.repo, it.id); err != nil {
+				return err
+			}
+			// What was written, as a copy to a registry reports it: the
+			// tag may have moved since the plan's HEAD.
+			d, err := a.Digest()
+			it.Digest = d.String()
 			return err
 		})
 		if err != nil || !it.referrers {
