@@ -139,9 +139,13 @@ func runSync(ctx context.Context, opts *syncOptions) (err error) {
 	r := &syncplan.Runner{Source: c, Dest: c.WithoutMirrors(), Jobs: opts.Jobs, PerHost: opts.PerHost, Sizes: opts.DryRun,
 		Limits: limits, MinPulls: opts.MinPulls, Wait: opts.Wait, Started: sp.Started, Progress: sp.Event,
 		Warn: func(s string) { sp.Print(opts.IO.ErrOut, "Warning: "+escapeControl(s)) },
-		Waiting: func(l transport.RateLimit) {
+		Waiting: func(h syncplan.Hold) {
 			sp.Idle()
-			sp.Print(opts.IO.ErrOut, fmt.Sprintf("Waiting: %s has %d pulls left (--min-pulls %d)", l.Host, l.Remaining, opts.MinPulls))
+			msg := "Waiting: " + h.String()
+			if h.Until.IsZero() {
+				msg += fmt.Sprintf(" (--min-pulls %d)", opts.MinPulls)
+			}
+			sp.Print(opts.IO.ErrOut, msg)
 		}}
 	if opts.To != "" {
 		if r.To, err = syncplan.OpenLayout(opts.To, !opts.DryRun && !opts.Check); err != nil {
@@ -176,6 +180,9 @@ func runSync(ctx context.Context, opts *syncOptions) (err error) {
 		}
 	}()
 	items, err := r.Plan(ctx, plan)
+	if errors.Is(err, syncplan.ErrRateLimited) {
+		return hinted{err, "run the sync again once the registry allows it (a pull limit's window moved on)"}
+	}
 	if err != nil {
 		return err
 	}

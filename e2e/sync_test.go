@@ -390,7 +390,8 @@ func TestSyncKeepGoing(t *testing.T) {
 // TestSyncFailFastNamesTheFailure: without --keep-going the first failure
 // stops the sync, and its message names the image that failed, not
 // another one the stop cut short (here 1.1.0, listed first, whose
-// manifest PUT hangs until the sync stops).
+// manifest PUT hangs until the sync stops), which the summary counts as
+// left, not failed.
 func TestSyncFailFastNamesTheFailure(t *testing.T) {
 	t.Parallel()
 	p := newSyncPair(t)
@@ -409,6 +410,10 @@ func TestSyncFailFastNamesTheFailure(t *testing.T) {
 	}
 	if want := p.sp.Host + "/app:2.1.0: "; !strings.Contains(errLine, want) || strings.Contains(errLine, "app:1.1.0") {
 		t.Errorf("the failure is not labelled with the image that failed (want %q): %q\n%s", want, errLine, res.Stderr)
+	}
+	// The copy the stop cut short did not fail: it is left for the next run.
+	if !strings.Contains(res.Stderr, "Synced: 0 copied, 0 up to date, 5 skipped, 1 failed, 1 left") {
+		t.Errorf("the summary counts the copy the stop cut short as failed:\n%s", res.Stderr)
 	}
 }
 

@@ -195,24 +195,28 @@ func (s *session) putBlob(ctx context.Context, loc string, h v1.Hash, size int64
 	// The transport sends every attempt a fresh body from GetBody and
 	// closes this one unread: opened lazily, it costs nothing (a copy
 	// would otherwise GET each source blob twice).
-	// A body found corrupt (its digest checked as it is read) is never sent
-	// again: the source would send the same bytes, so the transport's retry
-	// gets the mismatch from GetBody and the caller sees it.
+	// A body that failed for good as it was read is never sent again: one
+	// found corrupt (its digest checked as it is read), as the source
+	// would send the same bytes, or one whose source gave up after its own
+	// retries, which a new PUT would only multiply (and the destination,
+	// which answered nothing, would be blamed as unreachable). The
+	// transport's retry gets that failure from GetBody and the caller sees
+	// it.
 	var mu sync.Mutex
-	var corrupt error
+	var failed error
 	guarded := func() (io.ReadCloser, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if corrupt != nil {
-			return nil, corrupt
+		if failed != nil {
+			return nil, failed
 		}
 		rc, err := open()
 		if err != nil {
 			return nil, err
 		}
-		return &mismatchWatch{ReadCloser: rc, seen: func(err error) {
+		return &finalWatch{ReadCloser: rc, seen: func(err error) {
 			mu.Lock()
-			corrupt = err
+			failed = err
 			mu.Unlock()
 		}}, nil
 	}
@@ -227,8 +231,8 @@ func (s *session) putBlob(ctx context.Context, loc string, h v1.Hash, size int64
 	if err != nil {
 		mu.Lock()
 		defer mu.Unlock()
-		if corrupt != nil {
-			return corrupt
+		if failed != nil {
+			return failed
 		}
 		return err
 	}
@@ -236,15 +240,17 @@ func (s *session) putBlob(ctx context.Context, loc string, h v1.Hash, size int64
 	return nil
 }
 
-// mismatchWatch tells seen of a digest mismatch found while its body is read.
-type mismatchWatch struct {
+// finalWatch tells seen of a failure of its body that another read would
+// not mend: a digest mismatch, or a source that gave up after its retries.
+type finalWatch struct {
 	io.ReadCloser
 	seen func(error)
 }
 
-func (m *mismatchWatch) Read(p []byte) (int, error) {
+func (m *finalWatch) Read(p []byte) (int, error) {
 	n, err := m.ReadCloser.Read(p)
-	if errors.Is(err, ErrDigestMismatch) {
+	var re *ctltransport.RetryError
+	if errors.Is(err, ErrDigestMismatch) || errors.As(err, &re) {
 		m.seen(err)
 	}
 	return n, err

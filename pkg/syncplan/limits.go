@@ -11,11 +11,32 @@ import (
 )
 
 // Limits keeps the pull limit each source host last reported (Docker Hub's
-// ratelimit-remaining), fed by the client's rate-limit callback. It is
-// safe for concurrent use; the zero value knows no limits.
+// ratelimit-remaining), fed by the client's rate-limit callback, and the
+// hosts that refused a copy with 429 Too Many Requests beyond what the
+// transport waits out, until when. It is safe for concurrent use; the zero
+// value knows no limits.
 type Limits struct {
-	mu sync.Mutex
-	by map[string]transport.RateLimit
+	mu    sync.Mutex
+	by    map[string]transport.RateLimit
+	until map[string]time.Time
+}
+
+// Hold is why a host takes no new copy: the pull limit it last reported,
+// or (Until set) a 429 that asked to retry only then.
+type Hold struct {
+	transport.RateLimit
+	Until time.Time
+}
+
+func (h Hold) String() string {
+	if !h.Until.IsZero() {
+		return fmt.Sprintf("%s answers 429 Too Many Requests until %s", h.Host, h.Until.UTC().Format(time.RFC1123))
+	}
+	s := fmt.Sprintf("%s has %d pulls left", h.Host, h.Remaining)
+	if h.Limit > 0 && h.Window > 0 {
+		s += fmt.Sprintf(" of %d per %s", h.Limit, h.Window)
+	}
+	return s
 }
 
 // Observe records a host's reported limit.
@@ -28,16 +49,31 @@ func (l *Limits) Observe(rl transport.RateLimit) {
 	l.by[strings.ToLower(rl.Host)] = rl
 }
 
-// low reports whether host has fewer than min pulls left (or none), as
-// last reported, and that report.
-func (l *Limits) low(host string, min int) (transport.RateLimit, bool) {
+// refuse records that host answered 429 asking to retry at until.
+func (l *Limits) refuse(host string, until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.until == nil {
+		l.until = map[string]time.Time{}
+	}
+	l.until[strings.ToLower(transport.ShownHost(host))] = until
+}
+
+// low reports whether host takes no new copy: it refused with 429 until a
+// time still to come, or has fewer than min pulls left (or none), as last
+// reported; and why.
+func (l *Limits) low(host string, min int) (Hold, bool) {
 	if l == nil {
-		return transport.RateLimit{}, false
+		return Hold{}, false
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	rl, ok := l.by[strings.ToLower(transport.ShownHost(host))]
-	return rl, ok && (rl.Remaining <= 0 || rl.Remaining < min)
+	h := strings.ToLower(transport.ShownHost(host))
+	if at, ok := l.until[h]; ok && time.Now().Before(at) {
+		return Hold{RateLimit: transport.RateLimit{Host: transport.ShownHost(host)}, Until: at}, true
+	}
+	rl, ok := l.by[h]
+	return Hold{RateLimit: rl}, ok && (rl.Remaining <= 0 || rl.Remaining < min)
 }
 
 // ErrRateLimited: the sync stopped before the end because a source's pull
@@ -46,18 +82,18 @@ var ErrRateLimited = errors.New("stopped by a pull rate limit")
 
 // RateLimitedError lists what a rate limit left uncopied.
 type RateLimitedError struct {
-	Limit transport.RateLimit
+	Limit Hold
 	Min   int
 	Items []Item
 }
 
 func (e *RateLimitedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s has %d pulls left", e.Limit.Host, e.Limit.Remaining)
-	if e.Limit.Limit > 0 && e.Limit.Window > 0 {
-		fmt.Fprintf(&b, " of %d per %s", e.Limit.Limit, e.Limit.Window)
+	b.WriteString(e.Limit.String())
+	if e.Limit.Until.IsZero() {
+		fmt.Fprintf(&b, " (threshold %d)", e.Min)
 	}
-	fmt.Fprintf(&b, " (threshold %d): %d image(s) left to copy:", e.Min, len(e.Items))
+	fmt.Fprintf(&b, ": %d image(s) left to copy:", len(e.Items))
 	for _, it := range e.Items {
 		fmt.Fprintf(&b, "\n  %s", it.Source)
 	}
@@ -68,10 +104,14 @@ func (e *RateLimitedError) Error() string {
 func (e *RateLimitedError) Unwrap() error { return ErrRateLimited }
 
 // pollEvery is how often a waiting sync asks a limited host again: the
-// window when it is short, else a minute.
-func pollEvery(rl transport.RateLimit) time.Duration {
-	if rl.Window > 0 && rl.Window < time.Minute {
-		return max(rl.Window, time.Second)
+// window when it is short, else a minute; a host that answered 429 with a
+// time to retry at, then.
+func pollEvery(h Hold) time.Duration {
+	if !h.Until.IsZero() {
+		return max(time.Until(h.Until), 0)
+	}
+	if h.Window > 0 && h.Window < time.Minute {
+		return max(h.Window, time.Second)
 	}
 	return time.Minute
 }

@@ -35,7 +35,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/ctl-dev/ctl/pkg/bounded"
 	"github.com/ctl-dev/ctl/pkg/platform"
 	"github.com/ctl-dev/ctl/pkg/reference"
 	"github.com/ctl-dev/ctl/pkg/semver"
@@ -150,9 +152,12 @@ const MaxPlanSize = 16 << 20
 // Parse reads a plan from r; file names it in errors, each at the line
 // of the value at fault (FILE:LINE).
 func Parse(file string, r io.Reader) (*Plan, error) {
-	b, err := io.ReadAll(io.LimitReader(r, 16<<20))
+	b, err := bounded.ReadAll(r, "the plan", MaxPlanSize)
 	if err != nil {
 		return nil, &PlanError{File: file, Err: err}
+	}
+	if err := checkUTF8(b); err != nil {
+		return nil, &PlanError{File: file, Line: err.line, Err: err}
 	}
 	// The nodes, for the lines of the values.
 	var doc yaml.Node
@@ -186,6 +191,34 @@ func Parse(file string, r io.Reader) (*Plan, error) {
 		p.Entries = append(p.Entries, e)
 	}
 	return p, nil
+}
+
+// notUTF8 is a plan's byte that is not UTF-8, at line and column.
+type notUTF8 struct{ line, col int }
+
+func (e *notUTF8) Error() string {
+	return fmt.Sprintf("column %d: not UTF-8 (a plan is UTF-8 text)", e.col)
+}
+
+// checkUTF8 finds the first byte of b that is not UTF-8, as yaml.v3 would
+// refuse it without saying where. A plan in UTF-16 (with its byte order
+// mark), which yaml.v3 reads, is left to it.
+func checkUTF8(b []byte) *notUTF8 {
+	if bytes.HasPrefix(b, []byte{0xff, 0xfe}) || bytes.HasPrefix(b, []byte{0xfe, 0xff}) || utf8.Valid(b) {
+		return nil
+	}
+	line, start := 1, 0
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return &notUTF8{line: line, col: utf8.RuneCount(b[start:i]) + 1}
+		}
+		if r == '\n' {
+			line, start = line+1, i+n
+		}
+		i += n
+	}
+	return nil
 }
 
 // line is n's line, 0 without n.

@@ -67,6 +67,8 @@ func TestParse(t *testing.T) {
 		{name: "source a list", body: "sync:\n- source: [a.example/a]\n  destination: b.example/a\n", want: "plan.yaml:2: source: must be a string, got a seq"},
 		{name: "sync not a list", body: "sync: everything\n", want: "plan.yaml:1: sync: must be a list of entries, got everything"},
 		{name: "empty", body: "", want: "plan.yaml: empty plan"},
+		{name: "not UTF-8", body: "sync:\n- source: a.example/a\n  destination: b.example/\xe9t\xff\n", want: "plan.yaml:3: column 26: not UTF-8"},
+		{name: "larger than the bound", body: "sync: []\n" + strings.Repeat("#", MaxPlanSize), want: "plan.yaml: the plan is larger than the limit of 16 MiB"},
 		{name: "no entries", body: "sync: []\n", want: "plan.yaml:1: no entries"},
 		{name: "platforms", body: "sync:\n- source: a.example/a\n  destination: b.example/a\n  platforms: [linux/amd64, linux/arm64]\n", check: func(t *testing.T, p *Plan) {
 			if s := p.Entries[0].Select; !s.Multi() || len(s.Platforms()) != 2 {

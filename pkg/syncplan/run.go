@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/ctl-dev/ctl/pkg/registry/transport"
 	"github.com/ctl-dev/ctl/pkg/tagset"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	ggcr "github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -78,7 +81,7 @@ type Runner struct {
 	Limits   *Limits
 	MinPulls int
 	Wait     bool
-	Waiting  func(transport.RateLimit)
+	Waiting  func(Hold)
 	// To, if set, replaces every destination registry: images are written
 	// to this OCI layout under their destination repository path. From,
 	// if set, replaces every source: images are read from this layout
@@ -100,8 +103,21 @@ type Runner struct {
 
 // Plan lists and resolves every entry of p: one tag list per source
 // repository, one HEAD per selected tag on the source, the destination as
-// resolveDest says, and decides each tag.
+// resolveDest says, and decides each tag. A source's rate limit that
+// stops it (429 beyond what the transport waits out) is an ErrRateLimited.
 func (r *Runner) Plan(ctx context.Context, p *Plan) ([]Item, error) {
+	items, err := r.plan(ctx, p)
+	var re *transport.RetryError
+	if errors.As(err, &re) {
+		if _, tooMany := tooManyRequests(re, re.Host); tooMany || re.Limit != nil {
+			// A registry's rate limit stopped the sync, before any copy.
+			return nil, fmt.Errorf("%w before the plan was made: %w", ErrRateLimited, err)
+		}
+	}
+	return items, err
+}
+
+func (r *Runner) plan(ctx context.Context, p *Plan) ([]Item, error) {
 	var items []Item
 	for i := range p.Entries {
 		e := &p.Entries[i]
@@ -190,19 +206,24 @@ func (r *Runner) repositories(ctx context.Context, e *Entry) ([][2]reference.Ref
 		return nil, err
 	}
 	var pairs [][2]reference.Reference
-	for _, repo := range repos {
-		if ok, _ := path.Match(e.Glob, repo); !ok {
-			continue
-		}
+	parsed := map[string][2]reference.Reference{}
+	valid := func(repo string) bool {
 		src, err := reference.ParseRepository(e.Source + "/" + repo)
-		if err != nil {
-			return nil, err
+		if err != nil || src.Repository() != repo {
+			return false
 		}
 		dst, err := reference.ParseRepository(e.DestinationOf(repo))
-		if err != nil {
-			return nil, err
+		parsed[repo] = [2]reference.Reference{src, dst}
+		return err == nil
+	}
+	var matched []string
+	for _, repo := range repos {
+		if ok, _ := path.Match(e.Glob, repo); ok {
+			matched = append(matched, repo)
 		}
-		pairs = append(pairs, [2]reference.Reference{src, dst})
+	}
+	for _, repo := range r.listedNames(e.Source, "repository", matched, valid) {
+		pairs = append(pairs, parsed[repo])
 	}
 	if len(pairs) == 0 {
 		r.warn("%s: no repository of %s matches %q", where(e), e.Source, e.Glob)
@@ -246,8 +267,10 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	// The destination's tags are listed while the source is resolved:
 	// both sides cost a round trip, not one after the other.
 	dstCh := r.listDest(ctx, dst)
+	var tags []string // the listed tags, each once, that are tags
 	pick := func(listed []string) []string {
-		selected = e.Filter(slices.Clone(listed))
+		tags = r.listedNames(src.String(), "tag", listed, reference.ValidTag)
+		selected = e.Filter(slices.Clone(tags))
 		if e.Referrers {
 			// A registry without the referrers API lists its referrers
 			// tags (sha256-<hex>, cosign's .sig, .att, .sbom) as tags:
@@ -342,7 +365,7 @@ func (r *Runner) planRepo(ctx context.Context, e *Entry, src, dst reference.Refe
 	for _, id := range ids {
 		add(id, "")
 	}
-	for _, t := range Dropped(listed, selected) {
+	for _, t := range Dropped(tags, selected) {
 		add(t, Filtered)
 		if e.Referrers && isReferrersTag(t) {
 			items[len(items)-1].Reason = "a referrers tag, copied with its subject"
@@ -588,8 +611,12 @@ func (r *Runner) sizes(ctx context.Context, src, dst reference.Reference, items 
 // asked for some the source does not have (refused).
 var ErrFailed = errors.New("some images failed to sync")
 
-// FailedError lists the images that failed or were refused.
-type FailedError struct{ Items []Item }
+// FailedError lists the images that failed or were refused, and Left,
+// if set, those a rate limit left for later.
+type FailedError struct {
+	Items []Item
+	Left  *RateLimitedError
+}
 
 func (e *FailedError) Error() string {
 	var b strings.Builder
@@ -600,6 +627,9 @@ func (e *FailedError) Error() string {
 			why = it.Reason
 		}
 		fmt.Fprintf(&b, "\n  %s: %s", it.Source, why)
+	}
+	if e.Left != nil {
+		fmt.Fprintf(&b, "\nand %s", e.Left)
 	}
 	return b.String()
 }
@@ -649,7 +679,15 @@ func (r *Runner) Run(ctx context.Context, items []Item, keepGoing bool, done fun
 			for i, it := range left {
 				its[i] = *it
 			}
-			return &RateLimitedError{Limit: limit, Min: r.MinPulls, Items: its}
+			limited := &RateLimitedError{Limit: limit, Min: r.MinPulls, Items: its}
+			var fe *FailedError
+			if errors.As(failures(items), &fe) {
+				// Failures too (with keepGoing): waiting would not mend
+				// them, so they decide the exit, saying what is left.
+				fe.Left = limited
+				return fe
+			}
+			return limited
 		}
 		if err := r.waitFor(ctx, left[0]); err != nil {
 			return err
@@ -681,7 +719,7 @@ func (r *Runner) waitFor(ctx context.Context, it *Item) error {
 
 // round tries every copy not done yet and returns those a rate limit held
 // back, with the limit.
-func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done func(*Item)) ([]*Item, transport.RateLimit, error) {
+func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done func(*Item)) ([]*Item, Hold, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := max(r.Jobs, 1)
@@ -695,7 +733,7 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 	var first error
 	var firstItem *Item // the item first failed: first is its error
 	var left []*Item
-	var limit transport.RateLimit
+	var limit Hold
 	var wg sync.WaitGroup
 	for i := range items {
 		it := &items[i]
@@ -741,7 +779,20 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 			if errors.As(err, &re) && re.Limit != nil && r.Limits != nil {
 				r.Limits.Observe(*re.Limit)
 				it.Blobs, it.Bytes = 0, 0
-				left, limit = append(left, it), *re.Limit
+				left, limit = append(left, it), Hold{RateLimit: *re.Limit}
+				return
+			}
+			if until, ok := tooManyRequests(re, it.host); ok && r.Limits != nil {
+				r.Limits.refuse(it.host, until)
+				it.Blobs, it.Bytes = 0, 0
+				rl, _ := r.Limits.low(it.host, r.MinPulls)
+				left, limit = append(left, it), rl
+				return
+			}
+			if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+				// Cut short (by the first failure, or Ctrl-C): not
+				// failed, left for the next run.
+				it.Blobs, it.Bytes = 0, 0
 				return
 			}
 			it.Done = true
@@ -761,18 +812,34 @@ func (r *Runner) round(ctx context.Context, items []Item, keepGoing bool, done f
 		}()
 	}
 	wg.Wait()
-	if first == nil {
-		if err := ctx.Err(); err != nil {
-			return nil, limit, err
-		}
-		return left, limit, nil
-	}
-	if !keepGoing {
-		// The copies the stop cut short failed too, maybe earlier in
+	if first != nil && !keepGoing {
+		// The copies the stop cut short are left, maybe earlier in
 		// items: the error names the one that failed first.
 		return nil, limit, fmt.Errorf("%s: %w", firstItem.Source, first)
 	}
-	return nil, limit, failures(items)
+	if err := ctx.Err(); err != nil {
+		return nil, limit, err
+	}
+	// With keepGoing, the failures are Run's to report once nothing is
+	// left: what a rate limit held back is still to be waited for.
+	return left, limit, nil
+}
+
+// tooManyRequests reports whether re is the source host's 429 Too Many
+// Requests, left after the transport's retries or asking to wait longer
+// than it waits, and until when to hold that host: the time it asked to
+// retry at, else a minute from now. The sync is then stopped by a rate
+// limit (or waits, with Wait), as by Docker Hub's exhausted pull limit.
+func tooManyRequests(re *transport.RetryError, host string) (time.Time, bool) {
+	var te *ggcr.Error
+	if re == nil || !strings.EqualFold(transport.ShownHost(re.Host), transport.ShownHost(host)) ||
+		!errors.As(re.Err, &te) || te.StatusCode != http.StatusTooManyRequests {
+		return time.Time{}, false
+	}
+	if !re.RetryAfter.IsZero() {
+		return re.RetryAfter, true
+	}
+	return time.Now().Add(time.Minute), true
 }
 
 // copy copies one item, with its referrers when asked.
@@ -795,7 +862,13 @@ func (r *Runner) copy(ctx context.Context, it *Item) error {
 	switch {
 	case r.To != nil:
 		err := r.Source.ReadArtifact(ctx, it.src, it.sel, func(a registry.Artifact) (err error) {
-			it.Blobs, it.Bytes, err = r.To.write(a, it.repo, it.id)
+			if it.Blobs, it.Bytes, err = r.To.write(a, it.repo, it.id); err != nil {
+				return err
+			}
+			// What was written, as a copy to a registry reports it: the
+			// tag may have moved since the plan's HEAD.
+			d, err := a.Digest()
+			it.Digest = d.String()
 			return err
 		})
 		if err != nil || !it.referrers {
@@ -917,6 +990,35 @@ func (r *Runner) warn(format string, args ...any) {
 		defer r.warnMu.Unlock()
 		r.Warn(fmt.Sprintf(format, args...))
 	}
+}
+
+// listedNames are the names in a listing of from (its tags, or the
+// repositories of its catalog) that valid accepts, each once, in order.
+// A registry's listing is not trusted to hold only names a reference can
+// be made of, each once: the others are left out with a warning, rather
+// than planned as copies of nothing (or twice, at once).
+func (r *Runner) listedNames(from, what string, names []string, valid func(string) bool) []string {
+	seen := make(map[string]bool, len(names))
+	kept := make([]string, 0, len(names))
+	var bad []string
+	for _, n := range names {
+		switch {
+		case seen[n]:
+		case !valid(n):
+			bad = append(bad, strconv.Quote(n))
+		default:
+			kept = append(kept, n)
+		}
+		seen[n] = true
+	}
+	if len(bad) > 0 {
+		shown := strings.Join(bad[:min(len(bad), 3)], ", ")
+		if len(bad) > 3 {
+			shown += ", ..."
+		}
+		r.warn("%s lists %d invalid %s name(s), left out: %s", from, len(bad), what, shown)
+	}
+	return kept
 }
 
 // where names an entry for messages.
