@@ -207,6 +207,22 @@ func IsImage(d v1.Descriptor) bool {
 		d.Annotations["vnd.docker.reference.type"] != "attestation-manifest"
 }
 
+// Add adds to ps, each once, the platform the image entry d of an index
+// names (String: "unknown/unknown" for none) or, for a child index naming
+// none, the platforms that index lists (of: those of its own entries).
+func Add(ps []string, d v1.Descriptor, of []string) []string {
+	add := []string{String(d.Platform)}
+	if d.MediaType.IsIndex() && d.Platform == nil && len(of) > 0 {
+		add = of
+	}
+	for _, p := range add {
+		if !slices.Contains(ps, p) {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
 // List is the platforms of an index's image entries, in index order, each
 // once ("unknown/unknown" for an entry without one).
 func List(im *v1.IndexManifest) []string {

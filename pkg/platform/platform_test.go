@@ -129,3 +129,19 @@ func TestSameAndOf(t *testing.T) {
 		t.Errorf("Of = %s", String(p))
 	}
 }
+
+// TestAdd: an index's platforms are those its image entries name, each
+// once; a child index that names none stands for the platforms it lists
+// (an index of indexes is not unknown/unknown), else for unknown/unknown.
+func TestAdd(t *testing.T) {
+	t.Parallel()
+	amd := &v1.Platform{OS: "linux", Architecture: "amd64"}
+	var ps []string
+	ps = Add(ps, v1.Descriptor{MediaType: types.OCIManifestSchema1, Platform: amd}, nil)
+	ps = Add(ps, v1.Descriptor{MediaType: types.OCIImageIndex}, []string{"linux/amd64", "linux/arm64/v8"})
+	ps = Add(ps, v1.Descriptor{MediaType: types.OCIImageIndex, Platform: &v1.Platform{OS: "linux", Architecture: "s390x"}}, []string{"linux/ppc64le"})
+	ps = Add(ps, v1.Descriptor{MediaType: types.OCIImageIndex}, nil)
+	if want := []string{"linux/amd64", "linux/arm64/v8", "linux/s390x", "unknown/unknown"}; !slices.Equal(ps, want) {
+		t.Errorf("platforms %v, want %v", ps, want)
+	}
+}

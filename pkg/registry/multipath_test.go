@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/ctl-dev/ctl/internal/testenv"
@@ -143,8 +144,10 @@ func TestTagDetailsMultipath(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got) != 1 || got[0].Size != want {
-				t.Errorf("details %+v, want size %d", got, want)
+			// The platforms are the image's, not unknown/unknown for
+			// the child indexes naming none.
+			if len(got) != 1 || got[0].Size != want || !slices.Equal(got[0].Platforms, []string{"linux/amd64"}) {
+				t.Errorf("details %+v, want size %d, platform linux/amd64", got, want)
 			}
 		})
 	}

@@ -215,7 +215,6 @@ func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetai
 		}
 		children = []v1.Descriptor{child}
 	}
-	td.Platforms = platform.List(&v1.IndexManifest{Manifests: children})
 	children = distinct(children)
 	got := make([]*described, len(children))
 	g, gctx := errgroup.WithContext(ctx)
@@ -235,6 +234,7 @@ func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetai
 		return TagDetail{}, err
 	}
 	td.images = map[string]int64{}
+	td.Platforms = nil
 	for i, c := range got {
 		for k, v := range c.Blobs {
 			td.Blobs[k] = v
@@ -242,6 +242,7 @@ func (d *describer) index(ctx context.Context, td TagDetail, b []byte) (TagDetai
 		if !platform.IsImage(children[i]) {
 			continue // an attestation or signature: held, but not an image's size or age
 		}
+		td.Platforms = platform.Add(td.Platforms, children[i], c.Platforms)
 		if c.Created.After(td.Created) {
 			td.Created = c.Created
 		}

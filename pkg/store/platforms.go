@@ -1,8 +1,6 @@
 package store
 
 import (
-	"slices"
-
 	"github.com/ctl-dev/ctl/pkg/platform"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -19,7 +17,8 @@ func platformsOf(cf *v1.ConfigFile) []string {
 // index's entry e: its size, its creation time when newer, and its
 // platform as the index names it (platform.String of d's, as pull, inspect
 // and platform selection read it: "unknown/unknown" for an entry naming
-// none, whatever the child's config says). Artifacts add size only. The
+// none, whatever the child's config says; a child index naming none adds
+// the platforms it lists). Artifacts add size only. The
 // size counts each image once, however many of e's children list it: an
 // index listing a child again, or indexes of a diamond (A lists B1 and
 // B2, both list C), hold no more content.
@@ -43,7 +42,5 @@ func (e *Entry) addChild(d v1.Descriptor, c Entry) {
 	if !platform.IsImage(d) {
 		return
 	}
-	if p := platform.String(d.Platform); !slices.Contains(e.Platforms, p) {
-		e.Platforms = append(e.Platforms, p)
-	}
+	e.Platforms = platform.Add(e.Platforms, d, c.Platforms)
 }
