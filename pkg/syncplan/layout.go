@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -246,7 +247,8 @@ func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error)
 	}
 	defer unlock()
 	// What the layout had is known before, and what was written read
-	// back from the layout after: no manifest is read twice upstream.
+	// back from the layout's files after (treeOf): no manifest is read
+	// twice upstream.
 	if l.blobs == nil {
 		if l.blobs, err = l.blobNames(); err != nil {
 			return 0, 0, err
@@ -265,8 +267,12 @@ func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error)
 		err = fmt.Errorf("%s is neither an image nor an index", n)
 	}
 	l.dirty = true // blobs may be written even when the index is not
+	var t tree
 	if err == nil {
-		err = l.makeDurable(a)
+		t, err = l.treeOf(a)
+	}
+	if err == nil {
+		err = l.makeDurable(t)
 	}
 	if err == nil {
 		err = l.name(app, n)
@@ -274,20 +280,8 @@ func (l *Layout) write(a registry.Artifact, repo, id string) (int, int64, error)
 	if err != nil {
 		return 0, 0, fmt.Errorf("writing %s to %s: %w", n, l, err)
 	}
-	h, err := a.Digest()
-	if err != nil {
-		return 0, 0, err
-	}
-	ii, err := l.p.ImageIndex()
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", l, err)
-	}
-	written, err := artifactOf(ii, h)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %s: %w", l, n, err)
-	}
 	blobs, size := 0, int64(0)
-	for _, d := range blobsOf(written) {
+	for _, d := range t.blobs {
 		if !l.blobs[d.Digest.String()] {
 			l.blobs[d.Digest.String()] = true
 			blobs, size = blobs+1, size+d.Size
@@ -380,28 +374,23 @@ var (
 	syncDir   = atomicfile.SyncDir
 )
 
-// makeDurable makes the blobs of a (its manifests, at every depth, its
-// configs and layers) durable before index.json names a, as the store
-// makes a blob durable before its index names it: ggcr writes each blob
-// in place and syncs none, so a power cut could leave index.json naming
-// an empty blob. Each blob not synced by this sync yet is fsync'd, all at
-// once (atomicfile.SyncFiles, as the store's loads do: a sync of many
-// images stays fast), then the directories naming them. A blob the layout
-// had before is too: a sync killed after writing it, before naming it,
-// left it unsynced. An archive's layout is a temporary copy: Close packs
-// it into an archive made durable whole (atomicfile). l.mu and the
-// directory's lock are held.
-func (l *Layout) makeDurable(a registry.Artifact) error {
+// makeDurable makes the blobs of t durable before index.json names its
+// artifact, as the store makes a blob durable before its index names it:
+// ggcr writes each blob in place and syncs none, so a power cut could
+// leave index.json naming an empty blob. Each blob not synced by this
+// sync yet is fsync'd, all at once (atomicfile.SyncFiles, as the store's
+// loads do: a sync of many images stays fast), then the directories
+// naming them. A blob the layout had before is too: a sync killed after
+// writing it, before naming it, left it unsynced. An archive's layout is
+// a temporary copy: Close packs it into an archive made durable whole
+// (atomicfile). l.mu and the directory's lock are held.
+func (l *Layout) makeDurable(t tree) error {
 	if l.archive {
 		return nil
 	}
-	h, err := a.Digest()
-	if err != nil {
-		return err
-	}
-	blobs, err := l.filesOf(h, "", map[v1.Hash]bool{})
-	if err != nil {
-		return err
+	all := slices.Clone(t.manifests)
+	for _, d := range t.blobs {
+		all = append(all, d.Digest)
 	}
 	dirs := map[string]bool{}
 	if l.synced == nil { // a new layout's blobs/ names its first blob's directory
@@ -409,7 +398,7 @@ func (l *Layout) makeDurable(a registry.Artifact) error {
 		dirs[filepath.Join(string(l.p), "blobs")] = true
 	}
 	var paths []string
-	for _, b := range blobs {
+	for _, b := range all {
 		if !l.synced[b.String()] {
 			dir := filepath.Join(string(l.p), "blobs", b.Algorithm)
 			paths, dirs[dir] = append(paths, filepath.Join(dir, b.Hex)), true
@@ -423,53 +412,69 @@ func (l *Layout) makeDurable(a registry.Artifact) error {
 			return err
 		}
 	}
-	for _, b := range blobs {
+	for _, b := range all {
 		l.synced[b.String()] = true
 	}
 	return nil
 }
 
-// filesOf are the blobs of the manifest h in the layout (of media type
-// mt, "" when unknown), itself included, each once (seen): read from the
-// layout's own files, as ggcr wrote them.
-func (l *Layout) filesOf(h v1.Hash, mt types.MediaType, seen map[v1.Hash]bool) ([]v1.Hash, error) {
-	if seen[h] {
-		return nil, nil
-	}
-	seen[h] = true
-	out := []v1.Hash{h}
-	if mt != "" && !mt.IsIndex() && !mt.IsImage() {
-		return out, nil // a blob ggcr wrote as it is
-	}
-	raw, err := l.p.Bytes(h)
+// tree is what an artifact written to the layout holds there, each blob
+// once: its manifests (itself included, at every depth, and the entries of
+// its indexes written as they are) and the configs and layers they name.
+type tree struct {
+	manifests []v1.Hash
+	blobs     []v1.Descriptor
+}
+
+// treeOf reads a's tree from the layout's own files, as ggcr wrote them,
+// walking each manifest once (an index may list a child many times, and
+// nested indexes that do would multiply the walk).
+func (l *Layout) treeOf(a registry.Artifact) (tree, error) {
+	h, err := a.Digest()
 	if err != nil {
-		return nil, err
+		return tree{}, err
 	}
-	var m struct {
-		Manifests []v1.Descriptor `json:"manifests"`
-		Config    *v1.Descriptor  `json:"config"`
-		Layers    []v1.Descriptor `json:"layers"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", h, err)
-	}
-	for _, d := range m.Manifests {
-		more, err := l.filesOf(d.Digest, d.MediaType, seen)
+	var t tree
+	seen := map[v1.Hash]bool{} // manifests and blobs
+	var walk func(h v1.Hash, mt types.MediaType) error
+	walk = func(h v1.Hash, mt types.MediaType) error {
+		if seen[h] {
+			return nil
+		}
+		seen[h] = true
+		t.manifests = append(t.manifests, h)
+		if mt != "" && !mt.IsIndex() && !mt.IsImage() {
+			return nil // an index's entry ggcr wrote as it is
+		}
+		raw, err := l.p.Bytes(h)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, more...)
-	}
-	if m.Config != nil {
-		m.Layers = append(m.Layers, *m.Config)
-	}
-	for _, d := range m.Layers {
-		if !seen[d.Digest] {
-			seen[d.Digest] = true
-			out = append(out, d.Digest)
+		var m struct {
+			Manifests []v1.Descriptor `json:"manifests"`
+			Config    *v1.Descriptor  `json:"config"`
+			Layers    []v1.Descriptor `json:"layers"`
 		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return fmt.Errorf("manifest %s: %w", h, err)
+		}
+		for _, d := range m.Manifests {
+			if err := walk(d.Digest, d.MediaType); err != nil {
+				return err
+			}
+		}
+		if m.Config != nil {
+			m.Layers = append([]v1.Descriptor{*m.Config}, m.Layers...)
+		}
+		for _, d := range m.Layers {
+			if !seen[d.Digest] {
+				seen[d.Digest] = true
+				t.blobs = append(t.blobs, d)
+			}
+		}
+		return nil
 	}
-	return out, nil
+	return t, walk(h, "")
 }
 
 // name makes n name a, whose blobs are in, in index.json: what had that
@@ -575,50 +580,6 @@ func (i *onceIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
 		return nil, err
 	}
 	return &onceIndex{layoutIndex: child, walked: i.walked}, nil
-}
-
-// blobsOf are the blobs of a (configs and layers, of an index's images
-// too), each once. Each manifest is walked once: an index may list a child
-// many times, and nested indexes that do would multiply the walk.
-func blobsOf(a registry.Artifact) []v1.Descriptor {
-	var out []v1.Descriptor
-	seen := map[v1.Hash]bool{} // blobs and manifests
-	var walk func(a registry.Artifact)
-	walk = func(a registry.Artifact) {
-		switch x := a.(type) {
-		case v1.ImageIndex:
-			im, err := x.IndexManifest()
-			if err != nil {
-				return
-			}
-			for _, d := range im.Manifests {
-				if seen[d.Digest] {
-					continue
-				}
-				seen[d.Digest] = true
-				if d.MediaType.IsIndex() {
-					if child, err := x.ImageIndex(d.Digest); err == nil {
-						walk(child)
-					}
-				} else if child, err := x.Image(d.Digest); err == nil {
-					walk(child)
-				}
-			}
-		case v1.Image:
-			m, err := x.Manifest()
-			if err != nil {
-				return
-			}
-			for _, d := range append([]v1.Descriptor{m.Config}, m.Layers...) {
-				if !seen[d.Digest] {
-					seen[d.Digest] = true
-					out = append(out, d)
-				}
-			}
-		}
-	}
-	walk(a)
-	return out
 }
 
 // referrers are what refers to root in repo's part of the layout, and to
