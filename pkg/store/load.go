@@ -390,7 +390,6 @@ func (s *Store) importManifest(src source, d v1.Descriptor, done imported) (*Ent
 		if err != nil {
 			return nil, invalid("index %s is malformed: %v", d.Digest, err)
 		}
-		added := map[v1.Hash]bool{} // a child listed again is no more content
 		for _, c := range im.Manifests {
 			cn, err := blobMember(c.Digest)
 			if err != nil {
@@ -406,9 +405,8 @@ func (s *Store) importManifest(src source, d v1.Descriptor, done imported) (*Ent
 			if err != nil {
 				return nil, err
 			}
-			if ce != nil && !added[c.Digest] {
-				added[c.Digest] = true
-				e.addChild(c, *ce)
+			if ce != nil {
+				e.addChild(c, *ce) // a child listed again adds nothing: addChild counts each image once
 			}
 		}
 	case mt.IsImage():
