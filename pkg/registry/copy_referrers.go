@@ -193,9 +193,7 @@ func (s *session) removeFromReferrersTag(ctx context.Context, subject, digest v1
 // (the spec's tag schema has no locking), and CopyReferrers' read-back
 // would then say so.
 func (s *session) editReferrersTag(ctx context.Context, subject v1.Hash, create bool, edit func(*v1.IndexManifest) bool) error {
-	if s.tagLocks != nil {
-		defer s.tagLocks.lock(s.host + "/" + s.repo + "@" + subject.String())()
-	}
+	defer s.tagLocks.lock(s.host + "/" + s.repo + "@" + subject.String())()
 	tag, idx, found, err := s.referrersTag(ctx, subject)
 	if err != nil || !found && !create {
 		return err
