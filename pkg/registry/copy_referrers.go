@@ -110,6 +110,9 @@ func (c *Client) PushReferrers(ctx context.Context, dst reference.Reference, roo
 		tags = append(tags, PushTag{Tag: tag, Artifact: r.Artifact})
 		descs = append(descs, desc)
 	}
+	// The subjects' indexes are kept below, for what was there already
+	// too: not by the push as well.
+	popts.referrersIndexed = true
 	results, err := c.Push(ctx, dst, tags, popts)
 	if err != nil {
 		return nil, err

@@ -48,6 +48,10 @@ type PushOptions struct {
 	// MountFrom is a repository of the destination registry to try
 	// mounting every blob from that Sources names nothing for.
 	MountFrom string
+	// referrersIndexed says the caller keeps the subjects' sha256-<hex>
+	// indexes of what it pushes itself (PushReferrers): the push leaves
+	// them alone (trackSubjects).
+	referrersIndexed bool
 }
 
 // PushResult is what Push did for one tag.
@@ -194,8 +198,10 @@ func (p *pusher) push(ctx context.Context, tags []PushTag) ([]PushResult, error)
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	if err := p.trackSubjects(ctx, groups); err != nil {
-		return nil, err
+	if !p.opts.referrersIndexed {
+		if err := p.trackSubjects(ctx, groups); err != nil {
+			return nil, err
+		}
 	}
 	sort.Slice(results, func(i, j int) bool { return results[i].Tag < results[j].Tag })
 	return results, nil
